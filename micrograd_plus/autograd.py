@@ -1,0 +1,385 @@
+"""The graph walk shared by Value and Tensor: topological order, the backward pass,
+grad mode and anomaly mode.
+
+A node holds its `data`, its `grad`, its parents (a tuple, in argument order) and the
+`Op` that made it. An `Op` knows how to compute its output from raw data (`forward`) and
+how to turn the gradient of its output into gradients for its inputs (`backward`).
+Nothing here knows whether `data` is a float or a numpy array: that is what lets one
+walk serve both kinds of node, and lets `grad(..., create_graph=True)` differentiate a
+gradient by running the very same rules on nodes instead of raw numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+
+class Op:
+    """An operation: a name, a forward on raw data, and its local derivative rule.
+
+    `forward(*input_datas)` returns the output data. `backward(g, out, *inputs)`
+    returns one gradient contribution per input (or None where an input needs none):
+    the chain rule's "upstream gradient times local derivative". During an ordinary
+    backward pass `g`, `out` and `inputs` are raw data (floats or arrays); under
+    `grad(..., create_graph=True)` they are nodes, so the same expression records a
+    new graph. A rule is therefore written once, with operators and the dispatching
+    helpers of its engine, and serves first and higher derivatives alike.
+    """
+
+    __slots__ = ("name", "forward", "backward")
+
+    def __init__(self, name: str, forward: Callable[..., Any], backward: Callable[..., Any]):
+        self.name = name
+        self.forward = forward
+        self.backward = backward
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+class AnomalyError(RuntimeError):
+    """Raised under `detect_anomaly()` when an operation first produces nan or inf."""
+
+
+class _Modes(threading.local):
+    """Per-thread switches: each thread starts with grad on and anomaly mode off."""
+
+    grad_enabled = True
+    anomaly = False
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[bool, bool]] = []
+
+
+_modes = _Modes()
+
+
+class _LastPass(threading.local):
+    """A weak reference to the output the latest `backward()` of this thread ran from,
+    so `explain_grad()` can tell a node that this pass never reached."""
+
+    root: Callable[[], Node | None] | None = None
+
+
+_last_pass = _LastPass()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread record the graph."""
+    return _modes.grad_enabled
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether this thread checks every result for nan and inf."""
+    return _modes.anomaly
+
+
+class _ModeSwitch:
+    """A context manager that is also a decorator; it saves the previous state on a
+    per-thread stack, so it nests, recurses and works in threads."""
+
+    _grad: bool | None = None
+    _anomaly: bool | None = None
+
+    def __enter__(self) -> _ModeSwitch:
+        _modes.saved.append((_modes.grad_enabled, _modes.anomaly))
+        if self._grad is not None:
+            _modes.grad_enabled = self._grad
+        if self._anomaly is not None:
+            _modes.anomaly = self._anomaly
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _modes.grad_enabled, _modes.anomaly = _modes.saved.pop()
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_ModeSwitch):  # noqa: N801 - named as in PyTorch
+    """Operations inside do not record the graph (for evaluation and updates).
+
+    Use as `with no_grad(): ...` or as a decorator `@no_grad()`. Per thread.
+    """
+
+    _grad = False
+
+
+class enable_grad(_ModeSwitch):  # noqa: N801 - named as in PyTorch
+    """Turn graph recording back on inside a `no_grad` block. Per thread."""
+
+    _grad = True
+
+
+class detect_anomaly(_ModeSwitch):  # noqa: N801 - named as in PyTorch
+    """The first operation that turns finite inputs into nan or inf, in the forward
+    or the backward pass, raises `AnomalyError` naming the operation, its inputs and
+    the line of your code that created the node. Per thread; costs nothing outside."""
+
+    _anomaly = True
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_frame() -> str:
+    """`file:line` of the innermost caller outside this package (for error messages)."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+class Node:
+    """What Value and Tensor share: data, grad, parents and the op that made them.
+
+    `_gsum` is scratch space of the backward pass (the gradient summed so far in this
+    pass); `_passes` counts the backward passes a leaf has accumulated since its last
+    `zero_grad`; `_origin` says why a node has no graph ("no_grad", "detach") and
+    `_where` is the line of user code that created it (recorded in anomaly mode only).
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "label",
+        "_parents",
+        "_op",
+        "_gsum",
+        "_passes",
+        "_origin",
+        "_where",
+        "__weakref__",
+    )
+
+    data: Any
+    grad: Any
+    requires_grad: bool
+    label: str
+    _parents: tuple[Node, ...]
+    _op: Op | None
+
+    @property
+    def parents(self) -> tuple[Node, ...]:
+        """The nodes this one was computed from, in argument order."""
+        return self._parents
+
+    @property
+    def op(self) -> str:
+        """The name of the operation that made this node ('' for a leaf)."""
+        return "" if self._op is None else self._op.name
+
+    @property
+    def is_leaf(self) -> bool:
+        """A node made by the user (or cut from the graph), not by an operation."""
+        return self._op is None
+
+    def _store_grad(self, total: Any) -> None:
+        """Receive this pass's total gradient (each kind decides what it keeps)."""
+        raise NotImplementedError
+
+    def _seed(self) -> Any:
+        """The default gradient of an output with respect to itself."""
+        raise NotImplementedError
+
+    def _raw(self, value: Any) -> Any:
+        """Turn a gradient given by the user into raw data of this node's kind."""
+        raise NotImplementedError
+
+    def _check_finite(self, data: Any) -> bool:
+        raise NotImplementedError
+
+    def _backward_ieee(self, op: Op, g: Any, datas: list[Any]) -> Sequence[Any]:
+        """Run `op.backward` again where raw arithmetic raised (see Value)."""
+        raise NotImplementedError
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node that `root` depends on and that requires grad, each listed before
+    the nodes it was computed from (root first). An explicit stack, never recursion,
+    so a chain of a million nodes is fine; parents are visited in argument order, so
+    the order is deterministic."""
+    order: list[Node] = []
+    visited = {root}
+    # Each stack entry is a node and the index of the next parent to look at.
+    stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent.requires_grad and parent not in visited:
+                visited.add(parent)
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def format_datas(datas: Sequence[Any], limit: int = 8) -> str:
+    """The input values of an operation for an error message, the first `limit` of them."""
+    shown = ", ".join(repr(d) for d in datas[:limit])
+    return shown if len(datas) <= limit else f"{shown}, ... ({len(datas)} inputs)"
+
+
+def _anomaly_in_backward(node: Node, contributions: Sequence[Any]) -> None:
+    for index, (parent, c) in enumerate(zip(node._parents, contributions)):
+        if c is not None and parent.requires_grad and not node._check_finite(_data_of(c)):
+            if node._where:
+                where = f"the node was created at {node._where}: look there for a division by zero, a log of 0 or an overflow"
+            else:
+                where = (
+                    "the node was created before detect_anomaly() was switched on, so its line is "
+                    "unknown: build the graph inside detect_anomaly() to see it"
+                )
+            inputs = format_datas([p.data for p in node._parents])
+            raise AnomalyError(
+                f"backward of '{node.op}' with inputs ({inputs}) and output gradient "
+                f"{_data_of(node._gsum)!r} produced a non-finite gradient {_data_of(c)!r} for input "
+                f"{index}; {where}."
+            )
+
+
+def _data_of(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -> list[Node]:
+    """Apply every node's rule once, in reverse topological order, summing into
+    `_gsum`. Returns the order; the caller reads and clears `_gsum`."""
+    if len(roots) == 1:
+        order = topological_order(roots[0])
+    else:
+        # Several outputs: one order over their union (a fake root whose parents they are).
+        hub = _Hub(tuple(roots))
+        order = topological_order(hub)[1:]  # type: ignore[arg-type]
+    for node in order:
+        node._gsum = None
+    for root, seed in zip(roots, seeds):
+        root._gsum = seed if root._gsum is None else root._gsum + seed
+    anomaly = _modes.anomaly
+    for node in order:
+        g = node._gsum
+        op = node._op
+        if g is None or op is None:
+            continue
+        parents = node._parents
+        if create_graph:
+            contributions = op.backward(g, node, *parents)
+        else:
+            datas = [p.data for p in parents]
+            try:
+                contributions = op.backward(g, node.data, *datas)
+            except ArithmeticError:  # Python floats raise on 1/0 and overflow; IEEE does not
+                contributions = node._backward_ieee(op, g, datas)
+        if anomaly:
+            _anomaly_in_backward(node, contributions)
+        for parent, c in zip(parents, contributions):
+            if c is not None and parent.requires_grad:
+                previous = parent._gsum
+                parent._gsum = c if previous is None else previous + c
+    return order
+
+
+class _Hub:
+    """A stand-in root joining several outputs, so one walk orders them all."""
+
+    __slots__ = ("_parents", "requires_grad")
+
+    def __init__(self, parents: tuple[Node, ...]):
+        self._parents = parents
+        self.requires_grad = True
+
+
+def backward(root: Node, gradient: Any = None) -> None:
+    """Backpropagate from `root`: leaves add this pass's total to `.grad` once."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: "
+            f"this {type(root).__name__} was computed from nodes that do not require grad "
+            "(constants, requires_grad=False, detach() or no_grad()). Make an input require "
+            "grad before computing it."
+        )
+    seed = root._seed() if gradient is None else root._raw(gradient)
+    with no_grad():
+        order = _run_pass([root], [seed], create_graph=False)
+    _last_pass.root = weakref.ref(root)
+    for node in order:
+        total = node._gsum
+        node._gsum = None
+        if total is not None:
+            node._store_grad(total)
+
+
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`.
+
+    With `create_graph=True` the results are nodes in a new graph, so they can be
+    differentiated again (second derivatives). Like `torch.autograd.grad`, an input
+    that the outputs do not depend on is an error unless `allow_unused=True`, in
+    which case its gradient is None.
+    """
+    outs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Node) else list(inputs)
+    for name, nodes in (("outputs", outs), ("inputs", ins)):
+        if not nodes or not all(isinstance(n, Node) for n in nodes):
+            raise TypeError(f"grad(): {name} must be a Value or Tensor or a non-empty sequence of them")
+    for out in outs:
+        if not out.requires_grad:
+            raise RuntimeError("grad(): an output does not require grad; make an input require grad first")
+    if grad_outputs is None:
+        seeds = [out._seed() for out in outs]
+    else:
+        given = [grad_outputs] if len(outs) == 1 and not isinstance(grad_outputs, (list, tuple)) else list(grad_outputs)
+        if len(given) != len(outs):
+            raise ValueError(f"grad(): {len(outs)} outputs but {len(given)} grad_outputs")
+        seeds = [out._raw(_data_of(s)) for out, s in zip(outs, given)]
+    if create_graph:
+        seeds = [out._constant_like(s) for out, s in zip(outs, seeds)]  # type: ignore[attr-defined]
+        with enable_grad():
+            order = _run_pass(outs, seeds, create_graph=True)
+    else:
+        with no_grad():
+            order = _run_pass(outs, seeds, create_graph=False)
+    reached = set(order)
+    results = []
+    for node in ins:
+        total = node._gsum if node in reached else None
+        if total is None and not allow_unused:
+            _clear(order)
+            raise RuntimeError(
+                "grad(): one of the inputs was not used to compute the outputs (or does not "
+                "require grad); pass allow_unused=True to get None for it"
+            )
+        if total is not None and not create_graph:
+            total = node._constant_like(total)  # type: ignore[attr-defined]
+        results.append(total)
+    _clear(order)
+    return tuple(results)
+
+
+def _clear(order: Iterable[Node]) -> None:
+    for node in order:
+        node._gsum = None

@@ -1,0 +1,466 @@
+"""Value: a scalar node, and its operations with their local derivatives.
+
+Each operation states its forward and its local derivative side by side. A derivative
+is one expression that works on floats (the ordinary backward pass) and on Values
+(`grad(..., create_graph=True)`), using operators and the helpers `exp`, `log`, `sin`,
+`cos`, `sign` and `power` below, which dispatch on the type.
+
+Forward follows IEEE float semantics like PyTorch float64: `log(0) = -inf`,
+`1/0 = inf`, `(-8) ** (1/3) = nan`, never an exception and never a complex number.
+Python floats are fast but raise on a few of those cases, so an operation that raises
+is computed again with numpy float64 scalars, which follow IEEE (see `_compute`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from . import autograd
+from .autograd import AnomalyError, Node, Op, user_frame
+
+Number = Union[int, float]
+Operand = Union["Value", int, float]
+
+_ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
+
+
+def _ieee(float_fn: Callable[[float], float], numpy_fn: Callable[[Any], Any]) -> Callable[[float], float]:
+    """A float function with IEEE results: math's speed, numpy's answer where math raises."""
+
+    def fn(x: float) -> float:
+        try:
+            return float_fn(x)
+        except _ARITHMETIC_ERRORS:
+            with np.errstate(all="ignore"):
+                return float(numpy_fn(np.float64(x)))
+
+    fn.__name__ = float_fn.__name__
+    return fn
+
+
+_exp = _ieee(math.exp, np.exp)
+_log = _ieee(math.log, np.log)
+_sin = _ieee(math.sin, np.sin)
+_cos = _ieee(math.cos, np.cos)
+_sqrt = _ieee(math.sqrt, np.sqrt)
+
+
+def _float_power(a: float, b: float) -> float:
+    """a ** b in IEEE semantics: (-8) ** (1/3) is nan, 0 ** -1 is inf, never complex."""
+    try:
+        result = a**b
+        if type(result) is float:
+            return result
+    except _ARITHMETIC_ERRORS:
+        pass
+    with np.errstate(all="ignore"):
+        return float(np.power(np.float64(a), np.float64(b)))
+
+
+def _float_sigmoid(x: float) -> float:
+    # Two branches so that exp never overflows: sigmoid(-800) is 0.0, not an error.
+    if x >= 0:
+        return 1.0 / (1.0 + _exp(-x))
+    e = _exp(x)
+    return e / (1.0 + e)
+
+
+def _float_relu(x: float) -> float:
+    # `x > 0` is False for nan; nan must pass through, as in PyTorch.
+    return x if x > 0 or x != x else 0.0
+
+
+# Helpers for derivative rules: on a Value they record the graph, on a float they compute.
+
+
+def exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Value) else _exp(x)
+
+
+def log(x: Any) -> Any:
+    return x.log() if isinstance(x, Value) else _log(x)
+
+
+def sin(x: Any) -> Any:
+    return x.sin() if isinstance(x, Value) else _sin(x)
+
+
+def cos(x: Any) -> Any:
+    return x.cos() if isinstance(x, Value) else _cos(x)
+
+
+def power(a: Any, b: Any) -> Any:
+    if isinstance(a, Value) or isinstance(b, Value):
+        return a**b
+    return _float_power(a, b)
+
+
+def sign(x: Any) -> float:
+    """-1.0, 0.0 or 1.0 (a constant: its derivative is zero almost everywhere)."""
+    v = float(x)
+    return 1.0 if v > 0 else -1.0 if v < 0 else 0.0
+
+
+def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a**b)/da = b * a**(b-1); PyTorch makes it exactly 0 where b == 0 (even at a == 0).
+    return g * 0.0 if float(b) == 0.0 else g * b * power(a, b - 1)
+
+
+def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0.
+    return g * 0.0 if float(a) == 0.0 and float(b) >= 0 else g * out * log(a)
+
+
+ADD = Op("+", lambda a, b: a + b, lambda g, out, a, b: (g, g))
+SUB = Op("-", lambda a, b: a - b, lambda g, out, a, b: (g, -g))
+MUL = Op("*", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a))
+DIV = Op("/", lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * a / (b * b)))
+POW = Op(
+    "**",
+    _float_power,
+    lambda g, out, a, b: (_pow_base_rule(g, out, a, b), _pow_exponent_rule(g, out, a, b)),
+)
+NEG = Op("neg", lambda a: -a, lambda g, out, a: (-g,))
+EXP = Op("exp", _exp, lambda g, out, a: (g * out,))
+LOG = Op("log", _log, lambda g, out, a: (g / a,))
+TANH = Op("tanh", math.tanh, lambda g, out, a: (g * (1 - out * out),))
+SIGMOID = Op("sigmoid", _float_sigmoid, lambda g, out, a: (g * out * (1 - out),))
+# relu'(0) = 0 as in PyTorch; a nan output passes the gradient through, as PyTorch does.
+RELU = Op("relu", _float_relu, lambda g, out, a: (g * (0.0 if out <= 0 else 1.0),))
+SIN = Op("sin", _sin, lambda g, out, a: (g * cos(a),))
+COS = Op("cos", _cos, lambda g, out, a: (-g * sin(a),))
+ABS = Op("abs", abs, lambda g, out, a: (g * sign(a),))  # abs'(0) = 0 as in PyTorch
+SQRT = Op("sqrt", _sqrt, lambda g, out, a: (g / (2 * out),))
+
+
+def _dot_forward(*datas: float) -> float:
+    """bias + sum of w_i * x_i, with the inputs laid out as (w_1..w_n, x_1..x_n, bias)."""
+    n = (len(datas) - 1) // 2
+    total = datas[-1]
+    for w, x in zip(datas[:n], datas[n:-1]):
+        total += w * x
+    return total
+
+
+def _dot_backward(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+    n = (len(inputs) - 1) // 2
+    ws, xs = inputs[:n], inputs[n:-1]
+    return (*[g * x for x in xs], *[g * w for w in ws], g)
+
+
+# A neuron's weighted sum as one node with 2n+1 inputs instead of 2n binary nodes:
+# fewer nodes to create, order and walk, which is most of the speed of training.
+DOT = Op("dot", _dot_forward, _dot_backward)
+
+
+def _sum_backward(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+    return (g,) * len(inputs)
+
+
+SUM = Op("sum", lambda *datas: sum(datas), _sum_backward)
+
+
+def _to_float(data: Any, what: str = "Value data") -> float:
+    if isinstance(data, numbers.Real):
+        return float(data)
+    if isinstance(data, np.ndarray) and data.size == 1 and np.issubdtype(data.dtype, np.number):
+        return float(data.reshape(()))
+    raise TypeError(
+        f"{what} must be a real number (int or float), got {type(data).__name__}: {data!r:.60}. "
+        "Convert it with float(...) first, or use Tensor for arrays."
+    )
+
+
+class Value(Node):
+    """A scalar that records how it was computed, so `backward()` can apply the chain rule.
+
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> c = a * b + 1
+    >>> c.backward()
+    >>> a.grad, b.grad
+    (-3.0, 2.0)
+
+    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any
+    backward and after `zero_grad()`; leaves add up gradients over backward calls,
+    intermediate Values show the gradient of the latest pass.
+    """
+
+    __slots__ = ()
+    __array_ufunc__ = None  # numpy defers to us: np.float64(2) * v is a Value
+
+    def __init__(self, data: Any, label: str = "", requires_grad: bool = True):
+        self.data = data if type(data) is float else _to_float(data)
+        self.grad = 0.0
+        self.requires_grad = bool(requires_grad)
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.label = label
+        self._parents = ()
+        self._op = None
+        self._gsum = None
+        self._passes = 0
+        self._origin = None
+        self._where = user_frame() if autograd._modes.anomaly else None
+
+    # -- making results -------------------------------------------------------------
+
+    @staticmethod
+    def apply(op: Op, *inputs: Operand) -> Value:
+        """Apply an operation to Values (plain numbers become constants).
+
+        This is also the way to define a custom operation:
+
+        >>> square = Op("square", lambda x: x * x, lambda g, out, x: (g * 2 * x,))
+        >>> Value.apply(square, Value(3.0)).data
+        9.0
+        """
+        nodes = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
+        return _result(op, nodes)
+
+    def _seed(self) -> float:
+        return 1.0
+
+    def _raw(self, value: Any) -> float:
+        return _to_float(value, "gradient")
+
+    def _constant_like(self, value: Any) -> Value:
+        return value if isinstance(value, Value) else _constant(value)
+
+    def _check_finite(self, data: Any) -> bool:
+        return math.isfinite(data)
+
+    def _backward_ieee(self, op: Op, g: Any, datas: list[Any]) -> tuple[Any, ...]:
+        # numpy float64 scalars give IEEE results (inf, nan) where Python floats raise.
+        with np.errstate(all="ignore"):
+            contributions = op.backward(np.float64(g), np.float64(self.data), *[np.float64(d) for d in datas])
+        return tuple(None if c is None else float(c) for c in contributions)
+
+    def _store_grad(self, total: float) -> None:
+        if self._op is None:
+            self.grad += total
+            self._passes += 1
+        else:
+            self.grad = total
+
+    # -- the public surface ----------------------------------------------------------
+
+    def backward(self, gradient: Any = None) -> None:
+        """Apply the chain rule from this Value to every Value it depends on.
+
+        Leaves add this pass's gradient to `.grad` (so calling it twice doubles it);
+        intermediate Values show this pass's gradient. The graph is kept, so calling
+        it again is allowed.
+        """
+        autograd.backward(self, gradient)
+
+    def zero_grad(self) -> None:
+        """Reset `.grad` to 0.0 (and the count of accumulated backward passes)."""
+        self.grad = 0.0
+        self._passes = 0
+
+    def detach(self) -> Value:
+        """A new leaf with the same data, cut from the graph (it does not require grad)."""
+        v = Value(self.data, self.label, requires_grad=False)
+        v._origin = "detach"
+        return v
+
+    def item(self) -> float:
+        return self.data
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __add__(self, other: Operand) -> Value:
+        return _binary(ADD, self, other)
+
+    def __radd__(self, other: Operand) -> Value:
+        return _binary(ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        return _binary(SUB, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        return _binary(SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        return _binary(MUL, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:
+        return _binary(MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        return _binary(DIV, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        return _binary(DIV, other, self)
+
+    def __pow__(self, other: Operand) -> Value:
+        return _binary(POW, self, other)
+
+    def __rpow__(self, other: Operand) -> Value:
+        return _binary(POW, other, self)
+
+    def __neg__(self) -> Value:
+        return _result(NEG, (self,))
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _result(ABS, (self,))
+
+    def exp(self) -> Value:
+        return _result(EXP, (self,))
+
+    def log(self) -> Value:
+        return _result(LOG, (self,))
+
+    def tanh(self) -> Value:
+        return _result(TANH, (self,))
+
+    def sigmoid(self) -> Value:
+        return _result(SIGMOID, (self,))
+
+    def relu(self) -> Value:
+        return _result(RELU, (self,))
+
+    def sin(self) -> Value:
+        return _result(SIN, (self,))
+
+    def cos(self) -> Value:
+        return _result(COS, (self,))
+
+    def abs(self) -> Value:
+        return _result(ABS, (self,))
+
+    def sqrt(self) -> Value:
+        return _result(SQRT, (self,))
+
+    # Comparisons look at data and return plain bools; == and hash stay by identity,
+    # so Values can live in sets and dicts.
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _data(other)
+
+
+def _data(x: Operand) -> float:
+    if isinstance(x, Value):
+        return x.data
+    return _to_float(x, "the other operand")
+
+
+def _constant(x: Any) -> Value:
+    """A plain number used in an operation: a node that collects no gradient."""
+    if type(x) is not float:
+        if not isinstance(x, numbers.Real):
+            raise TypeError(
+                f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); "
+                "use a number or a Value"
+            )
+        x = float(x)
+    v = Value.__new__(Value)
+    v.data = x
+    v.grad = 0.0
+    v.requires_grad = False
+    v.label = ""
+    v._parents = ()
+    v._op = None
+    v._gsum = None
+    v._passes = 0
+    v._origin = "constant"
+    v._where = None
+    return v
+
+
+def _binary(op: Op, a: Operand, b: Operand) -> Value:
+    if not isinstance(a, Value):
+        if not isinstance(a, numbers.Real):
+            return NotImplemented
+        a = _constant(a)
+    if not isinstance(b, Value):
+        if not isinstance(b, numbers.Real):
+            return NotImplemented
+        b = _constant(b)
+    return _result(op, (a, b))
+
+
+def _compute(op: Op, datas: Sequence[float]) -> float:
+    """Run a forward on floats; where Python raises (1/0, overflow), numpy float64
+    gives the IEEE answer instead."""
+    try:
+        return op.forward(*datas)
+    except _ARITHMETIC_ERRORS:
+        with np.errstate(all="ignore"):
+            return float(op.forward(*[np.float64(d) for d in datas]))
+
+
+def _result(op: Op, parents: tuple[Value, ...]) -> Value:
+    """The output node of `op` applied to `parents`."""
+    data = _compute(op, [p.data for p in parents])
+    out = Value.__new__(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._gsum = None
+    out._passes = 0
+    out._where = None
+    modes = autograd._modes
+    if modes.grad_enabled:
+        out._parents = parents
+        out._op = op
+        out._origin = None
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad = True
+                break
+        else:
+            out.requires_grad = False
+    else:
+        out._parents = ()
+        out._op = None
+        out._origin = "no_grad"
+        out.requires_grad = False
+    if modes.anomaly:
+        out._where = user_frame()
+        _check_forward(op, parents, data, out._where)
+    return out
+
+
+def _check_forward(op: Op, parents: Sequence[Value], data: float, where: str) -> None:
+    if not math.isfinite(data) and all(math.isfinite(p.data) for p in parents):
+        inputs = autograd.format_datas([p.data for p in parents])
+        raise AnomalyError(
+            f"'{op.name}' turned finite inputs ({inputs}) into {data!r} at {where}. "
+            "Check that line for a division by zero, a log of 0 or an overflow."
+        )
+
+
+def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0) -> Value:
+    """`bias + sum(w * x)` as one node (a neuron's weighted sum), for speed."""
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot(): {len(weights)} weights but {len(inputs)} inputs; give one weight per input")
+    return Value.apply(DOT, *weights, *inputs, bias)
+
+
+def value_sum(terms: Sequence[Operand]) -> Value:
+    """The sum of many Values as one node."""
+    if len(terms) == 0:
+        raise ValueError("value_sum() of an empty sequence: give at least one term")
+    return Value.apply(SUM, *terms)

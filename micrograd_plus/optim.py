@@ -1,0 +1,242 @@
+"""Optimizers with PyTorch's update formulas and defaults.
+
+One implementation each serves Value parameters (float data and grad) and Tensor
+parameters (array data, updated in place): the arithmetic below is written with
+operators that mean the same on both. A Tensor whose `.grad` is None is skipped, as in
+PyTorch. `lr` is a plain attribute, so a schedule just assigns to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .autograd import Node
+
+
+def _check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if value < low or value > high or (high_open and value == high):
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"{name} must be in [{low}, {high}{bracket}, got {value}")
+    return value
+
+
+def _zeros_like(data: Any) -> Any:
+    return np.zeros_like(data) if isinstance(data, np.ndarray) else 0.0
+
+
+def _sqrt(x: Any) -> Any:
+    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+
+
+class Optimizer:
+    """Holds the parameters, a writable `lr`, and per-parameter state."""
+
+    def __init__(self, params: Iterable[Any], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("optimizer got an empty parameter list: pass model.parameters()")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Node):
+                raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
+        self.lr = lr
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _check_number("lr", value)
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                p.data = self._update(p.data, p.grad, state)
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} parameters)"
+
+
+# Each `_update` returns the new data. Arrays are updated in place (`data -= ...`), so a
+# Tensor keeps its array object; floats are rebound. Both read the same way.
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 weight decay."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
+        super().__init__(params, lr)
+        self.momentum = _check_number("momentum", momentum)
+        self.dampening = _check_number("dampening", dampening)
+        self.weight_decay = _check_number("weight_decay", weight_decay)
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("nesterov momentum requires a momentum > 0 and zero dampening")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * data
+        if self.momentum:
+            if "momentum_buffer" not in state:
+                buf = grad.copy() if isinstance(grad, np.ndarray) else grad
+            else:
+                buf = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * grad
+            state["momentum_buffer"] = buf
+            grad = grad + self.momentum * buf if self.nesterov else buf
+        data -= self.lr * grad
+        return data
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction; `weight_decay` is L2 added to the gradient."""
+
+    decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair like (0.9, 0.999), got {betas!r}")
+        self.betas = (
+            _check_number("betas[0]", betas[0], 0.0, 1.0, high_open=True),
+            _check_number("betas[1]", betas[1], 0.0, 1.0, high_open=True),
+        )
+        self.eps = _check_number("eps", eps)
+        self.weight_decay = _check_number("weight_decay", weight_decay)
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        beta1, beta2 = self.betas
+        if self.decoupled:
+            data *= 1 - self.lr * self.weight_decay
+        elif self.weight_decay:
+            grad = grad + self.weight_decay * data
+        if not state:
+            state.update(step=0, exp_avg=_zeros_like(data), exp_avg_sq=_zeros_like(data))
+        state["step"] += 1
+        step = state["step"]
+        state["exp_avg"] = m = beta1 * state["exp_avg"] + (1 - beta1) * grad
+        state["exp_avg_sq"] = v = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        denom = _sqrt(v) / math.sqrt(bias_correction2) + self.eps
+        data -= (self.lr / bias_correction1) * m / denom
+        return data
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: the weights shrink by lr * weight_decay each step."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running root mean square of recent gradients."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
+        super().__init__(params, lr)
+        self.alpha = _check_number("alpha", alpha, 0.0, 1.0)
+        self.eps = _check_number("eps", eps)
+        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.momentum = _check_number("momentum", momentum)
+        self.centered = bool(centered)
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * data
+        if not state:
+            state.update(square_avg=_zeros_like(data), grad_avg=_zeros_like(data), momentum_buffer=_zeros_like(data))
+        alpha = self.alpha
+        state["square_avg"] = square_avg = alpha * state["square_avg"] + (1 - alpha) * grad * grad
+        if self.centered:
+            state["grad_avg"] = grad_avg = alpha * state["grad_avg"] + (1 - alpha) * grad
+            avg = _sqrt(square_avg - grad_avg * grad_avg) + self.eps
+        else:
+            avg = _sqrt(square_avg) + self.eps
+        if self.momentum:
+            state["momentum_buffer"] = buf = self.momentum * state["momentum_buffer"] + grad / avg
+            data -= self.lr * buf
+        else:
+            data -= self.lr * grad / avg
+        return data
+
+
+class Adagrad(Optimizer):
+    """Adagrad: each weight's step shrinks with the sum of its squared gradients."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
+        super().__init__(params, lr)
+        self.lr_decay = _check_number("lr_decay", lr_decay)
+        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.initial_accumulator_value = _check_number("initial_accumulator_value", initial_accumulator_value)
+        self.eps = _check_number("eps", eps)
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        if not state:
+            state.update(step=0, sum=_zeros_like(data) + self.initial_accumulator_value)
+        state["step"] += 1
+        if self.weight_decay:
+            grad = grad + self.weight_decay * data
+        clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+        state["sum"] = total = state["sum"] + grad * grad
+        data -= clr * grad / (_sqrt(total) + self.eps)
+        return data

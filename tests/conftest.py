@@ -1,0 +1,59 @@
+"""Shared test set-up: hypothesis profiles and the optional references (PyTorch, Chromium).
+
+CI sets MICROGRAD_PLUS_REQUIRE_TORCH=1 and MICROGRAD_PLUS_REQUIRE_BROWSER=1, so there the
+cross-checks fail loudly instead of skipping when torch or chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+import matplotlib
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+matplotlib.use("Agg")
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=50,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile("dev", deadline=None, max_examples=20)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _required(name: str) -> bool:
+    return os.environ.get(f"MICROGRAD_PLUS_REQUIRE_{name}", "") not in ("", "0")
+
+
+def require_torch() -> ModuleType:
+    """PyTorch in float64, or a skip (a failure where CI requires it)."""
+    if _required("TORCH"):
+        import torch
+    else:
+        torch = pytest.importorskip("torch")
+    torch.set_default_dtype(torch.float64)
+    return torch
+
+
+def close_to_torch(ours: object, theirs: object) -> bool:
+    """The agreed tolerance with PyTorch float64, |ours - torch| <= 1e-9 * max(1, |torch|),
+    elementwise for floats or arrays; nan must match nan and inf must match exactly."""
+    a = np.asarray(ours, dtype=np.float64)
+    b = np.asarray(theirs, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(b)
+        ok_finite = np.abs(a - b) <= 1e-9 * np.maximum(1.0, np.abs(b))
+        ok_other = np.where(np.isnan(b), np.isnan(a), a == b)
+    return bool(np.all(np.where(finite, ok_finite, ok_other)))
+
+
+def browser_required() -> bool:
+    return _required("BROWSER")
