@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
@@ -58,6 +58,19 @@ class _Modes(threading.local):
 
 _modes = _Modes()
 
+# How many threads are inside detect_anomaly() right now, in a one-item list so that modules
+# importing it see it change. Creating a node reads this plain global before the per-thread
+# flag (a slower thread-local lookup), so the mode costs next to nothing while no thread uses
+# it: see benchmarks/anomaly_overhead.py.
+anomaly_threads = [0]
+_anomaly_threads_lock = threading.Lock()
+
+
+def _count_anomaly_thread(before: bool, after: bool) -> None:
+    if before != after:
+        with _anomaly_threads_lock:
+            anomaly_threads[0] += 1 if after else -1
+
 
 class _LastPass(threading.local):
     """A weak reference to the output the latest `backward()` of this thread ran from,
@@ -91,11 +104,14 @@ class _ModeSwitch:
         if self._grad is not None:
             _modes.grad_enabled = self._grad
         if self._anomaly is not None:
+            _count_anomaly_thread(_modes.anomaly, self._anomaly)
             _modes.anomaly = self._anomaly
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _modes.grad_enabled, _modes.anomaly = _modes.saved.pop()
+        grad_enabled, anomaly = _modes.saved.pop()
+        _count_anomaly_thread(_modes.anomaly, anomaly)
+        _modes.grad_enabled, _modes.anomaly = grad_enabled, anomaly
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         import functools
@@ -173,6 +189,10 @@ class Node:
     label: str
     _parents: tuple[Node, ...]
     _op: Op | None
+    _gsum: Any
+    _passes: int
+    _origin: str | None
+    _where: str | None
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -215,27 +235,47 @@ def topological_order(root: Node) -> list[Node]:
     so a chain of a million nodes is fine; parents are visited in argument order, so
     the order is deterministic."""
     order: list[Node] = []
-    visited = {root}
-    # Each stack entry is a node and the index of the next parent to look at.
-    stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root._parents))]
+    visited: set[Node] = set()
+    # A node is entered when it is popped: it goes back on the stack under a None marker,
+    # with its parents above it (the first parent on top). When the marker comes up again,
+    # all its parents are done and the node is emitted: the order of a recursive
+    # depth-first walk. Speed: the stack holds only nodes and None, so the walk allocates
+    # nothing per node (a tuple and an iterator per node made a big graph trigger the
+    # cyclic garbage collector again and again: long chains were several times slower).
+    stack: list[Node | None] = [root]
+    push, pop, emit = stack.append, stack.pop, order.append
+    all_visited = visited.issuperset
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent.requires_grad and parent not in visited:
-                visited.add(parent)
-                stack.append((parent, iter(parent._parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+        node = pop()
+        if node is None:
+            emit(pop())  # type: ignore[arg-type]
+        elif node not in visited:
+            visited.add(node)
+            parents = node._parents
+            # Speed: a leaf, or a node whose parents were all seen (a neuron's weights after
+            # the first sample), is emitted at once; the check runs in C, not in this loop.
+            if all_visited(parents):
+                emit(node)
+                continue
+            push(node)
+            push(None)
+            for parent in reversed(parents):
+                if parent.requires_grad and parent not in visited:
+                    push(parent)
     order.reverse()
     return order
 
 
 def format_datas(datas: Sequence[Any], limit: int = 8) -> str:
     """The input values of an operation for an error message, the first `limit` of them."""
-    shown = ", ".join(repr(d) for d in datas[:limit])
+    shown = ", ".join(short_repr(d) for d in datas[:limit])
     return shown if len(datas) <= limit else f"{shown}, ... ({len(datas)} inputs)"
+
+
+def short_repr(data: Any, width: int = 100) -> str:
+    """repr() on one line, cut to `width` characters (an array can be long)."""
+    text = " ".join(repr(data).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _anomaly_in_backward(node: Node, contributions: Sequence[Any]) -> None:
@@ -251,7 +291,7 @@ def _anomaly_in_backward(node: Node, contributions: Sequence[Any]) -> None:
             inputs = format_datas([p.data for p in node._parents])
             raise AnomalyError(
                 f"backward of '{node.op}' with inputs ({inputs}) and output gradient "
-                f"{_data_of(node._gsum)!r} produced a non-finite gradient {_data_of(c)!r} for input "
+                f"{short_repr(_data_of(node._gsum))} produced a non-finite gradient {short_repr(_data_of(c))} for input "
                 f"{index}; {where}."
             )
 
@@ -275,12 +315,21 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
         root._gsum = seed if root._gsum is None else root._gsum + seed
     anomaly = _modes.anomaly
     for node in order:
-        g = node._gsum
         op = node._op
-        if g is None or op is None:
+        if op is None:  # a leaf
+            continue
+        g = node._gsum
+        if g is None:  # no gradient reached it in this pass
             continue
         parents = node._parents
-        if create_graph:
+        if len(parents) == 1 and not create_graph:
+            # Speed: most nodes have one input (activations, exp, ...); this saves the
+            # list of input data and the unpacking call below for them.
+            try:
+                contributions = op.backward(g, node.data, parents[0].data)
+            except ArithmeticError:
+                contributions = node._backward_ieee(op, g, [parents[0].data])
+        elif create_graph:
             contributions = op.backward(g, node, *parents)
         else:
             datas = [p.data for p in parents]

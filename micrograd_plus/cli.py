@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="micrograd_plus_out", help="folder for the plots")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_run_demo)
+
+    from .cli_graph import add_graph_commands  # graph and trace
+
+    add_graph_commands(commands)
     return parser
 
 

@@ -21,7 +21,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import autograd
-from .autograd import AnomalyError, Node, Op, user_frame
+from .autograd import AnomalyError, Node, Op, anomaly_threads, user_frame
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -167,7 +167,12 @@ SUM = Op("sum", lambda *datas: sum(datas), _sum_backward)
 
 def _to_float(data: Any, what: str = "Value data") -> float:
     if isinstance(data, numbers.Real):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:  # an int beyond 1.8e308: Python refuses to round it to inf
+            raise ValueError(
+                f"{what} {str(data)[:20]}... is too large for a float (the largest is about 1.8e308)"
+            ) from None
     if isinstance(data, np.ndarray) and data.size == 1 and np.issubdtype(data.dtype, np.number):
         return float(data.reshape(()))
     raise TypeError(
@@ -219,8 +224,9 @@ class Value(Node):
         >>> Value.apply(square, Value(3.0)).data
         9.0
         """
-        nodes = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
-        return _result(op, nodes)
+        if not isinstance(op, Op):
+            raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+        return _result(op, _as_values(inputs))
 
     def _seed(self) -> float:
         return 1.0
@@ -310,40 +316,40 @@ class Value(Node):
         return _binary(POW, other, self)
 
     def __neg__(self) -> Value:
-        return _result(NEG, (self,))
+        return _unary(NEG, self)
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
-        return _result(ABS, (self,))
+        return _unary(ABS, self)
 
     def exp(self) -> Value:
-        return _result(EXP, (self,))
+        return _unary(EXP, self)
 
     def log(self) -> Value:
-        return _result(LOG, (self,))
+        return _unary(LOG, self)
 
     def tanh(self) -> Value:
-        return _result(TANH, (self,))
+        return _unary(TANH, self)
 
     def sigmoid(self) -> Value:
-        return _result(SIGMOID, (self,))
+        return _unary(SIGMOID, self)
 
     def relu(self) -> Value:
-        return _result(RELU, (self,))
+        return _unary(RELU, self)
 
     def sin(self) -> Value:
-        return _result(SIN, (self,))
+        return _unary(SIN, self)
 
     def cos(self) -> Value:
-        return _result(COS, (self,))
+        return _unary(COS, self)
 
     def abs(self) -> Value:
-        return _result(ABS, (self,))
+        return _unary(ABS, self)
 
     def sqrt(self) -> Value:
-        return _result(SQRT, (self,))
+        return _unary(SQRT, self)
 
     # Comparisons look at data and return plain bools; == and hash stay by identity,
     # so Values can live in sets and dicts.
@@ -374,7 +380,7 @@ def _constant(x: Any) -> Value:
                 f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); "
                 "use a number or a Value"
             )
-        x = float(x)
+        x = _to_float(x, "the other operand")
     v = Value.__new__(Value)
     v.data = x
     v.grad = 0.0
@@ -398,7 +404,19 @@ def _binary(op: Op, a: Operand, b: Operand) -> Value:
         if not isinstance(b, numbers.Real):
             return NotImplemented
         b = _constant(b)
-    return _result(op, (a, b))
+    try:  # the forward called directly, without `_compute`'s list: this is the hot path
+        data = op.forward(a.data, b.data)
+    except _ARITHMETIC_ERRORS:
+        data = _compute(op, [a.data, b.data])
+    return _node(op, (a, b), data)
+
+
+def _unary(op: Op, a: Value) -> Value:
+    try:  # as in _binary
+        data = op.forward(a.data)
+    except _ARITHMETIC_ERRORS:
+        data = _compute(op, [a.data])
+    return _node(op, (a,), data)
 
 
 def _compute(op: Op, datas: Sequence[float]) -> float:
@@ -411,9 +429,24 @@ def _compute(op: Op, datas: Sequence[float]) -> float:
             return float(op.forward(*[np.float64(d) for d in datas]))
 
 
+def _as_values(inputs: tuple[Any, ...]) -> tuple[Value, ...]:
+    """`inputs` with plain numbers made constants (the tuple itself when all are Values)."""
+    for x in inputs:
+        if not isinstance(x, Value):
+            return tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
+    return inputs
+
+
 def _result(op: Op, parents: tuple[Value, ...]) -> Value:
     """The output node of `op` applied to `parents`."""
-    data = _compute(op, [p.data for p in parents])
+    return _node(op, parents, _compute(op, [p.data for p in parents]))
+
+
+def _node(op: Op, parents: tuple[Value, ...], data: float) -> Value:
+    """The output node of `op` on `parents`, holding its computed `data`.
+
+    Every result of every forward pass is made here, so the slots are filled directly
+    rather than through `__init__` and its argument checks."""
     out = Value.__new__(Value)
     out.data = data
     out.grad = 0.0
@@ -437,7 +470,7 @@ def _result(op: Op, parents: tuple[Value, ...]) -> Value:
         out._op = None
         out._origin = "no_grad"
         out.requires_grad = False
-    if modes.anomaly:
+    if anomaly_threads[0] and modes.anomaly:
         out._where = user_frame()
         _check_forward(op, parents, data, out._where)
     return out
@@ -456,7 +489,36 @@ def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0
     """`bias + sum(w * x)` as one node (a neuron's weighted sum), for speed."""
     if len(weights) != len(inputs):
         raise ValueError(f"dot(): {len(weights)} weights but {len(inputs)} inputs; give one weight per input")
-    return Value.apply(DOT, *weights, *inputs, bias)
+    return dots([weights], [bias], inputs)[0]
+
+
+def dots(
+    weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand]
+) -> list[Value]:
+    """`[dot(w, inputs, b) for w, b in zip(weight_rows, biases)]`: the weighted sums of a
+    layer's neurons. The same nodes, made faster: the neurons share their inputs, so the
+    inputs are checked and their data read once for all rows, not once per neuron."""
+    if len(weight_rows) != len(biases):
+        raise ValueError(
+            f"dots(): {len(weight_rows)} rows of weights but {len(biases)} biases; give one bias per row"
+        )
+    xs = _as_values(tuple(inputs))
+    xdatas = [x.data for x in xs]
+    results = []
+    for weights, bias in zip(weight_rows, biases):
+        if len(weights) != len(xs):
+            raise ValueError(f"dot(): {len(weights)} weights but {len(xs)} inputs; give one weight per input")
+        for w in weights:
+            if not isinstance(w, Value):
+                weights = _as_values(tuple(weights))
+                break
+        if not isinstance(bias, Value):
+            bias = _constant(bias)
+        total = bias.data  # DOT's forward, written out to read each input's data once per layer
+        for w, x in zip(weights, xdatas):
+            total += w.data * x
+        results.append(_node(DOT, (*weights, *xs, bias), total))
+    return results
 
 
 def value_sum(terms: Sequence[Operand]) -> Value:

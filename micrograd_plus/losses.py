@@ -1,5 +1,11 @@
-"""Loss functions on Values (lists of predictions and targets); each returns one Value,
-the mean over the samples."""
+"""Loss functions on Values (lists of predictions and targets) and on Tensors.
+
+With Values each returns one Value, the mean over the samples (or their sum, or the list of
+per-sample terms, with `reduction=`). With a Tensor the same names compute on whole arrays,
+with PyTorch's shapes: predictions and targets of one shape for `mse_loss`, logits (N, C) and
+integer labels (N,) for `cross_entropy`. Every loss is numerically stable: no exp of a large
+number is ever taken.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,15 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
+from .autograd import Node, Op
 from .engine import Value, value_sum
+from .functional import clamp_min
+from .tensor import Tensor, quiet
+
+REDUCTIONS = ("mean", "sum", "none")
+_LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so p = 0 or 1 gives a finite loss
 
 
 def _as_list(x: Any, name: str) -> list[Any]:
@@ -31,33 +45,169 @@ def _mean(terms: list[Value]) -> Value:
     return value_sum(terms) * (1.0 / len(terms))
 
 
-def mse_loss(predictions: Any, targets: Any) -> Value:
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce_values(terms: list[Value], reduction: str) -> Any:
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return _mean(terms)
+    if reduction == "sum":
+        return value_sum(terms)
+    return terms
+
+
+def _reduce_tensor(terms: Tensor, reduction: str) -> Tensor:
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return terms.mean()
+    if reduction == "sum":
+        return terms.sum()
+    return terms
+
+
+def _is_tensor(*xs: Any) -> bool:
+    return any(isinstance(x, Tensor) for x in xs)
+
+
+def _tensor(x: Any, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a Tensor or numbers, got {type(x).__name__}: {error}") from None
+
+
+def _same_shape(loss: str, predictions: Tensor, targets: Tensor) -> None:
+    if predictions.shape != targets.shape:
+        raise ValueError(
+            f"{loss}(): predictions of shape {predictions.shape} but targets of shape {targets.shape}; "
+            "give one target per prediction (e.g. targets.reshape(-1, 1) for a column of predictions). "
+            "Broadcasting them silently would compare every prediction with every target."
+        )
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+# --- the losses ---------------------------------------------------------------------------------
+
+
+def mse_loss(predictions: Any, targets: Any, reduction: str = "mean") -> Any:
     """Mean squared error: mean((p - t)**2)."""
+    if _is_tensor(predictions, targets):
+        p, t = _tensor(predictions, "predictions"), _tensor(targets, "targets")
+        _same_shape("mse_loss", p, t)
+        diff = p - t
+        return _reduce_tensor(diff * diff, reduction)
     preds, targs = _pairs(predictions, targets)
-    return _mean([(p - t) ** 2 for p, t in zip(preds, targs)])
+    return _reduce_values([(p - t) ** 2 for p, t in zip(preds, targs)], reduction)
 
 
-def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+def _bce_logits_forward(x: Any, t: Any) -> Any:
+    # relu(x) - x t + log(1 + exp(-|x|)): exp never sees a positive number, so never overflows
+    if isinstance(x, np.ndarray) or isinstance(t, np.ndarray):
+        return np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    return (x if x > 0 or x != x else 0.0) - x * t + math.log1p(math.exp(-abs(x)))
+
+
+def _sigmoid(x: Any) -> Any:
+    if isinstance(x, (Value, Tensor)):
+        return x.sigmoid()
+    if isinstance(x, np.ndarray):
+        return np.exp(-np.logaddexp(0.0, -x))
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+# For Tensors, one node with the exact derivative sigmoid(x) - t. Composing it from relu and
+# abs would put two kinks at x = 0 whose subgradients (both 0) give -t there instead of 1/2 - t.
+_BCE_WITH_LOGITS = Op(
+    "bce_with_logits",
+    quiet(_bce_logits_forward),
+    quiet(lambda g, out, x, t: (g * (_sigmoid(x) - t), g * -x)),
+)
+
+
+def _value_bce_with_logits(x: Value, t: Any) -> Value:
+    """The same loss from elementary Value ops (so drawings and steps show it), choosing the
+    smooth, overflow-free form by the sign of x: its derivative is sigmoid(x) - t everywhere."""
+    if x.data > 0:
+        return x - x * t + (1 + (-x).exp()).log()
+    return (1 + x.exp()).log() - x * t
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     """Binary cross-entropy of sigmoid(logit) against targets in [0, 1], computed as
-    relu(x) - x*t + log(1 + exp(-|x|)) so that large logits never overflow."""
+    relu(x) - x*t + log(1 + exp(-|x|)) so that large logits never overflow; its gradient is
+    sigmoid(x) - t everywhere (also at x = 0)."""
+    if _is_tensor(logits, targets):
+        x, t = _tensor(logits, "logits"), _tensor(targets, "targets")
+        _same_shape("binary_cross_entropy_with_logits", x, t)
+        return _reduce_tensor(Tensor.apply(_BCE_WITH_LOGITS, x, t), reduction)
     xs, ts = _pairs(logits, targets)
-    terms = []
-    for x, t in zip(xs, ts):
-        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
-        terms.append(x.relu() - x * t + (1 + (-abs(x)).exp()).log())
-    return _mean(terms)
+    terms = [
+        _value_bce_with_logits(x if isinstance(x, Value) else Value(x, requires_grad=False), t)
+        for x, t in zip(xs, ts)
+    ]
+    return _reduce_values(terms, reduction)
 
 
-def cross_entropy(logits: Any, targets: Any) -> Value:
-    """Softmax cross-entropy: `logits` is one list of class scores (or a list of them),
-    `targets` the class index (or a list of them). Stable: the largest score is
-    subtracted (as a constant) before exponentiating."""
+def binary_cross_entropy(probabilities: Any, targets: Any, reduction: str = "mean") -> Any:
+    """Binary cross-entropy of probabilities p in [0, 1] (a sigmoid's output) against targets:
+    -(t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch does. Prefer
+    `binary_cross_entropy_with_logits` on the logits: it never needs the clamp."""
+    if _is_tensor(probabilities, targets):
+        p, t = _tensor(probabilities, "probabilities"), _tensor(targets, "targets")
+        _same_shape("binary_cross_entropy", p, t)
+        with np.errstate(invalid="ignore"):
+            inside = (p.data >= 0) & (p.data <= 1)
+        if not np.all(inside):
+            raise ValueError(
+                f"binary_cross_entropy(): probabilities must lie in [0, 1], got {p.data[~inside].ravel()[:5]}; "
+                "apply a sigmoid first, or use binary_cross_entropy_with_logits on the raw scores"
+            )
+        terms = -(t * clamp_min(p.log(), _LOG_FLOOR) + (1 - t) * clamp_min((1 - p).log(), _LOG_FLOOR))
+        return _reduce_tensor(terms, reduction)
+    ps, ts = _pairs(probabilities, targets)
+    value_terms = []
+    for prob, t in zip(ps, ts):
+        v = prob if isinstance(prob, Value) else Value(prob, requires_grad=False)
+        if not 0.0 <= v.data <= 1.0:
+            raise ValueError(
+                f"binary_cross_entropy(): probabilities must lie in [0, 1], got {v.data!r}; "
+                "apply a sigmoid first, or use binary_cross_entropy_with_logits on the raw scores"
+            )
+        value_terms.append(
+            -(t * clamp_min(v.log(), _LOG_FLOOR) + (1 - t) * clamp_min((1 - v).log(), _LOG_FLOOR))
+        )
+    return _reduce_values(value_terms, reduction)
+
+
+def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
+    """Softmax cross-entropy.
+
+    Values: `logits` is one list of class scores (or a list of them), `targets` the class
+    index (or a list of them). Tensor: logits of shape (N, C) (or (C,) for one sample) and
+    integer labels of shape (N,), or class probabilities of the logits' shape. Stable: the
+    largest score is subtracted before exponentiating (log_softmax).
+    """
+    if _is_tensor(logits):
+        return _tensor_cross_entropy(logits, targets, reduction)
+    if not isinstance(logits, (list, tuple)):
+        raise TypeError(
+            f"cross_entropy takes a Tensor of logits or a list of class scores (Values or numbers), got "
+            f"{type(logits).__name__}: {logits!r:.60}; wrap arrays with Tensor(...)"
+        )
     if logits and isinstance(logits[0], (Value, int, float)):
         logits, targets = [logits], [targets]
     rows, classes = _pairs(logits, targets)
     terms = []
     for row, target in zip(rows, classes):
-        row = list(row)
+        row = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in row]
         if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(row):
             raise ValueError(f"target must be a class index in [0, {len(row) - 1}], got {target!r}")
         shift = max(float(v) for v in row)
@@ -65,13 +215,60 @@ def cross_entropy(logits: Any, targets: Any) -> Value:
             shift = 0.0
         log_norm = value_sum([(v - shift).exp() for v in row]).log() + shift
         terms.append(log_norm - row[target])
-    return _mean(terms)
+    return _reduce_values(terms, reduction)
 
 
-def hinge_loss(scores: Any, targets: Any) -> Value:
+def _tensor_cross_entropy(logits: Tensor, targets: Any, reduction: str) -> Tensor:
+    single = logits.ndim == 1
+    if single:
+        logits = logits.reshape(1, -1)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
+    n, c = logits.shape
+    labels = np.asarray(_data(targets))
+    log_probs = logits.log_softmax(axis=-1)
+    if labels.shape == (n, c) and np.issubdtype(labels.dtype, np.floating) and c > 1:
+        terms = -(log_probs * Tensor(labels)).sum(axis=-1)  # class probabilities
+    else:
+        labels = _class_labels(labels.reshape(-1) if single else labels, n, c)
+        terms = -log_probs[np.arange(n), labels]
+    if single and reduction == "none":
+        terms = terms.reshape(())
+    return _reduce_tensor(terms, reduction)
+
+
+def _class_labels(labels: np.ndarray, n: int, c: int) -> np.ndarray:
+    if labels.shape != (n,):
+        raise ValueError(
+            f"cross_entropy(): {n} rows of logits need {n} class labels of shape ({n},), got shape {labels.shape}"
+        )
+    numeric = np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)
+    if not numeric or labels.dtype == np.bool_:
+        raise TypeError(f"cross_entropy(): class labels must be integers, got dtype {labels.dtype}")
+    with np.errstate(invalid="ignore"):
+        whole = np.all(labels == np.floor(labels)) if np.issubdtype(labels.dtype, np.floating) else True
+        in_range = np.all((labels >= 0) & (labels < c))
+    if not whole or not in_range:
+        raise ValueError(
+            f"cross_entropy(): class labels must be whole numbers in [0, {c - 1}], got {labels[:10]}"
+        )
+    return labels.astype(np.int64)
+
+
+def hinge_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     """Max-margin loss for labels -1 / +1: mean(relu(1 - y * score)) (micrograd's demo)."""
+    if _is_tensor(scores, targets):
+        s, y = _tensor(scores, "scores"), _tensor(targets, "targets")
+        _same_shape("hinge_loss", s, y)
+        if not np.all((y.data == 1.0) | (y.data == -1.0)):
+            raise ValueError(f"hinge_loss targets must be -1 or +1, got {np.unique(y.data)[:10]}")
+        return _reduce_tensor((1 - y * s).relu(), reduction)
     ss, ys = _pairs(scores, targets)
     for y in ys:
-        if float(y) not in (-1.0, 1.0):
+        if not isinstance(y, (numbers.Real, Value)) or (float(y) if isinstance(y, Value) else y) not in (
+            -1.0,
+            1.0,
+        ):
             raise ValueError(f"hinge_loss targets must be -1 or +1, got {y!r}")
-    return _mean([(1 + -y * s).relu() for s, y in zip(ss, ys)])
+    ss = [s if isinstance(s, Value) else Value(s, requires_grad=False) for s in ss]
+    return _reduce_values([(1 + -y * s).relu() for s, y in zip(ss, ys)], reduction)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import Node
-from .engine import Value, dot
+from .engine import Value, dot, dots
 
 Seed = int | random.Random | None
 
@@ -173,18 +173,21 @@ class Neuron(Module):
     def forward(self, x: Sequence[Any]) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
-        act = dot(self.w, x, self.b)
-        if self.activation == "relu":
-            return act.relu()
-        if self.activation == "tanh":
-            return act.tanh()
-        if self.activation == "sigmoid":
-            return act.sigmoid()
-        return act
+        return _activate(dot(self.w, x, self.b), self.activation)
 
     def __repr__(self) -> str:
         kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}[self.activation]
         return f"{kind}Neuron({len(self.w)})"
+
+
+def _activate(act: Value, activation: str) -> Value:
+    if activation == "relu":
+        return act.relu()
+    if activation == "tanh":
+        return act.tanh()
+    if activation == "sigmoid":
+        return act.sigmoid()
+    return act
 
 
 class Layer(Module):
@@ -205,7 +208,15 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng, nonlin=nonlin) for _ in range(nout)]
 
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
-        out = [n(x) for n in self.neurons]
+        neurons = self.neurons
+        # Speed: a layer's neurons share their inputs, so plain Neurons get their weighted
+        # sums from one `dots` call, which checks and reads the inputs once for all of them.
+        # The nodes and numbers are those of calling each neuron.
+        if all(type(n) is Neuron and len(n.w) == len(x) for n in neurons):
+            sums = dots([n.w for n in neurons], [n.b for n in neurons], x)
+            out = [_activate(s, n.activation) for s, n in zip(sums, neurons)]
+        else:
+            out = [n(x) for n in neurons]
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:
@@ -240,3 +251,13 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+def __getattr__(name: str) -> Any:
+    """`nn.Linear`, `nn.Conv2d`, ... as in PyTorch: the Tensor layers live in layers.py (which
+    imports Module from here, so they are looked up on first use rather than imported above)."""
+    from . import layers
+
+    if name in layers.__all__:
+        return getattr(layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,10 @@ from .autograd import Node
 def _check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if value < low or value > high or (high_open and value == high):

@@ -1,0 +1,93 @@
+"""Run every benchmark and print a table of medians and ratios.
+
+    python benchmarks/run.py            # everything (several minutes)
+    python benchmarks/run.py --quick    # a smoke run of every part, under a minute (CI)
+    python benchmarks/run.py --only scalar,scale --markdown results.md
+
+Parts: `scalar` (micrograd 0.1.0 against our Value engine on micrograd's demo step), `scale`
+(backward through long chains and a wide fan-in: time and memory per node) and `tensor`
+(PyTorch and hand-written numpy backprop against our Tensor engine, per training step).
+Speed is measured here, never by timed tests. The exit status is 1 if a target was missed,
+or if the two engines' losses disagree (which voids a comparison); `--quick` only checks that
+everything runs and agrees, since a smoke run is too short to judge speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import Results, environment, print_environment, table  # noqa: E402
+
+PARTS = ("scalar", "scale", "tensor")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a short smoke run of every part (for CI)")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated parts to run, of {', '.join(PARTS)}"
+    )
+    parser.add_argument("--markdown", metavar="FILE", help="also write the environment and the table to FILE")
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+
+    command = "python benchmarks/run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    env = environment(command.strip())
+    results = Results()
+    started = time.perf_counter()
+    for part in parts:
+        print(f"== {part}", flush=True)
+        if part == "scalar":
+            import scalar_demo
+
+            scalar_demo.run(results, args.quick)
+        elif part == "scale":
+            import graph_scale
+
+            graph_scale.run(results, args.quick)
+        elif part == "tensor":
+            import tensor_models
+
+            tensor_models.run(results, args.quick)
+    elapsed = time.perf_counter() - started
+
+    env = {**env, "blas": environment(command)["blas"]}  # thread pools as loaded by the benchmarks
+    print()
+    print_environment(env)
+    print(f"took:     {elapsed:.0f} s")
+    print()
+    text = table(results.rows)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(markdown_report(env, text))
+    if results.failures:
+        print("\nTargets missed:" if not args.quick else "\nProblems:")
+        for failure in results.failures:
+            print(f"- {failure}")
+        return 1
+    return 0
+
+
+def markdown_report(env: dict, text: str) -> str:
+    blas = "; ".join(env["blas"])
+    return (
+        f"- date: {env['date']}\n- machine: {env['machine']}\n- Python: {env['python']}\n"
+        f"- versions: {env['versions']}\n- BLAS (threadpoolctl): {blas}\n- {env['blas_env']}\n"
+        f"- command: `{env['command']}`\n\n{text}\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""micrograd 0.1.0 against our Value engine on micrograd's own demo training step.
+
+The step is the code of micrograd's demo notebook (`demo.ipynb`), unchanged: the moons data
+as numpy arrays, `list(map(Value, xrow))` inputs, the max-margin loss summed with the builtin
+`sum`, L2 regularisation `alpha * sum((p*p for p in model.parameters()))`, `zero_grad`,
+`backward` and the SGD update `p.data -= learning_rate * p.grad`. Only `Value` and the model
+differ. Both models start from the same weights (copied from micrograd's), so the losses of
+every step must agree to 1e-9 relative, or the timing compares different work and is void.
+
+Neither engine touches the `gc` module's settings: the step costs what it costs in a user's
+loop, garbage collection included. The harness runs each engine for a block of consecutive
+steps and calls `gc.collect()` between blocks (untimed), so one engine never pays for
+collecting the other's garbage; the first step of a block is not timed either.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from common import Results, peak_memory, ratio_text
+
+LOSS_TOLERANCE = 1e-9
+
+
+def notebook_loss(model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
+    """micrograd demo notebook, the `loss()` cell (full batch), word for word."""
+    Xb, yb = X, y
+    inputs = [list(map(Value, xrow)) for xrow in Xb]
+
+    # forward the model to get scores
+    scores = list(map(model, inputs))
+
+    # svm "max-margin" loss
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    # L2 regularization
+    alpha = 1e-4
+    reg_loss = alpha * sum(p * p for p in model.parameters())
+    total_loss = data_loss + reg_loss
+
+    # also get accuracy
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
+
+
+def notebook_step(model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.ndarray, k: int) -> float:
+    """micrograd demo notebook, one iteration of the optimisation loop."""
+    # forward
+    total_loss, acc = notebook_loss(model, Value, X, y)
+
+    # backward
+    model.zero_grad()
+    total_loss.backward()
+
+    # update (sgd)
+    learning_rate = 1.0 - 0.9 * k / 100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+
+    return float(total_loss.data)
+
+
+class Trainer:
+    """One engine's model, trained step by step, remembering the loss of each step."""
+
+    def __init__(self, model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.ndarray):
+        self.model, self.Value, self.X, self.y = model, Value, X, y
+        self.losses: list[float] = []
+
+    def step(self) -> None:
+        self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
+
+
+def make_trainers(hidden: int) -> tuple[Trainer, Trainer]:
+    from micrograd import engine as mg_engine
+    from micrograd import nn as mg_nn
+
+    import micrograd_plus as mp
+    from micrograd_plus.datasets import make_moons
+
+    X, y = make_moons(n_samples=100, noise=0.1, seed=1337)
+    y = y * 2 - 1  # make y be -1 or 1
+    random.seed(1337)  # micrograd draws its initial weights from the global generator
+    theirs = mg_nn.MLP(2, [hidden, hidden, 1])
+    ours = mp.MLP(2, [hidden, hidden, 1])
+    their_params, our_params = theirs.parameters(), ours.parameters()
+    assert len(their_params) == len(our_params), (len(their_params), len(our_params))
+    for p, q in zip(their_params, our_params):  # same order: each neuron's weights, then its bias
+        q.data = float(p.data)
+    return Trainer(theirs, mg_engine.Value, X, y), Trainer(ours, mp.Value, X, y)
+
+
+def time_blocks(trainers: dict[str, Trainer], blocks: int, timed_per_block: int) -> dict[str, float]:
+    """Median seconds per step, engines alternating block by block (see the module doc)."""
+    samples: dict[str, list[float]] = {name: [] for name in trainers}
+    names = list(trainers)
+    for b in range(blocks):
+        for i in range(len(names)):
+            name = names[(i + b) % len(names)]
+            trainer = trainers[name]
+            gc.collect()
+            trainer.step()  # untimed: its garbage is what the timed steps live with
+            for _ in range(timed_per_block):
+                start = time.perf_counter()
+                trainer.step()
+                samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def losses_agree(a: list[float], b: list[float]) -> tuple[bool, float]:
+    n = min(len(a), len(b))
+    worst = max((abs(x - y) / max(abs(x), 1e-300) for x, y in zip(a[:n], b[:n])), default=0.0)
+    return worst <= LOSS_TOLERANCE and n > 0, worst
+
+
+def step_peak_memory(trainer: Trainer) -> int:
+    """Peak bytes of one demo step (after two warm-up steps, their garbage collected)."""
+    trainer.step()
+    trainer.step()
+    return peak_memory(trainer.step)
+
+
+def run(results: Results, quick: bool) -> None:
+    section = "scalar demo step"
+    widths = [16] if quick else [16, 64]
+    for hidden in widths:
+        case = f"MLP(2, [{hidden}, {hidden}, 1]), 100 moons"
+        theirs, ours = make_trainers(hidden)
+        trainers = {"micrograd 0.1.0": theirs, "micrograd_plus Value": ours}
+        # micrograd's backward sorts the graph recursively, and the L2 term's builtin `sum`
+        # chains one node per parameter: past ~1000 parameters it needs a higher limit.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20_000))
+        try:
+            if quick:
+                medians = time_blocks(trainers, blocks=1, timed_per_block=1)
+            else:
+                medians = time_blocks(
+                    trainers, blocks=5 if hidden == 16 else 2, timed_per_block=2 if hidden == 16 else 1
+                )
+        finally:
+            sys.setrecursionlimit(limit)
+        agree, worst = losses_agree(theirs.losses, ours.losses)
+        note = (
+            f"losses agree over {min(len(theirs.losses), len(ours.losses))} steps (max rel. diff {worst:.1e})"
+        )
+        if not agree:
+            note = f"VOID: losses differ (max rel. diff {worst:.1e})"
+        t_theirs, t_ours = medians["micrograd 0.1.0"], medians["micrograd_plus Value"]
+        speedup = t_theirs / t_ours
+        results.add(section, case, "micrograd 0.1.0", t_theirs, note=note)
+        results.add(
+            section, case, "micrograd_plus Value", t_ours, ratio=ratio_text(t_theirs, t_ours, "faster")
+        )
+        print(
+            f"  {case}: micrograd {t_theirs * 1e3:.1f} ms, ours {t_ours * 1e3:.2f} ms, {speedup:.1f}x; {note}",
+            flush=True,
+        )
+        results.check(agree, f"{case}: losses of micrograd and micrograd_plus differ ({worst:.1e} relative)")
+        if not quick:
+            results.check(speedup >= 50, f"{case}: only {speedup:.1f}x faster than micrograd (target 50x)")
+        if hidden == 16:
+            m_theirs, m_ours = step_peak_memory(theirs), step_peak_memory(ours)
+            results.add(section, case + ", peak memory", "micrograd 0.1.0", m_theirs, unit="B")
+            results.add(
+                section,
+                case + ", peak memory",
+                "micrograd_plus Value",
+                m_ours,
+                unit="B",
+                ratio=f"{m_ours / m_theirs:.2f} of micrograd's",
+            )
+            print(
+                f"  peak memory per step: micrograd {m_theirs / 2**20:.1f} MiB, ours {m_ours / 2**20:.2f} MiB",
+                flush=True,
+            )
+            results.check(
+                m_ours * 4 <= m_theirs,
+                f"{case}: peak memory {m_ours} B is above a quarter of micrograd's {m_theirs} B",
+            )

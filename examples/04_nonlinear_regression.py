@@ -1,0 +1,82 @@
+"""4. Non-linear regression: a straight line cannot fit sin(x)^3, a small ReLU network can.
+
+100 points x = 10 U(0, 1), y = sin(x)^3 + N(0, 0.1). Full-batch SGD with lr 0.01 on MSE: a
+linear model stalls near loss 0.33 (the variance it cannot explain), while
+Linear(1, 100) - ReLU - Linear(100, 100) - ReLU - Linear(100, 1) keeps going down, to about
+0.03 after 10,000 epochs. Both fits are plotted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+from _common import parse_args, report, wrote
+
+from micrograd_plus import Tensor, nn, no_grad
+from micrograd_plus.optim import SGD
+from micrograd_plus.plot import plot_fit, plot_loss
+
+NAME = "04_nonlinear_regression"
+
+
+def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = 10 * rng.uniform(0.0, 1.0, size=(100, 1))
+    y = np.sin(x) ** 3 + rng.normal(0.0, 0.1, size=(100, 1))
+    return x, y
+
+
+def build_models(seed: int = 0) -> dict[str, nn.Module]:
+    rng = np.random.default_rng(seed)
+    return {
+        "linear": nn.Linear(1, 1, seed=rng),
+        "MLP 1-100-100-1": nn.Sequential(
+            nn.Linear(1, 100, seed=rng),
+            nn.ReLU(),
+            nn.Linear(100, 100, seed=rng),
+            nn.ReLU(),
+            nn.Linear(100, 1, seed=rng),
+        ),
+    }
+
+
+def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 0.01) -> list[float]:
+    criterion = nn.MSELoss()
+    optimizer = SGD(model.parameters(), lr=lr)
+    inputs, targets = Tensor(x), Tensor(y)
+    history = []
+    for _ in range(epochs):
+        loss = criterion(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    return history
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(NAME, __doc__.splitlines()[0], argv)
+    epochs = 500 if args.quick else 10000
+    x, y = make_data()
+    histories, fits = {}, {}
+    for name, model in build_models().items():
+        histories[name] = train(model, x, y, epochs)
+        with no_grad():
+            grid = np.linspace(0.0, 10.0, 400).reshape(-1, 1)
+            fits[name] = (grid[:, 0], model(Tensor(grid)).numpy()[:, 0])
+        print(f"{name}: loss {histories[name][-1]:.4f} after {epochs} epochs")
+    report("linear model final loss", f"{histories['linear'][-1]:.4f}")
+    report("MLP final loss", f"{histories['MLP 1-100-100-1'][-1]:.4f}")
+    grid = np.linspace(0.0, 10.0, 400)
+    fits["sin(x)^3"] = (grid, np.sin(grid) ** 3)
+    wrote(plot_fit(x, y, fits, args.out / "fits.png", title="y = sin(x)^3 + noise"))
+    wrote(
+        plot_loss(histories, args.out / "loss.png", title="MSE, SGD lr 0.01", xlabel="epoch", log_scale=True)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

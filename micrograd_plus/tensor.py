@@ -1,0 +1,1177 @@
+"""Tensor: a numpy array that records how it was computed, so `backward()` can apply the chain rule.
+
+Value is for seeing, Tensor is for running: both are nodes of the one graph walk in
+`autograd.py`, so nothing about the chain rule is written twice. Each operation below
+states its forward (a numpy expression) and its local derivative side by side. A
+derivative is one expression that works on arrays (the ordinary backward pass) and on
+Tensors (`grad(..., create_graph=True)`), written with operators and the helpers `exp`,
+`log`, `sin`, `cos`, `power`, `sign`, `zero_where`, `broadcast_to`, `unbroadcast` and
+`scatter`, which dispatch on the type.
+
+Broadcasting follows numpy. A gradient flowing back to an input that was broadcast is
+summed back to that input's shape (`unbroadcast`).
+
+Floating point follows IEEE like PyTorch float64 (`log(0) = -inf`, `1/0 = inf`,
+`(-8) ** (1/3) = nan`) and never warns: every forward and every rule runs with numpy's
+floating-point error reports switched off (`quiet`, about 0.2 us where `np.errstate`
+costs 1 us, which matters for small arrays).
+
+How it stays fast (see also issue 7): `__slots__`; results are built without going
+through `__init__` or any validation; a binary operation picks one of four prebuilt
+`Op`s by which inputs require grad, so a rule never computes a gradient nobody wants
+(the data batch of a matmul, the exponent 2 of a square); parents are recorded only
+when some input requires grad; and a leaf keeps the gradient array the walk hands it
+without copying it. That last point rests on one rule every Tensor op keeps: a rule
+may hand its incoming gradient `g` (or a view of it) to at most one input, so no two
+nodes ever receive the same memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from . import autograd
+from .autograd import AnomalyError, Node, Op, user_frame
+
+Shape = tuple[int, ...]
+ArrayLike = Any
+Operand = Union["Tensor", float, int, np.ndarray]
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_modes = autograd._modes
+
+# --- floating point without warnings ------------------------------------------------------------
+#
+# numpy keeps its error state (what to do on overflow, 0/0, ...) in a context variable.
+# `np.errstate` builds a new state object on every entry; setting a prebuilt "ignore all"
+# state directly is 5x cheaper. If a numpy version lacks the private names, fall back to
+# the public (slower) `np.errstate`.
+try:
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+
+    _IGNORE_ALL: Any = _make_extobj(all="ignore")
+    _enter_quiet = _extobj_contextvar.set
+    _leave_quiet = _extobj_contextvar.reset
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - depends on the numpy version
+    _IGNORE_ALL = None
+
+    def _enter_quiet(_state: Any) -> Any:
+        manager = np.errstate(all="ignore")
+        manager.__enter__()
+        return manager
+
+    def _leave_quiet(manager: Any) -> None:
+        manager.__exit__(None, None, None)
+
+
+def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` with numpy's floating-point warnings off: IEEE results (inf, nan), no RuntimeWarning.
+
+    Wrap the forward and backward of a custom op with it when they may overflow or divide by 0.
+    """
+
+    def run_quietly(*args: Any) -> Any:
+        token = _enter_quiet(_IGNORE_ALL)
+        try:
+            return fn(*args)
+        finally:
+            _leave_quiet(token)
+
+    # (no functools.wraps: ops with arguments are made per call, and wraps costs 1.5 us)
+    return run_quietly
+
+
+def _quiet_array(data: Any, dtype: np.dtype) -> np.ndarray:
+    """A new array of `dtype` (float64 numbers beyond float32's range become inf quietly)."""
+    token = _enter_quiet(_IGNORE_ALL)
+    try:
+        return np.array(data, dtype=dtype)
+    finally:
+        _leave_quiet(token)
+
+
+def _quiet_op(name: str, forward: Callable[..., Any], backward: Callable[..., Any]) -> Op:
+    return Op(name, quiet(forward), quiet(backward))
+
+
+# --- helpers for derivative rules: on a Tensor they record the graph, on an array they compute ----
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def log(x: Any) -> Any:
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def sin(x: Any) -> Any:
+    return x.sin() if isinstance(x, Tensor) else np.sin(x)
+
+
+def cos(x: Any) -> Any:
+    return x.cos() if isinstance(x, Tensor) else np.cos(x)
+
+
+def power(a: Any, b: Any) -> Any:
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a**b
+    return np.power(a, b)
+
+
+def sign(x: Any) -> np.ndarray:
+    """-1, 0 or 1 elementwise (nan stays nan): a constant, its derivative is 0 almost everywhere."""
+    return np.sign(_data(x))
+
+
+def zero_where(x: Any, mask: np.ndarray) -> Any:
+    """x with zeros where `mask` is true, as `np.where(mask, 0, x)`: inf and nan are zeroed too."""
+    if isinstance(x, Tensor):
+        return Tensor.apply(_zero_where_op(mask), x)
+    # A product with the 0/1 mask is several times faster than np.where; it differs only
+    # where an inf or nan meets a zero of the mask (inf * 0 = nan), which the sum reveals.
+    result = x * ~mask
+    if not np.isfinite(np.add.reduce(result, axis=None)):
+        result = np.where(mask, 0, x)
+    return result
+
+
+def broadcast_to(x: Any, shape: Shape) -> Any:
+    """x repeated to `shape` by numpy broadcasting (a read-only view for arrays)."""
+    if isinstance(x, Tensor):
+        return Tensor.apply(_broadcast_to_op(tuple(shape)), x)
+    return np.broadcast_to(x, shape)
+
+
+def unbroadcast(g: Any, shape: Shape) -> Any:
+    """Sum `g` back to `shape`: the derivative of broadcasting an input of that shape.
+
+    Axes that broadcasting added in front are summed away; axes where the input had size 1
+    are summed keeping size 1.
+    """
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(
+            f"unbroadcast(): a gradient of shape {g.shape} cannot come from an input of shape {shape}"
+        )
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def scatter(g: Any, index: Any, shape: Shape) -> Any:
+    """Zeros of `shape` with `g` added at `index` (repeated indices add up): the derivative of `x[index]`."""
+    if isinstance(g, Tensor):
+        return Tensor.apply(_scatter_op(index, tuple(shape)), g)
+    return _scatter_array(g, index, tuple(shape))
+
+
+def _scatter_array(g: Any, index: Any, shape: Shape) -> np.ndarray:
+    full = np.zeros(shape, dtype=np.result_type(g))
+    if _is_basic_index(index):
+        full[index] = g  # slices and ints never repeat an element: plain assignment is enough
+    else:
+        np.add.at(full, index, g)
+    return full
+
+
+def _swap_last(x: Any) -> Any:
+    """x with its last two axes swapped (matmul's transpose)."""
+    if isinstance(x, Tensor):
+        return x.mT
+    return np.swapaxes(x, -1, -2)
+
+
+def _column_major(x: Any) -> bool:
+    return type(x) is np.ndarray and x.flags.f_contiguous and not x.flags.c_contiguous
+
+
+def _fit(c: Any, x: Any) -> Any:
+    return c if c.shape == x.shape else unbroadcast(c, x.shape)
+
+
+# --- elementwise binary operations ---------------------------------------------------------------
+#
+# Each comes as four Ops indexed by `2 * a.requires_grad + b.requires_grad`, so a rule only
+# computes the gradients that are wanted (index 0, nothing wanted, is never recorded).
+
+Rule = Callable[[Any, Any, Any, Any], Any]
+
+
+def _binary_ops(name: str, forward: Callable[[Any, Any], Any], rule_a: Rule, rule_b: Rule) -> tuple[Op, ...]:
+    def grad_b(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+        return None, _fit(rule_b(g, out, a, b), b)
+
+    def grad_a(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+        return _fit(rule_a(g, out, a, b), a), None
+
+    def grad_both(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+        ga = _fit(rule_a(g, out, a, b), a)
+        gb = _fit(rule_b(g, out, a, b), b)
+        if gb is ga and type(ga) is np.ndarray:  # never hand one array to two inputs (see module doc)
+            gb = ga.copy()
+        return ga, gb
+
+    forward = quiet(forward)
+    both = Op(name, forward, quiet(grad_both))
+    return (both, Op(name, forward, quiet(grad_b)), Op(name, forward, quiet(grad_a)), both)
+
+
+def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a**b)/da = b * a**(b-1); PyTorch makes it exactly 0 where b == 0 (even at a == 0).
+    return zero_where(g * b * power(a, b - 1), _data(b) == 0)
+
+
+def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0.
+    return zero_where(g * out * log(a), (_data(a) == 0) & (_data(b) >= 0))
+
+
+ADD = _binary_ops("+", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g)
+SUB = _binary_ops("-", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: -g)
+MUL = _binary_ops("*", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
+DIV = _binary_ops("/", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * a / (b * b))
+POW = _binary_ops("**", np.power, _pow_base_rule, _pow_exponent_rule)
+
+
+# --- matmul ---------------------------------------------------------------------------------------
+
+
+def _matmul_rule(need_a: bool, need_b: bool) -> Rule:
+    def rule(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+        if a.ndim == 2 and b.ndim == 2:  # the common case, short and fast
+            # Each gradient comes out in its input's memory order: for `x @ W.T` the gradient
+            # of W.T is column-major, so W's gradient (its transpose) is row-major like W,
+            # and an optimizer's elementwise update runs at full speed.
+            ga = ((b @ g.T).T if _column_major(a) else g @ b.T) if need_a else None
+            gb = ((g.T @ a).T if _column_major(b) else a.T @ g) if need_b else None
+            return ga, gb
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
+            return (g * b if need_a else None, g * a if need_b else None)
+        # 1-D operands act as a row (a) or a column (b), as in numpy; batch axes broadcast.
+        a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+        b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:])
+        if b.ndim == 1:
+            g2 = g2.reshape(g2.shape + (1,))
+        ga = unbroadcast(g2 @ _swap_last(b2), a2.shape).reshape(a.shape) if need_a else None
+        gb = unbroadcast(_swap_last(a2) @ g2, b2.shape).reshape(b.shape) if need_b else None
+        return ga, gb
+
+    return quiet(rule)
+
+
+_matmul_forward = quiet(np.matmul)
+MATMUL = (
+    Op("@", _matmul_forward, _matmul_rule(True, True)),
+    Op("@", _matmul_forward, _matmul_rule(False, True)),
+    Op("@", _matmul_forward, _matmul_rule(True, False)),
+    Op("@", _matmul_forward, _matmul_rule(True, True)),
+)
+
+
+# --- elementwise unary operations -----------------------------------------------------------------
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp(-x) may overflow to inf for x < -709; 1 / (1 + inf) = 0 is then the right answer.
+    return 1 / (1 + np.exp(-x))
+
+
+NEG = _quiet_op("neg", np.negative, lambda g, out, a: (-g,))
+EXP = _quiet_op("exp", np.exp, lambda g, out, a: (g * out,))
+LOG = _quiet_op("log", np.log, lambda g, out, a: (g / a,))
+TANH = _quiet_op("tanh", np.tanh, lambda g, out, a: (g * (1 - out * out),))
+SIGMOID = _quiet_op("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),))
+# relu'(0) = 0 as in PyTorch; np.maximum keeps nan, and a nan output passes its gradient.
+RELU = _quiet_op("relu", lambda a: np.maximum(a, 0), lambda g, out, a: (zero_where(g, _data(out) <= 0),))
+ABS = _quiet_op("abs", np.abs, lambda g, out, a: (g * sign(a),))  # abs'(0) = 0 as in PyTorch
+SQRT = _quiet_op("sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),))
+SIN = _quiet_op("sin", np.sin, lambda g, out, a: (g * cos(a),))
+COS = _quiet_op("cos", np.cos, lambda g, out, a: (-g * sin(a),))
+
+
+# --- shape operations: no arithmetic, so no need to silence warnings --------------------------------
+
+_REVERSE_AXES = Op("transpose", lambda x: x.T, lambda g, out, x: (g.T,))
+_MATRIX_TRANSPOSE = Op("mT", lambda x: np.swapaxes(x, -1, -2), lambda g, out, x: (_swap_last(g),))
+
+
+def _reshape_rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+    return (g.reshape(x.shape),)
+
+
+def _transpose_op(axes: Shape) -> Op:
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    return Op("transpose", lambda x: x.transpose(axes), lambda g, out, x: (g.transpose(inverse),))
+
+
+def _is_basic_index(index: Any) -> bool:
+    """Ints, slices, `...` and None only: each element is picked at most once."""
+    items = index if type(index) is tuple else (index,)
+    for item in items:
+        if not (
+            item is None
+            or item is Ellipsis
+            or type(item) is slice
+            or (isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)))
+        ):
+            return False
+    return True
+
+
+def _check_index(index: Any) -> Any:
+    items = index if type(index) is tuple else (index,)
+    for item in items:
+        if isinstance(item, Node):
+            raise TypeError(
+                f"cannot index with a {type(item).__name__}; index with ints, slices, an int array "
+                "or a boolean mask (e.g. t[labels.data.astype(int)] or t[t.data > 0])"
+            )
+    return index
+
+
+def _getitem_op(index: Any) -> Op:
+    return Op("getitem", lambda x: x[index], lambda g, out, x: (scatter(g, index, x.shape),))
+
+
+def _scatter_op(index: Any, shape: Shape) -> Op:
+    return _quiet_op("scatter", lambda g: _scatter_array(g, index, shape), lambda h, out, g: (h[index],))
+
+
+def _zero_where_op(mask: np.ndarray) -> Op:
+    return Op("zero_where", lambda x: np.where(mask, 0, x), lambda g, out, x: (_fit(zero_where(g, mask), x),))
+
+
+def _broadcast_to_op(shape: Shape) -> Op:
+    return Op(
+        "broadcast_to",
+        lambda x: np.broadcast_to(x, shape),
+        quiet(lambda g, out, x: (unbroadcast(g, x.shape),)),
+    )
+
+
+# --- reductions -------------------------------------------------------------------------------------
+
+
+def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
+    """The reduced axes as sorted non-negative ints, or a clear error naming the shape."""
+    ndim = len(shape)
+    if axis is None:
+        return tuple(range(ndim))
+    items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    axes = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {axis!r} is out of range for a Tensor of shape {shape} ({ndim} axes)")
+        axes.append(int(a) % ndim)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axis {axis!r} repeats an axis")
+    return tuple(sorted(axes))
+
+
+def _kept_shape(shape: Shape, axes: tuple[int, ...]) -> Shape:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# The reductions call the ufunc's `reduce` directly: `np.sum` adds 2-3 us of Python dispatch.
+_SUM_ALL = _quiet_op(
+    "sum", lambda x: np.add.reduce(x, axis=None), lambda g, out, x: (broadcast_to(g, x.shape),)
+)
+
+
+@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+def _sum_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+    return _quiet_op(
+        "sum",
+        lambda x: np.add.reduce(x, axis=axes, keepdims=keepdims),
+        lambda g, out, x: (broadcast_to(g.reshape(kept), x.shape),),
+    )
+
+
+@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> Op:
+    # The sum divided by the count is exactly what np.mean computes, without its warning
+    # on an empty slice (0 / 0 is then a quiet nan).
+    return _quiet_op(
+        "mean",
+        lambda x: np.add.reduce(x, axis=axes, keepdims=keepdims) / count,
+        lambda g, out, x: (broadcast_to(g.reshape(kept) / count, x.shape),),
+    )
+
+
+@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        # Ties share the gradient evenly, as PyTorch's amax does.
+        xd = _data(x)
+        mask = xd == _data(out).reshape(kept)
+        count = mask.sum(axis=axes, keepdims=True).astype(xd.dtype)
+        return ((g.reshape(kept) / count) * mask,)
+
+    return _quiet_op("max", lambda x: np.maximum.reduce(x, axis=axes, keepdims=keepdims), rule)
+
+
+# --- softmax ----------------------------------------------------------------------------------------
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))  # shifted: exp never overflows
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
+
+@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+def _softmax_op(axis: int) -> Op:
+    return _quiet_op(
+        "softmax",
+        lambda x: _softmax(x, axis),
+        lambda g, out, x: (out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+    )
+
+
+@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+def _log_softmax_op(axis: int) -> Op:
+    return _quiet_op(
+        "log_softmax",
+        lambda x: _log_softmax(x, axis),
+        lambda g, out, x: (g - exp(out) * g.sum(axis=axis, keepdims=True),),
+    )
+
+
+# --- building results -------------------------------------------------------------------------------
+
+
+def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) -> Tensor:
+    """The output node: records `op` and `parents` only when some input requires grad."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)  # numpy returns scalars, not 0-d arrays, from 0-d operations
+    out = _new_tensor(Tensor)
+    out.data = data
+    out.grad = None
+    out.label = ""
+    out._gsum = None
+    out._passes = 0
+    out._retains_grad = False
+    out._where = None
+    modes = _modes
+    if needs_grad and modes.grad_enabled:
+        out.requires_grad = True
+        out._parents = parents
+        out._op = op
+        out._origin = None
+    else:
+        out.requires_grad = False
+        out._parents = ()
+        out._op = None
+        out._origin = None if modes.grad_enabled else "no_grad"
+    if modes.anomaly:
+        out._where = user_frame()
+        _check_forward(op, parents, data, out._where)
+    return out
+
+
+def _unary(op: Op, x: Tensor) -> Tensor:
+    return _result(op.forward(x.data), (x,), op, x.requires_grad)
+
+
+def _binary(ops: tuple[Op, ...], a: Tensor, b: Tensor) -> Tensor:
+    try:
+        data = ops[0].forward(a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"'{ops[0].name}': shapes {a.shape} and {b.shape} do not broadcast; numpy broadcasting "
+            "needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
+        ) from None
+    ra = a.requires_grad
+    rb = b.requires_grad
+    return _result(data, (a, b), ops[2 * ra + rb], ra or rb)
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    try:
+        data = _matmul_forward(a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"'@': shapes {a.shape} and {b.shape} do not match for matrix multiplication: the last "
+            "axis of the first must equal the second-to-last axis of the second (or the only axis "
+            "of a 1-D operand); neither may be 0-d. Transpose or reshape an operand."
+        ) from None
+    ra = a.requires_grad
+    rb = b.requires_grad
+    return _result(data, (a, b), MATMUL[2 * ra + rb], ra or rb)
+
+
+def _check_forward(op: Op, parents: Sequence[Tensor], data: np.ndarray, where: str) -> None:
+    if np.isfinite(data).all() or not all(np.isfinite(p.data).all() for p in parents):
+        return
+    first = np.unravel_index(int(np.argmin(np.isfinite(data))), data.shape) if data.ndim else ()
+    shapes = ", ".join(str(p.shape) for p in parents)
+    raise AnomalyError(
+        f"'{op.name}' turned finite inputs ({autograd.format_datas([p.data for p in parents])}; "
+        f"shapes {shapes}) into {float(data[first])!r} at index "
+        f"{tuple(int(i) for i in first)} at {where}. Check that line for a division by zero, a log of 0 "
+        "or an overflow."
+    )
+
+
+def _constant(data: np.ndarray) -> Tensor:
+    """An array or number used in an operation: a node that collects no gradient."""
+    t = _new_tensor(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t.label = ""
+    t._parents = ()
+    t._op = None
+    t._gsum = None
+    t._passes = 0
+    t._origin = "constant"
+    t._where = None
+    t._retains_grad = False
+    return t
+
+
+def _operand(x: Any, dtype: np.dtype) -> Any:
+    """The other operand of a binary operation with a Tensor of `dtype`, as a Tensor.
+
+    Python numbers take the Tensor's dtype (numpy 2's rule: `float32 * 2.0` stays float32);
+    int and bool arrays too (PyTorch's rule); float arrays and numpy scalars keep theirs.
+    Returns NotImplemented for types we do not know, so Python can try the other side.
+    """
+    t = type(x)
+    if t is float or t is int or t is bool:
+        token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a warning
+        try:
+            return _constant(np.array(x, dtype=dtype))
+        except OverflowError:  # an int beyond the float range
+            raise ValueError(
+                f"the number {str(x)[:20]}... is too large for a float (about 1.8e308 at most)"
+            ) from None
+        finally:
+            _leave_quiet(token)
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"cannot combine a Tensor with a {type(x).__name__} in one operation; use Tensor(value.data) "
+            "to make a Tensor of a Value's number, or float(tensor) for the other way"
+        )
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        arr = np.asarray(x)
+    elif isinstance(x, numbers.Real):  # e.g. a Fraction
+        arr = np.asarray(float(x))
+    else:
+        return NotImplemented
+    if arr.dtype not in _FLOAT_DTYPES:
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"cannot combine a Tensor with an array of dtype {arr.dtype}; use numbers")
+        arr = arr.astype(dtype)
+    return _constant(arr)
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    """A new float64 or float32 array holding `data` (copied, as torch.tensor copies)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    elif isinstance(data, Node):
+        raise TypeError(
+            f"Tensor() takes numbers or arrays, not a {type(data).__name__}; use Tensor(value.data)"
+        )
+    wanted = None
+    if dtype is not None:
+        try:
+            wanted = np.dtype(dtype)
+        except TypeError:
+            pass
+        # (`np.dtype("float64") == None` is True in numpy, hence the explicit check for None)
+        if wanted is None or wanted not in _FLOAT_DTYPES:
+            raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype!r}")
+    try:
+        arr = np.array(data, dtype=wanted)
+    except (ValueError, TypeError) as error:
+        raise TypeError(
+            f"Tensor data must be a number or a (nested) sequence / array of numbers of one shape, "
+            f"got {type(data).__name__}: {data!r:.60} ({error})"
+        ) from None
+    if arr.dtype not in _FLOAT_DTYPES:
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"Tensor data must be numbers (bool, int or float), got dtype {arr.dtype}: {data!r:.60}"
+            )
+        arr = arr.astype(np.float64)
+    return arr
+
+
+# --- the Tensor ---------------------------------------------------------------------------------------
+
+
+class Tensor(Node):
+    """A numpy array that records how it was computed, so `backward()` can apply the chain rule.
+
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([[2., 4.],
+           [6., 8.]])
+
+    As in PyTorch, Tensors do not require grad unless asked (a Value does); `grad` is None until
+    a backward reaches the tensor, then an array of its shape and dtype. Leaves add up gradients
+    over backward calls; intermediate Tensors keep theirs only after `retain_grad()`.
+    """
+
+    __slots__ = ("_retains_grad",)
+    __array_ufunc__ = None  # numpy defers to us: ndarray * Tensor is a Tensor
+
+    _retains_grad: bool
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""):
+        self.data = _as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.label = label
+        self._parents = ()
+        self._op = None
+        self._gsum = None
+        self._passes = 0
+        self._origin = None
+        self._retains_grad = False
+        self._where = user_frame() if _modes.anomaly else None
+
+    # -- making results -------------------------------------------------------------------------
+
+    @staticmethod
+    def apply(op: Op, *inputs: Any) -> Tensor:
+        """Apply an operation to Tensors (arrays and numbers become constants). The way to
+        define a custom operation:
+
+        >>> square = Op("square", lambda x: x * x, lambda g, out, x: (g * 2 * x,))
+        >>> Tensor.apply(square, Tensor([1.0, 3.0])).data
+        array([1., 9.])
+
+        The rule receives arrays in a normal backward pass and Tensors under
+        `grad(..., create_graph=True)`. It may return `g` itself for at most one input (return
+        a copy for the others), and None for inputs that need no gradient.
+        """
+        if not isinstance(op, Op):
+            raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+        dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
+        nodes = []
+        for x in inputs:
+            node = _operand(x, dtype)
+            if node is NotImplemented:
+                raise TypeError(f"{op.name}: cannot use a {type(x).__name__} as an input: {x!r:.60}")
+            nodes.append(node)
+        parents = tuple(nodes)
+        token = _enter_quiet(_IGNORE_ALL)
+        try:
+            data = op.forward(*[p.data for p in parents])
+        finally:
+            _leave_quiet(token)
+        if type(data) is not np.ndarray or data.dtype not in _FLOAT_DTYPES:
+            data = np.asarray(data)
+            if data.dtype not in _FLOAT_DTYPES:
+                data = data.astype(np.float64)
+        return _result(data, parents, op, any(p.requires_grad for p in parents))
+
+    def _seed(self) -> np.ndarray:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; this Tensor has shape "
+                f"{self.shape}. Reduce it first (e.g. .sum() or .mean()) or pass backward(gradient=...) "
+                f"with an array of shape {self.shape}."
+            )
+        return np.ones(self.data.shape, dtype=self.data.dtype)
+
+    def _raw(self, value: Any) -> np.ndarray:
+        data = value.data if isinstance(value, Node) else value
+        try:
+            arr = _quiet_array(data, self.data.dtype)  # a copy: the walk may keep it as a .grad
+        except OverflowError:
+            raise ValueError(f"gradient {value!r:.60} holds an int too large for a float") from None
+        except (ValueError, TypeError):
+            raise TypeError(
+                f"gradient must be an array of numbers, got {type(value).__name__}: {value!r:.60}"
+            ) from None
+        if arr.shape != self.data.shape:
+            raise ValueError(
+                f"gradient has shape {arr.shape} but the Tensor has shape {self.data.shape}; they must be equal"
+            )
+        return arr
+
+    def _constant_like(self, value: Any) -> Tensor:
+        if isinstance(value, Tensor):
+            return value
+        if type(value) is np.ndarray and value.dtype == self.data.dtype and value.flags.writeable:
+            return _constant(value)
+        return _constant(_quiet_array(value, self.data.dtype))  # e.g. a read-only broadcast view
+
+    def _check_finite(self, data: Any) -> bool:
+        return bool(np.isfinite(data).all())
+
+    def _backward_ieee(self, op: Op, g: Any, datas: list[Any]) -> Sequence[Any]:
+        # Only a custom rule run under np.seterr(all="raise") gets here; ours are quiet already.
+        return quiet(op.backward)(g, self.data, *datas)  # type: ignore[no-any-return]
+
+    def _store_grad(self, total: Any) -> None:
+        if self._op is not None and not self._retains_grad:
+            return  # intermediate Tensors keep no gradient (memory), unless retain_grad()
+        dtype = self.data.dtype
+        if total.shape != self.data.shape:
+            raise RuntimeError(
+                f"internal error: a gradient of shape {total.shape} reached a Tensor of shape "
+                f"{self.data.shape}; a custom Op's backward must return one array per input, of its shape"
+            )
+        if self.grad is None:
+            if (
+                type(total) is np.ndarray
+                and total.dtype == dtype
+                and total.flags.writeable
+                and self._op is None
+            ):
+                self.grad = total  # this pass made it for this leaf alone: keep it, no copy
+            else:
+                self.grad = _quiet_array(total, dtype)
+        else:
+            token = _enter_quiet(_IGNORE_ALL)  # a float32 sum may overflow to inf: no warning
+            try:
+                self.grad = self.grad + (total if total.dtype == dtype else total.astype(dtype))
+            finally:
+                _leave_quiet(token)
+        if self._op is None:
+            self._passes += 1
+
+    # -- the public surface -------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> Shape:
+        return self.data.shape  # type: ignore[no-any-return]
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim  # type: ignore[no-any-return]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype  # type: ignore[no-any-return]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self.data.size)
+
+    def numpy(self) -> np.ndarray:
+        """The data array itself (shared, not copied, as in PyTorch)."""
+        return self.data  # type: ignore[no-any-return]
+
+    def item(self) -> float:
+        """The one number of a one-element Tensor."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): a Tensor with {self.data.size} elements (shape {self.shape}) is not one number"
+            )
+        return float(self.data.reshape(()))
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" works for a one-element Tensor, as in PyTorch."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d Tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is None and not copy:
+            return self.data  # type: ignore[no-any-return]
+        return np.array(self.data, dtype=dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = []
+        if self.data.dtype != np.float64:
+            extras.append(f"dtype={self.data.dtype}")
+        if self._op is not None:
+            extras.append(f"op={self._op.name!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.label:
+            extras.append(f"label={self.label!r}")
+        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def backward(self, gradient: Any = None) -> None:
+        """Apply the chain rule from this Tensor to every Tensor it depends on.
+
+        `gradient` is required unless the Tensor has one element. Leaves add this pass's
+        gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
+        only after `retain_grad()`. The graph is kept, so calling it again is allowed.
+        """
+        autograd.backward(self, gradient)
+
+    def zero_grad(self) -> None:
+        """Forget the gradient: `.grad` becomes None (PyTorch 2's default)."""
+        self.grad = None
+        self._passes = 0
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate Tensor's gradient in `.grad` on the next backward passes."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "can't retain_grad on Tensor that has requires_grad=False: it gets no gradient; "
+                "compute it from a Tensor that requires grad"
+            )
+        if self._op is not None:
+            self._retains_grad = True
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Switch gradient tracking of a leaf on (or off), in place; returns self."""
+        if self._op is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; this Tensor was computed "
+                f"by '{self._op.name}'. Use t.detach() to get a leaf with the same data."
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this data, cut from the graph (it does not require grad)."""
+        t = _constant(self.data)
+        t.label = self.label
+        t._origin = "detach"
+        return t
+
+    # -- arithmetic -------------------------------------------------------------------------------------
+
+    def __add__(self, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else _binary(ADD, self, b)
+
+    def __radd__(self, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else _binary(ADD, a, self)
+
+    def __sub__(self, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else _binary(SUB, self, b)
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else _binary(SUB, a, self)
+
+    def __mul__(self, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else _binary(MUL, self, b)
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else _binary(MUL, a, self)
+
+    def __truediv__(self, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else _binary(DIV, self, b)
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else _binary(DIV, a, self)
+
+    def __pow__(self, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else _binary(POW, self, b)
+
+    def __rpow__(self, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else _binary(POW, a, self)
+
+    def __matmul__(self, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else _matmul(self, b)
+
+    def __rmatmul__(self, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else _matmul(a, self)
+
+    def matmul(self, other: Operand) -> Tensor:
+        """Matrix product like `np.matmul`: 1-D operands and batch axes as numpy treats them."""
+        return self.__matmul__(other)  # type: ignore[no-any-return]
+
+    def __neg__(self) -> Tensor:
+        return _unary(NEG, self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _unary(ABS, self)
+
+    def neg(self) -> Tensor:
+        return _unary(NEG, self)
+
+    def exp(self) -> Tensor:
+        return _unary(EXP, self)
+
+    def log(self) -> Tensor:
+        return _unary(LOG, self)
+
+    def tanh(self) -> Tensor:
+        return _unary(TANH, self)
+
+    def sigmoid(self) -> Tensor:
+        return _unary(SIGMOID, self)
+
+    def relu(self) -> Tensor:
+        return _unary(RELU, self)
+
+    def abs(self) -> Tensor:
+        return _unary(ABS, self)
+
+    def sqrt(self) -> Tensor:
+        return _unary(SQRT, self)
+
+    def sin(self) -> Tensor:
+        return _unary(SIN, self)
+
+    def cos(self) -> Tensor:
+        return _unary(COS, self)
+
+    # -- reductions -------------------------------------------------------------------------------------
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over `axis` (None: all; an int or a tuple of ints), like `np.sum`."""
+        if axis is None and not keepdims:
+            return _unary(_SUM_ALL, self)
+        axes = _axes(axis, self.data.shape)
+        return _unary(_sum_op(axes, bool(keepdims), _kept_shape(self.data.shape, axes)), self)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over `axis` (None: all; an int or a tuple of ints), like `np.mean`."""
+        shape = self.data.shape
+        axes = _axes(axis, shape)
+        count = math.prod(shape[a] for a in axes)
+        return _unary(_mean_op(axes, bool(keepdims), _kept_shape(shape, axes), count), self)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Largest values over `axis`, like `np.max` (nan wins); tied maxima share the gradient
+        evenly, as PyTorch's `amax`."""
+        shape = self.data.shape
+        axes = _axes(axis, shape)
+        if any(shape[a] == 0 for a in axes):
+            raise ValueError(f"max() of an empty axis (shape {shape}, axis {axis!r}) has no value")
+        return _unary(_max_op(axes, bool(keepdims), _kept_shape(shape, axes)), self)
+
+    # -- shapes -----------------------------------------------------------------------------------------
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same numbers in a new shape, given as sizes or one tuple; one size may be -1."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        try:
+            data = self.data.reshape(shape)
+        except (ValueError, TypeError) as error:
+            raise type(error)(
+                f"cannot reshape a Tensor of shape {self.shape} into {shape}: {error}"
+            ) from None
+        op = Op("reshape", lambda x: x.reshape(shape), _reshape_rule)
+        return _result(data, (self,), op, self.requires_grad)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Axes permuted like `np.transpose`: reversed without arguments, else in the order given."""
+        if not axes or axes == (None,):
+            return _unary(_REVERSE_AXES, self)
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        try:
+            data = self.data.transpose(axes)
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"transpose{axes}: not a permutation of the axes of shape {self.shape} ({error})"
+            ) from None
+        ndim = self.data.ndim
+        return _result(data, (self,), _transpose_op(tuple(int(a) % ndim for a in axes)), self.requires_grad)
+
+    @property
+    def T(self) -> Tensor:
+        """The axes reversed (a matrix transposed)."""
+        return _unary(_REVERSE_AXES, self)
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of matrices, each transposed)."""
+        if self.data.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions, got shape {self.shape}")
+        return _unary(_MATRIX_TRANSPOSE, self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        """numpy indexing: ints, slices, `...`, None, int arrays, boolean masks. The gradient goes
+        back to the picked elements; an element picked twice gets both gradients."""
+        if isinstance(index, list):
+            index = np.asarray(index)
+        _check_index(index)
+        try:
+            data = self.data[index]
+        except OverflowError:  # an int index beyond int64
+            raise IndexError(
+                f"index {index!r:.60} is out of range for a Tensor of shape {self.shape}"
+            ) from None
+        return _result(data, (self,), _getitem_op(index), self.requires_grad)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError(
+            "Tensor does not support item assignment (it would change a recorded value); build a new "
+            "Tensor (e.g. with concat, stack, or a product with a mask), or change t.data[...] directly "
+            "for a leaf outside the graph"
+        )
+
+    # -- softmax ----------------------------------------------------------------------------------------
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along `axis`, computed after subtracting the maximum (no overflow)."""
+        self._check_axis(axis)
+        return _unary(_softmax_op(axis), self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """log(softmax(x)) along `axis`, computed stably (no exp overflow, no log of 0)."""
+        self._check_axis(axis)
+        return _unary(_log_softmax_op(axis), self)
+
+    def _check_axis(self, axis: Any) -> None:
+        ndim = self.data.ndim
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+            raise ValueError(f"axis {axis!r} is not an axis of a Tensor of shape {self.shape}")
+
+    # -- comparisons: plain boolean arrays; == and hash stay by identity ----------------------------
+
+    def __lt__(self, other: Operand) -> np.ndarray:
+        return np.asarray(self.data < _compare_data(other))
+
+    def __le__(self, other: Operand) -> np.ndarray:
+        return np.asarray(self.data <= _compare_data(other))
+
+    def __gt__(self, other: Operand) -> np.ndarray:
+        return np.asarray(self.data > _compare_data(other))
+
+    def __ge__(self, other: Operand) -> np.ndarray:
+        return np.asarray(self.data >= _compare_data(other))
+
+
+_new_tensor = object.__new__
+
+
+def _compare_data(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, Node):
+        raise TypeError(f"cannot compare a Tensor with a {type(x).__name__}; compare with its .data")
+    if isinstance(x, int) and not -(2**1024) < x < 2**1024:  # numpy raises OverflowError
+        raise ValueError(f"cannot compare a Tensor with {str(x)[:20]}...: too large for a float")
+    return x
+
+
+# --- joining tensors ------------------------------------------------------------------------------------
+
+
+def _as_inputs(tensors: Sequence[Any], name: str) -> tuple[Tensor, ...]:
+    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}() takes a list or tuple of Tensors, got {type(tensors).__name__}")
+    if len(tensors) == 0:
+        raise ValueError(f"{name}() needs at least one Tensor")
+    dtype = next((t.data.dtype for t in tensors if isinstance(t, Tensor)), np.dtype(np.float64))
+    result = []
+    for t in tensors:
+        node = _operand(t, dtype)
+        if node is NotImplemented:
+            raise TypeError(f"{name}(): cannot join a {type(t).__name__}: {t!r:.60}")
+        result.append(node)
+    return tuple(result)
+
+
+def _check_join_axis(axis: Any, name: str) -> None:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}(): axis must be an int, got {axis!r:.60}")
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """The Tensors joined along an existing `axis` (like `np.concatenate`); each gets its slice
+    of the gradient back."""
+    inputs = _as_inputs(tensors, "concat")
+    _check_join_axis(axis, "concat")
+    datas = [t.data for t in inputs]
+    try:
+        data = np.concatenate(datas, axis=axis)
+    except (ValueError, TypeError, OverflowError) as error:
+        shapes = ", ".join(str(d.shape) for d in datas)
+        raise ValueError(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
+    ax = int(axis) % data.ndim
+    bounds = np.cumsum([0] + [d.shape[ax] for d in datas]).tolist()
+    needs = [t.requires_grad for t in inputs]
+    lead = (slice(None),) * ax
+
+    def rule(g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+        return tuple(
+            g[lead + (slice(lo, hi),)] if need else None for need, lo, hi in zip(needs, bounds, bounds[1:])
+        )
+
+    op = Op("concat", lambda *xs: np.concatenate(xs, axis=axis), rule)
+    return _result(data, inputs, op, any(needs))
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """The Tensors (all of one shape) joined along a new `axis` (like `np.stack`)."""
+    inputs = _as_inputs(tensors, "stack")
+    _check_join_axis(axis, "stack")
+    datas = [t.data for t in inputs]
+    try:
+        data = np.stack(datas, axis=axis)
+    except (ValueError, TypeError, OverflowError) as error:
+        shapes = ", ".join(str(d.shape) for d in datas)
+        raise ValueError(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
+    ax = int(axis) % data.ndim
+    needs = [t.requires_grad for t in inputs]
+    lead = (slice(None),) * ax
+
+    def rule(g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(needs))
+
+    op = Op("stack", lambda *xs: np.stack(xs, axis=axis), rule)
+    return _result(data, inputs, op, any(needs))

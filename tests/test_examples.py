@@ -1,0 +1,145 @@
+"""Every script directly in examples/ runs with `--quick --out DIR` and exits 0; each tutorial
+prints its quick-mode figures, which are checked here, and writes its PNG plots into DIR."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+TUTORIALS_DOC = REPO / "docs" / "readme" / "tutorials.md"
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
+
+
+def _number(stdout: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)}: ([-+0-9.e]+)", stdout, re.MULTILINE)
+    assert match, f"no line '{name}: ...' in the output:\n{stdout}"
+    return float(match.group(1))
+
+
+def _fraction(stdout: str, name: str) -> tuple[int, int]:
+    match = re.search(rf"^{re.escape(name)}: (\d+)/(\d+)", stdout, re.MULTILINE)
+    assert match, f"no line '{name}: k/n' in the output:\n{stdout}"
+    return int(match.group(1)), int(match.group(2))
+
+
+def _check_01(out: str) -> None:
+    assert _number(out, "loss curve minimum at w") == 2.0
+    assert abs(_number(out, "w after 100 epochs") - 2.0) < 1e-6
+
+
+def _check_02(out: str) -> None:
+    assert abs(_number(out, "slope") - 3.0) < 0.1 and abs(_number(out, "intercept") - 8.0) < 0.5
+    assert _number(out, "distance to the least-squares line") < 0.2  # 1000 epochs; the full run gets < 1e-6
+
+
+def _check_03(out: str) -> None:
+    assert _number(out, "p(pass | 1 hour)") < 0.5 < _number(out, "p(pass | 7 hours)")
+
+
+def _check_04(out: str) -> None:
+    linear, mlp = _number(out, "linear model final loss"), _number(out, "MLP final loss")
+    assert 0.2 < linear < 0.25, "the linear model stalls at the least-squares loss of this sample (0.221)"
+    assert mlp < 0.8 * linear
+
+
+def _check_05(out: str) -> None:
+    assert _number(out, "final loss without activations") > 0.08
+    assert _number(out, "final loss with ReLU") < 0.02
+
+
+def _check_06(out: str) -> None:
+    early, late = _number(out, "test MSE after 10 epochs"), _number(out, "test MSE after 20 epochs")
+    assert late < early < 0.6
+
+
+def _check_07(out: str) -> None:
+    right, total = _fraction(out, "test accuracy")
+    assert total == 15 and right >= 14
+
+
+def _check_08(out: str) -> None:
+    assert _number(out, "moons training accuracy") == 1.0
+    assert _number(out, "largest relative gap to the scalar engine over 10 steps") < 1e-9
+    assert 0.6 < _number(out, "diabetes SGD final loss") < 0.67
+    assert _number(out, "diabetes Adam training accuracy") >= 0.75
+
+
+def _check_09(out: str) -> None:
+    assert _number(out, "test accuracy") >= 0.9  # after 2 epochs; the full run passes 0.95
+
+
+CHECKS: dict[str, Callable[[str], None]] = {
+    "01_gradient_descent_by_hand.py": _check_01,
+    "02_linear_regression.py": _check_02,
+    "03_logistic_regression.py": _check_03,
+    "04_nonlinear_regression.py": _check_04,
+    "05_regression_3d.py": _check_05,
+    "06_keras_sine.py": _check_06,
+    "07_iris.py": _check_07,
+    "08_moons_and_diabetes.py": _check_08,
+    "09_digits_cnn.py": _check_09,
+}
+
+
+def test_every_tutorial_is_there() -> None:
+    assert set(CHECKS) <= set(SCRIPTS), sorted(set(CHECKS) - set(SCRIPTS))
+
+
+def _documented_commands() -> dict[str, list[str]]:
+    """The commands docs/readme/tutorials.md tells readers to type, by script name."""
+    text = TUTORIALS_DOC.read_text(encoding="utf-8")
+    commands = {}
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            if line.strip():
+                argv = shlex.split(line)
+                assert argv[0] == "python" and argv[1].startswith("examples/"), line
+                commands[Path(argv[1]).name] = argv
+    return commands
+
+
+def test_the_tutorials_doc_shows_every_tutorial() -> None:
+    assert set(_documented_commands()) == set(CHECKS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_in_quick_mode(script: str, tmp_path: Path) -> None:
+    """Run the documented command (`python examples/X.py --quick --out DIR`) from a folder that
+    holds `examples/`, with DIR pointed into tmp_path; scripts without a documented command
+    (other helpers' examples) get the same two flags."""
+    (tmp_path / "examples").symlink_to(EXAMPLES, target_is_directory=True)
+    out_dir = tmp_path / "out"
+    argv = _documented_commands().get(script, ["python", f"examples/{script}", "--quick", "--out", "DIR"])
+    assert argv[2:] == ["--quick", "--out", argv[4]], f"expected '--quick --out DIR' in {argv}"
+    argv = [sys.executable, argv[1], "--quick", "--out", str(out_dir)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
+    result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
+    if script in CHECKS:
+        CHECKS[script](result.stdout)
+        written = [Path(p) for p in re.findall(r"^wrote (.+)$", result.stdout, re.MULTILINE)]
+        assert written, f"{script} wrote no plot:\n{result.stdout}"
+        for path in written:
+            assert path.parent == out_dir, f"{path} is not in --out {out_dir}"
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert not (tmp_path / "examples_out").exists(), "--out must replace the default folder"
+
+
+def test_examples_refuse_unknown_flags() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "01_gradient_descent_by_hand.py"), "--fast"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "unrecognized arguments: --fast" in result.stderr

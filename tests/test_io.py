@@ -1,0 +1,350 @@
+"""save()/load(): .npz files read without pickle, validated names and shapes, atomic writes."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import tempfile
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import micrograd_plus.io as mio
+from micrograd_plus import MLP, LoadError, Module, Value, load, save
+
+# Set by `_Exploit` if pickle ever ran it: loading must never execute code from a file.
+EXECUTED: list[str] = []
+
+
+def _mark_executed(what: str) -> str:
+    EXECUTED.append(what)
+    return what
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (_mark_executed, ("pickle ran code from the file",))
+
+
+def raw_state(model: Module) -> list[bytes]:
+    """Every parameter's exact bits (nan-safe, -0.0-safe equality)."""
+    return [struct.pack("<d", p.data) for p in model.parameters()]
+
+
+def saved_bytes(model: Module) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.npz")
+        save(model, path)
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def load_bytes(model: Module, content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "given.npz")
+        with open(path, "wb") as file:
+            file.write(content)
+        load(model, path)
+
+
+# -- round trip ------------------------------------------------------------------------------
+
+sizes = st.lists(st.integers(1, 4), min_size=1, max_size=3)
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(nin=st.integers(1, 4), nouts=sizes, values=st.data())
+def test_round_trip_restores_every_parameter_bit_for_bit(nin, nouts, values):
+    model = MLP(nin, nouts, seed=0)
+    for p in model.parameters():
+        p.data = values.draw(any_float)
+    other = MLP(nin, nouts, seed=1)
+    load_bytes(other, saved_bytes(model))
+    assert raw_state(other) == raw_state(model)
+    assert [name for name, _ in other.named_parameters()] == [name for name, _ in model.named_parameters()]
+
+
+def test_the_file_is_a_plain_npz_archive_that_numpy_reads_without_pickle(tmp_path):
+    model = MLP(2, [3, 1], seed=0)
+    path = tmp_path / "model.npz"
+    save(model, path)  # a pathlib.Path works as well as a str
+    with np.load(path, allow_pickle=False) as archive:
+        assert archive.files == [name for name, _ in model.named_parameters()]
+        for name, p in model.named_parameters():
+            assert archive[name].shape == () and archive[name].dtype == np.float64
+            assert float(archive[name]) == p.data
+
+
+def test_the_path_is_used_as_given_and_a_previous_file_is_replaced(tmp_path):
+    path = tmp_path / "weights.bin"
+    save(MLP(1, [1], seed=0), str(path))
+    first = path.read_bytes()
+    model = MLP(1, [1], seed=1)
+    save(model, str(path))
+    assert path.read_bytes() != first and os.listdir(tmp_path) == ["weights.bin"]
+    restored = MLP(1, [1], seed=0)
+    load(restored, path)
+    assert raw_state(restored) == raw_state(model)
+
+
+def test_a_parameter_named_like_a_numpy_keyword_round_trips(tmp_path):
+    class Odd(Module):
+        def __init__(self):
+            self.file = Value(1.5)
+            self.allow_pickle = Value(-2.5)
+
+    path = tmp_path / "odd.npz"
+    save(Odd(), path)
+    fresh = Odd()
+    fresh.file.data = fresh.allow_pickle.data = 0.0
+    load(fresh, path)
+    assert (fresh.file.data, fresh.allow_pickle.data) == (1.5, -2.5)
+
+
+def test_saved_file_permissions_follow_the_umask_like_open(tmp_path):
+    save(MLP(1, [1], seed=0), tmp_path / "model.npz")
+    (tmp_path / "reference").write_bytes(b"")
+    assert (tmp_path / "model.npz").stat().st_mode == (tmp_path / "reference").stat().st_mode
+
+
+# -- atomic writes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interruption", [OSError("disk full"), KeyboardInterrupt()])
+def test_an_interrupted_save_leaves_the_previous_file_intact_and_no_temporary(tmp_path, monkeypatch, interruption):
+    path = tmp_path / "model.npz"
+    save(MLP(2, [2, 1], seed=0), path)
+    before = path.read_bytes()
+
+    def write_half_then_fail(file, arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise interruption
+
+    monkeypatch.setattr(mio, "_write_archive", write_half_then_fail)
+    with pytest.raises(type(interruption)):
+        save(MLP(2, [2, 1], seed=1), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_the_temporary_file_is_in_the_same_folder_and_replaced_in_one_step(tmp_path, monkeypatch):
+    calls = []
+    real_replace = os.replace
+
+    def recording_replace(src, dst):
+        calls.append((src, dst, os.path.exists(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(mio.os, "replace", recording_replace)
+    target = tmp_path / "model.npz"
+    save(MLP(1, [1], seed=0), target)
+    [(src, dst, _)] = calls
+    assert os.path.dirname(src) == str(tmp_path) and dst == str(target) and src != dst
+
+
+# -- files that are not valid parameter files: LoadError and nothing else ---------------------
+
+
+@pytest.fixture
+def model():
+    return MLP(2, [2, 1], seed=0)
+
+
+def assert_load_error_leaves_model_unchanged(model: Module, content: bytes, match: str = "") -> LoadError:
+    before = raw_state(model)
+    with pytest.raises(LoadError, match=match) as info:
+        load_bytes(model, content)
+    assert raw_state(model) == before
+    assert not EXECUTED
+    return info.value
+
+
+def test_load_error_is_a_value_error_and_the_docstring_promises_nothing_else():
+    assert issubclass(LoadError, ValueError)
+    doc = " ".join(load.__doc__.split())
+    assert "allow_pickle=False" in doc
+    assert "Raises LoadError (a ValueError), and nothing else, for any file that is not a valid parameter file" in doc
+    for case in ("random bytes", "truncated or empty file", "pickled data", "wrong shapes"):
+        assert case in doc
+
+
+def test_empty_file(model):
+    assert_load_error_leaves_model_unchanged(model, b"", match="is not a parameter file saved by micrograd_plus.save")
+
+
+@given(content=st.binary(max_size=2000))
+def test_random_bytes(content):
+    assert_load_error_leaves_model_unchanged(MLP(2, [2, 1], seed=0), content)
+
+
+@given(data=st.data())
+def test_every_truncation_of_a_valid_file(data):
+    model = MLP(2, [2, 1], seed=0)
+    content = saved_bytes(MLP(2, [2, 1], seed=1))
+    cut = data.draw(st.integers(0, len(content) - 1))
+    assert_load_error_leaves_model_unchanged(model, content[:cut])
+
+
+@given(data=st.data())
+def test_a_corrupted_byte_is_caught_or_harmless(data):
+    """A flipped byte is found (zip CRCs, headers) or lands where it changes nothing that
+    load() reads; either way only LoadError can come out."""
+    content = bytearray(saved_bytes(MLP(2, [2, 1], seed=1)))
+    index = data.draw(st.integers(0, len(content) - 1))
+    content[index] ^= data.draw(st.integers(1, 255))
+    model = MLP(2, [2, 1], seed=0)
+    try:
+        load_bytes(model, bytes(content))
+    except LoadError:
+        pass
+
+
+def test_a_pickle_is_refused_without_running_it(model):
+    payload = pickle.dumps({"layers.0.neurons.0.w.0": _Exploit()})
+    assert_load_error_leaves_model_unchanged(model, payload, match="pickled")
+
+
+def test_an_npz_holding_a_pickled_object_array_is_refused_without_running_it(model):
+    buffer = io.BytesIO()
+    state = {name: np.asarray(p.data) for name, p in model.named_parameters()}
+    exploit = np.empty((), dtype=object)
+    exploit[()] = _Exploit()
+    state["layers.0.neurons.0.b"] = exploit
+    np.savez(buffer, **state)  # np.savez pickles object arrays
+    error = assert_load_error_leaves_model_unchanged(model, buffer.getvalue(), match="'layers.0.neurons.0.b'")
+    assert "pickle" in str(error)
+
+
+def test_a_single_npy_array_is_not_an_archive(model):
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    assert_load_error_leaves_model_unchanged(model, buffer.getvalue(), match="single .npy array, not an .npz archive")
+
+
+def test_missing_and_unexpected_names_are_listed(model):
+    buffer = io.BytesIO()
+    state = {name: np.asarray(p.data) for name, p in model.named_parameters()}
+    del state["layers.1.neurons.0.b"]
+    state["extra"] = np.asarray(1.0)
+    np.savez(buffer, **state)
+    assert_load_error_leaves_model_unchanged(
+        model, buffer.getvalue(), match=r"missing \['layers.1.neurons.0.b'\], unexpected \['extra'\]"
+    )
+
+
+def test_a_model_of_another_size_is_refused(model):
+    assert_load_error_leaves_model_unchanged(model, saved_bytes(MLP(2, [3, 1], seed=0)), match="another shape")
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros(2), r"parameter 'layers.0.neurons.1.w.0' has shape \(2,\) in the file but \(\) in the module"),
+        (np.zeros((1, 1)), r"has shape \(1, 1\) in the file but \(\)"),
+        (np.zeros(10**6), r"entry 'layers.0.neurons.1.w.0' is \d+ bytes, far more than a parameter of shape \(\)"),
+        (np.asarray(1 + 2j), r"holds complex128, not real numbers"),
+        (np.asarray(True), r"holds bool, not real numbers"),
+        (np.asarray("1.0"), r"holds <U3, not real numbers"),
+    ],
+)
+def test_wrong_shapes_and_kinds_are_refused_whole(model, bad, match):
+    buffer = io.BytesIO()
+    state = {name: np.asarray(p.data) for name, p in model.named_parameters()}
+    state["layers.0.neurons.1.w.0"] = bad
+    np.savez(buffer, **state)
+    assert_load_error_leaves_model_unchanged(model, buffer.getvalue(), match=match)
+
+
+def test_a_zip_member_that_is_not_npy_is_damage(model):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, _ in model.named_parameters():
+            archive.writestr(f"{name}.npy", b"not an npy header")
+    assert_load_error_leaves_model_unchanged(model, buffer.getvalue(), match="is not an .npy array, the file is damaged")
+
+
+def test_integer_arrays_are_accepted_as_numbers(model):
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(i, dtype=np.int32) for i, (name, _) in enumerate(model.named_parameters())})
+    load_bytes(model, buffer.getvalue())
+    assert [p.data for p in model.parameters()] == [float(i) for i in range(len(model.parameters()))]
+
+
+# -- bad arguments -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [save, load])
+def test_bad_arguments(function, tmp_path):
+    with pytest.raises(TypeError, match=rf"{function.__name__}\(\) takes a Module \(such as an MLP\), got list"):
+        function([Value(1.0)], tmp_path / "x.npz")
+    with pytest.raises(TypeError, match=rf"{function.__name__}\(\) takes a file path \(str or os.PathLike\), got int"):
+        function(MLP(1, [1]), 3)
+    with pytest.raises(TypeError, match="takes a str path, got bytes"):
+        function(MLP(1, [1]), _BytesPath())
+    with pytest.raises(ValueError, match="empty path"):
+        function(MLP(1, [1]), "")
+
+
+class _BytesPath(os.PathLike):
+    def __fspath__(self):
+        return b"model.npz"
+
+
+def test_a_missing_file_or_folder_is_the_operating_systems_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(MLP(1, [1]), tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError):
+        save(MLP(1, [1]), tmp_path / "no" / "such" / "folder.npz")
+    with pytest.raises(IsADirectoryError):
+        load(MLP(1, [1]), tmp_path)
+
+
+# -- Tensor modules --------------------------------------------------------------------------
+
+
+def tensor_model(seed: int, hidden: int = 3, dtype=None):
+    from micrograd_plus.layers import Linear, ReLU, Sequential
+
+    return Sequential(Linear(2, hidden, seed=seed, dtype=dtype), ReLU(), Linear(hidden, 1, seed=seed + 1, dtype=dtype))
+
+
+def tensor_state(model: Module) -> list[tuple[str, str, bytes]]:
+    return [(name, str(p.data.dtype), p.data.tobytes()) for name, p in model.named_parameters()]
+
+
+@given(hidden=st.integers(1, 5), dtype=st.sampled_from(["float64", "float32"]), data=st.data())
+def test_tensor_model_round_trip_keeps_bits_and_dtypes(hidden, dtype, data):
+    model = tensor_model(0, hidden, dtype)
+    width = 64 if dtype == "float64" else 32
+    for p in model.parameters():
+        values = data.draw(st.lists(st.floats(width=width), min_size=p.data.size, max_size=p.data.size))
+        p.data = np.array(values, dtype=dtype).reshape(p.data.shape)
+    other = tensor_model(7, hidden, dtype)
+    load_bytes(other, saved_bytes(model))
+    assert tensor_state(other) == tensor_state(model)
+    assert [p.data.dtype for p in other.parameters()] == [np.dtype(dtype)] * 4
+
+
+def test_tensor_names_follow_pytorch_and_shapes_are_checked(tmp_path):
+    path = tmp_path / "net.npz"
+    save(tensor_model(0, hidden=3), path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert archive.files == ["0.weight", "0.bias", "2.weight", "2.bias"]
+        assert archive["0.weight"].shape == (3, 2)
+    other = tensor_model(1, hidden=4)
+    before = tensor_state(other)
+    with pytest.raises(LoadError, match=r"parameter '0.weight' has shape \(3, 2\) in the file but \(4, 2\) in the module"):
+        load(other, path)
+    assert tensor_state(other) == before
+
+
+def test_a_value_model_file_does_not_load_into_a_tensor_model(tmp_path):
+    path = tmp_path / "mlp.npz"
+    save(MLP(2, [3, 1], seed=0), path)
+    with pytest.raises(LoadError, match="missing"):
+        load(tensor_model(0), path)

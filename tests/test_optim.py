@@ -1,0 +1,306 @@
+"""Optimizers against torch.optim in float64: every optimizer and option, over several steps,
+for Value parameters and for Tensor parameters, with |ours - torch| <= 1e-9 * max(1, |torch|).
+
+The objective is the same small function on both sides: sum_i 0.5 * (a_i p_i - b_i)^2 + 0.3 sin(p_i),
+so the gradients change from step to step (a test of the optimizer state, not only one update).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_plus import SGD, Adagrad, Adam, AdamW, RMSprop, Tensor, Value
+
+A = np.array([1.5, -0.7, 2.0, 0.3])
+B = np.array([0.2, 1.0, -0.5, 0.8])
+START = np.array([0.9, -1.2, 0.4, 2.5])
+STEPS = 6
+
+OURS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop, "Adagrad": Adagrad}
+
+# Every option each optimizer offers, alone and combined.
+CASES = [
+    ("SGD", {}),
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.05}),
+    ("SGD", {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.1, "nesterov": True}),
+    ("Adam", {}),
+    ("Adam", {"lr": 0.1}),
+    ("Adam", {"lr": 0.1, "betas": (0.8, 0.95), "eps": 1e-6}),
+    ("Adam", {"lr": 0.1, "weight_decay": 0.2}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.1, "weight_decay": 0.3}),
+    ("AdamW", {"lr": 0.1, "betas": (0.5, 0.9), "weight_decay": 0.0}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.05, "alpha": 0.9}),
+    ("RMSprop", {"lr": 0.05, "momentum": 0.8}),
+    ("RMSprop", {"lr": 0.05, "centered": True}),
+    ("RMSprop", {"lr": 0.05, "centered": True, "momentum": 0.5, "weight_decay": 0.1, "eps": 1e-4}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.3}),
+    ("Adagrad", {"lr": 0.3, "lr_decay": 0.1}),
+    ("Adagrad", {"lr": 0.3, "weight_decay": 0.2}),
+    ("Adagrad", {"lr": 0.3, "initial_accumulator_value": 0.5, "eps": 1e-6}),
+]
+
+
+def _value_objective(params: list[Value]) -> Value:
+    total = Value(0.0, requires_grad=False)
+    for p, a, b in zip(params, A, B):
+        total = total + 0.5 * (float(a) * p - float(b)) ** 2 + 0.3 * p.sin()
+    return total
+
+
+def _tensor_objective(p: Tensor) -> Tensor:
+    return (0.5 * (Tensor(A) * p - Tensor(B)) ** 2 + 0.3 * p.sin()).sum()
+
+
+def _torch_objective(torch, p):  # type: ignore[no-untyped-def]
+    a, b = torch.tensor(A), torch.tensor(B)
+    return (0.5 * (a * p - b) ** 2 + 0.3 * torch.sin(p)).sum()
+
+
+def _torch_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) -> tuple[list, list]:
+    torch = require_torch()
+    p = torch.tensor(START, dtype=torch.float64, requires_grad=True)
+    opt = getattr(torch.optim, name)([p], **kwargs)
+    losses, params = [], []
+    for k in range(steps):
+        if lr_schedule is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_schedule(k)
+        opt.zero_grad()
+        loss = _torch_objective(torch, p)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        params.append(p.detach().numpy().copy())
+    return losses, params
+
+
+def _values_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) -> tuple[list, list]:
+    params = [Value(float(s)) for s in START]
+    opt = OURS[name](params, **kwargs)
+    losses, history = [], []
+    for k in range(steps):
+        if lr_schedule is not None:
+            opt.lr = lr_schedule(k)
+        opt.zero_grad()
+        loss = _value_objective(params)
+        loss.backward()
+        opt.step()
+        losses.append(loss.data)
+        history.append(np.array([p.data for p in params]))
+    return losses, history
+
+
+def _tensor_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) -> tuple[list, list]:
+    p = Tensor(START, requires_grad=True)
+    opt = OURS[name]([p], **kwargs)
+    losses, history = [], []
+    for k in range(steps):
+        if lr_schedule is not None:
+            opt.lr = lr_schedule(k)
+        opt.zero_grad()
+        loss = _tensor_objective(p)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        history.append(p.data.copy())
+    return losses, history
+
+
+def _assert_same_run(ours: tuple[list, list], theirs: tuple[list, list]) -> None:
+    for step, (mine, ref) in enumerate(zip(ours[0], theirs[0])):
+        assert close_to_torch(mine, ref), f"loss at step {step}: ours {mine!r}, torch {ref!r}"
+    for step, (mine, ref) in enumerate(zip(ours[1], theirs[1])):
+        assert close_to_torch(mine, ref), f"parameters after step {step}: ours {mine}, torch {ref}"
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[f"{n}-{sorted(k.items())}" for n, k in CASES])
+def test_value_parameters_follow_torch(name: str, kwargs: dict) -> None:
+    _assert_same_run(_values_run(name, kwargs), _torch_run(name, kwargs))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[f"{n}-{sorted(k.items())}" for n, k in CASES])
+def test_tensor_parameters_follow_torch(name: str, kwargs: dict) -> None:
+    _assert_same_run(_tensor_run(name, kwargs), _torch_run(name, kwargs))
+
+
+# Hyperparameters drawn by hypothesis, kept where the problem stays well conditioned.
+_rates = st.floats(1e-4, 0.5)
+_unit = st.floats(0.0, 0.95)
+_decay = st.floats(0.0, 0.3)
+
+_sgd = st.builds(dict, lr=_rates, momentum=_unit, dampening=_unit, weight_decay=_decay) | st.builds(
+    lambda lr, m, wd: {"lr": lr, "momentum": m, "weight_decay": wd, "nesterov": True},
+    _rates,
+    st.floats(0.05, 0.95),
+    _decay,
+)
+_adam = st.builds(
+    lambda lr, b1, b2, eps, wd: {"lr": lr, "betas": (b1, b2), "eps": eps, "weight_decay": wd},
+    _rates,
+    st.floats(0.0, 0.95),
+    st.floats(0.5, 0.9999),
+    st.floats(1e-10, 1e-3),
+    _decay,
+)
+_rmsprop = st.builds(
+    dict,
+    lr=st.floats(1e-4, 0.1),
+    alpha=st.floats(0.5, 0.99),
+    eps=st.floats(1e-8, 1e-3),
+    weight_decay=_decay,
+    momentum=_unit,
+    centered=st.booleans(),
+)
+_adagrad = st.builds(
+    dict,
+    lr=_rates,
+    lr_decay=st.floats(0.0, 1.0),
+    weight_decay=_decay,
+    initial_accumulator_value=st.floats(0.0, 1.0),
+    eps=st.floats(1e-10, 1e-3),
+)
+_drawn = st.one_of(
+    st.tuples(st.just("SGD"), _sgd),
+    st.tuples(st.just("Adam"), _adam),
+    st.tuples(st.just("AdamW"), _adam),
+    st.tuples(st.just("RMSprop"), _rmsprop),
+    st.tuples(st.just("Adagrad"), _adagrad),
+)
+
+
+@given(_drawn)
+def test_drawn_hyperparameters_follow_torch(case: tuple[str, dict]) -> None:
+    name, kwargs = case
+    reference = _torch_run(name, kwargs, steps=4)
+    _assert_same_run(_values_run(name, kwargs, steps=4), reference)
+    _assert_same_run(_tensor_run(name, kwargs, steps=4), reference)
+
+
+def _schedule(k: int) -> float:
+    return 0.2 * 0.5**k
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_writable_lr_is_a_schedule_like_torch_param_groups(name: str) -> None:
+    reference = _torch_run(name, {}, lr_schedule=_schedule)
+    _assert_same_run(_values_run(name, {}, lr_schedule=_schedule), reference)
+    _assert_same_run(_tensor_run(name, {}, lr_schedule=_schedule), reference)
+
+
+def test_defaults_are_pytorchs() -> None:
+    torch = require_torch()
+    p = Value(1.0)
+    for name, cls in OURS.items():
+        theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)]).defaults
+        ours = cls([p])
+        for key, value in theirs.items():
+            if hasattr(ours, key):
+                mine = getattr(ours, key)
+                assert mine == (tuple(value) if isinstance(value, tuple) else value), (
+                    f"{name}.{key}: {mine} vs {value}"
+                )
+        assert ours.lr == theirs["lr"], name
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_tensor_without_grad_is_skipped_like_torch(name: str) -> None:
+    torch = require_torch()
+    used, unused = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    tu, tn = (torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0], requires_grad=True))
+    kwargs = {"weight_decay": 0.5}
+    ours, theirs = OURS[name]([used, unused], **kwargs), getattr(torch.optim, name)([tu, tn], **kwargs)
+    for _ in range(3):
+        ours.zero_grad()
+        theirs.zero_grad()
+        (used * used).sum().backward()
+        (tu * tu).sum().backward()
+        ours.step()
+        theirs.step()
+    assert unused.grad is None
+    assert np.array_equal(unused.data, [3.0, 4.0]) and np.array_equal(tn.detach().numpy(), [3.0, 4.0])
+    assert close_to_torch(used.data, tu.detach().numpy())
+
+
+def test_tensor_parameters_are_updated_in_place() -> None:
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    array = p.data
+    opt = Adam([p], lr=0.1)
+    (p * p).sum().backward()
+    opt.step()
+    assert p.data is array, "the optimizer must keep the parameter's array (views of it stay live)"
+    assert np.all(array < [1.0, 2.0])
+
+
+def test_zero_grad_resets_values_and_tensors() -> None:
+    v, t = Value(2.0), Tensor([2.0], requires_grad=True)
+    opt = SGD([v, t], lr=0.1)
+    (v * v).backward()
+    (t * t).sum().backward()
+    assert v.grad == 4.0 and np.array_equal(t.grad, [4.0])
+    opt.zero_grad()
+    assert v.grad == 0.0 and t.grad is None
+
+
+# --- bad hyperparameters -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+@pytest.mark.parametrize("lr", [-0.1, math.nan, math.inf, -math.inf])
+def test_bad_learning_rate_raises_value_error(name: str, lr: float) -> None:
+    with pytest.raises(ValueError, match="lr must be"):
+        OURS[name]([Value(1.0)], lr=lr)
+    opt = OURS[name]([Value(1.0)])
+    with pytest.raises(ValueError, match="lr must be"):
+        opt.lr = lr
+    assert opt.lr == OURS[name]([Value(1.0)]).lr, "a refused lr must leave the old one in place"
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_learning_rate_of_the_wrong_type_raises_type_error(name: str) -> None:
+    with pytest.raises(TypeError, match="lr must be a number, got str"):
+        OURS[name]([Value(1.0)], lr="0.1")
+    with pytest.raises(TypeError, match="lr must be a number, got bool"):
+        OURS[name]([Value(1.0)], lr=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "message"),
+    [
+        ("SGD", {"momentum": -0.5}, "momentum must be in"),
+        ("SGD", {"weight_decay": math.nan}, "weight_decay must be finite"),
+        ("SGD", {"momentum": 0.0, "nesterov": True}, "nesterov momentum requires"),
+        ("SGD", {"momentum": 0.9, "dampening": 0.1, "nesterov": True}, "nesterov momentum requires"),
+        ("Adam", {"betas": (1.0, 0.999)}, r"betas\[0\] must be in"),
+        ("Adam", {"betas": (0.9, -0.1)}, r"betas\[1\] must be in"),
+        ("Adam", {"betas": 0.9}, "betas must be a pair"),
+        ("Adam", {"eps": -1e-8}, "eps must be in"),
+        ("AdamW", {"weight_decay": -0.01}, "weight_decay must be in"),
+        ("RMSprop", {"alpha": 1.5}, "alpha must be in"),
+        ("RMSprop", {"momentum": math.inf}, "momentum must be finite"),
+        ("Adagrad", {"lr_decay": -1.0}, "lr_decay must be in"),
+        ("Adagrad", {"initial_accumulator_value": -1.0}, "initial_accumulator_value must be in"),
+    ],
+)
+def test_bad_hyperparameters_raise_value_error(name: str, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        OURS[name]([Value(1.0)], **kwargs)
+
+
+def test_parameters_must_be_nodes_and_not_empty() -> None:
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="parameter 1 is a float, not a Value or Tensor"):
+        SGD([Value(1.0), 2.0], lr=0.1)
