@@ -108,6 +108,7 @@ class Row:
 class Results:
     rows: list[Row] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    thread_pools: set[str] = field(default_factory=set)  # as seen by worker processes
 
     def add(self, *args: Any, **kwargs: Any) -> Row:
         row = Row(*args, **kwargs)

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             tensor_models.run(results, args.quick)
     elapsed = time.perf_counter() - started
 
-    env = {**env, "blas": environment(command)["blas"]}  # thread pools as loaded by the benchmarks
+    # the thread pools as loaded by the benchmarks, here and in the tensor workers
+    env = {**env, "blas": environment(command)["blas"] + sorted(results.thread_pools)}
     print()
     print_environment(env)
     print(f"took:     {elapsed:.0f} s")

@@ -63,7 +63,7 @@ def test_error(model: nn.Module, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(NAME, __doc__.splitlines()[0], argv)
-    long_run = 20 if args.quick else 500
+    long_run = 20 if args.quick else 1000
     x, y = make_data()
     model = build_model()
     optimizer = Adam(model.parameters(), lr=0.001)

@@ -31,12 +31,32 @@ class Op:
     helpers of its engine, and serves first and higher derivatives alike.
     """
 
-    __slots__ = ("name", "forward", "backward")
+    __slots__ = ("name", "forward", "backward", "accumulate")
 
-    def __init__(self, name: str, forward: Callable[..., Any], backward: Callable[..., Any]):
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        backward: Callable[..., Any],
+        accumulate: Callable[[Any, Node], None] | None = None,
+    ):
+        if not isinstance(name, str) or not callable(forward) or not callable(backward):
+            raise TypeError(
+                "Op(name, forward, backward) takes a str and two functions, got "
+                f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
+            )
+        if accumulate is not None and not callable(accumulate):
+            raise TypeError(f"Op accumulate must be a function or None, got {type(accumulate).__name__}")
         self.name = name
         self.forward = forward
         self.backward = backward
+        # Optional, only for speed: `accumulate(g, node)` does in one loop what the walk
+        # does with `backward`'s result in an ordinary pass on raw data: add each input's
+        # contribution into its `_gsum` (inputs that require grad only). Worth it for ops
+        # with many inputs (engine.DOT, engine.SUM), where building the lists of input
+        # data and of contributions costs more than the arithmetic. It must give exactly,
+        # bit for bit, what `backward` gives (tests/test_performance.py checks DOT and SUM).
+        self.accumulate = accumulate
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -72,6 +92,18 @@ def _count_anomaly_thread(before: bool, after: bool) -> None:
             anomaly_threads[0] += 1 if after else -1
 
 
+# The same for grad mode: how many threads have it switched off (inside no_grad()). While
+# none has, creating a Value skips the thread-local lookup (a tenth of making a node).
+no_grad_threads = [0]
+_no_grad_threads_lock = threading.Lock()
+
+
+def _count_no_grad_thread(enabled_before: bool, enabled_after: bool) -> None:
+    if enabled_before != enabled_after:
+        with _no_grad_threads_lock:
+            no_grad_threads[0] += 1 if enabled_before else -1
+
+
 class _LastPass(threading.local):
     """A weak reference to the output the latest `backward()` of this thread ran from,
     so `explain_grad()` can tell a node that this pass never reached."""
@@ -102,6 +134,7 @@ class _ModeSwitch:
     def __enter__(self) -> _ModeSwitch:
         _modes.saved.append((_modes.grad_enabled, _modes.anomaly))
         if self._grad is not None:
+            _count_no_grad_thread(_modes.grad_enabled, self._grad)
             _modes.grad_enabled = self._grad
         if self._anomaly is not None:
             _count_anomaly_thread(_modes.anomaly, self._anomaly)
@@ -111,6 +144,7 @@ class _ModeSwitch:
     def __exit__(self, *exc_info: object) -> None:
         grad_enabled, anomaly = _modes.saved.pop()
         _count_anomaly_thread(_modes.anomaly, anomaly)
+        _count_no_grad_thread(_modes.grad_enabled, grad_enabled)
         _modes.grad_enabled, _modes.anomaly = grad_enabled, anomaly
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -321,6 +355,9 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
         g = node._gsum
         if g is None:  # no gradient reached it in this pass
             continue
+        if op.accumulate is not None and not (create_graph or anomaly):
+            op.accumulate(g, node)  # the same sums as below, made in one loop (see Op)
+            continue
         parents = node._parents
         if len(parents) == 1 and not create_graph:
             # Speed: most nodes have one input (activations, exp, ...); this saves the
@@ -390,8 +427,8 @@ def grad(
     that the outputs do not depend on is an error unless `allow_unused=True`, in
     which case its gradient is None.
     """
-    outs = [outputs] if isinstance(outputs, Node) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Node) else list(inputs)
+    outs = [outputs] if isinstance(outputs, Node) or not isinstance(outputs, Iterable) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Node) or not isinstance(inputs, Iterable) else list(inputs)
     for name, nodes in (("outputs", outs), ("inputs", ins)):
         if not nodes or not all(isinstance(n, Node) for n in nodes):
             raise TypeError(f"grad(): {name} must be a Value or Tensor or a non-empty sequence of them")

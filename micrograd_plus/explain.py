@@ -34,9 +34,7 @@ def explain_grad(node: Node) -> str:
     Value 'x' (a leaf) has grad 8.0: ... summed over 2 backward() calls since its last zero_grad()...
     """
     if not isinstance(node, Node):
-        raise TypeError(
-            f"explain_grad() takes a Value or Tensor, got {type(node).__name__}: {node!r:.60}"
-        )
+        raise TypeError(f"explain_grad() takes a Value or Tensor, got {type(node).__name__}: {node!r:.60}")
     return f"{_describe(node)} has grad {_grad_text(node.grad)}: {_reason(node)}"
 
 

@@ -56,6 +56,13 @@ class GradcheckError(RuntimeError):
 # -- reading inputs -------------------------------------------------------------------
 
 
+def _check_callable(f: Any, name: str) -> None:
+    if not callable(f):
+        raise TypeError(
+            f"{name} must be a function, called as {name}(*inputs); got {type(f).__name__}: {f!r:.60}"
+        )
+
+
 def _as_args(inputs: Any) -> tuple[Any, ...]:
     """`inputs` as the tuple of arguments of `f` (a lone node or array is one argument)."""
     return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
@@ -135,7 +142,8 @@ def _finite_differences(
     """Slopes of F = sum(weights * f(*args)) with respect to each element of the arguments
     at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
     plain floats and arrays by passing perturbed copies."""
-    if not (isinstance(eps, (int, float)) and 0 < eps <= np.finfo(np.float64).max):  # no nan, inf, huge int
+    # Refuses nan, inf and ints too large for a float as well as eps <= 0.
+    if not (isinstance(eps, (int, float)) and 0 < eps <= float(np.finfo(np.float64).max)):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
 
     def evaluate(call_args: tuple[Any, ...]) -> float:
@@ -201,6 +209,7 @@ def numerical_grad(
     more than one element give `grad_output` (as for `backward(gradient)`): the result
     is then the gradient of `sum(grad_output * f)`. `.grad` is never touched.
     """
+    _check_callable(f, "f")
     args = _as_args(inputs)
     positions = [i for i, a in enumerate(args) if _differentiable(a)]
     _require_float64(args, positions, [_name(a, i) for i, a in enumerate(args)])
@@ -441,6 +450,7 @@ def gradcheck(
     which is truthy when everything matches. For an output with more than one element,
     the gradient of `sum(w * f)` is checked for fixed random weights `w`.
     """
+    _check_callable(f, "f")
     args = _as_args(inputs)
     names = [_name(a, i) for i, a in enumerate(args)]
     positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
@@ -507,6 +517,8 @@ def check_gradient_function(
     labels the inputs in that text. With `raise_exception=True` a mismatch raises
     `GradcheckError` instead.
     """
+    _check_callable(f, "f")
+    _check_callable(grad_f, "grad_f")
     args = _as_args(inputs)
     labels = [_name(a, i, names) for i, a in enumerate(args)]
     given = grad_f(*args)

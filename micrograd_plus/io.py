@@ -96,7 +96,9 @@ def _read_archive(file: Any, source: str, expected: dict[str, tuple[int, ...]]) 
     try:
         archive = np.load(file, allow_pickle=False)
     except Exception as error:
-        raise LoadError(f"{source!r} is not a parameter file saved by micrograd_plus.save(): {_why(error)}") from error
+        raise LoadError(
+            f"{source!r} is not a parameter file saved by micrograd_plus.save(): {_why(error)}"
+        ) from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise LoadError(
             f"{source!r} holds a single .npy array, not an .npz archive of named parameters "
@@ -108,9 +110,9 @@ def _read_archive(file: Any, source: str, expected: dict[str, tuple[int, ...]]) 
         unexpected = sorted(names - set(expected))
         if missing or unexpected:
             raise LoadError(
-                f"{source!r} does not fit the {len(expected)} parameters of this module: missing "
-                f"{missing or 'none'}, unexpected {unexpected or 'none'}; was it saved from a model "
-                "of another shape?"
+                f"{source!r} holds {len(names)} parameters and does not fit the {len(expected)} of this "
+                f"module: missing {_some(missing)}, unexpected {_some(unexpected)}; was it saved from a "
+                "model of another shape?"
             )
         state = {}
         for name, shape in expected.items():
@@ -119,23 +121,56 @@ def _read_archive(file: Any, source: str, expected: dict[str, tuple[int, ...]]) 
 
 
 def _read_entry(archive: Any, name: str, shape: tuple[int, ...], source: str) -> np.ndarray:
+    """One parameter's array, after its size, dtype and shape were checked from the zip
+    directory and the .npy header: a crafted header cannot make numpy allocate a huge array."""
+    member = f"{name}.npy"
     limit = int(np.prod(shape, dtype=np.int64)) * 16 + _HEADER_ALLOWANCE
     try:
-        size = archive.zip.getinfo(f"{name}.npy").file_size
+        size = archive.zip.getinfo(member).file_size
         if size > limit:
-            raise LoadError(f"{source!r}: entry {name!r} is {size} bytes, far more than a parameter of shape {shape}")
+            raise LoadError(
+                f"{source!r}: entry {name!r} is {size} bytes, far more than a parameter of shape {shape}"
+            )
+        with archive.zip.open(member) as file:
+            file_shape, dtype = _npy_header(file, name, source)
+        if dtype.kind not in "fiu":
+            raise LoadError(f"{source!r}: entry {name!r} holds {dtype}, not real numbers")
+        if file_shape != shape:
+            raise LoadError(
+                f"{source!r}: parameter {name!r} has shape {file_shape} in the file but {shape} in the module"
+            )
         array = archive[name]
     except LoadError:
         raise
     except Exception as error:
-        raise LoadError(f"{source!r}: entry {name!r} cannot be read, the file is damaged: {_why(error)}") from error
-    if not isinstance(array, np.ndarray):
-        raise LoadError(f"{source!r}: entry {name!r} is not an .npy array, the file is damaged or not from save()")
-    if array.dtype.kind not in "fiu":
-        raise LoadError(f"{source!r}: entry {name!r} holds {array.dtype}, not real numbers")
-    if array.shape != shape:
-        raise LoadError(f"{source!r}: parameter {name!r} has shape {array.shape} in the file but {shape} in the module")
+        raise LoadError(
+            f"{source!r}: entry {name!r} cannot be read, the file is damaged: {_why(error)}"
+        ) from error
+    if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:  # pragma: no cover
+        raise LoadError(f"{source!r}: entry {name!r} changed while it was read")
     return array
+
+
+def _npy_header(file: Any, name: str, source: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an .npy member declares, read without reading its data."""
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+    else:
+        raise LoadError(
+            f"{source!r}: entry {name!r} uses .npy format version {version}, which save() never writes"
+        )
+    return tuple(shape), dtype
+
+
+def _some(names: list[str], limit: int = 5) -> str:
+    """A list of names for a message: the first `limit`, and how many more."""
+    if not names:
+        return "none"
+    shown = repr(names[:limit])
+    return shown if len(names) <= limit else f"{shown[:-1]}, ... ({len(names) - limit} more)]"
 
 
 def _why(error: BaseException) -> str:
@@ -151,12 +186,16 @@ def _as_array(data: Any) -> np.ndarray:
 
 def _check_module(module: Any, function: str) -> None:
     if not isinstance(module, Module):
-        raise TypeError(f"{function}() takes a Module (such as an MLP), got {type(module).__name__}: {module!r:.60}")
+        raise TypeError(
+            f"{function}() takes a Module (such as an MLP), got {type(module).__name__}: {module!r:.60}"
+        )
 
 
 def _check_path(path: Any, function: str) -> str:
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{function}() takes a file path (str or os.PathLike), got {type(path).__name__}: {path!r:.60}")
+        raise TypeError(
+            f"{function}() takes a file path (str or os.PathLike), got {type(path).__name__}: {path!r:.60}"
+        )
     text = os.fspath(path)
     if not isinstance(text, str):
         raise TypeError(f"{function}() takes a str path, got {type(text).__name__}: {text!r:.60}")

@@ -68,7 +68,10 @@ def _size(name: str, value: Any) -> int:
 
 
 def _dtype(dtype: Any) -> np.dtype:
-    result = np.dtype(np.float64 if dtype is None else dtype)
+    try:
+        result = np.dtype(np.float64 if dtype is None else dtype)
+    except Exception:  # numpy raises TypeError, ValueError, OverflowError... for odd specs
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r:.60}") from None
     if result not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {result}")
     return result

@@ -203,7 +203,9 @@ def plot_fit(
     ax.scatter(xs, ys, s=12, color="0.45", alpha=0.7, label="data")
     order = np.argsort(xs, kind="stable")
     if not isinstance(curves, Mapping):
-        raise TypeError(f"curves must be a dict of legend name -> predictions, got {type(curves).__name__}: {curves!r:.60}")
+        raise TypeError(
+            f"curves must be a dict of legend name -> predictions, got {type(curves).__name__}: {curves!r:.60}"
+        )
     for name, curve in curves.items():
         if isinstance(curve, tuple) and len(curve) == 2 and np.ndim(curve[0]) >= 1:
             cx = _floats(f"curves[{name!r}][0]", curve[0]).reshape(-1)

@@ -395,6 +395,8 @@ def _kept_shape(shape: Shape, axes: tuple[int, ...]) -> Shape:
 
 
 # The reductions call the ufunc's `reduce` directly: `np.sum` adds 2-3 us of Python dispatch.
+_add_reduce: Callable[..., Any] = np.add.reduce
+_max_reduce: Callable[..., Any] = np.maximum.reduce
 _SUM_ALL = _quiet_op(
     "sum", lambda x: np.add.reduce(x, axis=None), lambda g, out, x: (broadcast_to(g, x.shape),)
 )
@@ -404,7 +406,7 @@ _SUM_ALL = _quiet_op(
 def _sum_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
     return _quiet_op(
         "sum",
-        lambda x: np.add.reduce(x, axis=axes, keepdims=keepdims),
+        lambda x: _add_reduce(x, axis=axes, keepdims=keepdims),
         lambda g, out, x: (broadcast_to(g.reshape(kept), x.shape),),
     )
 
@@ -415,7 +417,7 @@ def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> 
     # on an empty slice (0 / 0 is then a quiet nan).
     return _quiet_op(
         "mean",
-        lambda x: np.add.reduce(x, axis=axes, keepdims=keepdims) / count,
+        lambda x: _add_reduce(x, axis=axes, keepdims=keepdims) / count,
         lambda g, out, x: (broadcast_to(g.reshape(kept) / count, x.shape),),
     )
 
@@ -429,7 +431,7 @@ def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
         count = mask.sum(axis=axes, keepdims=True).astype(xd.dtype)
         return ((g.reshape(kept) / count) * mask,)
 
-    return _quiet_op("max", lambda x: np.maximum.reduce(x, axis=axes, keepdims=keepdims), rule)
+    return _quiet_op("max", lambda x: _max_reduce(x, axis=axes, keepdims=keepdims), rule)
 
 
 # --- softmax ----------------------------------------------------------------------------------------
@@ -606,7 +608,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if dtype is not None:
         try:
             wanted = np.dtype(dtype)
-        except TypeError:
+        except Exception:  # numpy raises TypeError, ValueError, OverflowError... for odd specs
             pass
         # (`np.dtype("float64") == None` is True in numpy, hence the explicit check for None)
         if wanted is None or wanted not in _FLOAT_DTYPES:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_plus import AnomalyError, Op, Value, detect_anomaly, grad, no_grad
+from micrograd_plus import AnomalyError, Op, Tensor, Value, detect_anomaly, grad, no_grad
 from micrograd_plus.autograd import is_anomaly_enabled
 from micrograd_plus.engine import value_sum
 
@@ -62,7 +62,10 @@ def test_forward_anomaly_points_at_the_exact_line_of_user_code():
 
 def test_forward_anomaly_inside_library_code_points_at_the_caller():
     terms = [Value(1e308), Value(1e308)]
-    with detect_anomaly(), pytest.raises(AnomalyError, match=r"'sum' turned finite inputs \(1e\+308, 1e\+308\)") as info:
+    with (
+        detect_anomaly(),
+        pytest.raises(AnomalyError, match=r"'sum' turned finite inputs \(1e\+308, 1e\+308\)") as info,
+    ):
         line = next_line()
         value_sum(terms)
     assert where(line) in str(info.value)
@@ -70,7 +73,10 @@ def test_forward_anomaly_inside_library_code_points_at_the_caller():
 
 def test_forward_anomaly_in_a_custom_op_names_it():
     bad = Op("reciprocal", lambda x: 1.0 / x if x else math.inf, lambda g, out, x: (-g * out * out,))
-    with detect_anomaly(), pytest.raises(AnomalyError, match=r"'reciprocal' turned finite inputs \(0.0\) into inf"):
+    with (
+        detect_anomaly(),
+        pytest.raises(AnomalyError, match=r"'reciprocal' turned finite inputs \(0.0\) into inf"),
+    ):
         Value.apply(bad, Value(0.0))
 
 
@@ -113,8 +119,10 @@ def test_backward_anomaly_names_op_inputs_gradient_and_line():
         with pytest.raises(AnomalyError) as info:
             y.backward()
     message = str(info.value)
-    assert message.startswith("backward of 'sqrt' with inputs (0.0) and output gradient 1.0 produced "
-                              "a non-finite gradient inf for input 0"), message
+    assert message.startswith(
+        "backward of 'sqrt' with inputs (0.0) and output gradient 1.0 produced "
+        "a non-finite gradient inf for input 0"
+    ), message
     assert f"created at {where(line)}" in message
 
 
@@ -132,7 +140,10 @@ def test_backward_anomaly_of_a_binary_op_lists_all_inputs_and_the_bad_one():
 
 def test_backward_anomaly_for_a_graph_built_outside_the_mode_says_the_line_is_unknown():
     y = Value(0.0).sqrt()
-    with detect_anomaly(), pytest.raises(AnomalyError, match="created before detect_anomaly.. was switched on"):
+    with (
+        detect_anomaly(),
+        pytest.raises(AnomalyError, match="created before detect_anomaly.. was switched on"),
+    ):
         y.backward()
 
 
@@ -179,7 +190,10 @@ BINARY = {
     "/": lambda a, b: a / b,
     "**": lambda a, b: a**b,
 }
-UNARY = {name: getattr(Value, name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")}
+UNARY = {
+    name: getattr(Value, name)
+    for name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")
+}
 
 numbers = st.one_of(st.floats(-1e3, 1e3), st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 1e300, -1e300]))
 
@@ -223,8 +237,6 @@ def _escaped(op: str) -> str:
 
 
 def test_tensor_forward_anomaly_names_op_inputs_index_and_line():
-    from micrograd_plus.tensor import Tensor
-
     x = Tensor([1.0, 0.0, 2.0], requires_grad=True)
     with detect_anomaly(), pytest.raises(AnomalyError) as info:
         line = next_line()
@@ -235,8 +247,6 @@ def test_tensor_forward_anomaly_names_op_inputs_index_and_line():
 
 
 def test_tensor_backward_anomaly_names_op_inputs_and_line():
-    from micrograd_plus.tensor import Tensor
-
     x = Tensor([4.0, 0.0], requires_grad=True)
     with detect_anomaly():
         line = next_line()
@@ -250,8 +260,6 @@ def test_tensor_backward_anomaly_names_op_inputs_and_line():
 
 
 def test_tensor_messages_stay_short_for_big_arrays():
-    from micrograd_plus.tensor import Tensor
-
     x = Tensor([[0.0] * 300] * 300, requires_grad=True)
     with detect_anomaly():
         loss = x.sqrt().sum()
@@ -261,8 +269,6 @@ def test_tensor_messages_stay_short_for_big_arrays():
 
 
 def test_tensor_without_the_mode_is_quiet_ieee():
-    from micrograd_plus.tensor import Tensor
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = Tensor([0.0, 1.0]).log()

@@ -281,7 +281,9 @@ def test_drawing_and_stepping_show_the_conv_ops() -> None:
     from micrograd_plus.draw import draw_dot
     from micrograd_plus.trace import backward_steps
 
-    model = Sequential(Conv2d(1, 2, 3, padding=1, seed=0), ReLU(), MaxPool2d(2), Flatten(), Linear(8, 3, seed=1))
+    model = Sequential(
+        Conv2d(1, 2, 3, padding=1, seed=0), ReLU(), MaxPool2d(2), Flatten(), Linear(8, 3, seed=1)
+    )
     loss = cross_entropy(model(Tensor(np.ones((1, 1, 4, 4)))), [1])
     source = draw_dot(loss).source
     assert "conv2d" in source and "max_pool2d" in source and "linear" in source

@@ -22,8 +22,8 @@ from micrograd_plus import (
     draw_dot,
     explain_grad,
     forward_steps,
-    gradcheck,
     grad,
+    gradcheck,
 )
 from micrograd_plus.autograd import topological_order
 from micrograd_plus.engine import value_sum
@@ -95,12 +95,19 @@ def test_repr_and_explain_grad_on_a_million_node_chain(chain):
 
 def test_drawing_a_million_nodes_is_refused_clearly_and_up_to_the_limit_works(chain):
     _, y = chain
-    with shallow_stack(), pytest.raises(ValueError, match=r"the graph has 1000001 value nodes.*more than max_nodes=200"):
+    with (
+        shallow_stack(),
+        pytest.raises(ValueError, match=r"the graph has 1000001 value nodes.*more than max_nodes=200"),
+    ):
         draw_dot(y)
     small = negation_chain(Value(1.0), 199)  # 200 value nodes: exactly the default limit
     with shallow_stack():
         drawing = draw_dot(small)
     assert drawing.source.count("->") >= 199
+    big = negation_chain(Value(1.0), 10**5)  # a raised limit: the DOT source of 100001 nodes
+    with shallow_stack():
+        drawing = draw_dot(big, max_nodes=10**5 + 1)
+    assert drawing.source.count("->") >= 10**5
 
 
 def test_stepping_starts_on_a_million_node_chain(chain):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_plus import MLP, SGD, Value, detect_anomaly, explain_grad, no_grad
+from micrograd_plus import MLP, SGD, Tensor, Value, detect_anomaly, explain_grad, no_grad
 
 
 def in_fresh_thread(work):
@@ -137,8 +137,10 @@ def test_not_connected_to_the_output():
     loss = x * x
     loss.backward()
     text = explain_grad(unused)
-    assert text.startswith("Value 'unused' (a leaf) has grad 0.0: it is not connected to the output of the "
-                           "latest backward(), Value(data=4.0) (the result of '*')")
+    assert text.startswith(
+        "Value 'unused' (a leaf) has grad 0.0: it is not connected to the output of the "
+        "latest backward(), Value(data=4.0) (the result of '*')"
+    )
     assert "no path through nodes that require grad" in text
 
 
@@ -190,7 +192,9 @@ def test_anomaly_mode_does_not_change_the_explanation():
 
 @pytest.mark.parametrize("bad", [None, 1.0, "x", [Value(1.0)]])
 def test_non_nodes_are_a_type_error(bad):
-    with pytest.raises(TypeError, match=f"explain_grad\\(\\) takes a Value or Tensor, got {type(bad).__name__}"):
+    with pytest.raises(
+        TypeError, match=f"explain_grad\\(\\) takes a Value or Tensor, got {type(bad).__name__}"
+    ):
         explain_grad(bad)
 
 
@@ -222,8 +226,6 @@ def test_the_count_is_the_backward_calls_since_the_last_zero_grad(schedule, x0):
 
 
 def test_tensor_cases():
-    from micrograd_plus.tensor import Tensor
-
     def work():
         x = Tensor([1.0, 2.0], requires_grad=True, label="x")
         h = x * 3
@@ -263,12 +265,13 @@ def test_tensor_cases():
     assert "made by detach()" in texts["detached"]
     assert "computed under no_grad()" in texts["no_grad"]
     assert "it is a constant" in texts["constant"]
-    assert "not connected to the output of the latest backward(), Tensor of shape () (the result of 'sum')" in texts["unused"]
+    assert (
+        "not connected to the output of the latest backward(), Tensor of shape () (the result of 'sum')"
+        in texts["unused"]
+    )
 
 
 def test_big_tensor_gradients_are_summarised():
-    from micrograd_plus.tensor import Tensor
-
     x = Tensor([1.0] * 100, requires_grad=True)
     (x * 2).sum().backward()
     assert explain_grad(x).startswith("Tensor of shape (100,) (a leaf) has grad an array of shape (100,): ")

@@ -99,10 +99,22 @@ callables = st.sampled_from(
     [lambda *a, **k: 0.0, lambda *a, **k: None, lambda *a, **k: Value(1.0), lambda *a, **k: np.zeros(2)]
 )
 objects = st.sampled_from([object(), SQUARE, print.__class__, Ellipsis, slice(1, 2), 1j])
-modules = st.sampled_from([lambda: MLP(2, [2, 1], seed=0), lambda: Linear(2, 1, seed=0)]).map(lambda make: make())
+modules = st.sampled_from([lambda: MLP(2, [2, 1], seed=0), lambda: Linear(2, 1, seed=0)]).map(
+    lambda make: make()
+)
 atoms = st.one_of(
-    st.none(), st.booleans(), integers, floats, texts, st.binary(max_size=3),
-    arrays, values, tensors, callables, objects, modules,
+    st.none(),
+    st.booleans(),
+    integers,
+    floats,
+    texts,
+    st.binary(max_size=3),
+    arrays,
+    values,
+    tensors,
+    callables,
+    objects,
+    modules,
 )
 junk = st.recursive(
     atoms,
@@ -127,8 +139,21 @@ def public_callables() -> list[str]:
 
 def test_the_fuzzed_surface_is_the_whole_public_api():
     names = public_callables()
-    for expected in ["Value", "Tensor", "MLP", "SGD", "save", "load", "explain_grad", "gradcheck", "draw_dot",
-                     "mse_loss", "make_moons", "no_grad", "backward_steps"]:
+    for expected in [
+        "Value",
+        "Tensor",
+        "MLP",
+        "SGD",
+        "save",
+        "load",
+        "explain_grad",
+        "gradcheck",
+        "draw_dot",
+        "mse_loss",
+        "make_moons",
+        "no_grad",
+        "backward_steps",
+    ]:
         assert expected in names
     assert len(names) >= 50
 
@@ -171,9 +196,26 @@ def test_public_names_raise_only_documented_errors_on_random_arguments(name, dat
 NODE_METHODS = sorted(
     {m for cls in (Value, Tensor) for m in dir(cls) if not m.startswith("_") and callable(getattr(cls, m))}
 )
-OPERATORS = ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-             "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__lt__", "__le__", "__gt__", "__ge__",
-             "__getitem__", "__eq__"]
+OPERATORS = [
+    "__add__",
+    "__radd__",
+    "__sub__",
+    "__rsub__",
+    "__mul__",
+    "__rmul__",
+    "__truediv__",
+    "__rtruediv__",
+    "__pow__",
+    "__rpow__",
+    "__matmul__",
+    "__rmatmul__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__getitem__",
+    "__eq__",
+]
 
 
 @settings(max_examples=EXAMPLES * 8)
@@ -196,9 +238,57 @@ def test_methods_and_operators_of_nodes_raise_only_documented_errors(node, metho
 # -- the command line's expression parser ---------------------------------------------------------
 
 NAMES = ["a", "b", "c", "x1", "exp", "log", "tanh", "relu", "sqrt", "__import__", "_x", "open"]
-TOKENS = ["+", "-", "*", "/", "**", "//", "%", "@", "(", ")", ",", ".", "[", "]", "'", '"', " ", "=", ":",
-          "lambda", "if", "else", "not", "1", "0", "2.5", "1e308", "9" * 30, "0x1f", "1j", "\\", "\n", "\x00",
-          "`", "{", "}", "#", ";", "!", "<", ">", "&", "|", "^", "~", "$", "é", "𝔞", "ℯ"]
+TOKENS = [
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "//",
+    "%",
+    "@",
+    "(",
+    ")",
+    ",",
+    ".",
+    "[",
+    "]",
+    "'",
+    '"',
+    " ",
+    "=",
+    ":",
+    "lambda",
+    "if",
+    "else",
+    "not",
+    "1",
+    "0",
+    "2.5",
+    "1e308",
+    "9" * 30,
+    "0x1f",
+    "1j",
+    "\\",
+    "\n",
+    "\x00",
+    "`",
+    "{",
+    "}",
+    "#",
+    ";",
+    "!",
+    "<",
+    ">",
+    "&",
+    "|",
+    "^",
+    "~",
+    "$",
+    "é",
+    "𝔞",
+    "ℯ",
+]
 
 expression_texts = st.one_of(
     st.text(max_size=80),
@@ -211,8 +301,18 @@ expression_texts = st.one_of(
 
 
 @settings(max_examples=EXAMPLES * 5)
-@given(text=expression_texts, assignments=st.lists(st.one_of(st.text(max_size=12), st.sampled_from(
-    ["a=1", "b=-2", "c=0", "x1=1e308", "a=nan", "b=inf", "a=2", "=", "a", "a==1", "exp=1"])), max_size=4))
+@given(
+    text=expression_texts,
+    assignments=st.lists(
+        st.one_of(
+            st.text(max_size=12),
+            st.sampled_from(
+                ["a=1", "b=-2", "c=0", "x1=1e308", "a=nan", "b=inf", "a=2", "=", "a", "a==1", "exp=1"]
+            ),
+        ),
+        max_size=4,
+    ),
+)
 def test_the_expression_parser_raises_only_expression_errors(text, assignments):
     try:
         parse_expression(text)

@@ -380,6 +380,21 @@ def test_gradcheck_and_local_checks_on_tensors():
     check()
 
 
+@settings(max_examples=20)
+@given(st.integers(0, 2**16))
+def test_local_checks_cover_tensor_ops_made_per_call(seed):
+    rng = np.random.default_rng(seed)
+    a = Tensor(rng.normal(size=(3, 4)), requires_grad=True, label="a")
+    b = Tensor(rng.normal(size=(4,)), requires_grad=True, label="b")
+    w = Tensor(rng.normal(size=(4, 2)), requires_grad=True, label="w")
+    h = ((a * b + 1.0) @ w).tanh()  # broadcasting, matmul
+    out = h.softmax(axis=1).log().mean() + h.T.reshape(-1)[1:4].sum() + (a - b).max(axis=0).sum() ** 2
+    report = check_local_derivatives(out)
+    ops = {c.op for c in report.checks}
+    assert {"@", "tanh", "softmax", "mean", "reshape", "max"} <= ops, ops
+    assert gradcheck(lambda a, b, w: (((a * b + 1.0) @ w).tanh()).softmax(axis=1).log().mean(), [a, b, w])
+
+
 def test_a_wrong_tensor_rule_is_named_with_its_shape_problem_or_wrong_elements():
     a = Tensor(np.arange(6.0).reshape(2, 3) / 7, requires_grad=True, label="A")
     transposed = Op("scale", lambda x: 2 * x, lambda g, out, x: (2 * g.T,))

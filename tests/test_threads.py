@@ -17,7 +17,13 @@ from micrograd_plus import (
     SGD,
     Adam,
     AnomalyError,
+    Conv2d,
+    Linear,
+    ReLU,
+    Sequential,
+    Tensor,
     Value,
+    cross_entropy,
     detect_anomaly,
     hinge_loss,
     make_moons,
@@ -63,7 +69,11 @@ def train_values(seed: int, optimizer: str, steps: int = 12) -> tuple[list[float
     X, y = make_moons(n_samples=24, noise=0.1, seed=seed)
     labels = (y * 2 - 1).tolist()
     model = MLP(2, [6, 6, 1], seed=seed)
-    opt = SGD(model.parameters(), lr=0.1, momentum=0.9) if optimizer == "sgd" else Adam(model.parameters(), lr=0.05)
+    opt = (
+        SGD(model.parameters(), lr=0.1, momentum=0.9)
+        if optimizer == "sgd"
+        else Adam(model.parameters(), lr=0.05)
+    )
     losses = []
     for _ in range(steps):
         loss = hinge_loss([model(list(row)) for row in X.tolist()], labels)
@@ -83,10 +93,6 @@ def test_two_models_trained_at_once_match_training_them_in_turn_bit_for_bit():
 
 def train_tensors(seed: int, steps: int = 15) -> tuple[list[float], list[bytes]]:
     """A PyTorch-style run: Linear layers on Tensors, cross-entropy, Adam."""
-    from micrograd_plus.layers import Linear, ReLU, Sequential
-    from micrograd_plus.losses import cross_entropy
-    from micrograd_plus.tensor import Tensor
-
     X, y = make_moons(n_samples=40, noise=0.1, seed=seed)
     model = Sequential(Linear(2, 16, seed=seed), ReLU(), Linear(16, 2, seed=seed + 1))
     opt = Adam(model.parameters(), lr=0.02)
@@ -177,8 +183,6 @@ def test_training_never_touches_global_random_state():
     random.seed(12345)
     np.random.seed(12345)
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    from micrograd_plus.layers import Conv2d, Linear
-
     first = train_values(4, "adam", steps=3), train_tensors(4, steps=3)
     MLP(3, [4, 2])  # unseeded: fresh entropy from its own generator, not the global one
     Linear(3, 4)
@@ -186,7 +190,11 @@ def test_training_never_touches_global_random_state():
     make_moons(n_samples=10)
     assert random.getstate() == python_state
     after = np.random.get_state()
-    assert after[0] == numpy_state[0] and np.array_equal(after[1], numpy_state[1]) and after[2:] == numpy_state[2:]
+    assert (
+        after[0] == numpy_state[0]
+        and np.array_equal(after[1], numpy_state[1])
+        and after[2:] == numpy_state[2:]
+    )
     # And the global seed has no influence on a seeded run.
     random.seed(999)
     np.random.seed(999)
