@@ -39,14 +39,18 @@ from micrograd_plus.nn import MLP
 LIMIT_PERCENT = 2.0
 
 
-def _mentions_anomaly(node: ast.AST) -> bool:
-    """Whether an expression reads a name or attribute about anomaly mode (strings do not count)."""
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name) and "anomaly" in child.id:
-            return True
-        if isinstance(child, ast.Attribute) and "anomaly" in child.attr:
-            return True
-    return False
+# The flags anomaly mode is read through: the per-thread `_modes.anomaly` (and local copies
+# named `anomaly`), and the count of threads in the mode, `anomaly_threads[0]`.
+FLAG = "anomaly"
+COUNTER = "anomaly_threads"
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {
+        n.id if isinstance(n, ast.Name) else n.attr
+        for n in ast.walk(node)
+        if isinstance(n, (ast.Name, ast.Attribute))
+    }
 
 
 def _is_constant(node: ast.AST, value: bool) -> bool:
@@ -67,17 +71,17 @@ class _RemoveAnomalyCode(ast.NodeTransformer):
         return ast.Constant(False)
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        return self._false() if isinstance(node.ctx, ast.Load) and "anomaly" in node.id else node
+        return self._false() if isinstance(node.ctx, ast.Load) and node.id == FLAG else node
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if isinstance(node.ctx, ast.Load) and "anomaly" in node.attr:
+        if isinstance(node.ctx, ast.Load) and node.attr == FLAG:
             return self._false()
         return self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:  # anomaly_threads[0]
         if not isinstance(node.ctx, ast.Load):
             return node  # the counter's own updates stay as they are
-        return self._false() if _mentions_anomaly(node.value) else self.generic_visit(node)
+        return self._false() if COUNTER in _names(node.value) else self.generic_visit(node)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
         self.generic_visit(node)
@@ -104,7 +108,7 @@ class _RemoveAnomalyCode(ast.NodeTransformer):
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST | None:
         stores_where = any(isinstance(t, ast.Attribute) and t.attr == "_where" for t in node.targets)
-        stores_flag = any(isinstance(t, ast.Name) and "anomaly" in t.id for t in node.targets)
+        stores_flag = any(isinstance(t, ast.Name) and t.id == FLAG for t in node.targets)
         if stores_where or stores_flag:
             self.removed += 1
             return None

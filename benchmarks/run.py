@@ -15,6 +15,7 @@ everything runs and agrees, since a smoke run is too short to judge speed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import sys
@@ -22,9 +23,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import summary  # noqa: E402
 from common import Results, environment, print_environment, table  # noqa: E402
 
 PARTS = ("scalar", "scale", "tensor")
+NEEDS = {
+    "scalar": ["micrograd"],
+    "scale": [],
+    "tensor": ["torch", "threadpoolctl"],
+}  # the contenders
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default=",".join(PARTS), help=f"comma-separated parts to run, of {', '.join(PARTS)}"
     )
-    parser.add_argument("--markdown", metavar="FILE", help="also write the environment and the table to FILE")
+    parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the environment and the README's summary tables to FILE",
+    )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
@@ -48,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for part in parts:
         print(f"== {part}", flush=True)
+        missing = [m for m in NEEDS[part] if importlib.util.find_spec(m) is None]
+        if missing:
+            results.check(
+                False,
+                f"{part}: not run, {' and '.join(missing)} not installed (pip install -e '.[bench]' torch)",
+            )
+            continue
         if part == "scalar":
             import scalar_demo
 
@@ -72,22 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(markdown_report(env, text))
+            f.write(summary.markdown(env, results.rows))
     if results.failures:
         print("\nTargets missed:" if not args.quick else "\nProblems:")
         for failure in results.failures:
             print(f"- {failure}")
         return 1
     return 0
-
-
-def markdown_report(env: dict, text: str) -> str:
-    blas = "; ".join(env["blas"])
-    return (
-        f"- date: {env['date']}\n- machine: {env['machine']}\n- Python: {env['python']}\n"
-        f"- versions: {env['versions']}\n- BLAS (threadpoolctl): {blas}\n- {env['blas_env']}\n"
-        f"- command: `{env['command']}`\n\n{text}\n"
-    )
 
 
 if __name__ == "__main__":

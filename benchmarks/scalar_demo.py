@@ -143,7 +143,7 @@ def run(results: Results, quick: bool) -> None:
                 medians = time_blocks(trainers, blocks=1, timed_per_block=1)
             else:
                 medians = time_blocks(
-                    trainers, blocks=5 if hidden == 16 else 2, timed_per_block=2 if hidden == 16 else 1
+                    trainers, blocks=5 if hidden == 16 else 2, timed_per_block=3 if hidden == 16 else 1
                 )
         finally:
             sys.setrecursionlimit(limit)

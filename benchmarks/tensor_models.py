@@ -267,10 +267,13 @@ def worker(maker_name: str, threads: int | None) -> None:
             answer = {"loss": first_loss, "threads": threads_used, "pools": pools}
         elif command["cmd"] == "time":
             assert step is not None
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for _ in range(command["number"]):
                 step()
-            answer = {"seconds": (time.perf_counter() - start) / command["number"]}
+            answer = {
+                "seconds": (time.perf_counter() - start) / command["number"],
+                "cpu": (time.process_time() - cpu_start) / command["number"],  # all threads
+            }
         else:
             return
         print(json.dumps(answer), flush=True)
@@ -324,14 +327,19 @@ def run(results: Results, quick: bool) -> None:
                 number = 3 if quick else (20 if w.small else 5)
                 rounds = 2 if quick else 11
                 samples: dict[str, list[float]] = {name: [] for name in workers}
+                cpu: dict[str, list[float]] = {name: [] for name in workers}
                 names = list(workers)
                 for r in range(rounds):
                     for i in range(len(names)):
                         name = names[(i + r) % len(names)]
-                        time.sleep(0.02)  # let the previous worker's spinning threads go to sleep
-                        samples[name].append(workers[name].ask(cmd="time", number=number)["seconds"])
+                        time.sleep(0.05)  # let the previous worker's spinning threads go to sleep
+                        answer = workers[name].ask(cmd="time", number=number)
+                        samples[name].append(answer["seconds"])
+                        cpu[name].append(answer["cpu"])
                 medians = {name: statistics.median(v) for name, v in samples.items()}
-                report(results, w, dtype, medians, {name: s["loss"] for name, s in setup.items()}, quick)
+                cpu_medians = {name: statistics.median(v) for name, v in cpu.items()}
+                losses = {name: s["loss"] for name, s in setup.items()}
+                report(results, w, dtype, medians, cpu_medians, losses, quick)
         results.thread_pools.update(f"{name} worker: {', '.join(s['pools'])}" for name, s in setup.items())
     finally:
         for wk in workers.values():
@@ -343,6 +351,7 @@ def report(
     w: Workload,
     dtype: str,
     medians: dict[str, float],
+    cpu_medians: dict[str, float],
     losses: dict[str, float],
     quick: bool,
 ) -> None:
@@ -369,7 +378,7 @@ def report(
         results.add(section, w.name, name, seconds, ratio=ratio, note=note)
     print(
         f"  {w.name}, {dtype}: "
-        + ", ".join(f"{k} {v * 1e6:.0f} µs" for k, v in medians.items())
+        + ", ".join(f"{k} {v * 1e6:.0f} µs (CPU {cpu_medians[k] * 1e6:.0f})" for k, v in medians.items())
         + f"; ours/PyTorch {ours_best / torch_best:.2f}, ours/numpy {ours_best / numpy_best:.2f}",
         flush=True,
     )

@@ -11,7 +11,9 @@ def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 16,16; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes like 16,16; got {text!r}"
+        ) from None
     if not sizes or any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive; got {text!r}")
     return sizes
@@ -33,14 +35,18 @@ def _run_demo(args: argparse.Namespace) -> int:
     result, paths = run_demo(
         out=args.out, steps=args.steps, seed=args.seed, hidden=args.hidden, progress=not args.no_progress
     )
-    print(f"after {args.steps} steps: loss {result.final_loss:.4f}, training accuracy {result.final_accuracy:.0%}")
+    print(
+        f"after {args.steps} steps: loss {result.final_loss:.4f}, training accuracy {result.final_accuracy:.0%}"
+    )
     for path in paths:
         print(f"wrote {path}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="micrograd-plus", description="Learn, draw and test backpropagation.")
+    parser = argparse.ArgumentParser(
+        prog="micrograd-plus", description="Learn, draw and test backpropagation."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="train micrograd's two-moons MLP and plot the result")

@@ -97,7 +97,14 @@ def run_demo(
         result = train_moons(steps=steps, seed=seed, hidden=hidden, on_step=on_step)
     os.makedirs(out, exist_ok=True)
     paths = [
-        str(plot_decision_boundary(lambda pts: predict(result.model, pts), result.X, result.y, os.path.join(out, "moons_decision_boundary.png"))),
+        str(
+            plot_decision_boundary(
+                lambda pts: predict(result.model, pts),
+                result.X,
+                result.y,
+                os.path.join(out, "moons_decision_boundary.png"),
+            )
+        ),
         str(plot_loss(result.losses, os.path.join(out, "moons_loss.png"), title="moons: max-margin loss")),
     ]
     return result, paths

@@ -273,6 +273,20 @@ class Value(Node):
             contributions = op.backward(np.float64(g), np.float64(self.data), *[np.float64(d) for d in datas])
         return tuple(None if c is None else float(c) for c in contributions)
 
+    @staticmethod
+    def _store_grads(order: list[Node]) -> None:
+        # Speed: `_store_grad` below, inlined for every node of a pass (a Value graph holds
+        # only Values).
+        for node in order:
+            total = node._gsum
+            if total is not None:
+                node._gsum = None
+                if node._op is None:
+                    node.grad += total
+                    node._passes += 1
+                else:
+                    node.grad = total
+
     def _store_grad(self, total: float) -> None:
         if self._op is None:
             self.grad += total
@@ -404,8 +418,7 @@ def _constant(x: Any) -> Value:
     if type(x) is not float:
         if not isinstance(x, numbers.Real):
             raise TypeError(
-                f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); "
-                "use a number or a Value"
+                f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
             )
         x = _to_float(x, "the other operand")
     v = Value.__new__(Value)

@@ -180,14 +180,16 @@ class Neuron(Module):
         return f"{kind}Neuron({len(self.w)})"
 
 
-def _activate(act: Value, activation: str) -> Value:
-    if activation == "relu":
-        return act.relu()
-    if activation == "tanh":
-        return act.tanh()
-    if activation == "sigmoid":
-        return act.sigmoid()
+def _identity(act: Value) -> Value:
     return act
+
+
+# Each activation as a function of a Value; any other name ("linear") leaves it as it is.
+_ACTIVATE = {"relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}
+
+
+def _activate(act: Value, activation: str) -> Value:
+    return _ACTIVATE.get(activation, _identity)(act)
 
 
 class Layer(Module):
@@ -212,11 +214,15 @@ class Layer(Module):
         # Speed: a layer's neurons share their inputs, so plain Neurons get their weighted
         # sums from one `dots` call, which checks and reads the inputs once for all of them.
         # The nodes and numbers are those of calling each neuron.
-        if all(type(n) is Neuron and len(n.w) == len(x) for n in neurons):
-            sums = dots([n.w for n in neurons], [n.b for n in neurons], x)
-            out = [_activate(s, n.activation) for s, n in zip(sums, neurons)]
+        rows, biases = [], []
+        for n in neurons:
+            if type(n) is not Neuron or len(n.w) != len(x):
+                out = [n(x) for n in neurons]  # a subclass's own forward, or Neuron's error
+                break
+            rows.append(n.w)
+            biases.append(n.b)
         else:
-            out = [n(x) for n in neurons]
+            out = [_ACTIVATE.get(n.activation, _identity)(s) for s, n in zip(dots(rows, biases, x), neurons)]
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:
@@ -232,7 +238,9 @@ class MLP(Module):
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: Seed = None):
         nin = _check_size("nin", nin)
         if isinstance(nouts, (int, np.integer)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
-            raise ValueError(f"nouts must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}")
+            raise ValueError(
+                f"nouts must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}"
+            )
         sizes = [nin] + [_check_size(f"nouts[{i}]", n) for i, n in enumerate(nouts)]
         activation = _activation(activation, None)
         rng = make_rng(seed)

@@ -17,7 +17,9 @@ import numpy as np
 from .autograd import Node
 
 
-def _check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
+def _check_number(
+    name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
     try:
@@ -199,7 +201,9 @@ class RMSprop(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         if not state:
-            state.update(square_avg=_zeros_like(data), grad_avg=_zeros_like(data), momentum_buffer=_zeros_like(data))
+            state.update(
+                square_avg=_zeros_like(data), grad_avg=_zeros_like(data), momentum_buffer=_zeros_like(data)
+            )
         alpha = self.alpha
         state["square_avg"] = square_avg = alpha * state["square_avg"] + (1 - alpha) * grad * grad
         if self.centered:

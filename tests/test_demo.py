@@ -22,7 +22,10 @@ def test_default_demo_training_reaches_full_accuracy():
 
 def test_demo_command_writes_both_plots_and_says_where(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["demo", "--steps", "3", "--hidden", "4,4", "--seed", "1", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(["demo", "--steps", "3", "--hidden", "4,4", "--seed", "1", "--out", str(out), "--no-progress"])
+        == 0
+    )
     printed = capsys.readouterr().out
     for name in ("moons_decision_boundary.png", "moons_loss.png"):
         path = out / name
@@ -33,7 +36,17 @@ def test_demo_command_writes_both_plots_and_says_where(tmp_path, capsys):
 
 def test_python_dash_m_runs_the_cli(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "micrograd_plus", "demo", "--steps", "1", "--out", str(tmp_path), "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "micrograd_plus",
+            "demo",
+            "--steps",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -219,3 +219,40 @@ def test_a_deep_chain_walk_needs_no_recursion():
         sys.setrecursionlimit(limit)
     assert len(order) == 50_001 and order[0] is v and order[-1] is x
     assert x.grad > 0
+
+
+def test_grad_mode_shortcut_follows_no_grad_in_every_thread():
+    """Making a node reads a global count of threads inside no_grad() before the per-thread
+    flag: the count must come back to zero, and each thread must see its own mode."""
+    import threading
+
+    from micrograd_plus import enable_grad, no_grad
+    from micrograd_plus.autograd import no_grad_threads
+
+    seen: dict[str, list[bool]] = {}
+    inside = threading.Event()
+    release = threading.Event()
+
+    def in_no_grad() -> None:
+        with no_grad():
+            seen["other"] = [(Value(1.0) * 2).requires_grad]
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=in_no_grad)
+    thread.start()
+    inside.wait(10)
+    seen["main"] = [(Value(1.0) * 2).requires_grad]  # this thread is not in no_grad
+    with no_grad():
+        seen["main"].append((Value(1.0) * 2).requires_grad)
+        with enable_grad():
+            seen["main"].append((Value(1.0) * 2).requires_grad)
+        seen["main"].append((Value(1.0) * 2).requires_grad)
+    release.set()
+    thread.join(10)
+    assert seen == {"other": [False], "main": [True, False, True, False]}
+    assert no_grad_threads[0] == 0
+    with pytest.raises(ZeroDivisionError):
+        with no_grad():
+            1 / 0  # noqa: B018
+    assert no_grad_threads[0] == 0
