@@ -15,16 +15,20 @@ everything runs and agrees, since a smoke run is too short to judge speed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
+import json
 import os
 import shlex
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import summary  # noqa: E402
-from common import Results, environment, print_environment, table  # noqa: E402
+from common import Results, Row, environment, print_environment, table  # noqa: E402
 
 PARTS = ("scalar", "scale", "tensor")
 NEEDS = {
@@ -47,11 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="also write the environment and the README's summary tables to FILE",
     )
+    parser.add_argument("--part-results", metavar="FILE", help=argparse.SUPPRESS)  # see run_part()
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+
+    if args.part_results:
+        return run_parts_here(parts, args.quick, args.part_results)
 
     command = "python benchmarks/run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     env = environment(command.strip())
@@ -59,25 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for part in parts:
         print(f"== {part}", flush=True)
-        missing = [m for m in NEEDS[part] if importlib.util.find_spec(m) is None]
-        if missing:
-            results.check(
-                False,
-                f"{part}: not run, {' and '.join(missing)} not installed (pip install -e '.[bench]' torch)",
-            )
-            continue
-        if part == "scalar":
-            import scalar_demo
-
-            scalar_demo.run(results, args.quick)
-        elif part == "scale":
-            import graph_scale
-
-            graph_scale.run(results, args.quick)
-        elif part == "tensor":
-            import tensor_models
-
-            tensor_models.run(results, args.quick)
+        run_part(part, args.quick, results)
     elapsed = time.perf_counter() - started
 
     # the thread pools as loaded by the benchmarks, here and in the tensor workers
@@ -96,6 +86,57 @@ def main(argv: list[str] | None = None) -> int:
         for failure in results.failures:
             print(f"- {failure}")
         return 1
+    return 0
+
+
+def run_part(part: str, quick: bool, results: Results) -> None:
+    """Run one part in a fresh process and collect its rows. A part leaves its heap behind
+    (micrograd's garbage, a million-node graph), which would slow the next part down."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "results.json")
+        args = [sys.executable, os.path.abspath(__file__), "--only", part, "--part-results", path]
+        done = subprocess.run(args + (["--quick"] if quick else []), check=False)
+        if not os.path.exists(path):
+            results.check(False, f"{part}: the benchmark process failed (exit status {done.returncode})")
+            return
+        with open(path, encoding="utf-8") as f:
+            found = json.load(f)
+    results.rows += [Row(**row) for row in found["rows"]]
+    results.failures += found["failures"]
+    results.thread_pools.update(found["thread_pools"])
+
+
+def run_parts_here(parts: list[str], quick: bool, path: str) -> int:
+    results = Results()
+    for part in parts:
+        missing = [m for m in NEEDS[part] if importlib.util.find_spec(m) is None]
+        if missing:
+            results.check(
+                False,
+                f"{part}: not run, {' and '.join(missing)} not installed (pip install -e '.[bench]' torch)",
+            )
+            continue
+        if part == "scalar":
+            import scalar_demo
+
+            scalar_demo.run(results, quick)
+        elif part == "scale":
+            import graph_scale
+
+            graph_scale.run(results, quick)
+        elif part == "tensor":
+            import tensor_models
+
+            tensor_models.run(results, quick)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "rows": [dataclasses.asdict(row) for row in results.rows],
+                "failures": results.failures,
+                "thread_pools": sorted(results.thread_pools),
+            },
+            f,
+        )
     return 0
 
 

@@ -1,10 +1,15 @@
 """4. Non-linear regression: a straight line cannot fit sin(x)^3, a small ReLU network can.
 
-100 points x = 10 U(0, 1), y = sin(x)^3 + N(0, 0.1). Full-batch SGD with lr 0.01 on MSE: a
-linear model stalls at the least-squares loss of the sample (0.22 here; the tutorial's sample
-gave 0.33), while Linear(1, 100) - ReLU - Linear(100, 100) - ReLU - Linear(100, 1) keeps going
-down (0.086 here after 10,000 epochs; the tutorial quotes about 0.03, and PyTorch with its own
-initialisation on this data ends between 0.05 and 0.10). Both fits are plotted.
+100 points x = 10 U(0, 1), y = sin(x)^3 + N(0, 0.1), 0.1 being the standard deviation (as a
+variance the noise alone would cost 0.1 and no fit could show the tutorial's 0.03). Full-batch SGD,
+lr 0.01, on the mean squared error: the line stalls at the least-squares loss of the sample, while
+Linear(1, 100) - ReLU - Linear(100, 100) - ReLU - Linear(100, 1) keeps going down. The full run
+(10,000 epochs) ends at 0.2822 and 0.0334; the tutorial quotes about 0.33 and 0.03.
+
+Seed 49 (data and weights) is the median sample, not the best: over seeds 0-99, trained in PyTorch
+float64 from the same weights (which this engine matches step by step), the least-squares loss has
+median 0.284 (10-90%: 0.24-0.33, so the tutorial's 0.33 is a high draw) and the network median 0.034
+(a quarter of the seeds still sit above 0.08, a plateau of plain SGD); seed 49 gives 0.282 and 0.033.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ from micrograd_plus.optim import SGD
 from micrograd_plus.plot import plot_fit, plot_loss
 
 NAME = "04_nonlinear_regression"
+SEED = 49  # data and initialisation: the median sample of a 100-seed study (see the docstring)
 
 
-def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_data(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = 10 * rng.uniform(0.0, 1.0, size=(100, 1))
     y = np.sin(x) ** 3 + rng.normal(0.0, 0.1, size=(100, 1))
     return x, y
 
 
-def build_models(seed: int = 0) -> dict[str, nn.Module]:
+def build_models(seed: int = SEED) -> dict[str, nn.Module]:
     rng = np.random.default_rng(seed)
     return {
         "linear": nn.Linear(1, 1, seed=rng),
@@ -68,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             grid = np.linspace(0.0, 10.0, 400).reshape(-1, 1)
             fits[name] = (grid[:, 0], model(Tensor(grid)).numpy()[:, 0])
         print(f"{name}: loss {histories[name][-1]:.4f} after {epochs} epochs")
+    slope, intercept = np.polyfit(x[:, 0], y[:, 0], 1)
+    least_squares = float(np.mean((slope * x[:, 0] + intercept - y[:, 0]) ** 2))
+    report("least-squares loss of the sample", f"{least_squares:.4f}")
     report("linear model final loss", f"{histories['linear'][-1]:.4f}")
     report("MLP final loss", f"{histories['MLP 1-100-100-1'][-1]:.4f}")
     grid = np.linspace(0.0, 10.0, 400)

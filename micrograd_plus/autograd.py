@@ -50,12 +50,13 @@ class Op:
         self.name = name
         self.forward = forward
         self.backward = backward
-        # Optional, only for speed: `accumulate(g, node)` does in one loop what the walk
+        # Optional, only for speed: `accumulate(g, node)` does in one step what the walk
         # does with `backward`'s result in an ordinary pass on raw data: add each input's
         # contribution into its `_gsum` (inputs that require grad only). Worth it for ops
-        # with many inputs (engine.DOT, engine.SUM), where building the lists of input
-        # data and of contributions costs more than the arithmetic. It must give exactly,
-        # bit for bit, what `backward` gives (tests/test_performance.py checks DOT and SUM).
+        # with many inputs (engine.DOT, engine.SUM), where building the lists of input data
+        # and of contributions costs more than the arithmetic, and for engine.RELU, a third
+        # of the nodes of a training step. It must give exactly, bit for bit, what
+        # `backward` gives (tests/test_performance.py checks them against the plain rules).
         self.accumulate = accumulate
 
     def __repr__(self) -> str:
@@ -298,30 +299,35 @@ def _depth_first_order(root: Node, clear_sums: bool) -> list[Node]:
         node = pop()
         if node is None:
             emit(pop())  # type: ignore[arg-type]
-        elif node not in visited:
+            continue
+        if node in visited:
+            continue
+        while True:  # enter `node`
             visited.add(node)
             if clear_sums:
                 node._gsum = None
             parents = node._parents
-            if len(parents) == 1:  # Speed: the common one-input node, without the loop below
+            if len(parents) == 1:
+                # Speed: the common one-input node, without the loop below; and a chain of
+                # them is followed straight on, without pushing and popping each parent.
                 parent = parents[0]
                 if parent.requires_grad and parent not in visited:
                     push(node)
                     push(None)
-                    push(parent)
-                else:
-                    emit(node)
-                continue
-            # Speed: a leaf, or a node whose parents were all seen (a neuron's weights after
-            # the first sample), is emitted at once; the check runs in C, not in this loop.
-            if all_visited(parents):
+                    node = parent
+                    continue
                 emit(node)
-                continue
-            push(node)
-            push(None)
-            for parent in reversed(parents):
-                if parent.requires_grad and parent not in visited:
-                    push(parent)
+            elif all_visited(parents):
+                # Speed: a leaf, or a node whose parents were all seen (a neuron's weights
+                # after the first sample), is emitted at once; the check runs in C.
+                emit(node)
+            else:
+                push(node)
+                push(None)
+                for parent in reversed(parents):
+                    if parent.requires_grad and parent not in visited:
+                        push(parent)
+            break
     order.reverse()
     return order
 

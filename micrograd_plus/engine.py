@@ -130,8 +130,24 @@ EXP = Op("exp", _exp, lambda g, out, a: (g * out,))
 LOG = Op("log", _log, lambda g, out, a: (g / a,))
 TANH = Op("tanh", math.tanh, lambda g, out, a: (g * (1 - out * out),))
 SIGMOID = Op("sigmoid", _float_sigmoid, lambda g, out, a: (g * out * (1 - out),))
-# relu'(0) = 0 as in PyTorch; a nan output passes the gradient through, as PyTorch does.
-RELU = Op("relu", _float_relu, lambda g, out, a: (g * (0.0 if out <= 0 else 1.0),))
+
+
+def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
+    # relu'(0) = 0 as in PyTorch; a nan output passes the gradient through, as PyTorch does.
+    return (g * (0.0 if out <= 0 else 1.0),)
+
+
+def _relu_accumulate(g: float, node: Node) -> None:
+    # `_relu_rule` and the walk's summing in one step (see Op.accumulate): relu is the
+    # activation of most networks here, so one node in three of a training step.
+    parent = node._parents[0]
+    if parent.requires_grad:
+        c = g * (0.0 if node.data <= 0 else 1.0)
+        previous = parent._gsum
+        parent._gsum = c if previous is None else previous + c
+
+
+RELU = Op("relu", _float_relu, _relu_rule, _relu_accumulate)
 SIN = Op("sin", _sin, lambda g, out, a: (g * cos(a),))
 COS = Op("cos", _cos, lambda g, out, a: (-g * sin(a),))
 ABS = Op("abs", abs, lambda g, out, a: (g * sign(a),))  # abs'(0) = 0 as in PyTorch
@@ -547,14 +563,14 @@ def dots(
     for weights, bias in zip(weight_rows, biases):
         if len(weights) != len(xs):
             raise ValueError(f"dot(): {len(weights)} weights but {len(xs)} inputs; give one weight per input")
-        for w in weights:
-            if not isinstance(w, Value):
-                weights = _as_values(tuple(weights))
-                break
         if not isinstance(bias, Value):
             bias = _constant(bias)
         total = bias.data  # DOT's forward, written out to read each input's data once per layer
         for w, x in zip(weights, xdatas):
+            if type(w) is not Value:  # (checked here rather than in a loop of its own: speed)
+                weights = _as_values(tuple(weights))
+                total = _dot_forward(*[w.data for w in weights], *xdatas, bias.data)
+                break
             total += w.data * x
         results.append(_node(DOT, (*weights, *xs, bias), total))
     return results

@@ -47,8 +47,10 @@ def _check_03(out: str) -> None:
 
 def _check_04(out: str) -> None:
     linear, mlp = _number(out, "linear model final loss"), _number(out, "MLP final loss")
-    assert 0.2 < linear < 0.25, "the linear model stalls at the least-squares loss of this sample (0.221)"
-    assert mlp < 0.8 * linear
+    least_squares = _number(out, "least-squares loss of the sample")
+    assert abs(linear - least_squares) < 1e-4, "the line stalls at the least-squares optimum (np.polyfit)"
+    assert 0.27 < least_squares < 0.30, "seed 49 is the median sample of 100: least-squares loss 0.282"
+    assert mlp < 0.6 * linear  # 0.152 after the 500 quick epochs; the full run's 10,000 reach 0.033
 
 
 def _check_05(out: str) -> None:

@@ -157,7 +157,9 @@ def model():
     return MLP(2, [2, 1], seed=0)
 
 
-def assert_load_error_leaves_model_unchanged(model: Module, content: bytes, match: str = "") -> LoadError:
+def assert_load_error_leaves_model_unchanged(
+    model: Module, content: bytes, match: str | None = None
+) -> LoadError:
     before = raw_state(model)
     with pytest.raises(LoadError, match=match) as info:
         load_bytes(model, content)
