@@ -14,6 +14,7 @@ arguments and never over a node, so a graph holds no reference cycle.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -61,9 +62,8 @@ def pair(name: str, value: Any, minimum: int) -> Pair:
 # --- linear ---------------------------------------------------------------------------
 
 
-def _linear_op(needs: tuple[bool, ...]) -> Op:
-    need_x, need_w = needs[0], needs[1]
-
+@functools.cache  # four ops in all: made once, not per call (an op is immutable)
+def _linear_op(need_x: bool, need_w: bool) -> Op:
     def forward(x: Any, w: Any, b: Any = None) -> Any:
         out = x @ w.T
         if b is not None:
@@ -91,7 +91,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear(): input of shape {x.shape} does not fit a weight of shape {weight.shape} "
             f"(out_features, in_features): the last axis must have size {weight.shape[1]}"
         )
-    op = _linear_op(_needs(x, weight))
+    op = _linear_op(*_needs(x, weight))
     if bias is None:
         return _apply(op, x, weight)
     return _apply(op, x, weight, bias)

@@ -4,12 +4,22 @@ One implementation each serves Value parameters (float data and grad) and Tensor
 parameters (array data, updated in place): the arithmetic below is written with
 operators that mean the same on both. A Tensor whose `.grad` is None is skipped, as in
 PyTorch. `lr` is a plain attribute, so a schedule just assigns to it.
+
+Speed (issue 7): for arrays, SGD and Adam also have an in-place twin of that formula
+(`_update_array`) that performs the very same floating-point operations in the same order,
+so the result is bit for bit the same (tests/test_tensor_speed_semantics.py checks it), but
+writes every intermediate into the optimizer's state or into a small scratch buffer, and
+works through a large parameter piece by piece (`_pieces`). A large model then allocates no
+array per step (allocating, page-faulting and freeing the plain formula's temporaries cost
+more than its arithmetic), and each piece stays in the CPU cache for all of the update's
+dozen passes instead of streaming the whole parameter through memory once per pass. The
+parameter's gradient is only read, never written.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +48,28 @@ def _zeros_like(data: Any) -> Any:
     return np.zeros_like(data) if isinstance(data, np.ndarray) else 0.0
 
 
+# The bytes of one array's piece in an in-place update: the six arrays an Adam step touches
+# then fit together in a 2 MiB L2 cache.
+_PIECE_BYTES = 256 * 1024
+
+
+def _pieces(*arrays: np.ndarray) -> Sequence[tuple[np.ndarray, ...]]:
+    """Same-shape arrays cut into matching flat pieces of `_PIECE_BYTES` (views, so writes land
+    in the arrays). Small arrays, or arrays not all C-contiguous, come whole, as one piece."""
+    size = arrays[0].size
+    piece = _PIECE_BYTES // arrays[0].itemsize
+    if size <= piece or not all(a.flags.c_contiguous for a in arrays):
+        return (arrays,)
+    flats = [a.reshape(-1) for a in arrays]  # views of C-contiguous arrays
+    return [tuple(f[lo : lo + piece] for f in flats) for lo in range(0, size, piece)]
+
+
+def _fits(data: np.ndarray, *states: Any) -> bool:
+    """Whether state arrays have the parameter's shape and dtype, as the in-place updates need
+    (a user may have replaced the parameter's array by one of another dtype since)."""
+    return all(type(a) is np.ndarray and a.shape == data.shape and a.dtype == data.dtype for a in states)
+
+
 def _sqrt(x: Any) -> Any:
     return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
 
@@ -54,6 +86,7 @@ class Optimizer:
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self._scratch: dict[tuple[np.dtype, int], np.ndarray] = {}  # see `_work_array`
 
     @property
     def lr(self) -> float:
@@ -71,11 +104,42 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         for p, state in zip(self.params, self.state):
-            if p.grad is not None:
-                p.data = self._update(p.data, p.grad, state)
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p.data
+            if (
+                type(data) is np.ndarray
+                and type(grad) is np.ndarray
+                and grad.shape == data.shape
+                and grad.dtype == data.dtype
+                and data.ndim  # (numpy turns 0-d results into scalars, which have no `out=`)
+                and data.flags.writeable
+            ):
+                self._update_array(data, grad, state)
+            else:
+                p.data = self._update(data, grad, state)
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         raise NotImplementedError
+
+    def _update_array(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        """`_update` for an array parameter with a gradient of its shape and dtype: the same
+        numbers, with fewer temporaries where an optimizer overrides it (see the module doc)."""
+        self._update(data, grad, state)  # updates `data` in place (`data -= ...`)
+
+    def _work_array(self, like: np.ndarray, which: int = 0) -> np.ndarray:
+        """Scratch space of `like`'s shape and dtype, for the intermediates of an in-place update.
+
+        One flat buffer per (dtype, which) serves every parameter and piece (sized for the
+        largest), allocated once. Its contents are garbage between calls: keep no reference.
+        """
+        key = (like.dtype, which)
+        buffer = self._scratch.get(key)
+        size = like.size
+        if buffer is None or buffer.size < size:
+            buffer = self._scratch[key] = np.empty(size, dtype=like.dtype)
+        return buffer[:size] if like.ndim == 1 else buffer[:size].reshape(like.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} parameters)"
@@ -118,6 +182,29 @@ class SGD(Optimizer):
         data -= self.lr * grad
         return data
 
+    def _update_array(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        # `_update`, operation for operation, piece by piece into scratch and state (module doc)
+        if not _fits(data, state.get("momentum_buffer", data)):
+            self._update(data, grad, state)  # the parameter's array was swapped: no shortcut
+            return
+        if self.weight_decay:
+            grad = grad + self.weight_decay * data
+        if self.momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                for b, g in _pieces(buf, grad):
+                    work = self._work_array(g)
+                    np.multiply(b, self.momentum, out=b)
+                    np.multiply(g, 1 - self.dampening, out=work)
+                    b += work
+            grad = grad + self.momentum * buf if self.nesterov else buf
+        for d, g in _pieces(data, grad):
+            work = self._work_array(g)
+            np.multiply(g, self.lr, out=work)
+            d -= work
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction; `weight_decay` is L2 added to the gradient."""
@@ -142,8 +229,9 @@ class Adam(Optimizer):
         self.eps = _check_number("eps", eps)
         self.weight_decay = _check_number("weight_decay", weight_decay)
 
-    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
-        beta1, beta2 = self.betas
+    def _begin_step(self, data: Any, grad: Any, state: dict[str, Any]) -> tuple[Any, Any, int]:
+        """Weight decay and the step count, the same for both forms of the update:
+        the (decayed) data, the gradient with L2 added, and the step number."""
         if self.decoupled:
             data *= 1 - self.lr * self.weight_decay
         elif self.weight_decay:
@@ -151,7 +239,11 @@ class Adam(Optimizer):
         if not state:
             state.update(step=0, exp_avg=_zeros_like(data), exp_avg_sq=_zeros_like(data))
         state["step"] += 1
-        step = state["step"]
+        return data, grad, state["step"]
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        beta1, beta2 = self.betas
+        data, grad, step = self._begin_step(data, grad, state)
         state["exp_avg"] = m = beta1 * state["exp_avg"] + (1 - beta1) * grad
         state["exp_avg_sq"] = v = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
         bias_correction1 = 1 - beta1**step
@@ -159,6 +251,30 @@ class Adam(Optimizer):
         denom = _sqrt(v) / math.sqrt(bias_correction2) + self.eps
         data -= (self.lr / bias_correction1) * m / denom
         return data
+
+    def _update_array(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        # `_update`, operation for operation, piece by piece into scratch and state (module doc)
+        if state and not _fits(data, state["exp_avg"], state["exp_avg_sq"]):
+            self._update(data, grad, state)  # the parameter's array was swapped: no shortcut
+            return
+        beta1, beta2 = self.betas
+        data, grad, step = self._begin_step(data, grad, state)
+        step_size, root2 = self.lr / (1 - beta1**step), math.sqrt(1 - beta2**step)
+        for d, g, m, v in _pieces(data, grad, state["exp_avg"], state["exp_avg_sq"]):
+            work, denom = self._work_array(d, 0), self._work_array(d, 1)
+            np.multiply(m, beta1, out=m)
+            np.multiply(g, 1 - beta1, out=work)
+            m += work
+            np.multiply(v, beta2, out=v)
+            np.multiply(g, 1 - beta2, out=work)
+            work *= g
+            v += work
+            np.sqrt(v, out=denom)
+            denom /= root2
+            denom += self.eps
+            np.multiply(m, step_size, out=work)
+            work /= denom
+            d -= work
 
 
 class AdamW(Adam):

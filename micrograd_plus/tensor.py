@@ -138,11 +138,16 @@ def zero_where(x: Any, mask: np.ndarray) -> Any:
     """x with zeros where `mask` is true, as `np.where(mask, 0, x)`: inf and nan are zeroed too."""
     if isinstance(x, Tensor):
         return Tensor.apply(_zero_where_op(mask), x)
+    return _keep_where(x, ~mask)
+
+
+def _keep_where(x: Any, keep: np.ndarray) -> Any:
+    """The array x where `keep` is true, else 0, as `np.where(keep, x, 0)`."""
     # A product with the 0/1 mask is several times faster than np.where; it differs only
     # where an inf or nan meets a zero of the mask (inf * 0 = nan), which the sum reveals.
-    result = x * ~mask
-    if not np.isfinite(np.add.reduce(result, axis=None)):
-        result = np.where(mask, 0, x)
+    result = x * keep
+    if not math.isfinite(np.add.reduce(result, axis=None)):
+        result = np.where(keep, x, 0)
     return result
 
 
@@ -301,8 +306,16 @@ EXP = _quiet_op("exp", np.exp, lambda g, out, a: (g * out,))
 LOG = _quiet_op("log", np.log, lambda g, out, a: (g / a,))
 TANH = _quiet_op("tanh", np.tanh, lambda g, out, a: (g * (1 - out * out),))
 SIGMOID = _quiet_op("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),))
-# relu'(0) = 0 as in PyTorch; np.maximum keeps nan, and a nan output passes its gradient.
-RELU = _quiet_op("relu", lambda a: np.maximum(a, 0), lambda g, out, a: (zero_where(g, _data(out) <= 0),))
+
+
+def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
+    # relu'(0) = 0 as in PyTorch; np.maximum keeps nan, and a nan output passes its gradient.
+    # relu's output is 0, positive or nan, so `out != 0` is `not out <= 0` in one numpy call.
+    keep = _data(out) != 0
+    return (zero_where(g, ~keep) if isinstance(g, Tensor) else _keep_where(g, keep),)
+
+
+RELU = _quiet_op("relu", lambda a: np.maximum(a, 0), _relu_rule)
 ABS = _quiet_op("abs", np.abs, lambda g, out, a: (g * sign(a),))  # abs'(0) = 0 as in PyTorch
 SQRT = _quiet_op("sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),))
 SIN = _quiet_op("sin", np.sin, lambda g, out, a: (g * cos(a),))
@@ -596,6 +609,19 @@ def _operand(x: Any, dtype: np.dtype) -> Any:
     return _constant(arr)
 
 
+def _as_operands(inputs: Sequence[Any], who: str) -> tuple[Tensor, ...]:
+    """The inputs as Tensors: arrays and numbers become constants of the first Tensor's dtype
+    (float64 if none is a Tensor). Anything else is a TypeError that names `who` took it."""
+    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
+    nodes = []
+    for x in inputs:
+        node = _operand(x, dtype)
+        if node is NotImplemented:
+            raise TypeError(f"{who}: cannot use a {type(x).__name__} as an input: {x!r:.60}")
+        nodes.append(node)
+    return tuple(nodes)
+
+
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """A new float64 or float32 array holding `data` (copied, as torch.tensor copies)."""
     if isinstance(data, Tensor):
@@ -684,14 +710,10 @@ class Tensor(Node):
         """
         if not isinstance(op, Op):
             raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
-        dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
-        nodes = []
-        for x in inputs:
-            node = _operand(x, dtype)
-            if node is NotImplemented:
-                raise TypeError(f"{op.name}: cannot use a {type(x).__name__} as an input: {x!r:.60}")
-            nodes.append(node)
-        parents = tuple(nodes)
+        if all(type(x) is Tensor for x in inputs):  # Speed: the usual case, nothing to convert
+            parents = inputs
+        else:
+            parents = _as_operands(inputs, op.name)
         token = _enter_quiet(_IGNORE_ALL)
         try:
             data = op.forward(*[p.data for p in parents])
@@ -1118,14 +1140,7 @@ def _as_inputs(tensors: Sequence[Any], name: str) -> tuple[Tensor, ...]:
         raise TypeError(f"{name}() takes a list or tuple of Tensors, got {type(tensors).__name__}")
     if len(tensors) == 0:
         raise ValueError(f"{name}() needs at least one Tensor")
-    dtype = next((t.data.dtype for t in tensors if isinstance(t, Tensor)), np.dtype(np.float64))
-    result = []
-    for t in tensors:
-        node = _operand(t, dtype)
-        if node is NotImplemented:
-            raise TypeError(f"{name}(): cannot join a {type(t).__name__}: {t!r:.60}")
-        result.append(node)
-    return tuple(result)
+    return _as_operands(tensors, f"{name}()")
 
 
 def _check_join_axis(axis: Any, name: str) -> None:
