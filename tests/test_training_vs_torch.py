@@ -1,6 +1,7 @@
 """From identical initial weights, 5 training steps of examples 2 (linear regression, SGD),
-6 (the 7 x 256 sine network, Adam on mini-batches) and 7 (iris, Adam) give the same losses as
-the same model and optimizer in PyTorch float64: |ours - torch| <= 1e-9 * max(1, |torch|).
+4 (the 1-100-100-1 ReLU network on sin(x)^3, SGD), 6 (the 7 x 256 sine network, Adam on
+mini-batches) and 7 (iris, Adam) give the same losses as the same model and optimizer in
+PyTorch float64: |ours - torch| <= 1e-9 * max(1, |torch|).
 
 The examples' own functions are run (imported from the scripts), so this checks the code the
 tutorials show, not a copy of it."""
@@ -58,6 +59,26 @@ def test_example_2_linear_regression_follows_torch() -> None:
     theirs = []
     for _ in range(STEPS):
         loss = torch.nn.functional.mse_loss(reference(torch.tensor(x)), torch.tensor(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        theirs.append(loss.item())
+    _assert_same_losses(ours, theirs)
+
+
+def test_example_4_nonlinear_regression_follows_torch() -> None:
+    torch = require_torch()
+    ex = _example("04_nonlinear_regression")
+    x, y = ex.make_data()
+    model = ex.build_models()["MLP 1-100-100-1"]
+    nn = torch.nn
+    reference = nn.Sequential(nn.Linear(1, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 1))
+    _copy_into(torch, reference, model)
+    ours = ex.train(model, x, y, STEPS)
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.01)
+    theirs = []
+    for _ in range(STEPS):
+        loss = nn.functional.mse_loss(reference(torch.tensor(x)), torch.tensor(y))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
