@@ -6,7 +6,7 @@ safe to call from scripts, tests and threads. Each writes the PNG at `path`, cre
 folders, and returns the path.
 
 matplotlib is imported on the first plot, not with the package: it is most of the package's
-import time and, while loaded, a third of the objects the cyclic garbage collector scans on
+import time and, once loaded, two thirds of the objects the cyclic garbage collector scans on
 every full collection, which a training loop on Values pays for.
 """
 
