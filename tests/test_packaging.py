@@ -188,6 +188,15 @@ def quick_start_commands(readme: str) -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
+def test_importing_the_package_leaves_matplotlib_for_the_first_plot() -> None:
+    """matplotlib is two thirds of the objects the garbage collector would scan (see plot.py)."""
+    code = (
+        "import sys, micrograd_plus; from micrograd_plus import plot_loss; print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", done.stdout + done.stderr
+
+
 def test_readme_quick_start_is_exactly_two_make_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = quick_start_commands(readme)
