@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         run_part(part, args.quick, results)
     elapsed = time.perf_counter() - started
 
-    # the thread pools as loaded by the benchmarks, here and in the tensor workers
+    # the thread pools as loaded by the benchmarks, in the part processes and the tensor workers
     env = {**env, "blas": environment(command)["blas"] + sorted(results.thread_pools)}
     print()
     print_environment(env)

@@ -62,7 +62,7 @@ def pair(name: str, value: Any, minimum: int) -> Pair:
 # --- linear ---------------------------------------------------------------------------
 
 
-@functools.cache  # four ops in all: made once, not per call (an op is immutable)
+@functools.cache  # four ops in all: made once, not per call (nothing changes an op once made)
 def _linear_op(need_x: bool, need_w: bool) -> Op:
     def forward(x: Any, w: Any, b: Any = None) -> Any:
         out = x @ w.T

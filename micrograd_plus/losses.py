@@ -18,7 +18,7 @@ import numpy as np
 from .autograd import Node, Op
 from .engine import Value, value_sum
 from .functional import clamp_min
-from .tensor import Tensor, quiet
+from .tensor import Tensor, _log_softmax, quiet
 
 REDUCTIONS = ("mean", "sum", "none")
 _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so p = 0 or 1 gives a finite loss
@@ -245,27 +245,18 @@ def _label_cross_entropy_op(labels: np.ndarray) -> Op:
     """
     rows = np.arange(len(labels))
 
-    def picked(x: np.ndarray) -> Any:
-        """The flat positions of x[rows, labels] (a 1-D index is twice as fast as a pair)."""
-        return rows * x.shape[1] + labels
-
     def forward(x: np.ndarray) -> np.ndarray:
-        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)  # exp never overflows
-        log_norm = np.log(np.add.reduce(np.exp(shifted), axis=1))
-        return -(shifted.reshape(-1)[picked(x)] - log_norm)  # -log_softmax, to the sign of a 0
+        return -_log_softmax(x, 1)[rows, labels]
 
     def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
         if isinstance(x, Tensor):  # under create_graph: record it, so it can be differentiated again
             onehot = np.zeros(x.shape, dtype=x.dtype)
             onehot[rows, labels] = 1.0
             return ((x.softmax(axis=1) - onehot) * g.reshape(-1, 1),)
-        # log_softmax's forward and rule, computed as the composition computes them
-        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
-        shifted -= np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
-        grad = np.exp(shifted, out=shifted)  # fresh arrays: reused in place, no copies
+        grad = np.exp(_log_softmax(x, 1))  # log_softmax's rule, as the composition computes it
         grad *= g.reshape(-1, 1)
         grad += 0.0  # -0.0 becomes 0.0, as the composition's 0 - (-x) makes it
-        grad.reshape(-1)[picked(x)] -= g
+        grad[rows, labels] -= g
         return (grad,)
 
     return Op("cross_entropy", quiet(forward), quiet(backward))

@@ -73,15 +73,8 @@ class Module:
                 yield full, member
 
     def parameters(self) -> list[Any]:
-        """The live parameter nodes: write `.data` to change the model. The order of
-        `named_parameters()`, without making the names (a training step asks for them)."""
-        params: list[Any] = []
-        for _, member in self._members():
-            if isinstance(member, Module):
-                params += member.parameters()
-            elif member.requires_grad:
-                params.append(member)
-        return params
+        """The live parameter nodes: write `.data` to change the model."""
+        return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
         """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""

@@ -9,11 +9,13 @@ Speed (issue 7): for arrays, SGD and Adam also have an in-place twin of that for
 (`_update_array`) that performs the very same floating-point operations in the same order,
 so the result is bit for bit the same (tests/test_tensor_speed_semantics.py checks it), but
 writes every intermediate into the optimizer's state or into a small scratch buffer, and
-works through a large parameter piece by piece (`_pieces`). A large model then allocates no
-array per step (allocating, page-faulting and freeing the plain formula's temporaries cost
-more than its arithmetic), and each piece stays in the CPU cache for all of the update's
-dozen passes instead of streaming the whole parameter through memory once per pass. The
-parameter's gradient is only read, never written.
+works through a large parameter piece by piece (`_pieces`). Without weight decay or Nesterov
+momentum, a large model then allocates no array per step (allocating, page-faulting and
+freeing the plain formula's temporaries cost more than its arithmetic), and each piece stays
+in the CPU cache for all of the update's dozen passes instead of streaming the whole parameter
+through memory once per pass. The parameter's gradient is only read, never written; the state
+arrays (`optimizer.state`) change in place, as PyTorch's do. A subclass that overrides
+`_update` alone gets its own formula everywhere, never its parent's twin.
 """
 
 from __future__ import annotations
@@ -64,10 +66,16 @@ def _pieces(*arrays: np.ndarray) -> Sequence[tuple[np.ndarray, ...]]:
     return [tuple(f[lo : lo + piece] for f in flats) for lo in range(0, size, piece)]
 
 
-def _fits(data: np.ndarray, *states: Any) -> bool:
-    """Whether state arrays have the parameter's shape and dtype, as the in-place updates need
-    (a user may have replaced the parameter's array by one of another dtype since)."""
-    return all(type(a) is np.ndarray and a.shape == data.shape and a.dtype == data.dtype for a in states)
+def _fits_in_place(data: Any, grad: Any, state: dict[str, Any]) -> bool:
+    """Whether an in-place update may run: a writable array parameter (not 0-d: numpy turns
+    0-d results into scalars, which have no `out=`), with a gradient and writable state arrays
+    of its shape and dtype (a user may have swapped the parameter's array for another dtype)."""
+    if type(data) is not np.ndarray or not data.ndim or not data.flags.writeable:
+        return False
+    arrays = [v for v in state.values() if isinstance(v, np.ndarray)]
+    return all(
+        type(a) is np.ndarray and a.shape == data.shape and a.dtype == data.dtype for a in [grad, *arrays]
+    ) and all(a.flags.writeable for a in arrays)
 
 
 def _sqrt(x: Any) -> Any:
@@ -103,30 +111,27 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
+        in_place = self._has_in_place_twin()
         for p, state in zip(self.params, self.state):
             grad = p.grad
             if grad is None:
                 continue
             data = p.data
-            if (
-                type(data) is np.ndarray
-                and type(grad) is np.ndarray
-                and grad.shape == data.shape
-                and grad.dtype == data.dtype
-                and data.ndim  # (numpy turns 0-d results into scalars, which have no `out=`)
-                and data.flags.writeable
-            ):
-                self._update_array(data, grad, state)
+            if in_place and _fits_in_place(data, grad, state):
+                self._update_array(data, grad, state)  # type: ignore[attr-defined]
             else:
                 p.data = self._update(data, grad, state)
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def _update_array(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        """`_update` for an array parameter with a gradient of its shape and dtype: the same
-        numbers, with fewer temporaries where an optimizer overrides it (see the module doc)."""
-        self._update(data, grad, state)  # updates `data` in place (`data -= ...`)
+    def _has_in_place_twin(self) -> bool:
+        """Whether the class whose `_update` is in effect also defines `_update_array`, its
+        in-place twin for arrays (see the module doc)."""
+        for klass in type(self).__mro__:
+            if "_update" in vars(klass):
+                return "_update_array" in vars(klass)
+        return False
 
     def _work_array(self, like: np.ndarray, which: int = 0) -> np.ndarray:
         """Scratch space of `like`'s shape and dtype, for the intermediates of an in-place update.
@@ -184,9 +189,6 @@ class SGD(Optimizer):
 
     def _update_array(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         # `_update`, operation for operation, piece by piece into scratch and state (module doc)
-        if not _fits(data, state.get("momentum_buffer", data)):
-            self._update(data, grad, state)  # the parameter's array was swapped: no shortcut
-            return
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         if self.momentum:
@@ -254,9 +256,6 @@ class Adam(Optimizer):
 
     def _update_array(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         # `_update`, operation for operation, piece by piece into scratch and state (module doc)
-        if state and not _fits(data, state["exp_avg"], state["exp_avg_sq"]):
-            self._update(data, grad, state)  # the parameter's array was swapped: no shortcut
-            return
         beta1, beta2 = self.betas
         data, grad, step = self._begin_step(data, grad, state)
         step_size, root2 = self.lr / (1 - beta1**step), math.sqrt(1 - beta2**step)

@@ -415,7 +415,7 @@ _SUM_ALL = _quiet_op(
 )
 
 
-@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
 def _sum_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
     return _quiet_op(
         "sum",
@@ -424,7 +424,7 @@ def _sum_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
     )
 
 
-@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
 def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> Op:
     # The sum divided by the count is exactly what np.mean computes, without its warning
     # on an empty slice (0 / 0 is then a quiet nan).
@@ -435,7 +435,7 @@ def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> 
     )
 
 
-@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
 def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
         # Ties share the gradient evenly, as PyTorch's amax does.
@@ -460,7 +460,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
-@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
 def _softmax_op(axis: int) -> Op:
     return _quiet_op(
         "softmax",
@@ -469,7 +469,7 @@ def _softmax_op(axis: int) -> Op:
     )
 
 
-@functools.lru_cache(maxsize=256)  # ops are immutable: reuse one per argument set
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
 def _log_softmax_op(axis: int) -> Op:
     return _quiet_op(
         "log_softmax",

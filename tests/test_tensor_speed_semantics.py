@@ -216,12 +216,15 @@ def composed_cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
     classes=st.integers(1, 5),
     seed=st.integers(0, 2**32 - 1),
     scale=st.sampled_from([1.0, 30.0, 800.0]),
+    column_major=st.booleans(),
 )
 def test_cross_entropy_node_equals_the_composed_log_softmax(
-    rows: int, classes: int, seed: int, scale: float
+    rows: int, classes: int, seed: int, scale: float, column_major: bool
 ) -> None:
     rng = np.random.default_rng(seed)
     data = rng.standard_normal((rows, classes)) * scale
+    if column_major:  # a Tensor keeps its input's memory order (x.T is column-major too)
+        data = np.asfortranarray(data)
     labels = rng.integers(0, classes, rows)
     ours, plain = Tensor(data, requires_grad=True), Tensor(data, requires_grad=True)
     loss = cross_entropy(ours, labels, reduction="none")
@@ -286,6 +289,34 @@ def test_a_parameter_array_swapped_for_another_dtype_keeps_the_plain_numbers(
         if k == 2:
             plain.data, fast.data = plain.data.astype(np.float32), fast.data.astype(np.float32)
         g = g.astype(plain.data.dtype)
+        plain.data = plain_opt._update(plain.data, g.copy(), plain_opt.state[0])
+        fast.grad = g.copy()
+        fast_opt.step()
+    assert_same_runs((plain.data, plain_opt.state[0]), (fast.data, fast_opt.state[0]))
+
+
+class SignSGD(SGD):
+    """A user's optimizer: SGD's constructor, its own formula (returning a new array)."""
+
+    def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        return data - self.lr * np.sign(grad)
+
+
+def test_a_subclass_that_overrides_update_alone_gets_its_own_formula() -> None:
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    p.grad = np.array([3.0, -0.5])
+    SignSGD([p], lr=0.1).step()
+    assert same_bits(p.data, np.array([0.9, 2.1]))
+
+
+def test_read_only_state_arrays_take_the_plain_formula() -> None:
+    # State restored from a read-only buffer (np.frombuffer gives one) cannot be written in place.
+    start, grads = np.arange(1.0, 4.0), gradients((3,), np.float64, 11, steps=2)
+    plain, fast = Tensor(start, requires_grad=True), Tensor(start, requires_grad=True)
+    plain_opt, fast_opt = SGD([plain], lr=0.1, momentum=0.9), SGD([fast], lr=0.1, momentum=0.9)
+    for opt in (plain_opt, fast_opt):
+        opt.state[0]["momentum_buffer"] = np.frombuffer(np.ones(3).tobytes())
+    for g in grads:
         plain.data = plain_opt._update(plain.data, g.copy(), plain_opt.state[0])
         fast.grad = g.copy()
         fast_opt.step()
