@@ -54,7 +54,7 @@ class Op:
         # does with `backward`'s result in an ordinary pass on raw data: add each input's
         # contribution into its `_gsum` (inputs that require grad only). Worth it for ops
         # with many inputs (engine.DOT, engine.SUM), where building the lists of input data
-        # and of contributions costs more than the arithmetic, and for engine.RELU, a third
+        # and of contributions costs more than the arithmetic, and for engine.RELU, 40%
         # of the nodes of a training step. It must give exactly, bit for bit, what
         # `backward` gives (tests/test_performance.py checks them against the plain rules).
         self.accumulate = accumulate
