@@ -12,6 +12,7 @@ operation, so the result is a graph that can be drawn and stepped through.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterable, Mapping
 
 from . import engine
@@ -105,7 +106,11 @@ def parse_expression(text: str) -> ast.expr:
     """Check and parse `text`; return the body of the (whitelisted) expression tree."""
     check_text(text)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # Python only warns about text such as "1if x else 2" or "0x1for": an error here, so
+        # that nothing is printed behind the user's back and such text is refused plainly.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
         message = (error.msg or "invalid syntax").splitlines()[0]

@@ -151,6 +151,16 @@ def test_assignments_are_floats():
     }
 
 
+def test_text_python_only_warns_about_is_refused_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning is recorded, none is turned into an error
+        with pytest.raises(ExpressionError, match="at column 1: invalid decimal literal"):
+            parse_expression("1if x else 2")
+    assert caught == [], [str(w.message) for w in caught]
+
+
 # -- fuzzing ---------------------------------------------------------------------------
 
 
