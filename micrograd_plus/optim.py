@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import Node
+from .tensor import quiet
 
 
 def _check_number(
@@ -110,7 +111,11 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient. Arrays follow IEEE arithmetic, as PyTorch's
+        do: an inf or nan in a gradient makes inf or nan weights, without a numpy RuntimeWarning."""
+        quiet(self._step)()
+
+    def _step(self) -> None:
         in_place = self._has_in_place_twin()
         for p, state in zip(self.params, self.state):
             grad = p.grad

@@ -234,6 +234,24 @@ def test_tensor_without_grad_is_skipped_like_torch(name: str) -> None:
     assert close_to_torch(used.data, tu.detach().numpy())
 
 
+@pytest.mark.parametrize("name, kwargs", CASES)
+def test_inf_and_nan_gradients_follow_torch_without_a_warning(name: str, kwargs: dict) -> None:
+    import warnings
+
+    torch = require_torch()
+    grad = np.array([math.inf, -math.inf, math.nan, 0.5])
+    ours, theirs = Tensor(START, requires_grad=True), torch.tensor(START, requires_grad=True)
+    ours.grad, theirs.grad = grad.copy(), torch.tensor(grad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning fails the test
+        OURS[name]([ours], **kwargs).step()
+    getattr(torch.optim, name)([theirs], **kwargs).step()
+    expected = theirs.detach().numpy()
+    assert np.array_equal(np.isnan(ours.data), np.isnan(expected)), (ours.data, expected)
+    finite = ~np.isnan(expected)
+    assert close_to_torch(ours.data[finite], expected[finite])
+
+
 def test_tensor_parameters_are_updated_in_place() -> None:
     p = Tensor([1.0, 2.0], requires_grad=True)
     array = p.data
