@@ -79,14 +79,22 @@ def _fits_in_place(data: Any, grad: Any, state: dict[str, Any]) -> bool:
     ) and all(a.flags.writeable for a in arrays)
 
 
+def _maximum(a: Any, b: Any) -> Any:
+    """The larger of two numbers or, for arrays, of each pair; nan wins, as in torch.maximum."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.maximum(a, b)
+    return a if a != a or a >= b else b
+
+
 def _sqrt(x: Any) -> Any:
     return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
 
 
 class Optimizer:
-    """Holds the parameters, a writable `lr`, and per-parameter state."""
+    """Holds the parameters, a writable `lr`, and per-parameter state. With `maximize=True`
+    every optimizer climbs the objective instead (it steps along +grad, as PyTorch's do)."""
 
-    def __init__(self, params: Iterable[Any], lr: float):
+    def __init__(self, params: Iterable[Any], lr: float, maximize: bool = False):
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list: pass model.parameters()")
@@ -94,6 +102,7 @@ class Optimizer:
             if not isinstance(p, Node):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
         self.lr = lr
+        self.maximize = bool(maximize)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self._scratch: dict[tuple[np.dtype, int], np.ndarray] = {}  # see `_work_array`
 
@@ -121,6 +130,8 @@ class Optimizer:
             grad = p.grad
             if grad is None:
                 continue
+            if self.maximize:
+                grad = -grad
             data = p.data
             if in_place and _fits_in_place(data, grad, state):
                 self._update_array(data, grad, state)  # type: ignore[attr-defined]
@@ -170,8 +181,10 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ):
-        super().__init__(params, lr)
+        super().__init__(params, lr, maximize)
         self.momentum = _check_number("momentum", momentum)
         self.dampening = _check_number("dampening", dampening)
         self.weight_decay = _check_number("weight_decay", weight_decay)
@@ -214,7 +227,8 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction; `weight_decay` is L2 added to the gradient."""
+    """Adam (Kingma & Ba) with bias correction; `weight_decay` is L2 added to the gradient;
+    `amsgrad` divides by the largest second moment seen so far (Reddi et al.)."""
 
     decoupled = False
 
@@ -225,8 +239,11 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ):
-        super().__init__(params, lr)
+        super().__init__(params, lr, maximize)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair like (0.9, 0.999), got {betas!r}")
         self.betas = (
@@ -235,6 +252,7 @@ class Adam(Optimizer):
         )
         self.eps = _check_number("eps", eps)
         self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.amsgrad = bool(amsgrad)
 
     def _begin_step(self, data: Any, grad: Any, state: dict[str, Any]) -> tuple[Any, Any, int]:
         """Weight decay and the step count, the same for both forms of the update:
@@ -245,6 +263,8 @@ class Adam(Optimizer):
             grad = grad + self.weight_decay * data
         if not state:
             state.update(step=0, exp_avg=_zeros_like(data), exp_avg_sq=_zeros_like(data))
+            if self.amsgrad:
+                state["max_exp_avg_sq"] = _zeros_like(data)
         state["step"] += 1
         return data, grad, state["step"]
 
@@ -253,6 +273,8 @@ class Adam(Optimizer):
         data, grad, step = self._begin_step(data, grad, state)
         state["exp_avg"] = m = beta1 * state["exp_avg"] + (1 - beta1) * grad
         state["exp_avg_sq"] = v = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+        if self.amsgrad:
+            state["max_exp_avg_sq"] = v = _maximum(state["max_exp_avg_sq"], v)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         denom = _sqrt(v) / math.sqrt(bias_correction2) + self.eps
@@ -264,7 +286,8 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         data, grad, step = self._begin_step(data, grad, state)
         step_size, root2 = self.lr / (1 - beta1**step), math.sqrt(1 - beta2**step)
-        for d, g, m, v in _pieces(data, grad, state["exp_avg"], state["exp_avg_sq"]):
+        largest = state.get("max_exp_avg_sq", state["exp_avg_sq"])  # amsgrad's, or v itself
+        for d, g, m, v, vmax in _pieces(data, grad, state["exp_avg"], state["exp_avg_sq"], largest):
             work, denom = self._work_array(d, 0), self._work_array(d, 1)
             np.multiply(m, beta1, out=m)
             np.multiply(g, 1 - beta1, out=work)
@@ -273,7 +296,9 @@ class Adam(Optimizer):
             np.multiply(g, 1 - beta2, out=work)
             work *= g
             v += work
-            np.sqrt(v, out=denom)
+            if self.amsgrad:
+                np.maximum(vmax, v, out=vmax)
+            np.sqrt(vmax, out=denom)
             denom /= root2
             denom += self.eps
             np.multiply(m, step_size, out=work)
@@ -293,8 +318,11 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 
 class RMSprop(Optimizer):
@@ -309,8 +337,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        maximize: bool = False,
     ):
-        super().__init__(params, lr)
+        super().__init__(params, lr, maximize)
         self.alpha = _check_number("alpha", alpha, 0.0, 1.0)
         self.eps = _check_number("eps", eps)
         self.weight_decay = _check_number("weight_decay", weight_decay)
@@ -350,8 +380,10 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        *,
+        maximize: bool = False,
     ):
-        super().__init__(params, lr)
+        super().__init__(params, lr, maximize)
         self.lr_decay = _check_number("lr_decay", lr_decay)
         self.weight_decay = _check_number("weight_decay", weight_decay)
         self.initial_accumulator_value = _check_number("initial_accumulator_value", initial_accumulator_value)

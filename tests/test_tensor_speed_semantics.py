@@ -37,6 +37,9 @@ OPTIMIZERS: list[tuple[type, dict[str, Any]]] = [
     (Adam, {"lr": 0.01}),
     (Adam, {"lr": 0.1, "betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": 0.2}),
     (AdamW, {"lr": 0.1, "weight_decay": 0.3}),
+    (SGD, {"lr": 0.1, "momentum": 0.9, "maximize": True}),
+    (Adam, {"lr": 0.1, "amsgrad": True}),
+    (AdamW, {"lr": 0.1, "weight_decay": 0.3, "amsgrad": True, "maximize": True}),
 ]
 SHAPES = [(), (1,), (7,), (3, 5), (4, 3, 2), (40, 30)]
 
@@ -56,7 +59,7 @@ def plain_run(cls: type, kwargs: dict[str, Any], start: np.ndarray, grads: list[
     p = Tensor(start, requires_grad=True)
     opt = cls([p], **kwargs)
     for g in grads:
-        p.data = opt._update(p.data, g.copy(), opt.state[0])
+        p.data = opt._update(p.data, -g if opt.maximize else g.copy(), opt.state[0])  # as step() calls it
     return p.data, opt.state[0]
 
 
@@ -289,7 +292,7 @@ def test_a_parameter_array_swapped_for_another_dtype_keeps_the_plain_numbers(
         if k == 2:
             plain.data, fast.data = plain.data.astype(np.float32), fast.data.astype(np.float32)
         g = g.astype(plain.data.dtype)
-        plain.data = plain_opt._update(plain.data, g.copy(), plain_opt.state[0])
+        plain.data = plain_opt._update(plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[0])
         fast.grad = g.copy()
         fast_opt.step()
     assert_same_runs((plain.data, plain_opt.state[0]), (fast.data, fast_opt.state[0]))
@@ -317,7 +320,7 @@ def test_read_only_state_arrays_take_the_plain_formula() -> None:
     for opt in (plain_opt, fast_opt):
         opt.state[0]["momentum_buffer"] = np.frombuffer(np.ones(3).tobytes())
     for g in grads:
-        plain.data = plain_opt._update(plain.data, g.copy(), plain_opt.state[0])
+        plain.data = plain_opt._update(plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[0])
         fast.grad = g.copy()
         fast_opt.step()
     assert_same_runs((plain.data, plain_opt.state[0]), (fast.data, fast_opt.state[0]))
