@@ -41,6 +41,7 @@ def add_graph_commands(subparsers: Any) -> None:
     graph.add_argument(
         "--backward", action="store_true", help="run backward first and draw the backward view"
     )
+    graph.add_argument("--legend", action="store_true", help="add a key to the node colours and edges")
     graph.set_defaults(func=run_graph)
 
     trace = subparsers.add_parser(
@@ -87,7 +88,8 @@ def run_graph(args: argparse.Namespace) -> int:
         root = _build(args)
         if args.backward:
             root.backward()
-        path = render(draw_dot(root, view="backward" if args.backward else "forward"), args.output)
+        view = "backward" if args.backward else "forward"
+        path = render(draw_dot(root, view=view, legend=args.legend), args.output)
     except (ExpressionError, ValueError) as error:
         return fail(str(error))
     except (GraphvizNotFoundError, OSError) as error:

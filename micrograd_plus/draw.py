@@ -46,6 +46,14 @@ COLOURS = {
     "module": "#e9d8fd",
     "group": "#fff3cd",
 }
+# What the legend calls each kind of node, in the order it lists them.
+_LEGEND_ROLES = {
+    "input": "input (a leaf)",
+    "parameter": "parameter",
+    "constant": "constant",
+    "intermediate": "intermediate value",
+    "output": "output",
+}
 FORWARD_EDGE = "#495057"
 GRADIENT_EDGE = "#1c64f2"
 ACTIVE_EDGE = "#d62828"
@@ -463,7 +471,7 @@ class Scene:
     def shown_id(self, node: Node) -> str:
         return self.hidden.get(node) or f"n{self.index[node]}"
 
-    def draw(self, frame: Frame, graph_id: str | None = None) -> GraphDrawing:
+    def draw(self, frame: Frame, graph_id: str | None = None, legend: bool = False) -> GraphDrawing:
         graph_attr = {"rankdir": self.rankdir, "fontname": FONT, "nodesep": "0.25", "ranksep": "0.35"}
         if graph_id is not None:
             graph_attr["id"] = graph_id
@@ -490,7 +498,46 @@ class Scene:
             placed.setdefault(parent, []).append(self._box_line(bid, name, frame, horizontal))
         g.body.extend(f"\t{line}\n" for line in self._clusters(placed))
         g.body.extend(f"\t{line}\n" for line in self._edges(frame))
+        if legend:
+            g.body.extend(f"\t{line}\n" for line in self._legend_lines(frame))
         return g
+
+    def _legend_lines(self, frame: Frame) -> list[str]:
+        """A boxed key to the picture: the kinds of node it shows and what its edges mean."""
+        roles = {self.role(node) for node in self.nodes}
+        shown = [role for role in _LEGEND_ROLES if role in roles]
+        if frame.current is not None:
+            shown.append("current")
+        lines = [
+            "subgraph cluster_legend {",
+            f'label="legend" fontsize="10" fontname="{FONT}" color="#ced4da" style="rounded"',
+        ]
+        small = 'fontsize="9" height="0.3" margin="0.08,0.03"'
+        for role in shown:
+            name = _LEGEND_ROLES.get(role, "this step's node")
+            lines.append(
+                f'legend_{role} [label="{name}" shape="box" style="filled" fillcolor="{COLOURS[role]}" {small}]'
+            )
+        lines.append(
+            f'legend_op [label="operation" shape="ellipse" style="filled" fillcolor="{COLOURS["op"]}" {small}]'
+        )
+        keys = []
+        if frame.view in ("forward", "both"):
+            keys.append(("values flow", f'color="{FORWARD_EDGE}"'))
+        if frame.view in ("backward", "both"):
+            keys.append(("gradients flow back (wider: larger)", f'dir="back" color="{GRADIENT_EDGE}"'))
+        if frame.view == "backward" and "constant" in roles:
+            keys.append(("no gradient needed", f'dir="back" color="{PENDING}" style="dotted"'))
+        if frame.current is not None:
+            back = "" if frame.view == "forward" else 'dir="back" '
+            keys.append(("this step", f'{back}color="{ACTIVE_EDGE}" penwidth="2.5"'))
+            keys.append(("not reached yet", f'{back}color="{PENDING}" style="dashed"'))
+        for i, (text, style) in enumerate(keys):
+            lines.append(f'legend_e{i}a [shape="point" width="0.05" color="{PENDING}"]')
+            lines.append(f'legend_e{i}b [label="{text}" shape="plaintext" {small}]')
+            lines.append(f'legend_e{i}a -> legend_e{i}b [{style} arrowsize="0.6"]')
+        lines.append("}")
+        return lines
 
     def _clusters(self, placed: dict[str | None, list[str]]) -> list[str]:
         lines = list(placed.get(None, []))
@@ -775,6 +822,7 @@ def draw_dot(
     collapse: Any = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     module: Any = None,
+    legend: bool = False,
 ) -> GraphDrawing:
     """Draw the graph that computed `root` as a `graphviz.Digraph`.
 
@@ -792,6 +840,7 @@ def draw_dot(
       (one box per such module; needs `module=`).
     max_nodes: above this many value nodes (after collapsing), a ValueError says what
       to do instead of handing Graphviz a drawing nobody can read.
+    legend: add a boxed key: the kinds of node drawn (by colour) and what the edges mean.
 
     Render it with `render(drawing, "graph.svg")`; in Jupyter it displays inline.
     """
@@ -808,7 +857,7 @@ def draw_dot(
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     scene = Scene(root, module=module, collapse=collapse, max_nodes=max_nodes, rankdir=rankdir)
     if step is None:
-        return scene.draw(Frame(view=view))
+        return scene.draw(Frame(view=view), legend=bool(legend))
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
         raise TypeError(f"step must be an int, got {type(step).__name__}")
     steps = record_backward(root)
@@ -816,7 +865,7 @@ def draw_dot(
         raise ValueError(
             f"step={step} is out of range: this graph has {len(steps)} backward steps, numbered 0 to {len(steps) - 1}"
         )
-    return scene.draw(backward_frame(steps, int(step), view))
+    return scene.draw(backward_frame(steps, int(step), view), legend=bool(legend))
 
 
 def _dot_program() -> str | None:

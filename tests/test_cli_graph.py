@@ -76,6 +76,14 @@ def test_graph_backward_runs_backward_and_draws_the_backward_view(tmp_path):
     assert texts[texts.index("a") + 2] == "grad -3.0" and texts[texts.index("b") + 2] == "grad 2.0"
 
 
+def test_graph_legend_adds_the_key(tmp_path):
+    status, _, _ = run(
+        ["graph", "a*b", "--set", "a=2", "--set", "b=3", "-o", str(tmp_path / "g.svg"), "--legend"]
+    )
+    texts = svg_texts((tmp_path / "g.svg").read_text())
+    assert status == 0 and "legend" in texts and "values flow" in texts
+
+
 # -- trace ---------------------------------------------------------------------------------
 
 

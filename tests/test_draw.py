@@ -250,6 +250,41 @@ def small_model():
     return model, out, loss
 
 
+def legend_labels(drawing) -> list[str]:
+    """The labels inside the legend cluster, in order (empty when there is no legend)."""
+    source = drawing.source
+    if "subgraph cluster_legend {" not in source:
+        return []
+    body = source.split("subgraph cluster_legend {", 1)[1].split("}", 1)[0]
+    return re.findall(r'legend_\w+ \[label="([^"]*)"', body)
+
+
+def test_the_legend_names_the_kinds_of_node_drawn_and_the_edges_of_the_view():
+    a, b, c, e, d, L = classic()
+    assert legend_labels(draw_dot(d)) == [], "no legend unless asked for"
+    forward = legend_labels(draw_dot(d, legend=True))
+    assert forward == ["input (a leaf)", "intermediate value", "output", "operation", "values flow"]
+    L.backward()
+    backward = legend_labels(draw_dot(L, view="backward", legend=True))
+    assert "constant" in backward and backward[-2:] == [
+        "gradients flow back (wider: larger)",
+        "no gradient needed",
+    ]
+    stepped = legend_labels(draw_dot(L, step=1, legend=True))
+    assert "this step's node" in stepped and stepped[-2:] == ["this step", "not reached yet"]
+    model = MLP(2, [1], seed=0)
+    drawn = legend_labels(draw_dot(model([Value(1.0), Value(2.0)]), module=model, legend=True))
+    assert drawn[:2] == ["input (a leaf)", "parameter"]
+
+
+def test_the_legend_renders_to_svg():
+    *_, L = classic()
+    L.backward()
+    svg = to_svg(draw_dot(L, view="both", legend=True))
+    texts = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert "legend" in texts and "values flow" in texts and "gradients flow back (wider: larger)" in texts
+
+
 def test_a_model_draws_a_cluster_per_layer_and_neuron():
     model, out, loss = small_model()
     drawing = draw_dot(loss, module=model)
