@@ -51,11 +51,15 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every sub-module, with dotted names ('' for this one)."""
+        """This module and every sub-module, with dotted names ('' for this one). A module
+        used twice is listed once, under its first name (as in PyTorch)."""
+        return _first_of_each(self._all_modules(prefix))
+
+    def _all_modules(self, prefix: str) -> Iterator[tuple[str, Module]]:
         yield prefix, self
         for name, member in self._members():
             if isinstance(member, Module):
-                yield from member.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from member._all_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
@@ -64,11 +68,16 @@ class Module:
         return [m for _, m in self._members() if isinstance(m, Module)]
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
-        """(dotted name, parameter) for every node that requires grad, in assignment order."""
+        """(dotted name, parameter) for every node that requires grad, in assignment order.
+        A parameter reached twice (a layer used twice) is listed once, under its first name,
+        as in PyTorch: an optimizer must not step it twice."""
+        return _first_of_each(self._all_parameters(prefix))
+
+    def _all_parameters(self, prefix: str) -> Iterator[tuple[str, Node]]:
         for name, member in self._members():
             full = f"{prefix}.{name}" if prefix else name
             if isinstance(member, Module):
-                yield from member.named_parameters(full)
+                yield from member._all_parameters(full)
             elif member.requires_grad:
                 yield full, member
 
@@ -110,6 +119,15 @@ class Module:
             new_data[name] = _checked_data(name, p.data, state[name])
         for name, p in params.items():  # only after every entry was validated: all or nothing
             p.data = new_data[name]
+
+
+def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """The (name, object) pairs with each object kept at its first appearance only."""
+    seen: set[int] = set()
+    for name, item in named:
+        if id(item) not in seen:
+            seen.add(id(item))
+            yield name, item
 
 
 def _copy_data(data: Any) -> Any:

@@ -411,3 +411,27 @@ def test_training_steps_match_torch() -> None:
         torch.nn.utils.clip_grad_norm_(theirs.parameters(), 0.5)
         topt.step()
         assert close_to_torch(loss.item(), tloss.item())
+
+
+def test_a_layer_used_twice_is_one_set_of_parameters_stepped_once_like_torch() -> None:
+    torch = require_torch()
+    shared = Linear(2, 2, seed=0)
+    model = Sequential(shared, ReLU(), shared)
+    reference = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(shared.weight.data))
+        reference.bias.copy_(torch.tensor(shared.bias.data))
+    theirs = torch.nn.Sequential(reference, torch.nn.ReLU(), reference)
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert len(model.modules()) == len(list(theirs.modules()))
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    optimizer, reference_optimizer = (
+        SGD(model.parameters(), lr=0.1),
+        torch.optim.SGD(theirs.parameters(), lr=0.1),
+    )
+    model(Tensor(x)).sum().backward()
+    theirs(torch.tensor(x)).sum().backward()
+    optimizer.step()
+    reference_optimizer.step()
+    assert close_to_torch(shared.weight.data, reference.weight.detach().numpy())
+    assert close_to_torch(shared.bias.data, reference.bias.detach().numpy())
