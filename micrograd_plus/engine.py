@@ -113,13 +113,17 @@ def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0.
+    if isinstance(b, Value) and not b.requires_grad:
+        return None  # a constant exponent (x ** 3) under create_graph: no log(a) node for a < 0
     return g * 0.0 if float(a) == 0.0 and float(b) >= 0 else g * out * log(a)
 
 
 ADD = Op("+", lambda a, b: a + b, lambda g, out, a, b: (g, g))
 SUB = Op("-", lambda a, b: a - b, lambda g, out, a, b: (g, -g))
 MUL = Op("*", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a))
-DIV = Op("/", lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * a / (b * b)))
+# d(a/b)/db = -a/b², computed as PyTorch does, -g * ((a / b) / b): b * b alone over- or underflows
+# long before the result does (a = b = 1e200).
+DIV = Op("/", lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * ((a / b) / b)))
 POW = Op(
     "**",
     _float_power,

@@ -160,3 +160,16 @@ def test_tensor_hessian_vector_product_matches_pytorch():
     (thv,) = torch.autograd.grad((tgw * torch.tensor(v0)).sum(), tw)
     assert close_to_torch(gw.data, tgw.detach().numpy())
     assert close_to_torch(hv.data, thv.numpy())
+
+
+@given(st.floats(-5.0, -0.1), st.integers(2, 4))
+def test_a_constant_power_of_a_negative_base_is_twice_differentiable_under_anomaly_mode(x, k):
+    """x ** k for x < 0: the exponent's rule (log x) is not built for a constant exponent."""
+    from micrograd_plus import detect_anomaly
+
+    v = Value(x)
+    with detect_anomaly():
+        (first,) = grad(v**k, v, create_graph=True)
+        (second,) = grad(first, v)
+    assert math.isclose(first.data, k * x ** (k - 1), rel_tol=1e-12)
+    assert math.isclose(second.data, k * (k - 1) * x ** (k - 2), rel_tol=1e-12)

@@ -168,6 +168,22 @@ def test_binary_ops_match_pytorch_values_and_gradients(data, name):
     assert close_to_torch([va.grad, vb.grad], [ta.grad.item(), tb.grad.item()])
 
 
+magnitudes = st.sampled_from([1e-300, 1e-200, 1e-170, 1e-5, 1.0, 3.0, 1e160, 1e200, 1e308])
+
+
+@given(magnitudes, magnitudes, magnitudes, st.booleans())
+def test_division_gradients_match_pytorch_at_extreme_magnitudes(a, b, seed, negative):
+    """b * b over- or underflows long before a / b does: the rule must not form it."""
+    torch = require_torch()
+    a = -a if negative else a
+    va, vb = Value(a), Value(b)
+    (va / vb).backward(seed)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (ta / tb).backward(torch.tensor(seed))
+    for ours, theirs in ((va.grad, ta.grad.item()), (vb.grad, tb.grad.item())):
+        assert (math.isnan(ours) and math.isnan(theirs)) or close_to_torch(ours, theirs), (ours, theirs)
+
+
 @given(expressions(max_nodes=10))
 def test_random_expression_graphs_match_pytorch_values_and_gradients(expr):
     torch = require_torch()
