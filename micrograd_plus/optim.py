@@ -87,7 +87,7 @@ def _maximum(a: Any, b: Any) -> Any:
 
 
 def _sqrt(x: Any) -> Any:
-    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+    return np.sqrt(x) if isinstance(x, (np.ndarray, np.floating)) else math.sqrt(x)
 
 
 class Optimizer:
@@ -120,8 +120,9 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter that has a gradient. Arrays follow IEEE arithmetic, as PyTorch's
-        do: an inf or nan in a gradient makes inf or nan weights, without a numpy RuntimeWarning."""
+        """Update every parameter that has a gradient, in IEEE arithmetic as PyTorch does: an inf
+        or nan in a gradient (or eps=0 with a zero gradient) makes inf or nan weights, without a
+        numpy RuntimeWarning and without a Python ZeroDivisionError or math domain error."""
         quiet(self._step)()
 
     def _step(self) -> None:
@@ -135,8 +136,26 @@ class Optimizer:
             data = p.data
             if in_place and _fits_in_place(data, grad, state):
                 self._update_array(data, grad, state)  # type: ignore[attr-defined]
+            elif isinstance(data, float):
+                p.data = self._update_float(data, grad, state)
             else:
                 p.data = self._update(data, grad, state)
+
+    def _update_float(self, data: float, grad: float, state: dict[str, Any]) -> float:
+        """`_update` on a Value's floats. Where Python raises (1/0, sqrt of a rounding error below
+        0) it is run again, from the state as it was, on numpy float64 scalars, which give IEEE's
+        inf and nan like the arrays of a Tensor (the same idea as engine._compute)."""
+        saved = dict(state)
+        try:
+            return self._update(data, grad, state)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            state.clear()
+            state.update({k: np.float64(v) if isinstance(v, float) else v for k, v in saved.items()})
+            data = float(self._update(np.float64(data), np.float64(grad), state))
+            for key, value in state.items():
+                if isinstance(value, np.floating):
+                    state[key] = float(value)
+            return data
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         raise NotImplementedError

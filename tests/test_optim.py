@@ -258,6 +258,39 @@ def test_inf_and_nan_gradients_follow_torch_without_a_warning(name: str, kwargs:
     assert close_to_torch(ours.data[finite], expected[finite])
 
 
+@pytest.mark.parametrize(
+    "name, kwargs, grad, steps",
+    [
+        ("Adam", {"eps": 0.0}, 0.0, 1),  # 0 / 0
+        ("AdamW", {"eps": 0.0}, 0.0, 1),
+        ("Adagrad", {"eps": 0.0}, 0.0, 1),
+        ("RMSprop", {"centered": True, "alpha": 0.5}, 3.3, 60),  # sqrt of a rounding error below 0
+    ],
+)
+def test_value_parameters_get_ieee_results_where_python_would_raise(
+    name: str, kwargs: dict, grad: float, steps: int
+) -> None:
+    """The numbers of a one-element Tensor (numpy's IEEE arithmetic), and nan in the end as
+    in PyTorch, rather than a ZeroDivisionError or a math domain error."""
+    torch = require_torch()
+    value, tensor, theirs = (
+        Value(1.0),
+        Tensor([1.0], requires_grad=True),
+        torch.tensor(1.0, requires_grad=True),
+    )
+    on_value, on_tensor = OURS[name]([value], **kwargs), OURS[name]([tensor], **kwargs)
+    reference = getattr(torch.optim, name)([theirs], **kwargs)
+    for _ in range(steps):
+        value.grad, tensor.grad, theirs.grad = grad, np.array([grad]), torch.tensor(grad)
+        on_value.step()
+        on_tensor.step()
+        reference.step()
+        assert type(value.data) is float
+        assert value.data == tensor.data[0] or (math.isnan(value.data) and math.isnan(tensor.data[0]))
+    assert math.isnan(value.data) and math.isnan(theirs.item())
+    assert all(type(v) in (float, int) for v in on_value.state[0].values()), on_value.state[0]
+
+
 def test_tensor_parameters_are_updated_in_place() -> None:
     p = Tensor([1.0, 2.0], requires_grad=True)
     array = p.data
