@@ -480,7 +480,9 @@ def grad(
         )
         if len(given) != len(outs):
             raise ValueError(f"grad(): {len(outs)} outputs but {len(given)} grad_outputs")
-        seeds = [out._raw(_data_of(s)) for out, s in zip(outs, given)]
+        seeds = [out._raw(_data_of(s)) for out, s in zip(outs, given)]  # (which also checks each)
+        if create_graph:  # a node given as grad_output stays in the graph: v in a Hessian-vector product
+            seeds = [s if type(s) is type(out) else raw for out, s, raw in zip(outs, given, seeds)]
     if create_graph:
         seeds = [out._constant_like(s) for out, s in zip(outs, seeds)]  # type: ignore[attr-defined]
         with enable_grad():

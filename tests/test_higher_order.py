@@ -173,3 +173,23 @@ def test_a_constant_power_of_a_negative_base_is_twice_differentiable_under_anoma
         (second,) = grad(first, v)
     assert math.isclose(first.data, k * x ** (k - 1), rel_tol=1e-12)
     assert math.isclose(second.data, k * (k - 1) * x ** (k - 2), rel_tol=1e-12)
+
+
+@given(st.floats(-3.0, 3.0), st.floats(-3.0, 3.0), st.floats(-2.0, 2.0))
+def test_a_node_given_as_grad_outputs_stays_in_the_graph_like_torch(x, y, v):
+    """The double-backward trick: grad(f, x, grad_outputs=v, create_graph=True) is v * f'(x),
+    differentiable in x and in v (a Hessian-vector product)."""
+    torch = require_torch()
+    vx, vy, vv = Value(x), Value(y), Value(v)
+    (g,) = grad((vx * vx * vy).sin(), vx, grad_outputs=vv, create_graph=True)
+    ours = [d.data for d in grad(g, [vx, vy, vv])]
+    tx, ty, tv = (torch.tensor(n, requires_grad=True) for n in (x, y, v))
+    (tg,) = torch.autograd.grad((tx * tx * ty).sin(), tx, grad_outputs=tv, create_graph=True)
+    theirs = [d.item() for d in torch.autograd.grad(tg, [tx, ty, tv])]
+    assert close_to_torch(ours, theirs), (ours, theirs)
+    t = Tensor([x, y], requires_grad=True)
+    w = Tensor([v, 1.0], requires_grad=True)
+    (gt,) = grad(t * t * t, t, grad_outputs=w, create_graph=True)
+    d_t, d_w = grad(gt.sum(), [t, w])
+    assert close_to_torch(d_t.data, 6 * np.array([x, y]) * np.array([v, 1.0]))
+    assert close_to_torch(d_w.data, 3 * np.array([x, y]) ** 2)
