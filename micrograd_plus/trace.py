@@ -152,7 +152,10 @@ def describe_operation(node: Node, names: dict[Node, str], with_numbers: bool = 
 
     def show(items: list[str]) -> str:
         if op in INFIX and len(items) == 2:
-            return f"{items[0]} {INFIX[op]} {items[1]}"
+            left = items[0]
+            if op == "**" and left.startswith("-"):
+                left = f"({left})"  # -2.0 ** 2.0 would read as -(2.0 ** 2.0)
+            return f"{left} {INFIX[op]} {items[1]}"
         if op == "neg" and len(items) == 1:
             return f"-{items[0]}" if items is symbols else f"-({items[0]})"
         if op == "dot" and len(items) % 2 == 1 and len(items) >= 3:

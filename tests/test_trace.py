@@ -285,3 +285,19 @@ def test_a_chain_of_100_000_nodes_steps_without_recursion():
     assert sum(1 for _ in forward_steps(v)) == 100_000
     assert sum(1 for _ in backward_steps(v)) == 100_001
     assert x.grad == 1.0
+
+
+@given(
+    st.sampled_from(["+", "-", "*", "/", "**"]),
+    st.sampled_from([-2.0, -0.5, 0.5, 3.0]),
+    st.sampled_from([-2.0, -1.0, 2.0, 3.0]),
+)
+def test_the_forward_narration_with_numbers_reads_as_the_operation_it_performed(op, a, b):
+    """`(-2.0) ** 2.0`, not `-2.0 ** 2.0` (which Python and the expression parser read as -4)."""
+    from micrograd_plus.expression import build_graph
+
+    x, y = Value(a, label="x"), Value(b, label="y")
+    out = {"+": x + y, "-": x - y, "*": x * y, "/": x / y, "**": x**y}[op]
+    line = str(list(forward_steps(out))[-1])
+    with_numbers = line.split(" = ")[-2]  # "L = x ** y = (-2.0) ** 2.0 = 4.0"
+    assert build_graph(with_numbers, {}).data == out.data, line
