@@ -150,6 +150,24 @@ class _ModeSwitch:
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         import functools
+        import inspect
+
+        if inspect.isgeneratorfunction(func):
+            # A generator runs a little at each next(): the mode holds while it runs, and not
+            # in the caller's code between two items (as PyTorch's decorators do).
+            @functools.wraps(func)
+            def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                generator = func(*args, **kwargs)
+                sent = None
+                while True:
+                    try:
+                        with self.__class__():
+                            item = generator.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                    sent = yield item
+
+            return generator_wrapper
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -223,6 +223,25 @@ def test_no_grad_as_context_manager_and_decorator_records_nothing():
     assert (a * 1).requires_grad  # the mode is restored afterwards
 
 
+def test_a_decorated_generator_runs_in_the_mode_and_the_caller_between_items_does_not():
+    @no_grad()
+    def doubled(values):
+        for v in values:
+            received = yield v * 2
+            assert received in (None, "ping")
+        return "done"
+
+    a = Value(1.0)
+    items = doubled([a, a])
+    first = next(items)
+    assert not first.requires_grad and first.is_leaf
+    assert (a * 2).requires_grad, "between two items the caller records again"
+    assert not items.send("ping").requires_grad  # values sent in reach the generator
+    with pytest.raises(StopIteration) as stop:
+        next(items)
+    assert stop.value.value == "done"
+
+
 def test_no_grad_is_per_thread():
     seen = {}
     inside = threading.Event()
