@@ -416,11 +416,12 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
                 contributions = op.backward(g, node.data, parent.data)
             except ArithmeticError:
                 contributions = node._backward_ieee(op, g, [parent.data])
-            for c in contributions:  # the first contribution only, as zip() below would
-                if c is not None and parent.requires_grad:
-                    previous = parent._gsum
-                    parent._gsum = c if previous is None else previous + c
-                break
+            if type(contributions) is not tuple or len(contributions) != 1:
+                _check_contributions(node, contributions)
+            c = contributions[0]
+            if c is not None and parent.requires_grad:
+                previous = parent._gsum
+                parent._gsum = c if previous is None else previous + c
             continue
         if create_graph:
             contributions = op.backward(g, node, *parents)
@@ -430,6 +431,8 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
                 contributions = op.backward(g, node.data, *datas)
             except ArithmeticError:  # Python floats raise on 1/0 and overflow; IEEE does not
                 contributions = node._backward_ieee(op, g, datas)
+        if type(contributions) is not tuple or len(contributions) != len(parents):
+            _check_contributions(node, contributions)
         if anomaly:
             _anomaly_in_backward(node, contributions)
         for parent, c in zip(parents, contributions):
@@ -437,6 +440,21 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
                 previous = parent._gsum
                 parent._gsum = c if previous is None else previous + c
     return order
+
+
+def _check_contributions(node: Node, contributions: Any) -> None:
+    """An Op's backward must give one contribution (or None) per input, in a tuple or list."""
+    if isinstance(contributions, (tuple, list)) and len(contributions) == len(node._parents):
+        return
+    got = (
+        f"{len(contributions)} of them"
+        if isinstance(contributions, (tuple, list))
+        else type(contributions).__name__
+    )
+    raise TypeError(
+        f"the backward of Op {node.op!r} must return a tuple with one gradient (or None) per input, "
+        f"{len(node._parents)} in all, but returned {got}: write `return (g * ...,)` for one input"
+    )
 
 
 class _Hub:

@@ -498,8 +498,11 @@ def _as_values(inputs: tuple[Any, ...]) -> tuple[Value, ...]:
 
 
 def _result(op: Op, parents: tuple[Value, ...]) -> Value:
-    """The output node of `op` applied to `parents`."""
-    return _node(op, parents, _compute(op, [p.data for p in parents]))
+    """The output node of a custom `op` applied to `parents` (its forward result checked)."""
+    data = _compute(op, [p.data for p in parents])
+    if type(data) is not float:
+        data = _to_float(data, f"the forward of Op {op.name!r} returned a value that")
+    return _node(op, parents, data)
 
 
 def _node(op: Op, parents: tuple[Value, ...], data: float) -> Value:

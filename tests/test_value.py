@@ -326,6 +326,28 @@ def test_each_rule_is_applied_once_per_pass():
     assert a.grad == (2 * s.data + 1) * 2 * 3.0
 
 
+def test_a_custom_op_that_breaks_the_contract_gets_a_clear_error():
+    w, x = Value(2.0), Value(3.0)
+    too_few = Op("times", lambda a, b: a * b, lambda g, out, a, b: (g * b,))
+    with pytest.raises(
+        TypeError, match=r"backward of Op 'times' must return .* 2 in all, but returned 1 of them"
+    ):
+        Value.apply(too_few, w, x).backward()
+    bare = Op("square", lambda a: a * a, lambda g, out, a: g * 2 * a)
+    with pytest.raises(TypeError, match=r"1 in all, but returned float: write `return \(g \* \.\.\.,\)`"):
+        Value.apply(bare, w).backward()
+    as_list = Op("square", lambda a: a * a, lambda g, out, a: [g * 2 * a])  # a list is fine
+    Value.apply(as_list, w).backward()
+    assert w.grad == 4.0
+    for result in (2 + 1j, "s", np.ones(3)):
+        wrong = Op("bad", lambda a, result=result: result, lambda g, out, a: (g,))
+        with pytest.raises(
+            TypeError, match="the forward of Op 'bad' returned a value that must be a real number"
+        ):
+            Value.apply(wrong, w)
+    assert Value.apply(Op("np", lambda a: np.float64(a) * 2, lambda g, out, a: (2 * g,)), w).data == 4.0
+
+
 def test_micrograd_readme_example_prints_the_same_numbers():
     a = Value(-4.0)
     b = Value(2.0)
