@@ -367,11 +367,16 @@ class GradcheckReport:
         return f"<GradcheckReport ok={self.ok} rows={len(self.rows)} wrong={len(self.failures)}>"
 
 
-def _kink_note(slopes: _Slopes, index: int, atol: float, rtol: float) -> str:
+def _kink_note(slopes: _Slopes, index: int, atol: float, rtol: float, analytic: float) -> str:
+    """Why a mismatch may not be the rule's fault: f is not finite nearby, or f has a kink here
+    and the rule gave one of its one-sided slopes or a value between them (as relu'(0) = 0).
+    Curvature alone also makes the two sides differ, but then a wrong rule falls outside them."""
     left, right = float(slopes.left.flat[index]), float(slopes.right.flat[index])
     if not (math.isfinite(left) and math.isfinite(right)):
         return "f is not finite next to this point"
-    if abs(left - right) > atol + rtol * max(abs(left), abs(right)):
+    tolerance = atol + rtol * max(abs(left), abs(right))
+    low, high = min(left, right), max(left, right)
+    if high - low > tolerance and low - tolerance <= analytic <= high + tolerance:
         return f"f has a kink here: slope {left:.4g} on the left, {right:.4g} on the right"
     return ""
 
@@ -394,7 +399,7 @@ def _rows_for(
         auto = None if autograd is None else float(autograd.flat[j])
         if auto is not None and ok:
             ok = _compare(a, auto, atol, rtol)[2]
-        note = "" if ok else _kink_note(slopes, j, atol, rtol)
+        note = "" if ok else _kink_note(slopes, j, atol, rtol, a)
         if not ok and auto is not None and _compare(auto, n, atol, rtol)[2]:
             note = "; ".join(filter(None, [note, "autograd agrees with the numeric value"]))
         index = tuple(int(k) for k in np.unravel_index(j, shape)) if shape else ()

@@ -242,6 +242,14 @@ def test_local_check_skips_kinks_instead_of_failing():
     assert "skipped 'relu' (node 0): not differentiable at these inputs (f has a kink here" in str(report)
 
 
+@given(st.floats(1e-4, 1e-2), st.sampled_from([0.9, 1.1, -1.0]))
+def test_a_wrong_rule_where_f_curves_strongly_is_caught_not_taken_for_a_kink(x, factor):
+    """Curvature makes the one-sided slopes differ too, but a wrong rule falls outside them."""
+    inverse = Op("inv", lambda v: 1 / v, lambda g, out, v, factor=factor: (-g / (v * v) * factor,))
+    report = check_local_derivatives(Value.apply(inverse, Value(x)), raise_exception=False)
+    assert not report and "<-- WRONG" in str(report) and "kink" not in str(report)
+
+
 def test_local_check_reports_a_rule_with_the_wrong_number_of_gradients_or_that_raises():
     two = Op("mul2", lambda a, b: a * b, lambda g, out, a, b: (g * b,))
     report = check_local_derivatives(Value.apply(two, Value(1.0), Value(2.0)), raise_exception=False)
