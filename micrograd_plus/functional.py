@@ -15,6 +15,7 @@ arguments and never over a node, so a graph holds no reference cycle.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -67,14 +68,18 @@ def _linear_op(need_x: bool, need_w: bool) -> Op:
     def forward(x: Any, w: Any, b: Any = None) -> Any:
         out = x @ w.T
         if b is not None:
-            out += b  # `out` is a fresh array: adding in place saves one temporary
+            if b.dtype == out.dtype:
+                out += b  # `out` is a fresh array: adding in place saves one temporary
+            else:
+                out = out + b  # numpy's promotion, as `x @ w.T + b` (float32 + float64 is float64)
         return out
 
     def backward(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         n_out, n_in = w.shape
-        g2 = g.reshape(-1, n_out)
+        rows = math.prod(g.shape[:-1])  # (not -1 in the reshapes: a size may be 0)
+        g2 = g.reshape(rows, n_out)
         gx = g @ w if need_x else None
-        gw = g2.T @ x.reshape(-1, n_in) if need_w else None
+        gw = g2.T @ x.reshape(rows, n_in) if need_w else None
         if b is None:
             return gx, gw
         return gx, gw, g2.sum(axis=0)
@@ -86,10 +91,21 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """`x @ weight.T + bias` as one node: x (..., in), weight (out, in), bias (out,)."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    if x.shape[-1:] != weight.shape[1:]:
+    w_shape = np.shape(_data(weight))
+    if len(w_shape) != 2:
+        hint = "; for one output feature use weight.reshape(1, -1)" if len(w_shape) == 1 else ""
         raise ValueError(
-            f"linear(): input of shape {x.shape} does not fit a weight of shape {weight.shape} "
-            f"(out_features, in_features): the last axis must have size {weight.shape[1]}"
+            f"linear(): the weight must have shape (out_features, in_features), got shape {w_shape}{hint}"
+        )
+    if x.shape[-1:] != w_shape[1:]:
+        raise ValueError(
+            f"linear(): input of shape {x.shape} does not fit a weight of shape {w_shape} "
+            f"(out_features, in_features): the last axis must have size {w_shape[1]}"
+        )
+    if bias is not None and np.shape(_data(bias)) != w_shape[:1]:
+        raise ValueError(
+            f"linear(): the bias must have shape ({w_shape[0]},), one number per output feature of the "
+            f"weight of shape {w_shape}, got shape {np.shape(_data(bias))}"
         )
     op = _linear_op(*_needs(x, weight))
     if bias is None:
@@ -237,7 +253,7 @@ def _gather(
 ) -> Any:
     """Pick x's elements at `index` (flat positions in each (N, C) plane) into `out_shape`."""
     if not _is_node(x):
-        planes = x.reshape(x_shape[0] * x_shape[1], -1)
+        planes = x.reshape(x_shape[0] * x_shape[1], x_shape[2] * x_shape[3])  # (not -1: N may be 0)
         return np.take_along_axis(planes, index, axis=1).reshape(out_shape)
     op = _op(
         name,
@@ -271,7 +287,7 @@ def _argmax_index(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.ndarray
     n, c, h, w = x.shape
     windows = sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
     ho, wo = windows.shape[2:4]
-    local = windows.reshape(n, c, ho, wo, -1).argmax(axis=-1)
+    local = windows.reshape(n, c, ho, wo, kernel[0] * kernel[1]).argmax(axis=-1)  # (not -1: N may be 0)
     row = local // kernel[1] + (np.arange(ho) * stride[0])[:, None]
     col = local % kernel[1] + (np.arange(wo) * stride[1])[None, :]
     return (row * w + col).reshape(n * c, ho * wo), (n, c, ho, wo)

@@ -21,7 +21,7 @@ from . import functional as F
 from . import losses
 from .autograd import Node
 from .nn import Module
-from .tensor import Tensor
+from .tensor import Tensor, quiet
 
 SeedLike = Union[int, np.random.Generator, random.Random, None]
 
@@ -179,7 +179,7 @@ class Flatten(Module):
             raise ValueError(
                 "Flatten keeps the first axis (the batch) and flattens the rest: it needs a Tensor with at least one axis, got a 0-d one"
             )
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (not -1: the batch may be empty)
 
     def __repr__(self) -> str:
         return "Flatten()"
@@ -318,18 +318,27 @@ def clip_grad_norm_(parameters: Node | Iterable[Node], max_norm: float, norm_typ
     flat = np.concatenate(grads)
     if flat.size == 0:
         return 0.0
-    if math.isinf(norm_type):
-        total = float(flat.max())
-    else:
-        per_param = [np.sum(g**norm_type) ** (1.0 / norm_type) for g in grads]
-        total = float(np.sum(np.asarray(per_param) ** norm_type) ** (1.0 / norm_type))
+    total = _total_norm(grads, flat, norm_type)
     scale = max_norm / (total + 1e-6)
     if not scale >= 1.0:  # a nan norm spreads to the gradients, as in PyTorch
         for p in params:
             if p.grad is not None:
                 # A new array, never in place: one gradient array may be shared by two parameters.
-                p.grad = p.grad * scale if isinstance(p.grad, np.ndarray) else float(p.grad * scale)
+                p.grad = _scaled(p.grad, scale) if isinstance(p.grad, np.ndarray) else float(p.grad * scale)
     return total
+
+
+@quiet  # huge gradients overflow to an inf norm, as in PyTorch: IEEE, without a RuntimeWarning
+def _total_norm(grads: list[np.ndarray], flat: np.ndarray, norm_type: float) -> float:
+    if math.isinf(norm_type):
+        return float(flat.max())
+    per_param = [np.sum(g**norm_type) ** (1.0 / norm_type) for g in grads]
+    return float(np.sum(np.asarray(per_param) ** norm_type) ** (1.0 / norm_type))
+
+
+@quiet  # an inf gradient times a scale of 0 is nan, quietly
+def _scaled(grad: np.ndarray, scale: float) -> np.ndarray:
+    return grad * scale  # type: ignore[no-any-return]
 
 
 def _nonnegative(name: str, value: Any) -> float:

@@ -9,6 +9,7 @@ number is ever taken.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
@@ -156,10 +157,45 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     return _reduce_values(terms, reduction)
 
 
+# PyTorch divides by max(p (1 - p), eps) with eps the float32 number nearest 1e-12 (it differs
+# from the float64 1e-12 in the 9th digit, which a float64 comparison sees).
+_BCE_EPS = float(np.float32(1e-12))
+
+
+def _bce_forward(p: Any, t: Any) -> Any:
+    """-(t max(log p, -100) + (1 - t) max(log(1 - p), -100)), on arrays or floats."""
+    log_p = np.maximum(np.log(p), _LOG_FLOOR)
+    log_q = np.maximum(np.log1p(-p), _LOG_FLOOR)
+    loss = (t - 1) * log_q - t * log_p
+    return loss if isinstance(loss, np.ndarray) else float(loss)
+
+
+@functools.cache  # four ops in all, by which inputs want a gradient
+def _bce_op(need_p: bool, need_t: bool) -> Op:
+    """Binary cross-entropy as one node, with PyTorch's derivatives: (p - t) / max(p (1 - p), eps)
+    for p, finite even where p is exactly 0 or 1 (composed from clamped logs, the rule would
+    meet 0 / 0 there), and -logit(p) = log((1 - p) / p) for the target."""
+
+    def backward(g: Any, out: Any, p: Any, t: Any) -> tuple[Any, Any]:
+        if isinstance(p, Node):  # under create_graph: the same rule, recorded so it can be differentiated
+            q: Any = p  # a Value or a Tensor (with t and g of its kind)
+            gp = g * (q - t) / clamp_min(q * (1 - q), _BCE_EPS) if need_p else None
+            gt = -g * (q / (1 - q)).log() if need_t else None
+            return gp, gt
+        gp = g * (p - t) / np.maximum(p * (1 - p), _BCE_EPS) if need_p else None
+        gt = -g * np.log(p / (1 - p)) if need_t else None
+        if isinstance(p, np.ndarray):
+            return gp, gt
+        return (None if gp is None else float(gp)), (None if gt is None else float(gt))
+
+    return Op("binary_cross_entropy", quiet(_bce_forward), quiet(backward))
+
+
 def binary_cross_entropy(probabilities: Any, targets: Any, reduction: str = "mean") -> Any:
     """Binary cross-entropy of probabilities p in [0, 1] (a sigmoid's output) against targets:
-    -(t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch does. Prefer
-    `binary_cross_entropy_with_logits` on the logits: it never needs the clamp."""
+    -(t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch does, and PyTorch's
+    gradient (p - t) / max(p (1 - p), 1e-12), finite also at p = 0 or 1 (a saturated sigmoid).
+    Prefer `binary_cross_entropy_with_logits` on the logits: it never needs the clamp."""
     if _is_tensor(probabilities, targets):
         p, t = _tensor(probabilities, "probabilities"), _tensor(targets, "targets")
         _same_shape("binary_cross_entropy", p, t)
@@ -170,8 +206,7 @@ def binary_cross_entropy(probabilities: Any, targets: Any, reduction: str = "mea
                 f"binary_cross_entropy(): probabilities must lie in [0, 1], got {p.data[~inside].ravel()[:5]}; "
                 "apply a sigmoid first, or use binary_cross_entropy_with_logits on the raw scores"
             )
-        terms = -(t * clamp_min(p.log(), _LOG_FLOOR) + (1 - t) * clamp_min((1 - p).log(), _LOG_FLOOR))
-        return _reduce_tensor(terms, reduction)
+        return _reduce_tensor(Tensor.apply(_bce_op(p.requires_grad, t.requires_grad), p, t), reduction)
     ps, ts = _pairs(probabilities, targets)
     value_terms = []
     for prob, t in zip(ps, ts):
@@ -181,9 +216,8 @@ def binary_cross_entropy(probabilities: Any, targets: Any, reduction: str = "mea
                 f"binary_cross_entropy(): probabilities must lie in [0, 1], got {v.data!r}; "
                 "apply a sigmoid first, or use binary_cross_entropy_with_logits on the raw scores"
             )
-        value_terms.append(
-            -(t * clamp_min(v.log(), _LOG_FLOOR) + (1 - t) * clamp_min((1 - v).log(), _LOG_FLOOR))
-        )
+        needs_t = isinstance(t, Value) and t.requires_grad
+        value_terms.append(Value.apply(_bce_op(v.requires_grad, needs_t), v, t))
     return _reduce_values(value_terms, reduction)
 
 
@@ -219,18 +253,20 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
 
 
 def _tensor_cross_entropy(logits: Tensor, targets: Any, reduction: str) -> Tensor:
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
+    labels = np.asarray(_data(targets))
+    if labels.shape == logits.shape and labels.dtype.kind == "f":
+        # Class probabilities, as PyTorch reads float targets of the logits' shape (also for one
+        # sample, and for C = 1). A Tensor stays itself, so a target that requires grad gets one.
+        probs = targets if isinstance(targets, Tensor) else Tensor(labels)
+        return _reduce_tensor(-(logits.log_softmax(axis=-1) * probs).sum(axis=-1), reduction)
     single = logits.ndim == 1
     if single:
         logits = logits.reshape(1, -1)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
     n, c = logits.shape
-    labels = np.asarray(_data(targets))
-    if labels.shape == (n, c) and np.issubdtype(labels.dtype, np.floating) and c > 1:
-        terms = -(logits.log_softmax(axis=-1) * Tensor(labels)).sum(axis=-1)  # class probabilities
-    else:
-        labels = _class_labels(labels.reshape(-1) if single else labels, n, c)
-        terms = Tensor.apply(_label_cross_entropy_op(labels), logits)
+    labels = _class_labels(labels.reshape(-1) if single else labels, n, c)
+    terms = Tensor.apply(_label_cross_entropy_op(labels), logits)
     if single and reduction == "none":
         terms = terms.reshape(())
     return _reduce_tensor(terms, reduction)

@@ -130,8 +130,13 @@ def power(a: Any, b: Any) -> Any:
 
 
 def sign(x: Any) -> np.ndarray:
-    """-1, 0 or 1 elementwise (nan stays nan): a constant, its derivative is 0 almost everywhere."""
-    return np.sign(_data(x))
+    """-1, 0 or 1 elementwise, and 0 at nan as PyTorch's sign (so abs passes no gradient there): a
+    constant, its derivative is 0 almost everywhere."""
+    s = np.sign(_data(x))
+    total = np.add.reduce(s, axis=None)
+    if total != total:  # some nan (the signs hold no inf, so only a nan makes the sum nan)
+        s = np.where(s != s, 0.0, s)
+    return s  # type: ignore[no-any-return]
 
 
 def zero_where(x: Any, mask: np.ndarray) -> Any:
@@ -312,7 +317,11 @@ def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
     # relu'(0) = 0 as in PyTorch; np.maximum keeps nan, and a nan output passes its gradient.
     # relu's output is 0, positive or nan, so `out != 0` is `not out <= 0` in one numpy call.
     keep = _data(out) != 0
-    return (zero_where(g, ~keep) if isinstance(g, Tensor) else _keep_where(g, keep),)
+    if isinstance(g, Tensor):
+        return (zero_where(g, ~keep),)
+    kept = _keep_where(g, keep)
+    kept += 0.0  # a negative g times 0 is -0.0; adding 0.0 makes it 0.0, as PyTorch's relu gives
+    return (kept,)
 
 
 RELU = _quiet_op("relu", lambda a: np.maximum(a, 0), _relu_rule)
@@ -360,6 +369,31 @@ def _check_index(index: Any) -> Any:
                 "or a boolean mask (e.g. t[labels.data.astype(int)] or t[t.data > 0])"
             )
     return index
+
+
+def _own_index(index: Any) -> Any:
+    """The index with its arrays and lists copied into new arrays: the graph keeps the index
+    for backward, so a later change to the caller's array must not reach it."""
+    if type(index) is tuple:
+        if all(_is_basic_item(item) for item in index):
+            return index  # the common case: nothing mutable inside
+        return tuple(_own_index_item(item) for item in index)
+    return _own_index_item(index)
+
+
+def _is_basic_item(item: Any) -> bool:
+    return item is None or item is Ellipsis or type(item) is slice or type(item) is int
+
+
+def _own_index_item(item: Any) -> Any:
+    if isinstance(item, np.ndarray):
+        return item.copy()
+    if isinstance(item, list):
+        arr = np.array(item)
+        if arr.size == 0 and arr.dtype.kind == "f":
+            return arr.astype(np.intp)  # an empty list picks nothing, as numpy reads it (not a float index)
+        return item if arr.dtype == object else arr  # (an object array: numpy rejects it, as the list)
+    return item
 
 
 def _getitem_op(index: Any) -> Op:
@@ -451,11 +485,15 @@ def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.size == 0:  # an empty axis (or none along the others): nothing to normalise, as PyTorch
+        return np.zeros_like(x)
     e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))  # shifted: exp never overflows
     return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.size == 0:  # an empty axis (or none along the others): nothing to normalise, as PyTorch
+        return np.zeros_like(x)
     shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -639,6 +677,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         # (`np.dtype("float64") == None` is True in numpy, hence the explicit check for None)
         if wanted is None or wanted not in _FLOAT_DTYPES:
             raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype!r}")
+    token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
         arr = np.array(data, dtype=wanted)
     except (ValueError, TypeError) as error:
@@ -646,6 +685,8 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
             f"Tensor data must be a number or a (nested) sequence / array of numbers of one shape, "
             f"got {type(data).__name__}: {data!r:.60} ({error})"
         ) from None
+    finally:
+        _leave_quiet(token)
     if arr.dtype not in _FLOAT_DTYPES:
         if arr.dtype.kind not in "biuf":
             raise TypeError(
@@ -1069,9 +1110,7 @@ class Tensor(Node):
     def __getitem__(self, index: Any) -> Tensor:
         """numpy indexing: ints, slices, `...`, None, int arrays, boolean masks. The gradient goes
         back to the picked elements; an element picked twice gets both gradients."""
-        if isinstance(index, list):
-            index = np.asarray(index)
-        _check_index(index)
+        index = _own_index(_check_index(index))
         try:
             data = self.data[index]
         except OverflowError:  # an int index beyond int64
@@ -1092,15 +1131,19 @@ class Tensor(Node):
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along `axis`, computed after subtracting the maximum (no overflow)."""
         self._check_axis(axis)
+        if self.data.ndim == 0:  # one number along its only "axis", as PyTorch: softmax 1, log_softmax 0
+            return self.reshape(1).softmax(0).reshape(())
         return _unary(_softmax_op(axis), self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log(softmax(x)) along `axis`, computed stably (no exp overflow, no log of 0)."""
         self._check_axis(axis)
+        if self.data.ndim == 0:
+            return self.reshape(1).log_softmax(0).reshape(())
         return _unary(_log_softmax_op(axis), self)
 
     def _check_axis(self, axis: Any) -> None:
-        ndim = self.data.ndim
+        ndim = max(self.data.ndim, 1)  # a 0-d Tensor takes axis 0 or -1, as in PyTorch
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
             raise ValueError(f"axis {axis!r} is not an axis of a Tensor of shape {self.shape}")
 
