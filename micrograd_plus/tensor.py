@@ -256,7 +256,8 @@ def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
 ADD = _binary_ops("+", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g)
 SUB = _binary_ops("-", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: -g)
 MUL = _binary_ops("*", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
-DIV = _binary_ops("/", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * a / (b * b))
+# -g * ((a / b) / b) as PyTorch forms it: b * b alone over- or underflows long before a / b does.
+DIV = _binary_ops("/", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * ((a / b) / b))
 POW = _binary_ops("**", np.power, _pow_base_rule, _pow_exponent_rule)
 
 

@@ -362,3 +362,16 @@ def test_relu_gradient_is_plus_zero_where_torchs_is(inputs: list[float], data: s
     assert close_to_torch(x.grad, tx.grad.numpy())
     # the same signs of zero too: a negative upstream gradient times 0 gave -0.0
     np.testing.assert_array_equal(np.signbit(x.grad), np.signbit(tx.grad.numpy()))
+
+
+def test_division_gradients_match_torch_at_extreme_magnitudes() -> None:
+    """b * b over- or underflows long before a / b does: the rule must not form it."""
+    torch = require_torch()
+    a = np.array([1e200, 1e200, 1e-200, 1e308, -3.0])
+    b = np.array([1e200, 1e160, 1e-170, 1e308, 2.0])
+    seed = np.array([1e200, 1.0, 1.0, 1.0, 0.5])
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    (ta / tb).backward(seed)
+    xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (xa / xb).backward(torch.tensor(seed))
+    assert close_to_torch(ta.grad, xa.grad.numpy()) and close_to_torch(tb.grad, xb.grad.numpy())
