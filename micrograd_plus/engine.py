@@ -106,6 +106,13 @@ def sign(x: Any) -> float:
     return 1.0 if v > 0 else -1.0 if v < 0 else 0.0
 
 
+def _tied(result: Any, x: Any) -> Any:
+    """`result`, which depends on x only through a piecewise-constant derivative (relu', sign):
+    under create_graph (x a Value) it is tied to x by a node of derivative 0, so that a second
+    derivative is 0, as in PyTorch, rather than an error that the result needs no gradient."""
+    return Value.apply(TIE, result, x) if isinstance(x, Value) else result
+
+
 def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     # d(a**b)/da = b * a**(b-1); PyTorch makes it exactly 0 where b == 0 (even at a == 0).
     return g * 0.0 if float(b) == 0.0 else g * b * power(a, b - 1)
@@ -138,7 +145,7 @@ SIGMOID = Op("sigmoid", _float_sigmoid, lambda g, out, a: (g * out * (1 - out),)
 
 def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
     # relu'(0) = 0 as in PyTorch; a nan output passes the gradient through, as PyTorch does.
-    return (g * (0.0 if out <= 0 else 1.0),)
+    return (_tied(g * (0.0 if out <= 0 else 1.0), a),)
 
 
 def _relu_accumulate(g: float, node: Node) -> None:
@@ -154,7 +161,8 @@ def _relu_accumulate(g: float, node: Node) -> None:
 RELU = Op("relu", _float_relu, _relu_rule, _relu_accumulate)
 SIN = Op("sin", _sin, lambda g, out, a: (g * cos(a),))
 COS = Op("cos", _cos, lambda g, out, a: (-g * sin(a),))
-ABS = Op("abs", abs, lambda g, out, a: (g * sign(a),))  # abs'(0) = 0 as in PyTorch
+ABS = Op("abs", abs, lambda g, out, a: (_tied(g * sign(a), a),))  # abs'(0) = 0 as in PyTorch
+TIE = Op("tie", lambda result, x: result, lambda g, out, result, x: (g, g * 0.0))  # see _tied
 SQRT = Op("sqrt", _sqrt, lambda g, out, a: (g / (2 * out),))
 
 

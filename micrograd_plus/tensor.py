@@ -319,14 +319,24 @@ def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
     # relu's output is 0, positive or nan, so `out != 0` is `not out <= 0` in one numpy call.
     keep = _data(out) != 0
     if isinstance(g, Tensor):
-        return (zero_where(g, ~keep),)
+        return (_tied(zero_where(g, ~keep), a),)
     kept = _keep_where(g, keep)
     kept += 0.0  # a negative g times 0 is -0.0; adding 0.0 makes it 0.0, as PyTorch's relu gives
     return (kept,)
 
 
 RELU = _quiet_op("relu", lambda a: np.maximum(a, 0), _relu_rule)
-ABS = _quiet_op("abs", np.abs, lambda g, out, a: (g * sign(a),))  # abs'(0) = 0 as in PyTorch
+ABS = _quiet_op("abs", np.abs, lambda g, out, a: (_tied(g * sign(a), a),))  # abs'(0) = 0 as in PyTorch
+TIE = _quiet_op("tie", lambda result, x: result, lambda g, out, result, x: (g, g * 0.0))  # see _tied
+
+
+def _tied(result: Any, x: Any) -> Any:
+    """`result`, which depends on x only through a piecewise-constant derivative (relu', sign):
+    under create_graph (x a Tensor) it is tied to x by a node of derivative 0, so that a second
+    derivative is 0, as in PyTorch, rather than an error that the result needs no gradient."""
+    return Tensor.apply(TIE, result, x) if isinstance(x, Tensor) else result
+
+
 SQRT = _quiet_op("sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),))
 SIN = _quiet_op("sin", np.sin, lambda g, out, a: (g * cos(a),))
 COS = _quiet_op("cos", np.cos, lambda g, out, a: (-g * sin(a),))

@@ -193,3 +193,25 @@ def test_a_node_given_as_grad_outputs_stays_in_the_graph_like_torch(x, y, v):
     d_t, d_w = grad(gt.sum(), [t, w])
     assert close_to_torch(d_t.data, 6 * np.array([x, y]) * np.array([v, 1.0]))
     assert close_to_torch(d_w.data, 3 * np.array([x, y]) ** 2)
+
+
+@given(st.lists(st.floats(-3.0, 3.0), min_size=1, max_size=4), st.sampled_from(["relu", "abs"]))
+def test_second_derivatives_of_relu_and_abs_are_zero_like_torch_not_an_error(xs, name):
+    """Their first derivative is piecewise constant but still a function of x (as in PyTorch)."""
+    torch = require_torch()
+    for x0 in xs:
+        v = Value(x0)
+        (first,) = grad(getattr(v, name)(), v, create_graph=True)
+        (second,) = grad(first, v)
+        tv = torch.tensor(x0, requires_grad=True)
+        (tfirst,) = torch.autograd.grad(getattr(torch, name)(tv), tv, create_graph=True)
+        (tsecond,) = torch.autograd.grad(tfirst, tv)
+        assert close_to_torch([first.data, second.data], [tfirst.item(), tsecond.item()])
+    t = Tensor(xs, requires_grad=True)
+    (first_t,) = grad(getattr(t, name)().sum(), t, create_graph=True)
+    (second_t,) = grad(first_t.sum(), t)
+    tt = torch.tensor(xs, requires_grad=True)
+    (tfirst_t,) = torch.autograd.grad(getattr(torch, name)(tt).sum(), tt, create_graph=True)
+    (tsecond_t,) = torch.autograd.grad(tfirst_t.sum(), tt)
+    assert close_to_torch(first_t.data, tfirst_t.detach().numpy())
+    assert close_to_torch(second_t.data, tsecond_t.numpy(force=True))
