@@ -143,3 +143,30 @@ def test_copying_weights_from_micrograd_gives_identical_forward_and_gradients():
     assert out.data == pytest.approx(ref.data, rel=1e-12, abs=1e-12)
     for p, q in zip(ours.parameters(), theirs.parameters()):
         assert p.grad == pytest.approx(q.grad, rel=1e-9, abs=1e-12)
+
+
+def test_parameters_are_what_named_parameters_lists_without_repeats() -> None:
+    from micrograd_plus import Linear, ReLU, Sequential
+
+    class Twice(Module):
+        def __init__(self) -> None:
+            self.a = Value(1.0)
+            self.b = self.a  # one parameter under two names
+            self.inner = MLP(2, [3, 1], seed=0)
+            self.again = self.inner
+
+    class Renamed(Module):
+        def __init__(self) -> None:
+            self.w = Value(1.0)
+            self.hidden = Value(2.0)
+
+        def named_parameters(self, prefix: str = ""):  # a subclass's own listing is followed
+            yield "w", self.w
+
+    shared = Linear(2, 2, seed=0)
+    for model in (MLP(2, [4, 4, 1], seed=0), Twice(), Sequential(shared, ReLU(), shared), Renamed()):
+        named = [p for _, p in model.named_parameters()]
+        assert model.parameters() == named
+        assert len({id(p) for p in named}) == len(named), "no parameter twice"
+    assert len(Twice().parameters()) == 1 + len(MLP(2, [3, 1]).parameters())
+    assert Renamed().parameters()[0].data == 1.0 and len(Renamed().parameters()) == 1
