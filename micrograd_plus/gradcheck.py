@@ -143,7 +143,8 @@ def _finite_differences(
     at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
     plain floats and arrays by passing perturbed copies."""
     # Refuses nan, inf and ints too large for a float as well as eps <= 0.
-    if not (isinstance(eps, (int, float)) and 0 < eps <= float(np.finfo(np.float64).max)):
+    real = isinstance(eps, (int, float)) and not isinstance(eps, bool)
+    if not (real and 0 < eps <= float(np.finfo(np.float64).max)):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
 
     def evaluate(call_args: tuple[Any, ...]) -> float:

@@ -150,16 +150,17 @@ def _copy_data(data: Any) -> Any:
 
 
 def _checked_data(name: str, current: Any, given: Any) -> Any:
+    """`given` as the data of a parameter like `current`: real numbers of its shape, copied."""
     if isinstance(current, np.ndarray):
         array = np.asarray(given)
-        if array.shape != current.shape or not np.issubdtype(array.dtype, np.number):
+        if array.shape != current.shape or array.dtype.kind not in "iuf":
             raise ValueError(
-                f"parameter {name!r}: expected numbers of shape {current.shape}, got {array.dtype} of shape {array.shape}"
+                f"parameter {name!r}: expected real numbers of shape {current.shape}, got {array.dtype} of shape {array.shape}"
             )
         return array.astype(current.dtype, copy=True)
     array = np.asarray(given)
-    if array.size != 1 or not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"parameter {name!r}: expected one number, got {given!r:.80}")
+    if array.size != 1 or array.dtype.kind not in "iuf":
+        raise ValueError(f"parameter {name!r}: expected one real number, got {given!r:.80}")
     return float(array.reshape(()))
 
 

@@ -85,8 +85,9 @@ def test_numerical_grad_of_a_non_scalar_needs_grad_output():
 def test_finite_differences_refuse_float32_and_bad_eps():
     with pytest.raises(ValueError, match="float32.*float64"):
         numerical_grad(lambda v: float(v.sum()), [np.ones(2, dtype=np.float32)])
-    with pytest.raises(ValueError, match="eps must be a positive"):
-        numerical_grad(lambda v: v, [1.0], eps=0.0)
+    for eps in (0.0, -1e-6, math.inf, math.nan, True, "1e-6"):
+        with pytest.raises(ValueError, match="eps must be a positive finite number"):
+            numerical_grad(lambda v: v, [1.0], eps=eps)
 
 
 # -- gradcheck ---------------------------------------------------------------------------------

@@ -122,8 +122,9 @@ def test_state_dict_round_trip_and_validation():
     with pytest.raises(ValueError, match=r"missing \['layers.1.neurons.0.b'\]"):
         other.load_state_dict({k: v for k, v in state.items() if k != "layers.1.neurons.0.b"})
     before = [p.data for p in other.parameters()]
-    with pytest.raises(ValueError, match="expected one number"):
-        other.load_state_dict({**state, "layers.1.neurons.0.b": [1.0, 2.0]})
+    for wrong in ([1.0, 2.0], 1 + 2j, True, "1.0"):  # not one real number: refused, nothing changed
+        with pytest.raises(ValueError, match="'layers.1.neurons.0.b': expected one real number"):
+            other.load_state_dict({**state, "layers.1.neurons.0.b": wrong})
     assert [p.data for p in other.parameters()] == before  # all or nothing
 
 
