@@ -16,12 +16,19 @@ from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 
+# "ci" (the default) draws the same examples on every run, so that a run of the suite is
+# repeatable and a red CI always means a change broke something; "explore" draws new ones
+# each time, ten times as many (HYPOTHESIS_PROFILE=explore pytest), to hunt for new failures.
 settings.register_profile(
     "ci",
     deadline=None,
     max_examples=50,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
+)
+settings.register_profile(
+    "explore", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.register_profile("dev", deadline=None, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -303,6 +303,16 @@ def test_setup_doc_python_examples_run_and_print_what_they_say(tmp_path: Path) -
         assert (tmp_path / "out" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_hypothesis_profiles_are_the_ones_the_setup_doc_describes() -> None:
+    from hypothesis import settings
+
+    text = " ".join(SETUP_DOC.read_text(encoding="utf-8").split())
+    assert "the `explore` profile (environment variable `HYPOTHESIS_PROFILE=explore`)" in text
+    ci, explore = settings.get_profile("ci"), settings.get_profile("explore")
+    assert ci.derandomize and not explore.derandomize
+    assert explore.max_examples == 10 * ci.max_examples
+
+
 def test_setup_doc_commands_exist() -> None:
     text = SETUP_DOC.read_text(encoding="utf-8")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
