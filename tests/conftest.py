@@ -27,8 +27,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
-settings.register_profile(
-    "explore", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+settings.register_profile(  # (derandomize given: hypothesis's default is True where CI is set)
+    "explore",
+    deadline=None,
+    max_examples=500,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
 )
 settings.register_profile("dev", deadline=None, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
