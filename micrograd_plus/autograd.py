@@ -79,30 +79,21 @@ class _Modes(threading.local):
 
 _modes = _Modes()
 
-# How many threads are inside detect_anomaly() right now, in a one-item list so that modules
-# importing it see it change. Creating a node reads this plain global before the per-thread
-# flag (a slower thread-local lookup), so the mode costs next to nothing while no thread uses
-# it: see benchmarks/anomaly_overhead.py.
+# How many threads are inside detect_anomaly() right now, and how many have grad mode switched
+# off (inside no_grad()), each in a one-item list so that modules importing it see it change.
+# Creating a node reads these plain globals before the per-thread flags (a slower thread-local
+# lookup, a tenth of making a node), so a mode costs next to nothing while no thread uses it:
+# see benchmarks/anomaly_overhead.py.
 anomaly_threads = [0]
-_anomaly_threads_lock = threading.Lock()
-
-
-def _count_anomaly_thread(before: bool, after: bool) -> None:
-    if before != after:
-        with _anomaly_threads_lock:
-            anomaly_threads[0] += 1 if after else -1
-
-
-# The same for grad mode: how many threads have it switched off (inside no_grad()). While
-# none has, creating a Value skips the thread-local lookup (a tenth of making a node).
 no_grad_threads = [0]
-_no_grad_threads_lock = threading.Lock()
+_thread_counts_lock = threading.Lock()
 
 
-def _count_no_grad_thread(enabled_before: bool, enabled_after: bool) -> None:
-    if enabled_before != enabled_after:
-        with _no_grad_threads_lock:
-            no_grad_threads[0] += 1 if enabled_before else -1
+def _count_thread(counter: list[int], was_in_mode: bool, is_in_mode: bool) -> None:
+    """Keep `counter` up to date as this thread enters or leaves its mode."""
+    if was_in_mode != is_in_mode:
+        with _thread_counts_lock:
+            counter[0] += 1 if is_in_mode else -1
 
 
 class _LastPass(threading.local):
@@ -135,17 +126,17 @@ class _ModeSwitch:
     def __enter__(self) -> _ModeSwitch:
         _modes.saved.append((_modes.grad_enabled, _modes.anomaly))
         if self._grad is not None:
-            _count_no_grad_thread(_modes.grad_enabled, self._grad)
+            _count_thread(no_grad_threads, not _modes.grad_enabled, not self._grad)
             _modes.grad_enabled = self._grad
         if self._anomaly is not None:
-            _count_anomaly_thread(_modes.anomaly, self._anomaly)
+            _count_thread(anomaly_threads, _modes.anomaly, self._anomaly)
             _modes.anomaly = self._anomaly
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         grad_enabled, anomaly = _modes.saved.pop()
-        _count_anomaly_thread(_modes.anomaly, anomaly)
-        _count_no_grad_thread(_modes.grad_enabled, grad_enabled)
+        _count_thread(anomaly_threads, _modes.anomaly, anomaly)
+        _count_thread(no_grad_threads, not _modes.grad_enabled, not grad_enabled)
         _modes.grad_enabled, _modes.anomaly = grad_enabled, anomaly
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
