@@ -72,7 +72,7 @@ def environment(command: str) -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "versions": (
             f"micrograd_plus {micrograd_plus.__version__}, numpy {version_of('numpy')}, "
-            f"torch {version_of('torch')}, micrograd {version_of('micrograd')}"
+            f"numba {version_of('numba')}, torch {version_of('torch')}, micrograd {version_of('micrograd')}"
         ),
         "blas": blas_description(),
         "blas_env": ", ".join(f"{k}={'unset' if v is None else v}" for k, v in BLAS_ENV.items()),

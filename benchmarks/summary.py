@@ -10,6 +10,7 @@ from typing import Any
 from common import Row, format_value
 
 OURS = ("micrograd_plus Tensor", "micrograd_plus Tensor, 1 thread")
+NO_NUMBA = "micrograd_plus Tensor, no numba"
 TORCH = ("PyTorch", "PyTorch, 1 thread")
 NUMPY = ("numpy by hand", "numpy by hand, 1 thread")
 
@@ -90,20 +91,24 @@ def scale_table(rows: list[Row]) -> str:
 
 def tensor_table(rows: list[Row]) -> str:
     lines = [
-        "| one training step | ours | ours, 1 thread | PyTorch | PyTorch, 1 thread | numpy by hand | numpy, 1 thread "
-        "| ours / PyTorch | ours / numpy |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| one training step | ours | ours, 1 thread | ours, no numba | PyTorch | PyTorch, 1 thread "
+        "| numpy by hand | numpy, 1 thread | ours / PyTorch | no numba / PyTorch | ours / numpy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    columns = OURS + (NO_NUMBA,) + TORCH + NUMPY
     for section, case in _cases(rows, "tensor step"):
         found = {r.contender: r.value for r in rows if r.section == section and r.case == case}
-        if not all(name in found for name in OURS + TORCH + NUMPY):
+        if not all(name in found for name in columns):
             continue
         ours = min(found[n] for n in OURS)
         torch_best = min(found[n] for n in TORCH)
         numpy_best = min(found[n] for n in NUMPY)
         dtype = section.rsplit(" ", 1)[-1]
-        cells = " | ".join(format_value(found[n], "s") for n in OURS + TORCH + NUMPY)
-        lines.append(f"| {case}, {dtype} | {cells} | {ours / torch_best:.2f} | {ours / numpy_best:.2f} |")
+        cells = " | ".join(format_value(found[n], "s") for n in columns)
+        lines.append(
+            f"| {case}, {dtype} | {cells} | {ours / torch_best:.2f} | {found[NO_NUMBA] / torch_best:.2f} "
+            f"| {ours / numpy_best:.2f} |"
+        )
     return "\n".join(lines)
 
 

@@ -220,10 +220,13 @@ def numpy_by_hand(w: Workload, dtype: Any) -> Callable[[], float]:
     return step
 
 
-CONTENDERS = {
-    # name: (maker, threads: None = the library's default)
+NO_NUMBA = "micrograd_plus Tensor, no numba"
+CONTENDERS: dict[str, tuple[Any, ...]] = {
+    # name: (maker, threads: None = the library's default, extra environment)
     "micrograd_plus Tensor": ("ours", None),
     "micrograd_plus Tensor, 1 thread": ("ours", 1),
+    # without the optional numba kernel for Adam (micrograd_plus/fused.py): numpy alone
+    NO_NUMBA: ("ours", None, {"MICROGRAD_PLUS_NUMBA": "0"}),
     "PyTorch": ("pytorch", None),
     "PyTorch, 1 thread": ("pytorch", 1),
     "numpy by hand": ("numpy_by_hand", None),
@@ -282,14 +285,17 @@ def worker(maker_name: str, threads: int | None) -> None:
 class Worker:
     """A contender's process, spoken to over pipes."""
 
-    def __init__(self, maker_name: str, threads: int | None):
+    def __init__(self, maker_name: str, threads: int | None, env: dict[str, str] | None = None):
+        import os
         import subprocess
         import sys
 
         args = [sys.executable, __file__, "--worker", maker_name]
         if threads is not None:
             args += ["--threads", str(threads)]
-        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+        )
 
     def ask(self, **command: Any) -> dict[str, Any]:
         import json
@@ -364,7 +370,7 @@ def report(
     torch_best = min(medians[n] for n in TORCH)
     numpy_best = min(medians[n] for n in NUMPY)
     for name, seconds in medians.items():
-        if name in OURS:
+        if name in OURS or name == NO_NUMBA:
             ratio = f"{seconds / torch_best:.2f}x PyTorch's best, {seconds / numpy_best:.2f}x numpy's"
         else:
             ratio = ""

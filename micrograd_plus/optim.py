@@ -15,7 +15,9 @@ freeing the plain formula's temporaries cost more than its arithmetic), and each
 in the CPU cache for all of the update's dozen passes instead of streaming the whole parameter
 through memory once per pass. The parameter's gradient is only read, never written; the state
 arrays (`optimizer.state`) change in place, as PyTorch's do. A subclass that overrides
-`_update` alone gets its own formula everywhere, never its parent's twin.
+`_update` alone gets its own formula everywhere, never its parent's twin. Where numba is
+installed, Adam's twin hands large arrays to a fused kernel (`fused.py`) that does the same
+operations in one pass, again bit for bit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fused
 from .autograd import Node
 from .tensor import quiet
 
@@ -306,6 +309,11 @@ class Adam(Optimizer):
         data, grad, step = self._begin_step(data, grad, state)
         step_size, root2 = self.lr / (1 - beta1**step), math.sqrt(1 - beta2**step)
         largest = state.get("max_exp_avg_sq", state["exp_avg_sq"])  # amsgrad's, or v itself
+        if fused.adam_update(
+            data, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+            self.betas, root2, self.eps, step_size,
+        ):  # fmt: skip
+            return
         for d, g, m, v, vmax in _pieces(data, grad, state["exp_avg"], state["exp_avg_sq"], largest):
             work, denom = self._work_array(d, 0), self._work_array(d, 1)
             np.multiply(m, beta1, out=m)

@@ -4,8 +4,9 @@ Speed itself is measured by `benchmarks/run.py`, never here. What is checked her
 shortcut taken for speed (issue 7) changes no number and lets no memory leak between arrays a
 user can see:
 
-- the in-place optimizer updates (`_update_array`, piece by piece into scratch buffers) against
-  the plain formula (`_update`), bit for bit, for every option of SGD, Adam and AdamW;
+- the in-place optimizer updates (`_update_array`, piece by piece into scratch buffers, and
+  Adam's fused numba kernel) against the plain formula (`_update`), bit for bit, for every
+  option of SGD, Adam and AdamW (tests/test_fused.py adds special values and random settings);
 - the parameter's gradient is never written, and no state, gradient or parameter shares memory
   with the optimizer's scratch space or with another parameter's arrays;
 - relu's rule against `np.where(out <= 0, 0, g)`, with inf and nan in the gradient and nan in
@@ -26,7 +27,19 @@ from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_plus import SGD, Adam, AdamW, Linear, ReLU, Sequential, Tensor, cross_entropy, grad, optim
+from micrograd_plus import (
+    SGD,
+    Adam,
+    AdamW,
+    Linear,
+    ReLU,
+    Sequential,
+    Tensor,
+    cross_entropy,
+    fused,
+    grad,
+    optim,
+)
 
 OPTIMIZERS: list[tuple[type, dict[str, Any]]] = [
     (SGD, {"lr": 0.1}),
@@ -42,6 +55,29 @@ OPTIMIZERS: list[tuple[type, dict[str, Any]]] = [
     (AdamW, {"lr": 0.1, "weight_decay": 0.3, "amsgrad": True, "maximize": True}),
 ]
 SHAPES = [(), (1,), (7,), (3, 5), (4, 3, 2), (40, 30)]
+# Adam's in-place form runs in numpy, or in numba's fused kernel where numba is installed
+# (the test extra installs it): both are checked, each forced in turn.
+FORMS = [
+    (cls, kwargs, form)
+    for cls, kwargs in OPTIMIZERS
+    for form in (["numpy", "fused"] if issubclass(cls, Adam) else ["numpy"])
+]
+
+
+def use_form(patch: pytest.MonkeyPatch, form: str, only_adam: bool = True) -> None:
+    """Force Adam's numpy form, or its fused kernel (and, where only Adam runs, fail if the numpy
+    pieces run instead)."""
+    if form == "numpy":
+        patch.setattr(fused, "_adam_kernel", None)
+        return
+    assert fused.adam_kernel() is not None, "numba is part of the test extra: pip install -e '.[test]'"
+    if not only_adam:
+        return
+
+    def no_pieces(*arrays: np.ndarray) -> Any:
+        raise AssertionError("the fused kernel declined a C-contiguous float array")
+
+    patch.setattr(optim, "_pieces", no_pieces)
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -97,12 +133,13 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("pieces", ["whole", "small pieces"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("cls,kwargs", OPTIMIZERS, ids=lambda x: getattr(x, "__name__", str(x)))
+@pytest.mark.parametrize("cls,kwargs,form", FORMS, ids=lambda x: getattr(x, "__name__", str(x)))
 @given(shape=st.sampled_from(SHAPES), seed=st.integers(0, 2**32 - 1))
 def test_in_place_updates_equal_the_plain_formula_bit_for_bit(
-    pieces: str, dtype: Any, cls: type, kwargs: dict[str, Any], shape: tuple[int, ...], seed: int
+    pieces: str, dtype: Any, cls: type, kwargs: dict[str, Any], form: str, shape: tuple[int, ...], seed: int
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
+        use_form(patch, form)
         if pieces == "small pieces":
             patch.setattr(optim, "_PIECE_BYTES", 64)
         start = np.random.default_rng(seed + 1).standard_normal(shape).astype(dtype)
@@ -110,11 +147,12 @@ def test_in_place_updates_equal_the_plain_formula_bit_for_bit(
         assert_same_runs(plain_run(cls, kwargs, start, grads), fast_run(cls, kwargs, start, grads))
 
 
-@pytest.mark.parametrize("cls,kwargs", OPTIMIZERS, ids=lambda x: getattr(x, "__name__", str(x)))
+@pytest.mark.parametrize("cls,kwargs,form", FORMS, ids=lambda x: getattr(x, "__name__", str(x)))
 def test_in_place_updates_of_a_large_parameter_equal_the_plain_formula(
-    cls: type, kwargs: dict[str, Any]
+    cls: type, kwargs: dict[str, Any], form: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 70,000 float64 numbers: three pieces of the default size, the last one short
+    use_form(monkeypatch, form)
     start = np.random.default_rng(3).standard_normal((350, 200))
     grads = gradients((350, 200), np.float64, 4, steps=3)
     assert_same_runs(plain_run(cls, kwargs, start, grads), fast_run(cls, kwargs, start, grads))
@@ -145,7 +183,11 @@ def test_a_gradient_of_another_dtype_or_shape_takes_the_plain_formula() -> None:
     assert same_bits(q.data, np.full(3, np.float32(1) - np.float32(0.2), dtype=np.float32))
 
 
-def test_no_array_a_user_sees_shares_memory_with_another(small_pieces: None) -> None:
+@pytest.mark.parametrize("form", ["numpy", "fused"])
+def test_no_array_a_user_sees_shares_memory_with_another(
+    small_pieces: None, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_form(monkeypatch, form, only_adam=False)
     model = Sequential(Linear(3, 5, seed=1), ReLU(), Linear(5, 2, seed=2))
     params = model.parameters()
     x = Tensor(np.random.default_rng(0).standard_normal((4, 3)))
@@ -157,7 +199,8 @@ def test_no_array_a_user_sees_shares_memory_with_another(small_pieces: None) -> 
         visible = [p.data for p in params] + [p.grad for p in params]
         visible += [a for state in opt.state for a in state.values() if isinstance(a, np.ndarray)]
         scratch = list(opt._scratch.values())
-        assert scratch, "the in-place path was not taken"
+        if form == "numpy" or isinstance(opt, SGD):
+            assert scratch, "the in-place path was not taken"
         for i, a in enumerate(visible):
             for b in visible[i + 1 :] + scratch:
                 assert not np.shares_memory(a, b)
