@@ -19,6 +19,7 @@ multiply-adds unless asked, so both forms give bit-for-bit the same weights (tes
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -35,8 +36,10 @@ _adam_kernel: Any = _NOT_LOADED  # tests set it to None to run the numpy form
 
 
 def adam_kernel() -> Callable[..., None] | None:
-    """The compiled kernel (compiled on the first call), or None where numba is not installed,
-    fails to import (a warning says why) or is switched off by MICROGRAD_PLUS_NUMBA=0."""
+    """The compiled kernel (compiled on the first call, for float64 and float32), or None where
+    numba is not installed, is switched off (MICROGRAD_PLUS_NUMBA=0, or numba's own
+    NUMBA_DISABLE_JIT, which would leave a Python loop a thousand times slower), or fails to
+    import or compile (a warning then says why, once)."""
     global _adam_kernel
     if _adam_kernel is _NOT_LOADED:
         _adam_kernel = _compile_adam()
@@ -50,12 +53,27 @@ def _compile_adam() -> Callable[..., None] | None:
         import numba
     except ImportError as error:
         if getattr(error, "name", None) != "numba":  # installed, but broken or mismatched
-            warnings.warn(f"numba could not be imported ({error}); Adam runs in numpy", stacklevel=4)
+            _warn(f"numba could not be imported ({error}); Adam runs in numpy")
         return None
+    if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]
+        return None
+    try:
+        return _build_adam(numba)
+    except Exception as error:  # noqa: BLE001 - any failure of the compiler: numpy still works
+        _warn(f"numba could not compile Adam's kernel ({type(error).__name__}: {error}); Adam runs in numpy")
+        return None
+
+
+def _build_adam(numba: Any) -> Callable[..., None]:
+    # Compiled here, for both dtypes at once, so that a failure shows before a step has begun.
+    signatures = [
+        numba.void(*[numba.types.Array(t, 1, "C")] * 5, numba.boolean, *[t] * 7)
+        for t in (numba.float64, numba.float32)
+    ]
 
     # error_model="numpy": x / 0 is inf or nan as in numpy, not a ZeroDivisionError (whose check
     # in every iteration would also keep the loop from being vectorized).
-    @numba.njit(error_model="numpy", nogil=True)
+    @numba.njit(signatures, error_model="numpy", nogil=True)
     def adam(d, g, m, v, vmax, amsgrad, beta1, beta1c, beta2, beta2c, root2, eps, step_size):  # type: ignore[no-untyped-def]
         # Adam._update_array's operations, element by element (beta1c, beta2c: 1 - beta1, 1 - beta2)
         for i in range(d.size):
@@ -74,6 +92,15 @@ def _compile_adam() -> Callable[..., None] | None:
     return adam  # type: ignore[no-any-return]
 
 
+def _warn(message: str) -> None:
+    """A warning pointed at the first caller outside this package (the user's `step()`)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == package:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
+
+
 def adam_update(
     data: np.ndarray,
     grad: np.ndarray,
@@ -87,10 +114,13 @@ def adam_update(
 ) -> bool:
     """Adam's update of float arrays in place, in one fused pass. Returns False, having changed
     nothing, where the kernel does not apply (numba missing or switched off, arrays not all
-    C-contiguous float32 or float64, or a small array before the kernel was compiled): the caller
-    then runs its numpy form."""
+    writable, aligned, C-contiguous float64 or all float32, or a small array before the kernel
+    was compiled): the caller then runs its numpy form."""
     arrays = [data, grad, exp_avg, exp_avg_sq] + ([] if max_exp_avg_sq is None else [max_exp_avg_sq])
-    if data.dtype not in (np.float32, np.float64) or not all(a.flags.c_contiguous for a in arrays):
+    if data.dtype not in (np.float32, np.float64) or not all(
+        a.dtype == data.dtype and a.flags.c_contiguous and a.flags.aligned and a.flags.writeable
+        for a in arrays
+    ):  # the types the kernel was compiled for
         return False
     if _adam_kernel is _NOT_LOADED and data.size < FUSED_MIN_SIZE:
         return False

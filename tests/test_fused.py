@@ -28,7 +28,8 @@ from test_tensor_speed_semantics import assert_same_runs, plain_run, use_form
 
 from micrograd_plus import Adam, AdamW, Tensor, fused, optim
 
-SPECIAL = st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e300, 5e-324])
+# inf, nan, signed zeros, and numbers at the ends of both dtypes' ranges (denormals among them)
+SPECIAL = st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e300, 5e-324, 1e-40, -1e-45, 3e38])
 
 
 @st.composite
@@ -40,10 +41,10 @@ def settings_and_gradients(draw: st.DrawFn) -> tuple[type, dict[str, Any], np.nd
     start = draw(hnp.arrays(dtype, shape, elements=finite))
     grads = [draw(hnp.arrays(dtype, shape, elements=elements)) for _ in range(draw(st.integers(1, 4)))]
     kwargs: dict[str, Any] = {
-        "lr": draw(st.floats(1e-6, 10.0)),
+        "lr": draw(st.floats(1e-6, 1e3)),
         "betas": (draw(st.floats(0.0, 0.999)), draw(st.floats(0.0, 0.9999))),
         "eps": draw(st.sampled_from([0.0, 1e-8, 1e-3])),
-        "weight_decay": draw(st.sampled_from([0.0, 0.1])),
+        "weight_decay": draw(st.one_of(st.just(0.0), st.floats(0.0, 10.0))),
         "amsgrad": draw(st.booleans()),
         "maximize": draw(st.booleans()),
     }
@@ -104,7 +105,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 TRAIN = """
     import sys
     import numpy as np
-    from micrograd_plus import Adam, Tensor
+    from micrograd_plus import Adam, Tensor, fused
 
     def train(n):
         p = Tensor(np.ones(n), requires_grad=True)
@@ -113,21 +114,31 @@ TRAIN = """
         opt.step()
         return round(float(p.data[0]), 6)
 
-    print(train(100), "numba" in sys.modules)
-    print(train(20000), "numba" in sys.modules)
+    def kernel_in_use():
+        return fused._adam_kernel not in (None, fused._NOT_LOADED)
+
+    print(train(100), "numba" in sys.modules, kernel_in_use())
+    print(train(20000), "numba" in sys.modules, kernel_in_use())
 """
 
 
 def test_numba_is_imported_only_for_a_large_array() -> None:
     done = run_python(TRAIN)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0.9", "False", "0.9", "True"]
+    assert done.stdout.split() == ["0.9", "False", "False", "0.9", "True", "True"]
 
 
 def test_the_environment_switch_keeps_numba_out() -> None:
     done = run_python(TRAIN, MICROGRAD_PLUS_NUMBA="0")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0.9", "False", "0.9", "False"]
+    assert done.stdout.split() == ["0.9", "False", "False", "0.9", "False", "False"]
+
+
+def test_numbas_own_jit_switch_leaves_adam_in_numpy() -> None:
+    # NUMBA_DISABLE_JIT=1 would turn the kernel into a Python loop, a thousand times slower
+    done = run_python(TRAIN, NUMBA_DISABLE_JIT="1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0.9", "False", "False", "0.9", "True", "False"]
 
 
 def test_a_broken_numba_gives_a_warning_and_the_numpy_form(tmp_path: Path) -> None:
@@ -135,7 +146,7 @@ def test_a_broken_numba_gives_a_warning_and_the_numpy_form(tmp_path: Path) -> No
     (tmp_path / "numba" / "__init__.py").write_text('raise ImportError("Numba needs NumPy 1.0 or less")\n')
     done = run_python(TRAIN, PYTHONPATH=str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0.9", "False", "0.9", "False"]
+    assert done.stdout.split() == ["0.9", "False", "False", "0.9", "False", "False"]
     assert "numba could not be imported (Numba needs NumPy 1.0 or less); Adam runs in numpy" in done.stderr
     assert done.stderr.count("numba could not be imported") == 1
 
@@ -156,3 +167,24 @@ def test_arrays_the_kernel_cannot_take_are_left_unchanged(make: Any) -> None:
     before = [a.copy() for a in arrays]
     assert not fused.adam_update(*arrays, None, (0.9, 0.999), 1.0, 1e-8, 0.1)
     assert all(np.array_equal(a, b) for a, b in zip(arrays, before))
+
+
+def test_a_kernel_that_fails_to_compile_warns_once_and_leaves_the_step_to_numpy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(numba: Any) -> Any:
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setattr(fused, "_adam_kernel", fused._NOT_LOADED)
+    monkeypatch.setattr(fused, "_build_adam", broken)
+    start = np.random.default_rng(2).standard_normal(fused.FUSED_MIN_SIZE)
+    grads = [np.random.default_rng(k).standard_normal(start.shape) for k in range(3)]
+    kwargs = {"lr": 0.1, "weight_decay": 0.01}
+    with pytest.warns(
+        UserWarning, match=r"could not compile Adam's kernel \(RuntimeError: no LLVM here\)"
+    ) as caught:
+        fast = fused_run(AdamW, kwargs, start, grads)
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # pointed at the caller of step(), not at the package
+    assert fast[1]["step"] == 3
+    assert_same_runs(plain_run(AdamW, kwargs, start, grads), fast)
