@@ -113,9 +113,9 @@ def adam_update(
     step_size: float,
 ) -> bool:
     """Adam's update of float arrays in place, in one fused pass. Returns False, having changed
-    nothing, where the kernel does not apply (numba missing or switched off, arrays not all
-    writable, aligned, C-contiguous float64 or all float32, or a small array before the kernel
-    was compiled): the caller then runs its numpy form."""
+    nothing, where the kernel does not apply (numba missing or switched off; arrays not all
+    writable, aligned, C-contiguous and of one dtype, float32 or float64; or a small array before
+    the kernel was compiled): the caller then runs its numpy form."""
     arrays = [data, grad, exp_avg, exp_avg_sq] + ([] if max_exp_avg_sq is None else [max_exp_avg_sq])
     if data.dtype not in (np.float32, np.float64) or not all(
         a.dtype == data.dtype and a.flags.c_contiguous and a.flags.aligned and a.flags.writeable

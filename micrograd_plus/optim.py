@@ -308,12 +308,12 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         data, grad, step = self._begin_step(data, grad, state)
         step_size, root2 = self.lr / (1 - beta1**step), math.sqrt(1 - beta2**step)
-        largest = state.get("max_exp_avg_sq", state["exp_avg_sq"])  # amsgrad's, or v itself
         if fused.adam_update(
             data, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
             self.betas, root2, self.eps, step_size,
         ):  # fmt: skip
             return
+        largest = state.get("max_exp_avg_sq", state["exp_avg_sq"])  # amsgrad's, or v itself
         for d, g, m, v, vmax in _pieces(data, grad, state["exp_avg"], state["exp_avg_sq"], largest):
             work, denom = self._work_array(d, 0), self._work_array(d, 1)
             np.multiply(m, beta1, out=m)
