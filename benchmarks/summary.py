@@ -8,11 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from common import Row, format_value
-
-OURS = ("micrograd_plus Tensor", "micrograd_plus Tensor, 1 thread")
-NO_NUMBA = "micrograd_plus Tensor, no numba"
-TORCH = ("PyTorch", "PyTorch, 1 thread")
-NUMPY = ("numpy by hand", "numpy by hand, 1 thread")
+from tensor_models import NO_NUMBA, NUMPY, OURS, TORCH  # the contenders' names
 
 
 def _find(rows: list[Row], section: str, case: str, contender: str) -> Row | None:

@@ -24,7 +24,7 @@ from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_tensor_speed_semantics import assert_same_runs, plain_run, use_form
+from test_tensor_speed_semantics import assert_same_runs, fast_run, plain_run, use_form
 
 from micrograd_plus import Adam, AdamW, Tensor, fused, optim
 
@@ -51,22 +51,13 @@ def settings_and_gradients(draw: st.DrawFn) -> tuple[type, dict[str, Any], np.nd
     return draw(st.sampled_from([Adam, AdamW])), kwargs, start, grads
 
 
-def fused_run(cls: type, kwargs: dict[str, Any], start: np.ndarray, grads: list[np.ndarray]) -> Any:
-    p = Tensor(start, requires_grad=True)
-    opt = cls([p], **kwargs)
-    for g in grads:
-        p.grad = g.copy()
-        opt.step()
-    return p.data, opt.state[0]
-
-
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the plain formula's inf - inf, as numpy warns
 @given(case=settings_and_gradients())
 def test_the_kernel_gives_the_plain_formulas_bits(case: Any) -> None:
     cls, kwargs, start, grads = case
     with pytest.MonkeyPatch.context() as patch:
         use_form(patch, "fused")
-        fast = fused_run(cls, kwargs, start, grads)
+        fast = fast_run(cls, kwargs, start, grads)
     assert_same_runs(plain_run(cls, kwargs, start, grads), fast)
 
 
@@ -183,8 +174,8 @@ def test_a_kernel_that_fails_to_compile_warns_once_and_leaves_the_step_to_numpy(
     with pytest.warns(
         UserWarning, match=r"could not compile Adam's kernel \(RuntimeError: no LLVM here\)"
     ) as caught:
-        fast = fused_run(AdamW, kwargs, start, grads)
+        fast = fast_run(AdamW, kwargs, start, grads)
     assert len(caught) == 1
-    assert caught[0].filename == __file__  # pointed at the caller of step(), not at the package
+    assert caught[0].filename == fast_run.__code__.co_filename  # at the caller of step(), not the package
     assert fast[1]["step"] == 3
     assert_same_runs(plain_run(AdamW, kwargs, start, grads), fast)
