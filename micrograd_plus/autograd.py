@@ -266,6 +266,11 @@ class Node:
             if total is not None:
                 node._store_grad(total)
 
+    def _zero_total(self) -> Any:
+        """The total of a node that a pass reached but sent nothing (see
+        engine._sends_nothing): None here, as no Tensor op sends nothing; a Value says 0.0."""
+        return None
+
     def _seed(self) -> Any:
         """The default gradient of an output with respect to itself."""
         raise NotImplementedError
@@ -520,7 +525,9 @@ def grad(
     reached = set(order)
     results = []
     for node in ins:
-        total = node._gsum if node in reached else None
+        total = None
+        if node in reached:
+            total = node._gsum if node._gsum is not None else node._zero_total()
         if total is None and not allow_unused:
             _clear(order)
             raise RuntimeError(

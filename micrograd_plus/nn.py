@@ -205,25 +205,15 @@ class Neuron(Module):
         return self.activation != "linear"
 
     def forward(self, x: Sequence[Any]) -> Value:
+        """One node, `activation(w . x + b)` (see engine.NEURON_OPS: for speed, the
+        activation is not a node of its own)."""
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
-        return _activate(dot(self.w, x, self.b), self.activation)
+        return dot(self.w, x, self.b, self.activation)
 
     def __repr__(self) -> str:
         kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}[self.activation]
         return f"{kind}Neuron({len(self.w)})"
-
-
-def _identity(act: Value) -> Value:
-    return act
-
-
-# Each activation as a function of a Value; any other name ("linear") leaves it as it is.
-_ACTIVATE = {"relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}
-
-
-def _activate(act: Value, activation: str) -> Value:
-    return _ACTIVATE.get(activation, _identity)(act)
 
 
 class Layer(Module):
@@ -245,18 +235,19 @@ class Layer(Module):
 
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
         neurons = self.neurons
-        # Speed: a layer's neurons share their inputs, so plain Neurons get their weighted
-        # sums from one `dots` call, which checks and reads the inputs once for all of them.
+        # Speed: a layer's neurons share their inputs, so plain Neurons of one activation are
+        # made by one `dots` call, which checks and reads the inputs once for all of them.
         # The nodes and numbers are those of calling each neuron.
+        activation = neurons[0].activation
         rows, biases = [], []
         for n in neurons:
-            if type(n) is not Neuron or len(n.w) != len(x):
-                out = [n(x) for n in neurons]  # a subclass's own forward, or Neuron's error
+            if type(n) is not Neuron or len(n.w) != len(x) or n.activation != activation:
+                out = [n(x) for n in neurons]  # a subclass's own forward, mixed activations, or an error
                 break
             rows.append(n.w)
             biases.append(n.b)
         else:
-            out = [_ACTIVATE.get(n.activation, _identity)(s) for s, n in zip(dots(rows, biases, x), neurons)]
+            out = dots(rows, biases, x, activation)
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:

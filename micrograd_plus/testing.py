@@ -29,7 +29,7 @@ from hypothesis import assume, note
 from hypothesis import strategies as st
 
 from .autograd import Node, Op, grad
-from .engine import Value, dot, value_sum
+from .engine import Value, _dot_forward, dot, value_sum
 
 __all__ = [
     "DOMAINS",
@@ -530,6 +530,8 @@ def _relus_off_kinks(outputs: Sequence[Node]) -> bool:
         seen.add(id(node))
         if node.op == "relu" and abs(node.parents[0].data) < MARGIN:
             return False
+        if node.op == "relu(dot)" and abs(_dot_forward(*[p.data for p in node.parents])) < MARGIN:
+            return False  # a neuron: its relu's input is its weighted sum
         stack.extend(node.parents)
     return True
 

@@ -23,6 +23,8 @@ from . import autograd
 from .autograd import Node, no_grad, topological_order
 
 INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "**": "**", "@": "@"}
+# A neuron's node (see engine.NEURON_OPS) by its op's name, and its activation.
+NEURONS = {"relu(dot)": "relu", "tanh(dot)": "tanh", "sigmoid(dot)": "sigmoid"}
 
 
 # -- the graph --------------------------------------------------------------------------
@@ -158,10 +160,11 @@ def describe_operation(node: Node, names: dict[Node, str], with_numbers: bool = 
             return f"{left} {INFIX[op]} {items[1]}"
         if op == "neg" and len(items) == 1:
             return f"-{items[0]}" if items is symbols else f"-({items[0]})"
-        if op == "dot" and len(items) % 2 == 1 and len(items) >= 3:
+        if op in ("dot", *NEURONS) and len(items) % 2 == 1 and len(items) >= 3:
             n = (len(items) - 1) // 2
             terms = [f"{w}*{x}" for w, x in zip(items[:n], items[n:-1])]
-            return " + ".join([*terms, items[-1]])
+            weighted_sum = " + ".join([*terms, items[-1]])
+            return weighted_sum if op == "dot" else f"{NEURONS[op]}({weighted_sum})"
         if op == "sum" and len(items) >= 2:
             return " + ".join(items)
         return f"{op}({', '.join(items)})"
@@ -372,7 +375,12 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                         None,
                         None,
                         None,
-                        skipped="receives no gradient from this rule",
+                        skipped=(
+                            f"receives nothing: the gradient through {NEURONS[node.op]} is 0 here, so every "
+                            "contribution of this neuron would be 0"
+                            if node.op in NEURONS
+                            else "receives no gradient from this rule"
+                        ),
                     )
                 )
                 continue
@@ -389,6 +397,9 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
             )
         yield BackwardStep(index, node, names, root, _copy(g), tuple(shares))
         index += 1
+    # Nodes the pass reached but sent nothing (the inputs of a neuron whose gradient is zero)
+    # get what backward() gives them.
+    type(root)._store_grads([node for node in order if node not in running])
     autograd._last_pass.root = weakref.ref(root)  # as backward() records it, for explain_grad
 
 

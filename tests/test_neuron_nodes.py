@@ -1,0 +1,171 @@
+"""A neuron is one node, `activation(dot(...))` (engine.NEURON_OPS): its gradients are those
+of a `dot` node followed by its activation's node, and a neuron whose gradient is exactly
+zero sends nothing (engine._sends_nothing). Checked here against the two-node graph, against
+PyTorch, and for what a learner sees: grads, `grad()`, `explain_grad`, the narrated steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_plus import MLP, Layer, Neuron, Value, backward_steps, draw_dot, explain_grad, grad
+from micrograd_plus.engine import NEURON_OPS, dot, dots
+
+ACTIVATIONS = ["relu", "tanh", "sigmoid"]
+finite = st.floats(-4.0, 4.0, allow_nan=False, width=64)
+special = st.sampled_from([0.0, -0.0, 1e308, -1e308, math.inf, -math.inf, math.nan])
+numbers = st.one_of(finite, finite, finite, special)
+
+
+def same(a: float, b: float) -> bool:
+    """Equal bit for bit as floats: nan matches nan, and 0.0 does not match -0.0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def equal(a: float, b: float) -> bool:
+    """Equal as numbers: nan matches nan, and 0.0 matches -0.0."""
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def neuron_pair(ws, xs, b, activation):
+    """The same neuron twice, on leaves of its own: one node, and a dot node followed by the
+    activation's node (with an intermediate input `x0 * 1.0`, so an intermediate is seen too)."""
+    graphs = []
+    for fused in (True, False):
+        w = [Value(v) for v in ws]
+        leaves = [Value(v) for v in xs]
+        x = [leaves[0] * 1.0, *leaves[1:]]
+        bias = Value(b)
+        out = dot(w, x, bias, activation) if fused else getattr(dot(w, x, bias), activation)()
+        graphs.append((out, [*w, *leaves, bias], x[0]))
+    return graphs
+
+
+def weights_and_inputs(
+    element: st.SearchStrategy[float],
+) -> st.SearchStrategy[tuple[list[float], list[float]]]:
+    return st.integers(1, 4).flatmap(
+        lambda n: st.tuples(
+            st.lists(element, min_size=n, max_size=n), st.lists(element, min_size=n, max_size=n)
+        )
+    )
+
+
+weights_inputs = weights_and_inputs(numbers)
+
+
+@given(weights_inputs, numbers, st.sampled_from(ACTIVATIONS), numbers)
+def test_a_neuron_node_gives_the_gradients_of_a_dot_and_its_activation(wx, b, activation, upstream):
+    ws, xs = wx
+    (fused, fused_leaves, fused_x0), (plain, plain_leaves, plain_x0) = neuron_pair(ws, xs, b, activation)
+    assert fused.op == f"{activation}(dot)" and len(fused.parents) == 2 * len(ws) + 1
+    assert same(fused.data, plain.data)
+    fused.backward(upstream)
+    plain.backward(upstream)
+    for a, p in zip(fused_leaves, plain_leaves):  # leaves start at 0.0, and 0.0 + -0.0 is 0.0
+        assert same(a.grad, p.grad), (a.grad, p.grad)
+    # An intermediate shows 0.0 where the two nodes send a -0.0 (the one difference).
+    assert equal(fused_x0.grad, plain_x0.grad)
+
+
+@given(
+    st.lists(finite, min_size=3, max_size=3),
+    st.lists(finite, min_size=3, max_size=3),
+    finite,
+    st.sampled_from(ACTIVATIONS),
+)
+def test_second_derivatives_through_a_neuron_node_are_those_of_two_nodes(ws, xs, b, activation):
+    results = []
+    for out, leaves, _ in neuron_pair(ws, xs, b, activation):
+        (d_w0,) = grad(out, [leaves[0]], create_graph=True)
+        results.append(grad(d_w0, leaves[len(ws) :], allow_unused=True))
+    for a, p in zip(*results):  # (a total of zeros may differ in its sign: see the test above)
+        assert (a is None and p is None) or equal(float(a), float(p)), (a, p)
+
+
+@given(weights_and_inputs(st.one_of(finite, st.just(0.0))), finite, st.sampled_from(ACTIVATIONS))
+def test_a_neuron_node_agrees_with_pytorch(wx, b, activation):
+    torch = require_torch()
+    ws, xs = wx
+    w = [Value(v) for v in ws]
+    x = [Value(v) for v in xs]
+    bias = Value(b)
+    out = dot(w, x, bias, activation) * 1.5
+    out.backward()
+    tw = torch.tensor(ws, dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    t_out = getattr(torch, activation)(torch.dot(tw, tx) + tb) * 1.5
+    t_out.backward()
+    ours = [v.grad for v in (*w, *x, bias)]
+    assert close_to_torch(ours, [*tw.grad.tolist(), *tx.grad.tolist(), tb.grad.item()])
+
+
+def test_an_inactive_neuron_with_an_infinite_input_sends_nan_as_pytorch_does():
+    w, x, b = Value(1.0), Value(-math.inf), Value(0.0)
+    out = dot([w], [x], b, "relu")
+    assert out.data == 0.0
+    out.backward()
+    assert math.isnan(w.grad)  # 0 * inf, as torch.relu gives
+    assert x.grad == 0.0 and b.grad == 0.0
+
+
+def test_what_a_pass_that_sends_nothing_leaves_behind():
+    w, b = Value(-1.0, label="w"), Value(0.0, label="b")
+    u = Value(2.0, label="u")
+    x = u * 1.0  # an intermediate
+    out = dot([w], [x], b, "relu") + w  # inactive: -1 * 2 + 0 < 0
+    x.grad = 5.0  # left from an earlier pass: the new pass must show its own gradient
+    out.backward()
+    assert x.grad == 0.0 and u.grad == 0.0 and w.grad == 1.0
+    assert u._passes == 1 and "summed over 1 backward() call" in explain_grad(u)
+    (d_u,) = grad(out, [u])  # reached, with gradient zero: not "unused"
+    assert d_u.data == 0.0
+
+
+def test_stepping_through_a_pass_that_sends_nothing_ends_as_backward_does():
+    def build():
+        u = Value(2.0, label="u")
+        x = u * 1.0
+        x.grad = 5.0
+        return u, x, dot([Value(-1.0, label="w")], [x], Value(0.0, label="b"), "relu")
+
+    u, x, out = build()
+    steps = list(backward_steps(out))
+    u2, x2, out2 = build()
+    out2.backward()
+    assert (x.grad, u.grad, u._passes) == (x2.grad, u2.grad, u2._passes) == (0.0, 0.0, 1)
+    text = str(steps[1])
+    assert text.startswith("L = relu(w*v1 + b) sends dL/dL = 1.0 back to its inputs:")
+    assert "receives nothing: the gradient through relu is 0 here" in text
+
+
+@given(st.lists(finite, min_size=2, max_size=2), st.integers(0, 2**16), st.sampled_from(ACTIVATIONS))
+def test_a_layer_makes_the_nodes_of_its_neurons_and_mixed_activations_work(x, seed, activation):
+    layer = Layer(2, 3, activation=activation, seed=seed)
+    made = layer(x)
+    assert [n.op for n in made] == [f"{activation}(dot)"] * 3
+    assert [n.data for n in made] == [neuron(x).data for neuron in layer.neurons]
+    layer.neurons[1].activation = "linear"  # no longer one activation for all: neuron by neuron
+    mixed = layer(x)
+    assert [n.op for n in mixed] == [f"{activation}(dot)", "dot", f"{activation}(dot)"]
+
+
+def test_neuron_ops_by_name_and_a_clear_error_for_others():
+    assert NEURON_OPS["linear"].name == "dot" and NEURON_OPS["relu"].name == "relu(dot)"
+    assert Neuron(2, "tanh", seed=0)([1.0, 2.0]).op == "tanh(dot)"
+    with pytest.raises(ValueError, match="activation must be one of .* got 'gelu'"):
+        dots([[Value(1.0)]], [0.0], [1.0], "gelu")
+
+
+def test_a_drawn_mlp_shows_one_node_per_neuron():
+    model = MLP(2, [3, 1], seed=0)
+    source = draw_dot(model([0.5, -1.0])).source
+    assert source.count('label="relu(dot)"') == 3 and source.count('label="dot"') == 1
