@@ -126,9 +126,34 @@ def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
     return g * 0.0 if float(a) == 0.0 and float(b) >= 0 else g * out * log(a)
 
 
-ADD = Op("+", lambda a, b: a + b, lambda g, out, a, b: (g, g))
+def _add_accumulate(g: float, node: Node) -> None:
+    # `+`'s rule and the walk's summing in one step (see Op.accumulate): `+` and `*` are the
+    # nodes of a loss written with operators (a penalty `sum(p * p for p in params)`).
+    a, b = node._parents
+    if a.requires_grad:
+        previous = a._gsum
+        a._gsum = g if previous is None else previous + g
+    if b.requires_grad:
+        previous = b._gsum
+        b._gsum = g if previous is None else previous + g
+
+
+def _mul_accumulate(g: float, node: Node) -> None:
+    # `*`'s rule and the walk's summing in one step, as `_add_accumulate`.
+    a, b = node._parents
+    if a.requires_grad:
+        c = g * b.data
+        previous = a._gsum
+        a._gsum = c if previous is None else previous + c
+    if b.requires_grad:
+        c = g * a.data
+        previous = b._gsum
+        b._gsum = c if previous is None else previous + c
+
+
+ADD = Op("+", lambda a, b: a + b, lambda g, out, a, b: (g, g), _add_accumulate)
 SUB = Op("-", lambda a, b: a - b, lambda g, out, a, b: (g, -g))
-MUL = Op("*", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a))
+MUL = Op("*", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), _mul_accumulate)
 # d(a/b)/db = -a/b², computed as PyTorch does, -g * ((a / b) / b): b * b alone over- or underflows
 # long before the result does (a = b = 1e200).
 DIV = Op("/", lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * ((a / b) / b)))
@@ -249,9 +274,20 @@ def _sends_nothing(g: Any, datas: Iterable[Any]) -> bool:
 
 
 def _relu_dot_accumulate(g: float, node: Node) -> None:
-    # relu's factor written out (see _relu_accumulate): the commonest neuron, without a call.
+    # The commonest neuron, its calls written out: relu's factor (see _relu_accumulate), then
+    # `_sends_nothing`.
     g = g * (0.0 if node.data <= 0 else 1.0)
-    if not _sends_nothing(g, map(_data_of, node._parents)):
+    if g == 0.0 and math.isfinite(sum(map(_data_of, node._parents))):
+        return
+    _dot_accumulate(g, node)
+
+
+def _relu_dot_of_finite_sum_accumulate(g: float, node: Node) -> None:
+    # `_relu_dot_accumulate` for a neuron whose weighted sum was finite when it was made, so
+    # every input was finite (an inf or nan input makes the sum inf or nan): no need to check
+    # them again, which was an eighth of a training step.
+    g = g * (0.0 if node.data <= 0 else 1.0)
+    if g != 0.0:
         _dot_accumulate(g, node)
 
 
@@ -263,6 +299,11 @@ NEURON_OPS = {
     "sigmoid": _neuron_op(SIGMOID),
     "linear": DOT,
 }
+# `dots` makes a relu neuron whose weighted sum came out finite with this twin of
+# NEURON_OPS["relu"]: the same name and rules, an accumulate that needs no check.
+_RELU_DOT_OF_FINITE_SUM = Op(
+    "relu(dot)", NEURON_OPS["relu"].forward, NEURON_OPS["relu"].backward, _relu_dot_of_finite_sum_accumulate
+)
 
 
 def _sum_backward(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
@@ -280,8 +321,14 @@ def _sum_accumulate(g: float, node: Node) -> None:
 SUM = Op("sum", lambda *datas: sum(datas), _sum_backward, _sum_accumulate)
 
 
+def _is_real(x: Any) -> bool:
+    """A real number. (Speed: the builtin types first; numbers.Real alone is an ABC check,
+    slow enough to show in a training step that adds ints to Values.)"""
+    return isinstance(x, (float, int)) or isinstance(x, numbers.Real)
+
+
 def _to_float(data: Any, what: str = "Value data") -> float:
-    if isinstance(data, numbers.Real):
+    if _is_real(data):
         try:
             return float(data)
         except OverflowError:  # an int beyond 1.8e308: Python refuses to round it to inf
@@ -510,7 +557,7 @@ def _data(x: Operand) -> float:
 def _constant(x: Any) -> Value:
     """A plain number used in an operation: a node that collects no gradient."""
     if type(x) is not float:
-        if not isinstance(x, numbers.Real):
+        if not _is_real(x):
             raise TypeError(
                 f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
             )
@@ -531,11 +578,11 @@ def _constant(x: Any) -> Value:
 
 def _binary(op: Op, a: Operand, b: Operand) -> Value:
     if not isinstance(a, Value):
-        if not isinstance(a, numbers.Real):
+        if not _is_real(a):
             return NotImplemented
         a = _constant(a)
     if not isinstance(b, Value):
-        if not isinstance(b, numbers.Real):
+        if not _is_real(b):
             return NotImplemented
         b = _constant(b)
     try:  # the forward called directly, without `_compute`'s list: this is the hot path
@@ -648,12 +695,22 @@ def dots(
     if op is None:
         raise ValueError(f"activation must be one of {tuple(NEURON_OPS)}, got {activation!r}")
     activate = ACTIVATIONS[activation].forward if activation in ACTIVATIONS else None
+    relu = activate is _float_relu
+    op_of_finite_sum = _RELU_DOT_OF_FINITE_SUM if relu else op
     xs = _as_values(tuple(inputs))
     xdatas = [x.data for x in xs]
+    n_inputs = len(xs)
+    any_input_requires_grad = any(x.requires_grad for x in xs)
+    # Speed: while no thread has switched grad or anomaly mode (the usual case), the nodes are
+    # made here rather than by `_node`, which would read the modes again for every neuron.
+    plain = not no_grad_threads[0] and not anomaly_threads[0]
+    new = Value.__new__
     results = []
     for weights, bias in zip(weight_rows, biases):
-        if len(weights) != len(xs):
-            raise ValueError(f"dot(): {len(weights)} weights but {len(xs)} inputs; give one weight per input")
+        if len(weights) != n_inputs:
+            raise ValueError(
+                f"dot(): {len(weights)} weights but {n_inputs} inputs; give one weight per input"
+            )
         if not isinstance(bias, Value):
             bias = _constant(bias)
         total = bias.data  # DOT's forward, written out to read each input's data once per layer
@@ -663,7 +720,29 @@ def dots(
                 total = _dot_forward(*[w.data for w in weights], *xdatas, bias.data)
                 break
             total += w.data * x
-        results.append(_node(op, (*weights, *xs, bias), total if activate is None else activate(total)))
+        if relu:  # (_float_relu, without the call)
+            data = total if total > 0 or total != total else 0.0
+        else:
+            data = total if activate is None else activate(total)
+        parents = (*weights, *xs, bias)
+        node_op = op_of_finite_sum if total - total == 0.0 else op  # (x - x is 0.0 unless x is inf or nan)
+        if not plain:
+            results.append(_node(node_op, parents, data))
+            continue
+        out = new(Value)  # what `_node` makes while recording, without anomaly mode
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._gsum = None
+        out._passes = 0
+        out._where = None
+        out._parents = parents
+        out._op = node_op
+        out._origin = None
+        out.requires_grad = (
+            any_input_requires_grad or bias.requires_grad or any(w.requires_grad for w in weights)
+        )
+        results.append(out)
     return results
 
 

@@ -91,14 +91,15 @@ class Module:
         return found
 
     def _collect_parameters(self, found: list[Any], seen: set[int]) -> None:
-        # `_all_parameters` without making the names: a training step asks for its parameters
-        # two or three times (penalty, zero_grad, update), and the names were a third of the cost.
-        for _, member in self._members():
-            if isinstance(member, Module):
-                member._collect_parameters(found, seen)
-            elif member.requires_grad and id(member) not in seen:
-                seen.add(id(member))
-                found.append(member)
+        # `_all_parameters` without the names and the generators: a training step asks for its
+        # parameters two or three times (penalty, zero_grad, update), and they were most of the cost.
+        for value in vars(self).values():
+            for member in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(member, Module):
+                    member._collect_parameters(found, seen)
+                elif isinstance(member, Node) and member.requires_grad and id(member) not in seen:
+                    seen.add(id(member))
+                    found.append(member)
 
     def zero_grad(self) -> None:
         """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""

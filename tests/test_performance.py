@@ -2,7 +2,7 @@
 
 Speed itself is measured by `benchmarks/run.py`, never here. What is checked here is that
 each shortcut taken for speed changes no number and no order, bit for bit: the fused
-`accumulate` of DOT, SUM, RELU and the neurons against their `backward` rules (the reference below runs
+`accumulate` of DOT, SUM, RELU, `+`, `*` and the neurons against their `backward` rules (the reference below runs
 every node's plain rule), the one-input branch of the walk, the topological order against a
 plain recursive depth-first walk, and `dots` / the layer fast path against one `dot` per
 neuron.
