@@ -267,8 +267,8 @@ class Node:
                 node._store_grad(total)
 
     def _zero_total(self) -> Any:
-        """The total of a node that a pass reached but sent nothing (see
-        engine._sends_nothing): None here, as no Tensor op sends nothing; a Value says 0.0."""
+        """The gradient of a node that a pass reached but sent nothing (see `_run_pass`):
+        0.0 for a Value; None here (a Tensor op always sends something, or a real None)."""
         return None
 
     def _seed(self) -> Any:
@@ -398,8 +398,13 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
         if op is None:  # a leaf
             continue
         g = node._gsum
-        if g is None:  # no gradient reached it in this pass
-            continue
+        if g is None:
+            # The pass reached it but sent it nothing (an inactive neuron's input, a rule's None).
+            # A Value's gradient is then 0.0, and its rule runs all the same, so that a 0 * inf
+            # further back gives nan, as in PyTorch; a Tensor's stays None, and is skipped.
+            g = node._gsum = node._zero_total()
+            if g is None:
+                continue
         if op.accumulate is not None and fused:
             op.accumulate(g, node)  # the same sums as below, made in one loop
             continue
@@ -492,7 +497,8 @@ def grad(
     With `create_graph=True` the results are nodes in a new graph, so they can be
     differentiated again (second derivatives). Like `torch.autograd.grad`, an input
     that the outputs do not depend on is an error unless `allow_unused=True`, in
-    which case its gradient is None.
+    which case its gradient is None. A Value input that they depend on, but to which
+    the pass sent nothing (an inactive neuron's input, or a rule's None), gets 0.0.
     """
     outs = [outputs] if isinstance(outputs, Node) or not isinstance(outputs, Iterable) else list(outputs)
     ins = [inputs] if isinstance(inputs, Node) or not isinstance(inputs, Iterable) else list(inputs)
@@ -534,7 +540,7 @@ def grad(
                 "grad(): one of the inputs was not used to compute the outputs (or does not "
                 "require grad); pass allow_unused=True to get None for it"
             )
-        if total is not None and not create_graph:
+        if total is not None and not isinstance(total, Node):  # raw data (or a zero): a new leaf
             total = node._constant_like(total)  # type: ignore[attr-defined]
         results.append(total)
     _clear(order)

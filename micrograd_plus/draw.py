@@ -321,9 +321,11 @@ def backward_frame(steps: list[BackwardStep], k: int, view: str = "backward") ->
         if step.is_seed:
             grads[step.node] = step.grad_after if step.grad_after is not None else step.upstream
             continue
+        if step.grad_after is not None:  # a node that was sent nothing shows its 0.0 from its own step
+            grads[step.node] = step.grad_after
         contributions[step.node] = [None if s.skipped else s.contribution for s in step.shares]
         for s in step.shares:
-            if not s.skipped:
+            if not s.skipped or s.grad_after is not None:  # (a leaf an inactive neuron skipped: known)
                 grads[s.input] = s.grad_after if s.grad_after is not None else s.total_after
         if step.index < k:
             processed.add(step.node)

@@ -236,8 +236,8 @@ def _neuron_op(activation: Op, accumulate: Callable[[float, Node], None] | None 
 
     Speed: the activation's own node was 40% of the nodes of a training step on Values, and
     the dearest part of it. The rule is the activation's rule followed by DOT's, so the
-    gradients are those of the two nodes, bit for bit, with one exception (see
-    `_sends_nothing`). The activation's rule is given the output in place of its input,
+    gradients are those of the two nodes, bit for bit, but for the sign of a zero gradient
+    (see `_sends_nothing`). The activation's rule is given the output in place of its input,
     which none of relu, tanh and sigmoid reads (relu ties its result to it under
     create_graph, see `_tied`)."""
 
@@ -267,9 +267,13 @@ def _sends_nothing(g: Any, datas: Iterable[Any]) -> bool:
     It does when `g` is exactly zero (an inactive relu, or a sample the loss no longer
     counts) and every input is finite: each contribution would then be 0 * x = +-0.0, which
     changes no sum it is added to, except the sign of a zero. Not sending them skips half
-    the neurons of a relu network, and whole samples, in a training step. Where an input is
-    inf or nan, the zeros are sent, since 0 * inf is nan, as in PyTorch. Under
-    create_graph `g` is a Value (never `== 0.0`), and every contribution is sent."""
+    the neurons of a relu network, and whole samples, in a training step. The walk still
+    runs the rules of the inputs that get nothing, with a gradient of 0.0 (see
+    autograd._run_pass), so a nan from 0 * inf further back is not lost. Where an input is
+    inf or nan, the zeros are sent, since 0 * inf is nan, as in PyTorch. (The inputs are
+    checked by their sum, which an inf or nan among them makes inf or nan; a sum that
+    overflows only makes the zeros go.) Under create_graph `g` is a Value (never
+    `== 0.0`), and every contribution is sent."""
     return g == 0.0 and math.isfinite(sum(datas))
 
 
@@ -285,7 +289,8 @@ def _relu_dot_accumulate(g: float, node: Node) -> None:
 def _relu_dot_of_finite_sum_accumulate(g: float, node: Node) -> None:
     # `_relu_dot_accumulate` for a neuron whose weighted sum was finite when it was made, so
     # every input was finite (an inf or nan input makes the sum inf or nan): no need to check
-    # them again, which was an eighth of a training step.
+    # them again, which was an eighth of a training step. (Inputs whose data is changed
+    # between the forward and the backward pass get a meaningless gradient in any case.)
     g = g * (0.0 if node.data <= 0 else 1.0)
     if g != 0.0:
         _dot_accumulate(g, node)
@@ -727,6 +732,9 @@ def dots(
         parents = (*weights, *xs, bias)
         node_op = op_of_finite_sum if total - total == 0.0 else op  # (x - x is 0.0 unless x is inf or nan)
         if not plain:
+            if anomaly_threads[0] and autograd._modes.anomaly:
+                # the weighted sum itself may overflow where the activation's result is finite
+                _check_forward(DOT, parents, total, user_frame())
             results.append(_node(node_op, parents, data))
             continue
         out = new(Value)  # what `_node` makes while recording, without anomaly mode

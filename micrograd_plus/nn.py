@@ -8,7 +8,7 @@ in the order they were assigned. A subclass writes only `__init__` and `forward`
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,15 +91,23 @@ class Module:
         return found
 
     def _collect_parameters(self, found: list[Any], seen: set[int]) -> None:
-        # `_all_parameters` without the names and the generators: a training step asks for its
-        # parameters two or three times (penalty, zero_grad, update), and they were most of the cost.
-        for value in vars(self).values():
-            for member in value if isinstance(value, (list, tuple)) else (value,):
-                if isinstance(member, Module):
-                    member._collect_parameters(found, seen)
-                elif isinstance(member, Node) and member.requires_grad and id(member) not in seen:
-                    seen.add(id(member))
-                    found.append(member)
+        # `_all_parameters` without the names and (unless a subclass lists its own members) the
+        # generators: a training step asks for its parameters two or three times (penalty,
+        # zero_grad, update), and they were most of the cost.
+        if type(self)._members is Module._members:
+            members: Iterable[Any] = (
+                member
+                for value in vars(self).values()
+                for member in (value if isinstance(value, (list, tuple)) else (value,))
+            )
+        else:
+            members = (member for _, member in self._members())
+        for member in members:
+            if isinstance(member, Module):
+                member._collect_parameters(found, seen)
+            elif isinstance(member, Node) and member.requires_grad and id(member) not in seen:
+                seen.add(id(member))
+                found.append(member)
 
     def zero_grad(self) -> None:
         """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""

@@ -257,10 +257,14 @@ class BackwardStep:
                 f"{d_root}/d{self.name} = {format_value(self.upstream)}, the seed   "
                 f"({self._grad_change(self.name, self.grad_before, self.grad_after)})"
             ]
-        lines = [
-            f"{self.name} = {self.operation} sends {d_root}/d{self.name} = {format_value(self.upstream)} "
-            "back to its inputs:"
-        ]
+        sends = f"sends {d_root}/d{self.name} = {format_value(self.upstream)} back to its inputs:"
+        if self.grad_after is not None:  # a node the pass reached but sent nothing
+            sends = (
+                f"was sent nothing, so {d_root}/d{self.name} = {format_value(self.upstream)} "
+                f"({self._grad_change(self.name, self.grad_before, self.grad_after)}), which it sends back "
+                "to its inputs:"
+            )
+        lines = [f"{self.name} = {self.operation} {sends}"]
         is_array = isinstance(self.node.data, np.ndarray)
         for share in self.shares:
             lines.append("  " + self._share_line(share, d_root, is_array))
@@ -346,8 +350,16 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
     for node in order:
         g = running.get(node)
         op = node._op
-        if g is None or op is None:
+        if op is None:
             continue
+        zero_before = None
+        if g is None:  # reached but sent nothing: a Value's gradient is 0.0 and its rule runs (see _run_pass)
+            g = node._zero_total()
+            if g is None:
+                continue
+            running[node] = g
+            zero_before = _copy(node.grad)
+            _receive(node, g, saved[node])
         parents = node._parents
         datas = [p.data for p in parents]
         with no_grad():
@@ -365,6 +377,9 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                 shares.append(GradientShare(parent, name, None, None, None, None, None, None, skipped=why))
                 continue
             if c is None:
+                # A leaf keeps its grad (so a drawing shows it as known); an intermediate waits
+                # for its own step, where it gets 0.0 if nothing else reached it.
+                kept = _copy(parent.grad) if parent._op is None else None
                 shares.append(
                     GradientShare(
                         parent,
@@ -373,8 +388,8 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                         None,
                         None,
                         None,
-                        None,
-                        None,
+                        kept,
+                        kept,
                         skipped=(
                             f"receives nothing: the gradient through {NEURONS[node.op]} is 0 here, so every "
                             "contribution of this neuron would be 0"
@@ -395,11 +410,23 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                     parent, name, local, c, _copy(previous), _copy(total), grad_before, _copy(parent.grad)
                 )
             )
-        yield BackwardStep(index, node, names, root, _copy(g), tuple(shares))
+        if zero_before is None:
+            yield BackwardStep(index, node, names, root, _copy(g), tuple(shares))
+        else:
+            yield BackwardStep(
+                index,
+                node,
+                names,
+                root,
+                _copy(g),
+                tuple(shares),
+                grad_before=zero_before,
+                grad_after=_copy(node.grad),
+            )
         index += 1
-    # Nodes the pass reached but sent nothing (the inputs of a neuron whose gradient is zero)
-    # get what backward() gives them.
-    type(root)._store_grads([node for node in order if node not in running])
+    for node in order:  # the Value leaves the pass reached but sent nothing count the pass, as in backward()
+        if node not in running and node._zero_total() is not None:
+            node._store_grad(None)
     autograd._last_pass.root = weakref.ref(root)  # as backward() records it, for explain_grad
 
 

@@ -13,8 +13,20 @@ from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_plus import MLP, Layer, Neuron, Value, backward_steps, draw_dot, explain_grad, grad
+from micrograd_plus import (
+    MLP,
+    Layer,
+    Neuron,
+    Op,
+    Value,
+    backward_steps,
+    check_local_derivatives,
+    draw_dot,
+    explain_grad,
+    grad,
+)
 from micrograd_plus.engine import NEURON_OPS, dot, dots
+from micrograd_plus.trace import record_backward
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid"]
 finite = st.floats(-4.0, 4.0, allow_nan=False, width=64)
@@ -169,3 +181,107 @@ def test_a_drawn_mlp_shows_one_node_per_neuron():
     model = MLP(2, [3, 1], seed=0)
     source = draw_dot(model([0.5, -1.0])).source
     assert source.count('label="relu(dot)"') == 3 and source.count('label="dot"') == 1
+
+
+def test_grad_gives_a_value_input_that_was_sent_nothing_a_zero_node():
+    sends_nothing = Op("nothing", lambda x: 2.0 * x, lambda g, out, x: (None,))
+    x = Value(3.0)
+    for create_graph in (False, True):
+        (d_x,) = grad(Value.apply(sends_nothing, x), [x], create_graph=create_graph)
+        assert isinstance(d_x, Value) and d_x.data == 0.0 and not d_x.requires_grad
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("weights", [[0.5, -0.2], [-0.5, -0.2]])  # active, and inactive for relu
+def test_local_derivative_checks_pass_on_neurons_and_catch_a_wrong_rule(activation, weights):
+    def neuron(op=None):
+        w, x, b = [Value(v) for v in weights], [Value(1.0), Value(2.0)], Value(0.1)
+        return dot(w, x, b, activation) if op is None else Value.apply(op, *w, *x, b)
+
+    assert check_local_derivatives(neuron()).ok
+    other = "tanh" if activation != "tanh" else "sigmoid"
+    wrong = Op(f"{activation}(dot)", NEURON_OPS[activation].forward, NEURON_OPS[other].backward)
+    if activation != "relu" or weights[0] > 0:  # (an inactive relu's slope is 0 whatever the rule)
+        assert not check_local_derivatives(neuron(wrong), raise_exception=False).ok
+
+
+def mirror_in_torch(model: MLP, x: list[float]):
+    """The MLP's first-layer weight gradients in PyTorch, for the loss (1 - model(x))**2."""
+    torch = require_torch()
+    tensor = lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True)  # noqa: E731
+    layers = [
+        (tensor([[w.data for w in n.w] for n in layer.neurons]), tensor([n.b.data for n in layer.neurons]))
+        for layer in model.layers
+    ]
+    h = torch.tensor(x, dtype=torch.float64)
+    for i, (W, b) in enumerate(layers):
+        h = W @ h + b
+        h = torch.relu(h) if i < len(layers) - 1 else h
+    ((1 - h[0]) ** 2).backward()
+    W, b = layers[0]
+    return [v for row, bias in zip(W.grad.tolist(), b.grad.tolist()) for v in (*row, bias)]
+
+
+def test_a_nan_from_zero_times_inf_further_back_is_not_lost():
+    """relu(-inf) is a finite 0.0, so the next layer's neurons see finite inputs and, inactive,
+    send nothing; the first layer still runs its rule with gradient 0, and 0 * -inf is nan."""
+    model = MLP(1, [2, 2, 1], seed=0)
+    for neuron in model.layers[0].neurons:
+        neuron.w[0].data = abs(neuron.w[0].data)
+    ((1 - model([-math.inf])) ** 2).backward()
+    ours = [p.grad for n in model.layers[0].neurons for p in (*n.w, n.b)]
+    assert close_to_torch(ours, mirror_in_torch(model, [-math.inf]))
+    assert math.isnan(ours[0]) and ours[1] == 0.0
+
+
+def test_anomaly_mode_sees_a_weighted_sum_that_overflows_under_a_bounded_activation():
+    from micrograd_plus import AnomalyError, detect_anomaly
+
+    for activation in ACTIVATIONS:
+        with detect_anomaly(), pytest.raises(AnomalyError, match="'dot' turned finite inputs"):
+            dot([Value(-1e308), Value(-1e308)], [10.0, 10.0], 0.0, activation)
+
+
+def test_parameters_follow_a_module_that_lists_its_own_members():
+    from micrograd_plus.layers import Sequential
+
+    model = Sequential(Layer(2, 1, seed=0))
+    model.scale = Value(1.0)  # not one of Sequential's layers: not a parameter of it
+    assert model.parameters() == [p for _, p in model.named_parameters()]
+    assert len(model.parameters()) == 3
+
+
+def test_stepping_after_an_interrupted_backward_ends_as_backward_does():
+    def rule_that_fails(g, out, a):
+        raise RuntimeError("boom")
+
+    fails = Op("fails", lambda a: a, rule_that_fails)
+
+    def run(step_through: bool) -> tuple[float, int]:
+        w, x = Value(-1.0, label="w"), Value(2.0, label="x")
+        with pytest.raises(RuntimeError, match="boom"):
+            (Value.apply(fails, x) + w * 2.0).backward()  # leaves a running sum in w
+        inactive = dot([w], [x], 0.0, "relu")
+        if step_through:
+            list(backward_steps(inactive))
+        else:
+            inactive.backward()
+        return w.grad, w._passes
+
+    assert run(step_through=True) == run(step_through=False) == (0.0, 1)
+
+
+def test_a_drawing_shows_what_a_neuron_that_sends_nothing_leaves():
+    u = Value(2.0, label="u")
+    x = u * 1.0
+    x.label = "x"
+    out = dot([Value(-1.0, label="w")], [x], Value(0.0, label="b"), "relu")
+    x.grad = 5.0  # from an earlier pass
+    steps = record_backward(out)
+    assert str(steps[2]).startswith("x = u * 1.0 was sent nothing, so dL/dx = 0.0 (x.grad: 5.0 -> 0.0)")
+    source = draw_dot(out, step=len(steps) - 1).source
+    boxes = {
+        line.split("|")[0].split("{")[1].strip(): line for line in source.splitlines() if 'label="{ ' in line
+    }
+    assert "grad 0.0" in boxes["x"]
+    assert "pending" not in boxes["w"] and "pending" not in boxes["b"]  # reached, with nothing to add
