@@ -6,6 +6,7 @@ cross-checks fail loudly instead of skipping when torch or chromium is missing.
 
 from __future__ import annotations
 
+import math
 import os
 from types import ModuleType
 
@@ -13,6 +14,7 @@ import matplotlib
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 matplotlib.use("Agg")
 
@@ -69,3 +71,17 @@ def close_to_torch(ours: object, theirs: object) -> bool:
 
 def browser_required() -> bool:
     return _required("BROWSER")
+
+
+# Floats for the bit-for-bit tests of the Value engine's speed paths: mostly small, sometimes
+# a value where IEEE arithmetic is special.
+finite = st.floats(-4.0, 4.0, allow_nan=False, width=64)
+special = st.sampled_from([0.0, -0.0, 1e308, -1e308, math.inf, -math.inf, math.nan])
+numbers = st.one_of(finite, finite, finite, special)
+
+
+def same(a: float, b: float) -> bool:
+    """Equal bit for bit as floats: nan matches nan, and 0.0 does not match -0.0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import close_to_torch, require_torch
+from conftest import close_to_torch, finite, numbers, require_torch, same
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,16 +29,6 @@ from micrograd_plus.engine import NEURON_OPS, dot, dots
 from micrograd_plus.trace import record_backward
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid"]
-finite = st.floats(-4.0, 4.0, allow_nan=False, width=64)
-special = st.sampled_from([0.0, -0.0, 1e308, -1e308, math.inf, -math.inf, math.nan])
-numbers = st.one_of(finite, finite, finite, special)
-
-
-def same(a: float, b: float) -> bool:
-    """Equal bit for bit as floats: nan matches nan, and 0.0 does not match -0.0."""
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 def equal(a: float, b: float) -> bool:

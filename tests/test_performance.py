@@ -10,11 +10,11 @@ neuron.
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
 import pytest
+from conftest import finite, numbers, same
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,17 +26,6 @@ from micrograd_plus.engine import DOT, NEURON_OPS, SUM, dot, dots, value_sum
 PLAIN_DOT = Op("dot", DOT.forward, DOT.backward)
 PLAIN_SUM = Op("sum", SUM.forward, SUM.backward)
 PLAIN_NEURON = {name: Op(op.name, op.forward, op.backward) for name, op in NEURON_OPS.items()}
-
-finite = st.floats(-4.0, 4.0, allow_nan=False, width=64)
-special = st.sampled_from([0.0, -0.0, 1e308, -1e308, math.inf, -math.inf, math.nan])
-numbers = st.one_of(finite, finite, finite, special)
-
-
-def same(a: float, b: float) -> bool:
-    """Equal bit for bit as floats: nan matches nan, and 0.0 does not match -0.0."""
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 node_index = st.integers(0, 1000)
