@@ -213,3 +213,32 @@ def test_fused_dot_matches_pytorch(pairs, bias):
     assert close_to_torch([w.grad for w in ws], tw.grad.numpy())
     assert close_to_torch([x.grad for x in xs], tx.grad.numpy())
     assert close_to_torch(b.grad, tb.grad.item())
+
+
+@pytest.mark.parametrize("upstream", [math.inf, -math.inf, math.nan])
+def test_a_flat_rule_gives_zero_even_for_an_infinite_upstream_gradient_as_pytorch(upstream):
+    """Where relu is flat, and for x ** 0, the local derivative is exactly 0: PyTorch gives 0
+    whatever arrives from above, where g * 0.0 would give nan (0 * inf)."""
+    torch = require_torch()
+    for make, torch_make, at in (
+        (lambda x: x.relu(), torch.relu, -1.0),
+        (lambda x: x**0.0, lambda x: x**0.0, 2.0),
+        (lambda x: dot([x], [Value(2.0)], 0.5, "relu"), lambda x: torch.relu(x * 2.0 + 0.5), -1.0),
+    ):
+        x = Value(at)
+        make(x).backward(upstream)
+        tx = torch.tensor(at, dtype=torch.float64, requires_grad=True)
+        torch_make(tx).backward(torch.tensor(upstream, dtype=torch.float64))
+        assert close_to_torch(x.grad, tx.grad.item()) and x.grad == 0.0
+
+
+def test_pow_gradients_multiply_the_upstream_gradient_last_as_pytorch():
+    """(g * b) * a**(b-1) overflows where g * (b * a**(b-1)) does not."""
+    torch = require_torch()
+    for base, exponent, scale in ((0.5, 1e10, 1e300), (1 + 2**-52, 1e17, 1e300)):
+        a, b = Value(base), Value(exponent)
+        ((a**b) * scale).backward()
+        ta = torch.tensor(base, dtype=torch.float64, requires_grad=True)
+        tb = torch.tensor(exponent, dtype=torch.float64, requires_grad=True)
+        ((ta**tb) * scale).backward()
+        assert close_to_torch([a.grad, b.grad], [ta.grad.item(), tb.grad.item()])
