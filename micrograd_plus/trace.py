@@ -224,7 +224,9 @@ class GradientShare:
 @dataclass(frozen=True, eq=False)
 class BackwardStep:
     """One step of the backward pass: the seed (index 0), or one node applying its
-    rule and sending gradient to each of its inputs (`shares`, in argument order)."""
+    rule and sending gradient to each of its inputs (`shares`, in argument order).
+    `grad_before`/`grad_after` is the node's own `.grad` around the step, for the seed and
+    for a node the pass sent nothing (which gets 0.0 here); None otherwise."""
 
     index: int
     node: Node
@@ -410,19 +412,10 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                     parent, name, local, c, _copy(previous), _copy(total), grad_before, _copy(parent.grad)
                 )
             )
-        if zero_before is None:
-            yield BackwardStep(index, node, names, root, _copy(g), tuple(shares))
-        else:
-            yield BackwardStep(
-                index,
-                node,
-                names,
-                root,
-                _copy(g),
-                tuple(shares),
-                grad_before=zero_before,
-                grad_after=_copy(node.grad),
-            )
+        grad_after = None if zero_before is None else _copy(node.grad)
+        yield BackwardStep(
+            index, node, names, root, _copy(g), tuple(shares), grad_before=zero_before, grad_after=grad_after
+        )
         index += 1
     for node in order:  # the Value leaves the pass reached but sent nothing count the pass, as in backward()
         if node not in running and node._zero_total() is not None:
