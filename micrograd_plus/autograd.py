@@ -63,6 +63,17 @@ class Op:
         return f"Op({self.name!r})"
 
 
+class _Nothing(float):
+    __slots__ = ()
+
+
+# What a rule returns for an input to which it sends nothing because the contribution would
+# be a zero, which changes no sum (see engine._sends_nothing). Unlike None, which says that no
+# gradient flows to the input, the input still has a gradient: 0.0 if nothing else reaches it.
+# It is a float 0.0, so code that does not know it adds a zero.
+NOTHING = _Nothing(0.0)
+
+
 class AnomalyError(RuntimeError):
     """Raised under `detect_anomaly()` when an operation first produces nan or inf."""
 
@@ -267,8 +278,8 @@ class Node:
                 node._store_grad(total)
 
     def _zero_total(self) -> Any:
-        """The gradient of a node that a pass reached but sent nothing (see `_run_pass`):
-        0.0 for a Value; None here (a Tensor op always sends something, or a real None)."""
+        """The gradient of a node that a pass reached but sent nothing (see NOTHING): 0.0
+        for a Value; None here (a Tensor op always sends something, or a real None)."""
         return None
 
     def _seed(self) -> Any:
@@ -380,9 +391,12 @@ def _data_of(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -> list[Node]:
+def _run_pass(
+    roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool
+) -> tuple[list[Node], set[Node]]:
     """Apply every node's rule once, in reverse topological order, summing into
-    `_gsum`. Returns the order; the caller reads and clears `_gsum`."""
+    `_gsum`. Returns the order, and the nodes that rules sent None (no gradient flows to
+    them, unless another rule sends some); the caller reads and clears `_gsum`."""
     if len(roots) == 1:
         order = _depth_first_order(roots[0], clear_sums=True)
     else:
@@ -393,13 +407,17 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
         root._gsum = seed if root._gsum is None else root._gsum + seed
     anomaly = _modes.anomaly
     fused = not (create_graph or anomaly)  # whether an Op's `accumulate` may stand in (see Op)
+    undefined: set[Node] = set()
     for node in order:
         op = node._op
         if op is None:  # a leaf
             continue
         g = node._gsum
         if g is None:
-            # The pass reached it but sent it nothing (an inactive neuron's input, a rule's None).
+            if node in undefined:  # only rules' None reached it: no gradient, as in PyTorch
+                undefined.update(node._parents)
+                continue
+            # The pass reached it but sent it nothing (an inactive neuron's input, see NOTHING).
             # A Value's gradient is then 0.0, and its rule runs all the same, so that a 0 * inf
             # further back gives nan, as in PyTorch; a Tensor's stays None, and is skipped.
             g = node._gsum = node._zero_total()
@@ -420,7 +438,9 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
             if type(contributions) is not tuple or len(contributions) != 1:
                 _check_contributions(node, contributions)
             c = contributions[0]
-            if c is not None and parent.requires_grad:
+            if c is None:
+                undefined.add(parent)
+            elif parent.requires_grad and c is not NOTHING:
                 previous = parent._gsum
                 parent._gsum = c if previous is None else previous + c
             continue
@@ -437,10 +457,12 @@ def _run_pass(roots: Sequence[Node], seeds: Sequence[Any], create_graph: bool) -
         if anomaly:
             _anomaly_in_backward(node, contributions)
         for parent, c in zip(parents, contributions):
-            if c is not None and parent.requires_grad:
+            if c is None:
+                undefined.add(parent)
+            elif parent.requires_grad and c is not NOTHING:
                 previous = parent._gsum
                 parent._gsum = c if previous is None else previous + c
-    return order
+    return order, undefined
 
 
 def _check_contributions(node: Node, contributions: Any) -> None:
@@ -480,7 +502,7 @@ def backward(root: Node, gradient: Any = None) -> None:
         )
     seed = root._seed() if gradient is None else root._raw(gradient)
     with no_grad():
-        order = _run_pass([root], [seed], create_graph=False)
+        order, _ = _run_pass([root], [seed], create_graph=False)
     _last_pass.root = weakref.ref(root)
     type(root)._store_grads(order)
 
@@ -497,8 +519,8 @@ def grad(
     With `create_graph=True` the results are nodes in a new graph, so they can be
     differentiated again (second derivatives). Like `torch.autograd.grad`, an input
     that the outputs do not depend on is an error unless `allow_unused=True`, in
-    which case its gradient is None. A Value input that they depend on, but to which
-    the pass sent nothing (an inactive neuron's input, or a rule's None), gets 0.0.
+    which case its gradient is None, as it is for an input that only rules' None reach.
+    A Value input to which the pass sent nothing (an inactive neuron's input) gets 0.0.
     """
     outs = [outputs] if isinstance(outputs, Node) or not isinstance(outputs, Iterable) else list(outputs)
     ins = [inputs] if isinstance(inputs, Node) or not isinstance(inputs, Iterable) else list(inputs)
@@ -524,16 +546,18 @@ def grad(
     if create_graph:
         seeds = [out._constant_like(s) for out, s in zip(outs, seeds)]  # type: ignore[attr-defined]
         with enable_grad():
-            order = _run_pass(outs, seeds, create_graph=True)
+            order, undefined = _run_pass(outs, seeds, create_graph=True)
     else:
         with no_grad():
-            order = _run_pass(outs, seeds, create_graph=False)
+            order, undefined = _run_pass(outs, seeds, create_graph=False)
     reached = set(order)
     results = []
     for node in ins:
         total = None
         if node in reached:
-            total = node._gsum if node._gsum is not None else node._zero_total()
+            total = node._gsum
+            if total is None and node not in undefined:  # sent nothing: see NOTHING
+                total = node._zero_total()
         if total is None and not allow_unused:
             _clear(order)
             raise RuntimeError(

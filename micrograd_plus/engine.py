@@ -22,7 +22,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import autograd
-from .autograd import AnomalyError, Node, Op, anomaly_threads, no_grad_threads, user_frame
+from .autograd import NOTHING, AnomalyError, Node, Op, anomaly_threads, no_grad_threads, user_frame
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -115,10 +115,10 @@ def _tied(result: Any, x: Any) -> Any:
 
 
 def _zero_for(g: Any) -> Any:
-    """The contribution of a rule whose local derivative is exactly 0 here: 0.0, as PyTorch
-    gives, rather than g * 0.0, which is nan where g is inf or nan. Under create_graph (g a
-    Value) it stays g * 0.0, a node of the new graph."""
-    return g * 0.0 if isinstance(g, Value) else 0.0
+    """The contribution of a rule that PyTorch makes exactly 0 here, whatever g is (relu
+    where it is flat, x ** 0): 0.0, rather than g * 0.0, which is nan where g is inf or nan.
+    Under create_graph (g a Value) it is a node of data 0.0, tied to g (see TIE)."""
+    return Value.apply(TIE, 0.0, g) if isinstance(g, Value) else 0.0
 
 
 def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -128,10 +128,11 @@ def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
-    # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0.
+    # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0, and multiplies
+    # g by it (so an inf g gives nan, unlike relu and the base's rule).
     if isinstance(b, Value) and not b.requires_grad:
         return None  # a constant exponent (x ** 3) under create_graph: no log(a) node for a < 0
-    return _zero_for(g) if float(a) == 0.0 and float(b) >= 0 else g * (out * log(a))
+    return g * 0.0 if float(a) == 0.0 and float(b) >= 0 else g * (out * log(a))
 
 
 def _add_accumulate(g: float, node: Node) -> None:
@@ -256,7 +257,7 @@ def _neuron_op(activation: Op, accumulate: Callable[[float, Node], None] | None 
     def backward(g: Any, out: Any, *inputs: Any) -> list[Any]:
         g = activation.backward(g, out, out)[0]
         if _sends_nothing(g, inputs):
-            return [None] * len(inputs)
+            return [NOTHING] * len(inputs)
         return _dot_backward(g, out, *inputs)
 
     def accumulate_with_rule(g: float, node: Node) -> None:
@@ -281,19 +282,20 @@ def _sends_nothing(g: Any, datas: Iterable[Any]) -> bool:
     autograd._run_pass), so a nan from 0 * inf further back is not lost. Where an input is
     inf or nan, the zeros are sent, since 0 * inf is nan, as in PyTorch. (The inputs are
     checked by their sum, which an inf or nan among them makes inf or nan; a sum that
-    overflows only makes the zeros go.) Under create_graph `g` is a Value (never
+    overflows is looked at input by input.) Under create_graph `g` is a Value (never
     `== 0.0`), and every contribution is sent."""
-    return g == 0.0 and math.isfinite(sum(datas))
+    if not g == 0.0:
+        return False
+    datas = tuple(datas)
+    return math.isfinite(sum(datas)) or all(map(math.isfinite, datas))
 
 
 def _relu_dot_accumulate(g: float, node: Node) -> None:
-    # The commonest neuron, its calls written out: relu's rule (see _relu_accumulate), then
-    # `_sends_nothing`.
+    # relu's rule written out (see _relu_accumulate), then DOT's, unless it sends nothing.
     if node.data <= 0:
         g = 0.0
-    if g == 0.0 and math.isfinite(sum(map(_data_of, node._parents))):
-        return
-    _dot_accumulate(g, node)
+    if not _sends_nothing(g, map(_data_of, node._parents)):
+        _dot_accumulate(g, node)
 
 
 def _relu_dot_of_finite_sum_accumulate(g: float, node: Node) -> None:

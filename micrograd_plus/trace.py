@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from .autograd import Node, no_grad, topological_order
+from .autograd import NOTHING, Node, no_grad, topological_order
 
 INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "**": "**", "@": "@"}
 # A neuron's node (see engine.NEURON_OPS) by its op's name, and its activation.
@@ -349,12 +349,16 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
     )
 
     index = 1
+    undefined: set[Node] = set()  # as in autograd._run_pass
     for node in order:
         g = running.get(node)
         op = node._op
         if op is None:
             continue
         zero_before = None
+        if g is None and node in undefined:
+            undefined.update(node._parents)
+            continue
         if g is None:  # reached but sent nothing: a Value's gradient is 0.0 and its rule runs (see _run_pass)
             g = node._zero_total()
             if g is None:
@@ -379,26 +383,24 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                 shares.append(GradientShare(parent, name, None, None, None, None, None, None, skipped=why))
                 continue
             if c is None:
+                undefined.add(parent)
+                skipped = "receives no gradient from this rule"
+                shares.append(
+                    GradientShare(parent, name, None, None, None, None, None, None, skipped=skipped)
+                )
+                continue
+            if c is NOTHING:
                 # A leaf keeps its grad (so a drawing shows it as known); an intermediate waits
                 # for its own step, where it gets 0.0 if nothing else reached it.
                 kept = _copy(parent.grad) if parent._op is None else None
+                skipped = (
+                    f"receives nothing: the gradient through {NEURONS[node.op]} is 0 here, so every "
+                    "contribution of this neuron would be 0"
+                    if node.op in NEURONS
+                    else "receives nothing: its contribution would be 0"
+                )
                 shares.append(
-                    GradientShare(
-                        parent,
-                        name,
-                        None,
-                        None,
-                        None,
-                        None,
-                        kept,
-                        kept,
-                        skipped=(
-                            f"receives nothing: the gradient through {NEURONS[node.op]} is 0 here, so every "
-                            "contribution of this neuron would be 0"
-                            if node.op in NEURONS
-                            else "receives no gradient from this rule"
-                        ),
-                    )
+                    GradientShare(parent, name, None, None, None, None, kept, kept, skipped=skipped)
                 )
                 continue
             previous = running.get(parent)

@@ -173,12 +173,29 @@ def test_a_drawn_mlp_shows_one_node_per_neuron():
     assert source.count('label="relu(dot)"') == 3 and source.count('label="dot"') == 1
 
 
-def test_grad_gives_a_value_input_that_was_sent_nothing_a_zero_node():
-    sends_nothing = Op("nothing", lambda x: 2.0 * x, lambda g, out, x: (None,))
-    x = Value(3.0)
+def test_a_rules_none_still_means_no_gradient_unlike_a_neuron_that_sends_nothing():
+    """A rule's None says no gradient flows (PyTorch's undefined gradient): nothing runs
+    behind it, so a stop-gradient op hides sqrt's infinite slope at 0, and `grad()` calls
+    the input unused. A neuron that sends nothing still gives its inputs a gradient, 0.0."""
+    stop = Op("stop", lambda a: a, lambda g, out, a: (None,))
+    x = Value(0.0)
+    (Value.apply(stop, x**0.5) + x).backward()
+    assert x.grad == 1.0  # as torch; 0 * inf would give nan
     for create_graph in (False, True):
-        (d_x,) = grad(Value.apply(sends_nothing, x), [x], create_graph=create_graph)
-        assert isinstance(d_x, Value) and d_x.data == 0.0 and not d_x.requires_grad
+        with pytest.raises(RuntimeError, match="not used"):
+            grad(Value.apply(stop, x), [x], create_graph=create_graph)
+        assert grad(Value.apply(stop, x), [x], allow_unused=True, create_graph=create_graph) == (None,)
+        u = Value(2.0)
+        (d_u,) = grad(dot([Value(-1.0)], [u], 0.0, "relu"), [u], create_graph=create_graph)
+        assert isinstance(d_u, Value) and d_u.data == 0.0
+
+
+def test_create_graph_gives_the_first_derivatives_of_a_plain_pass():
+    x = Value(-1.0)
+    y = x.relu() ** 0.5  # sqrt's slope at 0 is inf; relu where flat sends 0.0, as PyTorch
+    (plain,) = grad(y, [x])
+    (with_graph,) = grad(y, [x], create_graph=True)
+    assert plain.data == with_graph.data == 0.0
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -275,3 +292,20 @@ def test_a_drawing_shows_what_a_neuron_that_sends_nothing_leaves():
     }
     assert "grad 0.0" in boxes["x"]
     assert "pending" not in boxes["w"] and "pending" not in boxes["b"]  # reached, with nothing to add
+
+
+def test_stepping_matches_backward_where_the_inputs_sum_overflows():
+    """Finite inputs whose plain sum overflows still make an inactive neuron send nothing, in
+    the engine's walk and in the narrated steps alike (same bits, signed zeros included)."""
+
+    def build():
+        a = Value(1.0)
+        h = a * 1e-300
+        n = dot([Value(-1e308), Value(-1e308)], [h, Value(0.0)], Value(-1.0), "relu")
+        return a, h, n * 1.0
+
+    a, h, out = build()
+    out.backward()
+    a2, h2, out2 = build()
+    list(backward_steps(out2))
+    assert same(h.grad, h2.grad) and same(a.grad, a2.grad)

@@ -217,8 +217,9 @@ def test_fused_dot_matches_pytorch(pairs, bias):
 
 @pytest.mark.parametrize("upstream", [math.inf, -math.inf, math.nan])
 def test_a_flat_rule_gives_zero_even_for_an_infinite_upstream_gradient_as_pytorch(upstream):
-    """Where relu is flat, and for x ** 0, the local derivative is exactly 0: PyTorch gives 0
-    whatever arrives from above, where g * 0.0 would give nan (0 * inf)."""
+    """Where relu is flat, and for x ** 0, PyTorch gives 0 whatever arrives from above, where
+    g * 0.0 would give nan (0 * inf). (Not so for the exponent's rule at 0 ** b: PyTorch
+    multiplies g by 0 there, and gives nan.)"""
     torch = require_torch()
     for make, torch_make, at in (
         (lambda x: x.relu(), torch.relu, -1.0),
@@ -242,3 +243,12 @@ def test_pow_gradients_multiply_the_upstream_gradient_last_as_pytorch():
         tb = torch.tensor(exponent, dtype=torch.float64, requires_grad=True)
         ((ta**tb) * scale).backward()
         assert close_to_torch([a.grad, b.grad], [ta.grad.item(), tb.grad.item()])
+
+
+def test_the_exponent_rule_at_zero_multiplies_an_infinite_gradient_as_pytorch():
+    torch = require_torch()
+    b = Value(2.0)
+    (0.0**b).backward(math.inf)
+    tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (0.0**tb).backward(torch.tensor(math.inf, dtype=torch.float64))
+    assert close_to_torch(b.grad, tb.grad.item()) and math.isnan(b.grad)
