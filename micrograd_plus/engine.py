@@ -241,7 +241,7 @@ def _dot_accumulate(g: float, node: Node) -> None:
 DOT = Op("dot", _dot_forward, _dot_backward, _dot_accumulate)
 
 
-def _neuron_op(activation: Op, accumulate: Callable[[float, Node], None] | None = None) -> Op:
+def _neuron_op(activation: Op) -> Op:
     """`activation(dot(...))` as one node: a neuron, its inputs laid out as DOT's.
 
     Speed: the activation's own node was 40% of the nodes of a training step on Values, and
@@ -260,12 +260,12 @@ def _neuron_op(activation: Op, accumulate: Callable[[float, Node], None] | None 
             return [NOTHING] * len(inputs)
         return _dot_backward(g, out, *inputs)
 
-    def accumulate_with_rule(g: float, node: Node) -> None:
+    def accumulate(g: float, node: Node) -> None:
         g = activation.backward(g, node.data, node.data)[0]
         if not _sends_nothing(g, map(_data_of, node._parents)):
             _dot_accumulate(g, node)
 
-    return Op(f"{activation.name}(dot)", forward, backward, accumulate or accumulate_with_rule)
+    return Op(f"{activation.name}(dot)", forward, backward, accumulate)
 
 
 _data_of = attrgetter("data")
@@ -290,16 +290,8 @@ def _sends_nothing(g: Any, datas: Iterable[Any]) -> bool:
     return math.isfinite(sum(datas)) or all(map(math.isfinite, datas))
 
 
-def _relu_dot_accumulate(g: float, node: Node) -> None:
-    # relu's rule written out (see _relu_accumulate), then DOT's, unless it sends nothing.
-    if node.data <= 0:
-        g = 0.0
-    if not _sends_nothing(g, map(_data_of, node._parents)):
-        _dot_accumulate(g, node)
-
-
 def _relu_dot_of_finite_sum_accumulate(g: float, node: Node) -> None:
-    # `_relu_dot_accumulate` for a neuron whose weighted sum was finite when it was made, so
+    # The accumulate of a relu neuron whose weighted sum was finite when it was made, so
     # every input was finite (an inf or nan input makes the sum inf or nan): no need to check
     # them again, which was an eighth of a training step. (Inputs whose data is changed
     # between the forward and the backward pass get a meaningless gradient in any case.)
@@ -310,7 +302,7 @@ def _relu_dot_of_finite_sum_accumulate(g: float, node: Node) -> None:
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
 # The neuron of each activation, by name (a "linear" neuron is DOT itself).
 NEURON_OPS = {
-    "relu": _neuron_op(RELU, _relu_dot_accumulate),
+    "relu": _neuron_op(RELU),
     "tanh": _neuron_op(TANH),
     "sigmoid": _neuron_op(SIGMOID),
     "linear": DOT,
