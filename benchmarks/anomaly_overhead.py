@@ -32,8 +32,8 @@ except ImportError:  # run from a checkout without installing: use the package n
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from micrograd_plus import SGD, autograd, engine
-from micrograd_plus.datasets import make_moons
-from micrograd_plus.demo import demo_loss
+from micrograd_plus.cli.demo import demo_loss
+from micrograd_plus.data.datasets import make_moons
 from micrograd_plus.nn import MLP
 
 LIMIT_PERCENT = 2.0

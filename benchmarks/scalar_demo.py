@@ -83,7 +83,7 @@ def make_trainers(hidden: int) -> tuple[Trainer, Trainer]:
     from micrograd import nn as mg_nn
 
     import micrograd_plus as mp
-    from micrograd_plus.datasets import make_moons
+    from micrograd_plus.data.datasets import make_moons
 
     X, y = make_moons(n_samples=100, noise=0.1, seed=1337)
     y = y * 2 - 1  # make y be -1 or 1

@@ -59,7 +59,7 @@ class Workload:
 
 
 def workloads() -> list[Workload]:
-    from micrograd_plus.datasets import load_iris, make_moons
+    from micrograd_plus.data.datasets import load_iris, make_moons
 
     X_moons, y_moons = make_moons(n_samples=100, noise=0.1, seed=1337)
     X_iris, y_iris, _ = load_iris()
@@ -225,7 +225,7 @@ CONTENDERS: dict[str, tuple[Any, ...]] = {
     # name: (maker, threads: None = the library's default, extra environment)
     "micrograd_plus Tensor": ("ours", None),
     "micrograd_plus Tensor, 1 thread": ("ours", 1),
-    # without the optional numba kernel for Adam (micrograd_plus/fused.py): numpy alone
+    # without the optional numba kernel for Adam (micrograd_plus/nn/adam_kernel.py): numpy alone
     NO_NUMBA: ("ours", None, {"MICROGRAD_PLUS_NUMBA": "0"}),
     "PyTorch": ("pytorch", None),
     "PyTorch, 1 thread": ("pytorch", 1),

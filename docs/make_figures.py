@@ -17,7 +17,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 from micrograd_plus import Value, backward_steps, draw_dot  # noqa: E402
-from micrograd_plus.draw import render  # noqa: E402
+from micrograd_plus.viz.draw import render  # noqa: E402
 
 
 def neuron() -> Value:

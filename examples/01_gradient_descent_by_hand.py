@@ -15,7 +15,7 @@ import numpy as np
 from _common import parse_args, report, wrote
 
 from micrograd_plus import Value
-from micrograd_plus.plot import plot_fit, plot_loss
+from micrograd_plus.viz.plot import plot_fit, plot_loss
 
 NAME = "01_gradient_descent_by_hand"
 X_DATA = [1.0, 2.0, 3.0]

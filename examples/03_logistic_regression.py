@@ -15,8 +15,8 @@ import numpy as np
 from _common import parse_args, report, wrote
 
 from micrograd_plus import Tensor, nn, no_grad
-from micrograd_plus.optim import SGD
-from micrograd_plus.plot import plot_fit, plot_loss
+from micrograd_plus.nn.optim import SGD
+from micrograd_plus.viz.plot import plot_fit, plot_loss
 
 NAME = "03_logistic_regression"
 

@@ -21,8 +21,8 @@ import numpy as np
 from _common import parse_args, report, wrote
 
 from micrograd_plus import Tensor, nn, no_grad
-from micrograd_plus.optim import SGD
-from micrograd_plus.plot import plot_fit, plot_loss
+from micrograd_plus.nn.optim import SGD
+from micrograd_plus.viz.plot import plot_fit, plot_loss
 
 NAME = "04_nonlinear_regression"
 SEED = 49  # data and initialisation: the median sample of a 100-seed study (see the docstring)

@@ -56,7 +56,7 @@ class Op:
         # with many inputs (engine.DOT, engine.SUM), where building the lists of input data
         # and of contributions costs more than the arithmetic, and for engine.RELU, 40%
         # of the nodes of a training step. It must give exactly, bit for bit, what
-        # `backward` gives (tests/test_performance.py checks them against the plain rules).
+        # `backward` gives (tests/engine/test_fast_equals_reference.py checks them against the plain rules).
         self.accumulate = accumulate
 
     def __repr__(self) -> str:
@@ -202,13 +202,13 @@ class detect_anomaly(_ModeSwitch):  # noqa: N801 - named as in PyTorch
     _anomaly = True
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def user_frame() -> str:
     """`file:line` of the innermost caller outside this package (for error messages)."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return "<unknown>"

@@ -23,8 +23,8 @@ the table of which function raises what):
 from __future__ import annotations
 
 from .autograd import AnomalyError
-from .expression import ExpressionError
-from .gradcheck import GradcheckError
+from .check.gradcheck import GradcheckError
+from .cli.expression import ExpressionError
 from .io import LoadError
 
 # What a bad argument can raise from any public function (besides the documented

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .nn import Module
+from .nn.module import Module
 
 PathLike = str | os.PathLike
 

@@ -497,7 +497,7 @@ def mlps(
     With `with_input=True` draws `(mlp, x)` with `x` a list of nin floats at which every
     relu's input is at least 1e-3 from 0, so finite differences see no kink.
     """
-    from .nn import MLP
+    from .nn.mlp import MLP
 
     @st.composite
     def draw_mlp(draw: Callable[..., Any]) -> Any:
@@ -559,7 +559,7 @@ def tensors(
     from hypothesis.extra import numpy as hnp
 
     try:
-        from .tensor import Tensor
+        from .tensors import Tensor
     except ImportError as error:  # pragma: no cover - only before tensor.py exists
         raise ImportError("tensors() needs micrograd_plus.tensor (the Tensor class)") from error
     if count < 1:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import micrograd_plus
 from micrograd_plus import MLP, AnomalyError, GradcheckError, Linear, Op, Tensor, Value
-from micrograd_plus.expression import ExpressionError, build_graph, parse_assignments, parse_expression
+from micrograd_plus.cli.expression import ExpressionError, build_graph, parse_assignments, parse_expression
 
 # RuntimeError is documented only for these graph misuses (as PyTorch words them).
 DOCUMENTED_RUNTIME_ERRORS = re.compile(

@@ -339,7 +339,7 @@ def test_a_missing_file_or_folder_is_the_operating_systems_error(tmp_path):
 
 
 def tensor_model(seed: int, hidden: int = 3, dtype=None):
-    from micrograd_plus.layers import Linear, ReLU, Sequential
+    from micrograd_plus.nn.layers import Linear, ReLU, Sequential
 
     return Sequential(
         Linear(2, hidden, seed=seed, dtype=dtype), ReLU(), Linear(hidden, 1, seed=seed + 1, dtype=dtype)
@@ -399,7 +399,7 @@ def test_a_very_different_model_gets_a_short_message(tmp_path):
 
 
 def test_a_convolutional_model_round_trips(tmp_path):
-    from micrograd_plus.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+    from micrograd_plus.nn.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 
     def make(seed: int) -> Sequential:
         return Sequential(

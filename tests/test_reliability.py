@@ -314,7 +314,7 @@ BAD_INPUTS = [
 
 
 def mp_expression():
-    from micrograd_plus import expression
+    from micrograd_plus.cli import expression
 
     return expression
 
@@ -343,7 +343,10 @@ def test_the_documented_exception_classes():
 
 
 def package_trees() -> list[tuple[str, ast.Module]]:
-    return [(path.name, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted(PACKAGE.glob("*.py"))]
+    return [
+        (str(path.relative_to(PACKAGE)), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(PACKAGE.rglob("*.py"))
+    ]
 
 
 NETWORK_AND_PICKLE_MODULES = {
@@ -437,7 +440,7 @@ WORKLOAD = textwrap.dedent(
     import numpy as np
     import micrograd_plus as mp
     from micrograd_plus.cli import main as cli_main
-    from micrograd_plus.expression import ExpressionError, build_graph
+    from micrograd_plus.cli.expression import ExpressionError, build_graph
 
     PACKAGE = os.path.dirname(os.path.abspath(mp.__file__))
     WORK = os.path.realpath(os.getcwd())  # the folder every path of the workload points into
@@ -628,7 +631,7 @@ def test_safety_doc_errors_table_names_only_real_exceptions():
     text = SAFETY_DOC.read_text(encoding="utf-8")
     table = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
     named = {name for line in table for name in __import__("re").findall(r"`([A-Z][A-Za-z]*Error)`", line)}
-    from micrograd_plus.draw import GraphvizNotFoundError
+    from micrograd_plus.viz.draw import GraphvizNotFoundError
 
     known = {e.__name__ for e in LIBRARY_ERRORS} | {
         "GraphvizNotFoundError",

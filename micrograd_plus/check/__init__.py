@@ -1,0 +1,9 @@
+"""Gradient checks: finite differences, gradcheck, and checks of each op's local derivative."""
+
+from .gradcheck import (
+    GradcheckError,
+    check_gradient_function,
+    check_local_derivatives,
+    gradcheck,
+    numerical_grad,
+)

@@ -1,0 +1,796 @@
+"""Gradient checks: compare derivatives with central finite differences.
+
+Three questions, three tools:
+
+- `gradcheck(f, inputs)`: is the gradient autograd computes for `f` right? (like
+  `torch.autograd.gradcheck`; on failure a table says which elements differ and by how much);
+- `check_local_derivatives(root)`: *which* operation's rule is wrong? Every node's
+  `backward` rule is checked on its own, against finite differences of its `forward`;
+- `check_gradient_function(f, grad_f, inputs)`: is my hand-written backprop right?
+
+Everything works on any autograd `Node` (Value with float data, Tensor with ndarray
+data) and, where it makes sense, on plain floats and float64 arrays. Finite differences
+need float64: with float32 a step of 1e-6 is lost in rounding, so such inputs are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Node, grad, topological_order
+
+__all__ = [
+    "GradcheckError",
+    "GradcheckReport",
+    "GradientRow",
+    "LocalDerivativeReport",
+    "NodeCheck",
+    "check_gradient_function",
+    "check_local_derivatives",
+    "grad",
+    "gradcheck",
+    "numerical_grad",
+]
+
+_ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
+_MAX_TABLE_ROWS = 40
+
+
+class GradcheckError(RuntimeError):
+    """Analytic and numerical gradients disagree (a RuntimeError, as in PyTorch).
+
+    The message is the report's table; the report itself is in `.report`.
+    """
+
+    def __init__(self, message: str, report: Any = None):
+        super().__init__(message)
+        self.report = report
+
+
+# -- reading inputs -------------------------------------------------------------------
+
+
+def _check_callable(f: Any, name: str) -> None:
+    if not callable(f):
+        raise TypeError(
+            f"{name} must be a function, called as {name}(*inputs); got {type(f).__name__}: {f!r:.60}"
+        )
+
+
+def _as_args(inputs: Any) -> tuple[Any, ...]:
+    """`inputs` as the tuple of arguments of `f` (a lone node or array is one argument)."""
+    return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+
+
+def _is_float_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
+
+
+def _raw_of(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+def _differentiable(x: Any) -> bool:
+    """Whether finite differences can perturb this argument (a float or float array,
+    bare or as a node's data); anything else (ints, strings, None) is passed through."""
+    raw = _raw_of(x)
+    if isinstance(raw, bool):
+        return False
+    return isinstance(raw, (float, np.floating)) or _is_float_array(raw)
+
+
+def _require_float64(args: Sequence[Any], positions: Sequence[int], names: Sequence[str]) -> None:
+    for i in positions:
+        raw = _raw_of(args[i])
+        if _is_float_array(raw) and raw.dtype != np.float64:
+            raise ValueError(
+                f"{names[i]} has dtype {raw.dtype}; finite differences need float64 (a step of 1e-6 "
+                "is lost in float32 rounding). Pass float64 data, e.g. x.astype(np.float64)."
+            )
+
+
+def _name(x: Any, i: int, names: Sequence[str] | None = None) -> str:
+    if names is not None and i < len(names):
+        return f"input {i} {names[i]!r}"
+    label = getattr(x, "label", "") if isinstance(x, Node) else ""
+    return f"input {i} {label!r}" if label else f"input {i}"
+
+
+def _output_array(out: Any, what: str) -> np.ndarray:
+    raw = _raw_of(out)
+    try:
+        array = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{what} must return a number, an array, a Value or a Tensor; got {type(out).__name__}: {out!r:.80}"
+        ) from None
+    return array
+
+
+def _probe_weights(shape: tuple[int, ...]) -> np.ndarray:
+    """Fixed, distinct, non-unit weights: checking d(sum(w * f)) instead of d(sum(f))
+    also catches a rule that forgets the upstream gradient or mixes up elements."""
+    return np.random.default_rng(20240607).uniform(0.5, 1.5, size=shape)
+
+
+# -- finite differences ----------------------------------------------------------------
+
+
+@dataclass
+class _Slopes:
+    """Central, left and right differences for one input (float64 arrays of its shape)."""
+
+    central: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+
+def _finite_differences(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    positions: Sequence[int],
+    eps: float,
+    weights: np.ndarray | None,
+    what: str,
+) -> dict[int, _Slopes]:
+    """Slopes of F = sum(weights * f(*args)) with respect to each element of the arguments
+    at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
+    plain floats and arrays by passing perturbed copies."""
+    # Refuses nan, inf and ints too large for a float as well as eps <= 0.
+    real = isinstance(eps, (int, float)) and not isinstance(eps, bool)
+    if not (real and 0 < eps <= float(np.finfo(np.float64).max)):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+
+    def evaluate(call_args: tuple[Any, ...]) -> float:
+        out = _output_array(f(*call_args), what)
+        if weights is None:
+            if out.size != 1:
+                raise ValueError(
+                    f"{what} returned shape {out.shape}; finite differences of a non-scalar need "
+                    "grad_output= (the weights of each output element), or reduce it with .sum()"
+                )
+            return float(out.reshape(()))
+        if out.shape != weights.shape:
+            raise ValueError(f"{what} returned shape {out.shape} but grad_output has shape {weights.shape}")
+        with np.errstate(all="ignore"):
+            return float(np.sum(weights * out))
+
+    f0 = evaluate(args)
+    slopes: dict[int, _Slopes] = {}
+    for i in positions:
+        arg = args[i]
+        base = _raw_of(arg)
+        is_array = isinstance(base, np.ndarray)
+        shape = base.shape if is_array else ()
+        central, left, right = np.empty(shape), np.empty(shape), np.empty(shape)
+        for j in range(int(np.prod(shape))):
+            values = []
+            for delta in (eps, -eps):
+                if is_array:
+                    moved: Any = base.copy()
+                    moved.flat[j] += delta
+                else:
+                    moved = float(base) + delta
+                if isinstance(arg, Node):
+                    arg.data = moved
+                    try:
+                        values.append(evaluate(args))
+                    finally:
+                        arg.data = base
+                else:
+                    values.append(evaluate(args[:i] + (moved,) + args[i + 1 :]))
+            plus, minus = values
+            with np.errstate(all="ignore"):
+                central.flat[j] = (plus - minus) / (2 * eps)
+                left.flat[j] = (f0 - minus) / eps
+                right.flat[j] = (plus - f0) / eps
+        slopes[i] = _Slopes(central, left, right)
+    return slopes
+
+
+def _shaped(array: np.ndarray, like: Any) -> Any:
+    """A float for a scalar input, an array for an array input."""
+    return array if isinstance(_raw_of(like), np.ndarray) else float(array.reshape(()))
+
+
+def numerical_grad(
+    f: Callable[..., Any], inputs: Any, eps: float = 1e-6, grad_output: Any = None
+) -> tuple[Any, ...]:
+    """Central differences `(f(x + eps) - f(x - eps)) / (2 eps)` for every element of
+    every input: one gradient per input (a float for a Value or float, an array for a
+    Tensor or array; None for arguments that are not floats, which are passed through).
+
+    `f(*inputs)` may return a Value, a Tensor, a float or an array. For an output with
+    more than one element give `grad_output` (as for `backward(gradient)`): the result
+    is then the gradient of `sum(grad_output * f)`. `.grad` is never touched.
+    """
+    _check_callable(f, "f")
+    args = _as_args(inputs)
+    positions = [i for i, a in enumerate(args) if _differentiable(a)]
+    _require_float64(args, positions, [_name(a, i) for i, a in enumerate(args)])
+    try:
+        weights = None if grad_output is None else np.asarray(_raw_of(grad_output), dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"grad_output holds a number too large for a float: {grad_output!r:.60}") from None
+    slopes = _finite_differences(f, args, positions, eps, weights, "f")
+    return tuple(_shaped(slopes[i].central, args[i]) if i in slopes else None for i in range(len(args)))
+
+
+# -- reports ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradientRow:
+    """One input element: the gradient under test, the finite difference, their errors."""
+
+    input: int
+    name: str
+    index: tuple[int, ...]
+    analytic: float
+    numeric: float
+    abs_error: float
+    rel_error: float
+    failed: bool
+    autograd: float | None = None
+    note: str = ""
+
+
+def _compare(analytic: float, numeric: float, atol: float, rtol: float) -> tuple[float, float, bool]:
+    with np.errstate(all="ignore"):
+        abs_error = abs(analytic - numeric)
+    if analytic == numeric:
+        return 0.0, 0.0, True
+    if abs_error != abs_error:  # nan
+        return math.nan, math.nan, False
+    rel_error = abs_error / abs(numeric) if numeric != 0 else math.inf
+    return abs_error, rel_error, abs_error <= atol + rtol * abs(numeric)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.8g}"
+
+
+def _fmt_err(x: float) -> str:
+    return f"{x:.1e}" if math.isfinite(x) else str(x)
+
+
+def _fmt_index(index: tuple[int, ...]) -> str:
+    return "-" if index == () else f"[{', '.join(map(str, index))}]"
+
+
+@dataclass
+class GradcheckReport:
+    """What a gradient check found: truthy when every element matches.
+
+    `rows` has one `GradientRow` per checked input element; `problems` lists what
+    could not be compared at all (a wrong shape, a missing gradient); `str(report)` is
+    a readable table with a summary per input.
+    """
+
+    title: str
+    rows: list[GradientRow]
+    eps: float
+    atol: float
+    rtol: float
+    problems: list[str] = field(default_factory=list)
+    analytic_label: str = "analytic"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(r.failed for r in self.rows)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def failures(self) -> list[GradientRow]:
+        return [r for r in self.rows if r.failed]
+
+    def summary(self) -> list[str]:
+        """One line per input with a wrong gradient: how many elements, the worst one."""
+        lines = list(self.problems)
+        by_input: dict[int, list[GradientRow]] = {}
+        for row in self.rows:
+            by_input.setdefault(row.input, []).append(row)
+        for rows in by_input.values():
+            bad = [r for r in rows if r.failed]
+            if not bad:
+                continue
+            worst = max(bad, key=lambda r: r.abs_error if r.abs_error == r.abs_error else math.inf)
+            where = "" if worst.index == () else f" at element {_fmt_index(worst.index)}"
+            lines.append(
+                f"{worst.name}: {len(bad)} of {len(rows)} elements wrong; largest error "
+                f"{_fmt_err(worst.abs_error)}{where} ({self.analytic_label} {_fmt(worst.analytic)}, "
+                f"numeric {_fmt(worst.numeric)})"
+            )
+        return lines
+
+    def table(self, max_rows: int = _MAX_TABLE_ROWS) -> str:
+        """The rows as aligned text; failing rows first when there are too many to show."""
+        show_autograd = any(r.autograd is not None for r in self.rows)
+        header = ["input", "element", self.analytic_label, "numeric"]
+        if show_autograd:
+            header.append("autograd")
+        header += ["abs err", "rel err", ""]
+        rows = self.rows
+        hidden = 0
+        if len(rows) > max_rows:
+            failing = [r for r in rows if r.failed]
+            passing = [r for r in rows if not r.failed]
+            keep = set(map(id, (failing + passing)[:max_rows]))
+            hidden = len(rows) - len(keep)
+            rows = [r for r in rows if id(r) in keep]
+        cells = []
+        for r in rows:
+            line = [r.name, _fmt_index(r.index), _fmt(r.analytic), _fmt(r.numeric)]
+            if show_autograd:
+                line.append(_fmt(r.autograd))
+            line += [
+                _fmt_err(r.abs_error),
+                _fmt_err(r.rel_error),
+                ("<-- WRONG" if r.failed else "") + (f" ({r.note})" if r.note else ""),
+            ]
+            cells.append(line)
+        widths = [max(len(str(c[k])) for c in [header, *cells]) for k in range(len(header))]
+        right = {2, 3, 4, 5, 6} if show_autograd else {2, 3, 4, 5}
+
+        def render(line: list[str]) -> str:
+            parts = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(line, widths))]
+            return "  ".join(parts).rstrip()
+
+        out = [render(header)] + [render(c) for c in cells]
+        if hidden:
+            out.append(f"... {hidden} more matching rows not shown (report.rows has them all)")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        n_bad = len(self.failures)
+        tolerances = f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        if self.ok:
+            head = f"{self.title}: all {len(self.rows)} gradient elements match {tolerances}"
+        else:
+            head = f"{self.title}: {n_bad} of {len(self.rows)} gradient elements are wrong {tolerances}"
+        parts = [head]
+        parts += [f"  {line}" for line in self.summary()]
+        parts += [f"  note: {n}" for n in self.notes]
+        if self.rows and not self.ok:
+            parts.append(self.table())
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<GradcheckReport ok={self.ok} rows={len(self.rows)} wrong={len(self.failures)}>"
+
+
+def _kink_note(slopes: _Slopes, index: int, atol: float, rtol: float, analytic: float) -> str:
+    """Why a mismatch may not be the rule's fault: f is not finite nearby, or f has a kink here
+    and the rule gave one of its one-sided slopes or a value between them (as relu'(0) = 0).
+    Curvature alone also makes the two sides differ, but then a wrong rule falls outside them."""
+    left, right = float(slopes.left.flat[index]), float(slopes.right.flat[index])
+    if not (math.isfinite(left) and math.isfinite(right)):
+        return "f is not finite next to this point"
+    tolerance = atol + rtol * max(abs(left), abs(right))
+    low, high = min(left, right), max(left, right)
+    if high - low > tolerance and low - tolerance <= analytic <= high + tolerance:
+        return f"f has a kink here: slope {left:.4g} on the left, {right:.4g} on the right"
+    return ""
+
+
+def _rows_for(
+    i: int,
+    name: str,
+    analytic: np.ndarray,
+    slopes: _Slopes,
+    atol: float,
+    rtol: float,
+    autograd: np.ndarray | None = None,
+) -> list[GradientRow]:
+    rows = []
+    shape = slopes.central.shape
+    for j in range(slopes.central.size):
+        a = float(analytic.flat[j])
+        n = float(slopes.central.flat[j])
+        abs_error, rel_error, ok = _compare(a, n, atol, rtol)
+        auto = None if autograd is None else float(autograd.flat[j])
+        if auto is not None and ok:
+            ok = _compare(a, auto, atol, rtol)[2]
+        note = "" if ok else _kink_note(slopes, j, atol, rtol, a)
+        if not ok and auto is not None and _compare(auto, n, atol, rtol)[2]:
+            note = "; ".join(filter(None, [note, "autograd agrees with the numeric value"]))
+        index = tuple(int(k) for k in np.unravel_index(j, shape)) if shape else ()
+        rows.append(GradientRow(i, name, index, a, n, abs_error, rel_error, not ok, auto, note))
+    return rows
+
+
+def _analytic_grads(out: Node, nodes: list[Node], weights: np.ndarray | None) -> list[np.ndarray]:
+    """Autograd's gradients of sum(weights * out) for `nodes` as float64 arrays (zeros
+    where the output does not depend on a node). `.grad` is not touched."""
+    if not out.requires_grad:
+        return [np.zeros(np.shape(n.data)) for n in nodes]
+    grads = grad(out, nodes, grad_outputs=weights, allow_unused=True)
+    return [
+        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64)
+        for node, g in zip(nodes, grads)
+    ]
+
+
+def _shape_problem(name: str, analytic: np.ndarray, data: Any, who: str) -> str:
+    if analytic.shape == np.shape(data):
+        return ""
+    return (
+        f"{name}: {who} gave a gradient of shape {analytic.shape} for an input of shape {np.shape(data)} "
+        "(a gradient has the shape of its input)"
+    )
+
+
+def _finish(report: GradcheckReport, raise_exception: bool) -> GradcheckReport:
+    if raise_exception and not report.ok:
+        raise GradcheckError(str(report), report)
+    return report
+
+
+# -- gradcheck ---------------------------------------------------------------------------
+
+
+def gradcheck(
+    f: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> GradcheckReport:
+    """Compare autograd's gradient of `f(*inputs)` with central differences.
+
+    Like `torch.autograd.gradcheck`: every input that requires grad is checked element
+    by element; an element passes when `|analytic - numeric| <= atol + rtol * |numeric|`.
+    On failure it raises `GradcheckError` whose message is a table (one row per input
+    element with the analytic and numeric values, their absolute and relative error,
+    and the wrong rows marked); with `raise_exception=False` it returns the report,
+    which is truthy when everything matches. For an output with more than one element,
+    the gradient of `sum(w * f)` is checked for fixed random weights `w`.
+    """
+    _check_callable(f, "f")
+    args = _as_args(inputs)
+    names = [_name(a, i) for i, a in enumerate(args)]
+    positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
+    if not positions:
+        raise ValueError(
+            "gradcheck expects at least one input that requires grad (a Value, or a Tensor with "
+            f"requires_grad=True); got {', '.join(type(a).__name__ for a in args) or 'no inputs'}"
+        )
+    for i in positions:
+        if not _differentiable(args[i]):
+            raise ValueError(
+                f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
+            )
+    _require_float64(args, positions, names)
+    out = f(*args)
+    if not isinstance(out, Node):
+        raise TypeError(
+            f"gradcheck: f must return the Value or Tensor it computed from its inputs, got "
+            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
+        )
+    out_data = np.asarray(out.data, dtype=np.float64)
+    weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
+    analytic = _analytic_grads(out, [args[i] for i in positions], weights)
+    slopes = _finite_differences(f, args, positions, eps, weights, "f")
+    rows: list[GradientRow] = []
+    problems: list[str] = []
+    for i, a in zip(positions, analytic):
+        problem = _shape_problem(names[i], a, args[i].data, "autograd")
+        if problem:
+            problems.append(problem)
+        else:
+            rows += _rows_for(i, names[i], a, slopes[i], atol, rtol)
+    notes = []
+    if weights is not None:
+        notes.append(
+            f"the output has shape {out_data.shape}: checked d(sum(w * f)) for fixed random weights w"
+        )
+    report = GradcheckReport("gradcheck", rows, eps, atol, rtol, problems, notes=notes)
+    return _finish(report, raise_exception)
+
+
+# -- hand-written gradients ------------------------------------------------------------------
+
+
+def check_gradient_function(
+    f: Callable[..., Any],
+    grad_f: Callable[..., Any],
+    inputs: Any,
+    raise_exception: bool = False,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    names: Sequence[str] | None = None,
+) -> GradcheckReport:
+    """Check a hand-written gradient `grad_f` of a scalar function `f`.
+
+    Both are called as `f(*inputs)` / `grad_f(*inputs)`: `f` may be plain numpy code
+    returning a float (a loss), `grad_f` returns one gradient per input, of the input's
+    shape, or None for an input it does not differentiate (data, labels): those are not
+    checked. The reference is central differences, and autograd as well when `f` returns
+    a Value or Tensor. The report is truthy when every checked input matches; its text
+    says which input's gradient is wrong, by how much and at which elements. `names`
+    labels the inputs in that text. With `raise_exception=True` a mismatch raises
+    `GradcheckError` instead.
+    """
+    _check_callable(f, "f")
+    _check_callable(grad_f, "grad_f")
+    args = _as_args(inputs)
+    labels = [_name(a, i, names) for i, a in enumerate(args)]
+    given = grad_f(*args)
+    if len(args) == 1 and not isinstance(given, (list, tuple)):
+        given = (given,)
+    if not isinstance(given, (list, tuple)) or len(given) != len(args):
+        count = len(given) if isinstance(given, (list, tuple)) else type(given).__name__
+        raise ValueError(
+            f"grad_f must return one gradient per input (None for inputs it does not differentiate): "
+            f"got {count} for {len(args)} inputs"
+        )
+    problems: list[str] = []
+    skipped: list[str] = []
+    positions: list[int] = []
+    given_arrays: dict[int, np.ndarray] = {}
+    for i, (arg, g) in enumerate(zip(args, given)):
+        if g is None:
+            skipped.append(labels[i])
+            continue
+        if not _differentiable(arg):
+            problems.append(
+                f"{labels[i]}: grad_f returned a gradient but the input is not a float or float array"
+            )
+            continue
+        array = np.asarray(_raw_of(g), dtype=np.float64)
+        shape = np.shape(_raw_of(arg))
+        if array.shape != shape:
+            problems.append(
+                f"{labels[i]}: grad_f returned shape {array.shape} but the input has shape {shape} "
+                "(a gradient has the shape of its input)"
+            )
+            continue
+        positions.append(i)
+        given_arrays[i] = array
+    _require_float64(args, positions, labels)
+    out = f(*args)
+    if _output_array(out, "f").size != 1:
+        raise ValueError(
+            f"check_gradient_function: f must return one number (a loss), got shape {np.shape(_raw_of(out))}"
+        )
+    slopes = _finite_differences(f, args, positions, eps, None, "f")
+    autograd_arrays: dict[int, np.ndarray] = {}
+    if isinstance(out, Node):
+        node_positions = [i for i in positions if isinstance(args[i], Node) and args[i].requires_grad]
+        if node_positions:
+            for i, a in zip(node_positions, _analytic_grads(out, [args[i] for i in node_positions], None)):
+                problem = _shape_problem(labels[i], a, args[i].data, "autograd")
+                if problem:
+                    problems.append(problem)
+                else:
+                    autograd_arrays[i] = a
+    rows: list[GradientRow] = []
+    for i in positions:
+        rows += _rows_for(i, labels[i], given_arrays[i], slopes[i], atol, rtol, autograd_arrays.get(i))
+    notes = [f"not checked (grad_f returned None): {', '.join(skipped)}"] if skipped else []
+    report = GradcheckReport("check_gradient_function", rows, eps, atol, rtol, problems, "given", notes)
+    return _finish(report, raise_exception)
+
+
+# -- local derivatives -------------------------------------------------------------------------
+
+
+@dataclass
+class NodeCheck:
+    """The check of one node's rule: its op, the inputs it was checked at, the rows."""
+
+    position: int
+    node: Node
+    op: str
+    inputs: tuple[Any, ...]
+    upstream: Any
+    rows: list[GradientRow]
+    problems: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(r.failed for r in self.rows)
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        body = np.array2string(x, precision=6, threshold=8, separator=", ")
+        return f"array(shape={x.shape}, {body})" if x.ndim else body
+    return repr(float(x)) if isinstance(x, (float, np.floating)) else repr(x)
+
+
+@dataclass
+class LocalDerivativeReport:
+    """Every node's rule checked on its own: truthy when all match. `first_failure` is
+    the earliest node (in forward order) whose rule disagrees with finite differences."""
+
+    checks: list[NodeCheck]
+    eps: float
+    atol: float
+    rtol: float
+
+    @property
+    def failures(self) -> list[NodeCheck]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def first_failure(self) -> NodeCheck | None:
+        failures = self.failures
+        return failures[0] if failures else None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        checked = [c for c in self.checks if not c.skipped]
+        skipped = [c for c in self.checks if c.skipped]
+        tolerances = f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        tail = [f"  skipped {c.op!r} (node {c.position}): {c.skipped}" for c in skipped[:10]]
+        if len(skipped) > 10:
+            tail.append(f"  ... and {len(skipped) - 10} more skipped nodes")
+        first = self.first_failure
+        if first is None:
+            return "\n".join(
+                [
+                    f"check_local_derivatives: the rules of all {len(checked)} checked operation nodes match "
+                    f"finite differences {tolerances}" + (f"; {len(skipped)} skipped" if skipped else ""),
+                    *tail,
+                ]
+            )
+        where = getattr(first.node, "_where", None)
+        label = getattr(first.node, "label", "")
+        about = ", ".join(
+            filter(None, [f"label {label!r}" if label else "", f"created at {where}" if where else ""])
+        )
+        head = (
+            f"check_local_derivatives: the derivative rule of op {first.op!r} is wrong "
+            f"(node {first.position} of {len(self.checks)} in forward order{', ' + about if about else ''})\n"
+            f"  inputs: {', '.join(_short(x) for x in first.inputs)}\n"
+            f"  upstream gradient g = {_short(first.upstream)} (the rule's results are compared with "
+            f"finite differences of g * forward)"
+        )
+        lines = [head, *[f"  {p}" for p in first.problems]]
+        for row in first.rows:
+            if row.failed and np.ndim(first.upstream) == 0 and row.index == ():
+                g = float(first.upstream)
+                lines.append(
+                    f"  {row.name}: backward gives {row.analytic:.8g} = g * {row.analytic / g:.8g}, "
+                    f"finite differences give {row.numeric:.8g} = g * {row.numeric / g:.8g}"
+                )
+        if first.rows:
+            report = GradcheckReport("", first.rows, self.eps, self.atol, self.rtol, analytic_label="rule")
+            lines.append(report.table())
+        others = self.failures[1:]
+        if others:
+            lines.append("  also wrong: " + ", ".join(f"{c.op!r} (node {c.position})" for c in others))
+        return "\n".join(lines + tail)
+
+    def __repr__(self) -> str:
+        first = self.first_failure
+        return f"<LocalDerivativeReport ok={self.ok} nodes={len(self.checks)} first_wrong={first.op if first else None!r}>"
+
+
+def _forward(op: Any, datas: Sequence[Any]) -> Any:
+    """Run an op's forward on raw data with IEEE results (nan where Python would raise)."""
+    with np.errstate(all="ignore"):
+        try:
+            return op.forward(*datas)
+        except _ARITHMETIC_ERRORS:
+            try:
+                return op.forward(*[np.float64(d) if isinstance(d, float) else d for d in datas])
+            except _ARITHMETIC_ERRORS:
+                return math.nan
+
+
+def _working_copy(data: Any) -> Any:
+    """The data a rule is checked on: floats stay floats, float arrays become float64 copies."""
+    if _is_float_array(data):
+        return np.array(data, dtype=np.float64)
+    if isinstance(data, (float, np.floating)) and not isinstance(data, bool):
+        return float(data)
+    return data
+
+
+def _check_node(position: int, node: Node, eps: float, atol: float, rtol: float) -> NodeCheck:
+    op = node._op
+    assert op is not None
+    parents = node._parents
+    datas = [_working_copy(p.data) for p in parents]
+    out = _forward(op, datas)
+    is_array = isinstance(node.data, np.ndarray)  # the kind of raw data this node's rules expect
+    if is_array:
+        out = np.asarray(out)
+    out_array = np.asarray(out, dtype=np.float64)
+    # Not 1.0: a rule that forgets to multiply by the upstream gradient must show up.
+    g: Any = _probe_weights(out_array.shape) if is_array else 0.75
+    check = NodeCheck(position, node, op.name, tuple(datas), g, [])
+    finite_inputs = all(np.all(np.isfinite(d)) for d in datas if _differentiable(d))
+    if not (finite_inputs and np.all(np.isfinite(out_array))):
+        check.skipped = "an input or the output is not finite"
+        return check
+    with np.errstate(all="ignore"):
+        try:
+            contributions = op.backward(g, out, *datas)
+        except Exception as error:  # noqa: BLE001 - the rule's own bug is the finding
+            check.problems.append(f"backward raised {type(error).__name__}: {error}")
+            return check
+    if not isinstance(contributions, (list, tuple)) or len(contributions) != len(parents):
+        count = (
+            len(contributions) if isinstance(contributions, (list, tuple)) else type(contributions).__name__
+        )
+        check.problems.append(
+            f"backward returned {count} gradients for {len(parents)} inputs (one per input)"
+        )
+        return check
+    weights = np.asarray(g, dtype=np.float64)
+
+    def forward_of(*call_datas: Any) -> Any:
+        return _forward(op, call_datas)
+
+    positions = [i for i, p in enumerate(parents) if p.requires_grad and _differentiable(datas[i])]
+    slopes = _finite_differences(forward_of, tuple(datas), positions, eps, weights, f"forward of {op.name!r}")
+    for i in positions:
+        c = contributions[i]
+        shape = np.shape(datas[i])
+        rule = np.zeros(shape) if c is None else np.asarray(_raw_of(c), dtype=np.float64)
+        if rule.shape != shape:
+            check.problems.append(
+                f"{_name(parents[i], i)}: backward returned shape {rule.shape} for an input of shape {shape} "
+                "(undo broadcasting: a gradient has its input's shape)"
+            )
+            continue
+        for row in _rows_for(i, _name(parents[i], i), rule, slopes[i], atol, rtol):
+            if row.failed and row.note:  # a kink or a pole next to the point: not checkable here
+                check.skipped = check.skipped or f"not differentiable at these inputs ({row.note})"
+                row = dataclasses.replace(row, failed=False)
+            check.rows.append(row)
+    if not check.ok:
+        check.skipped = ""
+    return check
+
+
+def check_local_derivatives(
+    root: Node,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> LocalDerivativeReport:
+    """Check every node's own derivative rule in the graph of `root`, by finite differences.
+
+    For each operation node (in forward order), its op's `forward` is re-run on its
+    inputs' raw data, nudged one element at a time, and compared with what its
+    `backward` rule returns for a fixed upstream gradient. An end-to-end gradcheck only
+    says that something is wrong; this names the first operation whose rule is wrong,
+    with its inputs. Fused n-ary nodes (`dot`, `sum`) and Tensor ops are checked the same
+    way. Points where an op's forward has a kink (relu at 0) are skipped, not failed.
+    Raises `GradcheckError` (or, with `raise_exception=False`, returns the report).
+    """
+    if not isinstance(root, Node):
+        raise TypeError(
+            f"check_local_derivatives() takes the output node of a graph, got {type(root).__name__}"
+        )
+    order = list(reversed(topological_order(root)))
+    ops = [n for n in order if n._op is not None]
+    checks = [_check_node(k, node, eps, atol, rtol) for k, node in enumerate(ops)]
+    report = LocalDerivativeReport(checks, eps, atol, rtol)
+    if raise_exception and not report.ok:
+        raise GradcheckError(str(report), report)
+    return report

@@ -1,0 +1,350 @@
+"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, Flatten, the
+activations, Sequential, the loss modules and `clip_grad_norm_`.
+
+Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
+finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
+a = sqrt(5), which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias),
+drawn from a numpy Generator made from `seed`: never from global random state.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Iterable, Iterator
+from typing import Any, Union
+
+import numpy as np
+
+from ..autograd import Node
+from ..tensors import Tensor, quiet
+from . import functional as F
+from . import losses
+from .module import Module
+
+SeedLike = Union[int, np.random.Generator, random.Random, None]
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Flatten",
+    "Linear",
+    "MSELoss",
+    "MaxPool2d",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "clip_grad_norm_",
+]
+
+
+def make_generator(seed: SeedLike) -> np.random.Generator:
+    """A private numpy Generator: an int seeds a new one, a Generator is used as it is (to share
+    one stream between layers), a `random.Random` seeds one from its stream, None draws fresh
+    entropy. numpy's global state is never read or changed."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, random.Random):
+        return np.random.default_rng(seed.getrandbits(64))
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"seed must be an int, a numpy Generator, a random.Random or None, got {type(seed).__name__}: {seed!r:.60}"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.default_rng(int(seed))
+
+
+def _size(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    try:
+        result = np.dtype(np.float64 if dtype is None else dtype)
+    except Exception:  # numpy raises TypeError, ValueError, OverflowError... for odd specs
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r:.60}") from None
+    if result not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {result}")
+    return result
+
+
+def _uniform_parameter(
+    rng: np.random.Generator, bound: float, shape: tuple[int, ...], dtype: np.dtype
+) -> Tensor:
+    return Tensor(rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False), requires_grad=True)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _elementwise(x: Any, method: str, layer: str) -> Any:
+    """`x.method()` for a Tensor or a Value, or for each Value of a list; a clear error otherwise."""
+    for item in x if isinstance(x, list) else [x]:
+        if not isinstance(item, Node):
+            raise TypeError(
+                f"{layer} takes a Tensor, a Value or a list of Values, got {type(item).__name__}: {item!r:.60}"
+            )
+    return [getattr(v, method)() for v in x] if isinstance(x, list) else getattr(x, method)()
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight of shape (out_features, in_features)."""
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, seed: SeedLike = None, dtype: Any = None
+    ):
+        self.in_features = _size("in_features", in_features)
+        self.out_features = _size("out_features", out_features)
+        rng = make_generator(seed)
+        kind = _dtype(dtype)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight = _uniform_parameter(rng, bound, (self.out_features, self.in_features), kind)
+        self.bias = _uniform_parameter(rng, bound, (self.out_features,), kind) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return F.linear(_as_tensor(x), self.weight, self.bias)
+
+    def __repr__(self) -> str:
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation, as PyTorch) on (N, C, H, W) inputs; weight of shape
+    (out_channels, in_channels, kh, kw), initialised like PyTorch's (fan_in = in_channels * kh * kw)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        bias: bool = True,
+        seed: SeedLike = None,
+        dtype: Any = None,
+    ):
+        self.in_channels = _size("in_channels", in_channels)
+        self.out_channels = _size("out_channels", out_channels)
+        self.kernel_size = F.pair("kernel_size", kernel_size, 1)
+        self.stride = F.pair("stride", stride, 1)
+        self.padding = F.pair("padding", padding, 0)
+        rng = make_generator(seed)
+        kind = _dtype(dtype)
+        bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        self.weight = _uniform_parameter(
+            rng, bound, (self.out_channels, self.in_channels, *self.kernel_size), kind
+        )
+        self.bias = _uniform_parameter(rng, bound, (self.out_channels,), kind) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return F.conv2d(_as_tensor(x), self.weight, self.bias, self.stride, self.padding)
+
+    def __repr__(self) -> str:
+        return (
+            f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding})"
+        )
+
+
+class MaxPool2d(Module):
+    """The largest value of each kernel_size window, moving by stride (default: kernel_size)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None):
+        self.kernel_size = F.pair("kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.max_pool2d(_as_tensor(x), self.kernel_size, self.stride)
+
+    def __repr__(self) -> str:
+        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
+
+
+class Flatten(Module):
+    """Keep the first axis (the batch), flatten the rest: (N, C, H, W) -> (N, C*H*W)."""
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_tensor(x)
+        if x.ndim == 0:
+            raise ValueError(
+                "Flatten keeps the first axis (the batch) and flattens the rest: it needs a Tensor with at least one axis, got a 0-d one"
+            )
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (not -1: the batch may be empty)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
+class ReLU(Module):
+    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "relu", "ReLU")
+
+    def __repr__(self) -> str:
+        return "ReLU()"
+
+
+class Tanh(Module):
+    """tanh(x) elementwise; works on a Tensor, a Value or a list of Values."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "tanh", "Tanh")
+
+    def __repr__(self) -> str:
+        return "Tanh()"
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise; works on a Tensor, a Value or a list of Values."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "sigmoid", "Sigmoid")
+
+    def __repr__(self) -> str:
+        return "Sigmoid()"
+
+
+class Sequential(Module):
+    """Modules applied in order. Parameters are named "0.weight", "0.bias", ... as in PyTorch,
+    so state dicts line up with a PyTorch `nn.Sequential` of the same layers."""
+
+    def __init__(self, *modules: Module):
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(
+                    f"Sequential takes modules, but argument {i} is a {type(m).__name__}: {m!r:.60}"
+                )
+        self.layers = list(modules)
+
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        for i, m in enumerate(self.layers):
+            yield str(i), m
+
+    def forward(self, x: Any) -> Any:
+        for m in self.layers:
+            x = m(x)
+        return x
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """A layer, or for a slice a Sequential of those layers (as in PyTorch)."""
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({i}): {m!r}" for i, m in enumerate(self.layers))
+        return f"Sequential({inner}\n)"
+
+
+# --- loss modules ------------------------------------------------------------------------------
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in losses.REDUCTIONS:
+            raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+class MSELoss(_Loss):
+    """Mean squared error between predictions and targets of the same shape."""
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return losses.mse_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities (after a sigmoid) against targets in [0, 1]; the
+    logs are clamped at -100 as PyTorch does, so p = 0 or 1 gives a large finite loss."""
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return losses.binary_cross_entropy(input, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid and binary cross-entropy in one numerically stable step (takes logits)."""
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return losses.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy: logits (N, C) and integer class labels (N,) (or class
+    probabilities of shape (N, C))."""
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return losses.cross_entropy(input, target, reduction=self.reduction)
+
+
+# --- gradient clipping ---------------------------------------------------------------------------
+
+
+def clip_grad_norm_(parameters: Node | Iterable[Node], max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale all gradients together so that their joint norm is at most `max_norm`, as
+    `torch.nn.utils.clip_grad_norm_`: the scale is max_norm / (total_norm + 1e-6), applied
+    only when below 1. Returns the total norm before clipping (a float). Tensors whose grad is
+    None are skipped; `norm_type` may be any p >= 1 or math.inf."""
+    params = [parameters] if isinstance(parameters, Node) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Node):
+            raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
+    max_norm = _nonnegative("max_norm", max_norm)
+    norm_type = float(norm_type)
+    if not (norm_type >= 1.0):
+        raise ValueError(f"norm_type must be >= 1 (or math.inf), got {norm_type}")
+    grads = [np.abs(np.asarray(p.grad, dtype=np.float64)).ravel() for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    flat = np.concatenate(grads)
+    if flat.size == 0:
+        return 0.0
+    total = _total_norm(grads, flat, norm_type)
+    scale = max_norm / (total + 1e-6)
+    if not scale >= 1.0:  # a nan norm spreads to the gradients, as in PyTorch
+        for p in params:
+            if p.grad is not None:
+                # A new array, never in place: one gradient array may be shared by two parameters.
+                p.grad = _scaled(p.grad, scale) if isinstance(p.grad, np.ndarray) else float(p.grad * scale)
+    return total
+
+
+@quiet  # huge gradients overflow to an inf norm, as in PyTorch: IEEE, without a RuntimeWarning
+def _total_norm(grads: list[np.ndarray], flat: np.ndarray, norm_type: float) -> float:
+    if math.isinf(norm_type):
+        return float(flat.max())
+    per_param = [np.sum(g**norm_type) ** (1.0 / norm_type) for g in grads]
+    return float(np.sum(np.asarray(per_param) ** norm_type) ** (1.0 / norm_type))
+
+
+@quiet  # an inf gradient times a scale of 0 is nan, quietly
+def _scaled(grad: np.ndarray, scale: float) -> np.ndarray:
+    return grad * scale  # type: ignore[no-any-return]
+
+
+def _nonnegative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
+    value = float(value)
+    if not (value >= 0.0) or math.isinf(value):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value

@@ -1,0 +1,132 @@
+"""micrograd's Neuron, Layer and MLP on Values: a neuron is `activation(dot(w, x, b))`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engine import Value, dot, dots
+from .module import Module, Seed, make_rng
+
+_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+
+
+def _activation(activation: str | None, nonlin: bool | None) -> str:
+    if nonlin is not None:  # micrograd's spelling
+        return "relu" if nonlin else "linear"
+    if activation is None:
+        return "linear"
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
+    return activation
+
+
+def _check_size(name: str, size: Any) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"{name} must be a positive int, got {size!r}")
+    return int(size)
+
+
+class Neuron(Module):
+    """One neuron: activation(w . x + b). Weights start uniform in [-1, 1], bias 0, as in micrograd."""
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str | None = "relu",
+        seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
+    ):
+        nin = _check_size("nin", nin)
+        rng = make_rng(seed)
+        self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.activation = _activation(activation, nonlin)
+
+    @property
+    def nonlin(self) -> bool:
+        return self.activation != "linear"
+
+    def forward(self, x: Sequence[Any]) -> Value:
+        """One node, `activation(w . x + b)` (see engine.NEURON_OPS: for speed, the
+        activation is not a node of its own)."""
+        if len(x) != len(self.w):
+            raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
+        return dot(self.w, x, self.b, self.activation)
+
+    def __repr__(self) -> str:
+        kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}[self.activation]
+        return f"{kind}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """`nout` neurons reading the same inputs. Like micrograd, a layer of one neuron
+    returns a Value rather than a list of one."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str | None = "relu",
+        seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
+    ):
+        nout = _check_size("nout", nout)
+        rng = make_rng(seed)
+        self.neurons = [Neuron(nin, activation, rng, nonlin=nonlin) for _ in range(nout)]
+
+    def forward(self, x: Sequence[Any]) -> Value | list[Value]:
+        neurons = self.neurons
+        # Speed: a layer's neurons share their inputs, so plain Neurons of one activation are
+        # made by one `dots` call, which checks and reads the inputs once for all of them.
+        # The nodes and numbers are those of calling each neuron.
+        activation = neurons[0].activation
+        rows, biases = [], []
+        for n in neurons:
+            if type(n) is not Neuron or len(n.w) != len(x) or n.activation != activation:
+                out = [n(x) for n in neurons]  # a subclass's own forward, mixed activations, or an error
+                break
+            rows.append(n.w)
+            biases.append(n.b)
+        else:
+            out = dots(rows, biases, x, activation)
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: every layer but the last is non-linear (as micrograd).
+
+    `MLP(2, [16, 16, 1])`; unlike micrograd, a hidden layer of width 1 works.
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: Seed = None):
+        nin = _check_size("nin", nin)
+        if isinstance(nouts, (int, np.integer)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
+            raise ValueError(
+                f"nouts must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}"
+            )
+        sizes = [nin] + [_check_size(f"nouts[{i}]", n) for i, n in enumerate(nouts)]
+        activation = _activation(activation, None)
+        rng = make_rng(seed)
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear", rng)
+            for i in range(len(nouts))
+        ]
+
+    def forward(self, x: Sequence[Any]) -> Value | list[Value]:
+        out: Any = x
+        for layer in self.layers:
+            out = layer(out)
+            if isinstance(out, Value):
+                out = [out]
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -1,0 +1,460 @@
+"""Stepping through a graph: the forward and the backward pass one operation at a time,
+each step narrated with its numbers.
+
+Nothing here knows a derivative. A backward step calls the node's own `Op.backward`, in
+the order `autograd.topological_order` gives, and sums the contributions in the same
+order `autograd.backward` does; each node then receives its running total through its
+own `_store_grad`. So running the steps to the end leaves every `.grad` exactly as
+`backward()` would (leaves accumulate, intermediates show this pass), bit for bit.
+
+The walks here use explicit stacks, never recursion: a chain of a million nodes is fine.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import autograd
+from ..autograd import NOTHING, Node, no_grad, topological_order
+
+INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "**": "**", "@": "@"}
+# A neuron's node (see engine.NEURON_OPS) by its op's name, and its activation.
+NEURONS = {"relu(dot)": "relu", "tanh(dot)": "tanh", "sigmoid(dot)": "sigmoid"}
+
+
+# -- the graph --------------------------------------------------------------------------
+
+
+def graph_nodes(root: Node) -> list[Node]:
+    """Every node `root` was computed from (constants and nodes that need no gradient
+    included), each listed after its parents: the order a forward pass could compute
+    them in, `root` last. Iterative, so a graph of a million nodes is fine."""
+    if not isinstance(root, Node):
+        raise TypeError(
+            f"expected a Value or Tensor (a node of the graph), got {type(root).__name__}: {root!r:.60}"
+        )
+    order: list[Node] = []
+    visited = {root}
+    stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in visited:
+                visited.add(parent)
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def is_constant(node: Node) -> bool:
+    """A plain number (or array) that an operation turned into a node."""
+    return node._op is None and node._origin == "constant"
+
+
+def node_names(nodes: Sequence[Node], root: Node, given: dict[Node, str] | None = None) -> dict[Node, str]:
+    """A short name for every node: its label (else a name from `given`, such as a
+    parameter's name in its model), its number for a constant, `L` for an unlabelled
+    root, otherwise `v1`, `v2`, ... (`t1`, ... for arrays) in forward order, never
+    clashing with a label."""
+    given = given or {}
+    used = {n.label or given.get(n, "") for n in nodes} - {""}
+    names: dict[Node, str] = {}
+    counter = 0
+    for node in nodes:
+        if node.label or node in given:
+            names[node] = node.label or given[node]
+        elif node is root and "L" not in used:
+            names[node] = "L"
+        elif is_constant(node):
+            names[node] = format_value(node.data)
+        else:
+            prefix = "t" if isinstance(node.data, np.ndarray) else "v"
+            counter += 1
+            while f"{prefix}{counter}" in used:
+                counter += 1
+            names[node] = f"{prefix}{counter}"
+    return names
+
+
+# -- numbers in narration ---------------------------------------------------------------
+
+
+def format_number(x: Any) -> str:
+    """A float as Python writes it when that is short (2.0, -6.0, 0.5), else 6 digits."""
+    value = float(x)
+    text = repr(value)
+    if len(text) <= 9:
+        return text
+    text = f"{value:.6g}"
+    return text if any(c in text for c in ".ein") else text + ".0"
+
+
+def format_value(x: Any) -> str:
+    """A float, or a short description of an array (its values when there are few)."""
+    if x is None:
+        return "None"
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return format_number(x)
+        if x.size <= 6:
+            flat = [format_number(v) for v in x.reshape(-1).tolist()]
+            if x.ndim == 1:
+                return "[" + ", ".join(flat) + "]"
+            return f"array{x.shape} [" + ", ".join(flat) + "]"
+        finite = x[np.isfinite(x)] if np.issubdtype(x.dtype, np.number) else x
+        if finite.size == 0:
+            return f"array{x.shape} (no finite values)"
+        return (
+            f"array{x.shape} mean {format_number(finite.mean())}, "
+            f"range [{format_number(finite.min())}, {format_number(finite.max())}]"
+        )
+    if isinstance(x, Node):
+        return format_value(x.data)
+    return format_number(x)
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+# -- forward ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardStep:
+    """One operation of the forward pass: `node` computed from its parents."""
+
+    index: int
+    node: Node
+    names: dict[Node, str] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.names[self.node]
+
+    def __str__(self) -> str:
+        return f"{self.name} = {describe_operation(self.node, self.names)} = {format_value(self.node.data)}"
+
+
+def describe_operation(node: Node, names: dict[Node, str], with_numbers: bool = True) -> str:
+    """`a * b`, `tanh(c)`, `w1*x1 + w2*x2 + b`: how `node` was computed, by name, and
+    (with_numbers) the same with the parents' data."""
+    op = node.op
+    parents = node._parents
+    symbols = [names[p] for p in parents]
+    numbers = [format_value(p.data) for p in parents]
+
+    def show(items: list[str]) -> str:
+        if op in INFIX and len(items) == 2:
+            left = items[0]
+            if op == "**" and left.startswith("-"):
+                left = f"({left})"  # -2.0 ** 2.0 would read as -(2.0 ** 2.0)
+            return f"{left} {INFIX[op]} {items[1]}"
+        if op == "neg" and len(items) == 1:
+            return f"-{items[0]}" if items is symbols else f"-({items[0]})"
+        if op in ("dot", *NEURONS) and len(items) % 2 == 1 and len(items) >= 3:
+            n = (len(items) - 1) // 2
+            terms = [f"{w}*{x}" for w, x in zip(items[:n], items[n:-1])]
+            weighted_sum = " + ".join([*terms, items[-1]])
+            return weighted_sum if op == "dot" else f"{NEURONS[op]}({weighted_sum})"
+        if op == "sum" and len(items) >= 2:
+            return " + ".join(items)
+        return f"{op}({', '.join(items)})"
+
+    symbolic = show(symbols)
+    if not with_numbers:
+        return symbolic
+    with_data = show(numbers)
+    return symbolic if with_data == symbolic else f"{symbolic} = {with_data}"
+
+
+def forward_steps(root: Node) -> Iterator[ForwardStep]:
+    """The forward pass that made `root`, one operation at a time, parents first.
+
+    `str(step)` narrates it, for example `c = a * b = 2.0 * -3.0 = -6.0`. Nothing is
+    recomputed or changed: the numbers are the data the graph holds.
+    """
+    nodes = graph_nodes(root)
+    names = node_names(nodes, root)
+
+    def steps() -> Iterator[ForwardStep]:
+        index = 0
+        for node in nodes:
+            if node._op is None:
+                continue
+            yield ForwardStep(index, node, names)
+            index += 1
+
+    return steps()
+
+
+# -- backward ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GradientShare:
+    """What one input of a node receives in a backward step.
+
+    `local` is the local derivative d node / d input (None for arrays, where it is a
+    Jacobian, or where no gradient flows), `contribution` the gradient this input
+    receives (upstream times local), `total_before`/`total_after` this pass's running
+    sum for the input, and `grad_before`/`grad_after` its `.grad` around the step.
+    `skipped` says why nothing flowed ('' when something did).
+    """
+
+    input: Node
+    name: str
+    local: Any
+    contribution: Any
+    total_before: Any
+    total_after: Any
+    grad_before: Any
+    grad_after: Any
+    skipped: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class BackwardStep:
+    """One step of the backward pass: the seed (index 0), or one node applying its
+    rule and sending gradient to each of its inputs (`shares`, in argument order).
+    `grad_before`/`grad_after` is the node's own `.grad` around the step, for the seed and
+    for a node the pass sent nothing (which gets 0.0 here); None otherwise."""
+
+    index: int
+    node: Node
+    names: dict[Node, str] = field(repr=False)
+    root: Node = field(repr=False)
+    upstream: Any
+    shares: tuple[GradientShare, ...] = field(default=())
+    is_seed: bool = False
+    grad_before: Any = None
+    grad_after: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.names[self.node]
+
+    @property
+    def root_name(self) -> str:
+        return self.names[self.root]
+
+    @property
+    def operation(self) -> str:
+        """How the node was computed, by name (`a * b`); '' for a leaf."""
+        return "" if self.node._op is None else describe_operation(self.node, self.names, with_numbers=False)
+
+    def lines(self) -> list[str]:
+        """The narration, one line for the seed or a header and one line per input."""
+        d_root = f"d{self.root_name}"
+        if self.is_seed:
+            return [
+                f"{d_root}/d{self.name} = {format_value(self.upstream)}, the seed   "
+                f"({self._grad_change(self.name, self.grad_before, self.grad_after)})"
+            ]
+        sends = f"sends {d_root}/d{self.name} = {format_value(self.upstream)} back to its inputs:"
+        if self.grad_after is not None:  # a node the pass reached but sent nothing
+            sends = (
+                f"was sent nothing, so {d_root}/d{self.name} = {format_value(self.upstream)} "
+                f"({self._grad_change(self.name, self.grad_before, self.grad_after)}), which it sends back "
+                "to its inputs:"
+            )
+        lines = [f"{self.name} = {self.operation} {sends}"]
+        is_array = isinstance(self.node.data, np.ndarray)
+        for share in self.shares:
+            lines.append("  " + self._share_line(share, d_root, is_array))
+        return lines
+
+    def _share_line(self, share: GradientShare, d_root: str, is_array: bool) -> str:
+        if share.skipped:
+            return f"{share.name} {share.skipped}"
+        target = f"{d_root}/d{share.name}"
+        if is_array or share.local is None:
+            text = (
+                f"{target} += {self.node.op}'s rule applied to {d_root}/d{self.name} "
+                f"= {format_value(share.contribution)}"
+            )
+        else:
+            text = (
+                f"{target} += {d_root}/d{self.name} * d{self.name}/d{share.name} = "
+                f"{format_value(self.upstream)} * {format_value(share.local)} = {format_value(share.contribution)}"
+            )
+        if share.total_before is not None:
+            text += (
+                f", so {target} = {format_value(share.total_before)} + {format_value(share.contribution)} "
+                f"= {format_value(share.total_after)}"
+            )
+        return f"{text}   ({self._grad_change(share.name, share.grad_before, share.grad_after)})"
+
+    @staticmethod
+    def _grad_change(name: str, before: Any, after: Any) -> str:
+        if after is None:
+            return f"{name}.grad not kept: an intermediate Tensor keeps it after retain_grad()"
+        return f"{name}.grad: {format_value(before)} -> {format_value(after)}"
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def _check_root(root: Node) -> None:
+    if not isinstance(root, Node):
+        raise TypeError(f"expected a Value or Tensor, got {type(root).__name__}: {root!r:.60}")
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"this {type(root).__name__} does not require grad: it was computed from nodes that do not "
+            "require grad (constants, requires_grad=False, detach() or no_grad()), so there is no backward "
+            "pass to step through. Make an input require grad before computing it."
+        )
+
+
+def backward_steps(root: Node, gradient: Any = None) -> Iterator[BackwardStep]:
+    """The backward pass from `root`, one node at a time, in the engine's order.
+
+    Step 0 is the seed (the gradient of `root` with respect to itself, 1 by default or
+    `gradient`); each later step applies one node's rule and updates the `.grad` of its
+    inputs as it goes, so you can look at the graph between steps. `str(step)` narrates
+    it, one line per input. Running the steps to the end has exactly the effect of
+    `root.backward(gradient)`: leaves add to what they held, intermediates show this pass.
+    """
+    _check_root(root)
+    seed = root._seed() if gradient is None else root._raw(gradient)
+    return _run_backward(root, seed)
+
+
+def _receive(node: Node, total: Any, saved: tuple[Any, int]) -> None:
+    """Show `total` (this pass's running sum) in `node.grad` the way the engine stores a
+    pass's total: start again from the state before the pass, then `_store_grad`."""
+    node.grad = _copy(saved[0])
+    node._passes = saved[1]
+    node._store_grad(total)
+
+
+def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
+    order = topological_order(root)
+    names = node_names(graph_nodes(root), root)
+    saved = {node: (_copy(node.grad), node._passes) for node in order}
+    running: dict[Node, Any] = {root: seed}
+
+    before = _copy(root.grad)
+    _receive(root, seed, saved[root])
+    yield BackwardStep(
+        0, root, names, root, seed, is_seed=True, grad_before=before, grad_after=_copy(root.grad)
+    )
+
+    index = 1
+    undefined: set[Node] = set()  # as in autograd._run_pass
+    for node in order:
+        g = running.get(node)
+        op = node._op
+        if op is None:
+            continue
+        zero_before = None
+        if g is None and node in undefined:
+            undefined.update(node._parents)
+            continue
+        if g is None:  # reached but sent nothing: a Value's gradient is 0.0 and its rule runs (see _run_pass)
+            g = node._zero_total()
+            if g is None:
+                continue
+            running[node] = g
+            zero_before = _copy(node.grad)
+            _receive(node, g, saved[node])
+        parents = node._parents
+        datas = [p.data for p in parents]
+        with no_grad():
+            contributions = apply_rule(node, g, datas)
+            local_derivatives = _local_derivatives(node, datas)
+        shares = []
+        for i, (parent, c) in enumerate(zip(parents, contributions)):
+            name = names[parent]
+            if not parent.requires_grad:
+                why = (
+                    "is a constant: no gradient"
+                    if is_constant(parent)
+                    else "does not require grad: no gradient"
+                )
+                shares.append(GradientShare(parent, name, None, None, None, None, None, None, skipped=why))
+                continue
+            if c is None:
+                undefined.add(parent)
+                skipped = "receives no gradient from this rule"
+                shares.append(
+                    GradientShare(parent, name, None, None, None, None, None, None, skipped=skipped)
+                )
+                continue
+            if c is NOTHING:
+                # A leaf keeps its grad (so a drawing shows it as known); an intermediate waits
+                # for its own step, where it gets 0.0 if nothing else reached it.
+                kept = _copy(parent.grad) if parent._op is None else None
+                skipped = (
+                    f"receives nothing: the gradient through {NEURONS[node.op]} is 0 here, so every "
+                    "contribution of this neuron would be 0"
+                    if node.op in NEURONS
+                    else "receives nothing: its contribution would be 0"
+                )
+                shares.append(
+                    GradientShare(parent, name, None, None, None, None, kept, kept, skipped=skipped)
+                )
+                continue
+            previous = running.get(parent)
+            total = c if previous is None else previous + c
+            running[parent] = total
+            grad_before = _copy(parent.grad)
+            _receive(parent, total, saved[parent])
+            local = local_derivatives[i] if local_derivatives is not None else None
+            shares.append(
+                GradientShare(
+                    parent, name, local, c, _copy(previous), _copy(total), grad_before, _copy(parent.grad)
+                )
+            )
+        grad_after = None if zero_before is None else _copy(node.grad)
+        yield BackwardStep(
+            index, node, names, root, _copy(g), tuple(shares), grad_before=zero_before, grad_after=grad_after
+        )
+        index += 1
+    for node in order:  # the Value leaves the pass reached but sent nothing count the pass, as in backward()
+        if node not in running and node._zero_total() is not None:
+            node._store_grad(None)
+    autograd._last_pass.root = weakref.ref(root)  # as backward() records it, for explain_grad
+
+
+def apply_rule(node: Node, g: Any, datas: list[Any]) -> Sequence[Any]:
+    """The node's rule on raw data, exactly as the engine's pass applies it."""
+    try:
+        return node._op.backward(g, node.data, *datas)  # type: ignore[union-attr]
+    except ArithmeticError:  # Python floats raise on 1/0 and overflow; IEEE does not
+        return node._backward_ieee(node._op, g, datas)  # type: ignore[attr-defined,arg-type]
+
+
+def _local_derivatives(node: Node, datas: list[Any]) -> Sequence[Any] | None:
+    """d node / d input for each input of a scalar node: the rule applied to an upstream
+    gradient of 1 (every rule is upstream times local derivative). None for arrays."""
+    if isinstance(node.data, np.ndarray) or not isinstance(node.data, float):
+        return None
+    try:
+        values = apply_rule(node, 1.0, datas)
+    except Exception:  # a custom rule that cannot take 1.0: narrate without the factor
+        return None
+    return [float(v) if isinstance(v, (int, float)) else None for v in values]
+
+
+def record_backward(root: Node, gradient: Any = None) -> list[BackwardStep]:
+    """All backward steps, leaving every `.grad` as it was (for drawings and players)."""
+    _check_root(root)
+    order = topological_order(root)
+    saved = [(node, _copy(node.grad), node._passes) for node in order]
+    last_root = autograd._last_pass.root
+    try:
+        return list(backward_steps(root, gradient))
+    finally:
+        for node, grad, passes in saved:
+            node.grad = grad
+            node._passes = passes
+        autograd._last_pass.root = last_root

@@ -1,0 +1,173 @@
+"""Module, Neuron, Layer, MLP: parameter discovery, initialisation, micrograd compatibility."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_plus import MLP, Layer, Module, Neuron, Value
+from micrograd_plus.nn.module import make_rng
+
+
+class TwoNeurons(Module):
+    def __init__(self):
+        self.first = Neuron(2, seed=1)
+        self.scale = Value(2.0)
+        self.frozen = Value(3.0, requires_grad=False)
+        self.extra = [Neuron(1, "tanh", seed=2), Value(0.5)]
+
+    def forward(self, x):
+        return self.first(x) * self.scale + self.extra[0]([x[0]]) * self.extra[1]
+
+
+def test_module_finds_parameters_and_submodules_in_assignment_order():
+    model = TwoNeurons()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["first.w.0", "first.w.1", "first.b", "scale", "extra.0.w.0", "extra.0.b", "extra.1"]
+    assert model.parameters()[3] is model.scale  # live nodes, not copies
+    assert [name for name, _ in model.named_modules()] == ["", "first", "extra.0"]
+    assert model.children() == [model.first, model.extra[0]]
+    out = model([1.0, 2.0])
+    assert isinstance(out, Value)
+
+
+def test_call_runs_forward_and_a_module_without_forward_says_so():
+    class Empty(Module):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Empty must define forward"):
+        Empty()(1)
+
+
+def test_parameters_are_each_neurons_weights_then_bias_like_micrograd():
+    model = MLP(3, [4, 2], seed=0)
+    params = model.parameters()
+    assert len(params) == 4 * (3 + 1) + 2 * (4 + 1)
+    expected = [p for layer in model.layers for n in layer.neurons for p in [*n.w, n.b]]
+    assert all(a is b for a, b in zip(params, expected))
+
+
+def test_every_layer_but_the_last_is_nonlinear():
+    model = MLP(2, [16, 16, 1], seed=0)
+    kinds = [{n.activation for n in layer.neurons} for layer in model.layers]
+    assert kinds == [{"relu"}, {"relu"}, {"linear"}]
+    assert repr(model.layers[2]) == "Layer of [LinearNeuron(16)]"
+
+
+def test_a_hidden_layer_of_width_one_works():
+    model = MLP(2, [16, 1, 1], seed=0)
+    out = model([0.5, -0.5])
+    assert isinstance(out, Value)
+    out.backward()
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_initialisation_depends_on_the_seed_only(seed):
+    random.seed(0)
+    first = [p.data for p in MLP(2, [3, 1], seed=seed).parameters()]
+    random.seed(1)
+    second = [p.data for p in MLP(2, [3, 1], seed=seed).parameters()]
+    assert first == second
+    assert all(-1 <= w <= 1 for w in first)
+    rng = random.Random(seed)
+    assert [p.data for p in MLP(2, [3, 1], seed=rng).parameters()] == first
+
+
+def test_global_random_state_is_untouched():
+    random.seed(42)
+    before = random.getstate()
+    MLP(2, [4, 1], seed=None)
+    Neuron(3)
+    assert random.getstate() == before
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: MLP(0, [1]), "nin must be a positive int, got 0"),
+        (lambda: MLP(2, []), "nouts must be a non-empty list"),
+        (lambda: MLP(2, 3), "nouts must be a non-empty list"),
+        (lambda: MLP(2, [4, -1]), r"nouts\[1\] must be a positive int, got -1"),
+        (lambda: MLP(2, [4, 1.5]), r"nouts\[1\] must be a positive int, got 1.5"),
+        (lambda: Layer(2, 0), "nout must be a positive int, got 0"),
+        (lambda: Neuron(2, activation="gelu"), "activation must be one of"),
+    ],
+)
+def test_bad_sizes_name_the_argument(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_bad_seed_is_a_type_error():
+    with pytest.raises(TypeError, match="seed must be an int"):
+        make_rng("0")
+
+
+def test_wrong_number_of_inputs_is_a_clear_error():
+    with pytest.raises(ValueError, match="Neuron expects 2 inputs, got 3"):
+        Neuron(2, seed=0)([1.0, 2.0, 3.0])
+
+
+def test_state_dict_round_trip_and_validation():
+    model = MLP(2, [3, 1], seed=0)
+    state = model.state_dict()
+    other = MLP(2, [3, 1], seed=1)
+    other.load_state_dict(state)
+    assert [p.data for p in other.parameters()] == [p.data for p in model.parameters()]
+    state["layers.0.neurons.0.w.0"] = 99.0
+    assert model.parameters()[0].data != 99.0  # a copy, not the live data
+    with pytest.raises(ValueError, match=r"missing \['layers.1.neurons.0.b'\]"):
+        other.load_state_dict({k: v for k, v in state.items() if k != "layers.1.neurons.0.b"})
+    before = [p.data for p in other.parameters()]
+    for wrong in ([1.0, 2.0], 1 + 2j, True, "1.0"):  # not one real number: refused, nothing changed
+        with pytest.raises(ValueError, match="'layers.1.neurons.0.b': expected one real number"):
+            other.load_state_dict({**state, "layers.1.neurons.0.b": wrong})
+    assert [p.data for p in other.parameters()] == before  # all or nothing
+
+
+def test_copying_weights_from_micrograd_gives_identical_forward_and_gradients():
+    from micrograd.engine import Value as MicroValue
+    from micrograd.nn import MLP as MicroMLP
+
+    theirs = MicroMLP(2, [16, 16, 1])
+    ours = MLP(2, [16, 16, 1], seed=0)
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        p.data = q.data
+    x = [0.3, -1.2]
+    out = ours([Value(v) for v in x])
+    ref = theirs([MicroValue(v) for v in x])
+    (out * out).backward()
+    (ref * ref).backward()
+    assert out.data == pytest.approx(ref.data, rel=1e-12, abs=1e-12)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert p.grad == pytest.approx(q.grad, rel=1e-9, abs=1e-12)
+
+
+def test_parameters_are_what_named_parameters_lists_without_repeats() -> None:
+    from micrograd_plus import Linear, ReLU, Sequential
+
+    class Twice(Module):
+        def __init__(self) -> None:
+            self.a = Value(1.0)
+            self.b = self.a  # one parameter under two names
+            self.inner = MLP(2, [3, 1], seed=0)
+            self.again = self.inner
+
+    class Renamed(Module):
+        def __init__(self) -> None:
+            self.w = Value(1.0)
+            self.hidden = Value(2.0)
+
+        def named_parameters(self, prefix: str = ""):  # a subclass's own listing is followed
+            yield "w", self.w
+
+    shared = Linear(2, 2, seed=0)
+    for model in (MLP(2, [4, 4, 1], seed=0), Twice(), Sequential(shared, ReLU(), shared), Renamed()):
+        named = [p for _, p in model.named_parameters()]
+        assert model.parameters() == named
+        assert len({id(p) for p in named}) == len(named), "no parameter twice"
+    assert len(Twice().parameters()) == 1 + len(MLP(2, [3, 1]).parameters())
+    assert Renamed().parameters()[0].data == 1.0 and len(Renamed().parameters()) == 1
