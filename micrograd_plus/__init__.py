@@ -1,6 +1,6 @@
 """micrograd_plus: a small autograd engine to learn, draw and test backpropagation."""
 
-from .autograd import AnomalyError, Op, detect_anomaly, enable_grad, grad, no_grad
+from .autograd import Op, grad
 from .check.gradcheck import (
     GradcheckError,
     check_gradient_function,
@@ -21,6 +21,7 @@ from .data.datasets import (
 )
 from .engine import Value
 from .io import LoadError, load, save
+from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
 from .nn.layers import (
     BCELoss,
     BCEWithLogitsLoss,

@@ -21,8 +21,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import autograd
-from .autograd import NOTHING, AnomalyError, Node, Op, anomaly_threads, no_grad_threads, user_frame
+from . import autograd, modes
+from .autograd import NOTHING, Node, Op
+from .modes import AnomalyError, anomaly_threads, no_grad_threads, user_frame
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -380,7 +381,7 @@ class Value(Node):
         self._gsum = None
         self._passes = 0
         self._origin = None
-        self._where = user_frame() if autograd._modes.anomaly else None
+        self._where = user_frame() if modes._modes.anomaly else None
 
     # -- making results -------------------------------------------------------------
 
@@ -646,7 +647,7 @@ def _node(op: Op, parents: tuple[Value, ...], data: float) -> Value:
     out._gsum = None
     out._passes = 0
     out._where = None
-    if not no_grad_threads[0] or autograd._modes.grad_enabled:  # the plain global first: see autograd
+    if not no_grad_threads[0] or modes._modes.grad_enabled:  # the plain global first: see autograd
         out._parents = parents
         out._op = op
         out._origin = None
@@ -661,7 +662,7 @@ def _node(op: Op, parents: tuple[Value, ...], data: float) -> Value:
         out._op = None
         out._origin = "no_grad"
         out.requires_grad = False
-    if anomaly_threads[0] and autograd._modes.anomaly:
+    if anomaly_threads[0] and modes._modes.anomaly:
         out._where = user_frame()
         _check_forward(op, parents, data, out._where)
     return out
@@ -735,7 +736,7 @@ def dots(
         parents = (*weights, *xs, bias)
         node_op = op_of_finite_sum if total - total == 0.0 else op  # (x - x is 0.0 unless x is inf or nan)
         if not plain:
-            if anomaly_threads[0] and autograd._modes.anomaly:
+            if anomaly_threads[0] and modes._modes.anomaly:
                 # the weighted sum itself may overflow where the activation's result is finite
                 _check_forward(DOT, parents, total, user_frame())
             results.append(_node(node_op, parents, data))

@@ -22,10 +22,10 @@ the table of which function raises what):
 
 from __future__ import annotations
 
-from .autograd import AnomalyError
 from .check.gradcheck import GradcheckError
 from .cli.expression import ExpressionError
 from .io import LoadError
+from .modes import AnomalyError
 
 # What a bad argument can raise from any public function (besides the documented
 # RuntimeErrors, IndexError and OSError above, each for its own situation).

@@ -36,15 +36,16 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import autograd
-from .autograd import AnomalyError, Node, Op, user_frame
+from . import autograd, modes
+from .autograd import Node, Op
+from .modes import AnomalyError, user_frame
 
 Shape = tuple[int, ...]
 ArrayLike = Any
 Operand = Union["Tensor", float, int, np.ndarray]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-_modes = autograd._modes
+_modes = modes._modes
 
 # --- floating point without warnings ------------------------------------------------------------
 #

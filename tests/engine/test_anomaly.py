@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from micrograd_plus import AnomalyError, Op, Tensor, Value, detect_anomaly, grad, no_grad
-from micrograd_plus.autograd import is_anomaly_enabled
 from micrograd_plus.engine import value_sum
+from micrograd_plus.modes import is_anomaly_enabled
 
 HERE = __file__
 

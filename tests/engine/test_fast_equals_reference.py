@@ -225,7 +225,7 @@ def test_grad_mode_shortcut_follows_no_grad_in_every_thread():
     import threading
 
     from micrograd_plus import enable_grad, no_grad
-    from micrograd_plus.autograd import no_grad_threads
+    from micrograd_plus.modes import no_grad_threads
 
     seen: dict[str, list[bool]] = {}
     inside = threading.Event()

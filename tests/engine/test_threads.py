@@ -29,7 +29,7 @@ from micrograd_plus import (
     make_moons,
     no_grad,
 )
-from micrograd_plus.autograd import is_anomaly_enabled, is_grad_enabled
+from micrograd_plus.modes import is_anomaly_enabled, is_grad_enabled
 
 
 @pytest.fixture(autouse=True)
