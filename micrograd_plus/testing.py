@@ -25,8 +25,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from hypothesis import assume, note
-from hypothesis import strategies as st
+try:
+    from hypothesis import assume, note
+    from hypothesis import strategies as st
+except ImportError as missing:  # the one module of the package that needs hypothesis
+    raise ImportError(
+        "micrograd_plus.testing needs hypothesis, which is not installed: "
+        "run `pip install hypothesis` (or `pip install 'micrograd_plus[test]'`)"
+    ) from missing
 
 from .autograd import Node, Op, grad
 from .engine import Value, _dot_forward, dot, value_sum

@@ -105,6 +105,13 @@ def run_demo(
                 os.path.join(out, "moons_decision_boundary.png"),
             )
         ),
-        str(plot_loss(result.losses, os.path.join(out, "moons_loss.png"), title="moons: max-margin loss")),
+        str(
+            plot_loss(
+                result.losses,
+                os.path.join(out, "moons_loss.png"),
+                title="moons: max-margin loss (log scale)",
+                log_scale=True,  # the end of training is visible, not flattened by the first steps
+            )
+        ),
     ]
     return result, paths

@@ -11,7 +11,6 @@ one-line error on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..engine import Value
@@ -19,6 +18,7 @@ from ..viz.draw import GraphvizNotFoundError, draw_dot, render
 from ..viz.player import export_html
 from ..viz.trace import backward_steps, format_value, forward_steps, graph_nodes
 from .expression import ExpressionError, build_graph, parse_assignments
+from .output import fail, writable_file
 
 EXPRESSION_HELP = (
     "arithmetic on names and numbers: + - * / **, unary minus and exp log tanh sigmoid relu sin cos abs sqrt, "
@@ -67,12 +67,6 @@ def _add_set(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def fail(message: str, status: int = 2) -> int:
-    """One line on stderr, and the exit status to return."""
-    print(f"micrograd-plus: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return status
-
-
 def _build(args: argparse.Namespace) -> Value:
     values = parse_assignments(args.assignments)
     root = build_graph(args.expression, values)
@@ -84,6 +78,9 @@ def _build(args: argparse.Namespace) -> Value:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    problem = writable_file(args.output)
+    if problem:
+        return fail(problem)
     try:
         root = _build(args)
         if args.backward:
@@ -99,6 +96,9 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
+    problem = args.html and writable_file(args.html)
+    if problem:
+        return fail(problem)
     try:
         root = _build(args)
         if args.html:

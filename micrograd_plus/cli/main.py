@@ -6,6 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
+from .graph import add_graph_commands
+from .output import fail, writable_folder
+
 
 def _sizes(text: str) -> list[int]:
     try:
@@ -32,6 +36,10 @@ def _positive(text: str) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    problem = writable_folder(args.out)
+    if problem:
+        return fail(problem)
+
     result, paths = run_demo(
         out=args.out, steps=args.steps, seed=args.seed, hidden=args.hidden, progress=not args.no_progress
     )
@@ -47,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="micrograd-plus", description="Learn, draw and test backpropagation."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="train micrograd's two-moons MLP and plot the result")
@@ -57,15 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_run_demo)
 
-    from .graph import add_graph_commands  # graph and trace
-
     add_graph_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's usual status, no traceback
+        print("micrograd-plus: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -148,13 +148,15 @@ def plot_decision_boundary(
     resolution: int = 100,
     margin: float = 0.5,
     threshold: float = 0.0,
+    class_names: Sequence[str] | None = None,
 ) -> Path:
     """Colour the plane by the class `predict` gives each point, scatter the data (X, y) on top,
-    and write the PNG at `path`.
+    with a legend naming each class, and write the PNG at `path`.
 
     `predict` maps an (m, 2) array to scores, as `decision_grid` explains; it is called once with
     resolution² points, so lower `resolution` for a slow scalar model. Labels `y` may be {0, 1},
-    {-1, 1} or 0..k-1.
+    {-1, 1} or 0..k-1; `class_names` names the classes in the legend (by default "y = -1" and
+    "y = +1" for max-margin labels, "class k" otherwise).
     """
     points = _floats("X", X)
     labels = _floats("y", y)
@@ -164,8 +166,15 @@ def plot_decision_boundary(
         raise ValueError(f"y must have one label per row of X: X has shape {points.shape}, y {labels.shape}")
     xs, ys, classes = decision_grid(predict, points, resolution, margin, threshold)
     # Labels -1/+1 (max-margin) are classes 0/1; other labels are class indices already.
-    label_classes = (labels > 0).astype(np.int64) if set(np.unique(labels)) <= {-1.0, 1.0} else labels
+    signed = set(np.unique(labels)) <= {-1.0, 1.0}
+    label_classes = (labels > 0).astype(np.int64) if signed else labels
     n_classes = int(max(classes.max(), label_classes.max())) + 1
+    if class_names is None:
+        class_names = ["y = -1", "y = +1"] if signed else [f"class {k}" for k in range(n_classes)]
+    elif len(class_names) < n_classes:
+        raise ValueError(
+            f"class_names has {len(class_names)} names for {n_classes} classes: give one per class"
+        )
     from matplotlib.colors import ListedColormap
 
     colours = ListedColormap([_PALETTE[k % len(_PALETTE)] for k in range(n_classes)])
@@ -173,17 +182,19 @@ def plot_decision_boundary(
     ax = fig.add_subplot()
     levels = np.arange(n_classes + 1) - 0.5
     ax.contourf(xs, ys, classes, levels=levels, cmap=colours, vmin=-0.5, vmax=n_classes - 0.5, alpha=0.35)
-    ax.scatter(
-        points[:, 0],
-        points[:, 1],
-        c=label_classes,
-        cmap=colours,
-        vmin=-0.5,
-        vmax=n_classes - 0.5,
-        s=30,
-        edgecolors="black",
-        linewidths=0.5,
-    )
+    for k in range(n_classes):
+        members = label_classes == k
+        if members.any():
+            ax.scatter(
+                points[members, 0],
+                points[members, 1],
+                color=colours(k),
+                label=class_names[k],
+                s=30,
+                edgecolors="black",
+                linewidths=0.5,
+            )
+    ax.legend(loc="best", framealpha=0.85)
     ax.set_xlim(xs.min(), xs.max())
     ax.set_ylim(ys.min(), ys.max())
     ax.set_xlabel("$x_1$")

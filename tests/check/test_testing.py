@@ -237,3 +237,25 @@ def test_tensors_find_real_broadcasting():
     pair = _find(tensors(2), lambda p: p[0].shape != p[1].shape and p[0].ndim >= 1 and p[1].ndim >= 1)
     a, b = pair
     assert (a + b).shape == np.broadcast_shapes(a.shape, b.shape)
+
+
+def test_importing_the_strategies_without_hypothesis_says_what_to_install():
+    import subprocess
+    import sys
+
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'hypothesis' or name.startswith('hypothesis.'):\n"
+        "            raise ImportError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import micrograd_plus\n"
+        "try:\n"
+        "    import micrograd_plus.testing\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, check=True)
+    assert "micrograd_plus.testing needs hypothesis" in done.stdout
+    assert "pip install hypothesis" in done.stdout

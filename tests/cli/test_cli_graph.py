@@ -163,7 +163,7 @@ def test_a_file_that_cannot_be_written_is_an_error_too(tmp_path):
     status, _, err = run(["graph", "a", "--set", "a=1", "-o", str(tmp_path / "graph.jpg")])
     assert status == 2 and "end the file name with one of .svg" in err and err.count("\n") == 1
     status, _, err = run(["graph", "a", "--set", "a=1", "-o", str(tmp_path / "missing" / "graph.svg")])
-    assert status == 1 and err.count("\n") == 1 and "No such file or directory" in err
+    assert status == 2 and err.count("\n") == 1 and "does not exist" in err
 
 
 @given(st.text(max_size=40))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib.image
 import matplotlib.pyplot as plt
@@ -186,3 +187,37 @@ def test_plot_fit_bad_curves(tmp_path: Path) -> None:
 def test_public_names_are_top_level() -> None:
     for name in plot_module.__all__:
         assert getattr(micrograd_plus, name) is getattr(plot_module, name)
+
+
+def _captured_figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Figures as they are saved (the PNG alone cannot show a legend's words)."""
+    figures: list[Any] = []
+    real_save = plot_module._save
+
+    def save(fig: Any, path: Any) -> Path:
+        figures.append(fig)
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plot_module, "_save", save)
+    return figures
+
+
+def test_plot_decision_boundary_has_a_legend_of_the_classes(tmp_path: Path, monkeypatch) -> None:
+    figures = _captured_figures(monkeypatch)
+    X, y = make_moons(40, noise=0.1, seed=2)
+    plot_decision_boundary(lambda g: g[:, 0] - 0.5, X, y * 2 - 1, tmp_path / "signed.png")
+    plot_decision_boundary(lambda g: g[:, 0] - 0.5, X, y, tmp_path / "named.png", class_names=["blue", "red"])
+    legends = [[t.get_text() for t in fig.axes[0].get_legend().get_texts()] for fig in figures]
+    assert legends == [["y = -1", "y = +1"], ["blue", "red"]]
+    with pytest.raises(ValueError, match="class_names has 1 names for 2 classes"):
+        plot_decision_boundary(lambda g: g[:, 0], X, y, tmp_path / "x.png", class_names=["only one"])
+
+
+def test_the_demo_plots_its_loss_on_a_log_scale(tmp_path: Path, monkeypatch) -> None:
+    from micrograd_plus.cli.demo import run_demo
+
+    figures = _captured_figures(monkeypatch)
+    run_demo(out=str(tmp_path), steps=3, hidden=[4], progress=False)
+    boundary, loss = figures
+    assert loss.axes[0].get_yscale() == "log"
+    assert [t.get_text() for t in boundary.axes[0].get_legend().get_texts()] == ["y = -1", "y = +1"]
