@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Value
 from micrograd_plus.viz.plot import plot_fit, plot_loss
@@ -33,7 +33,7 @@ def train(epochs: int = 100, lr: float = 0.01, w0: float = 1.0) -> tuple[Value, 
     """Per-sample SGD on one Value; returns w and the mean loss of each epoch."""
     w = Value(w0, label="w")
     history = []
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         epoch_loss = 0.0
         for x, y in zip(X_DATA, Y_DATA):
             loss = (w * x - y) ** 2
@@ -44,6 +44,7 @@ def train(epochs: int = 100, lr: float = 0.01, w0: float = 1.0) -> tuple[Value, 
             w.zero_grad()
             epoch_loss += loss.data
         history.append(epoch_loss / len(X_DATA))
+        bar.set_postfix(loss=f"{history[-1]:.4g}", refresh=False)
     return w, history
 
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, nn, no_grad
 from micrograd_plus.nn.optim import SGD
@@ -40,8 +40,9 @@ def training_losses(
     criterion = nn.MSELoss()
     optimizer = SGD(model.parameters(), lr=lr)
     inputs, targets = Tensor(x), Tensor(y)
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         loss = criterion(model(inputs), targets)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

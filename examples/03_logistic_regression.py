@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, nn, no_grad
 from micrograd_plus.nn.optim import SGD
@@ -37,8 +37,9 @@ def train(epochs: int, lr: float = 0.01, seed: int = 0) -> tuple[LogisticRegress
     criterion = nn.BCELoss()
     optimizer = SGD(model.parameters(), lr=lr)
     history = []
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         loss = criterion(model(x), y)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, nn, no_grad
 from micrograd_plus.nn.optim import SGD
@@ -54,8 +54,9 @@ def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float
     optimizer = SGD(model.parameters(), lr=lr)
     inputs, targets = Tensor(x), Tensor(y)
     history = []
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         loss = criterion(model(inputs), targets)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 from matplotlib.figure import Figure
 
 from micrograd_plus import Tensor, nn, no_grad
@@ -46,8 +46,9 @@ def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int) -> list[f
     optimizer = Adam(model.parameters(), lr=0.01)
     inputs, targets = Tensor(X), Tensor(y)
     history = []
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         loss = criterion(model(inputs), targets)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, batches, nn, no_grad
 from micrograd_plus.nn.optim import Adam
@@ -45,9 +45,10 @@ def training_steps(
 ) -> Iterator[float]:
     """One Adam step per mini-batch; yields each step's loss. `shuffle` orders the batches."""
     criterion = nn.MSELoss()
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         for xb, yb in batches(x, y, BATCH, seed=shuffle):
             loss = criterion(model(Tensor(xb)), Tensor(yb))
+            bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, load_iris, nn, no_grad
 from micrograd_plus.nn.optim import Adam
@@ -53,8 +53,9 @@ def training_losses(model: IrisNet, data: dict, epochs: int) -> Iterator[tuple[f
     optimizer = Adam(model.parameters(), lr=LR)
     X, y = Tensor(data["train"][0]), data["train"][1]
     Xv, yv = Tensor(data["valid"][0]), data["valid"][1]
-    for _ in range(epochs):
+    for _ in (bar := training(epochs)):
         loss = criterion(model(X), y)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import MLP, Tensor, hinge_loss, load_diabetes, make_moons, nn, no_grad
 from micrograd_plus.cli.demo import demo_loss
@@ -46,9 +46,10 @@ def train_moons(
     optimizer = SGD(model.parameters(), lr=1.0)
     inputs, targets = Tensor(X), Tensor(y)
     history = []
-    for k in range(steps):
+    for k in (bar := training(steps, "moons")):
         scores = model(inputs)
         loss = hinge_loss(scores, targets) + 1e-4 * sum((p * p).sum() for p in model.parameters())
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.lr = 1.0 - 0.9 * k / steps
@@ -65,8 +66,9 @@ def scalar_moons_losses(steps: int, total: int = 100, seed: int = SEED) -> list[
     model = MLP(2, [16, 16, 1], seed=seed)
     optimizer = SGD(model.parameters(), lr=1.0)
     losses = []
-    for k in range(steps):
+    for k in (bar := training(steps, "moons on Values")):
         loss, _ = demo_loss(model, X, labels * 2 - 1)
+        bar.set_postfix(loss=f"{loss.data:.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.lr = 1.0 - 0.9 * k / total
@@ -96,8 +98,9 @@ def train_diabetes(optimizer_name: str, epochs: int, seed: int = 0) -> tuple[lis
         SGD(model.parameters(), lr=0.1) if optimizer_name == "SGD" else Adam(model.parameters(), lr=0.01)
     )
     history = []
-    for _ in range(epochs):
+    for _ in (bar := training(epochs, f"diabetes ({optimizer_name})")):
         loss = criterion(model(inputs), targets)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from _common import parse_args, report, wrote
+from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, batches, load_digits, nn, no_grad
 from micrograd_plus.nn.optim import Adam
@@ -56,9 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     optimizer = Adam(model.parameters(), lr=0.01)
     shuffle = np.random.default_rng(1)
     history, epoch_accuracy = [], []
-    for epoch in range(epochs):
+    for epoch in (bar := training(epochs)):
         for xb, yb in batches(X_train, y_train, 32, seed=shuffle):
             loss = criterion(model(Tensor(xb)), yb)
+            bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

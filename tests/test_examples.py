@@ -145,3 +145,46 @@ def test_examples_refuse_unknown_flags() -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "unrecognized arguments: --fast" in result.stderr
+
+
+def _run_in_a_terminal(args: list[str], cwd: Path) -> str:
+    """Run an example with its stderr on a pseudo-terminal, as when a person watches it; what the
+    terminal showed."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "TQDM_MININTERVAL": "0",
+    }  # redraw at every step: a quick run shows it
+    process = subprocess.Popen(
+        [sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=follower
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the example ended and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=300)
+    os.close(leader)
+    assert process.returncode == 0, shown.decode(errors="replace")[-2000:]
+    return shown.decode(errors="replace")
+
+
+def test_training_shows_a_progress_bar_with_the_loss_unless_told_not_to(tmp_path: Path) -> None:
+    script = str(REPO / "examples" / "02_linear_regression.py")
+    shown = _run_in_a_terminal([script, "--quick", "--out", "out"], tmp_path)
+    assert "training" in shown and "loss=" in shown and "epoch" in shown
+    quiet = _run_in_a_terminal([script, "--quick", "--out", "out", "--no-progress"], tmp_path)
+    assert "loss=" not in quiet and "training" not in quiet

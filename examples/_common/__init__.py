@@ -1,4 +1,5 @@
-"""What every example shares: the `--out DIR` and `--quick` flags, and finding the package.
+"""What every example shares: the `--out DIR`, `--quick` and `--no-progress` flags, progress
+bars, and finding the package.
 
 The examples are scripts (`python examples/02_linear_regression.py --quick`); this helper
 lives in a sub-folder so that every `.py` directly in `examples/` is a runnable tutorial.
@@ -20,8 +21,17 @@ except ImportError:  # pragma: no cover - depends on how the example is started
     sys.path.insert(0, str(_REPO))
 
 import matplotlib
+from tqdm import tqdm
 
 matplotlib.use("Agg")
+
+# Progress bars show while a person watches (stderr is a terminal) and --no-progress is not given.
+_show_progress = sys.stderr.isatty()
+
+
+def training(epochs: int, description: str = "training") -> tqdm:
+    """`range(epochs)` with a progress bar; `bar.set_postfix(loss=...)` shows the loss in it."""
+    return tqdm(range(epochs), desc=description, unit="epoch", disable=not _show_progress, leave=False)
 
 
 def parse_args(name: str, description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -35,7 +45,10 @@ def parse_args(name: str, description: str, argv: Sequence[str] | None = None) -
     parser.add_argument(
         "--quick", action="store_true", help="a short run (seconds), for tests and a first look"
     )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    global _show_progress
+    _show_progress = sys.stderr.isatty() and not args.no_progress
     args.out = Path(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     return args
