@@ -156,8 +156,12 @@ def test_make_targets_run_the_right_commands() -> None:
     for command in (".venv/bin/ruff check", ".venv/bin/ruff format --check", ".venv/bin/mypy"):
         assert command in lint
     assert ".venv/bin/python benchmarks/run.py" in make_dry_run("bench")
+    assert ".venv/bin/python -m mkdocs build --strict --site-dir site" in make_dry_run("docs")
+    assert "-e '.[docs]'" in make_dry_run("docs-venv")
+    assert ".venv/bin/python -m mkdocs serve --dev-addr 127.0.0.1:8000" in make_dry_run("docs-serve")
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "python3.11" in text and "-m venv" in text and "-e '.[test]'" in text
+    # the test environment has the docs' tools too: the test suite builds the site
+    assert "python3.11" in text and "-m venv" in text and "-e '.[test,docs]'" in text
 
 
 def test_ci_script() -> None:
