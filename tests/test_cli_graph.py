@@ -252,6 +252,6 @@ def test_the_docs_commands_run(tmp_path, monkeypatch):
     finally:
         sys.path.pop(0)
     committed = (ROOT / "docs" / "player_screenshot.png").read_bytes()
-    assert make_figures.png_player_hash(committed) == hashlib.sha256(make_figures.player_html()).hexdigest(), (
-        "docs/player_screenshot.png shows an older player: run python docs/make_figures.py"
-    )
+    assert (
+        make_figures.png_player_hash(committed) == hashlib.sha256(make_figures.player_html()).hexdigest()
+    ), "docs/player_screenshot.png shows an older player: run python docs/make_figures.py"

@@ -36,7 +36,11 @@ def python_blocks(path: Path) -> list[str]:
 
 
 def public_names() -> set[str]:
-    return {n for n in dir(micrograd_plus) if not n.startswith("_") and not inspect.ismodule(getattr(micrograd_plus, n))}
+    return {
+        n
+        for n in dir(micrograd_plus)
+        if not n.startswith("_") and not inspect.ismodule(getattr(micrograd_plus, n))
+    }
 
 
 # -- every code block runs ---------------------------------------------------------------------
@@ -63,7 +67,9 @@ def test_every_python_block_runs_and_prints_what_it_says(path, tmp_path, monkeyp
     printed = capsys.readouterr().out
     for code in blocks:
         for promised in re.findall(r"print\(.*\)\s+# (.*)", code):
-            assert promised.strip().removesuffix("...").rstrip() in printed, f"{path.name}: {promised!r} not printed"
+            assert promised.strip().removesuffix("...").rstrip() in printed, (
+                f"{path.name}: {promised!r} not printed"
+            )
 
 
 def test_the_block_runner_sees_every_kind_of_block():
@@ -185,7 +191,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(folder: Path) -> Iterator[str]:
     """An HTTP server for `folder` on 127.0.0.1 and a free port, stopped on exit."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -216,7 +224,11 @@ def test_the_stepping_page_plays_its_embedded_player_offline(site, tmp_path):
             first = narration()
             assert first.startswith("given: x1 = 2.0") and counter().startswith("1 / ")
             player.get_by_role("button", name="Next").click()
-            assert narration() != first and narration().startswith("x1w1 = x1 * w1") and counter().startswith("2 / ")
+            assert (
+                narration() != first
+                and narration().startswith("x1w1 = x1 * w1")
+                and counter().startswith("2 / ")
+            )
             for _ in range(7):
                 player.get_by_role("button", name="Next").click()
             assert "sends do/dn = 0.5 back to its inputs" in narration()  # into the backward pass

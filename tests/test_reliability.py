@@ -604,7 +604,7 @@ def test_the_anomaly_overhead_benchmark_runs_and_prints_its_figure():
 
 # -- the README section runs as written ------------------------------------------------------------
 
-SAFETY_DOC = ROOT / "docs" / "readme" / "safety.md"
+SAFETY_DOC = ROOT / "docs" / "safety.md"
 
 
 def doc_blocks(language: str) -> list[str]:
