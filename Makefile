@@ -54,10 +54,10 @@ bench: bench-venv
 
 # The documentation site, built strictly (any warning fails) into site/.
 docs: docs-venv
-	$(BIN)/python -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 docs-serve: docs-venv
-	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
 
 clean:
 	rm -rf $(VENV) site build dist *.egg-info micrograd_plus_out .pytest_cache .mypy_cache .ruff_cache .hypothesis
