@@ -11,6 +11,7 @@ import http.server
 import inspect
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,26 @@ def test_every_figure_and_link_of_the_readme_exists_and_names_its_command():
     assert "`python docs/make_figures.py`" in text  # the command that makes both
     for target in re.findall(r"\]\(((?:docs|micrograd_plus)/[^)#]+)\)", text):
         assert (ROOT / target).exists(), target
+
+
+def test_the_readme_shell_commands_run(tmp_path):
+    """`make demo` and `make test` are run by CI itself; the `micrograd-plus` lines run here."""
+    blocks = re.findall(r"^```sh\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M)
+    lines = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert lines[:2] == ["make demo", "make test"]
+    commands = [shlex.split(line) for line in lines[2:]]
+    assert commands and all(words[0] == "micrograd-plus" for words in commands)
+    for words in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "micrograd_plus", *words[1:]],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "trace.html").read_text(encoding="utf-8").count('<section class="step"') > 5
 
 
 # -- the site --------------------------------------------------------------------------------------
