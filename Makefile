@@ -6,22 +6,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
+DOCS_STAMP := $(VENV)/.installed-docs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv bench-venv demo test lint format bench clean
+.PHONY: venv bench-venv docs-venv demo test lint format bench docs docs-serve clean
 
 venv: $(STAMP)
 
 # __init__.py holds __version__: reinstalling keeps the installed metadata's version in step.
 $(STAMP): setup.cfg pyproject.toml micrograd_plus/__init__.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,docs]'
 	touch $@
 
 bench-venv: $(BENCH_STAMP)
 
 $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -q -e '.[test,bench]'
+	touch $@
+
+# The docs' tools alone, for `make docs` on a fresh clone (the test stamp installs them too,
+# since the test suite builds the site).
+docs-venv: $(DOCS_STAMP)
+
+$(DOCS_STAMP): setup.cfg pyproject.toml micrograd_plus/__init__.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -e '.[docs]'
 	touch $@
 
 demo: venv
@@ -42,5 +52,12 @@ format: venv
 bench: bench-venv
 	$(BIN)/python benchmarks/run.py
 
+# The documentation site, built strictly (any warning fails) into site/.
+docs: docs-venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
+docs-serve: docs-venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info micrograd_plus_out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) site build dist *.egg-info micrograd_plus_out .pytest_cache .mypy_cache .ruff_cache .hypothesis

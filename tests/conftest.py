@@ -73,6 +73,11 @@ def browser_required() -> bool:
     return _required("BROWSER")
 
 
+def docs_required() -> bool:
+    """MICROGRAD_PLUS_REQUIRE_DOCS=1 (CI) turns a missing mkdocs into a failure."""
+    return _required("DOCS")
+
+
 # Floats for the bit-for-bit tests of the Value engine's speed paths: mostly small, sometimes
 # a value where IEEE arithmetic is special.
 finite = st.floats(-4.0, 4.0, allow_nan=False, width=64)

@@ -1,4 +1,4 @@
-"""The benchmark commands the README shows run, and their comparisons are valid.
+"""The benchmark commands the performance page shows run, and their comparisons are valid.
 
 Speed is never asserted here (a loaded test machine would make that flaky): `--quick` is a
 smoke run, and what it must show is that every part runs, every comparison agrees on its
@@ -17,7 +17,7 @@ import pytest
 from conftest import require_torch
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "readme" / "performance.md"
+DOC = ROOT / "docs" / "performance.md"
 
 
 def documented_commands() -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-TUTORIALS_DOC = REPO / "docs" / "readme" / "tutorials.md"
+TUTORIALS_DOC = REPO / "docs" / "tutorials.md"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
 
 
@@ -97,7 +97,7 @@ def test_every_tutorial_is_there() -> None:
 
 
 def _documented_commands() -> dict[str, list[str]]:
-    """The commands docs/readme/tutorials.md tells readers to type, by script name."""
+    """The commands docs/tutorials.md tells readers to type, by script name."""
     text = TUTORIALS_DOC.read_text(encoding="utf-8")
     commands = {}
     for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):

@@ -1,5 +1,5 @@
 """Random inputs thrown at every public name and at the command line's expression parser:
-only the documented exceptions may come out (see docs/readme/safety.md).
+only the documented exceptions may come out (see docs/safety.md).
 
 Documented: TypeError and ValueError for bad arguments (LoadError and ExpressionError are
 ValueErrors), GradcheckError, AnomalyError, OSError from functions that take a file path,

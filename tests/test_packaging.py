@@ -156,8 +156,12 @@ def test_make_targets_run_the_right_commands() -> None:
     for command in (".venv/bin/ruff check", ".venv/bin/ruff format --check", ".venv/bin/mypy"):
         assert command in lint
     assert ".venv/bin/python benchmarks/run.py" in make_dry_run("bench")
+    assert ".venv/bin/python -m mkdocs build --strict --site-dir site" in make_dry_run("docs")
+    assert "-e '.[docs]'" in make_dry_run("docs-venv")
+    assert ".venv/bin/python -m mkdocs serve --dev-addr 127.0.0.1:8000" in make_dry_run("docs-serve")
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "python3.11" in text and "-m venv" in text and "-e '.[test]'" in text
+    # the test environment has the docs' tools too: the test suite builds the site
+    assert "python3.11" in text and "-m venv" in text and "-e '.[test,docs]'" in text
 
 
 def test_ci_script() -> None:
@@ -281,14 +285,15 @@ def test_pip_install_puts_code_data_and_script_in_place(tmp_path: Path) -> None:
     assert rest == ["(150, 4) setosa\n"]
 
 
-# ----------------------------------------------------------------------------- docs/readme/setup.md
+# ----------------------------------------------------------------------------- docs/data.md, docs/getting-started.md
 
 
-SETUP_DOC = ROOT / "docs" / "readme" / "setup.md"
+DATA_DOC = ROOT / "docs" / "data.md"
+SETUP_DOC = ROOT / "docs" / "getting-started.md"
 
 
-def test_setup_doc_python_examples_run_and_print_what_they_say(tmp_path: Path) -> None:
-    text = SETUP_DOC.read_text(encoding="utf-8")
+def test_data_doc_python_examples_run_and_print_what_they_say(tmp_path: Path) -> None:
+    text = DATA_DOC.read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
     assert len(blocks) == 2
     for block in blocks:
@@ -322,12 +327,13 @@ def test_setup_doc_commands_exist() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([A-Za-z][\w-]*):", makefile, flags=re.MULTILINE))
     named = set(re.findall(r"`make ([\w-]+)`", text))
-    assert named == {"venv", "demo", "test", "lint", "format", "bench"}
+    assert named == {"venv", "demo", "test", "lint", "format", "bench", "docs", "docs-serve"}
     assert named <= targets
     for target in sorted(named - {"venv"}):
         assert make_dry_run(target).strip(), target
     assert "```sh\npip install .\n```" in text  # run by test_pip_install_puts_code_data_and_script_in_place
-    assert "`make_moons(-5)` gives `ValueError: n_samples must be >= 1, got -5`" in text
+    data = DATA_DOC.read_text(encoding="utf-8")
+    assert "`make_moons(-5)` gives `ValueError: n_samples must be >= 1, got -5`" in data
     from micrograd_plus import make_moons
 
     with pytest.raises(ValueError, match=r"^n_samples must be >= 1, got -5$"):

@@ -1,6 +1,6 @@
 """Bad input gets a clear error; the library never evaluates text, unpickles or reaches the network.
 
-The error table here is the one docs/readme/safety.md summarises: for each public function, a
+The error table here is the one docs/safety.md summarises: for each public function, a
 wrong type is a TypeError and a wrong value (shape, emptiness, sign, finiteness, size) is a
 ValueError whose message names what was wrong.
 """
@@ -607,7 +607,7 @@ def test_the_anomaly_overhead_benchmark_runs_and_prints_its_figure():
 
 # -- the README section runs as written ------------------------------------------------------------
 
-SAFETY_DOC = ROOT / "docs" / "readme" / "safety.md"
+SAFETY_DOC = ROOT / "docs" / "safety.md"
 
 
 def doc_blocks(language: str) -> list[str]:

@@ -457,7 +457,7 @@ def test_handwritten_backprop_example_catches_the_sigmoid_bug(tmp_path):
 
 
 def _readme_blocks(kind: str) -> list[str]:
-    text = (ROOT / "docs" / "readme" / "gradcheck.md").read_text()
+    text = "".join((ROOT / "docs" / page).read_text() for page in ("checking.md", "property-tests.md"))
     return re.findall(rf"```{kind}\n(.*?)```", text, flags=re.S)
 
 
@@ -470,7 +470,7 @@ def test_readme_python_examples_run_and_print_what_the_readme_shows():
     for index, block in enumerate(blocks):
         namespace: dict = {"__name__": f"readme_gradcheck_{index}"}
         with contextlib.redirect_stdout(printed):
-            exec(compile(block, f"docs/readme/gradcheck.md block {index}", "exec"), namespace)
+            exec(compile(block, f"docs/checking.md block {index}", "exec"), namespace)
         namespaces.append(namespace)
     shown = [b for b in _readme_blocks("text") if not b.startswith("Falsifying example")]
     assert len(shown) == 3
@@ -491,7 +491,7 @@ def test_readme_hypothesis_example_prints_the_minimal_failing_program():
     # check) together, as an ExceptionGroup, when a long run finds both
     block = block.replace("    check_local_derivatives(out)", "    pass")
     namespace: dict = {"bad_cube": BAD_CUBE, "settings": settings}
-    exec(compile(block, "docs/readme/gradcheck.md", "exec"), namespace)
+    exec(compile(block, "docs/property-tests.md", "exec"), namespace)
     with pytest.raises(GradcheckError) as caught:
         namespace["test_gradients_of_random_graphs"]()
     notes = "\n".join(getattr(caught.value, "__notes__", []))

@@ -1,9 +1,11 @@
-"""The `graph` and `trace` commands, and the README section on drawing: its commands run
-here, and its picture and narration are what `docs/make_figures.py` makes today."""
+"""The `graph` and `trace` commands, and the docs pages on drawing and stepping: their commands
+run here, and their picture, narration and player screenshot are what `docs/make_figures.py`
+makes today."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from micrograd_plus.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = ROOT / "docs" / "readme" / "drawing.md"
+PAGES = [ROOT / "docs" / "drawing.md", ROOT / "docs" / "stepping.md"]
 
 
 def run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
@@ -199,21 +201,22 @@ def test_python_dash_m_runs_the_command(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
 
 
-# -- the README section ----------------------------------------------------------------------
+# -- the docs pages ----------------------------------------------------------------------------
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", SECTION.read_text(encoding="utf-8"), flags=re.S)
+    text = "".join(page.read_text(encoding="utf-8") for page in PAGES)
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-def test_the_readme_section_python_runs(tmp_path, monkeypatch):
+def test_the_docs_python_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for code in blocks("python"):
-        exec(compile(code, "drawing.md", "exec"), {"__name__": "readme_drawing"})
+        exec(compile(code, "docs page", "exec"), {"__name__": "docs_drawing"})
     assert (tmp_path / "neuron.svg").read_text().count('class="node value') == 10
 
 
-def test_the_readme_section_commands_run(tmp_path, monkeypatch):
+def test_the_docs_commands_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     commands = [line for block in blocks("bash") for line in block.splitlines() if line.strip()]
     assert len(commands) == 3
@@ -224,8 +227,8 @@ def test_the_readme_section_commands_run(tmp_path, monkeypatch):
             assert status == 0 and err == "", line
         else:
             assert words == ["python", "docs/make_figures.py"]
-            done = subprocess.run(
-                [sys.executable, str(ROOT / words[1]), "--out", str(tmp_path / "figures")],
+            done = subprocess.run(  # the screenshot needs Chromium: its stamp is checked below
+                [sys.executable, str(ROOT / words[1]), "--out", str(tmp_path / "figures"), "--no-screenshot"],
                 capture_output=True,
                 text=True,
                 timeout=300,
@@ -240,4 +243,15 @@ def test_the_readme_section_commands_run(tmp_path, monkeypatch):
     excerpt = blocks("text")[0].splitlines()
     steps = (ROOT / "docs" / "neuron_steps.txt").read_text().splitlines()
     assert excerpt == steps[: len(excerpt)] and len(excerpt) >= 5
-    assert "](docs/neuron_backward.svg)" in SECTION.read_text()
+    assert "](neuron_backward.svg)" in PAGES[0].read_text()
+    # the committed screenshot shows today's player page (a PNG differs between machines' fonts,
+    # so it carries the SHA-256 of the page it shows)
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import make_figures
+    finally:
+        sys.path.pop(0)
+    committed = (ROOT / "docs" / "player_screenshot.png").read_bytes()
+    assert (
+        make_figures.png_player_hash(committed) == hashlib.sha256(make_figures.player_html()).hexdigest()
+    ), "docs/player_screenshot.png shows an older player: run python docs/make_figures.py"
