@@ -225,7 +225,7 @@ CONTENDERS: dict[str, tuple[Any, ...]] = {
     # name: (maker, threads: None = the library's default, extra environment)
     "micrograd_plus Tensor": ("ours", None),
     "micrograd_plus Tensor, 1 thread": ("ours", 1),
-    # without the optional numba kernel for Adam (micrograd_plus/nn/adam_kernel.py): numpy alone
+    # without the optional numba kernel for Adam (micrograd_plus/optim/adam_kernel.py): numpy alone
     NO_NUMBA: ("ours", None, {"MICROGRAD_PLUS_NUMBA": "0"}),
     "PyTorch": ("pytorch", None),
     "PyTorch, 1 thread": ("pytorch", 1),

@@ -15,7 +15,7 @@ import numpy as np
 from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, nn, no_grad
-from micrograd_plus.nn.optim import SGD
+from micrograd_plus.optim import SGD
 from micrograd_plus.viz.plot import plot_fit, plot_loss
 
 NAME = "03_logistic_regression"

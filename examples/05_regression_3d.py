@@ -16,7 +16,7 @@ from _common import parse_args, report, training, wrote
 from matplotlib.figure import Figure
 
 from micrograd_plus import Tensor, nn, no_grad
-from micrograd_plus.nn.optim import Adam
+from micrograd_plus.optim import Adam
 from micrograd_plus.viz.plot import plot_loss
 
 NAME = "05_regression_3d"

@@ -15,7 +15,7 @@ import numpy as np
 from _common import parse_args, report, training, wrote
 
 from micrograd_plus import Tensor, load_iris, nn, no_grad
-from micrograd_plus.nn.optim import Adam
+from micrograd_plus.optim import Adam
 from micrograd_plus.viz.plot import plot_loss
 
 NAME = "07_iris"

@@ -18,7 +18,7 @@ from _common import parse_args, report, training, wrote
 
 from micrograd_plus import MLP, Tensor, hinge_loss, load_diabetes, make_moons, nn, no_grad
 from micrograd_plus.cli.demo import demo_loss
-from micrograd_plus.nn.optim import SGD, Adam, Optimizer
+from micrograd_plus.optim import SGD, Adam, Optimizer
 from micrograd_plus.viz.plot import plot_decision_boundary, plot_loss
 
 NAME = "08_moons_and_diabetes"

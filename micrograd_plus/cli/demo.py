@@ -13,7 +13,7 @@ from ..data.datasets import make_moons
 from ..engine import Value, value_sum
 from ..nn.losses import hinge_loss
 from ..nn.mlp import MLP
-from ..nn.optim import SGD
+from ..optim import SGD
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Neural networks: Module; micrograd's Neuron, Layer and MLP on Values; Tensor layers,
-their functional forms, losses and optimizers (as `torch.nn` and `torch.optim`)."""
+their functional forms and losses (as `torch.nn`)."""
 
 from . import functional
 from .layers import (
@@ -26,4 +26,3 @@ from .losses import (
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module
-from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop

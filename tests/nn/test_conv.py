@@ -16,7 +16,7 @@ from micrograd_plus import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential,
 from micrograd_plus.check.gradcheck import check_local_derivatives
 from micrograd_plus.nn import functional as F
 from micrograd_plus.nn.losses import cross_entropy
-from micrograd_plus.nn.optim import Adam
+from micrograd_plus.optim import Adam
 
 
 @st.composite

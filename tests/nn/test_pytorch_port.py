@@ -74,7 +74,7 @@ def pytorch_tutorial(x_train, y_train, init: Callable) -> dict:  # type: ignore[
 
 def ported_tutorial(x_train, y_train, init: Callable) -> dict:  # type: ignore[no-untyped-def]
     from micrograd_plus import Tensor, nn
-    from micrograd_plus.nn.optim import SGD
+    from micrograd_plus.optim import SGD
 
     class LinearRegression(nn.Module):
         def __init__(self):
@@ -133,7 +133,7 @@ def test_only_the_imports_and_the_tensor_conversion_change() -> None:
     ]
     assert added == [
         "from micrograd_plus import Tensor, nn",
-        "from micrograd_plus.nn.optim import SGD",
+        "from micrograd_plus.optim import SGD",
         "inputs = Tensor(x_train).reshape(-1, 1)",
         "targets = Tensor(y_train).reshape(-1, 1)",
     ]

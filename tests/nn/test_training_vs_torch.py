@@ -18,7 +18,7 @@ import numpy as np
 from conftest import close_to_torch, require_torch
 
 from micrograd_plus import batches
-from micrograd_plus.nn.optim import Adam
+from micrograd_plus.optim import Adam
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STEPS = 5

@@ -7,7 +7,7 @@ PyTorch. `lr` is a plain attribute, so a schedule just assigns to it.
 
 Speed (issue 7): for arrays, SGD and Adam also have an in-place twin of that formula
 (`_update_array`) that performs the very same floating-point operations in the same order,
-so the result is bit for bit the same (tests/nn/test_fast_forms_equal_plain.py checks it), but
+so the result is bit for bit the same (tests/optim/test_fast_forms_equal_plain.py checks it), but
 writes every intermediate into the optimizer's state or into a small scratch buffer, and
 works through a large parameter piece by piece (`_pieces`). Without weight decay or Nesterov
 momentum, a large model then allocates no array per step (allocating, page-faulting and

@@ -6,7 +6,7 @@ user can see:
 
 - the in-place optimizer updates (`_update_array`, piece by piece into scratch buffers, and
   Adam's fused numba kernel) against the plain formula (`_update`), bit for bit, for every
-  option of SGD, Adam and AdamW (tests/nn/test_adam_kernel.py adds special values and random settings);
+  option of SGD, Adam and AdamW (tests/optim/test_adam_kernel.py adds special values and random settings);
 - the parameter's gradient is never written, and no state, gradient or parameter shares memory
   with the optimizer's scratch space or with another parameter's arrays;
 - relu's rule against `np.where(out <= 0, 0, g)`, with inf and nan in the gradient and nan in
@@ -38,7 +38,8 @@ from micrograd_plus import (
     cross_entropy,
     grad,
 )
-from micrograd_plus.nn import adam_kernel, optim
+from micrograd_plus.optim import adam_kernel
+from micrograd_plus.optim import optimizers as optim
 
 OPTIMIZERS: list[tuple[type, dict[str, Any]]] = [
     (SGD, {"lr": 0.1}),

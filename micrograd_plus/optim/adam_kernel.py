@@ -13,7 +13,7 @@ least `FUSED_MIN_SIZE` elements, so small models never pay for it.
 
 The kernel performs the numpy form's operations in the same order and in the array's own dtype
 (every Python float is first rounded to it, as numpy does), and numba emits no fused
-multiply-adds unless asked, so both forms give bit-for-bit the same weights (tests/nn/test_adam_kernel.py).
+multiply-adds unless asked, so both forms give bit-for-bit the same weights (tests/optim/test_adam_kernel.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Adam's fused numba kernel (micrograd_plus/nn/adam_kernel.py) changes no number and loads only when it
+"""Adam's fused numba kernel (micrograd_plus/optim/adam_kernel.py) changes no number and loads only when it
 pays.
 
 - bit for bit equal to the plain formula for drawn settings and gradients with inf, nan and
@@ -27,7 +27,8 @@ from hypothesis.extra import numpy as hnp
 from test_fast_forms_equal_plain import assert_same_runs, fast_run, plain_run, use_form
 
 from micrograd_plus import Adam, AdamW, Tensor
-from micrograd_plus.nn import adam_kernel, optim
+from micrograd_plus.optim import adam_kernel
+from micrograd_plus.optim import optimizers as optim
 
 # inf, nan, signed zeros, and numbers at the ends of both dtypes' ranges (denormals among them)
 SPECIAL = st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e300, 5e-324, 1e-40, -1e-45, 3e38])
@@ -98,7 +99,7 @@ TRAIN = """
     import sys
     import numpy as np
     from micrograd_plus import Adam, Tensor
-    from micrograd_plus.nn import adam_kernel
+    from micrograd_plus.optim import adam_kernel
 
     def train(n):
         p = Tensor(np.ones(n), requires_grad=True)
