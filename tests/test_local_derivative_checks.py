@@ -181,7 +181,7 @@ def smooth_graphs(draw: st.DrawFn) -> Value:
         return build(Value(draw(points)))
     name = draw(st.sampled_from(sorted(BINARY)))
     if name == "**":  # a positive base, an exponent that keeps the power finite
-        a, b = draw(magnitudes), draw(st.floats(-2.0, 2.0))
+        a, b = draw(magnitudes), draw(st.just(0.0) | st.floats(1e-8, 2.0) | st.floats(-2.0, -1e-8))
     else:
         a = draw(signed)
         # a sum of numbers 1e8 times apart loses the smaller one's change in rounding (see
@@ -204,7 +204,7 @@ def test_a_scaled_rule_is_reported_wrong_wherever_its_derivative_is_not_tiny(roo
     wrong = Value.apply(_scaled(root._op, factor), *parents)
     g = 0.75
     rule = root._op.backward(g, root.data, *[p.data for p in parents])
-    assume(any(c is not None and abs(c) > 1e-3 for c in rule))
+    assume(any(p.requires_grad and abs(c) > 1e-3 for p, c in zip(parents, rule)))
     report = check_local_derivatives(wrong, raise_exception=False)
     assert not report and report.first_failure is not None, str(report)
     assert "kink" not in str(report)
@@ -212,6 +212,7 @@ def test_a_scaled_rule_is_reported_wrong_wherever_its_derivative_is_not_tiny(roo
 
 @given(st.floats(1.0, 1e6), st.floats(1e-9, 1.0), st.sampled_from([0.0, 0.5, 2.0, -1.0]))
 def test_steep_smooth_functions_with_wrong_rules_are_never_taken_for_kinks(k, x, factor):
+    assume(0.75 * 2 * k * x >= 1e-3)  # a wrong rule's error is above atol (1e-5)
     steep = Op("steep", lambda v, k=k: k * v * v, lambda g, out, v, k=k, f=factor: (g * 2 * k * v * f,))
     report = check_local_derivatives(Value.apply(steep, Value(x)), raise_exception=False)
     assert report.first_failure is not None and "kink" not in str(report), str(report)
