@@ -778,10 +778,9 @@ class _Slope:
 
 
 def _slope(
-    F: Callable[[float], tuple[float, float]], x: float, eps: float, atol: float, rtol: float
+    F: Callable[[float], np.ndarray], x: float, terms: np.ndarray, eps: float, atol: float, rtol: float
 ) -> _Slope:
-    """F's slope at x by finite differences. `F(x)` returns F's value and the size of its
-    terms (what its rounding error is relative to).
+    """The slope at x of the sum of F's terms, by finite differences; `terms` is F(x).
 
     The step is relative to x, h = eps * |x| (eps at x = 0), so that x +- h neither rounds
     to x nor crosses 0, and shrinks until the differences settle (see _shrinking). Where
@@ -790,11 +789,16 @@ def _slope(
     times as large but at most |x| / 4, and at least eps, as a fixed step would be (only
     then may x +- h cross 0: a pole or a kink there keeps the differences from settling).
     The estimate with the smaller error is kept."""
-    f0, size0 = F(x)
+    # The terms x reaches: those a big step changes (the other elements of an elementwise op's
+    # output do not, and their rounding cannot hide a change of the terms that do).
+    with np.errstate(all="ignore"):
+        reach = F(x + max(abs(x), 1.0)) != terms
     h = eps * abs(x) if x != 0 else eps
-    slope = _shrinking(F, x, f0, size0, h, atol, rtol, keep_sign=True)
+    slope = _shrinking(F, x, terms, reach, h, atol, rtol, keep_sign=True)
     if slope.kind == "lost" or (slope.kind == "smooth" and slope.error > atol + rtol * abs(slope.value)):
-        larger = _shrinking(F, x, f0, size0, max(min(h * 1e5, abs(x) / 4), eps), atol, rtol, keep_sign=False)
+        larger = _shrinking(
+            F, x, terms, reach, max(min(h * 1e5, abs(x) / 4), eps), atol, rtol, keep_sign=False
+        )
         if slope.kind == "lost" or (larger.kind == "smooth" and larger.error < slope.error):
             return larger
     return slope
@@ -806,10 +810,10 @@ def _resolved(slope: _Slope, atol: float) -> bool:
 
 
 def _shrinking(
-    F: Callable[[float], tuple[float, float]],
+    F: Callable[[float], np.ndarray],
     x: float,
-    f0: float,
-    size0: float,
+    terms: np.ndarray,
+    reach: np.ndarray,
     h: float,
     atol: float,
     rtol: float,
@@ -830,11 +834,7 @@ def _shrinking(
         if xp == x or xm == x or (keep_sign and x != 0 and not (xp / x > 0 and xm / x > 0)):
             continue  # lost in rounding, or across 0 (for eps >= 1)
         tried = True
-        (fp, size_p), (fm, size_m) = F(xp), F(xm)
-        rounding = _ROUNDING * (_EPS64 * max(size0, size_p, size_m) + _TINY)
-        step = _Differences(
-            (f0 - fm) / (x - xm), (fp - f0) / (xp - x), (fp - fm) / (xp - xm), rounding / min(xp - x, x - xm)
-        )
+        step = _differences(terms, reach, F(xp), F(xm), xp - x, x - xm)
         if not all(map(math.isfinite, (step.left, step.right, step.central, step.noise))):
             continue
         if steps:
@@ -866,6 +866,26 @@ def _shrinking(
     return _Slope("unsettled", last.central, math.inf, last.left, last.right)
 
 
+def _differences(
+    terms: np.ndarray, reach: np.ndarray, plus: np.ndarray, minus: np.ndarray, right: float, left: float
+) -> _Differences:
+    """The differences of the sums of F's terms at x (`terms`), x + right and x - left.
+    Term by term first: a term the step leaves alone adds an exact 0, so its rounding does
+    not hide a small change of another term (a 1e-8 next to a 1e8 in a Tensor); the rounding
+    bound counts only the terms that x reaches or that moved."""
+    with np.errstate(all="ignore"):
+        up, down = plus - terms, terms - minus
+        counted = reach | (up != 0) | (down != 0)
+        size = np.maximum(np.abs(terms), np.maximum(np.abs(plus), np.abs(minus)))
+        rounding = _ROUNDING * (_EPS64 * float(np.sum(size[counted])) + _TINY)
+        return _Differences(
+            float(np.sum(down)) / left,
+            float(np.sum(up)) / right,
+            float(np.sum(up + down)) / (right + left),
+            rounding / min(right, left),
+        )
+
+
 def _apart(step: _Differences, atol: float, rtol: float) -> bool:
     """Whether the one-sided slopes differ by more than the tolerance and rounding allow."""
     return step.gap > atol + rtol * max(abs(step.left), abs(step.right)) + 4 * step.noise
@@ -873,11 +893,11 @@ def _apart(step: _Differences, atol: float, rtol: float) -> bool:
 
 def _nudged(
     op: Any, datas: list[Any], weights: np.ndarray, i: int, j: int, what: str
-) -> Callable[[float], tuple[float, float]]:
-    """F(x) = sum(weights * forward(inputs with element j of input i set to x)), and the
-    sum of the terms' sizes."""
+) -> Callable[[float], np.ndarray]:
+    """F(x) = weights * forward(inputs with element j of input i set to x): the terms whose
+    sum's slope is the rule's contribution to that element."""
 
-    def F(x: float) -> tuple[float, float]:
+    def F(x: float) -> np.ndarray:
         moved = list(datas)
         if isinstance(datas[i], np.ndarray):
             moved[i] = datas[i].copy()
@@ -888,8 +908,7 @@ def _nudged(
         if out.shape != weights.shape:
             raise ValueError(f"{what} returned shape {out.shape} for inputs that gave shape {weights.shape}")
         with np.errstate(all="ignore"):
-            terms = weights * out
-            return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+            return weights * out
 
     return F
 
@@ -954,6 +973,8 @@ def _check_node(position: int, node: Node, eps: float, atol: float, rtol: float)
         )
         return check
     weights = np.asarray(g, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        terms = weights * out_array
     edge = ""  # an input next to which the forward is not finite: the edge of the op's domain
     for i, parent in enumerate(parents):
         if not (parent.requires_grad and _differentiable(datas[i])):
@@ -970,7 +991,7 @@ def _check_node(position: int, node: Node, eps: float, atol: float, rtol: float)
             continue
         for j in range(int(np.prod(shape))):
             F = _nudged(op, datas, weights, i, j, f"forward of {op.name!r}")
-            slope = _slope(F, float(np.ravel(datas[i])[j]), eps, atol, rtol)
+            slope = _slope(F, float(np.ravel(datas[i])[j]), terms, eps, atol, rtol)
             index = tuple(int(k) for k in np.unravel_index(j, shape)) if shape else ()
             row = _judge(i, name, index, float(rule.flat[j]), slope, atol, rtol)
             if slope.kind == "not finite":

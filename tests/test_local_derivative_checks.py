@@ -231,3 +231,49 @@ def test_kinks_anywhere_are_skipped_when_the_rule_gives_a_one_sided_slope(c, ste
     report = check_local_derivatives(Value.apply(kinked, Value(c)), raise_exception=False)
     assert report.first_failure is None and _skipped(report) == ["kinked"], str(report)
     assert "f has a kink here" in str(report)
+
+
+TENSOR_OPS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "tanh": lambda a, b: a.tanh(),
+    "sin": lambda a, b: a.sin(),
+    "abs": lambda a, b: a.abs(),
+    "log": lambda a, b: a.abs().log(),
+    "sum": lambda a, b: (a * b).sum(axis=0),
+    "mean": lambda a, b: (a / b).mean(),
+    "@": lambda a, b: a @ b.T,
+    "softmax": lambda a, b: (a * b).softmax(axis=1),
+}
+
+
+@st.composite
+def tensor_graphs(draw: st.DrawFn) -> Tensor:
+    """One Tensor op over elements of any magnitude in 1e-8..1e8 (elementwise ops) or
+    over tensors of one magnitude each (ops that add elements up, where a 1e-8 next to a
+    1e8 is lost in rounding)."""
+    name = draw(st.sampled_from(sorted(TENSOR_OPS)))
+    elements = draw(st.lists(signed, min_size=6, max_size=6))
+    if name in ("sum", "mean", "@", "softmax"):
+        scale = draw(magnitudes) if name != "softmax" else draw(st.floats(1e-8, 30.0))
+        elements = [scale * (1 + abs(e) % 1) * math.copysign(1, e) for e in elements]
+    a = Tensor(np.array(elements[:6]).reshape(2, 3), requires_grad=True)
+    b = Tensor(np.array(elements[::-1]).reshape(2, 3), requires_grad=True)
+    return TENSOR_OPS[name](a, b)
+
+
+@given(tensor_graphs())
+def test_right_tensor_rules_are_verified_over_many_magnitudes(root):
+    report = check_local_derivatives(root)  # (summing would lose a 1e-16 element next to a 1e16)
+    assert report and _skipped(report) == [], str(report)
+
+
+@given(tensor_graphs(), st.sampled_from([0.0, 0.5, 2.0, -1.0]))
+def test_a_scaled_tensor_rule_is_reported_wrong_wherever_its_derivative_is_not_tiny(root, factor):
+    parents = root._parents
+    rule = root._op.backward(np.ones_like(root.data), root.data, *[p.data for p in parents])
+    assume(any(p.requires_grad and np.max(np.abs(c)) > 1e-2 for p, c in zip(parents, rule)))
+    wrong = Tensor.apply(_scaled(root._op, factor), *parents)
+    report = check_local_derivatives(wrong, raise_exception=False)
+    assert report.first_failure is not None and report.first_failure.node is wrong, str(report)
+    assert "kink" not in str(report)
