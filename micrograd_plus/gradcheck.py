@@ -43,7 +43,8 @@ _MAX_TABLE_ROWS = 40
 
 
 class GradcheckError(RuntimeError):
-    """Analytic and numerical gradients disagree (a RuntimeError, as in PyTorch).
+    """Analytic and numerical gradients disagree (a RuntimeError, as in PyTorch), or a
+    local check skipped nodes it was not allowed to skip.
 
     The message is the report's table; the report itself is in `.report`.
     """
@@ -744,8 +745,8 @@ _EPS64 = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).smallest_subnormal)  # the rounding of numbers near 0
 _SHRINK = 10.0  # each step is the previous one / 10 ...
 _STEPS = 8  # ... from eps * |x| down to eps * |x| / 1e7
-_ROUNDING = 8.0  # a forward's result may be off by this many float64 units of its terms' size
-_RESOLUTION = 0.1  # a verified slope is known to 10% or better
+_ROUNDING = 8.0  # a forward's result may be off by this many float64 units of its size
+_RESOLUTION = 0.1  # a slope known less well than to 10% (or atol) verifies nothing: skipped
 
 
 @dataclass(frozen=True)
@@ -767,12 +768,13 @@ class _Differences:
 class _Slope:
     """What finite differences say about F's slope at one point. `kind` is "smooth" (the
     slope is `value`, within `error`), "kink" (the one-sided slopes `left` and `right` stay
-    apart however small the step), "not finite" (F is nan or inf next to the point, at every
-    step) or "unsettled" (the central differences keep changing as the step shrinks)."""
+    apart however small the step; `error` is how far rounding may move them), "not finite"
+    (F is nan or inf next to the point, at every step), "unsettled" (the central differences
+    keep changing as the step shrinks) or "lost" (x +- h rounds to x at every step)."""
 
-    kind: str  # (or "lost": x +- h rounds to x at every step)
+    kind: str
     value: float = math.nan
-    error: float = math.inf  # for a kink: how far rounding may move the one-sided slopes
+    error: float = math.inf
     left: float = math.nan
     right: float = math.nan
 
