@@ -793,8 +793,11 @@ def _slope(
     The estimate with the smaller error is kept."""
     # The terms x reaches: those a big step changes (the other elements of an elementwise op's
     # output do not, and their rounding cannot hide a change of the terms that do).
-    with np.errstate(all="ignore"):
-        reach = F(x + max(abs(x), 1.0)) != terms
+    try:
+        with np.errstate(all="ignore"):
+            reach = F(x + max(abs(x), 1.0)) != terms
+    except Exception:  # noqa: BLE001 - a forward that refuses so far a point: count every term
+        reach = np.ones(terms.shape, dtype=bool)
     h = eps * abs(x) if x != 0 else eps
     slope = _shrinking(F, x, terms, reach, h, atol, rtol, keep_sign=True)
     if slope.kind == "lost" or (slope.kind == "smooth" and slope.error > atol + rtol * abs(slope.value)):

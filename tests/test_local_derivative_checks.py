@@ -100,6 +100,18 @@ def test_where_float64_cannot_resolve_the_change_the_point_is_skipped_not_blamed
     assert "rounding" in str(report)
 
 
+def test_a_forward_that_refuses_points_far_away_is_checked_near_the_point():
+    def square_below_2(x: float) -> float:
+        if not x < 2:
+            raise RuntimeError(f"{x} is out of range")
+        return x * x
+
+    right = Op("square", square_below_2, lambda g, out, x: (g * 2 * x,))
+    assert check_local_derivatives(Value.apply(right, Value(1.5)))
+    wrong = Op("square", square_below_2, lambda g, out, x: (g * x,))
+    assert check_local_derivatives(Value.apply(wrong, Value(1.5)), raise_exception=False).first_failure
+
+
 # -- kinks: only where the one-sided slopes stay apart ---------------------------------------------
 
 STEEP_WITHOUT_SLOPE = Op("steep", lambda x: 1e4 * x * x, lambda g, out, x: (g * 0.0,))
