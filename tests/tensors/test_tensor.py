@@ -610,7 +610,9 @@ def test_gradcheck_and_local_derivative_checks_accept_tensor_graphs():
     w = Tensor(np.array([[1.0, 2.0], [-1.0, 0.5]]), requires_grad=True)
     assert mg.gradcheck(lambda x, w: ((x @ w).tanh().softmax(axis=0) * w).sum(), (x, w))
     out = (x @ w).sigmoid().log_softmax().max(axis=1).mean()
-    assert mg.check_local_derivatives(out)
+    # row 0 of x @ w is (0.5, 0.5): max has a kink at that tie, which is skipped, not checked
+    report = mg.check_local_derivatives(out, allow_skips=True)
+    assert report and [c.op for c in report.skipped] == ["max"]
 
 
 # -- a small end-to-end step against PyTorch ------------------------------------------------------------
