@@ -7,6 +7,8 @@ import os
 import pickle
 import struct
 import tempfile
+import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -265,7 +267,7 @@ def test_a_model_of_another_size_is_refused(model):
         (np.zeros((1, 1)), r"has shape \(1, 1\) in the file but \(\)"),
         (
             np.zeros(10**6),
-            r"entry 'layers.0.neurons.1.w.0' is \d+ bytes, far more than a parameter of shape \(\)",
+            r"is \d+ bytes, more than the 9 entries of this module can fill \(\d+ bytes at most\)",
         ),
         (np.asarray(1 + 2j), r"holds complex128, not real numbers"),
         (np.asarray(True), r"holds bool, not real numbers"),
@@ -432,3 +434,131 @@ def test_a_crafted_header_declaring_a_huge_array_is_refused_before_reading(model
         buffer.getvalue(),
         match=r"parameter 'layers.0.neurons.0.b' has shape \(1000000000000,\) in the file but \(\) in the module",
     )
+
+
+# -- zip members that do not match what was checked (issue 13) --------------------------------
+
+
+def linear_state(seed: int) -> dict[str, np.ndarray]:
+    from micrograd_plus.layers import Linear
+
+    return Linear(3, 4, seed=seed).state_dict()
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def peak_memory(action) -> int:
+    """The most memory Python and numpy held while `action` ran, in bytes (numpy's arrays
+    are traced too), beyond what was held before."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def refuse_within_50_mb(model: Module, path: os.PathLike, match: str) -> None:
+    def load_it():
+        with pytest.raises(LoadError, match=match):
+            load(model, path)
+
+    before = tensor_state(model)
+    assert peak_memory(load_it) < 50 * 2**20
+    assert tensor_state(model) == before
+
+
+def test_a_member_without_the_npy_suffix_cannot_shadow_the_checked_one(tmp_path):
+    """np.load looks `weight` up as the member `weight` before `weight.npy`: a reader that
+    checks one and reads the other loads what it never checked."""
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "shadowed.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in linear_state(0).items():
+            archive.writestr(f"{name}.npy", npy_bytes(array))
+        archive.writestr("weight", npy_bytes(np.full((4, 3), 7.0)))
+    model = Linear(3, 4, seed=1)
+    before = tensor_state(model)
+    with pytest.raises(LoadError, match=r"holds a member 'weight' that is not an .npy array"):
+        load(model, path)
+    assert tensor_state(model) == before
+
+
+def test_the_issue_13_file_is_refused_without_allocating_its_shadow_member(tmp_path):
+    """The shape of the reported attack: valid `weight.npy` and `bias.npy`, and a `weight`
+    member whose header declares 200 MB of zeros (under a megabyte deflated)."""
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "crafted.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in linear_state(0).items():
+            archive.writestr(f"{name}.npy", npy_bytes(array))
+        with archive.open("weight", "w", force_zip64=True) as member:
+            header = {"descr": "<f8", "fortran_order": False, "shape": (25 * 2**20,)}
+            np.lib.format.write_array_header_1_0(member, header)
+            for _ in range(200):
+                member.write(bytes(2**20))
+    refuse_within_50_mb(Linear(3, 4, seed=1), path, match="crafted.npz")
+
+
+def test_a_name_given_twice_is_refused(tmp_path):
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "twice.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it is asked to write
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, array in linear_state(0).items():
+                archive.writestr(f"{name}.npy", npy_bytes(array))
+            archive.writestr("weight.npy", npy_bytes(np.full((4, 3), 7.0)))
+    model = Linear(3, 4, seed=1)
+    before = tensor_state(model)
+    with pytest.raises(LoadError, match=r"holds \['weight'\] more than once"):
+        load(model, path)
+    assert tensor_state(model) == before
+
+
+def test_a_member_longer_than_its_header_declares_is_not_decompressed(tmp_path):
+    """A right header followed by 100 MB of zeros: refused from the zip directory's size,
+    before the data is read, so memory stays small."""
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "long.npz"
+    state = Linear(100, 100, seed=0).state_dict()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bias.npy", npy_bytes(state["bias"]))
+        with archive.open("weight.npy", "w", force_zip64=True) as member:
+            member.write(npy_bytes(state["weight"]))
+            for _ in range(100):
+                member.write(bytes(2**20))
+    assert path.stat().st_size < 200_000  # small enough to pass the check of the file's size
+    refuse_within_50_mb(
+        Linear(100, 100, seed=1), path, match=r"entry 'weight' is \d+ bytes, but its header declares 80128"
+    )
+
+
+def test_members_compressed_without_a_bound_on_expansion_are_refused(tmp_path):
+    """bzip2 and lzma chunks expand without limit in zipfile; np.savez never writes them."""
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "bz2.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        for name, array in linear_state(0).items():
+            archive.writestr(f"{name}.npy", npy_bytes(array))
+    with pytest.raises(LoadError, match="is compressed with zip method 12; only stored and deflated"):
+        load(Linear(3, 4, seed=1), path)
+
+
+def test_a_compressed_archive_from_np_savez_compressed_loads(tmp_path):
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "compressed.npz"
+    np.savez_compressed(path, **linear_state(0))
+    model = Linear(3, 4, seed=1)
+    load(model, path)
+    assert tensor_state(model) == tensor_state(Linear(3, 4, seed=0))
