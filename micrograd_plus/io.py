@@ -226,8 +226,8 @@ def _read_safetensors(file: Any, source: str, current: dict[str, np.ndarray]) ->
     except Exception as error:
         raise LoadError(f"{source!r} is not a valid safetensors file: {_why(error)}") from error
     _check_names(source, names, current)
-    for name, array in arrays.items():
-        _check_entry(source, name, array.dtype, array.shape, current[name])
+    for name, entry in current.items():  # in the module's order, so the first problem is named first
+        _check_entry(source, name, arrays[name].dtype, arrays[name].shape, entry)
     return arrays
 
 

@@ -1,4 +1,5 @@
-"""save()/load(): .npz files read without pickle, validated names and shapes, atomic writes."""
+"""save()/load(): .npz and .safetensors files read without pickle, validated names, shapes and
+dtypes, memory bounded by the module, atomic writes; and the hand-off to and from PyTorch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import zipfile
 
 import numpy as np
 import pytest
+import safetensors.numpy
+from conftest import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,20 +41,38 @@ def raw_state(model: Module) -> list[bytes]:
     return [struct.pack("<d", p.data) for p in model.parameters()]
 
 
-def saved_bytes(model: Module) -> bytes:
+# The suffix picks the format: every test marked `formats` runs for both.
+FORMATS = [".npz", ".safetensors"]
+formats = pytest.mark.parametrize("suffix", FORMATS)
+
+
+def saved_bytes(model: Module, suffix: str = ".npz") -> bytes:
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.npz")
+        path = os.path.join(folder, "model" + suffix)
         save(model, path)
         with open(path, "rb") as file:
             return file.read()
 
 
-def load_bytes(model: Module, content: bytes) -> None:
+def load_bytes(model: Module, content: bytes, suffix: str = ".npz") -> None:
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "given.npz")
+        path = os.path.join(folder, "given" + suffix)
         with open(path, "wb") as file:
             file.write(content)
         load(model, path)
+
+
+def encode(state: dict[str, np.ndarray], suffix: str) -> bytes:
+    """`state` as another program writes it: np.savez, or safetensors' own writer."""
+    if suffix == ".safetensors":
+        return safetensors.numpy.save(state)
+    buffer = io.BytesIO()
+    np.savez(buffer, **state)
+    return buffer.getvalue()
+
+
+def value_state(model: Module) -> dict[str, np.ndarray]:
+    return {name: np.asarray(p.data) for name, p in model.named_parameters()}
 
 
 # -- round trip ------------------------------------------------------------------------------
@@ -60,13 +81,14 @@ sizes = st.lists(st.integers(1, 4), min_size=1, max_size=3)
 any_float = st.floats(allow_nan=True, allow_infinity=True)
 
 
+@formats
 @given(nin=st.integers(1, 4), nouts=sizes, values=st.data())
-def test_round_trip_restores_every_parameter_bit_for_bit(nin, nouts, values):
+def test_round_trip_restores_every_parameter_bit_for_bit(suffix, nin, nouts, values):
     model = MLP(nin, nouts, seed=0)
     for p in model.parameters():
         p.data = values.draw(any_float)
     other = MLP(nin, nouts, seed=1)
-    load_bytes(other, saved_bytes(model))
+    load_bytes(other, saved_bytes(model, suffix), suffix)
     assert raw_state(other) == raw_state(model)
     assert [name for name, _ in other.named_parameters()] == [name for name, _ in model.named_parameters()]
 
@@ -160,11 +182,11 @@ def model():
 
 
 def assert_load_error_leaves_model_unchanged(
-    model: Module, content: bytes, match: str | None = None
+    model: Module, content: bytes, match: str | None = None, suffix: str = ".npz"
 ) -> LoadError:
     before = raw_state(model)
     with pytest.raises(LoadError, match=match) as info:
-        load_bytes(model, content)
+        load_bytes(model, content, suffix)
     assert raw_state(model) == before
     assert not EXECUTED
     return info.value
@@ -182,42 +204,54 @@ def test_load_error_is_a_value_error_and_the_docstring_promises_nothing_else():
         assert case in doc
 
 
-def test_empty_file(model):
-    assert_load_error_leaves_model_unchanged(
-        model, b"", match="is not a parameter file saved by micrograd_plus.save"
-    )
+NOT_A_FILE = {
+    ".npz": "is not a parameter file saved by micrograd_plus.save",
+    ".safetensors": "is not a valid safetensors file: SafetensorError: Error while deserializing",
+}
 
 
+@formats
+def test_empty_file(model, suffix):
+    assert_load_error_leaves_model_unchanged(model, b"", match=NOT_A_FILE[suffix], suffix=suffix)
+
+
+@formats
 @given(content=st.binary(max_size=2000))
-def test_random_bytes(content):
-    assert_load_error_leaves_model_unchanged(MLP(2, [2, 1], seed=0), content)
+def test_random_bytes(suffix, content):
+    assert_load_error_leaves_model_unchanged(MLP(2, [2, 1], seed=0), content, suffix=suffix)
 
 
+@formats
 @given(data=st.data())
-def test_every_truncation_of_a_valid_file(data):
+def test_every_truncation_of_a_valid_file(suffix, data):
     model = MLP(2, [2, 1], seed=0)
-    content = saved_bytes(MLP(2, [2, 1], seed=1))
+    content = saved_bytes(MLP(2, [2, 1], seed=1), suffix)
     cut = data.draw(st.integers(0, len(content) - 1))
-    assert_load_error_leaves_model_unchanged(model, content[:cut])
+    assert_load_error_leaves_model_unchanged(model, content[:cut], suffix=suffix)
 
 
+@formats
 @given(data=st.data())
-def test_a_corrupted_byte_is_caught_or_harmless(data):
-    """A flipped byte is found (zip CRCs, headers) or lands where it changes nothing that
-    load() reads; either way only LoadError can come out."""
-    content = bytearray(saved_bytes(MLP(2, [2, 1], seed=1)))
+def test_a_corrupted_byte_is_caught_or_harmless(suffix, data):
+    """A flipped byte is found (zip CRCs, headers, safetensors' offsets) or lands where it
+    changes nothing that load() checks (a number's bits); either way only LoadError can come
+    out, and a refused file leaves the model as it was."""
+    content = bytearray(saved_bytes(MLP(2, [2, 1], seed=1), suffix))
     index = data.draw(st.integers(0, len(content) - 1))
     content[index] ^= data.draw(st.integers(1, 255))
     model = MLP(2, [2, 1], seed=0)
+    before = raw_state(model)
     try:
-        load_bytes(model, bytes(content))
+        load_bytes(model, bytes(content), suffix)
     except LoadError:
-        pass
+        assert raw_state(model) == before
 
 
-def test_a_pickle_is_refused_without_running_it(model):
+@formats
+def test_a_pickle_is_refused_without_running_it(model, suffix):
     payload = pickle.dumps({"layers.0.neurons.0.w.0": _Exploit()})
-    assert_load_error_leaves_model_unchanged(model, payload, match="pickled")
+    match = "pickled" if suffix == ".npz" else NOT_A_FILE[suffix]
+    assert_load_error_leaves_model_unchanged(model, payload, match=match, suffix=suffix)
 
 
 def test_an_npz_holding_a_pickled_object_array_is_refused_without_running_it(model):
@@ -240,46 +274,53 @@ def test_a_single_npy_array_is_not_an_archive(model):
     )
 
 
-def test_missing_and_unexpected_names_are_listed(model):
-    buffer = io.BytesIO()
-    state = {name: np.asarray(p.data) for name, p in model.named_parameters()}
+@formats
+def test_missing_and_unexpected_names_are_listed(model, suffix):
+    state = value_state(model)
     del state["layers.1.neurons.0.b"]
     state["extra"] = np.asarray(1.0)
-    np.savez(buffer, **state)
     assert_load_error_leaves_model_unchanged(
-        model, buffer.getvalue(), match=r"missing \['layers.1.neurons.0.b'\], unexpected \['extra'\]"
+        model,
+        encode(state, suffix),
+        match=r"missing \['layers.1.neurons.0.b'\], unexpected \['extra'\]",
+        suffix=suffix,
     )
 
 
-def test_a_model_of_another_size_is_refused(model):
+@formats
+def test_a_model_of_another_size_is_refused(model, suffix):
     assert_load_error_leaves_model_unchanged(
-        model, saved_bytes(MLP(2, [3, 1], seed=0)), match="another shape"
+        model, saved_bytes(MLP(2, [3, 1], seed=0), suffix), match="another shape", suffix=suffix
     )
+
+
+WRONG_ENTRIES = [
+    (
+        np.zeros(2),
+        r"parameter 'layers.0.neurons.1.w.0' has shape \(2,\) in the file but \(\) in the module",
+    ),
+    (np.zeros((1, 1)), r"has shape \(1, 1\) in the file but \(\)"),
+    (
+        np.zeros(10**6),
+        r"is \d+ bytes, more than the 9 entries of this module can fill \(\d+ bytes at most\)",
+    ),
+    (np.asarray(1 + 2j, dtype=np.complex64), r"holds complex64, not real numbers"),
+    (np.asarray(True), r"holds bool, not real numbers"),
+]
 
 
 @pytest.mark.parametrize(
-    "bad, match",
-    [
-        (
-            np.zeros(2),
-            r"parameter 'layers.0.neurons.1.w.0' has shape \(2,\) in the file but \(\) in the module",
-        ),
-        (np.zeros((1, 1)), r"has shape \(1, 1\) in the file but \(\)"),
-        (
-            np.zeros(10**6),
-            r"is \d+ bytes, more than the 9 entries of this module can fill \(\d+ bytes at most\)",
-        ),
-        (np.asarray(1 + 2j), r"holds complex128, not real numbers"),
-        (np.asarray(True), r"holds bool, not real numbers"),
-        (np.asarray("1.0"), r"holds <U3, not real numbers"),
+    "suffix, bad, match",
+    [(suffix, bad, match) for suffix in FORMATS for bad, match in WRONG_ENTRIES]
+    + [  # what only .npy can hold
+        (".npz", np.asarray(1 + 2j), r"holds complex128, not real numbers"),
+        (".npz", np.asarray("1.0"), r"holds <U3, not real numbers"),
     ],
 )
-def test_wrong_shapes_and_kinds_are_refused_whole(model, bad, match):
-    buffer = io.BytesIO()
-    state = {name: np.asarray(p.data) for name, p in model.named_parameters()}
+def test_wrong_shapes_and_kinds_are_refused_whole(model, suffix, bad, match):
+    state = value_state(model)
     state["layers.0.neurons.1.w.0"] = bad
-    np.savez(buffer, **state)
-    assert_load_error_leaves_model_unchanged(model, buffer.getvalue(), match=match)
+    assert_load_error_leaves_model_unchanged(model, encode(state, suffix), match=match, suffix=suffix)
 
 
 def test_a_zip_member_that_is_not_npy_is_damage(model):
@@ -294,13 +335,10 @@ def test_a_zip_member_that_is_not_npy_is_damage(model):
     )
 
 
-def test_integer_arrays_are_accepted_as_numbers(model):
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        **{name: np.asarray(i, dtype=np.int32) for i, (name, _) in enumerate(model.named_parameters())},
-    )
-    load_bytes(model, buffer.getvalue())
+@formats
+def test_integer_arrays_are_accepted_as_numbers(model, suffix):
+    state = {name: np.asarray(i, dtype=np.int32) for i, name in enumerate(value_state(model))}
+    load_bytes(model, encode(state, suffix), suffix)
     assert [p.data for p in model.parameters()] == [float(i) for i in range(len(model.parameters()))]
 
 
@@ -352,25 +390,32 @@ def tensor_state(model: Module) -> list[tuple[str, str, bytes]]:
     return [(name, str(p.data.dtype), p.data.tobytes()) for name, p in model.named_parameters()]
 
 
+@formats
 @given(hidden=st.integers(1, 5), dtype=st.sampled_from(["float64", "float32"]), data=st.data())
-def test_tensor_model_round_trip_keeps_bits_and_dtypes(hidden, dtype, data):
+def test_tensor_model_round_trip_keeps_bits_and_dtypes(suffix, hidden, dtype, data):
     model = tensor_model(0, hidden, dtype)
     width = 64 if dtype == "float64" else 32
     for p in model.parameters():
         values = data.draw(st.lists(st.floats(width=width), min_size=p.data.size, max_size=p.data.size))
         p.data = np.array(values, dtype=dtype).reshape(p.data.shape)
     other = tensor_model(7, hidden, dtype)
-    load_bytes(other, saved_bytes(model))
+    load_bytes(other, saved_bytes(model, suffix), suffix)
     assert tensor_state(other) == tensor_state(model)
     assert [p.data.dtype for p in other.parameters()] == [np.dtype(dtype)] * 4
 
 
-def test_tensor_names_follow_pytorch_and_shapes_are_checked(tmp_path):
-    path = tmp_path / "net.npz"
+@formats
+def test_tensor_names_follow_pytorch_and_shapes_are_checked(tmp_path, suffix):
+    path = tmp_path / f"net{suffix}"
     save(tensor_model(0, hidden=3), path)
-    with np.load(path, allow_pickle=False) as archive:
-        assert archive.files == ["0.weight", "0.bias", "2.weight", "2.bias"]
-        assert archive["0.weight"].shape == (3, 2)
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            assert archive.files == ["0.weight", "0.bias", "2.weight", "2.bias"]
+            assert archive["0.weight"].shape == (3, 2)
+    else:
+        arrays = safetensors.numpy.load_file(path)
+        assert sorted(arrays) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+        assert arrays["0.weight"].shape == (3, 2)
     other = tensor_model(1, hidden=4)
     before = tensor_state(other)
     with pytest.raises(
@@ -380,15 +425,17 @@ def test_tensor_names_follow_pytorch_and_shapes_are_checked(tmp_path):
     assert tensor_state(other) == before
 
 
-def test_a_value_model_file_does_not_load_into_a_tensor_model(tmp_path):
-    path = tmp_path / "mlp.npz"
+@formats
+def test_a_value_model_file_does_not_load_into_a_tensor_model(tmp_path, suffix):
+    path = tmp_path / f"mlp{suffix}"
     save(MLP(2, [3, 1], seed=0), path)
     with pytest.raises(LoadError, match="missing"):
         load(tensor_model(0), path)
 
 
-def test_a_very_different_model_gets_a_short_message(tmp_path):
-    path = tmp_path / "big.npz"
+@formats
+def test_a_very_different_model_gets_a_short_message(tmp_path, suffix):
+    path = tmp_path / f"big{suffix}"
     save(MLP(2, [16, 16, 1], seed=0), path)
     with pytest.raises(LoadError) as info:
         load(MLP(2, [8, 1], seed=0), path)
@@ -400,7 +447,8 @@ def test_a_very_different_model_gets_a_short_message(tmp_path):
     assert len(message) < 400
 
 
-def test_a_convolutional_model_round_trips(tmp_path):
+@formats
+def test_a_convolutional_model_round_trips(tmp_path, suffix):
     from micrograd_plus.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 
     def make(seed: int) -> Sequential:
@@ -409,7 +457,7 @@ def test_a_convolutional_model_round_trips(tmp_path):
         )
 
     model, other = make(0), make(5)
-    path = tmp_path / "cnn.npz"
+    path = tmp_path / f"cnn{suffix}"
     save(model, path)
     load(other, path)
     assert tensor_state(other) == tensor_state(model)
