@@ -151,7 +151,9 @@ def _read_archive(file: Any, source: str, current: dict[str, np.ndarray]) -> dic
         archive = zipfile.ZipFile(file)
     except Exception as error:
         why = "it holds pickled data, which load() never unpickles" if head[:1] == b"\x80" else _why(error)
-        raise LoadError(f"{source!r} is not a parameter file saved by micrograd_plus.save(): {why}") from error
+        raise LoadError(
+            f"{source!r} is not a parameter file saved by micrograd_plus.save(): {why}"
+        ) from error
     with archive:
         members = archive.infolist()
         for info in members:
@@ -254,7 +256,9 @@ def _check_names(source: str, names: list[str], current: dict[str, np.ndarray]) 
         )
 
 
-def _check_entry(source: str, name: str, dtype: np.dtype, shape: tuple[int, ...], current: np.ndarray) -> None:
+def _check_entry(
+    source: str, name: str, dtype: np.dtype, shape: tuple[int, ...], current: np.ndarray
+) -> None:
     kinds, what = _ACCEPTED.get(current.dtype.kind, (current.dtype.kind, str(current.dtype)))
     if dtype.kind not in kinds:
         raise LoadError(f"{source!r}: entry {name!r} holds {dtype}, not {what}")
@@ -283,7 +287,9 @@ def _state_arrays(module: Module) -> dict[str, np.ndarray]:
     """`module.state_dict()` as contiguous arrays: a Value's float as 0-d float64, arrays
     (parameters and buffers) with their own dtype."""
     return {
-        name: np.ascontiguousarray(data) if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float64)
+        name: np.asarray(data, order="C")
+        if isinstance(data, np.ndarray)
+        else np.asarray(data, dtype=np.float64)
         for name, data in module.state_dict().items()
     }
 

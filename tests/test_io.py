@@ -4,6 +4,8 @@ dtypes, memory bounded by the module, atomic writes; and the hand-off to and fro
 from __future__ import annotations
 
 import io
+import json
+import math
 import os
 import pickle
 import struct
@@ -610,3 +612,315 @@ def test_a_compressed_archive_from_np_savez_compressed_loads(tmp_path):
     model = Linear(3, 4, seed=1)
     load(model, path)
     assert tensor_state(model) == tensor_state(Linear(3, 4, seed=0))
+
+
+# -- .safetensors: the format PyTorch users share models in ---------------------------------------
+
+
+def craft(header: dict | bytes, data: bytes = b"") -> bytes:
+    """A safetensors file written by hand, to say what no writer would: its header's length
+    (8 bytes, little-endian), the header as JSON, then the data."""
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def test_a_safetensors_file_is_what_the_safetensors_package_reads(tmp_path):
+    model = tensor_model(0)
+    path = tmp_path / "net.SafeTensors"  # the suffix picks the format, in any case
+    save(model, path)
+    assert not path.read_bytes().startswith(b"PK")
+    arrays = safetensors.numpy.load_file(path)
+    assert {name: (array.dtype, array.tobytes()) for name, array in arrays.items()} == {
+        name: (p.data.dtype, p.data.tobytes()) for name, p in model.named_parameters()
+    }
+
+
+def test_names_in_any_order_and_a_metadata_entry_are_accepted():
+    """Another writer may order the header and the data as it likes and add `__metadata__`."""
+    model = tensor_model(0)
+    state = model.state_dict()
+    header: dict = {"__metadata__": {"format": "pt", "note": "written by hand"}}
+    data = b""
+    for name in reversed(list(state)):
+        header[name] = {
+            "dtype": "F64",
+            "shape": list(state[name].shape),
+            "data_offsets": [len(data), len(data) + state[name].nbytes],
+        }
+        data += state[name].tobytes()
+    other = tensor_model(5)
+    load_bytes(other, craft(header, data), ".safetensors")
+    assert tensor_state(other) == tensor_state(model)
+
+
+WEIGHT = {"dtype": "F64", "shape": [4, 3], "data_offsets": [0, 96]}
+BIAS = {"dtype": "F64", "shape": [4], "data_offsets": [96, 128]}
+CRAFTED = [
+    (  # the parser keeps the last of a repeated name: the file would mean two things
+        b'{"weight":{"dtype":"F64","shape":[4,3],"data_offsets":[0,96]},'
+        b'"weight":{"dtype":"I64","shape":[4,3],"data_offsets":[0,96]},'
+        b'"bias":{"dtype":"F64","shape":[4],"data_offsets":[96,128]}}',
+        bytes(128),
+        r"holds \['weight'\] more than once",
+    ),
+    (
+        {"weight": WEIGHT, "bias": {**BIAS, "data_offsets": [96, 10**12]}},
+        bytes(128),
+        "not a valid safetensors file: SafetensorError",
+    ),
+    (
+        {"weight": {**WEIGHT, "shape": [10**12]}, "bias": BIAS},
+        bytes(128),
+        "not a valid safetensors file: SafetensorError",
+    ),
+    ({"weight": WEIGHT, "bias": {**BIAS, "data_offsets": [0, 32]}}, bytes(128), "SafetensorError"),
+    ({"weight": WEIGHT, "bias": BIAS}, bytes(127), "SafetensorError"),
+    ({"weight": WEIGHT, "bias": BIAS}, bytes(129), "SafetensorError"),
+    ({"weight": WEIGHT, "bias": {**BIAS, "shape": [-4]}}, bytes(128), "SafetensorError"),
+    ({"__metadata__": {"a": 1}, "weight": WEIGHT, "bias": BIAS}, bytes(128), "SafetensorError"),
+    (b'{"weight": ', bytes(128), "SafetensorError"),
+    (
+        {"weight": WEIGHT, "bias": {**BIAS, "dtype": "BF16", "data_offsets": [96, 104]}},
+        bytes(104),
+        "holds a tensor of dtype BF16, which numpy has no type for: convert the model to float32",
+    ),
+    (
+        {"weight": {**WEIGHT, "dtype": "I64"}, "bias": {**BIAS, "dtype": "BOOL", "data_offsets": [96, 100]}},
+        bytes(100),
+        "entry 'bias' holds bool, not real numbers",
+    ),
+    (
+        {"weight": {**WEIGHT, "shape": [3, 4]}, "bias": BIAS},
+        bytes(128),
+        r"parameter 'weight' has shape \(3, 4\) in the file but \(4, 3\) in the module",
+    ),
+]
+
+
+@pytest.mark.parametrize("header, data, match", CRAFTED)
+def test_crafted_safetensors_headers_are_one_load_error(header, data, match):
+    from micrograd_plus.layers import Linear
+
+    model = Linear(3, 4, seed=0)
+    before = tensor_state(model)
+    with pytest.raises(LoadError, match=match):
+        load_bytes(model, craft(header, data), ".safetensors")
+    assert tensor_state(model) == before
+
+
+def test_a_header_length_beyond_the_file_is_refused():
+    from micrograd_plus.layers import Linear
+
+    for length in (2**63, 10**6, 2**64 - 1):
+        with pytest.raises(LoadError, match="not a valid safetensors file: SafetensorError"):
+            load_bytes(Linear(3, 4, seed=0), struct.pack("<Q", length) + b"{}", ".safetensors")
+
+
+def test_a_safetensors_file_bigger_than_the_module_needs_is_not_read(tmp_path):
+    """100 MB of an extra tensor beside the right ones: refused from the file's size."""
+    from micrograd_plus.layers import Linear
+
+    path = tmp_path / "big.safetensors"
+    safetensors.numpy.save_file({**linear_state(0), "extra": np.zeros(100 * 2**17)}, path)
+    refuse_within_50_mb(Linear(3, 4, seed=1), path, match=r"is \d+ bytes, more than the 2 entries")
+
+
+SAFETENSORS_DTYPES = {
+    "F64": np.float64,
+    "F32": np.float32,
+    "F16": np.float16,
+    "I64": np.int64,
+    "I8": np.int8,
+    "U8": np.uint8,
+    "BOOL": np.bool_,
+    "C64": np.complex64,
+    "BF16": None,  # numpy has none: a LoadError that says so
+}
+
+
+@st.composite
+def safetensors_files(draw, state: dict[str, np.ndarray]) -> bytes:
+    """Headers another writer could produce, mostly right, often not: the module's names in
+    any order (one may be missing, one more may come), any dtype, the right shape or another,
+    offsets that fit or are pushed aside, random data, sometimes trailing bytes or metadata.
+    (`fault(n)`: true about one time in n, and false in the simplest example hypothesis
+    shrinks to.)"""
+
+    def fault(n: int) -> bool:
+        return draw(st.integers(1, n)) == n
+
+    names = draw(st.permutations(list(state)))
+    if fault(4):
+        names = names[1:]
+    if fault(4):
+        names.append("extra")
+    header: dict = {}
+    if draw(st.booleans()):
+        header["__metadata__"] = draw(st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2))
+    offset = 0
+    for name in names:
+        dtype = draw(st.sampled_from(list(SAFETENSORS_DTYPES))) if fault(3) else "F64"
+        shape = list(state[name].shape) if name in state else [1]
+        if fault(6):
+            shape = draw(st.lists(st.integers(0, 3), max_size=3))
+        end = offset + np.dtype(SAFETENSORS_DTYPES[dtype] or np.float16).itemsize * math.prod(shape)
+        if fault(10):
+            end += draw(st.sampled_from([-1, 1]))
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, end]}
+        offset = end
+    size = max(offset, 0) + fault(10)
+    return craft(header, draw(st.binary(min_size=size, max_size=size)))
+
+
+@given(data=st.data())
+def test_random_safetensors_headers_load_right_or_raise_load_error(data):
+    model = tensor_model(0, hidden=2)
+    before = tensor_state(model)
+    content = data.draw(safetensors_files(model.state_dict()))
+    try:
+        load_bytes(model, content, ".safetensors")
+    except LoadError:
+        assert tensor_state(model) == before
+        return
+    arrays = safetensors.numpy.load(content)  # it loaded: so it must hold exactly the module's entries
+    assert set(arrays) == set(model.state_dict())
+    for name, p in model.named_parameters():
+        assert arrays[name].dtype.kind in "fiu"
+        np.testing.assert_array_equal(p.data, arrays[name].astype(np.float64))
+
+
+# -- buffers and dtypes: whatever state_dict() holds round-trips ------------------------------------
+
+
+class BatchNormState(Module):
+    """The state BatchNorm1d(3) has in PyTorch, as a Module here may hold it: parameters
+    `weight` and `bias`, buffers `running_mean`, `running_var` (float64) and
+    `num_batches_tracked` (int64 of shape []) in `state_dict()` but not in `parameters()`."""
+
+    BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.weight = Tensor(rng.normal(size=3), requires_grad=True)
+        self.bias = Tensor(rng.normal(size=3), requires_grad=True)
+        self.buffers = {
+            "running_mean": rng.normal(size=3),
+            "running_var": rng.uniform(0.5, 2.0, size=3),
+            "num_batches_tracked": np.array(seed, dtype=np.int64),
+        }
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), **{name: array.copy() for name, array in self.buffers.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        state = dict(state)
+        buffers = {name: np.array(state.pop(name), dtype=self.buffers[name].dtype) for name in self.BUFFERS}
+        super().load_state_dict(state)
+        self.buffers = buffers
+
+
+def full_state(model: Module) -> dict[str, tuple[str, tuple, bytes]]:
+    arrays = {name: np.asarray(data) for name, data in model.state_dict().items()}
+    return {name: (str(a.dtype), a.shape, a.tobytes()) for name, a in arrays.items()}
+
+
+@formats
+def test_buffers_round_trip_with_their_dtypes(suffix):
+    model, other = BatchNormState(seed=7), BatchNormState(seed=1)
+    load_bytes(other, saved_bytes(model, suffix), suffix)
+    assert full_state(other) == full_state(model)
+    assert other.buffers["num_batches_tracked"].dtype == np.int64
+    assert other.buffers["num_batches_tracked"].shape == ()
+
+
+@formats
+def test_an_integer_buffer_takes_integers_only(suffix):
+    model = BatchNormState(seed=1)
+    state = model.state_dict()
+    state["num_batches_tracked"] = np.array(2.5)
+    before = full_state(model)
+    with pytest.raises(LoadError, match="entry 'num_batches_tracked' holds float64, not integers"):
+        load_bytes(model, encode(state, suffix), suffix)
+    assert full_state(model) == before
+
+
+@formats
+@pytest.mark.parametrize("saved, loaded", [("float32", "float64"), ("float64", "float32")])
+def test_floats_of_another_width_are_converted_as_pytorch_does(suffix, saved, loaded):
+    """As torch's load_state_dict copies a checkpoint into a parameter: the parameter keeps
+    its dtype and takes the file's numbers converted to it."""
+    model = tensor_model(0, dtype=saved)
+    other = tensor_model(3, dtype=loaded)
+    load_bytes(other, saved_bytes(model, suffix), suffix)
+    for p, q in zip(model.parameters(), other.parameters()):
+        assert q.data.dtype == np.dtype(loaded)
+        np.testing.assert_array_equal(q.data, p.data.astype(loaded))
+
+
+# -- the hand-off: PyTorch reads our files and we read theirs --------------------------------------
+
+
+def torch_twin(torch):
+    return torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)).double()
+
+
+def assert_same_outputs(ours: Module, theirs, torch) -> None:
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    got = ours(Tensor(x)).data
+    assert np.all(np.abs(got - expected) <= 1e-10 * np.maximum(1.0, np.abs(expected)))
+
+
+def test_a_model_saved_here_loads_into_pytorch_strictly(tmp_path):
+    torch = require_torch()
+    import safetensors.torch
+
+    model = tensor_model(0)
+    path = tmp_path / "model.safetensors"
+    save(model, path)
+    theirs = torch_twin(torch)
+    theirs.load_state_dict(safetensors.torch.load_file(path), strict=True)
+    assert_same_outputs(model, theirs, torch)
+
+
+def test_a_pytorch_model_saved_with_safetensors_loads_here(tmp_path):
+    torch = require_torch()
+    import safetensors.torch
+
+    torch.manual_seed(0)
+    theirs = torch_twin(torch)
+    path = tmp_path / "from_torch.safetensors"
+    safetensors.torch.save_file(theirs.state_dict(), path, metadata={"format": "pt"})
+    model = tensor_model(5)
+    load(model, path)
+    assert_same_outputs(model, theirs, torch)
+
+
+def test_buffers_cross_to_and_from_pytorch_batchnorm(tmp_path):
+    """The path BatchNorm's state will take: torch's int64 `num_batches_tracked` of shape []
+    and float buffers arrive with their dtypes, and ours load into torch strictly."""
+    torch = require_torch()
+    import safetensors.torch
+
+    torch.manual_seed(0)
+    theirs = torch.nn.BatchNorm1d(3).double()
+    for _ in range(4):  # a few training batches move the running statistics and the count
+        theirs(torch.randn(8, 3))
+    path = tmp_path / "bn.safetensors"
+    safetensors.torch.save_file(theirs.state_dict(), path)
+    ours = BatchNormState()
+    load(ours, path)
+    for name, tensor in theirs.state_dict().items():
+        assert full_state(ours)[name] == (
+            str(tensor.numpy().dtype),
+            tuple(tensor.shape),
+            tensor.numpy().tobytes(),
+        )
+    assert ours.buffers["num_batches_tracked"] == 4
+
+    save(BatchNormState(seed=9), path)
+    theirs.load_state_dict(safetensors.torch.load_file(path), strict=True)
+    assert theirs.num_batches_tracked.dtype == torch.int64 and int(theirs.num_batches_tracked) == 9
+    expected = BatchNormState(seed=9).state_dict()
+    for name, tensor in theirs.state_dict().items():
+        np.testing.assert_array_equal(tensor.numpy(), expected[name])
