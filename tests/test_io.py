@@ -7,7 +7,9 @@ import io
 import json
 import math
 import os
+import pathlib
 import pickle
+import re
 import struct
 import tempfile
 import tracemalloc
@@ -924,3 +926,23 @@ def test_buffers_cross_to_and_from_pytorch_batchnorm(tmp_path):
     expected = BatchNormState(seed=9).state_dict()
     for name, tensor in theirs.state_dict().items():
         np.testing.assert_array_equal(tensor.numpy(), expected[name])
+
+
+# -- the documentation page ------------------------------------------------------------------------
+
+
+def test_the_saving_page_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    """docs/saving.md's blocks, in order in one namespace (the PyTorch ones need torch); a
+    `print(...)  # text` line shows text the example prints."""
+    require_torch()
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "saving.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "saving_page"}
+    for index, code in enumerate(blocks):
+        exec(compile(code, f"saving.md block {index}", "exec"), namespace)
+    printed = capsys.readouterr().out
+    for expected in re.findall(r"print\(.*\)\s+# (.*)", "".join(blocks)):
+        assert expected.strip() in printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["from_torch.safetensors", "model.safetensors"]
