@@ -220,9 +220,9 @@ def _read_safetensors(file: Any, source: str, current: dict[str, np.ndarray]) ->
     try:
         arrays = safetensors.numpy.load(content)
         names = _safetensors_names(content)
-    except KeyError as error:  # safetensors.numpy has no numpy dtype for it (bfloat16, float8)
+    except KeyError as error:  # a dtype safetensors.numpy has no numpy type for (bfloat16, float8)
         raise LoadError(
-            f"{source!r} holds a tensor of dtype {error.args[0]}, which numpy has no type for: "
+            f"{source!r} holds a tensor of dtype {error.args[0]}, which safetensors cannot give to numpy: "
             "convert the model to float32 or float64 before saving it"
         ) from error
     except Exception as error:

@@ -308,7 +308,6 @@ WRONG_ENTRIES = [
         np.zeros(10**6),
         r"is \d+ bytes, more than the 9 entries of this module can fill \(\d+ bytes at most\)",
     ),
-    (np.asarray(1 + 2j, dtype=np.complex64), r"holds complex64, not real numbers"),
     (np.asarray(True), r"holds bool, not real numbers"),
 ]
 
@@ -318,6 +317,7 @@ WRONG_ENTRIES = [
     [(suffix, bad, match) for suffix in FORMATS for bad, match in WRONG_ENTRIES]
     + [  # what only .npy can hold
         (".npz", np.asarray(1 + 2j), r"holds complex128, not real numbers"),
+        (".npz", np.asarray(1 + 2j, dtype=np.complex64), r"holds complex64, not real numbers"),
         (".npz", np.asarray("1.0"), r"holds <U3, not real numbers"),
     ],
 )
@@ -684,7 +684,12 @@ CRAFTED = [
     (
         {"weight": WEIGHT, "bias": {**BIAS, "dtype": "BF16", "data_offsets": [96, 104]}},
         bytes(104),
-        "holds a tensor of dtype BF16, which numpy has no type for: convert the model to float32",
+        "holds a tensor of dtype BF16, which safetensors cannot give to numpy: convert the model to float32",
+    ),
+    (  # older safetensors do not know C64 (0.4) or cannot give it to numpy (before 0.7)
+        {"weight": {**WEIGHT, "dtype": "C64"}, "bias": BIAS},
+        bytes(128),
+        "holds complex64, not real numbers|dtype C64, which safetensors cannot give|not a valid safetensors",
     ),
     (
         {"weight": {**WEIGHT, "dtype": "I64"}, "bias": {**BIAS, "dtype": "BOOL", "data_offsets": [96, 100]}},
