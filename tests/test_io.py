@@ -616,6 +616,48 @@ def test_a_compressed_archive_from_np_savez_compressed_loads(tmp_path):
     assert tensor_state(model) == tensor_state(Linear(3, 4, seed=0))
 
 
+@given(data=st.data())
+def test_random_archives_load_exactly_their_npy_members_or_raise_load_error(data):
+    """Zips of `weight.npy` and `bias.npy` in any order, sometimes with one more member (one
+    shadowing `weight`, a repeat, an extra), contents sometimes of another shape or garbage,
+    stored, deflated or sometimes bzip2: either a LoadError that leaves the model as it was,
+    or the model holds exactly what the `.npy` members hold."""
+    from micrograd_plus.layers import Linear
+
+    def fault(n: int) -> bool:  # true about one time in n; false in the simplest example
+        return data.draw(st.integers(1, n)) == n
+
+    names = data.draw(st.permutations(["weight.npy", "bias.npy"]))
+    if fault(3):
+        names.insert(
+            data.draw(st.integers(0, 2)), data.draw(st.sampled_from(["weight", *names, "extra.npy"]))
+        )
+    written = {}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of a repeated name
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for index, name in enumerate(names):
+                written[name] = np.full((4, 3) if name.startswith("weight") else (4,), float(index))
+                content = npy_bytes(written[name])
+                if fault(6):
+                    content = data.draw(st.sampled_from([b"junk", npy_bytes(written[name].T), content[:-1]]))
+                method = (
+                    zipfile.ZIP_BZIP2 if fault(6) else data.draw(st.sampled_from([0, zipfile.ZIP_DEFLATED]))
+                )
+                archive.writestr(name, content, compress_type=method)
+    model = Linear(3, 4, seed=1)
+    before = tensor_state(model)
+    try:
+        load_bytes(model, buffer.getvalue())
+    except LoadError:
+        assert tensor_state(model) == before
+        return
+    assert sorted(names) == ["bias.npy", "weight.npy"]
+    np.testing.assert_array_equal(model.weight.data, written["weight.npy"])
+    np.testing.assert_array_equal(model.bias.data, written["bias.npy"])
+
+
 # -- .safetensors: the format PyTorch users share models in ---------------------------------------
 
 
