@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import micrograd_plus.io as mio
-from micrograd_plus import MLP, LoadError, Module, Tensor, Value, load, save
+from micrograd_plus import MLP, Linear, LoadError, Module, Tensor, Value, load, save
 
 # Set by `_Exploit` if pickle ever ran it: loading must never execute code from a file.
 EXECUTED: list[str] = []
@@ -492,8 +492,6 @@ def test_a_crafted_header_declaring_a_huge_array_is_refused_before_reading(model
 
 
 def linear_state(seed: int) -> dict[str, np.ndarray]:
-    from micrograd_plus.layers import Linear
-
     return Linear(3, 4, seed=seed).state_dict()
 
 
@@ -527,8 +525,6 @@ def refuse_within_50_mb(model: Module, path: os.PathLike, match: str) -> None:
 def test_a_member_without_the_npy_suffix_cannot_shadow_the_checked_one(tmp_path):
     """np.load looks `weight` up as the member `weight` before `weight.npy`: a reader that
     checks one and reads the other loads what it never checked."""
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "shadowed.npz"
     with zipfile.ZipFile(path, "w") as archive:
         for name, array in linear_state(0).items():
@@ -544,8 +540,6 @@ def test_a_member_without_the_npy_suffix_cannot_shadow_the_checked_one(tmp_path)
 def test_the_issue_13_file_is_refused_without_allocating_its_shadow_member(tmp_path):
     """The shape of the reported attack: valid `weight.npy` and `bias.npy`, and a `weight`
     member whose header declares 200 MB of zeros (under a megabyte deflated)."""
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "crafted.npz"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, array in linear_state(0).items():
@@ -559,8 +553,6 @@ def test_the_issue_13_file_is_refused_without_allocating_its_shadow_member(tmp_p
 
 
 def test_a_name_given_twice_is_refused(tmp_path):
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "twice.npz"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it is asked to write
@@ -578,8 +570,6 @@ def test_a_name_given_twice_is_refused(tmp_path):
 def test_a_member_longer_than_its_header_declares_is_not_decompressed(tmp_path):
     """A right header followed by 100 MB of zeros: refused from the zip directory's size,
     before the data is read, so memory stays small."""
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "long.npz"
     state = Linear(100, 100, seed=0).state_dict()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -596,8 +586,6 @@ def test_a_member_longer_than_its_header_declares_is_not_decompressed(tmp_path):
 
 def test_members_compressed_without_a_bound_on_expansion_are_refused(tmp_path):
     """bzip2 and lzma chunks expand without limit in zipfile; np.savez never writes them."""
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "bz2.npz"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
         for name, array in linear_state(0).items():
@@ -607,8 +595,6 @@ def test_members_compressed_without_a_bound_on_expansion_are_refused(tmp_path):
 
 
 def test_a_compressed_archive_from_np_savez_compressed_loads(tmp_path):
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "compressed.npz"
     np.savez_compressed(path, **linear_state(0))
     model = Linear(3, 4, seed=1)
@@ -622,7 +608,6 @@ def test_random_archives_load_exactly_their_npy_members_or_raise_load_error(data
     shadowing `weight`, a repeat, an extra), contents sometimes of another shape or garbage,
     stored, deflated or sometimes bzip2: either a LoadError that leaves the model as it was,
     or the model holds exactly what the `.npy` members hold."""
-    from micrograd_plus.layers import Linear
 
     def fault(n: int) -> bool:  # true about one time in n; false in the simplest example
         return data.draw(st.integers(1, n)) == n
@@ -748,8 +733,6 @@ CRAFTED = [
 
 @pytest.mark.parametrize("header, data, match", CRAFTED)
 def test_crafted_safetensors_headers_are_one_load_error(header, data, match):
-    from micrograd_plus.layers import Linear
-
     model = Linear(3, 4, seed=0)
     before = tensor_state(model)
     with pytest.raises(LoadError, match=match):
@@ -758,8 +741,6 @@ def test_crafted_safetensors_headers_are_one_load_error(header, data, match):
 
 
 def test_a_header_length_beyond_the_file_is_refused():
-    from micrograd_plus.layers import Linear
-
     for length in (2**63, 10**6, 2**64 - 1):
         with pytest.raises(LoadError, match="not a valid safetensors file: SafetensorError"):
             load_bytes(Linear(3, 4, seed=0), struct.pack("<Q", length) + b"{}", ".safetensors")
@@ -767,8 +748,6 @@ def test_a_header_length_beyond_the_file_is_refused():
 
 def test_a_safetensors_file_bigger_than_the_module_needs_is_not_read(tmp_path):
     """100 MB of an extra tensor beside the right ones: refused from the file's size."""
-    from micrograd_plus.layers import Linear
-
     path = tmp_path / "big.safetensors"
     safetensors.numpy.save_file({**linear_state(0), "extra": np.zeros(100 * 2**17)}, path)
     refuse_within_50_mb(Linear(3, 4, seed=1), path, match=r"is \d+ bytes, more than the 2 entries")
