@@ -15,6 +15,7 @@ need, however the file was crafted.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -113,44 +114,45 @@ def load(module: Module, path: PathLike) -> None:
     _check_module(module, "load")
     source = _check_path(path, "load")
     current = _state_arrays(module)
-    read = _read_safetensors if _is_safetensors(source) else _read_archive
     with open(source, "rb") as file:
-        _check_file_size(file, source, current)
-        state = read(file, source, current)
+        content = _read_bounded(file, source, current)
+    read = _read_safetensors if _is_safetensors(source) else _read_archive
+    state = read(content, source, current)
     try:
         module.load_state_dict(state)
     except (TypeError, ValueError) as error:  # pragma: no cover - the reader validated all of it
         raise LoadError(f"{source!r}: {error}") from error
 
 
-def _check_file_size(file: Any, source: str, current: dict[str, np.ndarray]) -> None:
-    """Refuse a file larger than the module's entries can fill before parsing any of it:
-    neither a zip directory nor a safetensors header can then take much memory."""
-    size = os.fstat(file.fileno()).st_size
+def _read_bounded(file: Any, source: str, current: dict[str, np.ndarray]) -> bytes:
+    """The file's bytes, refused unread beyond what the module's entries can fill: neither a
+    zip directory nor a safetensors header can then take much memory, and a file that never
+    ends (a pipe, a device) is not read to its end."""
     limit = _FILE_ALLOWANCE + sum(
         _WIDEST * array.size + _ENTRY_ALLOWANCE + 8 * len(name.encode()) for name, array in current.items()
     )
-    if size > limit:
+    content = file.read(limit + 1)
+    if len(content) > limit:
         raise LoadError(
-            f"{source!r} is {size} bytes, more than the {len(current)} entries of this module can fill "
+            f"{source!r} is larger than the {len(current)} entries of this module can fill "
             f"({limit} bytes at most): was it saved from a bigger model?"
         )
+    return content
 
 
-def _read_archive(file: Any, source: str, current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _read_archive(content: bytes, source: str, current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every member of the zip, opened by its own directory entry (never looked up by a name
     that could match another member), checked, then read to exactly its declared size."""
-    head = file.read(6)
-    file.seek(0)
-    if head == b"\x93NUMPY":
+    if content.startswith(b"\x93NUMPY"):
         raise LoadError(
             f"{source!r} holds a single .npy array, not an .npz archive of named parameters "
             "saved by micrograd_plus.save()"
         )
     try:
-        archive = zipfile.ZipFile(file)
+        archive = zipfile.ZipFile(io.BytesIO(content))
     except Exception as error:
-        why = "it holds pickled data, which load() never unpickles" if head[:1] == b"\x80" else _why(error)
+        pickled = content.startswith(b"\x80")
+        why = "it holds pickled data, which load() never unpickles" if pickled else _why(error)
         raise LoadError(
             f"{source!r} is not a parameter file saved by micrograd_plus.save(): {why}"
         ) from error
@@ -213,10 +215,9 @@ def _npy_header(file: Any, name: str, source: str) -> tuple[tuple[int, ...], boo
     return tuple(shape), fortran_order, dtype
 
 
-def _read_safetensors(file: Any, source: str, current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The whole file (its size was bounded) through `safetensors.numpy`, whose parser checks
-    the header's offsets and sizes against the data; then names, dtypes and shapes."""
-    content = file.read()
+def _read_safetensors(content: bytes, source: str, current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The file through `safetensors.numpy`, whose parser checks the header's offsets and
+    sizes against the data; then names, dtypes and shapes."""
     try:
         arrays = safetensors.numpy.load(content)
         names = _safetensors_names(content)

@@ -12,6 +12,7 @@ import pickle
 import re
 import struct
 import tempfile
+import threading
 import tracemalloc
 import warnings
 import zipfile
@@ -306,7 +307,7 @@ WRONG_ENTRIES = [
     (np.zeros((1, 1)), r"has shape \(1, 1\) in the file but \(\)"),
     (
         np.zeros(10**6),
-        r"is \d+ bytes, more than the 9 entries of this module can fill \(\d+ bytes at most\)",
+        r"is larger than the 9 entries of this module can fill \(\d+ bytes at most\)",
     ),
     (np.asarray(True), r"holds bool, not real numbers"),
 ]
@@ -750,7 +751,28 @@ def test_a_safetensors_file_bigger_than_the_module_needs_is_not_read(tmp_path):
     """100 MB of an extra tensor beside the right ones: refused from the file's size."""
     path = tmp_path / "big.safetensors"
     safetensors.numpy.save_file({**linear_state(0), "extra": np.zeros(100 * 2**17)}, path)
-    refuse_within_50_mb(Linear(3, 4, seed=1), path, match=r"is \d+ bytes, more than the 2 entries")
+    refuse_within_50_mb(Linear(3, 4, seed=1), path, match=r"is larger than the 2 entries")
+
+
+@formats
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_file_that_does_not_end_is_not_read_to_its_end(tmp_path, suffix):
+    """A named pipe that would deliver 100 MB: load() stops reading past the module's bound."""
+    path = tmp_path / f"pipe{suffix}"
+    os.mkfifo(path)
+
+    def write() -> None:
+        try:
+            with open(path, "wb") as pipe:
+                for _ in range(100):
+                    pipe.write(bytes(2**20))
+        except BrokenPipeError:  # load() stopped reading, as it should
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    refuse_within_50_mb(Linear(3, 4, seed=1), path, match="is larger than the 2 entries")
+    writer.join(timeout=30)
 
 
 SAFETENSORS_DTYPES = {
