@@ -56,7 +56,8 @@ def save(module: Module, path: PathLike) -> None:
     The write is atomic: the file goes to a temporary file in the same folder, which then
     replaces `path` in one step (`os.replace`), so an interrupted save leaves any previous
     file intact. Raises TypeError for a non-Module or a path that is not a str or
-    os.PathLike, and OSError when the folder cannot be written.
+    os.PathLike, ValueError for an entry whose dtype safetensors cannot store (such as
+    complex128), and OSError when the folder cannot be written.
     """
     _check_module(module, "save")
     target = _check_path(path, "save")
@@ -90,7 +91,14 @@ def _write_archive(file: Any, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _write_safetensors(file: Any, arrays: dict[str, np.ndarray]) -> None:
-    file.write(safetensors.numpy.save(arrays))
+    try:
+        data = safetensors.numpy.save(arrays)
+    except Exception as error:  # a dtype the format has no code for, such as complex128
+        raise ValueError(
+            f"save() cannot write this module as .safetensors: {error}; convert its parameters to "
+            "float32 or float64, or save it as .npz"
+        ) from error
+    file.write(data)
 
 
 def load(module: Module, path: PathLike) -> None:

@@ -665,6 +665,14 @@ def test_a_safetensors_file_is_what_the_safetensors_package_reads(tmp_path):
     }
 
 
+def test_a_dtype_safetensors_cannot_store_is_a_value_error_and_leaves_no_file(tmp_path):
+    model = Linear(2, 2, seed=0)
+    model.weight.data = model.weight.data.astype(np.complex128)
+    with pytest.raises(ValueError, match=r"cannot write this module as .safetensors: .*complex128"):
+        save(model, tmp_path / "model.safetensors")
+    assert os.listdir(tmp_path) == []
+
+
 def test_names_in_any_order_and_a_metadata_entry_are_accepted():
     """Another writer may order the header and the data as it likes and add `__metadata__`."""
     model = tensor_model(0)
