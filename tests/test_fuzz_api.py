@@ -82,7 +82,10 @@ SQUARE = Op("square", lambda x: x * x, lambda g, out, x: (g * 2 * x,))
 # the huge ones are negative, where they must be refused.
 integers = st.one_of(st.integers(-3, 6), st.sampled_from([-(10**400), -(2**63), -(10**6)]))
 floats = st.floats(allow_nan=True, allow_infinity=True)
-texts = st.text(alphabet="abcxyz019._- ", max_size=6)
+# Short texts, and file names whose suffix picks save()'s and load()'s format.
+texts = st.one_of(
+    st.text(alphabet="abcxyz019._- ", max_size=6), st.sampled_from(["model.npz", "model.safetensors"])
+)
 
 
 def _filled(shape: tuple[int, ...], fill: float, dtype: str) -> np.ndarray:

