@@ -5,11 +5,12 @@ PYTHON ?= $(shell python3.11 -c 'pass' >/dev/null 2>&1 && echo python3.11 || ech
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench
 DOCS_STAMP := $(VENV)/.installed-docs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv bench-venv docs-venv demo test lint format bench docs docs-serve clean
+.PHONY: venv demo-venv bench-venv docs-venv demo test lint format bench docs docs-serve clean
 
 venv: $(STAMP)
 
@@ -17,6 +18,14 @@ venv: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml micrograd_plus/__init__.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -e '.[test,docs]'
+	touch $@
+
+# The package and its runtime dependencies alone: what `make demo` needs (no test tools).
+demo-venv: $(DEMO_STAMP)
+
+$(DEMO_STAMP): setup.cfg pyproject.toml micrograd_plus/__init__.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -e .
 	touch $@
 
 bench-venv: $(BENCH_STAMP)
@@ -34,7 +43,7 @@ $(DOCS_STAMP): setup.cfg pyproject.toml micrograd_plus/__init__.py
 	$(PIP) install -q -e '.[docs]'
 	touch $@
 
-demo: venv
+demo: demo-venv
 	$(BIN)/micrograd-plus demo
 
 test: venv

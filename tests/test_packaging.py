@@ -339,3 +339,19 @@ def test_setup_doc_commands_exist() -> None:
 
     with pytest.raises(ValueError, match=r"^n_samples must be >= 1, got -5$"):
         make_moons(-5)
+
+
+def test_the_demo_installs_the_package_alone_not_the_test_tools() -> None:
+    """`make demo` on a fresh clone: the runtime dependencies only (the test tools are ~700 MB)."""
+    result = subprocess.run(
+        ["make", "-n", "-B", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "MAKEFLAGS": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    installs = [line for line in result.stdout.splitlines() if " install " in line]
+    assert installs and all(line.rstrip().endswith("install -q -e .") for line in installs), installs
+    assert ".venv/bin/micrograd-plus demo" in result.stdout

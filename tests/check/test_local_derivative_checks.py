@@ -15,8 +15,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from micrograd_plus import GradcheckError, Op, Value, check_local_derivatives
-from micrograd_plus.losses import binary_cross_entropy
-from micrograd_plus.tensor import Tensor
+from micrograd_plus.nn.losses import binary_cross_entropy
+from micrograd_plus.tensors import Tensor
 
 
 def _first_line(report: Any) -> str:
