@@ -6,7 +6,7 @@
   `Expression` is callable like a function of its inputs, and prints as the Python source
   that builds it, so a failing test shows a small program you can paste and run;
 - `mlps()`: small `MLP`s (optionally with an input that keeps every relu off its kink);
-- `tensors()`: Tensors with broadcast-compatible shapes (once `micrograd_plus.tensor` exists).
+- `tensors()`: Tensors with broadcast-compatible shapes.
 
 Finite differences with a step of 1e-6 are exact to about 1e-9 where a function is smooth;
 a kink (relu and abs at 0) or a pole (1/x, log x at 0) within a few steps breaks them. So
@@ -567,7 +567,7 @@ def tensors(
     try:
         from .tensors import Tensor
     except ImportError as error:  # pragma: no cover - only before tensor.py exists
-        raise ImportError("tensors() needs micrograd_plus.tensor (the Tensor class)") from error
+        raise ImportError("tensors() needs micrograd_plus.tensors (the Tensor class)") from error
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     elements = values(domain, margin=margin, max_magnitude=max_magnitude)
