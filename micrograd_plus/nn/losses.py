@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Node, Op
 from ..engine import Value, value_sum
-from ..tensors import Tensor, _log_softmax, quiet
+from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet
 from .functional import clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -255,6 +255,7 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
 def _tensor_cross_entropy(logits: Tensor, targets: Any, reduction: str) -> Tensor:
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
+    _refuse_nodes_inside(targets, "cross_entropy() targets")
     labels = np.asarray(_data(targets))
     if labels.shape == logits.shape and labels.dtype.kind == "f":
         # Class probabilities, as PyTorch reads float targets of the logits' shape (also for one
