@@ -28,6 +28,8 @@ _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so p = 0 or 1 gives a fin
 def _as_list(x: Any, name: str) -> list[Any]:
     if isinstance(x, (Value, numbers.Real)):
         return [x]
+    if isinstance(x, np.ndarray) and x.ndim == 0:  # one number, as np.array(1) or y[i, ...]
+        return [x[()]]
     items = list(x)
     if not items:
         raise ValueError(f"{name} is empty: a loss needs at least one sample")
@@ -225,7 +227,8 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     """Softmax cross-entropy.
 
     Values: `logits` is one list of class scores (or a list of them), `targets` the class
-    index (or a list of them). Tensor: logits of shape (N, C) (or (C,) for one sample) and
+    index, an int or a numpy integer (or a list or an integer array of them, as `load_iris()`
+    returns labels). Tensor: logits of shape (N, C) (or (C,) for one sample) and
     integer labels of shape (N,), or class probabilities of the logits' shape. Stable: the
     largest score is subtracted before exponentiating (log_softmax).
     """
@@ -236,20 +239,33 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
             f"cross_entropy takes a Tensor of logits or a list of class scores (Values or numbers), got "
             f"{type(logits).__name__}: {logits!r:.60}; wrap arrays with Tensor(...)"
         )
-    if logits and isinstance(logits[0], (Value, int, float)):
-        logits, targets = [logits], [targets]
+    if logits and isinstance(logits[0], (Value, numbers.Real)):  # one sample: a row of scores
+        logits = [logits]
+        one_label = isinstance(targets, np.ndarray) and targets.size == 1  # np.array(1) or np.array([1])
+        targets = targets.reshape(1) if one_label else [targets]
     rows, classes = _pairs(logits, targets)
     terms = []
     for row, target in zip(rows, classes):
         row = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in row]
-        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(row):
-            raise ValueError(f"target must be a class index in [0, {len(row) - 1}], got {target!r}")
+        target = _class_index(target, len(row))
         shift = max(float(v) for v in row)
         if not math.isfinite(shift):
             shift = 0.0
         log_norm = value_sum([(v - shift).exp() for v in row]).log() + shift
         terms.append(log_norm - row[target])
     return _reduce_values(terms, reduction)
+
+
+def _class_index(target: Any, classes: int) -> int:
+    """A class label as an int in [0, classes): a Python int or a numpy integer (as the data sets
+    return labels), never a bool or a float."""
+    if (
+        isinstance(target, (bool, np.bool_))
+        or not isinstance(target, numbers.Integral)
+        or not 0 <= target < classes
+    ):
+        raise ValueError(f"target must be a class index, an int in [0, {classes - 1}], got {target!r:.60}")
+    return int(target)
 
 
 def _tensor_cross_entropy(logits: Tensor, targets: Any, reduction: str) -> Tensor:

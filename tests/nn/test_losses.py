@@ -4,6 +4,7 @@ gradients), with every reduction; numerical stability at extreme logits; and bad
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from micrograd_plus import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge_loss,
+    load_iris,
     mse_loss,
     nn,
 )
@@ -286,3 +288,82 @@ def test_other_bad_input() -> None:
         mse_loss([], [])
     with pytest.raises(ValueError, match="2 predictions but 1 targets"):
         mse_loss([Value(1.0), Value(2.0)], [1.0])
+
+
+# --- cross_entropy on Values takes numpy labels and numpy scores (issue 13) ----------------------------
+
+INTEGER_DTYPES = [np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8]
+
+
+def _torch_cross_entropy(torch, logits: np.ndarray, labels: np.ndarray):  # type: ignore[no-untyped-def]
+    tx = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor(labels.astype(np.int64)))
+    ref.backward()
+    return ref.item(), tx.grad.numpy()
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(2, 5),
+    seeds,
+    st.sampled_from(INTEGER_DTYPES),
+    st.sampled_from(["array", "list of numpy ints"]),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_value_cross_entropy_takes_numpy_integer_labels_and_numpy_float_scores(
+    n: int, c: int, seed: int, dtype: type, form: str, score_dtype: type
+) -> None:
+    torch = require_torch()
+    rng = np.random.default_rng(seed)
+    logits = (rng.normal(size=(n, c)) * 4).astype(score_dtype)
+    labels = rng.integers(0, c, size=n).astype(dtype)
+    targets = labels if form == "array" else list(labels)
+    rows = [[Value(v) for v in row] for row in logits]  # Values of numpy floats
+    loss = cross_entropy(rows, targets)
+    loss.backward()
+    ref, ref_grad = _torch_cross_entropy(torch, logits.astype(np.float64), labels)
+    assert close_to_torch(loss.data, ref)
+    assert close_to_torch([[v.grad for v in row] for row in rows], ref_grad)
+    # Rows of plain numpy floats (no Values) give the same loss.
+    assert close_to_torch(cross_entropy([list(row) for row in logits], targets).data, ref)
+
+
+@given(st.integers(2, 5), seeds, st.sampled_from(INTEGER_DTYPES), st.sampled_from([np.float64, np.float32]))
+def test_value_cross_entropy_of_one_sample_takes_a_numpy_label_in_any_form(
+    c: int, seed: int, dtype: type, score_dtype: type
+) -> None:
+    torch = require_torch()
+    rng = np.random.default_rng(seed)
+    logits = (rng.normal(size=c) * 4).astype(score_dtype)
+    label = int(rng.integers(0, c))
+    ref, ref_grad = _torch_cross_entropy(torch, logits.astype(np.float64).reshape(1, c), np.array([label]))
+    for target in (dtype(label), np.array(label, dtype=dtype), np.array([label], dtype=dtype)):
+        row = [Value(v) for v in logits]
+        loss = cross_entropy(row, target)
+        loss.backward()
+        assert close_to_torch(loss.data, ref)
+        assert close_to_torch([v.grad for v in row], ref_grad[0])
+        # A row of numpy floats (not Values) is one sample too, not "c predictions but 1 targets".
+        assert close_to_torch(cross_entropy(list(logits), target).data, ref)
+
+
+def test_value_cross_entropy_on_iris_as_load_iris_returns_it() -> None:
+    torch = require_torch()
+    X, y, _ = load_iris()
+    picked = np.arange(0, 150, 10)  # all three classes
+    rows = [[Value(v) for v in x[:3]] for x in X[picked]]
+    loss = cross_entropy(rows, y[picked])
+    loss.backward()
+    ref, ref_grad = _torch_cross_entropy(torch, X[picked, :3], y[picked])
+    assert close_to_torch(loss.data, ref)
+    assert close_to_torch([[v.grad for v in row] for row in rows], ref_grad)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [np.int64(3), np.uint8(255), np.int32(-1), np.array([3]), True, np.bool_(True), np.float64(1.0), 1.0],
+    ids=repr,
+)
+def test_value_cross_entropy_refuses_labels_that_are_not_class_indices(target: Any) -> None:
+    with pytest.raises(ValueError, match=r"target must be a class index, an int in \[0, 2\], got"):
+        cross_entropy([Value(0.0), Value(1.0), Value(2.0)], target)
