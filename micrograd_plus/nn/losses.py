@@ -274,9 +274,12 @@ def _class_index(target: Any, classes: int) -> int:
     if (
         isinstance(target, (bool, np.bool_))
         or not isinstance(target, numbers.Integral)
-        or not 0 <= target < classes
+        or not 0 <= int(target) < classes
     ):
-        raise ValueError(f"target must be a class index, an int in [0, {classes - 1}], got {target!r:.60}")
+        raise ValueError(
+            f"target must be a class index in [0, {classes - 1}], got {target!r:.60}; give an int "
+            "or a numpy integer"
+        )
     return int(target)
 
 
