@@ -633,8 +633,10 @@ def _is_container(x: Any) -> bool:
 
 
 def _node_inside(items: Any) -> Node | None:
-    """The first Tensor or Value nested anywhere in these lists, tuples or object arrays, or None."""
+    """The first Tensor or Value nested anywhere in these lists, tuples or object arrays, or None.
+    Each container is looked at once (a list that holds itself is left for numpy to refuse)."""
     pending = [items]
+    seen = {id(items)}
     while pending:
         items = pending.pop()
         if isinstance(items, np.ndarray):
@@ -644,7 +646,8 @@ def _node_inside(items: Any) -> Node | None:
         for item in items:
             if isinstance(item, Node):
                 return item
-            if _is_container(item):
+            if _is_container(item) and id(item) not in seen:
+                seen.add(id(item))
                 pending.append(item)
     return None
 

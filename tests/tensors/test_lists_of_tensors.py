@@ -64,6 +64,15 @@ def test_an_object_array_of_tensors_is_refused_too_even_with_a_dtype() -> None:
             make()
 
 
+def test_a_list_that_holds_itself_is_refused_by_numpy_not_looped_over_forever() -> None:
+    loop: list[Any] = [1.0]
+    loop.append(loop)
+    with pytest.raises((TypeError, ValueError, RecursionError)):
+        Tensor([1.0, 2.0]) * loop
+    shared = [1.0, 2.0]
+    assert Tensor([shared] * 3).shape == (3, 2)  # a row used many times is fine
+
+
 # Every place an operand list is turned into an array: (name, call with the list, a list of
 # plain numbers that this call takes).
 PLAIN = [1.0, 0.0]
