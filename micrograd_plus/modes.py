@@ -19,16 +19,18 @@ class AnomalyError(RuntimeError):
 
 
 class _Modes(threading.local):
-    """Per-thread switches: each thread starts with grad on and anomaly mode off."""
+    """Per-thread switches: each thread starts with grad on and anomaly mode off.
+
+    `saved` holds, for each mode this thread is inside, the state before it and the mode
+    object (so that an exit can tell whether this thread entered that mode)."""
 
     grad_enabled = True
     anomaly = False
 
     def __init__(self) -> None:
-        self.saved: list[tuple[bool, bool]] = []
+        self.saved: list[tuple[bool, bool, _ModeSwitch]] = []
+        self.counted = _Counted()
 
-
-_modes = _Modes()
 
 # How many threads are inside detect_anomaly() right now, and how many have grad mode switched
 # off (inside no_grad()), each in a one-item list so that modules importing it see it change.
@@ -40,11 +42,27 @@ no_grad_threads = [0]
 _thread_counts_lock = threading.Lock()
 
 
-def _count_thread(counter: list[int], was_in_mode: bool, is_in_mode: bool) -> None:
-    """Keep `counter` up to date as this thread enters or leaves its mode."""
-    if was_in_mode != is_in_mode:
-        with _thread_counts_lock:
-            counter[0] += 1 if is_in_mode else -1
+class _Counted:
+    """Whether this thread is counted in `no_grad_threads` and in `anomaly_threads`. A thread's
+    local state is dropped when the thread ends, and with it this object: a thread that ends
+    inside a mode then gives its counts back, so they never stay stuck above zero."""
+
+    def __init__(self) -> None:
+        self.no_grad = False
+        self.anomaly = False
+
+    def set(self, no_grad: bool, anomaly: bool) -> None:
+        if no_grad != self.no_grad or anomaly != self.anomaly:
+            with _thread_counts_lock:
+                no_grad_threads[0] += no_grad - self.no_grad
+                anomaly_threads[0] += anomaly - self.anomaly
+            self.no_grad, self.anomaly = no_grad, anomaly
+
+    def __del__(self) -> None:
+        self.set(False, False)
+
+
+_modes = _Modes()
 
 
 def is_grad_enabled() -> bool:
@@ -63,22 +81,31 @@ class _ModeSwitch:
 
     _grad: bool | None = None
     _anomaly: bool | None = None
+    _entered_in = "(none: it was never entered)"
 
     def __enter__(self) -> _ModeSwitch:
-        _modes.saved.append((_modes.grad_enabled, _modes.anomaly))
+        modes = _modes
+        modes.saved.append((modes.grad_enabled, modes.anomaly, self))
         if self._grad is not None:
-            _count_thread(no_grad_threads, not _modes.grad_enabled, not self._grad)
-            _modes.grad_enabled = self._grad
+            modes.grad_enabled = self._grad
         if self._anomaly is not None:
-            _count_thread(anomaly_threads, _modes.anomaly, self._anomaly)
-            _modes.anomaly = self._anomaly
+            modes.anomaly = self._anomaly
+        modes.counted.set(not modes.grad_enabled, modes.anomaly)
+        self._entered_in = threading.current_thread().name
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        grad_enabled, anomaly = _modes.saved.pop()
-        _count_thread(anomaly_threads, _modes.anomaly, anomaly)
-        _count_thread(no_grad_threads, not _modes.grad_enabled, not grad_enabled)
-        _modes.grad_enabled, _modes.anomaly = grad_enabled, anomaly
+        modes = _modes
+        if not any(entry[2] is self for entry in modes.saved):
+            # Restoring this thread's state would undo nothing the mode did (it changed another
+            # thread's state), and would leave that thread in the mode unnoticed.
+            raise RuntimeError(
+                f"{type(self).__name__}() is exited in thread {threading.current_thread().name!r}, "
+                f"which did not enter it (it was entered in thread {self._entered_in!r}): a mode is "
+                "per thread, so exit it in the thread that entered it (a `with` block does both)"
+            )
+        modes.grad_enabled, modes.anomaly, _ = modes.saved.pop()
+        modes.counted.set(not modes.grad_enabled, modes.anomaly)
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         import functools
@@ -86,18 +113,29 @@ class _ModeSwitch:
 
         if inspect.isgeneratorfunction(func):
             # A generator runs a little at each next(): the mode holds while it runs, and not
-            # in the caller's code between two items (as PyTorch's decorators do).
+            # in the caller's code between two items. As PyTorch's decorators do, send(), throw()
+            # and close() are passed on, so an exception thrown in, or the `finally` that close()
+            # runs, meets the generator inside the mode too.
             @functools.wraps(func)
             def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
                 generator = func(*args, **kwargs)
-                sent = None
+                resume: Callable[[Any], Any] = generator.send
+                argument = None
                 while True:
                     try:
                         with self.__class__():
-                            item = generator.send(sent)
+                            item = resume(argument)
                     except StopIteration as stop:
                         return stop.value
-                    sent = yield item
+                    try:
+                        argument = yield item
+                        resume = generator.send
+                    except GeneratorExit:  # close(), or the wrapper is collected: close it in the mode
+                        with self.__class__():
+                            generator.close()
+                        raise
+                    except BaseException as error:  # throw(): raise it inside the generator, in the mode
+                        resume, argument = generator.throw, error
 
             return generator_wrapper
 

@@ -380,6 +380,7 @@ def _check_index(index: Any) -> Any:
                 f"cannot index with a {type(item).__name__}; index with ints, slices, an int array "
                 "or a boolean mask (e.g. t[labels.data.astype(int)] or t[t.data > 0])"
             )
+        _refuse_nodes_inside(item, "an index")
     return index
 
 
@@ -621,7 +622,62 @@ def _constant(data: np.ndarray) -> Tensor:
     return t
 
 
-def _operand(x: Any, dtype: np.dtype) -> Any:
+# The types of plain numbers in a list: one C-speed pass over a list's item types (`set(map(type,
+# items))`) shows that it holds nothing else, so a list of numbers costs no per-item Python code.
+_NUMBER_TYPES = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_})
+
+
+def _is_container(x: Any) -> bool:
+    """A list, a tuple or an object array: numpy reads the numbers of the nodes inside."""
+    return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype.kind == "O")
+
+
+def _node_inside(items: Any) -> Node | None:
+    """The first Tensor or Value nested anywhere in these lists, tuples or object arrays, or None.
+    Each container is looked at once (a list that holds itself is left for numpy to refuse)."""
+    pending = [items]
+    seen = {id(items)}
+    while pending:
+        items = pending.pop()
+        if isinstance(items, np.ndarray):
+            items = items.ravel().tolist()
+        if set(map(type, items)) <= _NUMBER_TYPES:
+            continue
+        for item in items:
+            if isinstance(item, Node):
+                return item
+            if _is_container(item) and id(item) not in seen:
+                seen.add(id(item))
+                pending.append(item)
+    return None
+
+
+def _refuse_nodes_inside(data: Any, who: str) -> None:
+    """A list or tuple about to become constant data must hold no Tensor or Value: numpy would
+    read their numbers, and they would silently get no gradient. A TypeError, as in PyTorch."""
+    if not _is_container(data):
+        return
+    node = _node_inside(data)
+    if node is None:
+        return
+    kind = type(node).__name__
+    if isinstance(node, Tensor):
+        hint = (
+            "join Tensors with stack([a, b]) (or concat) so that each gets its gradient; for a "
+            "constant, use t.detach()"
+        )
+    else:
+        hint = (
+            "Values and Tensors do not share a graph: keep to Values, or use "
+            "Tensor([v.data for v in values]) for a constant"
+        )
+    raise TypeError(
+        f"{who}: this {type(data).__name__} holds a {kind} ({node!r:.60}); it would become a constant "
+        f"array, and the {kind} would silently get no gradient. Instead, {hint}"
+    )
+
+
+def _operand(x: Any, dtype: np.dtype, who: str = "an operand") -> Any:
     """The other operand of a binary operation with a Tensor of `dtype`, as a Tensor.
 
     Python numbers take the Tensor's dtype (numpy 2's rule: `float32 * 2.0` stays float32);
@@ -646,7 +702,10 @@ def _operand(x: Any, dtype: np.dtype) -> Any:
             f"cannot combine a Tensor with a {type(x).__name__} in one operation; use Tensor(value.data) "
             "to make a Tensor of a Value's number, or float(tensor) for the other way"
         )
-    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+    if isinstance(x, (list, tuple)):
+        _refuse_nodes_inside(x, who)
+        arr = np.asarray(x)
+    elif isinstance(x, (np.ndarray, np.generic)):
         arr = np.asarray(x)
     elif isinstance(x, numbers.Real):  # e.g. a Fraction
         arr = np.asarray(float(x))
@@ -654,6 +713,7 @@ def _operand(x: Any, dtype: np.dtype) -> Any:
         return NotImplemented
     if arr.dtype not in _FLOAT_DTYPES:
         if arr.dtype.kind not in "biuf":
+            _refuse_nodes_inside(arr, who)  # (an object array of Tensors: say what to do)
             raise TypeError(f"cannot combine a Tensor with an array of dtype {arr.dtype}; use numbers")
         arr = arr.astype(dtype)
     return _constant(arr)
@@ -665,7 +725,7 @@ def _as_operands(inputs: Sequence[Any], who: str) -> tuple[Tensor, ...]:
     dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
     nodes = []
     for x in inputs:
-        node = _operand(x, dtype)
+        node = _operand(x, dtype, who)
         if node is NotImplemented:
             raise TypeError(f"{who}: cannot use a {type(x).__name__} as an input: {x!r:.60}")
         nodes.append(node)
@@ -680,6 +740,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(
             f"Tensor() takes numbers or arrays, not a {type(data).__name__}; use Tensor(value.data)"
         )
+    _refuse_nodes_inside(data, "Tensor()")
     wanted = None
     if dtype is not None:
         try:
@@ -789,6 +850,7 @@ class Tensor(Node):
 
     def _raw(self, value: Any) -> np.ndarray:
         data = value.data if isinstance(value, Node) else value
+        _refuse_nodes_inside(data, "the gradient")
         try:
             arr = _quiet_array(data, self.data.dtype)  # a copy: the walk may keep it as a .grad
         except OverflowError:
@@ -1182,6 +1244,7 @@ def _compare_data(x: Any) -> Any:
         return x.data
     if isinstance(x, Node):
         raise TypeError(f"cannot compare a Tensor with a {type(x).__name__}; compare with its .data")
+    _refuse_nodes_inside(x, "a comparison")
     if isinstance(x, int) and not -(2**1024) < x < 2**1024:  # numpy raises OverflowError
         raise ValueError(f"cannot compare a Tensor with {str(x)[:20]}...: too large for a float")
     return x

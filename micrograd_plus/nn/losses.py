@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Node, Op
 from ..engine import Value, value_sum
-from ..tensors import Tensor, _log_softmax, quiet
+from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet
 from .functional import clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -28,6 +28,8 @@ _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so p = 0 or 1 gives a fin
 def _as_list(x: Any, name: str) -> list[Any]:
     if isinstance(x, (Value, numbers.Real)):
         return [x]
+    if isinstance(x, np.ndarray) and x.ndim == 0:  # one number, as np.array(1) or y[i, ...]
+        return [x[()]]
     items = list(x)
     if not items:
         raise ValueError(f"{name} is empty: a loss needs at least one sample")
@@ -133,18 +135,30 @@ _BCE_WITH_LOGITS = Op(
 )
 
 
+def _float_log1p(a: float) -> float:
+    # IEEE where math.log1p raises: log1p(-1) = -inf, below -1 nan (never reached by the loss).
+    return math.log1p(a) if a > -1.0 else -math.inf if a == -1.0 else math.nan
+
+
+# log(1 + a), exact for tiny a where `(1 + a).log()` rounds 1 + a to 1 and gives 0: the loss of a
+# confident right answer, log(1 + exp(-40)) = 4.2e-18, as PyTorch gives it. Its derivative
+# 1 / (1 + a) is written with operators, so it also serves `grad(..., create_graph=True)`.
+_LOG1P = Op("log1p", _float_log1p, lambda g, out, a: (g / (1 + a),))
+
+
 def _value_bce_with_logits(x: Value, t: Any) -> Value:
     """The same loss from elementary Value ops (so drawings and steps show it), choosing the
     smooth, overflow-free form by the sign of x: its derivative is sigmoid(x) - t everywhere."""
     if x.data > 0:
-        return x - x * t + (1 + (-x).exp()).log()
-    return (1 + x.exp()).log() - x * t
+        return x - x * t + Value.apply(_LOG1P, (-x).exp())
+    return Value.apply(_LOG1P, x.exp()) - x * t
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     """Binary cross-entropy of sigmoid(logit) against targets in [0, 1], computed as
-    relu(x) - x*t + log(1 + exp(-|x|)) so that large logits never overflow; its gradient is
-    sigmoid(x) - t everywhere (also at x = 0)."""
+    relu(x) - x*t + log1p(exp(-|x|)) so that large logits never overflow and the tiny loss of a
+    confident right answer is not rounded to 0; its gradient is sigmoid(x) - t everywhere (also
+    at x = 0)."""
     if _is_tensor(logits, targets):
         x, t = _tensor(logits, "logits"), _tensor(targets, "targets")
         _same_shape("binary_cross_entropy_with_logits", x, t)
@@ -225,7 +239,8 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     """Softmax cross-entropy.
 
     Values: `logits` is one list of class scores (or a list of them), `targets` the class
-    index (or a list of them). Tensor: logits of shape (N, C) (or (C,) for one sample) and
+    index, an int or a numpy integer (or a list or an integer array of them, as `load_iris()`
+    returns labels). Tensor: logits of shape (N, C) (or (C,) for one sample) and
     integer labels of shape (N,), or class probabilities of the logits' shape. Stable: the
     largest score is subtracted before exponentiating (log_softmax).
     """
@@ -236,14 +251,15 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
             f"cross_entropy takes a Tensor of logits or a list of class scores (Values or numbers), got "
             f"{type(logits).__name__}: {logits!r:.60}; wrap arrays with Tensor(...)"
         )
-    if logits and isinstance(logits[0], (Value, int, float)):
-        logits, targets = [logits], [targets]
+    if logits and isinstance(logits[0], (Value, numbers.Real)):  # one sample: a row of scores
+        logits = [logits]
+        one_label = isinstance(targets, np.ndarray) and targets.size == 1  # np.array(1) or np.array([1])
+        targets = targets.reshape(1) if one_label else [targets]
     rows, classes = _pairs(logits, targets)
     terms = []
     for row, target in zip(rows, classes):
         row = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in row]
-        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(row):
-            raise ValueError(f"target must be a class index in [0, {len(row) - 1}], got {target!r}")
+        target = _class_index(target, len(row))
         shift = max(float(v) for v in row)
         if not math.isfinite(shift):
             shift = 0.0
@@ -252,9 +268,25 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     return _reduce_values(terms, reduction)
 
 
+def _class_index(target: Any, classes: int) -> int:
+    """A class label as an int in [0, classes): a Python int or a numpy integer (as the data sets
+    return labels), never a bool or a float."""
+    if (
+        isinstance(target, (bool, np.bool_))
+        or not isinstance(target, numbers.Integral)
+        or not 0 <= int(target) < classes
+    ):
+        raise ValueError(
+            f"target must be a class index in [0, {classes - 1}], got {target!r:.60}; give an int "
+            "or a numpy integer"
+        )
+    return int(target)
+
+
 def _tensor_cross_entropy(logits: Tensor, targets: Any, reduction: str) -> Tensor:
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
+    _refuse_nodes_inside(targets, "cross_entropy() targets")
     labels = np.asarray(_data(targets))
     if labels.shape == logits.shape and labels.dtype.kind == "f":
         # Class probabilities, as PyTorch reads float targets of the logits' shape (also for one

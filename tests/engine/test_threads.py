@@ -3,11 +3,13 @@ no_grad and anomaly mode are per thread; nothing draws from global random state.
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,8 +27,10 @@ from micrograd_plus import (
     Value,
     cross_entropy,
     detect_anomaly,
+    enable_grad,
     hinge_loss,
     make_moons,
+    modes,
     no_grad,
 )
 from micrograd_plus.modes import is_anomaly_enabled, is_grad_enabled
@@ -199,3 +203,99 @@ def test_training_never_touches_global_random_state():
     random.seed(999)
     np.random.seed(999)
     assert (train_values(4, "adam", steps=3), train_tensors(4, steps=3)) == first
+
+
+# --- a mode exited in a thread that did not enter it (issue 13) ------------------------------------
+
+MODE_COUNTERS = [
+    ("no_grad", no_grad, modes.no_grad_threads),
+    ("detect_anomaly", detect_anomaly, modes.anomaly_threads),
+]
+
+
+def in_thread(work: Callable[[], object]) -> object:
+    """Run `work` in a new thread; return its result, or the exception it raised."""
+    outcome: list[object] = []
+
+    def runner() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as error:  # hand it to the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join()
+    return outcome[0]
+
+
+@pytest.mark.parametrize(("name", "mode", "counter"), MODE_COUNTERS, ids=[m[0] for m in MODE_COUNTERS])
+def test_exiting_a_mode_in_another_thread_is_refused_and_the_counts_stay_right(
+    name: str, mode: Callable[[], Any], counter: list[int]
+) -> None:
+    before = counter[0]
+    switch = mode()
+    switch.__enter__()  # entered in this (the main) thread
+    try:
+        assert counter[0] == before + 1
+        error = in_thread(lambda: switch.__exit__(None, None, None))
+        assert isinstance(error, RuntimeError), error  # was IndexError
+        assert f"{name}()" in str(error) and "exit it in the thread that entered it" in str(error)
+        assert "MainThread" in str(error)  # the thread that entered it
+        assert counter[0] == before + 1  # this thread is still in the mode, and still counted
+        assert in_thread(lambda: (is_grad_enabled(), is_anomaly_enabled())) == (True, False)
+    finally:
+        switch.__exit__(None, None, None)  # the right thread exits it
+    assert counter[0] == before
+    assert (is_grad_enabled(), is_anomaly_enabled()) == (True, False)
+
+
+def test_exiting_a_mode_entered_in_another_thread_leaves_that_thread_in_its_mode() -> None:
+    entered, tried, done = threading.Event(), threading.Event(), threading.Event()
+    switch = no_grad()
+    seen: dict[str, object] = {}
+
+    def owner() -> None:
+        with switch:
+            entered.set()
+            tried.wait(10)
+            seen["owner still in the mode"] = not is_grad_enabled()
+        seen["count after the owner exits"] = modes.no_grad_threads[0]
+        done.set()
+
+    thread = threading.Thread(target=owner)
+    thread.start()
+    entered.wait(10)
+    with pytest.raises(RuntimeError, match=r"no_grad\(\) .*Thread-"):
+        switch.__exit__(None, None, None)
+    assert is_grad_enabled() and modes.no_grad_threads[0] == 1
+    tried.set()
+    thread.join()
+    assert seen == {"owner still in the mode": True, "count after the owner exits": 0}
+
+
+@pytest.mark.parametrize(("name", "mode", "counter"), MODE_COUNTERS, ids=[m[0] for m in MODE_COUNTERS])
+def test_a_thread_that_ends_inside_a_mode_gives_its_count_back(
+    name: str, mode: Callable[[], Any], counter: list[int]
+) -> None:
+    before = counter[0]
+
+    def enter_and_leave_it_open() -> int:
+        mode().__enter__()
+        mode().__enter__()  # nested: still one thread
+        return counter[0]
+
+    assert in_thread(enter_and_leave_it_open) == before + 1
+    gc.collect()
+    assert counter[0] == before  # was stuck at 1: every node then read the thread-local flags
+
+
+def test_many_threads_entering_and_exiting_modes_at_once_leave_the_counts_at_zero() -> None:
+    def busy() -> None:
+        for _ in range(200):
+            with no_grad(), detect_anomaly():
+                with enable_grad():
+                    pass
+
+    run_in_threads(*[busy] * 6)
+    assert modes.no_grad_threads[0] == 0 and modes.anomaly_threads[0] == 0

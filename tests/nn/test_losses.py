@@ -4,6 +4,7 @@ gradients), with every reduction; numerical stability at extreme logits; and bad
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +22,10 @@ from micrograd_plus import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    grad,
+    gradcheck,
     hinge_loss,
+    load_iris,
     mse_loss,
     nn,
 )
@@ -286,3 +290,152 @@ def test_other_bad_input() -> None:
         mse_loss([], [])
     with pytest.raises(ValueError, match="2 predictions but 1 targets"):
         mse_loss([Value(1.0), Value(2.0)], [1.0])
+
+
+# --- cross_entropy on Values takes numpy labels and numpy scores (issue 13) ----------------------------
+
+INTEGER_DTYPES = [np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8]
+
+
+def _torch_cross_entropy(torch, logits: np.ndarray, labels: np.ndarray):  # type: ignore[no-untyped-def]
+    tx = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor(labels.astype(np.int64)))
+    ref.backward()
+    return ref.item(), tx.grad.numpy()
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(2, 5),
+    seeds,
+    st.sampled_from(INTEGER_DTYPES),
+    st.sampled_from(["array", "list of numpy ints"]),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_value_cross_entropy_takes_numpy_integer_labels_and_numpy_float_scores(
+    n: int, c: int, seed: int, dtype: type, form: str, score_dtype: type
+) -> None:
+    torch = require_torch()
+    rng = np.random.default_rng(seed)
+    logits = (rng.normal(size=(n, c)) * 4).astype(score_dtype)
+    labels = rng.integers(0, c, size=n).astype(dtype)
+    targets = labels if form == "array" else list(labels)
+    rows = [[Value(v) for v in row] for row in logits]  # Values of numpy floats
+    loss = cross_entropy(rows, targets)
+    loss.backward()
+    ref, ref_grad = _torch_cross_entropy(torch, logits.astype(np.float64), labels)
+    assert close_to_torch(loss.data, ref)
+    assert close_to_torch([[v.grad for v in row] for row in rows], ref_grad)
+    # Rows of plain numpy floats (no Values) give the same loss.
+    assert close_to_torch(cross_entropy([list(row) for row in logits], targets).data, ref)
+
+
+@given(st.integers(2, 5), seeds, st.sampled_from(INTEGER_DTYPES), st.sampled_from([np.float64, np.float32]))
+def test_value_cross_entropy_of_one_sample_takes_a_numpy_label_in_any_form(
+    c: int, seed: int, dtype: type, score_dtype: type
+) -> None:
+    torch = require_torch()
+    rng = np.random.default_rng(seed)
+    logits = (rng.normal(size=c) * 4).astype(score_dtype)
+    label = int(rng.integers(0, c))
+    ref, ref_grad = _torch_cross_entropy(torch, logits.astype(np.float64).reshape(1, c), np.array([label]))
+    for target in (dtype(label), np.array(label, dtype=dtype), np.array([label], dtype=dtype)):
+        row = [Value(v) for v in logits]
+        loss = cross_entropy(row, target)
+        loss.backward()
+        assert close_to_torch(loss.data, ref)
+        assert close_to_torch([v.grad for v in row], ref_grad[0])
+        # A row of numpy floats (not Values) is one sample too, not "c predictions but 1 targets".
+        assert close_to_torch(cross_entropy(list(logits), target).data, ref)
+
+
+def test_value_cross_entropy_on_iris_as_load_iris_returns_it() -> None:
+    torch = require_torch()
+    X, y, _ = load_iris()
+    picked = np.arange(0, 150, 10)  # all three classes
+    rows = [[Value(v) for v in x[:3]] for x in X[picked]]
+    loss = cross_entropy(rows, y[picked])
+    loss.backward()
+    ref, ref_grad = _torch_cross_entropy(torch, X[picked, :3], y[picked])
+    assert close_to_torch(loss.data, ref)
+    assert close_to_torch([[v.grad for v in row] for row in rows], ref_grad)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [np.int64(3), np.uint8(255), np.int32(-1), np.array([3]), True, np.bool_(True), np.float64(1.0), 1.0],
+    ids=repr,
+)
+def test_value_cross_entropy_refuses_labels_that_are_not_class_indices(target: Any) -> None:
+    with pytest.raises(
+        ValueError, match=r"target must be a class index in \[0, 2\], got .*; give an int or a numpy integer"
+    ):
+        cross_entropy([Value(0.0), Value(1.0), Value(2.0)], target)
+
+
+# --- binary_cross_entropy_with_logits on Values keeps the tiny losses (issue 13) ----------------------
+
+logits_wide = st.one_of(
+    st.floats(-800, 800, allow_nan=False),
+    st.floats(-50, 50, allow_nan=False),
+    st.sampled_from([0.0, -0.0, 1e-300, 36.0, 40.0, -40.0, 700.0, -745.0, 800.0]),
+)
+exact_targets = st.sampled_from([0.0, 1.0])
+
+
+def _torch_bce_with_logits(torch, x: float, t: float) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    tx = torch.tensor(x, requires_grad=True)
+    tt = torch.tensor(t, requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(tx, tt)
+    loss.backward()
+    return loss.item(), tx.grad.item(), tt.grad.item()
+
+
+def test_value_bce_with_logits_of_a_confident_right_answer_is_tiny_not_zero() -> None:
+    torch = require_torch()
+    for x in (40.0, 100.0, 700.0):
+        ref, _, _ = _torch_bce_with_logits(torch, x, 1.0)
+        loss = binary_cross_entropy_with_logits([Value(x)], [1.0]).data
+        assert ref > 0.0 and loss == pytest.approx(ref, rel=1e-15)  # was 0.0 (4.2e-18 at x = 40)
+    # The mirror image, x = -40 with target 0, has the same loss log1p(exp(-40)); PyTorch 2.13
+    # computes it as x - log_sigmoid(x), which cancels to 0.0 there, so the reference is log1p.
+    assert binary_cross_entropy_with_logits([Value(-40.0)], [0.0]).data == math.log1p(math.exp(-40.0))
+
+
+@given(logits_wide, st.one_of(exact_targets, st.floats(0.0, 1.0)))
+def test_value_bce_with_logits_matches_torch_values_and_gradients(x: float, t: float) -> None:
+    torch = require_torch()
+    ref, ref_gx, ref_gt = _torch_bce_with_logits(torch, x, t)
+    vx, vt = Value(x), Value(t)
+    loss = binary_cross_entropy_with_logits([vx], [vt])
+    loss.backward()
+    assert close_to_torch(loss.data, ref)
+    assert close_to_torch(vx.grad, ref_gx)
+    assert close_to_torch(vt.grad, ref_gt)
+    if t == 1.0 and x > 0:  # where neither side cancels, the loss agrees to the last bits, however small
+        assert abs(loss.data - ref) <= 1e-15 * ref, (loss.data, ref)
+
+
+@given(logits_wide, exact_targets)
+def test_value_bce_with_logits_equals_the_tensor_path(x: float, t: float) -> None:
+    value = binary_cross_entropy_with_logits([Value(x)], [t]).data
+    tensor = binary_cross_entropy_with_logits(Tensor([x]), [t]).item()  # (log1p of numpy)
+    assert abs(value - tensor) <= 1e-15 * abs(tensor), (value, tensor)
+
+
+@given(st.floats(-30, 30, allow_nan=False), st.floats(0.0, 1.0))
+def test_value_bce_with_logits_second_derivative_matches_torch_and_finite_differences(
+    x: float, t: float
+) -> None:
+    """The log1p op's rule, differentiated again: d2/dx2 = sigmoid(x) (1 - sigmoid(x))."""
+    torch = require_torch()
+    vx = Value(x)
+    (dx,) = grad(binary_cross_entropy_with_logits([vx], [t]), [vx], create_graph=True)
+    (d2x,) = grad(dx, [vx])
+    tx = torch.tensor(x, requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(tx, torch.tensor(t))
+    (ref_dx,) = torch.autograd.grad(loss, tx, create_graph=True)
+    (ref_d2x,) = torch.autograd.grad(ref_dx, tx)
+    assert close_to_torch(dx.data, ref_dx.item())
+    assert close_to_torch(d2x, ref_d2x.item())
+    gradcheck(lambda v: binary_cross_entropy_with_logits([v], [t]), [Value(x)])
