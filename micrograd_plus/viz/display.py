@@ -33,7 +33,7 @@ from ..engine import Value
 from ..nn.module import Module
 from ..nn.optim import Optimizer
 from ..tensors import Tensor
-from .trace import BackwardStep, ForwardStep, format_value
+from .trace import BackwardStep, ForwardStep, format_number, format_value
 
 # A table of parameters shows this many rows, then says how many more there are.
 MAX_PARAMETER_ROWS = 20
@@ -239,6 +239,10 @@ def module_html(module: Module) -> str:
     )
 
 
+def _setting_text(x: Any) -> str:
+    return format_number(x) if isinstance(x, float) else str(x)
+
+
 def _state_text(x: Any) -> str:
     """A counter (Adam's step) as an int, a buffer as `format_value` writes it."""
     return str(x) if isinstance(x, (int, np.integer)) else format_value(x)
@@ -261,7 +265,7 @@ def optimizer_html(optimizer: Optimizer) -> str:
     return _box(
         f"<b>{_e(type(optimizer).__name__)}</b>: {len(optimizer.params)} parameters, "
         f"{_count_numbers(optimizer.params)} numbers",
-        _table(list(settings), [[str(v) for v in settings.values()]]),
+        _table(list(settings), [[_setting_text(v) for v in settings.values()]]),
         _table(["#", "shape", "data", "grad", *keys], rows),
         _more(hidden, "optimizer.params"),
     )
