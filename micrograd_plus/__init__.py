@@ -51,7 +51,7 @@ from .tensors import Tensor, concat, stack
 from .viz import display as _display
 from .viz.draw import draw_dot, render
 from .viz.explain import explain_grad
-from .viz.player import Player, export_html, play
+from .viz.player import export_html, play
 from .viz.plot import decision_grid, plot_decision_boundary, plot_fit, plot_loss
 from .viz.trace import backward_steps, forward_steps
 

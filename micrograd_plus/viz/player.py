@@ -75,6 +75,8 @@ def player_page(
     `export_html` writes and what `play` shows in a notebook. No `.grad` is changed."""
     if not isinstance(root, Node):
         raise TypeError(f"{caller}() takes a Value or Tensor, got {type(root).__name__}")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}: {title!r:.60}")
     scene = Scene(root, module=module, collapse=collapse, max_nodes=max_nodes, rankdir=rankdir)
     frames = player_frames(scene, gradient)
     sections = []

@@ -11,7 +11,8 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_FLAGS, sync_playwright_or_skip
 
 import micrograd_plus
-from micrograd_plus import MLP, Player, Value, export_html, play
+from micrograd_plus import MLP, Value, export_html, play
+from micrograd_plus.viz.player import Player
 
 
 def neuron():
@@ -63,6 +64,8 @@ def test_play_escapes_labels_and_title_and_takes_export_htmls_options():
         play(out, max_nodes=3)
     with pytest.raises(TypeError, match=r"play\(\) takes a Value or Tensor, got MLP"):
         play(model)
+    with pytest.raises(TypeError, match="title must be a str, got int: 5"):
+        play(out, title=5)
 
 
 def test_two_inline_players_step_independently_in_headless_chromium(tmp_path):
