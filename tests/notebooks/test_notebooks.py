@@ -89,20 +89,15 @@ def python3_kernel() -> str:
     return "python3"
 
 
-@pytest.fixture(scope="session")
-def kernel_env() -> Iterator[None]:
-    """The kernels import this checkout's micrograd_plus (not another installed copy)."""
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved]))
-    yield
-    if saved is None:
-        del os.environ["PYTHONPATH"]
-    else:
-        os.environ["PYTHONPATH"] = saved
+def checkout_first() -> dict[str, str]:
+    """The environment for a kernel or a server: this checkout's micrograd_plus comes first
+    on the path (not another installed copy)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path)
 
 
 @pytest.fixture(scope="session")
-def executed(python3_kernel, kernel_env, tmp_path_factory) -> Any:
+def executed(python3_kernel, tmp_path_factory) -> Any:
     """Run a notebook once per session in an empty folder; returns (notebook, seconds)."""
     done: dict[pathlib.Path, tuple[Any, float]] = {}
 
@@ -114,7 +109,7 @@ def executed(python3_kernel, kernel_env, tmp_path_factory) -> Any:
                 nb, timeout=300, kernel_name=python3_kernel, resources={"metadata": {"path": str(folder)}}
             )
             start = time.perf_counter()
-            client.execute()  # raises CellExecutionError, with the traceback, if a cell fails
+            client.execute(env=checkout_first())  # raises CellExecutionError if a cell fails
             done[path] = (nb, time.perf_counter() - start)
             # nothing but hypothesis's cache (.hypothesis/constants, made wherever it runs)
             left = [f.name for f in folder.iterdir()]
@@ -249,7 +244,7 @@ def jupyterlab(root: pathlib.Path, home: pathlib.Path) -> Iterator[str]:
     notifications.mkdir(parents=True)  # and no question about fetching Jupyter's news
     (notifications / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     env = dict(
-        os.environ,
+        checkout_first(),
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_DATA_DIR=str(home / "data"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
