@@ -54,7 +54,7 @@ def _e(x: Any) -> str:
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], wrong: Iterable[bool] = ()) -> str:
     """An HTML table: a header row, then the rows (those flagged in `wrong` shaded red).
-    Numbers are right-aligned in monospace; every cell is escaped."""
+    Cells are in monospace, and every one is escaped."""
     flags = list(wrong)
     head = "".join(f'<th style="{_CELL} text-align: left;">{_e(h)}</th>' for h in header)
     body = []
@@ -136,14 +136,15 @@ def backward_step_html(step: BackwardStep) -> str:
 # -- gradient checks --------------------------------------------------------------------
 
 
-def _failing_first(rows: Sequence[Any], failed: Sequence[bool], limit: int) -> tuple[list[int], int]:
+def _failing_first(failed: Sequence[bool], limit: int) -> tuple[list[int], int]:
     """The positions of the rows to show, in their order (failing ones kept first when the
     rows must be cut to `limit`), and how many are left out."""
-    if len(rows) <= limit:
-        return list(range(len(rows))), 0
-    order = [k for k in range(len(rows)) if failed[k]] + [k for k in range(len(rows)) if not failed[k]]
+    positions = range(len(failed))
+    if len(failed) <= limit:
+        return list(positions), 0
+    order = [k for k in positions if failed[k]] + [k for k in positions if not failed[k]]
     keep = sorted(order[:limit])
-    return keep, len(rows) - len(keep)
+    return keep, len(failed) - len(keep)
 
 
 def _gradient_cells(row: GradientRow, with_autograd: bool) -> list[str]:
@@ -175,7 +176,7 @@ def gradcheck_report_html(report: GradcheckReport) -> str:
         header.append("autograd")
     header += ["abs err", "rel err", ""]
     failed = [r.failed for r in report.rows]
-    keep, hidden = _failing_first(report.rows, failed, _MAX_TABLE_ROWS)
+    keep, hidden = _failing_first(failed, _MAX_TABLE_ROWS)
     table = _table(
         header, [_gradient_cells(report.rows[k], with_autograd) for k in keep], [failed[k] for k in keep]
     )
@@ -201,7 +202,7 @@ def local_derivative_report_html(report: LocalDerivativeReport) -> str:
         for row in check.rows:
             rows.append([str(check.position), check.op, *_gradient_cells(row, with_autograd=False)])
             failed.append(row.failed)
-    keep, hidden = _failing_first(rows, failed, _MAX_TABLE_ROWS)
+    keep, hidden = _failing_first(failed, _MAX_TABLE_ROWS)
     header = ["node", "op", "input", "element", "rule", "numeric", "abs err", "rel err", ""]
     table = _table(header, [rows[k] for k in keep], [failed[k] for k in keep])
     return _box(_pre(verdict), table, _more(hidden, "report.checks"))
