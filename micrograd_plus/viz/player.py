@@ -137,6 +137,14 @@ def export_html(
     return path
 
 
+# Shown instead of the player where a front end strips the iframe: JupyterLab does so for the
+# outputs of a notebook opened from disk that it does not trust (it keeps this text).
+_UNTRUSTED = (
+    "The step player appears here when this cell runs (a notebook's saved outputs are shown "
+    "only once the notebook is trusted): run the cell, or save the player with .save(path)."
+)
+
+
 class Player:
     """The step player of one graph, ready to show: displayed in a notebook (Jupyter,
     JupyterLab, VS Code) it appears inline; `save(path)` writes it as an HTML file.
@@ -161,7 +169,7 @@ class Player:
         return (
             f'<iframe class="micrograd-plus-player" title="{html.escape(self.title)}" '
             f'srcdoc="{html.escape(self.page, quote=True)}" '
-            'style="width: 100%; height: 640px; border: 1px solid #dee2e6;"></iframe>'
+            f'style="width: 100%; height: 640px; border: 1px solid #dee2e6;">{_UNTRUSTED}</iframe>'
         )
 
     def __repr__(self) -> str:

@@ -318,10 +318,13 @@ OUTPUTS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
 
 def test_jupyterlab_runs_the_backprop_notebook_and_its_inline_player_steps(executed, tmp_path):
     sync_playwright = sync_playwright_or_skip()
+    from playwright.sync_api import expect
+
     nb, _ = executed(BACKPROP)  # for the text Next must show
     root = tmp_path / "root"
     root.mkdir()
     (root / BACKPROP.name).write_bytes(BACKPROP.read_bytes())
+    nbformat.write(nb, root / "saved_outputs.ipynb")  # run elsewhere: JupyterLab does not trust it
     start = time.perf_counter()
     with jupyterlab(root, tmp_path / "home") as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
@@ -329,6 +332,7 @@ def test_jupyterlab_runs_the_backprop_notebook_and_its_inline_player_steps(execu
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(60_000)
             refused = offline(page, url.split("/lab/")[0])
+            # the notebook as committed: run all, and step the player it shows
             page.goto(url.format(BACKPROP.name))
             page.wait_for_function(KERNEL_IDLE_JS, polling=250)  # the kernel started, no dialog asked
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -344,6 +348,12 @@ def test_jupyterlab_runs_the_backprop_notebook_and_its_inline_player_steps(execu
             player.get_by_role("button", name="Next").click()
             assert player.locator("#counter").inner_text() == "3 / 12"
             page.screenshot(path=str(tmp_path / "jupyterlab.png"))
+            # a notebook run elsewhere is not trusted: its saved player is stripped, and says what
+            # to do instead (?reset: a fresh workspace, this notebook alone)
+            page.goto(url.format("saved_outputs.ipynb") + "&reset")
+            fallback = page.get_by_text("The step player appears here when this cell runs")
+            expect(fallback).to_be_visible(timeout=60_000)
+            assert page.locator("iframe").count() == 0
             assert refused == []  # JupyterLab and the player asked nothing of the network
         finally:
             browser.close()

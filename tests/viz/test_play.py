@@ -38,6 +38,12 @@ def test_play_shows_the_export_html_page_in_one_iframe_and_saves_it(tmp_path):
     markup = player._repr_html_()
     assert markup.startswith("<iframe ") and markup.endswith("</iframe>") and markup.count("<iframe") == 1
     assert "<script" not in markup.lower()  # the output runs nothing itself: the script is in the srcdoc
+    # what a front end that strips iframes (JupyterLab, for an untrusted notebook) shows instead
+    assert markup.endswith(
+        ">The step player appears here when this cell runs (a notebook's saved outputs "
+        "are shown only once the notebook is trusted): run the cell, or save the player "
+        "with .save(path).</iframe>"
+    )
     page = srcdoc(markup)
     file_page = export_html(o, tmp_path / "file.html", title="the neuron").read_text(encoding="utf-8")
     assert page == file_page == player.page
