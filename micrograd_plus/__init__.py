@@ -48,10 +48,15 @@ from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module
 from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .tensors import Tensor, concat, stack
+from .viz import display as _display
 from .viz.draw import draw_dot, render
 from .viz.explain import explain_grad
-from .viz.player import export_html
+from .viz.player import export_html, play
 from .viz.plot import decision_grid, plot_decision_boundary, plot_fit, plot_loss
 from .viz.trace import backward_steps, forward_steps
 
 __version__ = "0.1.0"
+
+# Notebook displays (`_repr_html_`) for Value, Tensor, reports, steps, models and optimizers:
+# given here, so that the engine, nn and check need not know about notebooks.
+_display.install()

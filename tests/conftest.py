@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from types import ModuleType
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -76,6 +78,34 @@ def browser_required() -> bool:
 def docs_required() -> bool:
     """MICROGRAD_PLUS_REQUIRE_DOCS=1 (CI) turns a missing mkdocs into a failure."""
     return _required("DOCS")
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def sync_playwright_or_skip() -> Any:
+    """playwright's `sync_playwright`, or a skip (a failure where CI requires a browser) when
+    playwright or /usr/bin/chromium is missing."""
+    have = os.path.exists(CHROMIUM) and shutil.which(CHROMIUM) is not None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if (sync_playwright is None or not have) and not browser_required():
+        pytest.skip("chromium or playwright is not installed (CI requires them)")
+    assert sync_playwright is not None, "playwright must be installed (MICROGRAD_PLUS_REQUIRE_BROWSER is set)"
+    assert have, f"{CHROMIUM} must exist (MICROGRAD_PLUS_REQUIRE_BROWSER is set)"
+    return sync_playwright
 
 
 # Floats for the bit-for-bit tests of the Value engine's speed paths: mostly small, sometimes

@@ -70,7 +70,15 @@ def test_setup_cfg_dependencies_and_extras() -> None:
         "threadpoolctl",
         "micrograd",  # the compatibility tests compare with micrograd itself
         "numba",  # the fused Adam kernel's tests need it
+        # the notebooks run in a kernel (nbclient), convert to HTML and open in JupyterLab
+        "nbformat",
+        "nbclient",
+        "nbconvert",
+        "ipykernel",
+        "jupyterlab",
     }
+    for name in ("nbformat", "nbclient", "nbconvert", "ipykernel", "jupyterlab"):
+        assert any(re.fullmatch(rf"{name}==\d+\.\d+\.\d+", r) for r in test_extra), name
     assert any(re.fullmatch(r"playwright==\d+\.\d+\.\d+", r) for r in test_extra)
     assert "micrograd==0.1.0" in test_extra
     # numba is optional at run time (the `fast` extra); tests and benchmarks pin the release measured

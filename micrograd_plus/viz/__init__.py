@@ -3,6 +3,6 @@
 
 from .draw import draw_dot, render
 from .explain import explain_grad
-from .player import export_html
+from .player import export_html, play
 from .plot import decision_grid, plot_decision_boundary, plot_fit, plot_loss
 from .trace import backward_steps, forward_steps

@@ -59,9 +59,8 @@ def player_frames(scene: Scene, gradient: Any = None) -> list[tuple[str, str, Fr
     return frames
 
 
-def export_html(
+def player_page(
     root: Node,
-    path: str | pathlib.Path,
     *,
     module: Any = None,
     collapse: Any = None,
@@ -70,16 +69,14 @@ def export_html(
     gradient: Any = None,
     title: str = "micrograd_plus: stepping through backpropagation",
     renderer: str = "auto",
-) -> pathlib.Path:
-    """Write one HTML file that plays the forward and then the backward pass of the
-    graph that computed `root`; returns its path. No `.grad` is changed.
-
-    Open it in any browser: Prev / Next / Play buttons, a slider, and the left and
-    right arrow keys move between steps (backward step 0 is the seed, as in
-    `backward_steps` and `draw_dot(root, step=k)`). The page needs no network.
-    """
+    caller: str = "player_page",
+) -> tuple[str, int]:
+    """The player as one self-contained HTML page, and its number of steps: what
+    `export_html` writes and what `play` shows in a notebook. No `.grad` is changed."""
     if not isinstance(root, Node):
-        raise TypeError(f"export_html() takes a Value or Tensor, got {type(root).__name__}")
+        raise TypeError(f"{caller}() takes a Value or Tensor, got {type(root).__name__}")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}: {title!r:.60}")
     scene = Scene(root, module=module, collapse=collapse, max_nodes=max_nodes, rankdir=rankdir)
     frames = player_frames(scene, gradient)
     sections = []
@@ -101,9 +98,110 @@ def export_html(
         sections="\n".join(sections),
         script=_SCRIPT,
     )
+    return page, len(frames)
+
+
+def export_html(
+    root: Node,
+    path: str | pathlib.Path,
+    *,
+    module: Any = None,
+    collapse: Any = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    rankdir: str = "LR",
+    gradient: Any = None,
+    title: str = "micrograd_plus: stepping through backpropagation",
+    renderer: str = "auto",
+) -> pathlib.Path:
+    """Write one HTML file that plays the forward and then the backward pass of the
+    graph that computed `root`; returns its path. No `.grad` is changed.
+
+    Open it in any browser: Prev / Next / Play buttons, a slider, and the left and
+    right arrow keys move between steps (backward step 0 is the seed, as in
+    `backward_steps` and `draw_dot(root, step=k)`). The page needs no network.
+    In a notebook, `play(root)` shows the same player inline.
+    """
+    page, _ = player_page(
+        root,
+        module=module,
+        collapse=collapse,
+        max_nodes=max_nodes,
+        rankdir=rankdir,
+        gradient=gradient,
+        title=title,
+        renderer=renderer,
+        caller="export_html",
+    )
     path = pathlib.Path(path)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+# Shown instead of the player where a front end strips the iframe: JupyterLab does so for the
+# outputs of a notebook opened from disk that it does not trust (it keeps this text).
+_UNTRUSTED = (
+    "The step player appears here when this cell runs (a notebook's saved outputs are shown "
+    "only once the notebook is trusted): run the cell, or save the player with .save(path)."
+)
+
+
+class Player:
+    """The step player of one graph, ready to show: displayed in a notebook (Jupyter,
+    JupyterLab, VS Code) it appears inline; `save(path)` writes it as an HTML file.
+
+    Inline, the page sits in an `<iframe srcdoc>`: it runs its own script with its own
+    element ids, styles and arrow keys, so any number of players share a notebook without
+    clashing, and no notebook front end has to run a script of the output itself.
+    """
+
+    def __init__(self, page: str, steps: int, title: str):
+        self.page = page
+        self.steps = steps
+        self.title = title
+
+    def save(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write the player as a self-contained HTML file (as `export_html` does); returns the path."""
+        path = pathlib.Path(path)
+        path.write_text(self.page, encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<iframe class="micrograd-plus-player" title="{html.escape(self.title)}" '
+            f'srcdoc="{html.escape(self.page, quote=True)}" '
+            f'style="width: 100%; height: 640px; border: 1px solid #dee2e6;">{_UNTRUSTED}</iframe>'
+        )
+
+    def __repr__(self) -> str:
+        return f"<Player of {self.steps} steps: display it in a notebook, or .save('player.html')>"
+
+
+def play(
+    root: Node,
+    *,
+    module: Any = None,
+    collapse: Any = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    rankdir: str = "LR",
+    gradient: Any = None,
+    title: str = "micrograd_plus: stepping through backpropagation",
+    renderer: str = "auto",
+) -> Player:
+    """The step player of the graph that computed `root`, to show inline in a notebook
+    (make it a cell's last expression, or `display(play(root))`); `.save(path)` writes it
+    as a file. The same player as `export_html`, with the same options; no `.grad` is changed."""
+    page, steps = player_page(
+        root,
+        module=module,
+        collapse=collapse,
+        max_nodes=max_nodes,
+        rankdir=rankdir,
+        gradient=gradient,
+        title=title,
+        renderer=renderer,
+        caller="play",
+    )
+    return Player(page, steps, title)
 
 
 def _legend() -> str:
@@ -162,6 +260,21 @@ _SCRIPT = """(function () {
     slider.value = String(index);
     counter.textContent = (index + 1) + " / " + steps.length;
   }
+  // Shown inline in a notebook (play()), the page sits in an iframe: make the iframe as tall
+  // as the tallest step, so the notebook neither scrolls inside it nor jumps while stepping.
+  var fittedWidth = null;
+  function fit() {
+    var frame = window.frameElement;
+    if (!frame || window.innerWidth === fittedWidth) { return; }
+    fittedWidth = window.innerWidth;
+    var current = index, tallest = 0;
+    steps.forEach(function (s, k) {
+      show(k);
+      tallest = Math.max(tallest, document.documentElement.offsetHeight);
+    });
+    show(current);
+    frame.style.height = Math.ceil(tallest) + "px";
+  }
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
     play.textContent = "Play";
@@ -184,4 +297,6 @@ _SCRIPT = """(function () {
     if (event.key === "ArrowLeft") { stop(); show(index - 1); event.preventDefault(); }
   });
   show(0);
+  fit();
+  window.addEventListener("resize", fit);
 })();"""

@@ -3,27 +3,13 @@ Chromium (pressing Next and the right arrow must change the narration and the hi
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
-from conftest import browser_required
+from conftest import CHROMIUM, CHROMIUM_FLAGS, sync_playwright_or_skip
 
 from micrograd_plus import MLP, Value, backward_steps, export_html, forward_steps
 from micrograd_plus.viz.player import inline_svg
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def neuron():
@@ -83,21 +69,8 @@ def test_a_model_player_uses_the_same_collapsing_and_limits(tmp_path):
         export_html(model, tmp_path / "x.html")
 
 
-def _playwright():
-    have = os.path.exists(CHROMIUM) and shutil.which(CHROMIUM) is not None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if (sync_playwright is None or not have) and not browser_required():
-        pytest.skip("chromium or playwright is not installed (CI requires them)")
-    assert sync_playwright is not None, "playwright must be installed (MICROGRAD_PLUS_REQUIRE_BROWSER is set)"
-    assert have, f"{CHROMIUM} must exist (MICROGRAD_PLUS_REQUIRE_BROWSER is set)"
-    return sync_playwright
-
-
 def test_the_player_steps_in_headless_chromium(tmp_path):
-    sync_playwright = _playwright()
+    sync_playwright = sync_playwright_or_skip()
     from playwright.sync_api import expect
 
     o, _ = neuron()
