@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .nn.layers import make_generator
-from .tensors import Tensor
+from .tensors import Tensor, real_number
 
 Shape = tuple[int, ...]
 
@@ -38,11 +38,7 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def full(size: Any, fill_value: float, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A Tensor of `size` (a tuple, or one int) with every element `fill_value`."""
-    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
-        raise TypeError(
-            f"full(): fill_value must be a number, got {type(fill_value).__name__}: {fill_value!r:.60}"
-        )
-    return _filled(_shape((size,), "full"), float(fill_value), dtype, requires_grad)
+    return _filled(_shape((size,), "full"), _number(fill_value, "full(): fill_value"), dtype, requires_grad)
 
 
 def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -82,7 +78,10 @@ def arange(
         raise ValueError(
             f"arange({start}, {end}, {step}): the step goes away from end; use a step of the other sign"
         )
-    count = math.ceil((end - start) / step)
+    span = (end - start) / step
+    if not span < np.iinfo(np.intp).max:
+        raise ValueError(f"arange({start}, {end}, {step}): about {span:.3g} numbers, too many for an array")
+    count = math.ceil(span)
     return Tensor(start + np.arange(count) * step, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -133,9 +132,7 @@ def _count(n: Any, what: str) -> int:
 def _number(x: Any, what: str) -> float:
     if isinstance(x, Tensor) and x.numel() == 1:
         return x.item()
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {x!r:.60}")
-    return float(x)
+    return real_number(x, what)
 
 
 def _filled(shape: Shape, value: float, dtype: Any, requires_grad: bool) -> Tensor:

@@ -1401,14 +1401,21 @@ def _dim(dim: Any, ndim: int, who: str, shape: Shape) -> int:
     return int(dim) % ndim
 
 
-def _bound(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
+def real_number(value: Any, what: str) -> float:
+    """A real number argument (int, float, numpy scalar; not bool) as a float, or a TypeError
+    naming `what`; an int beyond the float range is a ValueError (not Python's OverflowError)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"clamp(): {name} must be a number or None, got {type(value).__name__}: {value!r:.60}"
-        )
-    return float(value)
+        raise TypeError(f"{what} must be a number, got {type(value).__name__}: {value!r:.60}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(
+            f"{what} = {str(value)[:20]}... is too large for a float (about 1.8e308 at most)"
+        ) from None
+
+
+def _bound(value: Any, name: str) -> float | None:
+    return None if value is None else real_number(value, f"clamp(): {name}")
 
 
 def _clamp_op(low: float | None, high: float | None) -> Op:

@@ -4,10 +4,9 @@ the same name in `functional`."""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-from ..tensors import Tensor
+from ..tensors import Tensor, real_number
 from . import functional as F
 from .module import Module
 
@@ -16,9 +15,7 @@ class LeakyReLU(Module):
     """x where x > 0, else negative_slope * x (the slope at 0 is negative_slope, as in PyTorch)."""
 
     def __init__(self, negative_slope: float = 0.01):
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
-            raise TypeError(f"negative_slope must be a number, got {negative_slope!r:.60}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = real_number(negative_slope, "LeakyReLU: negative_slope")
 
     def forward(self, x: Any) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)

@@ -81,7 +81,7 @@ class ModuleDict(Module):
         if not isinstance(key, str):
             raise TypeError(f"ModuleDict keys must be str, got {type(key).__name__}: {key!r:.60}")
         if not key or "." in key:
-            raise KeyError(
+            raise ValueError(
                 f"ModuleDict key {key!r:.60} must be a non-empty name without '.' (the dot joins the "
                 "names in a parameter's name, as 'blocks.encoder.weight')"
             )

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import Node, Op
-from ..tensors import Tensor, exp, quiet, where
+from ..tensors import Tensor, exp, quiet, real_number, where
 
 Pair = tuple[int, int]
 
@@ -359,7 +359,7 @@ def log_softmax(x: Any, dim: int) -> Tensor:
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x; at 0 the slope is negative_slope, as in PyTorch."""
     x = _tensor(x)
-    return where(x.data > 0, x, x * float(negative_slope))
+    return where(x.data > 0, x, x * real_number(negative_slope, "leaky_relu(): negative_slope"))
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; math.erf is exact to an ulp (as PyTorch's)

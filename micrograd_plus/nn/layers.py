@@ -18,7 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..autograd import Node
-from ..tensors import Tensor, quiet
+from ..tensors import Tensor, quiet, real_number
 from . import functional as F
 from . import losses
 from .module import Module
@@ -297,20 +297,8 @@ class _ClassLoss(_Loss):
 
     def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        if isinstance(weight, str):
-            raise TypeError(
-                f"{type(self).__name__}'s first argument is weight (C numbers), as in PyTorch, got the "
-                f"string {weight!r:.40}: pass reduction=... by name"
-            )
         # (an array, not a Tensor: no parameter, so no gradient and no optimizer step, as PyTorch's buffer)
-        try:
-            self.weight = (
-                None if weight is None else np.array(getattr(weight, "data", weight), dtype=np.float64)
-            )
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{type(self).__name__}: weight must be numbers, one per class, got {weight!r:.60}"
-            ) from None
+        self.weight = None if weight is None else losses.weight_array(weight, type(self).__name__)
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
             raise TypeError(f"ignore_index must be an int, got {ignore_index!r:.60}")
         self.ignore_index = int(ignore_index)
@@ -433,9 +421,7 @@ def _scaled(grad: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _nonnegative(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
-    value = float(value)
+    value = real_number(value, name)
     if not (value >= 0.0) or math.isinf(value):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return value

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Node, Op
 from ..engine import Value, value_sum
-from ..tensors import Tensor, _log_softmax, quiet, where
+from ..tensors import Tensor, _log_softmax, quiet, real_number, where
 from .functional import clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -143,11 +143,10 @@ def _smooth_l1_op(beta: float) -> Op:
 
 
 def _positive(name: str, value: Any, allow_zero: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
-    if not (value > 0 or (allow_zero and value == 0)) or math.isinf(value):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value}")
-    return float(value)
+    number = real_number(value, name)
+    if not (number > 0 or (allow_zero and number == 0)) or math.isinf(number):
+        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {number}")
+    return number
 
 
 def huber_loss(predictions: Any, targets: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -423,20 +422,28 @@ def _label_rows(
 
 
 def _class_weight(weight: Any, c: int, dtype: np.dtype, who: str) -> np.ndarray | None:
-    """The class weights as a new array of C numbers (no gradient: PyTorch's is a buffer)."""
+    """The class weights as a new array of C numbers of `dtype` (no gradient: PyTorch's is a buffer)."""
     if weight is None:
         return None
-    if isinstance(weight, str):
-        raise TypeError(
-            f"{who}(): weight must be C numbers, got the string {weight!r:.40}; as in PyTorch the first "
-            "argument of the loss module is weight: pass reduction=... by name"
-        )
-    try:
-        array = np.array(_data(weight), dtype=dtype)
-    except (TypeError, ValueError):
-        raise TypeError(f"{who}(): weight must be {c} numbers, one per class, got {weight!r:.60}") from None
+    array = weight_array(weight, f"{who}()")
     if array.shape != (c,):
         raise ValueError(f"{who}(): weight must have shape ({c},), one number per class, got {array.shape}")
+    return array.astype(dtype)
+
+
+def weight_array(weight: Any, who: str) -> np.ndarray:
+    """Class weights as a new 1-D float64 array, or a clear error."""
+    if isinstance(weight, str):
+        raise TypeError(
+            f"{who}: weight must be numbers, one per class, got the string {weight!r:.40}; as in PyTorch "
+            "the first argument of a class loss module is weight: pass reduction=... by name"
+        )
+    try:
+        array = np.array(_data(weight), dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{who}: weight must be numbers, one per class, got {weight!r:.60}") from None
+    if array.ndim != 1:
+        raise ValueError(f"{who}: weight must be one number per class (1-D), got shape {array.shape}")
     return array
 
 
