@@ -390,7 +390,9 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
 
 def dropout_probability(p: Any) -> float:
     """p as a float in [0, 1], or a clear error."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"dropout probability must be a number, got {type(p).__name__}: {p!r:.60}")
+    if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r:.60}")
     return float(p)
 
