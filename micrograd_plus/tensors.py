@@ -1305,7 +1305,7 @@ class Tensor(Node):
             raise ValueError("gather() needs a Tensor with at least one axis; reshape(1) a 0-d one")
         d = _dim(dim, self.data.ndim, "gather", self.shape)
         picks = _gather_index(index, d, self.shape)
-        grid = list(np.indices(picks.shape, sparse=True))
+        grid: list[np.ndarray] = list(np.indices(picks.shape, sparse=True))
         grid[d] = picks
         full = tuple(grid)
         return _result(self.data[full], (self,), _gather_op(full), self.requires_grad)

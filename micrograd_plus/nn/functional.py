@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -390,11 +389,10 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
 
 def dropout_probability(p: Any) -> float:
     """p as a float in [0, 1], or a clear error."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"dropout probability must be a number, got {type(p).__name__}: {p!r:.60}")
-    if not 0.0 <= p <= 1.0:
+    probability = real_number(p, "dropout probability")
+    if not 0.0 <= probability <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r:.60}")
-    return float(p)
+    return probability
 
 
 def dropout(

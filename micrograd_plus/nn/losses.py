@@ -448,9 +448,10 @@ def weight_array(weight: Any, who: str) -> np.ndarray:
 
 
 def _label_smoothing(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+    smoothing = real_number(value, "label_smoothing")
+    if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be a number in [0, 1], got {value!r:.60}")
-    return float(value)
+    return smoothing
 
 
 def _label_cross_entropy_op(labels: np.ndarray) -> Op:
