@@ -299,9 +299,7 @@ class _ClassLoss(_Loss):
         super().__init__(reduction)
         # (an array, not a Tensor: no parameter, so no gradient and no optimizer step, as PyTorch's buffer)
         self.weight = None if weight is None else losses.weight_array(weight, type(self).__name__)
-        if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
-            raise TypeError(f"ignore_index must be an int, got {ignore_index!r:.60}")
-        self.ignore_index: int = int(ignore_index)
+        self.ignore_index = losses.check_ignore_index(ignore_index)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(ignore_index={self.ignore_index}, reduction={self.reduction!r})"

@@ -351,6 +351,7 @@ def _tensor_cross_entropy(
         if class_weight is not None:
             picked = picked * class_weight
         return _reduce_tensor(-picked.sum(axis=-1), reduction)
+    ignore_index = check_ignore_index(ignore_index)
     rows, labels, single = _label_rows(logits, labels, ignore_index, "cross_entropy")
     kept = labels != ignore_index
     if class_weight is None and not smoothing and kept.all():  # plain: one fused node (speed)
@@ -385,6 +386,7 @@ def nll_loss(
     if x.ndim not in (1, 2):
         raise ValueError(f"nll_loss(): log_probs must have shape (N, C) or (C,), got {x.shape}")
     class_weight = _class_weight(weight, x.shape[-1], x.dtype, "nll_loss")
+    ignore_index = check_ignore_index(ignore_index)
     rows, labels, single = _label_rows(x, np.asarray(_data(targets)), ignore_index, "nll_loss")
     loss, _ = _nll_rows(rows, labels, labels != ignore_index, class_weight, reduction)
     return loss.reshape(()) if single and reduction == "none" else loss
@@ -445,6 +447,12 @@ def weight_array(weight: Any, who: str) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{who}: weight must be one number per class (1-D), got shape {array.shape}")
     return array
+
+
+def check_ignore_index(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"ignore_index must be an int, got {type(value).__name__}: {value!r:.60}")
+    return int(value)
 
 
 def _label_smoothing(value: Any) -> float:

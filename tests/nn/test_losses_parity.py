@@ -352,6 +352,11 @@ def test_modules_are_the_functional_forms() -> None:
         (lambda: huber_loss(Tensor([[1.0]]), Tensor([1.0])), ValueError, "but targets of shape"),
         (lambda: CrossEntropyLoss("sum"), TypeError, "pass reduction=... by name"),
         (lambda: NLLLoss(ignore_index=1.5), TypeError, "ignore_index must be an int"),
+        (
+            lambda: nll_loss(Tensor(np.zeros((2, 3))), [0, 1], ignore_index="x"),
+            TypeError,
+            "ignore_index must be an int",
+        ),
         (lambda: CrossEntropyLoss(label_smoothing=-0.1), ValueError, "label_smoothing"),
         (lambda: HuberLoss(delta=10**400), ValueError, "too large for a float"),
         (lambda: SmoothL1Loss(beta="1"), TypeError, "beta must be a number"),
