@@ -336,3 +336,36 @@ def test_module_dict_behaves_as_a_dict() -> None:
         heads["z"] = 3  # type: ignore[assignment]
     with pytest.raises(TypeError, match=r"a mapping or \(name, module\) pairs"):
         ModuleDict([ReLU()])  # type: ignore[list-item]
+
+
+def test_every_new_name_is_importable_from_the_top_level_and_from_nn() -> None:
+    layers = ["Dropout", "LeakyReLU", "GELU", "Softmax", "LogSoftmax", "Identity", "ModuleList", "ModuleDict"]
+    losses = [
+        "NLLLoss",
+        "L1Loss",
+        "HuberLoss",
+        "SmoothL1Loss",
+        "nll_loss",
+        "l1_loss",
+        "huber_loss",
+        "smooth_l1_loss",
+    ]
+    for name in layers + losses:
+        assert getattr(mg, name) is getattr(nn, name), name
+    for name in [
+        "tensor",
+        "zeros",
+        "ones",
+        "zeros_like",
+        "ones_like",
+        "randn",
+        "rand",
+        "arange",
+        "linspace",
+        "eye",
+        "full",
+        "where",
+    ]:
+        assert callable(getattr(mg, name)), name
+    for name in ["relu", "softmax", "log_softmax", "leaky_relu", "gelu", "dropout"]:
+        assert callable(getattr(nn.functional, name)), name
