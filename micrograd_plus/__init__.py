@@ -20,20 +20,28 @@ from .data.datasets import (
     make_spiral,
 )
 from .engine import Value
+from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
+from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
+from .nn.containers import ModuleDict, ModuleList
+from .nn.dropout import Dropout
 from .nn.layers import (
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
     Flatten,
+    HuberLoss,
+    L1Loss,
     Linear,
     MaxPool2d,
     MSELoss,
+    NLLLoss,
     ReLU,
     Sequential,
     Sigmoid,
+    SmoothL1Loss,
     Tanh,
     clip_grad_norm_,
 )
@@ -42,12 +50,16 @@ from .nn.losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge_loss,
+    huber_loss,
+    l1_loss,
     mse_loss,
+    nll_loss,
+    smooth_l1_loss,
 )
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module
 from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
-from .tensors import Tensor, concat, stack
+from .tensors import Tensor, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
 from .viz.explain import explain_grad

@@ -450,6 +450,15 @@ def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
     return tuple(sorted(axes))
 
 
+def _axis_or_dim(axis: Any, keepdims: bool, dim: Any, keepdim: bool) -> tuple[Any, bool]:
+    """numpy's `axis`/`keepdims` or PyTorch's `dim`/`keepdim`: the same arguments by two names."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"give axis or dim, not both (got axis={axis!r}, dim={dim!r})")
+        axis = dim
+    return axis, bool(keepdims) or bool(keepdim)
+
+
 def _kept_shape(shape: Shape, axes: tuple[int, ...]) -> Shape:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
@@ -457,6 +466,7 @@ def _kept_shape(shape: Shape, axes: tuple[int, ...]) -> Shape:
 # The reductions call the ufunc's `reduce` directly: `np.sum` adds 2-3 us of Python dispatch.
 _add_reduce: Callable[..., Any] = np.add.reduce
 _max_reduce: Callable[..., Any] = np.maximum.reduce
+_min_reduce: Callable[..., Any] = np.minimum.reduce
 _SUM_ALL = _quiet_op(
     "sum", lambda x: np.add.reduce(x, axis=None), lambda g, out, x: (broadcast_to(g, x.shape),)
 )
@@ -492,6 +502,13 @@ def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
         return ((g.reshape(kept) / count) * mask,)
 
     return _quiet_op("max", lambda x: _max_reduce(x, axis=axes, keepdims=keepdims), rule)
+
+
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
+def _min_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+    # max's rule serves: the gradient goes to the elements equal to the result, ties sharing it.
+    forward = quiet(lambda x: _min_reduce(x, axis=axes, keepdims=keepdims))
+    return Op("min", forward, _max_op(axes, keepdims, kept).backward)
 
 
 # --- softmax ----------------------------------------------------------------------------------------
@@ -1116,28 +1133,50 @@ class Tensor(Node):
 
     # -- reductions -------------------------------------------------------------------------------------
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Sum over `axis` (None: all; an int or a tuple of ints), like `np.sum`."""
+    def sum(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+    ) -> Tensor:
+        """Sum over `axis` (None: all; an int or a tuple of ints), like `np.sum`; PyTorch's
+        `dim` and `keepdim` are the same arguments."""
+        if dim is not None or keepdim:  # (a test, not a call: sum() is on every training step's path)
+            axis, keepdims = _axis_or_dim(axis, keepdims, dim, keepdim)
         if axis is None and not keepdims:
             return _unary(_SUM_ALL, self)
         axes = _axes(axis, self.data.shape)
         return _unary(_sum_op(axes, bool(keepdims), _kept_shape(self.data.shape, axes)), self)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Mean over `axis` (None: all; an int or a tuple of ints), like `np.mean`."""
+    def mean(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+    ) -> Tensor:
+        """Mean over `axis` (None: all; an int or a tuple of ints), like `np.mean`; PyTorch's
+        `dim` and `keepdim` are the same arguments."""
+        if dim is not None or keepdim:
+            axis, keepdims = _axis_or_dim(axis, keepdims, dim, keepdim)
         shape = self.data.shape
         axes = _axes(axis, shape)
         count = math.prod(shape[a] for a in axes)
         return _unary(_mean_op(axes, bool(keepdims), _kept_shape(shape, axes), count), self)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Largest values over `axis`, like `np.max` (nan wins); tied maxima share the gradient
-        evenly, as PyTorch's `amax`."""
+    def max(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+    ) -> Tensor:
+        """Largest values over `axis` (or `dim`), like `np.max` (nan wins); tied maxima share the
+        gradient evenly, as PyTorch's `amax`. The values only: `argmax` gives the indices."""
+        return self._extreme("max", _max_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
+
+    def min(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+    ) -> Tensor:
+        """Smallest values over `axis` (or `dim`), like `np.min` (nan wins); tied minima share the
+        gradient evenly, as PyTorch's `amin`. The values only: `argmin` gives the indices."""
+        return self._extreme("min", _min_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
+
+    def _extreme(self, name: str, make_op: Callable[..., Op], axis: Any, keepdims: bool) -> Tensor:
         shape = self.data.shape
         axes = _axes(axis, shape)
         if any(shape[a] == 0 for a in axes):
-            raise ValueError(f"max() of an empty axis (shape {shape}, axis {axis!r}) has no value")
-        return _unary(_max_op(axes, bool(keepdims), _kept_shape(shape, axes)), self)
+            raise ValueError(f"{name}() of an empty axis (shape {shape}, axis {axis!r}) has no value")
+        return _unary(make_op(axes, keepdims, _kept_shape(shape, axes)), self)
 
     # -- shapes -----------------------------------------------------------------------------------------
 
@@ -1235,6 +1274,104 @@ class Tensor(Node):
     def __ge__(self, other: Operand) -> np.ndarray:
         return np.asarray(self.data >= _compare_data(other))
 
+    # -- PyTorch's names: shapes, indices of extremes, clamp and gather (issue 16) ----------------------
+
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for `reshape` (numpy copies where a view is impossible, so any order works)."""
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of size 1 at position `dim` (from -ndim-1 to ndim), as `torch.unsqueeze`."""
+        d = _dim(dim, self.data.ndim + 1, "unsqueeze", self.shape)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """The axes of size 1 removed: all of them, or those among `dim` (an int or a tuple);
+        an axis named in `dim` whose size is not 1 stays, as in PyTorch."""
+        shape = self.shape
+        if dim is None:
+            drop = {i for i, n in enumerate(shape) if n == 1}
+        else:
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            ndim = max(len(shape), 1)  # a 0-d Tensor takes dim 0 or -1, as in PyTorch
+            drop = {
+                d for d in (_dim(d, ndim, "squeeze", shape) for d in dims) if d < len(shape) and shape[d] == 1
+            }
+        return self.reshape(tuple(n for i, n in enumerate(shape) if i not in drop))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """The axes from `start_dim` to `end_dim` (both included) joined into one, as `torch.flatten`;
+        a 0-d Tensor becomes 1-d."""
+        shape = self.shape
+        ndim = max(len(shape), 1)
+        start = _dim(start_dim, ndim, "flatten", shape)
+        end = _dim(end_dim, ndim, "flatten", shape)
+        if start > end:
+            raise ValueError(
+                f"flatten(start_dim={start_dim}, end_dim={end_dim}): start_dim comes after end_dim "
+                f"for a Tensor of shape {shape}"
+            )
+        if not shape:
+            return self.reshape(1)
+        return self.reshape(shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :])
+
+    def permute(self, *dims: Any) -> Tensor:
+        """The axes in the order given (one entry per axis), as `torch.permute`."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.data.ndim:
+            raise ValueError(
+                f"permute{dims}: a Tensor of shape {self.shape} needs one entry per axis ({self.data.ndim})"
+            )
+        return self.transpose(dims) if dims else self
+
+    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> np.ndarray:
+        """Indices (int64) of the largest values along `dim`, or of the flattened Tensor when
+        None; the first one on ties, nan counting as largest, as in PyTorch. A plain array, like
+        a comparison's result: indices have no gradient."""
+        return self._arg_extreme("argmax", dim, keepdim, axis)
+
+    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> np.ndarray:
+        """Indices (int64) of the smallest values along `dim` (flattened when None); the first on
+        ties, nan counting as smallest, as in PyTorch. A plain array: indices have no gradient."""
+        return self._arg_extreme("argmin", dim, keepdim, axis)
+
+    def _arg_extreme(self, name: str, dim: Any, keepdim: bool, axis: Any) -> np.ndarray:
+        axis, keepdims = _axis_or_dim(axis, keepdim, dim, False)
+        data = self.data
+        if axis is None:
+            if data.size == 0:
+                raise ValueError(f"{name}() of an empty Tensor (shape {self.shape}) has no index; give a dim")
+        else:
+            d = _dim(axis, max(data.ndim, 1), name, self.shape)
+            if data.ndim and data.shape[d] == 0:
+                raise ValueError(f"{name}() along dim {axis} of shape {self.shape}: that axis is empty")
+            axis = d if data.ndim else None
+        found = getattr(np, name)(data, axis=axis, keepdims=keepdims)
+        return np.asarray(found, dtype=np.int64)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Each element limited to [min, max] (either may be None), as `torch.clamp`: the gradient
+        passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere."""
+        if min is None and max is None:
+            raise ValueError("clamp(): give min, max or both (numbers); at least one must not be None")
+        low, high = _bound(min, "min"), _bound(max, "max")
+        return _unary(_clamp_op(low, high), self)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """Pick along `dim` by `index`, as `torch.gather`: out[i][j] = self[index[i][j]][j] for
+        dim 0, out[i][j] = self[i][index[i][j]] for dim 1. `index` (int array, or whole numbers)
+        has this Tensor's number of axes, and no other axis longer than this Tensor's. An element
+        picked twice gets both gradients."""
+        if self.data.ndim == 0:
+            raise ValueError("gather() needs a Tensor with at least one axis; reshape(1) a 0-d one")
+        d = _dim(dim, self.data.ndim, "gather", self.shape)
+        picks = _gather_index(index, d, self.shape)
+        grid: list[np.ndarray] = list(np.indices(picks.shape, sparse=True))
+        grid[d] = picks
+        full = tuple(grid)
+        return _result(self.data[full], (self,), _gather_op(full), self.requires_grad)
+
 
 _new_tensor = object.__new__
 
@@ -1310,3 +1447,110 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
     op = Op("stack", lambda *xs: np.stack(xs, axis=axis), rule)
     return _result(data, inputs, op, any(needs))
+
+
+# --- PyTorch's names: the helpers of the methods above, and where() (issue 16) ----------------------
+
+
+def _dim(dim: Any, ndim: int, who: str, shape: Shape) -> int:
+    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{who}(): dim must be an int, got {dim!r:.60}")
+    if not -ndim <= dim < ndim:
+        raise ValueError(
+            f"{who}(): dim {dim} is out of range for a Tensor of shape {shape} "
+            f"(expected a dim from {-ndim} to {ndim - 1})"
+        )
+    return int(dim) % ndim
+
+
+def real_number(value: Any, what: str) -> float:
+    """A real number argument (int, float, numpy scalar; not bool) as a float, or a TypeError
+    naming `what`; an int beyond the float range is a ValueError (not Python's OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__}: {value!r:.60}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(
+            f"{what} = {str(value)[:20]}... is too large for a float (about 1.8e308 at most)"
+        ) from None
+
+
+def _bound(value: Any, name: str) -> float | None:
+    return None if value is None else real_number(value, f"clamp(): {name}")
+
+
+def _clamp_op(low: float | None, high: float | None) -> Op:
+    def forward(x: np.ndarray) -> np.ndarray:
+        if low is not None:
+            x = np.maximum(x, low)  # (np.maximum keeps nan, as PyTorch's clamp)
+        if high is not None:
+            x = np.minimum(x, high)
+        return x
+
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        xd = _data(x)
+        inside = np.ones(xd.shape, dtype=bool) if low is None else xd >= low
+        if high is not None:
+            inside &= xd <= high  # a nan is in neither bound: no gradient, as in PyTorch
+        return (_tied(zero_where(g, ~inside), x),)
+
+    return _quiet_op("clamp", forward, rule)
+
+
+def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
+    """`index` as a new int64 array that gather() may use on a Tensor of `shape`, or a clear error."""
+    picks = np.array(index.data if isinstance(index, Tensor) else index)
+    if picks.dtype.kind == "f" and np.all(picks == np.floor(picks)):
+        picks = picks.astype(np.int64)  # whole numbers in a float array (a Tensor of labels)
+    if picks.dtype.kind not in "iu":
+        raise TypeError(f"gather(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}")
+    if picks.ndim != len(shape):
+        raise ValueError(
+            f"gather(): index of shape {picks.shape} needs as many axes as the Tensor of shape {shape}"
+        )
+    if any(p > n for i, (p, n) in enumerate(zip(picks.shape, shape)) if i != dim):
+        raise ValueError(
+            f"gather(): index of shape {picks.shape} is longer than the Tensor of shape {shape} along an "
+            f"axis other than dim {dim}"
+        )
+    if picks.size and (picks.min() < 0 or picks.max() >= shape[dim]):
+        raise IndexError(
+            f"gather(): index values must lie in [0, {shape[dim] - 1}] for dim {dim} of shape {shape}, "
+            f"got values from {picks.min()} to {picks.max()}"
+        )
+    return picks.astype(np.int64)
+
+
+def _gather_op(index: tuple[np.ndarray, ...]) -> Op:
+    return Op("gather", lambda x: x[index], lambda g, out, x: (scatter(g, index, x.shape),))
+
+
+def where(condition: Any, x: Operand, y: Operand) -> Tensor:
+    """x where `condition` holds, else y, as `torch.where` (all three broadcast together). The
+    condition is a bool array or numbers (a Tensor or an array: nonzero means true); x and y are
+    Tensors or numbers. x gets the gradient where the condition holds, y elsewhere."""
+    if isinstance(condition, Node) and not isinstance(condition, Tensor):
+        raise TypeError(
+            f"where(): condition must be a bool array or a Tensor, got a {type(condition).__name__}"
+        )
+    flags = np.asarray(_data(condition))
+    if flags.dtype.kind not in "biuf":
+        raise TypeError(f"where(): condition must be a bool array or numbers, got dtype {flags.dtype}")
+    mask = flags != 0 if flags.dtype.kind != "b" else flags.copy()  # (the graph keeps it: our own copy)
+    a, b = _as_operands((x, y), "where()")
+    try:
+        np.broadcast_shapes(mask.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"where(): condition of shape {mask.shape}, x of shape {a.shape} and y of shape {b.shape} "
+            "do not broadcast together; reshape one of them"
+        ) from None
+    ops = _binary_ops(
+        "where",
+        lambda p, q: np.where(mask, p, q),
+        lambda g, out, p, q: zero_where(g, ~mask),
+        lambda g, out, p, q: zero_where(g, mask),
+    )
+    return _binary(ops, a, b)

@@ -1,19 +1,27 @@
 """Neural networks: Module; micrograd's Neuron, Layer and MLP on Values; Tensor layers,
-their functional forms and losses (as `torch.nn`)."""
+their functional forms and losses (as `torch.nn`); containers (ModuleList, ModuleDict),
+activations and Dropout."""
 
 from . import functional
+from .activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
+from .containers import ModuleDict, ModuleList
+from .dropout import Dropout
 from .layers import (
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
     Flatten,
+    HuberLoss,
+    L1Loss,
     Linear,
     MaxPool2d,
     MSELoss,
+    NLLLoss,
     ReLU,
     Sequential,
     Sigmoid,
+    SmoothL1Loss,
     Tanh,
     clip_grad_norm_,
 )
@@ -22,7 +30,11 @@ from .losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge_loss,
+    huber_loss,
+    l1_loss,
     mse_loss,
+    nll_loss,
+    smooth_l1_loss,
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module

@@ -1,5 +1,6 @@
 """The operations layers are made of: linear, conv2d, max_pool2d and clamp_min, each an
-`autograd.Op` on Tensors (like `torch.nn.functional`).
+`autograd.Op` on Tensors (like `torch.nn.functional`); and the activations and dropout, as
+`torch.nn.functional` names them (relu, softmax, log_softmax, leaky_relu, gelu, dropout).
 
 Each op computes its forward on raw numpy arrays and states its backward rule once. The rules
 are written with the dispatching helpers below (`conv2d`, `conv2d_input_grad`, ...): on arrays
@@ -22,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import Node, Op
-from ..tensors import Tensor, quiet
+from ..tensors import Tensor, exp, quiet, real_number, where
 
 Pair = tuple[int, int]
 
@@ -330,3 +331,83 @@ def _at_least(a: Any, low: float) -> Any:
     if isinstance(data, np.ndarray):
         return (~(data < low)).astype(data.dtype)
     return 0.0 if data < low else 1.0
+
+
+# --- activations and dropout (issue 16) --------------------------------------------------------
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def relu(x: Any) -> Tensor:
+    """max(0, x) elementwise, as `torch.nn.functional.relu`."""
+    return _tensor(x).relu()
+
+
+def softmax(x: Any, dim: int) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim`, as `torch.nn.functional.softmax`."""
+    return _tensor(x).softmax(axis=dim)
+
+
+def log_softmax(x: Any, dim: int) -> Tensor:
+    """log(softmax(x)) along `dim`, computed stably, as `torch.nn.functional.log_softmax`."""
+    return _tensor(x).log_softmax(axis=dim)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x; at 0 the slope is negative_slope, as in PyTorch."""
+    x = _tensor(x)
+    return where(x.data > 0, x, x * real_number(negative_slope, "leaky_relu(): negative_slope"))
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; math.erf is exact to an ulp (as PyTorch's)
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.asarray(_erf(x * _SQRT_HALF), dtype=x.dtype))
+
+
+# Phi(x), the standard normal's distribution function; its derivative is the density
+# exp(-x^2 / 2) / sqrt(2 pi), written with `exp` so that it also records a graph (create_graph).
+_NORMAL_CDF = _op("normal_cdf", _normal_cdf, lambda g, out, x: (g * exp(x * x * -0.5) * _INV_SQRT_2PI,))
+_TANH_SCALE = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal's distribution function (the exact form, through erf),
+    as `torch.nn.functional.gelu`; `approximate="tanh"` gives PyTorch's tanh approximation."""
+    x = _tensor(x)
+    if approximate == "none":
+        return x * _apply(_NORMAL_CDF, x)
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + (_TANH_SCALE * (x + 0.044715 * x * x * x)).tanh())
+    raise ValueError(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r:.60}")
+
+
+def dropout_probability(p: Any) -> float:
+    """p as a float in [0, 1], or a clear error."""
+    probability = real_number(p, "dropout probability")
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r:.60}")
+    return probability
+
+
+def dropout(
+    x: Any, p: float = 0.5, training: bool = True, *, generator: np.random.Generator | None = None
+) -> Tensor:
+    """In training, each element zeroed with probability p and the others scaled by 1 / (1 - p),
+    so the expected output is x, as `torch.nn.functional.dropout`; the identity otherwise (and for
+    p = 0). The coin flips come from `generator` (a numpy Generator; a fresh one when None), never
+    from numpy's global state. The gradient passes, scaled the same, where the element was kept."""
+    x = _tensor(x)
+    p = dropout_probability(p)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:  # every element dropped (1 / (1 - p) would be 1 / 0)
+        return x * np.zeros(x.shape, dtype=x.dtype)
+    rng = np.random.default_rng() if generator is None else generator
+    kept = rng.random(x.shape) >= p  # each with probability 1 - p
+    return x * (kept.astype(x.dtype) / np.asarray(1.0 - p, dtype=x.dtype))

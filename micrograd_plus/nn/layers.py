@@ -18,7 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..autograd import Node
-from ..tensors import Tensor, quiet
+from ..tensors import Tensor, quiet, real_number
 from . import functional as F
 from . import losses
 from .module import Module
@@ -31,12 +31,16 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Flatten",
+    "HuberLoss",
+    "L1Loss",
     "Linear",
     "MSELoss",
     "MaxPool2d",
+    "NLLLoss",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "SmoothL1Loss",
     "Tanh",
     "clip_grad_norm_",
 ]
@@ -288,12 +292,85 @@ class BCEWithLogitsLoss(_Loss):
         return losses.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
+class _ClassLoss(_Loss):
+    """A loss over class labels, with PyTorch's `weight` (first, as there) and `ignore_index`."""
+
+    def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        # (an array, not a Tensor: no parameter, so no gradient and no optimizer step, as PyTorch's buffer)
+        self.weight = None if weight is None else losses.weight_array(weight, type(self).__name__)
+        self.ignore_index = losses.check_ignore_index(ignore_index)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(ignore_index={self.ignore_index}, reduction={self.reduction!r})"
+
+
+class CrossEntropyLoss(_ClassLoss):
     """Softmax cross-entropy: logits (N, C) and integer class labels (N,) (or class
-    probabilities of shape (N, C))."""
+    probabilities of shape (N, C)); `weight`, `ignore_index` and `label_smoothing` as in PyTorch
+    (see `cross_entropy`)."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
+        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        self.label_smoothing = losses._label_smoothing(label_smoothing)
 
     def forward(self, input: Any, target: Any) -> Any:
-        return losses.cross_entropy(input, target, reduction=self.reduction)
+        if self.weight is None and self.ignore_index == -100 and not self.label_smoothing:
+            return losses.cross_entropy(input, target, reduction=self.reduction)  # also on Values
+        return losses.cross_entropy(
+            input,
+            target,
+            reduction=self.reduction,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class NLLLoss(_ClassLoss):
+    """Negative log-likelihood of class labels, given log-probabilities (N, C) (a LogSoftmax's
+    output): LogSoftmax then NLLLoss is CrossEntropyLoss. `weight` and `ignore_index` as in PyTorch."""
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return losses.nll_loss(
+            input, target, reduction=self.reduction, weight=self.weight, ignore_index=self.ignore_index
+        )
+
+
+class L1Loss(_Loss):
+    """Mean absolute error between predictions and targets of the same shape."""
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return losses.l1_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Squared error for errors below `delta`, delta times the absolute error above (see `huber_loss`)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = losses._positive("HuberLoss: delta", delta, allow_zero=False)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return losses.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """HuberLoss divided by `beta` (see `smooth_l1_loss`); beta = 0 is L1Loss."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = losses._positive("SmoothL1Loss: beta", beta, allow_zero=True)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return losses.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 # --- gradient clipping ---------------------------------------------------------------------------
@@ -342,9 +419,7 @@ def _scaled(grad: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _nonnegative(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
-    value = float(value)
+    value = real_number(value, name)
     if not (value >= 0.0) or math.isinf(value):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return value

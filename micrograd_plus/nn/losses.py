@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Node, Op
 from ..engine import Value, value_sum
-from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet
+from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet, real_number, where
 from .functional import clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -109,6 +109,67 @@ def mse_loss(predictions: Any, targets: Any, reduction: str = "mean") -> Any:
         return _reduce_tensor(diff * diff, reduction)
     preds, targs = _pairs(predictions, targets)
     return _reduce_values([(p - t) ** 2 for p, t in zip(preds, targs)], reduction)
+
+
+def l1_loss(predictions: Any, targets: Any, reduction: str = "mean") -> Any:
+    """Mean absolute error: mean(|p - t|), as `torch.nn.functional.l1_loss` (gradient 0 where p = t)."""
+    if _is_tensor(predictions, targets):
+        p, t = _tensor(predictions, "predictions"), _tensor(targets, "targets")
+        _same_shape("l1_loss", p, t)
+        return _reduce_tensor((p - t).abs(), reduction)
+    preds, targs = _pairs(predictions, targets)
+    return _reduce_values([abs(p - t) for p, t in zip(preds, targs)], reduction)
+
+
+def _clip(x: Any, low: float, high: float) -> Any:
+    return x.clamp(low, high) if isinstance(x, Tensor) else np.clip(x, low, high)
+
+
+@functools.lru_cache(maxsize=64)  # nothing changes an op once made: reuse one per delta
+def _huber_op(delta: float) -> Op:
+    def forward(d: np.ndarray) -> np.ndarray:
+        z = np.abs(d)
+        return np.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+
+    # d/dd is d inside [-delta, delta] and +-delta outside: d clipped, as PyTorch's rule.
+    return Op("huber", quiet(forward), quiet(lambda g, out, d: (g * _clip(d, -delta, delta),)))
+
+
+@functools.lru_cache(maxsize=64)
+def _smooth_l1_op(beta: float) -> Op:
+    def forward(d: np.ndarray) -> np.ndarray:
+        z = np.abs(d)
+        return np.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
+
+    return Op("smooth_l1", quiet(forward), quiet(lambda g, out, d: (g * _clip(d / beta, -1.0, 1.0),)))
+
+
+def _positive(name: str, value: Any, allow_zero: bool) -> float:
+    number = real_number(value, name)
+    if not (number > 0 or (allow_zero and number == 0)) or math.isinf(number):
+        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {number}")
+    return number
+
+
+def huber_loss(predictions: Any, targets: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), for d = p - t, as
+    `torch.nn.functional.huber_loss`: squared error for small errors, absolute error (times
+    delta) for large ones, so outliers pull less."""
+    delta = _positive("huber_loss(): delta", delta, allow_zero=False)
+    p, t = _tensor(predictions, "predictions"), _tensor(targets, "targets")
+    _same_shape("huber_loss", p, t)
+    return _reduce_tensor(Tensor.apply(_huber_op(delta), p - t), reduction)
+
+
+def smooth_l1_loss(predictions: Any, targets: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = p - t, as
+    `torch.nn.functional.smooth_l1_loss` (huber_loss divided by beta; beta = 0 is l1_loss)."""
+    beta = _positive("smooth_l1_loss(): beta", beta, allow_zero=True)
+    if beta == 0.0:
+        return l1_loss(_tensor(predictions, "predictions"), targets, reduction)
+    p, t = _tensor(predictions, "predictions"), _tensor(targets, "targets")
+    _same_shape("smooth_l1_loss", p, t)
+    return _reduce_tensor(Tensor.apply(_smooth_l1_op(beta), p - t), reduction)
 
 
 def _bce_logits_forward(x: Any, t: Any) -> Any:
@@ -235,7 +296,15 @@ def binary_cross_entropy(probabilities: Any, targets: Any, reduction: str = "mea
     return _reduce_values(value_terms, reduction)
 
 
-def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
+def cross_entropy(
+    logits: Any,
+    targets: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Any:
     """Softmax cross-entropy.
 
     Values: `logits` is one list of class scores (or a list of them), `targets` the class
@@ -243,9 +312,19 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     returns labels). Tensor: logits of shape (N, C) (or (C,) for one sample) and
     integer labels of shape (N,), or class probabilities of the logits' shape. Stable: the
     largest score is subtracted before exponentiating (log_softmax).
+
+    As `torch.nn.functional.cross_entropy` (Tensors only): `weight` (C numbers) scales each
+    class's terms, and "mean" then divides by the summed weights of the samples' labels; samples
+    labelled `ignore_index` count for nothing; `label_smoothing` e mixes the target with the
+    uniform distribution: (1 - e) * the usual loss + e * the mean over classes of -log p.
     """
     if _is_tensor(logits):
-        return _tensor_cross_entropy(logits, targets, reduction)
+        return _tensor_cross_entropy(logits, targets, reduction, weight, ignore_index, label_smoothing)
+    if weight is not None or ignore_index != -100 or label_smoothing != 0.0:
+        raise TypeError(
+            "cross_entropy(): weight, ignore_index and label_smoothing work on Tensor logits; wrap "
+            "the scores with Tensor(...)"
+        )
     if not isinstance(logits, (list, tuple)):
         raise TypeError(
             f"cross_entropy takes a Tensor of logits or a list of class scores (Values or numbers), got "
@@ -283,25 +362,136 @@ def _class_index(target: Any, classes: int) -> int:
     return int(target)
 
 
-def _tensor_cross_entropy(logits: Tensor, targets: Any, reduction: str) -> Tensor:
+def _tensor_cross_entropy(
+    logits: Tensor, targets: Any, reduction: str, weight: Any, ignore_index: int, label_smoothing: float
+) -> Tensor:
+    _check_reduction(reduction)
+    smoothing = _label_smoothing(label_smoothing)
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
     _refuse_nodes_inside(targets, "cross_entropy() targets")
+    c = logits.shape[-1]
+    class_weight = _class_weight(weight, c, logits.dtype, "cross_entropy")
     labels = np.asarray(_data(targets))
     if labels.shape == logits.shape and labels.dtype.kind == "f":
         # Class probabilities, as PyTorch reads float targets of the logits' shape (also for one
         # sample, and for C = 1). A Tensor stays itself, so a target that requires grad gets one.
         probs = targets if isinstance(targets, Tensor) else Tensor(labels)
-        return _reduce_tensor(-(logits.log_softmax(axis=-1) * probs).sum(axis=-1), reduction)
-    single = logits.ndim == 1
+        if smoothing:
+            probs = probs * (1 - smoothing) + smoothing / c
+        picked = logits.log_softmax(axis=-1) * probs
+        if class_weight is not None:
+            picked = picked * class_weight
+        return _reduce_tensor(-picked.sum(axis=-1), reduction)
+    ignore_index = check_ignore_index(ignore_index)
+    rows, labels, single = _label_rows(logits, labels, ignore_index, "cross_entropy")
+    kept = labels != ignore_index
+    if class_weight is None and not smoothing and kept.all():  # plain: one fused node (speed)
+        terms = Tensor.apply(_label_cross_entropy_op(labels), rows)
+        return _reduce_tensor(terms.reshape(()) if single else terms, reduction)
+    log_p = rows.log_softmax(axis=1)
+    loss, weights = _nll_rows(log_p, labels, kept, class_weight, reduction)
+    if not smoothing:
+        return loss.reshape(()) if single and reduction == "none" else loss
+    # PyTorch's smoothing term: -sum over classes of (weighted) log p, 0 for ignored samples,
+    # divided for "mean" by what divides the plain loss (the samples' summed label weights).
+    spread = log_p if class_weight is None else log_p * class_weight
+    smooth = where(kept, -spread.sum(axis=1), 0.0)
+    if reduction == "mean":
+        smooth = smooth.sum() / weights.sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    total = (1 - smoothing) * loss + smooth * (smoothing / c)
+    return total.reshape(()) if single and reduction == "none" else total
+
+
+def nll_loss(
+    log_probs: Any, targets: Any, reduction: str = "mean", *, weight: Any = None, ignore_index: int = -100
+) -> Tensor:
+    """The negative log-likelihood of class labels: -log_probs[i, targets[i]] for each sample i, as
+    `torch.nn.functional.nll_loss`; give it log-probabilities (a log_softmax's output) of shape
+    (N, C), or (C,) for one sample. `weight` (C numbers) scales each class's terms, and "mean"
+    then divides by the summed weights of the samples' labels; samples labelled `ignore_index`
+    count for nothing."""
+    _check_reduction(reduction)
+    x = _tensor(log_probs, "log_probs")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"nll_loss(): log_probs must have shape (N, C) or (C,), got {x.shape}")
+    class_weight = _class_weight(weight, x.shape[-1], x.dtype, "nll_loss")
+    ignore_index = check_ignore_index(ignore_index)
+    rows, labels, single = _label_rows(x, np.asarray(_data(targets)), ignore_index, "nll_loss")
+    loss, _ = _nll_rows(rows, labels, labels != ignore_index, class_weight, reduction)
+    return loss.reshape(()) if single and reduction == "none" else loss
+
+
+def _nll_rows(
+    log_p: Tensor, labels: np.ndarray, kept: np.ndarray, class_weight: np.ndarray | None, reduction: str
+) -> tuple[Tensor, np.ndarray]:
+    """-w[y_i] * log_p[i, y_i] for rows (N, C) and labels (N,), 0 where not `kept`, reduced as
+    PyTorch's nll_loss ("mean" divides by the summed weights, nan when every sample is ignored).
+    Also returns the samples' weights (0 for ignored ones)."""
+    safe = np.where(kept, labels, 0)  # an ignored label may lie outside [0, C): pick column 0 instead
+    weights = np.ones(len(labels), dtype=log_p.dtype) if class_weight is None else class_weight[safe]
+    weights = np.where(kept, weights, 0).astype(log_p.dtype)
+    picked = log_p[np.arange(len(labels)), safe]
+    terms = where(kept, picked * -weights, 0.0)  # (where: an ignored row's nan or inf stays out)
+    if reduction == "mean":
+        return terms.sum() / weights.sum(), weights
+    if reduction == "sum":
+        return terms.sum(), weights
+    return terms, weights
+
+
+def _label_rows(
+    x: Tensor, labels: np.ndarray, ignore_index: int, who: str
+) -> tuple[Tensor, np.ndarray, bool]:
+    """Rows (N, C) of scores (one row for a (C,) input), the checked labels (N,) and whether
+    the input was a single sample."""
+    single = x.ndim == 1
+    rows = x.reshape(1, -1) if single else x
+    n, c = rows.shape
     if single:
-        logits = logits.reshape(1, -1)
-    n, c = logits.shape
-    labels = _class_labels(labels.reshape(-1) if single else labels, n, c)
-    terms = Tensor.apply(_label_cross_entropy_op(labels), logits)
-    if single and reduction == "none":
-        terms = terms.reshape(())
-    return _reduce_tensor(terms, reduction)
+        labels = labels.reshape(-1)
+    return rows, _class_labels(labels, n, c, ignore_index, who), single
+
+
+def _class_weight(weight: Any, c: int, dtype: np.dtype, who: str) -> np.ndarray | None:
+    """The class weights as a new array of C numbers of `dtype` (no gradient: PyTorch's is a buffer)."""
+    if weight is None:
+        return None
+    array = weight_array(weight, f"{who}()")
+    if array.shape != (c,):
+        raise ValueError(f"{who}(): weight must have shape ({c},), one number per class, got {array.shape}")
+    return array.astype(dtype)
+
+
+def weight_array(weight: Any, who: str) -> np.ndarray:
+    """Class weights as a new 1-D float64 array, or a clear error."""
+    if isinstance(weight, str):
+        raise TypeError(
+            f"{who}: weight must be numbers, one per class, got the string {weight!r:.40}; as in PyTorch "
+            "the first argument of a class loss module is weight: pass reduction=... by name"
+        )
+    try:
+        array = np.array(_data(weight), dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{who}: weight must be numbers, one per class, got {weight!r:.60}") from None
+    if array.ndim != 1:
+        raise ValueError(f"{who}: weight must be one number per class (1-D), got shape {array.shape}")
+    return array
+
+
+def check_ignore_index(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"ignore_index must be an int, got {type(value).__name__}: {value!r:.60}")
+    return int(value)
+
+
+def _label_smoothing(value: Any) -> float:
+    smoothing = real_number(value, "label_smoothing")
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {value!r:.60}")
+    return smoothing
 
 
 def _label_cross_entropy_op(labels: np.ndarray) -> Op:
@@ -330,24 +520,25 @@ def _label_cross_entropy_op(labels: np.ndarray) -> Op:
     return Op("cross_entropy", quiet(forward), quiet(backward))
 
 
-def _class_labels(labels: np.ndarray, n: int, c: int) -> np.ndarray:
+def _class_labels(labels: np.ndarray, n: int, c: int, ignore_index: int, who: str) -> np.ndarray:
     """The labels as a new int64 array (the graph keeps it: later changes to the caller's array
-    must not reach it), after checking they are whole numbers in [0, c)."""
+    must not reach it), after checking they are whole numbers in [0, c) or `ignore_index`."""
     if labels.shape != (n,):
         raise ValueError(
-            f"cross_entropy(): {n} rows of logits need {n} class labels of shape ({n},), got shape {labels.shape}"
+            f"{who}(): {n} rows of logits need {n} class labels of shape ({n},), got shape {labels.shape}"
         )
     kind = labels.dtype.kind
-    if kind in "iu":  # integers: only the range to check (without np.errstate: 2 us saved)
-        valid = labels.size == 0 or (labels.min() >= 0 and labels.max() < c)
-    elif kind == "f":
-        with np.errstate(invalid="ignore"):
-            valid = bool(np.all(labels == np.floor(labels)) and np.all((labels >= 0) & (labels < c)))
-    else:
-        raise TypeError(f"cross_entropy(): class labels must be integers, got dtype {labels.dtype}")
-    if not valid:
+    if kind not in "iuf":
+        raise TypeError(f"{who}(): class labels must be integers, got dtype {labels.dtype}")
+    if kind in "iu" and (labels.size == 0 or (labels.min() >= 0 and labels.max() < c)):
+        return labels.astype(np.int64)  # the common case, checked fast (without np.errstate: 2 us saved)
+    with np.errstate(invalid="ignore"):
+        whole = np.all(labels == np.floor(labels))
+        known = np.all(((labels >= 0) & (labels < c)) | (labels == ignore_index))
+    if not (whole and known):
         raise ValueError(
-            f"cross_entropy(): class labels must be whole numbers in [0, {c - 1}], got {labels[:10]}"
+            f"{who}(): class labels must be whole numbers in [0, {c - 1}] (or ignore_index, "
+            f"{ignore_index}), got {labels[:10]}"
         )
     return labels.astype(np.int64)
 

@@ -114,11 +114,18 @@ class Module:
             p.zero_grad()
 
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (True) or eval mode (False) on this module and every sub-module, as
+        PyTorch does: layers such as Dropout read `self.training`. Returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(
+                f"training mode is expected to be boolean, got {type(mode).__name__}: {mode!r:.60}"
+            )
         for m in self.modules():
             m.training = mode
         return self
 
     def eval(self) -> Module:
+        """Eval mode for this module and every sub-module (`train(False)`): Dropout is the identity."""
         return self.train(False)
 
     def state_dict(self) -> dict[str, Any]:

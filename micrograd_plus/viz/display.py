@@ -31,7 +31,7 @@ from ..check.gradcheck import (
 )
 from ..engine import Value
 from ..nn.module import Module
-from ..nn.optim import Optimizer
+from ..optim import Optimizer
 from ..tensors import Tensor
 from .trace import BackwardStep, ForwardStep, format_number, format_value
 

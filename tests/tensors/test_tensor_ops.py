@@ -136,8 +136,8 @@ def draw_reduction(unique: bool = False) -> Callable:
 def torch_reduce(name: str) -> Callable:
     def theirs(x: Any, t: Any, axis: Any, keepdims: bool) -> Any:
         dims = torch_dims(axis, x.ndim)
-        if name == "max":
-            return t.amax(x, dim=dims, keepdim=keepdims)
+        if name in ("max", "min"):
+            return getattr(t, "a" + name)(x, dim=dims, keepdim=keepdims)
         if x.ndim == 0:
             return getattr(t, name)(x)
         return getattr(t, name)(x, dim=dims, keepdim=keepdims)
@@ -229,6 +229,64 @@ def draw_softmax(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]
     }
 
 
+def draw_unsqueeze(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    shape = small_shape(data)
+    return [array(data, shape)], {"dim": data.draw(st.integers(-len(shape) - 1, len(shape)))}
+
+
+def draw_squeeze(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    shape = small_shape(data, min_dims=1)
+    kind = data.draw(st.sampled_from(["none", "int", "tuple"]))
+    ndim = len(shape)
+    dim: Any = None
+    if kind == "int":
+        dim = data.draw(st.integers(-ndim, ndim - 1))
+    elif kind == "tuple":
+        dim = tuple(data.draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim)))
+        dim = tuple(sorted({d % ndim for d in dim}))
+    return [array(data, shape)], {"dim": dim}
+
+
+def torch_squeeze(x: Any, t: Any, dim: Any) -> Any:
+    return x.squeeze() if dim is None else x.squeeze(dim)
+
+
+def draw_flatten(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    shape = small_shape(data)
+    ndim = max(len(shape), 1)
+    start = data.draw(st.integers(0, ndim - 1))
+    end = data.draw(st.integers(start, ndim - 1))
+    negative = data.draw(st.booleans())
+    return [array(data, shape)], {"start": start - ndim if negative else start, "end": end}
+
+
+def draw_clamp(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    # Elements on a grid of 0.1, bounds halfway between grid points: central differences never
+    # straddle a bound (the kinks at the bounds are checked against PyTorch elsewhere).
+    low = data.draw(st.one_of(st.none(), st.integers(-30, 30).map(lambda i: i / 10 + 0.05)))
+    high = data.draw(st.integers(-30, 30).map(lambda i: i / 10 + 0.05)) if low is None else None
+    if low is not None and data.draw(st.booleans()):
+        high = data.draw(st.integers(-30, 30).map(lambda i: i / 10 + 0.05))  # may lie below low
+    return [array(data, small_shape(data), GRID)], {"low": low, "high": high}
+
+
+def draw_gather(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    shape = small_shape(data, min_dims=1)
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = tuple(
+        data.draw(st.integers(1, 4)) if i == dim % len(shape) else data.draw(st.integers(1, n))
+        for i, n in enumerate(shape)
+    )
+    index = data.draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[dim] - 1)))
+    return [array(data, shape)], {"dim": dim, "index": index}
+
+
+def draw_where(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3))
+    condition, sa, sb = shapes.input_shapes
+    return [array(data, sa), array(data, sb)], {"condition": data.draw(hnp.arrays(np.bool_, condition))}
+
+
 CASES = [
     Case("add", binary(), lambda a, b: a + b, lambda a, b, t: a + b),
     Case("sub", binary(), lambda a, b: a - b, lambda a, b, t: a - b),
@@ -282,6 +340,41 @@ CASES = [
         draw_softmax,
         lambda x, axis: x.log_softmax(axis=axis),
         lambda x, t, axis: t.log_softmax(x, dim=axis),
+    ),
+    # PyTorch's names (issue 16)
+    Case(
+        "min",
+        draw_reduction(unique=True),
+        lambda x, axis, keepdims: x.min(axis, keepdims),
+        torch_reduce("min"),
+    ),
+    Case("view", draw_reshape, lambda x, shape: x.view(*shape), lambda x, t, shape: x.view(shape)),
+    Case("unsqueeze", draw_unsqueeze, lambda x, dim: x.unsqueeze(dim), lambda x, t, dim: x.unsqueeze(dim)),
+    Case("squeeze", draw_squeeze, lambda x, dim: x.squeeze(dim), torch_squeeze),
+    Case(
+        "flatten",
+        draw_flatten,
+        lambda x, start, end: x.flatten(start, end),
+        lambda x, t, start, end: x.flatten(start, end),
+    ),
+    Case("permute", draw_transpose, lambda x, perm: x.permute(*perm), lambda x, t, perm: x.permute(perm)),
+    Case(
+        "clamp",
+        draw_clamp,
+        lambda x, low, high: x.clamp(low, high),
+        lambda x, t, low, high: x.clamp(low, high),
+    ),
+    Case(
+        "gather",
+        draw_gather,
+        lambda x, dim, index: x.gather(dim, index),
+        lambda x, t, dim, index: x.gather(dim, t.from_numpy(index)),
+    ),
+    Case(
+        "where",
+        draw_where,
+        lambda a, b, condition: mg.where(condition, a, b),
+        lambda a, b, t, condition: t.where(t.from_numpy(condition), a, b),
     ),
 ]
 IDS = [c.name for c in CASES]

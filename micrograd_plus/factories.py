@@ -1,0 +1,161 @@
+"""Making Tensors as PyTorch does: `tensor`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
+`rand`, `randn`, `zeros_like`, `ones_like`.
+
+Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
+unless `dtype=` says float32 (a Tensor holds floats only: `arange(5)` is float64 here, int64 in
+PyTorch). Random numbers come from a private numpy Generator, made from `seed=` or given as
+`generator=`, never from numpy's global state: a seeded call gives the same numbers every time.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .nn.layers import make_generator
+from .tensors import Tensor, real_number
+
+Shape = tuple[int, ...]
+
+
+def tensor(data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new Tensor holding a copy of `data` (numbers, nested lists or an array), as `torch.tensor`."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A Tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    return _filled(_shape(size, "zeros"), 0.0, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A Tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+    return _filled(_shape(size, "ones"), 1.0, dtype, requires_grad)
+
+
+def full(size: Any, fill_value: float, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A Tensor of `size` (a tuple, or one int) with every element `fill_value`."""
+    return _filled(_shape((size,), "full"), _number(fill_value, "full(): fill_value"), dtype, requires_grad)
+
+
+def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of `input`'s shape and (unless `dtype` is given) dtype."""
+    shape, kind = _like(input, dtype, "zeros_like")
+    return _filled(shape, 0.0, kind, requires_grad)
+
+
+def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of `input`'s shape and (unless `dtype` is given) dtype."""
+    shape, kind = _like(input, dtype, "ones_like")
+    return _filled(shape, 1.0, kind, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (n x n when m is None): ones on the diagonal."""
+    rows = _count(n, "eye(): n")
+    cols = rows if m is None else _count(m, "eye(): m")
+    return Tensor(np.eye(rows, cols), requires_grad=requires_grad, dtype=dtype)
+
+
+def arange(
+    start: float, end: float | None = None, step: float = 1, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """start, start + step, ... up to but excluding `end` (`arange(5)` is 0, 1, 2, 3, 4), as
+    `torch.arange`: ceil((end - start) / step) numbers, the i-th computed as start + i * step."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (
+        _number(v, f"arange(): {name}") for v, name in ((start, "start"), (end, "end"), (step, "step"))
+    )
+    if step == 0:
+        raise ValueError("arange(): step must be nonzero")
+    if not all(math.isfinite(v) for v in (start, end)):
+        raise ValueError(f"arange(): start and end must be finite, got {start} and {end}")
+    if (end - start) * step < 0:
+        raise ValueError(
+            f"arange({start}, {end}, {step}): the step goes away from end; use a step of the other sign"
+        )
+    span = (end - start) / step
+    if not span < np.iinfo(np.intp).max:
+        raise ValueError(f"arange({start}, {end}, {step}): about {span:.3g} numbers, too many for an array")
+    count = math.ceil(span)
+    return Tensor(start + np.arange(count) * step, requires_grad=requires_grad, dtype=dtype)
+
+
+def linspace(
+    start: float, end: float, steps: int, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """`steps` evenly spaced numbers from start to end, both included, as `torch.linspace`."""
+    first = _number(start, "linspace(): start")
+    last = _number(end, "linspace(): end")
+    return Tensor(
+        np.linspace(first, last, _count(steps, "linspace(): steps")), requires_grad=requires_grad, dtype=dtype
+    )
+
+
+def rand(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, seed: Any = None, generator: Any = None
+) -> Tensor:
+    """Uniform random numbers in [0, 1) from a private Generator (`seed=` an int, or `generator=`)."""
+    shape = _shape(size, "rand")
+    return Tensor(_rng(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
+
+
+def randn(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, seed: Any = None, generator: Any = None
+) -> Tensor:
+    """Standard normal random numbers from a private Generator (`seed=` an int, or `generator=`)."""
+    shape = _shape(size, "randn")
+    return Tensor(_rng(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _shape(size: tuple[Any, ...], who: str) -> Shape:
+    """Sizes given as ints or as one tuple/list of ints, each >= 0."""
+    items = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    return tuple(_count(n, f"{who}(): size") for n in items)
+
+
+def _count(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be an int, got {type(n).__name__}: {n!r:.60}")
+    if n < 0:
+        raise ValueError(f"{what} must be >= 0, got {n}")
+    return int(n)
+
+
+def _number(x: Any, what: str) -> float:
+    if isinstance(x, Tensor) and x.numel() == 1:
+        return x.item()
+    return real_number(x, what)
+
+
+def _filled(shape: Shape, value: float, dtype: Any, requires_grad: bool) -> Tensor:
+    return Tensor(np.full(shape, value), requires_grad=requires_grad, dtype=dtype)
+
+
+def _like(input: Any, dtype: Any, who: str) -> tuple[Shape, Any]:
+    if isinstance(input, Tensor):
+        return input.shape, input.dtype if dtype is None else dtype
+    if isinstance(input, np.ndarray):
+        return input.shape, dtype  # (an int array gives float64, as Tensor(array) does)
+    raise TypeError(f"{who}() takes a Tensor or a numpy array, got {type(input).__name__}: {input!r:.60}")
+
+
+def _rng(seed: Any, generator: Any) -> np.random.Generator:
+    """The private Generator of one call: `generator` as given, or one made from `seed`."""
+    if generator is None:
+        return make_generator(seed)
+    if seed is not None:
+        raise ValueError("give seed or generator, not both")
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(
+            f"generator must be a numpy Generator (np.random.default_rng(seed)), got "
+            f"{type(generator).__name__}: {generator!r:.60}"
+        )
+    return generator

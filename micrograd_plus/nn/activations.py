@@ -1,0 +1,80 @@
+"""Activation modules as PyTorch names them: LeakyReLU, GELU, Softmax, LogSoftmax and Identity
+(ReLU, Tanh and Sigmoid live in layers.py). Each is a Module whose forward is the function of
+the same name in `functional`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensors import Tensor, real_number
+from . import functional as F
+from .module import Module
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x (the slope at 0 is negative_slope, as in PyTorch)."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = real_number(negative_slope, "LeakyReLU: negative_slope")
+
+    def forward(self, x: Any) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(negative_slope={self.negative_slope})"
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal distribution function, in its exact erf form (or
+    PyTorch's tanh approximation with approximate="tanh")."""
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r:.60}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def __repr__(self) -> str:
+        return "GELU()" if self.approximate == "none" else f"GELU(approximate={self.approximate!r})"
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along `dim`: each slice along it becomes probabilities."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def __repr__(self) -> str:
+        return f"Softmax(dim={self.dim})"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along `dim`, computed stably (what NLLLoss expects as its input)."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return F.log_softmax(x, self.dim)
+
+    def __repr__(self) -> str:
+        return f"LogSoftmax(dim={self.dim})"
+
+
+class Identity(Module):
+    """Returns its input unchanged: a placeholder where a layer is switched off. Like PyTorch's,
+    it accepts and ignores any constructor arguments."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        pass
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def __repr__(self) -> str:
+        return "Identity()"

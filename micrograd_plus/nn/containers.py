@@ -1,0 +1,128 @@
+"""ModuleList and ModuleDict: sub-modules held in a list or a dict, as in PyTorch.
+
+A model that keeps its layers in one of them has its parameters found by `parameters()` and
+named as PyTorch names them (`layers.0.weight`, `blocks.encoder.weight`), so state dicts line
+up with the PyTorch model of the same shape. Neither has a forward: loop over them in yours.
+(Sequential, which also runs its modules in order, lives in layers.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from .module import Module
+
+
+def _checked_module(module: Any, where: str) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"{where} must be a Module, got {type(module).__name__}: {module!r:.60}")
+    return module
+
+
+class ModuleList(Module):
+    """A list of modules, indexed like a list; their parameters are named "0.weight", "1.weight", ..."""
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        self._modules: list[Module] = []
+        if modules is not None:
+            self.extend(modules)
+
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        for i, m in enumerate(self._modules):
+            yield str(i), m
+
+    def append(self, module: Module) -> ModuleList:
+        self._modules.append(_checked_module(module, f"ModuleList item {len(self._modules)}"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        if isinstance(modules, Module) and not isinstance(modules, ModuleList):
+            raise TypeError(f"extend() takes an iterable of modules, got a single {type(modules).__name__}")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        self._modules.insert(index, _checked_module(module, "ModuleList.insert()'s module"))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """A module, or for a slice a ModuleList of those modules (as in PyTorch)."""
+        if isinstance(index, slice):
+            return ModuleList(self._modules[index])
+        return self._modules[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self._modules[index] = _checked_module(module, f"ModuleList item {index}")
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules)
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({i}): {m!r}" for i, m in enumerate(self._modules))
+        return f"ModuleList({inner}\n)"
+
+
+class ModuleDict(Module):
+    """Modules by name, in insertion order; their parameters are named "<name>.weight", ..."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        self._modules: dict[str, Module] = {}
+        if modules is not None:
+            self.update(modules)
+
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        yield from self._modules.items()
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys must be str, got {type(key).__name__}: {key!r:.60}")
+        if not key or "." in key:
+            raise ValueError(
+                f"ModuleDict key {key!r:.60} must be a non-empty name without '.' (the dot joins the "
+                "names in a parameter's name, as 'blocks.encoder.weight')"
+            )
+        self._modules[key] = _checked_module(module, f"ModuleDict[{key!r}]")
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        return self._modules.pop(key)
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(
+                    f"ModuleDict.update() takes a mapping or (name, module) pairs, got {pair!r:.60}"
+                )
+            self[pair[0]] = pair[1]
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({k}): {m!r}" for k, m in self._modules.items())
+        return f"ModuleDict({inner}\n)"

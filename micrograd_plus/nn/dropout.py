@@ -1,0 +1,27 @@
+"""Dropout: in training, zero each element with probability p and scale the rest by 1 / (1 - p);
+in eval mode, the identity. Its coin flips come from its own numpy Generator, made from `seed`,
+never from numpy's global state, so a seeded model trains the same way every run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensors import Tensor
+from . import functional as F
+from .layers import SeedLike, make_generator
+from .module import Module
+
+
+class Dropout(Module):
+    """Randomly zeroes about p of the elements in training (`model.train()`), scaling the others by
+    1 / (1 - p) so the expected output is the input; the identity after `model.eval()`."""
+
+    def __init__(self, p: float = 0.5, *, seed: SeedLike = None):
+        self.p = F.dropout_probability(p)
+        self.generator = make_generator(seed)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training, generator=self.generator)
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
