@@ -1359,8 +1359,8 @@ class Tensor(Node):
         return _unary(_clamp_op(low, high), self)
 
     def gather(self, dim: int, index: Any) -> Tensor:
-        """Pick along `dim` by `index`, as `torch.gather`: out[i][j] = self[index[i][j]][j] for
-        dim 0, out[i][j] = self[i][index[i][j]] for dim 1. `index` (int array, or whole numbers)
+        """Pick along `dim` by `index`, as `torch.gather`: `out[i][j] = self[index[i][j]][j]` for
+        dim 0, `out[i][j] = self[i][index[i][j]]` for dim 1. `index` (int array, or whole numbers)
         has this Tensor's number of axes, and no other axis longer than this Tensor's. An element
         picked twice gets both gradients."""
         if self.data.ndim == 0:
