@@ -23,14 +23,16 @@ operations in one pass, again bit for bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Node
+from ..modes import enable_grad
 from ..tensors import quiet
 from . import adam_kernel
+from .module import Module
 
 
 def _check_number(
@@ -48,6 +50,23 @@ def _check_number(
         bracket = ")" if high_open else "]"
         raise ValueError(f"{name} must be in [{low}, {high}{bracket}, got {value}")
     return value
+
+
+def _check_pair(
+    name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False
+) -> tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair of numbers, got {value!r:.60}")
+    return (
+        _check_number(f"{name}[0]", value[0], low, high, high_open),
+        _check_number(f"{name}[1]", value[1], low, high, high_open),
+    )
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r:.60}")
+    return int(value)
 
 
 def _zeros_like(data: Any) -> Any:
@@ -93,72 +112,179 @@ def _sqrt(x: Any) -> Any:
     return np.sqrt(x) if isinstance(x, (np.ndarray, np.floating)) else math.sqrt(x)
 
 
-class Optimizer:
-    """Holds the parameters, a writable `lr`, and per-parameter state. With `maximize=True`
-    every optimizer climbs the objective instead (it steps along +grad, as PyTorch's do)."""
+class _Option:
+    """A hyper-parameter read and written as an attribute (`opt.lr`, `self.momentum`), kept in the
+    parameter groups: inside a step, the value of the group being updated; outside, the value
+    every group shares; assigning one checks it and sets it in every group."""
 
-    def __init__(self, params: Iterable[Any], lr: float, maximize: bool = False):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("optimizer got an empty parameter list: pass model.parameters()")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Node):
-                raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
-        self.lr = lr
-        self.maximize = bool(maximize)
-        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, opt: Optimizer | None, owner: type | None = None) -> Any:
+        if opt is None:
+            return self
+        group = opt._group
+        return group[self.name] if group is not None else opt._shared(self.name)
+
+    def __set__(self, opt: Optimizer, value: Any) -> None:
+        opt._set_everywhere(self.name, value)
+
+
+def _parameter_list(params: Any, who: str) -> list[Any]:
+    """The parameters given to an optimizer or a group, as a list, with an error naming what to
+    pass where a model, a single parameter or something else came instead."""
+    if isinstance(params, Module):
+        raise TypeError(
+            f"{who} got a {type(params).__name__} model, not its parameters: pass model.parameters()"
+        )
+    if isinstance(params, Node):
+        raise TypeError(f"{who} got a single {type(params).__name__}: pass a list of parameters, [p]")
+    params = list(params)
+    if not params:
+        raise ValueError(f"{who} got an empty parameter list: pass model.parameters()")
+    for i, p in enumerate(params):
+        if isinstance(p, Module):
+            raise TypeError(f"parameter {i} is a {type(p).__name__} model: pass model.parameters()")
+        if not isinstance(p, Node):
+            raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
+    return params
+
+
+class Optimizer:
+    """Holds the parameters in `param_groups` and per-parameter `state` (a dict keyed by the
+    parameter), as PyTorch does. With `maximize=True` an optimizer climbs the objective instead
+    (it steps along +grad, as PyTorch's do)."""
+
+    lr = _Option()
+    maximize = _Option()
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
+        self._group: dict[str, Any] | None = None  # the group being stepped (see `_Option`)
+        self.defaults = self._checked(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Any, dict[str, Any]] = {}
         self._scratch: dict[tuple[np.dtype, int], np.ndarray] = {}  # see `_work_array`
+        if isinstance(params, (Module, Node)):
+            groups: list[Any] = [{"params": params}]  # refused by add_param_group, saying why
+        else:
+            groups = list(params)
+            if not groups or not all(isinstance(g, dict) for g in groups):
+                groups = [{"params": groups}]  # else per-group options: [{"params": ..., "lr": ...}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add parameters with their own options; the options a group does not name come from the
+        constructor's (`defaults`), as in PyTorch."""
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"a parameter group is a dict with 'params', got {param_group!r:.80}")
+        params = _parameter_list(param_group["params"], type(self).__name__)
+        seen = set(self.state)
+        for i, p in enumerate(params):
+            if p in seen:
+                raise ValueError(f"parameter {i} appears twice in the optimizer: give each parameter once")
+            seen.add(p)
+        group = self._checked({**self.defaults, **param_group, "params": params})
+        self.param_groups.append(group)
+        self.state.update((p, {}) for p in params)
+
+    def _checked(self, options: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `options` with every hyper-parameter checked and made a float or bool (each
+        optimizer adds its own); raises naming the first bad one."""
+        options = dict(options)
+        options["lr"] = _check_number("lr", options["lr"])
+        if "maximize" in options:
+            options["maximize"] = bool(options["maximize"])
+        return options
+
+    def _shared(self, name: str) -> Any:
+        """The option all groups agree on (outside a step)."""
+        if name not in self.defaults:
+            raise AttributeError(f"{type(self).__name__} has no option {name!r}")
+        values = [group[name] for group in self.param_groups]
+        if any(v != values[0] for v in values):
+            raise AttributeError(
+                f"the parameter groups have different {name} values {values}: "
+                f"read optimizer.param_groups[i][{name!r}]"
+            )
+        return values[0]
+
+    def _set_everywhere(self, name: str, value: Any) -> None:
+        # every group checked before any changes, so a refused value leaves all as they were
+        checked = [self._checked({**group, name: value})[name] for group in self.param_groups]
+        for group, new in zip(self.param_groups, checked):
+            group[name] = new
 
     @property
-    def lr(self) -> float:
-        return self._lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self._lr = _check_number("lr", value)
+    def params(self) -> list[Any]:
+        """Every parameter, group after group."""
+        return [p for group in self.param_groups for p in group["params"]]
 
     def zero_grad(self) -> None:
         """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""
         for p in self.params:
             p.zero_grad()
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in IEEE arithmetic as PyTorch does: an inf
         or nan in a gradient (or eps=0 with a zero gradient) makes inf or nan weights, without a
-        numpy RuntimeWarning and without a Python ZeroDivisionError or math domain error."""
+        numpy RuntimeWarning and without a Python ZeroDivisionError or math domain error.
+
+        `closure`, as in PyTorch: a function that clears the gradients, computes the loss, calls
+        its `backward()` and returns it; it runs first (with grad on) and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         quiet(self._step)()
+        return loss
 
     def _step(self) -> None:
         in_place = self._has_in_place_twin()
-        for p, state in zip(self.params, self.state):
-            grad = p.grad
-            if grad is None:
-                continue
-            if self.maximize:
-                grad = -grad
-            data = p.data
-            if in_place and _fits_in_place(data, grad, state):
-                self._update_array(data, grad, state)  # type: ignore[attr-defined]
-            elif isinstance(data, float):
-                p.data = self._update_float(data, grad, state)
-            else:
-                p.data = self._update(data, grad, state)
+        try:
+            for group in self.param_groups:
+                self._group = group
+                for p in group["params"]:
+                    grad = p.grad
+                    if grad is None:
+                        continue
+                    if self.maximize:
+                        grad = -grad
+                    data, state = p.data, self.state[p]
+                    if in_place and _fits_in_place(data, grad, state):
+                        self._update_array(data, grad, state)  # type: ignore[attr-defined]
+                    elif isinstance(data, float):
+                        data = self._update_float(data, grad, state)
+                    else:
+                        data = self._update(data, grad, state)
+                    self._store(p, data)
+        finally:
+            self._group = None
+
+    @staticmethod
+    def _store(p: Any, data: Any) -> None:
+        """Every change a step makes to a parameter ends here: a Tensor's array was updated in
+        place (so views of it stay live) and is stored back; a Value gets its new float."""
+        p.data = data
 
     def _update_float(self, data: float, grad: float, state: dict[str, Any]) -> float:
-        """`_update` on a Value's floats. Where Python raises (1/0, sqrt of a rounding error below
-        0) it is run again, from the state as it was, on numpy float64 scalars, which give IEEE's
-        inf and nan like the arrays of a Tensor (the same idea as engine._compute)."""
+        """`_update` on a Value's floats, which stay Python floats, in the state too. Where Python
+        raises (1/0, sqrt of a rounding error below 0) it is run again, from the state as it was,
+        on numpy float64 scalars, which give IEEE's inf and nan like the arrays of a Tensor (the
+        same idea as engine._compute)."""
         saved = dict(state)
         try:
-            return self._update(data, grad, state)
+            data = self._update(data, grad, state)
         except (ZeroDivisionError, OverflowError, ValueError):
             state.clear()
             state.update({k: np.float64(v) if isinstance(v, float) else v for k, v in saved.items()})
-            data = float(self._update(np.float64(data), np.float64(grad), state))
+            data = self._update(np.float64(data), np.float64(grad), state)
+        if type(data) is not float:  # numpy scalars: from the rerun, or a formula written in numpy
             for key, value in state.items():
-                if isinstance(value, np.floating):
+                if isinstance(value, (np.floating, np.ndarray)):
                     state[key] = float(value)
-            return data
+            data = float(data)
+        return data
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -185,7 +311,9 @@ class Optimizer:
         return buffer[:size] if like.ndim == 1 else buffer[:size].reshape(like.shape)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} parameters)"
+        lrs = sorted({group["lr"] for group in self.param_groups})
+        lr = lrs[0] if len(lrs) == 1 else lrs
+        return f"{type(self).__name__}(lr={lr}, {len(self.params)} parameters)"
 
 
 # Each `_update` returns the new data. Arrays are updated in place (`data -= ...`), so a
@@ -194,6 +322,8 @@ class Optimizer:
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 weight decay."""
+
+    momentum, dampening, weight_decay, nesterov = _Option(), _Option(), _Option(), _Option()
 
     def __init__(
         self,
@@ -206,13 +336,17 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ):
-        super().__init__(params, lr, maximize)
-        self.momentum = _check_number("momentum", momentum)
-        self.dampening = _check_number("dampening", dampening)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+        options = dict(momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, dict(lr=lr, **options, maximize=maximize))
+
+    def _checked(self, options: dict[str, Any]) -> dict[str, Any]:
+        options = super()._checked(options)
+        for name in ("momentum", "dampening", "weight_decay"):
+            options[name] = _check_number(name, options[name])
+        options["nesterov"] = bool(options["nesterov"])
+        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError("nesterov momentum requires a momentum > 0 and zero dampening")
-        self.nesterov = bool(nesterov)
+        return options
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         if self.weight_decay:
@@ -253,6 +387,7 @@ class Adam(Optimizer):
     `amsgrad` divides by the largest second moment seen so far (Reddi et al.)."""
 
     decoupled = False
+    betas, eps, weight_decay, amsgrad = _Option(), _Option(), _Option(), _Option()
 
     def __init__(
         self,
@@ -265,16 +400,16 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ):
-        super().__init__(params, lr, maximize)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair like (0.9, 0.999), got {betas!r}")
-        self.betas = (
-            _check_number("betas[0]", betas[0], 0.0, 1.0, high_open=True),
-            _check_number("betas[1]", betas[1], 0.0, 1.0, high_open=True),
-        )
-        self.eps = _check_number("eps", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        self.amsgrad = bool(amsgrad)
+        options = dict(betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, dict(lr=lr, **options, maximize=maximize))
+
+    def _checked(self, options: dict[str, Any]) -> dict[str, Any]:
+        options = super()._checked(options)
+        options["betas"] = _check_pair("betas", options["betas"], 0.0, 1.0, high_open=True)
+        options["eps"] = _check_number("eps", options["eps"])
+        options["weight_decay"] = _check_number("weight_decay", options["weight_decay"])
+        options["amsgrad"] = bool(options["amsgrad"])
+        return options
 
     def _begin_step(self, data: Any, grad: Any, state: dict[str, Any]) -> tuple[Any, Any, int]:
         """Weight decay and the step count, the same for both forms of the update:
@@ -355,6 +490,8 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """RMSprop: divide the gradient by a running root mean square of recent gradients."""
 
+    alpha, eps, weight_decay, momentum, centered = _Option(), _Option(), _Option(), _Option(), _Option()
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -367,12 +504,16 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ):
-        super().__init__(params, lr, maximize)
-        self.alpha = _check_number("alpha", alpha, 0.0, 1.0)
-        self.eps = _check_number("eps", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        self.momentum = _check_number("momentum", momentum)
-        self.centered = bool(centered)
+        options = dict(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        super().__init__(params, dict(lr=lr, **options, maximize=maximize))
+
+    def _checked(self, options: dict[str, Any]) -> dict[str, Any]:
+        options = super()._checked(options)
+        options["alpha"] = _check_number("alpha", options["alpha"], 0.0, 1.0)
+        for name in ("eps", "weight_decay", "momentum"):
+            options[name] = _check_number(name, options[name])
+        options["centered"] = bool(options["centered"])
+        return options
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         if self.weight_decay:
@@ -399,6 +540,8 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad: each weight's step shrinks with the sum of its squared gradients."""
 
+    lr_decay, weight_decay, initial_accumulator_value, eps = _Option(), _Option(), _Option(), _Option()
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -410,11 +553,19 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ):
-        super().__init__(params, lr, maximize)
-        self.lr_decay = _check_number("lr_decay", lr_decay)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check_number("initial_accumulator_value", initial_accumulator_value)
-        self.eps = _check_number("eps", eps)
+        options = dict(
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+        super().__init__(params, dict(lr=lr, **options, maximize=maximize))
+
+    def _checked(self, options: dict[str, Any]) -> dict[str, Any]:
+        options = super()._checked(options)
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            options[name] = _check_number(name, options[name])
+        return options
 
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         if not state:
