@@ -26,4 +26,4 @@ from .losses import (
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module
-from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop
