@@ -22,6 +22,7 @@ from .data.datasets import (
 from .engine import Value
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
+from .nn import lr_scheduler
 from .nn.layers import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -44,9 +45,18 @@ from .nn.losses import (
     hinge_loss,
     mse_loss,
 )
+from .nn.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module
-from .nn.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .nn.optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop
 from .tensors import Tensor, concat, stack
 from .viz.draw import draw_dot, render
 from .viz.explain import explain_grad

@@ -1,7 +1,7 @@
 """Neural networks: Module; micrograd's Neuron, Layer and MLP on Values; Tensor layers,
 their functional forms, losses and optimizers (as `torch.nn` and `torch.optim`)."""
 
-from . import functional
+from . import functional, lr_scheduler
 from .layers import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -23,6 +23,15 @@ from .losses import (
     cross_entropy,
     hinge_loss,
     mse_loss,
+)
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module
