@@ -108,6 +108,11 @@ def _maximum(a: Any, b: Any) -> Any:
     return a if a != a or a >= b else b
 
 
+def _sign(x: Any) -> Any:
+    """-1, 0 or 1 as torch.sign gives them, which is 0 for nan (numpy's sign gives nan)."""
+    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0))
+
+
 def _sqrt(x: Any) -> Any:
     return np.sqrt(x) if isinstance(x, (np.ndarray, np.floating)) else math.sqrt(x)
 
@@ -137,9 +142,7 @@ def _parameter_list(params: Any, who: str) -> list[Any]:
         raise TypeError(
             f"{who} got a {type(params).__name__} model, not its parameters: pass model.parameters()"
         )
-    if isinstance(params, Node):
-        raise TypeError(f"{who} got a single {type(params).__name__}: pass a list of parameters, [p]")
-    params = list(params)
+    params = [params] if isinstance(params, Node) else list(params)
     if not params:
         raise ValueError(f"{who} got an empty parameter list: pass model.parameters()")
     for i, p in enumerate(params):
@@ -164,7 +167,9 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Any, dict[str, Any]] = {}
         self._scratch: dict[tuple[np.dtype, int], np.ndarray] = {}  # see `_work_array`
-        if isinstance(params, (Module, Node)):
+        if isinstance(params, Node):
+            raise TypeError(f"{type(self).__name__} got a single {type(params).__name__}: pass a list, [p]")
+        if isinstance(params, Module):
             groups: list[Any] = [{"params": params}]  # refused by add_param_group, saying why
         else:
             groups = list(params)
@@ -706,11 +711,11 @@ class Rprop(Optimizer):
             state.update(step=0, prev=_zeros_like(data), step_size=_zeros_like(data) + self.lr)
         state["step"] += 1
         etaminus, etaplus = self.etas
-        agreement = grad * state["prev"]  # > 0: same sign as last time; < 0: flipped
-        factor = np.select([agreement > 0, agreement < 0, agreement == 0], [etaplus, etaminus, 1.0], math.nan)
+        agreement = _sign(grad * state["prev"])  # 1: same sign as last time; -1: flipped
+        factor = np.select([agreement > 0, agreement < 0], [etaplus, etaminus], 1.0)
         state["step_size"] = step_size = np.clip(state["step_size"] * factor, *self.step_sizes)
         state["prev"] = grad = np.where(factor == etaminus, 0.0, grad)  # after a flip: no step, no memory
-        data -= np.sign(grad) * step_size
+        data -= _sign(grad) * step_size
         return data
 
 
