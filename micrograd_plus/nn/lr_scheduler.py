@@ -202,9 +202,9 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.min_lrs = [_check_number("min_lr", min_lr)] * groups
         self.mode, self.threshold_mode = mode, threshold_mode
-        self.patience = _check_number("patience", patience)
+        self.patience = _check_count("patience", patience, low=0)
         self.threshold = _check_number("threshold", threshold)
-        self.cooldown = _check_number("cooldown", cooldown)
+        self.cooldown = _check_count("cooldown", cooldown, low=0)
         self.eps = _check_number("eps", eps)
         self.last_epoch = 0
         self.best = math.inf if mode == "min" else -math.inf

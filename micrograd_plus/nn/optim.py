@@ -63,9 +63,9 @@ def _check_pair(
     )
 
 
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r:.60}")
+def _check_count(name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r:.60}")
     return int(value)
 
 
@@ -943,13 +943,15 @@ class LBFGS(Optimizer):
         state["func_evals"] += 1
         if np.abs(flat_grad).max() <= tolerance_grad:
             return first_loss
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        H_diag, prev_flat_grad, prev_loss = (
-            state.get("H_diag"),
-            state.get("prev_flat_grad"),
-            state.get("prev_loss"),
-        )  # noqa: N806
+        # the memory of earlier calls (None before the first iteration)
+        d: Any = state.get("d")
+        t: Any = state.get("t")
+        old_dirs: Any = state.get("old_dirs")
+        old_stps: Any = state.get("old_stps")
+        ro: Any = state.get("ro")
+        H_diag: Any = state.get("H_diag")  # noqa: N806
+        prev_flat_grad: Any = state.get("prev_flat_grad")
+        prev_loss: Any = state.get("prev_loss")
 
         n_iter = 0
         while n_iter < max_iter:
@@ -964,7 +966,8 @@ class LBFGS(Optimizer):
                 ys = y @ s
                 if ys > 1e-10:  # a step that shows positive curvature joins the history
                     if len(old_dirs) == history_size:
-                        old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
+                        for memory in (old_dirs, old_stps, ro):
+                            memory.pop(0)  # the oldest step leaves the history
                     old_dirs.append(y)
                     old_stps.append(s)
                     ro.append(1.0 / ys)

@@ -334,7 +334,9 @@ def test_a_parameter_array_swapped_for_another_dtype_keeps_the_plain_numbers(
         if k == 2:
             plain.data, fast.data = plain.data.astype(np.float32), fast.data.astype(np.float32)
         g = g.astype(plain.data.dtype)
-        plain.data = plain_opt._update(plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[plain])
+        plain.data = plain_opt._update(
+            plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[plain]
+        )
         fast.grad = g.copy()
         fast_opt.step()
     assert_same_runs((plain.data, plain_opt.state[plain]), (fast.data, fast_opt.state[fast]))
@@ -362,7 +364,9 @@ def test_read_only_state_arrays_take_the_plain_formula() -> None:
     for opt in (plain_opt, fast_opt):
         opt.state[opt.params[0]]["momentum_buffer"] = np.frombuffer(np.ones(3).tobytes())
     for g in grads:
-        plain.data = plain_opt._update(plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[plain])
+        plain.data = plain_opt._update(
+            plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[plain]
+        )
         fast.grad = g.copy()
         fast_opt.step()
     assert_same_runs((plain.data, plain_opt.state[plain]), (fast.data, fast_opt.state[fast]))
