@@ -372,17 +372,19 @@ def test_lbfgs_stops_at_the_minimum_as_torch_does() -> None:
     np.testing.assert_allclose(runs[0][-1][1], np.ones(4), atol=1e-6)
 
 
+# Without a line search, fixed steps of lr above about 0.2 amplify rounding errors on this problem
+# within torch itself (a start moved by two rounding errors moves its 4th step by 1e-8), so the
+# draws there keep lr small; the line search damps them at any lr.
 @given(
-    lr=st.floats(0.05, 1.0),
+    settings=st.one_of(
+        st.fixed_dictionaries({"lr": st.floats(0.05, 1.0), "line_search_fn": st.just("strong_wolfe")}),
+        st.fixed_dictionaries({"lr": st.floats(0.01, 0.15), "line_search_fn": st.none()}),
+    ),
     max_iter=st.integers(1, 25),
     history_size=st.integers(1, 12),
-    line_search=st.sampled_from([None, "strong_wolfe"]),
 )
-def test_lbfgs_drawn_settings_follow_torch(
-    lr: float, max_iter: int, history_size: int, line_search: str | None
-) -> None:
-    kwargs = {"lr": lr, "max_iter": max_iter, "history_size": history_size, "line_search_fn": line_search}
-    assert_same_lbfgs(lbfgs_runs(kwargs, calls=4))
+def test_lbfgs_drawn_settings_follow_torch(settings: dict, max_iter: int, history_size: int) -> None:
+    assert_same_lbfgs(lbfgs_runs({**settings, "max_iter": max_iter, "history_size": history_size}, calls=4))
 
 
 def test_lbfgs_flattens_several_tensors_in_order_and_treats_a_missing_gradient_as_zero() -> None:
