@@ -119,20 +119,16 @@ def _sqrt(x: Any) -> Any:
 
 class _Option:
     """A hyper-parameter read and written as an attribute (`opt.lr`, `self.momentum`), kept in the
-    parameter groups: inside a step, the value of the group being updated; outside, the value
-    every group shares; assigning one checks it and sets it in every group."""
+    parameter groups. Outside a step it reads the value every group shares, and assigning one
+    (see `Optimizer.__setattr__`) checks it and sets it in every group. During a step, the options
+    of the group being updated sit in the optimizer's own `__dict__`, which Python reads before a
+    descriptor without `__set__`: the formulas then read plain attributes, at full speed."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def __get__(self, opt: Optimizer | None, owner: type | None = None) -> Any:
-        if opt is None:
-            return self
-        group = opt._group
-        return group[self.name] if group is not None else opt._shared(self.name)
-
-    def __set__(self, opt: Optimizer, value: Any) -> None:
-        opt._set_everywhere(self.name, value)
+        return self if opt is None else opt._shared(self.name)
 
 
 def _parameter_list(params: Any, who: str) -> list[Any]:
@@ -162,7 +158,10 @@ class Optimizer:
     maximize = _Option()
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
-        self._group: dict[str, Any] | None = None  # the group being stepped (see `_Option`)
+        if not isinstance(defaults, dict) or "lr" not in defaults:
+            raise TypeError(
+                f"defaults must be a dict of the optimizer's options with 'lr', got {defaults!r:.60}"
+            )
         self.defaults = self._checked(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Any, dict[str, Any]] = {}
@@ -201,6 +200,12 @@ class Optimizer:
         if "maximize" in options:
             options["maximize"] = bool(options["maximize"])
         return options
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(getattr(type(self), name, None), _Option):
+            self._set_everywhere(name, value)
+        else:
+            super().__setattr__(name, value)
 
     def _shared(self, name: str) -> Any:
         """The option all groups agree on (outside a step)."""
@@ -246,9 +251,10 @@ class Optimizer:
 
     def _step(self) -> None:
         in_place = self._has_in_place_twin()
-        try:
-            for group in self.param_groups:
-                self._group = group
+        for group in self.param_groups:
+            options = {name: group[name] for name in self.defaults}
+            self.__dict__.update(options)  # the group's options, as plain attributes (see `_Option`)
+            try:
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:
@@ -263,8 +269,9 @@ class Optimizer:
                     else:
                         data = self._update(data, grad, state)
                     self._store(p, data)
-        finally:
-            self._group = None
+            finally:
+                for name in options:
+                    del self.__dict__[name]
 
     @staticmethod
     def _store(p: Any, data: Any) -> None:

@@ -154,6 +154,9 @@ def test_value_parameters_and_state_follow_torch_over_many_steps(name: str, kwar
     assert_same_run(run_values(name, kwargs), run_torch(name, kwargs))
 
 
+# Kept where the problem stays well conditioned, as in test_optim.py: with beta2 near 0 Adamax
+# takes sign-like steps that amplify rounding within torch itself (a start moved by two rounding
+# errors moves its 25th step by 3e-9).
 _adamax = st.builds(
     lambda lr, b1, b2, eps, wd, mx: {
         "lr": lr,
@@ -164,7 +167,7 @@ _adamax = st.builds(
     },
     st.floats(1e-4, 0.5),
     st.floats(0.0, 0.95),
-    st.floats(0.0, 0.9999),
+    st.floats(0.5, 0.9999),
     st.floats(1e-10, 1e-2),
     st.floats(0.0, 0.3),
     st.booleans(),
