@@ -719,7 +719,9 @@ class Rprop(Optimizer):
         state["step"] += 1
         etaminus, etaplus = self.etas
         agreement = _sign(grad * state["prev"])  # 1: same sign as last time; -1: flipped
-        factor = np.select([agreement > 0, agreement < 0], [etaplus, etaminus], 1.0)
+        factor = np.select([agreement > 0, agreement < 0], [etaplus, etaminus], 1.0).astype(
+            np.result_type(data)
+        )
         state["step_size"] = step_size = np.clip(state["step_size"] * factor, *self.step_sizes)
         state["prev"] = grad = np.where(factor == etaminus, 0.0, grad)  # after a flip: no step, no memory
         data -= _sign(grad) * step_size

@@ -622,3 +622,26 @@ def test_state_is_keyed_by_parameter_as_in_torch() -> None:
 def test_new_names_are_importable_from_the_top_level_and_from_nn() -> None:
     for name in ("Adamax", "ASGD", "Rprop", "LBFGS"):
         assert getattr(mp, name) is getattr(mp.nn, name) is getattr(mp.nn.optim, name)
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_float32_parameters_keep_their_dtype_in_data_and_state(name: str) -> None:
+    p = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    opt = NEW[name]([p], lr=0.1)
+    for grad in ([0.5, -1.0, 2.0], [-0.5, -1.0, 3.0]):
+        p.grad = np.array(grad, dtype=np.float32)
+        opt.step()
+    assert p.data.dtype == np.float32
+    arrays = {k: v.dtype for k, v in opt.state[p].items() if isinstance(v, np.ndarray)}
+    assert arrays and all(dtype == np.float32 for dtype in arrays.values()), arrays
+
+
+def test_options_read_during_a_step_are_the_groups_and_leave_nothing_behind() -> None:
+    p, q = Value(1.0), Value(1.0)
+    opt = SGD([{"params": [p], "lr": 0.5}, {"params": [q]}], lr=0.1)
+    p.grad = q.grad = 1.0
+    opt.step()
+    assert (p.data, q.data) == (0.5, 0.9)
+    assert not set(opt.defaults) & set(vars(opt)), "a group's options stayed on the optimizer"
+    opt.param_groups[0]["lr"] = opt.param_groups[1]["lr"] = 0.25
+    assert opt.lr == 0.25
