@@ -209,8 +209,7 @@ class Optimizer:
 
     def _shared(self, name: str) -> Any:
         """The option all groups agree on (outside a step)."""
-        if name not in self.defaults:
-            raise AttributeError(f"{type(self).__name__} has no option {name!r}")
+        self._check_has_option(name)
         values = [group[name] for group in self.param_groups]
         if any(v != values[0] for v in values):
             raise AttributeError(
@@ -219,7 +218,12 @@ class Optimizer:
             )
         return values[0]
 
+    def _check_has_option(self, name: str) -> None:
+        if name not in self.defaults:  # e.g. LBFGS has no `maximize`
+            raise AttributeError(f"{type(self).__name__} has no option {name!r}")
+
     def _set_everywhere(self, name: str, value: Any) -> None:
+        self._check_has_option(name)
         # every group checked before any changes, so a refused value leaves all as they were
         checked = [self._checked({**group, name: value})[name] for group in self.param_groups]
         for group, new in zip(self.param_groups, checked):
@@ -723,7 +727,7 @@ class Rprop(Optimizer):
             np.result_type(data)
         )
         state["step_size"] = step_size = np.clip(state["step_size"] * factor, *self.step_sizes)
-        state["prev"] = grad = np.where(factor == etaminus, 0.0, grad)  # after a flip: no step, no memory
+        state["prev"] = grad = np.where(agreement < 0, 0.0, grad)  # after a flip: no step, no memory
         data -= _sign(grad) * step_size
         return data
 

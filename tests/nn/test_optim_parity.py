@@ -439,6 +439,13 @@ def test_lbfgs_step_needs_a_closure_that_returns_the_loss() -> None:
         opt.step(forgets_to_return)
 
 
+def test_lbfgs_has_no_maximize_as_in_torch() -> None:
+    opt = LBFGS([Value(1.0)])
+    assert not hasattr(opt, "maximize") and "maximize" not in opt.param_groups[0]
+    with pytest.raises(AttributeError, match="LBFGS has no option 'maximize'"):
+        opt.maximize = True
+
+
 def test_lbfgs_takes_one_parameter_group() -> None:
     a, b = Value(1.0), Value(2.0)
     with pytest.raises(ValueError, match="LBFGS takes one group"):
