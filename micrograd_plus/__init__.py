@@ -58,7 +58,16 @@ from .nn.losses import (
 )
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module
-from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
+from .optim.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 from .tensors import Tensor, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render

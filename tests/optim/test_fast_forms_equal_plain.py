@@ -95,8 +95,8 @@ def plain_run(cls: type, kwargs: dict[str, Any], start: np.ndarray, grads: list[
     p = Tensor(start, requires_grad=True)
     opt = cls([p], **kwargs)
     for g in grads:
-        p.data = opt._update(p.data, -g if opt.maximize else g.copy(), opt.state[0])  # as step() calls it
-    return p.data, opt.state[0]
+        p.data = opt._update(p.data, -g if opt.maximize else g.copy(), opt.state[p])  # as step() calls it
+    return p.data, opt.state[p]
 
 
 def fast_run(cls: type, kwargs: dict[str, Any], start: np.ndarray, grads: list[np.ndarray]) -> Any:
@@ -109,7 +109,7 @@ def fast_run(cls: type, kwargs: dict[str, Any], start: np.ndarray, grads: list[n
         opt.step()
         assert same_bits(p.grad, kept), "the optimizer wrote into the parameter's gradient"
     assert p.data is array, "the parameter must keep its array"
-    return p.data, opt.state[0]
+    return p.data, opt.state[p]
 
 
 def assert_same_runs(plain: Any, fast: Any) -> None:
@@ -197,7 +197,7 @@ def test_no_array_a_user_sees_shares_memory_with_another(
             (model(x) ** 2).mean().backward()
             opt.step()
         visible = [p.data for p in params] + [p.grad for p in params]
-        visible += [a for state in opt.state for a in state.values() if isinstance(a, np.ndarray)]
+        visible += [a for state in opt.state.values() for a in state.values() if isinstance(a, np.ndarray)]
         scratch = list(opt._scratch.values())
         if form == "numpy" or isinstance(opt, SGD):
             assert scratch, "the in-place path was not taken"
@@ -211,10 +211,10 @@ def test_changing_a_gradient_after_the_step_changes_no_state() -> None:
     opt = Adam([p], lr=0.1)
     (p * p).sum().backward()
     opt.step()
-    state = {k: np.copy(v) for k, v in opt.state[0].items()}
+    state = {k: np.copy(v) for k, v in opt.state[p].items()}
     data = p.data.copy()
     p.grad[...] = 1e6  # the user's array: nothing else may see this
-    assert all(same_bits(opt.state[0][k], v) for k, v in state.items() if isinstance(v, np.ndarray))
+    assert all(same_bits(opt.state[p][k], v) for k, v in state.items() if isinstance(v, np.ndarray))
     assert same_bits(p.data, data)
 
 
@@ -335,10 +335,12 @@ def test_a_parameter_array_swapped_for_another_dtype_keeps_the_plain_numbers(
         if k == 2:
             plain.data, fast.data = plain.data.astype(np.float32), fast.data.astype(np.float32)
         g = g.astype(plain.data.dtype)
-        plain.data = plain_opt._update(plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[0])
+        plain.data = plain_opt._update(
+            plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[plain]
+        )
         fast.grad = g.copy()
         fast_opt.step()
-    assert_same_runs((plain.data, plain_opt.state[0]), (fast.data, fast_opt.state[0]))
+    assert_same_runs((plain.data, plain_opt.state[plain]), (fast.data, fast_opt.state[fast]))
 
 
 class SignSGD(SGD):
@@ -361,9 +363,11 @@ def test_read_only_state_arrays_take_the_plain_formula() -> None:
     plain, fast = Tensor(start, requires_grad=True), Tensor(start, requires_grad=True)
     plain_opt, fast_opt = SGD([plain], lr=0.1, momentum=0.9), SGD([fast], lr=0.1, momentum=0.9)
     for opt in (plain_opt, fast_opt):
-        opt.state[0]["momentum_buffer"] = np.frombuffer(np.ones(3).tobytes())
+        opt.state[opt.params[0]]["momentum_buffer"] = np.frombuffer(np.ones(3).tobytes())
     for g in grads:
-        plain.data = plain_opt._update(plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[0])
+        plain.data = plain_opt._update(
+            plain.data, -g if plain_opt.maximize else g.copy(), plain_opt.state[plain]
+        )
         fast.grad = g.copy()
         fast_opt.step()
-    assert_same_runs((plain.data, plain_opt.state[0]), (fast.data, fast_opt.state[0]))
+    assert_same_runs((plain.data, plain_opt.state[plain]), (fast.data, fast_opt.state[fast]))

@@ -288,7 +288,7 @@ def test_value_parameters_get_ieee_results_where_python_would_raise(
         assert type(value.data) is float
         assert value.data == tensor.data[0] or (math.isnan(value.data) and math.isnan(tensor.data[0]))
     assert math.isnan(value.data) and math.isnan(theirs.item())
-    assert all(type(v) in (float, int) for v in on_value.state[0].values()), on_value.state[0]
+    assert all(type(v) in (float, int) for v in on_value.state[value].values()), on_value.state[value]
 
 
 def test_tensor_parameters_are_updated_in_place() -> None:
