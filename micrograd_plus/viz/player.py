@@ -110,10 +110,16 @@ def _state(svg: str) -> tuple[dict[str, tuple[str, ...]], _State]:
         for index, element in [(-1, g), *enumerate(children)]:
             if index >= 0 and element.tag in (f"{_SVG_NS}title", f"{_SVG_NS}g"):
                 continue
-            attrs = tuple(sorted((k, v) for k, v in element.attrib.items() if k not in GEOMETRY and k != "id"))
+            attrs = tuple(sorted((k, v) for k, v in element.attrib.items() if _patchable(k)))
             text = element.text if element.tag == f"{_SVG_NS}text" else None
             state[(key, index)] = (attrs, text)
     return structure, state
+
+
+def _patchable(attribute: str) -> bool:
+    """Whether a step may change this attribute: not geometry, not the id, not one in a
+    namespace (`xml:space`, which ElementTree spells `{...}space`, is the same in every step)."""
+    return attribute not in GEOMETRY and attribute != "id" and not attribute.startswith("{")
 
 
 def _patch(before: _State, after: _State) -> list[list[Any]]:
@@ -317,7 +323,8 @@ _SCRIPT = """  function $(name) { return player.querySelector("." + name); }
   function patchElement(g, child, attrs, text) {
     var element = child < 0 ? g : g.children[child];
     Array.prototype.slice.call(element.attributes).forEach(function (a) {
-      if (geometry.indexOf(a.name) < 0 && !(a.name in attrs)) { element.removeAttribute(a.name); }
+      var fixed = geometry.indexOf(a.name) >= 0 || a.name.indexOf(":") >= 0;
+      if (!fixed && !(a.name in attrs)) { element.removeAttribute(a.name); }
     });
     Object.keys(attrs).forEach(function (name) { element.setAttribute(name, attrs[name]); });
     if (text !== null) { element.textContent = text; }
@@ -329,7 +336,7 @@ _SCRIPT = """  function $(name) { return player.querySelector("." + name); }
   }
   function fit() { return Math.min(1, drawing.clientWidth / (natural()[0] * 4 / 3)); }
   function applyZoom() {
-    if (zoom === null) { zoom = Math.max(0.75, fit()); }
+    if (zoom === null) { zoom = fit() >= 0.5 ? fit() : 0.75; }  // all of a small graph; a large one readable
     var size = natural();
     svg.style.width = (size[0] * zoom) + "pt";
     svg.style.height = (size[1] * zoom) + "pt";

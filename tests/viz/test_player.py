@@ -146,13 +146,15 @@ def _playwright():
     return sync_playwright
 
 
-def test_the_player_steps_in_headless_chromium(tmp_path):
+@pytest.mark.parametrize("renderer", ["auto", "wasm"])
+def test_the_player_steps_in_headless_chromium(tmp_path, renderer):
     sync_playwright = _playwright()
     from playwright.sync_api import expect
 
     o, _ = neuron()
-    path = export_html(o, tmp_path / "trace.html")
+    path = export_html(o, tmp_path / "trace.html", renderer=renderer)
     requests: list[str] = []
+    errors: list[str] = []
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "profile"),  # a fresh user data dir
@@ -163,6 +165,7 @@ def test_the_player_steps_in_headless_chromium(tmp_path):
         try:
             page = context.new_page()
             page.on("request", lambda request: requests.append(request.url))
+            page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(path.as_uri())
 
             def state():
@@ -201,6 +204,7 @@ def test_the_player_steps_in_headless_chromium(tmp_path):
             context.close()
     assert (tmp_path / "player.png").stat().st_size > 10_000
     assert requests == [path.as_uri()]  # the page itself, nothing else
+    assert errors == []
 
 
 def test_a_large_graphs_player_follows_the_current_node_and_zooms(tmp_path):
