@@ -177,7 +177,7 @@ def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:
         if id(module) in inner:
             continue
         for name, p in module.named_parameters():
-            if p in wanted:
+            if isinstance(p, Node) and p in wanted:
                 names.setdefault(p, name)
     return names
 

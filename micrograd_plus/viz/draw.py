@@ -579,7 +579,9 @@ class Scene:
             count += 1
             lines.extend(f"\t{line}" for line in placed.get(name, []))
             stack.append((name, False))
-            stack.extend((c, True) for c in sorted(children.get(name, []), key=order.__getitem__, reverse=True))
+            stack.extend(
+                (c, True) for c in sorted(children.get(name, []), key=order.__getitem__, reverse=True)
+            )
         return lines
 
     def _grad_shown(self, node: Node, frame: Frame) -> tuple[Any, bool]:

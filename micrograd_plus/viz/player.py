@@ -74,7 +74,9 @@ def player_frames(scene: Scene, gradient: Any = None) -> list[tuple[str, str, Fr
 
 _SVG_NS = "{http://www.w3.org/2000/svg}"
 # Attributes that place or size an element: taken from the run's SVG, never patched.
-GEOMETRY = frozenset({"x", "y", "points", "d", "width", "height", "viewBox", "transform", "cx", "cy", "rx", "ry"})
+GEOMETRY = frozenset(
+    {"x", "y", "points", "d", "width", "height", "viewBox", "transform", "cx", "cy", "rx", "ry"}
+)
 
 # (element key, child index or -1 for the <g> itself) -> (attributes to show, its text or None)
 _State = dict[tuple[str, int], tuple[tuple[tuple[str, str], ...], "str | None"]]

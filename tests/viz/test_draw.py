@@ -509,7 +509,11 @@ def test_module_clusters_come_in_the_models_order_not_string_order():
     labels = re.findall(r'subgraph cluster_\d+ \{ label="(\w+ [\w.]+)"', drawing.source)
     layers = [label.split()[1] for label in labels if label.startswith("Layer")]
     assert layers == [f"layers.{i}" for i in range(12)]
-    assert labels.index("Layer layers.2") < labels.index("Neuron layers.2.neurons.0") < labels.index("Layer layers.10")
+    assert (
+        labels.index("Layer layers.2")
+        < labels.index("Neuron layers.2.neurons.0")
+        < labels.index("Layer layers.10")
+    )
 
 
 def test_drawing_gradients_before_backward_warns_to_call_backward_first():

@@ -15,7 +15,14 @@ from conftest import browser_required
 
 from micrograd_plus import MLP, Value, backward_steps, export_html, forward_steps
 from micrograd_plus.viz.draw import COLOURS, Scene
-from micrograd_plus.viz.player import _json_for_html, _state, encode_drawings, inline_svg, player_frames, render_frames
+from micrograd_plus.viz.player import (
+    _json_for_html,
+    _state,
+    encode_drawings,
+    inline_svg,
+    player_frames,
+    render_frames,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -114,7 +121,7 @@ def test_the_steps_changes_rebuild_every_steps_drawing_exactly():
 
 
 def test_data_in_the_page_cannot_end_its_script_element():
-    text = '</script><script>alert(1)</script> & <!--'
+    text = "</script><script>alert(1)</script> & <!--"
     encoded = _json_for_html([text])
     assert "<" not in encoded and ">" not in encoded and "&" not in encoded
     assert json.loads(encoded) == [text]
@@ -232,8 +239,10 @@ def test_a_large_graphs_player_follows_the_current_node_and_zooms(tmp_path):
                 fill = node.locator("polygon").first.get_attribute("fill")
                 box, view = node.bounding_box(), drawing.bounding_box()
                 inside = (
-                    view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"]
-                    and view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
+                    view["x"] <= box["x"]
+                    and box["x"] + box["width"] <= view["x"] + view["width"]
+                    and view["y"] <= box["y"]
+                    and box["y"] + box["height"] <= view["y"] + view["height"]
                 )
                 return name, texts, fill, inside
 
@@ -249,7 +258,9 @@ def test_a_large_graphs_player_follows_the_current_node_and_zooms(tmp_path):
             assert current()[1][0] == current()[0] and current()[3]
 
             def scale():
-                return float(drawing.get_attribute("data-zoom")), page.locator(".drawing svg").bounding_box()["width"]
+                return float(drawing.get_attribute("data-zoom")), page.locator(".drawing svg").bounding_box()[
+                    "width"
+                ]
 
             before = scale()
             page.get_by_role("button", name="Zoom in").click()
@@ -265,7 +276,13 @@ def test_a_large_graphs_player_follows_the_current_node_and_zooms(tmp_path):
             page.keyboard.up("Control")
             assert scale()[1] > zoomed[1] / 1.25 / 1.25 * 1.05  # ctrl+wheel zooms in
             page.get_by_role("button", name="Fit").click()
-            assert abs(page.locator(".drawing svg").bounding_box()["width"] - drawing.evaluate("d => d.clientWidth")) < 2
+            assert (
+                abs(
+                    page.locator(".drawing svg").bounding_box()["width"]
+                    - drawing.evaluate("d => d.clientWidth")
+                )
+                < 2
+            )
             for name in ("Prev", "Play", "Next"):
                 assert page.get_by_role("button", name=name).inner_text() == name
             assert errors == []
