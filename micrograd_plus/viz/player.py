@@ -6,9 +6,9 @@ follows the current node: it is scrolled into view at each step.
 Each step's drawing is rendered by Graphviz, but the page holds one SVG per run of steps
 with the same picture structure (the forward steps, the backward steps) and, for each step,
 only what changes from the step before: classes, colours, line styles and texts of the
-nodes and edges (`encode_drawings`). That keeps the page of a large graph small (an
-`MLP(2, [16, 16, 1])` is under a megabyte where one SVG per step made 14 MB); the positions
-are those of the run's last step, which shows every number the run shows.
+nodes and edges (`encode_drawings`). That keeps the page of a large graph small (one SVG
+per step made an `MLP(2, [16, 16, 1])` page 14 MB; docs/stepping.md states its size now);
+the positions are those of the run's last step, which shows every number the run shows.
 
 The page loads nothing: no scripts, styles, fonts or images from anywhere (a
 Content-Security-Policy forbids it too), so it works offline and can be mailed around.
@@ -155,7 +155,7 @@ def encode_drawings(svgs: list[str], runs: list[str]) -> EncodedDrawings:
 
 
 def render_frames(scene: Scene, frames: list[tuple[str, str, Frame]], renderer: str = "auto") -> list[str]:
-    """The SVG of every frame, each drawn as one graph (same element ids in all of them)."""
+    """The SVG of every frame (one graph id for all, so that their elements correspond)."""
     return [
         render_bytes(scene.draw(frame, graph_id="drawing").source, "svg", renderer).decode("utf-8")
         for _, _, frame in frames

@@ -14,7 +14,7 @@ import pytest
 from conftest import browser_required
 
 from micrograd_plus import MLP, Value, backward_steps, export_html, forward_steps
-from micrograd_plus.viz.draw import COLOURS, Scene
+from micrograd_plus.viz.draw import COLOURS, Frame, Scene
 from micrograd_plus.viz.player import (
     _json_for_html,
     _state,
@@ -100,9 +100,21 @@ def test_a_model_player_uses_the_same_collapsing_and_limits(tmp_path):
         export_html(model, tmp_path / "x.html")
 
 
+def rebuilt(encoded) -> list[dict]:
+    """What each step shows when its patches are applied to its base, as the page's script does."""
+    shown, out = {}, []
+    for k, (base, patch) in enumerate(encoded.steps):
+        if k == 0 or base != encoded.steps[k - 1][0]:
+            shown = dict(_state(encoded.bases[base])[1])
+        for key, child, attrs, text in patch:
+            shown[(key, child)] = (tuple(sorted(attrs.items())), text)
+        out.append(dict(shown))
+    return out
+
+
 def test_the_steps_changes_rebuild_every_steps_drawing_exactly():
-    """Applying a step's patches to its base, as the page's script does, gives what that
-    step's own SVG shows (every attribute but the geometry, every text)."""
+    """Applying a step's patches to its base gives what that step's own SVG shows (every
+    attribute but the geometry, every text); a step of another structure starts a new base."""
     model = MLP(2, [2, 1], seed=3)
     for root, module in ((neuron()[0], None), (model([Value(0.5), Value(-1.0)]), model)):
         scene = Scene(root, module=module)
@@ -110,14 +122,13 @@ def test_the_steps_changes_rebuild_every_steps_drawing_exactly():
         svgs = render_frames(scene, frames)
         encoded = encode_drawings(svgs, [frame.view for _, _, frame in frames])
         assert len(encoded.bases) == 2 and len(encoded.steps) == len(svgs)
-        shown = None
-        for k, (base, patch) in enumerate(encoded.steps):
-            if k == 0 or base != encoded.steps[k - 1][0]:
-                shown = dict(_state(encoded.bases[base])[1])
-            for key, child, attrs, text in patch:
-                shown[(key, child)] = (tuple(sorted(attrs.items())), text)
-            assert shown == _state(svgs[k])[1], f"step {k}"
+        assert rebuilt(encoded) == [_state(svg)[1] for svg in svgs]
         assert sum(len(patch) for _, patch in encoded.steps[1:]) < len(_state(svgs[0])[1]) * len(svgs) / 3
+    other = render_frames(Scene(Value(1.0) * 2), [("", "", Frame("forward"))])
+    mixed = [svgs[0], svgs[1], *other, svgs[2]]
+    encoded = encode_drawings(mixed, ["forward"] * 4)
+    assert [base for base, _ in encoded.steps] == [0, 0, 1, 2] and encoded.bases[1] == other[0]
+    assert rebuilt(encoded) == [_state(svg)[1] for svg in mixed]
 
 
 def test_data_in_the_page_cannot_end_its_script_element():
