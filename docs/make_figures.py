@@ -1,8 +1,9 @@
 """Regenerate the figures of the README and the docs: micrograd's neuron after backward, its
-narrated steps, and a screenshot of its step player.
+narrated steps, a screenshot of its step player, and the size of an MLP's player page.
 
     python docs/make_figures.py                  # writes docs/neuron_backward.svg,
                                                  # docs/neuron_steps.txt, docs/player_screenshot.png
+                                                 # and the size sentence in docs/stepping.md
     python docs/make_figures.py --out DIR        # somewhere else (the tests do this)
     python docs/make_figures.py --no-screenshot  # without Chromium: the first two only
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pathlib
+import re
 import struct
 import sys
 import tempfile
@@ -25,7 +27,7 @@ import zlib
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-from micrograd_plus import Value, backward_steps, draw_dot, export_html, render  # noqa: E402
+from micrograd_plus import MLP, Value, backward_steps, draw_dot, export_html, render  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -54,6 +56,22 @@ def player_html() -> bytes:
     """The step player of the neuron, as `export_html` writes it (the docs' stepping page embeds it)."""
     with tempfile.TemporaryDirectory() as folder:
         return export_html(neuron(), pathlib.Path(folder) / "player.html", renderer="wasm").read_bytes()
+
+
+def mlp_player_html() -> bytes:
+    """The step player of micrograd's MLP(2, [16, 16, 1]) on one input, as `export_html` writes it."""
+    model = MLP(2, [16, 16, 1], seed=0)
+    out = model([Value(0.5, label="x1"), Value(-1.0, label="x2")])
+    with tempfile.TemporaryDirectory() as folder:
+        return export_html(out, pathlib.Path(folder) / "mlp.html", renderer="wasm").read_bytes()
+
+
+SIZE_SENTENCE = re.compile(r"an `MLP\(2, \[16, 16, 1\]\)` player page \(one input\) is about [0-9.]+ MB")
+
+
+def size_sentence(page: bytes) -> str:
+    """What docs/stepping.md says of the size of `mlp_player_html()`."""
+    return f"an `MLP(2, [16, 16, 1])` player page (one input) is about {len(page) / 1e6:.1f} MB"
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -109,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_screenshot:
         screenshot(player_html(), out / "player_screenshot.png")
         print(f"wrote {out / 'player_screenshot.png'}")
+    if out.resolve() == HERE:
+        stepping = HERE / "stepping.md"
+        text = stepping.read_text(encoding="utf-8")
+        stepping.write_text(SIZE_SENTENCE.sub(size_sentence(mlp_player_html()), text), encoding="utf-8")
+        print(f"wrote the size of an MLP's player into {stepping}")
     return 0
 
 

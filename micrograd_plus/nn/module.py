@@ -3,11 +3,18 @@
 `Module` works as PyTorch users know it: assign parameters (Values or Tensors that require
 grad) and sub-modules as attributes, or in lists of them, and `parameters()` finds them,
 in the order they were assigned. A subclass writes only `__init__` and `forward`.
+
+Every module is also noted, weakly, when it is made, so that `parameter_names` can tell
+the viewers (drawings, narration, the player, `explain_grad`) what a parameter is called in
+the model that holds it (`layers.0.neurons.3.w.0`) without the user passing the model in,
+and without writing anything into the parameter itself (its `label` stays the user's).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,10 +35,21 @@ def make_rng(seed: Seed) -> random.Random:
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}: {seed!r}")
 
 
+# Every live module, keyed by the order it was made in (see parameter_names).
+_LIVE: weakref.WeakValueDictionary[int, Module] = weakref.WeakValueDictionary()
+_MADE = itertools.count()
+
+
 class Module:
     """Base class: finds parameters and sub-modules among the attributes."""
 
     training: bool = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        # Here rather than in __init__: subclasses need not call super().__init__().
+        module = super().__new__(cls)
+        _LIVE[next(_MADE)] = module
+        return module
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -149,6 +167,26 @@ class Module:
             new_data[name] = _checked_data(name, p.data, state[name])
         for name, p in params.items():  # only after every entry was validated: all or nothing
             p.data = new_data[name]
+
+
+def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:
+    """The name each of `nodes` that is a parameter has in the live model holding it, as
+    that model's `named_parameters()` spells it (`layers.0.neurons.3.w.0`): the viewers show
+    these instead of `v39`. A model is a module no other live module holds; when two hold
+    the same parameter, the one made first names it. Leaves that require grad only."""
+    wanted = {node for node in nodes if node._op is None and node.requires_grad}
+    if not wanted:
+        return {}
+    modules = [module for _, module in sorted(_LIVE.items())]
+    inner = {id(child) for module in modules for child in module.children()}
+    names: dict[Node, str] = {}
+    for module in modules:
+        if id(module) in inner:
+            continue
+        for name, p in module.named_parameters():
+            if isinstance(p, Node) and p in wanted:
+                names.setdefault(p, name)
+    return names
 
 
 def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

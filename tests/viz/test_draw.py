@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 
 import graphviz
@@ -380,7 +381,8 @@ def test_a_million_node_graph_fails_fast_without_recursion():
     w = Value(1.0)
     for _ in range(5000):  # deep, and within a raised limit: drawn iteratively
         w = -w
-    assert len(node_lines(draw_dot(w, max_nodes=10_000, view="backward"))) == 5001 + 5000
+    with pytest.warns(UserWarning, match="backward"):  # (backward was not called)
+        assert len(node_lines(draw_dot(w, max_nodes=10_000, view="backward"))) == 5001 + 5000
 
 
 # -- escaping ------------------------------------------------------------------------------
@@ -478,3 +480,62 @@ def test_the_format_comes_from_the_suffix(tmp_path):
     assert source == draw_dot(L).source
     with pytest.raises(TypeError, match="render\\(\\) takes"):
         render("a*b", tmp_path / "x.svg")
+
+
+# -- a model's parameters, its clusters, and backward not yet run --------------------------
+
+
+def test_a_models_parameters_are_named_and_coloured_as_parameters_without_passing_it():
+    model = MLP(2, [2, 1], seed=0)
+    x = Value(0.5, label="x")
+    out = model([x, Value(1.0)])  # a plain Value leaf of the user's stays an input
+    lines = node_lines(draw_dot(out, legend=True))
+    index = {n: i for i, n in enumerate(graph_nodes(out))}
+    for name, p in model.named_parameters():
+        line = lines[f"n{index[p]}"]
+        assert f'label="{{ {name} |' in line and 'class="value parameter"' in line
+        assert f'fillcolor="{draw_module.COLOURS["parameter"]}"' in line
+    for leaf in (n for n in index if n._op is None and n not in set(model.parameters())):
+        assert 'class="value input"' in lines[f"n{index[leaf]}"]
+    assert draw_module.COLOURS["parameter"] != draw_module.COLOURS["input"]
+    assert legend_labels(draw_dot(out, legend=True))[:2] == ["input (a leaf)", "parameter"]
+    # a leaf that belongs to no model, even one that requires grad, is an input
+    assert "parameter" not in legend_labels(draw_dot(x * Value(2.0) + 1, legend=True))
+
+
+def test_module_clusters_come_in_the_models_order_not_string_order():
+    model = MLP(1, [1] * 12, seed=0)
+    drawing = draw_dot(model([Value(1.0, label="x")]), module=model)
+    labels = re.findall(r'subgraph cluster_\d+ \{ label="(\w+ [\w.]+)"', drawing.source)
+    layers = [label.split()[1] for label in labels if label.startswith("Layer")]
+    assert layers == [f"layers.{i}" for i in range(12)]
+    assert (
+        labels.index("Layer layers.2")
+        < labels.index("Neuron layers.2.neurons.0")
+        < labels.index("Layer layers.10")
+    )
+
+
+def test_drawing_gradients_before_backward_warns_to_call_backward_first():
+    model = MLP(2, [2, 1], seed=0)
+    out = model([Value(0.5), Value(-1.0)])
+    for view in ("backward", "both"):
+        with pytest.warns(UserWarning, match=r"call \.backward\(\) on the output first"):
+            draw_dot(out, view=view)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_dot(out)  # the forward view shows no gradients
+        draw_dot(out, step=2)  # a step shows the pass it narrates
+        out.backward(0.0)  # a real pass that gives zeros everywhere
+        assert all(p.grad == 0.0 for p in model.parameters()) and out.grad == 0.0
+        draw_dot(out, view="backward")
+        no_grad_needed = Value(1.0, requires_grad=False) * 2
+        draw_dot(no_grad_needed, view="backward")  # nothing to call backward on
+    model.zero_grad()  # the next training step, before its backward
+    out = model([Value(0.5), Value(-1.0)])
+    with pytest.warns(UserWarning, match="none since the last zero_grad"):
+        draw_dot(out, view="backward")
+    out.backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_dot(out, view="backward")

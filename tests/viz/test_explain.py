@@ -275,3 +275,12 @@ def test_big_tensor_gradients_are_summarised():
     x = Tensor([1.0] * 100, requires_grad=True)
     (x * 2).sum().backward()
     assert explain_grad(x).startswith("Tensor of shape (100,) (a leaf) has grad an array of shape (100,): ")
+
+
+def test_a_parameter_is_named_by_its_model_and_a_label_wins():
+    model = MLP(2, [2, 1], seed=0)
+    w, b = model.layers[0].neurons[1].w[0], model.layers[1].neurons[0].b
+    b.label = "my bias"
+    model([Value(1.0), Value(2.0)]).backward()
+    assert explain_grad(w).startswith("Value 'layers.0.neurons.1.w.0' (a leaf) has grad ")
+    assert explain_grad(b).startswith("Value 'my bias' (a leaf) has grad 1.0")

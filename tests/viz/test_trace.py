@@ -301,3 +301,53 @@ def test_the_forward_narration_with_numbers_reads_as_the_operation_it_performed(
     line = str(list(forward_steps(out))[-1])
     with_numbers = line.split(" = ")[-2]  # "L = x ** y = (-2.0) ** 2.0 = 4.0"
     assert build_graph(with_numbers, {}).data == out.data, line
+
+
+# -- the names of a model's parameters --------------------------------------------------
+
+
+def test_a_models_parameters_are_narrated_by_their_names_in_the_model():
+    from micrograd_plus import MLP
+
+    model = MLP(2, [2, 1], seed=0)
+    out = model([Value(0.5, label="x0"), Value(-1.0, label="x1")])
+    forward = list(forward_steps(out))
+    steps = list(backward_steps(out))
+    for name, p in model.named_parameters():
+        assert forward[0].names[p] == name and steps[0].names[p] == name
+    w = model.layers[1].neurons[0].w[1]
+    v2 = model.layers[0].neurons[1]([Value(0.5), Value(-1.0)])  # the same number as the hidden output
+    line = next(x for x in steps[1].lines() if "dL/dlayers.1.neurons.0.w.1 +=" in x)
+    # the narration's format is unchanged, only the name is better
+    assert line == (
+        f"  dL/dlayers.1.neurons.0.w.1 += dL/dL * dL/dlayers.1.neurons.0.w.1 = 1.0 * {format_number(v2.data)} "
+        f"= {format_number(v2.data)}   (layers.1.neurons.0.w.1.grad: 0.0 -> {format_number(w.grad)})"
+    )
+    assert forward[-1].name == "L" and "layers.1.neurons.0.w.0*v1" in str(forward[-1])
+
+
+def test_a_users_label_is_never_overwritten_and_models_are_held_weakly():
+    import gc
+    import weakref
+
+    from micrograd_plus import MLP, Sequential
+
+    model = MLP(1, [1], seed=0)
+    b, w = model.layers[0].neurons[0].b, model.layers[0].neurons[0].w[0]
+    b.label = "bias"
+    x = Value(2.0, label="x")
+    out = model([x])
+    names = next(forward_steps(out)).names
+    assert names[b] == "bias" and names[w] == "layers.0.neurons.0.w.0" and names[x] == "x"
+    assert w.label == "" and b.label == "bias"  # nothing is written into a parameter
+    # a layer held by two models is named by the one made first; a model inside another by the outer one
+    other = Sequential(model.layers[0])
+    assert next(forward_steps(out)).names[w] == "layers.0.neurons.0.w.0"
+    del other
+    outer = Sequential(model)
+    assert next(forward_steps(out)).names[w] == "0.layers.0.neurons.0.w.0"
+    alive = weakref.ref(model)
+    del model, outer
+    gc.collect()
+    assert alive() is None  # noting every module made does not keep one alive
+    assert str(next(forward_steps(out))).startswith("L = v1*x + bias = ")
