@@ -250,23 +250,23 @@ def _state_text(x: Any) -> str:
 
 
 def optimizer_html(optimizer: Optimizer) -> str:
-    """An optimizer: its settings (lr and the rest), then its parameters with their data,
-    grad and the state it keeps for each (momentum buffers, running averages, steps)."""
-    settings = {"lr": optimizer.lr}
-    settings.update(
-        {k: v for k, v in vars(optimizer).items() if not k.startswith("_") and k not in ("params", "state")}
-    )
+    """An optimizer: the settings of each parameter group (lr and the rest), then its
+    parameters with their data, grad and the state it keeps for each (momentum buffers,
+    running averages, steps)."""
+    groups = optimizer.param_groups
+    options = [k for k in groups[0] if k != "params"] if groups else []
+    settings = [[str(i), *(_setting_text(group.get(k)) for k in options)] for i, group in enumerate(groups)]
+    params = optimizer.params
+    states = [optimizer.state.get(p, {}) for p in params]
     keys: list[str] = []
-    for state in optimizer.state:
+    for state in states:
         keys += [k for k in state if k not in keys]
-    named = [(str(k), p) for k, p in enumerate(optimizer.params)]
-    rows, hidden = _parameter_rows(named)
-    for row, state in zip(rows, optimizer.state):
+    rows, hidden = _parameter_rows([(str(k), p) for k, p in enumerate(params)])
+    for row, state in zip(rows, states):
         row.extend(_state_text(state[k]) if k in state else "-" for k in keys)
     return _box(
-        f"<b>{_e(type(optimizer).__name__)}</b>: {len(optimizer.params)} parameters, "
-        f"{_count_numbers(optimizer.params)} numbers",
-        _table(list(settings), [[_setting_text(v) for v in settings.values()]]),
+        f"<b>{_e(type(optimizer).__name__)}</b>: {len(params)} parameters, {_count_numbers(params)} numbers",
+        _table(["group", *options], settings),
         _table(["#", "shape", "data", "grad", *keys], rows),
         _more(hidden, "optimizer.params"),
     )
