@@ -46,6 +46,7 @@ from .nn.losses import (
 )
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module
+from .nn.normalization import BatchNorm1d, BatchNorm2d
 from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .tensors import Tensor, concat, stack
 from .viz.draw import draw_dot, render

@@ -26,3 +26,4 @@ from .losses import (
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d
