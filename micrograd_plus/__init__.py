@@ -23,6 +23,7 @@ from .engine import Value
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
 from .nn.layers import (
+    AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,

@@ -3,6 +3,7 @@ their functional forms and losses (as `torch.nn`)."""
 
 from . import functional
 from .layers import (
+    AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,

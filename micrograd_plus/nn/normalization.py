@@ -43,7 +43,11 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
         dtype: Any = None,
     ):
-        if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral) or num_features < 1:
+        if (
+            isinstance(num_features, bool)
+            or not isinstance(num_features, numbers.Integral)
+            or num_features < 1
+        ):
             raise ValueError(f"num_features must be a positive int (the channels), got {num_features!r:.60}")
         kind = _dtype(dtype)
         self.num_features = int(num_features)
