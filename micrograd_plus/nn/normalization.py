@@ -101,7 +101,7 @@ class _BatchNorm(Module):
             )
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
-        self.num_batches_tracked = self.num_batches_tracked + 1
+        self.num_batches_tracked += 1  # in place: a 0-d array stays an array (not a numpy scalar)
         factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         unbiased = var.reshape(-1) * (count / (count - 1))
         self.running_mean = (1 - factor) * self.running_mean + factor * mean.reshape(-1)
