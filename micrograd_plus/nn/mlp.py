@@ -144,6 +144,7 @@ class MLP(Module):
                 )
             linear = Linear(len(layer.neurons[0].w), len(layer.neurons), seed=0)  # weights replaced below
             linear.weight.data = np.array([[w.data for w in n.w] for n in layer.neurons], dtype=np.float64)
+            assert linear.bias is not None  # (Linear has a bias unless told otherwise)
             linear.bias.data = np.array([n.b.data for n in layer.neurons], dtype=np.float64)
             modules.append(linear)
             activation = activations.pop()

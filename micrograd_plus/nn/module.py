@@ -191,7 +191,8 @@ class Module:
             if isinstance(entry, Node):
                 entry.data = new_data[name]
             else:
-                setattr(*entry, new_data[name])
+                module, attribute = entry
+                setattr(module, attribute, new_data[name])
 
 
 def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

@@ -33,6 +33,16 @@ class _BatchNorm(Module):
     """The shared part; a subclass names the input ranks it accepts."""
 
     ranks: tuple[int, ...] = ()
+    num_features: int
+    eps: float
+    momentum: float | None
+    affine: bool
+    track_running_stats: bool
+    weight: Tensor | None
+    bias: Tensor | None
+    running_mean: Any  # buffers: arrays, or None without track_running_stats
+    running_var: Any
+    num_batches_tracked: Any
 
     def __init__(
         self,
@@ -81,9 +91,8 @@ class _BatchNorm(Module):
                 self._update_running_stats(mean.data, var.data, x.numel() // self.num_features)
             out = centred / (var + self.eps).sqrt()
         else:
-            mean_data = self.running_mean.reshape(shape)
-            out = (x - mean_data) / np.sqrt(self.running_var.reshape(shape) + self.eps)
-        if self.affine:
+            out = (x - self.running_mean.reshape(shape)) / np.sqrt(self.running_var.reshape(shape) + self.eps)
+        if self.weight is not None and self.bias is not None:  # affine
             out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
         return out
 
