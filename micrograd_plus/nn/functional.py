@@ -376,7 +376,7 @@ def _argmax_index(x: np.ndarray, kernel: Pair, geo: Geometry) -> tuple[np.ndarra
     return (row * w + col).reshape(n * c, ho * wo), (n, c, ho, wo)
 
 
-def pool_geometry(
+def _pool_geometry(
     name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1
 ) -> tuple[Pair, Geometry]:
     """The kernel and geometry of a pooling, checked as PyTorch checks them."""
@@ -406,7 +406,7 @@ def max_pool2d(
     Padding (at most half the kernel) is -inf, so it is never the largest."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    kernel, geo = pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
+    kernel, geo = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
     index, out_shape = _argmax_index(x.data, kernel, geo)
     return _gather(x, index, out_shape, tuple(x.shape), "max_pool2d")
 
@@ -427,7 +427,7 @@ def avg_pool2d(
     without `count_include_pad` by the number of its elements that are not padding."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    kernel, geo = pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
+    kernel, geo = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
     channels = x.shape[1]
     geo = geo._replace(groups=max(channels, 1))
     sums = conv2d_raw(x, np.ones((channels, 1, *kernel), x.dtype), geo)

@@ -138,7 +138,7 @@ class Module:
             )
         names = vars(self).setdefault("_buffer_names", [])
         if name not in names:
-            if name in vars(self):
+            if hasattr(self, name):
                 raise KeyError(f"attribute {name!r} already exists: a buffer needs a name of its own")
             names.append(name)
         setattr(self, name, array)
