@@ -3,10 +3,6 @@
 `Module` works as PyTorch users know it: assign parameters (Values or Tensors that require
 grad) and sub-modules as attributes, or in lists of them, and `parameters()` finds them,
 in the order they were assigned. A subclass writes only `__init__` and `forward`.
-
-State that is saved but not trained (BatchNorm's running statistics) is a *buffer*: a numpy
-array registered with `register_buffer`, listed by `named_buffers()` and kept in
-`state_dict()`, never in `parameters()`.
 """
 
 from __future__ import annotations
@@ -33,7 +29,11 @@ def make_rng(seed: Seed) -> random.Random:
 
 
 class Module:
-    """Base class: finds parameters and sub-modules among the attributes."""
+    """Base class: finds parameters and sub-modules among the attributes.
+
+    State that is saved but not trained (BatchNorm's running statistics) is a *buffer*: a
+    numpy array registered with `register_buffer`, listed by `named_buffers()` and kept in
+    `state_dict()`, never in `parameters()`."""
 
     training: bool = True
 
@@ -204,13 +204,13 @@ def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]
             yield name, item
 
 
+def _copy_data(data: Any) -> Any:
+    return data.copy() if isinstance(data, np.ndarray) else data
+
+
 def _read(entry: Any) -> Any:
     """The data of a state entry: a parameter's `.data`, or a buffer's array."""
     return entry.data if isinstance(entry, Node) else getattr(*entry)
-
-
-def _copy_data(data: Any) -> Any:
-    return data.copy() if isinstance(data, np.ndarray) else data
 
 
 def _checked_data(name: str, current: Any, given: Any) -> Any:
