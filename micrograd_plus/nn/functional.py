@@ -1,4 +1,4 @@
-"""The operations layers are made of: linear, conv2d, max_pool2d, avg_pool2d and clamp_min, each an
+"""The operations layers are made of: linear, conv2d, max_pool2d and clamp_min, each an
 `autograd.Op` on Tensors (like `torch.nn.functional`).
 
 Each op computes its forward on raw numpy arrays and states its backward rule once. The rules
@@ -6,7 +6,8 @@ are written with the dispatching helpers below (`conv2d`, `conv2d_input_grad`, .
 they compute, on Tensors they record new nodes, so `grad(..., create_graph=True)` differentiates
 a convolution's gradient with the very same code. A convolution is bilinear in (input, weight),
 so its two gradients are again bilinear maps, and each one's gradient is one of the other two:
-three ops close the family.
+three ops close the family. Average pooling (`avg_pool2d`) is one of them too: a convolution
+of each channel with a kernel of ones, divided by the window's size.
 
 Ops that take arguments (stride, padding, indices) are made per call, as closures over those
 arguments and never over a node, so a graph holds no reference cycle.
