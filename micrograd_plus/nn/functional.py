@@ -265,10 +265,11 @@ def conv2d_weight_grad(x: Any, g: Any, w_shape: tuple[int, ...], geo: Geometry) 
 
 
 def conv_padding(padding: Any, kernel: Pair, stride: Pair, dilation: Pair) -> tuple[Pair, bool]:
-    """Conv2d's padding as (zeros on each side per axis, whether to drop the first output row
-    and column where they are odd): an int or pair, "valid" (none) or "same" (the output keeps
-    the input's size; PyTorch puts the odd extra zero on the far side, which is the same as
-    padding both sides by the larger half and dropping the first output row or column)."""
+    """Conv2d's padding (an int or pair, "valid" or "same") as (zeros on each side per axis,
+    whether "same" asks to drop the first output row or column). "same" keeps the input's
+    size: an axis whose dilated kernel spans an even number of pixels needs an odd number of
+    zeros, and PyTorch puts the extra one on the far side, which is the same as padding both
+    sides by the larger half and dropping the first output row (or column) of that axis."""
     if not isinstance(padding, str):
         return pair("padding", padding, 0), False
     if padding == "valid":
