@@ -27,6 +27,7 @@ from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .nn.containers import ModuleDict, ModuleList
 from .nn.dropout import Dropout
 from .nn.layers import (
+    AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,
@@ -58,6 +59,7 @@ from .nn.losses import (
 )
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module
+from .nn.normalization import BatchNorm1d, BatchNorm2d
 from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
 from .optim.lr_scheduler import (
     CosineAnnealingLR,

@@ -7,6 +7,7 @@ from .activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .containers import ModuleDict, ModuleList
 from .dropout import Dropout
 from .layers import (
+    AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,
@@ -38,3 +39,4 @@ from .losses import (
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d

@@ -7,7 +7,8 @@ are written with the dispatching helpers below (`conv2d`, `conv2d_input_grad`, .
 they compute, on Tensors they record new nodes, so `grad(..., create_graph=True)` differentiates
 a convolution's gradient with the very same code. A convolution is bilinear in (input, weight),
 so its two gradients are again bilinear maps, and each one's gradient is one of the other two:
-three ops close the family.
+three ops close the family. Average pooling (`avg_pool2d`) is one of them too: a convolution
+of each channel with a kernel of ones, divided by the window's size.
 
 Ops that take arguments (stride, padding, indices) are made per call, as closures over those
 arguments and never over a node, so a graph holds no reference cycle.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -117,130 +118,207 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # --- conv2d: im2col on raw arrays ----------------------------------------------------------
 
 
-def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+class Geometry(NamedTuple):
+    """How a kernel moves over an image, per axis (height, width): its stride, the zeros padded
+    on each side, the dilation (the step between kernel taps); and the channel groups (each
+    group of output channels sees only its own group of input channels)."""
+
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
 
 
-def _columns(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
-    """im2col: every receptive field as a row, shape (N * Ho * Wo, C * kh * kw)."""
-    ph, pw = padding
+def _span(kernel: Pair, dilation: Pair) -> Pair:
+    """The extent of a dilated kernel: (k - 1) * d + 1 per axis."""
+    return (kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1
+
+
+def _windows(x: np.ndarray, kernel: Pair, geo: Geometry, fill: Any = 0) -> np.ndarray:
+    """Every receptive field, a view of shape (N, C, Ho, Wo, kh, kw) into x padded with `fill`."""
+    ph, pw = geo.padding
     if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    windows = sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    return sliding_window_view(x, _span(kernel, geo.dilation), axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _columns(x: np.ndarray, kernel: Pair, geo: Geometry) -> np.ndarray:
+    """im2col: every receptive field as a row, one matrix per group: (G, N * Ho * Wo, C/G * kh * kw)."""
+    windows = _windows(x, kernel, geo)
     n, c, ho, wo, kh, kw = windows.shape
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+    g = geo.groups
+    grouped = windows.reshape(n, g, c // g, ho, wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
+    return grouped.reshape(g, n * ho * wo, c // g * kh * kw)
 
 
-def _conv_forward(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair) -> np.ndarray:
-    n, _, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(wd, kw, stride[1], padding[1])
-    out = _columns(x, (kh, kw), stride, padding) @ w.reshape(o, -1).T  # (N*Ho*Wo, O)
-    return np.ascontiguousarray(out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
+def _conv_forward(x: np.ndarray, w: np.ndarray, geo: Geometry) -> np.ndarray:
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    g = geo.groups
+    cols = _columns(x, (kh, kw), geo)
+    ho, wo = _out_shape(x.shape, (kh, kw), geo)
+    out = cols @ w.reshape(g, o // g, cg * kh * kw).transpose(0, 2, 1)  # (G, N*Ho*Wo, O/G)
+    return out.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, ho, wo)
 
 
-def _conv_input_grad(
-    g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair, padding: Pair
-) -> np.ndarray:
-    """col2im: each kernel offset adds its share of the gradient back onto the input."""
+def _out_shape(x_shape: tuple[int, ...], kernel: Pair, geo: Geometry) -> Pair:
+    span = _span(kernel, geo.dilation)
+    return (
+        (x_shape[2] + 2 * geo.padding[0] - span[0]) // geo.stride[0] + 1,
+        (x_shape[3] + 2 * geo.padding[1] - span[1]) // geo.stride[1] + 1,
+    )
+
+
+def _conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], geo: Geometry) -> np.ndarray:
+    """col2im: each kernel tap adds its share of the gradient back onto the input."""
     n, c, h, wd = x_shape
-    o, _, kh, kw = w.shape
+    o, cg, kh, kw = w.shape
     _, _, ho, wo = g.shape
-    cols = (g.transpose(0, 2, 3, 1).reshape(-1, o) @ w.reshape(o, -1)).reshape(n, ho, wo, c, kh, kw)
-    ph, pw = padding
-    sh, sw = stride
+    groups = geo.groups
+    g_rows = (
+        g.reshape(n, groups, o // groups, ho, wo)
+        .transpose(1, 0, 3, 4, 2)
+        .reshape(groups, n * ho * wo, o // groups)
+    )
+    cols = g_rows @ w.reshape(groups, o // groups, cg * kh * kw)  # (G, N*Ho*Wo, C/G*kh*kw)
+    taps = (
+        cols.reshape(groups, n, ho, wo, cg, kh, kw)
+        .transpose(5, 6, 1, 0, 4, 2, 3)
+        .reshape(kh, kw, n, c, ho, wo)
+    )
+    (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
     padded = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=np.result_type(g, w))
     for i in range(kh):
         for j in range(kw):
-            padded[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += cols[:, :, :, :, i, j].transpose(
-                0, 3, 1, 2
-            )
+            padded[
+                :, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw
+            ] += taps[i, j]
     return padded[:, :, ph : ph + h, pw : pw + wd]
 
 
-def _conv_weight_grad(
-    x: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], stride: Pair, padding: Pair
-) -> np.ndarray:
-    o = w_shape[0]
-    cols = _columns(x, w_shape[2:], stride, padding)  # type: ignore[arg-type]
-    return (g.transpose(1, 0, 2, 3).reshape(o, -1) @ cols).reshape(w_shape)
+def _conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], geo: Geometry) -> np.ndarray:
+    o, groups = w_shape[0], geo.groups
+    n, _, ho, wo = g.shape
+    cols = _columns(x, w_shape[2:], geo)  # type: ignore[arg-type]
+    g_rows = (
+        g.reshape(n, groups, o // groups, ho, wo)
+        .transpose(1, 2, 0, 3, 4)
+        .reshape(groups, o // groups, n * ho * wo)
+    )
+    return (g_rows @ cols).reshape(w_shape)
 
 
 # The three bilinear maps, each dispatching: arrays compute, Tensors record a node.
 # conv(x, w) = y;  input_grad(g, w) = dL/dx;  weight_grad(x, g) = dL/dw.
 
 
-def conv2d_raw(x: Any, w: Any, stride: Pair, padding: Pair) -> Any:
+def conv2d_raw(x: Any, w: Any, geo: Geometry) -> Any:
     """y = conv(x, w) without bias, on arrays or Tensors."""
     if not _is_node(x, w):
-        return _conv_forward(x, w, stride, padding)
+        return _conv_forward(x, w, geo)
     needs = _needs(x, w)
 
     def backward(g: Any, out: Any, x: Any, w: Any) -> tuple[Any, Any]:
         return (
-            conv2d_input_grad(g, w, x.shape, stride, padding) if needs[0] else None,
-            conv2d_weight_grad(x, g, w.shape, stride, padding) if needs[1] else None,
+            conv2d_input_grad(g, w, x.shape, geo) if needs[0] else None,
+            conv2d_weight_grad(x, g, w.shape, geo) if needs[1] else None,
         )
 
-    op = _op("conv2d", lambda x, w: _conv_forward(x, w, stride, padding), backward)
+    op = _op("conv2d", lambda x, w: _conv_forward(x, w, geo), backward)
     return _apply(op, x, w)
 
 
-def conv2d_input_grad(g: Any, w: Any, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> Any:
+def conv2d_input_grad(g: Any, w: Any, x_shape: tuple[int, ...], geo: Geometry) -> Any:
     """dL/dx of conv(x, w) given g = dL/dy: linear in g and in w."""
     x_shape = tuple(x_shape)
     if not _is_node(g, w):
-        return _conv_input_grad(g, w, x_shape, stride, padding)
+        return _conv_input_grad(g, w, x_shape, geo)
     needs = _needs(g, w)
 
     def backward(h: Any, out: Any, g: Any, w: Any) -> tuple[Any, Any]:
         # <h, input_grad(g, w)> = <conv(h, w), g>
         return (
-            conv2d_raw(h, w, stride, padding) if needs[0] else None,
-            conv2d_weight_grad(h, g, w.shape, stride, padding) if needs[1] else None,
+            conv2d_raw(h, w, geo) if needs[0] else None,
+            conv2d_weight_grad(h, g, w.shape, geo) if needs[1] else None,
         )
 
-    op = _op("conv2d_input_grad", lambda g, w: _conv_input_grad(g, w, x_shape, stride, padding), backward)
+    op = _op("conv2d_input_grad", lambda g, w: _conv_input_grad(g, w, x_shape, geo), backward)
     return _apply(op, g, w)
 
 
-def conv2d_weight_grad(x: Any, g: Any, w_shape: tuple[int, ...], stride: Pair, padding: Pair) -> Any:
+def conv2d_weight_grad(x: Any, g: Any, w_shape: tuple[int, ...], geo: Geometry) -> Any:
     """dL/dw of conv(x, w) given g = dL/dy: linear in x and in g."""
     w_shape = tuple(w_shape)
     if not _is_node(x, g):
-        return _conv_weight_grad(x, g, w_shape, stride, padding)
+        return _conv_weight_grad(x, g, w_shape, geo)
     needs = _needs(x, g)
 
     def backward(k: Any, out: Any, x: Any, g: Any) -> tuple[Any, Any]:
         # <k, weight_grad(x, g)> = <conv(x, k), g>
         return (
-            conv2d_input_grad(g, k, x.shape, stride, padding) if needs[0] else None,
-            conv2d_raw(x, k, stride, padding) if needs[1] else None,
+            conv2d_input_grad(g, k, x.shape, geo) if needs[0] else None,
+            conv2d_raw(x, k, geo) if needs[1] else None,
         )
 
-    op = _op("conv2d_weight_grad", lambda x, g: _conv_weight_grad(x, g, w_shape, stride, padding), backward)
+    op = _op("conv2d_weight_grad", lambda x, g: _conv_weight_grad(x, g, w_shape, geo), backward)
     return _apply(op, x, g)
 
 
+def conv_padding(padding: Any, kernel: Pair, stride: Pair, dilation: Pair) -> tuple[Pair, bool]:
+    """Conv2d's padding (an int or pair, "valid" or "same") as (zeros on each side per axis,
+    whether "same" asks to drop the first output row or column). "same" keeps the input's
+    size: an axis whose dilated kernel spans an even number of pixels needs an odd number of
+    zeros, and PyTorch puts the extra one on the far side, which is the same as padding both
+    sides by the larger half and dropping the first output row (or column) of that axis."""
+    if not isinstance(padding, str):
+        return pair("padding", padding, 0), False
+    if padding == "valid":
+        return (0, 0), False
+    if padding != "same":
+        raise ValueError(f"padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r:.60}")
+    if stride != (1, 1):
+        raise ValueError(
+            f"padding='same' is not supported for strided convolutions (stride={stride}); use stride=1"
+        )
+    span = _span(kernel, dilation)
+    return (span[0] // 2, span[1] // 2), True
+
+
 def conv2d(
-    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation as PyTorch's: x (N, C, H, W), weight (O, C, kh, kw), bias (O,)."""
+    """2-D cross-correlation as PyTorch's: x (N, C, H, W), weight (O, C / groups, kh, kw),
+    bias (O,); padding an int, a pair, "valid" or "same"."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    stride, padding = pair("stride", stride, 1), pair("padding", padding, 0)
-    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+    stride, dilation = pair("stride", stride, 1), pair("dilation", dilation, 1)
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r:.60}")
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
         raise ValueError(
-            f"conv2d(): input of shape {x.shape} does not fit a weight of shape {weight.shape}: "
-            f"expected input (N, {weight.shape[1]}, H, W); a single image needs reshape(1, C, H, W)"
+            f"conv2d(): input of shape {x.shape} does not fit a weight of shape {weight.shape} with groups={groups}: "
+            f"expected input (N, {weight.shape[1] * groups}, H, W) and out_channels ({weight.shape[0]}) divisible "
+            "by groups; a single image needs reshape(1, C, H, W)"
         )
+    kernel = (weight.shape[2], weight.shape[3])
+    padding, drop_first = conv_padding(padding, kernel, stride, dilation)
+    span = _span(kernel, dilation)
     h, w = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
-    if h < weight.shape[2] or w < weight.shape[3]:
+    if h < span[0] or w < span[1]:
         raise ValueError(
-            f"conv2d(): the padded input ({h} x {w}) is smaller than the kernel "
-            f"({weight.shape[2]} x {weight.shape[3]}); use a smaller kernel or more padding"
+            f"conv2d(): the padded input ({h} x {w}) is smaller than the kernel ({span[0]} x {span[1]})"
+            f"{' (dilation included)' if dilation != (1, 1) else ''}; use a smaller kernel or more padding"
         )
-    out = conv2d_raw(x, weight, stride, padding)
+    out = conv2d_raw(x, weight, Geometry(stride, padding, dilation, int(groups)))
+    if drop_first and (span[0] % 2 == 0 or span[1] % 2 == 0):
+        out = out[:, :, 1 - span[0] % 2 :, 1 - span[1] % 2 :]
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1)
     return out
@@ -282,32 +360,92 @@ def _scatter(
     return _apply(op, g)
 
 
-def _argmax_index(x: np.ndarray, kernel: Pair, stride: Pair) -> tuple[np.ndarray, tuple[int, ...]]:
+def _argmax_index(x: np.ndarray, kernel: Pair, geo: Geometry) -> tuple[np.ndarray, tuple[int, ...]]:
     """Flat index (within its H*W plane) of each window's largest element; the first one on
-    ties, and nan wins as in PyTorch."""
+    ties, and nan wins as in PyTorch. Padding is -inf and never chosen: a window whose real
+    elements are all -inf picks the first of them, as PyTorch does."""
     n, c, h, w = x.shape
-    windows = sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+    windows = _windows(x, kernel, geo, fill=-np.inf)
     ho, wo = windows.shape[2:4]
     local = windows.reshape(n, c, ho, wo, kernel[0] * kernel[1]).argmax(axis=-1)  # (not -1: N may be 0)
-    row = local // kernel[1] + (np.arange(ho) * stride[0])[:, None]
-    col = local % kernel[1] + (np.arange(wo) * stride[1])[None, :]
+    (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
+    top, left = (np.arange(ho) * sh - ph)[:, None], (np.arange(wo) * sw - pw)[None, :]
+    row = local // kernel[1] * dh + top
+    col = local % kernel[1] * dw + left
+    if ph or pw:
+        outside = (row < 0) | (col < 0) | (row >= h) | (col >= w)
+        row = np.where(outside, top + np.maximum(0, -(top // dh)) * dh, row)
+        col = np.where(outside, left + np.maximum(0, -(left // dw)) * dw, col)
     return (row * w + col).reshape(n * c, ho * wo), (n, c, ho, wo)
 
 
-def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None) -> Tensor:
-    """The largest value of each window (NCHW); the gradient goes to that element only."""
+def _pool_geometry(
+    name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1
+) -> tuple[Pair, Geometry]:
+    """The kernel and geometry of a pooling, checked as PyTorch checks them."""
+    kernel = pair("kernel_size", kernel_size, 1)
+    geo = Geometry(
+        kernel if stride is None else pair("stride", stride, 1),
+        pair("padding", padding, 0),
+        pair("dilation", dilation, 1),
+    )
+    if x.ndim != 4:
+        raise ValueError(f"{name}(): expected an input of shape (N, C, H, W), got {x.shape}")
+    if geo.padding[0] > kernel[0] // 2 or geo.padding[1] > kernel[1] // 2:
+        raise ValueError(f"{name}(): padding {geo.padding} must be at most half of the kernel size {kernel}")
+    ho, wo = _out_shape(x.shape, kernel, geo)
+    if ho < 1 or wo < 1:
+        raise ValueError(
+            f"{name}(): the input ({x.shape[2]} x {x.shape[3]}, padding {geo.padding}) is smaller than the kernel "
+            f"{_span(kernel, geo.dilation)} (dilation included)"
+        )
+    return kernel, geo
+
+
+def max_pool2d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+) -> Tensor:
+    """The largest value of each window (NCHW); the gradient goes to that element only.
+    Padding (at most half the kernel) is -inf, so it is never the largest."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    kernel = pair("kernel_size", kernel_size, 1)
-    strides = kernel if stride is None else pair("stride", stride, 1)
-    if x.ndim != 4:
-        raise ValueError(f"max_pool2d(): expected an input of shape (N, C, H, W), got {x.shape}")
-    if x.shape[2] < kernel[0] or x.shape[3] < kernel[1]:
-        raise ValueError(
-            f"max_pool2d(): the input ({x.shape[2]} x {x.shape[3]}) is smaller than the kernel {kernel}"
-        )
-    index, out_shape = _argmax_index(x.data, kernel, strides)
+    kernel, geo = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
+    index, out_shape = _argmax_index(x.data, kernel, geo)
     return _gather(x, index, out_shape, tuple(x.shape), "max_pool2d")
+
+
+# --- avg_pool2d: a convolution with a kernel of ones, divided --------------------------
+
+
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window (NCHW), as PyTorch's: each channel's window sums are a
+    convolution with a kernel of ones (groups = channels), divided by the window's size, or
+    without `count_include_pad` by the number of its elements that are not padding."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    kernel, geo = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
+    channels = x.shape[1]
+    geo = geo._replace(groups=max(channels, 1))
+    sums = conv2d_raw(x, np.ones((channels, 1, *kernel), x.dtype), geo)
+    if divisor_override is not None:
+        if (
+            isinstance(divisor_override, bool)
+            or not isinstance(divisor_override, (int, np.integer))
+            or divisor_override < 1
+        ):
+            raise ValueError(f"divisor_override must be a positive int or None, got {divisor_override!r:.60}")
+        return sums / float(divisor_override)
+    if count_include_pad:
+        return sums / float(kernel[0] * kernel[1])
+    ones = np.ones((1, 1, *x.shape[2:]), x.dtype)
+    return sums / _conv_forward(ones, np.ones((1, 1, *kernel), x.dtype), geo._replace(groups=1))
 
 
 # --- clamp_min --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, Flatten, the
+"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, the
 activations, Sequential, the loss modules and `clip_grad_norm_`.
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
@@ -26,6 +26,7 @@ from .module import Module
 SeedLike = Union[int, np.random.Generator, random.Random, None]
 
 __all__ = [
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "Conv2d",
@@ -124,7 +125,8 @@ class Linear(Module):
 
 class Conv2d(Module):
     """2-D convolution (cross-correlation, as PyTorch) on (N, C, H, W) inputs; weight of shape
-    (out_channels, in_channels, kh, kw), initialised like PyTorch's (fan_in = in_channels * kh * kw)."""
+    (out_channels, in_channels / groups, kh, kw), initialised like PyTorch's (fan_in =
+    in_channels / groups * kh * kw). `padding` is an int, a pair, "valid" or "same"."""
 
     def __init__(
         self,
@@ -133,6 +135,8 @@ class Conv2d(Module):
         kernel_size: Any,
         stride: Any = 1,
         padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
         bias: bool = True,
         seed: SeedLike = None,
         dtype: Any = None,
@@ -141,37 +145,91 @@ class Conv2d(Module):
         self.out_channels = _size("out_channels", out_channels)
         self.kernel_size = F.pair("kernel_size", kernel_size, 1)
         self.stride = F.pair("stride", stride, 1)
-        self.padding = F.pair("padding", padding, 0)
+        self.dilation = F.pair("dilation", dilation, 1)
+        self.groups = _size("groups", groups)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(
+                f"in_channels ({self.in_channels}) and out_channels ({self.out_channels}) must both be "
+                f"divisible by groups ({self.groups})"
+            )
+        F.conv_padding(
+            padding, self.kernel_size, self.stride, self.dilation
+        )  # checked now, not at the first call
+        self.padding = padding if isinstance(padding, str) else F.pair("padding", padding, 0)
         rng = make_generator(seed)
         kind = _dtype(dtype)
-        bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
         self.weight = _uniform_parameter(
-            rng, bound, (self.out_channels, self.in_channels, *self.kernel_size), kind
+            rng, bound, (self.out_channels, self.in_channels // self.groups, *self.kernel_size), kind
         )
         self.bias = _uniform_parameter(rng, bound, (self.out_channels,), kind) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        return F.conv2d(_as_tensor(x), self.weight, self.bias, self.stride, self.padding)
+        return F.conv2d(
+            _as_tensor(x), self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
     def __repr__(self) -> str:
         return (
             f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding})"
+            f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups})"
         )
 
 
 class MaxPool2d(Module):
-    """The largest value of each kernel_size window, moving by stride (default: kernel_size)."""
+    """The largest value of each kernel_size window, moving by stride (default: kernel_size);
+    padding (at most half the kernel) is never the largest."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1):
         self.kernel_size = F.pair("kernel_size", kernel_size, 1)
         self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
+        self.padding = F.pair("padding", padding, 0)
+        self.dilation = F.pair("dilation", dilation, 1)
 
     def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(_as_tensor(x), self.kernel_size, self.stride)
+        return F.max_pool2d(_as_tensor(x), self.kernel_size, self.stride, self.padding, self.dilation)
 
     def __repr__(self) -> str:
-        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
+        return (
+            f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation})"
+        )
+
+
+class AvgPool2d(Module):
+    """The mean of each kernel_size window, moving by stride (default: kernel_size); zero
+    padding counts in the mean unless count_include_pad=False."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ):
+        self.kernel_size = F.pair("kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
+        self.padding = F.pair("padding", padding, 0)
+        self.count_include_pad = bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(
+            _as_tensor(x),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"count_include_pad={self.count_include_pad})"
+        )
 
 
 class Flatten(Module):

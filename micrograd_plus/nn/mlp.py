@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value, dot, dots
+from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import Module, Seed, make_rng
 
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+_ACTIVATION_MODULES: dict[str, type[Module]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 
 
 def _activation(activation: str | None, nonlin: bool | None) -> str:
@@ -127,6 +129,28 @@ class MLP(Module):
             if isinstance(out, Value):
                 out = [out]
         return out[0] if len(out) == 1 else out
+
+    def to_sequential(self) -> Sequential:
+        """The same network as Tensor layers: a `Sequential` of `Linear` layers (float64, with
+        these weights copied) and `ReLU`/`Tanh`/`Sigmoid` modules, which takes a batch (N, nin)
+        at once and whose `state_dict()` loads into the equivalent `torch.nn.Sequential`: the
+        way from a scalar model to PyTorch."""
+        modules: list[Module] = []
+        for i, layer in enumerate(self.layers):
+            activations = {n.activation for n in layer.neurons}
+            if len(activations) != 1:
+                raise ValueError(
+                    f"layer {i} mixes the activations {sorted(activations)}: a Linear layer applies one to all its outputs"
+                )
+            linear = Linear(len(layer.neurons[0].w), len(layer.neurons), seed=0)  # weights replaced below
+            linear.weight.data = np.array([[w.data for w in n.w] for n in layer.neurons], dtype=np.float64)
+            assert linear.bias is not None  # (Linear has a bias unless told otherwise)
+            linear.bias.data = np.array([n.b.data for n in layer.neurons], dtype=np.float64)
+            modules.append(linear)
+            activation = activations.pop()
+            if activation != "linear":
+                modules.append(_ACTIVATION_MODULES[activation]())
+        return Sequential(*modules)
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -41,7 +41,11 @@ _MADE = itertools.count()
 
 
 class Module:
-    """Base class: finds parameters and sub-modules among the attributes."""
+    """Base class: finds parameters and sub-modules among the attributes.
+
+    State that is saved but not trained (BatchNorm's running statistics) is a *buffer*: a
+    numpy array registered with `register_buffer`, listed by `named_buffers()` and kept in
+    `state_dict()`, never in `parameters()`."""
 
     training: bool = True
 
@@ -146,27 +150,74 @@ class Module:
         """Eval mode for this module and every sub-module (`train(False)`): Dropout is the identity."""
         return self.train(False)
 
+    def register_buffer(self, name: str, array: np.ndarray | None) -> None:
+        """Keep `array` as the attribute `name`: saved in `state_dict()`, not a parameter (as
+        PyTorch's running statistics). Assign a new array to the attribute to change it; None
+        (as PyTorch) registers a buffer that is left out of `state_dict()` until it is set."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"a buffer name must be a Python identifier without dots, got {name!r:.60}")
+        if array is not None and not isinstance(array, np.ndarray):
+            raise TypeError(
+                f"buffer {name!r} must be a numpy array or None, got {type(array).__name__}; "
+                "use np.asarray(...) for numbers"
+            )
+        names = vars(self).setdefault("_buffer_names", [])
+        if name not in names:
+            if hasattr(self, name):
+                raise KeyError(f"attribute {name!r} already exists: a buffer needs a name of its own")
+            names.append(name)
+        setattr(self, name, array)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, array) for the buffers of this module and every sub-module."""
+        for module_name, module in self.named_modules(prefix):
+            dot = f"{module_name}." if module_name else ""
+            for name in vars(module).get("_buffer_names", ()):
+                array = getattr(module, name)
+                if array is not None:
+                    yield dot + name, array
+
+    def buffers(self) -> list[np.ndarray]:
+        return [b for _, b in self.named_buffers()]
+
+    def _state_entries(self) -> Iterator[tuple[str, Any]]:
+        """(dotted name, entry) in PyTorch's state_dict order: each module's own parameters,
+        then its buffers, then its sub-modules' entries. An entry is a parameter node, or a
+        buffer as (module, attribute name). Parameters keep the names `named_parameters` gives."""
+        first_names = {id(p): name for name, p in self.named_parameters()}
+        for module_name, module in self.named_modules():
+            dot = f"{module_name}." if module_name else ""
+            for name, member in module._members():
+                if isinstance(member, Node) and first_names.get(id(member)) == dot + name:
+                    yield dot + name, member
+            for name in vars(module).get("_buffer_names", ()):
+                if getattr(module, name) is not None:
+                    yield dot + name, (module, name)
+
     def state_dict(self) -> dict[str, Any]:
-        """A copy of every parameter's data by name: a float for a Value, an array for a Tensor."""
-        return {name: _copy_data(p.data) for name, p in self.named_parameters()}
+        """A copy of every parameter's data and every buffer by name, as in PyTorch: a float
+        for a Value, an array for a Tensor or a buffer."""
+        return {name: _copy_data(_read(entry)) for name, entry in self._state_entries()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy data into the parameters; names and shapes must match exactly."""
+        """Copy data into the parameters and buffers; names and shapes must match exactly."""
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict() takes a dict of name -> data, got {type(state).__name__}")
-        params = dict(self.named_parameters())
-        missing = sorted(set(params) - set(state))
-        unexpected = sorted(set(state) - set(params))
+        entries = dict(self._state_entries())
+        missing = sorted(set(entries) - set(state))
+        unexpected = sorted(set(state) - set(entries))
         if missing or unexpected:
             raise ValueError(
                 f"state does not fit {type(self).__name__}: missing {missing or 'none'}, "
                 f"unexpected {unexpected or 'none'}; was it saved from a model of another shape?"
             )
-        new_data = {}
-        for name, p in params.items():
-            new_data[name] = _checked_data(name, p.data, state[name])
-        for name, p in params.items():  # only after every entry was validated: all or nothing
-            p.data = new_data[name]
+        new_data = {name: _checked_data(name, _read(entry), state[name]) for name, entry in entries.items()}
+        for name, entry in entries.items():  # only after every entry was validated: all or nothing
+            if isinstance(entry, Node):
+                entry.data = new_data[name]
+            else:
+                module, attribute = entry
+                setattr(module, attribute, new_data[name])
 
 
 def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:
@@ -202,13 +253,19 @@ def _copy_data(data: Any) -> Any:
     return data.copy() if isinstance(data, np.ndarray) else data
 
 
+def _read(entry: Any) -> Any:
+    """The data of a state entry: a parameter's `.data`, or a buffer's array."""
+    return entry.data if isinstance(entry, Node) else getattr(*entry)
+
+
 def _checked_data(name: str, current: Any, given: Any) -> Any:
     """`given` as the data of a parameter like `current`: real numbers of its shape, copied."""
     if isinstance(current, np.ndarray):
         array = np.asarray(given)
-        if array.shape != current.shape or array.dtype.kind not in "iuf":
+        kinds, what = ("iu", "integers") if current.dtype.kind in "iu" else ("iuf", "real numbers")
+        if array.shape != current.shape or array.dtype.kind not in kinds:
             raise ValueError(
-                f"parameter {name!r}: expected real numbers of shape {current.shape}, got {array.dtype} of shape {array.shape}"
+                f"entry {name!r}: expected {what} of shape {current.shape}, got {array.dtype} of shape {array.shape}"
             )
         return array.astype(current.dtype, copy=True)
     array = np.asarray(given)

@@ -1,0 +1,257 @@
+"""Conv2d's stride, padding ("same", "valid"), dilation and groups; MaxPool2d's padding and
+dilation; AvgPool2d: values, gradients and second derivatives against PyTorch float64 for
+hypothesis-drawn shapes and options, central differences, the modules against torch's, and
+the errors for options PyTorch refuses."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_plus import AvgPool2d, Conv2d, MaxPool2d, Tensor, grad, gradcheck, nn
+from micrograd_plus.nn import functional as F
+
+
+def _spatial(draw: st.DrawFn, kernel: int, dilation: int, padding: int) -> int:
+    """An image size the (dilated, padded) kernel fits in."""
+    span = (kernel - 1) * dilation + 1
+    return draw(st.integers(max(1, span - 2 * padding), span + 4))
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn) -> dict:
+    groups = draw(st.integers(1, 3))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+    padding = draw(st.sampled_from(["same", "valid", "pair", "pair"]))
+    stride = (1, 1) if padding == "same" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pad_numbers = (draw(st.integers(0, 2)), draw(st.integers(0, 2))) if padding == "pair" else (0, 0)
+    size = [_spatial(draw, kernel[i], dilation[i], pad_numbers[i]) for i in range(2)]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return {
+        "x": rng.normal(size=(draw(st.integers(1, 2)), c, *size)),
+        "w": rng.normal(size=(o, c // groups, *kernel)),
+        "b": rng.normal(size=o),
+        "options": {
+            "stride": stride,
+            "padding": pad_numbers if padding == "pair" else padding,
+            "dilation": dilation,
+            "groups": groups,
+        },
+        "g_seed": int(rng.integers(2**32)),
+    }
+
+
+def _compare_first_and_second_order(torch, ours, theirs, arrays: list[np.ndarray], g_seed: int) -> None:
+    """Values and gradients of every input, then the gradient of a function of those
+    gradients (grad with create_graph=True), against torch. (A tanh after the op makes the
+    first gradient depend on the inputs even where the op is linear.)"""
+    mine = [Tensor(a, requires_grad=True) for a in arrays]
+    refs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, tout = ours(*mine), theirs(*refs)
+    assert out.shape == tuple(tout.shape)
+    assert close_to_torch(out.data, tout.detach().numpy())
+    g = np.random.default_rng(g_seed).normal(size=out.shape)
+    first = grad((out.tanh() * Tensor(g)).sum(), mine, create_graph=True)
+    tfirst = torch.autograd.grad((tout.tanh() * torch.tensor(g)).sum(), refs, create_graph=True)
+    for i, (a, b) in enumerate(zip(first, tfirst)):
+        assert close_to_torch(a.data, b.detach().numpy()), f"gradient of input {i}"
+    sum((a * a.sin()).sum() for a in first).backward()
+    sum((b * b.sin()).sum() for b in tfirst).backward()
+    for i, (a, b) in enumerate(zip(mine, refs)):
+        theirs_grad = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
+        ours_grad = np.zeros(a.shape) if a.grad is None else a.grad
+        assert close_to_torch(ours_grad, theirs_grad), f"second derivative reaching input {i}"
+
+
+@given(conv_cases())
+def test_conv2d_options_match_torch_to_second_order(case: dict) -> None:
+    torch = require_torch()
+    opts = case["options"]
+    _compare_first_and_second_order(
+        torch,
+        lambda x, w, b: F.conv2d(x, w, b, **opts),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **opts),
+        [case["x"], case["w"], case["b"]],
+        case["g_seed"],
+    )
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn) -> dict:
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    size = [_spatial(draw, kernel[i], dilation[i], padding[i]) for i in range(2)]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size))
+    if draw(st.booleans()):  # rows of -inf: windows whose real elements are all -inf
+        x[:, :, : draw(st.integers(1, size[0])), :] = -math.inf
+    return {
+        "x": x,
+        "kernel": kernel,
+        "stride": draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3))),
+        "padding": padding,
+        "dilation": dilation,
+        "count_include_pad": draw(st.booleans()),
+        "divisor_override": draw(st.none() | st.integers(1, 5)),
+        "g_seed": int(rng.integers(2**32)),
+    }
+
+
+@given(pool_cases())
+def test_max_pool2d_padding_and_dilation_match_torch_to_second_order(case: dict) -> None:
+    torch = require_torch()
+    opts = {k: case[k] for k in ("stride", "padding", "dilation")}
+    _compare_first_and_second_order(
+        torch,
+        lambda x: F.max_pool2d(x, case["kernel"], **opts),
+        lambda x: torch.nn.functional.max_pool2d(x, case["kernel"], **opts),
+        [case["x"]],
+        case["g_seed"],
+    )
+
+
+@given(pool_cases())
+def test_avg_pool2d_matches_torch_to_second_order(case: dict) -> None:
+    torch = require_torch()
+    x = np.where(np.isinf(case["x"]), 1.5, case["x"])  # (an average of -inf is no test of pooling)
+    opts = {k: case[k] for k in ("stride", "padding", "count_include_pad", "divisor_override")}
+    _compare_first_and_second_order(
+        torch,
+        lambda x: F.avg_pool2d(x, case["kernel"], **opts),
+        lambda x: torch.nn.functional.avg_pool2d(x, case["kernel"], **opts),
+        [x],
+        case["g_seed"],
+    )
+
+
+def test_the_options_pass_gradcheck() -> None:
+    rng = np.random.default_rng(5)
+    x = Tensor(rng.normal(size=(2, 4, 6, 5)), requires_grad=True)
+    w = Tensor(rng.normal(size=(6, 2, 2, 3)), requires_grad=True)
+    b = Tensor(rng.normal(size=6), requires_grad=True)
+
+    def f(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        y = F.conv2d(x, w, b, padding="same", dilation=(2, 1), groups=2).tanh()
+        y = F.max_pool2d(y, 3, stride=2, padding=1, dilation=(1, 2))
+        return F.avg_pool2d(y, 2, stride=1, padding=1, count_include_pad=False)
+
+    assert gradcheck(f, [x, w, b])
+    narrow = Tensor(rng.normal(size=(4, 2, 1, 3)), requires_grad=True)
+    assert gradcheck(lambda x, w: F.conv2d(x, w, stride=(2, 3), padding=(1, 2), groups=2), [x, narrow])
+
+
+def test_padding_same_keeps_the_size_and_valid_pads_nothing() -> None:
+    x = Tensor(np.random.default_rng(0).normal(size=(1, 2, 5, 6)))
+    for kernel in [(1, 1), (2, 2), (3, 4), (4, 3)]:
+        w = Tensor(np.ones((3, 2, *kernel)))
+        assert F.conv2d(x, w, padding="same", dilation=(1, 2)).shape == (1, 3, 5, 6), kernel
+        assert F.conv2d(x, w, padding="valid").shape == F.conv2d(x, w, padding=0).shape
+
+
+def test_groups_keep_the_channel_groups_apart() -> None:
+    """With groups=2, output channels 0-1 see only input channel 0, channels 2-3 only channel 1."""
+    x = np.zeros((1, 2, 3, 3))
+    x[0, 1] = 1.0  # only the second group's input is non-zero
+    out = F.conv2d(Tensor(x), Tensor(np.ones((4, 1, 3, 3))), groups=2).data
+    assert out.ravel().tolist() == [0.0, 0.0, 9.0, 9.0]
+
+
+# --- the modules ---------------------------------------------------------------------------------
+
+
+def test_conv2d_module_with_groups_and_dilation_matches_torchs() -> None:
+    torch = require_torch()
+    ours = Conv2d(4, 6, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1), groups=2, seed=0)
+    theirs = torch.nn.Conv2d(4, 6, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1), groups=2)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    bound = 1 / math.sqrt(2 * 3 * 2)  # fan_in = in_channels / groups * kh * kw
+    assert 0.9 * bound < np.abs(ours.weight.data).max() <= bound
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(1).normal(size=(2, 4, 7, 6))
+    assert close_to_torch(ours(x).data, theirs(torch.tensor(x)).detach().numpy())
+    same = Conv2d(4, 2, 4, padding="same", seed=1)
+    tsame = torch.nn.Conv2d(4, 2, 4, padding="same")
+    tsame.load_state_dict({k: torch.tensor(v) for k, v in same.state_dict().items()})
+    assert close_to_torch(same(x).data, tsame(torch.tensor(x)).detach().numpy())
+    assert "groups=2" in repr(ours) and "padding='same'" in repr(same)
+
+
+def test_pool_modules_match_torchs() -> None:
+    torch = require_torch()
+    x = np.random.default_rng(2).normal(size=(2, 3, 7, 8))
+    pairs = [
+        (MaxPool2d(3, stride=2, padding=1, dilation=(1, 2)), torch.nn.MaxPool2d(3, 2, 1, dilation=(1, 2))),
+        (AvgPool2d(3), torch.nn.AvgPool2d(3)),
+        (AvgPool2d((3, 2), stride=1, padding=1), torch.nn.AvgPool2d((3, 2), stride=1, padding=1)),
+        (
+            AvgPool2d(2, padding=1, count_include_pad=False),
+            torch.nn.AvgPool2d(2, padding=1, count_include_pad=False),
+        ),
+    ]
+    for ours, theirs in pairs:
+        assert close_to_torch(ours(x).data, theirs(torch.tensor(x)).numpy()), repr(ours)
+        assert ours.state_dict() == {} == theirs.state_dict()
+    assert AvgPool2d(3).stride == (3, 3) and nn.AvgPool2d is AvgPool2d
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Conv2d(3, 4, 3, groups=2),
+            r"in_channels \(3\) and out_channels \(4\) must both be divisible by groups \(2\)",
+        ),
+        (lambda: Conv2d(2, 4, 3, groups=0), "groups must be a positive int"),
+        (lambda: Conv2d(2, 4, 3, dilation=0), "dilation must be >= 1"),
+        (lambda: Conv2d(2, 4, 3, stride=2, padding="same"), "padding='same' is not supported for strided"),
+        (
+            lambda: Conv2d(2, 4, 3, padding="full"),
+            "padding must be an int, a pair of ints, 'valid' or 'same'",
+        ),
+        (lambda: MaxPool2d(2, dilation=0), "dilation must be >= 1"),
+        (lambda: AvgPool2d(2, padding=-1), "padding must be >= 0"),
+    ],
+)
+def test_bad_options_raise(make, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_bad_pool_inputs_say_what_is_wrong() -> None:
+    x = np.zeros((1, 1, 5, 5))
+    with pytest.raises(
+        ValueError, match=r"padding \(2, 2\) must be at most half of the kernel size \(3, 3\)"
+    ):
+        MaxPool2d(3, padding=2)(x)
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half"):
+        AvgPool2d(2, padding=2)(x)
+    with pytest.raises(ValueError, match=r"smaller than the kernel \(7, 7\) \(dilation included\)"):
+        MaxPool2d(4, dilation=2)(x)
+    with pytest.raises(ValueError, match="divisor_override must be a positive int"):
+        AvgPool2d(2, divisor_override=0)(x)
+    with pytest.raises(ValueError, match=r"weight of shape \(4, 1, 3, 3\) with groups=2"):
+        F.conv2d(Tensor(np.zeros((1, 3, 5, 5))), Tensor(np.zeros((4, 1, 3, 3))), groups=2)
+
+
+def test_max_pool2d_never_picks_padding_even_when_a_window_holds_only_minus_infinity() -> None:
+    """Padding is -inf too: where every real element of a window is -inf, PyTorch picks the
+    first real one, and so must the gradient here (never a padding cell)."""
+    torch = require_torch()
+    data = np.full((1, 1, 4, 4), -math.inf)
+    data[0, 0, 3, 3] = 1.0
+    x, tx = Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    F.max_pool2d(x, 3, stride=1, padding=1, dilation=(1, 2)).backward(np.ones((1, 1, 4, 2)))
+    torch.nn.functional.max_pool2d(tx, 3, stride=1, padding=1, dilation=(1, 2)).backward(
+        torch.ones(1, 1, 4, 2)
+    )
+    assert np.array_equal(x.grad, tx.grad.numpy()) and x.grad.sum() == 8.0
