@@ -433,21 +433,23 @@ def _broadcast_to_op(shape: Shape) -> Op:
 
 
 def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
-    """The reduced axes as sorted non-negative ints, or a clear error naming the shape."""
+    """The reduced axes as sorted non-negative ints, or a clear error naming the shape. A 0-d
+    Tensor takes axis 0 or -1 (reducing nothing), as PyTorch's dim."""
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    span = max(ndim, 1)
     axes = []
     for a in items:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < ndim:
+        if not -span <= a < span:
             raise ValueError(f"axis {axis!r} is out of range for a Tensor of shape {shape} ({ndim} axes)")
-        axes.append(int(a) % ndim)
+        axes.append(int(a) % span)
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis!r} repeats an axis")
-    return tuple(sorted(axes))
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _axis_or_dim(axis: Any, keepdims: bool, dim: Any, keepdim: bool) -> tuple[Any, bool]:

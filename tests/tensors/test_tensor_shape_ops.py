@@ -87,7 +87,8 @@ def test_min_and_max_along_a_dim_match_amin_and_amax_with_ties_and_nan(
     x: np.ndarray, data: st.DataObject
 ) -> None:
     torch = require_torch()
-    dim = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
+    # (a 0-d Tensor takes dim 0 or -1, as in PyTorch)
+    dim = data.draw(st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)))
     keepdim = data.draw(st.booleans())
     for name in ("min", "max"):
         ours, theirs = pair(x)
@@ -95,6 +96,24 @@ def test_min_and_max_along_a_dim_match_amin_and_amax_with_ties_and_nan(
         dims = tuple(range(x.ndim)) if dim is None else dim
         ref = getattr(torch, "a" + name)(theirs, dim=dims, keepdim=keepdim)
         assert_same(ours, theirs, out, ref)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("dim", [0, -1, (0,), [-1]])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reductions_of_a_zero_d_tensor_take_dim_0_and_minus_1_as_torch(
+    name: str, dim: Any, keepdim: bool
+) -> None:
+    torch = require_torch()
+    ours, theirs = pair(np.array(-2.5))
+    out = getattr(ours, name)(dim=dim, keepdim=keepdim)
+    ref = getattr(theirs, {"max": "amax", "min": "amin"}.get(name, name))(dim=dim, keepdim=keepdim)
+    assert_same(ours, theirs, out, ref)
+    assert getattr(Tensor(-2.5), name)(axis=dim, keepdims=keepdim).item() == -2.5  # (numpy's names too)
+    with pytest.raises(ValueError, match=r"axis 1 is out of range for a Tensor of shape \(\)"):
+        getattr(ours, name)(dim=1)
+    with pytest.raises(ValueError, match="repeats an axis"):
+        getattr(ours, name)(dim=(0, -1))
 
 
 def test_dim_and_keepdim_are_axis_and_keepdims() -> None:
