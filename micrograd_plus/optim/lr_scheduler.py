@@ -12,6 +12,7 @@ two schedulers on one optimizer multiply their effects, and the rounding is PyTo
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -122,9 +123,9 @@ class MultiStepLR(LRScheduler):
     ):
         milestones = list(milestones)
         for m in milestones:
-            if isinstance(m, bool) or not isinstance(m, int):
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
                 raise TypeError(f"milestones must be whole numbers (epochs), got {m!r:.60}")
-        self.milestones = Counter(milestones)
+        self.milestones = Counter(int(m) for m in milestones)  # (numpy ints too: np.arange(30, 90, 30))
         self.gamma = _check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 

@@ -80,6 +80,13 @@ def test_rates_follow_torch_for_hundreds_of_epochs(name: str, kwargs: dict) -> N
     compare(name, kwargs)
 
 
+def test_multistep_milestones_may_be_numpy_integers_as_in_torch() -> None:
+    # (np.arange(30, 100, 30) and the like: numpy ints are whole numbers too)
+    compare("MultiStepLR", {"milestones": np.array([10, 50, 50]), "gamma": 0.5})
+    compare("MultiStepLR", {"milestones": [np.int32(3), np.int64(20)]})
+    assert all(type(m) is int for m in MultiStepLR(SGD([Value(1.0)], lr=0.1), np.array([4])).milestones)
+
+
 def test_lambda_lr_follows_torch_with_one_function_and_with_one_per_group() -> None:
     compare("LambdaLR", {"lr_lambda": lambda epoch: 0.95**epoch})
     compare("LambdaLR", {"lr_lambda": [lambda e: 1 / (1 + e), lambda e: math.cos(e / 10) ** 2]})
