@@ -1352,6 +1352,16 @@ class Tensor(Node):
         found = getattr(np, name)(data, axis=axis, keepdims=keepdims)
         return np.asarray(found, dtype=np.int64)
 
+    @property
+    def values(self) -> Tensor:
+        """Not here: PyTorch's `x.max(dim).values`; this raises an AttributeError that says so."""
+        raise AttributeError(_NO_VALUES_OR_INDICES.format("values"))
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Not here: PyTorch's `x.max(dim).indices`; this raises an AttributeError that says so."""
+        raise AttributeError(_NO_VALUES_OR_INDICES.format("indices"))
+
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Each element limited to [min, max] (either may be None), as `torch.clamp`: the gradient
         passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere."""
@@ -1464,6 +1474,14 @@ def _dim(dim: Any, ndim: int, who: str, shape: Shape) -> int:
             f"(expected a dim from {-ndim} to {ndim - 1})"
         )
     return int(dim) % ndim
+
+
+# (a PyTorch habit: `values, indices = x.max(dim)` or `x.max(dim).indices`)
+_NO_VALUES_OR_INDICES = (
+    "a Tensor has no attribute '{}': max(dim) and min(dim) return the values only (a Tensor, as "
+    "torch.amax and torch.amin do), not a (values, indices) pair; write `values = x.max(dim)` and "
+    "`indices = x.argmax(dim)` (argmin(dim) for min)"
+)
 
 
 def real_number(value: Any, what: str) -> float:

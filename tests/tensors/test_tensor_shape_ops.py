@@ -104,7 +104,6 @@ def test_min_and_max_along_a_dim_match_amin_and_amax_with_ties_and_nan(
 def test_reductions_of_a_zero_d_tensor_take_dim_0_and_minus_1_as_torch(
     name: str, dim: Any, keepdim: bool
 ) -> None:
-    torch = require_torch()
     ours, theirs = pair(np.array(-2.5))
     out = getattr(ours, name)(dim=dim, keepdim=keepdim)
     ref = getattr(theirs, {"max": "amax", "min": "amin"}.get(name, name))(dim=dim, keepdim=keepdim)
@@ -114,6 +113,17 @@ def test_reductions_of_a_zero_d_tensor_take_dim_0_and_minus_1_as_torch(
         getattr(ours, name)(dim=1)
     with pytest.raises(ValueError, match="repeats an axis"):
         getattr(ours, name)(dim=(0, -1))
+
+
+def test_torchs_values_and_indices_of_max_say_what_to_write_instead() -> None:
+    # `out.max(1).indices` (a PyTorch tutorial's line) meets a Tensor of the values here
+    out = Tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    for name in ("values", "indices"):
+        with pytest.raises(
+            AttributeError, match=r"max\(dim\) and min\(dim\) return the values.*argmax\(dim\)"
+        ):
+            getattr(out.max(1), name)
+        assert not hasattr(out, name)  # (duck typing, e.g. matplotlib's check for pandas, still works)
 
 
 def test_dim_and_keepdim_are_axis_and_keepdims() -> None:
