@@ -1522,7 +1522,7 @@ def _clamp_op(low: float | None, high: float | None) -> Op:
 def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
     """`index` as a new int64 array that gather() may use on a Tensor of `shape`, or a clear error."""
     picks = np.array(index.data if isinstance(index, Tensor) else index)
-    if picks.dtype.kind == "f" and np.all(picks == np.floor(picks)):
+    if picks.dtype.kind == "f" and np.all(np.isfinite(picks)) and np.all(picks == np.floor(picks)):
         picks = picks.astype(np.int64)  # whole numbers in a float array (a Tensor of labels)
     if picks.dtype.kind not in "iu":
         raise TypeError(f"gather(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}")

@@ -215,6 +215,9 @@ def test_gather_names_the_problem() -> None:
         x.gather(1, np.zeros((3, 1), dtype=int))
     with pytest.raises(TypeError, match="must hold integers"):
         x.gather(1, np.array([[0.5], [1.0]]))
+    for endless in (np.inf, -np.inf, np.nan):  # (inf equals its floor, but is no index)
+        with pytest.raises(TypeError, match=r"must hold integers, got dtype float64: .*(inf|nan)"):
+            x.gather(1, np.array([[1.0, endless]] * 2))
     with pytest.raises(ValueError, match="dim 2 is out of range"):
         x.gather(2, np.zeros((2, 1), dtype=int))
     with pytest.raises(ValueError, match="at least one axis"):
