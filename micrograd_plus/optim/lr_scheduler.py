@@ -21,9 +21,9 @@ from .optimizers import Optimizer, _check_count, _check_number
 
 
 def _check_epoch(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < -1:
         raise ValueError(f"last_epoch must be a whole number >= -1, got {value!r:.60}")
-    return value
+    return int(value)
 
 
 class LRScheduler:
@@ -33,7 +33,7 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         self.optimizer = self._checked_optimizer(optimizer)
-        self.last_epoch = _check_epoch(last_epoch)
+        self.last_epoch = last_epoch = _check_epoch(last_epoch)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])

@@ -175,6 +175,16 @@ def test_resuming_with_last_epoch_follows_torch(name: str, kwargs: dict) -> None
         theirs.step()
 
 
+def test_last_epoch_may_be_a_numpy_integer() -> None:
+    # (an epoch counter read back from a numpy array of a checkpoint)
+    opt = SGD([Value(1.0)], lr=0.1)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    scheduler = StepLR(opt, step_size=2, last_epoch=np.int64(5))
+    assert type(scheduler.last_epoch) is int and scheduler.last_epoch == 6
+    with pytest.raises(ValueError, match="last_epoch must be a whole number >= -1, got 2.0"):
+        StepLR(opt, step_size=2, last_epoch=2.0)
+
+
 def test_resuming_needs_initial_lr_in_the_groups() -> None:
     with pytest.raises(KeyError, match=r"param_groups\[0\] has no 'initial_lr'.*last_epoch=-1"):
         StepLR(SGD([Value(1.0)], lr=0.1), step_size=2, last_epoch=5)
