@@ -143,7 +143,8 @@ def _like(input: Any, dtype: Any, who: str) -> tuple[Shape, Any]:
     if isinstance(input, Tensor):
         return input.shape, input.dtype if dtype is None else dtype
     if isinstance(input, np.ndarray):
-        return input.shape, dtype  # (an int array gives float64, as Tensor(array) does)
+        # float32 stays float32 and anything else gives float64, as Tensor(array) does
+        return input.shape, (input.dtype if input.dtype == np.float32 else None) if dtype is None else dtype
     raise TypeError(f"{who}() takes a Tensor or a numpy array, got {type(input).__name__}: {input!r:.60}")
 
 

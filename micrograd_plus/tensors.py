@@ -433,21 +433,23 @@ def _broadcast_to_op(shape: Shape) -> Op:
 
 
 def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
-    """The reduced axes as sorted non-negative ints, or a clear error naming the shape."""
+    """The reduced axes as sorted non-negative ints, or a clear error naming the shape. A 0-d
+    Tensor takes axis 0 or -1 (reducing nothing), as PyTorch's dim."""
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    span = max(ndim, 1)
     axes = []
     for a in items:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < ndim:
+        if not -span <= a < span:
             raise ValueError(f"axis {axis!r} is out of range for a Tensor of shape {shape} ({ndim} axes)")
-        axes.append(int(a) % ndim)
+        axes.append(int(a) % span)
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis!r} repeats an axis")
-    return tuple(sorted(axes))
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _axis_or_dim(axis: Any, keepdims: bool, dim: Any, keepdim: bool) -> tuple[Any, bool]:
@@ -1350,6 +1352,16 @@ class Tensor(Node):
         found = getattr(np, name)(data, axis=axis, keepdims=keepdims)
         return np.asarray(found, dtype=np.int64)
 
+    @property
+    def values(self) -> Tensor:
+        """Not here: PyTorch's `x.max(dim).values`; this raises an AttributeError that says so."""
+        raise AttributeError(_NO_VALUES_OR_INDICES.format("values"))
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Not here: PyTorch's `x.max(dim).indices`; this raises an AttributeError that says so."""
+        raise AttributeError(_NO_VALUES_OR_INDICES.format("indices"))
+
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Each element limited to [min, max] (either may be None), as `torch.clamp`: the gradient
         passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere."""
@@ -1464,6 +1476,14 @@ def _dim(dim: Any, ndim: int, who: str, shape: Shape) -> int:
     return int(dim) % ndim
 
 
+# (a PyTorch habit: `values, indices = x.max(dim)` or `x.max(dim).indices`)
+_NO_VALUES_OR_INDICES = (
+    "a Tensor has no attribute '{}': max(dim) and min(dim) return the values only (a Tensor, as "
+    "torch.amax and torch.amin do), not a (values, indices) pair; write `values = x.max(dim)` and "
+    "`indices = x.argmax(dim)` (argmin(dim) for min)"
+)
+
+
 def real_number(value: Any, what: str) -> float:
     """A real number argument (int, float, numpy scalar; not bool) as a float, or a TypeError
     naming `what`; an int beyond the float range is a ValueError (not Python's OverflowError)."""
@@ -1502,7 +1522,7 @@ def _clamp_op(low: float | None, high: float | None) -> Op:
 def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
     """`index` as a new int64 array that gather() may use on a Tensor of `shape`, or a clear error."""
     picks = np.array(index.data if isinstance(index, Tensor) else index)
-    if picks.dtype.kind == "f" and np.all(picks == np.floor(picks)):
+    if picks.dtype.kind == "f" and np.all(np.isfinite(picks)) and np.all(picks == np.floor(picks)):
         picks = picks.astype(np.int64)  # whole numbers in a float array (a Tensor of labels)
     if picks.dtype.kind not in "iu":
         raise TypeError(f"gather(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}")

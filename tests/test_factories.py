@@ -77,6 +77,11 @@ def test_like_factories_copy_shape_and_dtype() -> None:
         assert close_to_torch(ours.data, theirs.numpy())
     assert mg.zeros_like(single, dtype=np.float64).dtype == np.float64
     assert mg.ones_like(np.zeros((4,), dtype=int)).dtype == np.float64
+    # a float32 array keeps its dtype too, as Tensor(array) does
+    assert Tensor(np.ones(3, dtype=np.float32)).dtype == np.float32
+    assert mg.zeros_like(np.ones(3, dtype=np.float32)).dtype == np.float32
+    assert mg.ones_like(np.ones((2, 1), dtype=np.float32)).dtype == np.float32
+    assert mg.ones_like(np.ones(2, dtype=np.float32), dtype=np.float64).dtype == np.float64
     assert mg.ones_like(single, requires_grad=True).requires_grad
 
 

@@ -373,9 +373,16 @@ def _tensor_cross_entropy(
     c = logits.shape[-1]
     class_weight = _class_weight(weight, c, logits.dtype, "cross_entropy")
     labels = np.asarray(_data(targets))
+    ignore_index = check_ignore_index(ignore_index)
     if labels.shape == logits.shape and labels.dtype.kind == "f":
         # Class probabilities, as PyTorch reads float targets of the logits' shape (also for one
         # sample, and for C = 1). A Tensor stays itself, so a target that requires grad gets one.
+        if ignore_index >= 0:  # (as PyTorch: a negative one, such as the default, never matches)
+            raise ValueError(
+                f"cross_entropy(): ignore_index={ignore_index} works with class-index targets, but these "
+                f"targets are class probabilities (floats of the logits' shape {logits.shape}), where no "
+                "sample can be ignored; give integer labels, or leave ignore_index at its default"
+            )
         probs = targets if isinstance(targets, Tensor) else Tensor(labels)
         if smoothing:
             probs = probs * (1 - smoothing) + smoothing / c
@@ -383,7 +390,6 @@ def _tensor_cross_entropy(
         if class_weight is not None:
             picked = picked * class_weight
         return _reduce_tensor(-picked.sum(axis=-1), reduction)
-    ignore_index = check_ignore_index(ignore_index)
     rows, labels, single = _label_rows(logits, labels, ignore_index, "cross_entropy")
     kept = labels != ignore_index
     if class_weight is None and not smoothing and kept.all():  # plain: one fused node (speed)

@@ -12,6 +12,7 @@ two schedulers on one optimizer multiply their effects, and the rounding is PyTo
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,9 +21,9 @@ from .optimizers import Optimizer, _check_count, _check_number
 
 
 def _check_epoch(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < -1:
         raise ValueError(f"last_epoch must be a whole number >= -1, got {value!r:.60}")
-    return value
+    return int(value)
 
 
 class LRScheduler:
@@ -32,7 +33,7 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         self.optimizer = self._checked_optimizer(optimizer)
-        self.last_epoch = _check_epoch(last_epoch)
+        self.last_epoch = last_epoch = _check_epoch(last_epoch)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -122,9 +123,9 @@ class MultiStepLR(LRScheduler):
     ):
         milestones = list(milestones)
         for m in milestones:
-            if isinstance(m, bool) or not isinstance(m, int):
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
                 raise TypeError(f"milestones must be whole numbers (epochs), got {m!r:.60}")
-        self.milestones = Counter(milestones)
+        self.milestones = Counter(int(m) for m in milestones)  # (numpy ints too: np.arange(30, 90, 30))
         self.gamma = _check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 

@@ -146,6 +146,11 @@ def _parameter_list(params: Any, who: str) -> list[Any]:
             raise TypeError(f"parameter {i} is a {type(p).__name__} model: pass model.parameters()")
         if not isinstance(p, Node):
             raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
+        if not p.is_leaf:  # stepping a computed node would change nothing the user made
+            raise ValueError(
+                f"parameter {i} is the result of an operation, not a leaf: optimize "
+                "the Value or Tensor you made (with requires_grad), e.g. w rather than w * 2, as in PyTorch"
+            )
     return params
 
 

@@ -156,6 +156,14 @@ def test_cross_entropy_with_class_probabilities_weight_and_smoothing_matches_tor
     assert close_to_torch(x.grad, tx.grad.numpy()) and close_to_torch(t.grad, tt.grad.numpy())
 
 
+def test_class_probabilities_take_a_negative_ignore_index_as_torch_does() -> None:
+    torch = require_torch()
+    logits, probs = np.random.default_rng(2).normal(size=(3, 4)), np.full((3, 4), 0.25)
+    ours = cross_entropy(Tensor(logits), probs, ignore_index=-1)
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(probs), ignore_index=-1)
+    assert close_to_torch(ours.data, theirs.numpy())
+
+
 def test_ignored_samples_count_for_nothing_even_with_nan_logits_as_in_torch() -> None:
     torch = require_torch()
     logits = np.array([[np.nan, 1.0, 2.0], [0.5, -np.inf, 1.0], [0.1, 0.2, 0.3]])
@@ -360,6 +368,11 @@ def test_modules_are_the_functional_forms() -> None:
         (lambda: CrossEntropyLoss(label_smoothing=-0.1), ValueError, "label_smoothing"),
         (lambda: HuberLoss(delta=10**400), ValueError, "too large for a float"),
         (lambda: SmoothL1Loss(beta="1"), TypeError, "beta must be a number"),
+        (  # class probabilities have no sample to ignore: torch refuses an ignore_index >= 0 with them
+            lambda: CrossEntropyLoss(ignore_index=0)(Tensor(np.zeros((2, 3))), np.full((2, 3), 1 / 3)),
+            ValueError,
+            r"ignore_index=0 works with class-index targets.*class probabilities",
+        ),
     ],
 )
 def test_bad_input_is_named(call, error: type, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -80,6 +80,13 @@ def test_rates_follow_torch_for_hundreds_of_epochs(name: str, kwargs: dict) -> N
     compare(name, kwargs)
 
 
+def test_multistep_milestones_may_be_numpy_integers_as_in_torch() -> None:
+    # (np.arange(30, 100, 30) and the like: numpy ints are whole numbers too)
+    compare("MultiStepLR", {"milestones": np.array([10, 50, 50]), "gamma": 0.5})
+    compare("MultiStepLR", {"milestones": [np.int32(3), np.int64(20)]})
+    assert all(type(m) is int for m in MultiStepLR(SGD([Value(1.0)], lr=0.1), np.array([4])).milestones)
+
+
 def test_lambda_lr_follows_torch_with_one_function_and_with_one_per_group() -> None:
     compare("LambdaLR", {"lr_lambda": lambda epoch: 0.95**epoch})
     compare("LambdaLR", {"lr_lambda": [lambda e: 1 / (1 + e), lambda e: math.cos(e / 10) ** 2]})
@@ -166,6 +173,16 @@ def test_resuming_with_last_epoch_follows_torch(name: str, kwargs: dict) -> None
         torch_opt.step()
         ours.step()
         theirs.step()
+
+
+def test_last_epoch_may_be_a_numpy_integer() -> None:
+    # (an epoch counter read back from a numpy array of a checkpoint)
+    opt = SGD([Value(1.0)], lr=0.1)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    scheduler = StepLR(opt, step_size=2, last_epoch=np.int64(5))
+    assert type(scheduler.last_epoch) is int and scheduler.last_epoch == 6
+    with pytest.raises(ValueError, match="last_epoch must be a whole number >= -1, got 2.0"):
+        StepLR(opt, step_size=2, last_epoch=2.0)
 
 
 def test_resuming_needs_initial_lr_in_the_groups() -> None:

@@ -361,3 +361,14 @@ def test_parameters_must_be_nodes_and_not_empty() -> None:
         SGD([], lr=0.1)
     with pytest.raises(TypeError, match="parameter 1 is a float, not a Value or Tensor"):
         SGD([Value(1.0), 2.0], lr=0.1)
+
+
+def test_parameters_must_be_leaves_as_in_torch() -> None:
+    # SGD([w * 2]) would step a computed node, which changes nothing the user made; torch refuses it
+    w = Tensor(np.ones(2), requires_grad=True)
+    for made in (w * 2, Value(1.0) + 1.0):
+        with pytest.raises(ValueError, match="parameter 1 is the result of an operation, not a leaf"):
+            SGD([w, made], lr=0.1)
+        with pytest.raises(ValueError, match="not a leaf"):
+            Adam([{"params": [w]}, {"params": [made]}])
+    SGD([w, (w * 2).detach().requires_grad_()], lr=0.1)  # a detached copy is a leaf

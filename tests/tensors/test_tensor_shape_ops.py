@@ -87,7 +87,8 @@ def test_min_and_max_along_a_dim_match_amin_and_amax_with_ties_and_nan(
     x: np.ndarray, data: st.DataObject
 ) -> None:
     torch = require_torch()
-    dim = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
+    # (a 0-d Tensor takes dim 0 or -1, as in PyTorch)
+    dim = data.draw(st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)))
     keepdim = data.draw(st.booleans())
     for name in ("min", "max"):
         ours, theirs = pair(x)
@@ -95,6 +96,34 @@ def test_min_and_max_along_a_dim_match_amin_and_amax_with_ties_and_nan(
         dims = tuple(range(x.ndim)) if dim is None else dim
         ref = getattr(torch, "a" + name)(theirs, dim=dims, keepdim=keepdim)
         assert_same(ours, theirs, out, ref)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("dim", [0, -1, (0,), [-1]])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reductions_of_a_zero_d_tensor_take_dim_0_and_minus_1_as_torch(
+    name: str, dim: Any, keepdim: bool
+) -> None:
+    ours, theirs = pair(np.array(-2.5))
+    out = getattr(ours, name)(dim=dim, keepdim=keepdim)
+    ref = getattr(theirs, {"max": "amax", "min": "amin"}.get(name, name))(dim=dim, keepdim=keepdim)
+    assert_same(ours, theirs, out, ref)
+    assert getattr(Tensor(-2.5), name)(axis=dim, keepdims=keepdim).item() == -2.5  # (numpy's names too)
+    with pytest.raises(ValueError, match=r"axis 1 is out of range for a Tensor of shape \(\)"):
+        getattr(ours, name)(dim=1)
+    with pytest.raises(ValueError, match="repeats an axis"):
+        getattr(ours, name)(dim=(0, -1))
+
+
+def test_torchs_values_and_indices_of_max_say_what_to_write_instead() -> None:
+    # `out.max(1).indices` (a PyTorch tutorial's line) meets a Tensor of the values here
+    out = Tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    for name in ("values", "indices"):
+        with pytest.raises(
+            AttributeError, match=r"max\(dim\) and min\(dim\) return the values.*argmax\(dim\)"
+        ):
+            getattr(out.max(1), name)
+        assert not hasattr(out, name)  # (duck typing, e.g. matplotlib's check for pandas, still works)
 
 
 def test_dim_and_keepdim_are_axis_and_keepdims() -> None:
@@ -186,6 +215,9 @@ def test_gather_names_the_problem() -> None:
         x.gather(1, np.zeros((3, 1), dtype=int))
     with pytest.raises(TypeError, match="must hold integers"):
         x.gather(1, np.array([[0.5], [1.0]]))
+    for endless in (np.inf, -np.inf, np.nan):  # (inf equals its floor, but is no index)
+        with pytest.raises(TypeError, match=r"must hold integers, got dtype float64: .*(inf|nan)"):
+            x.gather(1, np.array([[1.0, endless]] * 2))
     with pytest.raises(ValueError, match="dim 2 is out of range"):
         x.gather(2, np.zeros((2, 1), dtype=int))
     with pytest.raises(ValueError, match="at least one axis"):
