@@ -12,7 +12,6 @@ import inspect
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import browser_required, docs_required
+from conftest import CHROMIUM, CHROMIUM_FLAGS, docs_required, sync_playwright_or_skip
 
 import micrograd_plus
 
@@ -28,8 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 PAGES = sorted(DOCS.glob("*.md"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def python_blocks(path: Path) -> list[str]:
@@ -192,18 +189,6 @@ def test_the_site_builds_strictly_with_every_page_the_api_and_the_tutorial_figur
     assert (site / "neuron_player.html").read_bytes() == make_figures.player_html()
 
 
-def _playwright():
-    have = shutil.which(CHROMIUM) is not None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if (sync_playwright is None or not have) and not browser_required():
-        pytest.skip("chromium or playwright is not installed (CI requires them)")
-    assert sync_playwright is not None and have, "MICROGRAD_PLUS_REQUIRE_BROWSER is set"
-    return sync_playwright
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -226,7 +211,7 @@ def serve(folder: Path) -> Iterator[str]:
 
 
 def test_the_stepping_page_plays_its_embedded_player_offline(site, tmp_path):
-    sync_playwright = _playwright()
+    sync_playwright = sync_playwright_or_skip()
     requests: list[str] = []
     with serve(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
@@ -265,7 +250,7 @@ def test_the_stepping_page_plays_its_embedded_player_offline(site, tmp_path):
 
 
 def test_make_figures_takes_a_screenshot_stamped_with_the_player_it_shows(tmp_path):
-    _playwright()
+    sync_playwright_or_skip()
     done = subprocess.run(
         [sys.executable, str(DOCS / "make_figures.py"), "--out", str(tmp_path)],
         capture_output=True,
