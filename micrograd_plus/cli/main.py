@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .demo import run_demo
 from .graph import add_graph_commands
 from .output import fail, writable_folder
 
@@ -34,8 +35,6 @@ def _positive(text: str) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
     problem = writable_folder(args.out)
     if problem:
         return fail(problem)
