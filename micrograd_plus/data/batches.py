@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nn.layers import SeedLike, make_generator
+from ..factories import SeedLike, make_generator
 from ..tensors import Tensor
 
 

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import math
 import numbers
-import random
 from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from ..autograd import Node
+from ..factories import SeedLike, make_generator
 from ..tensors import Tensor, quiet, real_number
 from . import functional as F
 from . import losses
 from .module import Module
-
-SeedLike = Union[int, np.random.Generator, random.Random, None]
 
 __all__ = [
     "BCELoss",
@@ -44,25 +42,6 @@ __all__ = [
     "Tanh",
     "clip_grad_norm_",
 ]
-
-
-def make_generator(seed: SeedLike) -> np.random.Generator:
-    """A private numpy Generator: an int seeds a new one, a Generator is used as it is (to share
-    one stream between layers), a `random.Random` seeds one from its stream, None draws fresh
-    entropy. numpy's global state is never read or changed."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, random.Random):
-        return np.random.default_rng(seed.getrandbits(64))
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
-            f"seed must be an int, a numpy Generator, a random.Random or None, got {type(seed).__name__}: {seed!r:.60}"
-        )
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return np.random.default_rng(int(seed))
 
 
 def _size(name: str, value: Any) -> int:
