@@ -245,28 +245,32 @@ def _setting_text(x: Any) -> str:
 
 
 def _state_text(x: Any) -> str:
-    """A counter (Adam's step) as an int, a buffer as `format_value` writes it."""
-    return str(x) if isinstance(x, (int, np.integer)) else format_value(x)
+    """A counter (Adam's step) as an int, LBFGS's history lists by their length, a buffer as
+    `format_value` writes it."""
+    if isinstance(x, (int, np.integer)):
+        return str(x)
+    if isinstance(x, (list, tuple)):
+        return f"list of {len(x)}"
+    return format_value(x)
 
 
 def optimizer_html(optimizer: Optimizer) -> str:
-    """An optimizer: its settings (lr and the rest), then its parameters with their data,
-    grad and the state it keeps for each (momentum buffers, running averages, steps)."""
-    settings = {"lr": optimizer.lr}
-    settings.update(
-        {k: v for k, v in vars(optimizer).items() if not k.startswith("_") and k not in ("params", "state")}
-    )
+    """An optimizer: its options (lr first, a row per parameter group), then its parameters
+    with their data, grad and the state it keeps for each (momentum buffers, running averages,
+    steps)."""
+    options = ["lr", *(name for name in optimizer.defaults if name != "lr")]
+    groups = [[_setting_text(group[name]) for name in options] for group in optimizer.param_groups]
+    params = optimizer.params
+    states = [optimizer.state.get(p, {}) for p in params]
     keys: list[str] = []
-    for state in optimizer.state:
+    for state in states:
         keys += [k for k in state if k not in keys]
-    named = [(str(k), p) for k, p in enumerate(optimizer.params)]
-    rows, hidden = _parameter_rows(named)
-    for row, state in zip(rows, optimizer.state):
+    rows, hidden = _parameter_rows([(str(k), p) for k, p in enumerate(params)])
+    for row, state in zip(rows, states):
         row.extend(_state_text(state[k]) if k in state else "-" for k in keys)
     return _box(
-        f"<b>{_e(type(optimizer).__name__)}</b>: {len(optimizer.params)} parameters, "
-        f"{_count_numbers(optimizer.params)} numbers",
-        _table(list(settings), [[_setting_text(v) for v in settings.values()]]),
+        f"<b>{_e(type(optimizer).__name__)}</b>: {len(params)} parameters, {_count_numbers(params)} numbers",
+        _table(options, groups),
         _table(["#", "shape", "data", "grad", *keys], rows),
         _more(hidden, "optimizer.params"),
     )
