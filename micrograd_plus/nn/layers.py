@@ -241,8 +241,7 @@ class Sequential(Module):
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
-        if reduction not in losses.REDUCTIONS:
-            raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
+        losses._check_reduction(reduction)
         self.reduction = reduction
 
     def __repr__(self) -> str:
