@@ -141,6 +141,24 @@ def test_every_page_is_in_the_navigation_and_every_public_name_in_the_api_refere
     assert referenced - {"testing"} == public_names()
 
 
+def test_the_architecture_table_names_every_module_of_the_package_and_only_those():
+    """The table of docs/architecture.md is where a reader looks a file up: each path it names
+    exists, and each module of the package (but `__init__`, `__main__`) has its row."""
+    table = [
+        line
+        for line in (DOCS / "architecture.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    ]
+    named = {path for line in table for path in re.findall(r"`([\w/]+\.py)`", line.split("|")[1])}
+    package = ROOT / "micrograd_plus"
+    modules = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    }
+    assert named == modules, (sorted(named - modules), sorted(modules - named))
+
+
 def test_every_tutorial_shows_what_its_quick_run_prints_and_draws():
     page = (DOCS / "tutorials.md").read_text(encoding="utf-8")
     scripts = sorted(p.name for p in (ROOT / "examples").glob("0*.py"))
