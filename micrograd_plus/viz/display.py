@@ -25,9 +25,7 @@ from ..check.gradcheck import (
     GradcheckReport,
     GradientRow,
     LocalDerivativeReport,
-    _fmt,
-    _fmt_err,
-    _fmt_index,
+    failing_first,
 )
 from ..engine import Value
 from ..nn.module import Module
@@ -136,28 +134,9 @@ def backward_step_html(step: BackwardStep) -> str:
 # -- gradient checks --------------------------------------------------------------------
 
 
-def _failing_first(failed: Sequence[bool], limit: int) -> tuple[list[int], int]:
-    """The positions of the rows to show, in their order (failing ones kept first when the
-    rows must be cut to `limit`), and how many are left out."""
-    positions = range(len(failed))
-    if len(failed) <= limit:
-        return list(positions), 0
-    order = [k for k in positions if failed[k]] + [k for k in positions if not failed[k]]
-    keep = sorted(order[:limit])
-    return keep, len(failed) - len(keep)
-
-
 def _gradient_cells(row: GradientRow, with_autograd: bool) -> list[str]:
-    cells = [row.name, _fmt_index(row.index), _fmt(row.analytic), _fmt(row.numeric)]
-    if with_autograd:
-        cells.append(_fmt(row.autograd))
     status = "WRONG" if row.failed else "ok"
-    return [
-        *cells,
-        _fmt_err(row.abs_error),
-        _fmt_err(row.rel_error),
-        status + (f" ({row.note})" if row.note else ""),
-    ]
+    return [*row.cells(with_autograd), status + (f" ({row.note})" if row.note else "")]
 
 
 def _more(hidden: int, where: str) -> str:
@@ -170,15 +149,12 @@ def gradcheck_report_html(report: GradcheckReport) -> str:
     verdict = str(report)
     if report.rows and not report.ok:
         verdict = verdict.removesuffix(report.table()).rstrip()
-    with_autograd = any(r.autograd is not None for r in report.rows)
-    header = ["input", "element", report.analytic_label, "numeric"]
-    if with_autograd:
-        header.append("autograd")
-    header += ["abs err", "rel err", ""]
     failed = [r.failed for r in report.rows]
-    keep, hidden = _failing_first(failed, _MAX_TABLE_ROWS)
+    keep, hidden = failing_first(failed, _MAX_TABLE_ROWS)
     table = _table(
-        header, [_gradient_cells(report.rows[k], with_autograd) for k in keep], [failed[k] for k in keep]
+        report.header(),
+        [_gradient_cells(report.rows[k], report.with_autograd) for k in keep],
+        [failed[k] for k in keep],
     )
     return _box(_pre(verdict), table, _more(hidden, "report.rows"))
 
@@ -202,7 +178,7 @@ def local_derivative_report_html(report: LocalDerivativeReport) -> str:
         for row in check.rows:
             rows.append([str(check.position), check.op, *_gradient_cells(row, with_autograd=False)])
             failed.append(row.failed)
-    keep, hidden = _failing_first(failed, _MAX_TABLE_ROWS)
+    keep, hidden = failing_first(failed, _MAX_TABLE_ROWS)
     header = ["node", "op", "input", "element", "rule", "numeric", "abs err", "rel err", ""]
     table = _table(header, [rows[k] for k in keep], [failed[k] for k in keep])
     return _box(_pre(verdict), table, _more(hidden, "report.checks"))
