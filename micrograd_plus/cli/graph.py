@@ -78,6 +78,7 @@ def _build(args: argparse.Namespace) -> Value:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    """`micrograd-plus graph`: draw the expression's graph into the output file; the exit status."""
     problem = writable_file(args.output)
     if problem:
         return fail(problem)
@@ -96,6 +97,8 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
+    """`micrograd-plus trace`: print the narrated forward and backward steps (and write the
+    player page with --html); the exit status."""
     problem = args.html and writable_file(args.html)
     if problem:
         return fail(problem)

@@ -123,10 +123,12 @@ def tensor_html(tensor: Tensor) -> str:
 
 
 def forward_step_html(step: ForwardStep) -> str:
+    """A forward step: its number and its narration."""
     return _box(f"<b>Forward step {step.index + 1}</b>", _pre(str(step)))
 
 
 def backward_step_html(step: BackwardStep) -> str:
+    """A backward step: its number, whose gradient it sends back, and its narration."""
     what = "the seed" if step.is_seed else f"{step.name} sends its gradient back"
     return _box(f"<b>Backward step {step.index}</b>: {_e(what)}", _pre(str(step)))
 

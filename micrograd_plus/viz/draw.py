@@ -130,6 +130,8 @@ def short_number(x: Any) -> str:
 
 
 def short_value(x: Any) -> str:
+    """A node's data or grad as a drawing shows it: a number as `short_number` writes it, a few
+    values in brackets, a larger array by its mean and range."""
     if x is None:
         return "None"
     if isinstance(x, Node):
