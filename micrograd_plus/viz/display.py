@@ -46,7 +46,7 @@ _PRE = (
 )
 
 
-def _e(x: Any) -> str:
+def _escaped(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
@@ -54,17 +54,17 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], wrong: Iterable
     """An HTML table: a header row, then the rows (those flagged in `wrong` shaded red).
     Cells are in monospace, and every one is escaped."""
     flags = list(wrong)
-    head = "".join(f'<th style="{_CELL} text-align: left;">{_e(h)}</th>' for h in header)
+    head = "".join(f'<th style="{_CELL} text-align: left;">{_escaped(h)}</th>' for h in header)
     body = []
     for k, row in enumerate(rows):
         shade = _WRONG if k < len(flags) and flags[k] else ""
-        cells = "".join(f'<td style="{_CELL} font-family: monospace;">{_e(c)}</td>' for c in row)
+        cells = "".join(f'<td style="{_CELL} font-family: monospace;">{_escaped(c)}</td>' for c in row)
         body.append(f'<tr style="{shade}">{cells}</tr>')
     return f"<table {_TABLE}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _pre(text: str) -> str:
-    return f"<pre {_PRE}>{_e(text)}</pre>"
+    return f"<pre {_PRE}>{_escaped(text)}</pre>"
 
 
 def _box(*parts: str) -> str:
@@ -111,7 +111,7 @@ def tensor_html(tensor: Tensor) -> str:
     if tensor.grad is None:
         grad += "  (no backward pass has reached it)"
     return _box(
-        f"<b>Tensor{_e(name)}</b>: {_e(', '.join(facts))}",
+        f"<b>Tensor{_escaped(name)}</b>: {_escaped(', '.join(facts))}",
         "<div>data</div>",
         _pre(_array(tensor.data)),
         "<div>grad</div>",
@@ -130,7 +130,7 @@ def forward_step_html(step: ForwardStep) -> str:
 def backward_step_html(step: BackwardStep) -> str:
     """A backward step: its number, whose gradient it sends back, and its narration."""
     what = "the seed" if step.is_seed else f"{step.name} sends its gradient back"
-    return _box(f"<b>Backward step {step.index}</b>: {_e(what)}", _pre(str(step)))
+    return _box(f"<b>Backward step {step.index}</b>: {_escaped(what)}", _pre(str(step)))
 
 
 # -- gradient checks --------------------------------------------------------------------
@@ -142,7 +142,7 @@ def _gradient_cells(row: GradientRow, with_autograd: bool) -> list[str]:
 
 
 def _more(hidden: int, where: str) -> str:
-    return f"<div>... {hidden} more rows not shown ({_e(where)} has them all)</div>" if hidden else ""
+    return f"<div>... {hidden} more rows not shown ({_escaped(where)} has them all)</div>" if hidden else ""
 
 
 def gradcheck_report_html(report: GradcheckReport) -> str:
@@ -210,7 +210,7 @@ def module_html(module: Module) -> str:
         description = description[:300] + " ..."
     rows, hidden = _parameter_rows(named)
     return _box(
-        f"<b>{_e(type(module).__name__)}</b>: {len(named)} parameters, "
+        f"<b>{_escaped(type(module).__name__)}</b>: {len(named)} parameters, "
         f"{_count_numbers(p for _, p in named)} numbers",
         _pre(description),
         _table(["parameter", "shape", "data", "grad"], rows),
@@ -247,7 +247,7 @@ def optimizer_html(optimizer: Optimizer) -> str:
     for row, state in zip(rows, states):
         row.extend(_state_text(state[k]) if k in state else "-" for k in keys)
     return _box(
-        f"<b>{_e(type(optimizer).__name__)}</b>: {len(params)} parameters, {_count_numbers(params)} numbers",
+        f"<b>{_escaped(type(optimizer).__name__)}</b>: {len(params)} parameters, {_count_numbers(params)} numbers",
         _table(options, groups),
         _table(["#", "shape", "data", "grad", *keys], rows),
         _more(hidden, "optimizer.params"),
