@@ -18,6 +18,7 @@ import pytest
 from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
+from objective import START, A, B, tensor_objective, torch_objective, value_objective
 
 import micrograd_plus as mp
 from micrograd_plus import (
@@ -37,9 +38,6 @@ from micrograd_plus import (
     Value,
 )
 
-A = np.array([1.5, -0.7, 2.0, 0.3])
-B = np.array([0.2, 1.0, -0.5, 0.8])
-START = np.array([0.9, -1.2, 0.4, 2.5])
 STEPS = 40
 
 NEW = {"Adamax": Adamax, "ASGD": ASGD, "Rprop": Rprop}
@@ -52,25 +50,6 @@ EVERY = {
     "Adagrad": Adagrad,
     "LBFGS": LBFGS,
 }
-
-
-# --- the objective, three times: on Values, on a Tensor, in torch -----------------------------
-# sum_i 0.5 (a_i p_i - b_i)^2 + 0.3 sin(p_i): gradients that change from step to step.
-
-
-def value_objective(params: list[Value]) -> Value:
-    total = Value(0.0, requires_grad=False)
-    for p, a, b in zip(params, A, B):
-        total = total + 0.5 * (float(a) * p - float(b)) ** 2 + 0.3 * p.sin()
-    return total
-
-
-def tensor_objective(p: Tensor) -> Tensor:
-    return (0.5 * (Tensor(A) * p - Tensor(B)) ** 2 + 0.3 * p.sin()).sum()
-
-
-def torch_objective(torch: Any, p: Any) -> Any:
-    return (0.5 * (torch.tensor(A) * p - torch.tensor(B)) ** 2 + 0.3 * torch.sin(p)).sum()
 
 
 def run_torch(name: str, kwargs: dict, steps: int = STEPS) -> list[tuple[np.ndarray, dict]]:
