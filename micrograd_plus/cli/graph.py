@@ -79,7 +79,7 @@ def _build(args: argparse.Namespace) -> Value:
 
 def run_graph(args: argparse.Namespace) -> int:
     """`micrograd-plus graph`: draw the expression's graph into the output file; the exit status."""
-    problem = writable_file(args.output)
+    problem = writable_file(args.output, "graph.svg")
     if problem:
         return fail(problem)
     try:
@@ -99,7 +99,7 @@ def run_graph(args: argparse.Namespace) -> int:
 def run_trace(args: argparse.Namespace) -> int:
     """`micrograd-plus trace`: print the narrated forward and backward steps (and write the
     player page with --html); the exit status."""
-    problem = args.html and writable_file(args.html)
+    problem = args.html and writable_file(args.html, "trace.html")
     if problem:
         return fail(problem)
     try:
