@@ -10,7 +10,6 @@ drawn from a numpy Generator made from `seed`: never from global random state.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..autograd import Node
 from ..factories import SeedLike, make_generator
-from ..tensors import Tensor, quiet, real_number
+from ..tensors import Tensor, positive_int, quiet, real_number
 from . import functional as F
 from . import losses
 from .module import Module
@@ -42,12 +41,6 @@ __all__ = [
     "Tanh",
     "clip_grad_norm_",
 ]
-
-
-def _size(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -86,8 +79,8 @@ class Linear(Module):
     def __init__(
         self, in_features: int, out_features: int, bias: bool = True, seed: SeedLike = None, dtype: Any = None
     ):
-        self.in_features = _size("in_features", in_features)
-        self.out_features = _size("out_features", out_features)
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
         rng = make_generator(seed)
         kind = _dtype(dtype)
         bound = 1.0 / math.sqrt(self.in_features)
@@ -116,8 +109,8 @@ class Conv2d(Module):
         seed: SeedLike = None,
         dtype: Any = None,
     ):
-        self.in_channels = _size("in_channels", in_channels)
-        self.out_channels = _size("out_channels", out_channels)
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
         self.kernel_size = F.pair("kernel_size", kernel_size, 1)
         self.stride = F.pair("stride", stride, 1)
         self.padding = F.pair("padding", padding, 0)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value, dot, dots
+from ..tensors import positive_int
 from .module import Module, Seed, make_rng
 
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
@@ -23,12 +24,6 @@ def _activation(activation: str | None, nonlin: bool | None) -> str:
     return activation
 
 
-def _check_size(name: str, size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"{name} must be a positive int, got {size!r}")
-    return int(size)
-
-
 class Neuron(Module):
     """One neuron: activation(w . x + b). Weights start uniform in [-1, 1], bias 0, as in micrograd."""
 
@@ -40,7 +35,7 @@ class Neuron(Module):
         *,
         nonlin: bool | None = None,
     ):
-        nin = _check_size("nin", nin)
+        nin = positive_int(nin, "nin")
         rng = make_rng(seed)
         self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0.0)
@@ -75,7 +70,7 @@ class Layer(Module):
         *,
         nonlin: bool | None = None,
     ):
-        nout = _check_size("nout", nout)
+        nout = positive_int(nout, "nout")
         rng = make_rng(seed)
         self.neurons = [Neuron(nin, activation, rng, nonlin=nonlin) for _ in range(nout)]
 
@@ -107,12 +102,12 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: Seed = None):
-        nin = _check_size("nin", nin)
+        nin = positive_int(nin, "nin")
         if isinstance(nouts, (int, np.integer)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
             raise ValueError(
                 f"nouts must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}"
             )
-        sizes = [nin] + [_check_size(f"nouts[{i}]", n) for i, n in enumerate(nouts)]
+        sizes = [nin] + [positive_int(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
         activation = _activation(activation, None)
         rng = make_rng(seed)
         self.layers = [

@@ -28,6 +28,7 @@ import graphviz
 import numpy as np
 
 from ..autograd import Node, no_grad
+from ..tensors import positive_int
 from .trace import BackwardStep, apply_rule, graph_nodes, is_constant, node_names, record_backward
 
 DEFAULT_MAX_NODES = 200
@@ -788,8 +789,7 @@ def _larger(a: Any, b: Any) -> Any:
 
 
 def _check_options(collapse: Any, max_nodes: int, rankdir: str) -> None:
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    positive_int(max_nodes, "max_nodes")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if not (collapse is None or collapse is False or isinstance(collapse, str)):
