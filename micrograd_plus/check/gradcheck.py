@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 _ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
-_MAX_TABLE_ROWS = 40
+# A report's table (text or notebook display) shows this many rows, wrong ones first.
+MAX_TABLE_ROWS = 40
 
 
 class GradcheckError(RuntimeError):
@@ -347,7 +348,7 @@ class GradcheckReport:
         autograd = ["autograd"] if self.with_autograd else []
         return ["input", "element", self.analytic_label, "numeric", *autograd, "abs err", "rel err", ""]
 
-    def table(self, max_rows: int = _MAX_TABLE_ROWS) -> str:
+    def table(self, max_rows: int = MAX_TABLE_ROWS) -> str:
         """The rows as aligned text; failing rows first when there are too many to show."""
         show_autograd = self.with_autograd
         header = self.header()

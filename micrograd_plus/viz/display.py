@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import Node
 from ..check.gradcheck import (
-    _MAX_TABLE_ROWS,
+    MAX_TABLE_ROWS,
     GradcheckReport,
     GradientRow,
     LocalDerivativeReport,
@@ -152,7 +152,7 @@ def gradcheck_report_html(report: GradcheckReport) -> str:
     if report.rows and not report.ok:
         verdict = verdict.removesuffix(report.table()).rstrip()
     failed = [r.failed for r in report.rows]
-    keep, hidden = failing_first(failed, _MAX_TABLE_ROWS)
+    keep, hidden = failing_first(failed, MAX_TABLE_ROWS)
     table = _table(
         report.header(),
         [_gradient_cells(report.rows[k], report.with_autograd) for k in keep],
@@ -180,7 +180,7 @@ def local_derivative_report_html(report: LocalDerivativeReport) -> str:
         for row in check.rows:
             rows.append([str(check.position), check.op, *_gradient_cells(row, with_autograd=False)])
             failed.append(row.failed)
-    keep, hidden = failing_first(failed, _MAX_TABLE_ROWS)
+    keep, hidden = failing_first(failed, MAX_TABLE_ROWS)
     header = ["node", "op", "input", "element", "rule", "numeric", "abs err", "rel err", ""]
     table = _table(header, [rows[k] for k in keep], [failed[k] for k in keep])
     return _box(_pre(verdict), table, _more(hidden, "report.checks"))
