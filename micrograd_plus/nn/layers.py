@@ -1,5 +1,6 @@
-"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, Flatten, the
-activations, Sequential, the loss modules and `clip_grad_norm_`.
+"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, Flatten, Sequential,
+the loss modules and `clip_grad_norm_` (the activations are in activations.py; ReLU, Tanh and
+Sigmoid are importable from here too).
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
@@ -20,6 +21,7 @@ from ..factories import SeedLike, make_generator
 from ..tensors import Tensor, positive_int, quiet, real_number
 from . import functional as F
 from . import losses
+from .activations import ReLU, Sigmoid, Tanh
 from .module import Module
 
 __all__ = [
@@ -61,16 +63,6 @@ def _uniform_parameter(
 
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _elementwise(x: Any, method: str, layer: str) -> Any:
-    """`x.method()` for a Tensor or a Value, or for each Value of a list; a clear error otherwise."""
-    for item in x if isinstance(x, list) else [x]:
-        if not isinstance(item, Node):
-            raise TypeError(
-                f"{layer} takes a Tensor, a Value or a list of Values, got {type(item).__name__}: {item!r:.60}"
-            )
-    return [getattr(v, method)() for v in x] if isinstance(x, list) else getattr(x, method)()
 
 
 class Linear(Module):
@@ -159,36 +151,6 @@ class Flatten(Module):
 
     def __repr__(self) -> str:
         return "Flatten()"
-
-
-class ReLU(Module):
-    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values."""
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "relu", "ReLU")
-
-    def __repr__(self) -> str:
-        return "ReLU()"
-
-
-class Tanh(Module):
-    """tanh(x) elementwise; works on a Tensor, a Value or a list of Values."""
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "tanh", "Tanh")
-
-    def __repr__(self) -> str:
-        return "Tanh()"
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise; works on a Tensor, a Value or a list of Values."""
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "sigmoid", "Sigmoid")
-
-    def __repr__(self) -> str:
-        return "Sigmoid()"
 
 
 class Sequential(Module):
