@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+import random
+from typing import Any, Union
 
 import numpy as np
 
-from .nn.layers import make_generator
 from .tensors import Tensor, real_number
 
 Shape = tuple[int, ...]
+SeedLike = Union[int, np.random.Generator, random.Random, None]
 
 
 def tensor(data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -146,6 +147,25 @@ def _like(input: Any, dtype: Any, who: str) -> tuple[Shape, Any]:
         # float32 stays float32 and anything else gives float64, as Tensor(array) does
         return input.shape, (input.dtype if input.dtype == np.float32 else None) if dtype is None else dtype
     raise TypeError(f"{who}() takes a Tensor or a numpy array, got {type(input).__name__}: {input!r:.60}")
+
+
+def make_generator(seed: SeedLike) -> np.random.Generator:
+    """A private numpy Generator: an int seeds a new one, a Generator is used as it is (to share
+    one stream between layers), a `random.Random` seeds one from its stream, None draws fresh
+    entropy. numpy's global state is never read or changed."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, random.Random):
+        return np.random.default_rng(seed.getrandbits(64))
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"seed must be an int, a numpy Generator, a random.Random or None, got {type(seed).__name__}: {seed!r:.60}"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.default_rng(int(seed))
 
 
 def _rng(seed: Any, generator: Any) -> np.random.Generator:

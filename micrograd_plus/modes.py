@@ -7,6 +7,8 @@ thread-local lookup while no thread uses a mode.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 import threading
@@ -108,9 +110,6 @@ class _ModeSwitch:
         modes.counted.set(not modes.grad_enabled, modes.anomaly)
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        import functools
-        import inspect
-
         if inspect.isgeneratorfunction(func):
             # A generator runs a little at each next(): the mode holds while it runs, and not
             # in the caller's code between two items. As PyTorch's decorators do, send(), throw()

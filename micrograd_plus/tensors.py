@@ -1497,6 +1497,14 @@ def real_number(value: Any, what: str) -> float:
         ) from None
 
 
+def positive_int(value: Any, what: str) -> int:
+    """A size argument (any integral number, not a bool, at least 1) as an int, or a ValueError
+    naming `what`: layer widths, channels, batch sizes, node limits."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r:.60}")
+    return int(value)
+
+
 def _bound(value: Any, name: str) -> float | None:
     return None if value is None else real_number(value, f"clamp(): {name}")
 

@@ -28,6 +28,7 @@ from typing import Any, Union
 try:
     from hypothesis import assume, note
     from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
 except ImportError as missing:  # the one module of the package that needs hypothesis
     raise ImportError(
         "micrograd_plus.testing needs hypothesis, which is not installed: "
@@ -36,6 +37,8 @@ except ImportError as missing:  # the one module of the package that needs hypot
 
 from .autograd import Node, Op, grad
 from .engine import Value, _dot_forward, dot, value_sum
+from .nn.mlp import MLP
+from .tensors import Tensor
 
 __all__ = [
     "DOMAINS",
@@ -503,7 +506,6 @@ def mlps(
     With `with_input=True` draws `(mlp, x)` with `x` a list of nin floats at which every
     relu's input is at least 1e-3 from 0, so finite differences see no kink.
     """
-    from .nn.mlp import MLP
 
     @st.composite
     def draw_mlp(draw: Callable[..., Any]) -> Any:
@@ -562,12 +564,6 @@ def tensors(
     n Tensors whose shapes broadcast together (as `a + b` needs) and, if `shape` is given,
     with `shape` too.
     """
-    from hypothesis.extra import numpy as hnp
-
-    try:
-        from .tensors import Tensor
-    except ImportError as error:  # pragma: no cover - only before tensor.py exists
-        raise ImportError("tensors() needs micrograd_plus.tensors (the Tensor class)") from error
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     elements = values(domain, margin=margin, max_magnitude=max_magnitude)

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from micrograd_plus import Value
+
 matplotlib.use("Agg")
 
 # "ci" (the default) draws the same examples on every run, so that a run of the suite is
@@ -120,3 +122,16 @@ def same(a: float, b: float) -> bool:
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def neuron() -> tuple[Value, tuple[Value, ...]]:
+    """micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b) (b chosen so n = 0.8814), labelled as in
+    its README; returns o and the leaves x1, x2, w1, w2, b."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, (x1, x2, w1, w2, b)

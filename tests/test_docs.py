@@ -12,7 +12,6 @@ import inspect
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import browser_required, docs_required
+from conftest import CHROMIUM, CHROMIUM_FLAGS, docs_required, sync_playwright_or_skip
 
 import micrograd_plus
 
@@ -28,8 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 PAGES = sorted(DOCS.glob("*.md"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def python_blocks(path: Path) -> list[str]:
@@ -144,6 +141,24 @@ def test_every_page_is_in_the_navigation_and_every_public_name_in_the_api_refere
     assert referenced - {"testing"} == public_names()
 
 
+def test_the_architecture_table_names_every_module_of_the_package_and_only_those():
+    """The table of docs/architecture.md is where a reader looks a file up: each path it names
+    exists, and each module of the package (but `__init__`, `__main__`) has its row."""
+    table = [
+        line
+        for line in (DOCS / "architecture.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    ]
+    named = {path for line in table for path in re.findall(r"`([\w/]+\.py)`", line.split("|")[1])}
+    package = ROOT / "micrograd_plus"
+    modules = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    }
+    assert named == modules, (sorted(named - modules), sorted(modules - named))
+
+
 def test_every_tutorial_shows_what_its_quick_run_prints_and_draws():
     page = (DOCS / "tutorials.md").read_text(encoding="utf-8")
     scripts = sorted(p.name for p in (ROOT / "examples").glob("0*.py"))
@@ -192,18 +207,6 @@ def test_the_site_builds_strictly_with_every_page_the_api_and_the_tutorial_figur
     assert (site / "neuron_player.html").read_bytes() == make_figures.player_html()
 
 
-def _playwright():
-    have = shutil.which(CHROMIUM) is not None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if (sync_playwright is None or not have) and not browser_required():
-        pytest.skip("chromium or playwright is not installed (CI requires them)")
-    assert sync_playwright is not None and have, "MICROGRAD_PLUS_REQUIRE_BROWSER is set"
-    return sync_playwright
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -226,7 +229,7 @@ def serve(folder: Path) -> Iterator[str]:
 
 
 def test_the_stepping_page_plays_its_embedded_player_offline(site, tmp_path):
-    sync_playwright = _playwright()
+    sync_playwright = sync_playwright_or_skip()
     requests: list[str] = []
     with serve(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
@@ -265,7 +268,7 @@ def test_the_stepping_page_plays_its_embedded_player_offline(site, tmp_path):
 
 
 def test_make_figures_takes_a_screenshot_stamped_with_the_player_it_shows(tmp_path):
-    _playwright()
+    sync_playwright_or_skip()
     done = subprocess.run(
         [sys.executable, str(DOCS / "make_figures.py"), "--out", str(tmp_path)],
         capture_output=True,

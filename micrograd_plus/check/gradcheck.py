@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 _ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
-_MAX_TABLE_ROWS = 40
+# A report's table (text or notebook display) shows this many rows, wrong ones first.
+MAX_TABLE_ROWS = 40
 
 
 class GradcheckError(RuntimeError):
@@ -245,6 +246,26 @@ class GradientRow:
     autograd: float | None = None
     note: str = ""
 
+    def cells(self, with_autograd: bool) -> list[str]:
+        """The row's numbers as table cells, in the columns of `GradcheckReport.header()`
+        but the last (the verdict, which the text table and the notebook display word each
+        their own way)."""
+        cells = [self.name, _fmt_index(self.index), _fmt(self.analytic), _fmt(self.numeric)]
+        if with_autograd:
+            cells.append(_fmt(self.autograd))
+        return [*cells, _fmt_err(self.abs_error), _fmt_err(self.rel_error)]
+
+
+def failing_first(failed: Sequence[bool], limit: int) -> tuple[list[int], int]:
+    """The positions of the rows a table shows, in their order (failing ones kept first when
+    the rows must be cut to `limit`), and how many are left out."""
+    positions = range(len(failed))
+    if len(failed) <= limit:
+        return list(positions), 0
+    order = [k for k in positions if failed[k]] + [k for k in positions if not failed[k]]
+    keep = sorted(order[:limit])
+    return keep, len(failed) - len(keep)
+
 
 def _compare(analytic: float, numeric: float, atol: float, rtol: float) -> tuple[float, float, bool]:
     with np.errstate(all="ignore"):
@@ -317,32 +338,25 @@ class GradcheckReport:
             )
         return lines
 
-    def table(self, max_rows: int = _MAX_TABLE_ROWS) -> str:
+    @property
+    def with_autograd(self) -> bool:
+        """Whether the table has an autograd column (`check_gradient_function` fills it)."""
+        return any(r.autograd is not None for r in self.rows)
+
+    def header(self) -> list[str]:
+        """The column names of the table, for `table()` and the notebook display."""
+        autograd = ["autograd"] if self.with_autograd else []
+        return ["input", "element", self.analytic_label, "numeric", *autograd, "abs err", "rel err", ""]
+
+    def table(self, max_rows: int = MAX_TABLE_ROWS) -> str:
         """The rows as aligned text; failing rows first when there are too many to show."""
-        show_autograd = any(r.autograd is not None for r in self.rows)
-        header = ["input", "element", self.analytic_label, "numeric"]
-        if show_autograd:
-            header.append("autograd")
-        header += ["abs err", "rel err", ""]
-        rows = self.rows
-        hidden = 0
-        if len(rows) > max_rows:
-            failing = [r for r in rows if r.failed]
-            passing = [r for r in rows if not r.failed]
-            keep = set(map(id, (failing + passing)[:max_rows]))
-            hidden = len(rows) - len(keep)
-            rows = [r for r in rows if id(r) in keep]
+        show_autograd = self.with_autograd
+        header = self.header()
+        keep, hidden = failing_first([r.failed for r in self.rows], max_rows)
         cells = []
-        for r in rows:
-            line = [r.name, _fmt_index(r.index), _fmt(r.analytic), _fmt(r.numeric)]
-            if show_autograd:
-                line.append(_fmt(r.autograd))
-            line += [
-                _fmt_err(r.abs_error),
-                _fmt_err(r.rel_error),
-                ("<-- WRONG" if r.failed else "") + (f" ({r.note})" if r.note else ""),
-            ]
-            cells.append(line)
+        for r in (self.rows[k] for k in keep):
+            verdict = ("<-- WRONG" if r.failed else "") + (f" ({r.note})" if r.note else "")
+            cells.append([*r.cells(show_autograd), verdict])
         widths = [max(len(str(c[k])) for c in [header, *cells]) for k in range(len(header))]
         right = {2, 3, 4, 5, 6} if show_autograd else {2, 3, 4, 5}
 

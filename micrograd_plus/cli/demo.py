@@ -7,13 +7,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
-from ..autograd import no_grad
 from ..data.datasets import make_moons
 from ..engine import Value, value_sum
+from ..modes import no_grad
 from ..nn.losses import hinge_loss
 from ..nn.mlp import MLP
 from ..optim import SGD
+from ..viz.plot import plot_decision_boundary, plot_loss
 
 
 @dataclass
@@ -84,10 +86,6 @@ def run_demo(
     progress: bool = True,
 ) -> tuple[DemoResult, list[str]]:
     """Train, draw the decision boundary and the loss curve into `out`, return the paths."""
-    from tqdm import tqdm
-
-    from ..viz.plot import plot_decision_boundary, plot_loss
-
     with tqdm(total=steps, desc="training", disable=not progress, unit="step") as bar:
 
         def on_step(k: int, loss: float, accuracy: float) -> None:

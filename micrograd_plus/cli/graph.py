@@ -78,7 +78,8 @@ def _build(args: argparse.Namespace) -> Value:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    problem = writable_file(args.output)
+    """`micrograd-plus graph`: draw the expression's graph into the output file; the exit status."""
+    problem = writable_file(args.output, "graph.svg")
     if problem:
         return fail(problem)
     try:
@@ -96,7 +97,9 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
-    problem = args.html and writable_file(args.html)
+    """`micrograd-plus trace`: print the narrated forward and backward steps (and write the
+    player page with --html); the exit status."""
+    problem = args.html and writable_file(args.html, "trace.html")
     if problem:
         return fail(problem)
     try:

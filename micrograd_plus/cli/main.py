@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .demo import run_demo
 from .graph import add_graph_commands
 from .output import fail, writable_folder
 
@@ -34,8 +35,6 @@ def _positive(text: str) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
     problem = writable_folder(args.out)
     if problem:
         return fail(problem)
@@ -52,6 +51,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: `demo`, `graph` and `trace`, each calling its function through `func`."""
     parser = argparse.ArgumentParser(
         prog="micrograd-plus", description="Learn, draw and test backpropagation."
     )
@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `micrograd-plus` command on `argv` (the process's arguments when None); the exit
+    status: 0 done, 1 a system problem, 2 bad input, 130 interrupted."""
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args))

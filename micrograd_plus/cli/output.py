@@ -20,10 +20,13 @@ def writable_folder(folder: str) -> str | None:
     return None
 
 
-def writable_file(path: str) -> str | None:
-    """Why a file cannot be written at `path` (None when it can), without creating it."""
+def writable_file(path: str, example: str) -> str | None:
+    """Why a file cannot be written at `path` (None when it can), without creating it; where
+    `path` is a folder, the message suggests the file name `example` in it."""
     if os.path.isdir(path):
-        return f"the output path {path!r} is a folder; give a file name such as {os.path.join(path, 'graph.svg')!r}"
+        return (
+            f"the output path {path!r} is a folder; give a file name such as {os.path.join(path, example)!r}"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         return f"the folder of the output file {path!r} does not exist; create it first"

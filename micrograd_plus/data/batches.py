@@ -3,14 +3,13 @@ PyTorch's DataLoader that small examples need."""
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..nn.layers import SeedLike, make_generator
-from ..tensors import Tensor
+from ..factories import SeedLike, make_generator
+from ..tensors import Tensor, positive_int
 
 
 def _rows(x: Any, name: str) -> tuple[np.ndarray, bool]:
@@ -41,12 +40,11 @@ def batches(
     ys, y_is_tensor = _rows(y, "y")
     if xs.shape[0] != ys.shape[0]:
         raise ValueError(f"X has {xs.shape[0]} rows but y has {ys.shape[0]}: give one target per sample")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = positive_int(batch_size, "batch_size")
     n = xs.shape[0]
     order = make_generator(seed).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, int(batch_size)):
-        index = order[start : start + int(batch_size)]
+    for start in range(0, stop, batch_size):
+        index = order[start : start + batch_size]
         xb, yb = xs[index], ys[index]
         yield (Tensor(xb) if x_is_tensor else xb), (Tensor(yb) if y_is_tensor else yb)

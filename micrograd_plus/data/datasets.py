@@ -1,8 +1,9 @@
 """Small data sets for the demo, the examples and the tests: generated ones and three shipped files.
 
-Every generator draws from its own `numpy.random.Generator`, made from `seed` (an int, or a
-Generator you pass to share one stream), so results are reproducible and never depend on, or
-disturb, numpy's global random state. The geometry of `make_moons` and `make_circles` is the
+Every generator draws from its own `numpy.random.Generator`, made from `seed` (an int, a
+Generator you pass to share one stream, or a `random.Random` to draw a seed from), as the layers'
+`seed` is, so results are reproducible and never depend on, or disturb, numpy's global random
+state. The geometry of `make_moons` and `make_circles` is the
 one scikit-learn users know, without needing scikit-learn.
 
 The shipped files (`iris.csv`, `diabetes.csv.gz`, `digits.csv.gz`) live in the package's
@@ -18,11 +19,10 @@ import math
 import numbers
 from functools import cache
 from importlib import resources
-from typing import Union
 
 import numpy as np
 
-SeedLike = Union[int, np.random.Generator, None]
+from ..factories import SeedLike, make_generator
 
 __all__ = [
     "load_diabetes",
@@ -37,25 +37,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- argument checks
-
-
-def _rng(seed: SeedLike) -> np.random.Generator:
-    """The generator to draw from: a given Generator as is, else a fresh one seeded by `seed`.
-
-    None asks the operating system for entropy (like scikit-learn's random_state=None); numpy's
-    global state is never used either way.
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
-            f"seed must be an int or a numpy.random.Generator, got {seed!r} ({type(seed).__name__})"
-        )
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return np.random.default_rng(int(seed))
 
 
 def _count(name: str, value: object, minimum: int = 1) -> int:
@@ -101,7 +82,7 @@ def make_moons(
     """
     n = _count("n_samples", n_samples)
     sigma = _noise(noise)
-    rng = _rng(seed)
+    rng = make_generator(seed)
     n_outer = n // 2
     n_inner = n - n_outer
     t_outer = np.linspace(0.0, np.pi, n_outer)
@@ -126,7 +107,7 @@ def make_circles(
     radius = _real("factor", factor, minimum=0.0)
     if radius >= 1.0:
         raise ValueError(f"factor must be in [0, 1) (the inner circle's radius), got {factor!r}")
-    rng = _rng(seed)
+    rng = make_generator(seed)
     n_outer = n // 2
     n_inner = n - n_outer
     t_outer = np.linspace(0.0, 2.0 * np.pi, n_outer, endpoint=False)
@@ -162,7 +143,7 @@ def make_spiral(
     n = _count("n_points_per_class", n_points_per_class)
     k = _count("n_classes", n_classes)
     sigma = _noise(noise)
-    rng = _rng(seed)
+    rng = make_generator(seed)
     radius = np.tile(np.linspace(0.0, 1.0, n), k)
     angle = np.concatenate([np.linspace(4.0 * c, 4.0 * (c + 1), n) for c in range(k)])
     angle = angle + rng.normal(0.0, sigma, size=angle.shape) if sigma > 0.0 else angle
@@ -188,7 +169,7 @@ def make_sine(
     sigma = _noise(noise)
     lo, hi = _interval(low, high)
     exponent = _count("power", power)
-    rng = _rng(seed)
+    rng = make_generator(seed)
     x = rng.uniform(lo, hi, size=n)
     y = np.sin(x) ** exponent + (rng.normal(0.0, sigma, size=n) if sigma > 0.0 else 0.0)
     return x, np.asarray(y, dtype=np.float64)
@@ -213,7 +194,7 @@ def make_linear(
     b = _real("intercept", intercept)
     sigma = _noise(noise)
     lo, hi = _interval(low, high)
-    rng = _rng(seed)
+    rng = make_generator(seed)
     x = rng.uniform(lo, hi, size=n)
     y = a * x + b + (rng.normal(0.0, sigma, size=n) if sigma > 0.0 else 0.0)
     return x, np.asarray(y, dtype=np.float64)

@@ -1,14 +1,55 @@
-"""Activation modules as PyTorch names them: LeakyReLU, GELU, Softmax, LogSoftmax and Identity
-(ReLU, Tanh and Sigmoid live in layers.py). Each is a Module whose forward is the function of
-the same name in `functional`."""
+"""Activation modules as PyTorch names them: ReLU, Tanh and Sigmoid (on a Tensor, a Value or
+a list of Values, as micrograd's layers pass them), and LeakyReLU, GELU, Softmax, LogSoftmax and
+Identity, whose forward is the function of the same name in `functional`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..autograd import Node
 from ..tensors import Tensor, real_number
 from . import functional as F
 from .module import Module
+
+
+def _elementwise(x: Any, method: str, layer: str) -> Any:
+    """`x.method()` for a Tensor or a Value, or for each Value of a list; a clear error otherwise."""
+    for item in x if isinstance(x, list) else [x]:
+        if not isinstance(item, Node):
+            raise TypeError(
+                f"{layer} takes a Tensor, a Value or a list of Values, got {type(item).__name__}: {item!r:.60}"
+            )
+    return [getattr(v, method)() for v in x] if isinstance(x, list) else getattr(x, method)()
+
+
+class ReLU(Module):
+    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "relu", "ReLU")
+
+    def __repr__(self) -> str:
+        return "ReLU()"
+
+
+class Tanh(Module):
+    """tanh(x) elementwise; works on a Tensor, a Value or a list of Values."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "tanh", "Tanh")
+
+    def __repr__(self) -> str:
+        return "Tanh()"
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise; works on a Tensor, a Value or a list of Values."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "sigmoid", "Sigmoid")
+
+    def __repr__(self) -> str:
+        return "Sigmoid()"
 
 
 class LeakyReLU(Module):

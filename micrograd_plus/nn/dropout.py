@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..factories import SeedLike, make_generator
 from ..tensors import Tensor
 from . import functional as F
-from .layers import SeedLike, make_generator
 from .module import Module
 
 

@@ -1,5 +1,6 @@
-"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, the
-activations, Sequential, the loss modules and `clip_grad_norm_`.
+"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten,
+Sequential, the loss modules and `clip_grad_norm_` (the activations are in activations.py; ReLU,
+Tanh and Sigmoid are importable from here too).
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
@@ -10,20 +11,18 @@ drawn from a numpy Generator made from `seed`: never from global random state.
 from __future__ import annotations
 
 import math
-import numbers
-import random
 from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from ..autograd import Node
-from ..tensors import Tensor, quiet, real_number
+from ..factories import SeedLike, make_generator
+from ..tensors import Tensor, positive_int, quiet, real_number
 from . import functional as F
 from . import losses
+from .activations import ReLU, Sigmoid, Tanh
 from .module import Module
-
-SeedLike = Union[int, np.random.Generator, random.Random, None]
 
 __all__ = [
     "AvgPool2d",
@@ -47,31 +46,6 @@ __all__ = [
 ]
 
 
-def make_generator(seed: SeedLike) -> np.random.Generator:
-    """A private numpy Generator: an int seeds a new one, a Generator is used as it is (to share
-    one stream between layers), a `random.Random` seeds one from its stream, None draws fresh
-    entropy. numpy's global state is never read or changed."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, random.Random):
-        return np.random.default_rng(seed.getrandbits(64))
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
-            f"seed must be an int, a numpy Generator, a random.Random or None, got {type(seed).__name__}: {seed!r:.60}"
-        )
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return np.random.default_rng(int(seed))
-
-
-def _size(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _dtype(dtype: Any) -> np.dtype:
     try:
         result = np.dtype(np.float64 if dtype is None else dtype)
@@ -92,24 +66,14 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _elementwise(x: Any, method: str, layer: str) -> Any:
-    """`x.method()` for a Tensor or a Value, or for each Value of a list; a clear error otherwise."""
-    for item in x if isinstance(x, list) else [x]:
-        if not isinstance(item, Node):
-            raise TypeError(
-                f"{layer} takes a Tensor, a Value or a list of Values, got {type(item).__name__}: {item!r:.60}"
-            )
-    return [getattr(v, method)() for v in x] if isinstance(x, list) else getattr(x, method)()
-
-
 class Linear(Module):
     """y = x @ weight.T + bias, with weight of shape (out_features, in_features)."""
 
     def __init__(
         self, in_features: int, out_features: int, bias: bool = True, seed: SeedLike = None, dtype: Any = None
     ):
-        self.in_features = _size("in_features", in_features)
-        self.out_features = _size("out_features", out_features)
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
         rng = make_generator(seed)
         kind = _dtype(dtype)
         bound = 1.0 / math.sqrt(self.in_features)
@@ -141,12 +105,12 @@ class Conv2d(Module):
         seed: SeedLike = None,
         dtype: Any = None,
     ):
-        self.in_channels = _size("in_channels", in_channels)
-        self.out_channels = _size("out_channels", out_channels)
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
         self.kernel_size = F.pair("kernel_size", kernel_size, 1)
         self.stride = F.pair("stride", stride, 1)
         self.dilation = F.pair("dilation", dilation, 1)
-        self.groups = _size("groups", groups)
+        self.groups = positive_int(groups, "groups")
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(
                 f"in_channels ({self.in_channels}) and out_channels ({self.out_channels}) must both be "
@@ -247,36 +211,6 @@ class Flatten(Module):
         return "Flatten()"
 
 
-class ReLU(Module):
-    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values."""
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "relu", "ReLU")
-
-    def __repr__(self) -> str:
-        return "ReLU()"
-
-
-class Tanh(Module):
-    """tanh(x) elementwise; works on a Tensor, a Value or a list of Values."""
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "tanh", "Tanh")
-
-    def __repr__(self) -> str:
-        return "Tanh()"
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise; works on a Tensor, a Value or a list of Values."""
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "sigmoid", "Sigmoid")
-
-    def __repr__(self) -> str:
-        return "Sigmoid()"
-
-
 class Sequential(Module):
     """Modules applied in order. Parameters are named "0.weight", "0.bias", ... as in PyTorch,
     so state dicts line up with a PyTorch `nn.Sequential` of the same layers."""
@@ -320,8 +254,7 @@ class Sequential(Module):
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
-        if reduction not in losses.REDUCTIONS:
-            raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
+        losses._check_reduction(reduction)
         self.reduction = reduction
 
     def __repr__(self) -> str:

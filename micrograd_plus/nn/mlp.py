@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value, dot, dots
-from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
+from ..tensors import positive_int
+from .activations import ReLU, Sigmoid, Tanh
+from .layers import Linear, Sequential
 from .module import Module, Seed, make_rng
 
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
@@ -25,12 +27,6 @@ def _activation(activation: str | None, nonlin: bool | None) -> str:
     return activation
 
 
-def _check_size(name: str, size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"{name} must be a positive int, got {size!r}")
-    return int(size)
-
-
 class Neuron(Module):
     """One neuron: activation(w . x + b). Weights start uniform in [-1, 1], bias 0, as in micrograd."""
 
@@ -42,7 +38,7 @@ class Neuron(Module):
         *,
         nonlin: bool | None = None,
     ):
-        nin = _check_size("nin", nin)
+        nin = positive_int(nin, "nin")
         rng = make_rng(seed)
         self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0.0)
@@ -77,7 +73,7 @@ class Layer(Module):
         *,
         nonlin: bool | None = None,
     ):
-        nout = _check_size("nout", nout)
+        nout = positive_int(nout, "nout")
         rng = make_rng(seed)
         self.neurons = [Neuron(nin, activation, rng, nonlin=nonlin) for _ in range(nout)]
 
@@ -109,12 +105,12 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: Seed = None):
-        nin = _check_size("nin", nin)
+        nin = positive_int(nin, "nin")
         if isinstance(nouts, (int, np.integer)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
             raise ValueError(
                 f"nouts must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}"
             )
-        sizes = [nin] + [_check_size(f"nouts[{i}]", n) for i, n in enumerate(nouts)]
+        sizes = [nin] + [positive_int(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
         activation = _activation(activation, None)
         rng = make_rng(seed)
         self.layers = [

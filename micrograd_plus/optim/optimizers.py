@@ -31,19 +31,14 @@ import numpy as np
 from ..autograd import Node
 from ..modes import enable_grad
 from ..nn.module import Module
-from ..tensors import quiet
+from ..tensors import quiet, real_number
 from . import adam_kernel
 
 
 def _check_number(
     name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond the float range
-        value = math.inf
+    value = real_number(value, name)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if value < low or value > high or (high_open and value == high):

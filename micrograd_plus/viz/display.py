@@ -21,13 +21,11 @@ import numpy as np
 
 from ..autograd import Node
 from ..check.gradcheck import (
-    _MAX_TABLE_ROWS,
+    MAX_TABLE_ROWS,
     GradcheckReport,
     GradientRow,
     LocalDerivativeReport,
-    _fmt,
-    _fmt_err,
-    _fmt_index,
+    failing_first,
 )
 from ..engine import Value
 from ..nn.module import Module
@@ -48,7 +46,7 @@ _PRE = (
 )
 
 
-def _e(x: Any) -> str:
+def _escaped(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
@@ -56,17 +54,17 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], wrong: Iterable
     """An HTML table: a header row, then the rows (those flagged in `wrong` shaded red).
     Cells are in monospace, and every one is escaped."""
     flags = list(wrong)
-    head = "".join(f'<th style="{_CELL} text-align: left;">{_e(h)}</th>' for h in header)
+    head = "".join(f'<th style="{_CELL} text-align: left;">{_escaped(h)}</th>' for h in header)
     body = []
     for k, row in enumerate(rows):
         shade = _WRONG if k < len(flags) and flags[k] else ""
-        cells = "".join(f'<td style="{_CELL} font-family: monospace;">{_e(c)}</td>' for c in row)
+        cells = "".join(f'<td style="{_CELL} font-family: monospace;">{_escaped(c)}</td>' for c in row)
         body.append(f'<tr style="{shade}">{cells}</tr>')
     return f"<table {_TABLE}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _pre(text: str) -> str:
-    return f"<pre {_PRE}>{_e(text)}</pre>"
+    return f"<pre {_PRE}>{_escaped(text)}</pre>"
 
 
 def _box(*parts: str) -> str:
@@ -113,7 +111,7 @@ def tensor_html(tensor: Tensor) -> str:
     if tensor.grad is None:
         grad += "  (no backward pass has reached it)"
     return _box(
-        f"<b>Tensor{_e(name)}</b>: {_e(', '.join(facts))}",
+        f"<b>Tensor{_escaped(name)}</b>: {_escaped(', '.join(facts))}",
         "<div>data</div>",
         _pre(_array(tensor.data)),
         "<div>grad</div>",
@@ -125,43 +123,26 @@ def tensor_html(tensor: Tensor) -> str:
 
 
 def forward_step_html(step: ForwardStep) -> str:
+    """A forward step: its number and its narration."""
     return _box(f"<b>Forward step {step.index + 1}</b>", _pre(str(step)))
 
 
 def backward_step_html(step: BackwardStep) -> str:
+    """A backward step: its number, whose gradient it sends back, and its narration."""
     what = "the seed" if step.is_seed else f"{step.name} sends its gradient back"
-    return _box(f"<b>Backward step {step.index}</b>: {_e(what)}", _pre(str(step)))
+    return _box(f"<b>Backward step {step.index}</b>: {_escaped(what)}", _pre(str(step)))
 
 
 # -- gradient checks --------------------------------------------------------------------
 
 
-def _failing_first(failed: Sequence[bool], limit: int) -> tuple[list[int], int]:
-    """The positions of the rows to show, in their order (failing ones kept first when the
-    rows must be cut to `limit`), and how many are left out."""
-    positions = range(len(failed))
-    if len(failed) <= limit:
-        return list(positions), 0
-    order = [k for k in positions if failed[k]] + [k for k in positions if not failed[k]]
-    keep = sorted(order[:limit])
-    return keep, len(failed) - len(keep)
-
-
 def _gradient_cells(row: GradientRow, with_autograd: bool) -> list[str]:
-    cells = [row.name, _fmt_index(row.index), _fmt(row.analytic), _fmt(row.numeric)]
-    if with_autograd:
-        cells.append(_fmt(row.autograd))
     status = "WRONG" if row.failed else "ok"
-    return [
-        *cells,
-        _fmt_err(row.abs_error),
-        _fmt_err(row.rel_error),
-        status + (f" ({row.note})" if row.note else ""),
-    ]
+    return [*row.cells(with_autograd), status + (f" ({row.note})" if row.note else "")]
 
 
 def _more(hidden: int, where: str) -> str:
-    return f"<div>... {hidden} more rows not shown ({_e(where)} has them all)</div>" if hidden else ""
+    return f"<div>... {hidden} more rows not shown ({_escaped(where)} has them all)</div>" if hidden else ""
 
 
 def gradcheck_report_html(report: GradcheckReport) -> str:
@@ -170,15 +151,12 @@ def gradcheck_report_html(report: GradcheckReport) -> str:
     verdict = str(report)
     if report.rows and not report.ok:
         verdict = verdict.removesuffix(report.table()).rstrip()
-    with_autograd = any(r.autograd is not None for r in report.rows)
-    header = ["input", "element", report.analytic_label, "numeric"]
-    if with_autograd:
-        header.append("autograd")
-    header += ["abs err", "rel err", ""]
     failed = [r.failed for r in report.rows]
-    keep, hidden = _failing_first(failed, _MAX_TABLE_ROWS)
+    keep, hidden = failing_first(failed, MAX_TABLE_ROWS)
     table = _table(
-        header, [_gradient_cells(report.rows[k], with_autograd) for k in keep], [failed[k] for k in keep]
+        report.header(),
+        [_gradient_cells(report.rows[k], report.with_autograd) for k in keep],
+        [failed[k] for k in keep],
     )
     return _box(_pre(verdict), table, _more(hidden, "report.rows"))
 
@@ -202,7 +180,7 @@ def local_derivative_report_html(report: LocalDerivativeReport) -> str:
         for row in check.rows:
             rows.append([str(check.position), check.op, *_gradient_cells(row, with_autograd=False)])
             failed.append(row.failed)
-    keep, hidden = _failing_first(failed, _MAX_TABLE_ROWS)
+    keep, hidden = failing_first(failed, MAX_TABLE_ROWS)
     header = ["node", "op", "input", "element", "rule", "numeric", "abs err", "rel err", ""]
     table = _table(header, [rows[k] for k in keep], [failed[k] for k in keep])
     return _box(_pre(verdict), table, _more(hidden, "report.checks"))
@@ -232,7 +210,7 @@ def module_html(module: Module) -> str:
         description = description[:300] + " ..."
     rows, hidden = _parameter_rows(named)
     return _box(
-        f"<b>{_e(type(module).__name__)}</b>: {len(named)} parameters, "
+        f"<b>{_escaped(type(module).__name__)}</b>: {len(named)} parameters, "
         f"{_count_numbers(p for _, p in named)} numbers",
         _pre(description),
         _table(["parameter", "shape", "data", "grad"], rows),
@@ -245,17 +223,21 @@ def _setting_text(x: Any) -> str:
 
 
 def _state_text(x: Any) -> str:
-    """A counter (Adam's step) as an int, a buffer as `format_value` writes it."""
-    return str(x) if isinstance(x, (int, np.integer)) else format_value(x)
+    """A counter (Adam's step) as an int, LBFGS's history lists by their length, a buffer as
+    `format_value` writes it."""
+    if isinstance(x, (int, np.integer)):
+        return str(x)
+    if isinstance(x, (list, tuple)):
+        return f"list of {len(x)}"
+    return format_value(x)
 
 
 def optimizer_html(optimizer: Optimizer) -> str:
-    """An optimizer: the settings of each parameter group (lr and the rest), then its
-    parameters with their data, grad and the state it keeps for each (momentum buffers,
-    running averages, steps)."""
-    groups = optimizer.param_groups
-    options = [k for k in groups[0] if k != "params"] if groups else []
-    settings = [[str(i), *(_setting_text(group.get(k)) for k in options)] for i, group in enumerate(groups)]
+    """An optimizer: its options (lr first, a row per parameter group), then its parameters
+    with their data, grad and the state it keeps for each (momentum buffers, running averages,
+    steps)."""
+    options = ["lr", *(name for name in optimizer.defaults if name != "lr")]
+    groups = [[_setting_text(group[name]) for name in options] for group in optimizer.param_groups]
     params = optimizer.params
     states = [optimizer.state.get(p, {}) for p in params]
     keys: list[str] = []
@@ -265,8 +247,8 @@ def optimizer_html(optimizer: Optimizer) -> str:
     for row, state in zip(rows, states):
         row.extend(_state_text(state[k]) if k in state else "-" for k in keys)
     return _box(
-        f"<b>{_e(type(optimizer).__name__)}</b>: {len(params)} parameters, {_count_numbers(params)} numbers",
-        _table(["group", *options], settings),
+        f"<b>{_escaped(type(optimizer).__name__)}</b>: {len(params)} parameters, {_count_numbers(params)} numbers",
+        _table(options, groups),
         _table(["#", "shape", "data", "grad", *keys], rows),
         _more(hidden, "optimizer.params"),
     )

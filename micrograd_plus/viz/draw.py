@@ -31,6 +31,7 @@ import numpy as np
 
 from ..autograd import Node, no_grad
 from ..nn.module import parameter_names
+from ..tensors import positive_int
 from .trace import BackwardStep, apply_rule, graph_nodes, is_constant, node_names, record_backward
 
 DEFAULT_MAX_NODES = 200
@@ -133,6 +134,8 @@ def short_number(x: Any) -> str:
 
 
 def short_value(x: Any) -> str:
+    """A node's data or grad as a drawing shows it: a number as `short_number` writes it, a few
+    values in brackets, a larger array by its mean and range."""
     if x is None:
         return "None"
     if isinstance(x, Node):
@@ -796,8 +799,7 @@ def _larger(a: Any, b: Any) -> Any:
 
 
 def _check_options(collapse: Any, max_nodes: int, rankdir: str) -> None:
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    positive_int(max_nodes, "max_nodes")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if not (collapse is None or collapse is False or isinstance(collapse, str)):

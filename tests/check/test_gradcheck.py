@@ -26,7 +26,7 @@ from micrograd_plus import (
     gradcheck,
     numerical_grad,
 )
-from micrograd_plus.check.gradcheck import GradcheckReport, LocalDerivativeReport
+from micrograd_plus.check.gradcheck import GradcheckReport, GradientRow, LocalDerivativeReport
 from micrograd_plus.engine import DOT, dot, value_sum
 from micrograd_plus.tensors import Tensor
 from micrograd_plus.testing import custom_op, expressions, tensors, values
@@ -128,6 +128,25 @@ def test_gradcheck_report_without_raising_is_falsy_and_prints_the_same_table():
     assert str(caught.value) == str(report)
     assert "<-- WRONG" in str(report)
     assert gradcheck(lambda a: Value.apply(GOOD_CUBE, a), [x], raise_exception=False)
+
+
+@given(failed=st.lists(st.booleans(), min_size=1, max_size=30), max_rows=st.integers(1, 30))
+def test_a_cut_table_keeps_the_wrong_rows_first_and_in_order_and_counts_the_rest(failed, max_rows):
+    rows = [
+        GradientRow(0, "x", (k,), 1.0, 2.0 if bad else 1.0, 1.0 if bad else 0.0, 1.0 if bad else 0.0, bad)
+        for k, bad in enumerate(failed)
+    ]
+    report = GradcheckReport("gradcheck", rows, eps=1e-6, atol=1e-5, rtol=1e-3)
+    lines = report.table(max_rows=max_rows).splitlines()
+    shown = [int(re.search(r"\[(\d+)\]", line).group(1)) for line in lines[1:] if line.startswith("x ")]
+    wrong = [k for k, bad in enumerate(failed) if bad]
+    right = [k for k, bad in enumerate(failed) if not bad]
+    assert shown == sorted((wrong + right)[:max_rows])
+    assert all(("<-- WRONG" in line) == failed[k] for k, line in zip(shown, lines[1:]))
+    hidden = len(failed) - len(shown)
+    assert (lines[-1] == f"... {hidden} more matching rows not shown (report.rows has them all)") == (
+        hidden > 0
+    )
 
 
 def test_gradcheck_tolerances_follow_torch_allclose():

@@ -27,7 +27,14 @@ def test_version_prints_the_package_version(capsys):
         (["demo", "--out", "/proc/not-a-folder"], "cannot create the output folder '/proc/not-a-folder'"),
         (["demo", "--out", "a-file"], "is not a folder"),
         (["graph", "a*b", "--set", "a=1", "--set", "b=2", "-o", "missing/g.svg"], "does not exist"),
-        (["graph", "a*b", "--set", "a=1", "--set", "b=2", "--output", "."], "is a folder"),
+        (
+            ["graph", "a*b", "--set", "a=1", "--set", "b=2", "--output", "."],
+            "is a folder; give a file name such as './graph.svg'",
+        ),
+        (
+            ["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "."],
+            "is a folder; give a file name such as './trace.html'",
+        ),
         (["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "missing/p.html"], "does not exist"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections.abc import Callable
 from importlib import resources
@@ -107,6 +108,19 @@ def test_a_generator_is_drawn_from_and_global_state_is_untouched(name: str) -> N
     np.testing.assert_array_equal(np.random.get_state()[1], global_state)
     np.random.seed(999)  # reseeding numpy's global state changes nothing
     np.testing.assert_array_equal(make(3)[0], make(3)[0])
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_a_random_random_seeds_the_data_as_it_seeds_a_layer(name: str) -> None:
+    """A `random.Random` (micrograd's MLP takes one) gives the data a layer's seed=Random would:
+    one 64-bit draw from its stream seeds the Generator, and the Random moves on."""
+    make = GENERATORS[name]
+    drawn = make(random.Random(11))
+    expected = make(np.random.default_rng(random.Random(11).getrandbits(64)))
+    for a, b in zip(drawn, expected):
+        np.testing.assert_array_equal(a, b)
+    stream = random.Random(11)
+    assert not np.array_equal(make(stream)[0], make(stream)[0])
 
 
 def test_seed_none_draws_fresh_entropy() -> None:
@@ -307,7 +321,9 @@ def test_wrong_types_are_type_errors_naming_the_argument() -> None:
         make_moons(True)
     with pytest.raises(TypeError, match=r"noise must be a real number, got '0.1' \(str\)"):
         make_moons(10, noise="0.1")
-    with pytest.raises(TypeError, match=r"seed must be an int or a numpy.random.Generator, got 1.5"):
+    with pytest.raises(
+        TypeError, match=r"seed must be an int, a numpy Generator, a random.Random or None, got float: 1.5"
+    ):
         make_moons(10, seed=1.5)
     with pytest.raises(TypeError, match=r"seed must be .*RandomState"):
         make_moons(10, seed=np.random.RandomState(0))

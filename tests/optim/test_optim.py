@@ -1,8 +1,8 @@
 """Optimizers against torch.optim in float64: every optimizer and option, over several steps,
 for Value parameters and for Tensor parameters, with |ours - torch| <= 1e-9 * max(1, |torch|).
 
-The objective is the same small function on both sides: sum_i 0.5 * (a_i p_i - b_i)^2 + 0.3 sin(p_i),
-so the gradients change from step to step (a test of the optimizer state, not only one update).
+The objective is the same small function on both sides (objective.py), so the gradients change
+from step to step (a test of the optimizer state, not only one update).
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import pytest
 from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
+from objective import START, tensor_objective, torch_objective, value_objective
 
 from micrograd_plus import SGD, Adagrad, Adam, AdamW, RMSprop, Tensor, Value
 
-A = np.array([1.5, -0.7, 2.0, 0.3])
-B = np.array([0.2, 1.0, -0.5, 0.8])
-START = np.array([0.9, -1.2, 0.4, 2.5])
 STEPS = 6
 
 OURS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop, "Adagrad": Adagrad}
@@ -59,22 +57,6 @@ CASES = [
 ]
 
 
-def _value_objective(params: list[Value]) -> Value:
-    total = Value(0.0, requires_grad=False)
-    for p, a, b in zip(params, A, B):
-        total = total + 0.5 * (float(a) * p - float(b)) ** 2 + 0.3 * p.sin()
-    return total
-
-
-def _tensor_objective(p: Tensor) -> Tensor:
-    return (0.5 * (Tensor(A) * p - Tensor(B)) ** 2 + 0.3 * p.sin()).sum()
-
-
-def _torch_objective(torch, p):  # type: ignore[no-untyped-def]
-    a, b = torch.tensor(A), torch.tensor(B)
-    return (0.5 * (a * p - b) ** 2 + 0.3 * torch.sin(p)).sum()
-
-
 def _torch_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) -> tuple[list, list]:
     torch = require_torch()
     p = torch.tensor(START, dtype=torch.float64, requires_grad=True)
@@ -85,7 +67,7 @@ def _torch_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) ->
             for group in opt.param_groups:
                 group["lr"] = lr_schedule(k)
         opt.zero_grad()
-        loss = _torch_objective(torch, p)
+        loss = torch_objective(torch, p)
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -101,7 +83,7 @@ def _values_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) -
         if lr_schedule is not None:
             opt.lr = lr_schedule(k)
         opt.zero_grad()
-        loss = _value_objective(params)
+        loss = value_objective(params)
         loss.backward()
         opt.step()
         losses.append(loss.data)
@@ -117,7 +99,7 @@ def _tensor_run(name: str, kwargs: dict, steps: int = STEPS, lr_schedule=None) -
         if lr_schedule is not None:
             opt.lr = lr_schedule(k)
         opt.zero_grad()
-        loss = _tensor_objective(p)
+        loss = tensor_objective(p)
         loss.backward()
         opt.step()
         losses.append(loss.item())

@@ -18,6 +18,7 @@ import pytest
 from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
+from objective import START, A, B, tensor_objective, torch_objective, value_objective
 
 import micrograd_plus as mp
 from micrograd_plus import (
@@ -37,9 +38,6 @@ from micrograd_plus import (
     Value,
 )
 
-A = np.array([1.5, -0.7, 2.0, 0.3])
-B = np.array([0.2, 1.0, -0.5, 0.8])
-START = np.array([0.9, -1.2, 0.4, 2.5])
 STEPS = 40
 
 NEW = {"Adamax": Adamax, "ASGD": ASGD, "Rprop": Rprop}
@@ -52,25 +50,6 @@ EVERY = {
     "Adagrad": Adagrad,
     "LBFGS": LBFGS,
 }
-
-
-# --- the objective, three times: on Values, on a Tensor, in torch -----------------------------
-# sum_i 0.5 (a_i p_i - b_i)^2 + 0.3 sin(p_i): gradients that change from step to step.
-
-
-def value_objective(params: list[Value]) -> Value:
-    total = Value(0.0, requires_grad=False)
-    for p, a, b in zip(params, A, B):
-        total = total + 0.5 * (float(a) * p - float(b)) ** 2 + 0.3 * p.sin()
-    return total
-
-
-def tensor_objective(p: Tensor) -> Tensor:
-    return (0.5 * (Tensor(A) * p - Tensor(B)) ** 2 + 0.3 * p.sin()).sum()
-
-
-def torch_objective(torch: Any, p: Any) -> Any:
-    return (0.5 * (torch.tensor(A) * p - torch.tensor(B)) ** 2 + 0.3 * torch.sin(p)).sum()
 
 
 def run_torch(name: str, kwargs: dict, steps: int = STEPS) -> list[tuple[np.ndarray, dict]]:
@@ -491,6 +470,23 @@ def test_param_groups_hold_the_params_and_every_option_as_torchs_do(name: str) -
         assert group[key] == expected, key
 
 
+def step_two_groups_alike(
+    torch: Any, ours: Any, theirs: Any, params: tuple, torch_params: tuple, steps: int
+) -> None:
+    """Step both optimizers on the objective of their two parameter groups (p, q), and after each
+    step require the same parameters within the agreed tolerance."""
+    (p, q), (tp, tq) = params, torch_params
+    for _ in range(steps):
+        for opt, loss in (
+            (ours, tensor_objective(mp.concat([p, q]))),
+            (theirs, torch_objective(torch, torch.cat([tp, tq]))),
+        ):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert close_to_torch(np.concatenate([p.data, q.data]), torch.cat([tp, tq]).detach().numpy())
+
+
 @pytest.mark.parametrize(
     ("name", "first", "second"),
     [
@@ -509,15 +505,7 @@ def test_per_group_options_follow_torch(name: str, first: dict, second: dict) ->
     tp, tq = (torch.tensor(START[:2], requires_grad=True), torch.tensor(START[2:], requires_grad=True))
     ours = EVERY[name]([{"params": [p], **first}, {"params": [q], **second}], **defaults)
     theirs = getattr(torch.optim, name)([{"params": [tp], **first}, {"params": [tq], **second}], **defaults)
-    for _ in range(15):
-        for opt, loss in (
-            (ours, tensor_objective(mp.concat([p, q]))),
-            (theirs, torch_objective(torch, torch.cat([tp, tq]))),
-        ):
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        assert close_to_torch(np.concatenate([p.data, q.data]), torch.cat([tp, tq]).detach().numpy())
+    step_two_groups_alike(torch, ours, theirs, (p, q), (tp, tq), steps=15)
 
 
 def test_a_group_added_later_takes_the_constructors_options_as_in_torch() -> None:
@@ -528,15 +516,7 @@ def test_a_group_added_later_takes_the_constructors_options_as_in_torch() -> Non
     ours.add_param_group({"params": q, "lr": 0.01})  # a single parameter, as torch allows
     theirs.add_param_group({"params": tq, "lr": 0.01})
     assert ours.param_groups[1]["momentum"] == theirs.param_groups[1]["momentum"] == 0.8
-    for _ in range(5):
-        for opt, loss in (
-            (ours, tensor_objective(mp.concat([p, q]))),
-            (theirs, torch_objective(torch, torch.cat([tp, tq]))),
-        ):
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    assert close_to_torch(np.concatenate([p.data, q.data]), torch.cat([tp, tq]).detach().numpy())
+    step_two_groups_alike(torch, ours, theirs, (p, q), (tp, tq), steps=5)
 
 
 @pytest.mark.parametrize("name", sorted(EVERY))

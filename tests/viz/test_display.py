@@ -22,10 +22,16 @@ from micrograd_plus import (
     check_local_derivatives,
     forward_steps,
     gradcheck,
+    optim,
 )
 from micrograd_plus.viz.display import MAX_PARAMETER_ROWS
 
 SCRIPT = "<script>alert(1)</script>"
+OPTIMIZERS = sorted(
+    name
+    for name, cls in vars(optim).items()
+    if isinstance(cls, type) and issubclass(cls, optim.Optimizer) and cls is not optim.Optimizer
+)
 
 
 class Page(HTMLParser):
@@ -260,6 +266,41 @@ def test_an_optimizer_shows_its_settings_and_the_state_it_keeps():
     adam_page = Page(adam._repr_html_())
     assert adam_page.tables[1][0] == ["#", "shape", "data", "grad", "step", "exp_avg", "exp_avg_sq"]
     assert adam_page.tables[1][1][4] == "1"
+
+
+def test_an_optimizer_shows_a_row_of_options_per_parameter_group():
+    w, b = Tensor([1.0, -2.0], requires_grad=True), Value(0.5)
+    opt = SGD([{"params": [w]}, {"params": [b], "lr": 0.5, "momentum": 0.0}], lr=0.1, momentum=0.9)
+    table = Page(opt._repr_html_()).tables[0]
+    assert table[0][:3] == ["lr", "momentum", "dampening"]
+    assert [row[:2] for row in table[1:]] == [["0.1", "0.9"], ["0.5", "0.0"]]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_shows_the_state_it_keeps_after_a_step(name):
+    """A column per state entry (LBFGS's history lists by their length), a cell per parameter."""
+    w, u = Tensor([1.0, -2.0], requires_grad=True), Tensor([[0.5]], requires_grad=True)
+    opt = getattr(optim, name)([w, u])
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum() + (u * u).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    page = Page(opt._repr_html_())
+    assert page.text.startswith(f"{name}: 2 parameters, 3 numbers")
+    assert page.tables[0][0][0] == "lr" and len(page.tables[0]) == 2
+    header, *rows = page.tables[1]
+    assert header == ["#", "shape", "data", "grad", *opt.state[w]]
+    assert [row[:2] for row in rows] == [["0", "(2,)"], ["1", "(1, 1)"]]
+    for key, cell in zip(opt.state[w], rows[0][4:]):
+        value = opt.state[w][key]
+        if isinstance(value, list):
+            assert cell == f"list of {len(value)}"
+        elif isinstance(value, np.ndarray):
+            assert numbers_in(cell) == pytest.approx(value.ravel().tolist(), rel=1e-5)
 
 
 def test_ipython_picks_up_the_html_displays():

@@ -8,22 +8,11 @@ import html
 import re
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, sync_playwright_or_skip
+from conftest import CHROMIUM, CHROMIUM_FLAGS, neuron, sync_playwright_or_skip
 
 import micrograd_plus
 from micrograd_plus import MLP, Value, export_html, play
 from micrograd_plus.viz.player import Player
-
-
-def neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def srcdoc(markup: str) -> str:
@@ -32,7 +21,7 @@ def srcdoc(markup: str) -> str:
 
 
 def test_play_shows_the_export_html_page_in_one_iframe_and_saves_it(tmp_path):
-    o = neuron()
+    o, _ = neuron()
     player = play(o, title="the neuron")
     assert isinstance(player, Player) and micrograd_plus.play is play
     markup = player._repr_html_()
@@ -76,7 +65,7 @@ def test_play_escapes_labels_and_title_and_takes_export_htmls_options():
 
 def test_two_inline_players_step_independently_in_headless_chromium(tmp_path):
     sync_playwright = sync_playwright_or_skip()
-    first, second = play(neuron()), play(Value(3.0, label="a") * Value(2.0, label="b"))
+    first, second = play(neuron()[0]), play(Value(3.0, label="a") * Value(2.0, label="b"))
     notebook = tmp_path / "notebook.html"
     notebook.write_text(
         f"<!DOCTYPE html><html><body><p>cell 1</p>{first._repr_html_()}"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS, sync_playwright_or_skip
+from conftest import CHROMIUM, CHROMIUM_FLAGS, neuron, sync_playwright_or_skip
 
 from micrograd_plus import MLP, Value, backward_steps, export_html, forward_steps
 from micrograd_plus.viz.draw import COLOURS, Frame, Scene
@@ -23,17 +23,6 @@ from micrograd_plus.viz.player import (
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-
-
-def neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, (x1, x2, w1, w2, b)
 
 
 def test_the_page_has_a_narration_per_step_a_drawing_per_view_and_no_links_out(tmp_path):
