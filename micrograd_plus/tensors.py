@@ -1,7 +1,7 @@
 """Tensor: a numpy array that records how it was computed, so `backward()` can apply the chain rule.
 
 Value is for seeing, Tensor is for running: both are nodes of the one graph walk in
-`autograd.py`, so nothing about the chain rule is written twice. Each operation below
+`engine.py`, so nothing about the chain rule is written twice. Each operation below
 states its forward (a numpy expression) and its local derivative side by side. A
 derivative is one expression that works on arrays (the ordinary backward pass) and on
 Tensors (`grad(..., create_graph=True)`), written with operators and the helpers `exp`,
@@ -36,8 +36,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import autograd, modes
-from .autograd import Node, Op
+from . import engine, guards, modes
+from .engine import Node, Op
 from .modes import AnomalyError, user_frame
 
 Shape = tuple[int, ...]
@@ -539,8 +539,9 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
     out.data = data
     out.grad = None
     out.label = ""
-    out._gsum = None
+    out._sum = None
     out._passes = 0
+    out._born = guards.clock[0]
     out._retains_grad = False
     out._where = None
     modes = _modes
@@ -597,7 +598,7 @@ def _check_forward(op: Op, parents: Sequence[Tensor], data: np.ndarray, where: s
     first = np.unravel_index(int(np.argmin(np.isfinite(data))), data.shape) if data.ndim else ()
     shapes = ", ".join(str(p.shape) for p in parents)
     raise AnomalyError(
-        f"'{op.name}' turned finite inputs ({autograd.format_datas([p.data for p in parents])}; "
+        f"'{op.name}' turned finite inputs ({guards.format_datas([p.data for p in parents])}; "
         f"shapes {shapes}) into {float(data[first])!r} at index "
         f"{tuple(int(i) for i in first)} at {where}. Check that line for a division by zero, a log of 0 "
         "or an overflow."
@@ -613,8 +614,9 @@ def _constant(data: np.ndarray) -> Tensor:
     t.label = ""
     t._parents = ()
     t._op = None
-    t._gsum = None
+    t._sum = None
     t._passes = 0
+    t._born = guards.clock[0]
     t._origin = "constant"
     t._where = None
     t._retains_grad = False
@@ -740,8 +742,9 @@ class Tensor(Node):
         self.label = label
         self._parents = ()
         self._op = None
-        self._gsum = None
+        self._sum = None
         self._passes = 0
+        self._born = guards.clock[0]
         self._origin = None
         self._retains_grad = False
         self._where = user_frame() if _modes.anomaly else None
@@ -810,40 +813,24 @@ class Tensor(Node):
             return _constant(value)
         return _constant(_quiet_array(value, self.data.dtype))  # e.g. a read-only broadcast view
 
-    def _check_finite(self, data: Any) -> bool:
-        return bool(np.isfinite(data).all())
-
-    def _backward_ieee(self, op: Op, g: Any, datas: list[Any]) -> Sequence[Any]:
-        # Only a custom rule run under np.seterr(all="raise") gets here; ours are quiet already.
-        return quiet(op.backward)(g, self.data, *datas)  # type: ignore[no-any-return]
-
-    def _store_grad(self, total: Any) -> None:
-        if self._op is not None and not self._retains_grad:
-            return  # intermediate Tensors keep no gradient (memory), unless retain_grad()
+    def _grad_after(self, grad: Any, total: Any) -> Any:
+        if total is None or (self._op is not None and not self._retains_grad):
+            return grad  # intermediate Tensors keep no gradient (memory), unless retain_grad()
         dtype = self.data.dtype
         if total.shape != self.data.shape:
             raise RuntimeError(
                 f"internal error: a gradient of shape {total.shape} reached a Tensor of shape "
                 f"{self.data.shape}; a custom Op's backward must return one array per input, of its shape"
             )
-        if self.grad is None:
-            if (
-                type(total) is np.ndarray
-                and total.dtype == dtype
-                and total.flags.writeable
-                and self._op is None
-            ):
-                self.grad = total  # this pass made it for this leaf alone: keep it, no copy
-            else:
-                self.grad = _quiet_array(total, dtype)
-        else:
-            token = _enter_quiet(_IGNORE_ALL)  # a float32 sum may overflow to inf: no warning
-            try:
-                self.grad = self.grad + (total if total.dtype == dtype else total.astype(dtype))
-            finally:
-                _leave_quiet(token)
-        if self._op is None:
-            self._passes += 1
+        if grad is None:
+            if type(total) is np.ndarray and total.dtype == dtype and total.flags.writeable and self._op is None:
+                return total  # this pass made it for this leaf alone: keep it, no copy
+            return _quiet_array(total, dtype)
+        token = _enter_quiet(_IGNORE_ALL)  # a float32 sum may overflow to inf: no warning
+        try:
+            return grad + (total if total.dtype == dtype else total.astype(dtype))
+        finally:
+            _leave_quiet(token)
 
     # -- the public surface -------------------------------------------------------------------------
 
@@ -925,7 +912,7 @@ class Tensor(Node):
         gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
         only after `retain_grad()`. The graph is kept, so calling it again is allowed.
         """
-        autograd.backward(self, gradient)
+        engine.backward(self, gradient)
 
     def zero_grad(self) -> None:
         """Forget the gradient: `.grad` becomes None (PyTorch 2's default)."""

@@ -28,8 +28,7 @@ from typing import Any, Union
 from hypothesis import assume, note
 from hypothesis import strategies as st
 
-from .autograd import Node, Op, grad
-from .engine import Value, _dot_forward, dot, value_sum
+from .engine import Node, Op, Value, _dot_forward, dot, grad, value_sum
 
 __all__ = [
     "DOMAINS",

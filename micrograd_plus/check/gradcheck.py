@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node, grad, topological_order
+from ..engine import Node, grad, topological_order
 
 __all__ = [
     "GradcheckError",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..engine import no_grad
 from ..data.datasets import make_moons
 from ..engine import Value, value_sum
 from ..nn.losses import hinge_loss

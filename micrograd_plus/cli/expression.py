@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 
 from .. import engine
-from ..autograd import Op
+from ..engine import Op
 from ..engine import Value
 
 MAX_LENGTH = 500

@@ -1,5 +1,5 @@
 """The operations layers are made of: linear, conv2d, max_pool2d and clamp_min, each an
-`autograd.Op` on Tensors (like `torch.nn.functional`).
+`engine.Op` on Tensors (like `torch.nn.functional`).
 
 Each op computes its forward on raw numpy arrays and states its backward rule once. The rules
 are written with the dispatching helpers below (`conv2d`, `conv2d_input_grad`, ...): on arrays
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd import Node, Op
+from ..engine import Node, Op
 from ..tensors import Tensor, quiet
 
 Pair = tuple[int, int]

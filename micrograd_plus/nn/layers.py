@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ..autograd import Node
+from ..engine import Node
 from ..tensors import Tensor, quiet
 from . import functional as F
 from . import losses

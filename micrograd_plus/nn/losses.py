@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node, Op
+from ..engine import Node, Op
 from ..engine import Value, value_sum
 from ..tensors import Tensor, _log_softmax, quiet
 from .functional import clamp_min

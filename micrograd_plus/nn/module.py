@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node
+from ..engine import Node
 
 Seed = int | random.Random | None
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node
+from ..engine import Node
 from ..tensors import quiet
 from . import adam_kernel
 

@@ -16,6 +16,8 @@ from micrograd_plus.engine import dot, value_sum
 from micrograd_plus.testing import expressions
 from micrograd_plus.viz.trace import format_number, graph_nodes, record_backward
 
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
 
 def the_issue_example():
     a, b, d = Value(2.0, label="a"), Value(-3.0, label="b"), Value(2.0, label="d")
