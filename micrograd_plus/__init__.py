@@ -18,8 +18,9 @@ from .data.datasets import (
     make_sine,
     make_spiral,
 )
-from .engine import Op, Value, grad
+from .engine import Op, Value
 from .fast import set_engine
+from .gradients import grad
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
 from .nn.layers import (

@@ -22,18 +22,18 @@ there for speed alone.
 from __future__ import annotations
 
 import math
-import numbers
-import threading
+import operator
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
 
 from . import guards, modes
-from .guards import check_backward, check_forward, check_inputs_unchanged
-from .modes import enable_grad, no_grad, user_frame
+from .guards import is_real, to_float
+from .modes import no_grad, user_frame
 
+Fn = Callable[..., Any]
 Operand = Union["Value", int, float]
 _IEEE_ERRORS = (ArithmeticError, ValueError)  # what Python floats raise where IEEE gives inf or nan
 
@@ -46,15 +46,10 @@ class Op:
     with operators and the helpers below. `array_forward` is the forward on numpy arrays where
     it differs; `domain` says where the first input is smooth ("any", "positive", "nonzero")."""
 
-    __slots__ = ("name", "forward", "backward", "array_forward", "domain")
+    __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
     def __init__(
-        self,
-        name: str,
-        forward: Callable[..., Any],
-        backward: Callable[..., Any],
-        array_forward: Callable[..., Any] | None = None,
-        domain: str = "any",
+        self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"
     ):
         if not isinstance(name, str) or not callable(forward) or not callable(backward):
             raise TypeError(
@@ -64,6 +59,7 @@ class Op:
         self.name, self.forward, self.backward = name, forward, backward
         self.array_forward = forward if array_forward is None else array_forward
         self.domain = domain
+        self.derivatives: tuple[Fn, ...] | None = None  # one expression per input (see `elementwise`)
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -85,7 +81,7 @@ class Node:
     _op: Op | None
 
     @property
-    def parents(self) -> tuple[Node, ...]:
+    def parents(self) -> tuple[Node, ...]:  # the nodes this one was computed from
         return self._parents
 
     @property
@@ -98,22 +94,16 @@ class Node:
         return self._op is None
 
     @property
-    def _version(self) -> int:
-        """How many in-place changes the public API made to this node (as PyTorch's)."""
+    def _version(self) -> int:  # how many in-place changes the public API made to it (PyTorch's)
         return guards.version_of(self)
 
-    # What each kind of node decides for itself (Value below, Tensor in tensors.py):
-    def _seed(self) -> Any:  # the default gradient of an output with respect to itself
-        raise NotImplementedError
-
-    def _raw(self, value: Any) -> Any:  # a gradient given by the user, as raw data
-        raise NotImplementedError
-
-    def _constant_like(self, value: Any) -> Node:  # raw data as a node of this kind
-        raise NotImplementedError
-
-    def _grad_after(self, grad: Any, total: Any) -> Any:  # `.grad` once a pass's total is in
-        raise NotImplementedError
+    # What each kind of node decides for itself (Value below, Tensor in tensors.py): the default
+    # gradient of an output, a gradient the user gives (as raw data), raw data as a constant
+    # node, and what `.grad` becomes once a pass's total is in.
+    _seed: Callable[[], Any]
+    _raw: Callable[[Any], Any]
+    _constant_like: Callable[[Any], Node]
+    _grad_after: Callable[[Any, Any], Any]
 
     def _store_grad(self, total: Any) -> None:
         """Receive a finished pass's total: leaves add it to `.grad`, intermediates show it."""
@@ -129,7 +119,7 @@ def data_of(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-def _elementwise(method: str, float_fn: Callable[[float], float], array_fn: Any) -> Callable[[Any], Any]:
+def _elementwise(method: str, float_fn: Fn, array_fn: Fn) -> Fn:
     def fn(x: Any) -> Any:
         if isinstance(x, Node):
             return getattr(x, method)()
@@ -176,14 +166,14 @@ def sign(x: Any) -> Any:
 
 
 def where(condition: Any, x: Any, y: Any) -> Any:
-    """x where `condition` (a bool or a bool array) holds, else y: exactly y, even where x is
+    """x where `condition` (a bool, or bools of numpy) holds, else y: exactly y, even where x is
     inf or nan (a product with a 0/1 mask would give nan there). On nodes, a WHERE node."""
     for node in (x, y):
         if isinstance(node, Node):
             return type(node).apply(WHERE, condition, x, y)
-    if isinstance(condition, np.ndarray):
-        return np.where(condition, x, y)
-    return x if condition else y
+    if type(condition) is bool:
+        return x if condition else y
+    return np.where(condition, x, y)
 
 
 def piecewise_constant(result: Any, x: Any) -> Any:
@@ -196,14 +186,28 @@ def piecewise_constant(result: Any, x: Any) -> Any:
 # -- THE RULE TABLE: each primitive's forward and its local derivatives, side by side -------
 
 
-def _pow_rule(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    # d/da = b * a ** (b-1), and d/db = a ** b * log(a). PyTorch makes the first 0 where b == 0
-    # (even at a == 0) and the second 0 where a == 0 and b >= 0; g is multiplied last.
-    a_, b_ = data_of(a), data_of(b)
-    to_base = where(b_ == 0, 0.0, g * (b * power(a, b - 1)))
+def elementwise(
+    name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any"
+) -> Op:
+    """An Op from one local-derivative expression per input, each `(g, out, *inputs) -> g * d out/d input`
+    (Tensor applies only those of the inputs that need a gradient)."""
+    if len(derivatives) == 1:
+        (d,) = derivatives
+        op = Op(name, forward, lambda g, out, a: (d(g, out, a),), array_forward, domain)
+    else:
+        da, db = derivatives
+        op = Op(
+            name, forward, lambda g, out, a, b: (da(g, out, a, b), db(g, out, a, b)), array_forward, domain
+        )
+    op.derivatives = derivatives
+    return op
+
+
+def _pow_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a ** b)/db = a ** b * log(a), made 0 where a == 0 and b >= 0 as PyTorch (g * 0: nan for inf g).
     if isinstance(b, Node) and not b.requires_grad:
-        return to_base, None  # a constant exponent (x ** 3) on nodes: no log(a) node at a < 0
-    return to_base, where((a_ == 0) & (b_ >= 0), g * 0.0, g * (out * log(a)))
+        return None  # a constant exponent (x ** 3) on nodes: no log(a) node at a < 0
+    return where((data_of(a) == 0) & (data_of(b) >= 0), g * 0.0, g * (out * log(a)))
 
 
 def _sigmoid(x: float) -> float:
@@ -226,29 +230,44 @@ def _dot_rule(g: Any, out: Any, *inputs: Any) -> list[Any]:
     return [g * v for v in inputs[n:-1] + inputs[:n]] + [g]
 
 
-ADD = Op("+", lambda a, b: a + b, lambda g, out, a, b: (g, g))
-SUB = Op("-", lambda a, b: a - b, lambda g, out, a, b: (g, -g))
-MUL = Op("*", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a))
+ADD = elementwise("+", lambda a, b: a + b, lambda g, out, a, b: g, lambda g, out, a, b: g)
+SUB = elementwise("-", lambda a, b: a - b, lambda g, out, a, b: g, lambda g, out, a, b: -g)
+MUL = elementwise("*", lambda a, b: a * b, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
 # d(a/b)/db = -a/b², formed as PyTorch does: b * b alone overflows long before a / b does.
-DIV = Op("/", lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * ((a / b) / b)), domain="nonzero")
-POW = Op("**", power, _pow_rule, domain="positive")
-NEG = Op("neg", lambda a: -a, lambda g, out, a: (-g,))
-EXP = Op("exp", exp, lambda g, out, a: (g * out,))
-LOG = Op("log", log, lambda g, out, a: (g / a,), domain="positive")
-TANH = Op("tanh", tanh, lambda g, out, a: (g * (1 - out * out),))
-SIGMOID = Op("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),), lambda a: 1 / (1 + np.exp(-a)))
-# relu'(0) = 0 as in PyTorch; a nan output passes g on (out != 0 is true for nan); relu(-0.0) is -0.0.
-RELU = Op(
-    "relu",
-    lambda a: 0.0 if a < 0 else a,
-    lambda g, out, a: (piecewise_constant(where(data_of(out) != 0, g, 0.0), a),),
-    lambda a: np.maximum(0.0, a),
+DIV = elementwise(
+    "/",
+    lambda a, b: a / b,
+    lambda g, out, a, b: g / b,
+    lambda g, out, a, b: -g * ((a / b) / b),
     domain="nonzero",
 )
-SIN = Op("sin", sin, lambda g, out, a: (g * cos(a),))
-COS = Op("cos", cos, lambda g, out, a: (-g * sin(a),))
-ABS = Op("abs", abs, lambda g, out, a: (piecewise_constant(g * sign(a), a),), np.abs, domain="nonzero")
-SQRT = Op("sqrt", sqrt, lambda g, out, a: (g / (2 * out),), domain="positive")
+# d(a ** b)/da = b * a ** (b-1), made exactly 0 where b == 0 (even at a == 0) as PyTorch.
+POW = elementwise(
+    "**",
+    power,
+    lambda g, out, a, b: where(data_of(b) == 0, 0.0, g * (b * power(a, b - 1))),
+    _pow_exponent,
+    domain="positive",
+)
+NEG = elementwise("neg", lambda a: -a, lambda g, out, a: -g)
+EXP = elementwise("exp", exp, lambda g, out, a: g * out)
+LOG = elementwise("log", log, lambda g, out, a: g / a, domain="positive")
+TANH = elementwise("tanh", tanh, lambda g, out, a: g * (1 - out * out))
+SIGMOID = elementwise(
+    "sigmoid", _sigmoid, lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a))
+)
+# relu'(0) = 0 as PyTorch; a nan output passes g on (nan != 0); relu(-0.0) is -0.0 as PyTorch.
+RELU = elementwise(
+    "relu",
+    lambda a: 0.0 if a < 0 else a,
+    lambda g, out, a: piecewise_constant(where(data_of(out) != 0, g, 0.0), a),
+    array_forward=lambda a: np.maximum(0.0, a),
+    domain="nonzero",
+)
+SIN = elementwise("sin", sin, lambda g, out, a: g * cos(a))
+COS = elementwise("cos", cos, lambda g, out, a: -g * sin(a))
+ABS = elementwise("abs", abs, lambda g, out, a: piecewise_constant(g * sign(a), a), domain="nonzero")
+SQRT = elementwise("sqrt", sqrt, lambda g, out, a: g / (2 * out), domain="positive")
 DOT = Op("dot", _dot_forward, _dot_rule)
 SUM = Op("sum", lambda *inputs: sum(inputs), lambda g, out, *inputs: (g,) * len(inputs))
 WHERE = Op(
@@ -262,22 +281,29 @@ PIECEWISE_CONSTANT = Op("piecewise_constant", lambda r, x: r, lambda g, out, r, 
 RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS)}
 RULES.update({op.name: op for op in (ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT)})
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
+UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")  # Value methods
 
 
 # -- Value: a scalar node -----------------------------------------------------------------
 
 
 def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
-    def operator(self: Value, other: Operand) -> Value:
-        if not isinstance(other, Value) and not _is_real(other):
+    def method(self: Value, other: Operand) -> Value:
+        if not isinstance(other, Value) and not is_real(other):
             return NotImplemented
         return Value.apply(op, other, self) if swapped else Value.apply(op, self, other)
 
-    return operator
+    return method
 
 
 def _unary_method(op: Op) -> Callable[[Value], Value]:
     return lambda self: Value.apply(op, self)
+
+
+def _comparison(compare: Callable[[float, float], bool]) -> Callable[[Value, Operand], bool]:
+    return lambda self, other: compare(
+        self.data, other.data if isinstance(other, Value) else to_float(other, "the other operand")
+    )
 
 
 class Value(Node):
@@ -300,7 +326,7 @@ class Value(Node):
     def __init__(self, data: Any, label: str = "", requires_grad: bool = True):
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self.data = data if type(data) is float else _to_float(data)
+        self.data = data if type(data) is float else to_float(data)
         self.grad, self.requires_grad, self.label = 0.0, bool(requires_grad), label
         self._parents, self._op, self._passes, self._origin, self._sum = (), None, 0, None, None
         self._where = user_frame() if modes._modes.anomaly else None
@@ -327,7 +353,7 @@ class Value(Node):
             with np.errstate(all="ignore"):
                 data = op.forward(*map(np.float64, datas))
         if type(data) is not float:
-            data = _to_float(data, f"the forward of Op {op.name!r} returned a value that")
+            data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
         out = Value(data)
         if modes._modes.grad_enabled:
             out._op, out._parents = op, parents
@@ -335,7 +361,7 @@ class Value(Node):
         else:
             out.requires_grad, out._origin = False, "no_grad"
         if out._where is not None:
-            check_forward(op, parents, data, out._where)
+            guards.check_forward(op, parents, data, out._where)
         return out
 
     __add__, __radd__ = _binary_operator(ADD), _binary_operator(ADD, swapped=True)
@@ -374,32 +400,21 @@ class Value(Node):
     def item(self) -> float:
         return self.data  # type: ignore[no-any-return]
 
-    def __float__(self) -> float:
-        return self.data  # type: ignore[no-any-return]
+    __float__ = item
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
     # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
-    def __lt__(self, other: Operand) -> bool:
-        return self.data < _number(other)  # type: ignore[no-any-return]
-
-    def __le__(self, other: Operand) -> bool:
-        return self.data <= _number(other)  # type: ignore[no-any-return]
-
-    def __gt__(self, other: Operand) -> bool:
-        return self.data > _number(other)  # type: ignore[no-any-return]
-
-    def __ge__(self, other: Operand) -> bool:
-        return self.data >= _number(other)  # type: ignore[no-any-return]
+    __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
 
     # What the walk asks of a Value (see Node):
     def _seed(self) -> float:
         return 1.0
 
     def _raw(self, value: Any) -> float:
-        return _to_float(data_of(value), "gradient")
+        return to_float(data_of(value), "gradient")
 
     def _constant_like(self, value: Any) -> Value:
         return value if isinstance(value, Value) else _constant(value)
@@ -410,37 +425,13 @@ class Value(Node):
         return grad if total is None else grad + total
 
 
-def _is_real(x: Any) -> bool:
-    return isinstance(x, (float, int)) or isinstance(x, numbers.Real)
-
-
-def _to_float(data: Any, what: str = "Value data") -> float:
-    if _is_real(data):
-        try:
-            return float(data)
-        except OverflowError:  # an int beyond 1.8e308: Python refuses to round it to inf
-            raise ValueError(
-                f"{what} {str(data)[:20]}... is too large for a float (at most 1.8e308)"
-            ) from None
-    if isinstance(data, np.ndarray) and data.size == 1 and np.issubdtype(data.dtype, np.number):
-        return float(data.reshape(()))
-    raise TypeError(
-        f"{what} must be a real number (int or float), got {type(data).__name__}: {data!r:.60}. "
-        "Convert it with float(...) first, or use Tensor for arrays."
-    )
-
-
-def _number(x: Operand) -> float:
-    return x.data if isinstance(x, Value) else _to_float(x, "the other operand")  # type: ignore[no-any-return]
-
-
 def _constant(x: Any) -> Value:
     """A plain number used in an operation: a node that collects no gradient."""
-    if not _is_real(x):
+    if not is_real(x):
         raise TypeError(
             f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
         )
-    v = Value(_to_float(x, "the other operand"), requires_grad=False)
+    v = Value(to_float(x, "the other operand"), requires_grad=False)
     v._origin, v._where = "constant", None
     return v
 
@@ -461,18 +452,9 @@ def neurons(
 ) -> list[Value]:
     """The neurons of a layer: `activation(dot(w, inputs, b))` for each row w and bias b.
     (fast.set_engine("fast") puts a faster builder of the same numbers in its place.)"""
-    if activation != "linear" and activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {(*ACTIVATIONS, 'linear')}, got {activation!r}")
-    if len(weight_rows) != len(biases):
-        raise ValueError(
-            f"{len(weight_rows)} rows of weights but {len(biases)} biases; give one bias per row"
-        )
+    guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
     made = []
     for weights, bias in zip(weight_rows, biases):
-        if len(weights) != len(inputs):
-            raise ValueError(
-                f"dot(): {len(weights)} weights but {len(inputs)} inputs; give one weight per input"
-            )
         out = Value.apply(DOT, *weights, *inputs, bias)
         made.append(out if activation == "linear" else Value.apply(ACTIVATIONS[activation], out))
     return made
@@ -532,7 +514,7 @@ def backward_pass(
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != guards.clock[0]:
-            check_inputs_unchanged(node)
+            guards.check_inputs_unchanged(node)
         contributions = local_gradients(node, g, create_graph)
         after = []
         for parent, c in zip(node._parents, contributions):
@@ -554,95 +536,27 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
         datas = [p.data for p in parents]
         try:
             contributions = op.backward(g, node.data, *datas)
-        except _IEEE_ERRORS:  # Python floats raise on 1/0 and overflow: numpy float64 follows IEEE
-            if type(node.data) is not float:
-                raise
+        except _IEEE_ERRORS:  # Python floats raise on 1/0 and overflow (numpy too, if told to)
             with np.errstate(all="ignore"):
-                contributions = op.backward(np.float64(g), np.float64(node.data), *map(np.float64, datas))
-            contributions = [None if c is None else float(c) for c in contributions]
-    if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
-        got = (
-            f"{len(contributions)} of them"
-            if isinstance(contributions, (tuple, list))
-            else type(contributions).__name__
-        )
-        raise TypeError(
-            f"the backward of Op {op.name!r} must return a tuple with one gradient (or None) per input, "
-            f"{len(parents)} in all, but returned {got}: write `return (g * ...,)` for one input"
-        )
+                if type(node.data) is not float:
+                    contributions = op.backward(g, node.data, *datas)
+                else:  # numpy float64 scalars follow IEEE
+                    contributions = op.backward(np.float64(g), np.float64(node.data), *map(np.float64, datas))
+                    contributions = [None if c is None else float(c) for c in contributions]
+    guards.check_contributions(node, contributions)
     if modes._modes.anomaly:
-        check_backward(node, g, contributions)
+        guards.check_backward(node, g, contributions)
     return contributions
-
-
-class _LastPass(threading.local):
-    root: Callable[[], Node | None] | None = None  # a weak reference, for explain_grad()
-
-
-last_pass = _LastPass()
 
 
 def backward(root: Node, gradient: Any = None) -> None:
     """Backpropagate from `root`: run the walk to its end, then each node stores its total."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "element 0 of tensors does not require grad and does not have a grad_fn: "
-            f"this {type(root).__name__} was computed from nodes that do not require grad "
-            "(constants, requires_grad=False, detach() or no_grad()). Make an input require "
-            "grad before computing it."
-        )
+    guards.check_root(root)
     seed = root._seed() if gradient is None else root._raw(gradient)
     totals: dict[Node, Any] = {}
     with no_grad():
         for _step in backward_pass([root], [seed], totals):
             pass
-    last_pass.root = weakref.ref(root)
+    guards.last_pass.root = weakref.ref(root)
     for node, total in totals.items():
         node._store_grad(total)
-
-
-def grad(
-    outputs: Node | Sequence[Node],
-    inputs: Node | Sequence[Node],
-    grad_outputs: Any = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple[Any, ...]:
-    """Gradients of `outputs` with respect to `inputs`, touching no `.grad` (as
-    torch.autograd.grad). With `create_graph=True` they are nodes of a new graph, to be
-    differentiated again. An input the outputs do not depend on is an error unless
-    `allow_unused=True` (then its gradient is None). A None in `grad_outputs` means the
-    default seed (1) for that output."""
-    outs = [outputs] if isinstance(outputs, Node) or not isinstance(outputs, Iterable) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Node) or not isinstance(inputs, Iterable) else list(inputs)
-    for name, nodes in (("outputs", outs), ("inputs", ins)):
-        if not nodes or not all(isinstance(n, Node) for n in nodes):
-            raise TypeError(f"grad(): {name} must be a Value or Tensor or a non-empty sequence of them")
-    for out in outs:
-        if not out.requires_grad:
-            raise RuntimeError("grad(): an output does not require grad; make an input require grad first")
-    given: list[Any] = [None] * len(outs)
-    if grad_outputs is not None:
-        single = len(outs) == 1 and not isinstance(grad_outputs, (list, tuple))
-        given = [grad_outputs] if single else list(grad_outputs)
-        if len(given) != len(outs):
-            raise ValueError(f"grad(): {len(outs)} outputs but {len(given)} grad_outputs")
-    seeds = [out._seed() if s is None else out._raw(s) for out, s in zip(outs, given)]
-    if create_graph:  # a node given as grad_output stays in the graph (a Hessian-vector product)
-        seeds = [
-            out._constant_like(s if type(s) is type(out) else raw) for out, s, raw in zip(outs, given, seeds)
-        ]
-    totals: dict[Node, Any] = {}
-    with enable_grad() if create_graph else no_grad():
-        for _step in backward_pass(outs, seeds, totals, create_graph):
-            pass
-    results = []
-    for node in ins:
-        total = totals.get(node)
-        if total is None and not allow_unused:
-            raise RuntimeError(
-                "grad(): one of the inputs was not used to compute the outputs (or does not "
-                "require grad); pass allow_unused=True to get None for it"
-            )
-        results.append(None if total is None else node._constant_like(total))
-    return tuple(results)

@@ -158,13 +158,8 @@ def neurons(
 ) -> list[Value]:
     """engine.neurons, one node per neuron, each made here directly: the shared inputs are
     converted and read once for the whole layer."""
-    if len(weight_rows) != len(biases):
-        raise ValueError(
-            f"{len(weight_rows)} rows of weights but {len(biases)} biases; give one bias per row"
-        )
-    op = NEURON_OPS.get(activation)
-    if op is None:
-        raise ValueError(f"activation must be one of {tuple(NEURON_OPS)}, got {activation!r}")
+    guards.check_layer(weight_rows, biases, inputs, activation, NEURON_OPS)
+    op = NEURON_OPS[activation]
     activate = ACTIVATIONS[activation].forward if activation in ACTIVATIONS else None
     relu = activate is RELU.forward
     op_of_finite_sum = RELU_NEURON_OF_FINITE_SUM if relu else op
@@ -174,15 +169,12 @@ def neurons(
             xs = tuple(x if isinstance(x, Value) else engine._constant(x) for x in xs)
             break
     xdatas = [x.data for x in xs]
-    n_inputs = len(xs)
     any_input_requires_grad = any(x.requires_grad for x in xs)
     plain = not no_grad_threads[0] and not anomaly_threads[0]  # no thread uses a mode: no need to look
     born = guards.clock[0]
     new = Value.__new__
     results = []
     for weights, bias in zip(weight_rows, biases):
-        if len(weights) != n_inputs:
-            raise ValueError(f"dot(): {len(weights)} weights but {n_inputs} inputs; give one weight per input")
         if not isinstance(bias, Value):
             bias = engine._constant(bias)
         total = bias.data  # DOT's forward, written out to read each input's data once per layer
@@ -214,7 +206,9 @@ def neurons(
         out._op = node_op
         out._origin = None
         out._born = born
-        out.requires_grad = any_input_requires_grad or bias.requires_grad or any(w.requires_grad for w in weights)
+        out.requires_grad = (
+            any_input_requires_grad or bias.requires_grad or any(w.requires_grad for w in weights)
+        )
         results.append(out)
     return results
 
@@ -259,7 +253,7 @@ def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Any], Va
 
     def operator(self: Value, other: Any) -> Value:
         if not isinstance(other, Value):
-            if not engine._is_real(other):
+            if not guards.is_real(other):
                 return NotImplemented
             other = engine._constant(other)
         a, b = (other, self) if swapped else (self, other)
@@ -333,7 +327,7 @@ def backward(self: Value, gradient: Any = None) -> None:
     """Apply the chain rule from this Value to every Value it depends on: leaves add this
     pass's gradient to `.grad` (twice doubles it), intermediates show this pass's. The
     graph is kept, so calling it again is allowed."""
-    if modes._modes.anomaly or not self.requires_grad:
+    if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
         return engine.backward(self, gradient)
     seed = 1.0 if gradient is None else self._raw(gradient)
     with no_grad():
@@ -365,7 +359,7 @@ def backward(self: Value, gradient: Any = None) -> None:
                     undefined.add(parent)
                 elif parent.requires_grad:
                     _add_to(parent, c)
-    engine.last_pass.root = weakref.ref(self)
+    guards.last_pass.root = weakref.ref(self)
     for node in order:  # Value._store_grad, written out
         total = node._sum
         node._sum = None
@@ -381,13 +375,24 @@ def backward(self: Value, gradient: Any = None) -> None:
 # -- switching ------------------------------------------------------------------------------------
 
 _OPERATORS = {"__add__": engine.ADD, "__sub__": engine.SUB, "__mul__": engine.MUL, "__truediv__": engine.DIV}
-_UNARY = {"__neg__": engine.NEG, "relu": RELU, "tanh": engine.TANH, "exp": engine.EXP, "sigmoid": engine.SIGMOID}
+_UNARY = {
+    "__neg__": engine.NEG,
+    "relu": RELU,
+    "tanh": engine.TANH,
+    "exp": engine.EXP,
+    "sigmoid": engine.SIGMOID,
+}
 _REFERENCE: dict[str, Any] = {name: Value.__dict__[name] for name in ("backward", *_UNARY)}
-_REFERENCE.update({name: Value.__dict__[name] for op in _OPERATORS for name in (op, op.replace("__", "__r", 1))})
+_REFERENCE.update(
+    {name: Value.__dict__[name] for op in _OPERATORS for name in (op, op.replace("__", "__r", 1))}
+)
 _FAST: dict[str, Any] = {"backward": backward}
 _FAST.update({name: _unary_method(op) for name, op in _UNARY.items()})
 for _name, _op in _OPERATORS.items():
-    _FAST[_name], _FAST[_name.replace("__", "__r", 1)] = _binary_operator(_op), _binary_operator(_op, swapped=True)
+    _FAST[_name], _FAST[_name.replace("__", "__r", 1)] = (
+        _binary_operator(_op),
+        _binary_operator(_op, swapped=True),
+    )
 _reference_neurons = engine.neurons
 _current = ["reference"]
 

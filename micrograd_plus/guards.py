@@ -1,6 +1,6 @@
-"""The checks the engine makes on the way, kept out of the engine's text: anomaly mode (the
-first nan or inf, named with its op and line) and stale graphs (an input changed in place
-after a node was made from it, as PyTorch's version counter catches).
+"""The checks the engine makes on the way, kept out of the engine's text: numbers given to a
+Value, anomaly mode (the first nan or inf, named with its op and line) and stale graphs (an
+input changed in place after a node was made from it, as PyTorch's version counter catches).
 
 In-place changes are seen where they go through the public API: optimizer steps (nn/optim.py)
 call `mark_changed`. Direct assignment (`v.data = ...`, `t.data[...] = ...`) is not seen.
@@ -8,13 +8,94 @@ call `mark_changed`. Direct assignment (`v.data = ...`, `t.data[...] = ...`) is 
 
 from __future__ import annotations
 
+import numbers
+import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .modes import AnomalyError
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+
+def is_real(x: Any) -> bool:
+    return isinstance(x, (float, int)) or isinstance(x, numbers.Real)
+
+
+def to_float(data: Any, what: str = "Value data") -> float:
+    if is_real(data):
+        try:
+            return float(data)
+        except OverflowError:  # an int beyond 1.8e308: Python refuses to round it to inf
+            raise ValueError(
+                f"{what} {str(data)[:20]}... is too large for a float (at most 1.8e308)"
+            ) from None
+    if isinstance(data, np.ndarray) and data.size == 1 and np.issubdtype(data.dtype, np.number):
+        return float(data.reshape(()))
+    raise TypeError(
+        f"{what} must be a real number (int or float), got {type(data).__name__}: {data!r:.60}. "
+        "Convert it with float(...) first, or use Tensor for arrays."
+    )
+
+
+def check_layer(
+    weight_rows: Sequence[Sequence[Any]],
+    biases: Sequence[Any],
+    inputs: Sequence[Any],
+    activation: str,
+    known: Any,
+) -> None:
+    """The arguments of a layer of neurons (engine.neurons) fit together."""
+    if activation not in known:
+        raise ValueError(f"activation must be one of {tuple(known)}, got {activation!r}")
+    if len(weight_rows) != len(biases):
+        raise ValueError(
+            f"{len(weight_rows)} rows of weights but {len(biases)} biases; give one bias per row"
+        )
+    for weights in weight_rows:
+        if len(weights) != len(inputs):
+            raise ValueError(
+                f"dot(): {len(weights)} weights but {len(inputs)} inputs; give one weight per input"
+            )
+
+
+def check_root(root: Any) -> None:
+    """A backward pass needs an output that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: "
+            f"this {type(root).__name__} was computed from nodes that do not require grad "
+            "(constants, requires_grad=False, detach() or no_grad()). Make an input require "
+            "grad before computing it."
+        )
+
+
+def check_contributions(node: Any, contributions: Any) -> None:
+    """An Op's backward must give one contribution (or None) per input, in a tuple or list."""
+    if isinstance(contributions, (tuple, list)) and len(contributions) == len(node._parents):
+        return
+    got = (
+        f"{len(contributions)} of them"
+        if isinstance(contributions, (tuple, list))
+        else type(contributions).__name__
+    )
+    raise TypeError(
+        f"the backward of Op {node.op!r} must return a tuple with one gradient (or None) per input, "
+        f"{len(node._parents)} in all, but returned {got}: write `return (g * ...,)` for one input"
+    )
+
+
+class _LastPass(threading.local):
+    root: Callable[[], Any] | None = None
+
+
+# A weak reference to the output the latest backward() of this thread ran from, so that
+# explain_grad() can tell a node that this pass never reached.
+last_pass = _LastPass()
+
 
 # -- anomaly mode ------------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node, grad, topological_order
+from ..engine import Node, topological_order
+from ..gradients import grad
 
 __all__ = [
     "GradcheckError",

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine import no_grad
 from ..data.datasets import make_moons
-from ..engine import Value, value_sum
+from ..engine import Value, no_grad, value_sum
 from ..nn.losses import hinge_loss
 from ..nn.mlp import MLP
 from ..nn.optim import SGD

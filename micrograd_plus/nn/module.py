@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
+from ..guards import mark_changed
 
 Seed = int | random.Random | None
 
@@ -142,6 +143,7 @@ class Module:
             new_data[name] = _checked_data(name, p.data, state[name])
         for name, p in params.items():  # only after every entry was validated: all or nothing
             p.data = new_data[name]
+            mark_changed(p)  # graphs made from the old data are stale (see guards.py)
 
 
 def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

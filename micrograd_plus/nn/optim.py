@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
+from ..guards import mark_changed
 from ..tensors import quiet
 from . import adam_kernel
 
@@ -143,6 +144,7 @@ class Optimizer:
                 p.data = self._update_float(data, grad, state)
             else:
                 p.data = self._update(data, grad, state)
+            mark_changed(p)  # a graph made from p before this step is stale now (see guards.py)
 
     def _update_float(self, data: float, grad: float, state: dict[str, Any]) -> float:
         """`_update` on a Value's floats. Where Python raises (1/0, sqrt of a rounding error below

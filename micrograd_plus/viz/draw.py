@@ -27,8 +27,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..engine import Node, no_grad
 from .. import engine
+from ..engine import Node, no_grad
 from .trace import BackwardStep, graph_nodes, is_constant, node_names, record_backward
 
 DEFAULT_MAX_NODES = 200

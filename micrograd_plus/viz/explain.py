@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine
+from .. import guards
 from ..engine import Node
 
 
@@ -161,7 +161,7 @@ _GONE: Any = _Gone()
 
 def _latest_root() -> Any:
     """The output of this thread's latest backward(), None if there was none, or _GONE."""
-    ref = engine.last_pass.root
+    ref = guards.last_pass.root
     if ref is None:
         return None
     root = ref()

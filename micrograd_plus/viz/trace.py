@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine
+from .. import engine, guards
 from ..engine import Node, no_grad
 
 # The operations written between their operands: the table's arithmetic, and Tensor's matmul.
@@ -352,7 +352,9 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         return _copy(node.grad)
 
     before = _copy(root.grad) if live else _fresh_grad(root)
-    yield BackwardStep(0, root, names, root, seed, is_seed=True, grad_before=before, grad_after=shown(root, seed))
+    yield BackwardStep(
+        0, root, names, root, seed, is_seed=True, grad_before=before, grad_after=shown(root, seed)
+    )
     latest: dict[Node, Any] = {root: seed}  # each node's running sum, as narrated so far
     totals: dict[Node, Any] = {}
     walk = engine.backward_pass([root], [seed], totals)
@@ -368,12 +370,18 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         for i, (parent, c, total) in enumerate(zip(node._parents, contributions, sums)):
             name = names[parent]
             if not parent.requires_grad:
-                why = "is a constant: no gradient" if is_constant(parent) else "does not require grad: no gradient"
+                why = (
+                    "is a constant: no gradient"
+                    if is_constant(parent)
+                    else "does not require grad: no gradient"
+                )
                 shares.append(GradientShare(parent, name, None, None, None, None, None, None, skipped=why))
                 continue
             if c is None:
                 skipped = "receives no gradient from this rule"
-                shares.append(GradientShare(parent, name, None, None, None, None, None, None, skipped=skipped))
+                shares.append(
+                    GradientShare(parent, name, None, None, None, None, None, None, skipped=skipped)
+                )
                 continue
             previous = latest.get(parent)
             latest[parent] = total
@@ -390,7 +398,7 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         for node, total in totals.items():
             node.grad = saved.get(node, node.grad)
             node._store_grad(total)
-        engine.last_pass.root = weakref.ref(root)
+        guards.last_pass.root = weakref.ref(root)
 
 
 def _local_derivatives(node: Node) -> Sequence[Any] | None:

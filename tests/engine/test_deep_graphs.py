@@ -25,8 +25,7 @@ from micrograd_plus import (
     grad,
     gradcheck,
 )
-from micrograd_plus.engine import topological_order
-from micrograd_plus.engine import value_sum
+from micrograd_plus.engine import topological_order, value_sum
 from micrograd_plus.tensors import Tensor
 
 pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines

@@ -119,7 +119,11 @@ def test_intermediates_differ_at_most_in_the_sign_of_a_zero(program):
         assert equal(a, b), (a, b)
 
 
-@given(st.integers(0, 2**16), st.sampled_from(["relu", "tanh", "sigmoid"]), st.lists(finite, min_size=3, max_size=3))
+@given(
+    st.integers(0, 2**16),
+    st.sampled_from(["relu", "tanh", "sigmoid"]),
+    st.lists(finite, min_size=3, max_size=3),
+)
 def test_an_mlp_gives_the_same_output_and_gradients(seed, activation, x):
     results = {}
     for name in ("reference", "fast"):
