@@ -1,27 +1,22 @@
-"""The engine: how a Value records its graph, how each local derivative is declared, and how
-`backward()` applies the chain rule. Read it top to bottom:
+"""The engine, to read top to bottom: how a Value records its graph, how every local
+derivative is declared, and how `backward()` applies the chain rule.
 
-1. `Op` and `Node`: an operation (a name, a forward, a local-derivative rule) and what every
-   node of a graph holds (data, grad, its parents, the Op that made it).
+1. `Op` (a name, a forward, a local-derivative rule) and `Node` (data, grad, parents, op).
 2. Helpers (`exp`, `log`, `where`, ...) that work on floats, numpy arrays, Values and Tensors.
-3. THE RULE TABLE: one `Op` per primitive, its forward and one derivative expression per
-   input, written once. Value uses it, Tensor (tensors.py) uses it on arrays, and
-   `grad(..., create_graph=True)` runs the same expressions on nodes to differentiate again.
-4. `Value`: a scalar node; its operators come from the table.
-5. The walk: a topological order, then `backward_pass`, a generator of chain-rule steps.
-   `backward()` runs it to the end; `backward_steps`, drawings and the player narrate it.
+3. THE RULE TABLE: each primitive's forward and one derivative expression per input, written
+   once: Value uses it, Tensor uses it on arrays (tensors.py), and `grad(..., create_graph=True)`
+   runs the same expressions on nodes to differentiate again.
+4. `Value`, a scalar node, its operators taken from the table.
+5. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
+   `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
 
-Floats follow IEEE like PyTorch float64: log(0) = -inf, 1/0 = inf, (-8) ** (1/3) = nan,
-never an exception nor a complex number. Python floats raise on a few of those, so what
-raises is computed again with numpy float64 scalars, which follow IEEE.
-
-fast.py runs the same rules faster (set_engine("fast"), the default); nothing here is
-there for speed alone.
+Floats follow IEEE like PyTorch float64 (log(0) = -inf, 1/0 = inf, (-8) ** (1/3) = nan),
+never an exception nor a complex number (ieee.py). fast.py runs the same rules faster;
+nothing here is for speed alone.
 """
 
 from __future__ import annotations
 
-import math
 import operator
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -29,36 +24,32 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import guards, modes
+from . import guards, ieee, modes
 from .guards import is_real, to_float
 from .modes import no_grad, user_frame
 
 Fn = Callable[..., Any]
 Operand = Union["Value", int, float]
-_IEEE_ERRORS = (ArithmeticError, ValueError)  # what Python floats raise where IEEE gives inf or nan
 
 
 class Op:
-    """An operation: `forward(*input_datas)` gives the output's data, and
-    `backward(g, out, *inputs)` gives one contribution per input: the upstream gradient g
-    times the local derivative d out / d input (None where no gradient flows). The rule gets
-    raw data in a plain pass and nodes under `grad(..., create_graph=True)`, so it is written
-    with operators and the helpers below. `array_forward` is the forward on numpy arrays where
-    it differs; `domain` says where the first input is smooth ("any", "positive", "nonzero")."""
+    """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
+    *inputs)` one contribution per input, the upstream gradient g times the local derivative
+    d out/d input (None: no gradient flows). A rule gets raw data in a plain pass and nodes
+    under `grad(..., create_graph=True)`, so it is written with operators and the helpers
+    below. `array_forward` is the forward on arrays where it differs; `domain` says where the
+    first input is smooth ("any", "positive", "nonzero")."""
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
-    def __init__(
-        self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"
-    ):
+    def __init__(self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"):  # fmt: skip
         if not isinstance(name, str) or not callable(forward) or not callable(backward):
             raise TypeError(
                 "Op(name, forward, backward) takes a str and two functions, got "
                 f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
             )
-        self.name, self.forward, self.backward = name, forward, backward
+        self.name, self.forward, self.backward, self.domain = name, forward, backward, domain
         self.array_forward = forward if array_forward is None else array_forward
-        self.domain = domain
         self.derivatives: tuple[Fn, ...] | None = None  # one expression per input (see `elementwise`)
 
     def __repr__(self) -> str:
@@ -67,26 +58,38 @@ class Op:
 
 class Node:
     """What Value and Tensor share: `data`, `grad`, the parents it was computed from (in
-    argument order) and the Op that made it (None for a leaf). `_passes` counts the backward
-    passes a leaf has added up since `zero_grad`; `_origin` says why a node has no graph
-    ("constant", "no_grad", "detach"); `_where` is the line that made it (anomaly mode);
-    `_born` is the in-place-change clock when it was made (see `mark_changed`); `_sum` is
-    where fast.py's walk adds up a pass (this file's walk keeps its sums in a dict)."""
+    argument order) and the Op that made it (None for a leaf). `_passes` counts the passes a
+    leaf added up since `zero_grad`; `_origin` says why a node has no graph ("constant",
+    "no_grad", "detach"); `_where` is the line that made it (anomaly mode); `_born` the clock
+    of in-place changes when it was made (guards.py); `_sum` fast.py's running sum."""
 
-    __slots__ = (
-        *("data", "grad", "requires_grad", "label", "_parents", "_op"),
-        *("_passes", "_origin", "_where", "_born", "_sum", "__weakref__"),
-    )
+    __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "__weakref__")  # fmt: skip
+    data: Any
+    grad: Any
+    requires_grad: bool
+    label: str
     _parents: tuple[Node, ...]
     _op: Op | None
+    _passes: int
+    _origin: str | None
+    _where: str | None
+    _born: int
+    _sum: Any
+    # What each kind decides (Value below, Tensor in tensors.py): the default gradient of an
+    # output, a gradient the user gives as raw data, raw data as a constant node, and what
+    # `.grad` becomes once a pass's total is in.
+    apply: Callable[..., Node]  # an Op on nodes of this kind
+    _seed: Callable[[], Any]
+    _raw: Callable[[Any], Any]
+    _constant_like: Callable[[Any], Node]
+    _grad_after: Callable[[Any, Any], Any]
 
     @property
-    def parents(self) -> tuple[Node, ...]:  # the nodes this one was computed from
+    def parents(self) -> tuple[Node, ...]:
         return self._parents
 
     @property
-    def op(self) -> str:
-        """The name of the operation that made this node ('' for a leaf)."""
+    def op(self) -> str:  # the name of the operation that made it ('' for a leaf)
         return "" if self._op is None else self._op.name
 
     @property
@@ -97,72 +100,38 @@ class Node:
     def _version(self) -> int:  # how many in-place changes the public API made to it (PyTorch's)
         return guards.version_of(self)
 
-    # What each kind of node decides for itself (Value below, Tensor in tensors.py): the default
-    # gradient of an output, a gradient the user gives (as raw data), raw data as a constant
-    # node, and what `.grad` becomes once a pass's total is in.
-    _seed: Callable[[], Any]
-    _raw: Callable[[Any], Any]
-    _constant_like: Callable[[Any], Node]
-    _grad_after: Callable[[Any, Any], Any]
-
     def _store_grad(self, total: Any) -> None:
-        """Receive a finished pass's total: leaves add it to `.grad`, intermediates show it."""
+        """A finished pass's total: leaves add it to `.grad`, intermediates show it."""
         self.grad = self._grad_after(self.grad, total)
         if self._op is None:
             self._passes += 1
 
 
-# -- helpers for rules: on a node they record the graph, on floats and arrays they compute --
+# -- helpers for rules: on a node they record the graph, on floats and arrays they compute ------
 
 
 def data_of(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-def _elementwise(method: str, float_fn: Fn, array_fn: Fn) -> Fn:
-    def fn(x: Any) -> Any:
-        if isinstance(x, Node):
-            return getattr(x, method)()
-        if isinstance(x, np.ndarray):
-            return array_fn(x)
-        try:
-            return float_fn(x)
-        except _IEEE_ERRORS:
-            with np.errstate(all="ignore"):
-                return float(array_fn(np.float64(x)))
-
-    fn.__name__ = method
-    return fn
+def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
+    return lambda x: getattr(x, method)() if isinstance(x, Node) else ieee_fn(x)
 
 
-exp = _elementwise("exp", math.exp, np.exp)
-log = _elementwise("log", math.log, np.log)
-sin = _elementwise("sin", math.sin, np.sin)
-cos = _elementwise("cos", math.cos, np.cos)
-sqrt = _elementwise("sqrt", math.sqrt, np.sqrt)
-tanh = _elementwise("tanh", math.tanh, np.tanh)
+exp, log, sin = _on_nodes_too("exp", ieee.exp), _on_nodes_too("log", ieee.log), _on_nodes_too("sin", ieee.sin)
+cos, sqrt, tanh = (
+    _on_nodes_too("cos", ieee.cos),
+    _on_nodes_too("sqrt", ieee.sqrt),
+    _on_nodes_too("tanh", ieee.tanh),
+)
 
 
 def power(a: Any, b: Any) -> Any:
-    """a ** b with IEEE results: (-8) ** (1/3) is nan, 0 ** -1 is inf, never complex."""
-    if isinstance(a, Node) or isinstance(b, Node) or isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a**b
-    try:
-        result = a**b
-        if type(result) is float:
-            return result
-    except _IEEE_ERRORS:
-        pass
-    with np.errstate(all="ignore"):
-        return float(np.power(np.float64(a), np.float64(b)))
+    return a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
 
 
-def sign(x: Any) -> Any:
-    """-1, 0 or 1 (0 at nan, as PyTorch): a constant, its derivative is 0 almost everywhere."""
-    x = data_of(x)
-    if isinstance(x, np.ndarray):
-        return np.where(x != x, 0.0, np.sign(x))
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+def sign(x: Any) -> Any:  # a constant: its derivative is 0 almost everywhere
+    return ieee.sign(data_of(x))
 
 
 def where(condition: Any, x: Any, y: Any) -> Any:
@@ -171,47 +140,38 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     for node in (x, y):
         if isinstance(node, Node):
             return type(node).apply(WHERE, condition, x, y)
-    if type(condition) is bool:
-        return x if condition else y
-    return np.where(condition, x, y)
+    return (x if condition else y) if type(condition) is bool else np.where(condition, x, y)
 
 
 def piecewise_constant(result: Any, x: Any) -> Any:
     """`result`, a contribution that depends on x only through a piecewise-constant local
-    derivative (relu's, abs's). On nodes it is recorded as depending on x with derivative 0,
-    so that a second derivative through it is 0, as in PyTorch, not "x was not used"."""
+    derivative (relu's, abs's): on nodes, recorded as depending on x with derivative 0, so a
+    second derivative through it is 0, as in PyTorch (rather than "x was not used")."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
-# -- THE RULE TABLE: each primitive's forward and its local derivatives, side by side -------
+# -- THE RULE TABLE: each primitive's forward, and its local derivatives, side by side -----------
 
 
-def elementwise(
-    name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any"
-) -> Op:
-    """An Op from one local-derivative expression per input, each `(g, out, *inputs) -> g * d out/d input`
-    (Tensor applies only those of the inputs that need a gradient)."""
-    if len(derivatives) == 1:
-        (d,) = derivatives
-        op = Op(name, forward, lambda g, out, a: (d(g, out, a),), array_forward, domain)
-    else:
-        da, db = derivatives
-        op = Op(
-            name, forward, lambda g, out, a, b: (da(g, out, a, b), db(g, out, a, b)), array_forward, domain
-        )
+def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any") -> Op:  # fmt: skip
+    """An Op from one expression per input, `(g, out, *inputs)` -> that input's contribution
+    (Tensor runs only those of the inputs that need a gradient)."""
+    backward: Fn = lambda g, out, a: (derivatives[0](g, out, a),)
+    if len(derivatives) == 2:
+        backward = lambda g, out, a, b: (derivatives[0](g, out, a, b), derivatives[1](g, out, a, b))
+    op = Op(name, forward, backward, array_forward, domain)
     op.derivatives = derivatives
     return op
 
 
 def _pow_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
-    # d(a ** b)/db = a ** b * log(a), made 0 where a == 0 and b >= 0 as PyTorch (g * 0: nan for inf g).
+    # d(a ** b)/db = a ** b * log(a), 0 where a == 0 and b >= 0 as PyTorch (g * 0: nan for inf g).
     if isinstance(b, Node) and not b.requires_grad:
-        return None  # a constant exponent (x ** 3) on nodes: no log(a) node at a < 0
+        return None  # a constant exponent (x ** 3) on nodes: no log(a) node for a < 0
     return where((data_of(a) == 0) & (data_of(b) >= 0), g * 0.0, g * (out * log(a)))
 
 
-def _sigmoid(x: float) -> float:
-    # Two branches, so that exp never overflows: sigmoid(-800) is 0.0, not an error.
+def _sigmoid(x: float) -> float:  # two branches, so that exp never overflows: sigmoid(-800) = 0.0
     return 1.0 / (1.0 + exp(-x)) if x >= 0 else exp(x) / (1.0 + exp(x))
 
 
@@ -230,53 +190,31 @@ def _dot_rule(g: Any, out: Any, *inputs: Any) -> list[Any]:
     return [g * v for v in inputs[n:-1] + inputs[:n]] + [g]
 
 
-ADD = elementwise("+", lambda a, b: a + b, lambda g, out, a, b: g, lambda g, out, a, b: g)
-SUB = elementwise("-", lambda a, b: a - b, lambda g, out, a, b: g, lambda g, out, a, b: -g)
-MUL = elementwise("*", lambda a, b: a * b, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
-# d(a/b)/db = -a/b², formed as PyTorch does: b * b alone overflows long before a / b does.
-DIV = elementwise(
-    "/",
-    lambda a, b: a / b,
-    lambda g, out, a, b: g / b,
-    lambda g, out, a, b: -g * ((a / b) / b),
-    domain="nonzero",
-)
-# d(a ** b)/da = b * a ** (b-1), made exactly 0 where b == 0 (even at a == 0) as PyTorch.
-POW = elementwise(
-    "**",
-    power,
-    lambda g, out, a, b: where(data_of(b) == 0, 0.0, g * (b * power(a, b - 1))),
-    _pow_exponent,
-    domain="positive",
-)
-NEG = elementwise("neg", lambda a: -a, lambda g, out, a: -g)
-EXP = elementwise("exp", exp, lambda g, out, a: g * out)
-LOG = elementwise("log", log, lambda g, out, a: g / a, domain="positive")
-TANH = elementwise("tanh", tanh, lambda g, out, a: g * (1 - out * out))
-SIGMOID = elementwise(
-    "sigmoid", _sigmoid, lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a))
-)
-# relu'(0) = 0 as PyTorch; a nan output passes g on (nan != 0); relu(-0.0) is -0.0 as PyTorch.
-RELU = elementwise(
-    "relu",
-    lambda a: 0.0 if a < 0 else a,
-    lambda g, out, a: piecewise_constant(where(data_of(out) != 0, g, 0.0), a),
-    array_forward=lambda a: np.maximum(0.0, a),
-    domain="nonzero",
-)
-SIN = elementwise("sin", sin, lambda g, out, a: g * cos(a))
-COS = elementwise("cos", cos, lambda g, out, a: -g * sin(a))
-ABS = elementwise("abs", abs, lambda g, out, a: piecewise_constant(g * sign(a), a), domain="nonzero")
-SQRT = elementwise("sqrt", sqrt, lambda g, out, a: g / (2 * out), domain="positive")
-DOT = Op("dot", _dot_forward, _dot_rule)
-SUM = Op("sum", lambda *inputs: sum(inputs), lambda g, out, *inputs: (g,) * len(inputs))
-WHERE = Op(
-    "where",
-    lambda c, x, y: x if c else y,
-    lambda g, out, c, x, y: (None, where(data_of(c) != 0, g, 0.0), where(data_of(c) != 0, 0.0, g)),
-    lambda c, x, y: np.where(c, x, y),
-)
+# fmt: off
+#                 name     forward (floats, arrays) local derivative for each input: g * d(out)/d(input)
+ADD = elementwise("+",     lambda a, b: a + b,  lambda g, out, a, b: g,     lambda g, out, a, b: g)
+SUB = elementwise("-",     lambda a, b: a - b,  lambda g, out, a, b: g,     lambda g, out, a, b: -g)
+MUL = elementwise("*",     lambda a, b: a * b,  lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
+# -a/b², formed as PyTorch does: b * b alone overflows long before a / b does.
+DIV = elementwise("/",     lambda a, b: a / b,  lambda g, out, a, b: g / b, lambda g, out, a, b: -g * ((a / b) / b), domain="nonzero")
+# b * a ** (b-1), exactly 0 where b == 0 (even at a == 0), as PyTorch.
+POW = elementwise("**",    power,               lambda g, out, a, b: where(data_of(b) == 0, 0.0, g * (b * power(a, b - 1))), _pow_exponent, domain="positive")
+NEG = elementwise("neg",   lambda a: -a,        lambda g, out, a: -g)
+EXP = elementwise("exp",   exp,                 lambda g, out, a: g * out)
+LOG = elementwise("log",   log,                 lambda g, out, a: g / a, domain="positive")
+TANH = elementwise("tanh", tanh,                lambda g, out, a: g * (1 - out * out))
+SIGMOID = elementwise("sigmoid", _sigmoid,      lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
+# relu'(0) = 0 and relu(-0.0) = -0.0 as PyTorch; a nan output passes g on (nan != 0).
+RELU = elementwise("relu", lambda a: 0.0 if a < 0 else a, lambda g, out, a: piecewise_constant(where(data_of(out) != 0, g, 0.0), a), array_forward=lambda a: np.maximum(0.0, a), domain="nonzero")
+SIN = elementwise("sin",   sin,                 lambda g, out, a: g * cos(a))
+COS = elementwise("cos",   cos,                 lambda g, out, a: -g * sin(a))
+ABS = elementwise("abs",   abs,                 lambda g, out, a: piecewise_constant(g * sign(a), a), domain="nonzero")  # abs'(0) = 0
+SQRT = elementwise("sqrt", sqrt,                lambda g, out, a: g / (2 * out), domain="positive")
+DOT = Op("dot",            _dot_forward,        _dot_rule)  # a neuron's weighted sum, one node
+SUM = Op("sum",            lambda *xs: sum(xs), lambda g, out, *xs: (g,) * len(xs))
+WHERE = Op("where",        lambda c, x, y: x if c else y, lambda g, out, c, x, y: (None, where(data_of(c) != 0, g, 0.0), where(data_of(c) != 0, 0.0, g)), np.where)
 PIECEWISE_CONSTANT = Op("piecewise_constant", lambda r, x: r, lambda g, out, r, x: (g, 0.0 * g))
+# fmt: on
 
 RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS)}
 RULES.update({op.name: op for op in (ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT)})
@@ -284,7 +222,7 @@ ACTIVATIONS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
 UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")  # Value methods
 
 
-# -- Value: a scalar node -----------------------------------------------------------------
+# -- Value: a scalar node --------------------------------------------------------------------------
 
 
 def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
@@ -301,9 +239,7 @@ def _unary_method(op: Op) -> Callable[[Value], Value]:
 
 
 def _comparison(compare: Callable[[float, float], bool]) -> Callable[[Value, Operand], bool]:
-    return lambda self, other: compare(
-        self.data, other.data if isinstance(other, Value) else to_float(other, "the other operand")
-    )
+    return lambda self, other: compare(self.data, other.data if isinstance(other, Value) else to_float(other, "the other operand"))  # fmt: skip
 
 
 class Value(Node):
@@ -315,9 +251,9 @@ class Value(Node):
     >>> a.grad, b.grad
     (-3.0, 2.0)
 
-    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any
-    backward and after `zero_grad()`; leaves add up gradients over backward calls,
-    intermediate Values show the gradient of the latest pass.
+    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any backward
+    and after `zero_grad()`; leaves add up gradients over backward calls, intermediate Values
+    show the gradient of the latest pass.
     """
 
     __slots__ = ()
@@ -334,8 +270,7 @@ class Value(Node):
 
     @staticmethod
     def apply(op: Op, *inputs: Operand) -> Value:
-        """`op` applied to Values (plain numbers become constants): also the way to define
-        your own operation.
+        """`op` on Values (numbers become constants); also the way to define your own operation:
 
         >>> square = Op("square", lambda x: x * x, lambda g, out, x: (g * 2 * x,))
         >>> Value.apply(square, Value(3.0)).data
@@ -343,19 +278,14 @@ class Value(Node):
         """
         if not isinstance(op, Op):
             raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
-        parents = inputs
+        parents: tuple[Value, ...] = inputs  # type: ignore[assignment]
         if not all(isinstance(x, Value) for x in inputs):  # plain numbers become constants
             parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
-        datas = [p.data for p in parents]
-        try:
-            data = op.forward(*datas)
-        except _IEEE_ERRORS:
-            with np.errstate(all="ignore"):
-                data = op.forward(*map(np.float64, datas))
+        data = ieee.call(op.forward, *[p.data for p in parents])
         if type(data) is not float:
             data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
         out = Value(data)
-        if modes._modes.grad_enabled:
+        if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
             out._op, out._parents = op, parents
             out.requires_grad = any(p.requires_grad for p in parents)
         else:
@@ -364,22 +294,17 @@ class Value(Node):
             guards.check_forward(op, parents, data, out._where)
         return out
 
+    # fmt: off
     __add__, __radd__ = _binary_operator(ADD), _binary_operator(ADD, swapped=True)
     __sub__, __rsub__ = _binary_operator(SUB), _binary_operator(SUB, swapped=True)
     __mul__, __rmul__ = _binary_operator(MUL), _binary_operator(MUL, swapped=True)
     __truediv__, __rtruediv__ = _binary_operator(DIV), _binary_operator(DIV, swapped=True)
     __pow__, __rpow__ = _binary_operator(POW), _binary_operator(POW, swapped=True)
-    __neg__, __abs__, abs = _unary_method(NEG), _unary_method(ABS), _unary_method(ABS)
-    exp, log, tanh, sigmoid = (
-        _unary_method(EXP),
-        _unary_method(LOG),
-        _unary_method(TANH),
-        _unary_method(SIGMOID),
-    )
-    relu, sin, cos, sqrt = _unary_method(RELU), _unary_method(SIN), _unary_method(COS), _unary_method(SQRT)
-
-    def __pos__(self) -> Value:
-        return self
+    __neg__, __abs__, abs, exp, log = _unary_method(NEG), _unary_method(ABS), _unary_method(ABS), _unary_method(EXP), _unary_method(LOG)
+    tanh, sigmoid, relu, sin, cos, sqrt = _unary_method(TANH), _unary_method(SIGMOID), _unary_method(RELU), _unary_method(SIN), _unary_method(COS), _unary_method(SQRT)
+    # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
+    __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
+    # fmt: on
 
     def backward(self, gradient: Any = None) -> None:
         """Apply the chain rule from this Value to every Value it depends on: leaves add this
@@ -402,14 +327,13 @@ class Value(Node):
 
     __float__ = item
 
+    def __pos__(self) -> Value:
+        return self
+
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
-    # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
-    __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
-
-    # What the walk asks of a Value (see Node):
     def _seed(self) -> float:
         return 1.0
 
@@ -436,28 +360,18 @@ def _constant(x: Any) -> Value:
     return v
 
 
-def dot(
-    weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear"
-) -> Value:
-    """`bias + sum(w * x)` as one node; with an `activation` ("relu", "tanh", "sigmoid"), that
+def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear") -> Value:  # fmt: skip
+    """`bias + sum(w * x)`, one DOT node; with an `activation` ("relu", "tanh", "sigmoid"), that
     function of it: a neuron is `activation(dot(w, x, b))`."""
     return neurons([weights], [bias], inputs, activation)[0]
 
 
-def neurons(
-    weight_rows: Sequence[Sequence[Value]],
-    biases: Sequence[Operand],
-    inputs: Sequence[Operand],
-    activation: str = "linear",
-) -> list[Value]:
-    """The neurons of a layer: `activation(dot(w, inputs, b))` for each row w and bias b.
-    (fast.set_engine("fast") puts a faster builder of the same numbers in its place.)"""
+def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand], activation: str = "linear") -> list[Value]:  # fmt: skip
+    """A layer: `activation(dot(w, inputs, b))` for each row w and bias b. (The fast engine
+    puts in its place a builder of one node per neuron, with the same numbers.)"""
     guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
-    made = []
-    for weights, bias in zip(weight_rows, biases):
-        out = Value.apply(DOT, *weights, *inputs, bias)
-        made.append(out if activation == "linear" else Value.apply(ACTIVATIONS[activation], out))
-    return made
+    made = [Value.apply(DOT, *weights, *inputs, bias) for weights, bias in zip(weight_rows, biases)]
+    return made if activation == "linear" else [Value.apply(ACTIVATIONS[activation], out) for out in made]
 
 
 def value_sum(terms: Sequence[Operand]) -> Value:
@@ -467,13 +381,13 @@ def value_sum(terms: Sequence[Operand]) -> Value:
     return Value.apply(SUM, *terms)
 
 
-# -- the walk -----------------------------------------------------------------------------
+# -- the walk ------------------------------------------------------------------------------------
 
 
 def topological_order(*roots: Node) -> list[Node]:
-    """Every node the roots depend on that requires grad, each before the nodes it was computed
-    from (so a node comes after everything it feeds). A depth-first walk with an explicit stack,
-    never recursion: a chain of a million nodes is fine."""
+    """Every node the roots depend on that requires grad, each before the nodes it was made
+    from (so after every node it feeds). A depth-first walk with an explicit stack, never
+    recursion: a chain of a million nodes is fine."""
     order: list[Node] = []
     visited: set[Node] = set()
     stack: list[Node | None] = list(reversed(roots))
@@ -495,17 +409,13 @@ def topological_order(*roots: Node) -> list[Node]:
 Step = tuple[Node, Any, Sequence[Any], list[Any]]  # (node, gradient, contributions, totals)
 
 
-def backward_pass(
-    roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False
-) -> Iterator[Step]:
-    """The backward pass, one step per node whose rule runs, in topological order (a node after
-    all the nodes it feeds), so a node's gradient is complete when its rule runs.
-
-    Each step is `(node, gradient, contributions, totals)`: `node` received `gradient`
-    (dL/dnode), and its rule sent `contributions[i]` to `node.parents[i]` (None: no gradient
-    flows), after which that parent's running sum was `totals[i]` (None if it got nothing).
-    `totals`, the argument (given empty), receives every node of the walk, in order, with its
-    gradient summed over this pass (None where nothing reached it)."""
+def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[Step]:  # fmt: skip
+    """The backward pass, one step per node whose rule runs, in topological order: a node's
+    gradient is complete when its rule runs. A step is `(node, gradient, contributions,
+    totals)`: `node` received `gradient` (dL/dnode), its rule sent `contributions[i]` to
+    `node.parents[i]` (None: no gradient flows), after which that parent's running sum is
+    `totals[i]` (None if it got nothing). `totals`, the argument, given empty, receives every
+    node of the walk, in order, with its gradient summed over this pass (None: nothing came)."""
     totals.update(dict.fromkeys(topological_order(*roots)))
     for root, seed in zip(roots, seeds):
         totals[root] = seed if totals[root] is None else totals[root] + seed
@@ -513,7 +423,7 @@ def backward_pass(
         g = totals[node]
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue
-        if node._born != guards.clock[0]:
+        if node._born != guards.clock[0]:  # something changed in place since the node was made
             guards.check_inputs_unchanged(node)
         contributions = local_gradients(node, g, create_graph)
         after = []
@@ -533,20 +443,13 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     if create_graph:
         contributions = op.backward(g, node, *parents)
     else:
-        datas = [p.data for p in parents]
-        try:
-            contributions = op.backward(g, node.data, *datas)
-        except _IEEE_ERRORS:  # Python floats raise on 1/0 and overflow (numpy too, if told to)
-            with np.errstate(all="ignore"):
-                if type(node.data) is not float:
-                    contributions = op.backward(g, node.data, *datas)
-                else:  # numpy float64 scalars follow IEEE
-                    contributions = op.backward(np.float64(g), np.float64(node.data), *map(np.float64, datas))
-                    contributions = [None if c is None else float(c) for c in contributions]
+        contributions = ieee.call(op.backward, g, node.data, *[p.data for p in parents])
     guards.check_contributions(node, contributions)
+    if not create_graph and type(node.data) is float and not all(type(c) in (float, type(None)) for c in contributions):  # fmt: skip
+        contributions = [None if c is None else float(c) for c in contributions]  # (numpy's, or ints)
     if modes._modes.anomaly:
         guards.check_backward(node, g, contributions)
-    return contributions
+    return contributions  # type: ignore[no-any-return]
 
 
 def backward(root: Node, gradient: Any = None) -> None:

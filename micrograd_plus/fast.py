@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, guards, modes
+from . import engine, guards, ieee, modes
 from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_rule
 from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
 
@@ -259,7 +259,7 @@ def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Any], Va
         a, b = (other, self) if swapped else (self, other)
         try:
             data = forward(a.data, b.data)
-        except engine._IEEE_ERRORS:
+        except ieee.ERRORS:
             with np.errstate(all="ignore"):
                 data = float(forward(np.float64(a.data), np.float64(b.data)))
         return _record(op, (a, b), data)
@@ -401,7 +401,7 @@ def set_engine(name: str) -> str:
     """Run Values on the "fast" engine (the default) or the "reference" one (engine.py as you
     read it); returns the previous name. Both give the same numbers (but for the sign of a
     zero intermediate gradient); graphs differ: the fast engine makes a neuron one node."""
-    pieces = {"reference": _REFERENCE, "fast": _FAST}.get(name)
+    pieces = {"reference": _REFERENCE, "fast": {**_FAST, "backward": backward}}.get(name)
     if pieces is None:
         raise ValueError(f"set_engine() takes 'reference' or 'fast', got {name!r}")
     previous = _current[0]

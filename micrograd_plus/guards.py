@@ -41,6 +41,15 @@ def to_float(data: Any, what: str = "Value data") -> float:
     )
 
 
+def operand_to_float(x: Any) -> float:
+    """A plain number used in an operation with Values, as a float."""
+    if not is_real(x):
+        raise TypeError(
+            f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
+        )
+    return to_float(x, "the other operand")
+
+
 def check_layer(
     weight_rows: Sequence[Sequence[Any]],
     biases: Sequence[Any],
