@@ -26,10 +26,8 @@ import textwrap
 import time
 from types import CodeType, FunctionType, ModuleType
 
-try:
-    import micrograd_plus  # noqa: F401
-except ImportError:  # run from a checkout without installing: use the package next to this folder
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The package next to this folder (this checkout), whether or not another copy is installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from micrograd_plus import SGD, engine, fast
 from micrograd_plus.cli.demo import demo_loss

@@ -143,6 +143,15 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     return (x if condition else y) if type(condition) is bool else np.where(condition, x, y)
 
 
+def relu_gradient(g: Any, out: Any) -> Any:
+    """relu's rule, as PyTorch's threshold_backward: g where relu's output is not 0 (positive or
+    nan), else exactly 0 (even for an inf g). On nodes, a RELU_GRADIENT node."""
+    for node in (g, out):
+        if isinstance(node, Node):
+            return type(node).apply(RELU_GRADIENT, g, out)
+    return np.where(out != 0, g, 0.0) if isinstance(out, np.ndarray) else (g if out != 0 else 0.0)
+
+
 def piecewise_constant(result: Any, x: Any) -> Any:
     """`result`, a contribution that depends on x only through a piecewise-constant local
     derivative (relu's, abs's): on nodes, recorded as depending on x with derivative 0, so a
@@ -156,9 +165,10 @@ def piecewise_constant(result: Any, x: Any) -> Any:
 def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any") -> Op:  # fmt: skip
     """An Op from one expression per input, `(g, out, *inputs)` -> that input's contribution
     (Tensor runs only those of the inputs that need a gradient)."""
-    backward: Fn = lambda g, out, a: (derivatives[0](g, out, a),)
-    if len(derivatives) == 2:
-        backward = lambda g, out, a, b: (derivatives[0](g, out, a, b), derivatives[1](g, out, a, b))
+    d, *other = derivatives
+    backward: Fn = lambda g, out, a: (d(g, out, a),)
+    if other:
+        backward = lambda g, out, a, b: (d(g, out, a, b), other[0](g, out, a, b))
     op = Op(name, forward, backward, array_forward, domain)
     op.derivatives = derivatives
     return op
@@ -204,8 +214,8 @@ EXP = elementwise("exp",   exp,                 lambda g, out, a: g * out)
 LOG = elementwise("log",   log,                 lambda g, out, a: g / a, domain="positive")
 TANH = elementwise("tanh", tanh,                lambda g, out, a: g * (1 - out * out))
 SIGMOID = elementwise("sigmoid", _sigmoid,      lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
-# relu'(0) = 0 and relu(-0.0) = -0.0 as PyTorch; a nan output passes g on (nan != 0).
-RELU = elementwise("relu", lambda a: 0.0 if a < 0 else a, lambda g, out, a: piecewise_constant(where(data_of(out) != 0, g, 0.0), a), array_forward=lambda a: np.maximum(0.0, a), domain="nonzero")
+# relu'(0) = 0 and relu(-0.0) = -0.0 as PyTorch (relu_gradient: nan passes g on).
+RELU = elementwise("relu", lambda a: 0.0 if a < 0 else a, lambda g, out, a: relu_gradient(g, out), array_forward=lambda a: np.maximum(0.0, a), domain="nonzero")
 SIN = elementwise("sin",   sin,                 lambda g, out, a: g * cos(a))
 COS = elementwise("cos",   cos,                 lambda g, out, a: -g * sin(a))
 ABS = elementwise("abs",   abs,                 lambda g, out, a: piecewise_constant(g * sign(a), a), domain="nonzero")  # abs'(0) = 0
@@ -214,10 +224,11 @@ DOT = Op("dot",            _dot_forward,        _dot_rule)  # a neuron's weighte
 SUM = Op("sum",            lambda *xs: sum(xs), lambda g, out, *xs: (g,) * len(xs))
 WHERE = Op("where",        lambda c, x, y: x if c else y, lambda g, out, c, x, y: (None, where(data_of(c) != 0, g, 0.0), where(data_of(c) != 0, 0.0, g)), np.where)
 PIECEWISE_CONSTANT = Op("piecewise_constant", lambda r, x: r, lambda g, out, r, x: (g, 0.0 * g))
+RELU_GRADIENT = Op("relu'", relu_gradient, lambda gg, r, g, out: (relu_gradient(gg, out), 0.0 * gg))
 # fmt: on
 
 RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS)}
-RULES.update({op.name: op for op in (ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT)})
+RULES.update({op.name: op for op in (ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT, RELU_GRADIENT)})
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
 UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")  # Value methods
 
@@ -279,9 +290,15 @@ class Value(Node):
         if not isinstance(op, Op):
             raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
         parents: tuple[Value, ...] = inputs  # type: ignore[assignment]
-        if not all(isinstance(x, Value) for x in inputs):  # plain numbers become constants
-            parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
-        data = ieee.call(op.forward, *[p.data for p in parents])
+        for x in inputs:
+            if not isinstance(x, Value):  # plain numbers become constants
+                parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
+                break
+        datas = [p.data for p in parents]
+        try:
+            data = op.forward(*datas)
+        except ieee.ERRORS:
+            data = ieee.again(op.forward, *datas)
         if type(data) is not float:
             data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
         out = Value(data)
@@ -419,11 +436,12 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
     totals.update(dict.fromkeys(topological_order(*roots)))
     for root, seed in zip(roots, seeds):
         totals[root] = seed if totals[root] is None else totals[root] + seed
+    now = guards.clock[0]  # the count of in-place changes so far
     for node in list(totals):
         g = totals[node]
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue
-        if node._born != guards.clock[0]:  # something changed in place since the node was made
+        if node._born != now:  # something changed in place since the node was made
             guards.check_inputs_unchanged(node)
         contributions = local_gradients(node, g, create_graph)
         after = []
@@ -443,10 +461,13 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     if create_graph:
         contributions = op.backward(g, node, *parents)
     else:
-        contributions = ieee.call(op.backward, g, node.data, *[p.data for p in parents])
-    guards.check_contributions(node, contributions)
-    if not create_graph and type(node.data) is float and not all(type(c) in (float, type(None)) for c in contributions):  # fmt: skip
-        contributions = [None if c is None else float(c) for c in contributions]  # (numpy's, or ints)
+        datas = [p.data for p in parents]
+        try:
+            contributions = op.backward(g, node.data, *datas)
+        except ieee.ERRORS:  # Python floats raise on 1/0 and overflow, where IEEE gives inf or nan
+            contributions = ieee.again(op.backward, g, node.data, *datas)
+    if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
+        guards.refuse_contributions(node, contributions)
     if modes._modes.anomaly:
         guards.check_backward(node, g, contributions)
     return contributions  # type: ignore[no-any-return]

@@ -82,10 +82,8 @@ def check_root(root: Any) -> None:
         )
 
 
-def check_contributions(node: Any, contributions: Any) -> None:
+def refuse_contributions(node: Any, contributions: Any) -> None:
     """An Op's backward must give one contribution (or None) per input, in a tuple or list."""
-    if isinstance(contributions, (tuple, list)) and len(contributions) == len(node._parents):
-        return
     got = (
         f"{len(contributions)} of them"
         if isinstance(contributions, (tuple, list))

@@ -18,12 +18,21 @@ ERRORS = (ArithmeticError, ValueError)  # what Python floats raise where IEEE gi
 
 
 def call(fn: Fn, *args: Any) -> Any:
-    """fn(*args); where Python floats raise (1/0, overflow), the same on numpy float64 scalars."""
+    """fn(*args); where Python floats raise (1/0, overflow), `again(fn, *args)`."""
     try:
         return fn(*args)
     except ERRORS:
-        with np.errstate(all="ignore"):
-            return fn(*[np.float64(a) if type(a) is float else a for a in args])
+        return again(fn, *args)
+
+
+def again(fn: Fn, *args: Any) -> Any:
+    """fn(*args) once more, the IEEE way, after it raised: floats as numpy float64 scalars (a
+    tuple or list of results comes back as floats), numpy's error reports off."""
+    with np.errstate(all="ignore"):
+        result = fn(*[np.float64(a) if type(a) is float else a for a in args])
+    if isinstance(result, (tuple, list)) and any(type(a) is float for a in args):
+        return [None if r is None else float(r) for r in result]
+    return result
 
 
 def _function(float_fn: Fn, array_fn: Fn) -> Fn:
