@@ -119,11 +119,7 @@ def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
 
 
 exp, log, sin = _on_nodes_too("exp", ieee.exp), _on_nodes_too("log", ieee.log), _on_nodes_too("sin", ieee.sin)
-cos, sqrt, tanh = (
-    _on_nodes_too("cos", ieee.cos),
-    _on_nodes_too("sqrt", ieee.sqrt),
-    _on_nodes_too("tanh", ieee.tanh),
-)
+cos, sqrt, tanh = _on_nodes_too("cos", ieee.cos), _on_nodes_too("sqrt", ieee.sqrt), _on_nodes_too("tanh", ieee.tanh)  # fmt: skip
 
 
 def power(a: Any, b: Any) -> Any:
@@ -368,11 +364,7 @@ class Value(Node):
 
 def _constant(x: Any) -> Value:
     """A plain number used in an operation: a node that collects no gradient."""
-    if not is_real(x):
-        raise TypeError(
-            f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
-        )
-    v = Value(to_float(x, "the other operand"), requires_grad=False)
+    v = Value(guards.operand_to_float(x), requires_grad=False)
     v._origin, v._where = "constant", None
     return v
 

@@ -416,4 +416,7 @@ def current_engine() -> str:
     return _current[0]
 
 
-set_engine(os.environ.get("MICROGRAD_PLUS_ENGINE", "fast") or "fast")
+_chosen = os.environ.get("MICROGRAD_PLUS_ENGINE", "") or "fast"
+if _chosen not in ("reference", "fast"):
+    raise ImportError(f"MICROGRAD_PLUS_ENGINE must be 'reference' or 'fast' (or unset), got {_chosen!r}")
+set_engine(_chosen)

@@ -247,6 +247,13 @@ def test_the_environment_variable_chooses_the_engine_at_import():
             check=True,
         ).stdout.split()
         assert out == [name, op]
+    refused = subprocess.run(
+        [sys.executable, "-c", "import micrograd_plus"],
+        env={"MICROGRAD_PLUS_ENGINE": "turbo", "PATH": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "MICROGRAD_PLUS_ENGINE must be 'reference' or 'fast'" in refused.stderr
 
 
 def test_grad_mode_shortcut_follows_no_grad_in_every_thread():
