@@ -425,11 +425,12 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
     `node.parents[i]` (None: no gradient flows), after which that parent's running sum is
     `totals[i]` (None if it got nothing). `totals`, the argument, given empty, receives every
     node of the walk, in order, with its gradient summed over this pass (None: nothing came)."""
-    totals.update(dict.fromkeys(topological_order(*roots)))
+    order = topological_order(*roots)
+    totals.update(dict.fromkeys(order))
     for root, seed in zip(roots, seeds):
         totals[root] = seed if totals[root] is None else totals[root] + seed
     now = guards.clock[0]  # the count of in-place changes so far
-    for node in list(totals):
+    for node in order:
         g = totals[node]
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue

@@ -354,7 +354,23 @@ def backward(self: Value, gradient: Any = None) -> None:
             if kernel is not None:
                 kernel(g, node)
                 continue
-            for parent, c in zip(node._parents, engine.local_gradients(node, g)):
+            parents = node._parents
+            if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
+                parent = parents[0]
+                try:
+                    contributions = op.backward(g, node.data, parent.data)
+                except ieee.ERRORS:
+                    contributions = ieee.again(op.backward, g, node.data, parent.data)
+                if type(contributions) is not tuple or len(contributions) != 1:
+                    contributions = engine.local_gradients(node, g)  # (which says what is wrong)
+                c = contributions[0]
+                if c is None:
+                    undefined.add(parent)
+                elif parent.requires_grad:
+                    previous = parent._sum
+                    parent._sum = c if previous is None else previous + c
+                continue
+            for parent, c in zip(parents, engine.local_gradients(node, g)):
                 if c is None:
                     undefined.add(parent)
                 elif parent.requires_grad:
