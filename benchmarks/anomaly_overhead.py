@@ -1,8 +1,8 @@
 """What anomaly mode costs when it is off: the demo training step with and without the checks.
 
 `detect_anomaly()` promises to cost (almost) nothing outside the mode: one flag test per
-created node (in `engine`) and a few per backward pass (`autograd._run_pass`). This script
-builds a second version of every function of `engine` and `autograd` that reads an anomaly
+created node and a few per backward pass (in `fast`, the default engine, and `engine`). This
+script builds a second version of every function of `engine` and `fast` that reads an anomaly
 flag, compiled from its own source (via `ast`, so it follows any change to them) as it
 would read without anomaly mode: every flag read becomes False and the conditions are
 simplified away, and the `_where = None` stores go too. Then it times micrograd's
@@ -26,12 +26,10 @@ import textwrap
 import time
 from types import CodeType, FunctionType, ModuleType
 
-try:
-    import micrograd_plus  # noqa: F401
-except ImportError:  # run from a checkout without installing: use the package next to this folder
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The package next to this folder (this checkout), whether or not another copy is installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from micrograd_plus import SGD, autograd, engine
+from micrograd_plus import SGD, engine, fast
 from micrograd_plus.cli.demo import demo_loss
 from micrograd_plus.data.datasets import make_moons
 from micrograd_plus.nn import MLP
@@ -175,6 +173,7 @@ class TrainingRun:
 def swapped_in(functions: dict[tuple[ModuleType, str], FunctionType]) -> None:
     for (module, name), function in functions.items():
         setattr(module, name, function)
+    fast.set_engine(fast.current_engine())  # Value's methods and the neuron builder: the ones just set
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1 or args.steps < 1:
         parser.error("--rounds and --steps must be positive")
 
-    without = build_without_checks([engine, autograd])
+    without = build_without_checks([engine, fast])
     checked = {key: getattr(*key) for key in without}
     builds = {"with checks": checked, "without checks": without}
     # The two builds train two identical models side by side, step k of one right after step

@@ -1,4 +1,5 @@
-"""How the Value engine scales: backward through long chains and through one wide node.
+"""How the Value engine scales: backward through long chains (under the fast and the reference
+engine) and through one wide node.
 
 A chain of n `tanh` nodes is as deep as a graph gets (a recursive walk, like micrograd's,
 stops near 1000 with RecursionError); a sum of n leaves is as wide. Time and memory should
@@ -75,7 +76,19 @@ def micrograd_chain_fails(n: int) -> str:
 
 
 def run(results: Results, quick: bool) -> None:
-    section = "graph scale (Value)"
+    from micrograd_plus import set_engine
+
+    for engine in ("fast", "reference"):
+        previous = set_engine(engine)
+        try:
+            run_chains(results, quick, engine)
+        finally:
+            set_engine(previous)
+    run_fan_in(results, quick)
+
+
+def run_chains(results: Results, quick: bool, engine: str) -> None:
+    section = "graph scale (Value)" if engine == "fast" else "graph scale (Value, reference engine)"
     sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
     backward: dict[int, float] = {}
     for n in sizes:
@@ -93,8 +106,8 @@ def run(results: Results, quick: bool) -> None:
             note=f"{memory / 2**20:.0f} MiB in all",
         )
         print(
-            f"  {case}: build {t_build / n * 1e9:.0f} ns/node, backward {t_back / n * 1e9:.0f} ns/node, "
-            f"{memory / n:.0f} B/node",
+            f"  {engine} engine, {case}: build {t_build / n * 1e9:.0f} ns/node, backward "
+            f"{t_back / n * 1e9:.0f} ns/node, {memory / n:.0f} B/node",
             flush=True,
         )
     for small, big in zip(sizes, sizes[1:]):
@@ -110,8 +123,13 @@ def run(results: Results, quick: bool) -> None:
         if not quick:
             results.check(
                 growth <= 12,
-                f"chain backward time grew {growth:.1f}x from {small:,} to {big:,} nodes (target 12x)",
+                f"{engine} engine: chain backward time grew {growth:.1f}x from {small:,} to {big:,} nodes "
+                "(target 12x)",
             )
+
+
+def run_fan_in(results: Results, quick: bool) -> None:
+    section = "graph scale (Value)"
     n = 10_000 if quick else 100_000
     t_build, t_back, memory = measure(fan_in, n, repeats=3)
     case = f"sum of {n:,} leaves (one node)"

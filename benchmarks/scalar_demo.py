@@ -27,6 +27,7 @@ import numpy as np
 from common import Results, peak_memory, ratio_text
 
 LOSS_TOLERANCE = 1e-9
+REFERENCE = "micrograd_plus Value, reference engine"
 
 
 def notebook_loss(model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
@@ -68,17 +69,29 @@ def notebook_step(model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.
 
 
 class Trainer:
-    """One engine's model, trained step by step, remembering the loss of each step."""
+    """One engine's model, trained step by step, remembering the loss of each step. `engine`
+    names micrograd_plus's engine the steps run on (set_engine), None for micrograd."""
 
-    def __init__(self, model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.ndarray):
-        self.model, self.Value, self.X, self.y = model, Value, X, y
+    def __init__(
+        self, model: Any, Value: Callable[[Any], Any], X: np.ndarray, y: np.ndarray, engine: str | None = None
+    ):
+        self.model, self.Value, self.X, self.y, self.engine = model, Value, X, y, engine
         self.losses: list[float] = []
 
     def step(self) -> None:
-        self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
+        if self.engine is None:
+            self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
+            return
+        from micrograd_plus import set_engine
+
+        previous = set_engine(self.engine)
+        try:
+            self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
+        finally:
+            set_engine(previous)
 
 
-def make_trainers(hidden: int) -> tuple[Trainer, Trainer]:
+def make_trainers(hidden: int) -> tuple[Trainer, Trainer, Trainer]:
     from micrograd import engine as mg_engine
     from micrograd import nn as mg_nn
 
@@ -89,12 +102,18 @@ def make_trainers(hidden: int) -> tuple[Trainer, Trainer]:
     y = y * 2 - 1  # make y be -1 or 1
     random.seed(1337)  # micrograd draws its initial weights from the global generator
     theirs = mg_nn.MLP(2, [hidden, hidden, 1])
-    ours = mp.MLP(2, [hidden, hidden, 1])
-    their_params, our_params = theirs.parameters(), ours.parameters()
-    assert len(their_params) == len(our_params), (len(their_params), len(our_params))
-    for p, q in zip(their_params, our_params):  # same order: each neuron's weights, then its bias
-        q.data = float(p.data)
-    return Trainer(theirs, mg_engine.Value, X, y), Trainer(ours, mp.Value, X, y)
+    ours, reference = mp.MLP(2, [hidden, hidden, 1]), mp.MLP(2, [hidden, hidden, 1])
+    their_params = theirs.parameters()
+    for model in (ours, reference):
+        our_params = model.parameters()
+        assert len(their_params) == len(our_params), (len(their_params), len(our_params))
+        for p, q in zip(their_params, our_params):  # same order: each neuron's weights, then its bias
+            q.data = float(p.data)
+    return (
+        Trainer(theirs, mg_engine.Value, X, y),
+        Trainer(ours, mp.Value, X, y, engine="fast"),
+        Trainer(reference, mp.Value, X, y, engine="reference"),
+    )
 
 
 def time_blocks(trainers: dict[str, Trainer], blocks: int, timed_per_block: int) -> dict[str, float]:
@@ -132,8 +151,8 @@ def run(results: Results, quick: bool) -> None:
     widths = [16] if quick else [16, 64]
     for hidden in widths:
         case = f"MLP(2, [{hidden}, {hidden}, 1]), 100 moons"
-        theirs, ours = make_trainers(hidden)
-        trainers = {"micrograd 0.1.0": theirs, "micrograd_plus Value": ours}
+        theirs, ours, reference = make_trainers(hidden)
+        trainers = {"micrograd 0.1.0": theirs, "micrograd_plus Value": ours, REFERENCE: reference}
         # micrograd's backward sorts the graph recursively, and the L2 term's builtin `sum`
         # chains one node per parameter: past ~1000 parameters it needs a higher limit.
         limit = sys.getrecursionlimit()
@@ -153,19 +172,34 @@ def run(results: Results, quick: bool) -> None:
         )
         if not agree:
             note = f"VOID: losses differ (max rel. diff {worst:.1e})"
-        t_theirs, t_ours = medians["micrograd 0.1.0"], medians["micrograd_plus Value"]
+        t_theirs, t_ours, t_reference = (
+            medians["micrograd 0.1.0"],
+            medians["micrograd_plus Value"],
+            medians[REFERENCE],
+        )
         speedup = t_theirs / t_ours
+        agree_reference = reference.losses == ours.losses[: len(reference.losses)]
         results.add(section, case, "micrograd 0.1.0", t_theirs, note=note)
         results.add(
             section, case, "micrograd_plus Value", t_ours, ratio=ratio_text(t_theirs, t_ours, "faster")
         )
+        results.add(section, case, REFERENCE, t_reference, ratio=ratio_text(t_theirs, t_reference, "faster"))
         print(
-            f"  {case}: micrograd {t_theirs * 1e3:.1f} ms, ours {t_ours * 1e3:.2f} ms, {speedup:.1f}x; {note}",
+            f"  {case}: micrograd {t_theirs * 1e3:.1f} ms, ours {t_ours * 1e3:.2f} ms, {speedup:.1f}x, "
+            f"reference engine {t_reference * 1e3:.2f} ms, {t_theirs / t_reference:.1f}x; {note}",
             flush=True,
+        )
+        results.check(
+            agree_reference,
+            f"{case}: the reference and fast engines gave different losses (must be bit for bit)",
         )
         results.check(agree, f"{case}: losses of micrograd and micrograd_plus differ ({worst:.1e} relative)")
         if not quick:
             results.check(speedup >= 50, f"{case}: only {speedup:.1f}x faster than micrograd (target 50x)")
+            results.check(
+                t_theirs / t_reference >= 25,
+                f"{case}: the reference engine is only {t_theirs / t_reference:.1f}x faster than micrograd (target 25x)",
+            )
         if hidden == 16:
             m_theirs, m_ours = step_peak_memory(theirs), step_peak_memory(ours)
             results.add(section, case + ", peak memory", "micrograd 0.1.0", m_theirs, unit="B")

@@ -1,6 +1,5 @@
 """micrograd_plus: a small autograd engine to learn, draw and test backpropagation."""
 
-from .autograd import Op, grad
 from .check.gradcheck import (
     GradcheckError,
     check_gradient_function,
@@ -19,8 +18,10 @@ from .data.datasets import (
     make_sine,
     make_spiral,
 )
-from .engine import Value
+from .engine import Op, Value
 from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .fast import set_engine
+from .gradients import grad
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
 from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax

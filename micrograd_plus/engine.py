@@ -1,355 +1,252 @@
-"""Value: a scalar node, and its operations with their local derivatives.
+"""The engine, to read top to bottom: how a Value records its graph, how every local
+derivative is declared, and how `backward()` applies the chain rule.
 
-Each operation states its forward and its local derivative side by side. A derivative
-is one expression that works on floats (the ordinary backward pass) and on Values
-(`grad(..., create_graph=True)`), using operators and the helpers `exp`, `log`, `sin`,
-`cos`, `sign` and `power` below, which dispatch on the type.
+1. `Op` (a name, a forward, a local-derivative rule) and `Node` (data, grad, parents, op).
+2. Helpers (`exp`, `log`, `where`, ...) that work on floats, numpy arrays, Values and Tensors.
+3. THE RULE TABLE: each primitive's forward and one derivative expression per input, written
+   once: Value uses it, Tensor uses it on arrays (tensors.py), and `grad(..., create_graph=True)`
+   runs the same expressions on nodes to differentiate again.
+4. `Value`, a scalar node, its operators taken from the table.
+5. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
+   `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
 
-Forward follows IEEE float semantics like PyTorch float64: `log(0) = -inf`,
-`1/0 = inf`, `(-8) ** (1/3) = nan`, never an exception and never a complex number.
-Python floats are fast but raise on a few of those cases, so an operation that raises
-is computed again with numpy float64 scalars, which follow IEEE (see `_compute`).
+Floats follow IEEE like PyTorch float64 (log(0) = -inf, 1/0 = inf, (-8) ** (1/3) = nan),
+never an exception nor a complex number (ieee.py). fast.py runs the same rules faster;
+nothing here is for speed alone.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
+import operator
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
 
-from . import autograd, modes
-from .autograd import NOTHING, Node, Op
-from .modes import AnomalyError, anomaly_threads, no_grad_threads, user_frame
+from . import guards, ieee, modes
+from .guards import is_real, to_float
+from .modes import no_grad, user_frame
 
-Number = Union[int, float]
+Fn = Callable[..., Any]
 Operand = Union["Value", int, float]
 
-_ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
+
+class Op:
+    """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
+    *inputs)` one contribution per input, the upstream gradient g times the local derivative
+    d out/d input (None: no gradient flows). A rule gets raw data in a plain pass and nodes
+    under `grad(..., create_graph=True)`, so it is written with operators and the helpers
+    below. `array_forward` is the forward on arrays where it differs; `domain` says where the
+    first input is smooth ("any", "positive", "nonzero")."""
+
+    __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
+
+    def __init__(self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"):  # fmt: skip
+        if not isinstance(name, str) or not callable(forward) or not callable(backward):
+            raise TypeError(
+                "Op(name, forward, backward) takes a str and two functions, got "
+                f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
+            )
+        self.name, self.forward, self.backward, self.domain = name, forward, backward, domain
+        self.array_forward = forward if array_forward is None else array_forward
+        self.derivatives: tuple[Fn, ...] | None = None  # one expression per input (see `elementwise`)
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
 
 
-def _ieee(float_fn: Callable[[float], float], numpy_fn: Callable[[Any], Any]) -> Callable[[float], float]:
-    """A float function with IEEE results: math's speed, numpy's answer where math raises."""
+class Node:
+    """What Value and Tensor share: `data`, `grad`, the parents it was computed from (in
+    argument order) and the Op that made it (None for a leaf). `_passes` counts the passes a
+    leaf added up since `zero_grad`; `_origin` says why a node has no graph ("constant",
+    "no_grad", "detach"); `_where` is the line that made it (anomaly mode); `_born` the clock
+    of in-place changes when it was made (guards.py); `_sum` fast.py's running sum."""
 
-    def fn(x: float) -> float:
-        try:
-            return float_fn(x)
-        except _ARITHMETIC_ERRORS:
-            with np.errstate(all="ignore"):
-                return float(numpy_fn(np.float64(x)))
+    __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "__weakref__")  # fmt: skip
+    data: Any
+    grad: Any
+    requires_grad: bool
+    label: str
+    _parents: tuple[Node, ...]
+    _op: Op | None
+    _passes: int
+    _origin: str | None
+    _where: str | None
+    _born: int
+    _sum: Any
+    # What each kind decides (Value below, Tensor in tensors.py): the default gradient of an
+    # output, a gradient the user gives as raw data, raw data as a constant node, and what
+    # `.grad` becomes once a pass's total is in.
+    apply: Callable[..., Node]  # an Op on nodes of this kind
+    _seed: Callable[[], Any]
+    _raw: Callable[[Any], Any]
+    _constant_like: Callable[[Any], Node]
+    _grad_after: Callable[[Any, Any], Any]
 
-    fn.__name__ = float_fn.__name__
-    return fn
+    @property
+    def parents(self) -> tuple[Node, ...]:
+        return self._parents
 
+    @property
+    def op(self) -> str:  # the name of the operation that made it ('' for a leaf)
+        return "" if self._op is None else self._op.name
 
-_exp = _ieee(math.exp, np.exp)
-_log = _ieee(math.log, np.log)
-_sin = _ieee(math.sin, np.sin)
-_cos = _ieee(math.cos, np.cos)
-_sqrt = _ieee(math.sqrt, np.sqrt)
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
 
+    @property
+    def _version(self) -> int:  # how many in-place changes the public API made to it (PyTorch's)
+        return guards.version_of(self)
 
-def _float_power(a: float, b: float) -> float:
-    """a ** b in IEEE semantics: (-8) ** (1/3) is nan, 0 ** -1 is inf, never complex."""
-    try:
-        result = a**b
-        if type(result) is float:
-            return result
-    except _ARITHMETIC_ERRORS:
-        pass
-    with np.errstate(all="ignore"):
-        return float(np.power(np.float64(a), np.float64(b)))
-
-
-def _float_sigmoid(x: float) -> float:
-    # Two branches so that exp never overflows: sigmoid(-800) is 0.0, not an error.
-    if x >= 0:
-        return 1.0 / (1.0 + _exp(-x))
-    e = _exp(x)
-    return e / (1.0 + e)
-
-
-def _float_relu(x: float) -> float:
-    # `x > 0` is False for nan; nan must pass through, as in PyTorch.
-    return x if x > 0 or x != x else 0.0
-
-
-# Helpers for derivative rules: on a Value they record the graph, on a float they compute.
-
-
-def exp(x: Any) -> Any:
-    return x.exp() if isinstance(x, Value) else _exp(x)
+    def _store_grad(self, total: Any) -> None:
+        """A finished pass's total: leaves add it to `.grad`, intermediates show it."""
+        self.grad = self._grad_after(self.grad, total)
+        if self._op is None:
+            self._passes += 1
 
 
-def log(x: Any) -> Any:
-    return x.log() if isinstance(x, Value) else _log(x)
+# -- helpers for rules: on a node they record the graph, on floats and arrays they compute ------
 
 
-def sin(x: Any) -> Any:
-    return x.sin() if isinstance(x, Value) else _sin(x)
+def data_of(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
 
 
-def cos(x: Any) -> Any:
-    return x.cos() if isinstance(x, Value) else _cos(x)
+def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
+    return lambda x: getattr(x, method)() if isinstance(x, Node) else ieee_fn(x)
+
+
+exp, log, sin = _on_nodes_too("exp", ieee.exp), _on_nodes_too("log", ieee.log), _on_nodes_too("sin", ieee.sin)
+cos, sqrt, tanh = _on_nodes_too("cos", ieee.cos), _on_nodes_too("sqrt", ieee.sqrt), _on_nodes_too("tanh", ieee.tanh)  # fmt: skip
 
 
 def power(a: Any, b: Any) -> Any:
-    if isinstance(a, Value) or isinstance(b, Value):
-        return a**b
-    return _float_power(a, b)
+    return a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
 
 
-def sign(x: Any) -> float:
-    """-1.0, 0.0 or 1.0 (a constant: its derivative is zero almost everywhere)."""
-    v = float(x)
-    return 1.0 if v > 0 else -1.0 if v < 0 else 0.0
+def sign(x: Any) -> Any:  # a constant: its derivative is 0 almost everywhere
+    return ieee.sign(data_of(x))
 
 
-def _tied(result: Any, x: Any) -> Any:
-    """`result`, which depends on x only through a piecewise-constant derivative (relu', sign):
-    under create_graph (x a Value) it is tied to x by a node of derivative 0, so that a second
-    derivative is 0, as in PyTorch, rather than an error that the result needs no gradient."""
-    return Value.apply(TIE, result, x) if isinstance(x, Value) else result
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """x where `condition` (a bool, or bools of numpy) holds, else y: exactly y, even where x is
+    inf or nan (a product with a 0/1 mask would give nan there). On nodes, a WHERE node."""
+    for node in (x, y):
+        if isinstance(node, Node):
+            return type(node).apply(WHERE, condition, x, y)
+    return (x if condition else y) if type(condition) is bool else np.where(condition, x, y)
 
 
-def _zero_for(g: Any) -> Any:
-    """The contribution of a rule that PyTorch makes exactly 0 here, whatever g is (relu
-    where it is flat, x ** 0): 0.0, rather than g * 0.0, which is nan where g is inf or nan.
-    Under create_graph (g a Value) it is a node of data 0.0, tied to g (see TIE)."""
-    return Value.apply(TIE, 0.0, g) if isinstance(g, Value) else 0.0
+def relu_gradient(g: Any, out: Any) -> Any:
+    """relu's rule, as PyTorch's threshold_backward: g where relu's output is not 0 (positive or
+    nan), else exactly 0 (even for an inf g). On nodes, a RELU_GRADIENT node."""
+    for node in (g, out):
+        if isinstance(node, Node):
+            return type(node).apply(RELU_GRADIENT, g, out)
+    return np.where(out != 0, g, 0.0) if isinstance(out, np.ndarray) else (g if out != 0 else 0.0)
 
 
-def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
-    # d(a**b)/da = b * a**(b-1); PyTorch makes it exactly 0 where b == 0 (even at a == 0), and
-    # multiplies g last, as here (g * b first overflows where PyTorch does not).
-    return _zero_for(g) if float(b) == 0.0 else g * (b * power(a, b - 1))
+def piecewise_constant(result: Any, x: Any) -> Any:
+    """`result`, a contribution that depends on x only through a piecewise-constant local
+    derivative (relu's, abs's): on nodes, recorded as depending on x with derivative 0, so a
+    second derivative through it is 0, as in PyTorch (rather than "x was not used")."""
+    return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
-def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
-    # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0, and multiplies
-    # g by it (so an inf g gives nan, unlike relu and the base's rule).
-    if isinstance(b, Value) and not b.requires_grad:
-        return None  # a constant exponent (x ** 3) under create_graph: no log(a) node for a < 0
-    return g * 0.0 if float(a) == 0.0 and float(b) >= 0 else g * (out * log(a))
+# -- THE RULE TABLE: each primitive's forward, and its local derivatives, side by side -----------
 
 
-def _add_accumulate(g: float, node: Node) -> None:
-    # `+`'s rule and the walk's summing in one step (see Op.accumulate): `+` and `*` are the
-    # nodes of a loss written with operators (a penalty `sum(p * p for p in params)`).
-    a, b = node._parents
-    if a.requires_grad:
-        previous = a._gsum
-        a._gsum = g if previous is None else previous + g
-    if b.requires_grad:
-        previous = b._gsum
-        b._gsum = g if previous is None else previous + g
+def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any") -> Op:  # fmt: skip
+    """An Op from one expression per input, `(g, out, *inputs)` -> that input's contribution
+    (Tensor runs only those of the inputs that need a gradient)."""
+    d, *other = derivatives
+    backward: Fn = lambda g, out, a: (d(g, out, a),)
+    if other:
+        backward = lambda g, out, a, b: (d(g, out, a, b), other[0](g, out, a, b))
+    op = Op(name, forward, backward, array_forward, domain)
+    op.derivatives = derivatives
+    return op
 
 
-def _mul_accumulate(g: float, node: Node) -> None:
-    # `*`'s rule and the walk's summing in one step, as `_add_accumulate`.
-    a, b = node._parents
-    if a.requires_grad:
-        c = g * b.data
-        previous = a._gsum
-        a._gsum = c if previous is None else previous + c
-    if b.requires_grad:
-        c = g * a.data
-        previous = b._gsum
-        b._gsum = c if previous is None else previous + c
+def _pow_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
+    # d(a ** b)/db = a ** b * log(a), 0 where a == 0 and b >= 0 as PyTorch (g * 0: nan for inf g).
+    if isinstance(b, Node) and not b.requires_grad:
+        return None  # a constant exponent (x ** 3) on nodes: no log(a) node for a < 0
+    return where((data_of(a) == 0) & (data_of(b) >= 0), g * 0.0, g * (out * log(a)))
 
 
-ADD = Op("+", lambda a, b: a + b, lambda g, out, a, b: (g, g), _add_accumulate)
-SUB = Op("-", lambda a, b: a - b, lambda g, out, a, b: (g, -g))
-MUL = Op("*", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), _mul_accumulate)
-# d(a/b)/db = -a/b², computed as PyTorch does, -g * ((a / b) / b): b * b alone over- or underflows
-# long before the result does (a = b = 1e200).
-DIV = Op("/", lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * ((a / b) / b)))
-POW = Op(
-    "**",
-    _float_power,
-    lambda g, out, a, b: (_pow_base_rule(g, out, a, b), _pow_exponent_rule(g, out, a, b)),
-)
-NEG = Op("neg", lambda a: -a, lambda g, out, a: (-g,))
-EXP = Op("exp", _exp, lambda g, out, a: (g * out,))
-LOG = Op("log", _log, lambda g, out, a: (g / a,))
-TANH = Op("tanh", math.tanh, lambda g, out, a: (g * (1 - out * out),))
-SIGMOID = Op("sigmoid", _float_sigmoid, lambda g, out, a: (g * out * (1 - out),))
+def _sigmoid(x: float) -> float:  # two branches, so that exp never overflows: sigmoid(-800) = 0.0
+    return 1.0 / (1.0 + exp(-x)) if x >= 0 else exp(x) / (1.0 + exp(x))
 
 
-def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
-    # relu'(0) = 0 as in PyTorch, and where relu is flat the contribution is 0.0 even for an
-    # inf or nan g (see _zero_for); a nan output passes the gradient through, as in PyTorch.
-    return (_tied(_zero_for(g) if out <= 0 else g * 1.0, a),)
-
-
-def _relu_accumulate(g: float, node: Node) -> None:
-    # `_relu_rule` and the walk's summing in one step (see Op.accumulate): relu is the
-    # activation of most networks here.
-    parent = node._parents[0]
-    if parent.requires_grad:
-        c = 0.0 if node.data <= 0 else g
-        previous = parent._gsum
-        parent._gsum = c if previous is None else previous + c
-
-
-RELU = Op("relu", _float_relu, _relu_rule, _relu_accumulate)
-SIN = Op("sin", _sin, lambda g, out, a: (g * cos(a),))
-COS = Op("cos", _cos, lambda g, out, a: (-g * sin(a),))
-ABS = Op("abs", abs, lambda g, out, a: (_tied(g * sign(a), a),))  # abs'(0) = 0 as in PyTorch
-TIE = Op("tie", lambda result, x: result, lambda g, out, result, x: (g, g * 0.0))  # see _tied
-SQRT = Op("sqrt", _sqrt, lambda g, out, a: (g / (2 * out),))
-
-
-def _dot_forward(*datas: float) -> float:
-    """bias + sum of w_i * x_i, with the inputs laid out as (w_1..w_n, x_1..x_n, bias)."""
-    n = (len(datas) - 1) // 2
-    total = datas[-1]
-    for w, x in zip(datas[:n], datas[n:-1]):
+def _dot_forward(*inputs: float) -> float:
+    """bias + sum of w_i * x_i, the inputs laid out as (w_1..w_n, x_1..x_n, bias)."""
+    n = (len(inputs) - 1) // 2
+    total = inputs[-1]
+    for w, x in zip(inputs[:n], inputs[n:-1]):
         total += w * x
     return total
 
 
-def _dot_backward(g: Any, out: Any, *inputs: Any) -> list[Any]:
-    # d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1: the inputs with their halves swapped, times g
-    # (one list made in one pass: this rule runs once per neuron per sample).
+def _dot_rule(g: Any, out: Any, *inputs: Any) -> list[Any]:
+    # d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1: the inputs with their halves swapped, times g.
     n = (len(inputs) - 1) // 2
-    contributions = [g * v for v in inputs[n:-1] + inputs[:n]]
-    contributions.append(g)
-    return contributions
+    return [g * v for v in inputs[n:-1] + inputs[:n]] + [g]
 
 
-def _dot_accumulate(g: float, node: Node) -> None:
-    # `_dot_backward` and the walk's summing in one loop (see Op.accumulate): the same
-    # products added in the same order, without the lists of data and contributions.
-    parents = node._parents
-    n = (len(parents) - 1) // 2
-    for parent, other in zip(parents, parents[n:-1] + parents[:n]):
-        if parent.requires_grad:
-            c = g * other.data
-            previous = parent._gsum
-            parent._gsum = c if previous is None else previous + c
-    bias = parents[-1]
-    if bias.requires_grad:
-        previous = bias._gsum
-        bias._gsum = g if previous is None else previous + g
+# fmt: off
+#                 name     forward (floats, arrays) local derivative for each input: g * d(out)/d(input)
+ADD = elementwise("+",     lambda a, b: a + b,  lambda g, out, a, b: g,     lambda g, out, a, b: g)
+SUB = elementwise("-",     lambda a, b: a - b,  lambda g, out, a, b: g,     lambda g, out, a, b: -g)
+MUL = elementwise("*",     lambda a, b: a * b,  lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
+# -a/b², formed as PyTorch does: b * b alone overflows long before a / b does.
+DIV = elementwise("/",     lambda a, b: a / b,  lambda g, out, a, b: g / b, lambda g, out, a, b: -g * ((a / b) / b), domain="nonzero")
+# b * a ** (b-1), exactly 0 where b == 0 (even at a == 0), as PyTorch.
+POW = elementwise("**",    power,               lambda g, out, a, b: where(data_of(b) == 0, 0.0, g * (b * power(a, b - 1))), _pow_exponent, domain="positive")
+NEG = elementwise("neg",   lambda a: -a,        lambda g, out, a: -g)
+EXP = elementwise("exp",   exp,                 lambda g, out, a: g * out)
+LOG = elementwise("log",   log,                 lambda g, out, a: g / a, domain="positive")
+TANH = elementwise("tanh", tanh,                lambda g, out, a: g * (1 - out * out))
+SIGMOID = elementwise("sigmoid", _sigmoid,      lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
+# relu'(0) = 0 and relu(-0.0) = -0.0 as PyTorch (relu_gradient: nan passes g on).
+RELU = elementwise("relu", lambda a: 0.0 if a < 0 else a, lambda g, out, a: relu_gradient(g, out), array_forward=lambda a: np.maximum(0.0, a), domain="nonzero")
+SIN = elementwise("sin",   sin,                 lambda g, out, a: g * cos(a))
+COS = elementwise("cos",   cos,                 lambda g, out, a: -g * sin(a))
+ABS = elementwise("abs",   abs,                 lambda g, out, a: piecewise_constant(g * sign(a), a), domain="nonzero")  # abs'(0) = 0
+SQRT = elementwise("sqrt", sqrt,                lambda g, out, a: g / (2 * out), domain="positive")
+DOT = Op("dot",            _dot_forward,        _dot_rule)  # a neuron's weighted sum, one node
+SUM = Op("sum",            lambda *xs: sum(xs), lambda g, out, *xs: (g,) * len(xs))
+WHERE = Op("where",        lambda c, x, y: x if c else y, lambda g, out, c, x, y: (None, where(data_of(c) != 0, g, 0.0), where(data_of(c) != 0, 0.0, g)), np.where)
+PIECEWISE_CONSTANT = Op("piecewise_constant", lambda r, x: r, lambda g, out, r, x: (g, 0.0 * g))
+RELU_GRADIENT = Op("relu'", relu_gradient, lambda gg, r, g, out: (relu_gradient(gg, out), 0.0 * gg))
+# fmt: on
 
-
-# A neuron's weighted sum as one node with 2n+1 inputs instead of 2n binary nodes:
-# fewer nodes to create, order and walk, which is most of the speed of training.
-DOT = Op("dot", _dot_forward, _dot_backward, _dot_accumulate)
-
-
-def _neuron_op(activation: Op) -> Op:
-    """`activation(dot(...))` as one node: a neuron, its inputs laid out as DOT's.
-
-    Speed: the activation's own node was 40% of the nodes of a training step on Values, and
-    the dearest part of it. The rule is the activation's rule followed by DOT's, so the
-    gradients are those of the two nodes, bit for bit, but for the sign of a zero gradient
-    (see `_sends_nothing`). The activation's rule is given the output in place of its input,
-    which none of relu, tanh and sigmoid reads (relu ties its result to it under
-    create_graph, see `_tied`)."""
-
-    def forward(*datas: float) -> float:
-        return activation.forward(_dot_forward(*datas))
-
-    def backward(g: Any, out: Any, *inputs: Any) -> list[Any]:
-        g = activation.backward(g, out, out)[0]
-        if _sends_nothing(g, inputs):
-            return [NOTHING] * len(inputs)
-        return _dot_backward(g, out, *inputs)
-
-    def accumulate(g: float, node: Node) -> None:
-        g = activation.backward(g, node.data, node.data)[0]
-        if not _sends_nothing(g, map(_data_of, node._parents)):
-            _dot_accumulate(g, node)
-
-    return Op(f"{activation.name}(dot)", forward, backward, accumulate)
-
-
-_data_of = attrgetter("data")
-
-
-def _sends_nothing(g: Any, datas: Iterable[Any]) -> bool:
-    """Whether a neuron whose weighted sum has gradient `g` sends no gradient at all.
-
-    It does when `g` is exactly zero (an inactive relu, or a sample the loss no longer
-    counts) and every input is finite: each contribution would then be 0 * x = +-0.0, which
-    changes no sum it is added to, except the sign of a zero. Not sending them skips half
-    the neurons of a relu network, and whole samples, in a training step. The walk still
-    runs the rules of the inputs that get nothing, with a gradient of 0.0 (see
-    autograd._run_pass), so a nan from 0 * inf further back is not lost. Where an input is
-    inf or nan, the zeros are sent, since 0 * inf is nan, as in PyTorch. (The inputs are
-    checked by their sum, which an inf or nan among them makes inf or nan; a sum that
-    overflows is looked at input by input.) Under create_graph `g` is a Value (never
-    `== 0.0`), and every contribution is sent."""
-    if not g == 0.0:
-        return False
-    datas = tuple(datas)
-    return math.isfinite(sum(datas)) or all(map(math.isfinite, datas))
-
-
-def _relu_dot_of_finite_sum_accumulate(g: float, node: Node) -> None:
-    # The accumulate of a relu neuron whose weighted sum was finite when it was made, so
-    # every input was finite (an inf or nan input makes the sum inf or nan): no need to check
-    # them again, which was an eighth of a training step. (Inputs whose data is changed
-    # between the forward and the backward pass get a meaningless gradient in any case.)
-    if not node.data <= 0 and g != 0.0:  # (an inactive one sends nothing, nor one whose g is 0)
-        _dot_accumulate(g, node)
-
-
+RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS)}
+RULES.update({op.name: op for op in (ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT, RELU_GRADIENT)})
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
-# The neuron of each activation, by name (a "linear" neuron is DOT itself).
-NEURON_OPS = {
-    "relu": _neuron_op(RELU),
-    "tanh": _neuron_op(TANH),
-    "sigmoid": _neuron_op(SIGMOID),
-    "linear": DOT,
-}
-# `dots` makes a relu neuron whose weighted sum came out finite with this twin of
-# NEURON_OPS["relu"]: the same name and rules, an accumulate that needs no check.
-_RELU_DOT_OF_FINITE_SUM = Op(
-    "relu(dot)", NEURON_OPS["relu"].forward, NEURON_OPS["relu"].backward, _relu_dot_of_finite_sum_accumulate
-)
+UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")  # Value methods
 
 
-def _sum_backward(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
-    return (g,) * len(inputs)
+# -- Value: a scalar node --------------------------------------------------------------------------
 
 
-def _sum_accumulate(g: float, node: Node) -> None:
-    # `_sum_backward` and the walk's summing in one loop (see Op.accumulate).
-    for parent in node._parents:
-        if parent.requires_grad:
-            previous = parent._gsum
-            parent._gsum = g if previous is None else previous + g
+def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
+    def method(self: Value, other: Operand) -> Value:
+        if not isinstance(other, Value) and not is_real(other):
+            return NotImplemented
+        return Value.apply(op, other, self) if swapped else Value.apply(op, self, other)
+
+    return method
 
 
-SUM = Op("sum", lambda *datas: sum(datas), _sum_backward, _sum_accumulate)
+def _unary_method(op: Op) -> Callable[[Value], Value]:
+    return lambda self: Value.apply(op, self)
 
 
-def _is_real(x: Any) -> bool:
-    """A real number. (Speed: the builtin types first; numbers.Real alone is an ABC check,
-    slow enough to show in a training step that adds ints to Values.)"""
-    return isinstance(x, (float, int)) or isinstance(x, numbers.Real)
-
-
-def _to_float(data: Any, what: str = "Value data") -> float:
-    if _is_real(data):
-        try:
-            return float(data)
-        except OverflowError:  # an int beyond 1.8e308: Python refuses to round it to inf
-            raise ValueError(
-                f"{what} {str(data)[:20]}... is too large for a float (the largest is about 1.8e308)"
-            ) from None
-    if isinstance(data, np.ndarray) and data.size == 1 and np.issubdtype(data.dtype, np.number):
-        return float(data.reshape(()))
-    raise TypeError(
-        f"{what} must be a real number (int or float), got {type(data).__name__}: {data!r:.60}. "
-        "Convert it with float(...) first, or use Tensor for arrays."
-    )
+def _comparison(compare: Callable[[float, float], bool]) -> Callable[[Value, Operand], bool]:
+    return lambda self, other: compare(self.data, other.data if isinstance(other, Value) else to_float(other, "the other operand"))  # fmt: skip
 
 
 class Value(Node):
@@ -361,35 +258,26 @@ class Value(Node):
     >>> a.grad, b.grad
     (-3.0, 2.0)
 
-    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any
-    backward and after `zero_grad()`; leaves add up gradients over backward calls,
-    intermediate Values show the gradient of the latest pass.
+    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any backward
+    and after `zero_grad()`; leaves add up gradients over backward calls, intermediate Values
+    show the gradient of the latest pass.
     """
 
     __slots__ = ()
     __array_ufunc__ = None  # numpy defers to us: np.float64(2) * v is a Value
 
     def __init__(self, data: Any, label: str = "", requires_grad: bool = True):
-        self.data = data if type(data) is float else _to_float(data)
-        self.grad = 0.0
-        self.requires_grad = bool(requires_grad)
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self.label = label
-        self._parents = ()
-        self._op = None
-        self._gsum = None
-        self._passes = 0
-        self._origin = None
+        self.data = data if type(data) is float else to_float(data)
+        self.grad, self.requires_grad, self.label = 0.0, bool(requires_grad), label
+        self._parents, self._op, self._passes, self._origin, self._sum = (), None, 0, None, None
         self._where = user_frame() if modes._modes.anomaly else None
-
-    # -- making results -------------------------------------------------------------
+        self._born = guards.clock[0]
 
     @staticmethod
     def apply(op: Op, *inputs: Operand) -> Value:
-        """Apply an operation to Values (plain numbers become constants).
-
-        This is also the way to define a custom operation:
+        """`op` on Values (numbers become constants); also the way to define your own operation:
 
         >>> square = Op("square", lambda x: x * x, lambda g, out, x: (g * 2 * x,))
         >>> Value.apply(square, Value(3.0)).data
@@ -397,68 +285,49 @@ class Value(Node):
         """
         if not isinstance(op, Op):
             raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
-        return _result(op, _as_values(inputs))
-
-    def _seed(self) -> float:
-        return 1.0
-
-    def _zero_total(self) -> float:
-        return 0.0
-
-    def _raw(self, value: Any) -> float:
-        return _to_float(value, "gradient")
-
-    def _constant_like(self, value: Any) -> Value:
-        return value if isinstance(value, Value) else _constant(value)
-
-    def _check_finite(self, data: Any) -> bool:
-        return math.isfinite(data)
-
-    def _backward_ieee(self, op: Op, g: Any, datas: list[Any]) -> tuple[Any, ...]:
-        # numpy float64 scalars give IEEE results (inf, nan) where Python floats raise.
-        with np.errstate(all="ignore"):
-            contributions = op.backward(np.float64(g), np.float64(self.data), *[np.float64(d) for d in datas])
-        return tuple(None if c is None else float(c) for c in contributions)
-
-    @staticmethod
-    def _store_grads(order: list[Node]) -> None:
-        # Speed: `_store_grad` below, inlined for every node of a pass (a Value graph holds
-        # only Values).
-        for node in order:
-            total = node._gsum
-            node._gsum = None
-            if node._op is None:
-                if total is not None:
-                    node.grad += total
-                node._passes += 1
-            else:
-                node.grad = 0.0 if total is None else total
-
-    def _store_grad(self, total: float | None) -> None:
-        # None: the pass reached this node but sent it nothing (see engine._sends_nothing), so
-        # its gradient is zero: a leaf adds nothing (but counts the pass), an intermediate shows 0.
-        if self._op is None:
-            if total is not None:
-                self.grad += total
-            self._passes += 1
+        parents: tuple[Value, ...] = inputs  # type: ignore[assignment]
+        for x in inputs:
+            if not isinstance(x, Value):  # plain numbers become constants
+                parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
+                break
+        datas = [p.data for p in parents]
+        try:
+            data = op.forward(*datas)
+        except ieee.ERRORS:
+            data = ieee.again(op.forward, *datas)
+        if type(data) is not float:
+            data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
+        out = Value(data)
+        if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
+            out._op, out._parents = op, parents
+            out.requires_grad = any(p.requires_grad for p in parents)
         else:
-            self.grad = 0.0 if total is None else total
+            out.requires_grad, out._origin = False, "no_grad"
+        if out._where is not None:
+            guards.check_forward(op, parents, data, out._where)
+        return out
 
-    # -- the public surface ----------------------------------------------------------
+    # fmt: off
+    __add__, __radd__ = _binary_operator(ADD), _binary_operator(ADD, swapped=True)
+    __sub__, __rsub__ = _binary_operator(SUB), _binary_operator(SUB, swapped=True)
+    __mul__, __rmul__ = _binary_operator(MUL), _binary_operator(MUL, swapped=True)
+    __truediv__, __rtruediv__ = _binary_operator(DIV), _binary_operator(DIV, swapped=True)
+    __pow__, __rpow__ = _binary_operator(POW), _binary_operator(POW, swapped=True)
+    __neg__, __abs__, abs, exp, log = _unary_method(NEG), _unary_method(ABS), _unary_method(ABS), _unary_method(EXP), _unary_method(LOG)
+    tanh, sigmoid, relu, sin, cos, sqrt = _unary_method(TANH), _unary_method(SIGMOID), _unary_method(RELU), _unary_method(SIN), _unary_method(COS), _unary_method(SQRT)
+    # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
+    __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
+    # fmt: on
 
     def backward(self, gradient: Any = None) -> None:
-        """Apply the chain rule from this Value to every Value it depends on.
-
-        Leaves add this pass's gradient to `.grad` (so calling it twice doubles it);
-        intermediate Values show this pass's gradient. The graph is kept, so calling
-        it again is allowed.
-        """
-        autograd.backward(self, gradient)
+        """Apply the chain rule from this Value to every Value it depends on: leaves add this
+        pass's gradient to `.grad` (twice doubles it), intermediates show this pass's. The
+        graph is kept, so calling it again is allowed."""
+        backward(self, gradient)
 
     def zero_grad(self) -> None:
-        """Reset `.grad` to 0.0 (and the count of accumulated backward passes)."""
-        self.grad = 0.0
-        self._passes = 0
+        """Reset `.grad` to 0.0 (and the count of backward passes added up)."""
+        self.grad, self._passes = 0.0, 0
 
     def detach(self) -> Value:
         """A new leaf with the same data, cut from the graph (it does not require grad)."""
@@ -467,295 +336,51 @@ class Value(Node):
         return v
 
     def item(self) -> float:
-        return self.data
+        return self.data  # type: ignore[no-any-return]
 
-    def __float__(self) -> float:
-        return self.data
+    __float__ = item
+
+    def __pos__(self) -> Value:
+        return self
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
-    def __add__(self, other: Operand) -> Value:
-        return _binary(ADD, self, other)
+    def _seed(self) -> float:
+        return 1.0
 
-    def __radd__(self, other: Operand) -> Value:
-        return _binary(ADD, other, self)
+    def _raw(self, value: Any) -> float:
+        return to_float(data_of(value), "gradient")
 
-    def __sub__(self, other: Operand) -> Value:
-        return _binary(SUB, self, other)
+    def _constant_like(self, value: Any) -> Value:
+        return value if isinstance(value, Value) else _constant(value)
 
-    def __rsub__(self, other: Operand) -> Value:
-        return _binary(SUB, other, self)
-
-    def __mul__(self, other: Operand) -> Value:
-        return _binary(MUL, self, other)
-
-    def __rmul__(self, other: Operand) -> Value:
-        return _binary(MUL, other, self)
-
-    def __truediv__(self, other: Operand) -> Value:
-        return _binary(DIV, self, other)
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        return _binary(DIV, other, self)
-
-    def __pow__(self, other: Operand) -> Value:
-        return _binary(POW, self, other)
-
-    def __rpow__(self, other: Operand) -> Value:
-        return _binary(POW, other, self)
-
-    def __neg__(self) -> Value:
-        return _unary(NEG, self)
-
-    def __pos__(self) -> Value:
-        return self
-
-    def __abs__(self) -> Value:
-        return _unary(ABS, self)
-
-    def exp(self) -> Value:
-        return _unary(EXP, self)
-
-    def log(self) -> Value:
-        return _unary(LOG, self)
-
-    def tanh(self) -> Value:
-        return _unary(TANH, self)
-
-    def sigmoid(self) -> Value:
-        return _unary(SIGMOID, self)
-
-    def relu(self) -> Value:
-        return _unary(RELU, self)
-
-    def sin(self) -> Value:
-        return _unary(SIN, self)
-
-    def cos(self) -> Value:
-        return _unary(COS, self)
-
-    def abs(self) -> Value:
-        return _unary(ABS, self)
-
-    def sqrt(self) -> Value:
-        return _unary(SQRT, self)
-
-    # Comparisons look at data and return plain bools; == and hash stay by identity,
-    # so Values can live in sets and dicts.
-    def __lt__(self, other: Operand) -> bool:
-        return self.data < _data(other)
-
-    def __le__(self, other: Operand) -> bool:
-        return self.data <= _data(other)
-
-    def __gt__(self, other: Operand) -> bool:
-        return self.data > _data(other)
-
-    def __ge__(self, other: Operand) -> bool:
-        return self.data >= _data(other)
-
-
-def _data(x: Operand) -> float:
-    if isinstance(x, Value):
-        return x.data
-    return _to_float(x, "the other operand")
+    def _grad_after(self, grad: float, total: float | None) -> float:
+        if self._op is not None:
+            return 0.0 if total is None else total
+        return grad if total is None else grad + total
 
 
 def _constant(x: Any) -> Value:
     """A plain number used in an operation: a node that collects no gradient."""
-    if type(x) is not float:
-        if not _is_real(x):
-            raise TypeError(
-                f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
-            )
-        x = _to_float(x, "the other operand")
-    v = Value.__new__(Value)
-    v.data = x
-    v.grad = 0.0
-    v.requires_grad = False
-    v.label = ""
-    v._parents = ()
-    v._op = None
-    v._gsum = None
-    v._passes = 0
-    v._origin = "constant"
-    v._where = None
+    v = Value(guards.operand_to_float(x), requires_grad=False)
+    v._origin, v._where = "constant", None
     return v
 
 
-def _binary(op: Op, a: Operand, b: Operand) -> Value:
-    if not isinstance(a, Value):
-        if not _is_real(a):
-            return NotImplemented
-        a = _constant(a)
-    if not isinstance(b, Value):
-        if not _is_real(b):
-            return NotImplemented
-        b = _constant(b)
-    try:  # the forward called directly, without `_compute`'s list: this is the hot path
-        data = op.forward(a.data, b.data)
-    except _ARITHMETIC_ERRORS:
-        data = _compute(op, [a.data, b.data])
-    return _node(op, (a, b), data)
+def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear") -> Value:  # fmt: skip
+    """`bias + sum(w * x)`, one DOT node; with an `activation` ("relu", "tanh", "sigmoid"), that
+    function of it: a neuron is `activation(dot(w, x, b))`."""
+    return neurons([weights], [bias], inputs, activation)[0]
 
 
-def _unary(op: Op, a: Value) -> Value:
-    try:  # as in _binary
-        data = op.forward(a.data)
-    except _ARITHMETIC_ERRORS:
-        data = _compute(op, [a.data])
-    return _node(op, (a,), data)
-
-
-def _compute(op: Op, datas: Sequence[float]) -> float:
-    """Run a forward on floats; where Python raises (1/0, overflow), numpy float64
-    gives the IEEE answer instead."""
-    try:
-        return op.forward(*datas)
-    except _ARITHMETIC_ERRORS:
-        with np.errstate(all="ignore"):
-            return float(op.forward(*[np.float64(d) for d in datas]))
-
-
-def _as_values(inputs: tuple[Any, ...]) -> tuple[Value, ...]:
-    """`inputs` with plain numbers made constants (the tuple itself when all are Values)."""
-    for x in inputs:
-        if not isinstance(x, Value):
-            return tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
-    return inputs
-
-
-def _result(op: Op, parents: tuple[Value, ...]) -> Value:
-    """The output node of a custom `op` applied to `parents` (its forward result checked)."""
-    data = _compute(op, [p.data for p in parents])
-    if type(data) is not float:
-        data = _to_float(data, f"the forward of Op {op.name!r} returned a value that")
-    return _node(op, parents, data)
-
-
-def _node(op: Op, parents: tuple[Value, ...], data: float) -> Value:
-    """The output node of `op` on `parents`, holding its computed `data`.
-
-    Every result of every forward pass is made here, so the slots are filled directly
-    rather than through `__init__` and its argument checks."""
-    out = Value.__new__(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._gsum = None
-    out._passes = 0
-    out._where = None
-    if not no_grad_threads[0] or modes._modes.grad_enabled:  # the plain global first: see autograd
-        out._parents = parents
-        out._op = op
-        out._origin = None
-        for p in parents:
-            if p.requires_grad:
-                out.requires_grad = True
-                break
-        else:
-            out.requires_grad = False
-    else:
-        out._parents = ()
-        out._op = None
-        out._origin = "no_grad"
-        out.requires_grad = False
-    if anomaly_threads[0] and modes._modes.anomaly:
-        out._where = user_frame()
-        _check_forward(op, parents, data, out._where)
-    return out
-
-
-def _check_forward(op: Op, parents: Sequence[Value], data: float, where: str) -> None:
-    if not math.isfinite(data) and all(math.isfinite(p.data) for p in parents):
-        inputs = autograd.format_datas([p.data for p in parents])
-        raise AnomalyError(
-            f"'{op.name}' turned finite inputs ({inputs}) into {data!r} at {where}. "
-            "Check that line for a division by zero, a log of 0 or an overflow."
-        )
-
-
-def dot(
-    weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear"
-) -> Value:
-    """`bias + sum(w * x)` as one node (a neuron's weighted sum), for speed; with an
-    `activation` ("relu", "tanh" or "sigmoid"), that function of it, still one node."""
-    if len(weights) != len(inputs):
-        raise ValueError(f"dot(): {len(weights)} weights but {len(inputs)} inputs; give one weight per input")
-    return dots([weights], [bias], inputs, activation)[0]
-
-
-def dots(
-    weight_rows: Sequence[Sequence[Value]],
-    biases: Sequence[Operand],
-    inputs: Sequence[Operand],
-    activation: str = "linear",
-) -> list[Value]:
-    """`[dot(w, inputs, b, activation) for w, b in zip(weight_rows, biases)]`: the neurons
-    of a layer. The same nodes, made faster: the neurons share their inputs, so the inputs
-    are checked and their data read once for all rows, not once per neuron."""
-    if len(weight_rows) != len(biases):
-        raise ValueError(
-            f"dots(): {len(weight_rows)} rows of weights but {len(biases)} biases; give one bias per row"
-        )
-    op = NEURON_OPS.get(activation)
-    if op is None:
-        raise ValueError(f"activation must be one of {tuple(NEURON_OPS)}, got {activation!r}")
-    activate = ACTIVATIONS[activation].forward if activation in ACTIVATIONS else None
-    relu = activate is _float_relu
-    op_of_finite_sum = _RELU_DOT_OF_FINITE_SUM if relu else op
-    xs = _as_values(tuple(inputs))
-    xdatas = [x.data for x in xs]
-    n_inputs = len(xs)
-    any_input_requires_grad = any(x.requires_grad for x in xs)
-    # Speed: while no thread has switched grad or anomaly mode (the usual case), the nodes are
-    # made here rather than by `_node`, which would read the modes again for every neuron.
-    plain = not no_grad_threads[0] and not anomaly_threads[0]
-    new = Value.__new__
-    results = []
-    for weights, bias in zip(weight_rows, biases):
-        if len(weights) != n_inputs:
-            raise ValueError(
-                f"dot(): {len(weights)} weights but {n_inputs} inputs; give one weight per input"
-            )
-        if not isinstance(bias, Value):
-            bias = _constant(bias)
-        total = bias.data  # DOT's forward, written out to read each input's data once per layer
-        for w, x in zip(weights, xdatas):
-            if type(w) is not Value:  # (checked here rather than in a loop of its own: speed)
-                weights = _as_values(tuple(weights))
-                total = _dot_forward(*[w.data for w in weights], *xdatas, bias.data)
-                break
-            total += w.data * x
-        if relu:  # (_float_relu, without the call)
-            data = total if total > 0 or total != total else 0.0
-        else:
-            data = total if activate is None else activate(total)
-        parents = (*weights, *xs, bias)
-        node_op = op_of_finite_sum if total - total == 0.0 else op  # (x - x is 0.0 unless x is inf or nan)
-        if not plain:
-            if anomaly_threads[0] and modes._modes.anomaly:
-                # the weighted sum itself may overflow where the activation's result is finite
-                _check_forward(DOT, parents, total, user_frame())
-            results.append(_node(node_op, parents, data))
-            continue
-        out = new(Value)  # what `_node` makes while recording, without anomaly mode
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._gsum = None
-        out._passes = 0
-        out._where = None
-        out._parents = parents
-        out._op = node_op
-        out._origin = None
-        out.requires_grad = (
-            any_input_requires_grad or bias.requires_grad or any(w.requires_grad for w in weights)
-        )
-        results.append(out)
-    return results
+def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand], activation: str = "linear") -> list[Value]:  # fmt: skip
+    """A layer: `activation(dot(w, inputs, b))` for each row w and bias b. (The fast engine
+    puts in its place a builder of one node per neuron, with the same numbers.)"""
+    guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
+    made = [Value.apply(DOT, *weights, *inputs, bias) for weights, bias in zip(weight_rows, biases)]
+    return made if activation == "linear" else [Value.apply(ACTIVATIONS[activation], out) for out in made]
 
 
 def value_sum(terms: Sequence[Operand]) -> Value:
@@ -763,3 +388,92 @@ def value_sum(terms: Sequence[Operand]) -> Value:
     if len(terms) == 0:
         raise ValueError("value_sum() of an empty sequence: give at least one term")
     return Value.apply(SUM, *terms)
+
+
+# -- the walk ------------------------------------------------------------------------------------
+
+
+def topological_order(*roots: Node) -> list[Node]:
+    """Every node the roots depend on that requires grad, each before the nodes it was made
+    from (so after every node it feeds). A depth-first walk with an explicit stack, never
+    recursion: a chain of a million nodes is fine."""
+    order: list[Node] = []
+    visited: set[Node] = set()
+    stack: list[Node | None] = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        if node is None:  # the marker: the node below it has all its parents done
+            order.append(stack.pop())  # type: ignore[arg-type]
+        elif node not in visited:
+            visited.add(node)
+            stack.append(node)
+            stack.append(None)
+            for parent in reversed(node._parents):  # the first parent on top: visited first
+                if parent.requires_grad and parent not in visited:
+                    stack.append(parent)
+    order.reverse()
+    return order
+
+
+Step = tuple[Node, Any, Sequence[Any], list[Any]]  # (node, gradient, contributions, totals)
+
+
+def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[Step]:  # fmt: skip
+    """The backward pass, one step per node whose rule runs, in topological order: a node's
+    gradient is complete when its rule runs. A step is `(node, gradient, contributions,
+    totals)`: `node` received `gradient` (dL/dnode), its rule sent `contributions[i]` to
+    `node.parents[i]` (None: no gradient flows), after which that parent's running sum is
+    `totals[i]` (None if it got nothing). `totals`, the argument, given empty, receives every
+    node of the walk, in order, with its gradient summed over this pass (None: nothing came)."""
+    order = topological_order(*roots)
+    totals.update(dict.fromkeys(order))
+    for root, seed in zip(roots, seeds):
+        totals[root] = seed if totals[root] is None else totals[root] + seed
+    now = guards.clock[0]  # the count of in-place changes so far
+    for node in order:
+        g = totals[node]
+        if node._op is None or g is None:  # a leaf, or only rules' None reached it
+            continue
+        if node._born != now:  # something changed in place since the node was made
+            guards.check_inputs_unchanged(node)
+        contributions = local_gradients(node, g, create_graph)
+        after = []
+        for parent, c in zip(node._parents, contributions):
+            total = None
+            if c is not None and parent.requires_grad:
+                total = c if totals[parent] is None else totals[parent] + c
+                totals[parent] = total
+            after.append(total)
+        yield node, g, contributions, after
+
+
+def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[Any]:
+    """`node`'s rule applied to its upstream gradient g: one contribution per parent."""
+    op, parents = node._op, node._parents
+    assert op is not None
+    if create_graph:
+        contributions = op.backward(g, node, *parents)
+    else:
+        datas = [p.data for p in parents]
+        try:
+            contributions = op.backward(g, node.data, *datas)
+        except ieee.ERRORS:  # Python floats raise on 1/0 and overflow, where IEEE gives inf or nan
+            contributions = ieee.again(op.backward, g, node.data, *datas)
+    if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
+        guards.refuse_contributions(node, contributions)
+    if modes._modes.anomaly:
+        guards.check_backward(node, g, contributions)
+    return contributions  # type: ignore[no-any-return]
+
+
+def backward(root: Node, gradient: Any = None) -> None:
+    """Backpropagate from `root`: run the walk to its end, then each node stores its total."""
+    guards.check_root(root)
+    seed = root._seed() if gradient is None else root._raw(gradient)
+    totals: dict[Node, Any] = {}
+    with no_grad():
+        for _step in backward_pass([root], [seed], totals):
+            pass
+    guards.last_pass.root = weakref.ref(root)
+    for node, total in totals.items():
+        node._store_grad(total)

@@ -1,12 +1,13 @@
 """Tensor: a numpy array that records how it was computed, so `backward()` can apply the chain rule.
 
 Value is for seeing, Tensor is for running: both are nodes of the one graph walk in
-`autograd.py`, so nothing about the chain rule is written twice. Each operation below
-states its forward (a numpy expression) and its local derivative side by side. A
-derivative is one expression that works on arrays (the ordinary backward pass) and on
-Tensors (`grad(..., create_graph=True)`), written with operators and the helpers `exp`,
-`log`, `sin`, `cos`, `power`, `sign`, `zero_where`, `broadcast_to`, `unbroadcast` and
-`scatter`, which dispatch on the type.
+`engine.py`, so nothing about the chain rule is written twice. The elementwise operations
+(+ - * / **, exp, relu, ...) are the rule table's entries of engine.py, applied to arrays
+through one wrapper that undoes broadcasting (`_on_arrays`). The operations only Tensors
+have (matmul, reductions, indexing, softmax) state their forward and their derivative side
+by side below; a derivative is one expression that works on arrays (the ordinary backward
+pass) and on Tensors (`grad(..., create_graph=True)`), written with operators and helpers
+(`broadcast_to`, `unbroadcast`, `scatter`, and engine.py's) that dispatch on the type.
 
 Broadcasting follows numpy. A gradient flowing back to an input that was broadcast is
 summed back to that input's shape (`unbroadcast`).
@@ -17,8 +18,8 @@ floating-point error reports switched off (`quiet`, about 0.2 us where `np.errst
 costs 1 us, which matters for small arrays).
 
 How it stays fast (see also issue 7): `__slots__`; results are built without going
-through `__init__` or any validation; a binary operation picks one of four prebuilt
-`Op`s by which inputs require grad, so a rule never computes a gradient nobody wants
+through `__init__` or any validation; an operation's Op is chosen by which inputs require
+grad, so a rule never computes a gradient nobody wants
 (the data batch of a matmul, the exponent 2 of a square); parents are recorded only
 when some input requires grad; and a leaf keeps the gradient array the walk hands it
 without copying it. That last point rests on one rule every Tensor op keeps: a rule
@@ -36,8 +37,32 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import autograd, modes
-from .autograd import Node, Op
+from . import engine, guards, modes
+from .engine import (
+    ABS,
+    ADD,
+    COS,
+    DIV,
+    EXP,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    RULES,
+    SIGMOID,
+    SIN,
+    SQRT,
+    SUB,
+    TANH,
+    Node,
+    Op,
+    data_of,
+    elementwise,
+    exp,
+    piecewise_constant,
+)
+from .engine import where as engine_where  # (`where` below is torch.where, for Tensors)
 from .modes import AnomalyError, user_frame
 
 Shape = tuple[int, ...]
@@ -104,59 +129,6 @@ def _quiet_op(name: str, forward: Callable[..., Any], backward: Callable[..., An
 # --- helpers for derivative rules: on a Tensor they record the graph, on an array they compute ----
 
 
-def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def exp(x: Any) -> Any:
-    return x.exp() if isinstance(x, Tensor) else np.exp(x)
-
-
-def log(x: Any) -> Any:
-    return x.log() if isinstance(x, Tensor) else np.log(x)
-
-
-def sin(x: Any) -> Any:
-    return x.sin() if isinstance(x, Tensor) else np.sin(x)
-
-
-def cos(x: Any) -> Any:
-    return x.cos() if isinstance(x, Tensor) else np.cos(x)
-
-
-def power(a: Any, b: Any) -> Any:
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return a**b
-    return np.power(a, b)
-
-
-def sign(x: Any) -> np.ndarray:
-    """-1, 0 or 1 elementwise, and 0 at nan as PyTorch's sign (so abs passes no gradient there): a
-    constant, its derivative is 0 almost everywhere."""
-    s = np.sign(_data(x))
-    total = np.add.reduce(s, axis=None)
-    if total != total:  # some nan (the signs hold no inf, so only a nan makes the sum nan)
-        s = np.where(s != s, 0.0, s)
-    return s  # type: ignore[no-any-return]
-
-
-def zero_where(x: Any, mask: np.ndarray) -> Any:
-    """x with zeros where `mask` is true, as `np.where(mask, 0, x)`: inf and nan are zeroed too."""
-    if isinstance(x, Tensor):
-        return Tensor.apply(_zero_where_op(mask), x)
-    return _keep_where(x, ~mask)
-
-
-def _keep_where(x: Any, keep: np.ndarray) -> Any:
-    """The array x where `keep` is true, else 0, as `np.where(keep, x, 0)`."""
-    # A product with the 0/1 mask is several times faster than np.where; it differs only
-    # where an inf or nan meets a zero of the mask (inf * 0 = nan), which the sum reveals.
-    result = x * keep
-    if not math.isfinite(np.add.reduce(result, axis=None)):
-        result = np.where(keep, x, 0)
-    return result
-
-
 def broadcast_to(x: Any, shape: Shape) -> Any:
     """x repeated to `shape` by numpy broadcasting (a read-only view for arrays)."""
     if isinstance(x, Tensor):
@@ -217,55 +189,38 @@ def _fit(c: Any, x: Any) -> Any:
     return c if c.shape == x.shape else unbroadcast(c, x.shape)
 
 
-# --- elementwise binary operations ---------------------------------------------------------------
-#
-# Each comes as four Ops indexed by `2 * a.requires_grad + b.requires_grad`, so a rule only
-# computes the gradients that are wanted (index 0, nothing wanted, is never recorded).
-
-Rule = Callable[[Any, Any, Any, Any], Any]
+# --- elementwise operations: the rule table's entries (engine.py), on arrays --------------------------
 
 
-def _binary_ops(name: str, forward: Callable[[Any, Any], Any], rule_a: Rule, rule_b: Rule) -> tuple[Op, ...]:
-    def grad_b(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
-        return None, _fit(rule_b(g, out, a, b), b)
+@functools.cache
+def _on_arrays(entry: Op, needs: tuple[bool, ...]) -> Op:
+    """The rule table's `entry` for Tensors whose inputs need a gradient as `needs` says: its
+    forward on arrays, and its derivatives, only those of the inputs that need one (no gradient
+    for the data batch of a product, the exponent 2 of a square), each summed back to its
+    input's shape (broadcasting undone), all without numpy warnings."""
+    derivatives = entry.derivatives
 
-    def grad_a(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
-        return _fit(rule_a(g, out, a, b), a), None
+    def backward(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+        if derivatives is None:
+            contributions = entry.backward(g, out, *inputs)
+        else:
+            contributions = [d(g, out, *inputs) if need else None for d, need in zip(derivatives, needs)]
+        fitted: list[Any] = []
+        for c, x in zip(contributions, inputs):
+            if c is not None:
+                c = _fit(c, x)
+                if any(c is other for other in fitted) and type(c) is np.ndarray:
+                    c = c.copy()  # never hand one array to two inputs (see the module's doc)
+            fitted.append(c)
+        return tuple(fitted)
 
-    def grad_both(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
-        ga = _fit(rule_a(g, out, a, b), a)
-        gb = _fit(rule_b(g, out, a, b), b)
-        if gb is ga and type(ga) is np.ndarray:  # never hand one array to two inputs (see module doc)
-            gb = ga.copy()
-        return ga, gb
-
-    forward = quiet(forward)
-    both = Op(name, forward, quiet(grad_both))
-    return (both, Op(name, forward, quiet(grad_b)), Op(name, forward, quiet(grad_a)), both)
-
-
-def _pow_base_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
-    # d(a**b)/da = b * a**(b-1); PyTorch makes it exactly 0 where b == 0 (even at a == 0).
-    return zero_where(g * b * power(a, b - 1), _data(b) == 0)
-
-
-def _pow_exponent_rule(g: Any, out: Any, a: Any, b: Any) -> Any:
-    # d(a**b)/db = a**b * log(a); PyTorch makes it 0 where a == 0 and b >= 0.
-    return zero_where(g * out * log(a), (_data(a) == 0) & (_data(b) >= 0))
-
-
-ADD = _binary_ops("+", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g)
-SUB = _binary_ops("-", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: -g)
-MUL = _binary_ops("*", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
-# -g * ((a / b) / b) as PyTorch forms it: b * b alone over- or underflows long before a / b does.
-DIV = _binary_ops("/", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * ((a / b) / b))
-POW = _binary_ops("**", np.power, _pow_base_rule, _pow_exponent_rule)
+    return Op(entry.name, quiet(entry.array_forward), quiet(backward))
 
 
 # --- matmul ---------------------------------------------------------------------------------------
 
 
-def _matmul_rule(need_a: bool, need_b: bool) -> Rule:
+def _matmul_rule(need_a: bool, need_b: bool) -> Callable[..., Any]:
     def rule(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
         if a.ndim == 2 and b.ndim == 2:  # the common case, short and fast
             # Each gradient comes out in its input's memory order: for `x @ W.T` the gradient
@@ -298,49 +253,6 @@ MATMUL = (
     Op("@", _matmul_forward, _matmul_rule(True, False)),
     Op("@", _matmul_forward, _matmul_rule(True, True)),
 )
-
-
-# --- elementwise unary operations -----------------------------------------------------------------
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp(-x) may overflow to inf for x < -709; 1 / (1 + inf) = 0 is then the right answer.
-    return 1 / (1 + np.exp(-x))
-
-
-NEG = _quiet_op("neg", np.negative, lambda g, out, a: (-g,))
-EXP = _quiet_op("exp", np.exp, lambda g, out, a: (g * out,))
-LOG = _quiet_op("log", np.log, lambda g, out, a: (g / a,))
-TANH = _quiet_op("tanh", np.tanh, lambda g, out, a: (g * (1 - out * out),))
-SIGMOID = _quiet_op("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),))
-
-
-def _relu_rule(g: Any, out: Any, a: Any) -> tuple[Any]:
-    # relu'(0) = 0 as in PyTorch; np.maximum keeps nan, and a nan output passes its gradient.
-    # relu's output is 0, positive or nan, so `out != 0` is `not out <= 0` in one numpy call.
-    keep = _data(out) != 0
-    if isinstance(g, Tensor):
-        return (_tied(zero_where(g, ~keep), a),)
-    kept = _keep_where(g, keep)
-    kept += 0.0  # a negative g times 0 is -0.0; adding 0.0 makes it 0.0, as PyTorch's relu gives
-    return (kept,)
-
-
-RELU = _quiet_op("relu", lambda a: np.maximum(a, 0), _relu_rule)
-ABS = _quiet_op("abs", np.abs, lambda g, out, a: (_tied(g * sign(a), a),))  # abs'(0) = 0 as in PyTorch
-TIE = _quiet_op("tie", lambda result, x: result, lambda g, out, result, x: (g, g * 0.0))  # see _tied
-
-
-def _tied(result: Any, x: Any) -> Any:
-    """`result`, which depends on x only through a piecewise-constant derivative (relu', sign):
-    under create_graph (x a Tensor) it is tied to x by a node of derivative 0, so that a second
-    derivative is 0, as in PyTorch, rather than an error that the result needs no gradient."""
-    return Tensor.apply(TIE, result, x) if isinstance(x, Tensor) else result
-
-
-SQRT = _quiet_op("sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),))
-SIN = _quiet_op("sin", np.sin, lambda g, out, a: (g * cos(a),))
-COS = _quiet_op("cos", np.cos, lambda g, out, a: (-g * sin(a),))
 
 
 # --- shape operations: no arithmetic, so no need to silence warnings --------------------------------
@@ -415,10 +327,6 @@ def _getitem_op(index: Any) -> Op:
 
 def _scatter_op(index: Any, shape: Shape) -> Op:
     return _quiet_op("scatter", lambda g: _scatter_array(g, index, shape), lambda h, out, g: (h[index],))
-
-
-def _zero_where_op(mask: np.ndarray) -> Op:
-    return Op("zero_where", lambda x: np.where(mask, 0, x), lambda g, out, x: (_fit(zero_where(g, mask), x),))
 
 
 def _broadcast_to_op(shape: Shape) -> Op:
@@ -498,8 +406,8 @@ def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> 
 def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
         # Ties share the gradient evenly, as PyTorch's amax does.
-        xd = _data(x)
-        mask = xd == _data(out).reshape(kept)
+        xd = engine.data_of(x)
+        mask = xd == engine.data_of(out).reshape(kept)
         count = mask.sum(axis=axes, keepdims=True).astype(xd.dtype)
         return ((g.reshape(kept) / count) * mask,)
 
@@ -559,8 +467,9 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
     out.data = data
     out.grad = None
     out.label = ""
-    out._gsum = None
+    out._sum = None
     out._passes = 0
+    out._born = guards.clock[0]
     out._retains_grad = False
     out._where = None
     modes = _modes
@@ -584,17 +493,19 @@ def _unary(op: Op, x: Tensor) -> Tensor:
     return _result(op.forward(x.data), (x,), op, x.requires_grad)
 
 
-def _binary(ops: tuple[Op, ...], a: Tensor, b: Tensor) -> Tensor:
+def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
+    """A rule table entry applied to Tensors (see `_on_arrays`); `cache=False` for an entry made
+    for one call (`where`'s mask), which is not kept."""
+    needs = tuple(x.requires_grad for x in inputs)
+    op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
-        data = ops[0].forward(a.data, b.data)
+        data = op.forward(*[x.data for x in inputs])
     except ValueError:
         raise ValueError(
-            f"'{ops[0].name}': shapes {a.shape} and {b.shape} do not broadcast; numpy broadcasting "
-            "needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
+            f"'{entry.name}': shapes {' and '.join(str(x.shape) for x in inputs)} do not broadcast; numpy "
+            "broadcasting needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
         ) from None
-    ra = a.requires_grad
-    rb = b.requires_grad
-    return _result(data, (a, b), ops[2 * ra + rb], ra or rb)
+    return _result(data, inputs, op, any(needs))
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -617,7 +528,7 @@ def _check_forward(op: Op, parents: Sequence[Tensor], data: np.ndarray, where: s
     first = np.unravel_index(int(np.argmin(np.isfinite(data))), data.shape) if data.ndim else ()
     shapes = ", ".join(str(p.shape) for p in parents)
     raise AnomalyError(
-        f"'{op.name}' turned finite inputs ({autograd.format_datas([p.data for p in parents])}; "
+        f"'{op.name}' turned finite inputs ({guards.format_datas([p.data for p in parents])}; "
         f"shapes {shapes}) into {float(data[first])!r} at index "
         f"{tuple(int(i) for i in first)} at {where}. Check that line for a division by zero, a log of 0 "
         "or an overflow."
@@ -633,8 +544,9 @@ def _constant(data: np.ndarray) -> Tensor:
     t.label = ""
     t._parents = ()
     t._op = None
-    t._gsum = None
+    t._sum = None
     t._passes = 0
+    t._born = guards.clock[0]
     t._origin = "constant"
     t._where = None
     t._retains_grad = False
@@ -820,8 +732,9 @@ class Tensor(Node):
         self.label = label
         self._parents = ()
         self._op = None
-        self._gsum = None
+        self._sum = None
         self._passes = 0
+        self._born = guards.clock[0]
         self._origin = None
         self._retains_grad = False
         self._where = user_frame() if _modes.anomaly else None
@@ -847,9 +760,11 @@ class Tensor(Node):
             parents = inputs
         else:
             parents = _as_operands(inputs, op.name)
+        if RULES.get(op.name) is op:  # an entry of the rule table: as Tensor's own operators apply it
+            return _elementwise(op, *parents)
         token = _enter_quiet(_IGNORE_ALL)
         try:
-            data = op.forward(*[p.data for p in parents])
+            data = op.array_forward(*[p.data for p in parents])
         finally:
             _leave_quiet(token)
         if type(data) is not np.ndarray or data.dtype not in _FLOAT_DTYPES:
@@ -891,40 +806,29 @@ class Tensor(Node):
             return _constant(value)
         return _constant(_quiet_array(value, self.data.dtype))  # e.g. a read-only broadcast view
 
-    def _check_finite(self, data: Any) -> bool:
-        return bool(np.isfinite(data).all())
-
-    def _backward_ieee(self, op: Op, g: Any, datas: list[Any]) -> Sequence[Any]:
-        # Only a custom rule run under np.seterr(all="raise") gets here; ours are quiet already.
-        return quiet(op.backward)(g, self.data, *datas)  # type: ignore[no-any-return]
-
-    def _store_grad(self, total: Any) -> None:
-        if self._op is not None and not self._retains_grad:
-            return  # intermediate Tensors keep no gradient (memory), unless retain_grad()
+    def _grad_after(self, grad: Any, total: Any) -> Any:
+        if total is None or (self._op is not None and not self._retains_grad):
+            return grad  # intermediate Tensors keep no gradient (memory), unless retain_grad()
         dtype = self.data.dtype
         if total.shape != self.data.shape:
             raise RuntimeError(
                 f"internal error: a gradient of shape {total.shape} reached a Tensor of shape "
                 f"{self.data.shape}; a custom Op's backward must return one array per input, of its shape"
             )
-        if self.grad is None:
+        if grad is None:
             if (
                 type(total) is np.ndarray
                 and total.dtype == dtype
                 and total.flags.writeable
                 and self._op is None
             ):
-                self.grad = total  # this pass made it for this leaf alone: keep it, no copy
-            else:
-                self.grad = _quiet_array(total, dtype)
-        else:
-            token = _enter_quiet(_IGNORE_ALL)  # a float32 sum may overflow to inf: no warning
-            try:
-                self.grad = self.grad + (total if total.dtype == dtype else total.astype(dtype))
-            finally:
-                _leave_quiet(token)
-        if self._op is None:
-            self._passes += 1
+                return total  # this pass made it for this leaf alone: keep it, no copy
+            return _quiet_array(total, dtype)
+        token = _enter_quiet(_IGNORE_ALL)  # a float32 sum may overflow to inf: no warning
+        try:
+            return grad + (total if total.dtype == dtype else total.astype(dtype))
+        finally:
+            _leave_quiet(token)
 
     # -- the public surface -------------------------------------------------------------------------
 
@@ -1006,7 +910,7 @@ class Tensor(Node):
         gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
         only after `retain_grad()`. The graph is kept, so calling it again is allowed.
         """
-        autograd.backward(self, gradient)
+        engine.backward(self, gradient)
 
     def zero_grad(self) -> None:
         """Forget the gradient: `.grad` becomes None (PyTorch 2's default)."""
@@ -1044,43 +948,43 @@ class Tensor(Node):
 
     def __add__(self, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _binary(ADD, self, b)
+        return b if b is NotImplemented else _elementwise(ADD, self, b)
 
     def __radd__(self, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _binary(ADD, a, self)
+        return a if a is NotImplemented else _elementwise(ADD, a, self)
 
     def __sub__(self, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _binary(SUB, self, b)
+        return b if b is NotImplemented else _elementwise(SUB, self, b)
 
     def __rsub__(self, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _binary(SUB, a, self)
+        return a if a is NotImplemented else _elementwise(SUB, a, self)
 
     def __mul__(self, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _binary(MUL, self, b)
+        return b if b is NotImplemented else _elementwise(MUL, self, b)
 
     def __rmul__(self, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _binary(MUL, a, self)
+        return a if a is NotImplemented else _elementwise(MUL, a, self)
 
     def __truediv__(self, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _binary(DIV, self, b)
+        return b if b is NotImplemented else _elementwise(DIV, self, b)
 
     def __rtruediv__(self, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _binary(DIV, a, self)
+        return a if a is NotImplemented else _elementwise(DIV, a, self)
 
     def __pow__(self, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _binary(POW, self, b)
+        return b if b is NotImplemented else _elementwise(POW, self, b)
 
     def __rpow__(self, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _binary(POW, a, self)
+        return a if a is NotImplemented else _elementwise(POW, a, self)
 
     def __matmul__(self, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
@@ -1095,43 +999,43 @@ class Tensor(Node):
         return self.__matmul__(other)  # type: ignore[no-any-return]
 
     def __neg__(self) -> Tensor:
-        return _unary(NEG, self)
+        return _elementwise(NEG, self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _unary(ABS, self)
+        return _elementwise(ABS, self)
 
     def neg(self) -> Tensor:
-        return _unary(NEG, self)
+        return _elementwise(NEG, self)
 
     def exp(self) -> Tensor:
-        return _unary(EXP, self)
+        return _elementwise(EXP, self)
 
     def log(self) -> Tensor:
-        return _unary(LOG, self)
+        return _elementwise(LOG, self)
 
     def tanh(self) -> Tensor:
-        return _unary(TANH, self)
+        return _elementwise(TANH, self)
 
     def sigmoid(self) -> Tensor:
-        return _unary(SIGMOID, self)
+        return _elementwise(SIGMOID, self)
 
     def relu(self) -> Tensor:
-        return _unary(RELU, self)
+        return _elementwise(RELU, self)
 
     def abs(self) -> Tensor:
-        return _unary(ABS, self)
+        return _elementwise(ABS, self)
 
     def sqrt(self) -> Tensor:
-        return _unary(SQRT, self)
+        return _elementwise(SQRT, self)
 
     def sin(self) -> Tensor:
-        return _unary(SIN, self)
+        return _elementwise(SIN, self)
 
     def cos(self) -> Tensor:
-        return _unary(COS, self)
+        return _elementwise(COS, self)
 
     # -- reductions -------------------------------------------------------------------------------------
 
@@ -1518,11 +1422,11 @@ def _clamp_op(low: float | None, high: float | None) -> Op:
         return x
 
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
-        xd = _data(x)
+        xd = data_of(x)
         inside = np.ones(xd.shape, dtype=bool) if low is None else xd >= low
         if high is not None:
             inside &= xd <= high  # a nan is in neither bound: no gradient, as in PyTorch
-        return (_tied(zero_where(g, ~inside), x),)
+        return (piecewise_constant(engine_where(inside, g, 0.0), x),)
 
     return _quiet_op("clamp", forward, rule)
 
@@ -1563,7 +1467,7 @@ def where(condition: Any, x: Operand, y: Operand) -> Tensor:
         raise TypeError(
             f"where(): condition must be a bool array or a Tensor, got a {type(condition).__name__}"
         )
-    flags = np.asarray(_data(condition))
+    flags = np.asarray(data_of(condition))
     if flags.dtype.kind not in "biuf":
         raise TypeError(f"where(): condition must be a bool array or numbers, got dtype {flags.dtype}")
     mask = flags != 0 if flags.dtype.kind != "b" else flags.copy()  # (the graph keeps it: our own copy)
@@ -1575,10 +1479,10 @@ def where(condition: Any, x: Operand, y: Operand) -> Tensor:
             f"where(): condition of shape {mask.shape}, x of shape {a.shape} and y of shape {b.shape} "
             "do not broadcast together; reshape one of them"
         ) from None
-    ops = _binary_ops(
+    entry = elementwise(
         "where",
         lambda p, q: np.where(mask, p, q),
-        lambda g, out, p, q: zero_where(g, ~mask),
-        lambda g, out, p, q: zero_where(g, mask),
+        lambda g, out, p, q: engine_where(mask, g, 0.0),
+        lambda g, out, p, q: engine_where(mask, 0.0, g),
     )
-    return _binary(ops, a, b)
+    return _elementwise(entry, a, b, cache=False)

@@ -35,8 +35,9 @@ except ImportError as missing:  # the one module of the package that needs hypot
         "run `pip install hypothesis` (or `pip install 'micrograd_plus[test]'`)"
     ) from missing
 
-from .autograd import Node, Op, grad
-from .engine import Value, _dot_forward, dot, value_sum
+from . import engine
+from .engine import Node, Op, Value, _dot_forward, dot, value_sum
+from .gradients import grad
 from .nn.mlp import MLP
 from .tensors import Tensor
 
@@ -57,25 +58,7 @@ MARGIN = 1e-3
 # The domain of each built-in op's (first) argument where it is smooth: "nonzero" keeps
 # relu/abs off their kink and a divisor off its pole; "positive" keeps log, sqrt and a
 # power's base inside their domain and off the boundary.
-DOMAINS: dict[str, str] = {
-    "+": "any",
-    "-": "any",
-    "*": "any",
-    "neg": "any",
-    "exp": "any",
-    "tanh": "any",
-    "sigmoid": "any",
-    "sin": "any",
-    "cos": "any",
-    "dot": "any",
-    "sum": "any",
-    "/": "nonzero",
-    "relu": "nonzero",
-    "abs": "nonzero",
-    "log": "positive",
-    "sqrt": "positive",
-    "**": "positive",
-}
+DOMAINS: dict[str, str] = {name: op.domain for name, op in engine.RULES.items()}  # (from the rule table)
 
 Domain = Union[str, tuple[float, float]]
 
@@ -216,7 +199,7 @@ BUILTIN_OPS: dict[str, ExpressionOp] = {
     "/": _binary("/", lambda a, b: a / b, _arg_domain("nonzero", 1)),
     "**": _binary("**", lambda a, b: a**b, _pow_domain, (2.0, 3.0, -1.0, 0.5)),
     "neg": ExpressionOp("neg", 1, lambda a: -a, lambda a: f"-{a}", _anywhere),
-    **{name: _unary(name) for name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")},
+    **{name: _unary(name) for name in engine.UNARY_FUNCTIONS},
     "dot": ExpressionOp("dot", 0, _generic_dot, _dot_source, _anywhere),
     "sum": ExpressionOp("sum", 0, _generic_sum, lambda *a: f"value_sum([{', '.join(a)}])", _anywhere),
 }

@@ -6,9 +6,11 @@ cross-checks fail loudly instead of skipping when torch or chromium is missing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -30,7 +32,7 @@ settings.register_profile(
     deadline=None,
     max_examples=50,
     derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     print_blob=True,
 )
 settings.register_profile(  # (derandomize given: hypothesis's default is True where CI is set)
@@ -38,10 +40,12 @@ settings.register_profile(  # (derandomize given: hypothesis's default is True w
     deadline=None,
     max_examples=500,
     derandomize=False,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     print_blob=True,
 )
-settings.register_profile("dev", deadline=None, max_examples=20)
+settings.register_profile(
+    "dev", deadline=None, max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -135,3 +139,54 @@ def neuron() -> tuple[Value, tuple[Value, ...]]:
     o = n.tanh()
     o.label = "o"
     return o, (x1, x2, w1, w2, b)
+
+
+# -- the two engines -----------------------------------------------------------------------------
+#
+# The suites of tests/engine, tests/check and tests/viz/test_trace.py run once under each engine
+# (their conftest, or the module, uses `each_engine`). A test about one engine alone says so
+# with `@pytest.mark.engine("fast")`, and runs under that one only.
+
+ENGINES = ("reference", "fast")
+
+
+@pytest.fixture(params=ENGINES)
+def each_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    from micrograd_plus import set_engine
+
+    previous = set_engine(request.param)
+    try:
+        yield request.param
+    finally:
+        set_engine(previous)
+
+
+@contextlib.contextmanager
+def using_engine(name: str) -> Iterator[None]:
+    """The block runs under engine `name`."""
+    from micrograd_plus import set_engine
+
+    previous = set_engine(name)
+    try:
+        yield
+    finally:
+        set_engine(previous)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engine(name): the test is about that engine alone")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("engine")
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("each_engine") if callspec is not None else None
+        if marker is not None and engine is not None and engine != marker.args[0]:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

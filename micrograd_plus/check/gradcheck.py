@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node, grad, topological_order
+from .. import ieee
+from ..engine import Node, topological_order
+from ..gradients import grad
 
 __all__ = [
     "GradcheckError",
@@ -736,13 +738,13 @@ def _forward(op: Any, datas: Sequence[Any]) -> Any:
 
 
 def _rule(node: Node, op: Any, g: Any, out: Any, datas: list[Any]) -> Any:
-    """The rule's contributions, called as a backward pass calls it (autograd._run_pass):
+    """The rule's contributions, called as a backward pass calls it (engine.local_gradients):
     where Python floats raise (1 / 0.0, overflow), once more on IEEE numbers (inf, nan)."""
     with np.errstate(all="ignore"):
         try:
             return op.backward(g, out, *datas)
-        except ArithmeticError:
-            return node._backward_ieee(op, g, datas)
+        except ieee.ERRORS:
+            return ieee.again(op.backward, g, out, *datas)
 
 
 def _working_copy(data: Any) -> Any:

@@ -16,23 +16,12 @@ import warnings
 from collections.abc import Iterable, Mapping
 
 from .. import engine
-from ..autograd import Op
-from ..engine import Value
+from ..engine import Op, Value
 
 MAX_LENGTH = 500
 MAX_DEPTH = 32
 
-FUNCTIONS: dict[str, Op] = {
-    "exp": engine.EXP,
-    "log": engine.LOG,
-    "tanh": engine.TANH,
-    "sigmoid": engine.SIGMOID,
-    "relu": engine.RELU,
-    "sin": engine.SIN,
-    "cos": engine.COS,
-    "abs": engine.ABS,
-    "sqrt": engine.SQRT,
-}
+FUNCTIONS: dict[str, Op] = {name: engine.RULES[name] for name in engine.UNARY_FUNCTIONS}
 BINARY: dict[type, Op] = {
     ast.Add: engine.ADD,
     ast.Sub: engine.SUB,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Node
+from ..engine import Node
 from ..tensors import Tensor, real_number
 from . import functional as F
 from .module import Module

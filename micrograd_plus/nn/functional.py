@@ -1,5 +1,5 @@
 """The operations layers are made of: linear, conv2d, max_pool2d and clamp_min, each an
-`autograd.Op` on Tensors (like `torch.nn.functional`); and the activations and dropout, as
+`engine.Op` on Tensors (like `torch.nn.functional`); and the activations and dropout, as
 `torch.nn.functional` names them (relu, softmax, log_softmax, leaky_relu, gelu, dropout).
 
 Each op computes its forward on raw numpy arrays and states its backward rule once. The rules
@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd import Node, Op
-from ..tensors import Tensor, exp, quiet, real_number, where
+from ..engine import Node, Op, exp
+from ..tensors import Tensor, quiet, real_number, where
 
 Pair = tuple[int, int]
 

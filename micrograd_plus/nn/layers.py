@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node
+from ..engine import Node
 from ..factories import SeedLike, make_generator
 from ..tensors import Tensor, positive_int, quiet, real_number
 from . import functional as F

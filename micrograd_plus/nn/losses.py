@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node, Op
-from ..engine import Value, value_sum
+from ..engine import Node, Op, Value, value_sum
 from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet, real_number, where
 from .functional import clamp_min
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, dot, dots
+from .. import engine
+from ..engine import Value
 from ..tensors import positive_int
 from .activations import ReLU, Sigmoid, Tanh
 from .layers import Linear, Sequential
@@ -49,11 +50,10 @@ class Neuron(Module):
         return self.activation != "linear"
 
     def forward(self, x: Sequence[Any]) -> Value:
-        """One node, `activation(w . x + b)` (see engine.NEURON_OPS: for speed, the
-        activation is not a node of its own)."""
+        """`activation(dot(w, x, b))`: two nodes on the reference engine, one on the fast one."""
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
-        return dot(self.w, x, self.b, self.activation)
+        return engine.dot(self.w, x, self.b, self.activation)
 
     def __repr__(self) -> str:
         kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}[self.activation]
@@ -79,9 +79,8 @@ class Layer(Module):
 
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
         neurons = self.neurons
-        # Speed: a layer's neurons share their inputs, so plain Neurons of one activation are
-        # made by one `dots` call, which checks and reads the inputs once for all of them.
-        # The nodes and numbers are those of calling each neuron.
+        # Plain Neurons of one activation are made by one `engine.neurons` call (the fast
+        # engine reads their shared inputs once); the nodes are those of calling each neuron.
         activation = neurons[0].activation
         rows, biases = [], []
         for n in neurons:
@@ -91,7 +90,7 @@ class Layer(Module):
             rows.append(n.w)
             biases.append(n.b)
         else:
-            out = dots(rows, biases, x, activation)
+            out = engine.neurons(rows, biases, x, activation)
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node
+from ..engine import Node
+from ..guards import mark_changed
 
 Seed = int | random.Random | None
 
@@ -215,6 +216,7 @@ class Module:
         for name, entry in entries.items():  # only after every entry was validated: all or nothing
             if isinstance(entry, Node):
                 entry.data = new_data[name]
+                mark_changed(entry)  # graphs made from the old data are stale (see guards.py)
             else:
                 module, attribute = entry
                 setattr(module, attribute, new_data[name])

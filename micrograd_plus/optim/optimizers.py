@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node
+from ..engine import Node
+from ..guards import mark_changed
 from ..modes import enable_grad
 from ..nn.module import Module
 from ..tensors import quiet, real_number
@@ -280,8 +281,10 @@ class Optimizer:
     @staticmethod
     def _store(p: Any, data: Any) -> None:
         """Every change a step makes to a parameter ends here: a Tensor's array was updated in
-        place (so views of it stay live) and is stored back; a Value gets its new float."""
+        place (so views of it stay live) and is stored back; a Value gets its new float. A graph
+        made from p before this change is stale now: its version moves on (see guards.py)."""
         p.data = data
+        mark_changed(p)
 
     def _update_float(self, data: float, grad: float, state: dict[str, Any]) -> float:
         """`_update` on a Value's floats, which stay Python floats, in the state too. Where Python

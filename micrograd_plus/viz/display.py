@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Node
 from ..check.gradcheck import (
     MAX_TABLE_ROWS,
     GradcheckReport,
@@ -27,7 +26,7 @@ from ..check.gradcheck import (
     LocalDerivativeReport,
     failing_first,
 )
-from ..engine import Value
+from ..engine import Node, Value
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..tensors import Tensor

@@ -29,10 +29,11 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..autograd import Node, no_grad
+from .. import engine
+from ..engine import Node, no_grad
 from ..nn.module import parameter_names
 from ..tensors import positive_int
-from .trace import BackwardStep, apply_rule, graph_nodes, is_constant, node_names, record_backward
+from .trace import BackwardStep, graph_nodes, is_constant, node_names, record_backward
 
 DEFAULT_MAX_NODES = 200
 VIEWS = ("forward", "backward", "both")
@@ -327,11 +328,9 @@ def backward_frame(steps: list[BackwardStep], k: int, view: str = "backward") ->
         if step.is_seed:
             grads[step.node] = step.grad_after if step.grad_after is not None else step.upstream
             continue
-        if step.grad_after is not None:  # a node that was sent nothing shows its 0.0 from its own step
-            grads[step.node] = step.grad_after
         contributions[step.node] = [None if s.skipped else s.contribution for s in step.shares]
         for s in step.shares:
-            if not s.skipped or s.grad_after is not None:  # (a leaf an inactive neuron skipped: known)
+            if not s.skipped:
                 grads[s.input] = s.grad_after if s.grad_after is not None else s.total_after
         if step.index < k:
             processed.add(step.node)
@@ -699,7 +698,7 @@ class Scene:
             return None
         try:
             with no_grad():
-                return list(apply_rule(node, g, [p.data for p in node._parents]))
+                return list(engine.local_gradients(node, g))
         except Exception:  # a custom rule that fails on these values: draw without widths
             return None
 

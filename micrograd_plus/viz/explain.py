@@ -4,7 +4,7 @@ A learner who sees `grad == 0.0` cannot tell a node that backward never reached 
 whose gradient really is zero, nor a gradient summed over three forgotten backward calls
 from the gradient of one pass. The node already records the facts (where it came from,
 whether it requires grad, how many passes a leaf has accumulated since `zero_grad`), and
-autograd remembers the output the latest `backward()` of this thread ran from; this module
+The engine remembers the output the latest `backward()` of this thread ran from; this module
 reads them, says which case applies and what to do about it.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import Node
+from .. import guards
+from ..engine import Node
 from ..nn.module import parameter_names
 
 
@@ -162,7 +162,7 @@ _GONE: Any = _Gone()
 
 def _latest_root() -> Any:
     """The output of this thread's latest backward(), None if there was none, or _GONE."""
-    ref = autograd._last_pass.root
+    ref = guards.last_pass.root
     if ref is None:
         return None
     root = ref()

@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from ..autograd import Node
+from ..engine import Node
 from .draw import COLOURS, DEFAULT_MAX_NODES, Frame, Scene, backward_frame, render_bytes
 from .trace import format_value, forward_steps, record_backward
 

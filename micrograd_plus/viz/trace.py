@@ -1,13 +1,10 @@
 """Stepping through a graph: the forward and the backward pass one operation at a time,
 each step narrated with its numbers.
 
-Nothing here knows a derivative. A backward step calls the node's own `Op.backward`, in
-the order `autograd.topological_order` gives, and sums the contributions in the same
-order `autograd.backward` does; each node then receives its running total through its
-own `_store_grad`. So running the steps to the end leaves every `.grad` exactly as
-`backward()` would (leaves accumulate, intermediates show this pass), bit for bit.
+Nothing here knows a derivative, nor how to walk a graph backward: the backward steps are
+those of the engine's own pass (`engine.backward_pass`), which this module only formats.
 
-The walks here use explicit stacks, never recursion: a chain of a million nodes is fine.
+The forward walk here uses an explicit stack, never recursion: a million nodes are fine.
 """
 
 from __future__ import annotations
@@ -19,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import NOTHING, Node, no_grad, topological_order
+from .. import engine, guards
+from ..engine import Node, no_grad
 from ..nn.module import parameter_names
 
-INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "**": "**", "@": "@"}
-# A neuron's node (see engine.NEURON_OPS) by its op's name, and its activation.
-NEURONS = {"relu(dot)": "relu", "tanh(dot)": "tanh", "sigmoid(dot)": "sigmoid"}
+# The operations written between their operands: the table's arithmetic, and Tensor's matmul.
+INFIX = {op.name for op in (engine.ADD, engine.SUB, engine.MUL, engine.DIV, engine.POW)} | {"@"}
+# The fast engine's neuron node (`relu(dot)`, ...) by its op's name, and its activation.
+NEURONS = {f"{name}(dot)": name for name in engine.ACTIVATIONS}
 
 
 # -- the graph --------------------------------------------------------------------------
@@ -91,7 +89,7 @@ def node_names(nodes: Sequence[Node], root: Node, given: dict[Node, str] | None 
 
 def format_number(x: Any) -> str:
     """A float as Python writes it when that is short (2.0, -6.0, 0.5), else 6 digits."""
-    value = float(x)
+    value = float(x) + 0.0  # (-0.0 is written 0.0)
     text = repr(value)
     if len(text) <= 9:
         return text
@@ -159,7 +157,7 @@ def describe_operation(node: Node, names: dict[Node, str], with_numbers: bool = 
             left = items[0]
             if op == "**" and left.startswith("-"):
                 left = f"({left})"  # -2.0 ** 2.0 would read as -(2.0 ** 2.0)
-            return f"{left} {INFIX[op]} {items[1]}"
+            return f"{left} {op} {items[1]}"
         if op == "neg" and len(items) == 1:
             return f"-{items[0]}" if items is symbols else f"-({items[0]})"
         if op in ("dot", *NEURONS) and len(items) % 2 == 1 and len(items) >= 3:
@@ -227,8 +225,7 @@ class GradientShare:
 class BackwardStep:
     """One step of the backward pass: the seed (index 0), or one node applying its
     rule and sending gradient to each of its inputs (`shares`, in argument order).
-    `grad_before`/`grad_after` is the node's own `.grad` around the step, for the seed and
-    for a node the pass sent nothing (which gets 0.0 here); None otherwise."""
+    `grad_before`/`grad_after` is the root's own `.grad` around the seed step; None otherwise."""
 
     index: int
     node: Node
@@ -262,12 +259,6 @@ class BackwardStep:
                 f"({self._grad_change(self.name, self.grad_before, self.grad_after)})"
             ]
         sends = f"sends {d_root}/d{self.name} = {format_value(self.upstream)} back to its inputs:"
-        if self.grad_after is not None:  # a node the pass reached but sent nothing
-            sends = (
-                f"was sent nothing, so {d_root}/d{self.name} = {format_value(self.upstream)} "
-                f"({self._grad_change(self.name, self.grad_before, self.grad_after)}), which it sends back "
-                "to its inputs:"
-            )
         lines = [f"{self.name} = {self.operation} {sends}"]
         is_array = isinstance(self.node.data, np.ndarray)
         for share in self.shares:
@@ -317,64 +308,68 @@ def _check_root(root: Node) -> None:
 
 
 def backward_steps(root: Node, gradient: Any = None) -> Iterator[BackwardStep]:
-    """The backward pass from `root`, one node at a time, in the engine's order.
+    """The backward pass from `root`, one node at a time: the engine's own walk
+    (`engine.backward_pass`), narrated.
 
     Step 0 is the seed (the gradient of `root` with respect to itself, 1 by default or
-    `gradient`); each later step applies one node's rule and updates the `.grad` of its
-    inputs as it goes, so you can look at the graph between steps. `str(step)` narrates
-    it, one line per input. Running the steps to the end has exactly the effect of
-    `root.backward(gradient)`: leaves add to what they held, intermediates show this pass.
+    `gradient`); each later step applies one node's rule, and the `.grad` of its inputs shows
+    the sums so far, so you can look at the graph between steps. `str(step)` narrates it, one
+    line per input. This is the real pass: running the steps to the end is `root.backward(gradient)`
+    on the reference engine (leaves add to what they held, intermediates show this pass; the
+    fast engine gives the same numbers, but for the sign of a zero an intermediate may show).
+    To look without changing any `.grad`, use `record_backward`, `draw_dot(root, step=k)` or
+    `export_html`.
     """
     _check_root(root)
     seed = root._seed() if gradient is None else root._raw(gradient)
-    return _run_backward(root, seed)
+    return _narrate(root, seed, live=True)
 
 
-def _receive(node: Node, total: Any, saved: tuple[Any, int]) -> None:
-    """Show `total` (this pass's running sum) in `node.grad` the way the engine stores a
-    pass's total: start again from the state before the pass, then `_store_grad`."""
-    node.grad = _copy(saved[0])
-    node._passes = saved[1]
-    node._store_grad(total)
+def record_backward(root: Node, gradient: Any = None) -> list[BackwardStep]:
+    """All backward steps of one pass from zero, whatever passes already ran, changing no
+    `.grad` (for drawings and players): every `grad: before -> after` starts from a fresh
+    gradient, and the last step shows what a first `backward()` gives."""
+    _check_root(root)
+    seed = root._seed() if gradient is None else root._raw(gradient)
+    return list(_narrate(root, seed, live=False))
 
 
-def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
-    order = topological_order(root)
+def _fresh_grad(node: Node) -> Any:
+    return None if isinstance(node.data, np.ndarray) else 0.0  # a Value's 0.0, a Tensor's None
+
+
+def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
+    """The steps of `engine.backward_pass`, narrated. `live`: as the real pass, showing the
+    sums so far in each `.grad` and storing the totals at the end; else changing nothing and
+    showing the sums from a fresh gradient."""
     names = node_names(graph_nodes(root), root)
-    saved = {node: (_copy(node.grad), node._passes) for node in order}
-    running: dict[Node, Any] = {root: seed}
+    saved: dict[Node, Any] = {}  # (live) each node's .grad before the pass
 
-    before = _copy(root.grad)
-    _receive(root, seed, saved[root])
+    def shown(node: Node, total: Any) -> Any:
+        """What node.grad shows with this pass's sum so far."""
+        if not live:
+            return _copy(node._grad_after(_fresh_grad(node), total))
+        before = saved.setdefault(node, _copy(node.grad))
+        node.grad = node._grad_after(_copy(before), total)
+        return _copy(node.grad)
+
+    before = _copy(root.grad) if live else _fresh_grad(root)
     yield BackwardStep(
-        0, root, names, root, seed, is_seed=True, grad_before=before, grad_after=_copy(root.grad)
+        0, root, names, root, seed, is_seed=True, grad_before=before, grad_after=shown(root, seed)
     )
-
+    latest: dict[Node, Any] = {root: seed}  # each node's running sum, as narrated so far
+    totals: dict[Node, Any] = {}
+    walk = engine.backward_pass([root], [seed], totals)
     index = 1
-    undefined: set[Node] = set()  # as in autograd._run_pass
-    for node in order:
-        g = running.get(node)
-        op = node._op
-        if op is None:
-            continue
-        zero_before = None
-        if g is None and node in undefined:
-            undefined.update(node._parents)
-            continue
-        if g is None:  # reached but sent nothing: a Value's gradient is 0.0 and its rule runs (see _run_pass)
-            g = node._zero_total()
-            if g is None:
-                continue
-            running[node] = g
-            zero_before = _copy(node.grad)
-            _receive(node, g, saved[node])
-        parents = node._parents
-        datas = [p.data for p in parents]
+    while True:
         with no_grad():
-            contributions = apply_rule(node, g, datas)
-            local_derivatives = _local_derivatives(node, datas)
+            step = next(walk, None)
+        if step is None:
+            break
+        node, gradient, contributions, sums = step
+        locals_ = _local_derivatives(node)
         shares = []
-        for i, (parent, c) in enumerate(zip(parents, contributions)):
+        for i, (parent, c, total) in enumerate(zip(node._parents, contributions, sums)):
             name = names[parent]
             if not parent.requires_grad:
                 why = (
@@ -385,78 +380,37 @@ def _run_backward(root: Node, seed: Any) -> Iterator[BackwardStep]:
                 shares.append(GradientShare(parent, name, None, None, None, None, None, None, skipped=why))
                 continue
             if c is None:
-                undefined.add(parent)
                 skipped = "receives no gradient from this rule"
                 shares.append(
                     GradientShare(parent, name, None, None, None, None, None, None, skipped=skipped)
                 )
                 continue
-            if c is NOTHING:
-                # A leaf keeps its grad (so a drawing shows it as known); an intermediate waits
-                # for its own step, where it gets 0.0 if nothing else reached it.
-                kept = _copy(parent.grad) if parent._op is None else None
-                skipped = (
-                    f"receives nothing: the gradient through {NEURONS[node.op]} is 0 here, so every "
-                    "contribution of this neuron would be 0"
-                    if node.op in NEURONS
-                    else "receives nothing: its contribution would be 0"
-                )
-                shares.append(
-                    GradientShare(parent, name, None, None, None, None, kept, kept, skipped=skipped)
-                )
-                continue
-            previous = running.get(parent)
-            total = c if previous is None else previous + c
-            running[parent] = total
-            grad_before = _copy(parent.grad)
-            _receive(parent, total, saved[parent])
-            local = local_derivatives[i] if local_derivatives is not None else None
+            previous = latest.get(parent)
+            latest[parent] = total
+            grad_before = _copy(parent.grad) if live else shown(parent, previous)
+            local = locals_[i] if locals_ is not None else None
             shares.append(
                 GradientShare(
-                    parent, name, local, c, _copy(previous), _copy(total), grad_before, _copy(parent.grad)
+                    parent, name, local, c, _copy(previous), _copy(total), grad_before, shown(parent, total)
                 )
             )
-        grad_after = None if zero_before is None else _copy(node.grad)
-        yield BackwardStep(
-            index, node, names, root, _copy(g), tuple(shares), grad_before=zero_before, grad_after=grad_after
-        )
+        yield BackwardStep(index, node, names, root, _copy(gradient), tuple(shares))
         index += 1
-    for node in order:  # the Value leaves the pass reached but sent nothing count the pass, as in backward()
-        if node not in running and node._zero_total() is not None:
-            node._store_grad(None)
-    autograd._last_pass.root = weakref.ref(root)  # as backward() records it, for explain_grad
+    if live:  # the end of the pass: each node stores its total, as backward() does
+        for node, total in totals.items():
+            node.grad = saved.get(node, node.grad)
+            node._store_grad(total)
+        guards.last_pass.root = weakref.ref(root)
 
 
-def apply_rule(node: Node, g: Any, datas: list[Any]) -> Sequence[Any]:
-    """The node's rule on raw data, exactly as the engine's pass applies it."""
-    try:
-        return node._op.backward(g, node.data, *datas)  # type: ignore[union-attr]
-    except ArithmeticError:  # Python floats raise on 1/0 and overflow; IEEE does not
-        return node._backward_ieee(node._op, g, datas)  # type: ignore[attr-defined,arg-type]
-
-
-def _local_derivatives(node: Node, datas: list[Any]) -> Sequence[Any] | None:
+def _local_derivatives(node: Node) -> Sequence[Any] | None:
     """d node / d input for each input of a scalar node: the rule applied to an upstream
     gradient of 1 (every rule is upstream times local derivative). None for arrays."""
-    if isinstance(node.data, np.ndarray) or not isinstance(node.data, float):
+    if not isinstance(node.data, float):
         return None
     try:
-        values = apply_rule(node, 1.0, datas)
+        with no_grad():
+            values = engine.local_gradients(node, 1.0)
     except Exception:  # a custom rule that cannot take 1.0: narrate without the factor
         return None
     return [float(v) if isinstance(v, (int, float)) else None for v in values]
-
-
-def record_backward(root: Node, gradient: Any = None) -> list[BackwardStep]:
-    """All backward steps, leaving every `.grad` as it was (for drawings and players)."""
-    _check_root(root)
-    order = topological_order(root)
-    saved = [(node, _copy(node.grad), node._passes) for node in order]
-    last_root = autograd._last_pass.root
-    try:
-        return list(backward_steps(root, gradient))
-    finally:
-        for node, grad, passes in saved:
-            node.grad = grad
-            node._passes = passes
-        autograd._last_pass.root = last_root

@@ -31,6 +31,8 @@ from micrograd_plus.engine import DOT, dot, value_sum
 from micrograd_plus.tensors import Tensor
 from micrograd_plus.testing import custom_op, expressions, tensors, values
 
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A cube whose derivative rule is wrong (2x^2 instead of 3x^2): the mutation every check must catch.

@@ -10,7 +10,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from micrograd_plus import MLP, Op, Value, grad, gradcheck
-from micrograd_plus.autograd import topological_order
+from micrograd_plus.engine import topological_order
 from micrograd_plus.tensors import Tensor
 from micrograd_plus.testing import (
     BUILTIN_OPS,
@@ -23,6 +23,8 @@ from micrograd_plus.testing import (
     tensors,
     values,
 )
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
 
 
 def _find(strategy, condition):

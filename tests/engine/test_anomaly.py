@@ -15,6 +15,8 @@ from micrograd_plus import AnomalyError, Op, Tensor, Value, detect_anomaly, grad
 from micrograd_plus.engine import value_sum
 from micrograd_plus.modes import is_anomaly_enabled
 
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
 HERE = __file__
 
 

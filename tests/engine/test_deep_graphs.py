@@ -25,9 +25,10 @@ from micrograd_plus import (
     grad,
     gradcheck,
 )
-from micrograd_plus.autograd import topological_order
-from micrograd_plus.engine import value_sum
+from micrograd_plus.engine import topological_order, value_sum
 from micrograd_plus.tensors import Tensor
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
 
 MILLION = 10**6
 

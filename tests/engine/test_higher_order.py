@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from micrograd_plus import Tensor, Value, check_local_derivatives, grad, gradcheck, numerical_grad
 from micrograd_plus.testing import expressions, tensors, values
 
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
 # f, f', f'' written by hand (not with the engine's rules), and where f is smooth.
 SECOND_DERIVATIVES = {
     "tanh": (lambda v: v.tanh(), lambda x: -2 * math.tanh(x) * (1 - math.tanh(x) ** 2), "any"),
@@ -89,7 +91,7 @@ def test_first_derivatives_of_random_graphs_pass_gradcheck(expr):
     # the graph that create_graph=True records is made of ordinary nodes with correct rules
     for derivative in grad(expr(*leaves), leaves, create_graph=True):
         if derivative.requires_grad:
-            check_local_derivatives(derivative)
+            check_local_derivatives(derivative, allow_skips=True)  # relu' steps at 0: skipped, never wrong
 
 
 @given(expressions(max_nodes=6))

@@ -35,6 +35,8 @@ from micrograd_plus import (
 )
 from micrograd_plus.modes import is_anomaly_enabled, is_grad_enabled
 
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
 
 @pytest.fixture(autouse=True)
 def frequent_thread_switches():

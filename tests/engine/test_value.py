@@ -13,7 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from micrograd_plus import MLP, SGD, Op, Value, enable_grad, no_grad
-from micrograd_plus.autograd import topological_order
+from micrograd_plus.engine import topological_order
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
 
 finite = st.floats(-10, 10, allow_nan=False)
 

@@ -18,6 +18,8 @@ from micrograd_plus import Value, check_local_derivatives, grad, gradcheck, nume
 from micrograd_plus.engine import dot, value_sum
 from micrograd_plus.testing import expressions, values
 
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
 UNARY = ["neg", "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt"]
 BINARY = ["+", "-", "*", "/", "**"]
 

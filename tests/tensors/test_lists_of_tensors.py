@@ -20,11 +20,11 @@ from micrograd_plus import (
     binary_cross_entropy_with_logits,
     concat,
     cross_entropy,
+    grad,
     hinge_loss,
     mse_loss,
     stack,
 )
-from micrograd_plus.autograd import grad
 from micrograd_plus.nn import functional as F
 
 

@@ -588,13 +588,17 @@ def test_custom_op_through_apply_works_on_arrays_and_create_graph():
         Tensor.apply(cube, "x")
 
 
-def test_dispatching_helpers_compute_on_arrays_and_record_on_tensors():
+def test_dispatching_helpers_compute_on_arrays_and_floats_and_record_on_nodes():
+    from micrograd_plus import engine
+
     a = np.array([0.5, 2.0])
-    for name in ("exp", "log", "sin", "cos"):
-        helper = getattr(tensor_module, name)
+    for name in ("exp", "log", "sin", "cos", "sqrt", "tanh"):
+        helper = getattr(engine, name)  # one helper for floats, arrays, Values and Tensors
         np.testing.assert_array_equal(helper(a), getattr(np, name)(a))
+        assert helper(0.5) == float(getattr(np, name)(0.5)) and type(helper(0.5)) is float
         recorded = helper(Tensor(a, requires_grad=True))
         assert isinstance(recorded, Tensor) and recorded.op == name
+        assert helper(Value(0.5)).op == name
     np.testing.assert_array_equal(tensor_module.unbroadcast(np.ones((4, 2, 3)), (2, 1)), [[12.0], [12.0]])
     np.testing.assert_array_equal(
         tensor_module.scatter(np.array([1.0, 2.0]), np.array([0, 0]), (2,)), [3.0, 0.0]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import micrograd_plus.nn.functional as F
 from micrograd_plus import Tensor, Value, binary_cross_entropy, cross_entropy
-from micrograd_plus.autograd import grad
+from micrograd_plus.gradients import grad
 from micrograd_plus.nn.layers import Flatten, clip_grad_norm_
 
 EDGE_P = [0.0, 1.0, 1e-300, 0.5]

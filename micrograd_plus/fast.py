@@ -1,0 +1,438 @@
+"""The fast engine: the rules of engine.py, run faster on Values. Same numbers, bit for bit
+(tests/engine/test_fast_equals_reference.py), but for the sign of a zero gradient shown by an
+intermediate Value (see `_neuron_kernel`). `set_engine("reference" | "fast")` switches.
+
+What it does differently, each piece measured to pay on micrograd's demo step
+(benchmarks/run.py):
+- a neuron `activation(dot(w, x, b))` is one node (`relu(dot)`, ...) instead of two, and a
+  layer's neurons are made in one loop that reads the shared inputs once (`neurons`);
+- the walk adds a node's contributions straight into its parents' running sums (`KERNELS`),
+  without building the lists of input data and of contributions;
+- a neuron whose gradient is exactly 0 sends nothing (every contribution would be +-0.0);
+- the depth-first order is found without allocating per node (`_order`), and the running
+  sums live in the nodes (`Node._sum`) rather than in a dict.
+Anomaly mode, Tensors and `grad()` always use engine.py's walk.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import engine, guards, ieee, modes
+from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_rule
+from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
+
+Kernel = Callable[[Any, Node], None]
+
+
+def _add_to(parent: Node, c: Any) -> None:
+    previous = parent._sum
+    parent._sum = c if previous is None else previous + c
+
+
+# -- kernels: a rule and the walk's summing in one step (the same sums, in the same order) --------
+
+
+def _add_kernel(g: float, node: Node) -> None:
+    a, b = node._parents
+    if a.requires_grad:
+        previous = a._sum
+        a._sum = g if previous is None else previous + g
+    if b.requires_grad:
+        previous = b._sum
+        b._sum = g if previous is None else previous + g
+
+
+def _mul_kernel(g: float, node: Node) -> None:
+    a, b = node._parents
+    if a.requires_grad:
+        c = g * b.data
+        previous = a._sum
+        a._sum = c if previous is None else previous + c
+    if b.requires_grad:
+        c = g * a.data
+        previous = b._sum
+        b._sum = c if previous is None else previous + c
+
+
+def _relu_kernel(g: float, node: Node) -> None:
+    parent = node._parents[0]
+    if parent.requires_grad:
+        c = g if node.data != 0 else 0.0
+        previous = parent._sum
+        parent._sum = c if previous is None else previous + c
+
+
+def _dot_kernel(g: float, node: Node) -> None:
+    parents = node._parents
+    n = (len(parents) - 1) // 2
+    for parent, other in zip(parents, parents[n:-1] + parents[:n]):
+        if parent.requires_grad:
+            c = g * other.data
+            previous = parent._sum
+            parent._sum = c if previous is None else previous + c
+    bias = parents[-1]
+    if bias.requires_grad:
+        previous = bias._sum
+        bias._sum = g if previous is None else previous + g
+
+
+def _sum_kernel(g: float, node: Node) -> None:
+    for parent in node._parents:
+        if parent.requires_grad:
+            previous = parent._sum
+            parent._sum = g if previous is None else previous + g
+
+
+# -- neurons as one node --------------------------------------------------------------------------
+
+
+def _neuron_op(activation: Op) -> Op:
+    """`activation(dot(...))` as one node, its inputs laid out as DOT's. Its rule is the
+    activation's rule followed by DOT's, so its gradients are those of the two nodes. (The
+    activation's rule is given the output for its input: relu, tanh and sigmoid read only
+    the output.)"""
+
+    def backward(g: Any, out: Any, *inputs: Any) -> list[Any]:
+        return _dot_rule(activation.backward(g, out, out)[0], out, *inputs)
+
+    return Op(f"{activation.name}(dot)", lambda *xs: activation.forward(_dot_forward(*xs)), backward)
+
+
+def _sends_nothing(g: float, node: Node) -> bool:
+    """Whether a neuron whose weighted sum has gradient `g` may send nothing: when g is exactly
+    0 (an inactive relu) and every input is finite, each contribution would be +-0.0, which
+    changes no sum but for the sign of a zero. (Where an input is inf or nan, 0 * inf is nan,
+    so the zeros are sent, as in PyTorch.) Half the neurons of a relu network, skipped."""
+    if g != 0.0:
+        return False
+    datas = [p.data for p in node._parents]
+    return math.isfinite(sum(datas)) or all(map(math.isfinite, datas))
+
+
+def _neuron_kernel(activation: Op) -> Kernel:
+    rule = activation.backward
+
+    def kernel(g: float, node: Node) -> None:
+        g = rule(g, node.data, node.data)[0]
+        if not _sends_nothing(g, node):
+            _dot_kernel(g, node)
+
+    return kernel
+
+
+def _relu_neuron_of_finite_sum_kernel(g: float, node: Node) -> None:
+    # A relu neuron whose weighted sum was finite when made, so all its inputs were finite:
+    # nothing to check again (an eighth of a training step).
+    if node.data != 0 and g != 0.0:
+        _dot_kernel(g, node)
+
+
+NEURON_OPS = {name: _neuron_op(op) for name, op in ACTIVATIONS.items()}
+NEURON_OPS["linear"] = DOT
+# The relu neuron that `neurons` makes when its weighted sum is finite: the same name and rules.
+RELU_NEURON_OF_FINITE_SUM = Op("relu(dot)", NEURON_OPS["relu"].forward, NEURON_OPS["relu"].backward)
+
+KERNELS: dict[Op, Kernel] = {
+    engine.ADD: _add_kernel,
+    engine.MUL: _mul_kernel,
+    RELU: _relu_kernel,
+    DOT: _dot_kernel,
+    engine.SUM: _sum_kernel,
+    RELU_NEURON_OF_FINITE_SUM: _relu_neuron_of_finite_sum_kernel,
+}
+KERNELS.update({NEURON_OPS[name]: _neuron_kernel(op) for name, op in ACTIVATIONS.items()})
+
+
+def neurons(
+    weight_rows: Sequence[Sequence[Value]],
+    biases: Sequence[Any],
+    inputs: Sequence[Any],
+    activation: str = "linear",
+) -> list[Value]:
+    """engine.neurons, one node per neuron, each made here directly: the shared inputs are
+    converted and read once for the whole layer."""
+    guards.check_layer(weight_rows, biases, inputs, activation, NEURON_OPS)
+    op = NEURON_OPS[activation]
+    activate = ACTIVATIONS[activation].forward if activation in ACTIVATIONS else None
+    relu = activate is RELU.forward
+    op_of_finite_sum = RELU_NEURON_OF_FINITE_SUM if relu else op
+    xs = tuple(inputs)
+    for x in xs:
+        if type(x) is not Value:
+            xs = tuple(x if isinstance(x, Value) else engine._constant(x) for x in xs)
+            break
+    xdatas = [x.data for x in xs]
+    any_input_requires_grad = any(x.requires_grad for x in xs)
+    plain = not no_grad_threads[0] and not anomaly_threads[0]  # no thread uses a mode: no need to look
+    born = guards.clock[0]
+    new = Value.__new__
+    results = []
+    for weights, bias in zip(weight_rows, biases):
+        if not isinstance(bias, Value):
+            bias = engine._constant(bias)
+        total = bias.data  # DOT's forward, written out to read each input's data once per layer
+        for w, x in zip(weights, xdatas):
+            if type(w) is not Value:  # (checked here rather than in a loop of its own: speed)
+                weights = tuple(w if isinstance(w, Value) else engine._constant(w) for w in weights)
+                total = _dot_forward(*[w.data for w in weights], *xdatas, bias.data)
+                break
+            total += w.data * x
+        if relu:
+            data = 0.0 if total < 0 else total  # (RELU's forward, without the call)
+        else:
+            data = total if activate is None else activate(total)
+        parents = (*weights, *xs, bias)
+        node_op = op_of_finite_sum if total - total == 0.0 else op  # (x - x is 0.0 unless x is inf or nan)
+        if not plain:
+            if anomaly_threads[0] and modes._modes.anomaly:  # the weighted sum may overflow alone
+                guards.check_forward(DOT, parents, total, user_frame())
+            results.append(Value.apply(node_op, *parents))
+            continue
+        out = new(Value)  # what Value.apply makes, without its checks
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._sum = None
+        out._passes = 0
+        out._where = None
+        out._parents = parents
+        out._op = node_op
+        out._origin = None
+        out._born = born
+        out.requires_grad = (
+            any_input_requires_grad or bias.requires_grad or any(w.requires_grad for w in weights)
+        )
+        results.append(out)
+    return results
+
+
+# -- Value's operators, making their nodes directly --------------------------------------------
+
+
+def _record(op: Op, parents: tuple[Value, ...], data: float) -> Value:
+    """What Value.apply makes of `op` on `parents`, its forward already computed: the slots
+    filled directly, the per-thread modes read only while some thread uses one."""
+    out = Value.__new__(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._sum = None
+    out._passes = 0
+    out._where = None
+    out._born = guards.clock[0]
+    if not no_grad_threads[0] or modes._modes.grad_enabled:
+        out._parents = parents
+        out._op = op
+        out._origin = None
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad = True
+                break
+        else:
+            out.requires_grad = False
+    else:
+        out._parents = ()
+        out._op = None
+        out._origin = "no_grad"
+        out.requires_grad = False
+    if anomaly_threads[0] and modes._modes.anomaly:
+        out._where = user_frame()
+        guards.check_forward(op, parents, data, out._where)
+    return out
+
+
+def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Any], Value]:
+    forward = op.forward
+
+    def operator(self: Value, other: Any) -> Value:
+        if not isinstance(other, Value):
+            if not guards.is_real(other):
+                return NotImplemented
+            other = engine._constant(other)
+        a, b = (other, self) if swapped else (self, other)
+        try:
+            data = forward(a.data, b.data)
+        except ieee.ERRORS:
+            with np.errstate(all="ignore"):
+                data = float(forward(np.float64(a.data), np.float64(b.data)))
+        return _record(op, (a, b), data)
+
+    return operator
+
+
+def _unary_method(op: Op) -> Callable[[Value], Value]:
+    forward = op.forward
+
+    def method(self: Value) -> Value:
+        return _record(op, (self,), forward(self.data))  # (no unary forward raises: see engine)
+
+    return method
+
+
+# -- the walk ------------------------------------------------------------------------------------
+
+
+def _order(root: Node) -> list[Node]:
+    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way.
+
+    The stack holds only nodes and None (a node's marker), so nothing is allocated per node
+    (a tuple per node made a long chain set off the garbage collector again and again); a
+    one-parent node's parent is followed at once; a node whose parents were all seen is
+    emitted at once (a check made in C)."""
+    order: list[Node] = []
+    visited: set[Node] = set()
+    stack: list[Node | None] = [root]
+    push, pop, emit = stack.append, stack.pop, order.append
+    all_visited = visited.issuperset
+    while stack:
+        node = pop()
+        if node is None:
+            emit(pop())  # type: ignore[arg-type]
+            continue
+        if node in visited:
+            continue
+        while True:  # enter `node`
+            visited.add(node)
+            node._sum = None
+            parents = node._parents
+            if len(parents) == 1:
+                parent = parents[0]
+                if parent.requires_grad and parent not in visited:
+                    push(node)
+                    push(None)
+                    node = parent
+                    continue
+                emit(node)
+            elif all_visited(parents):
+                emit(node)
+            else:
+                push(node)
+                push(None)
+                for parent in reversed(parents):
+                    if parent.requires_grad and parent not in visited:
+                        push(parent)
+            break
+    order.reverse()
+    return order
+
+
+def backward(self: Value, gradient: Any = None) -> None:
+    """Apply the chain rule from this Value to every Value it depends on: leaves add this
+    pass's gradient to `.grad` (twice doubles it), intermediates show this pass's. The
+    graph is kept, so calling it again is allowed."""
+    if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
+        return engine.backward(self, gradient)
+    seed = 1.0 if gradient is None else self._raw(gradient)
+    with no_grad():
+        order = _order(self)
+        now = guards.clock[0]
+        if now:  # something was changed in place once: look for nodes made before it
+            for node in order:
+                if node._born != now and node._op is not None:
+                    guards.check_inputs_unchanged(node)
+        self._sum = seed
+        undefined: set[Node] = set()  # nodes that only rules' None reached: no gradient
+        kernels = KERNELS
+        for node in order:
+            op = node._op
+            if op is None:
+                continue
+            g = node._sum
+            if g is None:
+                if node in undefined:
+                    undefined.update(node._parents)
+                    continue
+                g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
+            kernel = kernels.get(op)
+            if kernel is not None:
+                kernel(g, node)
+                continue
+            parents = node._parents
+            if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
+                parent = parents[0]
+                try:
+                    contributions = op.backward(g, node.data, parent.data)
+                except ieee.ERRORS:
+                    contributions = ieee.again(op.backward, g, node.data, parent.data)
+                if type(contributions) is not tuple or len(contributions) != 1:
+                    contributions = engine.local_gradients(node, g)  # (which says what is wrong)
+                c = contributions[0]
+                if c is None:
+                    undefined.add(parent)
+                elif parent.requires_grad:
+                    previous = parent._sum
+                    parent._sum = c if previous is None else previous + c
+                continue
+            for parent, c in zip(parents, engine.local_gradients(node, g)):
+                if c is None:
+                    undefined.add(parent)
+                elif parent.requires_grad:
+                    _add_to(parent, c)
+    guards.last_pass.root = weakref.ref(self)
+    for node in order:  # Value._store_grad, written out
+        total = node._sum
+        node._sum = None
+        if node._op is None:
+            if total is not None:
+                node.grad += total
+            node._passes += 1
+        else:
+            node.grad = 0.0 if total is None else total
+    return None
+
+
+# -- switching ------------------------------------------------------------------------------------
+
+_OPERATORS = {"__add__": engine.ADD, "__sub__": engine.SUB, "__mul__": engine.MUL, "__truediv__": engine.DIV}
+_UNARY = {
+    "__neg__": engine.NEG,
+    "relu": RELU,
+    "tanh": engine.TANH,
+    "exp": engine.EXP,
+    "sigmoid": engine.SIGMOID,
+}
+_REFERENCE: dict[str, Any] = {name: Value.__dict__[name] for name in ("backward", *_UNARY)}
+_REFERENCE.update(
+    {name: Value.__dict__[name] for op in _OPERATORS for name in (op, op.replace("__", "__r", 1))}
+)
+_FAST: dict[str, Any] = {"backward": backward}
+_FAST.update({name: _unary_method(op) for name, op in _UNARY.items()})
+for _name, _op in _OPERATORS.items():
+    _FAST[_name], _FAST[_name.replace("__", "__r", 1)] = (
+        _binary_operator(_op),
+        _binary_operator(_op, swapped=True),
+    )
+_reference_neurons = engine.neurons
+_current = ["reference"]
+
+
+def set_engine(name: str) -> str:
+    """Run Values on the "fast" engine (the default) or the "reference" one (engine.py as you
+    read it); returns the previous name. Both give the same numbers (but for the sign of a
+    zero intermediate gradient); graphs differ: the fast engine makes a neuron one node."""
+    pieces = {"reference": _REFERENCE, "fast": {**_FAST, "backward": backward}}.get(name)
+    if pieces is None:
+        raise ValueError(f"set_engine() takes 'reference' or 'fast', got {name!r}")
+    previous = _current[0]
+    for attribute, method in pieces.items():
+        setattr(Value, attribute, method)
+    engine.neurons = neurons if name == "fast" else _reference_neurons  # type: ignore[assignment]
+    _current[0] = name
+    return previous
+
+
+def current_engine() -> str:
+    return _current[0]
+
+
+_chosen = os.environ.get("MICROGRAD_PLUS_ENGINE", "") or "fast"
+if _chosen not in ("reference", "fast"):
+    raise ImportError(f"MICROGRAD_PLUS_ENGINE must be 'reference' or 'fast' (or unset), got {_chosen!r}")
+set_engine(_chosen)

@@ -1,0 +1,60 @@
+"""`grad(outputs, inputs)`: gradients as values, without touching any `.grad` (as
+`torch.autograd.grad`). With `create_graph=True` the walk runs the table's rules on nodes, so
+the gradients are nodes of a new graph, which can be differentiated again (second derivatives,
+Hessian-vector products): no rule is written a second time for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .engine import Node, backward_pass
+from .modes import enable_grad, no_grad
+
+
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """Gradients of `outputs` with respect to `inputs`, touching no `.grad` (as
+    torch.autograd.grad). With `create_graph=True` they are nodes of a new graph, to be
+    differentiated again. An input the outputs do not depend on is an error unless
+    `allow_unused=True` (then its gradient is None). A None in `grad_outputs` means the
+    default seed (1) for that output."""
+    outs = [outputs] if isinstance(outputs, Node) or not isinstance(outputs, Iterable) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Node) or not isinstance(inputs, Iterable) else list(inputs)
+    for name, nodes in (("outputs", outs), ("inputs", ins)):
+        if not nodes or not all(isinstance(n, Node) for n in nodes):
+            raise TypeError(f"grad(): {name} must be a Value or Tensor or a non-empty sequence of them")
+    for out in outs:
+        if not out.requires_grad:
+            raise RuntimeError("grad(): an output does not require grad; make an input require grad first")
+    given: list[Any] = [None] * len(outs)
+    if grad_outputs is not None:
+        single = len(outs) == 1 and not isinstance(grad_outputs, (list, tuple))
+        given = [grad_outputs] if single else list(grad_outputs)
+        if len(given) != len(outs):
+            raise ValueError(f"grad(): {len(outs)} outputs but {len(given)} grad_outputs")
+    seeds = [out._seed() if s is None else out._raw(s) for out, s in zip(outs, given)]
+    if create_graph:  # a node given as grad_output stays in the graph (a Hessian-vector product)
+        seeds = [
+            out._constant_like(s if type(s) is type(out) else raw) for out, s, raw in zip(outs, given, seeds)
+        ]
+    totals: dict[Node, Any] = {}
+    with enable_grad() if create_graph else no_grad():
+        for _step in backward_pass(outs, seeds, totals, create_graph):
+            pass
+    results = []
+    for node in ins:
+        total = totals.get(node)
+        if total is None and not allow_unused:
+            raise RuntimeError(
+                "grad(): one of the inputs was not used to compute the outputs (or does not "
+                "require grad); pass allow_unused=True to get None for it"
+            )
+        results.append(None if total is None else node._constant_like(total))
+    return tuple(results)

@@ -1,0 +1,182 @@
+"""The checks the engine makes on the way, kept out of the engine's text: numbers given to a
+Value, anomaly mode (the first nan or inf, named with its op and line) and stale graphs (an
+input changed in place after a node was made from it, as PyTorch's version counter catches).
+
+In-place changes are seen where they go through the public API: optimizer steps (nn/optim.py)
+call `mark_changed`. Direct assignment (`v.data = ...`, `t.data[...] = ...`) is not seen.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .modes import AnomalyError
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+
+def is_real(x: Any) -> bool:
+    return isinstance(x, (float, int)) or isinstance(x, numbers.Real)
+
+
+def to_float(data: Any, what: str = "Value data") -> float:
+    if is_real(data):
+        try:
+            return float(data)
+        except OverflowError:  # an int beyond 1.8e308: Python refuses to round it to inf
+            raise ValueError(
+                f"{what} {str(data)[:20]}... is too large for a float (at most 1.8e308)"
+            ) from None
+    if isinstance(data, np.ndarray) and data.size == 1 and np.issubdtype(data.dtype, np.number):
+        return float(data.reshape(()))
+    raise TypeError(
+        f"{what} must be a real number (int or float), got {type(data).__name__}: {data!r:.60}. "
+        "Convert it with float(...) first, or use Tensor for arrays."
+    )
+
+
+def operand_to_float(x: Any) -> float:
+    """A plain number used in an operation with Values, as a float."""
+    if not is_real(x):
+        raise TypeError(
+            f"unsupported operand: Value and {type(x).__name__} ({x!r:.60}); use a number or a Value"
+        )
+    return to_float(x, "the other operand")
+
+
+def check_layer(
+    weight_rows: Sequence[Sequence[Any]],
+    biases: Sequence[Any],
+    inputs: Sequence[Any],
+    activation: str,
+    known: Any,
+) -> None:
+    """The arguments of a layer of neurons (engine.neurons) fit together."""
+    if activation not in known:
+        raise ValueError(f"activation must be one of {tuple(known)}, got {activation!r}")
+    if len(weight_rows) != len(biases):
+        raise ValueError(
+            f"{len(weight_rows)} rows of weights but {len(biases)} biases; give one bias per row"
+        )
+    for weights in weight_rows:
+        if len(weights) != len(inputs):
+            raise ValueError(
+                f"dot(): {len(weights)} weights but {len(inputs)} inputs; give one weight per input"
+            )
+
+
+def check_root(root: Any) -> None:
+    """A backward pass needs an output that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: "
+            f"this {type(root).__name__} was computed from nodes that do not require grad "
+            "(constants, requires_grad=False, detach() or no_grad()). Make an input require "
+            "grad before computing it."
+        )
+
+
+def refuse_contributions(node: Any, contributions: Any) -> None:
+    """An Op's backward must give one contribution (or None) per input, in a tuple or list."""
+    got = (
+        f"{len(contributions)} of them"
+        if isinstance(contributions, (tuple, list))
+        else type(contributions).__name__
+    )
+    raise TypeError(
+        f"the backward of Op {node.op!r} must return a tuple with one gradient (or None) per input, "
+        f"{len(node._parents)} in all, but returned {got}: write `return (g * ...,)` for one input"
+    )
+
+
+class _LastPass(threading.local):
+    root: Callable[[], Any] | None = None
+
+
+# A weak reference to the output the latest backward() of this thread ran from, so that
+# explain_grad() can tell a node that this pass never reached.
+last_pass = _LastPass()
+
+
+# -- anomaly mode ------------------------------------------------------------------------------
+
+
+def _data(x: Any) -> Any:
+    return x.data if hasattr(x, "_parents") else x  # a node's data, else x itself
+
+
+def check_forward(op: Any, parents: Sequence[Any], data: Any, where: str) -> None:
+    """Refuse an operation that turned finite inputs into nan or inf."""
+    if not np.isfinite(data).all() and all(np.isfinite(p.data).all() for p in parents):
+        raise AnomalyError(
+            f"'{op.name}' turned finite inputs ({format_datas([p.data for p in parents])}) into "
+            f"{short_repr(data)} at {where}. Check that line for a division by zero, a log of 0 or an overflow."
+        )
+
+
+def check_backward(node: Any, g: Any, contributions: Sequence[Any]) -> None:
+    """Refuse a rule that sent a non-finite gradient."""
+    for index, (parent, c) in enumerate(zip(node._parents, contributions)):
+        if c is not None and parent.requires_grad and not np.isfinite(_data(c)).all():
+            where = (
+                f"the node was created at {node._where}: look there for a division by zero, a log of 0 "
+                "or an overflow"
+                if node._where
+                else "the node was created before detect_anomaly() was switched on, so its line is unknown: "
+                "build the graph inside detect_anomaly() to see it"
+            )
+            raise AnomalyError(
+                f"backward of '{node.op}' with inputs ({format_datas([p.data for p in node._parents])}) and "
+                f"output gradient {short_repr(_data(g))} produced a non-finite gradient "
+                f"{short_repr(_data(c))} for input {index}; {where}."
+            )
+
+
+def format_datas(datas: Sequence[Any], limit: int = 8) -> str:
+    """The input values of an operation for an error message, the first `limit` of them."""
+    shown = ", ".join(short_repr(d) for d in datas[:limit])
+    return shown if len(datas) <= limit else f"{shown}, ... ({len(datas)} inputs)"
+
+
+def short_repr(data: Any, width: int = 100) -> str:
+    """repr() on one line, cut to `width` characters (an array can be long)."""
+    text = " ".join(repr(data).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# -- in-place changes: a graph used after one of its inputs changed is refused ---------------------
+
+# A clock that counts the in-place changes made through the public API. Each node records it when
+# made (`_born`); the walk looks at a node's inputs only when the clock has moved since then, so
+# micrograd's loop (a new graph each step) pays nothing.
+clock = [0]
+_changes: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+
+def version_of(node: Any) -> int:
+    """How many in-place changes the public API made to `node` (PyTorch's `_version`)."""
+    return _changes.get(node, (0, 0))[0]
+
+
+def mark_changed(node: Any) -> None:
+    """Record that `node.data` was just changed in place: nodes made from it before are stale."""
+    clock[0] += 1
+    _changes[node] = (version_of(node) + 1, clock[0])
+
+
+def check_inputs_unchanged(node: Any) -> None:
+    """Refuse to apply the rule of a node whose inputs changed since it was made (as PyTorch)."""
+    for index, parent in enumerate(node._parents):
+        version, changed_at = _changes.get(parent, (0, 0))
+        if changed_at > node._born:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: input {index} of '{node.op}' (a {type(parent).__name__}, now at version "
+                f"{version}) changed after the node was made. Run the forward pass again to build a new graph."
+            )
