@@ -93,6 +93,7 @@ def test_the_readme_is_a_short_front_door_in_the_agreed_order():
         "Read `engine.py`",
         "An MLP and the demo",
         "Checking gradients",
+        "Safety",
         "The documentation",
     ]
     before_quick_start = text[: text.index("## Quick start")]
