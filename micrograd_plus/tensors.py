@@ -703,6 +703,21 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
 # --- the Tensor ---------------------------------------------------------------------------------------
 
 
+def _operators(combine: Callable[[Tensor, Tensor], Tensor]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """A binary operator of Tensor and its reflected twin (`2 - t`), from the function that
+    combines two Tensors; a number or an array becomes a constant of the Tensor's dtype."""
+
+    def operator(self: Tensor, other: Operand) -> Tensor:
+        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
+        return b if b is NotImplemented else combine(self, b)
+
+    def reflected(self: Tensor, other: Operand) -> Tensor:
+        a = _operand(other, self.data.dtype)
+        return a if a is NotImplemented else combine(a, self)
+
+    return operator, reflected
+
+
 class Tensor(Node):
     """A numpy array that records how it was computed, so `backward()` can apply the chain rule.
 
@@ -946,53 +961,12 @@ class Tensor(Node):
 
     # -- arithmetic -------------------------------------------------------------------------------------
 
-    def __add__(self, other: Operand) -> Tensor:
-        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _elementwise(ADD, self, b)
-
-    def __radd__(self, other: Operand) -> Tensor:
-        a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _elementwise(ADD, a, self)
-
-    def __sub__(self, other: Operand) -> Tensor:
-        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _elementwise(SUB, self, b)
-
-    def __rsub__(self, other: Operand) -> Tensor:
-        a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _elementwise(SUB, a, self)
-
-    def __mul__(self, other: Operand) -> Tensor:
-        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _elementwise(MUL, self, b)
-
-    def __rmul__(self, other: Operand) -> Tensor:
-        a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _elementwise(MUL, a, self)
-
-    def __truediv__(self, other: Operand) -> Tensor:
-        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _elementwise(DIV, self, b)
-
-    def __rtruediv__(self, other: Operand) -> Tensor:
-        a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _elementwise(DIV, a, self)
-
-    def __pow__(self, other: Operand) -> Tensor:
-        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _elementwise(POW, self, b)
-
-    def __rpow__(self, other: Operand) -> Tensor:
-        a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _elementwise(POW, a, self)
-
-    def __matmul__(self, other: Operand) -> Tensor:
-        b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else _matmul(self, b)
-
-    def __rmatmul__(self, other: Operand) -> Tensor:
-        a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else _matmul(a, self)
+    __add__, __radd__ = _operators(lambda a, b: _elementwise(ADD, a, b))
+    __sub__, __rsub__ = _operators(lambda a, b: _elementwise(SUB, a, b))
+    __mul__, __rmul__ = _operators(lambda a, b: _elementwise(MUL, a, b))
+    __truediv__, __rtruediv__ = _operators(lambda a, b: _elementwise(DIV, a, b))
+    __pow__, __rpow__ = _operators(lambda a, b: _elementwise(POW, a, b))
+    __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b))
 
     def matmul(self, other: Operand) -> Tensor:
         """Matrix product like `np.matmul`: 1-D operands and batch axes as numpy treats them."""
