@@ -4,15 +4,13 @@ derivative is declared, and how `backward()` applies the chain rule.
 1. `Op` (a name, a forward, a local-derivative rule) and `Node` (data, grad, parents, op).
 2. Helpers (`exp`, `log`, `where`, ...) that work on floats, numpy arrays, Values and Tensors.
 3. THE RULE TABLE: each primitive's forward and one derivative expression per input, written
-   once: Value uses it, Tensor uses it on arrays (tensors.py), and `grad(..., create_graph=True)`
-   runs the same expressions on nodes to differentiate again.
+   once for Value, Tensor (on arrays) and `grad(..., create_graph=True)` (on nodes).
 4. `Value`, a scalar node, its operators taken from the table.
 5. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
    `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
 
-Floats follow IEEE like PyTorch float64 (log(0) = -inf, 1/0 = inf, (-8) ** (1/3) = nan),
-never an exception nor a complex number (ieee.py). fast.py runs the same rules faster;
-nothing here is for speed alone.
+Floats follow IEEE like PyTorch float64 (log(0) = -inf, 1/0 = inf), never an exception nor
+a complex number (ieee.py). fast.py runs the same rules faster; nothing here is for speed alone.
 """
 
 from __future__ import annotations
@@ -43,11 +41,7 @@ class Op:
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
     def __init__(self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"):  # fmt: skip
-        if not isinstance(name, str) or not callable(forward) or not callable(backward):
-            raise TypeError(
-                "Op(name, forward, backward) takes a str and two functions, got "
-                f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
-            )
+        guards.check_op(name, forward, backward)
         self.name, self.forward, self.backward, self.domain = name, forward, backward, domain
         self.array_forward = forward if array_forward is None else array_forward
         self.derivatives: tuple[Fn, ...] | None = None  # one expression per input (see `elementwise`)
@@ -58,10 +52,7 @@ class Op:
 
 class Node:
     """What Value and Tensor share: `data`, `grad`, the parents it was computed from (in
-    argument order) and the Op that made it (None for a leaf). `_passes` counts the passes a
-    leaf added up since `zero_grad`; `_origin` says why a node has no graph ("constant",
-    "no_grad", "detach"); `_where` is the line that made it (anomaly mode); `_born` the clock
-    of in-place changes when it was made (guards.py); `_sum` fast.py's running sum."""
+    argument order) and the Op that made it (None for a leaf)."""
 
     __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "__weakref__")  # fmt: skip
     data: Any
@@ -70,15 +61,14 @@ class Node:
     label: str
     _parents: tuple[Node, ...]
     _op: Op | None
-    _passes: int
-    _origin: str | None
-    _where: str | None
-    _born: int
-    _sum: Any
-    # What each kind decides (Value below, Tensor in tensors.py): the default gradient of an
-    # output, a gradient the user gives as raw data, raw data as a constant node, and what
-    # `.grad` becomes once a pass's total is in.
-    apply: Callable[..., Node]  # an Op on nodes of this kind
+    _passes: int  # the passes a leaf added up since `zero_grad`
+    _origin: str | None  # why a node has no graph: "constant", "no_grad", "detach"
+    _where: str | None  # the line that made it (anomaly mode)
+    _born: int  # the clock of in-place changes when it was made (guards.py)
+    _sum: Any  # fast.py's running sum
+    # Each kind (Value below, Tensor in tensors.py) says how to apply an Op, an output's default
+    # gradient, raw data as a gradient or as a constant node, and `.grad` once a pass is in.
+    apply: Callable[..., Node]
     _seed: Callable[[], Any]
     _raw: Callable[[Any], Any]
     _constant_like: Callable[[Any], Node]
@@ -96,9 +86,7 @@ class Node:
     def is_leaf(self) -> bool:
         return self._op is None
 
-    @property
-    def _version(self) -> int:  # how many in-place changes the public API made to it (PyTorch's)
-        return guards.version_of(self)
+    _version = property(guards.version_of)  # how many in-place changes the public API made to it
 
     def _store_grad(self, total: Any) -> None:
         """A finished pass's total: leaves add it to `.grad`, intermediates show it."""
@@ -108,8 +96,6 @@ class Node:
 
 
 # -- helpers for rules: on a node they record the graph, on floats and arrays they compute ------
-
-
 def data_of(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
@@ -156,8 +142,6 @@ def piecewise_constant(result: Any, x: Any) -> Any:
 
 
 # -- THE RULE TABLE: each primitive's forward, and its local derivatives, side by side -----------
-
-
 def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any") -> Op:  # fmt: skip
     """An Op from one expression per input, `(g, out, *inputs)` -> that input's contribution
     (Tensor runs only those of the inputs that need a gradient)."""
@@ -175,10 +159,6 @@ def _pow_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
     if isinstance(b, Node) and not b.requires_grad:
         return None  # a constant exponent (x ** 3) on nodes: no log(a) node for a < 0
     return where((data_of(a) == 0) & (data_of(b) >= 0), g * 0.0, g * (out * log(a)))
-
-
-def _sigmoid(x: float) -> float:  # two branches, so that exp never overflows: sigmoid(-800) = 0.0
-    return 1.0 / (1.0 + exp(-x)) if x >= 0 else exp(x) / (1.0 + exp(x))
 
 
 def _dot_forward(*inputs: float) -> float:
@@ -209,7 +189,7 @@ NEG = elementwise("neg",   lambda a: -a,        lambda g, out, a: -g)
 EXP = elementwise("exp",   exp,                 lambda g, out, a: g * out)
 LOG = elementwise("log",   log,                 lambda g, out, a: g / a, domain="positive")
 TANH = elementwise("tanh", tanh,                lambda g, out, a: g * (1 - out * out))
-SIGMOID = elementwise("sigmoid", _sigmoid,      lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
+SIGMOID = elementwise("sigmoid", ieee.sigmoid, lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
 # relu'(0) = 0 and relu(-0.0) = -0.0 as PyTorch (relu_gradient: nan passes g on).
 RELU = elementwise("relu", lambda a: 0.0 if a < 0 else a, lambda g, out, a: relu_gradient(g, out), array_forward=lambda a: np.maximum(0.0, a), domain="nonzero")
 SIN = elementwise("sin",   sin,                 lambda g, out, a: g * cos(a))
@@ -230,8 +210,6 @@ UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs",
 
 
 # -- Value: a scalar node --------------------------------------------------------------------------
-
-
 def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
     def method(self: Value, other: Operand) -> Value:
         if not isinstance(other, Value) and not is_real(other):
@@ -290,11 +268,7 @@ class Value(Node):
             if not isinstance(x, Value):  # plain numbers become constants
                 parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
                 break
-        datas = [p.data for p in parents]
-        try:
-            data = op.forward(*datas)
-        except ieee.ERRORS:
-            data = ieee.again(op.forward, *datas)
+        data = ieee.call(op.forward, *[p.data for p in parents])
         if type(data) is not float:
             data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
         out = Value(data)
@@ -391,8 +365,6 @@ def value_sum(terms: Sequence[Operand]) -> Value:
 
 
 # -- the walk ------------------------------------------------------------------------------------
-
-
 def topological_order(*roots: Node) -> list[Node]:
     """Every node the roots depend on that requires grad, each before the nodes it was made
     from (so after every node it feeds). A depth-first walk with an explicit stack, never
@@ -454,11 +426,8 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     if create_graph:
         contributions = op.backward(g, node, *parents)
     else:
-        datas = [p.data for p in parents]
-        try:
-            contributions = op.backward(g, node.data, *datas)
-        except ieee.ERRORS:  # Python floats raise on 1/0 and overflow, where IEEE gives inf or nan
-            contributions = ieee.again(op.backward, g, node.data, *datas)
+        # (ieee.call: where Python floats raise on 1/0 or overflow, IEEE gives inf or nan)
+        contributions = ieee.call(op.backward, g, node.data, *[p.data for p in parents])
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
     if modes._modes.anomaly:

@@ -50,6 +50,15 @@ def operand_to_float(x: Any) -> float:
     return to_float(x, "the other operand")
 
 
+def check_op(name: Any, forward: Any, backward: Any) -> None:
+    """`Op(name, forward, backward)` takes a str and two functions."""
+    if not isinstance(name, str) or not callable(forward) or not callable(backward):
+        raise TypeError(
+            "Op(name, forward, backward) takes a str and two functions, got "
+            f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
+        )
+
+
 def check_layer(
     weight_rows: Sequence[Sequence[Any]],
     biases: Sequence[Any],
