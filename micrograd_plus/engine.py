@@ -1,6 +1,5 @@
 """The engine, to read top to bottom: how a Value records its graph, how every local
-derivative is declared, and how `backward()` applies the chain rule.
-
+derivative is declared, and how `backward()` applies the chain rule:
 1. `Op` (a name, a forward, a local-derivative rule) and `Node` (data, grad, parents, op).
 2. Helpers (`exp`, `log`, `where`, ...) that work on floats, numpy arrays, Values and Tensors.
 3. THE RULE TABLE: each primitive's forward and one derivative expression per input, written
@@ -8,9 +7,7 @@ derivative is declared, and how `backward()` applies the chain rule.
 4. `Value`, a scalar node, its operators taken from the table.
 5. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
    `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
-
-Floats follow IEEE like PyTorch float64 (log(0) = -inf, 1/0 = inf), never an exception nor
-a complex number (ieee.py). fast.py runs the same rules faster; nothing here is for speed alone.
+Floats follow IEEE as PyTorch float64 (ieee.py); fast.py runs the same rules faster.
 """
 
 from __future__ import annotations
@@ -32,11 +29,10 @@ Operand = Union["Value", int, float]
 
 class Op:
     """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
-    *inputs)` one contribution per input, the upstream gradient g times the local derivative
-    d out/d input (None: no gradient flows). A rule gets raw data in a plain pass and nodes
-    under `grad(..., create_graph=True)`, so it is written with operators and the helpers
-    below. `array_forward` is the forward on arrays where it differs; `domain` says where the
-    first input is smooth ("any", "positive", "nonzero")."""
+    *inputs)` one contribution per input, g times d out/d input (None: no gradient flows).
+    A rule gets raw data, or nodes under `grad(..., create_graph=True)`: it is written with
+    operators and the helpers below. `array_forward` is the forward on arrays where it differs;
+    `domain` where the first input is smooth ("any", "positive", "nonzero")."""
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
@@ -66,13 +62,12 @@ class Node:
     _where: str | None  # the line that made it (anomaly mode)
     _born: int  # the clock of in-place changes when it was made (guards.py)
     _sum: Any  # fast.py's running sum
-    # Each kind (Value below, Tensor in tensors.py) says how to apply an Op, an output's default
-    # gradient, raw data as a gradient or as a constant node, and `.grad` once a pass is in.
-    apply: Callable[..., Node]
-    _seed: Callable[[], Any]
-    _raw: Callable[[Any], Any]
-    _constant_like: Callable[[Any], Node]
-    _grad_after: Callable[[Any, Any], Any]
+    # What each kind (Value below, Tensor in tensors.py) defines:
+    apply: Callable[..., Node]  # an Op on nodes of this kind
+    _seed: Callable[[], Any]  # an output's default gradient (1)
+    _raw: Callable[[Any], Any]  # a gradient the user gives, as raw data
+    _constant_like: Callable[[Any], Node]  # raw data as a constant node
+    _grad_after: Callable[[Any, Any], Any]  # `.grad` once a pass's total is in
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -96,8 +91,7 @@ class Node:
 
 
 # -- helpers for rules: on a node they record the graph, on floats and arrays they compute ------
-def data_of(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x
+data_of = lambda x: x.data if isinstance(x, Node) else x
 
 
 def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
@@ -106,14 +100,8 @@ def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
 
 exp, log, sin = _on_nodes_too("exp", ieee.exp), _on_nodes_too("log", ieee.log), _on_nodes_too("sin", ieee.sin)
 cos, sqrt, tanh = _on_nodes_too("cos", ieee.cos), _on_nodes_too("sqrt", ieee.sqrt), _on_nodes_too("tanh", ieee.tanh)  # fmt: skip
-
-
-def power(a: Any, b: Any) -> Any:
-    return a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
-
-
-def sign(x: Any) -> Any:  # a constant: its derivative is 0 almost everywhere
-    return ieee.sign(data_of(x))
+power = lambda a, b: a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
+sign = lambda x: ieee.sign(data_of(x))  # a constant: its derivative is 0 almost everywhere
 
 
 def where(condition: Any, x: Any, y: Any) -> Any:
@@ -135,9 +123,9 @@ def relu_gradient(g: Any, out: Any) -> Any:
 
 
 def piecewise_constant(result: Any, x: Any) -> Any:
-    """`result`, a contribution that depends on x only through a piecewise-constant local
-    derivative (relu's, abs's): on nodes, recorded as depending on x with derivative 0, so a
-    second derivative through it is 0, as in PyTorch (rather than "x was not used")."""
+    """`result`, a contribution that depends on x only through a piecewise-constant derivative
+    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so a second derivative through it is 0,
+    as in PyTorch (rather than "x was not used")."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
@@ -236,9 +224,8 @@ class Value(Node):
     >>> a.grad, b.grad
     (-3.0, 2.0)
 
-    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any backward
-    and after `zero_grad()`; leaves add up gradients over backward calls, intermediate Values
-    show the gradient of the latest pass.
+    Values require grad by default (as in micrograd). `grad` is a float, 0.0 until a backward
+    and after `zero_grad()`: leaves add up passes, intermediates show the latest pass's.
     """
 
     __slots__ = ()
@@ -367,8 +354,7 @@ def value_sum(terms: Sequence[Operand]) -> Value:
 # -- the walk ------------------------------------------------------------------------------------
 def topological_order(*roots: Node) -> list[Node]:
     """Every node the roots depend on that requires grad, each before the nodes it was made
-    from (so after every node it feeds). A depth-first walk with an explicit stack, never
-    recursion: a chain of a million nodes is fine."""
+    from. Depth first with an explicit stack, not recursion: a million-node chain is fine."""
     order: list[Node] = []
     visited: set[Node] = set()
     stack: list[Node | None] = list(reversed(roots))
@@ -378,8 +364,7 @@ def topological_order(*roots: Node) -> list[Node]:
             order.append(stack.pop())  # type: ignore[arg-type]
         elif node not in visited:
             visited.add(node)
-            stack.append(node)
-            stack.append(None)
+            stack.extend((node, None))  # the node, and above it a marker
             for parent in reversed(node._parents):  # the first parent on top: visited first
                 if parent.requires_grad and parent not in visited:
                     stack.append(parent)
@@ -387,10 +372,7 @@ def topological_order(*roots: Node) -> list[Node]:
     return order
 
 
-Step = tuple[Node, Any, Sequence[Any], list[Any]]  # (node, gradient, contributions, totals)
-
-
-def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[Step]:  # fmt: skip
+def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[tuple[Node, Any, Sequence[Any], list[Any]]]:  # fmt: skip
     """The backward pass, one step per node whose rule runs, in topological order: a node's
     gradient is complete when its rule runs. A step is `(node, gradient, contributions,
     totals)`: `node` received `gradient` (dL/dnode), its rule sent `contributions[i]` to
@@ -426,7 +408,6 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     if create_graph:
         contributions = op.backward(g, node, *parents)
     else:
-        # (ieee.call: where Python floats raise on 1/0 or overflow, IEEE gives inf or nan)
         contributions = ieee.call(op.backward, g, node.data, *[p.data for p in parents])
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
