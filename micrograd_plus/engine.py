@@ -92,12 +92,7 @@ class Node:
 
 # -- helpers for rules: on a node they record the graph, on floats and arrays they compute ------
 data_of = lambda x: x.data if isinstance(x, Node) else x
-
-
-def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
-    return lambda x: getattr(x, method)() if isinstance(x, Node) else ieee_fn(x)
-
-
+_on_nodes_too = lambda method, ieee_fn: lambda x: getattr(x, method)() if isinstance(x, Node) else ieee_fn(x)
 exp, log, sin = _on_nodes_too("exp", ieee.exp), _on_nodes_too("log", ieee.log), _on_nodes_too("sin", ieee.sin)
 cos, sqrt, tanh = _on_nodes_too("cos", ieee.cos), _on_nodes_too("sqrt", ieee.sqrt), _on_nodes_too("tanh", ieee.tanh)  # fmt: skip
 power = lambda a, b: a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
