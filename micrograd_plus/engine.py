@@ -20,7 +20,6 @@ from typing import Any, Union
 import numpy as np
 
 from . import guards, ieee, modes
-from .guards import is_real, to_float
 from .modes import no_grad, user_frame
 
 Fn = Callable[..., Any]
@@ -64,9 +63,9 @@ class Node:
     _sum: Any  # fast.py's running sum
     # What each kind (Value below, Tensor in tensors.py) defines:
     apply: Callable[..., Node]  # an Op on nodes of this kind
-    _seed: Callable[[], Any]  # an output's default gradient (1)
-    _raw: Callable[[Any], Any]  # a gradient the user gives, as raw data
-    _constant_like: Callable[[Any], Node]  # raw data as a constant node
+    _seed: Fn  # () -> an output's default gradient (1)
+    _raw: Fn  # (gradient the user gives) -> raw data
+    _constant_like: Fn  # (raw data) -> a constant node
     _grad_after: Callable[[Any, Any], Any]  # `.grad` once a pass's total is in
 
     @property
@@ -119,8 +118,8 @@ def relu_gradient(g: Any, out: Any) -> Any:
 
 def piecewise_constant(result: Any, x: Any) -> Any:
     """`result`, a contribution that depends on x only through a piecewise-constant derivative
-    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so a second derivative through it is 0,
-    as in PyTorch (rather than "x was not used")."""
+    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so that a second derivative
+    through it is 0, as in PyTorch (rather than "x was not used")."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
@@ -195,19 +194,17 @@ UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs",
 # -- Value: a scalar node --------------------------------------------------------------------------
 def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
     def method(self: Value, other: Operand) -> Value:
-        if not isinstance(other, Value) and not is_real(other):
+        if not isinstance(other, Value) and not guards.is_real(other):
             return NotImplemented
         return Value.apply(op, other, self) if swapped else Value.apply(op, self, other)
 
     return method
 
 
-def _unary_method(op: Op) -> Callable[[Value], Value]:
-    return lambda self: Value.apply(op, self)
-
-
-def _comparison(compare: Callable[[float, float], bool]) -> Callable[[Value, Operand], bool]:
-    return lambda self, other: compare(self.data, other.data if isinstance(other, Value) else to_float(other, "the other operand"))  # fmt: skip
+_unary_method = lambda op: lambda self: Value.apply(op, self)
+# Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
+_operand = lambda x: x.data if isinstance(x, Value) else guards.to_float(x, "the other operand")
+_comparison = lambda compare: lambda self, other: compare(self.data, _operand(other))
 
 
 class Value(Node):
@@ -229,7 +226,7 @@ class Value(Node):
     def __init__(self, data: Any, label: str = "", requires_grad: bool = True):
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self.data = data if type(data) is float else to_float(data)
+        self.data = data if type(data) is float else guards.to_float(data)
         self.grad, self.requires_grad, self.label = 0.0, bool(requires_grad), label
         self._parents, self._op, self._passes, self._origin, self._sum = (), None, 0, None, None
         self._where = user_frame() if modes._modes.anomaly else None
@@ -252,7 +249,7 @@ class Value(Node):
                 break
         data = ieee.call(op.forward, *[p.data for p in parents])
         if type(data) is not float:
-            data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
+            data = guards.to_float(data, f"the forward of Op {op.name!r} returned a value that")
         out = Value(data)
         if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
             out._op, out._parents = op, parents
@@ -271,7 +268,6 @@ class Value(Node):
     __pow__, __rpow__ = _binary_operator(POW), _binary_operator(POW, swapped=True)
     __neg__, __abs__, abs, exp, log = _unary_method(NEG), _unary_method(ABS), _unary_method(ABS), _unary_method(EXP), _unary_method(LOG)
     tanh, sigmoid, relu, sin, cos, sqrt = _unary_method(TANH), _unary_method(SIGMOID), _unary_method(RELU), _unary_method(SIN), _unary_method(COS), _unary_method(SQRT)
-    # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
     __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
     # fmt: on
 
@@ -303,14 +299,9 @@ class Value(Node):
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
-    def _seed(self) -> float:
-        return 1.0
-
-    def _raw(self, value: Any) -> float:
-        return to_float(data_of(value), "gradient")
-
-    def _constant_like(self, value: Any) -> Value:
-        return value if isinstance(value, Value) else _constant(value)
+    _seed = lambda self: 1.0
+    _raw = lambda self, value: guards.to_float(data_of(value), "gradient")
+    _constant_like = lambda self, value: value if isinstance(value, Value) else _constant(value)
 
     def _grad_after(self, grad: float, total: float | None) -> float:
         if self._op is not None:
