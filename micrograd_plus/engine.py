@@ -1,11 +1,11 @@
 """The engine, to read top to bottom: how a Value records its graph, how every local
 derivative is declared, and how `backward()` applies the chain rule:
 1. `Op` (a name, a forward, a local-derivative rule) and `Node` (data, grad, parents, op).
-2. Helpers (`exp`, `log`, `where`, ...) that work on floats, numpy arrays, Values and Tensors.
-3. THE RULE TABLE: each primitive's forward and one derivative expression per input, written
-   once for Value, Tensor (on arrays) and `grad(..., create_graph=True)` (on nodes).
-4. `Value`, a scalar node, its operators taken from the table.
-5. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
+2. Helpers (`exp`, `where`, ...) on floats, arrays, Values and Tensors, then THE RULE TABLE:
+   each primitive's forward and one derivative expression per input, written once for Value,
+   Tensor (on arrays) and `grad(..., create_graph=True)` (on nodes).
+3. `Value`, a scalar node, its operators taken from the table.
+4. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
    `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
 Floats follow IEEE as PyTorch float64 (ieee.py); fast.py runs the same rules faster.
 """
@@ -82,8 +82,7 @@ class Node:
 
     _version = property(guards.version_of)  # how many in-place changes the public API made to it
 
-    def _store_grad(self, total: Any) -> None:
-        """A finished pass's total: leaves add it to `.grad`, intermediates show it."""
+    def _store_grad(self, total: Any) -> None:  # a pass's total: leaves add it, intermediates show it
         self.grad = self._grad_after(self.grad, total)
         if self._op is None:
             self._passes += 1
@@ -118,8 +117,7 @@ def relu_gradient(g: Any, out: Any) -> Any:
 
 def piecewise_constant(result: Any, x: Any) -> Any:
     """`result`, a contribution that depends on x only through a piecewise-constant derivative
-    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so that a second derivative
-    through it is 0, as in PyTorch (rather than "x was not used")."""
+    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so second derivatives are 0."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
@@ -211,8 +209,7 @@ class Value(Node):
     """A scalar that records how it was computed, so `backward()` can apply the chain rule.
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
-    >>> c = a * b + 1
-    >>> c.backward()
+    >>> c = a * b + 1; c.backward()
     >>> a.grad, b.grad
     (-3.0, 2.0)
 
@@ -224,8 +221,7 @@ class Value(Node):
     __array_ufunc__ = None  # numpy defers to us: np.float64(2) * v is a Value
 
     def __init__(self, data: Any, label: str = "", requires_grad: bool = True):
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        guards.check_label(label)
         self.data = data if type(data) is float else guards.to_float(data)
         self.grad, self.requires_grad, self.label = 0.0, bool(requires_grad), label
         self._parents, self._op, self._passes, self._origin, self._sum = (), None, 0, None, None
@@ -273,8 +269,7 @@ class Value(Node):
 
     def backward(self, gradient: Any = None) -> None:
         """Apply the chain rule from this Value to every Value it depends on: leaves add this
-        pass's gradient to `.grad` (twice doubles it), intermediates show this pass's. The
-        graph is kept, so calling it again is allowed."""
+        pass's gradient to `.grad` (twice doubles it), intermediates show it; the graph is kept."""
         backward(self, gradient)
 
     def zero_grad(self) -> None:
@@ -287,13 +282,8 @@ class Value(Node):
         v._origin = "detach"
         return v
 
-    def item(self) -> float:
-        return self.data  # type: ignore[no-any-return]
-
-    __float__ = item
-
-    def __pos__(self) -> Value:
-        return self
+    item = __float__ = lambda self: self.data  # the float itself
+    __pos__ = lambda self: self  # +v is v
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -317,14 +307,12 @@ def _constant(x: Any) -> Value:
 
 
 def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear") -> Value:  # fmt: skip
-    """`bias + sum(w * x)`, one DOT node; with an `activation` ("relu", "tanh", "sigmoid"), that
-    function of it: a neuron is `activation(dot(w, x, b))`."""
+    """`bias + sum(w * x)`, one DOT node, then `activation` if given: a neuron, two nodes."""
     return neurons([weights], [bias], inputs, activation)[0]
 
 
 def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand], activation: str = "linear") -> list[Value]:  # fmt: skip
-    """A layer: `activation(dot(w, inputs, b))` for each row w and bias b. (The fast engine
-    puts in its place a builder of one node per neuron, with the same numbers.)"""
+    """A layer: `activation(dot(w, inputs, b))` for each row w and bias b (fast.py fuses each)."""
     guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
     made = [Value.apply(DOT, *weights, *inputs, bias) for weights, bias in zip(weight_rows, biases)]
     return made if activation == "linear" else [Value.apply(ACTIVATIONS[activation], out) for out in made]
@@ -332,8 +320,7 @@ def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], i
 
 def value_sum(terms: Sequence[Operand]) -> Value:
     """The sum of many Values as one node."""
-    if len(terms) == 0:
-        raise ValueError("value_sum() of an empty sequence: give at least one term")
+    guards.check_terms(terms)
     return Value.apply(SUM, *terms)
 
 
@@ -354,16 +341,14 @@ def topological_order(*roots: Node) -> list[Node]:
             for parent in reversed(node._parents):  # the first parent on top: visited first
                 if parent.requires_grad and parent not in visited:
                     stack.append(parent)
-    order.reverse()
-    return order
+    return order[::-1]
 
 
 def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[tuple[Node, Any, Sequence[Any], list[Any]]]:  # fmt: skip
-    """The backward pass, one step per node whose rule runs, in topological order: a node's
-    gradient is complete when its rule runs. A step is `(node, gradient, contributions,
-    totals)`: `node` received `gradient` (dL/dnode), its rule sent `contributions[i]` to
-    `node.parents[i]` (None: no gradient flows), after which that parent's running sum is
-    `totals[i]` (None if it got nothing). `totals`, the argument, given empty, receives every
+    """The backward pass, one step per node whose rule runs, in topological order (a node's
+    gradient is complete when its rule runs). A step `(node, g, contributions, after)`: node
+    received g (dL/dnode), its rule sent contributions[i] to node.parents[i] (None: nothing),
+    after which that parent's running sum is after[i]. `totals`, given empty, receives every
     node of the walk, in order, with its gradient summed over this pass (None: nothing came)."""
     order = topological_order(*roots)
     totals.update(dict.fromkeys(order))

@@ -59,6 +59,16 @@ def check_op(name: Any, forward: Any, backward: Any) -> None:
         )
 
 
+def check_label(label: Any) -> None:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+
+
+def check_terms(terms: Sequence[Any]) -> None:
+    if len(terms) == 0:
+        raise ValueError("value_sum() of an empty sequence: give at least one term")
+
+
 def check_layer(
     weight_rows: Sequence[Sequence[Any]],
     biases: Sequence[Any],
