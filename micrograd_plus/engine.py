@@ -28,10 +28,9 @@ Operand = Union["Value", int, float]
 
 class Op:
     """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
-    *inputs)` one contribution per input, g times d out/d input (None: no gradient flows).
-    A rule gets raw data, or nodes under `grad(..., create_graph=True)`: it is written with
-    operators and the helpers below. `array_forward` is the forward on arrays where it differs;
-    `domain` where the first input is smooth ("any", "positive", "nonzero")."""
+    *inputs)` one contribution per input, g times d out/d input (None: no gradient flows), on
+    raw data or on nodes under `grad(..., create_graph=True)`. `array_forward`: the forward on
+    arrays where it differs; `domain`: where input 0 is smooth ("any", "positive", "nonzero")."""
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
@@ -46,8 +45,7 @@ class Op:
 
 
 class Node:
-    """What Value and Tensor share: `data`, `grad`, the parents it was computed from (in
-    argument order) and the Op that made it (None for a leaf)."""
+    """What Value and Tensor share: data, grad, the parents (in argument order), the Op (None: leaf)."""
 
     __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "__weakref__")  # fmt: skip
     data: Any
@@ -236,8 +234,7 @@ class Value(Node):
         >>> Value.apply(square, Value(3.0)).data
         9.0
         """
-        if not isinstance(op, Op):
-            raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+        guards.check_op_first(op, Op)
         parents: tuple[Value, ...] = inputs  # type: ignore[assignment]
         for x in inputs:
             if not isinstance(x, Value):  # plain numbers become constants
@@ -282,7 +279,10 @@ class Value(Node):
         v._origin = "detach"
         return v
 
-    item = __float__ = lambda self: self.data  # the float itself
+    def item(self) -> float:
+        return self.data  # type: ignore[no-any-return]
+
+    __float__ = item
     __pos__ = lambda self: self  # +v is v
 
     def __repr__(self) -> str:

@@ -59,6 +59,12 @@ def check_op(name: Any, forward: Any, backward: Any) -> None:
         )
 
 
+def check_op_first(op: Any, op_type: type) -> None:
+    """`Value.apply` and `Tensor.apply` take an Op first."""
+    if not isinstance(op, op_type):
+        raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+
+
 def check_label(label: Any) -> None:
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {type(label).__name__}")
