@@ -1,18 +1,13 @@
 """The engine, to read top to bottom: how a Value records its graph, how every local
-derivative is declared, and how `backward()` applies the chain rule.
-
+derivative is declared, and how `backward()` applies the chain rule:
 1. `Op` (a name, a forward, a local-derivative rule) and `Node` (data, grad, parents, op).
-2. Helpers (`exp`, `log`, `where`, ...) that work on floats, numpy arrays, Values and Tensors.
-3. THE RULE TABLE: each primitive's forward and one derivative expression per input, written
-   once: Value uses it, Tensor uses it on arrays (tensors.py), and `grad(..., create_graph=True)`
-   runs the same expressions on nodes to differentiate again.
-4. `Value`, a scalar node, its operators taken from the table.
-5. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
+2. Helpers (`exp`, `where`, ...) on floats, arrays, Values and Tensors, then THE RULE TABLE:
+   each primitive's forward and one derivative expression per input, written once for Value,
+   Tensor (on arrays) and `grad(..., create_graph=True)` (on nodes).
+3. `Value`, a scalar node, its operators taken from the table.
+4. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
    `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
-
-Floats follow IEEE like PyTorch float64 (log(0) = -inf, 1/0 = inf, (-8) ** (1/3) = nan),
-never an exception nor a complex number (ieee.py). fast.py runs the same rules faster;
-nothing here is for speed alone.
+Floats follow IEEE as PyTorch float64 (ieee.py); fast.py runs the same rules faster.
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from typing import Any, Union
 import numpy as np
 
 from . import guards, ieee, modes
-from .guards import is_real, to_float
 from .modes import no_grad, user_frame
 
 Fn = Callable[..., Any]
@@ -34,20 +28,14 @@ Operand = Union["Value", int, float]
 
 class Op:
     """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
-    *inputs)` one contribution per input, the upstream gradient g times the local derivative
-    d out/d input (None: no gradient flows). A rule gets raw data in a plain pass and nodes
-    under `grad(..., create_graph=True)`, so it is written with operators and the helpers
-    below. `array_forward` is the forward on arrays where it differs; `domain` says where the
-    first input is smooth ("any", "positive", "nonzero")."""
+    *inputs)` one contribution per input, g times d out/d input (None: no gradient flows), on
+    raw data or on nodes under `grad(..., create_graph=True)`. `array_forward`: the forward on
+    arrays where it differs; `domain`: where input 0 is smooth ("any", "positive", "nonzero")."""
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
     def __init__(self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"):  # fmt: skip
-        if not isinstance(name, str) or not callable(forward) or not callable(backward):
-            raise TypeError(
-                "Op(name, forward, backward) takes a str and two functions, got "
-                f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
-            )
+        guards.check_op(name, forward, backward)
         self.name, self.forward, self.backward, self.domain = name, forward, backward, domain
         self.array_forward = forward if array_forward is None else array_forward
         self.derivatives: tuple[Fn, ...] | None = None  # one expression per input (see `elementwise`)
@@ -57,11 +45,7 @@ class Op:
 
 
 class Node:
-    """What Value and Tensor share: `data`, `grad`, the parents it was computed from (in
-    argument order) and the Op that made it (None for a leaf). `_passes` counts the passes a
-    leaf added up since `zero_grad`; `_origin` says why a node has no graph ("constant",
-    "no_grad", "detach"); `_where` is the line that made it (anomaly mode); `_born` the clock
-    of in-place changes when it was made (guards.py); `_sum` fast.py's running sum."""
+    """What Value and Tensor share: data, grad, the parents (in argument order), the Op (None: leaf)."""
 
     __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "__weakref__")  # fmt: skip
     data: Any
@@ -70,19 +54,17 @@ class Node:
     label: str
     _parents: tuple[Node, ...]
     _op: Op | None
-    _passes: int
-    _origin: str | None
-    _where: str | None
-    _born: int
-    _sum: Any
-    # What each kind decides (Value below, Tensor in tensors.py): the default gradient of an
-    # output, a gradient the user gives as raw data, raw data as a constant node, and what
-    # `.grad` becomes once a pass's total is in.
+    _passes: int  # the passes a leaf added up since `zero_grad`
+    _origin: str | None  # why a node has no graph: "constant", "no_grad", "detach"
+    _where: str | None  # the line that made it (anomaly mode)
+    _born: int  # the clock of in-place changes when it was made (guards.py)
+    _sum: Any  # fast.py's running sum
+    # What each kind (Value below, Tensor in tensors.py) defines:
     apply: Callable[..., Node]  # an Op on nodes of this kind
-    _seed: Callable[[], Any]
-    _raw: Callable[[Any], Any]
-    _constant_like: Callable[[Any], Node]
-    _grad_after: Callable[[Any, Any], Any]
+    _seed: Fn  # () -> an output's default gradient (1)
+    _raw: Fn  # (gradient the user gives) -> raw data
+    _constant_like: Fn  # (raw data) -> a constant node
+    _grad_after: Callable[[Any, Any], Any]  # `.grad` once a pass's total is in
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -96,38 +78,21 @@ class Node:
     def is_leaf(self) -> bool:
         return self._op is None
 
-    @property
-    def _version(self) -> int:  # how many in-place changes the public API made to it (PyTorch's)
-        return guards.version_of(self)
+    _version = property(guards.version_of)  # how many in-place changes the public API made to it
 
-    def _store_grad(self, total: Any) -> None:
-        """A finished pass's total: leaves add it to `.grad`, intermediates show it."""
+    def _store_grad(self, total: Any) -> None:  # a pass's total: leaves add it, intermediates show it
         self.grad = self._grad_after(self.grad, total)
         if self._op is None:
             self._passes += 1
 
 
 # -- helpers for rules: on a node they record the graph, on floats and arrays they compute ------
-
-
-def data_of(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x
-
-
-def _on_nodes_too(method: str, ieee_fn: Fn) -> Fn:
-    return lambda x: getattr(x, method)() if isinstance(x, Node) else ieee_fn(x)
-
-
+data_of = lambda x: x.data if isinstance(x, Node) else x
+_on_nodes_too = lambda method, ieee_fn: lambda x: getattr(x, method)() if isinstance(x, Node) else ieee_fn(x)
 exp, log, sin = _on_nodes_too("exp", ieee.exp), _on_nodes_too("log", ieee.log), _on_nodes_too("sin", ieee.sin)
 cos, sqrt, tanh = _on_nodes_too("cos", ieee.cos), _on_nodes_too("sqrt", ieee.sqrt), _on_nodes_too("tanh", ieee.tanh)  # fmt: skip
-
-
-def power(a: Any, b: Any) -> Any:
-    return a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
-
-
-def sign(x: Any) -> Any:  # a constant: its derivative is 0 almost everywhere
-    return ieee.sign(data_of(x))
+power = lambda a, b: a**b if isinstance(a, Node) or isinstance(b, Node) else ieee.power(a, b)
+sign = lambda x: ieee.sign(data_of(x))  # a constant: its derivative is 0 almost everywhere
 
 
 def where(condition: Any, x: Any, y: Any) -> Any:
@@ -149,15 +114,12 @@ def relu_gradient(g: Any, out: Any) -> Any:
 
 
 def piecewise_constant(result: Any, x: Any) -> Any:
-    """`result`, a contribution that depends on x only through a piecewise-constant local
-    derivative (relu's, abs's): on nodes, recorded as depending on x with derivative 0, so a
-    second derivative through it is 0, as in PyTorch (rather than "x was not used")."""
+    """`result`, a contribution that depends on x only through a piecewise-constant derivative
+    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so second derivatives are 0."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
 # -- THE RULE TABLE: each primitive's forward, and its local derivatives, side by side -----------
-
-
 def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any") -> Op:  # fmt: skip
     """An Op from one expression per input, `(g, out, *inputs)` -> that input's contribution
     (Tensor runs only those of the inputs that need a gradient)."""
@@ -175,10 +137,6 @@ def _pow_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
     if isinstance(b, Node) and not b.requires_grad:
         return None  # a constant exponent (x ** 3) on nodes: no log(a) node for a < 0
     return where((data_of(a) == 0) & (data_of(b) >= 0), g * 0.0, g * (out * log(a)))
-
-
-def _sigmoid(x: float) -> float:  # two branches, so that exp never overflows: sigmoid(-800) = 0.0
-    return 1.0 / (1.0 + exp(-x)) if x >= 0 else exp(x) / (1.0 + exp(x))
 
 
 def _dot_forward(*inputs: float) -> float:
@@ -209,7 +167,7 @@ NEG = elementwise("neg",   lambda a: -a,        lambda g, out, a: -g)
 EXP = elementwise("exp",   exp,                 lambda g, out, a: g * out)
 LOG = elementwise("log",   log,                 lambda g, out, a: g / a, domain="positive")
 TANH = elementwise("tanh", tanh,                lambda g, out, a: g * (1 - out * out))
-SIGMOID = elementwise("sigmoid", _sigmoid,      lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
+SIGMOID = elementwise("sigmoid", ieee.sigmoid, lambda g, out, a: g * out * (1 - out), array_forward=lambda a: 1 / (1 + np.exp(-a)))
 # relu'(0) = 0 and relu(-0.0) = -0.0 as PyTorch (relu_gradient: nan passes g on).
 RELU = elementwise("relu", lambda a: 0.0 if a < 0 else a, lambda g, out, a: relu_gradient(g, out), array_forward=lambda a: np.maximum(0.0, a), domain="nonzero")
 SIN = elementwise("sin",   sin,                 lambda g, out, a: g * cos(a))
@@ -230,46 +188,39 @@ UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs",
 
 
 # -- Value: a scalar node --------------------------------------------------------------------------
-
-
 def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
     def method(self: Value, other: Operand) -> Value:
-        if not isinstance(other, Value) and not is_real(other):
+        if not isinstance(other, Value) and not guards.is_real(other):
             return NotImplemented
         return Value.apply(op, other, self) if swapped else Value.apply(op, self, other)
 
     return method
 
 
-def _unary_method(op: Op) -> Callable[[Value], Value]:
-    return lambda self: Value.apply(op, self)
-
-
-def _comparison(compare: Callable[[float, float], bool]) -> Callable[[Value, Operand], bool]:
-    return lambda self, other: compare(self.data, other.data if isinstance(other, Value) else to_float(other, "the other operand"))  # fmt: skip
+_unary_method = lambda op: lambda self: Value.apply(op, self)
+# Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
+_operand = lambda x: x.data if isinstance(x, Value) else guards.to_float(x, "the other operand")
+_comparison = lambda compare: lambda self, other: compare(self.data, _operand(other))
 
 
 class Value(Node):
     """A scalar that records how it was computed, so `backward()` can apply the chain rule.
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
-    >>> c = a * b + 1
-    >>> c.backward()
+    >>> c = a * b + 1; c.backward()
     >>> a.grad, b.grad
     (-3.0, 2.0)
 
-    Values require grad by default (as in micrograd). `grad` is a float: 0.0 before any backward
-    and after `zero_grad()`; leaves add up gradients over backward calls, intermediate Values
-    show the gradient of the latest pass.
+    Values require grad by default (as in micrograd). `grad` is a float, 0.0 until a backward
+    and after `zero_grad()`: leaves add up passes, intermediates show the latest pass's.
     """
 
     __slots__ = ()
     __array_ufunc__ = None  # numpy defers to us: np.float64(2) * v is a Value
 
     def __init__(self, data: Any, label: str = "", requires_grad: bool = True):
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self.data = data if type(data) is float else to_float(data)
+        guards.check_label(label)
+        self.data = data if type(data) is float else guards.to_float(data)
         self.grad, self.requires_grad, self.label = 0.0, bool(requires_grad), label
         self._parents, self._op, self._passes, self._origin, self._sum = (), None, 0, None, None
         self._where = user_frame() if modes._modes.anomaly else None
@@ -283,20 +234,15 @@ class Value(Node):
         >>> Value.apply(square, Value(3.0)).data
         9.0
         """
-        if not isinstance(op, Op):
-            raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+        guards.check_op_first(op, Op)
         parents: tuple[Value, ...] = inputs  # type: ignore[assignment]
         for x in inputs:
             if not isinstance(x, Value):  # plain numbers become constants
                 parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
                 break
-        datas = [p.data for p in parents]
-        try:
-            data = op.forward(*datas)
-        except ieee.ERRORS:
-            data = ieee.again(op.forward, *datas)
+        data = ieee.call(op.forward, *[p.data for p in parents])
         if type(data) is not float:
-            data = to_float(data, f"the forward of Op {op.name!r} returned a value that")
+            data = guards.to_float(data, f"the forward of Op {op.name!r} returned a value that")
         out = Value(data)
         if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
             out._op, out._parents = op, parents
@@ -315,14 +261,12 @@ class Value(Node):
     __pow__, __rpow__ = _binary_operator(POW), _binary_operator(POW, swapped=True)
     __neg__, __abs__, abs, exp, log = _unary_method(NEG), _unary_method(ABS), _unary_method(ABS), _unary_method(EXP), _unary_method(LOG)
     tanh, sigmoid, relu, sin, cos, sqrt = _unary_method(TANH), _unary_method(SIGMOID), _unary_method(RELU), _unary_method(SIN), _unary_method(COS), _unary_method(SQRT)
-    # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
     __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
     # fmt: on
 
     def backward(self, gradient: Any = None) -> None:
         """Apply the chain rule from this Value to every Value it depends on: leaves add this
-        pass's gradient to `.grad` (twice doubles it), intermediates show this pass's. The
-        graph is kept, so calling it again is allowed."""
+        pass's gradient to `.grad` (twice doubles it), intermediates show it; the graph is kept."""
         backward(self, gradient)
 
     def zero_grad(self) -> None:
@@ -339,22 +283,15 @@ class Value(Node):
         return self.data  # type: ignore[no-any-return]
 
     __float__ = item
-
-    def __pos__(self) -> Value:
-        return self
+    __pos__ = lambda self: self  # +v is v
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
-    def _seed(self) -> float:
-        return 1.0
-
-    def _raw(self, value: Any) -> float:
-        return to_float(data_of(value), "gradient")
-
-    def _constant_like(self, value: Any) -> Value:
-        return value if isinstance(value, Value) else _constant(value)
+    _seed = lambda self: 1.0
+    _raw = lambda self, value: guards.to_float(data_of(value), "gradient")
+    _constant_like = lambda self, value: value if isinstance(value, Value) else _constant(value)
 
     def _grad_after(self, grad: float, total: float | None) -> float:
         if self._op is not None:
@@ -370,14 +307,12 @@ def _constant(x: Any) -> Value:
 
 
 def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear") -> Value:  # fmt: skip
-    """`bias + sum(w * x)`, one DOT node; with an `activation` ("relu", "tanh", "sigmoid"), that
-    function of it: a neuron is `activation(dot(w, x, b))`."""
+    """`bias + sum(w * x)`, one DOT node, then `activation` if given: a neuron, two nodes."""
     return neurons([weights], [bias], inputs, activation)[0]
 
 
 def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand], activation: str = "linear") -> list[Value]:  # fmt: skip
-    """A layer: `activation(dot(w, inputs, b))` for each row w and bias b. (The fast engine
-    puts in its place a builder of one node per neuron, with the same numbers.)"""
+    """A layer: `activation(dot(w, inputs, b))` for each row w and bias b (fast.py fuses each)."""
     guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
     made = [Value.apply(DOT, *weights, *inputs, bias) for weights, bias in zip(weight_rows, biases)]
     return made if activation == "linear" else [Value.apply(ACTIVATIONS[activation], out) for out in made]
@@ -385,18 +320,14 @@ def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], i
 
 def value_sum(terms: Sequence[Operand]) -> Value:
     """The sum of many Values as one node."""
-    if len(terms) == 0:
-        raise ValueError("value_sum() of an empty sequence: give at least one term")
+    guards.check_terms(terms)
     return Value.apply(SUM, *terms)
 
 
 # -- the walk ------------------------------------------------------------------------------------
-
-
 def topological_order(*roots: Node) -> list[Node]:
     """Every node the roots depend on that requires grad, each before the nodes it was made
-    from (so after every node it feeds). A depth-first walk with an explicit stack, never
-    recursion: a chain of a million nodes is fine."""
+    from. Depth first with an explicit stack, not recursion: a million-node chain is fine."""
     order: list[Node] = []
     visited: set[Node] = set()
     stack: list[Node | None] = list(reversed(roots))
@@ -406,24 +337,18 @@ def topological_order(*roots: Node) -> list[Node]:
             order.append(stack.pop())  # type: ignore[arg-type]
         elif node not in visited:
             visited.add(node)
-            stack.append(node)
-            stack.append(None)
+            stack.extend((node, None))  # the node, and above it a marker
             for parent in reversed(node._parents):  # the first parent on top: visited first
                 if parent.requires_grad and parent not in visited:
                     stack.append(parent)
-    order.reverse()
-    return order
+    return order[::-1]
 
 
-Step = tuple[Node, Any, Sequence[Any], list[Any]]  # (node, gradient, contributions, totals)
-
-
-def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[Step]:  # fmt: skip
-    """The backward pass, one step per node whose rule runs, in topological order: a node's
-    gradient is complete when its rule runs. A step is `(node, gradient, contributions,
-    totals)`: `node` received `gradient` (dL/dnode), its rule sent `contributions[i]` to
-    `node.parents[i]` (None: no gradient flows), after which that parent's running sum is
-    `totals[i]` (None if it got nothing). `totals`, the argument, given empty, receives every
+def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[tuple[Node, Any, Sequence[Any], list[Any]]]:  # fmt: skip
+    """The backward pass, one step per node whose rule runs, in topological order (a node's
+    gradient is complete when its rule runs). A step `(node, g, contributions, after)`: node
+    received g (dL/dnode), its rule sent contributions[i] to node.parents[i] (None: nothing),
+    after which that parent's running sum is after[i]. `totals`, given empty, receives every
     node of the walk, in order, with its gradient summed over this pass (None: nothing came)."""
     order = topological_order(*roots)
     totals.update(dict.fromkeys(order))
@@ -454,11 +379,7 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     if create_graph:
         contributions = op.backward(g, node, *parents)
     else:
-        datas = [p.data for p in parents]
-        try:
-            contributions = op.backward(g, node.data, *datas)
-        except ieee.ERRORS:  # Python floats raise on 1/0 and overflow, where IEEE gives inf or nan
-            contributions = ieee.again(op.backward, g, node.data, *datas)
+        contributions = ieee.call(op.backward, g, node.data, *[p.data for p in parents])
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
     if modes._modes.anomaly:

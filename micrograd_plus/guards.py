@@ -50,6 +50,31 @@ def operand_to_float(x: Any) -> float:
     return to_float(x, "the other operand")
 
 
+def check_op(name: Any, forward: Any, backward: Any) -> None:
+    """`Op(name, forward, backward)` takes a str and two functions."""
+    if not isinstance(name, str) or not callable(forward) or not callable(backward):
+        raise TypeError(
+            "Op(name, forward, backward) takes a str and two functions, got "
+            f"{type(name).__name__}, {type(forward).__name__}, {type(backward).__name__}"
+        )
+
+
+def check_op_first(op: Any, op_type: type) -> None:
+    """`Value.apply` and `Tensor.apply` take an Op first."""
+    if not isinstance(op, op_type):
+        raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+
+
+def check_label(label: Any) -> None:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+
+
+def check_terms(terms: Sequence[Any]) -> None:
+    if len(terms) == 0:
+        raise ValueError("value_sum() of an empty sequence: give at least one term")
+
+
 def check_layer(
     weight_rows: Sequence[Sequence[Any]],
     biases: Sequence[Any],

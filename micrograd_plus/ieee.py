@@ -66,3 +66,8 @@ def power(a: Any, b: Any) -> Any:
 def sign(x: Any) -> Any:
     """-1, 0 or 1, and 0 at nan (as PyTorch)."""
     return np.where(x != x, 0.0, np.sign(x)) if isinstance(x, np.ndarray) else float((x > 0) - (x < 0))
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + e^-x) in two branches, so that exp never overflows: sigmoid(-800) = 0.0."""
+    return 1.0 / (1.0 + exp(-x)) if x >= 0 else exp(x) / (1.0 + exp(x))

@@ -769,8 +769,7 @@ class Tensor(Node):
         `grad(..., create_graph=True)`. It may return `g` itself for at most one input (return
         a copy for the others), and None for inputs that need no gradient.
         """
-        if not isinstance(op, Op):
-            raise TypeError(f"apply() takes an Op first, got {type(op).__name__}: {op!r:.60}")
+        guards.check_op_first(op, Op)
         if all(type(x) is Tensor for x in inputs):  # Speed: the usual case, nothing to convert
             parents = inputs
         else:
