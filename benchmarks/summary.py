@@ -37,20 +37,28 @@ def environment_lines(env: dict[str, Any]) -> str:
 
 def scalar_table(rows: list[Row]) -> str:
     lines = [
-        "| micrograd's demo step | micrograd 0.1.0 | micrograd_plus `Value` | ratio |",
-        "|---|---:|---:|---:|",
+        "| micrograd's demo step | micrograd 0.1.0 | micrograd_plus `Value` | ratio | reference engine | ratio |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for section, case in _cases(rows, "scalar demo step"):
         theirs = _find(rows, section, case, "micrograd 0.1.0")
         ours = _find(rows, section, case, "micrograd_plus Value")
         if theirs is None or ours is None:
             continue
+        reference = _find(rows, section, case, "micrograd_plus Value, reference engine")
         if ours.unit == "B":
             ratio = f"{ours.value / theirs.value:.0%} of it"
         else:
             ratio = f"**{theirs.value / ours.value:.0f}x faster**"
+        slow = (
+            "| |"
+            if reference is None
+            else (
+                f"| {format_value(reference.value, reference.unit)} | {theirs.value / reference.value:.0f}x faster |"
+            )
+        )
         lines.append(
-            f"| {case} | {format_value(theirs.value, theirs.unit)} | {format_value(ours.value, ours.unit)} | {ratio} |"
+            f"| {case} | {format_value(theirs.value, theirs.unit)} | {format_value(ours.value, ours.unit)} | {ratio} {slow}"
         )
     return "\n".join(lines)
 
@@ -73,13 +81,16 @@ def scale_table(rows: list[Row]) -> str:
         )
         growth = _find(rows, section, case, "backward time growth")
         failure = _find(rows, section, case, "micrograd 0.1.0 backward")
+        engine = " (reference engine)" if "reference" in section else ""
         if build and back and memory:
             lines.append(
-                f"| {case} | {format_value(build.value, 's')} | {format_value(back.value, 's')} | "
+                f"| {case}{engine} | {format_value(build.value, 's')} | {format_value(back.value, 's')} | "
                 f"{format_value(memory.value, 'B')} |"
             )
         elif growth:
-            notes.append(f"{case.replace('chain ', '')} nodes: backward took {growth.value:.1f}x the time")
+            notes.append(
+                f"{case.replace('chain ', '')} nodes{engine}: backward took {growth.value:.1f}x the time"
+            )
         elif failure:
             notes.append(f"micrograd 0.1.0 on the {case}: {failure.note}")
     return "\n".join(lines) + ("\n\n" + "; ".join(notes) + "." if notes else "")
