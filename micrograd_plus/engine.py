@@ -57,7 +57,7 @@ class Node:
     _passes: int  # the passes a leaf added up since `zero_grad`
     _origin: str | None  # why a node has no graph: "constant", "no_grad", "detach"
     _where: str | None  # the line that made it (anomaly mode)
-    _born: int  # the clock of in-place changes when it was made (guards.py)
+    _born: int  # the clock of in-place changes when made, or a leaf's data last changed (guards)
     _sum: Any  # fast.py's running sum
     # What each kind (Value below, Tensor in tensors.py) defines:
     apply: Callable[..., Node]  # an Op on nodes of this kind

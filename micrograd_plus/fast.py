@@ -158,7 +158,8 @@ def neurons(
 ) -> list[Value]:
     """engine.neurons, one node per neuron, each made here directly: the shared inputs are
     converted and read once for the whole layer."""
-    guards.check_layer(weight_rows, biases, inputs, activation, NEURON_OPS)
+    if activation not in NEURON_OPS or len(weight_rows) != len(biases):
+        guards.check_layer(weight_rows, biases, inputs, activation, NEURON_OPS)  # raises, saying why
     op = NEURON_OPS[activation]
     activate = ACTIVATIONS[activation].forward if activation in ACTIVATIONS else None
     relu = activate is RELU.forward
@@ -175,6 +176,8 @@ def neurons(
     new = Value.__new__
     results = []
     for weights, bias in zip(weight_rows, biases):
+        if len(weights) != len(xdatas):  # (here, not in a loop of its own over the rows: speed)
+            guards.check_layer(weight_rows, biases, inputs, activation, NEURON_OPS)
         if not isinstance(bias, Value):
             bias = engine._constant(bias)
         total = bias.data  # DOT's forward, written out to read each input's data once per layer

@@ -178,28 +178,36 @@ def short_repr(data: Any, width: int = 100) -> str:
 # -- in-place changes: a graph used after one of its inputs changed is refused ---------------------
 
 # A clock that counts the in-place changes made through the public API. Each node records it when
-# made (`_born`); the walk looks at a node's inputs only when the clock has moved since then, so
-# micrograd's loop (a new graph each step) pays nothing.
+# made (`_born`), and a leaf records it again each time its data is changed in place, so an input
+# changed after a node was made has a later `_born` than the node. The walk looks at a node's
+# inputs only when the clock has moved since the node was made, so micrograd's loop (a new graph
+# each step) pays nothing; an optimizer step pays one slot write and one dict update a parameter.
 clock = [0]
-_changes: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+_versions: dict[int, int] = {}  # id(node) -> its in-place changes; an entry leaves with its node
 
 
 def version_of(node: Any) -> int:
     """How many in-place changes the public API made to `node` (PyTorch's `_version`)."""
-    return _changes.get(node, (0, 0))[0]
+    return _versions.get(id(node), 0)
 
 
 def mark_changed(node: Any) -> None:
     """Record that `node.data` was just changed in place: nodes made from it before are stale."""
     clock[0] += 1
-    _changes[node] = (version_of(node) + 1, clock[0])
+    node._born = clock[0]
+    key = id(node)
+    if key in _versions:
+        _versions[key] += 1
+    else:
+        _versions[key] = 1
+        weakref.finalize(node, _versions.pop, key, None)  # before the id can be reused
 
 
 def check_inputs_unchanged(node: Any) -> None:
     """Refuse to apply the rule of a node whose inputs changed since it was made (as PyTorch)."""
     for index, parent in enumerate(node._parents):
-        version, changed_at = _changes.get(parent, (0, 0))
-        if changed_at > node._born:
+        if parent._born > node._born:
+            version = version_of(parent)
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: input {index} of '{node.op}' (a {type(parent).__name__}, now at version "

@@ -100,3 +100,25 @@ def test_relu_of_minus_zero_is_minus_zero_as_in_torch():
     assert math.copysign(1.0, v.data) == -1.0
     assert [math.copysign(1.0, x) for x in t.data] == [math.copysign(1.0, x) for x in theirs.tolist()]
     assert (1 / Value(-0.0).relu()).data == -math.inf
+
+
+def test_a_parameters_version_leaves_with_it_and_a_new_node_starts_at_zero():
+    """The versions are kept by id: the entry goes when the node does, so a later node that gets
+    the same id does not inherit a version (nor a stale-graph error)."""
+    import gc
+
+    from micrograd_plus import SGD, Value, guards
+
+    w = Value(1.0)
+    (w * w).backward()
+    SGD([w], lr=0.1).step()
+    key = id(w)
+    assert w._version == 1 and guards._versions[key] == 1
+    del w
+    gc.collect()
+    assert key not in guards._versions
+    fresh = [Value(2.0) for _ in range(1000)]  # one of them may take the freed id
+    assert all(v._version == 0 for v in fresh)
+    loss = fresh[0] * fresh[1]
+    loss.backward()  # nothing changed in place since the graph was made
+    assert fresh[0].grad == 2.0
