@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import neuron
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -360,15 +361,6 @@ def test_a_users_label_is_never_overwritten_and_models_are_held_weakly():
 # -- viewers are pure: one pass from zero, every .grad left as it was --------------------------
 
 
-def readme_neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return o
-
-
 def grads_of(root):
     return [(n.grad, n._passes) for n in graph_nodes(root)]
 
@@ -376,7 +368,7 @@ def grads_of(root):
 def test_after_backward_the_viewers_narrate_one_pass_from_zero_and_change_nothing(tmp_path):
     from micrograd_plus import draw_dot, export_html
 
-    o = readme_neuron()
+    o = neuron()[0]
     o.backward()  # as in the README, before looking
     before = grads_of(o)
     steps = record_backward(o)
@@ -396,7 +388,7 @@ def test_after_backward_the_viewers_narrate_one_pass_from_zero_and_change_nothin
 def test_a_drawn_step_shows_the_gradients_of_a_first_pass_whatever_ran_before():
     from micrograd_plus import draw_dot
 
-    fresh, used = readme_neuron(), readme_neuron()
+    fresh, used = neuron()[0], neuron()[0]
     for _ in range(3):
         used.backward()
     last = len(record_backward(fresh)) - 1
@@ -406,7 +398,7 @@ def test_a_drawn_step_shows_the_gradients_of_a_first_pass_whatever_ran_before():
 
 
 def test_the_live_steps_are_the_engines_pass_and_record_backward_restarts_from_zero():
-    o = readme_neuron()
+    o = neuron()[0]
     o.backward()
     leaves = [n for n in graph_nodes(o) if n._op is None]
     after_one = {n: n.grad for n in leaves}
