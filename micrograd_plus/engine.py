@@ -7,8 +7,7 @@ derivative is declared, and how `backward()` applies the chain rule:
 3. `Value`, a scalar node, its operators taken from the table.
 4. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
    `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
-Floats follow IEEE as PyTorch float64 (ieee.py); fast.py runs the same rules faster.
-"""
+Floats follow IEEE as PyTorch float64 (ieee.py); fast.py runs the same rules faster."""
 
 from __future__ import annotations
 
@@ -34,11 +33,11 @@ class Op:
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
-    def __init__(self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any"):  # fmt: skip
+    def __init__(self, name: str, forward: Fn, backward: Fn, array_forward: Fn | None = None, domain: str = "any", derivatives: tuple[Fn, ...] | None = None):  # fmt: skip
         guards.check_op(name, forward, backward)
         self.name, self.forward, self.backward, self.domain = name, forward, backward, domain
         self.array_forward = forward if array_forward is None else array_forward
-        self.derivatives: tuple[Fn, ...] | None = None  # one expression per input (see `elementwise`)
+        self.derivatives = derivatives  # one expression per input, if made by `elementwise`
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -98,24 +97,21 @@ sign = lambda x: ieee.sign(data_of(x))  # a constant: its derivative is 0 almost
 def where(condition: Any, x: Any, y: Any) -> Any:
     """x where `condition` (a bool, or bools of numpy) holds, else y: exactly y, even where x is
     inf or nan (a product with a 0/1 mask would give nan there). On nodes, a WHERE node."""
-    for node in (x, y):
-        if isinstance(node, Node):
-            return type(node).apply(WHERE, condition, x, y)
+    if isinstance(x, Node) or isinstance(y, Node):
+        return type(x if isinstance(x, Node) else y).apply(WHERE, condition, x, y)
     return (x if condition else y) if type(condition) is bool else np.where(condition, x, y)
 
 
 def relu_gradient(g: Any, out: Any) -> Any:
     """relu's rule, as PyTorch's threshold_backward: g where relu's output is not 0 (positive or
     nan), else exactly 0 (even for an inf g). On nodes, a RELU_GRADIENT node."""
-    for node in (g, out):
-        if isinstance(node, Node):
-            return type(node).apply(RELU_GRADIENT, g, out)
+    if isinstance(g, Node) or isinstance(out, Node):
+        return type(g if isinstance(g, Node) else out).apply(RELU_GRADIENT, g, out)
     return np.where(out != 0, g, 0.0) if isinstance(out, np.ndarray) else (g if out != 0 else 0.0)
 
 
 def piecewise_constant(result: Any, x: Any) -> Any:
-    """`result`, a contribution that depends on x only through a piecewise-constant derivative
-    (abs's, clamp's): on nodes, recorded with derivative 0 in x, so second derivatives are 0."""
+    """`result` (abs's or clamp's contribution), on nodes recorded with derivative 0 in x."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
@@ -127,9 +123,7 @@ def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | No
     backward: Fn = lambda g, out, a: (d(g, out, a),)
     if other:
         backward = lambda g, out, a, b: (d(g, out, a, b), other[0](g, out, a, b))
-    op = Op(name, forward, backward, array_forward, domain)
-    op.derivatives = derivatives
-    return op
+    return Op(name, forward, backward, array_forward, domain, derivatives)
 
 
 def _pow_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -179,10 +173,9 @@ SUM = Op("sum",            lambda *xs: sum(xs), lambda g, out, *xs: (g,) * len(x
 WHERE = Op("where",        lambda c, x, y: x if c else y, lambda g, out, c, x, y: (None, where(data_of(c) != 0, g, 0.0), where(data_of(c) != 0, 0.0, g)), np.where)
 PIECEWISE_CONSTANT = Op("piecewise_constant", lambda r, x: r, lambda g, out, r, x: (g, 0.0 * g))
 RELU_GRADIENT = Op("relu'", relu_gradient, lambda gg, r, g, out: (relu_gradient(gg, out), 0.0 * gg))
-# fmt: on
 
-RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS)}
-RULES.update({op.name: op for op in (ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT, RELU_GRADIENT)})
+RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS, ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT, RELU_GRADIENT)}
+# fmt: on
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
 UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt")  # Value methods
 
@@ -190,17 +183,20 @@ UNARY_FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs",
 # -- Value: a scalar node --------------------------------------------------------------------------
 def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand], Value]:
     def method(self: Value, other: Operand) -> Value:
-        if not isinstance(other, Value) and not guards.is_real(other):
-            return NotImplemented
-        return Value.apply(op, other, self) if swapped else Value.apply(op, self, other)
+        if not isinstance(other, Value):
+            if not guards.is_real(other):
+                return NotImplemented
+            other = _constant(other)
+        return _record(op, (other, self) if swapped else (self, other))
 
     return method
 
 
-_unary_method = lambda op: lambda self: Value.apply(op, self)
+_unary_method = lambda op: lambda self: _record(op, (self,))
 # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
 _operand = lambda x: x.data if isinstance(x, Value) else guards.to_float(x, "the other operand")
 _comparison = lambda compare: lambda self, other: compare(self.data, _operand(other))
+_requires_grad = operator.attrgetter("requires_grad")
 
 
 class Value(Node):
@@ -235,23 +231,7 @@ class Value(Node):
         9.0
         """
         guards.check_op_first(op, Op)
-        parents: tuple[Value, ...] = inputs  # type: ignore[assignment]
-        for x in inputs:
-            if not isinstance(x, Value):  # plain numbers become constants
-                parents = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
-                break
-        data = ieee.call(op.forward, *[p.data for p in parents])
-        if type(data) is not float:
-            data = guards.to_float(data, f"the forward of Op {op.name!r} returned a value that")
-        out = Value(data)
-        if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
-            out._op, out._parents = op, parents
-            out.requires_grad = any(p.requires_grad for p in parents)
-        else:
-            out.requires_grad, out._origin = False, "no_grad"
-        if out._where is not None:
-            guards.check_forward(op, parents, data, out._where)
-        return out
+        return _record(op, _as_values(inputs))
 
     # fmt: off
     __add__, __radd__ = _binary_operator(ADD), _binary_operator(ADD, swapped=True)
@@ -299,8 +279,31 @@ class Value(Node):
         return grad if total is None else grad + total
 
 
-def _constant(x: Any) -> Value:
-    """A plain number used in an operation: a node that collects no gradient."""
+def _record(op: Op, parents: tuple[Value, ...]) -> Value:
+    """The Value `op` makes of `parents`: its data by the forward, its graph (unless no_grad)."""
+    datas = [p.data for p in parents]
+    try:
+        data = op.forward(*datas)
+    except ieee.ERRORS:  # 1/0, an overflow: computed again the IEEE way (inf, nan)
+        data = ieee.again(op.forward, *datas)
+    out = Value(data if type(data) is float else guards.forward_result_to_float(op, data))
+    if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
+        out._op, out._parents, out.requires_grad = op, parents, any(map(_requires_grad, parents))
+    else:
+        out.requires_grad, out._origin = False, "no_grad"
+    if out._where is not None:
+        guards.check_forward(op, parents, out.data, out._where)
+    return out
+
+
+def _as_values(xs: Sequence[Operand]) -> tuple[Value, ...]:  # plain numbers become constants
+    for x in xs:
+        if not isinstance(x, Value):
+            return tuple(x if isinstance(x, Value) else _constant(x) for x in xs)
+    return tuple(xs)  # type: ignore[arg-type]
+
+
+def _constant(x: Any) -> Value:  # a plain number used in an operation: a node without gradient
     v = Value(guards.operand_to_float(x), requires_grad=False)
     v._origin, v._where = "constant", None
     return v
@@ -314,8 +317,9 @@ def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0
 def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand], activation: str = "linear") -> list[Value]:  # fmt: skip
     """A layer: `activation(dot(w, inputs, b))` for each row w and bias b (fast.py fuses each)."""
     guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
-    made = [Value.apply(DOT, *weights, *inputs, bias) for weights, bias in zip(weight_rows, biases)]
-    return made if activation == "linear" else [Value.apply(ACTIVATIONS[activation], out) for out in made]
+    inputs = _as_values(inputs)  # converted once: each neuron of the layer reads them
+    made = [_record(DOT, _as_values((*weights, *inputs, bias))) for weights, bias in zip(weight_rows, biases)]
+    return made if activation == "linear" else [_record(ACTIVATIONS[activation], (out,)) for out in made]
 
 
 def value_sum(terms: Sequence[Operand]) -> Value:
@@ -326,8 +330,8 @@ def value_sum(terms: Sequence[Operand]) -> Value:
 
 # -- the walk ------------------------------------------------------------------------------------
 def topological_order(*roots: Node) -> list[Node]:
-    """Every node the roots depend on that requires grad, each before the nodes it was made
-    from. Depth first with an explicit stack, not recursion: a million-node chain is fine."""
+    """Every node the roots depend on that requires grad, each before its parents: depth first,
+    with a stack of its own rather than recursion (a million-node chain is fine)."""
     order: list[Node] = []
     visited: set[Node] = set()
     stack: list[Node | None] = list(reversed(roots))
@@ -344,12 +348,11 @@ def topological_order(*roots: Node) -> list[Node]:
     return order[::-1]
 
 
-def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[tuple[Node, Any, Sequence[Any], list[Any]]]:  # fmt: skip
-    """The backward pass, one step per node whose rule runs, in topological order (a node's
-    gradient is complete when its rule runs). A step `(node, g, contributions, after)`: node
-    received g (dL/dnode), its rule sent contributions[i] to node.parents[i] (None: nothing),
-    after which that parent's running sum is after[i]. `totals`, given empty, receives every
-    node of the walk, in order, with its gradient summed over this pass (None: nothing came)."""
+def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[tuple[Node, Any, Sequence[Any]]]:  # fmt: skip
+    """The backward pass, one step per node whose rule runs, in topological order (its gradient
+    is complete then). A step `(node, g, contributions)`: node received g (dL/dnode), its rule
+    sent contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in
+    `totals`, which, given empty, receives every node of the walk in order (None: nothing yet)."""
     order = topological_order(*roots)
     totals.update(dict.fromkeys(order))
     for root, seed in zip(roots, seeds):
@@ -362,24 +365,21 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
         if node._born != now:  # something changed in place since the node was made
             guards.check_inputs_unchanged(node)
         contributions = local_gradients(node, g, create_graph)
-        after = []
         for parent, c in zip(node._parents, contributions):
-            total = None
             if c is not None and parent.requires_grad:
-                total = c if totals[parent] is None else totals[parent] + c
-                totals[parent] = total
-            after.append(total)
-        yield node, g, contributions, after
+                previous = totals[parent]
+                totals[parent] = c if previous is None else previous + c
+        yield node, g, contributions
 
 
 def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[Any]:
     """`node`'s rule applied to its upstream gradient g: one contribution per parent."""
-    op, parents = node._op, node._parents
-    assert op is not None
-    if create_graph:
-        contributions = op.backward(g, node, *parents)
-    else:
-        contributions = ieee.call(op.backward, g, node.data, *[p.data for p in parents])
+    rule, parents = node._op.backward, node._parents  # type: ignore[union-attr]
+    out, inputs = (node, parents) if create_graph else (node.data, [p.data for p in parents])
+    try:  # on nodes under create_graph (recording the rule's graph), else on their data
+        contributions = rule(g, out, *inputs)
+    except ieee.ERRORS:  # 1/0, an overflow: computed again the IEEE way (inf, nan)
+        contributions = ieee.again(rule, g, out, *inputs)
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
     if modes._modes.anomaly:

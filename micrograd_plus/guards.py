@@ -41,6 +41,10 @@ def to_float(data: Any, what: str = "Value data") -> float:
     )
 
 
+def forward_result_to_float(op: Any, data: Any) -> float:
+    return to_float(data, f"the forward of Op {op.name!r} returned a value that")
+
+
 def operand_to_float(x: Any) -> float:
     """A plain number used in an operation with Values, as a float."""
     if not is_real(x):

@@ -358,7 +358,7 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         0, root, names, root, seed, is_seed=True, grad_before=before, grad_after=shown(root, seed)
     )
     latest: dict[Node, Any] = {root: seed}  # each node's running sum, as narrated so far
-    totals: dict[Node, Any] = {}
+    totals = _WrittenSums()
     walk = engine.backward_pass([root], [seed], totals)
     index = 1
     while True:
@@ -366,10 +366,12 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
             step = next(walk, None)
         if step is None:
             break
-        node, gradient, contributions, sums = step
+        node, gradient, contributions = step
+        sums = iter([(n, total) for n, total in totals.written if n is not root])  # (not the seed)
+        totals.written.clear()
         locals_ = _local_derivatives(node)
         shares = []
-        for i, (parent, c, total) in enumerate(zip(node._parents, contributions, sums)):
+        for i, (parent, c) in enumerate(zip(node._parents, contributions)):
             name = names[parent]
             if not parent.requires_grad:
                 why = (
@@ -385,6 +387,8 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
                     GradientShare(parent, name, None, None, None, None, None, None, skipped=skipped)
                 )
                 continue
+            summed, total = next(sums)
+            assert summed is parent, "the walk added its contributions in the order of the parents"
             previous = latest.get(parent)
             latest[parent] = total
             grad_before = _copy(parent.grad) if live else shown(parent, previous)
@@ -401,6 +405,19 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
             node.grad = saved.get(node, node.grad)
             node._store_grad(total)
         guards.last_pass.root = weakref.ref(root)
+
+
+class _WrittenSums(dict):  # type: ignore[type-arg]
+    """The walk's `totals`, noting each running sum the walk writes into it, in order: the
+    narration shows every addition as it was made (twice for a parent a node uses twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[tuple[Node, Any]] = []
+
+    def __setitem__(self, node: Node, total: Any) -> None:
+        super().__setitem__(node, total)
+        self.written.append((node, total))
 
 
 def _local_derivatives(node: Node) -> Sequence[Any] | None:
