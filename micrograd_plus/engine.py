@@ -317,8 +317,8 @@ def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0
 def neurons(weight_rows: Sequence[Sequence[Value]], biases: Sequence[Operand], inputs: Sequence[Operand], activation: str = "linear") -> list[Value]:  # fmt: skip
     """A layer: `activation(dot(w, inputs, b))` for each row w and bias b (fast.py fuses each)."""
     guards.check_layer(weight_rows, biases, inputs, activation, (*ACTIVATIONS, "linear"))
-    inputs = _as_values(inputs)  # converted once: each neuron of the layer reads them
-    made = [_record(DOT, _as_values((*weights, *inputs, bias))) for weights, bias in zip(weight_rows, biases)]
+    inputs, biases = _as_values(inputs), _as_values(biases)  # converted once for the layer
+    made = [_record(DOT, (*_as_values(weights), *inputs, bias)) for weights, bias in zip(weight_rows, biases)]
     return made if activation == "linear" else [_record(ACTIVATIONS[activation], (out,)) for out in made]
 
 
