@@ -42,6 +42,7 @@ def to_float(data: Any, what: str = "Value data") -> float:
 
 
 def forward_result_to_float(op: Any, data: Any) -> float:
+    """A custom Op's forward gave a number that is not a float: as a float, or say what it gave."""
     return to_float(data, f"the forward of Op {op.name!r} returned a value that")
 
 
