@@ -27,6 +27,7 @@ import numpy as np
 from . import engine, guards, ieee, modes
 from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_rule
 from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
+from .tensors import Tensor
 
 Kernel = Callable[[Any, Node], None]
 
@@ -391,6 +392,44 @@ def backward(self: Value, gradient: Any = None) -> None:
     return None
 
 
+def tensor_backward(self: Tensor, gradient: Any = None) -> None:
+    """engine.backward for a Tensor, without the generator of steps: the same order, the same
+    rules on the same arrays, the same sums in the same order, so the same bits; the running
+    sums live in the nodes (`Node._sum`) rather than in a dict, and a rule is called straight."""
+    if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
+        return engine.backward(self, gradient)
+    seed = self._seed() if gradient is None else self._raw(gradient)
+    with no_grad():
+        order = _order(self)
+        self._sum = seed
+        now = guards.clock[0]
+        for node in order:
+            op = node._op
+            g = node._sum
+            if op is None or g is None:  # a leaf, or only rules' None reached it
+                continue
+            if node._born != now:  # something changed in place since the node was made
+                guards.check_inputs_unchanged(node)
+            parents = node._parents
+            try:
+                contributions = op.backward(g, node.data, *[p.data for p in parents])
+            except ieee.ERRORS:
+                contributions = ieee.again(op.backward, g, node.data, *[p.data for p in parents])
+            if type(contributions) is not tuple or len(contributions) != len(parents):
+                contributions = engine.local_gradients(node, g)  # (which says what is wrong)
+            for parent, c in zip(parents, contributions):
+                if c is not None and parent.requires_grad:
+                    previous = parent._sum
+                    parent._sum = c if previous is None else previous + c
+    guards.last_pass.root = weakref.ref(self)
+    for node in order:  # leaves and retain_grad() nodes store their total (Node._store_grad)
+        total = node._sum
+        node._sum = None
+        if node._op is None or node._retains_grad:
+            node._store_grad(total)
+    return None
+
+
 # -- switching ------------------------------------------------------------------------------------
 
 _OPERATORS = {"__add__": engine.ADD, "__sub__": engine.SUB, "__mul__": engine.MUL, "__truediv__": engine.DIV}
@@ -413,6 +452,7 @@ for _name, _op in _OPERATORS.items():
         _binary_operator(_op, swapped=True),
     )
 _reference_neurons = engine.neurons
+_reference_tensor_backward = Tensor.backward
 _current = ["reference"]
 
 
@@ -426,6 +466,7 @@ def set_engine(name: str) -> str:
     previous = _current[0]
     for attribute, method in pieces.items():
         setattr(Value, attribute, method)
+    Tensor.backward = tensor_backward if name == "fast" else _reference_tensor_backward  # type: ignore[method-assign]
     engine.neurons = neurons if name == "fast" else _reference_neurons  # type: ignore[assignment]
     _current[0] = name
     return previous
