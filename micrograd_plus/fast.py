@@ -399,7 +399,7 @@ def tensor_backward(self: Tensor, gradient: Any = None) -> None:
     if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
         return engine.backward(self, gradient)
     seed = self._seed() if gradient is None else self._raw(gradient)
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):  # (inf + -inf in a sum is nan, quietly)
         order = _order(self)
         self._sum = seed
         now = guards.clock[0]

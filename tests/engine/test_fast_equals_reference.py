@@ -11,6 +11,7 @@ and 0.0 + -0.0 is 0.0, so leaves never show it).
 from __future__ import annotations
 
 import math
+import warnings
 import sys
 from typing import Any
 
@@ -556,3 +557,11 @@ def test_anomaly_mode_and_the_viewers_walk_tensors_with_the_reference_pass(monke
     with using_engine("reference"):
         loss.backward()
     assert len(walked) == 3 and np.array_equal(x.grad, [1.0, 2.0])
+
+
+def test_the_fast_tensor_walk_adds_an_inf_and_a_minus_inf_quietly():
+    with using_engine("fast"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # IEEE's nan, never a RuntimeWarning (DESIGN.md)
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        ((x * math.inf) + (x * -math.inf)).sum().backward()
+    assert np.isnan(x.grad).all()
