@@ -27,7 +27,7 @@ import numpy as np
 from . import engine, guards, ieee, modes
 from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_rule
 from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
-from .tensors import Tensor
+from .tensors import Tensor, quiet
 
 Kernel = Callable[[Any, Node], None]
 
@@ -399,28 +399,10 @@ def tensor_backward(self: Tensor, gradient: Any = None) -> None:
     if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
         return engine.backward(self, gradient)
     seed = self._seed() if gradient is None else self._raw(gradient)
-    with no_grad(), np.errstate(all="ignore"):  # (inf + -inf in a sum is nan, quietly)
+    with no_grad():
         order = _order(self)
         self._sum = seed
-        now = guards.clock[0]
-        for node in order:
-            op = node._op
-            g = node._sum
-            if op is None or g is None:  # a leaf, or only rules' None reached it
-                continue
-            if node._born != now:  # something changed in place since the node was made
-                guards.check_inputs_unchanged(node)
-            parents = node._parents
-            try:
-                contributions = op.backward(g, node.data, *[p.data for p in parents])
-            except ieee.ERRORS:
-                contributions = ieee.again(op.backward, g, node.data, *[p.data for p in parents])
-            if type(contributions) is not tuple or len(contributions) != len(parents):
-                contributions = engine.local_gradients(node, g)  # (which says what is wrong)
-            for parent, c in zip(parents, contributions):
-                if c is not None and parent.requires_grad:
-                    previous = parent._sum
-                    parent._sum = c if previous is None else previous + c
+        _tensor_walk(order)
     guards.last_pass.root = weakref.ref(self)
     for node in order:  # leaves and retain_grad() nodes store their total (Node._store_grad)
         total = node._sum
@@ -428,6 +410,30 @@ def tensor_backward(self: Tensor, gradient: Any = None) -> None:
         if node._op is None or node._retains_grad:
             node._store_grad(total)
     return None
+
+
+@quiet  # (an inf and a -inf summed give nan, without a RuntimeWarning)
+def _tensor_walk(order: list[Node]) -> None:
+    """Each node's rule, in `order`, its contributions summed into its parents' `_sum`."""
+    now = guards.clock[0]
+    for node in order:
+        op = node._op
+        g = node._sum
+        if op is None or g is None:  # a leaf, or only rules' None reached it
+            continue
+        if node._born != now:  # something changed in place since the node was made
+            guards.check_inputs_unchanged(node)
+        parents = node._parents
+        try:
+            contributions = op.backward(g, node.data, *[p.data for p in parents])
+        except ieee.ERRORS:
+            contributions = ieee.again(op.backward, g, node.data, *[p.data for p in parents])
+        if type(contributions) is not tuple or len(contributions) != len(parents):
+            contributions = engine.local_gradients(node, g)  # (which says what is wrong)
+        for parent, c in zip(parents, contributions):
+            if c is not None and parent.requires_grad:
+                previous = parent._sum
+                parent._sum = c if previous is None else previous + c
 
 
 # -- switching ------------------------------------------------------------------------------------

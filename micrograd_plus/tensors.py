@@ -528,16 +528,19 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
     """`_elementwise` of a binary entry, written out for the operators (+ - * / **): the four
     Ops, one per pair of `needs`, found at once."""
     ops = [_on_arrays(entry, (need_a, need_b)) for need_a in (False, True) for need_b in (False, True)]
+    forward = entry.array_forward
 
     def combine(a: Tensor, b: Tensor) -> Tensor:
         ra = a.requires_grad
         rb = b.requires_grad
-        op = ops[2 * ra + rb]
+        token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
         try:
-            data = op.forward(a.data, b.data)
+            data = forward(a.data, b.data)
         except ValueError:
             raise _not_broadcasting(entry, (a, b)) from None
-        return _result(data, (a, b), op, ra or rb)
+        finally:
+            _leave_quiet(token)
+        return _result(data, (a, b), ops[2 * ra + rb], ra or rb)
 
     return combine
 
