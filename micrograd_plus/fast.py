@@ -1,6 +1,6 @@
-"""The fast engine: the rules of engine.py, run faster on Values. Same numbers, bit for bit
-(tests/engine/test_fast_equals_reference.py), but for the sign of a zero gradient shown by an
-intermediate Value (see `_neuron_kernel`). `set_engine("reference" | "fast")` switches.
+"""The fast engine: the rules of engine.py, run faster on Values and Tensors. Same numbers, bit
+for bit (tests/engine/test_fast_equals_reference.py), but for the sign of a zero gradient shown
+by an intermediate Value (see `_neuron_kernel`). `set_engine("reference" | "fast")` switches.
 
 What it does differently, each piece measured to pay on micrograd's demo step
 (benchmarks/run.py):
@@ -10,8 +10,12 @@ What it does differently, each piece measured to pay on micrograd's demo step
   without building the lists of input data and of contributions;
 - a neuron whose gradient is exactly 0 sends nothing (every contribution would be +-0.0);
 - the depth-first order is found without allocating per node (`_order`), and the running
-  sums live in the nodes (`Node._sum`) rather than in a dict.
-Anomaly mode, Tensors and `grad()` always use engine.py's walk.
+  sums live in the nodes (`Node._sum`) rather than in a dict;
+- Tensors walk the same way (`tensor_backward`): each node's rule, the very one engine.py's
+  walk calls, is called straight, with no generator of steps, no dict of totals and no list
+  of running sums per step (a third of a small model's backward pass).
+Anomaly mode, `grad()` and the viewers (backward_steps, draw_dot's steps, the player) always
+use engine.py's walk.
 """
 
 from __future__ import annotations
@@ -393,9 +397,14 @@ def backward(self: Value, gradient: Any = None) -> None:
 
 
 def tensor_backward(self: Tensor, gradient: Any = None) -> None:
-    """engine.backward for a Tensor, without the generator of steps: the same order, the same
-    rules on the same arrays, the same sums in the same order, so the same bits; the running
-    sums live in the nodes (`Node._sum`) rather than in a dict, and a rule is called straight."""
+    """Apply the chain rule from this Tensor to every Tensor it depends on.
+
+    `gradient` is required unless the Tensor has one element. Leaves add this pass's
+    gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
+    only after `retain_grad()`. The graph is kept, so calling it again is allowed.
+    """
+    # engine.backward's pass, bit for bit: the same order, the same rules on the same arrays,
+    # the same sums in the same order, with the running sums in the nodes (`Node._sum`).
     if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
         return engine.backward(self, gradient)
     seed = self._seed() if gradient is None else self._raw(gradient)
@@ -407,7 +416,7 @@ def tensor_backward(self: Tensor, gradient: Any = None) -> None:
     for node in order:  # leaves and retain_grad() nodes store their total (Node._store_grad)
         total = node._sum
         node._sum = None
-        if node._op is None or node._retains_grad:
+        if node._op is None or node._retains_grad:  # type: ignore[attr-defined]  # (all Tensors)
             node._store_grad(total)
     return None
 
@@ -463,9 +472,10 @@ _current = ["reference"]
 
 
 def set_engine(name: str) -> str:
-    """Run Values on the "fast" engine (the default) or the "reference" one (engine.py as you
-    read it); returns the previous name. Both give the same numbers (but for the sign of a
-    zero intermediate gradient); graphs differ: the fast engine makes a neuron one node."""
+    """Run Values and Tensors on the "fast" engine (the default) or the "reference" one
+    (engine.py as you read it); returns the previous name. Both give the same numbers (but for
+    the sign of a zero intermediate Value's gradient); Value graphs differ: the fast engine
+    makes a neuron one node."""
     pieces = {"reference": _REFERENCE, "fast": {**_FAST, "backward": backward}}.get(name)
     if pieces is None:
         raise ValueError(f"set_engine() takes 'reference' or 'fast', got {name!r}")

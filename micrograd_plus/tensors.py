@@ -1,7 +1,8 @@
 """Tensor: a numpy array that records how it was computed, so `backward()` can apply the chain rule.
 
 Value is for seeing, Tensor is for running: both are nodes of the one graph walk in
-`engine.py`, so nothing about the chain rule is written twice. The elementwise operations
+`engine.py` (which fast.py runs faster, bit for bit), so nothing about the chain rule is
+written twice. The elementwise operations
 (+ - * / **, exp, relu, ...) are the rule table's entries of engine.py, applied to arrays
 through one wrapper that undoes broadcasting (`_on_arrays`). The operations only Tensors
 have (matmul, reductions, indexing, softmax) state their forward and their derivative side

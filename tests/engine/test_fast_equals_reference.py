@@ -11,8 +11,8 @@ and 0.0 + -0.0 is 0.0, so leaves never show it).
 from __future__ import annotations
 
 import math
-import warnings
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -397,7 +397,10 @@ def test_random_tensor_graphs_give_the_same_gradients_bit_for_bit(program, seed)
                 root.backward(None if seed is None else np.array(seed))
                 root.backward()  # a second pass adds to the leaves, as the first did
             results[name] = (root, leaves, retained)
-    (ref_root, ref_leaves, ref_kept), (fast_root, fast_leaves, fast_kept) = results["reference"], results["fast"]
+    (ref_root, ref_leaves, ref_kept), (fast_root, fast_leaves, fast_kept) = (
+        results["reference"],
+        results["fast"],
+    )
     assert same_array(ref_root.data, fast_root.data)
     for a, b in zip(ref_leaves, fast_leaves, strict=True):
         assert same_array(a.grad, b.grad), (a.grad, b.grad)
@@ -425,7 +428,9 @@ def test_one_tensor_graph_walked_by_each_engine_gives_the_same_bits(program):
 def train_tensor_mlp(loss_name: str, optimizer_name: str, dtype: Any, seed: int, steps: int) -> list[Any]:
     """A small Tensor MLP trained a few steps: the losses, then the weights and gradients."""
     rng = np.random.default_rng(seed)
-    model = Sequential(Linear(4, 8, dtype=dtype), ReLU(), Linear(8, 8, dtype=dtype), Tanh(), Linear(8, 3, dtype=dtype))
+    model = Sequential(
+        Linear(4, 8, dtype=dtype), ReLU(), Linear(8, 8, dtype=dtype), Tanh(), Linear(8, 3, dtype=dtype)
+    )
     for p in model.parameters():
         p.data[...] = rng.uniform(-0.7, 0.7, p.shape)
     params = model.parameters()
@@ -455,7 +460,9 @@ def train_tensor_mlp(loss_name: str, optimizer_name: str, dtype: Any, seed: int,
     st.sampled_from([np.float64, np.float32]),
     st.integers(0, 2**16),
 )
-def test_tensor_mlp_training_gives_the_same_losses_and_weights_bit_for_bit(loss_name, optimizer_name, dtype, seed):
+def test_tensor_mlp_training_gives_the_same_losses_and_weights_bit_for_bit(
+    loss_name, optimizer_name, dtype, seed
+):
     runs = {}
     for name in ("reference", "fast"):
         with using_engine(name):
@@ -528,7 +535,9 @@ def test_the_fast_tensor_walk_refuses_a_graph_whose_input_changed_in_place(optim
             optimizer([W], lr=0.1).step()
             W.zero_grad()
             h.grad = None
-            with pytest.raises(RuntimeError, match=r"modified by an inplace operation: input 1 of '@'") as info:
+            with pytest.raises(
+                RuntimeError, match=r"modified by an inplace operation: input 1 of '@'"
+            ) as info:
                 loss.backward()
             messages.append(str(info.value))
             assert W.grad is None and h.grad is None  # refused before anything was stored
