@@ -13,7 +13,7 @@ What it does differently, each piece measured to pay on micrograd's demo step
   sums live in the nodes (`Node._sum`) rather than in a dict;
 - Tensors walk the same way (`tensor_backward`): each node's rule, the very one engine.py's
   walk calls, is called straight, with no generator of steps, no dict of totals and no list
-  of running sums per step (a third of a small model's backward pass).
+  of running sums per step.
 Anomaly mode, `grad()` and the viewers (backward_steps, draw_dot's steps, the player) always
 use engine.py's walk.
 """
