@@ -134,9 +134,9 @@ def broadcast_to(x: Any, shape: Shape) -> Any:
     """x repeated to `shape` by numpy broadcasting (a read-only view for arrays)."""
     if isinstance(x, Tensor):
         return Tensor.apply(_broadcast_to_op(tuple(shape)), x)
-    if isinstance(x, (np.ndarray, np.generic)) and x.size == 1:  # (the gradient of a sum or mean of all)
-        # One number everywhere: a view of it with every stride 0, made in a quarter of the time
-        # np.broadcast_to takes to check its arguments.
+    if isinstance(x, (np.ndarray, np.generic)) and x.size == 1 and x.ndim <= len(shape):
+        # One number everywhere (the gradient of a sum or mean of all): a view of it with every
+        # stride 0, made in a quarter of the time np.broadcast_to takes to check its arguments.
         view = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
         view.flags.writeable = False
         return view
