@@ -1412,6 +1412,8 @@ _NO_VALUES_OR_INDICES = (
 def real_number(value: Any, what: str) -> float:
     """A real number argument (int, float, numpy scalar; not bool) as a float, or a TypeError
     naming `what`; an int beyond the float range is a ValueError (not Python's OverflowError)."""
+    if type(value) is float:  # the common case, without the costly check of the numbers ABC
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{what} must be a number, got {type(value).__name__}: {value!r:.60}")
     try:

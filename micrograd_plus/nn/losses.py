@@ -489,6 +489,8 @@ def weight_array(weight: Any, who: str) -> np.ndarray:
 def check_ignore_index(value: Any) -> int:
     """`ignore_index` as an int (any integral number, not a bool), or a TypeError: shared by
     the functional losses and their modules."""
+    if type(value) is int:  # the common case, without the costly check of the numbers ABC
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"ignore_index must be an int, got {type(value).__name__}: {value!r:.60}")
     return int(value)
