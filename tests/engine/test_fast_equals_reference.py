@@ -574,3 +574,35 @@ def test_the_fast_tensor_walk_adds_an_inf_and_a_minus_inf_quietly():
         x = Tensor([1.0, 2.0], requires_grad=True)
         ((x * math.inf) + (x * -math.inf)).sum().backward()
     assert np.isnan(x.grad).all()
+
+
+special32 = st.sampled_from([0.0, -0.0, 3e38, -3e38, math.inf, -math.inf, math.nan])  # (float32's too)
+
+
+@given(
+    st.sampled_from([(), (1,), (3,), (2, 3), (4, 1, 2)]).flatmap(
+        lambda shape: st.tuples(
+            hnp.arrays(
+                st.sampled_from([np.float64, np.float32]), shape, elements=st.one_of(finite, special32)
+            ),
+            hnp.arrays(np.float64, shape, elements=st.one_of(finite, special32)),
+        )
+    ),
+    st.sampled_from(["as is", "fortran", "broadcast", "scalar"]),
+)
+def test_the_fast_relu_rule_gives_the_bits_of_the_tables_rule(arrays, layout):
+    """relu's rule as the fast walk computes it on arrays, against the rule table's (np.where),
+    bit for bit: -0.0 kept where the output is not 0, 0.0 (never -0.0 or nan) where it is."""
+    g, data = arrays
+    with np.errstate(all="ignore"):  # (1e308 as float32 is inf)
+        out = np.asarray(np.maximum(0.0, data), dtype=g.dtype)  # relu's output: 0, positive, nan
+    if layout == "fortran" and g.ndim:
+        g, out, data = np.asfortranarray(g), np.asfortranarray(out), np.asfortranarray(data)
+    elif layout == "broadcast" and g.size:  # one number everywhere, as a sum's gradient arrives
+        g = np.broadcast_to(g.reshape(-1)[:1].reshape((1,) * g.ndim), g.shape)
+    elif layout == "scalar" and g.ndim == 0:
+        g = g[()]  # a numpy scalar, as 0-d arithmetic gives
+    for op, faster in fast.FASTER_RULES.items():
+        (ours,) = faster(g, out, data)
+        (table,) = op.backward(g, out, data)
+        assert type(ours) is type(table) and same_array(np.asarray(ours), np.asarray(table))
