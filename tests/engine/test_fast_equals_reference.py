@@ -3,9 +3,10 @@
 Speed itself is measured by `benchmarks/run.py`, never here. What is checked here is that the
 fast engine's shortcuts change no number: on random graphs (hypothesis), on MLPs and on
 micrograd's demo training, the data and every leaf's gradient are the same bits under both
-engines. The one difference allowed: an intermediate Value may show 0.0 where the reference
-shows -0.0 (a neuron whose gradient is 0 sends nothing instead of +-0.0; leaves start at 0.0,
-and 0.0 + -0.0 is 0.0, so leaves never show it).
+engines, for Values and for Tensors (random broadcasting graphs, Tensor MLPs trained with SGD
+and Adam, float32). The one difference allowed: an intermediate Value may show 0.0 where the
+reference shows -0.0 (a neuron whose gradient is 0 sends nothing instead of +-0.0; leaves start
+at 0.0, and 0.0 + -0.0 is 0.0, so leaves never show it).
 """
 
 from __future__ import annotations
