@@ -1,7 +1,8 @@
 """Tensor: a numpy array that records how it was computed, so `backward()` can apply the chain rule.
 
 Value is for seeing, Tensor is for running: both are nodes of the one graph walk in
-`engine.py`, so nothing about the chain rule is written twice. The elementwise operations
+`engine.py` (which fast.py runs faster, bit for bit), so nothing about the chain rule is
+written twice. The elementwise operations
 (+ - * / **, exp, relu, ...) are the rule table's entries of engine.py, applied to arrays
 through one wrapper that undoes broadcasting (`_on_arrays`). The operations only Tensors
 have (matmul, reductions, indexing, softmax) state their forward and their derivative side
@@ -133,6 +134,12 @@ def broadcast_to(x: Any, shape: Shape) -> Any:
     """x repeated to `shape` by numpy broadcasting (a read-only view for arrays)."""
     if isinstance(x, Tensor):
         return Tensor.apply(_broadcast_to_op(tuple(shape)), x)
+    if isinstance(x, (np.ndarray, np.generic)) and x.size == 1 and x.ndim <= len(shape):
+        # One number everywhere (the gradient of a sum or mean of all): a view of it with every
+        # stride 0, made in a quarter of the time np.broadcast_to takes to check its arguments.
+        view = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
+        view.flags.writeable = False
+        return view
     return np.broadcast_to(x, shape)
 
 
@@ -186,7 +193,8 @@ def _column_major(x: Any) -> bool:
 
 
 def _fit(c: Any, x: Any) -> Any:
-    return c if c.shape == x.shape else unbroadcast(c, x.shape)
+    """A contribution to input x summed back to x's shape (None: no contribution)."""
+    return c if c is None or c.shape == x.shape else unbroadcast(c, x.shape)
 
 
 # --- elementwise operations: the rule table's entries (engine.py), on arrays --------------------------
@@ -197,24 +205,36 @@ def _on_arrays(entry: Op, needs: tuple[bool, ...]) -> Op:
     """The rule table's `entry` for Tensors whose inputs need a gradient as `needs` says: its
     forward on arrays, and its derivatives, only those of the inputs that need one (no gradient
     for the data batch of a product, the exponent 2 of a square), each summed back to its
-    input's shape (broadcasting undone), all without numpy warnings."""
+    input's shape (broadcasting undone), all without numpy warnings. (One rule per number of
+    inputs: the walk calls it on every step of a training loop.)"""
     derivatives = entry.derivatives
+    rule: Callable[..., tuple[Any, ...]]
+    if derivatives is None:  # an entry with a rule of its own (dot, sum, where, ...)
 
-    def backward(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
-        if derivatives is None:
-            contributions = entry.backward(g, out, *inputs)
-        else:
-            contributions = [d(g, out, *inputs) if need else None for d, need in zip(derivatives, needs)]
-        fitted: list[Any] = []
-        for c, x in zip(contributions, inputs):
-            if c is not None:
+        def rule(g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+            fitted: list[Any] = []
+            for c, x in zip(entry.backward(g, out, *inputs), inputs):
                 c = _fit(c, x)
-                if any(c is other for other in fitted) and type(c) is np.ndarray:
+                if type(c) is np.ndarray and any(c is other for other in fitted):
                     c = c.copy()  # never hand one array to two inputs (see the module's doc)
-            fitted.append(c)
-        return tuple(fitted)
+                fitted.append(c)
+            return tuple(fitted)
 
-    return Op(entry.name, quiet(entry.array_forward), quiet(backward))
+    elif len(derivatives) == 1:
+        (d,) = derivatives
+        rule = lambda g, out, a: (_fit(d(g, out, a), a),)  # noqa: E731
+    else:
+        da, db = derivatives
+        need_a, need_b = needs
+
+        def rule(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+            ga = _fit(da(g, out, a, b), a) if need_a else None
+            gb = _fit(db(g, out, a, b), b) if need_b else None
+            if gb is ga and type(gb) is np.ndarray:
+                gb = gb.copy()  # never hand one array to two inputs (see the module's doc)
+            return ga, gb
+
+    return Op(entry.name, quiet(entry.array_forward), quiet(rule))
 
 
 # --- matmul ---------------------------------------------------------------------------------------
@@ -496,16 +516,44 @@ def _unary(op: Op, x: Tensor) -> Tensor:
 def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     """A rule table entry applied to Tensors (see `_on_arrays`); `cache=False` for an entry made
     for one call (`where`'s mask), which is not kept."""
-    needs = tuple(x.requires_grad for x in inputs)
+    needs = tuple([x.requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
         data = op.forward(*[x.data for x in inputs])
     except ValueError:
-        raise ValueError(
-            f"'{entry.name}': shapes {' and '.join(str(x.shape) for x in inputs)} do not broadcast; numpy "
-            "broadcasting needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
-        ) from None
-    return _result(data, inputs, op, any(needs))
+        raise _not_broadcasting(entry, inputs) from None
+    return _result(data, inputs, op, True in needs)
+
+
+def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
+    """`_elementwise` of a binary entry, written out for the operators (+ - * / **): the four
+    Ops, one per pair of `needs`, found at once."""
+    ops = [_on_arrays(entry, (need_a, need_b)) for need_a in (False, True) for need_b in (False, True)]
+    forward = entry.array_forward
+
+    def combine(a: Tensor, b: Tensor) -> Tensor:
+        ra = a.requires_grad
+        rb = b.requires_grad
+        token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
+        try:
+            data = forward(a.data, b.data)
+        except ValueError:
+            raise _not_broadcasting(entry, (a, b)) from None
+        finally:
+            _leave_quiet(token)
+        return _result(data, (a, b), ops[2 * ra + rb], ra or rb)
+
+    return combine
+
+
+_NEEDED = (True,)  # a unary entry's one Op: its rule runs only where its input needs a gradient
+
+
+def _not_broadcasting(entry: Op, inputs: Sequence[Tensor]) -> ValueError:
+    return ValueError(
+        f"'{entry.name}': shapes {' and '.join(str(x.shape) for x in inputs)} do not broadcast; numpy "
+        "broadcasting needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
+    )
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -960,11 +1008,11 @@ class Tensor(Node):
 
     # -- arithmetic -------------------------------------------------------------------------------------
 
-    __add__, __radd__ = _operators(lambda a, b: _elementwise(ADD, a, b))
-    __sub__, __rsub__ = _operators(lambda a, b: _elementwise(SUB, a, b))
-    __mul__, __rmul__ = _operators(lambda a, b: _elementwise(MUL, a, b))
-    __truediv__, __rtruediv__ = _operators(lambda a, b: _elementwise(DIV, a, b))
-    __pow__, __rpow__ = _operators(lambda a, b: _elementwise(POW, a, b))
+    __add__, __radd__ = _operators(_binary(ADD))
+    __sub__, __rsub__ = _operators(_binary(SUB))
+    __mul__, __rmul__ = _operators(_binary(MUL))
+    __truediv__, __rtruediv__ = _operators(_binary(DIV))
+    __pow__, __rpow__ = _operators(_binary(POW))
     __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b))
 
     def matmul(self, other: Operand) -> Tensor:
@@ -972,43 +1020,43 @@ class Tensor(Node):
         return self.__matmul__(other)  # type: ignore[no-any-return]
 
     def __neg__(self) -> Tensor:
-        return _elementwise(NEG, self)
+        return _unary(_on_arrays(NEG, _NEEDED), self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _elementwise(ABS, self)
+        return _unary(_on_arrays(ABS, _NEEDED), self)
 
     def neg(self) -> Tensor:
-        return _elementwise(NEG, self)
+        return _unary(_on_arrays(NEG, _NEEDED), self)
 
     def exp(self) -> Tensor:
-        return _elementwise(EXP, self)
+        return _unary(_on_arrays(EXP, _NEEDED), self)
 
     def log(self) -> Tensor:
-        return _elementwise(LOG, self)
+        return _unary(_on_arrays(LOG, _NEEDED), self)
 
     def tanh(self) -> Tensor:
-        return _elementwise(TANH, self)
+        return _unary(_on_arrays(TANH, _NEEDED), self)
 
     def sigmoid(self) -> Tensor:
-        return _elementwise(SIGMOID, self)
+        return _unary(_on_arrays(SIGMOID, _NEEDED), self)
 
     def relu(self) -> Tensor:
-        return _elementwise(RELU, self)
+        return _unary(_on_arrays(RELU, _NEEDED), self)
 
     def abs(self) -> Tensor:
-        return _elementwise(ABS, self)
+        return _unary(_on_arrays(ABS, _NEEDED), self)
 
     def sqrt(self) -> Tensor:
-        return _elementwise(SQRT, self)
+        return _unary(_on_arrays(SQRT, _NEEDED), self)
 
     def sin(self) -> Tensor:
-        return _elementwise(SIN, self)
+        return _unary(_on_arrays(SIN, _NEEDED), self)
 
     def cos(self) -> Tensor:
-        return _elementwise(COS, self)
+        return _unary(_on_arrays(COS, _NEEDED), self)
 
     # -- reductions -------------------------------------------------------------------------------------
 
@@ -1364,6 +1412,8 @@ _NO_VALUES_OR_INDICES = (
 def real_number(value: Any, what: str) -> float:
     """A real number argument (int, float, numpy scalar; not bool) as a float, or a TypeError
     naming `what`; an int beyond the float range is a ValueError (not Python's OverflowError)."""
+    if type(value) is float:  # the common case, without the costly check of the numbers ABC
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{what} must be a number, got {type(value).__name__}: {value!r:.60}")
     try:

@@ -489,6 +489,8 @@ def weight_array(weight: Any, who: str) -> np.ndarray:
 def check_ignore_index(value: Any) -> int:
     """`ignore_index` as an int (any integral number, not a bool), or a TypeError: shared by
     the functional losses and their modules."""
+    if type(value) is int:  # the common case, without the costly check of the numbers ABC
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"ignore_index must be an int, got {type(value).__name__}: {value!r:.60}")
     return int(value)
@@ -509,16 +511,21 @@ def _label_cross_entropy_op(labels: np.ndarray) -> Op:
     g at the labels.
     """
     rows = np.arange(len(labels))
+    # The forward's input and its log_softmax, which the backward reuses for that same input (as
+    # PyTorch saves log_softmax's output): computing it again cost more than the rest of the rule.
+    saved: list[Any] = [None, None]
 
     def forward(x: np.ndarray) -> np.ndarray:
-        return -_log_softmax(x, 1)[rows, labels]
+        saved[:] = x, _log_softmax(x, 1)
+        return -saved[1][rows, labels]
 
     def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
         if isinstance(x, Tensor):  # under create_graph: record it, so it can be differentiated again
             onehot = np.zeros(x.shape, dtype=x.dtype)
             onehot[rows, labels] = 1.0
             return ((x.softmax(axis=1) - onehot) * g.reshape(-1, 1),)
-        grad = np.exp(_log_softmax(x, 1))  # log_softmax's rule, as the composition computes it
+        log_p = saved[1] if x is saved[0] else _log_softmax(x, 1)
+        grad = np.exp(log_p)  # log_softmax's rule, as the composition computes it
         grad *= g.reshape(-1, 1)
         grad += 0.0  # -0.0 becomes 0.0, as the composition's 0 - (-x) makes it
         grad[rows, labels] -= g

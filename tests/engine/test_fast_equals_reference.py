@@ -3,23 +3,47 @@
 Speed itself is measured by `benchmarks/run.py`, never here. What is checked here is that the
 fast engine's shortcuts change no number: on random graphs (hypothesis), on MLPs and on
 micrograd's demo training, the data and every leaf's gradient are the same bits under both
-engines. The one difference allowed: an intermediate Value may show 0.0 where the reference
-shows -0.0 (a neuron whose gradient is 0 sends nothing instead of +-0.0; leaves start at 0.0,
-and 0.0 + -0.0 is 0.0, so leaves never show it).
+engines, for Values and for Tensors (random broadcasting graphs, Tensor MLPs trained with SGD
+and Adam, float32). The one difference allowed: an intermediate Value may show 0.0 where the
+reference shows -0.0 (a neuron whose gradient is 0 sends nothing instead of +-0.0; leaves start
+at 0.0, and 0.0 + -0.0 is 0.0, so leaves never show it).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import warnings
 from typing import Any
 
+import numpy as np
 import pytest
-from conftest import finite, numbers, same, using_engine
+from conftest import finite, numbers, same, special, using_engine
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from micrograd_plus import MLP, Layer, Neuron, Value, fast
+from micrograd_plus import (
+    MLP,
+    SGD,
+    Adam,
+    Layer,
+    Linear,
+    Neuron,
+    Op,
+    ReLU,
+    Sequential,
+    Tanh,
+    Tensor,
+    Value,
+    backward_steps,
+    cross_entropy,
+    detect_anomaly,
+    engine,
+    fast,
+    hinge_loss,
+    mse_loss,
+)
 from micrograd_plus.data.datasets import make_moons
 from micrograd_plus.engine import dot, topological_order, value_sum
 
@@ -287,3 +311,299 @@ def test_grad_mode_shortcut_follows_no_grad_in_every_thread():
     thread.join(10)
     assert seen == {"other": [False], "main": [True, False, True, False]}
     assert no_grad_threads[0] == 0
+
+
+# -- Tensors: fast.tensor_backward against engine.py's walk --------------------------------------------
+#
+# A Tensor graph is the same under both engines; only the walk differs. The fast walk must give
+# every leaf (and every retain_grad() node) the very bits of the reference walk: no sign of a zero
+# excepted, since no Tensor rule is skipped.
+
+SHAPES = [(), (3,), (2, 1), (1, 3), (2, 3)]  # all broadcast together, to (2, 3) at most
+TENSOR_UNARY = ["tanh", "relu", "exp", "sigmoid", "neg", "log", "sqrt", "abs", "sin", "cos"]
+TENSOR_BINARY = ["__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__rsub__", "__rtruediv__"]
+REDUCTIONS = ["sum", "sum0", "mean1", "max", "softmax", "log_softmax", "matmul"]
+tensor_step = st.one_of(
+    st.tuples(st.just("unary"), node_index, st.sampled_from(TENSOR_UNARY)),
+    st.tuples(st.just("binary"), node_index, st.sampled_from(TENSOR_BINARY), operand),
+    st.tuples(st.just("reduce"), node_index, st.sampled_from(REDUCTIONS)),
+)
+arrays = {
+    shape: hnp.arrays(np.float64, shape, elements=st.one_of(finite, finite, finite, special))
+    for shape in SHAPES
+}
+tensor_leaf = st.sampled_from(SHAPES).flatmap(lambda shape: st.tuples(arrays[shape], st.booleans()))
+# A program: leaves (array, requires_grad), steps (with whether to retain_grad), a dtype.
+tensor_programs = st.tuples(
+    st.lists(tensor_leaf, min_size=1, max_size=5),
+    st.lists(st.tuples(tensor_step, st.booleans()), min_size=1, max_size=12),
+    st.sampled_from([np.float64, np.float32]),
+)
+
+
+def build_tensors(program: Any) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """The program's Tensor graph: the root (a sum, one element), the leaves, the retained nodes."""
+    leaf_specs, steps, dtype = program
+    leaves = [Tensor(array, requires_grad=rg, dtype=dtype) for array, rg in leaf_specs]
+    weight = Tensor(np.linspace(-1.0, 1.0, 9).reshape(3, 3), requires_grad=True, dtype=dtype)
+    pool: list[Tensor] = list(leaves)
+    retained = []
+
+    def get(item: Any) -> Any:  # a node of the pool, or a plain number (becomes a constant)
+        kind, value = item
+        return pool[value % len(pool)] if kind == "node" else value
+
+    for (kind, *args), retain in steps:
+        x = pool[args[0] % len(pool)]
+        if kind == "unary":
+            node = getattr(x, args[1])()
+        elif kind == "binary":
+            node = getattr(x, args[1])(get(args[2]))
+        elif args[1] == "sum" or x.ndim == 0:
+            node = x.sum()
+        elif args[1] == "sum0":
+            node = x.sum(axis=0, keepdims=True)
+        elif args[1] == "mean1":
+            node = x.mean(axis=-1, keepdims=True)
+        elif args[1] == "max":
+            node = x.max(axis=0, keepdims=True)
+        elif args[1] == "matmul":
+            node = x @ weight if x.shape[-1:] == (3,) else x.reshape(x.shape)
+        else:
+            node = getattr(x, args[1])(axis=-1)
+        if retain and node.requires_grad:
+            node.retain_grad()
+            retained.append(node)
+        pool.append(node)
+    root = pool[-1].sum()
+    for node in pool[-3:-1]:
+        root = root + node.sum()
+    return root, [*leaves, weight], retained
+
+
+def same_array(a: Any, b: Any) -> bool:
+    """Both None, or arrays of one dtype and shape holding the same bits."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@given(tensor_programs, st.none() | numbers)
+def test_random_tensor_graphs_give_the_same_gradients_bit_for_bit(program, seed):
+    results = {}
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            root, leaves, retained = build_tensors(program)
+            if root.requires_grad:
+                root.backward(None if seed is None else np.array(seed))
+                root.backward()  # a second pass adds to the leaves, as the first did
+            results[name] = (root, leaves, retained)
+    (ref_root, ref_leaves, ref_kept), (fast_root, fast_leaves, fast_kept) = (
+        results["reference"],
+        results["fast"],
+    )
+    assert same_array(ref_root.data, fast_root.data)
+    for a, b in zip(ref_leaves, fast_leaves, strict=True):
+        assert same_array(a.grad, b.grad), (a.grad, b.grad)
+        assert a._passes == b._passes
+    for a, b in zip(ref_kept, fast_kept, strict=True):
+        assert same_array(a.grad, b.grad), (a.op, a.grad, b.grad)
+
+
+@given(tensor_programs)
+def test_one_tensor_graph_walked_by_each_engine_gives_the_same_bits(program):
+    """The same graph (not two builds of it), walked by each engine's backward in turn."""
+    root, leaves, retained = build_tensors(program)
+    if not root.requires_grad:
+        return
+    grads = {}
+    for name in ("reference", "fast"):
+        for node in [*leaves, *retained]:
+            node.zero_grad()
+        with using_engine(name):
+            root.backward()
+        grads[name] = [node.grad for node in [*leaves, *retained]]
+    assert all(same_array(a, b) for a, b in zip(grads["reference"], grads["fast"], strict=True))
+
+
+def train_tensor_mlp(loss_name: str, optimizer_name: str, dtype: Any, seed: int, steps: int) -> list[Any]:
+    """A small Tensor MLP trained a few steps: the losses, then the weights and gradients."""
+    rng = np.random.default_rng(seed)
+    model = Sequential(
+        Linear(4, 8, dtype=dtype), ReLU(), Linear(8, 8, dtype=dtype), Tanh(), Linear(8, 3, dtype=dtype)
+    )
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.7, 0.7, p.shape)
+    params = model.parameters()
+    optimizer = SGD(params, lr=0.1, momentum=0.9) if optimizer_name == "sgd" else Adam(params, lr=0.01)
+    X = Tensor(rng.normal(size=(10, 4)), dtype=dtype)
+    labels = rng.integers(0, 3, 10)
+    targets = Tensor(np.where(rng.normal(size=(10, 3)) > 0, 1.0, -1.0), dtype=dtype)
+    trace = []
+    for _ in range(steps):
+        out = model(X)
+        if loss_name == "cross_entropy":
+            loss = cross_entropy(out, labels)
+        elif loss_name == "hinge":
+            loss = hinge_loss(out, targets) + 1e-4 * sum((p * p).sum() for p in params)
+        else:
+            loss = mse_loss(out, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        trace.append(loss.data)
+    return trace + [p.data for p in params] + [p.grad for p in params]
+
+
+@given(
+    st.sampled_from(["cross_entropy", "hinge", "mse"]),
+    st.sampled_from(["sgd", "adam"]),
+    st.sampled_from([np.float64, np.float32]),
+    st.integers(0, 2**16),
+)
+def test_tensor_mlp_training_gives_the_same_losses_and_weights_bit_for_bit(
+    loss_name, optimizer_name, dtype, seed
+):
+    runs = {}
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            runs[name] = train_tensor_mlp(loss_name, optimizer_name, dtype, seed, steps=3)
+    assert all(same_array(a, b) for a, b in zip(runs["reference"], runs["fast"], strict=True))
+
+
+def test_a_tensor_reached_twice_sums_both_contributions_in_the_reference_order():
+    results = {}
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            x = Tensor([[0.5, -1.5, 2.0]], requires_grad=True)
+            h = x.tanh()
+            h.retain_grad()
+            loss = (h * h + h.exp() * x).sum() + (h @ Tensor(np.eye(3))).mean()
+            loss.backward()
+            results[name] = (x.grad, h.grad)
+    assert all(same_array(a, b) for a, b in zip(results["reference"], results["fast"]))
+    # h gets 2h (from h * h), e^h x (from e^h * x) and 1/3 (from the mean): its own sum, kept
+    h = np.tanh([[0.5, -1.5, 2.0]])
+    assert np.allclose(results["fast"][1], 2 * h + np.exp(h) * [[0.5, -1.5, 2.0]] + 1 / 3)
+
+
+FIRST_ONLY = Op("first", lambda a, b: a + 0.0 * b, lambda g, out, a, b: (g, None))  # no gradient for b
+AS_LIST = Op("times", lambda a, b: a * b, lambda g, out, a, b: [g * b, g * a])  # a list, not a tuple
+
+
+def test_a_rule_that_sends_none_leaves_the_input_and_what_made_it_without_a_gradient():
+    results = {}
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            a = Tensor([1.0, 2.0], requires_grad=True)
+            c = Tensor([3.0, -4.0], requires_grad=True)
+            d = Tensor([0.5, -0.25], requires_grad=True)
+            b = c.exp()  # reached only by FIRST_ONLY's None: its rule never runs
+            out = Tensor.apply(FIRST_ONLY, a, b) * Tensor.apply(AS_LIST, a, d)
+            out.sum().backward()
+            results[name] = (a.grad, d.grad, c.grad, (a._passes, c._passes, d._passes))
+    assert results["fast"][2] is None and results["reference"][2] is None
+    assert same_array(results["reference"][0], results["fast"][0])
+    assert same_array(results["reference"][1], results["fast"][1])
+    assert np.array_equal(results["fast"][0], [2 * 1.0 * 0.5, 2 * 2.0 * -0.25])  # d(a * a d)/da = 2 a d
+    assert results["reference"][3] == results["fast"][3] == (1, 1, 1)
+
+
+def test_a_rule_with_the_wrong_number_of_gradients_is_the_same_error_under_both_engines():
+    wrong = Op("wrong", lambda a: a * 2.0, lambda g, out, a: (g, g))
+    messages = []
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            x = Tensor([1.0], requires_grad=True)
+            with pytest.raises(TypeError) as info:
+                Tensor.apply(wrong, x).sum().backward()
+            messages.append(str(info.value))
+            assert x.grad is None
+    assert messages[0] == messages[1] and "1 in all, but returned 2 of them" in messages[0]
+
+
+@pytest.mark.parametrize("optimizer", [SGD, Adam])
+def test_the_fast_tensor_walk_refuses_a_graph_whose_input_changed_in_place(optimizer):
+    messages = []
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            W = Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+            x = Tensor([[1.0, 1.0]])
+            h = (x @ W).relu()  # W is read by '@', deep in the graph
+            h.retain_grad()
+            loss = (h * h).sum()
+            loss.backward()
+            optimizer([W], lr=0.1).step()
+            W.zero_grad()
+            h.grad = None
+            with pytest.raises(
+                RuntimeError, match=r"modified by an inplace operation: input 1 of '@'"
+            ) as info:
+                loss.backward()
+            messages.append(str(info.value))
+            assert W.grad is None and h.grad is None  # refused before anything was stored
+    assert messages[0] == messages[1]
+
+
+def test_anomaly_mode_and_the_viewers_walk_tensors_with_the_reference_pass(monkeypatch):
+    walked = []
+    reference_pass = engine.backward_pass
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        walked.append(args[0])
+        return reference_pass(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "backward_pass", spy)
+    with using_engine("fast"):
+        x = Tensor([4.0, 1.0], requires_grad=True)
+        loss = x.sqrt().sum()
+        loss.backward()
+        assert walked == [] and np.array_equal(x.grad, [0.25, 0.5])
+        with detect_anomaly():
+            loss.backward()
+        assert len(walked) == 1 and np.array_equal(x.grad, [0.5, 1.0])
+        steps = list(backward_steps(loss))
+        assert len(walked) == 2 and steps
+    with using_engine("reference"):
+        loss.backward()
+    assert len(walked) == 3 and np.array_equal(x.grad, [1.0, 2.0])
+
+
+def test_the_fast_tensor_walk_adds_an_inf_and_a_minus_inf_quietly():
+    with using_engine("fast"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # IEEE's nan, never a RuntimeWarning (DESIGN.md)
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        ((x * math.inf) + (x * -math.inf)).sum().backward()
+    assert np.isnan(x.grad).all()
+
+
+special32 = st.sampled_from([0.0, -0.0, 3e38, -3e38, math.inf, -math.inf, math.nan])  # (float32's too)
+
+
+@given(
+    st.sampled_from([(), (1,), (3,), (2, 3), (4, 1, 2)]).flatmap(
+        lambda shape: st.tuples(
+            hnp.arrays(
+                st.sampled_from([np.float64, np.float32]), shape, elements=st.one_of(finite, special32)
+            ),
+            hnp.arrays(np.float64, shape, elements=st.one_of(finite, special32)),
+        )
+    ),
+    st.sampled_from(["as is", "fortran", "broadcast", "scalar"]),
+)
+def test_the_fast_relu_rule_gives_the_bits_of_the_tables_rule(arrays, layout):
+    """relu's rule as the fast walk computes it on arrays, against the rule table's (np.where),
+    bit for bit: -0.0 kept where the output is not 0, 0.0 (never -0.0 or nan) where it is."""
+    g, data = arrays
+    with np.errstate(all="ignore"):  # (1e308 as float32 is inf)
+        out = np.asarray(np.maximum(0.0, data), dtype=g.dtype)  # relu's output: 0, positive, nan
+    if layout == "fortran" and g.ndim:
+        g, out, data = np.asfortranarray(g), np.asfortranarray(out), np.asfortranarray(data)
+    elif layout == "broadcast" and g.size:  # one number everywhere, as a sum's gradient arrives
+        g = np.broadcast_to(g.reshape(-1)[:1].reshape((1,) * g.ndim), g.shape)
+    elif layout == "scalar" and g.ndim == 0:
+        g = g[()]  # a numpy scalar, as 0-d arithmetic gives
+    for op, faster in fast.FASTER_RULES.items():
+        (ours,) = faster(g, out, data)
+        (table,) = op.backward(g, out, data)
+        assert type(ours) is type(table) and same_array(np.asarray(ours), np.asarray(table))

@@ -295,6 +295,24 @@ def test_cross_entropy_node_keeps_inf_and_nan_as_the_composition_does() -> None:
     assert same_bits(ours.grad, plain.grad)
 
 
+def test_cross_entropy_node_reuses_its_log_softmax_only_at_the_input_it_was_computed_for() -> None:
+    rng = np.random.default_rng(3)
+    data, other, labels = rng.standard_normal((5, 4)), rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    x = Tensor(data, requires_grad=True)
+    loss = cross_entropy(x, labels, reduction="none")
+    op = loss._op
+    at_other = Tensor(other, requires_grad=True)
+    composed_cross_entropy(at_other, labels).sum().backward()
+    (asked_elsewhere,) = op.backward(np.ones(5), loss.data, other)  # as a local derivative check asks
+    assert same_bits(asked_elsewhere, at_other.grad)
+    op.forward(other)  # a probe elsewhere (a check runs the forward at other points)
+    loss.sum().backward()
+    loss.sum().backward()  # twice: twice the gradient of the first pass
+    plain = Tensor(data, requires_grad=True)
+    composed_cross_entropy(plain, labels).sum().backward()
+    assert same_bits(x.grad, 2 * plain.grad)
+
+
 def test_cross_entropy_second_derivative_matches_torch() -> None:
     torch = require_torch()
     rng = np.random.default_rng(8)

@@ -23,11 +23,13 @@ import pytest
 from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import micrograd_plus.nn.functional as F
 from micrograd_plus import Tensor, Value, binary_cross_entropy, cross_entropy
 from micrograd_plus.gradients import grad
 from micrograd_plus.nn.layers import Flatten, clip_grad_norm_
+from micrograd_plus.tensors import broadcast_to
 
 EDGE_P = [0.0, 1.0, 1e-300, 0.5]
 EDGE_T = [0.0, 1.0, 0.3]
@@ -379,3 +381,24 @@ def test_division_gradients_match_torch_at_extreme_magnitudes() -> None:
     xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     (xa / xb).backward(torch.tensor(seed))
     assert close_to_torch(ta.grad, xa.grad.numpy()) and close_to_torch(tb.grad, xb.grad.numpy())
+
+
+@given(
+    number=st.floats(width=32) | st.sampled_from([math.inf, math.nan, -0.0]),
+    own_shape=st.sampled_from([None, (), (1,), (1, 1)]),  # None: a numpy scalar
+    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
+def test_one_number_broadcast_for_a_sums_gradient_is_numpys_read_only_view(
+    number: float, own_shape: tuple[int, ...] | None, shape: tuple[int, ...], dtype: type
+) -> None:
+    x = dtype(number) if own_shape is None else np.full(own_shape, number, dtype=dtype)
+    if np.ndim(x) > len(shape):  # fewer axes than it has: numpy's error
+        with pytest.raises(ValueError):
+            broadcast_to(x, shape)
+        return
+    ours, numpys = broadcast_to(x, shape), np.broadcast_to(x, shape)
+    assert ours.shape == numpys.shape and ours.dtype == numpys.dtype and ours.tobytes() == numpys.tobytes()
+    assert not ours.flags.writeable  # a view: no rule may write into another node's gradient
+    if ours.size and own_shape is not None:
+        assert np.shares_memory(ours, x)
