@@ -392,7 +392,7 @@ def backward(root: Node, gradient: Any = None) -> None:
     guards.check_root(root)
     seed = root._seed() if gradient is None else root._raw(gradient)
     totals: dict[Node, Any] = {}
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
         for _step in backward_pass([root], [seed], totals):
             pass
     guards.last_pass.root = weakref.ref(root)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .engine import Node, backward_pass
 from .modes import enable_grad, no_grad
 
@@ -45,7 +47,7 @@ def grad(
             out._constant_like(s if type(s) is type(out) else raw) for out, s, raw in zip(outs, given, seeds)
         ]
     totals: dict[Node, Any] = {}
-    with enable_grad() if create_graph else no_grad():
+    with enable_grad() if create_graph else no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings
         for _step in backward_pass(outs, seeds, totals, create_graph):
             pass
     results = []

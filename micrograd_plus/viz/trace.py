@@ -362,7 +362,7 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     walk = engine.backward_pass([root], [seed], totals)
     index = 1
     while True:
-        with no_grad():
+        with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
             step = next(walk, None)
         if step is None:
             break

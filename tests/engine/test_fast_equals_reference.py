@@ -41,6 +41,7 @@ from micrograd_plus import (
     detect_anomaly,
     engine,
     fast,
+    grad,
     hinge_loss,
     mse_loss,
 )
@@ -569,12 +570,23 @@ def test_anomaly_mode_and_the_viewers_walk_tensors_with_the_reference_pass(monke
     assert len(walked) == 3 and np.array_equal(x.grad, [1.0, 2.0])
 
 
-def test_the_fast_tensor_walk_adds_an_inf_and_a_minus_inf_quietly():
-    with using_engine("fast"), warnings.catch_warnings():
+@pytest.mark.parametrize("engine_name", ["fast", "reference"])
+@pytest.mark.parametrize("walk", ["backward", "grad", "backward_steps"])
+def test_every_tensor_walk_adds_an_inf_and_a_minus_inf_quietly(engine_name: str, walk: str) -> None:
+    with using_engine(engine_name), warnings.catch_warnings():
         warnings.simplefilter("error")  # IEEE's nan, never a RuntimeWarning (DESIGN.md)
         x = Tensor([1.0, 2.0], requires_grad=True)
-        ((x * math.inf) + (x * -math.inf)).sum().backward()
-    assert np.isnan(x.grad).all()
+        y = ((x * math.inf) + (x * -math.inf)).sum()
+        if walk == "backward":
+            y.backward()
+            got = x.grad
+        elif walk == "grad":
+            got = grad(y, [x])[0].data
+        else:
+            steps = list(backward_steps(y))
+            got = x.grad
+            assert len(steps) > 1
+    assert np.isnan(got).all()
 
 
 special32 = st.sampled_from([0.0, -0.0, 3e38, -3e38, math.inf, -math.inf, math.nan])  # (float32's too)
