@@ -219,7 +219,7 @@ class Value(Node):
         self.data = data if type(data) is float else guards.to_float(data)
         self.grad, self.requires_grad, self.label = 0.0, bool(requires_grad), label
         self._parents, self._op, self._passes, self._origin, self._sum = (), None, 0, None, None
-        self._where = user_frame() if modes._modes.anomaly else None
+        self._where = user_frame() if modes.anomaly_threads[0] and modes._modes.anomaly else None
         self._born = guards.clock[0]
 
     @staticmethod
@@ -382,7 +382,7 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
         contributions = ieee.again(rule, g, out, *inputs)
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
-    if modes._modes.anomaly:
+    if modes.anomaly_threads[0] and modes._modes.anomaly:
         guards.check_backward(node, g, contributions)
     return contributions  # type: ignore[no-any-return]
 
