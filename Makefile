@@ -10,7 +10,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 DOCS_STAMP := $(VENV)/.installed-docs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv demo-venv bench-venv docs-venv demo test lint format bench docs docs-serve clean
+.PHONY: venv demo-venv bench-venv docs-venv demo test test-reference lint format bench docs docs-serve clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,10 @@ demo: demo-venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# The whole suite again with the reference engine (engine.py as a learner reads it) as the default.
+test-reference: venv
+	MICROGRAD_PLUS_ENGINE=reference $(BIN)/python -m pytest -q
 
 lint: venv
 	$(BIN)/ruff check .

@@ -27,7 +27,7 @@ import zlib
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-from micrograd_plus import MLP, Value, backward_steps, draw_dot, export_html, render  # noqa: E402
+from micrograd_plus import MLP, Value, backward_steps, draw_dot, export_html, render, set_engine  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -59,9 +59,15 @@ def player_html() -> bytes:
 
 
 def mlp_player_html() -> bytes:
-    """The step player of micrograd's MLP(2, [16, 16, 1]) on one input, as `export_html` writes it."""
-    model = MLP(2, [16, 16, 1], seed=0)
-    out = model([Value(0.5, label="x1"), Value(-1.0, label="x2")])
+    """The step player of micrograd's MLP(2, [16, 16, 1]) on one input, as `export_html` writes it
+    on the default engine (whatever MICROGRAD_PLUS_ENGINE says: the reference one draws a neuron
+    as two nodes)."""
+    previous = set_engine("fast")
+    try:
+        model = MLP(2, [16, 16, 1], seed=0)
+        out = model([Value(0.5, label="x1"), Value(-1.0, label="x2")])
+    finally:
+        set_engine(previous)
     with tempfile.TemporaryDirectory() as folder:
         return export_html(out, pathlib.Path(folder) / "mlp.html", renderer="wasm").read_bytes()
 
