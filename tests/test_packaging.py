@@ -337,7 +337,8 @@ def test_setup_doc_commands_exist() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([A-Za-z][\w-]*):", makefile, flags=re.MULTILINE))
     named = set(re.findall(r"`make ([\w-]+)`", text))
-    assert named == {"venv", "demo", "test", "test-reference", "lint", "format", "bench", "docs", "docs-serve"}
+    expected = {"venv", "demo", "test", "test-reference", "lint", "format", "bench", "docs", "docs-serve"}
+    assert named == expected
     assert named <= targets
     for target in sorted(named - {"venv"}):
         assert make_dry_run(target).strip(), target
