@@ -133,6 +133,33 @@ def time_blocks(trainers: dict[str, Trainer], blocks: int, timed_per_block: int)
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
+def collector_share(trainer: Trainer, steps: int) -> tuple[float, float, float]:
+    """Full garbage collections per step of `trainer`, the seconds they take per step, and the
+    seconds of the whole step: why micrograd's time swings from run to run (each full pass
+    walks every object of the process, at the speed of the machine's memory traffic)."""
+    count, spent, started = [0], [0.0], [0.0]
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                started[0] = time.perf_counter()
+            else:
+                count[0] += 1
+                spent[0] += time.perf_counter() - started[0]
+
+    gc.collect()
+    trainer.step()  # untimed, as in time_blocks
+    gc.callbacks.append(note)
+    try:
+        begin = time.perf_counter()
+        for _ in range(steps):
+            trainer.step()
+        total = time.perf_counter() - begin
+    finally:
+        gc.callbacks.remove(note)
+    return count[0] / steps, spent[0] / steps, total / steps
+
+
 def losses_agree(a: list[float], b: list[float]) -> tuple[bool, float]:
     n = min(len(a), len(b))
     worst = max((abs(x - y) / max(abs(x), 1e-300) for x, y in zip(a[:n], b[:n])), default=0.0)
@@ -201,6 +228,12 @@ def run(results: Results, quick: bool) -> None:
                 f"{case}: the reference engine is only {t_theirs / t_reference:.1f}x faster than micrograd (target 25x)",
             )
         if hidden == 16:
+            collections, in_collections, step = collector_share(theirs, steps=1 if quick else 3)
+            print(
+                f"  micrograd's step: {collections:.1f} full garbage collections, {in_collections * 1e3:.0f} ms "
+                f"of its {step * 1e3:.0f} ms ({in_collections / step:.0%})",
+                flush=True,
+            )
             m_theirs, m_ours = step_peak_memory(theirs), step_peak_memory(ours)
             results.add(section, case + ", peak memory", "micrograd 0.1.0", m_theirs, unit="B")
             results.add(
