@@ -370,8 +370,8 @@ def backward(self: Value, gradient: Any = None) -> None:
                     contributions = op.backward(g, node.data, parent.data)
                 except ieee.ERRORS:
                     contributions = ieee.again(op.backward, g, node.data, parent.data)
-                if type(contributions) is not tuple or len(contributions) != 1:
-                    contributions = engine.local_gradients(node, g)  # (which says what is wrong)
+                if not isinstance(contributions, (tuple, list)) or len(contributions) != 1:
+                    guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
                 c = contributions[0]
                 if c is None:
                     undefined.add(parent)
@@ -440,8 +440,8 @@ def _tensor_walk(order: list[Node]) -> None:
             contributions = rule(g, node.data, *[p.data for p in parents])
         except ieee.ERRORS:
             contributions = ieee.again(op.backward, g, node.data, *[p.data for p in parents])
-        if type(contributions) is not tuple or len(contributions) != len(parents):
-            contributions = engine.local_gradients(node, g)  # (which says what is wrong)
+        if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
+            guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
         for parent, c in zip(parents, contributions):
             if c is not None and parent.requires_grad:
                 previous = parent._sum

@@ -619,3 +619,21 @@ def test_the_fast_relu_rule_gives_the_bits_of_the_tables_rule(arrays, layout):
         (ours,) = faster(g, out, data)
         (table,) = op.backward(g, out, data)
         assert type(ours) is type(table) and same_array(np.asarray(ours), np.asarray(table))
+
+
+@pytest.mark.parametrize("engine_name", ["fast", "reference"])
+@pytest.mark.parametrize("kind", ["Value", "Tensor"])
+def test_a_rule_that_returns_a_list_runs_once_per_pass(engine_name: str, kind: str) -> None:
+    calls = []
+
+    def rule(g: Any, out: Any, x: Any) -> list[Any]:
+        calls.append(1)
+        return [g * 3.0]
+
+    triple = Op("triple", lambda x: x * 3.0, rule)
+    with using_engine(engine_name):
+        x = Value(2.0) if kind == "Value" else Tensor([2.0, -1.0], requires_grad=True)
+        y = type(x).apply(triple, x)
+        (y if kind == "Value" else y.sum()).backward()
+    assert calls == [1]
+    assert np.all(np.asarray(x.grad) == 3.0)
