@@ -10,7 +10,8 @@ every step must agree to 1e-9 relative, or the timing compares different work an
 Neither engine touches the `gc` module's settings: the step costs what it costs in a user's
 loop, garbage collection included. The harness runs each engine for a block of consecutive
 steps and calls `gc.collect()` between blocks (untimed), so one engine never pays for
-collecting the other's garbage; the first step of a block is not timed either.
+collecting the other's garbage; the first step of a block is not timed either (it also sets
+the engine, with `set_engine`, which the block's other steps find set).
 """
 
 from __future__ import annotations
@@ -79,16 +80,15 @@ class Trainer:
         self.losses: list[float] = []
 
     def step(self) -> None:
-        if self.engine is None:
-            self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
-            return
-        from micrograd_plus import set_engine
+        if self.engine is not None:
+            # Switched here, and left on: in a block of steps only its first (untimed) step
+            # switches, as a user's loop never does (a switch rewrites Value's methods, and
+            # Python's caches of them warm again).
+            from micrograd_plus import fast
 
-        previous = set_engine(self.engine)
-        try:
-            self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
-        finally:
-            set_engine(previous)
+            if fast.current_engine() != self.engine:
+                fast.set_engine(self.engine)
+        self.losses.append(notebook_step(self.model, self.Value, self.X, self.y, len(self.losses)))
 
 
 def make_trainers(hidden: int) -> tuple[Trainer, Trainer, Trainer]:

@@ -304,7 +304,7 @@ def _as_values(xs: Sequence[Operand]) -> tuple[Value, ...]:  # plain numbers bec
 
 
 def _constant(x: Any) -> Value:  # a plain number used in an operation: a node without gradient
-    v = Value(guards.operand_to_float(x), requires_grad=False)
+    v = Value(x if type(x) is float else guards.operand_to_float(x), requires_grad=False)
     v._origin, v._where = "constant", None
     return v
 
