@@ -4,10 +4,10 @@ derivative is declared, and how `backward()` applies the chain rule:
 2. Helpers (`exp`, `where`, ...) on floats, arrays, Values and Tensors, then THE RULE TABLE:
    each primitive's forward and one derivative expression per input, written once for Value,
    Tensor (on arrays) and `grad(..., create_graph=True)` (on nodes).
-3. `Value`, a scalar node, its operators taken from the table.
+3. `Value`, a scalar node, its operators taken from the table; `dot`, a neuron's weighted sum.
 4. The walk: a topological order, and `backward_pass`, a generator of chain-rule steps that
-   `backward()` runs to the end and that `backward_steps`, drawings and the player narrate.
-Floats follow IEEE as PyTorch float64 (ieee.py); fast.py runs the same rules faster."""
+   `backward()` runs to the end and that `backward_steps`, drawings and the player (viz/) narrate.
+fast.py, the default engine, runs these rules faster; `set_engine("reference")` runs this file."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class Op:
     """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
     *inputs)` one contribution per input, g times d out/d input (None: no gradient flows), on
     raw data or on nodes under `grad(..., create_graph=True)`. `array_forward`: the forward on
-    arrays where it differs; `domain`: where input 0 is smooth ("any", "positive", "nonzero")."""
+    arrays where it differs; `domain`: where input 0 (the divisor, for "/") is smooth."""
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 
@@ -63,7 +63,7 @@ class Node:
     _seed: Fn  # () -> an output's default gradient (1)
     _raw: Fn  # (gradient the user gives) -> raw data
     _constant_like: Fn  # (raw data) -> a constant node
-    _grad_after: Callable[[Any, Any], Any]  # `.grad` once a pass's total is in
+    _grad_after: Callable[[Any, Any], Any]  # (.grad, a pass's total) -> new .grad: leaves add
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -111,7 +111,7 @@ def relu_gradient(g: Any, out: Any) -> Any:
 
 
 def piecewise_constant(result: Any, x: Any) -> Any:
-    """`result` (abs's or clamp's contribution), on nodes recorded with derivative 0 in x."""
+    """`result` (abs's contribution; clamp's in tensors.py); on nodes, x stays a parent (derivative 0)."""
     return type(x).apply(PIECEWISE_CONSTANT, result, x) if isinstance(x, Node) else result
 
 
@@ -119,7 +119,7 @@ def piecewise_constant(result: Any, x: Any) -> Any:
 def elementwise(name: str, forward: Fn, *derivatives: Fn, array_forward: Fn | None = None, domain: str = "any") -> Op:  # fmt: skip
     """An Op from one expression per input, `(g, out, *inputs)` -> that input's contribution
     (Tensor runs only those of the inputs that need a gradient)."""
-    d, *other = derivatives
+    d, *other = derivatives  # one input, or two
     backward: Fn = lambda g, out, a: (d(g, out, a),)
     if other:
         backward = lambda g, out, a, b: (d(g, out, a, b), other[0](g, out, a, b))
@@ -172,7 +172,7 @@ DOT = Op("dot",            _dot_forward,        _dot_rule)  # a neuron's weighte
 SUM = Op("sum",            lambda *xs: sum(xs), lambda g, out, *xs: (g,) * len(xs))
 WHERE = Op("where",        lambda c, x, y: x if c else y, lambda g, out, c, x, y: (None, where(data_of(c) != 0, g, 0.0), where(data_of(c) != 0, 0.0, g)), np.where)
 PIECEWISE_CONSTANT = Op("piecewise_constant", lambda r, x: r, lambda g, out, r, x: (g, 0.0 * g))
-RELU_GRADIENT = Op("relu'", relu_gradient, lambda gg, r, g, out: (relu_gradient(gg, out), 0.0 * gg))
+RELU_GRADIENT = Op("relu'", relu_gradient, lambda g, out, upstream, relu_out: (relu_gradient(g, relu_out), 0.0 * g))
 
 RULES = {op.name: op for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS, ABS, SQRT, DOT, SUM, WHERE, PIECEWISE_CONSTANT, RELU_GRADIENT)}
 # fmt: on
@@ -247,7 +247,7 @@ class Value(Node):
     def backward(self, gradient: Any = None) -> None:
         """Apply the chain rule from this Value to every Value it depends on: leaves add this
         pass's gradient to `.grad` (twice doubles it), intermediates show it; the graph is kept."""
-        backward(self, gradient)
+        backward(self, gradient)  # the function `backward` at the end of this file
 
     def zero_grad(self) -> None:
         """Reset `.grad` to 0.0 (and the count of backward passes added up)."""
@@ -310,7 +310,7 @@ def _constant(x: Any) -> Value:  # a plain number used in an operation: a node w
 
 
 def dot(weights: Sequence[Value], inputs: Sequence[Operand], bias: Operand = 0.0, activation: str = "linear") -> Value:  # fmt: skip
-    """`bias + sum(w * x)`, one DOT node, then `activation` if given: a neuron, two nodes."""
+    """`bias + sum(w * x)`, one DOT node, then `activation` unless "linear" (fast.py fuses the two)."""
     return neurons([weights], [bias], inputs, activation)[0]
 
 
@@ -352,7 +352,7 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
     """The backward pass, one step per node whose rule runs, in topological order (its gradient
     is complete then). A step `(node, g, contributions)`: node received g (dL/dnode), its rule
     sent contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in
-    `totals`, which, given empty, receives every node of the walk in order (None: nothing yet)."""
+    `totals` (give it empty): every node of the walk, in order, to its sum so far (None: none)."""
     order = topological_order(*roots)
     totals.update(dict.fromkeys(order))
     for root, seed in zip(roots, seeds):
@@ -395,6 +395,6 @@ def backward(root: Node, gradient: Any = None) -> None:
     with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
         for _step in backward_pass([root], [seed], totals):
             pass
-    guards.last_pass.root = weakref.ref(root)
+    guards.last_pass.root = weakref.ref(root)  # for explain_grad
     for node, total in totals.items():
         node._store_grad(total)
