@@ -19,7 +19,20 @@ from .data.datasets import (
     make_spiral,
 )
 from .engine import Op, Value
-from .factories import arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .factories import (
+    arange,
+    eye,
+    from_numpy,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .fast import set_engine
 from .gradients import grad
 from .io import LoadError, load, save
@@ -71,7 +84,7 @@ from .optim.lr_scheduler import (
     ReduceLROnPlateau,
     StepLR,
 )
-from .tensors import Tensor, concat, stack, where
+from .tensors import Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
 from .viz.explain import explain_grad

@@ -1,4 +1,4 @@
-"""Making Tensors as PyTorch does: `tensor`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
+"""Making Tensors as PyTorch does: `tensor`, `from_numpy`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
 `rand`, `randn`, `zeros_like`, `ones_like`.
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
@@ -25,6 +25,24 @@ SeedLike = Union[int, np.random.Generator, random.Random, None]
 def tensor(data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new Tensor holding a copy of `data` (numbers, nested lists or an array), as `torch.tensor`."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A Tensor sharing the memory of a float64 or float32 numpy array (a change to one shows in
+    the other), as `torch.from_numpy`. Tensors hold floats only: convert other arrays first
+    (`a.astype(np.float64)`); class labels stay numpy int arrays here."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            f"from_numpy() takes a numpy array, got {type(array).__name__}; tensor(...) takes the rest"
+        )
+    if array.dtype not in (np.float64, np.float32):
+        raise TypeError(
+            f"from_numpy(): a Tensor holds float64 or float32, got an array of {array.dtype}; convert it "
+            "with a.astype(np.float64) (class labels stay numpy int arrays: losses take them as they are)"
+        )
+    shared = Tensor(0.0, dtype=array.dtype)
+    shared.data = array
+    return shared
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -423,6 +423,20 @@ def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> 
 
 
 @functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
+def _var_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, divisor: float) -> Op:
+    # The rule is PyTorch's, g * 2 (x - mean) / divisor: without the path through the mean (the
+    # deviations sum to 0), which would make every gradient nan where an element is inf.
+    scale = 2.0 / divisor if divisor != 0 else math.inf
+    deviations = lambda x: x - x.mean(axes, keepdims=True)  # (arrays and Tensors alike)
+
+    def forward(x: Any) -> Any:
+        d = deviations(x)
+        return _add_reduce(d * d, axis=axes, keepdims=keepdims) / divisor
+
+    return _quiet_op("var", forward, lambda g, out, x: (g.reshape(kept) * scale * deviations(x),))
+
+
+@functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
 def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
         # Ties share the gradient evenly, as PyTorch's amax does.
@@ -910,6 +924,16 @@ class Tensor(Node):
         """The number of elements."""
         return int(self.data.size)
 
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (PyTorch's `x.size()`), or the length of axis `dim` (`x.size(0)`)."""
+        if dim is None:
+            return self.shape
+        return self.shape[_dim(dim, self.ndim, "size", self.shape)]
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for `ndim`)."""
+        return self.ndim
+
     def numpy(self) -> np.ndarray:
         """The data array itself (shared, not copied, as in PyTorch)."""
         return self.data  # type: ignore[no-any-return]
@@ -1006,6 +1030,15 @@ class Tensor(Node):
         t._origin = "detach"
         return t
 
+    def float(self) -> Tensor:
+        """As float32 (this Tensor itself if it is): PyTorch's `.float()`. The gradient goes
+        back in this Tensor's dtype."""
+        return _cast(self, _FLOAT32)
+
+    def double(self) -> Tensor:
+        """As float64 (this Tensor itself if it is): PyTorch's `.double()`."""
+        return _cast(self, _FLOAT64)
+
     # -- arithmetic -------------------------------------------------------------------------------------
 
     __add__, __radd__ = _operators(_binary(ADD))
@@ -1013,6 +1046,11 @@ class Tensor(Node):
     __mul__, __rmul__ = _operators(_binary(MUL))
     __truediv__, __rtruediv__ = _operators(_binary(DIV))
     __pow__, __rpow__ = _operators(_binary(POW))
+
+    def pow(self, exponent: Any) -> Tensor:
+        """`self ** exponent`, by PyTorch's name."""
+        return self**exponent  # type: ignore[no-any-return]
+
     __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b))
 
     def matmul(self, other: Operand) -> Tensor:
@@ -1083,6 +1121,37 @@ class Tensor(Node):
         axes = _axes(axis, shape)
         count = math.prod(shape[a] for a in axes)
         return _unary(_mean_op(axes, bool(keepdims), _kept_shape(shape, axes), count), self)
+
+    def var(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
+    ) -> Tensor:
+        """The variance over `dim` (None: all), as `torch.var`: the squared deviations from the
+        mean summed and divided by N - `correction` (1 unless given: the unbiased estimate;
+        `unbiased=False` is correction 0). Fewer than correction + 1 elements give nan or inf."""
+        if unbiased is not None and correction is not None:
+            raise TypeError(
+                f"var(): give unbiased or correction, not both (got {unbiased!r}, {correction!r})"
+            )
+        if unbiased is not None and not isinstance(unbiased, bool):
+            raise TypeError(f"var(): unbiased must be True or False, got {unbiased!r:.60}")
+        correction = (
+            (0.0 if unbiased is False else 1.0)
+            if correction is None
+            else real_number(correction, "correction")
+        )
+        shape = self.data.shape
+        axes = _axes(dim, shape)
+        count = math.prod(shape[a] for a in axes)
+        return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count - correction), self)
+
+    def std(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
+    ) -> Tensor:
+        """The standard deviation, `var(...).sqrt()` (the same arguments as `var`). Where it is 0,
+        its gradient is 0, as in PyTorch (sqrt's derivative there is inf)."""
+        variance = self.var(dim, unbiased, keepdim, correction=correction)
+        nonzero = variance.data != 0
+        return where(nonzero, where(nonzero, variance, 1.0).sqrt(), 0.0)
 
     def max(
         self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
@@ -1335,16 +1404,38 @@ def _as_inputs(tensors: Sequence[Any], name: str) -> tuple[Tensor, ...]:
     return _as_operands(tensors, f"{name}()")
 
 
-def _check_join_axis(axis: Any, name: str) -> None:
+_FLOAT64, _FLOAT32 = _FLOAT_DTYPES
+
+
+@functools.cache  # (two dtypes)
+def _cast_op(dtype: np.dtype) -> Op:
+    """The data as `dtype`; the gradient goes back in the input's dtype."""
+    return Op(f"to {dtype}", lambda x: x.astype(dtype), lambda g, out, x: (_cast(g, x.dtype),))
+
+
+def _cast(x: Any, dtype: np.dtype) -> Any:
+    """`x` (an array, or a Tensor: then recorded) as `dtype`: itself if it is of that dtype."""
+    if x.dtype == dtype:
+        return x
+    return _unary(_cast_op(dtype), x) if isinstance(x, Tensor) else x.astype(dtype)
+
+
+def _join_axis(axis: Any, dim: Any, name: str) -> int:
+    """numpy's `axis` or PyTorch's `dim` (the same argument), an int."""
+    if dim is not None:
+        if axis != 0:
+            raise TypeError(f"{name}(): give axis or dim, not both (got axis={axis!r}, dim={dim!r})")
+        axis = dim
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}(): axis must be an int, got {axis!r:.60}")
+    return int(axis)
 
 
-def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """The Tensors joined along an existing `axis` (like `np.concatenate`); each gets its slice
-    of the gradient back."""
+def concat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """The Tensors joined along an existing `axis` (or `dim`), like `np.concatenate` and
+    `torch.cat`; each gets its slice of the gradient back."""
     inputs = _as_inputs(tensors, "concat")
-    _check_join_axis(axis, "concat")
+    axis = _join_axis(axis, dim, "concat")
     datas = [t.data for t in inputs]
     try:
         data = np.concatenate(datas, axis=axis)
@@ -1365,10 +1456,14 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return _result(data, inputs, op, any(needs))
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """The Tensors (all of one shape) joined along a new `axis` (like `np.stack`)."""
+cat = concat  # PyTorch's name
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """The Tensors (all of one shape) joined along a new `axis` (or `dim`), like `np.stack` and
+    `torch.stack`."""
     inputs = _as_inputs(tensors, "stack")
-    _check_join_axis(axis, "stack")
+    axis = _join_axis(axis, dim, "stack")
     datas = [t.data for t in inputs]
     try:
         data = np.stack(datas, axis=axis)

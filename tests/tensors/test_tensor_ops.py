@@ -145,6 +145,29 @@ def torch_reduce(name: str) -> Callable:
     return theirs
 
 
+def draw_spread(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """For var and std: distinct values, at least two along every axis (so N - correction > 0)."""
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
+    return [array(data, shape, GRID, unique=True)], {
+        "axis": axis_argument(data, len(shape)),
+        "keepdims": data.draw(st.booleans()),
+        "correction": data.draw(st.sampled_from([0, 1])),
+    }
+
+
+def torch_spread(name: str) -> Callable:
+    def theirs(x: Any, t: Any, axis: Any, keepdims: bool, correction: int) -> Any:
+        return getattr(t, name)(x, dim=torch_dims(axis, x.ndim), keepdim=keepdims, correction=correction)
+
+    return theirs
+
+
+def draw_power(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    return [array(data, small_shape(data), POSITIVE)], {
+        "exponent": data.draw(st.sampled_from([2, 0.5, -1.5]))
+    }
+
+
 def draw_reshape(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
     shape = small_shape(data)
     size = int(np.prod(shape))
@@ -370,6 +393,19 @@ CASES = [
         lambda x, dim, index: x.gather(dim, index),
         lambda x, t, dim, index: x.gather(dim, t.from_numpy(index)),
     ),
+    Case(
+        "var",
+        draw_spread,
+        lambda x, axis, keepdims, correction: x.var(axis, keepdim=keepdims, correction=correction),
+        torch_spread("var"),
+    ),
+    Case(
+        "std",
+        draw_spread,
+        lambda x, axis, keepdims, correction: x.std(axis, keepdim=keepdims, correction=correction),
+        torch_spread("std"),
+    ),
+    Case("pow", draw_power, lambda x, exponent: x.pow(exponent), lambda x, t, exponent: x.pow(exponent)),
     Case(
         "where",
         draw_where,

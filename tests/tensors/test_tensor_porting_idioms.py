@@ -1,0 +1,143 @@
+"""PyTorch idioms a ported tutorial uses on Tensors: `x.size()`, `x.dim()`, `x.float()`,
+`x.double()`, `torch.from_numpy`, `torch.cat(..., dim=)`, and `var`/`std`'s arguments and
+edge cases (their values and gradients on random shapes are in the catalogue of
+tests/tensors/test_tensor_ops.py). Checked against PyTorch float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import micrograd_plus as mg
+from micrograd_plus import Tensor
+
+shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
+
+
+@given(shape=shapes, data=st.data())
+def test_size_and_dim_are_torchs(shape: tuple[int, ...], data: st.DataObject) -> None:
+    torch = require_torch()
+    x, t = mg.zeros(shape), torch.zeros(shape)
+    assert x.size() == tuple(t.size()) and x.dim() == t.dim()
+    if shape:
+        d = data.draw(st.integers(-len(shape), len(shape) - 1))
+        assert x.size(d) == t.size(d)
+
+
+def test_size_of_a_dim_out_of_range_says_which_dims_exist() -> None:
+    with pytest.raises(ValueError, match=r"size\(\): dim 2 is out of range for a Tensor of shape \(2, 3\)"):
+        mg.zeros(2, 3).size(2)
+    with pytest.raises(TypeError, match="dim must be an int"):
+        mg.zeros(2, 3).size(1.0)
+
+
+@given(x=hnp.arrays(np.float64, shapes, elements=st.floats(-1e3, 1e3)))
+def test_float_and_double_cast_and_send_the_gradient_back_in_the_inputs_dtype(x: np.ndarray) -> None:
+    torch = require_torch()
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    single, reference = ours.float(), theirs.float()
+    assert single.dtype == np.float32 and np.array_equal(single.data, reference.detach().numpy())
+    assert single.float() is single and ours.double() is ours  # already that dtype: itself, as torch
+    weight = np.linspace(-2, 2, x.size).reshape(x.shape)
+    (single.double() * Tensor(weight)).sum().backward()
+    (reference.double() * torch.tensor(weight)).sum().backward()
+    assert ours.grad.dtype == np.float64 and close_to_torch(ours.grad, theirs.grad.numpy())
+
+
+def test_a_cast_is_differentiated_twice() -> None:
+    x = Tensor([1.5, -2.0], requires_grad=True)
+    (g,) = mg.grad((x.float() ** 3).sum(), [x], create_graph=True)
+    assert g.dtype == np.float64
+    g.sum().backward()
+    assert np.array_equal(x.grad, 6 * x.data)  # d/dx of 3x², exact in float32 for these x
+
+
+def test_from_numpy_shares_memory_as_torch_does() -> None:
+    a = np.arange(6.0).reshape(2, 3)
+    x = mg.from_numpy(a)
+    a[0, 0] = 7.0
+    assert x.data[0, 0] == 7.0 and x.dtype == np.float64 and not x.requires_grad
+    assert mg.from_numpy(a.astype(np.float32)).dtype == np.float32
+
+
+def test_from_numpy_refuses_what_a_tensor_cannot_hold_and_says_what_to_do() -> None:
+    with pytest.raises(
+        TypeError, match=r"float64 or float32, got an array of int64; convert it with a.astype"
+    ):
+        mg.from_numpy(np.arange(3))
+    with pytest.raises(TypeError, match="takes a numpy array, got list"):
+        mg.from_numpy([1.0, 2.0])
+
+
+@given(data=st.data())
+def test_cat_and_stack_take_torchs_dim(data: st.DataObject) -> None:
+    torch = require_torch()
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+    xs = [data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2))) for _ in range(3)]
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    assert mg.cat is mg.concat
+    for ours, theirs in ((mg.cat, torch.cat), (mg.stack, torch.stack)):
+        mine = [Tensor(x, requires_grad=True) for x in xs]
+        reference = [torch.tensor(x, requires_grad=True) for x in xs]
+        out, expected = ours(mine, dim=dim), theirs(reference, dim=dim)
+        assert np.array_equal(out.data, expected.detach().numpy())
+        weight = np.arange(out.data.size, dtype=np.float64).reshape(out.shape)
+        out.backward(weight)
+        expected.backward(torch.tensor(weight))
+        assert all(np.array_equal(m.grad, r.grad.numpy()) for m, r in zip(mine, reference))
+
+
+def test_cat_with_axis_and_dim_both_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"concat\(\): give axis or dim, not both"):
+        mg.cat([mg.zeros((2, 2)), mg.zeros((2, 2))], 1, dim=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"unbiased": False},
+        {"unbiased": True},
+        {"correction": 0},
+        {"correction": 2},
+        {"dim": 1, "unbiased": False},
+    ],
+)
+def test_var_and_std_take_torchs_arguments(kwargs: dict) -> None:
+    torch = require_torch()
+    x = np.array([[1.0, 2.0, 4.0, 8.0], [0.5, 0.5, -1.0, 3.0]])
+    for name in ("var", "std"):
+        ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, expected = getattr(ours, name)(**kwargs), getattr(theirs, name)(**kwargs)
+        assert close_to_torch(out.data, expected.detach().numpy())
+        out.sum().backward()
+        expected.sum().backward()
+        assert close_to_torch(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.filterwarnings("ignore:std\\(\\)|var\\(\\):UserWarning")  # torch warns on N - correction <= 0
+@pytest.mark.parametrize("data", [[1.0, 1.0, 1.0], [2.0], [np.nan, 1.0], [np.inf, 1.0], [3.0, 3.0, 5.0]])
+def test_std_where_it_is_zero_nan_or_inf_matches_torch(data: list[float]) -> None:
+    torch = require_torch()
+    for name in ("var", "std"):
+        ours, theirs = (
+            Tensor(data, requires_grad=True),
+            torch.tensor(data, requires_grad=True, dtype=torch.float64),
+        )
+        out, expected = getattr(ours, name)(), getattr(theirs, name)()
+        out.backward()
+        expected.backward()
+        assert close_to_torch(out.data, expected.detach().numpy())
+        assert close_to_torch(ours.grad, theirs.grad.numpy()), (name, data, ours.grad, theirs.grad)
+
+
+def test_var_refuses_unbiased_with_correction() -> None:
+    with pytest.raises(TypeError, match="give unbiased or correction, not both"):
+        mg.zeros(3).var(unbiased=True, correction=1)
+    with pytest.raises(TypeError, match="unbiased must be True or False"):
+        mg.zeros(3).var(unbiased=1)
