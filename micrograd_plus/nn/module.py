@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -86,8 +86,22 @@ class Module:
     def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct sub-module, in assignment order; a module held twice
+        is listed once, under its first name (as in PyTorch)."""
+        return _first_of_each((name, m) for name, m in self._members() if isinstance(m, Module))
+
     def children(self) -> list[Module]:
-        return [m for _, m in self._members() if isinstance(m, Module)]
+        return [m for _, m in self.named_children()]
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every sub-module, children before their parent and self last, as
+        PyTorch's `Module.apply` (used to initialise weights: `model.apply(init_weights)`).
+        Returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """(dotted name, parameter) for every node that requires grad, in assignment order.

@@ -1,9 +1,11 @@
 """Idioms that PyTorch tutorials use and ported code keeps: `inplace=` on ReLU, LeakyReLU,
-Dropout and their functional forms, `zero_grad(set_to_none=...)`, `named_children()`,
-`apply(fn)` and `Sequential(OrderedDict(...))`; each against PyTorch float64."""
+Dropout and their functional forms, `named_children()`, `apply(fn)` and
+`Sequential(OrderedDict(...))`; each against PyTorch float64. (`zero_grad(set_to_none=...)`:
+tests/optim/test_zero_grad.py.)"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from micrograd_plus import Dropout, LeakyReLU, ReLU, Tensor, Value
+from micrograd_plus import Dropout, LeakyReLU, Linear, ReLU, Tensor, Value, nn
 from micrograd_plus.nn import functional as F
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
@@ -120,3 +122,198 @@ def test_reprs_show_inplace_as_torch_does() -> None:
     assert repr(ReLU()) == repr(torch.nn.ReLU())
     assert repr(LeakyReLU(0.2, inplace=True)) == repr(torch.nn.LeakyReLU(0.2, inplace=True))
     assert repr(Dropout(0.25, inplace=True)) == repr(torch.nn.Dropout(0.25, inplace=True))
+
+
+# --- named_children() and apply(fn) ---------------------------------------------------------------
+
+
+def twin_trees() -> tuple[Any, Any]:
+    """The same tree of modules here and in PyTorch: plain attributes, a Sequential, a
+    ModuleList, a ModuleDict, and one Linear held twice."""
+    torch = require_torch()
+
+    class Ours(nn.Module):
+        def __init__(self) -> None:
+            self.stem = Linear(3, 4, seed=0)
+            self.body = nn.Sequential(Linear(4, 4, seed=1), ReLU(), nn.Sequential(ReLU()))
+            self.heads = nn.ModuleList([Linear(4, 2, seed=2), Dropout(0.1)])
+            self.named = nn.ModuleDict({"a": Linear(4, 1, seed=3), "b": nn.Tanh()})
+            self.again = self.stem
+
+    class Theirs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = torch.nn.Linear(3, 4)
+            self.body = torch.nn.Sequential(
+                torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.ReLU())
+            )
+            self.heads = torch.nn.ModuleList([torch.nn.Linear(4, 2), torch.nn.Dropout(0.1)])
+            self.named = torch.nn.ModuleDict({"a": torch.nn.Linear(4, 1), "b": torch.nn.Tanh()})
+            self.again = self.stem
+
+    return Ours(), Theirs()
+
+
+def test_named_children_and_children_as_torch() -> None:
+    ours, theirs = twin_trees()
+    for a, b in (
+        (ours, theirs),
+        (ours.body, theirs.body),
+        (ours.heads, theirs.heads),
+        (ours.named, theirs.named),
+    ):
+        assert [n for n, _ in a.named_children()] == [n for n, _ in b.named_children()]
+        assert [type(m).__name__ for m in a.children()] == [type(m).__name__ for m in b.children()]
+    assert dict(ours.named_children())["body"] is ours.body
+    assert list(Linear(2, 2, seed=0).named_children()) == []
+
+
+def test_apply_visits_children_first_and_self_last_as_torch() -> None:
+    ours, theirs = twin_trees()
+    visits: dict[str, list[str]] = {"ours": [], "theirs": []}
+    for key, model in (("ours", ours), ("theirs", theirs)):
+        names = {id(m): name for name, m in model.named_modules()}
+        assert model.apply(lambda m, key=key, names=names: visits[key].append(names[id(m)])) is model
+    assert visits["ours"] == visits["theirs"]
+    assert (
+        visits["ours"].count("stem") == 1 and visits["ours"][-1] == ""
+    )  # a module held twice: once; self last
+
+
+@given(fill=st.floats(-2, 2))
+def test_apply_initialises_weights_as_torch(fill: float) -> None:
+    torch = require_torch()
+    ours, theirs = twin_trees()
+
+    def init_ours(m: Any) -> None:
+        if isinstance(m, Linear):
+            m.weight.data = np.full(m.weight.shape, fill)
+
+    def init_theirs(m: Any) -> None:
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.constant_(m.weight, fill)
+
+    ours.apply(init_ours)
+    theirs.apply(init_theirs)
+    theirs_state = theirs.state_dict()
+    for name, value in ours.state_dict().items():
+        if name.endswith("weight"):
+            assert close_to_torch(value, theirs_state[name].numpy())
+
+
+# --- Sequential(OrderedDict(...)) -----------------------------------------------------------------
+
+
+def named_twins(seed: int) -> tuple[Any, Any]:
+    torch = require_torch()
+    ours = nn.Sequential(
+        OrderedDict(
+            [
+                ("fc1", Linear(3, 5, seed=seed)),
+                ("act", ReLU()),
+                ("drop", Dropout(0.5)),
+                ("fc2", Linear(5, 2, seed=seed + 1)),
+            ]
+        )
+    )
+    theirs = torch.nn.Sequential(
+        OrderedDict(
+            [
+                ("fc1", torch.nn.Linear(3, 5)),
+                ("act", torch.nn.ReLU()),
+                ("drop", torch.nn.Dropout(0.5)),
+                ("fc2", torch.nn.Linear(5, 2)),
+            ]
+        )
+    )
+    return ours.eval(), theirs.eval()
+
+
+@given(seed=st.integers(0, 2**16), x=hnp.arrays(np.float64, (4, 3), elements=st.floats(-3, 3)))
+def test_sequential_of_an_ordered_dict_loads_into_torch_strictly(seed: int, x: np.ndarray) -> None:
+    torch = require_torch()
+    ours, theirs = named_twins(seed)
+    assert (
+        list(ours.state_dict())
+        == list(theirs.state_dict())
+        == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    )
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()}, strict=True)
+    out, ref = ours(Tensor(x)), theirs(torch.tensor(x))
+    assert np.allclose(out.data, ref.detach().numpy(), rtol=0, atol=1e-10)
+    assert close_to_torch(out.data, ref.detach().numpy())
+
+
+def test_sequential_of_an_ordered_dict_reads_as_torch() -> None:
+    ours, theirs = named_twins(0)
+    assert ours.fc1 is ours[0] and ours.fc2 is ours[-1] and isinstance(ours.act, ReLU)
+    assert len(ours) == len(theirs) == 4
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    assert [n for n, _ in ours[1:].named_children()] == [n for n, _ in theirs[1:].named_children()]
+    assert [n for n, _ in nn.Sequential(ReLU(), ReLU(), ReLU())[1:].named_children()] == [
+        "1",
+        "2",
+    ]  # as torch
+    assert (
+        repr(ours).splitlines()[1]
+        == repr(theirs).splitlines()[1]
+        == "  (fc1): Linear(in_features=3, out_features=5, bias=True)"
+    )
+    with pytest.raises(AttributeError, match="no attribute 'fc3'"):
+        ours.fc3
+
+
+def test_assigning_a_named_layer_replaces_it_as_torch() -> None:
+    ours, _ = named_twins(0)
+    new = Linear(3, 5, seed=9)
+    ours.fc1 = new
+    assert ours[0] is new and ours.fc1 is new
+    assert ours.named_parameters().__next__()[1] is new.weight
+    with pytest.raises(TypeError, match="the layer 'fc1' is a int"):
+        ours.fc1 = 3
+
+
+@pytest.mark.parametrize(
+    "pairs, error, message",
+    [
+        ([("fc1", Linear(2, 2, seed=0)), ("act", np.tanh)], TypeError, "entry 'act' is a ufunc"),
+        ([("fc.1", ReLU())], ValueError, "without '.'"),
+        ([("", ReLU())], ValueError, "non-empty"),
+        ([(1, ReLU())], TypeError, "names must be str, got int"),
+        ([("forward", ReLU())], ValueError, "taken by an attribute or method"),
+    ],
+)
+def test_sequential_refuses_bad_names_and_values(pairs: Any, error: type, message: str) -> None:
+    torch = require_torch()
+    with pytest.raises(error, match=message):
+        nn.Sequential(OrderedDict(pairs))
+    their_pairs = [(k, torch.nn.ReLU() if isinstance(v, nn.Module) else v) for k, v in pairs]
+    with pytest.raises((TypeError, KeyError)):  # PyTorch refuses each one too
+        torch.nn.Sequential(OrderedDict(their_pairs))
+
+
+def test_sequential_refuses_the_name_of_its_own_list_of_layers() -> None:
+    """(PyTorch has no attribute `layers`, so it takes the name.)"""
+    with pytest.raises(ValueError, match="'layers' is taken by an attribute or method"):
+        nn.Sequential(OrderedDict([("layers", ReLU())]))
+
+
+def test_a_plain_dict_is_refused_with_a_hint() -> None:
+    with pytest.raises(TypeError, match="pass one OrderedDict"):
+        nn.Sequential({"fc1": Linear(2, 2, seed=0)})
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_save_and_load_keep_the_names(tmp_path: Any, suffix: str) -> None:
+    from micrograd_plus.io import load, save
+
+    ours, _ = named_twins(0)
+    save(ours, tmp_path / f"model{suffix}")
+    other, _ = named_twins(7)
+    load(other, tmp_path / f"model{suffix}")
+    assert all(np.array_equal(v, other.state_dict()[k]) for k, v in ours.state_dict().items())
+    with pytest.raises(ValueError, match="fc1.weight"):
+        load(
+            nn.Sequential(Linear(3, 5, seed=0), ReLU(), Dropout(0.5), Linear(5, 2, seed=1)),
+            tmp_path / f"model{suffix}",
+        )
