@@ -484,7 +484,9 @@ def check_inplace(inplace: Any, where: str) -> bool:
     values, while the output and the gradients equal those of PyTorch's in-place form wherever
     PyTorch allows it (it refuses, for example, a leaf that requires grad)."""
     if not isinstance(inplace, bool):
-        raise TypeError(f"{where}: inplace must be True or False, got {type(inplace).__name__}: {inplace!r:.60}")
+        raise TypeError(
+            f"{where}: inplace must be True or False, got {type(inplace).__name__}: {inplace!r:.60}"
+        )
     return inplace
 
 

@@ -222,11 +222,13 @@ class Sequential(Module):
         self.layers: list[Module] = []
         self._names: list[str] = []
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
-                self._append(_layer_name(name, self), _checked_layer(m, f"the OrderedDict's entry {name!r}"))
+            for name, value in modules[0].items():
+                self._append(
+                    _layer_name(name, self), _checked_layer(value, f"the OrderedDict's entry {name!r}")
+                )
             return
-        for i, m in enumerate(modules):
-            self._append(str(i), _checked_layer(m, f"argument {i}"))
+        for i, item in enumerate(modules):
+            self._append(str(i), _checked_layer(item, f"argument {i}"))
 
     def _append(self, name: str, module: Module) -> None:
         self.layers.append(module)

@@ -235,7 +235,7 @@ class Module:
                 setattr(module, attribute, new_data[name])
 
 
-def zero_grads(parameters: Iterable[Node], set_to_none: bool = True) -> None:
+def zero_grads(parameters: Iterable[Any], set_to_none: bool = True) -> None:
     """Reset each parameter's gradient as PyTorch 2's `zero_grad(set_to_none)` does, for
     `Module.zero_grad` and `Optimizer.zero_grad`. A Tensor's grad becomes None (the default),
     or with set_to_none=False an array of zeros of its shape and dtype (a new one: an array the
