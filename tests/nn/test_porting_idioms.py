@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from micrograd_plus import Dropout, LeakyReLU, Linear, ReLU, Tensor, Value, nn
+from micrograd_plus import Dropout, LeakyReLU, Linear, ReLU, Tensor, Value, gradcheck, nn
 from micrograd_plus.nn import functional as F
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
@@ -85,6 +85,17 @@ def test_dropout_with_inplace_matches_torch_where_it_is_not_random(x: np.ndarray
         )
     against_torch_in_place(Dropout(p, inplace=True).eval(), torch.nn.Dropout(p, inplace=True).eval(), x)
     against_torch_in_place(lambda t: F.dropout(t, p, False, True), lambda t: tf.dropout(t, p, False, True), x)
+
+
+def test_gradcheck_with_inplace() -> None:
+    x = Tensor(np.random.default_rng(1).normal(size=(3, 4)) * 2, requires_grad=True)  # none near 0
+    for fn in (
+        ReLU(inplace=True),
+        LeakyReLU(0.3, inplace=True),
+        lambda t: F.leaky_relu(t, -0.5, inplace=True),  # a slope PyTorch refuses in place
+        lambda t: Dropout(0.4, inplace=True, seed=0)(t),  # a fresh layer per call: the same mask
+    ):
+        assert gradcheck(fn, (x,))
 
 
 def test_relu_inplace_works_on_values_and_lists_of_values() -> None:
