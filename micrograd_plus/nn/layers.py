@@ -213,10 +213,10 @@ class Flatten(Module):
 
 
 class Sequential(Module):
-    """Modules applied in order. Given as arguments they are named "0", "1", ...; given as one
-    OrderedDict, by its keys, and `model.fc1` reads (and assigns) the layer named "fc1"; as in
-    PyTorch, so parameters are named "0.weight" or "fc1.weight" and state dicts line up with a
-    PyTorch `nn.Sequential` of the same layers. `model[0]`, slices and `len` go by position."""
+    """Modules applied in order, named as in PyTorch: "0", "1", ... when given as arguments, or
+    by the keys of one OrderedDict (then `model.fc1` reads and assigns the layer "fc1").
+    Parameters are named "0.weight" or "fc1.weight", so state dicts line up with a PyTorch
+    `nn.Sequential` of the same layers. `model[0]`, slices and `len` go by position."""
 
     def __init__(self, *modules: Module | OrderedDict[str, Module]):
         self.layers: list[Module] = []
