@@ -23,13 +23,18 @@ def _elementwise(x: Any, method: str, layer: str) -> Any:
 
 
 class ReLU(Module):
-    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values."""
+    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values. `inplace` is
+    PyTorch's flag, accepted and checked; the result is computed out of place either way (see
+    `functional.check_inplace`): the input is left as it was, values and gradients are PyTorch's."""
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = F.check_inplace(inplace, "ReLU")
 
     def forward(self, x: Any) -> Any:
         return _elementwise(x, "relu", "ReLU")
 
     def __repr__(self) -> str:
-        return "ReLU()"
+        return "ReLU(inplace=True)" if self.inplace else "ReLU()"  # PyTorch shows the flag when set
 
 
 class Tanh(Module):
@@ -53,16 +58,18 @@ class Sigmoid(Module):
 
 
 class LeakyReLU(Module):
-    """x where x > 0, else negative_slope * x (the slope at 0 is negative_slope, as in PyTorch)."""
+    """x where x > 0, else negative_slope * x (the slope at 0 is negative_slope, as in PyTorch).
+    `inplace` as for ReLU: accepted and checked, the result computed out of place."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         self.negative_slope = real_number(negative_slope, "LeakyReLU: negative_slope")
+        self.inplace = F.check_inplace(inplace, "LeakyReLU")
 
     def forward(self, x: Any) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
     def __repr__(self) -> str:
-        return f"LeakyReLU(negative_slope={self.negative_slope})"
+        return f"LeakyReLU(negative_slope={self.negative_slope}{', inplace=True' if self.inplace else ''})"
 
 
 class GELU(Module):

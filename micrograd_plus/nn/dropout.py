@@ -14,14 +14,16 @@ from .module import Module
 
 class Dropout(Module):
     """Randomly zeroes about p of the elements in training (`model.train()`), scaling the others by
-    1 / (1 - p) so the expected output is the input; the identity after `model.eval()`."""
+    1 / (1 - p) so the expected output is the input; the identity after `model.eval()`.
+    `inplace` as for ReLU: accepted and checked, the result computed out of place."""
 
-    def __init__(self, p: float = 0.5, *, seed: SeedLike = None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, seed: SeedLike = None):
         self.p = F.dropout_probability(p)
+        self.inplace = F.check_inplace(inplace, "Dropout")
         self.generator = make_generator(seed)
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def __repr__(self) -> str:
-        return f"Dropout(p={self.p})"
+        return f"Dropout(p={self.p}{', inplace=True' if self.inplace else ''})"

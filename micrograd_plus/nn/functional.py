@@ -478,8 +478,21 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def relu(x: Any) -> Tensor:
-    """max(0, x) elementwise, as `torch.nn.functional.relu`."""
+def check_inplace(inplace: Any, where: str) -> bool:
+    """PyTorch's `inplace` flag, accepted so that ported code runs, and checked: True or False.
+    It changes nothing here: every result is computed out of place, so the input keeps its
+    values, while the output and the gradients equal those of PyTorch's in-place form wherever
+    PyTorch allows it (it refuses, for example, a leaf that requires grad)."""
+    if not isinstance(inplace, bool):
+        raise TypeError(
+            f"{where}: inplace must be True or False, got {type(inplace).__name__}: {inplace!r:.60}"
+        )
+    return inplace
+
+
+def relu(x: Any, inplace: bool = False) -> Tensor:
+    """max(0, x) elementwise, as `torch.nn.functional.relu`; `inplace` as in `check_inplace`."""
+    check_inplace(inplace, "relu()")
     return _tensor(x).relu()
 
 
@@ -493,8 +506,11 @@ def log_softmax(x: Any, dim: int) -> Tensor:
     return _tensor(x).log_softmax(axis=dim)
 
 
-def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else negative_slope * x; at 0 the slope is negative_slope, as in PyTorch."""
+def leaky_relu(x: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x; at 0 the slope is negative_slope, as in PyTorch.
+    `inplace` as in `check_inplace` (PyTorch's in-place form also refuses a negative slope in
+    backward; here it is allowed)."""
+    check_inplace(inplace, "leaky_relu()")
     x = _tensor(x)
     return where(x.data > 0, x, x * real_number(negative_slope, "leaky_relu(): negative_slope"))
 
@@ -534,12 +550,19 @@ def dropout_probability(p: Any) -> float:
 
 
 def dropout(
-    x: Any, p: float = 0.5, training: bool = True, *, generator: np.random.Generator | None = None
+    x: Any,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    generator: np.random.Generator | None = None,
 ) -> Tensor:
     """In training, each element zeroed with probability p and the others scaled by 1 / (1 - p),
     so the expected output is x, as `torch.nn.functional.dropout`; the identity otherwise (and for
     p = 0). The coin flips come from `generator` (a numpy Generator; a fresh one when None), never
-    from numpy's global state. The gradient passes, scaled the same, where the element was kept."""
+    from numpy's global state. The gradient passes, scaled the same, where the element was kept.
+    `inplace` as in `check_inplace`: the same coin flips whether it is True or False."""
+    check_inplace(inplace, "dropout()")
     x = _tensor(x)
     p = dropout_probability(p)
     if not training or p == 0.0:

@@ -11,6 +11,7 @@ drawn from a numpy Generator made from `seed`: never from global random state.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -212,20 +213,43 @@ class Flatten(Module):
 
 
 class Sequential(Module):
-    """Modules applied in order. Parameters are named "0.weight", "0.bias", ... as in PyTorch,
-    so state dicts line up with a PyTorch `nn.Sequential` of the same layers."""
+    """Modules applied in order, named as in PyTorch: "0", "1", ... when given as arguments, or
+    by the keys of one OrderedDict (then `model.fc1` reads and assigns the layer "fc1").
+    Parameters are named "0.weight" or "fc1.weight", so state dicts line up with a PyTorch
+    `nn.Sequential` of the same layers. `model[0]`, slices and `len` go by position."""
 
-    def __init__(self, *modules: Module):
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(
-                    f"Sequential takes modules, but argument {i} is a {type(m).__name__}: {m!r:.60}"
+    def __init__(self, *modules: Module | OrderedDict[str, Module]):
+        self.layers: list[Module] = []
+        self._names: list[str] = []
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, value in modules[0].items():
+                self._append(
+                    _layer_name(name, self), _checked_layer(value, f"the OrderedDict's entry {name!r}")
                 )
-        self.layers = list(modules)
+            return
+        for i, item in enumerate(modules):
+            self._append(str(i), _checked_layer(item, f"argument {i}"))
+
+    def _append(self, name: str, module: Module) -> None:
+        self.layers.append(module)
+        self._names.append(name)
 
     def _members(self) -> Iterator[tuple[str, Any]]:
-        for i, m in enumerate(self.layers):
-            yield str(i), m
+        yield from zip(self._names, self.layers)
+
+    def __getattr__(self, name: str) -> Module:
+        # Only asked when no attribute has the name: a layer by its name, as PyTorch's `model.fc1`.
+        names = vars(self).get("_names", ())
+        if name in names:
+            return self.layers[names.index(name)]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        names = vars(self).get("_names", ())
+        if name in names:  # `model.fc1 = Linear(...)` replaces that layer, as in PyTorch
+            self.layers[names.index(name)] = _checked_layer(value, f"the layer {name!r}")
+        else:
+            super().__setattr__(name, value)
 
     def forward(self, x: Any) -> Any:
         for m in self.layers:
@@ -233,9 +257,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, index: int | slice) -> Any:
-        """A layer, or for a slice a Sequential of those layers (as in PyTorch)."""
+        """A layer, or for a slice a Sequential of those layers under their names (as in PyTorch)."""
         if isinstance(index, slice):
-            return Sequential(*self.layers[index])
+            return Sequential(OrderedDict(zip(self._names[index], self.layers[index])))
         return self.layers[index]
 
     def __len__(self) -> int:
@@ -245,8 +269,36 @@ class Sequential(Module):
         return iter(self.layers)
 
     def __repr__(self) -> str:
-        inner = "".join(f"\n  ({i}): {m!r}" for i, m in enumerate(self.layers))
+        inner = "".join(f"\n  ({name}): {m!r}" for name, m in zip(self._names, self.layers))
         return f"Sequential({inner}\n)"
+
+
+def _checked_layer(module: Any, where: str) -> Module:
+    if not isinstance(module, Module):
+        hint = (
+            "; to name the layers, pass one OrderedDict of name -> module" if isinstance(module, dict) else ""
+        )
+        raise TypeError(
+            f"Sequential takes modules, but {where} is a {type(module).__name__}: {module!r:.60}{hint}"
+        )
+    return module
+
+
+def _layer_name(name: Any, sequential: Sequential) -> str:
+    """A key of Sequential's OrderedDict, checked as PyTorch's `add_module` checks it."""
+    if not isinstance(name, str):
+        raise TypeError(f"Sequential's layer names must be str, got {type(name).__name__}: {name!r:.60}")
+    if not name or "." in name:
+        raise ValueError(
+            f"Sequential's layer name {name!r:.60} must be non-empty and without '.' (the dot joins "
+            "the names in a parameter's name, as 'fc1.weight')"
+        )
+    if hasattr(sequential, name):
+        raise ValueError(
+            f"Sequential's layer name {name!r:.60} is taken by an attribute or method of Sequential: "
+            "choose another name"
+        )
+    return name
 
 
 # --- loss modules ------------------------------------------------------------------------------

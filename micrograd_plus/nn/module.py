@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -86,8 +86,22 @@ class Module:
     def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct sub-module, in assignment order; a module held twice
+        is listed once, under its first name (as in PyTorch)."""
+        return _first_of_each((name, m) for name, m in self._members() if isinstance(m, Module))
+
     def children(self) -> list[Module]:
-        return [m for _, m in self._members() if isinstance(m, Module)]
+        return [m for _, m in self.named_children()]
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every sub-module, children before their parent and self last, as
+        PyTorch's `Module.apply` (used to initialise weights: `model.apply(init_weights)`).
+        Returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """(dotted name, parameter) for every node that requires grad, in assignment order.
@@ -131,10 +145,9 @@ class Module:
                 seen.add(id(member))
                 found.append(member)
 
-    def zero_grad(self) -> None:
-        """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""
-        for p in self.parameters():
-            p.zero_grad()
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient, as PyTorch 2's `Module.zero_grad` (see `zero_grads`)."""
+        zero_grads(self.parameters(), set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode (True) or eval mode (False) on this module and every sub-module, as
@@ -220,6 +233,25 @@ class Module:
             else:
                 module, attribute = entry
                 setattr(module, attribute, new_data[name])
+
+
+def zero_grads(parameters: Iterable[Any], set_to_none: bool = True) -> None:
+    """Reset each parameter's gradient as PyTorch 2's `zero_grad(set_to_none)` does, for
+    `Module.zero_grad` and `Optimizer.zero_grad`. A Tensor's grad becomes None (the default),
+    or with set_to_none=False an array of zeros of its shape and dtype (a new one: an array the
+    caller still holds keeps its values); a grad that is None stays None either way, as in
+    PyTorch. The difference shows in an optimizer step with no backward in between: None is
+    skipped, zeros are stepped (momentum and weight decay still move the parameter). A Value's
+    grad is a number, so it becomes 0.0 either way."""
+    if not isinstance(set_to_none, bool):
+        raise TypeError(
+            f"zero_grad(): set_to_none must be True or False, got {type(set_to_none).__name__}: {set_to_none!r:.60}"
+        )
+    for p in parameters:
+        grad = p.grad
+        p.zero_grad()
+        if not set_to_none and isinstance(grad, np.ndarray):
+            p.grad = np.zeros_like(grad)
 
 
 def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:

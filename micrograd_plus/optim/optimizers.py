@@ -31,7 +31,7 @@ import numpy as np
 from ..engine import Node
 from ..guards import mark_changed
 from ..modes import enable_grad
-from ..nn.module import Module
+from ..nn.module import Module, zero_grads
 from ..tensors import quiet, real_number
 from . import adam_kernel
 
@@ -235,10 +235,10 @@ class Optimizer:
         """Every parameter, group after group."""
         return [p for group in self.param_groups for p in group["params"]]
 
-    def zero_grad(self) -> None:
-        """Reset every parameter's gradient (Value: 0.0, Tensor: None)."""
-        for p in self.params:
-            p.zero_grad()
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient, as PyTorch 2's `Optimizer.zero_grad` (see
+        `nn.module.zero_grads`: None by default, zeros with set_to_none=False)."""
+        zero_grads(self.params, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in IEEE arithmetic as PyTorch does: an inf

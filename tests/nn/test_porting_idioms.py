@@ -1,0 +1,330 @@
+"""Idioms that PyTorch tutorials use and ported code keeps: `inplace=` on ReLU, LeakyReLU,
+Dropout and their functional forms, `named_children()`, `apply(fn)` and
+`Sequential(OrderedDict(...))`; each against PyTorch float64. (`zero_grad(set_to_none=...)`:
+tests/optim/test_zero_grad.py.)"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from micrograd_plus import Dropout, LeakyReLU, Linear, ReLU, Tensor, Value, gradcheck, nn
+from micrograd_plus.nn import functional as F
+
+shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+grid = st.integers(-40, 40).map(lambda i: i / 8)  # holds 0, where ReLU and LeakyReLU have their kink
+# PyTorch's in-place LeakyReLU refuses a negative slope in backward, so only these compare.
+slopes = st.sampled_from([0.0, 0.01, 0.2, 1.5])
+
+
+def against_torch_in_place(ours: Any, theirs: Any, x: np.ndarray) -> None:
+    """`ours` (a function of a Tensor) against `theirs` (PyTorch's in-place form, on a Tensor
+    that is not a leaf, where PyTorch allows it): output and the leaf's gradient; and our
+    input is left unchanged."""
+    torch = require_torch()
+    leaf, their_leaf = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    h, their_h = leaf * 1.0, their_leaf * 1.0
+    out, ref = ours(h), theirs(their_h)
+    assert np.array_equal(h.data, x)  # computed out of place
+    assert close_to_torch(out.data, ref.detach().numpy())
+    g = np.random.default_rng(0).normal(size=out.shape)
+    out.backward(g)
+    ref.backward(torch.tensor(g))
+    assert close_to_torch(leaf.grad, their_leaf.grad.numpy())
+
+
+@given(x=hnp.arrays(np.float64, shapes, elements=grid), slope=slopes, inplace=st.booleans())
+def test_relu_and_leaky_relu_with_inplace_match_torch_in_place(
+    x: np.ndarray, slope: float, inplace: bool
+) -> None:
+    torch = require_torch()
+    tf = torch.nn.functional
+    against_torch_in_place(ReLU(inplace=inplace), torch.nn.ReLU(inplace=True), x)
+    against_torch_in_place(lambda t: F.relu(t, inplace=inplace), lambda t: tf.relu(t, inplace=True), x)
+    against_torch_in_place(LeakyReLU(slope, inplace), torch.nn.LeakyReLU(slope, inplace=True), x)
+    against_torch_in_place(
+        lambda t: F.leaky_relu(t, slope, inplace), lambda t: tf.leaky_relu(t, slope, inplace=True), x
+    )
+
+
+@given(
+    x=hnp.arrays(np.float64, shapes, elements=st.floats(-3, 3)),
+    p=st.floats(0.05, 0.95),
+    seed=st.integers(0, 2**16),
+)
+def test_dropout_with_inplace_is_dropout_and_matches_torch_in_place(
+    x: np.ndarray, p: float, seed: int
+) -> None:
+    torch = require_torch()
+    plain = Dropout(p, seed=seed)(Tensor(x)).data
+    for layer in (Dropout(p, True, seed=seed), Dropout(p, inplace=False, seed=seed)):
+        assert np.array_equal(layer(Tensor(x)).data, plain)  # the same coin flips
+    in_place = F.dropout(Tensor(x), p, True, True, generator=np.random.default_rng(seed)).data
+    assert np.array_equal(in_place, F.dropout(Tensor(x), p, generator=np.random.default_rng(seed)).data)
+    # PyTorch's in-place dropout multiplies by mask / (1 - p); with our mask (where ones are kept):
+    kept = Dropout(p, inplace=True, seed=seed)(Tensor(np.ones_like(x))).data != 0
+    scale = torch.tensor(kept / (1.0 - p))
+    against_torch_in_place(Dropout(p, inplace=True, seed=seed), lambda t: t.mul_(scale), x)
+
+
+@given(x=hnp.arrays(np.float64, shapes, elements=st.floats(-3, 3)), p=st.sampled_from([0.0, 0.3, 1.0]))
+def test_dropout_with_inplace_matches_torch_where_it_is_not_random(x: np.ndarray, p: float) -> None:
+    torch = require_torch()
+    tf = torch.nn.functional
+    if p in (0.0, 1.0):  # training: the identity, or all zero
+        against_torch_in_place(Dropout(p, inplace=True), torch.nn.Dropout(p, inplace=True), x)
+        against_torch_in_place(
+            lambda t: F.dropout(t, p, True, True), lambda t: tf.dropout(t, p, True, True), x
+        )
+    against_torch_in_place(Dropout(p, inplace=True).eval(), torch.nn.Dropout(p, inplace=True).eval(), x)
+    against_torch_in_place(lambda t: F.dropout(t, p, False, True), lambda t: tf.dropout(t, p, False, True), x)
+
+
+def test_gradcheck_with_inplace() -> None:
+    x = Tensor(np.random.default_rng(1).normal(size=(3, 4)) * 2, requires_grad=True)  # none near 0
+    for fn in (
+        ReLU(inplace=True),
+        LeakyReLU(0.3, inplace=True),
+        lambda t: F.leaky_relu(t, -0.5, inplace=True),  # a slope PyTorch refuses in place
+        lambda t: Dropout(0.4, inplace=True, seed=0)(t),  # a fresh layer per call: the same mask
+    ):
+        assert gradcheck(fn, (x,))
+
+
+def test_relu_inplace_works_on_values_and_lists_of_values() -> None:
+    assert ReLU(inplace=True)(Value(-2.0)).data == 0.0
+    assert [v.data for v in ReLU(inplace=True)([Value(-1.0), Value(3.0)])] == [0.0, 3.0]
+
+
+@pytest.mark.parametrize("bad", [1, 0, "True", None, np.bool_(True)])
+def test_a_non_bool_inplace_is_refused(bad: Any) -> None:
+    x = Tensor([1.0, -1.0])
+    makers = [
+        lambda: ReLU(inplace=bad),
+        lambda: LeakyReLU(0.1, inplace=bad),
+        lambda: Dropout(0.5, inplace=bad),
+        lambda: F.relu(x, inplace=bad),
+        lambda: F.leaky_relu(x, 0.1, inplace=bad),
+        lambda: F.dropout(x, 0.5, True, bad),
+    ]
+    for make in makers:
+        with pytest.raises(TypeError, match="inplace must be True or False, got"):
+            make()
+
+
+def test_relu_refuses_an_unknown_argument_as_torch_does() -> None:
+    torch = require_torch()
+    with pytest.raises(TypeError):
+        torch.nn.ReLU(implace=True)
+    with pytest.raises(TypeError):
+        ReLU(implace=True)  # a misspelling once passed unnoticed
+
+
+def test_reprs_show_inplace_as_torch_does() -> None:
+    torch = require_torch()
+    assert repr(ReLU(inplace=True)) == repr(torch.nn.ReLU(inplace=True))
+    assert repr(ReLU()) == repr(torch.nn.ReLU())
+    assert repr(LeakyReLU(0.2, inplace=True)) == repr(torch.nn.LeakyReLU(0.2, inplace=True))
+    assert repr(Dropout(0.25, inplace=True)) == repr(torch.nn.Dropout(0.25, inplace=True))
+
+
+# --- named_children() and apply(fn) ---------------------------------------------------------------
+
+
+def twin_trees() -> tuple[Any, Any]:
+    """The same tree of modules here and in PyTorch: plain attributes, a Sequential, a
+    ModuleList, a ModuleDict, and one Linear held twice."""
+    torch = require_torch()
+
+    class Ours(nn.Module):
+        def __init__(self) -> None:
+            self.stem = Linear(3, 4, seed=0)
+            self.body = nn.Sequential(Linear(4, 4, seed=1), ReLU(), nn.Sequential(ReLU()))
+            self.heads = nn.ModuleList([Linear(4, 2, seed=2), Dropout(0.1)])
+            self.named = nn.ModuleDict({"a": Linear(4, 1, seed=3), "b": nn.Tanh()})
+            self.again = self.stem
+
+    class Theirs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = torch.nn.Linear(3, 4)
+            self.body = torch.nn.Sequential(
+                torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.ReLU())
+            )
+            self.heads = torch.nn.ModuleList([torch.nn.Linear(4, 2), torch.nn.Dropout(0.1)])
+            self.named = torch.nn.ModuleDict({"a": torch.nn.Linear(4, 1), "b": torch.nn.Tanh()})
+            self.again = self.stem
+
+    return Ours(), Theirs()
+
+
+def test_named_children_and_children_as_torch() -> None:
+    ours, theirs = twin_trees()
+    for a, b in (
+        (ours, theirs),
+        (ours.body, theirs.body),
+        (ours.heads, theirs.heads),
+        (ours.named, theirs.named),
+    ):
+        assert [n for n, _ in a.named_children()] == [n for n, _ in b.named_children()]
+        assert [type(m).__name__ for m in a.children()] == [type(m).__name__ for m in b.children()]
+    assert dict(ours.named_children())["body"] is ours.body
+    assert list(Linear(2, 2, seed=0).named_children()) == []
+
+
+def test_apply_visits_children_first_and_self_last_as_torch() -> None:
+    ours, theirs = twin_trees()
+    visits: dict[str, list[str]] = {"ours": [], "theirs": []}
+    for key, model in (("ours", ours), ("theirs", theirs)):
+        names = {id(m): name for name, m in model.named_modules()}
+        assert model.apply(lambda m, key=key, names=names: visits[key].append(names[id(m)])) is model
+    assert visits["ours"] == visits["theirs"]
+    assert (
+        visits["ours"].count("stem") == 1 and visits["ours"][-1] == ""
+    )  # a module held twice: once; self last
+
+
+@given(fill=st.floats(-2, 2))
+def test_apply_initialises_weights_as_torch(fill: float) -> None:
+    torch = require_torch()
+    ours, theirs = twin_trees()
+
+    def init_ours(m: Any) -> None:
+        if isinstance(m, Linear):
+            m.weight.data = np.full(m.weight.shape, fill)
+
+    def init_theirs(m: Any) -> None:
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.constant_(m.weight, fill)
+
+    ours.apply(init_ours)
+    theirs.apply(init_theirs)
+    theirs_state = theirs.state_dict()
+    for name, value in ours.state_dict().items():
+        if name.endswith("weight"):
+            assert close_to_torch(value, theirs_state[name].numpy())
+
+
+# --- Sequential(OrderedDict(...)) -----------------------------------------------------------------
+
+
+def named_twins(seed: int) -> tuple[Any, Any]:
+    torch = require_torch()
+    ours = nn.Sequential(
+        OrderedDict(
+            [
+                ("fc1", Linear(3, 5, seed=seed)),
+                ("act", ReLU()),
+                ("drop", Dropout(0.5)),
+                ("fc2", Linear(5, 2, seed=seed + 1)),
+            ]
+        )
+    )
+    theirs = torch.nn.Sequential(
+        OrderedDict(
+            [
+                ("fc1", torch.nn.Linear(3, 5)),
+                ("act", torch.nn.ReLU()),
+                ("drop", torch.nn.Dropout(0.5)),
+                ("fc2", torch.nn.Linear(5, 2)),
+            ]
+        )
+    )
+    return ours.eval(), theirs.eval()
+
+
+@given(seed=st.integers(0, 2**16), x=hnp.arrays(np.float64, (4, 3), elements=st.floats(-3, 3)))
+def test_sequential_of_an_ordered_dict_loads_into_torch_strictly(seed: int, x: np.ndarray) -> None:
+    torch = require_torch()
+    ours, theirs = named_twins(seed)
+    assert (
+        list(ours.state_dict())
+        == list(theirs.state_dict())
+        == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    )
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()}, strict=True)
+    out, ref = ours(Tensor(x)), theirs(torch.tensor(x))
+    assert np.allclose(out.data, ref.detach().numpy(), rtol=0, atol=1e-10)
+    assert close_to_torch(out.data, ref.detach().numpy())
+
+
+def test_sequential_of_an_ordered_dict_reads_as_torch() -> None:
+    ours, theirs = named_twins(0)
+    assert ours.fc1 is ours[0] and ours.fc2 is ours[-1] and isinstance(ours.act, ReLU)
+    assert len(ours) == len(theirs) == 4
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    assert [n for n, _ in ours[1:].named_children()] == [n for n, _ in theirs[1:].named_children()]
+    assert [n for n, _ in nn.Sequential(ReLU(), ReLU(), ReLU())[1:].named_children()] == [
+        "1",
+        "2",
+    ]  # as torch
+    assert (
+        repr(ours).splitlines()[1]
+        == repr(theirs).splitlines()[1]
+        == "  (fc1): Linear(in_features=3, out_features=5, bias=True)"
+    )
+    with pytest.raises(AttributeError, match="no attribute 'fc3'"):
+        ours.fc3
+
+
+def test_assigning_a_named_layer_replaces_it_as_torch() -> None:
+    ours, _ = named_twins(0)
+    new = Linear(3, 5, seed=9)
+    ours.fc1 = new
+    assert ours[0] is new and ours.fc1 is new
+    assert ours.named_parameters().__next__()[1] is new.weight
+    with pytest.raises(TypeError, match="the layer 'fc1' is a int"):
+        ours.fc1 = 3
+
+
+@pytest.mark.parametrize(
+    "pairs, error, message",
+    [
+        ([("fc1", Linear(2, 2, seed=0)), ("act", np.tanh)], TypeError, "entry 'act' is a ufunc"),
+        ([("fc.1", ReLU())], ValueError, "without '.'"),
+        ([("", ReLU())], ValueError, "non-empty"),
+        ([(1, ReLU())], TypeError, "names must be str, got int"),
+        ([("forward", ReLU())], ValueError, "taken by an attribute or method"),
+    ],
+)
+def test_sequential_refuses_bad_names_and_values(pairs: Any, error: type, message: str) -> None:
+    torch = require_torch()
+    with pytest.raises(error, match=message):
+        nn.Sequential(OrderedDict(pairs))
+    their_pairs = [(k, torch.nn.ReLU() if isinstance(v, nn.Module) else v) for k, v in pairs]
+    with pytest.raises((TypeError, KeyError)):  # PyTorch refuses each one too
+        torch.nn.Sequential(OrderedDict(their_pairs))
+
+
+def test_sequential_refuses_the_name_of_its_own_list_of_layers() -> None:
+    """(PyTorch has no attribute `layers`, so it takes the name.)"""
+    with pytest.raises(ValueError, match="'layers' is taken by an attribute or method"):
+        nn.Sequential(OrderedDict([("layers", ReLU())]))
+
+
+def test_a_plain_dict_is_refused_with_a_hint() -> None:
+    with pytest.raises(TypeError, match="pass one OrderedDict"):
+        nn.Sequential({"fc1": Linear(2, 2, seed=0)})
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_save_and_load_keep_the_names(tmp_path: Any, suffix: str) -> None:
+    from micrograd_plus.io import load, save
+
+    ours, _ = named_twins(0)
+    save(ours, tmp_path / f"model{suffix}")
+    other, _ = named_twins(7)
+    load(other, tmp_path / f"model{suffix}")
+    assert all(np.array_equal(v, other.state_dict()[k]) for k, v in ours.state_dict().items())
+    with pytest.raises(ValueError, match="fc1.weight"):
+        load(
+            nn.Sequential(Linear(3, 5, seed=0), ReLU(), Dropout(0.5), Linear(5, 2, seed=1)),
+            tmp_path / f"model{suffix}",
+        )
