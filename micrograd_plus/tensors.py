@@ -1039,6 +1039,17 @@ class Tensor(Node):
         """As float64 (this Tensor itself if it is): PyTorch's `.double()`."""
         return _cast(self, _FLOAT64)
 
+    def to(self, *targets: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """PyTorch's `x.to(device)`, `x.to(dtype)`, `x.to(device, dtype)`: the CPU is the one
+        device here (a device "cpu" changes nothing); a dtype float32 or float64 casts as
+        `float()` and `double()` do."""
+        wanted = requested_dtype((*targets, device, dtype), "to")
+        return self if wanted is None else _cast(self, wanted)
+
+    def cpu(self) -> Tensor:
+        """This Tensor: it is on the CPU already (PyTorch's `x.cpu()`, as in `x.detach().cpu().numpy()`)."""
+        return self
+
     # -- arithmetic -------------------------------------------------------------------------------------
 
     __add__, __radd__ = _operators(_binary(ADD))
@@ -1418,6 +1429,37 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
     if x.dtype == dtype:
         return x
     return _unary(_cast_op(dtype), x) if isinstance(x, Tensor) else x.astype(dtype)
+
+
+def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
+    """The dtype that PyTorch's `.to(...)` arguments ask for (None: none): devices and dtypes,
+    None where not given. The CPU is the one device here; any other is refused. A dtype is
+    numpy's (`np.float32`, "float32"), or torch's by its name (`torch.float32`)."""
+    wanted = None
+    for target in targets:
+        if target is None:
+            continue
+        name = str(target).removeprefix("torch.") if type(target).__module__.startswith("torch") else target
+        if isinstance(name, str) and name.partition(":")[0] in _DEVICES:
+            if name.partition(":")[0] != "cpu":
+                raise ValueError(
+                    f"{who}({target!r}): micrograd_plus computes on the CPU only (with numpy); "
+                    'use "cpu", or leave the call out'
+                )
+            continue
+        try:
+            dtype = np.dtype(name)
+        except TypeError:
+            dtype = None
+        if dtype is None or dtype not in _FLOAT_DTYPES or (wanted is not None and dtype != wanted):
+            raise TypeError(
+                f'{who}() takes a device ("cpu") and a dtype (float32 or float64), got {target!r:.60}'
+            )
+        wanted = dtype
+    return wanted
+
+
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla")  # PyTorch's usual device names
 
 
 def _join_axis(axis: Any, dim: Any, name: str) -> int:

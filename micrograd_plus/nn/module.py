@@ -22,6 +22,7 @@ import numpy as np
 
 from ..engine import Node
 from ..guards import mark_changed
+from ..tensors import requested_dtype
 
 Seed = int | random.Random | None
 
@@ -126,24 +127,22 @@ class Module:
         self._collect_parameters(found, set())
         return found
 
-    def _collect_parameters(self, found: list[Any], seen: set[int]) -> None:
+    def _collect_parameters(self, found: list[Any], seen: set[Node]) -> None:
         # `_all_parameters` without the names and (unless a subclass lists its own members) the
         # generators: a training step asks for its parameters two or three times (penalty,
-        # zero_grad, update), and they were most of the cost.
+        # zero_grad, update), and they were most of the cost. `seen` holds the nodes (hashed by
+        # identity), not their ids: an int made per parameter fed the garbage collector.
         if type(self)._members is Module._members:
-            members: Iterable[Any] = (
-                member
-                for value in vars(self).values()
-                for member in (value if isinstance(value, (list, tuple)) else (value,))
-            )
+            values: Iterable[Any] = vars(self).values()
         else:
-            members = (member for _, member in self._members())
-        for member in members:
-            if isinstance(member, Module):
-                member._collect_parameters(found, seen)
-            elif isinstance(member, Node) and member.requires_grad and id(member) not in seen:
-                seen.add(id(member))
-                found.append(member)
+            values = [member for _, member in self._members()]
+        for value in values:
+            for member in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(member, Module):
+                    member._collect_parameters(found, seen)
+                elif isinstance(member, Node) and member.requires_grad and member not in seen:
+                    seen.add(member)
+                    found.append(member)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient, as PyTorch 2's `Module.zero_grad` (see `zero_grads`)."""
@@ -163,6 +162,45 @@ class Module:
     def eval(self) -> Module:
         """Eval mode for this module and every sub-module (`train(False)`): Dropout is the identity."""
         return self.train(False)
+
+    def to(self, *targets: Any, device: Any = None, dtype: Any = None) -> Module:
+        """PyTorch's `model.to(device)`, `model.to(dtype)`: the CPU is the one device here (a
+        device "cpu" changes nothing); a dtype (float32 or float64) converts every Tensor
+        parameter, its gradient and every floating buffer, in place. Returns the model."""
+        wanted = requested_dtype((*targets, device, dtype), "to")
+        if wanted is None:
+            return self
+        for p in self.parameters():
+            if not isinstance(p.data, np.ndarray):
+                if wanted != np.float64:
+                    raise TypeError(
+                        f"to({wanted}): {type(p).__name__} parameters hold Python floats (float64); "
+                        "use Tensor layers (e.g. MLP.to_sequential()) for float32"
+                    )
+                continue
+            if p.data.dtype != wanted:
+                p.data = p.data.astype(wanted)
+                mark_changed(p)  # graphs made before read the old data: stale
+                if p.grad is not None:
+                    p.grad = p.grad.astype(wanted)
+        for module in self.modules():
+            for name in vars(module).get("_buffer_names", ()):
+                array = getattr(module, name)
+                if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+                    setattr(module, name, array.astype(wanted))
+        return self
+
+    def cpu(self) -> Module:
+        """The model itself: it is on the CPU already (PyTorch's `model.cpu()`)."""
+        return self
+
+    def float(self) -> Module:
+        """`to(float32)`, as PyTorch's `model.float()`."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """`to(float64)`, as PyTorch's `model.double()`."""
+        return self.to(np.float64)
 
     def register_buffer(self, name: str, array: np.ndarray | None) -> None:
         """Keep `array` as the attribute `name`: saved in `state_dict()`, not a parameter (as

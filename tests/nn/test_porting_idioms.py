@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import micrograd_plus as mg
 from micrograd_plus import Dropout, LeakyReLU, Linear, ReLU, Tensor, Value, gradcheck, nn
 from micrograd_plus.nn import functional as F
 
@@ -328,3 +329,49 @@ def test_save_and_load_keep_the_names(tmp_path: Any, suffix: str) -> None:
             nn.Sequential(Linear(3, 5, seed=0), ReLU(), Dropout(0.5), Linear(5, 2, seed=1)),
             tmp_path / f"model{suffix}",
         )
+
+
+# -- model.to(device), model.to(dtype), model.float(), model.double(), model.cpu() ------------------
+
+
+def test_model_to_dtype_converts_parameters_gradients_and_buffers_as_torch() -> None:
+    torch = require_torch()
+    ours = mg.Sequential(mg.Linear(3, 4, seed=0), mg.BatchNorm1d(4), mg.ReLU(), mg.Linear(4, 2, seed=1))
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2)
+    ).double()
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()}, strict=True)
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    ours(mg.tensor(x)).sum().backward()
+    assert ours.to("cpu") is ours and ours.cpu() is ours
+    assert ours.float() is ours and theirs.float() is theirs
+    for (name, mine), (_, reference) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        assert mine.dtype == reference.numpy().dtype, name  # num_batches_tracked stays int64
+    assert all(p.grad.dtype == np.float32 for p in ours.parameters())
+    out, expected = ours(mg.tensor(x, dtype=np.float32)), theirs(torch.tensor(x, dtype=torch.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    ours.double()
+    theirs.double()
+    out, expected = ours(mg.tensor(x)), theirs(torch.tensor(x))
+    assert out.dtype == np.float64 and close_to_torch(out.data, expected.detach().numpy())
+
+
+def test_model_to_dtype_makes_graphs_built_before_it_stale() -> None:
+    model = mg.Linear(2, 1, seed=0)
+    out = model(mg.ones(1, 2)).sum()
+    model.to(np.float32)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation: input 1 of 'linear'"):
+        out.backward()
+
+
+def test_a_model_of_values_stays_float64_and_refuses_float32() -> None:
+    model = mg.MLP(2, [3, 1], seed=0)
+    assert model.double() is model and model.to("cpu") is model
+    with pytest.raises(TypeError, match=r"hold Python floats \(float64\); use Tensor layers"):
+        model.float()
+
+
+def test_model_to_another_device_says_there_is_only_the_cpu() -> None:
+    with pytest.raises(ValueError, match="computes on the CPU only"):
+        mg.Linear(2, 2, seed=0).to("cuda")

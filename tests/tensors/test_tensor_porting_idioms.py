@@ -141,3 +141,34 @@ def test_var_refuses_unbiased_with_correction() -> None:
         mg.zeros(3).var(unbiased=True, correction=1)
     with pytest.raises(TypeError, match="unbiased must be True or False"):
         mg.zeros(3).var(unbiased=1)
+
+
+def test_to_takes_torchs_devices_and_dtypes() -> None:
+    torch = require_torch()
+    x = Tensor([1.0, -2.5], requires_grad=True)
+    assert x.to("cpu") is x and x.cpu() is x and x.to(device="cpu") is x
+    for target in (np.float32, "float32", np.dtype(np.float32), torch.float32):
+        assert x.to(target).dtype == np.float32
+    single = x.to(torch.device("cpu"), dtype=torch.float32)
+    assert single.dtype == np.float32 and single.to(np.float64).dtype == np.float64
+    (single * 2).sum().backward()
+    assert x.grad.dtype == np.float64 and np.array_equal(x.grad, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("target", ["cuda", "cuda:0", "mps"])
+def test_to_another_device_says_there_is_only_the_cpu(target: str) -> None:
+    with pytest.raises(ValueError, match='computes on the CPU only .*use "cpu", or leave the call out'):
+        mg.zeros(2).to(target)
+
+
+@pytest.mark.parametrize("target", [np.int64, "float16", "gpu", 3, [1]])
+def test_to_refuses_what_is_neither_the_cpu_nor_a_float_dtype(target: object) -> None:
+    with pytest.raises(
+        TypeError, match=r'to\(\) takes a device \("cpu"\) and a dtype \(float32 or float64\)'
+    ):
+        mg.zeros(2).to(target)
+
+
+def test_to_refuses_two_different_dtypes() -> None:
+    with pytest.raises(TypeError, match="takes a device"):
+        mg.zeros(2).to(np.float32, dtype=np.float64)
