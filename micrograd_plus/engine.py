@@ -29,7 +29,7 @@ class Op:
     """An operation: `forward(*input_datas)` gives the output's data, and `backward(g, out,
     *inputs)` one contribution per input, g times d out/d input (None: no gradient flows), on
     raw data or on nodes under `grad(..., create_graph=True)`. `array_forward`: the forward on
-    arrays where it differs; `domain`: where input 0 (the divisor, for "/") is smooth."""
+    arrays where it differs; `domain`: where its input is smooth (for "/": its divisor)."""
 
     __slots__ = ("name", "forward", "backward", "array_forward", "domain", "derivatives")
 

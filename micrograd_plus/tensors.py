@@ -1139,6 +1139,8 @@ class Tensor(Node):
         """The variance over `dim` (None: all), as `torch.var`: the squared deviations from the
         mean summed and divided by N - `correction` (1 unless given: the unbiased estimate;
         `unbiased=False` is correction 0). Fewer than correction + 1 elements give nan or inf."""
+        if isinstance(dim, bool) and unbiased is None:  # PyTorch's `x.var(False)`: that is `unbiased`
+            dim, unbiased = None, dim
         if unbiased is not None and correction is not None:
             raise TypeError(
                 f"var(): give unbiased or correction, not both (got {unbiased!r}, {correction!r})"
@@ -1153,7 +1155,8 @@ class Tensor(Node):
         shape = self.data.shape
         axes = _axes(dim, shape)
         count = math.prod(shape[a] for a in axes)
-        return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count - correction), self)
+        divisor = max(count - correction, 0.0)  # as PyTorch: no negative variance
+        return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), divisor), self)
 
     def std(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
@@ -1421,7 +1424,7 @@ _FLOAT64, _FLOAT32 = _FLOAT_DTYPES
 @functools.cache  # (two dtypes)
 def _cast_op(dtype: np.dtype) -> Op:
     """The data as `dtype`; the gradient goes back in the input's dtype."""
-    return Op(f"to {dtype}", lambda x: x.astype(dtype), lambda g, out, x: (_cast(g, x.dtype),))
+    return _quiet_op(f"to {dtype}", lambda x: x.astype(dtype), lambda g, out, x: (_cast(g, x.dtype),))
 
 
 def _cast(x: Any, dtype: np.dtype) -> Any:

@@ -214,62 +214,89 @@ class Flatten(Module):
 
 class Sequential(Module):
     """Modules applied in order, named as in PyTorch: "0", "1", ... when given as arguments, or
-    by the keys of one OrderedDict (then `model.fc1` reads and assigns the layer "fc1").
-    Parameters are named "0.weight" or "fc1.weight", so state dicts line up with a PyTorch
-    `nn.Sequential` of the same layers. `model[0]`, slices and `len` go by position."""
+    by the keys of one OrderedDict (then `model.fc1` reads, assigns and deletes the layer
+    "fc1"). Parameters are named "0.weight" or "fc1.weight", so state dicts line up with a
+    PyTorch `nn.Sequential` of the same layers. `model[0]`, slices, `len`, `append` and
+    `del model[i]` go by position; `layers` is the tuple of the layers in order."""
 
     def __init__(self, *modules: Module | OrderedDict[str, Module]):
-        self.layers: list[Module] = []
-        self._names: list[str] = []
+        self._layers: dict[str, Module] = {}  # name -> layer, in order: the one record of both
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, value in modules[0].items():
-                self._append(
-                    _layer_name(name, self), _checked_layer(value, f"the OrderedDict's entry {name!r}")
-                )
+                checked = _checked_layer(value, f"the OrderedDict's entry {name!r}")
+                self._layers[_layer_name(name, self)] = checked
             return
         for i, item in enumerate(modules):
-            self._append(str(i), _checked_layer(item, f"argument {i}"))
+            self._layers[str(i)] = _checked_layer(item, f"argument {i}")
 
-    def _append(self, name: str, module: Module) -> None:
-        self.layers.append(module)
-        self._names.append(name)
+    @property
+    def layers(self) -> tuple[Module, ...]:
+        return tuple(self._layers.values())
+
+    def append(self, module: Module) -> Sequential:
+        """Add a layer at the end, named by its position (as PyTorch's `append`); returns self."""
+        name = str(len(self._layers))
+        if name in self._layers:
+            raise ValueError(f"append(): the name {name!r} is taken by another layer; build a new Sequential")
+        self._layers[name] = _checked_layer(module, "the appended module")
+        return self
 
     def _members(self) -> Iterator[tuple[str, Any]]:
-        yield from zip(self._names, self.layers)
+        yield from self._layers.items()
 
     def __getattr__(self, name: str) -> Module:
         # Only asked when no attribute has the name: a layer by its name, as PyTorch's `model.fc1`.
-        names = vars(self).get("_names", ())
-        if name in names:
-            return self.layers[names.index(name)]
+        layers = vars(self).get("_layers", {})
+        if name in layers:
+            return layers[name]  # type: ignore[no-any-return]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        names = vars(self).get("_names", ())
-        if name in names:  # `model.fc1 = Linear(...)` replaces that layer, as in PyTorch
-            self.layers[names.index(name)] = _checked_layer(value, f"the layer {name!r}")
+        layers = vars(self).get("_layers", {})
+        if name in layers:  # `model.fc1 = Linear(...)` replaces that layer, as in PyTorch
+            layers[name] = _checked_layer(value, f"the layer {name!r}")
         else:
             super().__setattr__(name, value)
 
+    def __delattr__(self, name: str) -> None:
+        layers = vars(self).get("_layers", {})
+        if name in layers:  # `del model.fc1` removes that layer, as in PyTorch
+            del layers[name]
+        else:
+            super().__delattr__(name)
+
     def forward(self, x: Any) -> Any:
-        for m in self.layers:
+        for m in self._layers.values():
             x = m(x)
         return x
 
     def __getitem__(self, index: int | slice) -> Any:
         """A layer, or for a slice a Sequential of those layers under their names (as in PyTorch)."""
         if isinstance(index, slice):
-            return Sequential(OrderedDict(zip(self._names[index], self.layers[index])))
+            return Sequential(OrderedDict(list(self._layers.items())[index]))
         return self.layers[index]
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the layer at a position, keeping its name."""
+        name = list(self._layers)[index]
+        self._layers[name] = _checked_layer(module, f"the layer {name!r}")
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the layers at a position or slice; the rest are renamed by their positions,
+        "0", "1", ..., as PyTorch does."""
+        names = list(self._layers)[index]
+        for name in [names] if isinstance(names, str) else names:
+            del self._layers[name]
+        self._layers = dict(zip(map(str, range(len(self._layers))), self._layers.values()))
+
     def __len__(self) -> int:
-        return len(self.layers)
+        return len(self._layers)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self.layers)
+        return iter(self._layers.values())
 
     def __repr__(self) -> str:
-        inner = "".join(f"\n  ({name}): {m!r}" for name, m in zip(self._names, self.layers))
+        inner = "".join(f"\n  ({name}): {m!r}" for name, m in self._layers.items())
         return f"Sequential({inner}\n)"
 
 

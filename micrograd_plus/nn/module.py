@@ -89,7 +89,8 @@ class Module:
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) for each direct sub-module, in assignment order; a module held twice
-        is listed once, under its first name (as in PyTorch)."""
+        is listed once, under its first name (as in PyTorch). The modules of a plain list
+        attribute count too, named as in `named_parameters` ("layers.0")."""
         return _first_of_each((name, m) for name, m in self._members() if isinstance(m, Module))
 
     def children(self) -> list[Module]:
@@ -130,8 +131,8 @@ class Module:
     def _collect_parameters(self, found: list[Any], seen: set[Node]) -> None:
         # `_all_parameters` without the names and (unless a subclass lists its own members) the
         # generators: a training step asks for its parameters two or three times (penalty,
-        # zero_grad, update), and they were most of the cost. `seen` holds the nodes (hashed by
-        # identity), not their ids: an int made per parameter fed the garbage collector.
+        # zero_grad, update), and they were most of the cost. `seen` holds the nodes themselves
+        # (hashed by identity): no id() call and no int made per parameter.
         if type(self)._members is Module._members:
             values: Iterable[Any] = vars(self).values()
         else:
@@ -145,8 +146,8 @@ class Module:
                     found.append(member)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset every parameter's gradient, as PyTorch 2's `Module.zero_grad` (see `zero_grads`)."""
-        zero_grads(self.parameters(), set_to_none)
+        """Reset every parameter's gradient, as PyTorch 2's `Module.zero_grad` (see `reset_gradients`)."""
+        reset_gradients(self.parameters(), set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode (True) or eval mode (False) on this module and every sub-module, as
@@ -273,7 +274,7 @@ class Module:
                 setattr(module, attribute, new_data[name])
 
 
-def zero_grads(parameters: Iterable[Any], set_to_none: bool = True) -> None:
+def reset_gradients(parameters: Iterable[Any], set_to_none: bool = True) -> None:
     """Reset each parameter's gradient as PyTorch 2's `zero_grad(set_to_none)` does, for
     `Module.zero_grad` and `Optimizer.zero_grad`. A Tensor's grad becomes None (the default),
     or with set_to_none=False an array of zeros of its shape and dtype (a new one: an array the

@@ -31,7 +31,7 @@ import numpy as np
 from ..engine import Node
 from ..guards import mark_changed
 from ..modes import enable_grad
-from ..nn.module import Module, zero_grads
+from ..nn.module import Module, reset_gradients
 from ..tensors import quiet, real_number
 from . import adam_kernel
 
@@ -237,8 +237,8 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient, as PyTorch 2's `Optimizer.zero_grad` (see
-        `nn.module.zero_grads`: None by default, zeros with set_to_none=False)."""
-        zero_grads(self.params, set_to_none)
+        `nn.module.reset_gradients`: None by default, zeros with set_to_none=False)."""
+        reset_gradients(self.params, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in IEEE arithmetic as PyTorch does: an inf

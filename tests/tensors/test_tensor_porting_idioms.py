@@ -172,3 +172,39 @@ def test_to_refuses_what_is_neither_the_cpu_nor_a_float_dtype(target: object) ->
 def test_to_refuses_two_different_dtypes() -> None:
     with pytest.raises(TypeError, match="takes a device"):
         mg.zeros(2).to(np.float32, dtype=np.float64)
+
+
+@pytest.mark.filterwarnings("ignore:var\\(\\)|std\\(\\):UserWarning")
+@pytest.mark.parametrize("correction", [3, 5])
+def test_var_with_correction_at_least_the_count_is_inf_as_torchs(correction: float) -> None:
+    """PyTorch divides by max(N - correction, 0): never a negative variance. (Its gradient there
+    does not follow from its value, finite along a dim and of odd signs over all, so ours is
+    the derivative of the value: inf times the sign of the deviation.)"""
+    torch = require_torch()
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 4.0, 8.0]])  # no element equals its row's mean
+    for dim, c in ((1, correction), (None, 2 * correction)):
+        ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        assert close_to_torch(
+            ours.var(dim, correction=c).data, theirs.var(dim, correction=c).detach().numpy()
+        )
+    ours = Tensor(x, requires_grad=True)
+    ours.var(1, correction=correction).sum().backward()
+    assert np.array_equal(ours.grad, np.sign(x - x.mean(axis=1, keepdims=True)) * np.inf)
+
+
+@pytest.mark.filterwarnings("ignore:var\\(\\)|std\\(\\):UserWarning")
+def test_var_of_an_empty_tensor_is_nan_and_a_bool_first_argument_is_unbiased() -> None:
+    torch = require_torch()
+    assert np.isnan(mg.zeros(0).var().item()) and np.isnan(torch.zeros(0).var().item())
+    x = np.array([1.0, 2.0, 4.0])
+    for unbiased in (True, False):
+        assert close_to_torch(Tensor(x).var(unbiased).data, torch.tensor(x).var(unbiased).numpy())
+        assert close_to_torch(Tensor(x).std(unbiased).data, torch.tensor(x).std(unbiased).numpy())
+
+
+def test_float_of_a_number_beyond_float32_is_inf_without_a_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mg.tensor([1e300]).float().data[0] == np.inf
