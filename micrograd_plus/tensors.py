@@ -423,11 +423,11 @@ def _mean_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int) -> 
 
 
 @functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
-def _var_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, divisor: float) -> Op:
+def _var_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int, divisor: float) -> Op:
     # The rule is PyTorch's, g * 2 (x - mean) / divisor: without the path through the mean (the
     # deviations sum to 0), which would make every gradient nan where an element is inf.
     scale = 2.0 / divisor if divisor != 0 else math.inf
-    deviations = lambda x: x - x.mean(axes, keepdims=True)  # (arrays and Tensors alike)
+    deviations = lambda x: x - x.sum(axes, keepdims=True) / count  # (arrays and Tensors alike)
 
     def forward(x: Any) -> Any:
         d = deviations(x)
@@ -1156,7 +1156,7 @@ class Tensor(Node):
         axes = _axes(dim, shape)
         count = math.prod(shape[a] for a in axes)
         divisor = max(count - correction, 0.0)  # as PyTorch: no negative variance
-        return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), divisor), self)
+        return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count, divisor), self)
 
     def std(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
