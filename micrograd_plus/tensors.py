@@ -1162,10 +1162,18 @@ class Tensor(Node):
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
         """The standard deviation, `var(...).sqrt()` (the same arguments as `var`). Where it is 0,
-        its gradient is 0, as in PyTorch (sqrt's derivative there is inf)."""
-        variance = self.var(dim, unbiased, keepdim, correction=correction)
-        nonzero = variance.data != 0
-        return where(nonzero, where(nonzero, variance, 1.0).sqrt(), 0.0)
+        its gradient is 0, as in PyTorch."""
+        return _root_with_zero_gradient_at_zero(self.var(dim, unbiased, keepdim, correction=correction))
+
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """The vector norm over `dim` (None: all elements), as `torch.norm`: p=2 (or "fro"), the
+        square root of the sum of squares, whose gradient is 0 where it is 0, as in PyTorch;
+        p=1, the sum of absolute values."""
+        if p == 1 and not isinstance(p, bool):
+            return abs(self).sum(dim, keepdims=keepdim)  # type: ignore[no-any-return]
+        if p not in (2, "fro") or isinstance(p, bool):
+            raise ValueError(f'norm(): p must be 1, 2 or "fro", got {p!r:.60}')
+        return _root_with_zero_gradient_at_zero((self * self).sum(dim, keepdims=keepdim))
 
     def max(
         self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
@@ -1432,6 +1440,13 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
     if x.dtype == dtype:
         return x
     return _unary(_cast_op(dtype), x) if isinstance(x, Tensor) else x.astype(dtype)
+
+
+def _root_with_zero_gradient_at_zero(x: Tensor) -> Tensor:
+    """sqrt(x), with gradient 0 (PyTorch's choice for std and norm) rather than nan where x is
+    0: there sqrt's derivative is inf, and inf times the 0 below it is nan."""
+    nonzero = x.data != 0
+    return where(nonzero, where(nonzero, x, 1.0).sqrt(), 0.0)
 
 
 def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:

@@ -162,6 +162,20 @@ def torch_spread(name: str) -> Callable:
     return theirs
 
 
+def draw_norm(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Away from 0, where abs has its kink and the 2-norm's gradient is a convention (ours 0,
+    as PyTorch's; see test_tensor_porting_idioms.py)."""
+    p = data.draw(st.sampled_from([1, 2]))
+    shape = small_shape(data, min_dims=1)
+    x = array(data, shape, NONZERO)
+    dim = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    return [x], {"p": p, "dim": dim, "keepdim": data.draw(st.booleans())}
+
+
+def torch_norm(x: Any, t: Any, p: int, dim: Any, keepdim: bool) -> Any:
+    return t.linalg.vector_norm(x, ord=p, dim=dim, keepdim=keepdim)
+
+
 def draw_power(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
     return [array(data, small_shape(data), POSITIVE)], {
         "exponent": data.draw(st.sampled_from([2, 0.5, -1.5]))
@@ -405,6 +419,7 @@ CASES = [
         lambda x, axis, keepdims, correction: x.std(axis, keepdim=keepdims, correction=correction),
         torch_spread("std"),
     ),
+    Case("norm", draw_norm, lambda x, p, dim, keepdim: x.norm(p, dim, keepdim), torch_norm),
     Case("pow", draw_power, lambda x, exponent: x.pow(exponent), lambda x, t, exponent: x.pow(exponent)),
     Case(
         "where",

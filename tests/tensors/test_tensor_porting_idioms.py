@@ -208,3 +208,20 @@ def test_float_of_a_number_beyond_float32_is_inf_without_a_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert mg.tensor([1e300]).float().data[0] == np.inf
+
+
+def test_norm_of_zeros_has_gradient_zero_as_torchs_and_p_is_checked() -> None:
+    torch = require_torch()
+    x = np.array([[0.0, 0.0], [3.0, -4.0]])
+    for p in (1, 2, "fro"):
+        ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        dim = None if p == "fro" else 1
+        out = ours.norm(p, dim)
+        expected = theirs.norm(p) if dim is None else theirs.norm(p, dim)
+        assert close_to_torch(out.data, expected.detach().numpy())
+        out.sum().backward()
+        expected.sum().backward()
+        assert close_to_torch(ours.grad, theirs.grad.numpy()), (p, ours.grad, theirs.grad)
+    for p in (3, np.inf, True, "nuc"):
+        with pytest.raises(ValueError, match='p must be 1, 2 or "fro"'):
+            Tensor(x).norm(p)
