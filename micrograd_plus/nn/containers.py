@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .module import Module
+from .module import Module, checked_child_name
 
 
 def _checked_module(module: Any, where: str) -> Module:
@@ -78,14 +78,9 @@ class ModuleDict(Module):
         yield from self._modules.items()
 
     def __setitem__(self, key: str, module: Module) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"ModuleDict keys must be str, got {type(key).__name__}: {key!r:.60}")
-        if not key or "." in key:
-            raise ValueError(
-                f"ModuleDict key {key!r:.60} must be a non-empty name without '.' (the dot joins the "
-                "names in a parameter's name, as 'blocks.encoder.weight')"
-            )
-        self._modules[key] = _checked_module(module, f"ModuleDict[{key!r}]")
+        self._modules[checked_child_name(key, "ModuleDict keys")] = _checked_module(
+            module, f"ModuleDict[{key!r}]"
+        )
 
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]

@@ -23,7 +23,7 @@ from ..tensors import Tensor, positive_int, quiet, real_number
 from . import functional as F
 from . import losses
 from .activations import ReLU, Sigmoid, Tanh
-from .module import Module
+from .module import Module, checked_child_name
 
 __all__ = [
     "AvgPool2d",
@@ -312,14 +312,9 @@ def _checked_layer(module: Any, where: str) -> Module:
 
 
 def _layer_name(name: Any, sequential: Sequential) -> str:
-    """A key of Sequential's OrderedDict, checked as PyTorch's `add_module` checks it."""
-    if not isinstance(name, str):
-        raise TypeError(f"Sequential's layer names must be str, got {type(name).__name__}: {name!r:.60}")
-    if not name or "." in name:
-        raise ValueError(
-            f"Sequential's layer name {name!r:.60} must be non-empty and without '.' (the dot joins "
-            "the names in a parameter's name, as 'fc1.weight')"
-        )
+    """A key of Sequential's OrderedDict, checked as PyTorch's `add_module` checks it, and not
+    the name of one of Sequential's own attributes."""
+    checked_child_name(name, "Sequential's layer names")
     if hasattr(sequential, name):
         raise ValueError(
             f"Sequential's layer name {name!r:.60} is taken by an attribute or method of Sequential: "

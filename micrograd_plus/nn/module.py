@@ -274,6 +274,20 @@ class Module:
                 setattr(module, attribute, new_data[name])
 
 
+def checked_child_name(name: Any, what: str) -> str:
+    """A sub-module's name given by the user (a ModuleDict key, a Sequential's OrderedDict key),
+    checked as PyTorch's `add_module` checks it: a non-empty str without a dot. `what` names
+    them in the error ("ModuleDict keys")."""
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be str, got {type(name).__name__}: {name!r:.60}")
+    if not name or "." in name:
+        raise ValueError(
+            f"{what} must be non-empty and without '.' (the dot joins the names in a parameter's "
+            f"name, as 'fc1.weight'), got {name!r:.60}"
+        )
+    return name
+
+
 def reset_gradients(parameters: Iterable[Any], set_to_none: bool = True) -> None:
     """Reset each parameter's gradient as PyTorch 2's `zero_grad(set_to_none)` does, for
     `Module.zero_grad` and `Optimizer.zero_grad`. A Tensor's grad becomes None (the default),
