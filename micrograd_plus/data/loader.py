@@ -79,7 +79,7 @@ class DataLoader:
         shuffle: bool = False,
         *,
         drop_last: bool = False,
-        collate_fn: Callable[[list[Any]], Any] | None = None,
+        collate_fn: Callable[[Any], Any] | None = None,
         generator: np.random.Generator | None = None,
         seed: SeedLike = None,
         num_workers: int = 0,
@@ -106,12 +106,12 @@ class DataLoader:
             )
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader(): collate_fn must be callable, got {type(collate_fn).__name__}")
-        self.dataset = dataset
-        self.batch_size = None if batch_size is None else positive_int(batch_size, "batch_size")
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.collate_fn = collate_fn
-        self.generator = _rng(seed, generator)
+        self.dataset: Any = dataset
+        self.batch_size: int | None = None if batch_size is None else positive_int(batch_size, "batch_size")
+        self.shuffle: bool = bool(shuffle)
+        self.drop_last: bool = bool(drop_last)
+        self.collate_fn: Callable[[Any], Any] | None = collate_fn
+        self.generator: np.random.Generator = _rng(seed, generator)
 
     def __len__(self) -> int:
         n = len(self.dataset)

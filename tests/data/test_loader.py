@@ -127,7 +127,9 @@ def test_workers_and_pinned_memory_change_nothing() -> None:
 @given(st.integers(2, 40), st.integers(1, 12), st.booleans(), st.integers(0, 2**32 - 1))
 def test_every_shuffled_epoch_is_a_permutation(n: int, batch_size: int, drop_last: bool, seed: int) -> None:
     X = Tensor(np.arange(2.0 * n).reshape(n, 2))
-    loader = DataLoader(TensorDataset(X, np.arange(n)), batch_size, shuffle=True, drop_last=drop_last, seed=seed)
+    loader = DataLoader(
+        TensorDataset(X, np.arange(n)), batch_size, shuffle=True, drop_last=drop_last, seed=seed
+    )
     epochs = []
     for _ in range(3):
         order = []
@@ -138,14 +140,18 @@ def test_every_shuffled_epoch_is_a_permutation(n: int, batch_size: int, drop_las
         kept = n - n % batch_size if drop_last else n
         assert len(order) == kept and len(set(order)) == kept and set(order) <= set(range(n))
         epochs.append(order)
-    again = DataLoader(TensorDataset(X, np.arange(n)), batch_size, shuffle=True, drop_last=drop_last, seed=seed)
+    again = DataLoader(
+        TensorDataset(X, np.arange(n)), batch_size, shuffle=True, drop_last=drop_last, seed=seed
+    )
     assert [sum((yb.tolist() for _, yb in again), []) for _ in range(3)] == epochs, "a seeded loader repeats"
 
 
 def test_epochs_differ_and_come_from_the_generator_only() -> None:
     n = 30
     state = np.random.get_state()[1].copy()
-    loader = DataLoader(TensorDataset(np.arange(n)), batch_size=7, shuffle=True, generator=np.random.default_rng(5))
+    loader = DataLoader(
+        TensorDataset(np.arange(n)), batch_size=7, shuffle=True, generator=np.random.default_rng(5)
+    )
     first, second = ([int(i) for (b,) in loader for i in b] for _ in range(2))
     assert first != second, "a new order every epoch"
     rng = np.random.default_rng(5)
