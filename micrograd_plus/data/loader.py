@@ -62,10 +62,11 @@ class DataLoader:
     of fields or a single value). With `shuffle=True` every epoch takes a new order from one
     private Generator: `generator=` (a numpy Generator) or one made from `seed=` (an int, for
     repeatable runs); numpy's global random state is never used. `len(loader)` is the number of
-    batches; the last batch is smaller unless `drop_last=True`. `batch_size=None` yields the items
-    one by one (torch's "no batching"). `collate_fn(list_of_items)` makes a batch, `default_collate`
-    by default: Tensors stack into one Tensor (without a graph), arrays and numbers into one numpy
-    array, tuples/lists field by field (a batch is a list, as in torch), dicts key by key.
+    batches; the last batch is smaller unless `drop_last=True`. `batch_size=None` yields the
+    items one by one, as the data set gives them (torch's "no batching"). `collate_fn(items)`
+    makes a batch from a list of items, `default_collate` by default: Tensors stack into one
+    Tensor (without a graph), arrays and numbers into one numpy array, tuples/lists field by field
+    (a batch is a list, as in torch), dicts key by key.
 
     `num_workers` and `pin_memory` are accepted and ignored: in torch they change only the speed.
     `sampler` and `batch_sampler` are not implemented (use `shuffle`, or a data set of the rows
@@ -127,13 +128,12 @@ class DataLoader:
                 item = self.dataset[int(i)]
                 yield item if self.collate_fn is None else self.collate_fn(item)
             return
+        sliced = type(self.dataset) is TensorDataset and self.collate_fn is None  # one slice per tensor
         collate = default_collate if self.collate_fn is None else self.collate_fn
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
             index = order[start : start + self.batch_size]
-            if type(self.dataset) is TensorDataset and self.collate_fn is None:
-                yield list(self.dataset[index])  # the fast path: one slice per tensor
-            else:
-                yield collate([self.dataset[int(i)] for i in index])
+            yield list(self.dataset[index]) if sliced else collate([self.dataset[int(i)] for i in index])
 
     def __repr__(self) -> str:
         return f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle})"
