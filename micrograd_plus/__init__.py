@@ -18,6 +18,7 @@ from .data.datasets import (
     make_sine,
     make_spiral,
 )
+from .data.loader import DataLoader, TensorDataset
 from .engine import Op, Value
 from .factories import (
     arange,

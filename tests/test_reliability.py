@@ -193,7 +193,7 @@ BAD_INPUTS = [
         "batches rows",
         lambda: list(mp.batches(np.zeros((3, 2)), np.zeros(4), batch_size=1)),
         ValueError,
-        r"X has 3 rows but y has 4",
+        r"same size in the first dimension .*got sizes 3, 4",
     ),
     # empty inputs
     ("value_sum", lambda: value_sum([]), ValueError, r"empty sequence"),

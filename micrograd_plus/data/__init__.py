@@ -1,4 +1,4 @@
-"""Data sets (generated and packaged) and mini-batches."""
+"""Data sets (generated and packaged), mini-batches and the DataLoader."""
 
 from .batches import batches
 from .datasets import (
@@ -11,3 +11,4 @@ from .datasets import (
     make_sine,
     make_spiral,
 )
+from .loader import DataLoader, TensorDataset

@@ -1,24 +1,13 @@
-"""Mini-batches: `batches(X, y, batch_size)` cuts a data set into shuffled slices, the part of
-PyTorch's DataLoader that small examples need."""
+"""Mini-batches in one call: `batches(X, y, batch_size)` is one epoch of
+`DataLoader(TensorDataset(X, y), batch_size, shuffle=True)`, for small examples."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
-from ..factories import SeedLike, make_generator
-from ..tensors import Tensor, positive_int
-
-
-def _rows(x: Any, name: str) -> tuple[np.ndarray, bool]:
-    if isinstance(x, Tensor):
-        return x.data, True
-    array = np.asarray(x)
-    if array.ndim == 0:
-        raise ValueError(f"{name} must have one row per sample, got a scalar {x!r:.60}")
-    return array, False
+from ..factories import SeedLike
+from .loader import DataLoader, TensorDataset
 
 
 def batches(
@@ -34,17 +23,8 @@ def batches(
     With `shuffle=True` the order is a permutation drawn from `seed` (an int, or a numpy
     Generator: pass the same Generator every epoch to get a new order each time); numpy's global
     random state is never used. Batches are arrays for array inputs and Tensors (without a graph)
-    for Tensor inputs; the last batch is smaller unless `drop_last=True`.
+    for Tensor inputs; the last batch is smaller unless `drop_last=True`. A DataLoader over a
+    TensorDataset does the same, one epoch per `for` loop.
     """
-    xs, x_is_tensor = _rows(X, "X")
-    ys, y_is_tensor = _rows(y, "y")
-    if xs.shape[0] != ys.shape[0]:
-        raise ValueError(f"X has {xs.shape[0]} rows but y has {ys.shape[0]}: give one target per sample")
-    batch_size = positive_int(batch_size, "batch_size")
-    n = xs.shape[0]
-    order = make_generator(seed).permutation(n) if shuffle else np.arange(n)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        index = order[start : start + batch_size]
-        xb, yb = xs[index], ys[index]
-        yield (Tensor(xb) if x_is_tensor else xb), (Tensor(yb) if y_is_tensor else yb)
+    loader = DataLoader(TensorDataset(X, y), batch_size, shuffle, drop_last=drop_last, seed=seed)
+    yield from ((xb, yb) for xb, yb in loader)  # (a loader's batches are lists, as torch's)

@@ -379,7 +379,7 @@ def test_batches_of_tensors_are_tensors() -> None:
 
 
 def test_batches_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="X has 3 rows but y has 2"):
+    with pytest.raises(ValueError, match="got sizes 3, 2"):
         list(batches(np.zeros((3, 1)), np.zeros(2), 1))
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         list(batches(np.zeros((3, 1)), np.zeros(3), 0))
