@@ -120,7 +120,7 @@ def rand(
 ) -> Tensor:
     """Uniform random numbers in [0, 1) from a private Generator (`seed=` an int, or `generator=`)."""
     shape = _shape(size, "rand")
-    return Tensor(_rng(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(generator_from(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
 
 
 def randn(
@@ -128,7 +128,9 @@ def randn(
 ) -> Tensor:
     """Standard normal random numbers from a private Generator (`seed=` an int, or `generator=`)."""
     shape = _shape(size, "randn")
-    return Tensor(_rng(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(
+        generator_from(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ def make_generator(seed: SeedLike) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def _rng(seed: Any, generator: Any) -> np.random.Generator:
+def generator_from(seed: Any, generator: Any) -> np.random.Generator:
     """The private Generator of one call: `generator` as given, or one made from `seed`."""
     if generator is None:
         return make_generator(seed)

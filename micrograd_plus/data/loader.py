@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..factories import SeedLike, _rng
+from ..factories import SeedLike, generator_from
 from ..tensors import Tensor, positive_int
 
 
@@ -112,7 +112,7 @@ class DataLoader:
         self.shuffle: bool = bool(shuffle)
         self.drop_last: bool = bool(drop_last)
         self.collate_fn: Callable[[Any], Any] | None = collate_fn
-        self.generator: np.random.Generator = _rng(seed, generator)
+        self.generator: np.random.Generator = generator_from(seed, generator)
 
     def __len__(self) -> int:
         n = len(self.dataset)
