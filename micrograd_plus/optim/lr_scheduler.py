@@ -11,6 +11,7 @@ two schedulers on one optimizer multiply their effects, and the rounding is PyTo
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections import Counter
@@ -30,6 +31,8 @@ class LRScheduler:
     """The base of the epoch schedulers: `step()` moves to the next epoch (`last_epoch`) and sets
     each group's lr to `get_lr()`. `base_lrs` are the groups' rates when scheduling began (kept
     in each group as "initial_lr", so that a scheduler made with `last_epoch >= 0` can resume)."""
+
+    _not_saved: tuple[str, ...] = ("optimizer",)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         self.optimizer = self._checked_optimizer(optimizer)
@@ -74,12 +77,30 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = self._lrs()
 
+    def state_dict(self) -> dict[str, Any]:
+        """Where the schedule stands (epoch, rates, counters), to save with the optimizer's
+        `state_dict()` and resume: a copy of every attribute but the optimizer, as in PyTorch
+        (LambdaLR's functions are not saved either: make the scheduler with them again)."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in self._not_saved}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume the schedule `state_dict()` saved (the optimizer's rates come with the
+        optimizer's own `load_state_dict`)."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict takes what state_dict() gives, a dict, got {state_dict!r:.60}")
+        refused = [k for k in state_dict if k in self._not_saved]
+        if refused:
+            raise ValueError(f"{type(self).__name__}'s state does not include {refused}: they are not saved")
+        self.__dict__.update(copy.deepcopy(state_dict))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
 
 
 class LambdaLR(LRScheduler):
     """lr = initial lr * lr_lambda(epoch); one function for all groups or a list, one per group."""
+
+    _not_saved = ("optimizer", "lr_lambdas")
 
     def __init__(
         self,

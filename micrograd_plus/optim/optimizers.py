@@ -113,6 +113,33 @@ def _sqrt(x: Any) -> Any:
     return np.sqrt(x) if isinstance(x, (np.ndarray, np.floating)) else math.sqrt(x)
 
 
+def _copied(value: Any) -> Any:
+    """A copy that later steps cannot change: arrays copied, lists, tuples and dicts item by item
+    (LBFGS keeps lists of arrays), numbers and the rest as they are."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+def _loaded(name: str, value: Any, data: Any) -> Any:
+    """A saved state value as this optimizer's own would be, for a parameter holding `data`:
+    a copy; "step" a whole number (PyTorch counts in a float tensor); an array of the parameter's
+    shape in its dtype; any other 0-d array (PyTorch's scalars, after `.numpy()`) a float."""
+    if isinstance(value, list):
+        return [_loaded(name, v, data) for v in value]
+    if name == "step":
+        return int(value)
+    if isinstance(value, np.ndarray):
+        if isinstance(data, np.ndarray) and value.shape == data.shape:
+            return value.astype(data.dtype)  # (a copy)
+        return float(value) if value.ndim == 0 else value.copy()
+    return value
+
+
 class _Option:
     """A hyper-parameter read and written as an attribute (`opt.lr`, `self.momentum`), kept in the
     parameter groups. Outside a step it reads the value every group shares, and assigning one
@@ -234,6 +261,67 @@ class Optimizer:
     def params(self) -> list[Any]:
         """Every parameter, group after group."""
         return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training state, to save with the weights and resume a run exactly, in PyTorch's
+        layout: {"state": {index: {name: value}}, "param_groups": [{option: value, "params":
+        [indices]}]}, each parameter named by its index (in order across the groups) and only
+        parameters that have state listed. Arrays are copies: later steps leave it as it is."""
+        index = {p: i for i, p in enumerate(self.params)}
+        return {
+            "state": {index[p]: _copied(state) for p, state in self.state.items() if state},
+            "param_groups": [
+                {
+                    **_copied({k: v for k, v in group.items() if k != "params"}),
+                    "params": [index[p] for p in group["params"]],
+                }
+                for group in self.param_groups
+            ],
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take over a saved training state (from `state_dict`, or PyTorch's with its tensors made
+        arrays by `.numpy()`): each group's options and each parameter's state, matched by position,
+        copied. Everything is checked first, so a refused state leaves the optimizer as it was."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise TypeError(
+                "load_state_dict takes what optimizer.state_dict() gives, a dict with 'state' and "
+                f"'param_groups', got {state_dict!r:.80}"
+            )
+        saved_groups = list(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"the saved state has {len(saved_groups)} parameter groups, this optimizer "
+                f"{len(self.param_groups)}: load it into an optimizer made with the same groups"
+            )
+        groups: list[dict[str, Any]] = []
+        by_index: dict[Any, Any] = {}  # a saved index: this optimizer's parameter
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            saved_params = list(saved["params"])
+            if len(saved_params) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {i} has {len(saved_params)} parameters in the saved state and "
+                    f"{len(group['params'])} in this optimizer: load it into an optimizer of the same model"
+                )
+            missing = [name for name in self.defaults if name not in saved]
+            if missing:
+                raise ValueError(
+                    f"saved parameter group {i} has no {missing} ({type(self).__name__}'s options): "
+                    "was it saved from another kind of optimizer?"
+                )
+            options = _copied({k: v for k, v in saved.items() if k != "params"})
+            groups.append(self._checked({**options, "params": group["params"]}))
+            by_index.update(zip(saved_params, group["params"]))
+        state: dict[Any, dict[str, Any]] = {p: {} for p in self.params}
+        for index, saved_state in state_dict["state"].items():
+            if index not in by_index:
+                raise ValueError(
+                    f"the saved state has state for parameter {index!r}, which none of its groups lists"
+                )
+            p = by_index[index]
+            state[p] = {name: _loaded(name, value, p.data) for name, value in saved_state.items()}
+        self.param_groups[:] = groups
+        self.state = state
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient, as PyTorch 2's `Optimizer.zero_grad` (see
@@ -542,19 +630,21 @@ class RMSprop(Optimizer):
     def _update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         if self.weight_decay:
             grad = grad + self.weight_decay * data
+        # the state PyTorch keeps, by its names: grad_avg only when centered, a buffer only with momentum
         if not state:
-            state.update(
-                square_avg=_zeros_like(data), grad_avg=_zeros_like(data), momentum_buffer=_zeros_like(data)
-            )
+            state.update(step=0, square_avg=_zeros_like(data))
+        state["step"] += 1
         alpha = self.alpha
         state["square_avg"] = square_avg = alpha * state["square_avg"] + (1 - alpha) * grad * grad
         if self.centered:
-            state["grad_avg"] = grad_avg = alpha * state["grad_avg"] + (1 - alpha) * grad
+            grad_avg = state.get("grad_avg", _zeros_like(data))
+            state["grad_avg"] = grad_avg = alpha * grad_avg + (1 - alpha) * grad
             avg = _sqrt(square_avg - grad_avg * grad_avg) + self.eps
         else:
             avg = _sqrt(square_avg) + self.eps
         if self.momentum:
-            state["momentum_buffer"] = buf = self.momentum * state["momentum_buffer"] + grad / avg
+            buf = state.get("momentum_buffer", _zeros_like(data))
+            state["momentum_buffer"] = buf = self.momentum * buf + grad / avg
             data -= self.lr * buf
         else:
             data -= self.lr * grad / avg
