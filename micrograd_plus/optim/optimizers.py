@@ -184,6 +184,7 @@ class Optimizer:
 
     lr = _Option()
     maximize = _Option()
+    _state_per_parameter = True  # each state array has its parameter's shape (not so for LBFGS)
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         if not isinstance(defaults, dict) or "lr" not in defaults:
@@ -320,6 +321,12 @@ class Optimizer:
                 )
             p = by_index[index]
             state[p] = {name: _loaded(name, value, p.data) for name, value in saved_state.items()}
+            for name, value in state[p].items():
+                if self._state_per_parameter and np.ndim(value) and np.shape(value) != np.shape(p.data):
+                    raise ValueError(
+                        f"the saved {name!r} of parameter {index} has shape {np.shape(value)}, the "
+                        f"parameter {np.shape(p.data)}: was it saved for another model?"
+                    )
         self.param_groups[:] = groups
         self.state = state
 
@@ -944,6 +951,7 @@ class LBFGS(Optimizer):
 
     max_iter, max_eval, tolerance_grad, tolerance_change = _Option(), _Option(), _Option(), _Option()
     history_size, line_search_fn = _Option(), _Option()
+    _state_per_parameter = False  # flat arrays over all the parameters, in the first one's state
 
     def __init__(
         self,

@@ -279,6 +279,24 @@ def test_a_state_of_another_kind_of_optimizer_is_refused() -> None:
     refused(sgd.state_dict(), r"saved parameter group 0 has no \['betas', 'eps', 'amsgrad'\]")
 
 
+def test_state_of_another_shape_is_refused_and_changes_nothing() -> None:
+    vector = Tensor(np.arange(4.0), requires_grad=True)
+    opt = Adam([vector], lr=0.1)
+    train(opt, lambda: (vector * vector).sum(), 2)
+    saved = trained_adam()[0].state_dict()
+    saved["state"][3] = opt.state_dict()["state"][0]  # a Tensor's state for a Value
+    refused(saved, r"'exp_avg' of parameter 3 has shape \(4,\), the parameter \(\)")
+    matrix = Tensor(np.ones((2, 2)), requires_grad=True)
+    other = Adam([matrix], lr=0.1)
+    train(other, lambda: (matrix * matrix).sum(), 1)
+    before = other.state_dict()
+    with pytest.raises(
+        ValueError, match=r"'exp_avg' of parameter 0 has shape \(4,\), the parameter \(2, 2\)"
+    ):
+        other.load_state_dict(opt.state_dict())
+    assert_same(other.state_dict(), before)
+
+
 def test_a_bad_option_or_index_in_a_saved_state_is_refused_and_changes_nothing() -> None:
     opt, _ = trained_adam()
     saved = opt.state_dict()
