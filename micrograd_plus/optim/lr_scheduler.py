@@ -7,6 +7,9 @@ loss). `get_last_lr()` gives the rates now in use, one per parameter group.
 
 Most schedulers compute the next rate from the current one ("chainable", as PyTorch's do), so
 two schedulers on one optimizer multiply their effects, and the rounding is PyTorch's too.
+
+`state_dict()` / `load_state_dict()` save and restore where a schedule stands, beside the
+optimizer's own, to stop a run and resume it exactly (docs/optimizers.md, "Checkpoints").
 """
 
 from __future__ import annotations

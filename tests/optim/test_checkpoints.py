@@ -395,3 +395,17 @@ def test_lambda_lr_does_not_save_its_functions_and_resumes_with_the_ones_it_is_m
     )
     with pytest.raises(ValueError, match=r"LambdaLR's state does not include \['lr_lambdas'\]"):
         fresh.load_state_dict({**saved, "lr_lambdas": [None, None]})
+
+
+@pytest.mark.parametrize("case", SCHEDULES, ids=lambda c: c[0])
+def test_a_schedule_saved_by_torch_goes_on_here_as_in_torch(case: tuple[str, dict]) -> None:
+    name, kwargs = case
+    torch = require_torch()
+    groups = [{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in LRS]
+    theirs = getattr(torch.optim.lr_scheduler, name)(torch.optim.SGD(groups, lr=1.0, momentum=0.9), **kwargs)
+    scheduled(theirs, range(6))
+    ours = schedule(name, kwargs)
+    ours.optimizer.load_state_dict(as_arrays(theirs.optimizer.state_dict()))
+    ours.load_state_dict(theirs.state_dict())
+    mine, reference = scheduled(ours, range(6, len(METRICS))), scheduled(theirs, range(6, len(METRICS)))
+    assert close_to_torch(mine, reference), f"ours {mine}, torch {reference}"
