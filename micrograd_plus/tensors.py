@@ -725,6 +725,17 @@ def _as_operands(inputs: Sequence[Any], who: str) -> tuple[Tensor, ...]:
     return tuple(nodes)
 
 
+def float_dtype(spec: Any) -> np.dtype | None:
+    """The numpy dtype `spec` names (np.float32, "float64", ...) if it is one a Tensor holds,
+    else None."""
+    try:
+        dtype = np.dtype(spec)
+    except Exception:  # numpy raises TypeError, ValueError, OverflowError... for odd specs
+        return None
+    # (`np.dtype("float64") == None` is True in numpy: `spec` None is not taken for float64)
+    return dtype if spec is not None and dtype in _FLOAT_DTYPES else None
+
+
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """A new float64 or float32 array holding `data` (copied, as torch.tensor copies)."""
     if isinstance(data, Tensor):
@@ -736,12 +747,8 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     _refuse_nodes_inside(data, "Tensor()")
     wanted = None
     if dtype is not None:
-        try:
-            wanted = np.dtype(dtype)
-        except Exception:  # numpy raises TypeError, ValueError, OverflowError... for odd specs
-            pass
-        # (`np.dtype("float64") == None` is True in numpy, hence the explicit check for None)
-        if wanted is None or wanted not in _FLOAT_DTYPES:
+        wanted = float_dtype(dtype)
+        if wanted is None:
             raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype!r}")
     token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
@@ -1465,11 +1472,8 @@ def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
                     'use "cpu", or leave the call out'
                 )
             continue
-        try:
-            dtype = np.dtype(name)
-        except TypeError:
-            dtype = None
-        if dtype is None or dtype not in _FLOAT_DTYPES or (wanted is not None and dtype != wanted):
+        dtype = float_dtype(name)
+        if dtype is None or (wanted is not None and dtype != wanted):
             raise TypeError(
                 f'{who}() takes a device ("cpu") and a dtype (float32 or float64), got {target!r:.60}'
             )
