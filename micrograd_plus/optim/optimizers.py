@@ -644,13 +644,13 @@ class RMSprop(Optimizer):
         alpha = self.alpha
         state["square_avg"] = square_avg = alpha * state["square_avg"] + (1 - alpha) * grad * grad
         if self.centered:
-            grad_avg = state.get("grad_avg", _zeros_like(data))
+            grad_avg = state["grad_avg"] if "grad_avg" in state else _zeros_like(data)
             state["grad_avg"] = grad_avg = alpha * grad_avg + (1 - alpha) * grad
             avg = _sqrt(square_avg - grad_avg * grad_avg) + self.eps
         else:
             avg = _sqrt(square_avg) + self.eps
         if self.momentum:
-            buf = state.get("momentum_buffer", _zeros_like(data))
+            buf = state["momentum_buffer"] if "momentum_buffer" in state else _zeros_like(data)
             state["momentum_buffer"] = buf = self.momentum * buf + grad / avg
             data -= self.lr * buf
         else:
