@@ -7,6 +7,7 @@ from .check.gradcheck import (
     gradcheck,
     numerical_grad,
 )
+from .checkpoints import load_checkpoint, save_checkpoint
 from .data.batches import batches
 from .data.datasets import (
     load_diabetes,

@@ -21,6 +21,7 @@ import os
 import secrets
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -60,16 +61,22 @@ def save(module: Module, path: PathLike) -> None:
     complex128), and OSError when the folder cannot be written.
     """
     _check_module(module, "save")
-    target = _check_path(path, "save")
+    target = check_path(path, "save")
     arrays = _state_arrays(module)
     write = _write_safetensors if _is_safetensors(target) else _write_archive
+    write_atomically(target, lambda file: write(file, arrays))
+
+
+def write_atomically(target: str, write: Callable[[Any], Any]) -> None:
+    """`write(file)` into a temporary file beside `target`, which then replaces `target` in one
+    step (`os.replace`): an interrupted write leaves any previous file intact."""
     folder = os.path.dirname(os.path.abspath(target))
     temporary = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
     # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as open() does.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as file:
-            write(file, arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
@@ -120,7 +127,7 @@ def load(module: Module, path: PathLike) -> None:
     opened.
     """
     _check_module(module, "load")
-    source = _check_path(path, "load")
+    source = check_path(path, "load")
     current = _state_arrays(module)
     with open(source, "rb") as file:
         content = _read_bounded(file, source, current)
@@ -314,7 +321,7 @@ def _check_module(module: Any, function: str) -> None:
         )
 
 
-def _check_path(path: Any, function: str) -> str:
+def check_path(path: Any, function: str) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
             f"{function}() takes a file path (str or os.PathLike), got {type(path).__name__}: {path!r:.60}"
