@@ -49,7 +49,7 @@ def save_checkpoint(checkpoint: dict[str, Any], path: PathLike) -> None:
             f"save_checkpoint() takes a dict, got {type(checkpoint).__name__}: {checkpoint!r:.60}"
         )
     arrays: dict[str, np.ndarray] = {}
-    structure = _encoded(checkpoint, "", arrays, 0)
+    structure = _encoded(checkpoint, None, arrays, 0)
     metadata = {STRUCTURE_KEY: json.dumps(structure, allow_nan=True)}
     try:
         content = safetensors.numpy.save(arrays, metadata=metadata)
@@ -89,9 +89,9 @@ def load_checkpoint(path: PathLike, max_bytes: int = 2**30) -> dict[str, Any]:
     return checkpoint
 
 
-def _encoded(value: Any, where: str, arrays: dict[str, np.ndarray], depth: int) -> Any:
+def _encoded(value: Any, where: str | None, arrays: dict[str, np.ndarray], depth: int) -> Any:
     """`value` as JSON: plain values as themselves, containers as {"tag": items}, arrays as
-    {"array": name} with the array put in `arrays` under its dotted path `where`."""
+    {"array": name} with the array put in `arrays` under its dotted path `where` (None: the top)."""
     if depth > MAX_DEPTH:
         raise ValueError(f"save_checkpoint(): nested more than {MAX_DEPTH} deep at {where!r}")
     if value is None or type(value) in _PLAIN:
@@ -100,7 +100,7 @@ def _encoded(value: Any, where: str, arrays: dict[str, np.ndarray], depth: int) 
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":
             raise TypeError(f"save_checkpoint(): the array at {where!r} holds {array.dtype}, not numbers")
-        if where in arrays or not where:
+        if where is None or where in arrays:  # (the top is a dict: None never gets here)
             raise ValueError(f"save_checkpoint(): two arrays would be stored as {where!r}; rename a key")
         arrays[where] = np.asarray(array, order="C")  # (0-d stays 0-d)
         return {"array": where}
@@ -120,8 +120,8 @@ def _encoded(value: Any, where: str, arrays: dict[str, np.ndarray], depth: int) 
     )
 
 
-def _joined(where: str, key: str | int) -> str:
-    return f"{where}.{key}" if where else str(key)
+def _joined(where: str | None, key: str | int) -> str:
+    return str(key) if where is None else f"{where}.{key}"
 
 
 def _decoded(value: Any, arrays: dict[str, np.ndarray], used: set[str], source: str, depth: int) -> Any:
@@ -132,7 +132,7 @@ def _decoded(value: Any, arrays: dict[str, np.ndarray], used: set[str], source: 
         raise LoadError(
             f"{source!r}: its metadata holds {str(value)[:60]!r}, which save_checkpoint() never writes"
         )
-    (tag, items), *_ = value.items()
+    ((tag, items),) = value.items()
     if tag == "array" and isinstance(items, str) and items in arrays and items not in used:
         used.add(items)
         return arrays[items]
