@@ -95,8 +95,14 @@ def _require_float64(args: Sequence[Any], positions: Sequence[int], names: Seque
         if _is_float_array(raw) and raw.dtype != np.float64:
             raise ValueError(
                 f"{names[i]} has dtype {raw.dtype}; finite differences need float64 (a step of 1e-6 "
-                "is lost in float32 rounding). Pass float64 data, e.g. x.astype(np.float64)."
+                f"is lost in float32 rounding). Pass float64 data: {_to_float64_hint(args[i])}."
             )
+
+
+def _to_float64_hint(x: Any) -> str:
+    if isinstance(x, Node):
+        return "x.double(), or Tensor(..., dtype='float64')"
+    return "x.astype(np.float64)"
 
 
 def _name(x: Any, i: int, names: Sequence[str] | None = None) -> str:

@@ -528,6 +528,14 @@ class Scene:
             lines.append(
                 f'legend_{role} [label="{name}" shape="box" style="filled" fillcolor="{COLOURS[role]}" {small}]'
             )
+        if self.groups:
+            lines.append(
+                f'legend_group [label="leaves drawn as one" shape="box" style="rounded" peripheries="2" {small}]'
+            )
+        if self.boxes:
+            lines.append(
+                f'legend_module [label="a module, collapsed" shape="box" style="filled,bold" fillcolor="{COLOURS["module"]}" {small}]'
+            )
         lines.append(
             f'legend_op [label="operation" shape="ellipse" style="filled" fillcolor="{COLOURS["op"]}" {small}]'
         )

@@ -444,8 +444,12 @@ def test_a_wrong_tensor_rule_is_named_with_its_shape_problem_or_wrong_elements()
 
 def test_gradcheck_refuses_float32_tensors():
     a = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
-    with pytest.raises(ValueError, match="float32; finite differences need float64"):
+    with pytest.raises(ValueError, match="float32; finite differences need float64") as refused:
         gradcheck(lambda t: t.sum(), [a])
+    assert "x.double()" in str(refused.value)  # the advice names Tensor's own method
+    assert gradcheck(lambda t: t.sum(), [a.double().detach().requires_grad_()])
+    with pytest.raises(ValueError, match=r"x\.astype\(np\.float64\)"):  # a bare array: numpy's
+        numerical_grad(lambda x: x.sum(), [np.ones(2, dtype=np.float32)])
 
 
 # -- the example and the README section ------------------------------------------------------------

@@ -276,6 +276,15 @@ def test_the_legend_names_the_kinds_of_node_drawn_and_the_edges_of_the_view():
     model = MLP(2, [1], seed=0)
     drawn = legend_labels(draw_dot(model([Value(1.0), Value(2.0)]), module=model, legend=True))
     assert drawn[:2] == ["input (a leaf)", "parameter"]
+    assert "a module, collapsed" not in drawn and "leaves drawn as one" not in drawn
+
+
+def test_the_legend_names_collapsed_modules_and_grouped_leaves_when_drawn():
+    model = MLP(3, [4, 4, 1], seed=0)
+    out = model([Value(1.0), Value(2.0), Value(3.0)])
+    assert "a module, collapsed" in legend_labels(draw_dot(out, module=model, collapse="Neuron", legend=True))
+    grouped = legend_labels(draw_dot(out, module=model, collapse="leaves", legend=True))
+    assert "leaves drawn as one" in grouped and "a module, collapsed" not in grouped
 
 
 def test_the_legend_renders_to_svg():
