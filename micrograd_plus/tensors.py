@@ -360,9 +360,9 @@ def _broadcast_to_op(shape: Shape) -> Op:
 # --- reductions -------------------------------------------------------------------------------------
 
 
-def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
-    """The reduced axes as sorted non-negative ints, or a clear error naming the shape. A 0-d
-    Tensor takes axis 0 or -1 (reducing nothing), as PyTorch's dim."""
+def _axes(axis: Any, shape: Shape, who: str) -> tuple[int, ...]:
+    """The axes `who` reduces as sorted non-negative ints, or a clear error naming the shape. A
+    0-d Tensor takes axis 0 or -1 (reducing nothing), as PyTorch's dim."""
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
@@ -372,9 +372,7 @@ def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
     for a in items:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -span <= a < span:
-            raise ValueError(f"axis {axis!r} is out of range for a Tensor of shape {shape} ({ndim} axes)")
-        axes.append(int(a) % span)
+        axes.append(_dim(a, span, who, shape, "axis"))
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis!r} repeats an axis")
     return tuple(sorted(axes)) if ndim else ()
@@ -1125,7 +1123,7 @@ class Tensor(Node):
             axis, keepdims = _axis_or_dim(axis, keepdims, dim, keepdim)
         if axis is None and not keepdims:
             return _unary(_SUM_ALL, self)
-        axes = _axes(axis, self.data.shape)
+        axes = _axes(axis, self.data.shape, "sum")
         return _unary(_sum_op(axes, bool(keepdims), _kept_shape(self.data.shape, axes)), self)
 
     def mean(
@@ -1136,7 +1134,7 @@ class Tensor(Node):
         if dim is not None or keepdim:
             axis, keepdims = _axis_or_dim(axis, keepdims, dim, keepdim)
         shape = self.data.shape
-        axes = _axes(axis, shape)
+        axes = _axes(axis, shape, "mean")
         count = math.prod(shape[a] for a in axes)
         return _unary(_mean_op(axes, bool(keepdims), _kept_shape(shape, axes), count), self)
 
@@ -1160,7 +1158,7 @@ class Tensor(Node):
             else real_number(correction, "correction")
         )
         shape = self.data.shape
-        axes = _axes(dim, shape)
+        axes = _axes(dim, shape, "var")
         count = math.prod(shape[a] for a in axes)
         divisor = max(count - correction, 0.0)  # as PyTorch: no negative variance
         return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count, divisor), self)
@@ -1198,7 +1196,7 @@ class Tensor(Node):
 
     def _extreme(self, name: str, make_op: Callable[..., Op], axis: Any, keepdims: bool) -> Tensor:
         shape = self.data.shape
-        axes = _axes(axis, shape)
+        axes = _axes(axis, shape, name)
         if any(shape[a] == 0 for a in axes):
             raise ValueError(f"{name}() of an empty axis (shape {shape}, axis {axis!r}) has no value")
         return _unary(make_op(axes, keepdims, _kept_shape(shape, axes)), self)
@@ -1268,22 +1266,17 @@ class Tensor(Node):
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along `axis`, computed after subtracting the maximum (no overflow)."""
-        self._check_axis(axis)
+        _dim(axis, max(self.data.ndim, 1), "softmax", self.shape, "axis")  # 0-d: axis 0 or -1
         if self.data.ndim == 0:  # one number along its only "axis", as PyTorch: softmax 1, log_softmax 0
             return self.reshape(1).softmax(0).reshape(())
         return _unary(_softmax_op(axis), self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log(softmax(x)) along `axis`, computed stably (no exp overflow, no log of 0)."""
-        self._check_axis(axis)
+        _dim(axis, max(self.data.ndim, 1), "log_softmax", self.shape, "axis")
         if self.data.ndim == 0:
             return self.reshape(1).log_softmax(0).reshape(())
         return _unary(_log_softmax_op(axis), self)
-
-    def _check_axis(self, axis: Any) -> None:
-        ndim = max(self.data.ndim, 1)  # a 0-d Tensor takes axis 0 or -1, as in PyTorch
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
-            raise ValueError(f"axis {axis!r} is not an axis of a Tensor of shape {self.shape}")
 
     # -- comparisons: plain boolean arrays; == and hash stay by identity ----------------------------
 
@@ -1505,7 +1498,8 @@ def concat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) 
         data = np.concatenate(datas, axis=axis)
     except (ValueError, TypeError, OverflowError) as error:
         shapes = ", ".join(str(d.shape) for d in datas)
-        raise ValueError(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
+        kind = DimensionError if isinstance(error, IndexError) else ValueError  # (numpy's AxisError)
+        raise kind(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
     ax = int(axis) % data.ndim
     bounds = np.cumsum([0] + [d.shape[ax] for d in datas]).tolist()
     needs = [t.requires_grad for t in inputs]
@@ -1533,7 +1527,8 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
         data = np.stack(datas, axis=axis)
     except (ValueError, TypeError, OverflowError) as error:
         shapes = ", ".join(str(d.shape) for d in datas)
-        raise ValueError(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
+        kind = DimensionError if isinstance(error, IndexError) else ValueError  # (numpy's AxisError)
+        raise kind(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
     ax = int(axis) % data.ndim
     needs = [t.requires_grad for t in inputs]
     lead = (slice(None),) * ax
@@ -1548,14 +1543,21 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
 # --- PyTorch's names: the helpers of the methods above, and where() (issue 16) ----------------------
 
 
-def _dim(dim: Any, ndim: int, who: str, shape: Shape) -> int:
-    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error."""
+class DimensionError(IndexError, ValueError):
+    """A dim (an axis) out of range: an IndexError, as PyTorch raises, and a ValueError, as
+    micrograd_plus raised before; either `except` catches it."""
+
+
+def _dim(dim: Any, ndim: int, who: str, shape: Shape, noun: str = "dim") -> int:
+    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error:
+    every dim and axis argument of a Tensor is checked here."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{who}(): dim must be an int, got {dim!r:.60}")
+        raise TypeError(f"{who}(): {noun} must be an int, got {dim!r:.60}")
     if not -ndim <= dim < ndim:
-        raise ValueError(
-            f"{who}(): dim {dim} is out of range for a Tensor of shape {shape} "
-            f"(expected a dim from {-ndim} to {ndim - 1})"
+        advice = f"use one from {-ndim} to {ndim - 1}" if ndim else "a 0-d Tensor has no dims"
+        raise DimensionError(
+            f"{who}(): {noun} {dim} is out of range for a Tensor of shape {shape}: Dimension out of range "
+            f"(expected to be in range of [{-ndim}, {ndim - 1}], but got {dim}); {advice}"
         )
     return int(dim) % ndim
 

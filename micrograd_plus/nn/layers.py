@@ -198,7 +198,11 @@ class AvgPool2d(Module):
 
 
 class Flatten(Module):
-    """Keep the first axis (the batch), flatten the rest: (N, C, H, W) -> (N, C*H*W)."""
+    """The axes from start_dim to end_dim joined into one, as `torch.nn.Flatten`; by default
+    the first axis (the batch) stays and the rest are flattened: (N, C, H, W) -> (N, C*H*W)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
@@ -206,10 +210,10 @@ class Flatten(Module):
             raise ValueError(
                 "Flatten keeps the first axis (the batch) and flattens the rest: it needs a Tensor with at least one axis, got a 0-d one"
             )
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (not -1: the batch may be empty)
+        return x.flatten(self.start_dim, self.end_dim)
 
     def __repr__(self) -> str:
-        return "Flatten()"
+        return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
 
 
 class Sequential(Module):
