@@ -1380,9 +1380,14 @@ class Tensor(Node):
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Each element limited to [min, max] (either may be None), as `torch.clamp`: the gradient
-        passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere."""
+        passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere.
+        Tensor bounds broadcast with x and get the gradient where the output is theirs."""
         if min is None and max is None:
-            raise ValueError("clamp(): give min, max or both (numbers); at least one must not be None")
+            raise ValueError(
+                "clamp(): give min, max or both (numbers or Tensors); at least one must not be None"
+            )
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return _clamp_by_tensors(self, min, max)
         low, high = _bound(min, "min"), _bound(max, "max")
         return _unary(_clamp_op(low, high), self)
 
@@ -1597,22 +1602,49 @@ def _bound(value: Any, name: str) -> float | None:
     return None if value is None else real_number(value, f"clamp(): {name}")
 
 
-def _clamp_op(low: float | None, high: float | None) -> Op:
-    def forward(x: np.ndarray) -> np.ndarray:
-        if low is not None:
-            x = np.maximum(x, low)  # (np.maximum keeps nan, as PyTorch's clamp)
-        if high is not None:
-            x = np.minimum(x, high)
-        return x
+def _clamp(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    """x limited to [low, high] (numbers, arrays or None): max(x, low), then min(., high)."""
+    if low is not None:
+        x = np.maximum(x, low)  # (np.maximum keeps nan, as PyTorch's clamp)
+    if high is not None:
+        x = np.minimum(x, high)
+    return x
 
+
+def _clamp_takes(x: np.ndarray, low: Any, high: Any) -> tuple[Any, Any, Any]:
+    """Where x, low and high each get clamp's gradient, as PyTorch's clamp_backward: x where
+    low <= x <= high (a tie goes to x), low where x < low < high, high where x > high or
+    high < low. A nan (in any of them) matches no mask, nor does x < low == high: no gradient."""
+    take_x = (True if low is None else x >= low) & (True if high is None else x <= high)
+    take_low = None if low is None else (x < low) & (True if high is None else low < high)
+    take_high = None if high is None else (x > high) | (False if low is None else high < low)
+    return np.asarray(take_x), take_low, take_high
+
+
+def _clamp_op(low: float | None, high: float | None) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
-        xd = data_of(x)
-        inside = np.ones(xd.shape, dtype=bool) if low is None else xd >= low
-        if high is not None:
-            inside &= xd <= high  # a nan is in neither bound: no gradient, as in PyTorch
+        inside = _clamp_takes(data_of(x), low, high)[0]
         return (piecewise_constant(engine_where(inside, g, 0.0), x),)
 
-    return _quiet_op("clamp", forward, rule)
+    return _quiet_op("clamp", lambda x: _clamp(x, low, high), rule)
+
+
+def _clamp_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
+    """x.clamp(low, high) with a Tensor among the bounds (the other a number, a Tensor or None):
+    all broadcast together, and each input gets the gradient where `_clamp_takes` says."""
+    given = [b for b in (low, high) if b is not None]
+    inputs = _as_operands([x, *given], "clamp()")
+    has_low, has_high = low is not None, high is not None
+
+    def split(xs: Sequence[Any]) -> tuple[Any, Any, Any]:  # (x, low or None, high or None)
+        return xs[0], xs[1] if has_low else None, xs[-1] if has_high else None
+
+    def rule(g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+        takes = [t for t in _clamp_takes(*split([data_of(v) for v in xs])) if t is not None]
+        return tuple(piecewise_constant(engine_where(t, g, 0.0), v) for t, v in zip(takes, xs))
+
+    entry = Op("clamp", lambda *xs: _clamp(*split(xs)), rule)
+    return _elementwise(entry, *inputs, cache=False)
 
 
 def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
