@@ -393,8 +393,8 @@ class _ClassLoss(_Loss):
 
 class CrossEntropyLoss(_ClassLoss):
     """Softmax cross-entropy: logits (N, C) and integer class labels (N,) (or class
-    probabilities of shape (N, C)); `weight`, `ignore_index` and `label_smoothing` as in PyTorch
-    (see `cross_entropy`)."""
+    probabilities of shape (N, C)), or (N, C, d1, ..., dK) and labels (N, d1, ..., dK); `weight`,
+    `ignore_index` and `label_smoothing` as in PyTorch (see `cross_entropy`)."""
 
     def __init__(
         self,
@@ -422,7 +422,8 @@ class CrossEntropyLoss(_ClassLoss):
 
 class NLLLoss(_ClassLoss):
     """Negative log-likelihood of class labels, given log-probabilities (N, C) (a LogSoftmax's
-    output): LogSoftmax then NLLLoss is CrossEntropyLoss. `weight` and `ignore_index` as in PyTorch."""
+    output) or (N, C, d1, ..., dK) with labels (N, d1, ..., dK): LogSoftmax(dim=1) then NLLLoss
+    is CrossEntropyLoss. `weight` and `ignore_index` as in PyTorch."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return losses.nll_loss(
