@@ -416,7 +416,8 @@ def _pool_geometry(
         raise ValueError(f"{name}(): padding {geo.padding} must be at most half of the kernel size {kernel}")
     if ceil_mode:
         spans = _span(kernel, geo.dilation)
-        geo = geo._replace(tail=tuple(map(_ceil_tail, x.shape[2:], spans, geo.stride, geo.padding)))
+        th, tw = map(_ceil_tail, x.shape[2:], spans, geo.stride, geo.padding)
+        geo = geo._replace(tail=(th, tw))
     ho, wo = _out_shape(x.shape, kernel, geo)
     if ho < 1 or wo < 1:
         raise ValueError(
