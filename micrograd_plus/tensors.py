@@ -1225,7 +1225,7 @@ class Tensor(Node):
         try:
             data = self.data.transpose(axes)
         except (ValueError, TypeError) as error:
-            raise ValueError(
+            raise _error_kind(error)(
                 f"transpose{axes}: not a permutation of the axes of shape {self.shape} ({error})"
             ) from None
         ndim = self.data.ndim
@@ -1503,8 +1503,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) 
         data = np.concatenate(datas, axis=axis)
     except (ValueError, TypeError, OverflowError) as error:
         shapes = ", ".join(str(d.shape) for d in datas)
-        kind = DimensionError if isinstance(error, IndexError) else ValueError  # (numpy's AxisError)
-        raise kind(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
+        raise _error_kind(error)(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
     ax = int(axis) % data.ndim
     bounds = np.cumsum([0] + [d.shape[ax] for d in datas]).tolist()
     needs = [t.requires_grad for t in inputs]
@@ -1532,8 +1531,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
         data = np.stack(datas, axis=axis)
     except (ValueError, TypeError, OverflowError) as error:
         shapes = ", ".join(str(d.shape) for d in datas)
-        kind = DimensionError if isinstance(error, IndexError) else ValueError  # (numpy's AxisError)
-        raise kind(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
+        raise _error_kind(error)(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
     ax = int(axis) % data.ndim
     needs = [t.requires_grad for t in inputs]
     lead = (slice(None),) * ax
@@ -1551,6 +1549,11 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
 class DimensionError(IndexError, ValueError):
     """A dim (an axis) out of range: an IndexError, as PyTorch raises, and a ValueError, as
     micrograd_plus raised before; either `except` catches it."""
+
+
+def _error_kind(error: Exception) -> type[ValueError]:
+    """What to raise for numpy's error: its AxisError (an axis out of range) as a DimensionError."""
+    return DimensionError if isinstance(error, IndexError) else ValueError
 
 
 def _dim(dim: Any, ndim: int, who: str, shape: Shape, noun: str = "dim") -> int:

@@ -60,6 +60,20 @@ def test_joining_along_a_dim_out_of_range_is_an_index_error_too(join: str) -> No
         getattr(mg, join)([mg.tensor(np.zeros((2, 3)))] * 2, dim=-4)
 
 
+def test_permuting_with_a_dim_out_of_range_is_an_index_error_and_a_repeat_stays_a_value_error() -> None:
+    torch = require_torch()
+    with pytest.raises(IndexError):
+        torch.zeros(2, 3).permute(0, 5)
+    x = mg.tensor(np.zeros((2, 3)))
+    for call in (lambda: x.permute(0, 5), lambda: x.transpose(0, 5), lambda: x.permute(-3, 0)):
+        with pytest.raises(IndexError, match=r"not a permutation of the axes of shape \(2, 3\)") as error:
+            call()
+        assert isinstance(error.value, ValueError)
+    with pytest.raises(ValueError, match="repeated axis") as repeated:
+        x.permute(0, 0)
+    assert not isinstance(repeated.value, IndexError)
+
+
 def test_size_of_a_0d_tensor_says_it_has_no_dims() -> None:
     torch = require_torch()
     with pytest.raises(IndexError, match="no dimensions"):
