@@ -379,7 +379,7 @@ def _tensor_cross_entropy(
         if _are_probabilities(labels, logits.shape):
             targets = _positions_as_rows(targets if isinstance(targets, Tensor) else Tensor(labels))[0]
         else:
-            targets = _position_labels(labels, logits.shape, "cross_entropy")
+            targets = _position_labels(labels, logits.shape, "cross_entropy", "logits")
         loss = _tensor_cross_entropy(rows, targets, reduction, weight, ignore_index, smoothing)
         return loss.reshape(positions) if reduction == "none" else loss
     c = logits.shape[-1]
@@ -439,7 +439,7 @@ def nll_loss(
         )
     if x.ndim > 2:  # a class at each position: each one a row
         rows, positions = _positions_as_rows(x)
-        labels = _position_labels(np.asarray(_data(targets)), x.shape, "nll_loss")
+        labels = _position_labels(np.asarray(_data(targets)), x.shape, "nll_loss", "log_probs")
         loss = nll_loss(rows, labels, reduction, weight=weight, ignore_index=ignore_index)
         return loss.reshape(positions) if reduction == "none" else loss
     class_weight = _class_weight(weight, x.shape[-1], x.dtype, "nll_loss")
@@ -463,15 +463,15 @@ def _positions_as_rows(x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
     return classes_last.reshape(math.prod(positions), c), positions
 
 
-def _position_labels(labels: np.ndarray, shape: tuple[int, ...], who: str) -> np.ndarray:
-    """Labels (N, d1, ..., dK) for scores of `shape` (N, C, d1, ..., dK), flattened as the rows
-    of `_positions_as_rows`, or a clear error."""
+def _position_labels(labels: np.ndarray, shape: tuple[int, ...], who: str, name: str) -> np.ndarray:
+    """Labels (N, d1, ..., dK) for `name`, scores of `shape` (N, C, d1, ..., dK), flattened as
+    the rows of `_positions_as_rows`, or a clear error."""
     positions = shape[:1] + shape[2:]
     if labels.shape != positions:
         raise ValueError(
-            f"{who}(): input of shape {shape} is read as (N, C, d1, ...), which needs class labels of "
-            f"shape {positions} (N, d1, ...), got shape {labels.shape}; for one label per sample give "
-            "the input shape (N, C) or (C,)"
+            f"{who}(): class labels of shape {labels.shape} do not fit {name} of shape {shape}: {name} "
+            "must have shape (N, C) or (C,) for labels (N,) or (), or (N, C, d1, ...) for labels "
+            f"(N, d1, ...), here {positions}"
         )
     return labels.reshape(math.prod(positions))
 

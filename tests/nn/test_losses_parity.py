@@ -312,10 +312,15 @@ def test_k_dimensional_labels_of_the_wrong_shape_are_named() -> None:
     x = Tensor(np.zeros((2, 3, 4, 5)))
     with pytest.raises(
         ValueError,
-        match=r"shape \(2, 3, 4, 5\) is read as \(N, C, d1, ...\), which needs class labels of shape \(2, 4, 5\) \(N, d1, ...\), got shape \(2, 5, 4\)",
+        match=r"cross_entropy\(\): class labels of shape \(2, 5, 4\) do not fit logits of shape \(2, 3, 4, 5\): "
+        r"logits must have shape \(N, C\) or \(C,\) for labels \(N,\) or \(\), or \(N, C, d1, ...\) for "
+        r"labels \(N, d1, ...\), here \(2, 4, 5\)",
     ):
         cross_entropy(x, np.zeros((2, 5, 4), dtype=np.int64))
-    with pytest.raises(ValueError, match=r"nll_loss\(\): .* needs class labels of shape \(2, 4, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"nll_loss\(\): class labels of shape \(2, 4\) do not fit log_probs .* here \(2, 4, 5\)",
+    ):
         NLLLoss()(x, np.zeros((2, 4), dtype=np.int64))
     with pytest.raises(ValueError, match=r"class labels must be whole numbers in \[0, 2\]"):
         cross_entropy(x, np.full((2, 4, 5), 3))
