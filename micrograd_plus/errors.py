@@ -16,6 +16,8 @@ the table of which function raises what):
   non-scalar output, `retain_grad()` without grad, `requires_grad_()` on a non-leaf, and
   `grad()` of an input the outputs do not use.
 - `IndexError`: indexing a Tensor out of range, as for lists, numpy and PyTorch.
+- `DimensionError`: a dim (axis) argument out of range (`x.size(5)`, `x.sum(dim=5)`): both an
+  `IndexError`, as PyTorch raises, and a `ValueError`, as this library raised before.
 - `OSError`: from the operating system, for functions that read or write a file
   (`save`, `load`, `render`, `export_html`, the plots) when the path cannot be used.
 """
@@ -26,6 +28,7 @@ from .check.gradcheck import GradcheckError
 from .cli.expression import ExpressionError
 from .io import LoadError
 from .modes import AnomalyError
+from .tensors import DimensionError
 
 # What a bad argument can raise from any public function (besides the documented
 # RuntimeErrors, IndexError and OSError above, each for its own situation).
@@ -38,6 +41,7 @@ __all__ = [
     "ARGUMENT_ERRORS",
     "LIBRARY_ERRORS",
     "AnomalyError",
+    "DimensionError",
     "ExpressionError",
     "GradcheckError",
     "LoadError",

@@ -360,9 +360,9 @@ def _broadcast_to_op(shape: Shape) -> Op:
 # --- reductions -------------------------------------------------------------------------------------
 
 
-def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
-    """The reduced axes as sorted non-negative ints, or a clear error naming the shape. A 0-d
-    Tensor takes axis 0 or -1 (reducing nothing), as PyTorch's dim."""
+def _axes(axis: Any, shape: Shape, who: str) -> tuple[int, ...]:
+    """The axes `who` reduces as sorted non-negative ints, or a clear error naming the shape. A
+    0-d Tensor takes axis 0 or -1 (reducing nothing), as PyTorch's dim."""
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
@@ -372,9 +372,7 @@ def _axes(axis: Any, shape: Shape) -> tuple[int, ...]:
     for a in items:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -span <= a < span:
-            raise ValueError(f"axis {axis!r} is out of range for a Tensor of shape {shape} ({ndim} axes)")
-        axes.append(int(a) % span)
+        axes.append(_dim(a, span, who, shape, "axis"))
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis!r} repeats an axis")
     return tuple(sorted(axes)) if ndim else ()
@@ -1125,7 +1123,7 @@ class Tensor(Node):
             axis, keepdims = _axis_or_dim(axis, keepdims, dim, keepdim)
         if axis is None and not keepdims:
             return _unary(_SUM_ALL, self)
-        axes = _axes(axis, self.data.shape)
+        axes = _axes(axis, self.data.shape, "sum")
         return _unary(_sum_op(axes, bool(keepdims), _kept_shape(self.data.shape, axes)), self)
 
     def mean(
@@ -1136,7 +1134,7 @@ class Tensor(Node):
         if dim is not None or keepdim:
             axis, keepdims = _axis_or_dim(axis, keepdims, dim, keepdim)
         shape = self.data.shape
-        axes = _axes(axis, shape)
+        axes = _axes(axis, shape, "mean")
         count = math.prod(shape[a] for a in axes)
         return _unary(_mean_op(axes, bool(keepdims), _kept_shape(shape, axes), count), self)
 
@@ -1160,7 +1158,7 @@ class Tensor(Node):
             else real_number(correction, "correction")
         )
         shape = self.data.shape
-        axes = _axes(dim, shape)
+        axes = _axes(dim, shape, "var")
         count = math.prod(shape[a] for a in axes)
         divisor = max(count - correction, 0.0)  # as PyTorch: no negative variance
         return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count, divisor), self)
@@ -1198,7 +1196,7 @@ class Tensor(Node):
 
     def _extreme(self, name: str, make_op: Callable[..., Op], axis: Any, keepdims: bool) -> Tensor:
         shape = self.data.shape
-        axes = _axes(axis, shape)
+        axes = _axes(axis, shape, name)
         if any(shape[a] == 0 for a in axes):
             raise ValueError(f"{name}() of an empty axis (shape {shape}, axis {axis!r}) has no value")
         return _unary(make_op(axes, keepdims, _kept_shape(shape, axes)), self)
@@ -1227,7 +1225,7 @@ class Tensor(Node):
         try:
             data = self.data.transpose(axes)
         except (ValueError, TypeError) as error:
-            raise ValueError(
+            raise _error_kind(error)(
                 f"transpose{axes}: not a permutation of the axes of shape {self.shape} ({error})"
             ) from None
         ndim = self.data.ndim
@@ -1268,22 +1266,17 @@ class Tensor(Node):
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along `axis`, computed after subtracting the maximum (no overflow)."""
-        self._check_axis(axis)
+        _dim(axis, max(self.data.ndim, 1), "softmax", self.shape, "axis")  # 0-d: axis 0 or -1
         if self.data.ndim == 0:  # one number along its only "axis", as PyTorch: softmax 1, log_softmax 0
             return self.reshape(1).softmax(0).reshape(())
         return _unary(_softmax_op(axis), self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log(softmax(x)) along `axis`, computed stably (no exp overflow, no log of 0)."""
-        self._check_axis(axis)
+        _dim(axis, max(self.data.ndim, 1), "log_softmax", self.shape, "axis")
         if self.data.ndim == 0:
             return self.reshape(1).log_softmax(0).reshape(())
         return _unary(_log_softmax_op(axis), self)
-
-    def _check_axis(self, axis: Any) -> None:
-        ndim = max(self.data.ndim, 1)  # a 0-d Tensor takes axis 0 or -1, as in PyTorch
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
-            raise ValueError(f"axis {axis!r} is not an axis of a Tensor of shape {self.shape}")
 
     # -- comparisons: plain boolean arrays; == and hash stay by identity ----------------------------
 
@@ -1387,9 +1380,14 @@ class Tensor(Node):
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Each element limited to [min, max] (either may be None), as `torch.clamp`: the gradient
-        passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere."""
+        passes where min <= x <= max, and nowhere for a nan; min > max gives max everywhere.
+        Tensor bounds broadcast with x and get the gradient where the output is theirs."""
         if min is None and max is None:
-            raise ValueError("clamp(): give min, max or both (numbers); at least one must not be None")
+            raise ValueError(
+                "clamp(): give min, max or both (numbers or Tensors); at least one must not be None"
+            )
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return _clamp_by_tensors(self, min, max)
         low, high = _bound(min, "min"), _bound(max, "max")
         return _unary(_clamp_op(low, high), self)
 
@@ -1505,7 +1503,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) 
         data = np.concatenate(datas, axis=axis)
     except (ValueError, TypeError, OverflowError) as error:
         shapes = ", ".join(str(d.shape) for d in datas)
-        raise ValueError(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
+        raise _error_kind(error)(f"concat(axis={axis!r}) of shapes {shapes}: {error}") from None
     ax = int(axis) % data.ndim
     bounds = np.cumsum([0] + [d.shape[ax] for d in datas]).tolist()
     needs = [t.requires_grad for t in inputs]
@@ -1533,7 +1531,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
         data = np.stack(datas, axis=axis)
     except (ValueError, TypeError, OverflowError) as error:
         shapes = ", ".join(str(d.shape) for d in datas)
-        raise ValueError(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
+        raise _error_kind(error)(f"stack(axis={axis!r}) of shapes {shapes}: {error}") from None
     ax = int(axis) % data.ndim
     needs = [t.requires_grad for t in inputs]
     lead = (slice(None),) * ax
@@ -1548,14 +1546,26 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
 # --- PyTorch's names: the helpers of the methods above, and where() (issue 16) ----------------------
 
 
-def _dim(dim: Any, ndim: int, who: str, shape: Shape) -> int:
-    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error."""
+class DimensionError(IndexError, ValueError):
+    """A dim (an axis) out of range: an IndexError, as PyTorch raises, and a ValueError, as
+    micrograd_plus raised before; either `except` catches it."""
+
+
+def _error_kind(error: Exception) -> type[ValueError]:
+    """What to raise for numpy's error: its AxisError (an axis out of range) as a DimensionError."""
+    return DimensionError if isinstance(error, IndexError) else ValueError
+
+
+def _dim(dim: Any, ndim: int, who: str, shape: Shape, noun: str = "dim") -> int:
+    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error:
+    every dim and axis argument of a Tensor is checked here."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{who}(): dim must be an int, got {dim!r:.60}")
+        raise TypeError(f"{who}(): {noun} must be an int, got {dim!r:.60}")
     if not -ndim <= dim < ndim:
-        raise ValueError(
-            f"{who}(): dim {dim} is out of range for a Tensor of shape {shape} "
-            f"(expected a dim from {-ndim} to {ndim - 1})"
+        advice = f"use one from {-ndim} to {ndim - 1}" if ndim else "a 0-d Tensor has no dims"
+        raise DimensionError(
+            f"{who}(): {noun} {dim} is out of range for a Tensor of shape {shape}: Dimension out of range "
+            f"(expected to be in range of [{-ndim}, {ndim - 1}], but got {dim}); {advice}"
         )
     return int(dim) % ndim
 
@@ -1595,22 +1605,49 @@ def _bound(value: Any, name: str) -> float | None:
     return None if value is None else real_number(value, f"clamp(): {name}")
 
 
-def _clamp_op(low: float | None, high: float | None) -> Op:
-    def forward(x: np.ndarray) -> np.ndarray:
-        if low is not None:
-            x = np.maximum(x, low)  # (np.maximum keeps nan, as PyTorch's clamp)
-        if high is not None:
-            x = np.minimum(x, high)
-        return x
+def _clamp(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    """x limited to [low, high] (numbers, arrays or None): max(x, low), then min(., high)."""
+    if low is not None:
+        x = np.maximum(x, low)  # (np.maximum keeps nan, as PyTorch's clamp)
+    if high is not None:
+        x = np.minimum(x, high)
+    return x
 
+
+def _clamp_takes(x: np.ndarray, low: Any, high: Any) -> tuple[Any, Any, Any]:
+    """Where x, low and high each get clamp's gradient, as PyTorch's clamp_backward: x where
+    low <= x <= high (a tie goes to x), low where x < low < high, high where x > high or
+    high < low. A nan (in any of them) matches no mask, nor does x < low == high: no gradient."""
+    take_x = (True if low is None else x >= low) & (True if high is None else x <= high)
+    take_low = None if low is None else (x < low) & (True if high is None else low < high)
+    take_high = None if high is None else (x > high) | (False if low is None else high < low)
+    return np.asarray(take_x), take_low, take_high
+
+
+def _clamp_op(low: float | None, high: float | None) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
-        xd = data_of(x)
-        inside = np.ones(xd.shape, dtype=bool) if low is None else xd >= low
-        if high is not None:
-            inside &= xd <= high  # a nan is in neither bound: no gradient, as in PyTorch
+        inside = _clamp_takes(data_of(x), low, high)[0]
         return (piecewise_constant(engine_where(inside, g, 0.0), x),)
 
-    return _quiet_op("clamp", forward, rule)
+    return _quiet_op("clamp", lambda x: _clamp(x, low, high), rule)
+
+
+def _clamp_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
+    """x.clamp(low, high) with a Tensor among the bounds (the other a number, a Tensor or None):
+    all broadcast together, and each input gets the gradient where `_clamp_takes` says."""
+    given = [b for b in (low, high) if b is not None]
+    inputs = _as_operands([x, *given], "clamp()")
+    has_low, has_high = low is not None, high is not None
+
+    def split(xs: Sequence[Any]) -> tuple[Any, Any, Any]:  # (x, low or None, high or None)
+        return xs[0], xs[1] if has_low else None, xs[-1] if has_high else None
+
+    def rule(g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+        takes = [t for t in _clamp_takes(*split([data_of(v) for v in xs])) if t is not None]
+        return tuple(piecewise_constant(engine_where(t, g, 0.0), v) for t, v in zip(takes, xs))
+
+    entry = Op("clamp", lambda *xs: _clamp(*split(xs)), rule)
+    return _elementwise(entry, *inputs, cache=False)
 
 
 def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:

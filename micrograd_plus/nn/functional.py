@@ -120,13 +120,15 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 class Geometry(NamedTuple):
     """How a kernel moves over an image, per axis (height, width): its stride, the zeros padded
-    on each side, the dilation (the step between kernel taps); and the channel groups (each
-    group of output channels sees only its own group of input channels)."""
+    on each side, the dilation (the step between kernel taps); the channel groups (each group
+    of output channels sees only its own group of input channels); and the tail, cells added
+    after the far padding where a pooling's last window (ceil_mode) hangs past the input."""
 
     stride: Pair = (1, 1)
     padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     groups: int = 1
+    tail: Pair = (0, 0)
 
 
 def _span(kernel: Pair, dilation: Pair) -> Pair:
@@ -136,9 +138,9 @@ def _span(kernel: Pair, dilation: Pair) -> Pair:
 
 def _windows(x: np.ndarray, kernel: Pair, geo: Geometry, fill: Any = 0) -> np.ndarray:
     """Every receptive field, a view of shape (N, C, Ho, Wo, kh, kw) into x padded with `fill`."""
-    ph, pw = geo.padding
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    (ph, pw), (th, tw) = geo.padding, geo.tail
+    if ph or pw or th or tw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph + th), (pw, pw + tw)), constant_values=fill)
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     return sliding_window_view(x, _span(kernel, geo.dilation), axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
 
@@ -165,8 +167,8 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, geo: Geometry) -> np.ndarray:
 def _out_shape(x_shape: tuple[int, ...], kernel: Pair, geo: Geometry) -> Pair:
     span = _span(kernel, geo.dilation)
     return (
-        (x_shape[2] + 2 * geo.padding[0] - span[0]) // geo.stride[0] + 1,
-        (x_shape[3] + 2 * geo.padding[1] - span[1]) // geo.stride[1] + 1,
+        (x_shape[2] + 2 * geo.padding[0] + geo.tail[0] - span[0]) // geo.stride[0] + 1,
+        (x_shape[3] + 2 * geo.padding[1] + geo.tail[1] - span[1]) // geo.stride[1] + 1,
     )
 
 
@@ -188,7 +190,8 @@ def _conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], geo
         .reshape(kh, kw, n, c, ho, wo)
     )
     (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
-    padded = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=np.result_type(g, w))
+    th, tw = geo.tail
+    padded = np.zeros((n, c, h + 2 * ph + th, wd + 2 * pw + tw), dtype=np.result_type(g, w))
     for i in range(kh):
         for j in range(kw):
             padded[
@@ -379,8 +382,24 @@ def _argmax_index(x: np.ndarray, kernel: Pair, geo: Geometry) -> tuple[np.ndarra
     return (row * w + col).reshape(n * c, ho * wo), (n, c, ho, wo)
 
 
+def _ceil_tail(size: int, span: int, stride: int, pad: int) -> int:
+    """The cells a pooling with ceil_mode adds after the far padding of an axis of `size`: the
+    output length rounds up, as PyTorch's, but the last window must start inside the input or
+    its near padding."""
+    count = -(-(size + 2 * pad - span) // stride) + 1
+    if (count - 1) * stride >= size + pad:
+        count -= 1
+    return max(0, (count - 1) * stride + span - (size + 2 * pad))
+
+
 def _pool_geometry(
-    name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1
+    name: str,
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
 ) -> tuple[Pair, Geometry]:
     """The kernel and geometry of a pooling, checked as PyTorch checks them."""
     kernel = pair("kernel_size", kernel_size, 1)
@@ -389,10 +408,16 @@ def _pool_geometry(
         pair("padding", padding, 0),
         pair("dilation", dilation, 1),
     )
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{name}(): ceil_mode must be True or False, got {ceil_mode!r:.60}")
     if x.ndim != 4:
         raise ValueError(f"{name}(): expected an input of shape (N, C, H, W), got {x.shape}")
     if geo.padding[0] > kernel[0] // 2 or geo.padding[1] > kernel[1] // 2:
         raise ValueError(f"{name}(): padding {geo.padding} must be at most half of the kernel size {kernel}")
+    if ceil_mode:
+        spans = _span(kernel, geo.dilation)
+        th, tw = map(_ceil_tail, x.shape[2:], spans, geo.stride, geo.padding)
+        geo = geo._replace(tail=(th, tw))
     ho, wo = _out_shape(x.shape, kernel, geo)
     if ho < 1 or wo < 1:
         raise ValueError(
@@ -403,13 +428,19 @@ def _pool_geometry(
 
 
 def max_pool2d(
-    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
 ) -> Tensor:
     """The largest value of each window (NCHW); the gradient goes to that element only.
-    Padding (at most half the kernel) is -inf, so it is never the largest."""
+    Padding (at most half the kernel) is -inf, so it is never the largest. With `ceil_mode`
+    the output size rounds up: a last window may hang past the input (as PyTorch's)."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    kernel, geo = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
+    kernel, geo = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     index, out_shape = _argmax_index(x.data, kernel, geo)
     return _gather(x, index, out_shape, tuple(x.shape), "max_pool2d")
 
@@ -422,15 +453,18 @@ def avg_pool2d(
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
     """The mean of each window (NCHW), as PyTorch's: each channel's window sums are a
     convolution with a kernel of ones (groups = channels), divided by the window's size, or
-    without `count_include_pad` by the number of its elements that are not padding."""
+    without `count_include_pad` by the number of its elements that are not padding. With
+    `ceil_mode` the output size rounds up, and a window hanging past the padded input counts
+    only its part inside it."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    kernel, geo = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
+    kernel, geo = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     channels = x.shape[1]
     geo = geo._replace(groups=max(channels, 1))
     sums = conv2d_raw(x, np.ones((channels, 1, *kernel), x.dtype), geo)
@@ -442,10 +476,16 @@ def avg_pool2d(
         ):
             raise ValueError(f"divisor_override must be a positive int or None, got {divisor_override!r:.60}")
         return sums / float(divisor_override)
+    # The divisor: how many cells of each window are counted, a convolution of ones over them.
+    geo = geo._replace(groups=1)
+    counted = x.shape[2:]
     if count_include_pad:
-        return sums / float(kernel[0] * kernel[1])
-    ones = np.ones((1, 1, *x.shape[2:]), x.dtype)
-    return sums / _conv_forward(ones, np.ones((1, 1, *kernel), x.dtype), geo._replace(groups=1))
+        if geo.tail == (0, 0):
+            return sums / float(kernel[0] * kernel[1])
+        counted = (counted[0] + 2 * geo.padding[0], counted[1] + 2 * geo.padding[1])
+        geo = geo._replace(padding=(0, 0))
+    ones = np.ones((1, 1, *counted), x.dtype)
+    return sums / _conv_forward(ones, np.ones((1, 1, *kernel), x.dtype), geo)
 
 
 # --- clamp_min --------------------------------------------------------------------------------

@@ -144,39 +144,54 @@ class Conv2d(Module):
 
 class MaxPool2d(Module):
     """The largest value of each kernel_size window, moving by stride (default: kernel_size);
-    padding (at most half the kernel) is never the largest."""
-
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1):
-        self.kernel_size = F.pair("kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
-        self.padding = F.pair("padding", padding, 0)
-        self.dilation = F.pair("dilation", dilation, 1)
-
-    def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(_as_tensor(x), self.kernel_size, self.stride, self.padding, self.dilation)
-
-    def __repr__(self) -> str:
-        return (
-            f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation})"
-        )
-
-
-class AvgPool2d(Module):
-    """The mean of each kernel_size window, moving by stride (default: kernel_size); zero
-    padding counts in the mean unless count_include_pad=False."""
+    padding (at most half the kernel) is never the largest. With ceil_mode the output size
+    rounds up. (ceil_mode is keyword-only: PyTorch's fifth argument is return_indices.)"""
 
     def __init__(
         self,
         kernel_size: Any,
         stride: Any = None,
         padding: Any = 0,
+        dilation: Any = 1,
+        *,
+        ceil_mode: bool = False,
+    ):
+        self.kernel_size = F.pair("kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
+        self.padding = F.pair("padding", padding, 0)
+        self.dilation = F.pair("dilation", dilation, 1)
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x: Any) -> Tensor:
+        return F.max_pool2d(
+            _as_tensor(x), self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode})"
+        )
+
+
+class AvgPool2d(Module):
+    """The mean of each kernel_size window, moving by stride (default: kernel_size); zero
+    padding counts in the mean unless count_include_pad=False. With ceil_mode the output size
+    rounds up, and a window hanging past the padded input counts only its part inside."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ):
         self.kernel_size = F.pair("kernel_size", kernel_size, 1)
         self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
         self.padding = F.pair("padding", padding, 0)
+        self.ceil_mode = ceil_mode
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
 
@@ -186,11 +201,13 @@ class AvgPool2d(Module):
             self.kernel_size,
             self.stride,
             self.padding,
+            self.ceil_mode,
             self.count_include_pad,
             self.divisor_override,
         )
 
     def __repr__(self) -> str:
+        # (PyTorch's shows neither ceil_mode nor count_include_pad; this one names the latter)
         return (
             f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"count_include_pad={self.count_include_pad})"
@@ -198,7 +215,11 @@ class AvgPool2d(Module):
 
 
 class Flatten(Module):
-    """Keep the first axis (the batch), flatten the rest: (N, C, H, W) -> (N, C*H*W)."""
+    """The axes from start_dim to end_dim joined into one, as `torch.nn.Flatten`; by default
+    the first axis (the batch) stays and the rest are flattened: (N, C, H, W) -> (N, C*H*W)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
@@ -206,10 +227,10 @@ class Flatten(Module):
             raise ValueError(
                 "Flatten keeps the first axis (the batch) and flattens the rest: it needs a Tensor with at least one axis, got a 0-d one"
             )
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (not -1: the batch may be empty)
+        return x.flatten(self.start_dim, self.end_dim)
 
     def __repr__(self) -> str:
-        return "Flatten()"
+        return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
 
 
 class Sequential(Module):
@@ -372,8 +393,8 @@ class _ClassLoss(_Loss):
 
 class CrossEntropyLoss(_ClassLoss):
     """Softmax cross-entropy: logits (N, C) and integer class labels (N,) (or class
-    probabilities of shape (N, C)); `weight`, `ignore_index` and `label_smoothing` as in PyTorch
-    (see `cross_entropy`)."""
+    probabilities of shape (N, C)), or (N, C, d1, ..., dK) and labels (N, d1, ..., dK); `weight`,
+    `ignore_index` and `label_smoothing` as in PyTorch (see `cross_entropy`)."""
 
     def __init__(
         self,
@@ -401,7 +422,8 @@ class CrossEntropyLoss(_ClassLoss):
 
 class NLLLoss(_ClassLoss):
     """Negative log-likelihood of class labels, given log-probabilities (N, C) (a LogSoftmax's
-    output): LogSoftmax then NLLLoss is CrossEntropyLoss. `weight` and `ignore_index` as in PyTorch."""
+    output) or (N, C, d1, ..., dK) with labels (N, d1, ..., dK): LogSoftmax(dim=1) then NLLLoss
+    is CrossEntropyLoss. `weight` and `ignore_index` as in PyTorch."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return losses.nll_loss(

@@ -3,7 +3,8 @@
 With Values each returns one Value, the mean over the samples (or their sum, or the list of
 per-sample terms, with `reduction=`). With a Tensor the same names compute on whole arrays,
 with PyTorch's shapes: predictions and targets of one shape for `mse_loss`, logits (N, C) and
-integer labels (N,) for `cross_entropy`. Every loss is numerically stable: no exp of a large
+integer labels (N,) for `cross_entropy` (or (N, C, d1, ..., dK) and (N, d1, ..., dK): a class
+at each position, as for segmentation). Every loss is numerically stable: no exp of a large
 number is ever taken.
 """
 
@@ -308,9 +309,10 @@ def cross_entropy(
 
     Values: `logits` is one list of class scores (or a list of them), `targets` the class
     index, an int or a numpy integer (or a list or an integer array of them, as `load_iris()`
-    returns labels). Tensor: logits of shape (N, C) (or (C,) for one sample) and
-    integer labels of shape (N,), or class probabilities of the logits' shape. Stable: the
-    largest score is subtracted before exponentiating (log_softmax).
+    returns labels). Tensor: logits of shape (N, C) (or (C,) for one sample, or (N, C, d1, ...,
+    dK) for a class at each position) and integer labels of shape (N,) (or (N, d1, ..., dK)), or
+    class probabilities of the logits' shape. Stable: the largest score is subtracted before
+    exponentiating (log_softmax).
 
     As `torch.nn.functional.cross_entropy` (Tensors only): `weight` (C numbers) scales each
     class's terms, and "mean" then divides by the summed weights of the samples' labels; samples
@@ -366,14 +368,25 @@ def _tensor_cross_entropy(
 ) -> Tensor:
     _check_reduction(reduction)
     smoothing = _label_smoothing(label_smoothing)
-    if logits.ndim not in (1, 2):
-        raise ValueError(f"cross_entropy(): logits must have shape (N, C) or (C,), got {logits.shape}")
+    if logits.ndim == 0:
+        raise ValueError(
+            f"cross_entropy(): logits must have shape (N, C), (C,) or (N, C, d1, ...), got {logits.shape}"
+        )
     _refuse_nodes_inside(targets, "cross_entropy() targets")
+    if logits.ndim > 2:  # a class at each position: each one a row
+        rows, positions = _positions_as_rows(logits)
+        labels = np.asarray(_data(targets))
+        if _are_probabilities(labels, logits.shape):
+            targets = _positions_as_rows(targets if isinstance(targets, Tensor) else Tensor(labels))[0]
+        else:
+            targets = _position_labels(labels, logits.shape, "cross_entropy", "logits")
+        loss = _tensor_cross_entropy(rows, targets, reduction, weight, ignore_index, smoothing)
+        return loss.reshape(positions) if reduction == "none" else loss
     c = logits.shape[-1]
     class_weight = _class_weight(weight, c, logits.dtype, "cross_entropy")
     labels = np.asarray(_data(targets))
     ignore_index = check_ignore_index(ignore_index)
-    if labels.shape == logits.shape and labels.dtype.kind == "f":
+    if _are_probabilities(labels, logits.shape):
         # Class probabilities, as PyTorch reads float targets of the logits' shape (also for one
         # sample, and for C = 1). A Tensor stays itself, so a target that requires grad gets one.
         if ignore_index >= 0:  # (as PyTorch: a negative one, such as the default, never matches)
@@ -415,18 +428,52 @@ def nll_loss(
 ) -> Tensor:
     """The negative log-likelihood of class labels: -log_probs[i, targets[i]] for each sample i, as
     `torch.nn.functional.nll_loss`; give it log-probabilities (a log_softmax's output) of shape
-    (N, C), or (C,) for one sample. `weight` (C numbers) scales each class's terms, and "mean"
-    then divides by the summed weights of the samples' labels; samples labelled `ignore_index`
-    count for nothing."""
+    (N, C), or (C,) for one sample, or (N, C, d1, ..., dK) with labels (N, d1, ..., dK). `weight`
+    (C numbers) scales each class's terms, and "mean" then divides by the summed weights of the
+    samples' labels; samples labelled `ignore_index` count for nothing."""
     _check_reduction(reduction)
     x = _tensor(log_probs, "log_probs")
-    if x.ndim not in (1, 2):
-        raise ValueError(f"nll_loss(): log_probs must have shape (N, C) or (C,), got {x.shape}")
+    if x.ndim == 0:
+        raise ValueError(
+            f"nll_loss(): log_probs must have shape (N, C), (C,) or (N, C, d1, ...), got {x.shape}"
+        )
+    if x.ndim > 2:  # a class at each position: each one a row
+        rows, positions = _positions_as_rows(x)
+        labels = _position_labels(np.asarray(_data(targets)), x.shape, "nll_loss", "log_probs")
+        loss = nll_loss(rows, labels, reduction, weight=weight, ignore_index=ignore_index)
+        return loss.reshape(positions) if reduction == "none" else loss
     class_weight = _class_weight(weight, x.shape[-1], x.dtype, "nll_loss")
     ignore_index = check_ignore_index(ignore_index)
     rows, labels, single = _label_rows(x, np.asarray(_data(targets)), ignore_index, "nll_loss")
     loss, _ = _nll_rows(rows, labels, labels != ignore_index, class_weight, reduction)
     return loss.reshape(()) if single and reduction == "none" else loss
+
+
+def _are_probabilities(targets: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Float targets of the input's shape are class probabilities, as PyTorch reads them."""
+    return targets.shape == shape and targets.dtype.kind == "f"
+
+
+def _positions_as_rows(x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
+    """Scores (N, C, d1, ..., dK) as rows (N * d1 * ... * dK, C), one per position, and the
+    shape (N, d1, ..., dK) of the positions (what reduction="none" gives back)."""
+    n, c, *dims = x.shape
+    positions = (n, *dims)
+    classes_last = x.permute(0, *range(2, x.ndim), 1)
+    return classes_last.reshape(math.prod(positions), c), positions
+
+
+def _position_labels(labels: np.ndarray, shape: tuple[int, ...], who: str, name: str) -> np.ndarray:
+    """Labels (N, d1, ..., dK) for `name`, scores of `shape` (N, C, d1, ..., dK), flattened as
+    the rows of `_positions_as_rows`, or a clear error."""
+    positions = shape[:1] + shape[2:]
+    if labels.shape != positions:
+        raise ValueError(
+            f"{who}(): class labels of shape {labels.shape} do not fit {name} of shape {shape}: {name} "
+            "must have shape (N, C) or (C,) for labels (N,) or (), or (N, C, d1, ...) for labels "
+            f"(N, d1, ...), here {positions}"
+        )
+    return labels.reshape(math.prod(positions))
 
 
 def _nll_rows(

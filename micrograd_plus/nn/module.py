@@ -57,6 +57,13 @@ class Module:
         _LIVE[next(_MADE)] = module
         return module
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # A module without its own __init__ (Tanh, Sigmoid) lands here: refuse what it was
+        # given, as PyTorch does (object.__init__ stays silent because __new__ is overridden).
+        if args or kwargs:
+            given = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+            raise TypeError(f"{type(self).__name__}() takes no arguments, got {', '.join(given):.200}")
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 

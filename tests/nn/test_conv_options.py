@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 from conftest import close_to_torch, require_torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from micrograd_plus import AvgPool2d, Conv2d, MaxPool2d, Tensor, grad, gradcheck, nn
@@ -132,6 +132,103 @@ def test_avg_pool2d_matches_torch_to_second_order(case: dict) -> None:
     )
 
 
+@st.composite
+def ceil_pool_cases(draw: st.DrawFn) -> dict:
+    """pool_cases with ceil_mode, on sizes and strides where the rounding up adds a window
+    (or would, but for PyTorch's rule that a window starts inside the input or its near
+    padding); none of whose windows holds padding alone (PyTorch's max_pool2d gives -inf there
+    and its backward crashes)."""
+    torch = require_torch()
+    case = draw(pool_cases())
+    case["stride"] = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    case["ceil_mode"] = True
+    opts = {k: case[k] for k in ("stride", "padding", "dilation", "ceil_mode")}
+    probe = torch.nn.functional.max_pool2d(torch.zeros(case["x"].shape), case["kernel"], **opts)
+    assume(not torch.isinf(probe).any())
+    return case
+
+
+def _ceil_sizes(case: dict, dilated: bool) -> tuple[int, int]:
+    """PyTorch's output size with ceil_mode, from its documented formula (per axis)."""
+    sizes = []
+    for n, k, s, p, d in zip(
+        case["x"].shape[2:], case["kernel"], case["stride"], case["padding"], case["dilation"]
+    ):
+        d = d if dilated else 1
+        out = math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1
+        sizes.append(out - 1 if (out - 1) * s >= n + p else out)
+    return sizes[0], sizes[1]
+
+
+@given(ceil_pool_cases())
+def test_max_pool2d_ceil_mode_matches_torch_to_second_order(case: dict) -> None:
+    torch = require_torch()
+    opts = {k: case[k] for k in ("stride", "padding", "dilation", "ceil_mode")}
+    out = F.max_pool2d(Tensor(case["x"]), case["kernel"], **opts)
+    assert out.shape[2:] == _ceil_sizes(case, dilated=True)
+    _compare_first_and_second_order(
+        torch,
+        lambda x: F.max_pool2d(x, case["kernel"], **opts),
+        lambda x: torch.nn.functional.max_pool2d(x, case["kernel"], **opts),
+        [case["x"]],
+        case["g_seed"],
+    )
+
+
+@given(ceil_pool_cases())
+def test_avg_pool2d_ceil_mode_divisors_match_torch_to_second_order(case: dict) -> None:
+    """A window hanging past the padded input divides by its part inside it (with
+    count_include_pad), or by its real elements (without), or by divisor_override."""
+    torch = require_torch()
+    x = np.where(np.isinf(case["x"]), 1.5, case["x"])
+    opts = {k: case[k] for k in ("stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")}
+    assert F.avg_pool2d(Tensor(x), case["kernel"], **opts).shape[2:] == _ceil_sizes(case, dilated=False)
+    _compare_first_and_second_order(
+        torch,
+        lambda x: F.avg_pool2d(x, case["kernel"], **opts),
+        lambda x: torch.nn.functional.avg_pool2d(x, case["kernel"], **opts),
+        [x],
+        case["g_seed"],
+    )
+
+
+def test_ceil_mode_adds_the_hanging_window_and_its_divisor_counts_what_is_inside() -> None:
+    """5 wide, kernel 2, stride 2: floor gives 2 windows, ceil 3; the third holds one element."""
+    x = Tensor(np.arange(5.0).reshape(1, 1, 1, 5), requires_grad=True)
+    assert F.max_pool2d(x, (1, 2)).data.ravel().tolist() == [1.0, 3.0]
+    assert F.max_pool2d(x, (1, 2), ceil_mode=True).data.ravel().tolist() == [1.0, 3.0, 4.0]
+    out = F.avg_pool2d(x, (1, 2), ceil_mode=True)
+    assert out.data.ravel().tolist() == [0.5, 2.5, 4.0]
+    out.sum().backward()
+    assert x.grad.ravel().tolist() == [0.5, 0.5, 0.5, 0.5, 1.0]
+    # 6 wide, kernel 3, stride 2, padding 1: the fourth window covers x[5], a padding cell and
+    # a cell past the padding: it divides by 2 with count_include_pad, by 1 without.
+    y = Tensor(np.arange(6.0).reshape(1, 1, 1, 6))
+    opts = {"stride": (1, 2), "padding": (0, 1), "ceil_mode": True}
+    assert F.avg_pool2d(y, (1, 3), **opts).data.ravel().tolist() == [1 / 3, 2.0, 4.0, 2.5]
+    assert F.avg_pool2d(y, (1, 3), count_include_pad=False, **opts).data.ravel().tolist() == [
+        0.5,
+        2.0,
+        4.0,
+        5.0,
+    ]
+    # 5 wide, kernel 2, stride 2, padding 1: a fourth window would lie in the far padding alone,
+    # so ceil_mode keeps 3, as PyTorch's rule says.
+    z = Tensor(np.arange(5.0).reshape(1, 1, 1, 5))
+    assert F.max_pool2d(z, (1, 2), stride=(1, 2), padding=(0, 1), ceil_mode=True).shape == (1, 1, 1, 3)
+
+
+def test_ceil_mode_passes_gradcheck() -> None:
+    rng = np.random.default_rng(7)
+    x = Tensor(rng.normal(size=(2, 2, 7, 6)), requires_grad=True)
+
+    def f(x: Tensor) -> Tensor:
+        y = F.max_pool2d(x.tanh(), 3, stride=2, padding=1, ceil_mode=True)
+        return F.avg_pool2d(y, 2, stride=(2, 3), ceil_mode=True, count_include_pad=False)
+
+    assert gradcheck(f, [x])
+
+
 def test_the_options_pass_gradcheck() -> None:
     rng = np.random.default_rng(5)
     x = Tensor(rng.normal(size=(2, 4, 6, 5)), requires_grad=True)
@@ -202,6 +299,33 @@ def test_pool_modules_match_torchs() -> None:
         assert close_to_torch(ours(x).data, theirs(torch.tensor(x)).numpy()), repr(ours)
         assert ours.state_dict() == {} == theirs.state_dict()
     assert AvgPool2d(3).stride == (3, 3) and nn.AvgPool2d is AvgPool2d
+
+
+def test_pool_modules_take_ceil_mode_in_torchs_places_and_show_it_as_torch() -> None:
+    torch = require_torch()
+    x = np.random.default_rng(3).normal(size=(2, 3, 7, 8))
+    pairs = [
+        (MaxPool2d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool2d(3, 2, 1, ceil_mode=True)),
+        (
+            MaxPool2d((2, 3), 2, dilation=(1, 2), ceil_mode=True),
+            torch.nn.MaxPool2d((2, 3), 2, dilation=(1, 2), ceil_mode=True),
+        ),
+        (AvgPool2d(3, 2, 1, True), torch.nn.AvgPool2d(3, 2, 1, True)),  # (ceil_mode 4th, as torch)
+        (AvgPool2d(3, 2, 1, True, False, 2), torch.nn.AvgPool2d(3, 2, 1, True, False, 2)),
+    ]
+    for ours, theirs in pairs:
+        out, ref = ours(x), theirs(torch.tensor(x))
+        assert out.shape == tuple(ref.shape) and close_to_torch(out.data, ref.numpy()), repr(ours)
+    assert repr(MaxPool2d(2, ceil_mode=True)).endswith("dilation=(1, 1), ceil_mode=True)")
+    assert repr(torch.nn.MaxPool2d(2, ceil_mode=True)).endswith("dilation=1, ceil_mode=True)")
+    assert repr(MaxPool2d(2)).endswith(", ceil_mode=False)")
+    assert "ceil_mode" not in repr(AvgPool2d(2, ceil_mode=True)) + repr(torch.nn.AvgPool2d(2, ceil_mode=True))
+    with pytest.raises(TypeError):  # (torch's fifth argument is return_indices, which is not here)
+        MaxPool2d(2, 2, 0, 1, True)  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"max_pool2d\(\): ceil_mode must be True or False, got 'yes'"):
+        MaxPool2d(2, ceil_mode="yes")(x)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"avg_pool2d\(\): ceil_mode must be True or False, got 1"):
+        F.avg_pool2d(Tensor(x), 2, ceil_mode=1)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

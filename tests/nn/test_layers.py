@@ -273,6 +273,33 @@ def test_flatten_keeps_the_batch_axis() -> None:
     assert np.array_equal(x.grad, np.ones((2, 3, 2, 2)))
 
 
+@given(
+    shape=st.lists(st.integers(0, 3), min_size=1, max_size=4),
+    start=st.integers(-5, 4),
+    end=st.integers(-5, 4),
+)
+def test_flatten_takes_start_and_end_dim_as_torch(shape: list[int], start: int, end: int) -> None:
+    torch = require_torch()
+    x = np.arange(float(math.prod(shape))).reshape(shape)
+    ours, theirs = nn.Flatten(start, end), torch.nn.Flatten(start, end)
+    assert repr(ours) == repr(theirs) == f"Flatten(start_dim={start}, end_dim={end})"
+    try:
+        expected = theirs(torch.tensor(x)).numpy()
+    except (IndexError, RuntimeError) as error:  # a dim out of range, or start after end
+        with pytest.raises(IndexError if isinstance(error, IndexError) else ValueError):
+            ours(Tensor(x))
+        return
+    assert np.array_equal(ours(Tensor(x)).data, expected)
+    assert ours(Tensor(x)).shape == expected.shape
+
+
+def test_flatten_refuses_a_1d_tensor_as_torch_and_a_0d_one() -> None:
+    with pytest.raises(IndexError, match=r"in range of \[-1, 0\], but got 1"):
+        nn.Flatten()(Tensor(np.zeros(3)))
+    with pytest.raises(ValueError, match="at least one axis, got a 0-d one"):
+        nn.Flatten()(Tensor(1.0))
+
+
 # --- clip_grad_norm_ -----------------------------------------------------------------------------------
 
 

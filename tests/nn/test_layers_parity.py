@@ -121,7 +121,7 @@ def test_activations_name_bad_arguments() -> None:
         LeakyReLU("0.1")
     with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
         GELU("fast")
-    with pytest.raises(ValueError, match="axis 2 is not an axis"):
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
         Softmax(2)(Tensor([[1.0, 2.0]]))
     assert repr(LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
     assert repr(Softmax(dim=1)) == "Softmax(dim=1)"

@@ -192,6 +192,144 @@ def test_gradcheck_of_the_class_losses() -> None:
     assert mg.gradcheck(lambda x: nll_loss(x.log_softmax(1), labels, "sum", weight=weight), (x,))
 
 
+# --- class losses on K-dimensional input: a class at each position (N, C, d1, ..., dK) ----------------
+
+
+@st.composite
+def spatial_class_problems(draw: Any) -> dict[str, Any]:
+    """Logits (N, C, d1, ..., dK) (K from 1 to 3, sizes from 0), labels (N, d1, ..., dK) (some
+    equal to ignore_index), options and a reduction."""
+    c = draw(st.integers(1, 4))
+    n, *dims = draw(st.lists(st.integers(0, 3), min_size=2, max_size=4))
+    seed = draw(seeds)
+    rng = np.random.default_rng(seed)
+    ignore_index = draw(st.sampled_from([-100, 0, c - 1, 7]))
+    labels = rng.integers(0, c, size=(n, *dims))
+    labels[rng.random(labels.shape) < draw(st.sampled_from([0.0, 0.3]))] = ignore_index
+    return {
+        "logits": rng.normal(size=(n, c, *dims)) * draw(st.sampled_from([0.5, 4.0])),
+        "labels": labels,
+        "weight": rng.uniform(0.1, 3.0, size=c) if draw(st.booleans()) else None,
+        "ignore_index": ignore_index,
+        "label_smoothing": draw(st.sampled_from([0.0, 0.1, 1.0])),
+        "reduction": draw(st.sampled_from(REDUCTIONS)),
+        # (an empty list has lost the shape of the labels: an array then)
+        "label_kind": draw(st.sampled_from(["int64", "int32", "float", "list" if labels.size else "int64"])),
+        "seed": seed,
+    }
+
+
+@given(spatial_class_problems())
+def test_cross_entropy_and_nll_loss_on_k_dimensional_input_match_torch(problem: dict) -> None:
+    torch = require_torch()
+    p = problem
+    weight = None if p["weight"] is None else torch.tensor(p["weight"])
+    options = {"ignore_index": p["ignore_index"], "reduction": p["reduction"]}
+    smoothing = p["label_smoothing"]
+    cases = [
+        (
+            lambda x: cross_entropy(
+                x,
+                our_labels(p["labels"], p["label_kind"]),
+                weight=p["weight"],
+                label_smoothing=smoothing,
+                **options,
+            ),
+            lambda x: CrossEntropyLoss(p["weight"], label_smoothing=smoothing, **options)(x, p["labels"]),
+            lambda t: torch.nn.functional.cross_entropy(
+                t, torch.tensor(p["labels"]), weight, label_smoothing=smoothing, **options
+            ),
+        ),
+        (
+            lambda x: nll_loss(
+                x.log_softmax(1), our_labels(p["labels"], p["label_kind"]), weight=p["weight"], **options
+            ),
+            lambda x: NLLLoss(p["weight"], **options)(x.log_softmax(1), p["labels"]),
+            lambda t: torch.nn.functional.nll_loss(
+                t.log_softmax(1), torch.tensor(p["labels"]), weight, **options
+            ),
+        ),
+    ]
+    for functional, module, theirs in cases:
+        x, tx = Tensor(p["logits"], requires_grad=True), torch.tensor(p["logits"], requires_grad=True)
+        loss, ref = functional(x), theirs(tx)
+        assert loss.shape == tuple(ref.shape)
+        assert close_to_torch(loss.data, ref.detach().numpy()), (loss.data, ref)
+        backward_both(loss, ref, p["seed"])
+        assert close_to_torch(x.grad, tx.grad.numpy())
+        np.testing.assert_array_equal(module(Tensor(p["logits"])).data, loss.data)
+
+
+@given(
+    st.lists(st.integers(1, 3), min_size=2, max_size=4),
+    st.integers(1, 4),
+    st.sampled_from(REDUCTIONS),
+    st.sampled_from([0.0, 0.2, 1.0]),
+    st.booleans(),
+    seeds,
+)
+def test_cross_entropy_with_class_probabilities_on_k_dimensional_input_matches_torch(
+    sizes: list[int], c: int, reduction: str, smoothing: float, weighted: bool, seed: int
+) -> None:
+    torch = require_torch()
+    rng = np.random.default_rng(seed)
+    n, *dims = sizes
+    logits = rng.normal(size=(n, c, *dims)) * 3
+    probs = np.moveaxis(rng.dirichlet(np.ones(c), size=(n, *dims)), -1, 1)  # (N, C, d1, ...)
+    weight = rng.uniform(0.1, 2.0, size=c) if weighted else None
+    x, tx = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    t, tt = Tensor(probs, requires_grad=True), torch.tensor(probs, requires_grad=True)
+    loss = cross_entropy(x, t, reduction, weight=weight, label_smoothing=smoothing)
+    ref = torch.nn.functional.cross_entropy(
+        tx,
+        tt,
+        weight=None if weight is None else torch.tensor(weight),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
+    assert loss.shape == tuple(ref.shape)
+    assert close_to_torch(loss.data, ref.detach().numpy())
+    backward_both(loss, ref, seed)
+    assert close_to_torch(x.grad, tx.grad.numpy()) and close_to_torch(t.grad, tt.grad.numpy())
+    plain = cross_entropy(Tensor(logits), probs, reduction, weight=weight, label_smoothing=smoothing)
+    np.testing.assert_array_equal(plain.data, loss.data)  # (an array of probabilities is read the same)
+
+
+def test_gradcheck_of_the_class_losses_on_k_dimensional_input() -> None:
+    rng = np.random.default_rng(8)
+    x = Tensor(rng.normal(size=(2, 3, 2, 3)), requires_grad=True)
+    labels = np.array([[[0, 2, -100], [1, 1, 0]], [[2, 2, 1], [-100, 0, 1]]])
+    probs = Tensor(np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 2, 3)), -1, 1), requires_grad=True)
+    weight = np.array([0.5, 2.0, 1.5])
+    assert mg.gradcheck(lambda x: cross_entropy(x, labels, weight=weight, label_smoothing=0.2), (x,))
+    assert mg.gradcheck(lambda x: nll_loss(x.log_softmax(1), labels, "none", weight=weight), (x,))
+    assert mg.gradcheck(
+        lambda x, t: cross_entropy(x, t, "sum", weight=weight, label_smoothing=0.1), (x, probs)
+    )
+
+
+def test_k_dimensional_labels_of_the_wrong_shape_are_named() -> None:
+    x = Tensor(np.zeros((2, 3, 4, 5)))
+    with pytest.raises(
+        ValueError,
+        match=r"cross_entropy\(\): class labels of shape \(2, 5, 4\) do not fit logits of shape \(2, 3, 4, 5\): "
+        r"logits must have shape \(N, C\) or \(C,\) for labels \(N,\) or \(\), or \(N, C, d1, ...\) for "
+        r"labels \(N, d1, ...\), here \(2, 4, 5\)",
+    ):
+        cross_entropy(x, np.zeros((2, 5, 4), dtype=np.int64))
+    with pytest.raises(
+        ValueError,
+        match=r"nll_loss\(\): class labels of shape \(2, 4\) do not fit log_probs .* here \(2, 4, 5\)",
+    ):
+        NLLLoss()(x, np.zeros((2, 4), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"class labels must be whole numbers in \[0, 2\]"):
+        cross_entropy(x, np.full((2, 4, 5), 3))
+    with pytest.raises(
+        ValueError, match=r"logits must have shape \(N, C\), \(C,\) or \(N, C, d1, ...\), got \(\)"
+    ):
+        cross_entropy(Tensor(1.0), 0)
+
+
 # --- regression losses: l1, huber, smooth_l1 ---------------------------------------------------------------
 
 

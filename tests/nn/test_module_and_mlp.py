@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
+from conftest import require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+import micrograd_plus as mg
 from micrograd_plus import MLP, Layer, Module, Neuron, Value
 from micrograd_plus.nn.module import make_rng
 
@@ -171,3 +174,39 @@ def test_parameters_are_what_named_parameters_lists_without_repeats() -> None:
         assert len({id(p) for p in named}) == len(named), "no parameter twice"
     assert len(Twice().parameters()) == 1 + len(MLP(2, [3, 1]).parameters())
     assert Renamed().parameters()[0].data == 1.0 and len(Renamed().parameters()) == 1
+
+
+# --- arguments a module does not take (Module.__init__ refuses them, as PyTorch's does) -----------
+
+
+@pytest.mark.parametrize("name", ["Tanh", "Sigmoid", "Sequential", "ModuleList"])
+def test_a_module_without_arguments_still_builds_without_any(name):
+    assert isinstance(getattr(mg, name)(), Module)
+
+
+@pytest.mark.parametrize("name", ["Tanh", "Sigmoid"])
+@pytest.mark.parametrize(
+    "args, kwargs, named",
+    [((1,), {}, "1"), ((), {"inplace": True}, "inplace=True"), ((0.5, "x"), {}, "0.5, 'x'")],
+)
+def test_a_module_that_takes_no_arguments_refuses_them_by_name_as_torch(name, args, kwargs, named):
+    torch = require_torch()
+    with pytest.raises(TypeError):
+        getattr(torch.nn, name)(*args, **kwargs)
+    with pytest.raises(TypeError, match=rf"^{name}\(\) takes no arguments, got {re.escape(named)}$"):
+        getattr(mg, name)(*args, **kwargs)
+
+
+def test_a_user_module_calling_super_init_works_and_one_passing_arguments_up_is_told():
+    class Good(Module):
+        def __init__(self, scale):
+            super().__init__()
+            self.scale = Value(scale)
+
+    class Bad(Module):
+        def __init__(self, width):
+            super().__init__(width)
+
+    assert Good(2.0).parameters()[0].data == 2.0
+    with pytest.raises(TypeError, match=r"Bad\(\) takes no arguments, got 3"):
+        Bad(3)

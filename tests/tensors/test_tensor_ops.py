@@ -307,6 +307,25 @@ def draw_clamp(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
     return [array(data, small_shape(data), GRID)], {"low": low, "high": high}
 
 
+def draw_clamp_by_tensors(bounds: int) -> Callable:
+    # x on the grid of 0.1, min and max off it by 0.05 and 0.025: central differences never
+    # straddle a kink (x at a bound, or min == max; those are checked against PyTorch elsewhere).
+    def draw(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
+        shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=1 + bounds, max_dims=3, max_side=3))
+        x, *limits = shapes.input_shapes
+        offsets = [st.integers(-30, 30).map(lambda i, d=d: i / 10 + d) for d in (0.05, 0.025)]
+        kwargs = {"which": data.draw(st.sampled_from(["min", "max"]))} if bounds == 1 else {}
+        return [array(data, x, GRID), *(array(data, s, o) for s, o in zip(limits, offsets))], kwargs
+
+    return draw
+
+
+def torch_clamp_by_tensors(x: Any, low: Any, high: Any, t: Any) -> Any:
+    # (torch 2.13's backward fails when two Tensor bounds broadcast to a larger shape: expanded)
+    shape = t.broadcast_shapes(x.shape, low.shape, high.shape)
+    return x.expand(shape).clamp(low.expand(shape), high.expand(shape))
+
+
 def draw_gather(data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
     shape = small_shape(data, min_dims=1)
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
@@ -400,6 +419,18 @@ CASES = [
         draw_clamp,
         lambda x, low, high: x.clamp(low, high),
         lambda x, t, low, high: x.clamp(low, high),
+    ),
+    Case(
+        "clamp by Tensors",
+        draw_clamp_by_tensors(2),
+        lambda x, low, high: x.clamp(low, high),
+        torch_clamp_by_tensors,
+    ),
+    Case(
+        "clamp by a Tensor",
+        draw_clamp_by_tensors(1),
+        lambda x, bound, which: x.clamp(**{which: bound}),
+        lambda x, bound, t, which: x.clamp(**{which: bound}),
     ),
     Case(
         "gather",

@@ -159,6 +159,69 @@ def test_clamp_matches_torch_on_its_bounds_for_nan_and_when_min_exceeds_max(
     assert_same(ours, theirs, ours.clamp(min=low, max=high), theirs.clamp(min=low, max=high))
 
 
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
+    kinds=st.sampled_from(
+        [("tensor", "tensor"), ("tensor", None), (None, "tensor"), ("tensor", "number"), ("number", "tensor")]
+    ),
+    data=st.data(),
+)
+def test_clamp_by_tensors_matches_torch_at_ties_nan_and_min_above_max(
+    shapes: Any, kinds: tuple[str | None, str | None], data: st.DataObject
+) -> None:
+    """Tensor bounds broadcast with x; x, min and max get torch's gradients (ties go to x, min
+    above max gives max its gradient, a nan anywhere none). A number beside a Tensor bound is
+    a constant (torch wants both bounds Tensors: it gets the number as a 0-d Tensor)."""
+    torch = require_torch()
+    values = st.one_of(tied, st.just(np.nan))
+    arrays = [data.draw(hnp.arrays(np.float64, shape, elements=values)) for shape in shapes.input_shapes]
+    ours, theirs = (
+        [Tensor(a, requires_grad=True) for a in arrays],
+        [torch.tensor(a, requires_grad=True) for a in arrays],
+    )
+    numbers = [data.draw(tied) for _ in kinds]
+
+    def bounds(tensors: list[Any], number: Any) -> list[Any]:
+        return [
+            None if k is None else t if k == "tensor" else number(n)
+            for k, t, n in zip(kinds, tensors[1:], numbers)
+        ]
+
+    out = ours[0].clamp(*bounds(ours, float))
+    # (torch 2.13's backward of clamp with two Tensor bounds fails when they broadcast to a larger
+    # shape, "output with shape [2] doesn't match the broadcast shape [3, 2]": it gets the inputs
+    # expanded to the result's shape, whose backward sums the gradients back as broadcasting does)
+    inputs = ("tensor", *kinds)
+    result = np.broadcast_shapes(*[a.shape for a, k in zip(arrays, inputs) if k == "tensor"])
+    expanded = [t.expand(result) if k == "tensor" else t for t, k in zip(theirs, inputs)]
+    ref = expanded[0].clamp(*bounds(expanded, torch.tensor))
+    assert out.shape == tuple(ref.shape) == result
+    assert close_to_torch(out.data, ref.detach().numpy())
+    backward_both(out, ref)
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if inputs[i] == "tensor":
+            assert close_to_torch(a.grad, b.grad.numpy()), (i, a.grad, b.grad)
+        else:
+            assert a.grad is None  # not an input of the clamp
+
+
+def test_clamp_by_tensors_second_derivative_is_zero_as_in_torch() -> None:
+    torch = require_torch()
+    x, low, high = ([-2.0, 0.5, 3.0], [-1.0, 1.0, 0.0], [1.0, 2.0, 4.0])
+    ours = [Tensor(v, requires_grad=True) for v in (x, low, high)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, low, high)]
+    firsts = mg.grad((ours[0].clamp(ours[1], ours[2]) * ours[0] * ours[1]).sum(), ours, create_graph=True)
+    tfirsts = torch.autograd.grad(
+        (theirs[0].clamp(theirs[1], theirs[2]) * theirs[0] * theirs[1]).sum(), theirs, create_graph=True
+    )
+    for g, tg in zip(firsts, tfirsts):
+        assert close_to_torch(g.data, tg.detach().numpy())
+    seconds = mg.grad(sum(g.sum() for g in firsts), ours)
+    tseconds = torch.autograd.grad(sum(g.sum() for g in tfirsts), theirs)
+    for h, th in zip(seconds, tseconds):
+        assert close_to_torch(h.data, th.numpy())
+
+
 def test_clamp_second_derivative_is_zero_as_in_torch() -> None:
     torch = require_torch()
     x = Tensor([-2.0, 0.5, 3.0], requires_grad=True)
@@ -175,7 +238,13 @@ def test_clamp_refuses_what_is_not_a_number() -> None:
     with pytest.raises(ValueError, match="at least one must not be None"):
         x.clamp()
     with pytest.raises(TypeError, match=r"clamp\(\): min must be a number"):
-        x.clamp(Tensor([0.0]))
+        x.clamp("0")
+    with pytest.raises(TypeError, match=r"clamp\(\): max must be a number"):
+        x.clamp(max=np.zeros(2))  # (an array is a bound beside a Tensor bound only)
+    with pytest.raises(ValueError, match=r"'clamp': shapes \(2,\) and \(3,\) do not broadcast"):
+        x.clamp(Tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"clamp\(\): cannot use a str"):
+        x.clamp(Tensor([0.0]), "1")
     with pytest.raises(ValueError, match="too large for a float"):
         x.clamp(max=10**400)
     assert x.clamp(max=np.float32(1.5)).dtype == np.float64
