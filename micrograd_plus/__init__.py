@@ -86,7 +86,7 @@ from .optim.lr_scheduler import (
     ReduceLROnPlateau,
     StepLR,
 )
-from .tensors import Tensor, cat, concat, stack, where
+from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
 from .viz.explain import explain_grad

@@ -379,6 +379,12 @@ def _argmax_index(x: np.ndarray, kernel: Pair, geo: Geometry) -> tuple[np.ndarra
         outside = (row < 0) | (col < 0) | (row >= h) | (col >= w)
         row = np.where(outside, top + np.maximum(0, -(top // dh)) * dh, row)
         col = np.where(outside, left + np.maximum(0, -(left // dw)) * dw, col)
+        if (row >= h).any() or (col >= w).any():  # no real element in some window
+            raise ValueError(
+                f"max_pool2d(): an input of height {h} and width {w} with kernel {kernel}, padding "
+                f"{geo.padding} and dilation {geo.dilation} has windows that cover only padding "
+                "(PyTorch gives -inf there and cannot backpropagate it): use less padding or dilation"
+            )
     return (row * w + col).reshape(n * c, ho * wo), (n, c, ho, wo)
 
 

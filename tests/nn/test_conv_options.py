@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 from conftest import close_to_torch, require_torch
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from micrograd_plus import AvgPool2d, Conv2d, MaxPool2d, Tensor, grad, gradcheck, nn
@@ -146,6 +146,32 @@ def ceil_pool_cases(draw: st.DrawFn) -> dict:
     probe = torch.nn.functional.max_pool2d(torch.zeros(case["x"].shape), case["kernel"], **opts)
     assume(not torch.isinf(probe).any())
     return case
+
+
+_PADDING_ALONE = {"x": np.ones((1, 1, 1, 2)), "kernel": (2, 2), "stride": (1, 1), "padding": (1, 1), "dilation": (2, 2)}  # fmt: skip
+
+
+@given(pool_cases(), st.booleans())
+@example(_PADDING_ALONE, False)  # (rare among the drawn cases: a 1-row input, dilated past it)
+@example(_PADDING_ALONE, True)
+def test_max_pool2d_refuses_windows_of_padding_alone_exactly_where_torch_gives_minus_infinity(
+    case: dict, ceil_mode: bool
+) -> None:
+    """Where a window covers no element of the input, PyTorch's forward gives -inf and its
+    backward crashes; ours says which options lead there, and works everywhere else."""
+    torch = require_torch()
+    opts = {
+        "stride": case["stride"],
+        "padding": case["padding"],
+        "dilation": case["dilation"],
+        "ceil_mode": ceil_mode,
+    }
+    probe = torch.nn.functional.max_pool2d(torch.zeros(case["x"].shape), case["kernel"], **opts)
+    if torch.isinf(probe).any():
+        with pytest.raises(ValueError, match="windows that cover only padding"):
+            F.max_pool2d(Tensor(case["x"]), case["kernel"], **opts)
+    else:
+        assert F.max_pool2d(Tensor(case["x"]), case["kernel"], **opts).shape == tuple(probe.shape)
 
 
 def _ceil_sizes(case: dict, dilated: bool) -> tuple[int, int]:
