@@ -22,9 +22,11 @@ from .io import LoadError, PathLike, check_path, write_atomically
 
 STRUCTURE_KEY = "micrograd_plus.checkpoint"  # the metadata entry that holds the JSON
 MAX_DEPTH = 64  # nesting deeper than this is refused (a checkpoint is a few levels deep)
+MAX_STRUCTURE_BYTES = 16 * 2**20  # a checkpoint's JSON is kilobytes: more is refused unparsed
 _CONTAINERS = {"dict": dict, "Counter": Counter}  # the mappings kept, by their JSON tag
 _SEQUENCES = {"list": list, "tuple": tuple}
 _PLAIN = (bool, int, float, str)  # kept in the JSON as they are (exactly these types)
+_NUMBERS = "biuf"  # the array dtype kinds kept: bool, int, unsigned, float
 
 
 def save_checkpoint(checkpoint: dict[str, Any], path: PathLike) -> None:
@@ -39,7 +41,7 @@ def save_checkpoint(checkpoint: dict[str, Any], path: PathLike) -> None:
     (a Tensor, a Module, a function) raises TypeError naming where it is: save the arrays,
     `tensor.data` or `module.state_dict()`. The write is atomic, as `save`'s.
     """
-    target = check_path(path, "save_checkpoint")
+    target = check_path(path, "save_checkpoint", "run.safetensors")
     if not target.lower().endswith(".safetensors"):
         raise ValueError(
             f"save_checkpoint() writes .safetensors files: end the path {target!r} with .safetensors"
@@ -53,7 +55,7 @@ def save_checkpoint(checkpoint: dict[str, Any], path: PathLike) -> None:
     metadata = {STRUCTURE_KEY: json.dumps(structure, allow_nan=True)}
     try:
         content = safetensors.numpy.save(arrays, metadata=metadata)
-    except Exception as error:  # a dtype the format has no code for, such as complex128
+    except Exception as error:  # a float dtype the format has no code for, such as float128
         raise ValueError(f"save_checkpoint() cannot write this checkpoint: {error}") from error
     write_atomically(target, lambda file: file.write(content))
 
@@ -66,43 +68,58 @@ def load_checkpoint(path: PathLike, max_bytes: int = 2**30) -> dict[str, Any]:
     damaged, without the checkpoint's metadata, or whose metadata and tensors disagree; and for
     a file over `max_bytes` (1 GiB by default), refused before it is read to its end.
     """
-    source = check_path(path, "load_checkpoint")
+    source = check_path(path, "load_checkpoint", "run.safetensors")
+    if type(max_bytes) is not int or max_bytes < 0:
+        raise TypeError(f"max_bytes must be a whole number of bytes, got {max_bytes!r:.60}")
     with open(source, "rb") as file:
         content = file.read(max_bytes + 1)
     if len(content) > max_bytes:
         raise LoadError(
             f"{source!r} is larger than max_bytes={max_bytes}: pass a larger max_bytes to load it"
         )
+    not_ours = f"{source!r} is not a checkpoint written by save_checkpoint()"
     try:
         arrays = safetensors.numpy.load(content)
-        header = json.loads(content[8 : 8 + int.from_bytes(content[:8], "little")])
-        structure = json.loads(header["__metadata__"][STRUCTURE_KEY])
-    except Exception as error:
+    except KeyError as error:  # a dtype numpy has no type for (bfloat16, float8)
         raise LoadError(
-            f"{source!r} is not a checkpoint written by save_checkpoint(): {type(error).__name__}: {error}"
+            f"{not_ours}: it holds a tensor of dtype {error.args[0]}, which numpy lacks"
         ) from error
+    except Exception as error:
+        raise LoadError(f"{not_ours}: {type(error).__name__}: {error}") from error
+    header = json.loads(content[8 : 8 + int.from_bytes(content[:8], "little")])  # (checked by the parser)
+    text = header.get("__metadata__", {}).get(STRUCTURE_KEY, "")
+    if not text or len(text) > MAX_STRUCTURE_BYTES:
+        raise LoadError(f"{not_ours}: its metadata has no {STRUCTURE_KEY!r} entry of at most 16 MiB")
+    try:
+        structure = json.loads(text)
+    except Exception as error:  # (a RecursionError too, for JSON nested too deep)
+        raise LoadError(f"{not_ours}: its metadata is not JSON: {type(error).__name__}: {error}") from error
+    if not (isinstance(structure, dict) and structure.keys() & _CONTAINERS.keys()):
+        raise LoadError(f"{source!r}: its metadata does not hold a dict, as save_checkpoint() writes")
     used: set[str] = set()
     checkpoint = _decoded(structure, arrays, used, source, 0)
-    if not isinstance(checkpoint, dict) or used != arrays.keys():
+    if used != arrays.keys():
         unused = sorted(arrays.keys() - used)
         raise LoadError(f"{source!r}: its metadata does not describe its tensors (unused: {unused[:5]})")
-    return checkpoint
+    return checkpoint  # type: ignore[no-any-return]
 
 
 def _encoded(value: Any, where: str | None, arrays: dict[str, np.ndarray], depth: int) -> Any:
     """`value` as JSON: plain values as themselves, containers as {"tag": items}, arrays as
-    {"array": name} with the array put in `arrays` under its dotted path `where` (None: the top)."""
+    {"array": name} with the array put in `arrays` under its dotted path `where` (None: the top,
+    always a dict)."""
     if depth > MAX_DEPTH:
         raise ValueError(f"save_checkpoint(): nested more than {MAX_DEPTH} deep at {where!r}")
     if value is None or type(value) in _PLAIN:
         return value
-    if isinstance(value, (np.ndarray, np.generic)):  # (before floats: np.float64 is a float)
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf":
+    if type(value) is np.ndarray or isinstance(value, np.generic):  # (np.float64 is a float too)
+        assert where is not None
+        array = np.asarray(value, order="C")  # (0-d stays 0-d)
+        if array.dtype.kind not in _NUMBERS:
             raise TypeError(f"save_checkpoint(): the array at {where!r} holds {array.dtype}, not numbers")
-        if where is None or where in arrays:  # (the top is a dict: None never gets here)
-            raise ValueError(f"save_checkpoint(): two arrays would be stored as {where!r}; rename a key")
-        arrays[where] = np.asarray(array, order="C")  # (0-d stays 0-d)
+        if where in arrays or where == "__metadata__":  # (a name safetensors keeps for itself)
+            raise ValueError(f"save_checkpoint(): an array cannot be stored as {where!r}; rename a key")
+        arrays[where] = array
         return {"array": where}
     tag = type(value).__name__
     if type(value) in _CONTAINERS.values():
@@ -115,8 +132,8 @@ def _encoded(value: Any, where: str | None, arrays: dict[str, np.ndarray], depth
     if type(value) in _SEQUENCES.values():
         return {tag: [_encoded(item, _joined(where, i), arrays, depth + 1) for i, item in enumerate(value)]}
     raise TypeError(
-        f"save_checkpoint() stores arrays, numbers, strings and their dicts and lists; the value at "
-        f"{where!r} is a {tag}: save its arrays (a Tensor's .data, a module's state_dict()) instead"
+        f"save_checkpoint() stores numpy arrays, numbers, strings and their dicts and lists; the value "
+        f"at {where!r} is a {tag}: save its arrays (a Tensor's .data, a module's state_dict()) instead"
     )
 
 
@@ -128,21 +145,19 @@ def _decoded(value: Any, arrays: dict[str, np.ndarray], used: set[str], source: 
     """What `_encoded` made, back; anything it cannot have made raises LoadError."""
     if value is None or type(value) in _PLAIN:
         return value
-    if depth > MAX_DEPTH or not isinstance(value, dict) or len(value) != 1:
-        raise LoadError(
-            f"{source!r}: its metadata holds {str(value)[:60]!r}, which save_checkpoint() never writes"
-        )
-    ((tag, items),) = value.items()
-    if tag == "array" and isinstance(items, str) and items in arrays and items not in used:
-        used.add(items)
-        return arrays[items]
-    if tag in _CONTAINERS and isinstance(items, list):
-        if all(isinstance(i, list) and len(i) == 2 and type(i[0]) in (str, int) for i in items):
-            mapping = {key: _decoded(item, arrays, used, source, depth + 1) for key, item in items}
-            if len(mapping) == len(items):  # (no key given twice)
-                return _CONTAINERS[tag](mapping)
-    if tag in _SEQUENCES and isinstance(items, list):
-        return _SEQUENCES[tag](_decoded(item, arrays, used, source, depth + 1) for item in items)
+    if depth <= MAX_DEPTH and isinstance(value, dict) and len(value) == 1:
+        ((tag, items),) = value.items()
+        named = isinstance(items, str) and items in arrays and items not in used
+        if tag == "array" and named and arrays[items].dtype.kind in _NUMBERS:
+            used.add(items)
+            return arrays[items]
+        if tag in _CONTAINERS and isinstance(items, list):
+            if all(isinstance(i, list) and len(i) == 2 and type(i[0]) in (str, int) for i in items):
+                mapping = {key: _decoded(item, arrays, used, source, depth + 1) for key, item in items}
+                if len(mapping) == len(items):  # (no key given twice)
+                    return _CONTAINERS[tag](mapping)
+        if tag in _SEQUENCES and isinstance(items, list):
+            return _SEQUENCES[tag](_decoded(item, arrays, used, source, depth + 1) for item in items)
     raise LoadError(
         f"{source!r}: its metadata holds {str(value)[:60]!r}, which save_checkpoint() never writes"
     )

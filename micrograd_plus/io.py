@@ -22,7 +22,7 @@ import secrets
 import zipfile
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import safetensors.numpy
@@ -67,11 +67,12 @@ def save(module: Module, path: PathLike) -> None:
     write_atomically(target, lambda file: write(file, arrays))
 
 
-def write_atomically(target: str, write: Callable[[Any], Any]) -> None:
+def write_atomically(target: str, write: Callable[[BinaryIO], object]) -> None:
     """`write(file)` into a temporary file beside `target`, which then replaces `target` in one
     step (`os.replace`): an interrupted write leaves any previous file intact."""
     folder = os.path.dirname(os.path.abspath(target))
-    temporary = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
+    # (the name's start only, so a name near the file system's 255-byte limit still has room)
+    temporary = os.path.join(folder, f".{os.path.basename(target)[:64]}.{secrets.token_hex(8)}.tmp")
     # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as open() does.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -321,7 +322,8 @@ def _check_module(module: Any, function: str) -> None:
         )
 
 
-def check_path(path: Any, function: str) -> str:
+def check_path(path: Any, function: str, example: str = "model.npz") -> str:
+    """`path` as a str, or a TypeError/ValueError that names `function` and an `example` name."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
             f"{function}() takes a file path (str or os.PathLike), got {type(path).__name__}: {path!r:.60}"
@@ -330,5 +332,5 @@ def check_path(path: Any, function: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{function}() takes a str path, got {type(text).__name__}: {text!r:.60}")
     if not text:
-        raise ValueError(f"{function}() got an empty path: give a file name such as 'model.npz'")
+        raise ValueError(f"{function}() got an empty path: give a file name such as {example!r}")
     return text
