@@ -1168,12 +1168,15 @@ class Tensor(Node):
     ) -> Tensor:
         """The standard deviation, `var(...).sqrt()` (the same arguments as `var`). Where it is 0,
         its gradient is 0, as in PyTorch."""
+        if not isinstance(dim, bool):  # (checked here too, so that an error names std)
+            _axes(dim, self.data.shape, "std")
         return _root_with_zero_gradient_at_zero(self.var(dim, unbiased, keepdim, correction=correction))
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
         """The vector norm over `dim` (None: all elements), as `torch.norm`: p=2 (or "fro"), the
         square root of the sum of squares, whose gradient is 0 where it is 0, as in PyTorch;
         p=1, the sum of absolute values."""
+        _axes(dim, self.data.shape, "norm")  # (checked here too, so that an error names norm)
         if p == 1 and not isinstance(p, bool):
             return abs(self).sum(dim, keepdims=keepdim)  # type: ignore[no-any-return]
         if p not in (2, "fro") or isinstance(p, bool):
@@ -1557,15 +1560,22 @@ def _error_kind(error: Exception) -> type[ValueError]:
 
 
 def _dim(dim: Any, ndim: int, who: str, shape: Shape, noun: str = "dim") -> int:
-    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error:
-    every dim and axis argument of a Tensor is checked here."""
+    """`dim` as an axis from 0 to ndim - 1 (negative counts from the end), or a clear error
+    in PyTorch's words: the dim and axis arguments of Tensor's methods are checked here (cat,
+    stack, transpose and permute leave it to numpy, whose AxisError becomes a DimensionError)."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{who}(): {noun} must be an int, got {dim!r:.60}")
     if not -ndim <= dim < ndim:
-        advice = f"use one from {-ndim} to {ndim - 1}" if ndim else "a 0-d Tensor has no dims"
+        if ndim:
+            why = f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})"
+            advice = f"use one from {-ndim} to {ndim - 1}"
+        else:
+            why, advice = (
+                f"Dimension specified as {dim} but tensor has no dimensions",
+                "a 0-d Tensor has no dims",
+            )
         raise DimensionError(
-            f"{who}(): {noun} {dim} is out of range for a Tensor of shape {shape}: Dimension out of range "
-            f"(expected to be in range of [{-ndim}, {ndim - 1}], but got {dim}); {advice}"
+            f"{who}(): {noun} {dim} is out of range for a Tensor of shape {shape}: {why}; {advice}"
         )
     return int(dim) % ndim
 
@@ -1602,6 +1612,11 @@ def positive_int(value: Any, what: str) -> int:
 
 
 def _bound(value: Any, name: str) -> float | None:
+    if isinstance(value, np.ndarray):
+        raise TypeError(
+            f"clamp(): {name} must be a number or a Tensor, got an array of shape {value.shape}: "
+            "wrap it, Tensor(array)"
+        )
     return None if value is None else real_number(value, f"clamp(): {name}")
 
 

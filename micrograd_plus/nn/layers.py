@@ -222,12 +222,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_tensor(x)
-        if x.ndim == 0:
-            raise ValueError(
-                "Flatten keeps the first axis (the batch) and flattens the rest: it needs a Tensor with at least one axis, got a 0-d one"
-            )
-        return x.flatten(self.start_dim, self.end_dim)
+        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
 
     def __repr__(self) -> str:
         return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"

@@ -468,10 +468,13 @@ def _position_labels(labels: np.ndarray, shape: tuple[int, ...], who: str, name:
     the rows of `_positions_as_rows`, or a clear error."""
     positions = shape[:1] + shape[2:]
     if labels.shape != positions:
+        hint = ""
+        if labels.shape == shape and who == "cross_entropy":  # (nll_loss takes labels only)
+            hint = f"; targets of the logits' shape are class probabilities, which must be floats, not {labels.dtype}"
         raise ValueError(
             f"{who}(): class labels of shape {labels.shape} do not fit {name} of shape {shape}: {name} "
             "must have shape (N, C) or (C,) for labels (N,) or (), or (N, C, d1, ...) for labels "
-            f"(N, d1, ...), here {positions}"
+            f"(N, d1, ...), here {positions}{hint}"
         )
     return labels.reshape(math.prod(positions))
 

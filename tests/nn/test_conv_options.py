@@ -107,8 +107,11 @@ def pool_cases(draw: st.DrawFn) -> dict:
 
 @given(pool_cases())
 def test_max_pool2d_padding_and_dilation_match_torch_to_second_order(case: dict) -> None:
+    _max_pool2d_matches_torch(case, {k: case[k] for k in ("stride", "padding", "dilation")})
+
+
+def _max_pool2d_matches_torch(case: dict, opts: dict) -> None:
     torch = require_torch()
-    opts = {k: case[k] for k in ("stride", "padding", "dilation")}
     _compare_first_and_second_order(
         torch,
         lambda x: F.max_pool2d(x, case["kernel"], **opts),
@@ -120,9 +123,13 @@ def test_max_pool2d_padding_and_dilation_match_torch_to_second_order(case: dict)
 
 @given(pool_cases())
 def test_avg_pool2d_matches_torch_to_second_order(case: dict) -> None:
+    opts = {k: case[k] for k in ("stride", "padding", "count_include_pad", "divisor_override")}
+    _avg_pool2d_matches_torch(case, opts)
+
+
+def _avg_pool2d_matches_torch(case: dict, opts: dict) -> None:
     torch = require_torch()
     x = np.where(np.isinf(case["x"]), 1.5, case["x"])  # (an average of -inf is no test of pooling)
-    opts = {k: case[k] for k in ("stride", "padding", "count_include_pad", "divisor_override")}
     _compare_first_and_second_order(
         torch,
         lambda x: F.avg_pool2d(x, case["kernel"], **opts),
@@ -188,34 +195,21 @@ def _ceil_sizes(case: dict, dilated: bool) -> tuple[int, int]:
 
 @given(ceil_pool_cases())
 def test_max_pool2d_ceil_mode_matches_torch_to_second_order(case: dict) -> None:
-    torch = require_torch()
     opts = {k: case[k] for k in ("stride", "padding", "dilation", "ceil_mode")}
     out = F.max_pool2d(Tensor(case["x"]), case["kernel"], **opts)
     assert out.shape[2:] == _ceil_sizes(case, dilated=True)
-    _compare_first_and_second_order(
-        torch,
-        lambda x: F.max_pool2d(x, case["kernel"], **opts),
-        lambda x: torch.nn.functional.max_pool2d(x, case["kernel"], **opts),
-        [case["x"]],
-        case["g_seed"],
-    )
+    _max_pool2d_matches_torch(case, opts)
 
 
 @given(ceil_pool_cases())
 def test_avg_pool2d_ceil_mode_divisors_match_torch_to_second_order(case: dict) -> None:
     """A window hanging past the padded input divides by its part inside it (with
     count_include_pad), or by its real elements (without), or by divisor_override."""
-    torch = require_torch()
-    x = np.where(np.isinf(case["x"]), 1.5, case["x"])
     opts = {k: case[k] for k in ("stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")}
-    assert F.avg_pool2d(Tensor(x), case["kernel"], **opts).shape[2:] == _ceil_sizes(case, dilated=False)
-    _compare_first_and_second_order(
-        torch,
-        lambda x: F.avg_pool2d(x, case["kernel"], **opts),
-        lambda x: torch.nn.functional.avg_pool2d(x, case["kernel"], **opts),
-        [x],
-        case["g_seed"],
+    assert F.avg_pool2d(Tensor(case["x"]), case["kernel"], **opts).shape[2:] == _ceil_sizes(
+        case, dilated=False
     )
+    _avg_pool2d_matches_torch(case, opts)
 
 
 def test_ceil_mode_adds_the_hanging_window_and_its_divisor_counts_what_is_inside() -> None:

@@ -293,11 +293,13 @@ def test_flatten_takes_start_and_end_dim_as_torch(shape: list[int], start: int, 
     assert ours(Tensor(x)).shape == expected.shape
 
 
-def test_flatten_refuses_a_1d_tensor_as_torch_and_a_0d_one() -> None:
+def test_flatten_of_a_1d_or_0d_tensor_is_torchs() -> None:
     with pytest.raises(IndexError, match=r"in range of \[-1, 0\], but got 1"):
         nn.Flatten()(Tensor(np.zeros(3)))
-    with pytest.raises(ValueError, match="at least one axis, got a 0-d one"):
+    with pytest.raises(IndexError, match=r"in range of \[-1, 0\], but got 1"):  # start_dim 1 of a 0-d one
         nn.Flatten()(Tensor(1.0))
+    for dims in [(0,), (-1,), (0, -1), (0, 0)]:  # a 0-d Tensor flattened from axis 0: one element
+        assert nn.Flatten(*dims)(Tensor(1.0)).shape == (1,)
 
 
 # --- clip_grad_norm_ -----------------------------------------------------------------------------------

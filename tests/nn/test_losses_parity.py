@@ -137,10 +137,18 @@ def test_nll_loss_after_log_softmax_matches_torch(problem: dict) -> None:
 def test_cross_entropy_with_class_probabilities_weight_and_smoothing_matches_torch(
     n: int, c: int, reduction: str, smoothing: float, weighted: bool, seed: int
 ) -> None:
-    torch = require_torch()
     rng = np.random.default_rng(seed)
     logits, probs = rng.normal(size=(n, c)) * 3, rng.dirichlet(np.ones(c), size=n)
     weight = rng.uniform(0.1, 2.0, size=c) if weighted else None
+    probabilities_match_torch(logits, probs, reduction, smoothing, weight, seed)
+
+
+def probabilities_match_torch(
+    logits: np.ndarray, probs: np.ndarray, reduction: str, smoothing: float, weight: Any, seed: int
+) -> Tensor:
+    """cross_entropy with class-probability targets: value and gradients (to the logits and to
+    the targets) against torch's; returns our loss."""
+    torch = require_torch()
     x, tx = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
     t, tt = Tensor(probs, requires_grad=True), torch.tensor(probs, requires_grad=True)
     loss = cross_entropy(x, t, reduction, weight=weight, label_smoothing=smoothing)
@@ -151,9 +159,11 @@ def test_cross_entropy_with_class_probabilities_weight_and_smoothing_matches_tor
         reduction=reduction,
         label_smoothing=smoothing,
     )
+    assert loss.shape == tuple(ref.shape)
     assert close_to_torch(loss.data, ref.detach().numpy())
     backward_both(loss, ref, seed)
     assert close_to_torch(x.grad, tx.grad.numpy()) and close_to_torch(t.grad, tt.grad.numpy())
+    return loss
 
 
 def test_class_probabilities_take_a_negative_ignore_index_as_torch_does() -> None:
@@ -271,26 +281,12 @@ def test_cross_entropy_and_nll_loss_on_k_dimensional_input_match_torch(problem: 
 def test_cross_entropy_with_class_probabilities_on_k_dimensional_input_matches_torch(
     sizes: list[int], c: int, reduction: str, smoothing: float, weighted: bool, seed: int
 ) -> None:
-    torch = require_torch()
     rng = np.random.default_rng(seed)
     n, *dims = sizes
     logits = rng.normal(size=(n, c, *dims)) * 3
     probs = np.moveaxis(rng.dirichlet(np.ones(c), size=(n, *dims)), -1, 1)  # (N, C, d1, ...)
     weight = rng.uniform(0.1, 2.0, size=c) if weighted else None
-    x, tx = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
-    t, tt = Tensor(probs, requires_grad=True), torch.tensor(probs, requires_grad=True)
-    loss = cross_entropy(x, t, reduction, weight=weight, label_smoothing=smoothing)
-    ref = torch.nn.functional.cross_entropy(
-        tx,
-        tt,
-        weight=None if weight is None else torch.tensor(weight),
-        reduction=reduction,
-        label_smoothing=smoothing,
-    )
-    assert loss.shape == tuple(ref.shape)
-    assert close_to_torch(loss.data, ref.detach().numpy())
-    backward_both(loss, ref, seed)
-    assert close_to_torch(x.grad, tx.grad.numpy()) and close_to_torch(t.grad, tt.grad.numpy())
+    loss = probabilities_match_torch(logits, probs, reduction, smoothing, weight, seed)
     plain = cross_entropy(Tensor(logits), probs, reduction, weight=weight, label_smoothing=smoothing)
     np.testing.assert_array_equal(plain.data, loss.data)  # (an array of probabilities is read the same)
 
@@ -324,6 +320,11 @@ def test_k_dimensional_labels_of_the_wrong_shape_are_named() -> None:
         NLLLoss()(x, np.zeros((2, 4), dtype=np.int64))
     with pytest.raises(ValueError, match=r"class labels must be whole numbers in \[0, 2\]"):
         cross_entropy(x, np.full((2, 4, 5), 3))
+    probabilities_as_ints = np.zeros((2, 3, 4, 5), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"class probabilities, which must be floats, not int64"):
+        cross_entropy(x, probabilities_as_ints)
+    with pytest.raises(ValueError, match=r"here \(2, 4, 5\)$"):  # nll_loss takes no probabilities
+        nll_loss(x, probabilities_as_ints)
     with pytest.raises(
         ValueError, match=r"logits must have shape \(N, C\), \(C,\) or \(N, C, d1, ...\), got \(\)"
     ):
