@@ -3,8 +3,9 @@
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
 unless `dtype=` says float32 (a Tensor holds floats only: `arange(5)` is float64 here, int64 in
-PyTorch). Random numbers come from a private numpy Generator, made from `seed=` or given as
-`generator=`, never from numpy's global state: a seeded call gives the same numbers every time.
+PyTorch). `device=` may be "cpu", the one device here. Random numbers come from a private numpy
+Generator, made from `seed=` or given as `generator=`, never from numpy's global state: a seeded
+call gives the same numbers every time.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensors import Tensor, real_number
+from .tensors import Tensor, real_number, requested_dtype
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
 
 
-def tensor(data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new Tensor holding a copy of `data` (numbers, nested lists or an array), as `torch.tensor`."""
+    _on_cpu(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -45,45 +47,62 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return shared
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A Tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    _on_cpu(device, "zeros")
     return _filled(_shape(size, "zeros"), 0.0, dtype, requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A Tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+    _on_cpu(device, "ones")
     return _filled(_shape(size, "ones"), 1.0, dtype, requires_grad)
 
 
-def full(size: Any, fill_value: float, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any, fill_value: float, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A Tensor of `size` (a tuple, or one int) with every element `fill_value`."""
+    _on_cpu(device, "full")
     return _filled(_shape((size,), "full"), _number(fill_value, "full(): fill_value"), dtype, requires_grad)
 
 
-def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of `input`'s shape and (unless `dtype` is given) dtype."""
+    _on_cpu(device, "zeros_like")
     shape, kind = _like(input, dtype, "zeros_like")
     return _filled(shape, 0.0, kind, requires_grad)
 
 
-def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of `input`'s shape and (unless `dtype` is given) dtype."""
+    _on_cpu(device, "ones_like")
     shape, kind = _like(input, dtype, "ones_like")
     return _filled(shape, 1.0, kind, requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """The n x m identity matrix (n x n when m is None): ones on the diagonal."""
+    _on_cpu(device, "eye")
     rows = _count(n, "eye(): n")
     cols = rows if m is None else _count(m, "eye(): m")
     return Tensor(np.eye(rows, cols), requires_grad=requires_grad, dtype=dtype)
 
 
 def arange(
-    start: float, end: float | None = None, step: float = 1, *, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """start, start + step, ... up to but excluding `end` (`arange(5)` is 0, 1, 2, 3, 4), as
     `torch.arange`: ceil((end - start) / step) numbers, the i-th computed as start + i * step."""
+    _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     start, end, step = (
@@ -105,9 +124,16 @@ def arange(
 
 
 def linspace(
-    start: float, end: float, steps: int, *, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """`steps` evenly spaced numbers from start to end, both included, as `torch.linspace`."""
+    _on_cpu(device, "linspace")
     first = _number(start, "linspace(): start")
     last = _number(end, "linspace(): end")
     return Tensor(
@@ -116,17 +142,29 @@ def linspace(
 
 
 def rand(
-    *size: Any, dtype: Any = None, requires_grad: bool = False, seed: Any = None, generator: Any = None
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
 ) -> Tensor:
     """Uniform random numbers in [0, 1) from a private Generator (`seed=` an int, or `generator=`)."""
+    _on_cpu(device, "rand")
     shape = _shape(size, "rand")
     return Tensor(generator_from(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
 
 
 def randn(
-    *size: Any, dtype: Any = None, requires_grad: bool = False, seed: Any = None, generator: Any = None
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
 ) -> Tensor:
     """Standard normal random numbers from a private Generator (`seed=` an int, or `generator=`)."""
+    _on_cpu(device, "randn")
     shape = _shape(size, "randn")
     return Tensor(
         generator_from(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype
@@ -134,6 +172,14 @@ def randn(
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+
+def _on_cpu(device: Any, who: str) -> None:
+    """PyTorch's `device=`: the CPU is the one device here ("cpu" changes nothing, others are refused)."""
+    if requested_dtype((device,), who) is not None:
+        raise TypeError(
+            f'{who}(): device= takes a device ("cpu"), got the dtype {device!r:.60}; pass it as dtype='
+        )
 
 
 def _shape(size: tuple[Any, ...], who: str) -> Shape:

@@ -38,5 +38,5 @@ from .losses import (
     smooth_l1_loss,
 )
 from .mlp import MLP, Layer, Neuron
-from .module import Module
+from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d

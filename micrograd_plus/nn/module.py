@@ -22,7 +22,7 @@ import numpy as np
 
 from ..engine import Node
 from ..guards import mark_changed
-from ..tensors import requested_dtype
+from ..tensors import Tensor, requested_dtype
 
 Seed = int | random.Random | None
 
@@ -40,6 +40,18 @@ def make_rng(seed: Seed) -> random.Random:
 # Every live module, keyed by the order it was made in (see parameter_names).
 _LIVE: weakref.WeakValueDictionary[int, Module] = weakref.WeakValueDictionary()
 _MADE = itertools.count()
+
+
+def Parameter(data: Tensor, requires_grad: bool = True) -> Tensor:  # noqa: N802 (PyTorch's name)
+    """PyTorch's `nn.Parameter(t)`: a leaf sharing t's array that requires grad, so that a Module
+    finds it when it is assigned as an attribute. Here any leaf Tensor that requires grad is a
+    parameter, so this gives a plain Tensor (`isinstance(p, nn.Parameter)` has no meaning)."""
+    if not isinstance(data, Tensor):
+        raise TypeError(
+            f"Parameter() takes a Tensor, got {type(data).__name__}: {data!r:.60}; "
+            "wrap it first, e.g. Parameter(tensor(...)) or Parameter(randn(()))"
+        )
+    return data.detach().requires_grad_(requires_grad)
 
 
 class Module:
