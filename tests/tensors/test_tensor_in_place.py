@@ -1,0 +1,140 @@
+"""`t += x`, `t -= x`, `t *= x`, `t /= x` on Tensors, as PyTorch's: in place where no graph must
+record the change (under no_grad, or when nothing requires grad), refused on a leaf that requires
+grad while gradients are recorded, a new node for an intermediate Tensor in a graph."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import micrograd_plus as mg
+from micrograd_plus import Tensor, nn
+
+IN_PLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.iadd,
+    "-": operator.isub,
+    "*": operator.imul,
+    "/": operator.itruediv,
+}
+finite = st.floats(-100, 100, allow_nan=False)
+nonzero = finite.filter(lambda v: abs(v) > 1e-3)
+small = st.floats(-3, 3, allow_nan=False)  # where central differences are accurate to 1e-5
+
+
+@given(
+    x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), elements=finite),
+    other=nonzero,
+    symbol=st.sampled_from(sorted(IN_PLACE)),
+    as_array=st.booleans(),
+)
+def test_an_update_under_no_grad_changes_the_same_leaf_as_torch(
+    x: np.ndarray, other: float, symbol: str, as_array: bool
+) -> None:
+    torch = require_torch()
+    change = IN_PLACE[symbol]
+    operand = np.full(x.shape[-1:], other) if as_array else other  # broadcast along the last axis
+    t = Tensor(x, requires_grad=True)
+    t.grad = np.ones_like(x)
+    same, array = t, t.data
+    with mg.no_grad():
+        t = change(t, operand)
+    theirs = torch.tensor(x, requires_grad=True)
+    with torch.no_grad():
+        theirs = change(theirs, torch.tensor(operand) if as_array else operand)
+    assert t is same and t.data is array  # the same leaf, its own array changed
+    assert t.requires_grad and t._op is None and np.array_equal(t.grad, np.ones_like(x))
+    assert close_to_torch(t.data, theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("symbol", sorted(IN_PLACE))
+def test_a_tensor_that_needs_no_graph_changes_in_place_and_shares_its_memory(symbol: str) -> None:
+    array = np.array([1.0, 2.0, 4.0])
+    t = mg.from_numpy(array)
+    IN_PLACE[symbol](t, 2.0)
+    expected = {"+": [3.0, 4.0, 6.0], "-": [-1.0, 0.0, 2.0], "*": [2.0, 4.0, 8.0], "/": [0.5, 1.0, 2.0]}
+    assert array.tolist() == expected[symbol]  # from_numpy's array sees it, as torch's does
+
+
+def test_a_float32_tensor_stays_float32() -> None:
+    t = mg.tensor([1.0, 2.0], dtype=np.float32)
+    t -= np.array([0.25, 0.5])  # float64 operand
+    assert t.dtype == np.float32 and t.tolist() == [0.75, 1.5]
+
+
+@pytest.mark.parametrize("symbol", sorted(IN_PLACE))
+def test_a_leaf_that_requires_grad_is_refused_outside_no_grad_as_torch(symbol: str) -> None:
+    torch = require_torch()
+    with pytest.raises(RuntimeError, match="leaf"):
+        IN_PLACE[symbol](torch.ones(2, requires_grad=True), 1.0)
+    t = mg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=rf"leaf Tensor that requires grad .*t \{symbol}= .*no_grad"):
+        IN_PLACE[symbol](t, 1.0)
+    assert t.tolist() == [1.0, 1.0]
+
+
+def test_a_change_of_shape_is_refused_with_both_shapes() -> None:
+    t = mg.zeros(3)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\), but t has shape \(3,\).*t = t \+ x"):
+        t += mg.ones(2, 3)
+    assert t.tolist() == [0.0, 0.0, 0.0]
+
+
+@given(
+    x=hnp.arrays(np.float64, (3,), elements=small),
+    symbol=st.sampled_from(sorted(IN_PLACE)),
+    k=small.filter(lambda v: abs(v) > 0.1),
+)
+def test_an_intermediate_tensor_in_a_graph_gets_torchs_gradient(x: np.ndarray, symbol: str, k: float) -> None:
+    """PyTorch records the in-place change in the graph; here it is a new node: the values and
+    the gradients are the same (other names for the old node do not see the change)."""
+    torch = require_torch()
+    change = IN_PLACE[symbol]
+
+    def f(leaf: Any, w: Any) -> Any:
+        h = leaf * 2
+        h = change(h, w)  # h op= w, with w requiring grad
+        return (h * h).sum()
+
+    a, w = Tensor(x, requires_grad=True), Tensor(k, requires_grad=True)
+    f(a, w).backward()
+    ta, tw = torch.tensor(x, requires_grad=True), torch.tensor(k, requires_grad=True)
+    f(ta, tw).backward()
+    assert close_to_torch(a.grad, ta.grad.numpy()) and close_to_torch(w.grad, tw.grad.numpy())
+    numerical = mg.numerical_grad(f, [Tensor(x), Tensor(k)])
+    assert np.allclose(a.grad, numerical[0], rtol=1e-5, atol=1e-4)
+    assert np.allclose(w.grad, numerical[1], rtol=1e-5, atol=1e-4)
+
+
+def test_a_graph_made_before_the_update_is_stale_as_in_torch() -> None:
+    torch = require_torch()
+    theirs = torch.tensor([1.0, 2.0], requires_grad=True)
+    their_loss = (theirs * theirs).sum()
+    with torch.no_grad():
+        theirs -= 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        their_loss.backward()
+    t = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (t * t).sum()
+    with mg.no_grad():
+        t -= 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_the_tutorial_update_of_a_models_parameters_reaches_the_model() -> None:
+    model = nn.Linear(2, 1, seed=0)
+    before = [p.data.copy() for p in model.parameters()]
+    model(mg.ones(4, 2)).sum().backward()
+    with mg.no_grad():
+        for param in model.parameters():
+            param -= 0.1 * param.grad
+    for p, old in zip(model.parameters(), before):
+        assert np.allclose(p.data, old - 0.1 * p.grad)
