@@ -74,7 +74,7 @@ from .nn.losses import (
     smooth_l1_loss,
 )
 from .nn.mlp import MLP, Layer, Neuron
-from .nn.module import Module
+from .nn.module import Module, Parameter
 from .nn.normalization import BatchNorm1d, BatchNorm2d
 from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
 from .optim.lr_scheduler import (

@@ -13,8 +13,8 @@ def _function(name: str) -> Callable[[Tensor], Tensor]:
     def function(input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(
-                f"{name}() takes a Tensor, got {type(input).__name__}: {input!r:.60}; make one with "
-                f"tensor(...), or use math.{name} or np.{name} for plain numbers and arrays"
+                f"{name}() takes a Tensor (as torch.{name}), got {type(input).__name__}: {input!r:.60}; "
+                "make one with tensor(...) first"
             )
         return getattr(input, name)()  # type: ignore[no-any-return]
 

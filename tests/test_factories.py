@@ -181,3 +181,39 @@ def test_randn_and_rand_have_the_right_distribution() -> None:
 def test_bad_arguments_are_named(call, error: type, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error, match=message):
         call()
+
+
+FACTORY_CALLS = {
+    "tensor": lambda lib, **kw: lib.tensor([1.0, 2.0], **kw),
+    "zeros": lambda lib, **kw: lib.zeros(2, 3, **kw),
+    "ones": lambda lib, **kw: lib.ones((2,), **kw),
+    "full": lambda lib, **kw: lib.full((), 0.3, **kw),
+    "zeros_like": lambda lib, **kw: lib.zeros_like(lib.ones(2), **kw),
+    "ones_like": lambda lib, **kw: lib.ones_like(lib.ones(2), **kw),
+    "eye": lambda lib, **kw: lib.eye(3, **kw),
+    "arange": lambda lib, **kw: lib.arange(0, 1, 0.25, **kw),
+    "linspace": lambda lib, **kw: lib.linspace(-1, 1, 5, **kw),
+    "rand": lambda lib, **kw: lib.rand(2, **kw),
+    "randn": lambda lib, **kw: lib.randn((), **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORY_CALLS))
+def test_device_cpu_is_accepted_by_every_factory_as_in_torch(name: str) -> None:
+    torch = require_torch()
+    call = FACTORY_CALLS[name]
+    for device in ("cpu", torch.device("cpu"), None):
+        ours = call(mg, device=device, dtype=np.float64, requires_grad=True)
+        theirs = call(torch, device=device, dtype=torch.float64, requires_grad=True)
+        assert ours.shape == tuple(theirs.shape) and ours.requires_grad
+        if name not in ("rand", "randn"):
+            assert close_to_torch(ours.data, theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("name", sorted(FACTORY_CALLS))
+def test_another_device_or_a_dtype_as_device_is_refused_by_name(name: str) -> None:
+    call = FACTORY_CALLS[name]
+    with pytest.raises(ValueError, match=rf"{name}\('cuda'\): micrograd_plus computes on the CPU only"):
+        call(mg, device="cuda")
+    with pytest.raises(TypeError, match=rf'{name}\(\): device= takes a device \("cpu"\), got the dtype'):
+        call(mg, device=np.float32)

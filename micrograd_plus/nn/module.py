@@ -45,13 +45,19 @@ _MADE = itertools.count()
 def Parameter(data: Tensor, requires_grad: bool = True) -> Tensor:  # noqa: N802 (PyTorch's name)
     """PyTorch's `nn.Parameter(t)`: a leaf sharing t's array that requires grad, so that a Module
     finds it when it is assigned as an attribute. Here any leaf Tensor that requires grad is a
-    parameter, so this gives a plain Tensor (`isinstance(p, nn.Parameter)` has no meaning)."""
+    parameter, so this gives a plain Tensor (`isinstance(p, nn.Parameter)` has no meaning), and
+    a frozen one (`requires_grad=False`) would not be found: it is refused."""
     if not isinstance(data, Tensor):
         raise TypeError(
             f"Parameter() takes a Tensor, got {type(data).__name__}: {data!r:.60}; "
             "wrap it first, e.g. Parameter(tensor(...)) or Parameter(randn(()))"
         )
-    return data.detach().requires_grad_(requires_grad)
+    if not requires_grad:
+        raise ValueError(
+            "Parameter(t, requires_grad=False): here a parameter is a Tensor that requires grad, so this "
+            'one would be missing from parameters() and state_dict(); keep a fixed array with self.register_buffer("name", array)'
+        )
+    return data.detach().requires_grad_()
 
 
 class Module:

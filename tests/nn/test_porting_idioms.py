@@ -411,3 +411,34 @@ def test_appending_under_a_taken_name_is_refused() -> None:
     delattr(model, "0")  # "1" is left, so the next position's name, "1", is taken
     with pytest.raises(ValueError, match="the name '1' is taken by another layer"):
         model.append(ReLU())
+
+
+def test_parameter_is_a_leaf_sharing_its_data_that_a_module_finds_as_torchs() -> None:
+    torch = require_torch()
+
+    class Scale(nn.Module):
+        def __init__(self, start: Tensor) -> None:
+            super().__init__()
+            self.w = nn.Parameter(start)
+
+        def forward(self, x: Any) -> Any:
+            return self.w * x
+
+    start = mg.tensor([1.0, -2.0])
+    ours = Scale(start)
+    theirs = torch.nn.Module()
+    theirs.w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    assert [name for name, _ in ours.named_parameters()] == [name for name, _ in theirs.named_parameters()]
+    assert ours.w.requires_grad and ours.w._op is None
+    assert ours.w.data is start.data and not start.requires_grad  # shares the array, as torch's
+    ours(mg.tensor([3.0, 4.0])).sum().backward()
+    assert ours.w.grad.tolist() == [3.0, 4.0]
+
+
+def test_parameter_takes_a_tensor_that_requires_grad() -> None:
+    with pytest.raises(
+        ValueError, match=r"requires_grad=False.*missing from parameters\(\).*register_buffer"
+    ):
+        nn.Parameter(mg.ones(2), requires_grad=False)
+    with pytest.raises(TypeError, match=r"Parameter\(\) takes a Tensor, got ndarray.*Parameter\(tensor"):
+        nn.Parameter(np.ones(2))  # type: ignore[arg-type]

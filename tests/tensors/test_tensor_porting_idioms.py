@@ -225,3 +225,31 @@ def test_norm_of_zeros_has_gradient_zero_as_torchs_and_p_is_checked() -> None:
     for p in (3, np.inf, True, "nuc"):
         with pytest.raises(ValueError, match='p must be 1, 2 or "fro"'):
             Tensor(x).norm(p)
+
+
+POINTWISE = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu"]
+
+
+@pytest.mark.parametrize("name", POINTWISE)
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(max_dims=2, max_side=4), elements=st.floats(0.1, 5)))
+def test_torch_sin_and_its_kin_are_functions_as_in_torch(name: str, x: np.ndarray) -> None:
+    """`mg.sin(x)` is `x.sin()` (whose gradient is checked against finite differences with the
+    other Tensor methods), and torch.sin's value and gradient."""
+    torch = require_torch()
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = getattr(mg, name)(ours)
+    expected = getattr(torch, name)(theirs)
+    assert np.array_equal(out.data, getattr(Tensor(x), name)().data)
+    assert close_to_torch(out.data, expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    assert close_to_torch(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("name", POINTWISE)
+def test_the_functions_take_tensors_and_say_what_to_use_for_numbers(name: str) -> None:
+    with pytest.raises(
+        TypeError,
+        match=rf"{name}\(\) takes a Tensor \(as torch\.{name}\), got float: 0.5; make one with tensor",
+    ):
+        getattr(mg, name)(0.5)
