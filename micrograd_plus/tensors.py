@@ -797,7 +797,7 @@ def _in_place(operator: Callable[..., Any], symbol: str) -> Callable[..., Any]:
             if self.requires_grad and self._op is None:
                 raise RuntimeError(
                     f"a leaf Tensor that requires grad cannot be changed in place (t {symbol}= ...) while "
-                    f"gradients are recorded, as in PyTorch: update it inside `with no_grad():`"
+                    "gradients are recorded, as in PyTorch: update it inside `with no_grad():`"
                 )
             return operator(self, other)  # type: ignore[no-any-return]
         with modes.no_grad():

@@ -30,7 +30,7 @@ STEPS = 200  # the tutorial runs 2000; a few hundred show the agreement in well 
 INIT = (0.3, -0.7, 0.2, 0.05)  # a, b, c, d: the tutorial draws them with randn()
 
 
-def dtypes(torch: ModuleType) -> Any:
+def float64_of(torch: ModuleType) -> Any:
     """float64 in each library (torch.float64, np.float64)."""
     return torch.float64 if torch is not micrograd_plus else np.float64
 
@@ -70,7 +70,7 @@ def polynomial_numpy(init: tuple[float, ...]) -> dict:
 
 
 def polynomial_tensors(torch: ModuleType, init: tuple[float, ...]) -> dict:
-    dtype = dtypes(torch)
+    dtype = float64_of(torch)  # the tutorial: torch.float
     device = "cpu"  # the tutorial: torch.device("cpu")
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
     y = torch.sin(x)
@@ -111,7 +111,7 @@ def test_2_tensors_with_a_hand_written_backward() -> None:
 
 def polynomial_autograd(torch: ModuleType, init: tuple[float, ...], P3: Callable | None = None) -> dict:  # noqa: N803
     """Section 3: y = a + b x + c x^2 + d x^3; section 4 (given P3): y = a + b P3(c + d x)."""
-    dtype = dtypes(torch)
+    dtype = float64_of(torch)  # the tutorial: torch.float
     device = "cpu"
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
     y = torch.sin(x)
@@ -193,7 +193,7 @@ def test_4_the_op_is_the_legendre_polynomial_and_its_derivative() -> None:
 
 def polynomial_nn(torch: ModuleType, init: Callable, optimizer_name: str | None = None) -> dict:
     """Section 5 (a hand-written update) or section 6 (`optimizer_name`, "RMSprop")."""
-    dtype = dtypes(torch)
+    dtype = float64_of(torch)  # the tutorial: torch.float
     x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)
     y = torch.sin(x)
     p = torch.tensor([1, 2, 3])  # float64 here, int64 in PyTorch: x ** p is float64 in both
@@ -260,7 +260,7 @@ def test_6_optim() -> None:
 
 def custom_module(torch: ModuleType, init: tuple[float, ...], draws: Iterator[int] | None = None) -> dict:
     """Section 7 (Polynomial3), or section 8 (DynamicNet, given the draws of random.randint(4, 6))."""
-    dtype = dtypes(torch)
+    dtype = float64_of(torch)  # the tutorial: torch.float
 
     class Polynomial3(torch.nn.Module):
         def __init__(self):  # type: ignore[no-untyped-def]
