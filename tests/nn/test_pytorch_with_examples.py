@@ -115,7 +115,8 @@ def polynomial_autograd(torch: ModuleType, init: tuple[float, ...], P3: Callable
     device = "cpu"
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
     y = torch.sin(x)
-    a, b, c, d = (torch.tensor(w, device=device, dtype=dtype, requires_grad=True) for w in init)
+    # section 4's line (section 3 draws them with torch.randn((), ..., requires_grad=True))
+    a, b, c, d = (torch.full((), w, device=device, dtype=dtype, requires_grad=True) for w in init)
     learning_rate = 1e-6 if P3 is None else 5e-6
     losses = []
     for t in range(STEPS):
