@@ -1,56 +1,60 @@
 """`torch.sin(x)` and its kin as functions: PyTorch code calls the elementwise functions both as
 methods (`x.sin()`) and as functions of the package (`torch.sin(x)`); here each function is the
-Tensor method of its name."""
+method of its name, of a Tensor or of a Value."""
 
 from __future__ import annotations
 
-from .tensors import Tensor
+from typing import Any, TypeVar
+
+from .engine import Node
+
+T = TypeVar("T", bound=Node)  # a Tensor gives a Tensor, a Value a Value
 
 
-def _tensor(input: Tensor, name: str) -> Tensor:
-    if not isinstance(input, Tensor):
+def _node(input: Any, name: str) -> Any:
+    if not isinstance(input, Node):
         raise TypeError(
-            f"{name}() takes a Tensor (as torch.{name}), got {type(input).__name__}: {input!r:.60}; "
-            "make one with tensor(...) first"
+            f"{name}() takes a Tensor (as torch.{name}) or a Value, got {type(input).__name__}: "
+            f"{input!r:.60}; make one with tensor(...) or Value(...) first"
         )
     return input
 
 
-def exp(input: Tensor) -> Tensor:
+def exp(input: T) -> T:
     """`torch.exp(x)`: `x.exp()`."""
-    return _tensor(input, "exp").exp()
+    return _node(input, "exp").exp()
 
 
-def log(input: Tensor) -> Tensor:
+def log(input: T) -> T:
     """`torch.log(x)`: `x.log()`."""
-    return _tensor(input, "log").log()
+    return _node(input, "log").log()
 
 
-def sqrt(input: Tensor) -> Tensor:
+def sqrt(input: T) -> T:
     """`torch.sqrt(x)`: `x.sqrt()`."""
-    return _tensor(input, "sqrt").sqrt()
+    return _node(input, "sqrt").sqrt()
 
 
-def sin(input: Tensor) -> Tensor:
+def sin(input: T) -> T:
     """`torch.sin(x)`: `x.sin()`."""
-    return _tensor(input, "sin").sin()
+    return _node(input, "sin").sin()
 
 
-def cos(input: Tensor) -> Tensor:
+def cos(input: T) -> T:
     """`torch.cos(x)`: `x.cos()`."""
-    return _tensor(input, "cos").cos()
+    return _node(input, "cos").cos()
 
 
-def tanh(input: Tensor) -> Tensor:
+def tanh(input: T) -> T:
     """`torch.tanh(x)`: `x.tanh()`."""
-    return _tensor(input, "tanh").tanh()
+    return _node(input, "tanh").tanh()
 
 
-def sigmoid(input: Tensor) -> Tensor:
+def sigmoid(input: T) -> T:
     """`torch.sigmoid(x)`: `x.sigmoid()`."""
-    return _tensor(input, "sigmoid").sigmoid()
+    return _node(input, "sigmoid").sigmoid()
 
 
-def relu(input: Tensor) -> Tensor:
+def relu(input: T) -> T:
     """`torch.relu(x)`: `x.relu()`."""
-    return _tensor(input, "relu").relu()
+    return _node(input, "relu").relu()

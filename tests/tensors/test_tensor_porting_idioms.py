@@ -247,9 +247,16 @@ def test_torch_sin_and_its_kin_are_functions_as_in_torch(name: str, x: np.ndarra
 
 
 @pytest.mark.parametrize("name", POINTWISE)
-def test_the_functions_take_tensors_and_say_what_to_use_for_numbers(name: str) -> None:
+def test_the_functions_take_tensors_and_values_and_say_what_to_use_for_numbers(name: str) -> None:
     with pytest.raises(
         TypeError,
-        match=rf"{name}\(\) takes a Tensor \(as torch\.{name}\), got float: 0.5; make one with tensor",
+        match=rf"{name}\(\) takes a Tensor \(as torch\.{name}\) or a Value, got float: 0.5; make one with tensor",
     ):
         getattr(mg, name)(0.5)
+    v, w = mg.Value(0.7), mg.Value(0.7)
+    out = getattr(mg, name)(v)
+    expected = getattr(w, name)()
+    assert isinstance(out, mg.Value) and out.data == expected.data
+    out.backward()
+    expected.backward()
+    assert v.grad == w.grad != 0.0
