@@ -262,8 +262,8 @@ class Value(Node):
     def item(self) -> float:
         return self.data  # type: ignore[no-any-return]
 
-    __float__ = item
-    __pos__ = lambda self: self  # +v is v
+    __float__, __pos__ = item, lambda self: self  # float(v); +v is v
+    __iadd__, __isub__, __imul__, __itruediv__ = map(guards.in_place, "+-*/")  # in place under no_grad()
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import modes
 from .modes import AnomalyError
 
 # -- numbers ---------------------------------------------------------------------------------------
@@ -218,3 +219,43 @@ def check_inputs_unchanged(node: Any) -> None:
                 f"operation: input {index} of '{node.op}' (a {type(parent).__name__}, now at version "
                 f"{version}) changed after the node was made. Run the forward pass again to build a new graph."
             )
+
+
+_OPERATOR_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__"}
+
+
+def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any]:
+    """`t -= x` (and `+=`, `*=`, `/=`) as PyTorch's: where no graph must record the change (under
+    `no_grad()`, or when neither side requires grad) it is made in t's own data, so t stays the
+    same node and the module holding it sees the new values: `with no_grad(): w -= lr * w.grad`.
+    Otherwise `t = t - x`, a new node; with `refuse_leaf` (Tensors, as PyTorch) a leaf that
+    requires grad is refused instead (Values keep micrograd's `total += x`)."""
+    name = _OPERATOR_NAMES[symbol]
+
+    def method(self: Any, other: Any) -> Any:
+        operator = getattr(type(self), name)  # (looked up now: set_engine may have replaced it)
+        if modes.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            if refuse_leaf and self.requires_grad and self._op is None:
+                raise RuntimeError(
+                    f"a leaf {type(self).__name__} that requires grad cannot be changed in place "
+                    f"(t {symbol}= ...) while gradients are recorded, as in PyTorch: update it inside "
+                    "`with no_grad():`"
+                )
+            return operator(self, other)
+        with modes.no_grad():
+            result = operator(self, other)
+        if result is NotImplemented:
+            return result
+        if isinstance(self.data, np.ndarray):
+            if result.shape != self.shape:
+                raise ValueError(
+                    f"t {symbol}= x: the result has shape {result.shape}, but t has shape {self.shape}; an "
+                    f"in-place change keeps t's shape (PyTorch refuses it too): write t = t {symbol} x"
+                )
+            np.copyto(self.data, result.data, casting="same_kind")
+        else:
+            self.data = result.data
+        mark_changed(self)
+        return self
+
+    return method

@@ -785,37 +785,6 @@ def _operators(combine: Callable[[Tensor, Tensor], Tensor]) -> tuple[Callable[..
     return operator, reflected
 
 
-def _in_place(operator: Callable[..., Any], symbol: str) -> Callable[..., Any]:
-    """`t -= x` (and `+=`, `*=`, `/=`) as PyTorch's: where no graph must record the change (under
-    `no_grad()`, or when neither side requires grad) it is made in t's own array, so t stays the
-    same leaf and the Module holding it, and every view of it, see the new values: the tutorial's
-    `with torch.no_grad(): w -= lr * w.grad`. Outside `no_grad()` a leaf that requires grad is
-    refused, as PyTorch refuses it; any other Tensor in a graph gets `t = t - x`, a new node."""
-
-    def method(self: Tensor, other: Operand) -> Tensor:
-        if modes.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
-            if self.requires_grad and self._op is None:
-                raise RuntimeError(
-                    f"a leaf Tensor that requires grad cannot be changed in place (t {symbol}= ...) while "
-                    "gradients are recorded, as in PyTorch: update it inside `with no_grad():`"
-                )
-            return operator(self, other)  # type: ignore[no-any-return]
-        with modes.no_grad():
-            result = operator(self, other)
-        if result is NotImplemented:
-            return result  # type: ignore[no-any-return]
-        if result.shape != self.shape:
-            raise ValueError(
-                f"t {symbol}= x: the result has shape {result.shape}, but t has shape {self.shape}; an "
-                f"in-place change keeps t's shape (PyTorch refuses it too): write t = t {symbol} x"
-            )
-        np.copyto(self.data, result.data, casting="same_kind")
-        guards.mark_changed(self)
-        return self
-
-    return method
-
-
 class Tensor(Node):
     """A numpy array that records how it was computed, so `backward()` can apply the chain rule.
 
@@ -1093,10 +1062,8 @@ class Tensor(Node):
     __mul__, __rmul__ = _operators(_binary(MUL))
     __truediv__, __rtruediv__ = _operators(_binary(DIV))
     __pow__, __rpow__ = _operators(_binary(POW))
-    __iadd__ = _in_place(__add__, "+")
-    __isub__ = _in_place(__sub__, "-")
-    __imul__ = _in_place(__mul__, "*")
-    __itruediv__ = _in_place(__truediv__, "/")
+    # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
+    __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
 
     def pow(self, exponent: Any) -> Tensor:
         """`self ** exponent`, by PyTorch's name."""
