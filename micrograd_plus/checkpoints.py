@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
-from .io import LoadError, PathLike, check_path, write_atomically
+from .io import LoadError, PathLike, check_path, safetensors_header, write_atomically
 
 STRUCTURE_KEY = "micrograd_plus.checkpoint"  # the metadata entry that holds the JSON
 MAX_DEPTH = 64  # nesting deeper than this is refused (a checkpoint is a few levels deep)
@@ -86,7 +86,7 @@ def load_checkpoint(path: PathLike, max_bytes: int = 2**30) -> dict[str, Any]:
         ) from error
     except Exception as error:
         raise LoadError(f"{not_ours}: {type(error).__name__}: {error}") from error
-    header = json.loads(content[8 : 8 + int.from_bytes(content[:8], "little")])  # (checked by the parser)
+    header = safetensors_header(content)
     text = header.get("__metadata__", {}).get(STRUCTURE_KEY, "")
     if not text or len(text) > MAX_STRUCTURE_BYTES:
         raise LoadError(f"{not_ours}: its metadata has no {STRUCTURE_KEY!r} entry of at most 16 MiB")

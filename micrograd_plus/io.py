@@ -253,9 +253,16 @@ def _read_safetensors(content: bytes, source: str, current: dict[str, np.ndarray
 def _safetensors_names(content: bytes) -> list[str]:
     """Every tensor name in the header, repeats included: the parser keeps only the last of
     a repeated name, and a file that gives one name two meanings is refused, not guessed."""
-    length = int.from_bytes(content[:8], "little")  # the parser has checked the header already
-    header = json.loads(content[8 : 8 + length], object_pairs_hook=lambda pairs: pairs)
+    header = safetensors_header(content, object_pairs_hook=lambda pairs: pairs)
     return [name for name, _ in header if name != "__metadata__"]
+
+
+def safetensors_header(content: bytes, object_pairs_hook: Callable[[Any], Any] | None = None) -> Any:
+    """The JSON header of a safetensors file that `safetensors.numpy.load` has parsed already
+    (which checked its length and offsets): what that parser does not return, such as repeated
+    names or the metadata."""
+    length = int.from_bytes(content[:8], "little")
+    return json.loads(content[8 : 8 + length], object_pairs_hook=object_pairs_hook)
 
 
 def _check_names(source: str, names: list[str], current: dict[str, np.ndarray]) -> None:

@@ -387,6 +387,24 @@ def _axis_or_dim(axis: Any, keepdims: bool, dim: Any, keepdim: bool) -> tuple[An
     return axis, bool(keepdims) or bool(keepdim)
 
 
+def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correction: Any, who: str) -> Tensor:
+    """var's arguments read as `torch.var` reads them (`who` names var or std in an error)."""
+    if isinstance(dim, bool) and unbiased is None:  # PyTorch's `x.var(False)`: that is `unbiased`
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{who}(): give unbiased or correction, not both (got {unbiased!r}, {correction!r})")
+    if unbiased is not None and not isinstance(unbiased, bool):
+        raise TypeError(f"{who}(): unbiased must be True or False, got {unbiased!r:.60}")
+    correction = (
+        (0.0 if unbiased is False else 1.0) if correction is None else real_number(correction, "correction")
+    )
+    shape = x.data.shape
+    axes = _axes(dim, shape, who)
+    count = math.prod(shape[a] for a in axes)
+    divisor = max(count - correction, 0.0)  # as PyTorch: no negative variance
+    return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count, divisor), x)
+
+
 def _kept_shape(shape: Shape, axes: tuple[int, ...]) -> Shape:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
@@ -1146,33 +1164,14 @@ class Tensor(Node):
         """The variance over `dim` (None: all), as `torch.var`: the squared deviations from the
         mean summed and divided by N - `correction` (1 unless given: the unbiased estimate;
         `unbiased=False` is correction 0). Fewer than correction + 1 elements give nan or inf."""
-        if isinstance(dim, bool) and unbiased is None:  # PyTorch's `x.var(False)`: that is `unbiased`
-            dim, unbiased = None, dim
-        if unbiased is not None and correction is not None:
-            raise TypeError(
-                f"var(): give unbiased or correction, not both (got {unbiased!r}, {correction!r})"
-            )
-        if unbiased is not None and not isinstance(unbiased, bool):
-            raise TypeError(f"var(): unbiased must be True or False, got {unbiased!r:.60}")
-        correction = (
-            (0.0 if unbiased is False else 1.0)
-            if correction is None
-            else real_number(correction, "correction")
-        )
-        shape = self.data.shape
-        axes = _axes(dim, shape, "var")
-        count = math.prod(shape[a] for a in axes)
-        divisor = max(count - correction, 0.0)  # as PyTorch: no negative variance
-        return _unary(_var_op(axes, bool(keepdim), _kept_shape(shape, axes), count, divisor), self)
+        return _variance(self, dim, unbiased, keepdim, correction, "var")
 
     def std(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
         """The standard deviation, `var(...).sqrt()` (the same arguments as `var`). Where it is 0,
         its gradient is 0, as in PyTorch."""
-        if not isinstance(dim, bool):  # (checked here too, so that an error names std)
-            _axes(dim, self.data.shape, "std")
-        return _root_with_zero_gradient_at_zero(self.var(dim, unbiased, keepdim, correction=correction))
+        return _root_with_zero_gradient_at_zero(_variance(self, dim, unbiased, keepdim, correction, "std"))
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
         """The vector norm over `dim` (None: all elements), as `torch.norm`: p=2 (or "fro"), the
