@@ -17,8 +17,11 @@ the engine, with `set_engine`, which the block's other steps find set).
 from __future__ import annotations
 
 import gc
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -173,39 +176,96 @@ def step_peak_memory(trainer: Trainer) -> int:
     return peak_memory(trainer.step)
 
 
+PROCESSES = 5  # fresh processes the small step is timed in (see `run`)
+
+
+def measure(hidden: int, quick: bool) -> dict[str, Any]:
+    """One process's comparison: each contender's median seconds per step, and whether the
+    losses agree (micrograd's and ours to 1e-9, our two engines' bit for bit)."""
+    theirs, ours, reference = make_trainers(hidden)
+    trainers = {"micrograd 0.1.0": theirs, "micrograd_plus Value": ours, REFERENCE: reference}
+    # micrograd's backward sorts the graph recursively, and the L2 term's builtin `sum`
+    # chains one node per parameter: past ~1000 parameters it needs a higher limit.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        if quick:
+            medians = time_blocks(trainers, blocks=1, timed_per_block=1)
+        else:
+            medians = time_blocks(
+                trainers, blocks=5 if hidden == 16 else 2, timed_per_block=3 if hidden == 16 else 1
+            )
+    finally:
+        sys.setrecursionlimit(limit)
+    agree, worst = losses_agree(theirs.losses, ours.losses)
+    return {
+        "medians": medians,
+        "steps": min(len(theirs.losses), len(ours.losses)),
+        "agree": agree,
+        "worst": worst,
+        "agree_reference": reference.losses == ours.losses[: len(reference.losses)],
+    }
+
+
+def measure_in_fresh_processes(hidden: int, count: int) -> list[dict[str, Any]]:
+    """`measure` in `count` processes, one after another. micrograd's step swings by a third
+    from one process to the next (its garbage collector walks a heap laid out differently
+    each time) while ours stays within a few percent, so one process is one sample, as in
+    pyperf."""
+    found = []
+    for _ in range(count):
+        done = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), str(hidden)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the timing process failed:\n{done.stderr[-2000:]}")
+        found.append(json.loads(done.stdout.splitlines()[-1]))
+    return found
+
+
 def run(results: Results, quick: bool) -> None:
     section = "scalar demo step"
     widths = [16] if quick else [16, 64]
     for hidden in widths:
         case = f"MLP(2, [{hidden}, {hidden}, 1]), 100 moons"
-        theirs, ours, reference = make_trainers(hidden)
-        trainers = {"micrograd 0.1.0": theirs, "micrograd_plus Value": ours, REFERENCE: reference}
-        # micrograd's backward sorts the graph recursively, and the L2 term's builtin `sum`
-        # chains one node per parameter: past ~1000 parameters it needs a higher limit.
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20_000))
-        try:
-            if quick:
-                medians = time_blocks(trainers, blocks=1, timed_per_block=1)
-            else:
-                medians = time_blocks(
-                    trainers, blocks=5 if hidden == 16 else 2, timed_per_block=3 if hidden == 16 else 1
-                )
-        finally:
-            sys.setrecursionlimit(limit)
-        agree, worst = losses_agree(theirs.losses, ours.losses)
-        note = (
-            f"losses agree over {min(len(theirs.losses), len(ours.losses))} steps (max rel. diff {worst:.1e})"
-        )
-        if not agree:
-            note = f"VOID: losses differ (max rel. diff {worst:.1e})"
+        processes = 1 if quick or hidden != 16 else PROCESSES  # width 64: minutes per process
+        runs = [measure(hidden, quick)] if processes == 1 else measure_in_fresh_processes(hidden, processes)
+        # Each contender's median over the processes; a ratio is of those medians.
         t_theirs, t_ours, t_reference = (
-            medians["micrograd 0.1.0"],
-            medians["micrograd_plus Value"],
-            medians[REFERENCE],
+            statistics.median(r["medians"][name] for r in runs)
+            for name in ("micrograd 0.1.0", "micrograd_plus Value", REFERENCE)
         )
         speedup = t_theirs / t_ours
-        agree_reference = reference.losses == ours.losses[: len(reference.losses)]
+        worst = max(r["worst"] for r in runs)
+        agree = all(r["agree"] for r in runs)
+        note = f"losses agree over {runs[0]['steps']} steps (max rel. diff {worst:.1e})"
+        if not agree:
+            note = f"VOID: losses differ (max rel. diff {worst:.1e})"
+        spread = ""
+        if processes > 1:
+            case += f", median of {processes} processes"
+            spread = "; in each process: micrograd {}, {}".format(
+                " ".join(f"{r['medians']['micrograd 0.1.0'] * 1e3:.0f}" for r in runs) + " ms",
+                ", ".join(
+                    f"{name} {min(ratios):.1f}x to {max(ratios):.1f}x"
+                    for name, ratios in (
+                        (
+                            "ours",
+                            [
+                                r["medians"]["micrograd 0.1.0"] / r["medians"]["micrograd_plus Value"]
+                                for r in runs
+                            ],
+                        ),
+                        (
+                            "reference",
+                            [r["medians"]["micrograd 0.1.0"] / r["medians"][REFERENCE] for r in runs],
+                        ),
+                    )
+                ),
+            )
         results.add(section, case, "micrograd 0.1.0", t_theirs, note=note)
         results.add(
             section, case, "micrograd_plus Value", t_ours, ratio=ratio_text(t_theirs, t_ours, "faster")
@@ -213,11 +273,11 @@ def run(results: Results, quick: bool) -> None:
         results.add(section, case, REFERENCE, t_reference, ratio=ratio_text(t_theirs, t_reference, "faster"))
         print(
             f"  {case}: micrograd {t_theirs * 1e3:.1f} ms, ours {t_ours * 1e3:.2f} ms, {speedup:.1f}x, "
-            f"reference engine {t_reference * 1e3:.2f} ms, {t_theirs / t_reference:.1f}x; {note}",
+            f"reference engine {t_reference * 1e3:.2f} ms, {t_theirs / t_reference:.1f}x; {note}{spread}",
             flush=True,
         )
         results.check(
-            agree_reference,
+            all(r["agree_reference"] for r in runs),
             f"{case}: the reference and fast engines gave different losses (must be bit for bit)",
         )
         results.check(agree, f"{case}: losses of micrograd and micrograd_plus differ ({worst:.1e} relative)")
@@ -228,6 +288,8 @@ def run(results: Results, quick: bool) -> None:
                 f"{case}: the reference engine is only {t_theirs / t_reference:.1f}x faster than micrograd (target 25x)",
             )
         if hidden == 16:
+            case = f"MLP(2, [{hidden}, {hidden}, 1]), 100 moons"
+            theirs, ours, _ = make_trainers(hidden)
             collections, in_collections, step = collector_share(theirs, steps=1 if quick else 3)
             print(
                 f"  micrograd's step: {collections:.1f} full garbage collections, {in_collections * 1e3:.0f} ms "
@@ -252,3 +314,7 @@ def run(results: Results, quick: bool) -> None:
                 m_ours * 4 <= m_theirs,
                 f"{case}: peak memory {m_ours} B is above a quarter of micrograd's {m_theirs} B",
             )
+
+
+if __name__ == "__main__":  # one process of measure_in_fresh_processes: its result as JSON
+    print(json.dumps(measure(int(sys.argv[1]), quick=False)))
