@@ -207,7 +207,7 @@ def measure(hidden: int, quick: bool) -> dict[str, Any]:
     }
 
 
-def measure_in_fresh_processes(hidden: int, count: int) -> list[dict[str, Any]]:
+def measure_in_fresh_processes(hidden: int, count: int, quick: bool = False) -> list[dict[str, Any]]:
     """`measure` in `count` processes, one after another. micrograd's step swings by a third
     from one process to the next (its garbage collector walks a heap laid out differently
     each time) while ours stays within a few percent, so one process is one sample, as in
@@ -317,4 +317,4 @@ def run(results: Results, quick: bool) -> None:
 
 
 if __name__ == "__main__":  # one process of measure_in_fresh_processes: its result as JSON
-    print(json.dumps(measure(int(sys.argv[1]), quick=False)))
+    print(json.dumps({**measure(int(sys.argv[1]), quick="--quick" in sys.argv), "process": os.getpid()}))

@@ -7,6 +7,7 @@ losses (else it would be void) and the environment is reported.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -65,6 +66,19 @@ def test_quick_run_reports_the_environment_it_ran_in(quick_run):
         assert re.search(rf"^{field}", out, flags=re.M), field
     assert re.search(r"^env: +OPENBLAS_CORETYPE=\S+, OPENBLAS_L2_SIZE=\S+", out, flags=re.M)
     assert "command:  python benchmarks/run.py --quick" in out
+
+
+def test_the_demo_step_is_timed_in_fresh_processes_whose_losses_agree(monkeypatch):
+    pytest.importorskip("micrograd")  # a test extra, as for the quick run
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import scalar_demo
+
+    runs = scalar_demo.measure_in_fresh_processes(hidden=2, count=2, quick=True)
+    assert len({r["process"] for r in runs} | {os.getpid()}) == 3, "each sample in a process of its own"
+    for r in runs:
+        assert r["agree"] and r["agree_reference"], r
+        assert set(r["medians"]) == {"micrograd 0.1.0", "micrograd_plus Value", scalar_demo.REFERENCE}
+        assert all(seconds > 0 for seconds in r["medians"].values())
 
 
 def test_every_other_documented_command_at_least_parses():
