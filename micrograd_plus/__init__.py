@@ -86,7 +86,7 @@ from .optim.lr_scheduler import (
     ReduceLROnPlateau,
     StepLR,
 )
-from .pointwise import cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+from .pointwise import argmax, argmin, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
