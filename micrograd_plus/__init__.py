@@ -43,6 +43,7 @@ from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .nn.containers import ModuleDict, ModuleList
 from .nn.dropout import Dropout
 from .nn.layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,

@@ -74,7 +74,7 @@ def given_start(torch: ModuleType, model: Any) -> None:
 
 
 def weights_of(model: Any) -> dict[str, np.ndarray]:
-    return {name: np.array(value) for name, value in model.state_dict().items()}
+    return {name: np.array(getattr(value, "numpy", lambda: value)()) for name, value in model.state_dict().items()}
 
 
 def data_of(torch: ModuleType) -> Any:
