@@ -306,14 +306,18 @@ def _is_basic_index(index: Any) -> bool:
 
 def _check_index(index: Any) -> Any:
     items = index if type(index) is tuple else (index,)
-    if any(isinstance(item, Tensor) for item in items):  # PyTorch's t[labels]: a Tensor of whole numbers
-        items = tuple(_tensor_index(item) if isinstance(item, Tensor) else item for item in items)
+    if any(type(item) is Tensor and not item.requires_grad for item in items):  # PyTorch's t[labels]
+        items = tuple(
+            _tensor_index(item) if type(item) is Tensor and not item.requires_grad else item for item in items
+        )
         index = items if type(index) is tuple else items[0]
     for item in items:
         if isinstance(item, Node):
+            which = " that requires grad" if isinstance(item, Tensor) else ""
             raise TypeError(
-                f"cannot index with a {type(item).__name__}; index with ints, slices, an int array "
-                "or a boolean mask (e.g. t[labels.data.astype(int)] or t[t.data > 0])"
+                f"cannot index with a {type(item).__name__}{which}; index with ints, slices, an int array, "
+                "a boolean mask (e.g. t[t.data > 0]) or a Tensor of whole numbers that does not require "
+                "grad (e.g. t[labels.detach()])"
             )
         _refuse_nodes_inside(item, "an index")
     return index

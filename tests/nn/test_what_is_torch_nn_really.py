@@ -74,7 +74,9 @@ def given_start(torch: ModuleType, model: Any) -> None:
 
 
 def weights_of(model: Any) -> dict[str, np.ndarray]:
-    return {name: np.array(getattr(value, "numpy", lambda: value)()) for name, value in model.state_dict().items()}
+    return {
+        name: np.array(getattr(value, "numpy", lambda: value)()) for name, value in model.state_dict().items()
+    }
 
 
 def data_of(torch: ModuleType) -> Any:
@@ -211,7 +213,9 @@ def refactored(torch: ModuleType, step: str) -> dict:
     class Mnist_Logistic(nn.Module):  # noqa: N801 (the tutorial's name)
         def __init__(self):  # type: ignore[no-untyped-def]
             super().__init__()
-            self.weights = nn.Parameter(torch.tensor(given_randn(64, 10)) / math.sqrt(64))  # was randn(784, 10)
+            self.weights = nn.Parameter(
+                torch.tensor(given_randn(64, 10)) / math.sqrt(64)
+            )  # was randn(784, 10)
             self.bias = nn.Parameter(torch.zeros(10))
 
         def forward(self, xb):  # type: ignore[no-untyped-def]
@@ -520,7 +524,9 @@ def three_lines(torch: ModuleType, model_name: str) -> dict:
         given_start(torch, model)
         opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     else:
-        dev = "cpu"  # the tutorial: torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+        dev = (
+            "cpu"  # the tutorial: torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+        )
 
         def preprocess(x, y):  # type: ignore[no-untyped-def]
             if model_name == "device":
