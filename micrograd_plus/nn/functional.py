@@ -27,16 +27,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Node, Op, exp
 from ..tensors import Tensor, positive_int, quiet, real_number, where
-from .losses import (  # torch.nn.functional holds the losses: F.cross_entropy, ...
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    huber_loss,
-    l1_loss,
-    mse_loss,
-    nll_loss,
-    smooth_l1_loss,
-)
+from . import losses as _losses
+
+# torch.nn.functional holds the losses too: `loss_func = F.cross_entropy`
+binary_cross_entropy = _losses.binary_cross_entropy
+binary_cross_entropy_with_logits = _losses.binary_cross_entropy_with_logits
+cross_entropy = _losses.cross_entropy
+huber_loss = _losses.huber_loss
+l1_loss = _losses.l1_loss
+mse_loss = _losses.mse_loss
+nll_loss = _losses.nll_loss
+smooth_l1_loss = _losses.smooth_l1_loss
 
 Pair = tuple[int, int]
 
