@@ -306,18 +306,14 @@ def _is_basic_index(index: Any) -> bool:
 
 def _check_index(index: Any) -> Any:
     items = index if type(index) is tuple else (index,)
-    if any(type(item) is Tensor and not item.requires_grad for item in items):  # PyTorch's t[labels]
-        items = tuple(
-            _tensor_index(item) if type(item) is Tensor and not item.requires_grad else item for item in items
-        )
+    if any(isinstance(item, Tensor) for item in items):  # PyTorch's t[labels]: see _tensor_index
+        items = tuple(_tensor_index(item) if isinstance(item, Tensor) else item for item in items)
         index = items if type(index) is tuple else items[0]
     for item in items:
         if isinstance(item, Node):
-            which = " that requires grad" if isinstance(item, Tensor) else ""
             raise TypeError(
-                f"cannot index with a {type(item).__name__}{which}; index with ints, slices, an int array, "
-                "a boolean mask (e.g. t[t.data > 0]) or a Tensor of whole numbers that does not require "
-                "grad (e.g. t[labels.detach()])"
+                f"cannot index with a {type(item).__name__}; index with ints, slices, an int array "
+                "or a boolean mask (e.g. t[labels.data.astype(int)] or t[t.data > 0])"
             )
         _refuse_nodes_inside(item, "an index")
     return index
@@ -326,6 +322,11 @@ def _check_index(index: Any) -> Any:
 def _tensor_index(index: Tensor) -> np.ndarray:
     """A Tensor used as an index, as PyTorch uses an int64 one: Tensors hold floats here, so its
     values must be whole numbers (class labels, positions), taken as a new int64 array."""
+    if index.requires_grad:
+        raise TypeError(
+            "cannot index with a Tensor that requires grad (an index has no gradient); index with "
+            "t[labels.detach()], ints, slices, an int array or a boolean mask"
+        )
     ints = _whole_numbers(index.data)
     if ints is None:
         raise IndexError(

@@ -1,7 +1,6 @@
 """Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d,
-AdaptiveAvgPool2d, Flatten,
-Sequential, the loss modules and `clip_grad_norm_` (the activations are in activations.py; ReLU,
-Tanh and Sigmoid are importable from here too).
+AdaptiveAvgPool2d, Flatten, Sequential, the loss modules and `clip_grad_norm_` (the activations
+are in activations.py; ReLU, Tanh and Sigmoid are importable from here too).
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
