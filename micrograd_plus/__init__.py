@@ -43,6 +43,7 @@ from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .nn.containers import ModuleDict, ModuleList
 from .nn.dropout import Dropout
 from .nn.layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
@@ -86,7 +87,7 @@ from .optim.lr_scheduler import (
     ReduceLROnPlateau,
     StepLR,
 )
-from .pointwise import cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+from .pointwise import argmax, argmin, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render

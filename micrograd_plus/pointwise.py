@@ -1,12 +1,16 @@
 """`torch.sin(x)` and its kin as functions: PyTorch code calls the elementwise functions both as
 methods (`x.sin()`) and as functions of the package (`torch.sin(x)`); here each function is the
-method of its name, of a Tensor or of a Value."""
+method of its name, of a Tensor or of a Value. `argmax` and `argmin` are a Tensor's methods
+as functions too (`torch.argmax(out, dim=1)`)."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .engine import Node
+from .tensors import Tensor
 
 T = TypeVar("T", bound=Node)  # a Tensor gives a Tensor, a Value a Value
 
@@ -58,3 +62,22 @@ def sigmoid(input: T) -> T:
 def relu(input: T) -> T:
     """`torch.relu(x)`: `x.relu()`."""
     return _node(input, "relu").relu()
+
+
+def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+    """`torch.argmax(x, dim=1)`: `x.argmax(dim=1)`, the indices as a numpy int64 array."""
+    return _tensor(input, "argmax").argmax(dim, keepdim)
+
+
+def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+    """`torch.argmin(x, dim=1)`: `x.argmin(dim=1)`, the indices as a numpy int64 array."""
+    return _tensor(input, "argmin").argmin(dim, keepdim)
+
+
+def _tensor(input: Any, name: str) -> Tensor:
+    if not isinstance(input, Tensor):  # (a Value has no axes to search)
+        raise TypeError(
+            f"{name}() takes a Tensor (as torch.{name}), got {type(input).__name__}: {input!r:.60}; "
+            "make one with tensor(...) first"
+        )
+    return input

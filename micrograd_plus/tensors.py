@@ -306,6 +306,9 @@ def _is_basic_index(index: Any) -> bool:
 
 def _check_index(index: Any) -> Any:
     items = index if type(index) is tuple else (index,)
+    if any(isinstance(item, Tensor) for item in items):  # PyTorch's t[labels]: see _tensor_index
+        items = tuple(_tensor_index(item) if isinstance(item, Tensor) else item for item in items)
+        index = items if type(index) is tuple else items[0]
     for item in items:
         if isinstance(item, Node):
             raise TypeError(
@@ -314,6 +317,30 @@ def _check_index(index: Any) -> Any:
             )
         _refuse_nodes_inside(item, "an index")
     return index
+
+
+def _tensor_index(index: Tensor) -> np.ndarray:
+    """A Tensor used as an index, as PyTorch uses an int64 one: Tensors hold floats here, so its
+    values must be whole numbers (class labels, positions), taken as a new int64 array."""
+    if index.requires_grad:
+        raise TypeError(
+            "cannot index with a Tensor that requires grad (an index has no gradient); index with "
+            "t[labels.detach()], ints, slices, an int array or a boolean mask"
+        )
+    ints = _whole_numbers(index.data)
+    if ints is None:
+        raise IndexError(
+            f"a Tensor used as an index must hold whole numbers (positions, class labels), got "
+            f"{index.data.ravel()[:6]}; round it first, or index with an int array"
+        )
+    return ints
+
+
+def _whole_numbers(data: np.ndarray) -> np.ndarray | None:
+    """Whole numbers (within int64's range) of a float array as a new int64 array, else None."""
+    if not (np.all(np.abs(data) < 2.0**63) and np.all(data == np.floor(data))):
+        return None
+    return data.astype(np.int64)
 
 
 def _own_index(index: Any) -> Any:
@@ -1669,8 +1696,9 @@ def _clamp_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
 def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
     """`index` as a new int64 array that gather() may use on a Tensor of `shape`, or a clear error."""
     picks = np.array(index.data if isinstance(index, Tensor) else index)
-    if picks.dtype.kind == "f" and np.all(np.isfinite(picks)) and np.all(picks == np.floor(picks)):
-        picks = picks.astype(np.int64)  # whole numbers in a float array (a Tensor of labels)
+    if picks.dtype.kind == "f":  # whole numbers in a float array (a Tensor of labels)
+        whole = _whole_numbers(picks)
+        picks = picks if whole is None else whole
     if picks.dtype.kind not in "iu":
         raise TypeError(f"gather(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}")
     if picks.ndim != len(shape):

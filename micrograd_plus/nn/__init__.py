@@ -7,6 +7,7 @@ from .activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .containers import ModuleDict, ModuleList
 from .dropout import Dropout
 from .layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,

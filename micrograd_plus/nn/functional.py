@@ -1,6 +1,8 @@
-"""The operations layers are made of: linear, conv2d, max_pool2d and clamp_min, each an
-`engine.Op` on Tensors (like `torch.nn.functional`); and the activations and dropout, as
-`torch.nn.functional` names them (relu, softmax, log_softmax, leaky_relu, gelu, dropout).
+"""The operations layers are made of: linear, conv2d, max_pool2d and avg_pool2d, each an
+`engine.Op` on Tensors (like `torch.nn.functional`), and adaptive_avg_pool2d; the
+activations and dropout, as `torch.nn.functional` names them (relu, softmax, log_softmax,
+leaky_relu, gelu, dropout); and the loss functions of losses.py under PyTorch's names here
+(`F.cross_entropy`, `F.nll_loss`, `F.mse_loss`, ...).
 
 Each op computes its forward on raw numpy arrays and states its backward rule once. The rules
 are written with the dispatching helpers below (`conv2d`, `conv2d_input_grad`, ...): on arrays
@@ -24,7 +26,18 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Node, Op, exp
-from ..tensors import Tensor, quiet, real_number, where
+from ..tensors import Tensor, positive_int, quiet, real_number, where
+from . import losses as _losses
+
+# torch.nn.functional holds the losses too: `loss_func = F.cross_entropy`
+binary_cross_entropy = _losses.binary_cross_entropy
+binary_cross_entropy_with_logits = _losses.binary_cross_entropy_with_logits
+cross_entropy = _losses.cross_entropy
+huber_loss = _losses.huber_loss
+l1_loss = _losses.l1_loss
+mse_loss = _losses.mse_loss
+nll_loss = _losses.nll_loss
+smooth_l1_loss = _losses.smooth_l1_loss
 
 Pair = tuple[int, int]
 
@@ -494,27 +507,43 @@ def avg_pool2d(
     return sums / _conv_forward(ones, np.ones((1, 1, *kernel), x.dtype), geo)
 
 
-# --- clamp_min --------------------------------------------------------------------------------
+# --- adaptive_avg_pool2d: two products with matrices of window means ----------------------
 
 
-def clamp_min(x: Any, low: float) -> Any:
-    """max(x, low) elementwise, on a Value or a Tensor; like PyTorch, the gradient passes where
-    x >= low (nan passes through)."""
-    op = _op(
-        "clamp_min",
-        lambda a: (
-            np.maximum(a, low) if isinstance(a, np.ndarray) else (a if a >= low or a != a else float(low))
-        ),
-        lambda g, out, a: (g * _at_least(a, low),),
-    )
-    return type(x).apply(op, x)
+def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
+    """The mean of each of `output_size` (an int, or a pair whose None keeps that size) windows
+    that tile the last two axes, as PyTorch's: window i of an axis of n over out covers
+    [floor(i n / out), ceil((i + 1) n / out)), so any input size gives the output size asked for.
+    On (N, C, H, W) or (C, H, W). Each axis's means are a matrix product with a matrix of window
+    weights, so the gradient is matmul's."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim not in (3, 4) or 0 in x.shape[-2:]:
+        raise ValueError(
+            f"adaptive_avg_pool2d(): expected an input of shape (N, C, H, W) or (C, H, W) with H, W >= 1, "
+            f"got {x.shape}"
+        )
+    height, width = x.shape[-2:]
+    oh, ow = (n if size is None else size for size, n in zip(adaptive_size(output_size), (height, width)))
+    return _window_means(oh, height, x.dtype) @ x @ _window_means(ow, width, x.dtype).T
 
 
-def _at_least(a: Any, low: float) -> Any:
-    data = _data(a)
-    if isinstance(data, np.ndarray):
-        return (~(data < low)).astype(data.dtype)
-    return 0.0 if data < low else 1.0
+def adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
+    """An adaptive pooling's output size, checked: an int, or a pair of ints or None."""
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise TypeError(f"output_size must be an int or a pair of ints (or None), got {output_size!r:.60}")
+    height, width = (None if size is None else positive_int(size, "output_size") for size in sizes)
+    return height, width
+
+
+def _window_means(out: int, n: int, dtype: np.dtype) -> np.ndarray:
+    """(out, n): row i averages adaptive pooling's window i of an axis of length n."""
+    means = np.zeros((out, n), dtype=dtype)
+    for i in range(out):
+        start, stop = i * n // out, -(-(i + 1) * n // out)
+        means[i, start:stop] = 1.0 / (stop - start)
+    return means
 
 
 # --- activations and dropout (issue 16) --------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten,
-Sequential, the loss modules and `clip_grad_norm_` (the activations are in activations.py; ReLU,
-Tanh and Sigmoid are importable from here too).
+"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d,
+AdaptiveAvgPool2d, Flatten, Sequential, the loss modules and `clip_grad_norm_` (the activations
+are in activations.py; ReLU, Tanh and Sigmoid are importable from here too).
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
@@ -26,6 +26,7 @@ from .activations import ReLU, Sigmoid, Tanh
 from .module import Module, checked_child_name
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -212,6 +213,22 @@ class AvgPool2d(Module):
             f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"count_include_pad={self.count_include_pad})"
         )
+
+
+class AdaptiveAvgPool2d(Module):
+    """The mean over each of output_size windows that tile the image (an int, or a pair whose
+    None keeps that size), whatever the input's size: `AdaptiveAvgPool2d(1)` averages each
+    channel to one number, so a model fits images of any size."""
+
+    def __init__(self, output_size: Any):
+        F.adaptive_size(output_size)  # checked now, not at the first call
+        self.output_size = output_size
+
+    def forward(self, x: Any) -> Tensor:
+        return F.adaptive_avg_pool2d(_as_tensor(x), self.output_size)
+
+    def __repr__(self) -> str:
+        return f"AdaptiveAvgPool2d(output_size={self.output_size!r})"
 
 
 class Flatten(Module):

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..engine import Node, Op, Value, value_sum
 from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet, real_number, where
-from .functional import clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
 _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so p = 0 or 1 gives a finite loss
@@ -230,6 +229,31 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
         for x, t in zip(xs, ts)
     ]
     return _reduce_values(terms, reduction)
+
+
+# --- clamp_min (the divisor of BCE's gradient) -----------------------------------------------
+
+
+def clamp_min(x: Any, low: float) -> Any:
+    """max(x, low) elementwise, on a Value or a Tensor; like PyTorch, the gradient passes where
+    x >= low (nan passes through)."""
+    op = Op(
+        "clamp_min",
+        quiet(
+            lambda a: (
+                np.maximum(a, low) if isinstance(a, np.ndarray) else (a if a >= low or a != a else float(low))
+            )
+        ),
+        quiet(lambda g, out, a: (g * _at_least(a, low),)),
+    )
+    return type(x).apply(op, x)
+
+
+def _at_least(a: Any, low: float) -> Any:
+    data = _data(a)
+    if isinstance(data, np.ndarray):
+        return (~(data < low)).astype(data.dtype)
+    return 0.0 if data < low else 1.0
 
 
 # PyTorch divides by max(p (1 - p), eps) with eps the float32 number nearest 1e-12 (it differs

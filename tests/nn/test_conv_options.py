@@ -1,5 +1,6 @@
 """Conv2d's stride, padding ("same", "valid"), dilation and groups; MaxPool2d's padding and
-dilation; AvgPool2d: values, gradients and second derivatives against PyTorch float64 for
+dilation; AvgPool2d and AdaptiveAvgPool2d: values, gradients and second derivatives against
+PyTorch float64 for
 hypothesis-drawn shapes and options, central differences, the modules against torch's, and
 the errors for options PyTorch refuses."""
 
@@ -13,7 +14,7 @@ from conftest import close_to_torch, require_torch
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from micrograd_plus import AvgPool2d, Conv2d, MaxPool2d, Tensor, grad, gradcheck, nn
+from micrograd_plus import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d, Tensor, grad, gradcheck, nn
 from micrograd_plus.nn import functional as F
 
 
@@ -399,3 +400,74 @@ def test_max_pool2d_never_picks_padding_even_when_a_window_holds_only_minus_infi
         torch.ones(1, 1, 4, 2)
     )
     assert np.array_equal(x.grad, tx.grad.numpy()) and x.grad.sum() == 8.0
+
+
+# --- AdaptiveAvgPool2d ----------------------------------------------------------------------------
+
+
+@st.composite
+def adaptive_cases(draw: st.DrawFn) -> dict:
+    """An (N, C, H, W) or (C, H, W) input and an output size: an int, or a pair of sizes or None,
+    smaller or larger than the input (windows then overlap, or repeat one cell)."""
+    size = (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    leading = draw(st.sampled_from([(), (2,)]))
+    one = st.integers(1, 9)
+    output = draw(st.one_of(one, st.tuples(one | st.none(), one | st.none())))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return {"x": rng.normal(size=(*leading, 2, *size)), "output": output, "g_seed": int(rng.integers(2**32))}
+
+
+@given(adaptive_cases())
+@example({"x": np.arange(10.0).reshape(1, 1, 2, 5), "output": (1, 3), "g_seed": 0})  # overlapping windows
+def test_adaptive_avg_pool2d_matches_torch_to_second_order(case: dict) -> None:
+    torch = require_torch()
+    size = case["output"]
+    _compare_first_and_second_order(
+        torch,
+        lambda x: F.adaptive_avg_pool2d(x, size),
+        lambda x: torch.nn.functional.adaptive_avg_pool2d(x, size),
+        [case["x"]],
+        case["g_seed"],
+    )
+
+
+def test_adaptive_avg_pool2d_passes_gradcheck_and_is_avg_pool2d_where_the_size_divides() -> None:
+    x = Tensor(np.random.default_rng(4).normal(size=(2, 3, 6, 5)), requires_grad=True)
+    assert gradcheck(lambda x: F.adaptive_avg_pool2d(x.tanh(), (4, 3)), [x])
+    assert np.allclose(F.adaptive_avg_pool2d(x, (3, 1)).data, F.avg_pool2d(x, (2, 5)).data, rtol=1e-14)
+    assert np.allclose(AdaptiveAvgPool2d(1)(x).data, x.data.mean(axis=(2, 3), keepdims=True), rtol=1e-14)
+
+
+def test_adaptive_avg_pool2d_module_fits_any_image_size_as_torchs() -> None:
+    torch = require_torch()
+    for output in [1, (2, 3), (None, 2)]:
+        ours, theirs = AdaptiveAvgPool2d(output), torch.nn.AdaptiveAvgPool2d(output)
+        for shape in [(2, 3, 8, 8), (1, 2, 5, 9), (3, 4, 4)]:
+            x = np.random.default_rng(len(shape)).normal(size=shape)
+            out, ref = ours(x), theirs(torch.tensor(x))
+            assert out.shape == tuple(ref.shape) and close_to_torch(out.data, ref.numpy()), (output, shape)
+        assert repr(ours) == repr(theirs) and ours.state_dict() == {} == theirs.state_dict()
+    assert nn.AdaptiveAvgPool2d is AdaptiveAvgPool2d
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: AdaptiveAvgPool2d(0), ValueError, "output_size must be a positive int, got 0"),
+        (
+            lambda: AdaptiveAvgPool2d((2, 2, 2)),
+            TypeError,
+            r"an int or a pair of ints \(or None\), got \(2, 2, 2\)",
+        ),
+        (lambda: AdaptiveAvgPool2d(2.5), ValueError, "output_size must be a positive int, got 2.5"),
+        (
+            lambda: F.adaptive_avg_pool2d(Tensor(np.zeros((4, 4))), 1),
+            ValueError,
+            r"shape \(N, C, H, W\) or \(C, H, W\) with H, W >= 1, got \(4, 4\)",
+        ),
+        (lambda: F.adaptive_avg_pool2d(Tensor(np.zeros((1, 2, 0, 3))), 1), ValueError, r"got \(1, 2, 0, 3\)"),
+    ],
+)
+def test_adaptive_avg_pool2d_refuses_bad_sizes_and_inputs(make, error: type, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error, match=message):
+        make()

@@ -1,6 +1,7 @@
 """Idioms that PyTorch tutorials use and ported code keeps: `inplace=` on ReLU, LeakyReLU,
 Dropout and their functional forms, `named_children()`, `apply(fn)` and
-`Sequential(OrderedDict(...))`; each against PyTorch float64. (`zero_grad(set_to_none=...)`:
+`Sequential(OrderedDict(...))`, the losses in `nn.functional` (`F.cross_entropy`); each against
+PyTorch float64. (`zero_grad(set_to_none=...)`:
 tests/optim/test_zero_grad.py.)"""
 
 from __future__ import annotations
@@ -442,3 +443,42 @@ def test_parameter_takes_a_tensor_that_requires_grad() -> None:
         nn.Parameter(mg.ones(2), requires_grad=False)
     with pytest.raises(TypeError, match=r"Parameter\(\) takes a Tensor, got ndarray.*Parameter\(tensor"):
         nn.Parameter(np.ones(2))  # type: ignore[arg-type]
+
+
+F_LOSSES = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "huber_loss",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "smooth_l1_loss",
+]
+
+
+@pytest.mark.parametrize("name", F_LOSSES)
+def test_the_losses_are_in_nn_functional_as_in_torch(name: str) -> None:
+    """`loss_func = F.cross_entropy` (What is torch.nn really?): torch.nn.functional holds them."""
+    torch = require_torch()
+    assert getattr(F, name) is getattr(mg, name) is getattr(nn, name)
+    assert callable(getattr(torch.nn.functional, name))
+
+
+@given(
+    logits=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 4)), elements=st.floats(-5, 5)),
+    data=st.data(),
+)
+def test_f_cross_entropy_takes_labels_as_a_tensor_of_whole_numbers_as_torch_takes_int64(
+    logits: np.ndarray, data: st.DataObject
+) -> None:
+    torch = require_torch()
+    n, c = logits.shape
+    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    ours, theirs = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(ours, mg.tensor(labels))
+    expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(labels))
+    assert close_to_torch(loss.data, expected.detach().numpy())
+    loss.backward()
+    expected.backward()
+    assert close_to_torch(ours.grad, theirs.grad.numpy())

@@ -260,3 +260,63 @@ def test_the_functions_take_tensors_and_values_and_say_what_to_use_for_numbers(n
     out.backward()
     expected.backward()
     assert v.grad == w.grad != 0.0
+
+
+@given(
+    x=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 4)), elements=st.floats(-3, 3)),
+    data=st.data(),
+)
+def test_a_tensor_of_whole_numbers_indexes_as_torchs_int64_labels(x: np.ndarray, data: st.DataObject) -> None:
+    """The tutorial's nll, `-input[range(target.shape[0]), target].mean()`, with the labels a
+    Tensor (`tensor(y)` holds floats here): values and gradients as torch's with int64 labels."""
+    torch = require_torch()
+    n, c = x.shape
+    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    rows = np.array(data.draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6)))
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    target, ttarget = mg.tensor(labels), torch.tensor(labels)
+    out = -ours[range(target.shape[0]), target].mean() + ours[mg.tensor(rows)].sum()
+    expected = -theirs[range(ttarget.shape[0]), ttarget].mean() + theirs[torch.tensor(rows)].sum()
+    assert close_to_torch(out.data, expected.detach().numpy())
+    out.backward()
+    expected.backward()
+    assert close_to_torch(ours.grad, theirs.grad.numpy())
+
+
+def test_an_index_tensor_must_hold_whole_numbers_and_need_no_gradient() -> None:
+    t = Tensor(np.arange(6.0).reshape(2, 3))
+    for bad in ([0.5], [np.nan], [np.inf], [1e19]):
+        with pytest.raises(IndexError, match=r"a Tensor used as an index must hold whole numbers.*round it"):
+            t[Tensor(bad)]
+    with pytest.raises(TypeError, match="cannot index with a Tensor that requires grad"):
+        t[:, Tensor([1.0], requires_grad=True)]
+    assert np.array_equal(t[Tensor(1.0)].data, [3.0, 4.0, 5.0])  # a 0-d Tensor is an int
+    np.testing.assert_array_equal(t.gather(1, Tensor([[2.0], [0.0]])).data, [[2.0], [3.0]])  # (gather's too)
+
+
+@given(
+    x=hnp.arrays(
+        np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.integers(-3, 3)
+    ),
+    data=st.data(),
+)
+def test_torch_argmax_and_argmin_are_functions_as_in_torch(x: np.ndarray, data: st.DataObject) -> None:
+    """`torch.argmax(out, dim=1)`: the method as a function, with ties (small integers) as torch's."""
+    torch = require_torch()
+    dim = data.draw(st.none() | st.integers(-x.ndim, x.ndim - 1))
+    keepdim = data.draw(st.booleans())
+    for name in ("argmax", "argmin"):
+        ours = getattr(mg, name)(Tensor(x), dim=dim, keepdim=keepdim)
+        theirs = getattr(torch, name)(torch.tensor(x), dim=dim, keepdim=keepdim).numpy()
+        assert isinstance(ours, np.ndarray) and ours.dtype == np.int64
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(ours, getattr(Tensor(x), name)(dim, keepdim))
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_and_argmin_say_they_take_a_tensor(name: str) -> None:
+    for bad in (mg.Value(1.0), np.array([1.0, 2.0]), [1.0, 2.0]):
+        with pytest.raises(
+            TypeError, match=rf"{name}\(\) takes a Tensor \(as torch\.{name}\), got .*tensor\(\.\.\.\)"
+        ):
+            getattr(mg, name)(bad)
