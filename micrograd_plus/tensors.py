@@ -1309,7 +1309,21 @@ class Tensor(Node):
             return self.reshape(1).log_softmax(0).reshape(())
         return _unary(_log_softmax_op(axis), self)
 
-    # -- comparisons: plain boolean arrays; == and hash stay by identity ----------------------------
+    # -- comparisons: plain boolean arrays, == too (as PyTorch's); hash stays by identity ------------
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        """Elementwise, as `torch.eq`: `(preds == labels).mean()`. Sets and dicts of Tensors still
+        work (they hash by identity and look at identity first); `t == None` is False."""
+        if other is None or (isinstance(other, Node) and not isinstance(other, Tensor)):
+            return NotImplemented  # identity: False
+        return np.asarray(self.data == _compare_data(other))
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        if other is None or (isinstance(other, Node) and not isinstance(other, Tensor)):
+            return NotImplemented
+        return np.asarray(self.data != _compare_data(other))
+
+    __hash__ = Node.__hash__
 
     def __lt__(self, other: Operand) -> np.ndarray:
         return np.asarray(self.data < _compare_data(other))

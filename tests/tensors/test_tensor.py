@@ -176,14 +176,26 @@ def test_unknown_operands_are_python_type_errors():
 
 
 @given(matrices(), floats)
-def test_comparisons_return_boolean_arrays_and_equality_stays_identity(x, y):
+def test_comparisons_and_equality_are_elementwise_and_hash_stays_identity(x, y):
     t = Tensor(x)
-    for ours, theirs in ((t < y, x < y), (t <= y, x <= y), (t > y, x > y), (t >= y, x >= y), (y < t, y < x)):
+    pairs = ((t < y, x < y), (t <= y, x <= y), (t > y, x > y), (t >= y, x >= y), (y < t, y < x))
+    pairs += ((t == y, x == y), (t != y, x != y), (y == t, y == x), (x == t, x == x), (x != t, x != x))
+    for ours, theirs in pairs:
         assert type(ours) is np.ndarray and ours.dtype == np.bool_
         np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(t > Tensor(x), np.zeros(x.shape, bool))
     same = Tensor(x)
-    assert (t == same) is False and t == t and len({t, same, t}) == 2
+    np.testing.assert_array_equal(t == same, x == x)  # as torch.eq: nan is not equal to itself
+    assert len({t, same, t}) == 2 and {t: 1, same: 2}[same] == 2  # sets and dicts go by identity
+    assert (t == None) is False and (t != None) is True  # noqa: E711 (the operator is what is tested)
+
+
+def test_equality_agrees_with_torch_eq_as_porting_code_uses_it():
+    torch = require_torch()
+    preds, labels = np.array([0, 2, 1, 1]), np.array([0.0, 2.0, 2.0, 1.0])
+    ours = (preds == Tensor(labels)).astype(float).mean()  # `(preds == yb).float().mean()`
+    theirs = (torch.tensor(preds) == torch.tensor(labels)).float().mean().item()
+    assert ours == theirs
 
 
 # -- gradient bookkeeping ----------------------------------------------------------------------------
