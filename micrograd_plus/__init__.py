@@ -5,6 +5,7 @@ from .check.gradcheck import (
     check_gradient_function,
     check_local_derivatives,
     gradcheck,
+    gradgradcheck,
     numerical_grad,
 )
 from .checkpoints import load_checkpoint, save_checkpoint

@@ -5,5 +5,6 @@ from .gradcheck import (
     check_gradient_function,
     check_local_derivatives,
     gradcheck,
+    gradgradcheck,
     numerical_grad,
 )
