@@ -670,8 +670,14 @@ def _diagnosis(
             f"{len(local.checks)} in forward order, found by check_local_derivatives on f's graph): "
             "fix its backward; report.local compares the rule with finite differences"
         ]
-    failures = report.failures
-    if all(r.note for r in failures):
+    outputs = [_output_array(f(*args), "f") for _ in range(2)]
+    if not np.array_equal(outputs[0], outputs[1], equal_nan=True):
+        return [
+            f"hint: f gives different outputs for the same inputs ({_short(outputs[0])}, then "
+            f"{_short(outputs[1])}): finite differences need a deterministic f (fix its random seed, "
+            "keep no state between calls)"
+        ]
+    if all(r.note for r in report.failures):
         return []  # each wrong row says why already (a kink, f not finite nearby)
     cut = _cut_leaves(f, args, positions)
     if cut:
@@ -682,8 +688,9 @@ def _diagnosis(
             "a new node of it), so autograd cannot see that path"
         ]
     return [
-        "hint: every op's own rule matches finite differences at its inputs: check that f returns the "
-        "same output for the same inputs (no randomness, no state) and that eps suits their size"
+        "hint: no single cause found: every op's own rule matches finite differences at its inputs "
+        "(for the upstream gradient report.local shows), f is deterministic and its graph is not "
+        f"cut; try another eps (this check used {report.eps:g}), or the rules at other upstream gradients"
     ]
 
 
