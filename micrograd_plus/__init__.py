@@ -4,6 +4,7 @@ from .check.gradcheck import (
     GradcheckError,
     check_gradient_function,
     check_local_derivatives,
+    compare_gradients,
     gradcheck,
     gradgradcheck,
     numerical_grad,

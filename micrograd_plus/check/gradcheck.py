@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "NodeCheck",
     "check_gradient_function",
     "check_local_derivatives",
+    "compare_gradients",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -342,6 +343,8 @@ class GradcheckReport:
     analytic_label: str = "analytic"
     notes: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)  # on a gradcheck failure: cause or hint
+    reference_label: str = "numeric"  # what the gradient under test is compared with
+    subject: str = "input"  # what the first column names: an input, or a node of a graph
     local: LocalDerivativeReport | None = None  # on a gradcheck failure: each op's rule checked
 
     @property
@@ -370,7 +373,7 @@ class GradcheckReport:
             lines.append(
                 f"{worst.name}: {len(bad)} of {len(rows)} elements wrong; largest error "
                 f"{_fmt_err(worst.abs_error)}{where} ({self.analytic_label} {_fmt(worst.analytic)}, "
-                f"numeric {_fmt(worst.numeric)})"
+                f"{self.reference_label} {_fmt(worst.numeric)})"
             )
         return lines
 
@@ -382,7 +385,7 @@ class GradcheckReport:
     def header(self) -> list[str]:
         """The column names of the table, for `table()` and the notebook display."""
         autograd = ["autograd"] if self.with_autograd else []
-        return ["input", "element", self.analytic_label, "numeric", *autograd, "abs err", "rel err", ""]
+        return [self.subject, "element", self.analytic_label, self.reference_label, *autograd, "abs err", "rel err", ""]
 
     def table(self, max_rows: int = MAX_TABLE_ROWS) -> str:
         """The rows as aligned text; failing rows first when there are too many to show."""
@@ -401,13 +404,16 @@ class GradcheckReport:
             return "  ".join(parts).rstrip()
 
         out = [render(header)] + [render(c) for c in cells]
+        wrong = len(self.failures) - sum(self.rows[k].failed for k in keep)
         if hidden:
-            out.append(f"... {hidden} more matching rows not shown (report.rows has them all)")
+            which = f"{wrong} of them wrong" if wrong else "all matching"
+            out.append(f"... {hidden} more rows not shown ({which}; report.rows has them all)")
         return "\n".join(out)
 
     def __str__(self) -> str:
         n_bad = len(self.failures)
-        tolerances = f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        step = f"eps={self.eps:g}, " if self.reference_label == "numeric" else ""
+        tolerances = f"({step}atol={self.atol:g}, rtol={self.rtol:g})"
         if self.ok:
             head = f"{self.title}: all {len(self.rows)} gradient elements match {tolerances}"
         elif n_bad:
@@ -903,6 +909,65 @@ def check_gradient_function(
     return _finish(report, raise_exception)
 
 
+def compare_gradients(
+    output: Node,
+    gradients: Mapping[Node, Any],
+    raise_exception: bool = True,
+    *,
+    grad_output: Any = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> GradcheckReport:
+    """Compare gradients you computed by hand with autograd's, node by node, as in "becoming a
+    backprop ninja" (Karpathy compares each of his with PyTorch's `.grad`).
+
+    `gradients` maps nodes of `output`'s graph (inputs, parameters or intermediate results) to
+    your gradient of `output` with respect to each. Autograd's come from `grad` (no `.grad`
+    is touched, no `retain_grad()` needed); `grad_output` seeds a non-scalar output. List the
+    nodes in the order your backprop computes them: the advice then names the first wrong
+    one, whose step is the one to fix (the ones before it are right). Raises `GradcheckError`
+    on a mismatch; with `raise_exception=False` returns the report.
+    """
+    if not isinstance(output, Node):
+        raise TypeError(f"compare_gradients() takes the output node of a graph first, got {type(output).__name__}")
+    if not isinstance(gradients, Mapping) or not all(isinstance(n, Node) for n in gradients):
+        raise TypeError(
+            "compare_gradients() takes a dict from nodes to your gradients, e.g. {logits: dlogits, W1: dW1}"
+        )
+    nodes = list(gradients)
+    names = [repr(n.label) if n.label else f"node {k}" for k, n in enumerate(nodes)]
+    problems = [f"{name} does not require grad: autograd has no gradient for it" for name, n in zip(names, nodes) if not n.requires_grad]
+    references = grad(output, nodes, grad_outputs=grad_output, allow_unused=True)
+    rows: list[GradientRow] = []
+    for k, (node, reference) in enumerate(zip(nodes, references)):
+        shape = np.shape(node.data)
+        given = np.asarray(_raw_of(gradients[node]), dtype=np.float64)
+        if not node.requires_grad:
+            continue
+        if given.shape != shape:
+            problems.append(
+                f"{names[k]}: your gradient has shape {given.shape} but the node has shape {shape} "
+                "(a gradient has the shape of its node)"
+            )
+            continue
+        expected = np.zeros(shape) if reference is None else np.asarray(_raw_of(reference), dtype=np.float64)
+        for j in range(given.size):
+            a, e = float(given.flat[j]), float(expected.flat[j])
+            abs_error, rel_error, ok = _compare(a, e, atol, rtol)
+            index = tuple(int(i) for i in np.unravel_index(j, shape)) if shape else ()
+            rows.append(GradientRow(k, names[k], index, a, e, abs_error, rel_error, not ok))
+    report = GradcheckReport(
+        "compare_gradients", rows, math.nan, atol, rtol, problems, "given", reference_label="autograd", subject="node"
+    )
+    if report.failures:
+        first = names[report.failures[0].input]
+        report.advice = [
+            f"the first wrong gradient in the order given is {first}: if they are in the order your "
+            "backprop computes them, the step that computes it is wrong (the ones before it are right)"
+        ]
+    return _finish(report, raise_exception)
+
+
 # -- local derivatives -------------------------------------------------------------------------
 
 
@@ -927,8 +992,10 @@ class NodeCheck:
 
 
 def _short(x: Any) -> str:
+    """A number or array on one line (a report's lines stay lines)."""
     if isinstance(x, np.ndarray):
-        body = np.array2string(x, precision=6, threshold=8, separator=", ")
+        body = np.array2string(x, precision=6, threshold=8, separator=", ", max_line_width=10**6)
+        body = body.replace("\n", "")
         return f"array(shape={x.shape}, {body})" if x.ndim else body
     return repr(float(x)) if isinstance(x, (float, np.floating)) else repr(x)
 

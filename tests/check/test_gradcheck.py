@@ -147,9 +147,10 @@ def test_a_cut_table_keeps_the_wrong_rows_first_and_in_order_and_counts_the_rest
     assert shown == sorted((wrong + right)[:max_rows])
     assert all(("<-- WRONG" in line) == failed[k] for k, line in zip(shown, lines[1:]))
     hidden = len(failed) - len(shown)
-    assert (lines[-1] == f"... {hidden} more matching rows not shown (report.rows has them all)") == (
-        hidden > 0
-    )
+    hidden_wrong = len(wrong) - sum(failed[k] for k in shown)
+    which = f"{hidden_wrong} of them wrong" if hidden_wrong else "all matching"
+    expected = f"... {hidden} more rows not shown ({which}; report.rows has them all)"
+    assert (lines[-1] == expected) == (hidden > 0)
 
 
 def test_gradcheck_tolerances_follow_torch_allclose():

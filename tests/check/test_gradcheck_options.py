@@ -1,5 +1,6 @@
 """What a gradcheck failure says (the op whose rule is wrong, or a cut graph), PyTorch's options
-nondet_tol and fast_mode, gradgradcheck, and check_gradient_function raising by default."""
+nondet_tol and fast_mode, gradgradcheck, check_gradient_function raising by default, and
+hand-written backprop compared with autograd node by node (compare_gradients)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from micrograd_plus import (
     Tensor,
     Value,
     check_gradient_function,
+    check_local_derivatives,
+    compare_gradients,
+    cross_entropy,
     gradcheck,
     gradgradcheck,
 )
@@ -272,3 +276,93 @@ def test_check_gradient_function_raises_by_default_like_gradcheck():
         check_gradient_function(f, np.sin, w)
     assert not check_gradient_function(f, np.sin, w, raise_exception=False)
     assert not check_gradient_function(f, np.sin, w, False)  # the positional form still works
+
+
+# -- hand-written backprop, node by node (compare_gradients) ---------------------------------------
+
+
+def _two_layer_net(seed: int):
+    """A 2-layer tanh MLP with a cross-entropy loss, built on Tensors, and its pieces."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)  # noqa: N806
+    W1 = Tensor(rng.normal(size=(4, 5)) * 0.5, requires_grad=True, label="W1")  # noqa: N806
+    W2 = Tensor(rng.normal(size=(5, 3)) * 0.5, requires_grad=True, label="W2")  # noqa: N806
+    hpre = Tensor(X) @ W1
+    hid = hpre.tanh()
+    logits = hid @ W2
+    hpre.label, hid.label, logits.label = "hpre", "hid", "logits"
+    return X, Y, W1, W2, hpre, hid, logits, cross_entropy(logits, Y)
+
+
+def _backprop_by_hand(X, Y, W2, hpre, hid, logits, bug=False):  # noqa: N803
+    """The gradients of the mean cross-entropy, from the loss down, as in "becoming a backprop ninja"."""
+    p = np.exp(logits.data - logits.data.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    dlogits = (p - np.eye(3)[Y]) / len(Y)
+    dW2 = hid.data.T @ dlogits  # noqa: N806
+    dhid = dlogits @ W2.data.T
+    dhpre = (1 - (hpre.data if bug else hid.data) ** 2) * dhid  # the bug: tanh' of the pre-activation
+    return dlogits, dW2, dhid, dhpre, X.T @ dhpre
+
+
+@given(st.integers(0, 2**16))
+def test_compare_gradients_passes_right_backprop_and_shows_torchs_gradients(seed):
+    torch = require_torch()
+    X, Y, W1, W2, hpre, hid, logits, loss = _two_layer_net(seed)  # noqa: N806
+    nodes = [logits, W2, hid, hpre, W1]
+    given_ = _backprop_by_hand(X, Y, W2, hpre, hid, logits)
+    report = compare_gradients(loss, dict(zip(nodes, given_)))
+    assert str(report).startswith("compare_gradients: all 113 gradient elements match (atol=1e-05, rtol=0.001)")
+    # the autograd column is PyTorch's gradient of each node, intermediates included
+    tW1, tW2 = torch.tensor(W1.data, requires_grad=True), torch.tensor(W2.data, requires_grad=True)  # noqa: N806
+    t_hpre = torch.tensor(X) @ tW1
+    t_hid = t_hpre.tanh()
+    t_logits = t_hid @ tW2
+    expected = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(t_logits, torch.tensor(Y)), [t_logits, tW2, t_hid, t_hpre, tW1]
+    )
+    for k, e in enumerate(expected):
+        column = [r.numeric for r in report.rows if r.input == k]
+        assert close_to_torch(np.reshape(column, e.shape), e.numpy())
+    assert W1.grad is None and hid.grad is None  # no .grad is touched
+
+
+def test_compare_gradients_names_the_first_wrong_step():
+    X, Y, W1, W2, hpre, hid, logits, loss = _two_layer_net(0)  # noqa: N806
+    given_ = _backprop_by_hand(X, Y, W2, hpre, hid, logits, bug=True)
+    with pytest.raises(GradcheckError) as caught:
+        compare_gradients(loss, dict(zip([logits, W2, hid, hpre, W1], given_)))
+    report = caught.value.report
+    assert {r.name for r in report.failures} == {"'hpre'", "'W1'"}  # logits, W2 and hid are right
+    lines = str(report).splitlines()
+    assert lines[1].startswith("  'hpre': ") and lines[2].startswith("  'W1': 20 of 20 elements wrong")
+    assert lines[3] == (
+        "  the first wrong gradient in the order given is 'hpre': if they are in the order your backprop "
+        "computes them, the step that computes it is wrong (the ones before it are right)"
+    )
+    assert lines[4].split() == ["node", "element", "given", "autograd", "abs", "err", "rel", "err"]
+
+
+def test_compare_gradients_reports_shapes_and_nodes_without_gradients():
+    x = Tensor(np.ones((2, 2)), requires_grad=True, label="x")
+    data = Tensor(np.ones(2), label="data")
+    out = (x @ data).sum()
+    report = compare_gradients(out, {x: np.ones(4), data: np.ones(2)}, raise_exception=False)
+    assert report.problems == [
+        "'data' does not require grad: autograd has no gradient for it",
+        "'x': your gradient has shape (4,) but the node has shape (2, 2) (a gradient has the shape of its node)",
+    ]
+    with pytest.raises(TypeError, match=r"a dict from nodes to your gradients"):
+        compare_gradients(out, [np.ones((2, 2))])
+
+
+# -- one line per line -----------------------------------------------------------------------------
+
+
+def test_a_local_report_keeps_arrays_on_one_line():
+    t = Tensor(np.arange(6.0).reshape(2, 3) / 5, requires_grad=True)
+    report = check_local_derivatives(Tensor.apply(BAD_SOFTPLUS, t).sum(), raise_exception=False)
+    lines = str(report).splitlines()
+    assert lines[1] == "  inputs: array(shape=(2, 3), [[0. , 0.2, 0.4], [0.6, 0.8, 1. ]])"
+    assert lines[2].startswith("  upstream gradient g = array(shape=(2, 3), [[") and lines[2].endswith("g * forward)")
+    assert lines[3].split()[0] == "input"
