@@ -1,12 +1,16 @@
 """Gradient checks: compare derivatives with central finite differences.
 
-Three questions, three tools:
+One question, one tool:
 
 - `gradcheck(f, inputs)`: is the gradient autograd computes for `f` right? (like
-  `torch.autograd.gradcheck`; on failure a table says which elements differ and by how much);
+  `torch.autograd.gradcheck`; on failure a table says which elements differ and by how much,
+  and the cause: the op whose rule is wrong, or a hint such as a cut graph);
+- `gradgradcheck(f, inputs)`: are its second derivatives right? (`create_graph=True`);
 - `check_local_derivatives(root)`: *which* operation's rule is wrong? Every node's
   `backward` rule is checked on its own, against finite differences of its `forward`;
 - `check_gradient_function(f, grad_f, inputs)`: is my hand-written backprop right?
+- `compare_gradients(output, {node: my_gradient})`: which step of my hand-written backprop
+  is wrong? (each node's gradient, intermediates too, against autograd's)
 
 Everything works on any autograd `Node` (Value with float data, Tensor with ndarray
 data) and, where it makes sense, on plain floats and float64 arrays. Finite differences
@@ -385,7 +389,16 @@ class GradcheckReport:
     def header(self) -> list[str]:
         """The column names of the table, for `table()` and the notebook display."""
         autograd = ["autograd"] if self.with_autograd else []
-        return [self.subject, "element", self.analytic_label, self.reference_label, *autograd, "abs err", "rel err", ""]
+        return [
+            self.subject,
+            "element",
+            self.analytic_label,
+            self.reference_label,
+            *autograd,
+            "abs err",
+            "rel err",
+            "",
+        ]
 
     def table(self, max_rows: int = MAX_TABLE_ROWS) -> str:
         """The rows as aligned text; failing rows first when there are too many to show."""
@@ -734,7 +747,11 @@ def _cut_leaves(f: Callable[..., Any], args: tuple[Any, ...], positions: list[in
     if len(before) != len(after):
         return []  # another graph: the leaves cannot be matched up
     with np.errstate(all="ignore"):
-        return [b for b, a in zip(before, after) if np.shape(b.data) == np.shape(a.data) and np.any(b.data != a.data)]
+        return [
+            b
+            for b, a in zip(before, after)
+            if np.shape(b.data) == np.shape(a.data) and np.any(b.data != a.data)
+        ]
 
 
 def gradgradcheck(
@@ -929,21 +946,27 @@ def compare_gradients(
     on a mismatch; with `raise_exception=False` returns the report.
     """
     if not isinstance(output, Node):
-        raise TypeError(f"compare_gradients() takes the output node of a graph first, got {type(output).__name__}")
+        raise TypeError(
+            f"compare_gradients() takes the output node of a graph first, got {type(output).__name__}"
+        )
     if not isinstance(gradients, Mapping) or not all(isinstance(n, Node) for n in gradients):
         raise TypeError(
             "compare_gradients() takes a dict from nodes to your gradients, e.g. {logits: dlogits, W1: dW1}"
         )
     nodes = list(gradients)
     names = [repr(n.label) if n.label else f"node {k}" for k, n in enumerate(nodes)]
-    problems = [f"{name} does not require grad: autograd has no gradient for it" for name, n in zip(names, nodes) if not n.requires_grad]
+    problems = [
+        f"{name} does not require grad: autograd has no gradient for it"
+        for name, n in zip(names, nodes)
+        if not n.requires_grad
+    ]
     references = grad(output, nodes, grad_outputs=grad_output, allow_unused=True)
     rows: list[GradientRow] = []
     for k, (node, reference) in enumerate(zip(nodes, references)):
-        shape = np.shape(node.data)
-        given = np.asarray(_raw_of(gradients[node]), dtype=np.float64)
         if not node.requires_grad:
             continue
+        shape = np.shape(node.data)
+        given = np.asarray(_raw_of(gradients[node]), dtype=np.float64)
         if given.shape != shape:
             problems.append(
                 f"{names[k]}: your gradient has shape {given.shape} but the node has shape {shape} "
@@ -957,7 +980,15 @@ def compare_gradients(
             index = tuple(int(i) for i in np.unravel_index(j, shape)) if shape else ()
             rows.append(GradientRow(k, names[k], index, a, e, abs_error, rel_error, not ok))
     report = GradcheckReport(
-        "compare_gradients", rows, math.nan, atol, rtol, problems, "given", reference_label="autograd", subject="node"
+        "compare_gradients",
+        rows,
+        math.nan,
+        atol,
+        rtol,
+        problems,
+        "given",
+        reference_label="autograd",
+        subject="node",
     )
     if report.failures:
         first = names[report.failures[0].input]

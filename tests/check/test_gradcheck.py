@@ -496,7 +496,7 @@ def _readme_blocks(kind: str) -> list[str]:
 def test_readme_python_examples_run_and_print_what_the_readme_shows():
     """Each block on its own (the README is tested block by block, too)."""
     blocks = _readme_blocks("python")
-    assert len(blocks) == 7
+    assert len(blocks) == 8
     printed = io.StringIO()
     namespaces = []
     for index, block in enumerate(blocks):

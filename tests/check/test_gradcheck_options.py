@@ -105,7 +105,9 @@ def test_leaves_that_do_not_move_with_the_inputs_are_not_taken_for_a_cut():
     w = Value(2.0, label="w")
     report = gradcheck(lambda x: x * w * Value(x.data), [Value(0.5)], raise_exception=False)
     (advice,) = report.advice
-    assert advice.startswith("hint: f's graph has 1 leaf node(s) that are not inputs but move with the inputs (data 0.5)")
+    assert advice.startswith(
+        "hint: f's graph has 1 leaf node(s) that are not inputs but move with the inputs (data 0.5)"
+    )
 
 
 def test_a_function_that_is_not_deterministic_is_pointed_at():
@@ -152,7 +154,9 @@ def test_a_backward_that_is_not_reentrant_fails_unless_nondet_tol_allows_it():
     report = gradcheck(lambda x: Value.apply(_drifting_op(), x), [x], raise_exception=False)
     assert not report and not report.failures  # every element matches: only reentrance fails
     text = str(report)
-    assert text.splitlines()[0] == "gradcheck: failed, for the reasons below (eps=1e-06, atol=1e-05, rtol=0.001)"
+    assert (
+        text.splitlines()[0] == "gradcheck: failed, for the reasons below (eps=1e-06, atol=1e-05, rtol=0.001)"
+    )
     assert "input 0 'x': backward is not reentrant: two backward passes through the same graph gave " in text
     assert "1.0e-09 apart (nondet_tol=0)" in text and "pass nondet_tol=" in text
     assert gradcheck(lambda x: Value.apply(_drifting_op(), x), [x], nondet_tol=1e-8)
@@ -179,7 +183,11 @@ def test_fast_mode_checks_each_input_along_a_direction_as_torch_computes_it(pair
     ta = torch.tensor(a.data, requires_grad=True)
     tb = torch.tensor(b.data, requires_grad=True)
     out = (ta * tb).tanh() * ta
-    weights = None if out.numel() == 1 else torch.tensor(np.random.default_rng(20240607).uniform(0.5, 1.5, out.shape))
+    weights = (
+        None
+        if out.numel() == 1
+        else torch.tensor(np.random.default_rng(20240607).uniform(0.5, 1.5, out.shape))
+    )
     grads = torch.autograd.grad(out if weights is None else (out * weights).sum(), [ta, tb])
     for k, (row, g) in enumerate(zip(report.rows, grads)):
         expected = float((g * torch.tensor(_direction(tuple(g.shape), k))).sum())
@@ -312,7 +320,9 @@ def test_compare_gradients_passes_right_backprop_and_shows_torchs_gradients(seed
     nodes = [logits, W2, hid, hpre, W1]
     given_ = _backprop_by_hand(X, Y, W2, hpre, hid, logits)
     report = compare_gradients(loss, dict(zip(nodes, given_)))
-    assert str(report).startswith("compare_gradients: all 113 gradient elements match (atol=1e-05, rtol=0.001)")
+    assert str(report).startswith(
+        "compare_gradients: all 113 gradient elements match (atol=1e-05, rtol=0.001)"
+    )
     # the autograd column is PyTorch's gradient of each node, intermediates included
     tW1, tW2 = torch.tensor(W1.data, requires_grad=True), torch.tensor(W2.data, requires_grad=True)  # noqa: N806
     t_hpre = torch.tensor(X) @ tW1
@@ -364,5 +374,7 @@ def test_a_local_report_keeps_arrays_on_one_line():
     report = check_local_derivatives(Tensor.apply(BAD_SOFTPLUS, t).sum(), raise_exception=False)
     lines = str(report).splitlines()
     assert lines[1] == "  inputs: array(shape=(2, 3), [[0. , 0.2, 0.4], [0.6, 0.8, 1. ]])"
-    assert lines[2].startswith("  upstream gradient g = array(shape=(2, 3), [[") and lines[2].endswith("g * forward)")
+    assert lines[2].startswith("  upstream gradient g = array(shape=(2, 3), [[") and lines[2].endswith(
+        "g * forward)"
+    )
     assert lines[3].split()[0] == "input"
