@@ -374,10 +374,15 @@ class GradcheckReport:
                 continue
             worst = max(bad, key=lambda r: r.abs_error if r.abs_error == r.abs_error else math.inf)
             where = "" if worst.index == () else f" at element {_fmt_index(worst.index)}"
+            agree = all(
+                r.autograd is not None and _compare(r.autograd, r.numeric, self.atol, self.rtol)[2]
+                for r in bad
+            )
             lines.append(
                 f"{worst.name}: {len(bad)} of {len(rows)} elements wrong; largest error "
                 f"{_fmt_err(worst.abs_error)}{where} ({self.analytic_label} {_fmt(worst.analytic)}, "
                 f"{self.reference_label} {_fmt(worst.numeric)})"
+                + ("; autograd agrees with the numeric values" if agree else "")
             )
         return lines
 
@@ -477,8 +482,6 @@ def _rows_for(
         if auto is not None and ok:
             ok = _compare(a, auto, atol, rtol)[2]
         note = "" if ok else _kink_note(slopes, j, atol, rtol, a)
-        if not ok and auto is not None and _compare(auto, n, atol, rtol)[2]:
-            note = "; ".join(filter(None, [note, "autograd agrees with the numeric value"]))
         index = tuple(int(k) for k in np.unravel_index(j, shape)) if shape else ()
         rows.append(GradientRow(i, name, index, a, n, abs_error, rel_error, not ok, auto, note))
     return rows

@@ -378,3 +378,16 @@ def test_a_local_report_keeps_arrays_on_one_line():
         "g * forward)"
     )
     assert lines[3].split()[0] == "input"
+
+
+def test_check_gradient_function_says_once_per_input_that_autograd_agrees_with_finite_differences():
+    def loss(w):
+        return (w * w).sin().sum()
+
+    w = Tensor(np.array([0.3, -0.7, 1.1]), requires_grad=True, label="w")
+    report = check_gradient_function(loss, lambda w: np.cos(w.data**2) * w.data, w, raise_exception=False)
+    assert len(report.failures) == 3 and all(r.note == "" for r in report.failures)
+    summary = str(report).splitlines()[1]
+    assert summary.startswith("  input 0 'w': 3 of 3 elements wrong; largest error 6.2e-01 at element [1]")
+    assert summary.endswith("; autograd agrees with the numeric values")
+    assert str(report).count("autograd agrees") == 1
