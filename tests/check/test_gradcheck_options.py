@@ -134,6 +134,20 @@ def test_when_no_single_cause_is_found_the_advice_says_what_was_ruled_out():
     ]
 
 
+def test_a_function_that_refuses_inputs_far_away_still_gets_its_report():
+    """The cut-graph probe moves the inputs further than finite differences do: where f
+    refuses that, the report is still made, without a verdict on cuts."""
+    sneaky = Op("square", lambda x: x * x, lambda g, out, x: (0.75 * 2 * x,))
+
+    def f(x):
+        if abs(x.data - 1.0) > 1e-4:
+            raise ValueError("only near 1")
+        return Value.apply(sneaky, x)
+
+    report = gradcheck(f, [Value(1.0)], raise_exception=False)
+    assert not report and report.advice[0].startswith("hint: no single cause found")
+
+
 def test_a_kink_gets_no_extra_advice_its_row_says_why():
     report = gradcheck(lambda a: a.relu(), [Value(0.0, label="x")], raise_exception=False)
     assert not report and report.advice == []
