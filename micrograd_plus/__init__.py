@@ -4,7 +4,9 @@ from .check.gradcheck import (
     GradcheckError,
     check_gradient_function,
     check_local_derivatives,
+    compare_gradients,
     gradcheck,
+    gradgradcheck,
     numerical_grad,
 )
 from .checkpoints import load_checkpoint, save_checkpoint

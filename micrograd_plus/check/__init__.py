@@ -4,6 +4,8 @@ from .gradcheck import (
     GradcheckError,
     check_gradient_function,
     check_local_derivatives,
+    compare_gradients,
     gradcheck,
+    gradgradcheck,
     numerical_grad,
 )

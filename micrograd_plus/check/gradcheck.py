@@ -1,12 +1,16 @@
 """Gradient checks: compare derivatives with central finite differences.
 
-Three questions, three tools:
+One question, one tool:
 
 - `gradcheck(f, inputs)`: is the gradient autograd computes for `f` right? (like
-  `torch.autograd.gradcheck`; on failure a table says which elements differ and by how much);
+  `torch.autograd.gradcheck`; on failure a table says which elements differ and by how much,
+  and the cause: the op whose rule is wrong, or a hint such as a cut graph);
+- `gradgradcheck(f, inputs)`: are its second derivatives right? (`create_graph=True`);
 - `check_local_derivatives(root)`: *which* operation's rule is wrong? Every node's
   `backward` rule is checked on its own, against finite differences of its `forward`;
 - `check_gradient_function(f, grad_f, inputs)`: is my hand-written backprop right?
+- `compare_gradients(output, {node: my_gradient})`: which step of my hand-written backprop
+  is wrong? (each node's gradient, intermediates too, against autograd's)
 
 Everything works on any autograd `Node` (Value with float data, Tensor with ndarray
 data) and, where it makes sense, on plain floats and float64 arrays. Finite differences
@@ -17,15 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .. import ieee
-from ..engine import Node, topological_order
+from ..engine import Node, local_gradients, topological_order
 from ..gradients import grad
+from ..modes import enable_grad
 
 __all__ = [
     "GradcheckError",
@@ -35,8 +40,10 @@ __all__ = [
     "NodeCheck",
     "check_gradient_function",
     "check_local_derivatives",
+    "compare_gradients",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "numerical_grad",
 ]
 
@@ -160,6 +167,23 @@ def _finite_differences(
     at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
     plain floats and arrays by passing perturbed copies."""
     _check_eps(eps)
+    evaluate = _evaluator(f, weights, what)
+    f0 = evaluate(args)
+    slopes: dict[int, _Slopes] = {}
+    for i in positions:
+        base = _raw_of(args[i])
+        shape = np.shape(base)
+        central, left, right = np.empty(shape), np.empty(shape), np.empty(shape)
+        for j in range(int(np.prod(shape))):
+            step = np.zeros(shape)
+            step.flat[j] = eps
+            _fill(central, left, right, j, f0, _plus_minus(evaluate, args, i, step), eps)
+        slopes[i] = _Slopes(central, left, right)
+    return slopes
+
+
+def _evaluator(f: Callable[..., Any], weights: np.ndarray | None, what: str) -> Callable[..., float]:
+    """F(args) = sum(weights * f(*args)) as a float (f(*args) itself if weights is None)."""
 
     def evaluate(call_args: tuple[Any, ...]) -> float:
         out = _output_array(f(*call_args), what)
@@ -175,37 +199,44 @@ def _finite_differences(
         with np.errstate(all="ignore"):
             return float(np.sum(weights * out))
 
-    f0 = evaluate(args)
-    slopes: dict[int, _Slopes] = {}
-    for i in positions:
-        arg = args[i]
-        base = _raw_of(arg)
-        is_array = isinstance(base, np.ndarray)
-        shape = base.shape if is_array else ()
-        central, left, right = np.empty(shape), np.empty(shape), np.empty(shape)
-        for j in range(int(np.prod(shape))):
-            values = []
-            for delta in (eps, -eps):
-                if is_array:
-                    moved: Any = base.copy()
-                    moved.flat[j] += delta
-                else:
-                    moved = float(base) + delta
-                if isinstance(arg, Node):
-                    arg.data = moved
-                    try:
-                        values.append(evaluate(args))
-                    finally:
-                        arg.data = base
-                else:
-                    values.append(evaluate(args[:i] + (moved,) + args[i + 1 :]))
-            plus, minus = values
-            with np.errstate(all="ignore"):
-                central.flat[j] = (plus - minus) / (2 * eps)
-                left.flat[j] = (f0 - minus) / eps
-                right.flat[j] = (plus - f0) / eps
-        slopes[i] = _Slopes(central, left, right)
-    return slopes
+    return evaluate
+
+
+def _plus_minus(
+    evaluate: Callable[..., float], args: tuple[Any, ...], i: int, step: np.ndarray
+) -> tuple[float, float]:
+    """F with argument i moved by +step and by -step (a node's `.data` is restored after)."""
+    arg = args[i]
+    base = _raw_of(arg)
+    values = []
+    for sign in (1.0, -1.0):
+        moved = base + sign * step if isinstance(base, np.ndarray) else float(base) + sign * float(step)
+        if isinstance(arg, Node):
+            arg.data = moved
+            try:
+                values.append(evaluate(args))
+            finally:
+                arg.data = base
+        else:
+            values.append(evaluate(args[:i] + (moved,) + args[i + 1 :]))
+    return values[0], values[1]
+
+
+def _fill(
+    central: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    j: int,
+    f0: float,
+    plus_minus: tuple[float, float],
+    eps: float,
+) -> None:
+    """Element j of the central and one-sided differences, from F at x, x + step and x - step."""
+    plus, minus = plus_minus
+    with np.errstate(all="ignore"):
+        central.flat[j] = (plus - minus) / (2 * eps)
+        left.flat[j] = (f0 - minus) / eps
+        right.flat[j] = (plus - f0) / eps
 
 
 def _shaped(array: np.ndarray, like: Any) -> Any:
@@ -315,6 +346,10 @@ class GradcheckReport:
     problems: list[str] = field(default_factory=list)
     analytic_label: str = "analytic"
     notes: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # on a gradcheck failure: cause or hint
+    reference_label: str = "numeric"  # what the gradient under test is compared with
+    subject: str = "input"  # what the first column names: an input, or a node of a graph
+    local: LocalDerivativeReport | None = None  # on a gradcheck failure: each op's rule checked
 
     @property
     def ok(self) -> bool:
@@ -339,10 +374,15 @@ class GradcheckReport:
                 continue
             worst = max(bad, key=lambda r: r.abs_error if r.abs_error == r.abs_error else math.inf)
             where = "" if worst.index == () else f" at element {_fmt_index(worst.index)}"
+            agree = all(
+                r.autograd is not None and _compare(r.autograd, r.numeric, self.atol, self.rtol)[2]
+                for r in bad
+            )
             lines.append(
                 f"{worst.name}: {len(bad)} of {len(rows)} elements wrong; largest error "
                 f"{_fmt_err(worst.abs_error)}{where} ({self.analytic_label} {_fmt(worst.analytic)}, "
-                f"numeric {_fmt(worst.numeric)})"
+                f"{self.reference_label} {_fmt(worst.numeric)})"
+                + ("; autograd agrees with the numeric values" if agree else "")
             )
         return lines
 
@@ -354,7 +394,16 @@ class GradcheckReport:
     def header(self) -> list[str]:
         """The column names of the table, for `table()` and the notebook display."""
         autograd = ["autograd"] if self.with_autograd else []
-        return ["input", "element", self.analytic_label, "numeric", *autograd, "abs err", "rel err", ""]
+        return [
+            self.subject,
+            "element",
+            self.analytic_label,
+            self.reference_label,
+            *autograd,
+            "abs err",
+            "rel err",
+            "",
+        ]
 
     def table(self, max_rows: int = MAX_TABLE_ROWS) -> str:
         """The rows as aligned text; failing rows first when there are too many to show."""
@@ -373,19 +422,24 @@ class GradcheckReport:
             return "  ".join(parts).rstrip()
 
         out = [render(header)] + [render(c) for c in cells]
+        wrong = len(self.failures) - sum(self.rows[k].failed for k in keep)
         if hidden:
-            out.append(f"... {hidden} more matching rows not shown (report.rows has them all)")
+            which = f"{wrong} of them wrong" if wrong else "all matching"
+            out.append(f"... {hidden} more rows not shown ({which}; report.rows has them all)")
         return "\n".join(out)
 
     def __str__(self) -> str:
         n_bad = len(self.failures)
-        tolerances = f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        step = f"eps={self.eps:g}, " if self.reference_label == "numeric" else ""
+        tolerances = f"({step}atol={self.atol:g}, rtol={self.rtol:g})"
         if self.ok:
             head = f"{self.title}: all {len(self.rows)} gradient elements match {tolerances}"
-        else:
+        elif n_bad:
             head = f"{self.title}: {n_bad} of {len(self.rows)} gradient elements are wrong {tolerances}"
+        else:
+            head = f"{self.title}: failed, for the reasons below {tolerances}"
         parts = [head]
-        parts += [f"  {line}" for line in self.summary()]
+        parts += [f"  {line}" for line in [*self.summary(), *self.advice]]
         parts += [f"  note: {n}" for n in self.notes]
         if self.rows and not self.ok:
             parts.append(self.table())
@@ -428,8 +482,6 @@ def _rows_for(
         if auto is not None and ok:
             ok = _compare(a, auto, atol, rtol)[2]
         note = "" if ok else _kink_note(slopes, j, atol, rtol, a)
-        if not ok and auto is not None and _compare(auto, n, atol, rtol)[2]:
-            note = "; ".join(filter(None, [note, "autograd agrees with the numeric value"]))
         index = tuple(int(k) for k in np.unravel_index(j, shape)) if shape else ()
         rows.append(GradientRow(i, name, index, a, n, abs_error, rel_error, not ok, auto, note))
     return rows
@@ -472,6 +524,9 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    *,
+    nondet_tol: float = 0.0,
+    fast_mode: bool = False,
 ) -> GradcheckReport:
     """Compare autograd's gradient of `f(*inputs)` with central differences.
 
@@ -479,17 +534,80 @@ def gradcheck(
     by element; an element passes when `|analytic - numeric| <= atol + rtol * |numeric|`.
     On failure it raises `GradcheckError` whose message is a table (one row per input
     element with the analytic and numeric values, their absolute and relative error,
-    and the wrong rows marked); with `raise_exception=False` it returns the report,
-    which is truthy when everything matches. For an output with more than one element,
-    the gradient of `sum(w * f)` is checked for fixed random weights `w`.
+    and the wrong rows marked) and the cause: the op whose own derivative rule is wrong
+    (found by `check_local_derivatives` on f's graph), or a hint where no rule is; with
+    `raise_exception=False` it returns the report, which is truthy when everything matches.
+    For an output with more than one element, the gradient of `sum(w * f)` is checked for
+    fixed random weights `w`.
+
+    As in PyTorch, a second backward pass must give the same gradients within `nondet_tol`
+    (a rule that depends on state or randomness fails), and `fast_mode=True` checks each
+    input along one random direction instead of element by element: two evaluations of `f`
+    per input instead of two per element, for large inputs.
     """
     _check_callable(f, "f")
-    args = _as_args(inputs)
+    report = _gradcheck("gradcheck", f, _as_args(inputs), eps, atol, rtol, nondet_tol, fast_mode)
+    return _finish(report, raise_exception)
+
+
+def _gradcheck(
+    title: str,
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    eps: float,
+    atol: float,
+    rtol: float,
+    nondet_tol: float,
+    fast_mode: bool,
+) -> GradcheckReport:
+    """The report of gradcheck (or gradgradcheck, which checks a function of its own)."""
     names = [_name(a, i) for i, a in enumerate(args)]
+    positions = _positions_to_check(title, args, names)
+    if not (isinstance(nondet_tol, (int, float)) and not isinstance(nondet_tol, bool) and nondet_tol >= 0):
+        raise ValueError(f"nondet_tol must be a number >= 0, got {nondet_tol!r}")
+    out = f(*args)
+    if not isinstance(out, Node):
+        raise TypeError(
+            f"{title}: f must return the Value or Tensor it computed from its inputs, got "
+            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
+        )
+    out_data = np.asarray(out.data, dtype=np.float64)
+    weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
+    nodes = [args[i] for i in positions]
+    analytic = _analytic_grads(out, nodes, weights)
+    problems = [_shape_problem(names[i], a, args[i].data, "autograd") for i, a in zip(positions, analytic)]
+    problems = [p for p in problems if p]
+    problems += _not_reentrant(out, nodes, weights, analytic, [names[i] for i in positions], nondet_tol)
+    checked = [(i, a) for i, a in zip(positions, analytic) if a.shape == np.shape(args[i].data)]
+    rows: list[GradientRow] = []
+    if fast_mode:
+        rows = _directional_rows(f, args, checked, names, eps, weights, atol, rtol)
+    else:
+        slopes = _finite_differences(f, args, [i for i, _ in checked], eps, weights, "f")
+        for i, a in checked:
+            rows += _rows_for(i, names[i], a, slopes[i], atol, rtol)
+    notes = []
+    if weights is not None:
+        notes.append(
+            f"the output has shape {out_data.shape}: checked d(sum(w * f)) for fixed random weights w"
+        )
+    if fast_mode:
+        notes.append(
+            "fast_mode: each input checked along one random direction u (d/dt F(x + t u) against "
+            "sum(gradient * u)); run with fast_mode=False to see which elements are wrong"
+        )
+    report = GradcheckReport(title, rows, eps, atol, rtol, problems, notes=notes)
+    if report.failures:
+        report.advice = _diagnosis(f, args, positions, out, report)
+    return report
+
+
+def _positions_to_check(title: str, args: tuple[Any, ...], names: list[str]) -> list[int]:
+    """The positions of the inputs that require grad, refusing inputs that cannot be checked."""
     positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
     if not positions:
         raise ValueError(
-            "gradcheck expects at least one input that requires grad (a Value, or a Tensor with "
+            f"{title} expects at least one input that requires grad (a Value, or a Tensor with "
             f"requires_grad=True); got {', '.join(type(a).__name__ for a in args) or 'no inputs'}"
         )
     for i in positions:
@@ -498,31 +616,233 @@ def gradcheck(
                 f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
             )
     _require_float64(args, positions, names)
-    out = f(*args)
-    if not isinstance(out, Node):
-        raise TypeError(
-            f"gradcheck: f must return the Value or Tensor it computed from its inputs, got "
-            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
-        )
-    out_data = np.asarray(out.data, dtype=np.float64)
-    weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
-    analytic = _analytic_grads(out, [args[i] for i in positions], weights)
-    slopes = _finite_differences(f, args, positions, eps, weights, "f")
+    return positions
+
+
+def _not_reentrant(
+    out: Node,
+    nodes: list[Node],
+    weights: np.ndarray | None,
+    first: list[np.ndarray],
+    names: list[str],
+    nondet_tol: float,
+) -> list[str]:
+    """Problems where a second backward pass on the same graph gives other gradients than the
+    first by more than nondet_tol (PyTorch's "backward is not reentrant")."""
+    problems = []
+    for name, a, b in zip(names, first, _analytic_grads(out, nodes, weights)):
+        if a.shape != b.shape or np.array_equal(a, b, equal_nan=True):
+            continue
+        with np.errstate(all="ignore"):
+            difference = float(np.max(np.abs(a - b)))
+        if not difference <= nondet_tol:  # nan included
+            problems.append(
+                f"{name}: backward is not reentrant: two backward passes through the same graph gave "
+                f"gradients {difference:.1e} apart (nondet_tol={nondet_tol:g}); a backward rule depends "
+                "on state or randomness: make it deterministic, or pass nondet_tol= to allow that much"
+            )
+    return problems
+
+
+def _direction(shape: tuple[int, ...], i: int) -> np.ndarray:
+    """A fixed random direction for input i: magnitudes in [0.5, 1.5], random signs."""
+    rng = np.random.default_rng(20240608 + i)
+    return rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def _directional_rows(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    checked: list[tuple[int, np.ndarray]],
+    names: list[str],
+    eps: float,
+    weights: np.ndarray | None,
+    atol: float,
+    rtol: float,
+) -> list[GradientRow]:
+    """fast_mode: one row per input, the slope of F along a random direction u of the input's
+    shape (central differences with the step eps * u) against sum(analytic * u)."""
+    _check_eps(eps)
+    evaluate = _evaluator(f, weights, "f")
+    f0 = evaluate(args)
     rows: list[GradientRow] = []
-    problems: list[str] = []
-    for i, a in zip(positions, analytic):
-        problem = _shape_problem(names[i], a, args[i].data, "autograd")
-        if problem:
-            problems.append(problem)
-        else:
-            rows += _rows_for(i, names[i], a, slopes[i], atol, rtol)
-    notes = []
-    if weights is not None:
-        notes.append(
-            f"the output has shape {out_data.shape}: checked d(sum(w * f)) for fixed random weights w"
-        )
-    report = GradcheckReport("gradcheck", rows, eps, atol, rtol, problems, notes=notes)
+    for i, a in checked:
+        u = _direction(a.shape, i)
+        slopes = _Slopes(np.empty(()), np.empty(()), np.empty(()))
+        _fill(slopes.central, slopes.left, slopes.right, 0, f0, _plus_minus(evaluate, args, i, eps * u), eps)
+        with np.errstate(all="ignore"):
+            along = np.asarray(np.sum(a * u))
+        rows += _rows_for(i, f"{names[i]} along u", along, slopes, atol, rtol)
+    return rows
+
+
+def _diagnosis(
+    f: Callable[..., Any], args: tuple[Any, ...], positions: list[int], out: Node, report: GradcheckReport
+) -> list[str]:
+    """Why gradients are wrong: the op whose own rule is wrong (the local checks of f's graph,
+    kept in `report.local`), else a hint at what else makes autograd disagree."""
+    local = check_local_derivatives(
+        out, report.eps, report.atol, report.rtol, raise_exception=False, allow_skips=True
+    )
+    report.local = local
+    first = local.first_failure
+    if first is not None:
+        return [
+            f"cause: op {first.op!r} has a wrong derivative rule (node {first.position} of "
+            f"{len(local.checks)} in forward order, found by check_local_derivatives on f's graph): "
+            "fix its backward; report.local compares the rule with finite differences"
+        ]
+    outputs = [_output_array(f(*args), "f") for _ in range(2)]
+    if not np.array_equal(outputs[0], outputs[1], equal_nan=True):
+        return [
+            f"hint: f gives different outputs for the same inputs ({_short(outputs[0])}, then "
+            f"{_short(outputs[1])}): finite differences need a deterministic f (fix its random seed, "
+            "keep no state between calls)"
+        ]
+    if all(r.note for r in report.failures):
+        return []  # each wrong row says why already (a kink, f not finite nearby)
+    cut = _cut_leaves(f, args, positions)
+    if cut:
+        return [
+            f"hint: f's graph has {len(cut)} leaf node(s) that are not inputs but move with the inputs "
+            f"(data {', '.join(_short(n.data) for n in cut[:3])}): the graph is cut there (f, or a "
+            "backward rule, took a number out with .data, .item(), float(...) or detach() and made "
+            "a new node of it), so autograd cannot see that path"
+        ]
+    return [
+        "hint: no single cause found: every op's own rule matches finite differences at its inputs "
+        "(for the upstream gradient report.local shows), f is deterministic and its graph is not "
+        f"cut; try another eps (this check used {report.eps:g}), or the rules at other upstream gradients"
+    ]
+
+
+def _leaves(out: Any, inputs: list[Any]) -> list[Node]:
+    """The leaf nodes of out's graph other than `inputs`, in a fixed order (depth first)."""
+    if not isinstance(out, Node):
+        return []
+    leaves: list[Node] = []
+    seen: set[int] = {id(x) for x in inputs}
+    stack = [out]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node._op is None:
+            leaves.append(node)
+        stack.extend(reversed(node._parents))
+    return leaves
+
+
+def _cut_leaves(f: Callable[..., Any], args: tuple[Any, ...], positions: list[int]) -> list[Node]:
+    """Leaves of f's graph, other than the inputs, whose data moves when the inputs move: a
+    number taken out of the graph and put back as a new node, where autograd cannot follow."""
+    inputs = [args[i] for i in positions]
+    before = _leaves(f(*args), inputs)
+    bases = [x.data for x in inputs]
+    try:
+        for x, base in zip(inputs, bases):
+            x.data = base * (1 + 1e-3) + 1e-3
+        after = _leaves(f(*args), inputs)
+    except Exception:  # noqa: BLE001 - f refuses inputs moved that far: no verdict on cuts
+        return []
+    finally:
+        for x, base in zip(inputs, bases):
+            x.data = base
+    if len(before) != len(after):
+        return []  # another graph: the leaves cannot be matched up
+    with np.errstate(all="ignore"):
+        return [
+            b
+            for b, a in zip(before, after)
+            if np.shape(b.data) == np.shape(a.data) and np.any(b.data != a.data)
+        ]
+
+
+def gradgradcheck(
+    f: Callable[..., Any],
+    inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    *,
+    nondet_tol: float = 0.0,
+    fast_mode: bool = False,
+) -> GradcheckReport:
+    """Check second derivatives: `gradcheck` of the gradients `grad(..., create_graph=True)`
+    computes, as `torch.autograd.gradgradcheck` does.
+
+    The function checked is `sum_i sum(v_i * dF/dx_i)` for fixed random weights `v_i` of each
+    input's shape, where `F = sum(grad_outputs * f)` (`grad_outputs` defaults to 1 for a scalar
+    output, to fixed random weights otherwise): its gradient is the Hessian of F times v, so
+    every second derivative takes part. It catches a backward rule that gives the right
+    numbers but is not differentiable as written: one that computes with raw numbers (`.data`,
+    `np.exp`) instead of the operators of the Values or Tensors it is given. Unlike PyTorch,
+    `grad_outputs` are constants here, not checked as inputs.
+    """
+    _check_callable(f, "f")
+    args = _as_args(inputs)
+    given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
+
+    def first_derivatives(*call_args: Any) -> Any:
+        out = f(*call_args)
+        if not isinstance(out, Node):
+            return out  # _gradcheck says what f must return
+        nodes = [a for a in call_args if isinstance(a, Node) and a.requires_grad]
+        weights = given
+        if weights is None and np.size(out.data) != 1:
+            weights = _probe_weights(np.shape(out.data))
+        grads = grad(out, nodes, grad_outputs=weights, create_graph=True, allow_unused=True)
+        total = None
+        for k, (node, g) in enumerate(zip(nodes, grads)):
+            if g is None:
+                continue
+            if isinstance(node.data, np.ndarray):
+                term = (g * _direction(node.data.shape, k)).sum()
+            else:
+                term = g * float(_direction((), k))
+            total = term if total is None else total + term
+        if total is None:
+            raise ValueError("gradgradcheck: f does not depend on any input that requires grad")
+        return total
+
+    try:
+        first_derivatives(*args)
+    except Exception as error:
+        refusing = _rule_refusing_nodes(f(*args), error)
+        if refusing is None:
+            raise
+        report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [refusing])
+        return _finish(report, raise_exception)
+    report = _gradcheck("gradgradcheck", first_derivatives, args, eps, atol, rtol, nondet_tol, fast_mode)
+    report.notes.insert(
+        0, "checked the gradient of sum_i sum(v_i * dF/dx_i) for fixed random weights v_i: second derivatives"
+    )
     return _finish(report, raise_exception)
+
+
+def _rule_refusing_nodes(out: Any, error: Exception) -> str | None:
+    """Which op's backward rule cannot run on nodes (as create_graph=True runs it), said with
+    `error`, the exception that showed it; None if every rule runs."""
+    if not isinstance(out, Node):
+        return None
+    for node in reversed(topological_order(out)):
+        if node._op is None:
+            continue
+        ones = np.ones(np.shape(node.data)) if isinstance(node.data, np.ndarray) else 1.0
+        try:
+            with enable_grad():
+                local_gradients(node, node._constant_like(ones), create_graph=True)
+        except Exception:  # noqa: BLE001 - this rule is the one that refuses nodes
+            kind = type(node).__name__
+            return (
+                f"the backward rule of op {node.op!r} cannot run on {kind}s ({type(error).__name__}: "
+                f"{error}): under create_graph=True a rule gets {kind}s, not numbers, so write it with "
+                f"their operators and methods (x.exp(), not np.exp(x)) to make it differentiable"
+            )
+    return None
 
 
 # -- hand-written gradients ------------------------------------------------------------------
@@ -532,7 +852,7 @@ def check_gradient_function(
     f: Callable[..., Any],
     grad_f: Callable[..., Any],
     inputs: Any,
-    raise_exception: bool = False,
+    raise_exception: bool = True,
     *,
     eps: float = 1e-6,
     atol: float = 1e-5,
@@ -545,10 +865,10 @@ def check_gradient_function(
     returning a float (a loss), `grad_f` returns one gradient per input, of the input's
     shape, or None for an input it does not differentiate (data, labels): those are not
     checked. The reference is central differences, and autograd as well when `f` returns
-    a Value or Tensor. The report is truthy when every checked input matches; its text
-    says which input's gradient is wrong, by how much and at which elements. `names`
-    labels the inputs in that text. With `raise_exception=True` a mismatch raises
-    `GradcheckError` instead.
+    a Value or Tensor. A mismatch raises `GradcheckError` (as `gradcheck` does, so a test
+    that forgets to assert still fails) whose text says which input's gradient is wrong, by
+    how much and at which elements; with `raise_exception=False` it returns the report,
+    truthy when every checked input matches. `names` labels the inputs in that text.
     """
     _check_callable(f, "f")
     _check_callable(grad_f, "grad_f")
@@ -611,6 +931,79 @@ def check_gradient_function(
     return _finish(report, raise_exception)
 
 
+def compare_gradients(
+    output: Node,
+    gradients: Mapping[Node, Any],
+    raise_exception: bool = True,
+    *,
+    grad_output: Any = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> GradcheckReport:
+    """Compare gradients you computed by hand with autograd's, node by node, as in "becoming a
+    backprop ninja" (Karpathy compares each of his with PyTorch's `.grad`).
+
+    `gradients` maps nodes of `output`'s graph (inputs, parameters or intermediate results) to
+    your gradient of `output` with respect to each. Autograd's come from `grad` (no `.grad`
+    is touched, no `retain_grad()` needed); `grad_output` seeds a non-scalar output. List the
+    nodes in the order your backprop computes them: the advice then names the first wrong
+    one, whose step is the one to fix (the ones before it are right). Raises `GradcheckError`
+    on a mismatch; with `raise_exception=False` returns the report.
+    """
+    if not isinstance(output, Node):
+        raise TypeError(
+            f"compare_gradients() takes the output node of a graph first, got {type(output).__name__}"
+        )
+    if not isinstance(gradients, Mapping) or not all(isinstance(n, Node) for n in gradients):
+        raise TypeError(
+            "compare_gradients() takes a dict from nodes to your gradients, e.g. {logits: dlogits, W1: dW1}"
+        )
+    nodes = list(gradients)
+    names = [repr(n.label) if n.label else f"node {k}" for k, n in enumerate(nodes)]
+    problems = [
+        f"{name} does not require grad: autograd has no gradient for it"
+        for name, n in zip(names, nodes)
+        if not n.requires_grad
+    ]
+    references = grad(output, nodes, grad_outputs=grad_output, allow_unused=True)
+    rows: list[GradientRow] = []
+    for k, (node, reference) in enumerate(zip(nodes, references)):
+        if not node.requires_grad:
+            continue
+        shape = np.shape(node.data)
+        given = np.asarray(_raw_of(gradients[node]), dtype=np.float64)
+        if given.shape != shape:
+            problems.append(
+                f"{names[k]}: your gradient has shape {given.shape} but the node has shape {shape} "
+                "(a gradient has the shape of its node)"
+            )
+            continue
+        expected = np.zeros(shape) if reference is None else np.asarray(_raw_of(reference), dtype=np.float64)
+        for j in range(given.size):
+            a, e = float(given.flat[j]), float(expected.flat[j])
+            abs_error, rel_error, ok = _compare(a, e, atol, rtol)
+            index = tuple(int(i) for i in np.unravel_index(j, shape)) if shape else ()
+            rows.append(GradientRow(k, names[k], index, a, e, abs_error, rel_error, not ok))
+    report = GradcheckReport(
+        "compare_gradients",
+        rows,
+        math.nan,
+        atol,
+        rtol,
+        problems,
+        "given",
+        reference_label="autograd",
+        subject="node",
+    )
+    if report.failures:
+        first = names[report.failures[0].input]
+        report.advice = [
+            f"the first wrong gradient in the order given is {first}: if they are in the order your "
+            "backprop computes them, the step that computes it is wrong (the ones before it are right)"
+        ]
+    return _finish(report, raise_exception)
+
+
 # -- local derivatives -------------------------------------------------------------------------
 
 
@@ -635,8 +1028,10 @@ class NodeCheck:
 
 
 def _short(x: Any) -> str:
+    """A number or array on one line (a report's lines stay lines)."""
     if isinstance(x, np.ndarray):
-        body = np.array2string(x, precision=6, threshold=8, separator=", ")
+        body = np.array2string(x, precision=6, threshold=8, separator=", ", max_line_width=10**6)
+        body = body.replace("\n", "")
         return f"array(shape={x.shape}, {body})" if x.ndim else body
     return repr(float(x)) if isinstance(x, (float, np.floating)) else repr(x)
 
