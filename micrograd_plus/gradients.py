@@ -48,8 +48,19 @@ def grad(
         ]
     totals: dict[Node, Any] = {}
     with enable_grad() if create_graph else no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings
-        for _step in backward_pass(outs, seeds, totals, create_graph):
-            pass
+        try:
+            for _step in backward_pass(outs, seeds, totals, create_graph):
+                pass
+        except TypeError as error:
+            if create_graph and "__array_ufunc__=None" in str(error):
+                raise TypeError(
+                    "grad(create_graph=True) runs each backward rule on nodes, to record the "
+                    "gradient's own graph, and a rule passed them to numpy, which cannot take "
+                    f"them ({error}); write that Op's backward with node operations (+ - * / **, "
+                    "x.exp(), x.log(), ...) or micrograd_plus.engine's helpers (exp, log, where, ...), "
+                    "which work on numbers, arrays and nodes alike"
+                ) from error
+            raise
     results = []
     for node in ins:
         total = totals.get(node)

@@ -11,7 +11,7 @@ from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_plus import Tensor, Value, check_local_derivatives, grad, gradcheck, numerical_grad
+from micrograd_plus import Op, Tensor, Value, check_local_derivatives, grad, gradcheck, numerical_grad
 from micrograd_plus.testing import expressions, tensors, values
 
 pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
@@ -217,3 +217,18 @@ def test_second_derivatives_of_relu_and_abs_are_zero_like_torch_not_an_error(xs,
     (tsecond_t,) = torch.autograd.grad(tfirst_t.sum(), tt)
     assert close_to_torch(first_t.data, tfirst_t.detach().numpy())
     assert close_to_torch(second_t.data, tsecond_t.numpy(force=True))
+
+
+@given(st.floats(-3, 3))
+def test_a_rule_written_with_numpy_says_why_it_cannot_be_differentiated_again(x):
+    np_exp = Op("np_exp", np.exp, lambda g, out, a: (g * np.exp(a),))  # fine on numbers and arrays
+    for node in (Value(x), Tensor([x, -x], requires_grad=True)):
+        out = type(node).apply(np_exp, node)
+        out = out if isinstance(out, Value) else out.sum()
+        (first,) = grad(out, node)  # a first derivative: the rule runs on data
+        np.testing.assert_allclose(first.data, np.exp(node.data), rtol=1e-12)
+        with pytest.raises(
+            TypeError, match=r"create_graph=True.*rule passed them to numpy.*x\.exp\(\)"
+        ) as error:
+            grad(out, node, create_graph=True)
+        assert "__array_ufunc__=None" in str(error.value.__cause__)  # numpy's own words, kept as the cause
