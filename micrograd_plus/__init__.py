@@ -1,6 +1,6 @@
 """micrograd_plus: a small autograd engine to learn, draw and test backpropagation."""
 
-from .check.gradcheck import (
+from .check import (
     GradcheckError,
     check_gradient_function,
     check_local_derivatives,

@@ -24,7 +24,7 @@ the table of which function raises what):
 
 from __future__ import annotations
 
-from .check.gradcheck import GradcheckError
+from .check.reports import GradcheckError
 from .cli.expression import ExpressionError
 from .io import LoadError
 from .modes import AnomalyError

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..check.gradcheck import (
+from ..check.reports import (
     MAX_TABLE_ROWS,
     GradcheckReport,
     GradientRow,

@@ -26,7 +26,7 @@ from micrograd_plus import (
     gradcheck,
     numerical_grad,
 )
-from micrograd_plus.check.gradcheck import GradcheckReport, GradientRow, LocalDerivativeReport
+from micrograd_plus.check.reports import GradcheckReport, GradientRow, LocalDerivativeReport
 from micrograd_plus.engine import DOT, dot, value_sum
 from micrograd_plus.tensors import Tensor
 from micrograd_plus.testing import custom_op, expressions, tensors, values

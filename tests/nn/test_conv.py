@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from micrograd_plus import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, Tensor, grad, gradcheck, nn
-from micrograd_plus.check.gradcheck import check_local_derivatives
+from micrograd_plus.check import check_local_derivatives
 from micrograd_plus.nn import functional as F
 from micrograd_plus.nn.losses import cross_entropy
 from micrograd_plus.optim import Adam

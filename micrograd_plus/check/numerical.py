@@ -1,0 +1,215 @@
+"""Central finite differences, and the inputs they perturb: `numerical_grad` and what
+gradcheck and the hand-written checks build on. Finite differences need float64: with float32
+a step of 1e-6 is lost in rounding, so such inputs are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engine import Node
+
+# -- reading inputs -------------------------------------------------------------------
+
+
+def _check_callable(f: Any, name: str) -> None:
+    if not callable(f):
+        raise TypeError(
+            f"{name} must be a function, called as {name}(*inputs); got {type(f).__name__}: {f!r:.60}"
+        )
+
+
+def _as_args(inputs: Any) -> tuple[Any, ...]:
+    """`inputs` as the tuple of arguments of `f` (a lone node or array is one argument)."""
+    return tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+
+
+def _is_float_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
+
+
+def _raw_of(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+def _differentiable(x: Any) -> bool:
+    """Whether finite differences can perturb this argument (a float or float array,
+    bare or as a node's data); anything else (ints, strings, None) is passed through."""
+    raw = _raw_of(x)
+    if isinstance(raw, bool):
+        return False
+    return isinstance(raw, (float, np.floating)) or _is_float_array(raw)
+
+
+def _require_float64(args: Sequence[Any], positions: Sequence[int], names: Sequence[str]) -> None:
+    for i in positions:
+        raw = _raw_of(args[i])
+        if _is_float_array(raw) and raw.dtype != np.float64:
+            raise ValueError(
+                f"{names[i]} has dtype {raw.dtype}; finite differences need float64 (a step of 1e-6 "
+                f"is lost in float32 rounding). Pass float64 data: {_to_float64_hint(args[i])}."
+            )
+
+
+def _to_float64_hint(x: Any) -> str:
+    if isinstance(x, Node):
+        return "x.double(), or Tensor(..., dtype='float64')"
+    return "x.astype(np.float64)"
+
+
+def _name(x: Any, i: int, names: Sequence[str] | None = None) -> str:
+    if names is not None and i < len(names):
+        return f"input {i} {names[i]!r}"
+    label = getattr(x, "label", "") if isinstance(x, Node) else ""
+    return f"input {i} {label!r}" if label else f"input {i}"
+
+
+def _output_array(out: Any, what: str) -> np.ndarray:
+    raw = _raw_of(out)
+    try:
+        array = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{what} must return a number, an array, a Value or a Tensor; got {type(out).__name__}: {out!r:.80}"
+        ) from None
+    return array
+
+
+def _probe_weights(shape: tuple[int, ...]) -> np.ndarray:
+    """Fixed, distinct, non-unit weights: checking d(sum(w * f)) instead of d(sum(f))
+    also catches a rule that forgets the upstream gradient or mixes up elements."""
+    return np.random.default_rng(20240607).uniform(0.5, 1.5, size=shape)
+
+
+# -- finite differences ----------------------------------------------------------------
+
+
+def _check_eps(eps: Any) -> None:
+    # Refuses nan, inf and ints too large for a float as well as eps <= 0.
+    real = isinstance(eps, (int, float)) and not isinstance(eps, bool)
+    if not (real and 0 < eps <= float(np.finfo(np.float64).max)):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+
+
+@dataclass
+class _Slopes:
+    """Central, left and right differences for one input (float64 arrays of its shape)."""
+
+    central: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+
+def _finite_differences(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    positions: Sequence[int],
+    eps: float,
+    weights: np.ndarray | None,
+    what: str,
+) -> dict[int, _Slopes]:
+    """Slopes of F = sum(weights * f(*args)) with respect to each element of the arguments
+    at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
+    plain floats and arrays by passing perturbed copies."""
+    _check_eps(eps)
+    evaluate = _evaluator(f, weights, what)
+    f0 = evaluate(args)
+    slopes: dict[int, _Slopes] = {}
+    for i in positions:
+        base = _raw_of(args[i])
+        shape = np.shape(base)
+        central, left, right = np.empty(shape), np.empty(shape), np.empty(shape)
+        for j in range(int(np.prod(shape))):
+            step = np.zeros(shape)
+            step.flat[j] = eps
+            _fill(central, left, right, j, f0, _plus_minus(evaluate, args, i, step), eps)
+        slopes[i] = _Slopes(central, left, right)
+    return slopes
+
+
+def _evaluator(f: Callable[..., Any], weights: np.ndarray | None, what: str) -> Callable[..., float]:
+    """F(args) = sum(weights * f(*args)) as a float (f(*args) itself if weights is None)."""
+
+    def evaluate(call_args: tuple[Any, ...]) -> float:
+        out = _output_array(f(*call_args), what)
+        if weights is None:
+            if out.size != 1:
+                raise ValueError(
+                    f"{what} returned shape {out.shape}; finite differences of a non-scalar need "
+                    "grad_output= (the weights of each output element), or reduce it with .sum()"
+                )
+            return float(out.reshape(()))
+        if out.shape != weights.shape:
+            raise ValueError(f"{what} returned shape {out.shape} but grad_output has shape {weights.shape}")
+        with np.errstate(all="ignore"):
+            return float(np.sum(weights * out))
+
+    return evaluate
+
+
+def _plus_minus(
+    evaluate: Callable[..., float], args: tuple[Any, ...], i: int, step: np.ndarray
+) -> tuple[float, float]:
+    """F with argument i moved by +step and by -step (a node's `.data` is restored after)."""
+    arg = args[i]
+    base = _raw_of(arg)
+    values = []
+    for sign in (1.0, -1.0):
+        moved = base + sign * step if isinstance(base, np.ndarray) else float(base) + sign * float(step)
+        if isinstance(arg, Node):
+            arg.data = moved
+            try:
+                values.append(evaluate(args))
+            finally:
+                arg.data = base
+        else:
+            values.append(evaluate(args[:i] + (moved,) + args[i + 1 :]))
+    return values[0], values[1]
+
+
+def _fill(
+    central: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    j: int,
+    f0: float,
+    plus_minus: tuple[float, float],
+    eps: float,
+) -> None:
+    """Element j of the central and one-sided differences, from F at x, x + step and x - step."""
+    plus, minus = plus_minus
+    with np.errstate(all="ignore"):
+        central.flat[j] = (plus - minus) / (2 * eps)
+        left.flat[j] = (f0 - minus) / eps
+        right.flat[j] = (plus - f0) / eps
+
+
+def _shaped(array: np.ndarray, like: Any) -> Any:
+    """A float for a scalar input, an array for an array input."""
+    return array if isinstance(_raw_of(like), np.ndarray) else float(array.reshape(()))
+
+
+def numerical_grad(
+    f: Callable[..., Any], inputs: Any, eps: float = 1e-6, grad_output: Any = None
+) -> tuple[Any, ...]:
+    """Central differences `(f(x + eps) - f(x - eps)) / (2 eps)` for every element of
+    every input: one gradient per input (a float for a Value or float, an array for a
+    Tensor or array; None for arguments that are not floats, which are passed through).
+
+    `f(*inputs)` may return a Value, a Tensor, a float or an array. For an output with
+    more than one element give `grad_output` (as for `backward(gradient)`): the result
+    is then the gradient of `sum(grad_output * f)`. `.grad` is never touched.
+    """
+    _check_callable(f, "f")
+    args = _as_args(inputs)
+    positions = [i for i, a in enumerate(args) if _differentiable(a)]
+    _require_float64(args, positions, [_name(a, i) for i, a in enumerate(args)])
+    try:
+        weights = None if grad_output is None else np.asarray(_raw_of(grad_output), dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"grad_output holds a number too large for a float: {grad_output!r:.60}") from None
+    slopes = _finite_differences(f, args, positions, eps, weights, "f")
+    return tuple(_shaped(slopes[i].central, args[i]) if i in slopes else None for i in range(len(args)))
