@@ -30,12 +30,15 @@ from .factories import (
     ones,
     ones_like,
     rand,
+    rand_like,
     randn,
+    randn_like,
     tensor,
     zeros,
     zeros_like,
 )
 from .fast import set_engine
+from .functions import ValuesIndices, add, flatten, matmul, max, min, mul
 from .gradients import grad
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
@@ -87,6 +90,7 @@ from .optim.lr_scheduler import (
     StepLR,
 )
 from .pointwise import cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+from .grad_fn import GradFn
 from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
