@@ -24,6 +24,8 @@ from .engine import Op, Value
 from .factories import (
     arange,
     eye,
+    float32,
+    float64,
     from_numpy,
     full,
     linspace,

@@ -22,6 +22,12 @@ from .tensors import Tensor, real_number, requested_dtype
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
 
+# The two dtypes a Tensor holds, by PyTorch's names, so that `dtype=torch.float64` ports as
+# `dtype=mg.float64` and `t.dtype == mg.float64` reads as in PyTorch. (No `mg.float` nor
+# `mg.double`: they would hide Python's `float` after `from micrograd_plus import *`.)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new Tensor holding a copy of `data` (numbers, nested lists or an array), as `torch.tensor`."""
