@@ -73,8 +73,9 @@ class ValuesIndices(NamedTuple):
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """`torch.max`: the largest element (a 0-d Tensor) without `dim`; with `dim`, the pair
-    (values, indices) along it, as in `_, predicted = torch.max(outputs, 1)`. (The method
-    `x.max(dim)` gives the values alone: see docs/porting-table.md.)"""
+    (values, indices) along it, as in `_, predicted = torch.max(outputs, 1)`: the first index on
+    ties, and the gradient goes to that element, as PyTorch's. (The method `x.max(dim)` gives
+    the values alone, ties sharing the gradient, as `torch.amax`.)"""
     return _extreme(input, dim, keepdim, "max")
 
 
@@ -94,5 +95,9 @@ def _extreme(input: Any, dim: Any, keepdim: bool, name: str) -> Any:
         if keepdim:
             raise TypeError(f"{name}(): keepdim needs a dim, as in PyTorch")
         return getattr(x, name)()
-    values = getattr(x, name)(dim=dim, keepdim=keepdim)
-    return ValuesIndices(values, getattr(x, f"arg{name}")(dim, keepdim))
+    along = x.reshape(1) if x.ndim == 0 else x  # (a 0-d Tensor: one number along dim 0 or -1)
+    picks = getattr(along, f"arg{name}")(dim, keepdim=True)
+    values = along.gather(dim, picks)  # the gradient goes to the element picked
+    if not keepdim or x.ndim == 0:
+        values, picks = values.squeeze(dim), picks.squeeze(dim)
+    return ValuesIndices(values, picks)
