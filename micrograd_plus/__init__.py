@@ -41,6 +41,7 @@ from .factories import (
 )
 from .fast import set_engine
 from .functions import ValuesIndices, add, flatten, matmul, max, min, mul
+from .grad_fn import GradFn
 from .gradients import grad
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
@@ -92,7 +93,6 @@ from .optim.lr_scheduler import (
     StepLR,
 )
 from .pointwise import cos, exp, log, relu, sigmoid, sin, sqrt, tanh
-from .grad_fn import GradFn
 from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render

@@ -1076,7 +1076,7 @@ class Tensor(Node):
 
     @property
     def device(self) -> str:
-        """"cpu", the one device here (PyTorch's `x.device`)."""
+        """The device of the data: "cpu", the one device here (PyTorch's `x.device`)."""
         return "cpu"
 
     @property

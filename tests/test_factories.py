@@ -156,7 +156,9 @@ def test_rand_like_and_randn_like_take_the_shape_and_dtype_of_their_input_as_tor
 ) -> None:
     torch = require_torch()
     ours = getattr(mg, name)(mg.zeros(size, dtype=kind), seed=3)
-    theirs = getattr(torch, name)(torch.zeros(size, dtype=torch.float32 if kind is np.float32 else torch.float64))
+    theirs = getattr(torch, name)(
+        torch.zeros(size, dtype=torch.float32 if kind is np.float32 else torch.float64)
+    )
     assert ours.shape == tuple(theirs.shape) and ours.dtype == kind and not ours.requires_grad
     draw = getattr(np.random.default_rng(3), "random" if name == "rand_like" else "standard_normal")
     np.testing.assert_array_equal(ours.data, draw(size).astype(kind))  # the numbers of rand/randn(seed=3)

@@ -111,7 +111,9 @@ def test_max_and_min_with_a_dim_give_values_and_indices_with_torchs_gradient(
     t, tt = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     values, indices = getattr(mg, name)(t, dim, keepdim)
     theirs = getattr(torch, name)(tt, dim, keepdim)
-    assert values.shape == tuple(theirs.values.shape) and close_to_torch(values.data, theirs.values.detach().numpy())
+    assert values.shape == tuple(theirs.values.shape) and close_to_torch(
+        values.data, theirs.values.detach().numpy()
+    )
     assert indices.dtype == np.int64 and np.array_equal(indices, theirs.indices.numpy())
     weights = np.arange(1.0, values.data.size + 1).reshape(values.shape)  # each value its own weight
     (values * weights).sum().backward()

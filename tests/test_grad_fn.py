@@ -66,7 +66,7 @@ def test_a_leafs_step_is_accumulate_grad_with_the_leaf_as_its_variable() -> None
     w = mg.tensor([1.0, 2.0], requires_grad=True)
     y = (w * 3.0).sum()
     assert y.grad_fn.name == "sum" and repr(y.grad_fn) == "<GradFn 'sum'>"
-    (times, _), = y.grad_fn.next_functions
+    ((times, _),) = y.grad_fn.next_functions
     assert times.name == "*" and times.variable is None
     sink, constant = (step for step, _ in times.next_functions)
     assert sink.name == "AccumulateGrad" and sink.variable is w and constant is None

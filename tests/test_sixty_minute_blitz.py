@@ -141,7 +141,9 @@ def tensors(torch: ModuleType) -> dict:
     z2 = tensor.mul(tensor)
     z3 = torch.rand_like(tensor)
     torch.mul(tensor, tensor, out=z3)
-    results.update(y1=numbers(y1), y2=numbers(y2), y3=numbers(y3), z1=numbers(z1), z2=numbers(z2), z3=numbers(z3))
+    results.update(
+        y1=numbers(y1), y2=numbers(y2), y3=numbers(y3), z1=numbers(z1), z2=numbers(z2), z3=numbers(z3)
+    )
 
     # Single-element tensors
     agg = tensor.sum()

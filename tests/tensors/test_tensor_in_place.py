@@ -145,11 +145,20 @@ def test_the_tutorial_update_of_a_models_parameters_reaches_the_model() -> None:
 
 METHODS = {"+": "add_", "-": "sub_", "*": "mul_", "/": "div_"}
 indices = st.sampled_from(
-    [(slice(None), 1), 0, (Ellipsis, -1), (slice(1, None), slice(None, None, 2)), ([0, 2],), (slice(None), [1, 0])]
+    [
+        (slice(None), 1),
+        0,
+        (Ellipsis, -1),
+        (slice(1, None), slice(None, None, 2)),
+        ([0, 2],),
+        (slice(None), [1, 0]),
+    ]
 )
 
 
-@given(x=hnp.arrays(np.float64, (3, 4), elements=finite), index=indices, value=finite, from_array=st.booleans())
+@given(
+    x=hnp.arrays(np.float64, (3, 4), elements=finite), index=indices, value=finite, from_array=st.booleans()
+)
 def test_item_assignment_writes_into_the_same_array_as_torch(
     x: np.ndarray, index: Any, value: float, from_array: bool
 ) -> None:
@@ -198,7 +207,9 @@ def test_copy_zero_and_t_as_torchs() -> None:
     assert ours.zero_() is ours and close_to_torch(ours.data, theirs.zero_().numpy())
     assert close_to_torch(mg.tensor(x).t().data, torch.tensor(x).t().numpy())
     assert mg.tensor([1.0, 2.0]).t().shape == (2,)
-    with pytest.raises(ValueError, match=r"t\(\) expects a Tensor with <= 2 dimensions, got shape \(1, 2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"t\(\) expects a Tensor with <= 2 dimensions, got shape \(1, 2, 3\)"
+    ):
         mg.zeros(1, 2, 3).t_()
 
 
@@ -226,7 +237,9 @@ def test_what_a_graph_would_have_to_record_is_refused_with_what_to_do() -> None:
 
 def test_bad_assignments_say_what_was_wrong() -> None:
     t = mg.zeros(2, 3)
-    with pytest.raises(ValueError, match=r"t\[...\] = value on a Tensor of shape \(2, 3\): could not broadcast"):
+    with pytest.raises(
+        ValueError, match=r"t\[...\] = value on a Tensor of shape \(2, 3\): could not broadcast"
+    ):
         t[0] = np.ones(4)
     with pytest.raises(TypeError, match="cannot write a Value into a Tensor"):
         t[0, 0] = mg.Value(1.0)
