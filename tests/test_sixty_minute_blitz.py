@@ -306,6 +306,8 @@ def frozen_fine_tuning(torch: ModuleType, init: Any) -> dict:
         optimizer.step()
     assert model.conv.weight.grad is None and model.conv.bias.grad is None
     assert np.array_equal(numbers(model.conv.weight), frozen["conv.weight"])
+    assert len(list(model.parameters())) == 4  # the frozen ones too, and in the state dict:
+    assert sorted(model.state_dict()) == ["conv.bias", "conv.weight", "fc.bias", "fc.weight"]
     return {"losses": losses, "fc.weight": numbers(model.fc.weight), "fc.bias": numbers(model.fc.bias)}
 
 
