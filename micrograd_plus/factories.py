@@ -26,7 +26,9 @@ SeedLike = Union[int, np.random.Generator, random.Random, None]
 # `dtype=mg.float64` and `t.dtype == mg.float64` reads as in PyTorch. (No `mg.float` nor
 # `mg.double`: they would hide Python's `float` after `from micrograd_plus import *`.)
 float32 = np.dtype(np.float32)
+"""float32, by PyTorch's name (`torch.float32`): `dtype=mg.float32`."""
 float64 = np.dtype(np.float64)
+"""float64, by PyTorch's name (`torch.float64`), the default dtype of a Tensor."""
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
