@@ -1094,8 +1094,9 @@ class Tensor(Node):
             return
         if self.requires_grad and self._op is None:
             raise RuntimeError(
-                f"{what}: a leaf Tensor that requires grad cannot be changed in place while gradients "
-                "are recorded, as in PyTorch; do it inside `with no_grad():`"
+                f"{what}: a leaf Variable that requires grad is being used in an in-place operation "
+                "(PyTorch's words: it cannot change while gradients are recorded); change it inside "
+                "`with no_grad():`"
             )
         if self.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
             raise RuntimeError(

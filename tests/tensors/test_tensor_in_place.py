@@ -215,9 +215,13 @@ def test_copy_zero_and_t_as_torchs() -> None:
 
 def test_what_a_graph_would_have_to_record_is_refused_with_what_to_do() -> None:
     leaf = mg.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"t\[...\] = value: a leaf Tensor that requires grad .*no_grad"):
+    torch = require_torch()
+    message = "a leaf Variable that requires grad is being used in an in-place operation"
+    with pytest.raises(RuntimeError, match=message):
+        torch.ones(3, requires_grad=True)[0] = 2.0
+    with pytest.raises(RuntimeError, match=rf"t\[...\] = value: {message} .*no_grad"):
         leaf[0] = 2.0
-    with pytest.raises(RuntimeError, match=r"add_\(\): a leaf Tensor that requires grad"):
+    with pytest.raises(RuntimeError, match=rf"add_\(\): {message}"):
         leaf.add_(1.0)
     hidden = leaf * 2
     for change in (lambda: hidden.zero_(), lambda: hidden.__setitem__(0, 1.0), lambda: hidden.mul_(2)):
