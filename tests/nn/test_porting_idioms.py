@@ -481,9 +481,8 @@ def test_only_what_required_grad_when_assigned_is_a_parameter() -> None:
     holder = Holder()
     holder.w.requires_grad = False
     holder.ws[0].requires_grad = False
-    assert [n for n, _ in holder.named_parameters()] == ["w", "ws.0", "ws.1"] and len(
-        holder.parameters()
-    ) == 3
+    assert [n for n, _ in holder.named_parameters()] == ["w", "ws.0", "ws.1"]
+    assert len(holder.parameters()) == 3
     holder.w = mg.tensor([3.0])  # assigned anew without requires_grad: no longer a parameter
     assert [n for n, _ in holder.named_parameters()] == ["ws.0", "ws.1"]
     holder.constant.requires_grad = True  # (as before: a Tensor that requires grad is found)
