@@ -141,3 +141,20 @@ def test_max_refuses_what_is_not_here_with_what_to_write() -> None:
         mg.max(mg.ones(2, 2), 2)
     with pytest.raises(ValueError, match="that axis is empty"):
         mg.max(mg.ones(2, 0), 1)
+
+
+@given(
+    order=st.permutations(range(12)),  # distinct values, far apart: max and min are smooth there
+    name=st.sampled_from(["max", "min"]),
+    dim=st.integers(-2, 1),
+)
+def test_the_gradient_of_max_and_min_values_is_the_finite_differences(
+    order: list[int], name: str, dim: int
+) -> None:
+    x = np.array(order, dtype=np.float64).reshape(3, 4) * 0.7 - 3.0
+    weights = np.arange(1.0, 5.0)[: 4 if dim in (0, -2) else 3]
+
+    def weighted(t: mg.Tensor) -> mg.Tensor:
+        return (getattr(mg, name)(t, dim).values * weights).sum()
+
+    assert mg.gradcheck(weighted, [mg.tensor(x, requires_grad=True)])
