@@ -21,9 +21,18 @@ What does not port line for line (see docs/porting-table.md):
   class (`MseLossBackward0`); `MSELoss` is recorded as its parts, so the chain differs from
   PyTorch's while reaching the same parameters.
 - `torch.save(net.state_dict(), PATH)` / `torch.load(PATH)` are `save_checkpoint` /
-  `load_checkpoint` (safetensors and JSON, never pickle); `torch.rand` draws from `seed=` here.
+  `load_checkpoint` (safetensors and JSON, never pickle).
+- Random numbers differ between the libraries: where the tutorial's results depend on them they
+  are given (RNG below); where it only shows them, their shape, dtype and range are compared.
+- The GPU lines (`if torch.cuda.is_available(): tensor = tensor.to("cuda")`) are left out: there
+  is no `mg.cuda`; the CPU is the one device (`tensor.device` is "cpu").
 - DataLoader: `shuffle=False` so that both libraries see the same batches; `num_workers=0` (the
   tutorial's 2 only changes torch's speed).
+
+What ports as it is thanks to this port: `tensor[:, 1] = 0`, `add_`/`sub_`/`copy_`/`t_`/`zero_`,
+`tensor.device`, `torch.rand_like`, `torch.matmul(..., out=)`, `torch.mul(..., out=)`,
+`tensor.mul`, `torch.flatten(x, 1)`, `_, predicted = torch.max(outputs, 1)`, `loss.grad_fn` and
+its `next_functions`, and frozen parameters staying in `parameters()` and `state_dict()`.
 """
 
 from __future__ import annotations
