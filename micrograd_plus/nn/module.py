@@ -300,7 +300,9 @@ class Module:
         return {name: _copy_data(_read(entry)) for name, entry in self._state_entries()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy data into the parameters and buffers; names and shapes must match exactly."""
+        """Copy data into the parameters and buffers; names and shapes must match exactly. A
+        Tensor parameter's own array takes the numbers (as PyTorch's `copy_`), so what shares
+        it (`p.numpy()`, `from_numpy`'s array, an optimizer) sees them."""
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict() takes a dict of name -> data, got {type(state).__name__}")
         entries = dict(self._state_entries())
@@ -314,7 +316,10 @@ class Module:
         new_data = {name: _checked_data(name, _read(entry), state[name]) for name, entry in entries.items()}
         for name, entry in entries.items():  # only after every entry was validated: all or nothing
             if isinstance(entry, Node):
-                entry.data = new_data[name]
+                if isinstance(entry.data, np.ndarray) and entry.data.flags.writeable:
+                    np.copyto(entry.data, new_data[name])  # in place, as PyTorch's: views stay live
+                else:
+                    entry.data = new_data[name]
                 mark_changed(entry)  # graphs made from the old data are stale (see guards.py)
             else:
                 module, attribute = entry

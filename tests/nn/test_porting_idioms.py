@@ -487,3 +487,19 @@ def test_only_what_required_grad_when_assigned_is_a_parameter() -> None:
     assert [n for n, _ in holder.named_parameters()] == ["ws.0", "ws.1"]
     holder.constant.requires_grad = True  # (as before: a Tensor that requires grad is found)
     assert [n for n, _ in holder.named_parameters()] == ["constant", "ws.0", "ws.1"]
+
+
+def test_load_state_dict_copies_into_the_parameters_own_arrays_as_torch() -> None:
+    torch = require_torch()
+    theirs, ours = torch.nn.Linear(3, 2), mg.nn.Linear(3, 2, seed=0)
+    theirs_view, ours_view = theirs.weight.detach().numpy(), ours.weight.numpy()
+    state = {"weight": np.arange(6.0).reshape(2, 3), "bias": np.array([-1.0, 1.0])}
+    stale = ours(mg.ones(1, 3)).sum()  # made before: stale afterwards, as in PyTorch
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    ours.load_state_dict(state)
+    assert ours.weight.numpy() is ours_view and close_to_torch(ours_view, theirs_view)
+    assert close_to_torch(ours.bias.data, theirs.bias.detach().numpy())
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        stale.backward()
+    state["weight"][0, 0] = 99.0  # a copy: the model does not share the given arrays
+    assert ours.weight.data[0, 0] == 0.0
