@@ -26,18 +26,24 @@ from .engine import Op, Value
 from .factories import (
     arange,
     eye,
+    float32,
+    float64,
     from_numpy,
     full,
     linspace,
     ones,
     ones_like,
     rand,
+    rand_like,
     randn,
+    randn_like,
     tensor,
     zeros,
     zeros_like,
 )
 from .fast import set_engine
+from .functions import ValuesIndices, add, flatten, matmul, max, min, mul
+from .grad_fn import GradFn
 from .gradients import grad
 from .io import LoadError, load, save
 from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
@@ -103,3 +109,7 @@ __version__ = "0.1.0"
 # Notebook displays (`_repr_html_`) for Value, Tensor, reports, steps, models and optimizers:
 # given here, so that the engine, nn and check need not know about notebooks.
 _display.install()
+
+# `from micrograd_plus import *` gives every public name but max and min, which would hide
+# Python's own (`mg.max` and `mg.min` are there, as `torch.max`).
+__all__ = sorted(name for name in dir() if not name.startswith("_") and name not in ("max", "min"))

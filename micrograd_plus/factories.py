@@ -1,5 +1,5 @@
 """Making Tensors as PyTorch does: `tensor`, `from_numpy`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
-`rand`, `randn`, `zeros_like`, `ones_like`.
+`rand`, `randn`, `zeros_like`, `ones_like`, `rand_like`, `randn_like`.
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
 unless `dtype=` says float32 (a Tensor holds floats only: `arange(5)` is float64 here, int64 in
@@ -21,6 +21,14 @@ from .tensors import Tensor, real_number, requested_dtype
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
+
+# The two dtypes a Tensor holds, by PyTorch's names, so that `dtype=torch.float64` ports as
+# `dtype=mg.float64` and `t.dtype == mg.float64` reads as in PyTorch. (No `mg.float` nor
+# `mg.double`: they would hide Python's `float` after `from micrograd_plus import *`.)
+float32 = np.dtype(np.float32)
+"""float32, by PyTorch's name (`torch.float32`): `dtype=mg.float32`."""
+float64 = np.dtype(np.float64)
+"""float64, by PyTorch's name (`torch.float64`), the default dtype of a Tensor."""
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -169,6 +177,36 @@ def randn(
     return Tensor(
         generator_from(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype
     )
+
+
+def rand_like(
+    input: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
+) -> Tensor:
+    """`rand` of `input`'s shape and (unless `dtype` is given) dtype, as `torch.rand_like`."""
+    _on_cpu(device, "rand_like")
+    shape, kind = _like(input, dtype, "rand_like")
+    return rand(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
+
+
+def randn_like(
+    input: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
+) -> Tensor:
+    """`randn` of `input`'s shape and (unless `dtype` is given) dtype, as `torch.randn_like`."""
+    _on_cpu(device, "randn_like")
+    shape, kind = _like(input, dtype, "randn_like")
+    return randn(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
 
 
 # --- helpers ---------------------------------------------------------------------------------------

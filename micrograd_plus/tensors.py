@@ -64,6 +64,7 @@ from .engine import (
     piecewise_constant,
 )
 from .engine import where as engine_where  # (`where` below is torch.where, for Tensors)
+from .grad_fn import GradFn, grad_fn_of
 from .modes import AnomalyError, user_frame
 
 Shape = tuple[int, ...]
@@ -1100,6 +1101,86 @@ class Tensor(Node):
         """This Tensor: it is on the CPU already (PyTorch's `x.cpu()`, as in `x.detach().cpu().numpy()`)."""
         return self
 
+    @property
+    def device(self) -> str:
+        """The device of the data: "cpu", the one device here (PyTorch's `x.device`)."""
+        return "cpu"
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        """The step of the graph that made this Tensor, with its `next_functions` (PyTorch's
+        `x.grad_fn`); None for a leaf, a constant, or a result made under no_grad()."""
+        return grad_fn_of(self)
+
+    # -- PyTorch's in-place methods: t's own array changes, where no graph must record it ----------------
+
+    def _refuse_recorded_change(self, what: str, other: Any = None) -> None:
+        """PyTorch records an in-place change in the graph; here a graph never records one, so a
+        change that would need it is refused with what to write instead."""
+        if not _modes.grad_enabled:
+            return
+        if self.requires_grad and self._op is None:
+            raise RuntimeError(
+                f"{what}: a leaf Variable that requires grad is being used in an in-place operation "
+                "(PyTorch's words: it cannot change while gradients are recorded); change it inside "
+                "`with no_grad():`"
+            )
+        if self.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
+            raise RuntimeError(
+                f"{what}: this change would have to be recorded in the graph (a Tensor in it requires "
+                "grad), which micrograd_plus does not do; make a new Tensor instead (t = t + x, "
+                "mg.where(mask, x, t), mg.cat), or change it inside `with no_grad():`"
+            )
+
+    def _assign(self, index: Any, value: Any, what: str) -> None:
+        """t[index] = value in t's own array (numpy broadcasting), as PyTorch's `t[index] = value`."""
+        self._refuse_recorded_change(what, value)
+        if isinstance(value, Node) and not isinstance(value, Tensor):
+            raise TypeError(f"{what}: cannot write a {type(value).__name__} into a Tensor; use its .data")
+        _refuse_nodes_inside(value, what)
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{what}: this Tensor's data is a read-only view (of shape {self.shape}); change a copy, "
+                "t = mg.tensor(t)"
+            )
+        source = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[index] = source
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{what} on a Tensor of shape {self.shape}: {error}") from None
+        guards.mark_changed(self)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """`t[:, 1] = 0`, as PyTorch: written into t's own array (numpy indexing and broadcasting),
+        where no graph must record it (t and value need no gradient, or under no_grad())."""
+        self._assign(_check_index(index), value, "t[...] = value")
+
+    def copy_(self, src: Any) -> Tensor:
+        """`src`'s numbers (broadcast to t's shape) written into t's own array; returns t."""
+        self._assign(Ellipsis, src, "copy_()")
+        return self
+
+    def zero_(self) -> Tensor:
+        """Zeros written into t's own array; returns t."""
+        self._assign(Ellipsis, 0.0, "zero_()")
+        return self
+
+    def t(self) -> Tensor:
+        """A matrix transposed, as PyTorch's `t()` (a 0-d or 1-d Tensor as it is)."""
+        if self.data.ndim > 2:
+            raise ValueError(
+                f"t() expects a Tensor with <= 2 dimensions, got shape {self.shape}; use permute or mT"
+            )
+        return self.T
+
+    def t_(self) -> Tensor:
+        """t transposed in place (a view of the same memory); returns t."""
+        transposed = self.t()  # (checks the shape)
+        self._refuse_recorded_change("t_()")
+        self.data = transposed.data
+        guards.mark_changed(self)
+        return self
+
     # -- arithmetic -------------------------------------------------------------------------------------
 
     __add__, __radd__ = _operators(_binary(ADD))
@@ -1109,6 +1190,38 @@ class Tensor(Node):
     __pow__, __rpow__ = _operators(_binary(POW))
     # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
     __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
+
+    def add_(self, other: Operand) -> Tensor:
+        """`t += other` in t's own array, as PyTorch's `add_`; returns t."""
+        return _in_place_method(self, other, "add_", "__iadd__")
+
+    def sub_(self, other: Operand) -> Tensor:
+        """`t -= other` in t's own array, as PyTorch's `sub_`; returns t."""
+        return _in_place_method(self, other, "sub_", "__isub__")
+
+    def mul_(self, other: Operand) -> Tensor:
+        """`t *= other` in t's own array, as PyTorch's `mul_`; returns t."""
+        return _in_place_method(self, other, "mul_", "__imul__")
+
+    def div_(self, other: Operand) -> Tensor:
+        """`t /= other` in t's own array, as PyTorch's `div_`; returns t."""
+        return _in_place_method(self, other, "div_", "__itruediv__")
+
+    def add(self, other: Operand) -> Tensor:
+        """`self + other`, by PyTorch's name."""
+        return self + other  # type: ignore[no-any-return]
+
+    def sub(self, other: Operand) -> Tensor:
+        """`self - other`, by PyTorch's name."""
+        return self - other  # type: ignore[no-any-return]
+
+    def mul(self, other: Operand) -> Tensor:
+        """`self * other`, by PyTorch's name."""
+        return self * other  # type: ignore[no-any-return]
+
+    def div(self, other: Operand) -> Tensor:
+        """`self / other`, by PyTorch's name."""
+        return self / other  # type: ignore[no-any-return]
 
     def pow(self, exponent: Any) -> Tensor:
         """`self ** exponent`, by PyTorch's name."""
@@ -1286,13 +1399,6 @@ class Tensor(Node):
             ) from None
         return _result(data, (self,), _getitem_op(index), self.requires_grad)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise TypeError(
-            "Tensor does not support item assignment (it would change a recorded value); build a new "
-            "Tensor (e.g. with concat, stack, or a product with a mask), or change t.data[...] directly "
-            "for a leaf outside the graph"
-        )
-
     # -- softmax ----------------------------------------------------------------------------------------
 
     def softmax(self, axis: int = -1) -> Tensor:
@@ -1452,6 +1558,15 @@ class Tensor(Node):
 
 
 _new_tensor = object.__new__
+
+
+def _in_place_method(t: Tensor, other: Any, name: str, operator: str) -> Tensor:
+    """`t.add_(x)` and its kin: the in-place operator (`t += x`), where no graph must record it."""
+    t._refuse_recorded_change(f"{name}()", other)
+    result = getattr(t, operator)(other)
+    if result is NotImplemented:
+        raise TypeError(f"{name}() takes a Tensor, an array or a number, got {type(other).__name__}")
+    return result  # type: ignore[no-any-return]
 
 
 def _compare_data(x: Any) -> Any:

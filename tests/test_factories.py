@@ -150,6 +150,31 @@ def test_random_factories_use_their_own_generator() -> None:
     assert np.array_equal(np.random.get_state()[1], before)
 
 
+@given(sizes, st.sampled_from([np.float32, np.float64]), st.sampled_from(["rand_like", "randn_like"]))
+def test_rand_like_and_randn_like_take_the_shape_and_dtype_of_their_input_as_torch(
+    size: tuple[int, ...], kind: type, name: str
+) -> None:
+    torch = require_torch()
+    ours = getattr(mg, name)(mg.zeros(size, dtype=kind), seed=3)
+    theirs = getattr(torch, name)(
+        torch.zeros(size, dtype=torch.float32 if kind is np.float32 else torch.float64)
+    )
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == kind and not ours.requires_grad
+    draw = getattr(np.random.default_rng(3), "random" if name == "rand_like" else "standard_normal")
+    np.testing.assert_array_equal(ours.data, draw(size).astype(kind))  # the numbers of rand/randn(seed=3)
+    other = mg.float64 if kind is np.float32 else mg.float32  # dtype= overrides, as torch's
+    like_array = getattr(mg, name)(np.zeros(size, dtype=kind), dtype=other, requires_grad=True, seed=3)
+    assert like_array.dtype == other and like_array.requires_grad
+
+
+def test_float32_and_float64_are_the_dtypes_by_torchs_names() -> None:
+    torch = require_torch()
+    x = mg.rand_like(mg.tensor([[1, 2], [3, 4]]), dtype=mg.float32, seed=0)
+    assert x.dtype == mg.float32 == np.float32 and mg.tensor(1.0).dtype == mg.float64
+    assert mg.zeros(2, dtype=mg.float32).dtype == np.float32
+    assert str(mg.float64) == str(torch.float64).removeprefix("torch.")
+
+
 def test_randn_and_rand_have_the_right_distribution() -> None:
     normal = mg.randn(200_000, seed=0).data
     uniform = mg.rand(200_000, seed=0).data
@@ -175,6 +200,8 @@ def test_randn_and_rand_have_the_right_distribution() -> None:
         (lambda: mg.rand(2, seed=-1), ValueError, "seed must be >= 0"),
         (lambda: mg.zeros(2, dtype=np.int64), TypeError, "dtype must be float64 or float32"),
         (lambda: mg.zeros_like([1, 2]), TypeError, r"zeros_like\(\) takes a Tensor or a numpy array"),
+        (lambda: mg.rand_like([1, 2]), TypeError, r"rand_like\(\) takes a Tensor or a numpy array"),
+        (lambda: mg.randn_like(mg.ones(2), seed=1.5), TypeError, "seed must be an int"),
         (lambda: mg.tensor("abc"), TypeError, "must be numbers"),
     ],
 )
@@ -195,6 +222,8 @@ FACTORY_CALLS = {
     "linspace": lambda lib, **kw: lib.linspace(-1, 1, 5, **kw),
     "rand": lambda lib, **kw: lib.rand(2, **kw),
     "randn": lambda lib, **kw: lib.randn((), **kw),
+    "rand_like": lambda lib, **kw: lib.rand_like(lib.ones(2, 3), **kw),
+    "randn_like": lambda lib, **kw: lib.randn_like(lib.ones(4), **kw),
 }
 
 
@@ -206,7 +235,7 @@ def test_device_cpu_is_accepted_by_every_factory_as_in_torch(name: str) -> None:
         ours = call(mg, device=device, dtype=np.float64, requires_grad=True)
         theirs = call(torch, device=device, dtype=torch.float64, requires_grad=True)
         assert ours.shape == tuple(theirs.shape) and ours.requires_grad
-        if name not in ("rand", "randn"):
+        if not name.startswith("rand"):
             assert close_to_torch(ours.data, theirs.detach().numpy())
 
 

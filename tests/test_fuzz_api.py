@@ -37,6 +37,9 @@ DOCUMENTED_RUNTIME_ERRORS = re.compile(
             r"you can only change requires_grad flags of leaf variables",
             r"one of the inputs was not used to compute the outputs",
             r"an output does not require grad",
+            r"a leaf Variable that requires grad is being used in an in-place operation",
+            r"would have to be recorded in the graph",  # an in-place change of a Tensor in a graph
+            r"out=\.\.\. arguments don't support automatic differentiation",
         ]
     )
 )
@@ -52,7 +55,7 @@ def check_documented(error: BaseException, name: str) -> None:
         return
     if isinstance(error, NotImplementedError) and "must define forward()" in str(error):
         return
-    if isinstance(error, IndexError) and name.endswith("__getitem__"):
+    if isinstance(error, IndexError) and name.endswith(("__getitem__", "__setitem__")):
         return  # an index out of range, as for lists, numpy and PyTorch
     if type(error) is RuntimeError and DOCUMENTED_RUNTIME_ERRORS.search(str(error)):
         return

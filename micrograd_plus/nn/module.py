@@ -82,6 +82,28 @@ class Module:
             given = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
             raise TypeError(f"{type(self).__name__}() takes no arguments, got {', '.join(given):.200}")
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
+        # PyTorch: still in parameters() and state_dict(). So the attributes that held leaves
+        # requiring grad when they were assigned are remembered (see `_is_parameter`).
+        kept = vars(self).get("_parameter_attributes")
+        if _holds_parameters(value):
+            if kept is None:
+                kept = set()
+                object.__setattr__(self, "_parameter_attributes", kept)
+            kept.add(name)
+        elif kept is not None:
+            kept.discard(name)
+        object.__setattr__(self, name, value)
+
+    def _is_parameter(self, name: str, member: Node) -> bool:
+        """A node member (named as `_members` names it) is a parameter if it requires grad, or
+        is a leaf of an attribute that held parameters when assigned (a frozen parameter)."""
+        if member.requires_grad:
+            return True
+        kept = vars(self).get("_parameter_attributes")
+        return kept is not None and member._op is None and name.partition(".")[0] in kept
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
@@ -141,7 +163,7 @@ class Module:
             full = f"{prefix}.{name}" if prefix else name
             if isinstance(member, Module):
                 yield from member._all_parameters(full)
-            elif member.requires_grad:
+            elif self._is_parameter(name, member):
                 yield full, member
 
     def parameters(self) -> list[Any]:
@@ -159,14 +181,14 @@ class Module:
         # zero_grad, update), and they were most of the cost. `seen` holds the nodes themselves
         # (hashed by identity): no id() call and no int made per parameter.
         if type(self)._members is Module._members:
-            values: Iterable[Any] = vars(self).values()
+            entries: Iterable[tuple[str, Any]] = vars(self).items()
         else:
-            values = [member for _, member in self._members()]
-        for value in values:
+            entries = list(self._members())
+        for name, value in entries:
             for member in value if isinstance(value, (list, tuple)) else (value,):
                 if isinstance(member, Module):
                     member._collect_parameters(found, seen)
-                elif isinstance(member, Node) and member.requires_grad and member not in seen:
+                elif isinstance(member, Node) and self._is_parameter(name, member) and member not in seen:
                     seen.add(member)
                     found.append(member)
 
@@ -278,7 +300,9 @@ class Module:
         return {name: _copy_data(_read(entry)) for name, entry in self._state_entries()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy data into the parameters and buffers; names and shapes must match exactly."""
+        """Copy data into the parameters and buffers; names and shapes must match exactly. A
+        Tensor parameter's own array takes the numbers (as PyTorch's `copy_`), so what shares
+        it (`p.numpy()`, `from_numpy`'s array, an optimizer) sees them."""
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict() takes a dict of name -> data, got {type(state).__name__}")
         entries = dict(self._state_entries())
@@ -292,7 +316,10 @@ class Module:
         new_data = {name: _checked_data(name, _read(entry), state[name]) for name, entry in entries.items()}
         for name, entry in entries.items():  # only after every entry was validated: all or nothing
             if isinstance(entry, Node):
-                entry.data = new_data[name]
+                if isinstance(entry.data, np.ndarray) and entry.data.flags.writeable:
+                    np.copyto(entry.data, new_data[name])  # in place, as PyTorch's: views stay live
+                else:
+                    entry.data = new_data[name]
                 mark_changed(entry)  # graphs made from the old data are stale (see guards.py)
             else:
                 module, attribute = entry
@@ -350,6 +377,12 @@ def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:
             if isinstance(p, Node) and p in wanted:
                 names.setdefault(p, name)
     return names
+
+
+def _holds_parameters(value: Any) -> bool:
+    """A leaf node that requires grad, or a list or tuple holding one."""
+    items = value if isinstance(value, (list, tuple)) else (value,)
+    return any(isinstance(x, Node) and x.requires_grad and x._op is None for x in items)
 
 
 def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

@@ -482,3 +482,64 @@ def test_f_cross_entropy_takes_labels_as_a_tensor_of_whole_numbers_as_torch_take
     loss.backward()
     expected.backward()
     assert close_to_torch(ours.grad, theirs.grad.numpy())
+
+
+def test_a_frozen_parameter_stays_in_parameters_and_state_dict_as_torchs(tmp_path: Any) -> None:
+    """The 60 Minute Blitz's fine-tuning: freeze every parameter, replace the last layer, optimize."""
+    torch = require_torch()
+    models = []
+    for lib in (torch, mg):
+        model = lib.nn.Sequential(OrderedDict([("conv", lib.nn.Linear(3, 4)), ("fc", lib.nn.Linear(4, 2))]))
+        for param in model.parameters():
+            param.requires_grad = False
+        model.fc = lib.nn.Linear(4, 5)
+        models.append(model)
+    theirs, ours = models
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [p.requires_grad for p in ours.parameters()] == [False, False, True, True]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    mg.save(ours, tmp_path / "m.safetensors")  # the frozen weights are saved too
+    fresh = mg.nn.Sequential(OrderedDict([("conv", mg.nn.Linear(3, 4)), ("fc", mg.nn.Linear(4, 5))]))
+    mg.load(fresh, tmp_path / "m.safetensors")
+    assert close_to_torch(fresh.conv.weight.data, theirs.conv.weight.detach().numpy())
+    optimizer = mg.SGD(ours.parameters(), lr=0.1, momentum=0.9)  # frozen ones have no grad: skipped
+    before = ours.conv.weight.data.copy()
+    (ours(mg.ones(2, 3)) ** 2).sum().backward()
+    optimizer.step()
+    assert ours.conv.weight.grad is None and np.array_equal(ours.conv.weight.data, before)
+    assert ours.fc.weight.grad is not None
+
+
+def test_only_what_required_grad_when_assigned_is_a_parameter() -> None:
+    class Holder(nn.Module):
+        def __init__(self) -> None:
+            self.w = mg.tensor([1.0], requires_grad=True)
+            self.constant = mg.tensor([2.0])  # not a parameter, as a plain tensor attribute in torch
+            self.ws = [Value(1.0), Value(2.0)]  # micrograd's lists of Values
+
+    holder = Holder()
+    holder.w.requires_grad = False
+    holder.ws[0].requires_grad = False
+    assert [n for n, _ in holder.named_parameters()] == ["w", "ws.0", "ws.1"]
+    assert len(holder.parameters()) == 3
+    holder.w = mg.tensor([3.0])  # assigned anew without requires_grad: no longer a parameter
+    assert [n for n, _ in holder.named_parameters()] == ["ws.0", "ws.1"]
+    holder.constant.requires_grad = True  # (as before: a Tensor that requires grad is found)
+    assert [n for n, _ in holder.named_parameters()] == ["constant", "ws.0", "ws.1"]
+
+
+def test_load_state_dict_copies_into_the_parameters_own_arrays_as_torch() -> None:
+    torch = require_torch()
+    theirs, ours = torch.nn.Linear(3, 2), mg.nn.Linear(3, 2, seed=0)
+    theirs_view, ours_view = theirs.weight.detach().numpy(), ours.weight.numpy()
+    state = {"weight": np.arange(6.0).reshape(2, 3), "bias": np.array([-1.0, 1.0])}
+    stale = ours(mg.ones(1, 3)).sum()  # made before: stale afterwards, as in PyTorch
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    ours.load_state_dict(state)
+    assert ours.weight.numpy() is ours_view and close_to_torch(ours_view, theirs_view)
+    assert close_to_torch(ours.bias.data, theirs.bias.detach().numpy())
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        stale.backward()
+    state["weight"][0, 0] = 99.0  # a copy: the model does not share the given arrays
+    assert ours.weight.data[0, 0] == 0.0

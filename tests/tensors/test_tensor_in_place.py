@@ -4,6 +4,7 @@ grad while gradients are recorded, a new node for an intermediate Tensor in a gr
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -138,3 +139,151 @@ def test_the_tutorial_update_of_a_models_parameters_reaches_the_model() -> None:
             param -= 0.1 * param.grad
     for p, old in zip(model.parameters(), before):
         assert np.allclose(p.data, old - 0.1 * p.grad)
+
+
+# -- PyTorch's in-place methods and item assignment (the 60 Minute Blitz's `tensor[:, 1] = 0`) -------------
+
+METHODS = {"+": "add_", "-": "sub_", "*": "mul_", "/": "div_"}
+indices = st.sampled_from(
+    [
+        (slice(None), 1),
+        0,
+        (Ellipsis, -1),
+        (slice(1, None), slice(None, None, 2)),
+        ([0, 2],),
+        (slice(None), [1, 0]),
+    ]
+)
+
+
+@given(
+    x=hnp.arrays(np.float64, (3, 4), elements=finite), index=indices, value=finite, from_array=st.booleans()
+)
+def test_item_assignment_writes_into_the_same_array_as_torch(
+    x: np.ndarray, index: Any, value: float, from_array: bool
+) -> None:
+    torch = require_torch()
+    t, theirs = mg.tensor(x), torch.tensor(x)
+    array = t.numpy()
+    target_shape = array[index].shape
+    given = np.full(target_shape[-1:], value) if from_array else value  # broadcast along the last axis
+    t[index] = mg.tensor(given) if from_array else given
+    theirs[index] = torch.tensor(given) if from_array else given
+    assert t.numpy() is array and close_to_torch(t.data, theirs.numpy())
+
+
+@given(
+    x=hnp.arrays(np.float64, (2, 3), elements=finite),
+    other=nonzero,
+    symbol=st.sampled_from(sorted(METHODS)),
+    under_no_grad=st.booleans(),
+)
+def test_add_sub_mul_div_change_the_tensor_itself_as_torchs(
+    x: np.ndarray, other: float, symbol: str, under_no_grad: bool
+) -> None:
+    torch = require_torch()
+    t = mg.tensor(x, requires_grad=under_no_grad)  # a leaf that requires grad: under no_grad() only
+    theirs = torch.tensor(x, requires_grad=under_no_grad)
+    array = t.numpy()
+    with mg.no_grad() if under_no_grad else contextlib.nullcontext():
+        result = getattr(t, METHODS[symbol])(other)
+    with torch.no_grad() if under_no_grad else contextlib.nullcontext():
+        getattr(theirs, METHODS[symbol])(other)
+    assert result is t and t.numpy() is array and t.requires_grad == under_no_grad
+    assert close_to_torch(t.data, theirs.detach().numpy())
+
+
+def test_copy_zero_and_t_as_torchs() -> None:
+    torch = require_torch()
+    x = np.arange(6.0).reshape(2, 3)
+    ours, theirs = mg.zeros(2, 3), torch.zeros(2, 3)
+    array = ours.numpy()
+    assert ours.copy_(mg.tensor(x[0])) is ours  # broadcast, as torch's
+    theirs.copy_(torch.tensor(x[0]))
+    assert ours.numpy() is array and close_to_torch(ours.data, theirs.numpy())
+    assert ours.t_() is ours and ours.shape == (3, 2)
+    theirs.t_()
+    assert close_to_torch(ours.data, theirs.numpy()) and np.shares_memory(ours.numpy(), array)
+    assert ours.zero_() is ours and close_to_torch(ours.data, theirs.zero_().numpy())
+    assert close_to_torch(mg.tensor(x).t().data, torch.tensor(x).t().numpy())
+    assert mg.tensor([1.0, 2.0]).t().shape == (2,)
+    with pytest.raises(
+        ValueError, match=r"t\(\) expects a Tensor with <= 2 dimensions, got shape \(1, 2, 3\)"
+    ):
+        mg.zeros(1, 2, 3).t_()
+
+
+def test_what_a_graph_would_have_to_record_is_refused_with_what_to_do() -> None:
+    leaf = mg.ones(3, requires_grad=True)
+    torch = require_torch()
+    message = "a leaf Variable that requires grad is being used in an in-place operation"
+    with pytest.raises(RuntimeError, match=message):
+        torch.ones(3, requires_grad=True)[0] = 2.0
+    with pytest.raises(RuntimeError, match=rf"t\[...\] = value: {message} .*no_grad"):
+        leaf[0] = 2.0
+    with pytest.raises(RuntimeError, match=rf"add_\(\): {message}"):
+        leaf.add_(1.0)
+    hidden = leaf * 2
+    for change in (lambda: hidden.zero_(), lambda: hidden.__setitem__(0, 1.0), lambda: hidden.mul_(2)):
+        with pytest.raises(RuntimeError, match=r"would have to be recorded in the graph.*t = t \+ x"):
+            change()
+    plain = mg.zeros(3)
+    with pytest.raises(RuntimeError, match="would have to be recorded"):
+        plain[0] = leaf[0]  # PyTorch records it (plain joins the graph); here it is refused
+    with pytest.raises(RuntimeError, match="would have to be recorded"):
+        plain.copy_(leaf)
+    assert leaf.tolist() == [1.0, 1.0, 1.0] and plain.tolist() == [0.0, 0.0, 0.0]
+    with mg.no_grad():  # PyTorch's way to change a leaf: allowed, the same leaf
+        leaf[0] = 5.0
+        leaf.sub_(1.0)
+    assert leaf.tolist() == [4.0, 0.0, 0.0] and leaf.requires_grad and leaf.is_leaf
+
+
+def test_bad_assignments_say_what_was_wrong() -> None:
+    t = mg.zeros(2, 3)
+    with pytest.raises(
+        ValueError, match=r"t\[...\] = value on a Tensor of shape \(2, 3\): could not broadcast"
+    ):
+        t[0] = np.ones(4)
+    with pytest.raises(TypeError, match="cannot write a Value into a Tensor"):
+        t[0, 0] = mg.Value(1.0)
+    with pytest.raises(TypeError, match="holds a Tensor"):
+        t[0] = [mg.tensor(1.0, requires_grad=True), 2.0, 3.0]
+    with pytest.raises(TypeError, match="cannot index with a Tensor"):
+        t[mg.tensor(0.0)] = 1.0
+    with pytest.raises(TypeError, match=r"add_\(\) takes a Tensor, an array or a number, got str"):
+        t.add_("1")
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match=r"zero_\(\): this Tensor's data is a read-only view"):
+        mg.from_numpy(frozen).zero_()
+
+
+def test_a_graph_made_before_an_assignment_is_stale_as_in_torch() -> None:
+    torch = require_torch()
+    w = torch.ones(3, requires_grad=True)
+    theirs = w * w
+    with torch.no_grad():
+        w[0] = 2.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        theirs.sum().backward()
+    ours_w = mg.ones(3, requires_grad=True)
+    ours = ours_w * ours_w
+    with mg.no_grad():
+        ours_w[0] = 2.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ours.sum().backward()
+
+
+def test_numpy_and_from_numpy_share_memory_both_ways_as_torch() -> None:
+    t = mg.ones(5)
+    n = t.numpy()
+    t.add_(1)
+    assert n.tolist() == [2.0] * 5
+    n = np.ones(5)
+    t = mg.from_numpy(n)
+    np.add(n, 1, out=n)
+    assert t.tolist() == [2.0] * 5
+    t[0] = 7.0
+    assert n[0] == 7.0
+    assert mg.tensor(n).numpy() is not n  # tensor() copies, as torch.tensor does
