@@ -163,7 +163,7 @@ class Module:
             full = f"{prefix}.{name}" if prefix else name
             if isinstance(member, Module):
                 yield from member._all_parameters(full)
-            elif self._is_parameter(name, member):
+            elif member.requires_grad or self._is_parameter(name, member):  # (the first: speed)
                 yield full, member
 
     def parameters(self) -> list[Any]:
@@ -188,7 +188,11 @@ class Module:
             for member in value if isinstance(value, (list, tuple)) else (value,):
                 if isinstance(member, Module):
                     member._collect_parameters(found, seen)
-                elif isinstance(member, Node) and self._is_parameter(name, member) and member not in seen:
+                elif (
+                    isinstance(member, Node)
+                    and (member.requires_grad or self._is_parameter(name, member))
+                    and member not in seen
+                ):
                     seen.add(member)
                     found.append(member)
 
