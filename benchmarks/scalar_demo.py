@@ -212,14 +212,15 @@ def measure_in_fresh_processes(hidden: int, count: int, quick: bool = False) -> 
     from one process to the next (its garbage collector walks a heap laid out differently
     each time) while ours stays within a few percent, so one process is one sample, as in
     pyperf."""
+    import micrograd_plus
+
+    # The children import the package this process imported (a checkout's, not an installed one).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(micrograd_plus.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, os.path.abspath(__file__), str(hidden), *(["--quick"] if quick else [])]
     found = []
     for _ in range(count):
-        done = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), str(hidden)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"the timing process failed:\n{done.stderr[-2000:]}")
         found.append(json.loads(done.stdout.splitlines()[-1]))
@@ -247,24 +248,12 @@ def run(results: Results, quick: bool) -> None:
         spread = ""
         if processes > 1:
             case += f", median of {processes} processes"
-            spread = "; in each process: micrograd {}, {}".format(
-                " ".join(f"{r['medians']['micrograd 0.1.0'] * 1e3:.0f}" for r in runs) + " ms",
-                ", ".join(
-                    f"{name} {min(ratios):.1f}x to {max(ratios):.1f}x"
-                    for name, ratios in (
-                        (
-                            "ours",
-                            [
-                                r["medians"]["micrograd 0.1.0"] / r["medians"]["micrograd_plus Value"]
-                                for r in runs
-                            ],
-                        ),
-                        (
-                            "reference",
-                            [r["medians"]["micrograd 0.1.0"] / r["medians"][REFERENCE] for r in runs],
-                        ),
-                    )
-                ),
+            micrograd = [r["medians"]["micrograd 0.1.0"] for r in runs]
+            fast = [t / r["medians"]["micrograd_plus Value"] for t, r in zip(micrograd, runs)]
+            slow = [t / r["medians"][REFERENCE] for t, r in zip(micrograd, runs)]
+            spread = (
+                f"; in each process: micrograd {' '.join(f'{t * 1e3:.0f}' for t in micrograd)} ms, "
+                f"ours {min(fast):.1f}x to {max(fast):.1f}x, reference {min(slow):.1f}x to {max(slow):.1f}x"
             )
         results.add(section, case, "micrograd 0.1.0", t_theirs, note=note)
         results.add(

@@ -52,6 +52,8 @@ def grad(
             for _step in backward_pass(outs, seeds, totals, create_graph):
                 pass
         except TypeError as error:
+            # numpy's words for a node it was given (`__array_ufunc__ = None`); if they change,
+            # the error passes unchanged, which is only less clear
             if create_graph and "__array_ufunc__=None" in str(error):
                 raise TypeError(
                     "grad(create_graph=True) runs each backward rule on nodes, to record the "

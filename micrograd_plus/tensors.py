@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
@@ -1419,29 +1420,27 @@ class Tensor(Node):
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
         """Elementwise, as `torch.eq`: `(preds == labels).mean()`. Sets and dicts of Tensors still
-        work (they hash by identity and look at identity first); `t == None` is False."""
-        if other is None or (isinstance(other, Node) and not isinstance(other, Tensor)):
-            return NotImplemented  # identity: False
-        return np.asarray(self.data == _compare_data(other))
+        work (they hash by identity and look at identity first), but `in` on a list and
+        `list.index` compare elementwise, as in PyTorch: use `is` for identity. A Tensor equals
+        no Value, string or None (`t == "mean"` is False, as in PyTorch)."""
+        return _compared(self, other, operator.eq) if _comparable(other) else NotImplemented
 
     def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        if other is None or (isinstance(other, Node) and not isinstance(other, Tensor)):
-            return NotImplemented
-        return np.asarray(self.data != _compare_data(other))
+        return _compared(self, other, operator.ne) if _comparable(other) else NotImplemented
 
     __hash__ = Node.__hash__
 
     def __lt__(self, other: Operand) -> np.ndarray:
-        return np.asarray(self.data < _compare_data(other))
+        return _compared(self, other, operator.lt)
 
     def __le__(self, other: Operand) -> np.ndarray:
-        return np.asarray(self.data <= _compare_data(other))
+        return _compared(self, other, operator.le)
 
     def __gt__(self, other: Operand) -> np.ndarray:
-        return np.asarray(self.data > _compare_data(other))
+        return _compared(self, other, operator.gt)
 
     def __ge__(self, other: Operand) -> np.ndarray:
-        return np.asarray(self.data >= _compare_data(other))
+        return _compared(self, other, operator.ge)
 
     # -- PyTorch's names: shapes, indices of extremes, clamp and gather (issue 16) ----------------------
 
@@ -1567,6 +1566,24 @@ def _in_place_method(t: Tensor, other: Any, name: str, operator: str) -> Tensor:
     if result is NotImplemented:
         raise TypeError(f"{name}() takes a Tensor, an array or a number, got {type(other).__name__}")
     return result  # type: ignore[no-any-return]
+
+
+def _comparable(x: Any) -> bool:
+    """What == and != compare elementwise: Tensors, arrays, lists and numbers (else identity)."""
+    return isinstance(x, (Tensor, np.ndarray, list, tuple, numbers.Real))
+
+
+def _compared(x: Tensor, other: Any, compare: Callable[[Any, Any], Any]) -> np.ndarray:
+    """`compare` (<, ==, ...) of x's data with other's, elementwise: a numpy bool array."""
+    data = _compare_data(other)
+    try:
+        np.broadcast_shapes(x.shape, np.shape(data))
+    except ValueError:
+        raise ValueError(
+            f"cannot compare a Tensor of shape {x.shape} with shape {np.shape(data)}: the shapes do "
+            "not broadcast (each trailing axis must be equal or 1); reshape one of them"
+        ) from None
+    return np.asarray(compare(x.data, data))
 
 
 def _compare_data(x: Any) -> Any:

@@ -662,7 +662,7 @@ class Scene:
             "peripheries": "2",
             "class": f"value group {role}",
         }
-        if frame.current is not None and frame.current in members:
+        if frame.current is not None and any(m is frame.current for m in members):  # (by identity)
             attrs.update(fillcolor=COLOURS["current"], color=ACTIVE_EDGE)
             attrs["class"] += " current"
         return f"{gid} [label={_record(fields, horizontal)} {_attrs(attrs)}]"
@@ -673,9 +673,13 @@ class Scene:
         member_set = set(members)
         n_params = sum(1 for m in members if m in self.models.param_name)
         outputs = [m for m in members if m is self.root]
+        listed = set(outputs)  # (a set: nodes by identity; Tensor == is elementwise)
         for node in self.nodes:
             if node._op is not None and node not in member_set:
-                outputs.extend(p for p in node._parents if p in member_set and p not in outputs)
+                for p in node._parents:
+                    if p in member_set and p not in listed:
+                        outputs.append(p)
+                        listed.add(p)
         fields = [f"{self.models.class_name(name)} {name}".strip(), f"{n_params} parameters"]
         for out in outputs[:2]:
             fields.append(

@@ -16,8 +16,8 @@ convolutions have stride 1 (the tutorial's are 2), so that its last grid is 4x4 
 `avg_pool2d(xb, 4)` stays as it is. The training DataLoaders do not shuffle (the tutorial's
 `shuffle=True` draws from each library's own random numbers).
 
-What does not port line for line: `accuracy` (`torch.argmax` gives a numpy int array here and
-`==` of a Tensor is identity, so `(preds == yb.numpy()).mean()`), `weights.grad.zero_()` (a
+What does not port line for line: `accuracy` (`torch.argmax` gives a numpy int array here, and
+`==` a numpy bool array, which has no `.float()`: `(preds == yb).mean()`), `weights.grad.zero_()` (a
 gradient is a numpy array here: `weights.grad[...] = 0`), `from torch.utils.data import ...`
 (`micrograd_plus.data`), and `torch.device("cpu")` (the string "cpu"). The class labels are
 Tensors of whole numbers here (`tensor` makes floats), which indexing and the losses read as
@@ -96,8 +96,8 @@ def accuracy_of(torch: ModuleType) -> Callable[[Any, Any], Any]:
     else:
 
         def accuracy(out, yb):  # type: ignore[no-untyped-def]
-            preds = torch.argmax(out, dim=1)  # a numpy int array; == of Tensors is identity
-            return (preds == yb.numpy()).mean()
+            preds = torch.argmax(out, dim=1)  # a numpy int array; == gives a numpy bool array
+            return (preds == yb).mean()
 
     return accuracy
 

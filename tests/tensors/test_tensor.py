@@ -190,6 +190,18 @@ def test_comparisons_and_equality_are_elementwise_and_hash_stays_identity(x, y):
     assert (t == None) is False and (t != None) is True  # noqa: E711 (the operator is what is tested)
 
 
+def test_equality_with_a_string_or_a_value_is_false_and_unbroadcastable_shapes_are_named():
+    t = Tensor([1.0, 2.0, 3.0])
+    assert (t == "mean") is False and (t != "mean") is True and (t == Value(1.0)) is False
+    with pytest.raises(ValueError, match="reduction must be one of"):  # an option check stays plain
+        mg.mse_loss(t, t, t)  # type: ignore[arg-type]
+    for compare in (lambda a, b: a == b, lambda a, b: a != b, lambda a, b: a < b, lambda a, b: a >= b):
+        with pytest.raises(ValueError, match=r"shape \(3,\) with shape \(2,\): the shapes do not broadcast"):
+            compare(t, Tensor([1.0, 2.0]))
+        with pytest.raises(ValueError, match=r"shape \(2,\) with shape \(3,\)"):
+            compare(Tensor([1.0, 2.0]), [1.0, 2.0, 3.0])
+
+
 def test_equality_agrees_with_torch_eq_as_porting_code_uses_it():
     torch = require_torch()
     preds, labels = np.array([0, 2, 1, 1]), np.array([0.0, 2.0, 2.0, 1.0])

@@ -249,8 +249,10 @@ def test_bad_assignments_say_what_was_wrong() -> None:
         t[0, 0] = mg.Value(1.0)
     with pytest.raises(TypeError, match="holds a Tensor"):
         t[0] = [mg.tensor(1.0, requires_grad=True), 2.0, 3.0]
-    with pytest.raises(TypeError, match="cannot index with a Tensor"):
-        t[mg.tensor(0.0)] = 1.0
+    with pytest.raises(TypeError, match="cannot index with a Tensor that requires grad"):
+        t[mg.tensor(0.0, requires_grad=True)] = 1.0
+    with pytest.raises(IndexError, match="must hold whole numbers"):
+        t[mg.tensor(0.5)] = 1.0
     with pytest.raises(TypeError, match=r"add_\(\) takes a Tensor, an array or a number, got str"):
         t.add_("1")
     frozen = np.zeros(3)
@@ -287,3 +289,12 @@ def test_numpy_and_from_numpy_share_memory_both_ways_as_torch() -> None:
     t[0] = 7.0
     assert n[0] == 7.0
     assert mg.tensor(n).numpy() is not n  # tensor() copies, as torch.tensor does
+
+
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=4), st.floats(-5, 5))
+def test_assigning_through_a_tensor_of_positions_writes_where_torchs_does(positions, value) -> None:
+    torch = require_torch()
+    ours, theirs = mg.zeros(4, 2), torch.zeros(4, 2, dtype=torch.float64)
+    ours[mg.tensor(positions)] = value  # Tensors hold floats: whole numbers index as int64
+    theirs[torch.tensor(positions)] = value
+    assert close_to_torch(ours.data, theirs.numpy())

@@ -548,3 +548,28 @@ def test_drawing_gradients_before_backward_warns_to_call_backward_first():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         draw_dot(out, view="backward")
+
+
+def test_tensor_graphs_collapse_and_step_by_identity_not_by_elementwise_equality():
+    """Tensor == is elementwise (as torch.eq), so the drawing must find its nodes by identity:
+    a module box with two outputs, and the group of leaves at every step of the pass."""
+    from micrograd_plus import nn
+
+    model = nn.Sequential(nn.Linear(3, 2, seed=0), nn.ReLU(), nn.Linear(2, 1, seed=1))
+    x = Tensor(np.ones((4, 3)))
+    loss = model(x).sum() + (model[0].weight * model[0].weight).sum()  # the weight leaves the box too
+    boxes = [
+        a for a in node_lines(draw_dot(loss, module=model, collapse="Linear")).values() if "value module" in a
+    ]
+    assert len(boxes) == 2 and sum(a.count("out data") for a in boxes) >= 3
+
+    one = Tensor([1.0], requires_grad=True)
+    other = Tensor([1.0], requires_grad=True)  # equal numbers: == says True, `is` says no
+    s = one * other
+    loss = s + s * 3
+    steps = len(list(backward_steps(loss)))
+    for k in range(steps):
+        lines = node_lines(draw_dot(loss, collapse="leaves", step=k))
+        groups = [a for nid, a in lines.items() if nid.startswith("g")]
+        assert groups and not any("current" in a for a in groups), k  # no leaf's rule runs
+        assert sum("current" in a for nid, a in lines.items() if nid[0] in "ng") == 1, k  # one value node
