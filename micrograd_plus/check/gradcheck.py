@@ -109,12 +109,13 @@ def _gradcheck(
         notes.append(
             f"the output has shape {out_data.shape}: checked d(sum(w * f)) for fixed random weights w"
         )
-    if fast_mode:
-        notes.append(
-            "fast_mode: each input checked along one random direction u (d/dt F(x + t u) against "
-            "sum(gradient * u)); run with fast_mode=False to see which elements are wrong"
-        )
     report = GradcheckReport(title, rows, eps, atol, rtol, problems, notes=notes)
+    if fast_mode:  # how to find the wrong elements, said only when a direction is wrong
+        report.notes.append(
+            "fast_mode: each input checked along one random direction u (d/dt F(x + t u) against "
+            "sum(gradient * u))"
+            + ("; run with fast_mode=False to see which elements are wrong" if report.failures else "")
+        )
     if report.failures:
         report.advice = _diagnosis(f, args, positions, out, report)
     return report
@@ -305,33 +306,18 @@ def gradgradcheck(
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
 
     def first_derivatives(*call_args: Any) -> Any:
-        out = f(*call_args)
-        if not isinstance(out, Node):
-            return out  # _gradcheck says what f must return
-        nodes = [a for a in call_args if isinstance(a, Node) and a.requires_grad]
-        weights = given
-        if weights is None and np.size(out.data) != 1:
-            weights = _probe_weights(np.shape(out.data))
-        grads = grad(out, nodes, grad_outputs=weights, create_graph=True, allow_unused=True)
-        total = None
-        for k, (node, g) in enumerate(zip(nodes, grads)):
-            if g is None:
-                continue
-            if isinstance(node.data, np.ndarray):
-                term = (g * _direction(node.data.shape, k)).sum()
-            else:
-                term = g * float(_direction((), k))
-            total = term if total is None else total + term
-        if total is None:
-            raise ValueError("gradgradcheck: f does not depend on any input that requires grad")
-        return total
+        return _projected_gradient(f(*call_args), call_args, given)
 
+    out = f(*args)  # outside any handler: an error of f's own is shown as it is
+    refused: TypeError | None = None
     try:
-        first_derivatives(*args)
-    except Exception as error:
-        refusing = _rule_refusing_nodes(f(*args), error)
+        _projected_gradient(out, args, given)
+    except TypeError as error:  # perhaps a backward rule that cannot run on nodes
+        refused = error
+    if refused is not None:  # probed here, not in the handler: one traceback if f raises
+        refusing = _rule_refusing_nodes(out)
         if refusing is None:
-            raise
+            raise refused
         report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [refusing])
         return _finish(report, raise_exception)
     report = _gradcheck("gradgradcheck", first_derivatives, args, eps, atol, rtol, nondet_tol, fast_mode)
@@ -341,9 +327,33 @@ def gradgradcheck(
     return _finish(report, raise_exception)
 
 
-def _rule_refusing_nodes(out: Any, error: Exception) -> str | None:
-    """Which op's backward rule cannot run on nodes (as create_graph=True runs it), said with
-    `error`, the exception that showed it; None if every rule runs."""
+def _projected_gradient(out: Any, args: tuple[Any, ...], given: np.ndarray | None) -> Any:
+    """The function gradgradcheck checks: sum_i sum(v_i * dF/dx_i) as a node, from f's output
+    `out` at `args` (an `out` that is not a node is returned for _gradcheck to refuse)."""
+    if not isinstance(out, Node):
+        return out
+    nodes = [a for a in args if isinstance(a, Node) and a.requires_grad]
+    weights = given
+    if weights is None and np.size(out.data) != 1:
+        weights = _probe_weights(np.shape(out.data))
+    grads = grad(out, nodes, grad_outputs=weights, create_graph=True, allow_unused=True)
+    total = None
+    for k, (node, g) in enumerate(zip(nodes, grads)):
+        if g is None:
+            continue
+        if isinstance(node.data, np.ndarray):
+            term = (g * _direction(node.data.shape, k)).sum()
+        else:
+            term = g * float(_direction((), k))
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("gradgradcheck: f does not depend on any input that requires grad")
+    return total
+
+
+def _rule_refusing_nodes(out: Any) -> str | None:
+    """Which op's backward rule cannot run on nodes (as create_graph=True runs it), in the
+    words of the error it raises (numpy's own, say); None if every rule runs."""
     if not isinstance(out, Node):
         return None
     for node in reversed(topological_order(out)):
@@ -353,11 +363,12 @@ def _rule_refusing_nodes(out: Any, error: Exception) -> str | None:
         try:
             with enable_grad():
                 local_gradients(node, node._constant_like(ones), create_graph=True)
-        except Exception:  # noqa: BLE001 - this rule is the one that refuses nodes
+        except Exception as error:  # noqa: BLE001 - this rule is the one that refuses nodes
             kind = type(node).__name__
             return (
                 f"the backward rule of op {node.op!r} cannot run on {kind}s ({type(error).__name__}: "
                 f"{error}): under create_graph=True a rule gets {kind}s, not numbers, so write it with "
-                f"their operators and methods (x.exp(), not np.exp(x)) to make it differentiable"
+                "their operators and methods (x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, "
+                "where, which take numbers and nodes alike, to make it differentiable"
             )
     return None

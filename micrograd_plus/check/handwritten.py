@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node
+from ..engine import Node, topological_order
 from ..gradients import grad
 from .numerical import (
     _as_args,
@@ -128,11 +128,16 @@ def compare_gradients(
     backprop ninja" (Karpathy compares each of his with PyTorch's `.grad`).
 
     `gradients` maps nodes of `output`'s graph (inputs, parameters or intermediate results) to
-    your gradient of `output` with respect to each. Autograd's come from `grad` (no `.grad`
-    is touched, no `retain_grad()` needed); `grad_output` seeds a non-scalar output. List the
-    nodes in the order your backprop computes them: the advice then names the first wrong
-    one, whose step is the one to fix (the ones before it are right). Raises `GradcheckError`
-    on a mismatch; with `raise_exception=False` returns the report.
+    your gradient of `output` with respect to each (a node of another graph, say of an earlier
+    forward pass, is reported, not compared with zeros). Autograd's come from `grad` (no `.grad`
+    is touched, no `retain_grad()` needed); a non-scalar output needs `grad_output`, its own
+    gradient. List the nodes in the order your backprop computes them: the advice then names
+    the first wrong one, whose step is the one to fix (the ones before it are right). Raises
+    `GradcheckError` on a mismatch; with `raise_exception=False` returns the report.
+
+    An element that is nan in your gradient and in autograd's matches (as
+    `torch.allclose(..., equal_nan=True)`): both computed the same thing from the same nan
+    in the forward pass, so your step is not what is wrong; a note counts such elements.
     """
     if not isinstance(output, Node):
         raise TypeError(
@@ -142,32 +147,53 @@ def compare_gradients(
         raise TypeError(
             "compare_gradients() takes a dict from nodes to your gradients, e.g. {logits: dlogits, W1: dW1}"
         )
+    if grad_output is None and np.size(output.data) != 1:
+        shape = np.shape(output.data)
+        raise RuntimeError(
+            f"compare_gradients(): the output has shape {shape}, so its own gradient must be given: pass "
+            f"grad_output= (an array of shape {shape}, the gradient of your loss with respect to the "
+            "output), or compare the gradients of a scalar loss computed from it"
+        )
     nodes = list(gradients)
     names = [repr(n.label) if n.label else f"node {k}" for k, n in enumerate(nodes)]
-    problems = [
-        f"{name} does not require grad: autograd has no gradient for it"
-        for name, n in zip(names, nodes)
-        if not n.requires_grad
-    ]
+    given = [_gradient_array(gradients[n], name, np.shape(n.data)) for n, name in zip(nodes, names)]
+    in_graph = set(topological_order(output))
+    problems = []
+    for name, node in zip(names, nodes):
+        if not node.requires_grad:
+            problems.append(f"{name} does not require grad: autograd has no gradient for it")
+        elif node not in in_graph:
+            problems.append(
+                f"{name} is not in the output's graph (a node of an earlier forward pass?): key the "
+                "dict by the nodes the output was computed from (run the forward pass again and "
+                "take its nodes)"
+            )
     references = grad(output, nodes, grad_outputs=grad_output, allow_unused=True)
     rows: list[GradientRow] = []
-    for k, (node, reference) in enumerate(zip(nodes, references)):
-        if not node.requires_grad:
+    both_nan = 0
+    for k, (node, mine, reference) in enumerate(zip(nodes, given, references)):
+        if not (node.requires_grad and node in in_graph):
             continue
         shape = np.shape(node.data)
-        given = np.asarray(_raw_of(gradients[node]), dtype=np.float64)
-        if given.shape != shape:
+        if mine.shape != shape:
             problems.append(
-                f"{names[k]}: your gradient has shape {given.shape} but the node has shape {shape} "
+                f"{names[k]}: your gradient has shape {mine.shape} but the node has shape {shape} "
                 "(a gradient has the shape of its node)"
             )
             continue
         expected = np.zeros(shape) if reference is None else np.asarray(_raw_of(reference), dtype=np.float64)
-        for j in range(given.size):
-            a, e = float(given.flat[j]), float(expected.flat[j])
-            abs_error, rel_error, ok = _compare(a, e, atol, rtol)
+        for j in range(mine.size):
+            a, e = float(mine.flat[j]), float(expected.flat[j])
+            if math.isnan(a) and math.isnan(e):
+                both_nan += 1
+                abs_error, rel_error, ok = 0.0, 0.0, True
+            else:
+                abs_error, rel_error, ok = _compare(a, e, atol, rtol)
             index = tuple(int(i) for i in np.unravel_index(j, shape)) if shape else ()
             rows.append(GradientRow(k, names[k], index, a, e, abs_error, rel_error, not ok))
+    notes = (
+        [f"{both_nan} element(s) nan in yours and autograd's alike: counted as matching"] if both_nan else []
+    )
     report = GradcheckReport(
         "compare_gradients",
         rows,
@@ -176,6 +202,7 @@ def compare_gradients(
         rtol,
         problems,
         "given",
+        notes,
         reference_label="autograd",
         subject="node",
     )
@@ -186,3 +213,18 @@ def compare_gradients(
             "backprop computes them, the step that computes it is wrong (the ones before it are right)"
         ]
     return _finish(report, raise_exception)
+
+
+def _gradient_array(gradient: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Your gradient for the node `name` as a float64 array, refusing what is not numbers."""
+    raw = np.asarray(_raw_of(gradient))
+    if raw.dtype.kind not in "iuf":  # strings, None, objects, bools, complex numbers
+        if gradient is None:
+            given = "None (to leave a node unchecked, leave it out of the dict)"
+        else:
+            given = f"{type(gradient).__name__} {gradient!r:.60}"
+        raise TypeError(
+            f"compare_gradients(): your gradient for {name} must be a number or an array of numbers "
+            f"(of the node's shape {shape}), got {given}"
+        )
+    return raw.astype(np.float64)

@@ -13,6 +13,7 @@ import pytest
 from conftest import close_to_torch, require_torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from micrograd_plus import (
     GradcheckError,
@@ -226,6 +227,23 @@ def test_fast_mode_catches_a_wrong_rule_with_two_evaluations_per_input():
     assert gradcheck(lambda t: Tensor.apply(SOFTPLUS, t), [t], fast_mode=True)
 
 
+@settings(max_examples=10)
+@given(tensors(max_magnitude=3.0))
+def test_fast_mode_says_how_to_find_the_wrong_elements_only_when_a_direction_is_wrong(t):
+    report = gradcheck(lambda t: (t.tanh() * t).sum(), [t], fast_mode=True)
+    assert report.notes == [
+        "fast_mode: each input checked along one random direction u (d/dt F(x + t u) against sum(gradient * u))"
+    ]
+    assert "fast_mode=False" not in str(report)
+    wrong = Tensor(np.linspace(-1.0, 1.5, 6), requires_grad=True)
+    report = gradcheck(
+        lambda t: Tensor.apply(BAD_SOFTPLUS, t), [wrong], fast_mode=True, raise_exception=False
+    )
+    assert not report and report.notes[-1].endswith(
+        "sum(gradient * u)); run with fast_mode=False to see which elements are wrong"
+    )
+
+
 # -- gradgradcheck ---------------------------------------------------------------------------------
 
 
@@ -283,6 +301,36 @@ def test_gradgradcheck_on_tensors_with_grad_outputs():
     projected = sum((g * torch.tensor(_direction(tuple(g.shape), k))).sum() for k, g in enumerate(grads))
     expected = np.concatenate([g.numpy().ravel() for g in torch.autograd.grad(projected, [ta, tw])])
     assert close_to_torch([r.analytic for r in report.rows], expected)
+
+
+@pytest.mark.parametrize("kind", ["Value", "Tensor"])
+@settings(max_examples=10)
+@given(values(max_magnitude=3.0))
+def test_gradgradcheck_quotes_the_rules_own_error_and_gives_the_advice_once(kind, v):
+    x = Value(v) if kind == "Value" else Tensor(np.array([v, -v]), requires_grad=True)
+    report = gradgradcheck(lambda x: x.apply(NUMPY_SOFTPLUS, x * 2) * 3, [x], raise_exception=False)
+    assert report.problems == [
+        f"the backward rule of op 'softplus' cannot run on {kind}s (TypeError: operand '{kind}' does not "
+        f"support ufuncs (__array_ufunc__=None)): under create_graph=True a rule gets {kind}s, not numbers, "
+        "so write it with their operators and methods (x.exp(), not np.exp(x)) or micrograd_plus.engine's "
+        "exp, log, where, which take numbers and nodes alike, to make it differentiable"
+    ]
+
+
+@pytest.mark.parametrize("error", [ValueError, TypeError])
+def test_an_error_of_f_itself_comes_out_of_gradgradcheck_once(error):
+    """f is called once, outside any handler: no second call, no "During handling of the
+    above exception, another exception occurred"."""
+    calls = itertools.count()
+
+    def f(x):
+        next(calls)
+        raise error("f's own error")
+
+    with pytest.raises(error, match="^f's own error$") as caught:
+        gradgradcheck(f, [Value(0.5)])
+    assert caught.value.__context__ is None
+    assert next(calls) == 1
 
 
 # -- check_gradient_function raises by default -----------------------------------------------------
@@ -378,6 +426,80 @@ def test_compare_gradients_reports_shapes_and_nodes_without_gradients():
     ]
     with pytest.raises(TypeError, match=r"a dict from nodes to your gradients"):
         compare_gradients(out, [np.ones((2, 2))])
+
+
+@given(st.integers(0, 2**16))
+def test_compare_gradients_reports_a_node_of_an_earlier_forward_pass(seed):
+    stale_logits = _two_layer_net(seed)[6]  # same label, same numbers, another graph
+    X, Y, W1, W2, hpre, hid, logits, loss = _two_layer_net(seed)  # noqa: N806
+    given_ = _backprop_by_hand(X, Y, W2, hpre, hid, logits)
+    report = compare_gradients(
+        loss, dict(zip([stale_logits, W2, hid, hpre, W1], given_)), raise_exception=False
+    )
+    assert report.problems == [
+        "'logits' is not in the output's graph (a node of an earlier forward pass?): key the dict by "
+        "the nodes the output was computed from (run the forward pass again and take its nodes)"
+    ]
+    assert not report and not report.failures  # the others are right, and 'logits' is not compared
+    assert {r.name for r in report.rows} == {"'W2'", "'hid'", "'hpre'", "'W1'"}
+
+
+@given(tensors(max_magnitude=3.0))
+def test_compare_gradients_of_a_non_scalar_output_asks_for_grad_output(t):
+    assume(t.data.size != 1)
+    mine = 1 - np.tanh(t.data) ** 2
+    with pytest.raises(RuntimeError) as caught:
+        compare_gradients(t.tanh(), {t: mine})
+    shape = t.data.shape
+    assert str(caught.value) == (
+        f"compare_gradients(): the output has shape {shape}, so its own gradient must be given: pass "
+        f"grad_output= (an array of shape {shape}, the gradient of your loss with respect to the output), "
+        "or compare the gradients of a scalar loss computed from it"
+    )
+    weights = np.linspace(0.5, 1.5, t.data.size).reshape(shape)
+    assert compare_gradients(t.tanh(), {t: weights * mine}, grad_output=weights)
+
+
+@pytest.mark.parametrize(
+    "bad, shown",
+    [
+        ("abc", "str 'abc'"),
+        (None, "None (to leave a node unchecked, leave it out of the dict)"),
+        ([[1.0, "x"], [2.0, 3.0]], "list [[1.0, 'x'], [2.0, 3.0]]"),
+        (True, "bool True"),
+        (1j, "complex 1j"),
+    ],
+    ids=["string", "None", "strings-inside", "bool", "complex"],
+)
+def test_compare_gradients_refuses_a_gradient_that_is_not_numbers(bad, shown):
+    W = Tensor(np.ones((2, 2)), requires_grad=True, label="W")  # noqa: N806
+    with pytest.raises(TypeError) as caught:
+        compare_gradients((W * 2).sum(), {W: bad})
+    assert str(caught.value) == (
+        "compare_gradients(): your gradient for 'W' must be a number or an array of numbers (of the "
+        f"node's shape (2, 2)), got {shown}"
+    )
+
+
+@given(hnp.arrays("float64", st.integers(1, 6), elements=values(max_magnitude=5.0)))
+def test_compare_gradients_counts_nan_in_both_as_matching(data):
+    data[0] = -abs(data[0]) - 0.1  # sqrt of a negative number: nan, and so is its gradient
+    x = Tensor(data, requires_grad=True, label="x")
+    out = (x**0.5).sum()
+    with np.errstate(all="ignore"):
+        mine = 0.5 / np.sqrt(data)
+    nans = int(np.isnan(mine).sum())
+    report = compare_gradients(out, {x: mine})
+    assert report.notes == [f"{nans} element(s) nan in yours and autograd's alike: counted as matching"]
+    assert all(r.abs_error == 0.0 for r in report.rows if math.isnan(r.analytic))
+    torch = require_torch()
+    tx = torch.tensor(data, requires_grad=True)
+    assert close_to_torch(
+        [r.numeric for r in report.rows], torch.autograd.grad(tx.sqrt().sum(), tx)[0].numpy()
+    )
+    # your number against autograd's nan is still wrong
+    report = compare_gradients(out, {x: np.nan_to_num(mine, nan=0.0)}, raise_exception=False)
+    assert len(report.failures) == nans and report.notes == []
 
 
 # -- one line per line -----------------------------------------------------------------------------
