@@ -26,7 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Node, Op, exp
-from ..tensors import Tensor, positive_int, quiet, real_number, where
+from ..tensors import Tensor, positive_int, quiet, real_number, stack, where
 from . import losses as _losses
 
 # torch.nn.functional holds the losses too: `loss_func = F.cross_entropy`
@@ -507,15 +507,15 @@ def avg_pool2d(
     return sums / _conv_forward(ones, np.ones((1, 1, *kernel), x.dtype), geo)
 
 
-# --- adaptive_avg_pool2d: two products with matrices of window means ----------------------
+# --- adaptive_avg_pool2d: the mean of each window, one axis at a time ---------------------
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
     """The mean of each of `output_size` (an int, or a pair whose None keeps that size) windows
     that tile the last two axes, as PyTorch's: window i of an axis of n over out covers
     [floor(i n / out), ceil((i + 1) n / out)), so any input size gives the output size asked for.
-    On (N, C, H, W) or (C, H, W). Each axis's means are a matrix product with a matrix of window
-    weights, so the gradient is matmul's."""
+    On (N, C, H, W) or (C, H, W). Composed of slices, means and stacks, so its gradient (and the
+    gradient's gradient) is theirs."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if x.ndim not in (3, 4) or 0 in x.shape[-2:]:
@@ -523,12 +523,11 @@ def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
             f"adaptive_avg_pool2d(): expected an input of shape (N, C, H, W) or (C, H, W) with H, W >= 1, "
             f"got {x.shape}"
         )
-    height, width = x.shape[-2:]
-    oh, ow = (n if size is None else size for size, n in zip(adaptive_size(output_size), (height, width)))
-    return _window_means(oh, height, x.dtype) @ x @ _window_means(ow, width, x.dtype).T
+    oh, ow = (n if size is None else size for size, n in zip(_adaptive_size(output_size), x.shape[-2:]))
+    return _window_means(_window_means(x, -2, oh), -1, ow)
 
 
-def adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
+def _adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
     """An adaptive pooling's output size, checked: an int, or a pair of ints or None."""
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2:
@@ -537,13 +536,20 @@ def adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
     return height, width
 
 
-def _window_means(out: int, n: int, dtype: np.dtype) -> np.ndarray:
-    """(out, n): row i averages adaptive pooling's window i of an axis of length n."""
-    means = np.zeros((out, n), dtype=dtype)
+def _window_means(x: Tensor, axis: int, out: int) -> Tensor:
+    """The means of adaptive pooling's `out` windows along `axis`, each its own slice's mean:
+    an inf or nan reaches only the windows that hold it, forward and backward (a product with
+    a matrix of window weights would spread it, as 0 * inf is nan). Along H, then along W, a
+    window's mean is the mean of its column means."""
+    n = x.shape[axis]
+    if out == n:  # each window is one cell
+        return x
+    index: list[slice] = [slice(None)] * x.ndim
+    means = []
     for i in range(out):
-        start, stop = i * n // out, -(-(i + 1) * n // out)
-        means[i, start:stop] = 1.0 / (stop - start)
-    return means
+        index[axis] = slice(i * n // out, -(-(i + 1) * n // out))
+        means.append(x[tuple(index)].mean(axis=axis))
+    return stack(means, axis=axis)
 
 
 # --- activations and dropout (issue 16) --------------------------------------------------------
