@@ -504,7 +504,10 @@ def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
     """The mean of each of `output_size` (an int, or a pair whose None keeps that size) windows
     that tile the last two axes, as PyTorch's: window i of an axis of n over out covers
     [floor(i n / out), ceil((i + 1) n / out)), so any input size gives the output size asked for.
-    On (N, C, H, W) or (C, H, W). Composed of slices, means and stacks, so its gradient (and the
+    On (N, C, H, W) or (C, H, W). The means along H, then along W (a window's mean is the mean of
+    its column means), each the mean of its own slice: an inf or nan reaches only the windows that
+    hold it, forward and backward, as in PyTorch (a product with a matrix of window weights would
+    spread it, as 0 * inf is nan). Composed of slices, means and stacks, so its gradient (and the
     gradient's gradient) is theirs."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
@@ -527,10 +530,7 @@ def _adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
 
 
 def _window_means(x: Tensor, axis: int, out: int) -> Tensor:
-    """The means of adaptive pooling's `out` windows along `axis`, each its own slice's mean:
-    an inf or nan reaches only the windows that hold it, forward and backward (a product with
-    a matrix of window weights would spread it, as 0 * inf is nan). Along H, then along W, a
-    window's mean is the mean of its column means."""
+    """The means of adaptive pooling's `out` windows along `axis`, stacked along it."""
     n = x.shape[axis]
     if out == n:  # each window is one cell
         return x
@@ -661,8 +661,8 @@ def _refuse_torch_options(who: str, **options: Any) -> None:
             continue
         if isinstance(value, str):
             raise TypeError(
-                f"{who}(): got {value!r:.20} for {name}; as in torch.nn.functional, reduction is not the "
-                f"third argument here: pass reduction={value!r:.20} by name"
+                f"{who}(): got {value!r:.20} for {name}; in torch.nn.functional's order, reduction comes "
+                f"later: pass reduction={value!r:.20} by name"
             )
         if name in ("size_average", "reduce"):
             raise ValueError(
