@@ -1,8 +1,8 @@
 """The operations layers are made of: linear, conv2d, max_pool2d and avg_pool2d, each an
 `engine.Op` on Tensors (like `torch.nn.functional`), and adaptive_avg_pool2d; the
 activations and dropout, as `torch.nn.functional` names them (relu, softmax, log_softmax,
-leaky_relu, gelu, dropout); and the loss functions of losses.py under PyTorch's names here
-(`F.cross_entropy`, `F.nll_loss`, `F.mse_loss`, ...).
+leaky_relu, gelu, dropout); and the loss functions of losses.py under PyTorch's names and
+signatures (`F.cross_entropy(input, target, weight, ...)`, `F.mse_loss`, ...).
 
 Each op computes its forward on raw numpy arrays and states its backward rule once. The rules
 are written with the dispatching helpers below (`conv2d`, `conv2d_input_grad`, ...): on arrays
@@ -26,18 +26,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Node, Op, exp
-from ..tensors import Tensor, positive_int, quiet, real_number, where
+from ..tensors import Tensor, positive_int, quiet, real_number, stack, where
 from . import losses as _losses
-
-# torch.nn.functional holds the losses too: `loss_func = F.cross_entropy`
-binary_cross_entropy = _losses.binary_cross_entropy
-binary_cross_entropy_with_logits = _losses.binary_cross_entropy_with_logits
-cross_entropy = _losses.cross_entropy
-huber_loss = _losses.huber_loss
-l1_loss = _losses.l1_loss
-mse_loss = _losses.mse_loss
-nll_loss = _losses.nll_loss
-smooth_l1_loss = _losses.smooth_l1_loss
 
 Pair = tuple[int, int]
 
@@ -507,15 +497,18 @@ def avg_pool2d(
     return sums / _conv_forward(ones, np.ones((1, 1, *kernel), x.dtype), geo)
 
 
-# --- adaptive_avg_pool2d: two products with matrices of window means ----------------------
+# --- adaptive_avg_pool2d: the mean of each window, one axis at a time ---------------------
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
     """The mean of each of `output_size` (an int, or a pair whose None keeps that size) windows
     that tile the last two axes, as PyTorch's: window i of an axis of n over out covers
     [floor(i n / out), ceil((i + 1) n / out)), so any input size gives the output size asked for.
-    On (N, C, H, W) or (C, H, W). Each axis's means are a matrix product with a matrix of window
-    weights, so the gradient is matmul's."""
+    On (N, C, H, W) or (C, H, W). The means along H, then along W (a window's mean is the mean of
+    its column means), each the mean of its own slice: an inf or nan reaches only the windows that
+    hold it, forward and backward, as in PyTorch (a product with a matrix of window weights would
+    spread it, as 0 * inf is nan). Composed of slices, means and stacks, so its gradient (and the
+    gradient's gradient) is theirs."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if x.ndim not in (3, 4) or 0 in x.shape[-2:]:
@@ -523,12 +516,11 @@ def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
             f"adaptive_avg_pool2d(): expected an input of shape (N, C, H, W) or (C, H, W) with H, W >= 1, "
             f"got {x.shape}"
         )
-    height, width = x.shape[-2:]
-    oh, ow = (n if size is None else size for size, n in zip(adaptive_size(output_size), (height, width)))
-    return _window_means(oh, height, x.dtype) @ x @ _window_means(ow, width, x.dtype).T
+    oh, ow = (n if size is None else size for size, n in zip(_adaptive_size(output_size), x.shape[-2:]))
+    return _window_means(_window_means(x, -2, oh), -1, ow)
 
 
-def adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
+def _adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
     """An adaptive pooling's output size, checked: an int, or a pair of ints or None."""
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2:
@@ -537,13 +529,17 @@ def adaptive_size(output_size: Any) -> tuple[int | None, int | None]:
     return height, width
 
 
-def _window_means(out: int, n: int, dtype: np.dtype) -> np.ndarray:
-    """(out, n): row i averages adaptive pooling's window i of an axis of length n."""
-    means = np.zeros((out, n), dtype=dtype)
+def _window_means(x: Tensor, axis: int, out: int) -> Tensor:
+    """The means of adaptive pooling's `out` windows along `axis`, stacked along it."""
+    n = x.shape[axis]
+    if out == n:  # each window is one cell
+        return x
+    index: list[slice] = [slice(None)] * x.ndim
+    means = []
     for i in range(out):
-        start, stop = i * n // out, -(-(i + 1) * n // out)
-        means[i, start:stop] = 1.0 / (stop - start)
-    return means
+        index[axis] = slice(i * n // out, -(-(i + 1) * n // out))
+        means.append(x[tuple(index)].mean(axis=axis))
+    return stack(means, axis=axis)
 
 
 # --- activations and dropout (issue 16) --------------------------------------------------------
@@ -647,3 +643,146 @@ def dropout(
     rng = np.random.default_rng() if generator is None else generator
     kept = rng.random(x.shape) >= p  # each with probability 1 - p
     return x * (kept.astype(x.dtype) / np.asarray(1.0 - p, dtype=x.dtype))
+
+
+# --- the losses, as torch.nn.functional takes them --------------------------------------------
+# `loss_func = F.cross_entropy` in ported code calls these with torch's parameter names and
+# order (weight third where torch has it); each maps them onto its loss in losses.py, whose
+# own signature (reduction third, for Values and Tensors alike) stays as it is.
+
+
+def _refuse_torch_options(who: str, **options: Any) -> None:
+    """Each of `options` (torch parameters the loss here does not take) must be None: the
+    deprecated size_average and reduce, which torch replaced with reduction=, and the weights
+    some losses lack. A reduction string landing in one of them was meant as reduction= (the
+    third argument of losses.py's functions, not of torch's)."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            raise TypeError(
+                f"{who}(): got {value!r:.20} for {name}; in torch.nn.functional's order, reduction comes "
+                f"later: pass reduction={value!r:.20} by name"
+            )
+        if name in ("size_average", "reduce"):
+            raise ValueError(
+                f"{who}(): {name}={value!r:.20} is deprecated in PyTorch and not supported here: "
+                "use reduction='mean', 'sum' or 'none'"
+            )
+        raise NotImplementedError(
+            f"{who}(): {name}= is a PyTorch option this loss does not support; leave it None"
+            + ("" if name != "weight" else ", or weight the losses of reduction='none' yourself")
+        )
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Any:
+    """`torch.nn.functional.cross_entropy`: `losses.cross_entropy` under torch's signature."""
+    _refuse_torch_options("cross_entropy", size_average=size_average, reduce=reduce)
+    return _losses.cross_entropy(
+        input, target, reduction, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+    )
+
+
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """`torch.nn.functional.nll_loss`: `losses.nll_loss` under torch's signature."""
+    _refuse_torch_options("nll_loss", size_average=size_average, reduce=reduce)
+    return _losses.nll_loss(input, target, reduction, weight=weight, ignore_index=ignore_index)
+
+
+def mse_loss(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Any:
+    """`torch.nn.functional.mse_loss`: `losses.mse_loss` under torch's signature (no weight)."""
+    _refuse_torch_options("mse_loss", size_average=size_average, reduce=reduce, weight=weight)
+    return _losses.mse_loss(input, target, reduction)
+
+
+def l1_loss(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Any:
+    """`torch.nn.functional.l1_loss`: `losses.l1_loss` under torch's signature (no weight)."""
+    _refuse_torch_options("l1_loss", size_average=size_average, reduce=reduce, weight=weight)
+    return _losses.l1_loss(input, target, reduction)
+
+
+def huber_loss(
+    input: Any, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None
+) -> Tensor:
+    """`torch.nn.functional.huber_loss`: `losses.huber_loss` under torch's signature (no weight)."""
+    _refuse_torch_options("huber_loss", weight=weight)
+    return _losses.huber_loss(input, target, reduction, delta)
+
+
+def smooth_l1_loss(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """`torch.nn.functional.smooth_l1_loss`: `losses.smooth_l1_loss` under torch's signature."""
+    _refuse_torch_options("smooth_l1_loss", size_average=size_average, reduce=reduce)
+    return _losses.smooth_l1_loss(input, target, reduction, beta)
+
+
+def binary_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """`torch.nn.functional.binary_cross_entropy`: `losses.binary_cross_entropy` under torch's
+    signature (no weight)."""
+    _refuse_torch_options("binary_cross_entropy", weight=weight, size_average=size_average, reduce=reduce)
+    return _losses.binary_cross_entropy(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Any:
+    """`torch.nn.functional.binary_cross_entropy_with_logits`:
+    `losses.binary_cross_entropy_with_logits` under torch's signature (no weight, no pos_weight)."""
+    _refuse_torch_options(
+        "binary_cross_entropy_with_logits",
+        weight=weight,
+        size_average=size_average,
+        reduce=reduce,
+        pos_weight=pos_weight,
+    )
+    return _losses.binary_cross_entropy_with_logits(input, target, reduction)

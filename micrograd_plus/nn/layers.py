@@ -221,7 +221,7 @@ class AdaptiveAvgPool2d(Module):
     channel to one number, so a model fits images of any size."""
 
     def __init__(self, output_size: Any):
-        F.adaptive_size(output_size)  # checked now, not at the first call
+        F._adaptive_size(output_size)  # checked now, not at the first call
         self.output_size = output_size
 
     def forward(self, x: Any) -> Tensor:

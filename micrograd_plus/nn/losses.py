@@ -548,8 +548,9 @@ def weight_array(weight: Any, who: str) -> np.ndarray:
     """Class weights as a new 1-D float64 array, or a clear error."""
     if isinstance(weight, str):
         raise TypeError(
-            f"{who}: weight must be numbers, one per class, got the string {weight!r:.40}; as in PyTorch "
-            "the first argument of a class loss module is weight: pass reduction=... by name"
+            f"{who}: weight must be numbers, one per class, got the string {weight!r:.40}; as in PyTorch, "
+            "weight comes before reduction (the first argument of a class loss module, the third of "
+            "F.cross_entropy and F.nll_loss): pass reduction=... by name"
         )
     try:
         array = np.array(_data(weight), dtype=np.float64)

@@ -6,6 +6,7 @@ tests/optim/test_zero_grad.py.)"""
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from typing import Any
 
@@ -19,6 +20,7 @@ from hypothesis.extra import numpy as hnp
 import micrograd_plus as mg
 from micrograd_plus import Dropout, LeakyReLU, Linear, ReLU, Tanh, Tensor, Value, gradcheck, nn
 from micrograd_plus.nn import functional as F
+from micrograd_plus.nn import losses
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
 grid = st.integers(-40, 40).map(lambda i: i / 8)  # holds 0, where ReLU and LeakyReLU have their kink
@@ -458,11 +460,136 @@ F_LOSSES = [
 
 
 @pytest.mark.parametrize("name", F_LOSSES)
-def test_the_losses_are_in_nn_functional_as_in_torch(name: str) -> None:
-    """`loss_func = F.cross_entropy` (What is torch.nn really?): torch.nn.functional holds them."""
+def test_the_losses_are_in_nn_functional_with_torchs_signatures(name: str) -> None:
+    """`loss_func = F.cross_entropy` (What is torch.nn really?): torch.nn.functional holds them,
+    with torch's parameters, in torch's order, with torch's defaults; the top-level losses keep
+    their own (reduction third)."""
     torch = require_torch()
-    assert getattr(F, name) is getattr(mg, name) is getattr(nn, name)
-    assert callable(getattr(torch.nn.functional, name))
+    ours = inspect.signature(getattr(F, name)).parameters.values()
+    theirs = inspect.signature(getattr(torch.nn.functional, name)).parameters.values()
+    assert [(p.name, p.kind, p.default) for p in ours] == [(p.name, p.kind, p.default) for p in theirs]
+    assert getattr(mg, name) is getattr(nn, name) is getattr(losses, name)
+    assert list(inspect.signature(getattr(mg, name)).parameters)[2] == "reduction"
+
+
+@st.composite
+def f_loss_calls(draw: st.DrawFn) -> tuple[str, np.ndarray, np.ndarray, dict[str, Any]]:
+    """A loss of F_LOSSES, its input and target (class labels, or numbers in [0, 1]), and the
+    other arguments by torch's names: the class weights, ignore_index and label_smoothing
+    where torch has them, delta or beta, and the reduction."""
+    name = draw(st.sampled_from(F_LOSSES))
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-4, 4)))
+    named: dict[str, Any] = {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+    if name in ("cross_entropy", "nll_loss"):
+        target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+        named["weight"] = draw(hnp.arrays(np.float64, (c,), elements=st.floats(0.1, 2)))
+        named["ignore_index"] = draw(st.sampled_from([-100, c - 1]))
+        if name == "cross_entropy":
+            named["label_smoothing"] = draw(st.sampled_from([0.0, 0.25]))
+        return name, x, target, named
+    target = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(0, 1)))
+    if name == "binary_cross_entropy":
+        x = 1.0 / (1.0 + np.exp(-x))  # probabilities
+    if name in ("huber_loss", "smooth_l1_loss"):
+        named["delta" if name == "huber_loss" else "beta"] = draw(st.floats(0.1, 3))
+    return name, x, target, named
+
+
+def _loss_and_gradients(
+    f: Any, make: Any, call: tuple[str, np.ndarray, np.ndarray, dict[str, Any]], by_name: bool
+) -> list[np.ndarray]:
+    """The loss `f` of `make`'s tensors (ours or torch's), called as torch's: all arguments by
+    name, or positionally in the order of torch's signature (None for the ones left out); then
+    the gradients of input and (float) target."""
+    name, x, target, named = call
+    inputs = [make(x, requires_grad=True), make(target, requires_grad=target.dtype.kind == "f")]
+    args = {key: make(v) if isinstance(v, np.ndarray) else v for key, v in named.items()}
+    if by_name:
+        loss = f(input=inputs[0], target=inputs[1], **args)
+    else:
+        torchs_order = list(inspect.signature(getattr(require_torch().nn.functional, name)).parameters)[2:]
+        last = max(torchs_order.index(key) for key in args)
+        loss = f(*inputs, *(args.get(key) for key in torchs_order[: last + 1]))
+    seed = np.random.default_rng(0).normal(size=tuple(loss.shape))
+    (loss * make(seed)).sum().backward()
+    grads = [np.zeros(x.shape) if t.grad is None else np.asarray(t.grad) for t in inputs if t.requires_grad]
+    return [np.asarray(loss.detach().numpy() if hasattr(loss, "detach") else loss.data), *grads]
+
+
+@given(f_loss_calls(), st.booleans())
+def test_f_losses_take_torchs_arguments_positionally_and_by_name(
+    call: tuple[str, np.ndarray, np.ndarray, dict[str, Any]], by_name: bool
+) -> None:
+    """Each F loss called as torch calls it (weight third where torch has it, or input= and
+    target= by name): the loss and the gradients of input and target are torch's."""
+    torch = require_torch()
+    name = call[0]
+    ours = _loss_and_gradients(getattr(F, name), Tensor, call, by_name)
+    theirs = _loss_and_gradients(getattr(torch.nn.functional, name), torch.tensor, call, by_name)
+    assert len(ours) == len(theirs)
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert close_to_torch(a, b), (name, ["loss", "input gradient", "target gradient"][i])
+
+
+_x, _labels, _p = Tensor(np.zeros((2, 3))), np.array([0, 2]), Tensor(np.full((2, 3), 0.5))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: F.cross_entropy(_x, _labels, size_average=True),
+            ValueError,
+            r"cross_entropy\(\): size_average=True is deprecated in PyTorch.*use reduction=",
+        ),
+        (
+            lambda: F.nll_loss(_x, _labels, reduce=False),
+            ValueError,
+            r"nll_loss\(\): reduce=False is deprecated",
+        ),
+        (lambda: F.smooth_l1_loss(_x, _x, False), ValueError, "size_average=False is deprecated"),
+        (
+            lambda: F.mse_loss(_x, _x, "sum"),
+            TypeError,
+            r"mse_loss\(\): got 'sum' for size_average.*pass reduction='sum' by name",
+        ),
+        (
+            lambda: F.binary_cross_entropy(_p, _p, "none"),
+            TypeError,
+            "got 'none' for weight.*pass reduction='none' by name",
+        ),
+        (
+            lambda: F.cross_entropy(_x, _labels, "sum"),
+            TypeError,
+            r"weight comes before reduction.*the third of F.cross_entropy.*pass reduction=\.\.\. by name",
+        ),
+        *(
+            (
+                lambda f=f: f(_p, _p, weight=Tensor(np.ones(3))),
+                NotImplementedError,
+                rf"{f.__name__}\(\): weight= is a PyTorch option this loss does not support.*reduction='none'",
+            )
+            for f in (
+                F.mse_loss,
+                F.l1_loss,
+                F.huber_loss,
+                F.binary_cross_entropy,
+                F.binary_cross_entropy_with_logits,
+            )
+        ),
+        (
+            lambda: F.binary_cross_entropy_with_logits(_x, _p, pos_weight=Tensor(np.ones(3))),
+            NotImplementedError,
+            r"binary_cross_entropy_with_logits\(\): pos_weight= is a PyTorch option this loss does not support",
+        ),
+    ],
+)
+def test_f_losses_refuse_what_they_cannot_do_and_say_what_to_use(
+    call: Any, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call()
 
 
 @given(
