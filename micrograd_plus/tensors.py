@@ -1559,10 +1559,10 @@ class Tensor(Node):
 _new_tensor = object.__new__
 
 
-def _in_place_method(t: Tensor, other: Any, name: str, operator: str) -> Tensor:
+def _in_place_method(t: Tensor, other: Any, name: str, in_place_operator: str) -> Tensor:
     """`t.add_(x)` and its kin: the in-place operator (`t += x`), where no graph must record it."""
     t._refuse_recorded_change(f"{name}()", other)
-    result = getattr(t, operator)(other)
+    result = getattr(t, in_place_operator)(other)
     if result is NotImplemented:
         raise TypeError(f"{name}() takes a Tensor, an array or a number, got {type(other).__name__}")
     return result  # type: ignore[no-any-return]
