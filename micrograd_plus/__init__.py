@@ -1,5 +1,7 @@
 """micrograd_plus: a small autograd engine to learn, draw and test backpropagation."""
 
+from types import ModuleType as _ModuleType
+
 from .check import (
     GradcheckError,
     check_gradient_function,
@@ -110,6 +112,10 @@ __version__ = "0.1.0"
 # given here, so that the engine, nn and check need not know about notebooks.
 _display.install()
 
-# `from micrograd_plus import *` gives every public name but max and min, which would hide
-# Python's own (`mg.max` and `mg.min` are there, as `torch.max`).
-__all__ = sorted(name for name in dir() if not name.startswith("_") and name not in ("max", "min"))
+# `from micrograd_plus import *` gives every public name but the submodules (`io` would hide
+# Python's) and max and min, which would hide Python's own (`mg.max` is there, as `torch.max`).
+__all__ = sorted(
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_") and name not in ("max", "min") and not isinstance(value, _ModuleType)
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Callable
 from typing import Any, Union
 
 import numpy as np
@@ -189,9 +190,7 @@ def rand_like(
     generator: Any = None,
 ) -> Tensor:
     """`rand` of `input`'s shape and (unless `dtype` is given) dtype, as `torch.rand_like`."""
-    _on_cpu(device, "rand_like")
-    shape, kind = _like(input, dtype, "rand_like")
-    return rand(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
+    return _random_like(rand, "rand_like", input, dtype, device, requires_grad, seed, generator)
 
 
 def randn_like(
@@ -204,9 +203,22 @@ def randn_like(
     generator: Any = None,
 ) -> Tensor:
     """`randn` of `input`'s shape and (unless `dtype` is given) dtype, as `torch.randn_like`."""
-    _on_cpu(device, "randn_like")
-    shape, kind = _like(input, dtype, "randn_like")
-    return randn(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
+    return _random_like(randn, "randn_like", input, dtype, device, requires_grad, seed, generator)
+
+
+def _random_like(
+    make: Callable[..., Tensor],
+    name: str,
+    input: Any,
+    dtype: Any,
+    device: Any,
+    requires_grad: bool,
+    seed: Any,
+    generator: Any,
+) -> Tensor:
+    _on_cpu(device, name)
+    shape, kind = _like(input, dtype, name)
+    return make(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
 
 
 # --- helpers ---------------------------------------------------------------------------------------

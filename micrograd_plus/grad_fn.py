@@ -21,9 +21,9 @@ class GradFn:
     def __init__(self, node: Any):
         self._node = node
 
-    @property
     def name(self) -> str:
-        """The Op that made the node, or "AccumulateGrad" for a leaf that requires grad."""
+        """The Op that made the node, or "AccumulateGrad" for a leaf that requires grad (a method,
+        as PyTorch's `grad_fn.name()`)."""
         return self._node.op or "AccumulateGrad"
 
     @property
@@ -44,7 +44,7 @@ class GradFn:
         return id(self._node)
 
     def __repr__(self) -> str:
-        return f"<GradFn {self.name!r}>"
+        return f"<GradFn {self.name()!r}>"
 
 
 def _step_into(node: Any) -> GradFn | None:

@@ -201,6 +201,8 @@ def mark_changed(node: Any) -> None:
     """Record that `node.data` was just changed in place: nodes made from it before are stale."""
     clock[0] += 1
     node._born = clock[0]
+    if node._op is not None:  # a computed node's own rule may read it: the clock moves on past
+        clock[0] += 1  # it, so the walk looks at the node itself (check_inputs_unchanged)
     key = id(node)
     if key in _versions:
         _versions[key] += 1
@@ -210,7 +212,14 @@ def mark_changed(node: Any) -> None:
 
 
 def check_inputs_unchanged(node: Any) -> None:
-    """Refuse to apply the rule of a node whose inputs changed since it was made (as PyTorch)."""
+    """Refuse to apply the rule of a node whose inputs changed since it was made (as PyTorch), or
+    whose own output did (a rule may read it: exp's, tanh's; PyTorch refuses where it does)."""
+    if node._op is not None and version_of(node) > 0:
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: the output of '{node.op}' (a {type(node).__name__}, now at version "
+            f"{version_of(node)}) changed after it was made. Run the forward pass again to build a new graph."
+        )
     for index, parent in enumerate(node._parents):
         if parent._born > node._born:
             version = version_of(parent)
@@ -222,6 +231,16 @@ def check_inputs_unchanged(node: Any) -> None:
 
 
 _OPERATOR_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__"}
+
+
+def check_writeable(node: Any, what: str) -> None:
+    """An in-place change needs data it may write: not a read-only view (np.broadcast_to, a
+    frozen array given to from_numpy)."""
+    if isinstance(node.data, np.ndarray) and not node.data.flags.writeable:
+        raise ValueError(
+            f"{what}: this Tensor's data is a read-only view (of shape {node.data.shape}); change a "
+            "copy, t = mg.tensor(t)"
+        )
 
 
 def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any]:
@@ -247,6 +266,7 @@ def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any
         if result is NotImplemented:
             return result
         if isinstance(self.data, np.ndarray):
+            check_writeable(self, f"t {symbol}= x")
             if result.shape != self.shape:
                 raise ValueError(
                     f"t {symbol}= x: the result has shape {result.shape}, but t has shape {self.shape}; an "

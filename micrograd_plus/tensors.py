@@ -1138,15 +1138,14 @@ class Tensor(Node):
         self._refuse_recorded_change(what, value)
         if isinstance(value, Node) and not isinstance(value, Tensor):
             raise TypeError(f"{what}: cannot write a {type(value).__name__} into a Tensor; use its .data")
-        _refuse_nodes_inside(value, what)
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"{what}: this Tensor's data is a read-only view (of shape {self.shape}); change a copy, "
-                "t = mg.tensor(t)"
-            )
-        source = value.data if isinstance(value, Tensor) else value
+        guards.check_writeable(self, what)
         try:
-            self.data[index] = source
+            source = _as_array(value, None)  # numbers only, as Tensor() takes them
+        except TypeError as error:
+            raise TypeError(f"{what}: {error}") from None
+        try:
+            with np.errstate(all="ignore"):  # 1e300 into float32 is inf, as Tensor() makes it
+                self.data[index] = source
         except (ValueError, TypeError) as error:
             raise type(error)(f"{what} on a Tensor of shape {self.shape}: {error}") from None
         guards.mark_changed(self)

@@ -51,7 +51,7 @@ def test_next_functions_say_what_each_input_is_as_torchs(
         assert ours.grad_fn is None
     else:
         assert kinds(ours.grad_fn) == kinds(theirs.grad_fn)
-        assert ours.grad_fn.name == name
+        assert ours.grad_fn.name() == name
 
 
 def test_leaves_constants_and_no_grad_results_have_no_grad_fn_as_in_torch() -> None:
@@ -65,11 +65,11 @@ def test_leaves_constants_and_no_grad_results_have_no_grad_fn_as_in_torch() -> N
 def test_a_leafs_step_is_accumulate_grad_with_the_leaf_as_its_variable() -> None:
     w = mg.tensor([1.0, 2.0], requires_grad=True)
     y = (w * 3.0).sum()
-    assert y.grad_fn.name == "sum" and repr(y.grad_fn) == "<GradFn 'sum'>"
+    assert y.grad_fn.name() == "sum" and repr(y.grad_fn) == "<GradFn 'sum'>"
     ((times, _),) = y.grad_fn.next_functions
-    assert times.name == "*" and times.variable is None
+    assert times.name() == "*" and times.variable is None
     sink, constant = (step for step, _ in times.next_functions)
-    assert sink.name == "AccumulateGrad" and sink.variable is w and constant is None
+    assert sink.name() == "AccumulateGrad" and sink.variable is w and constant is None
     assert sink.next_functions == ()
     assert y.grad_fn == y.grad_fn and hash(y.grad_fn) == hash(y.grad_fn) and y.grad_fn != times
     assert isinstance(y.grad_fn, GradFn)
@@ -88,3 +88,10 @@ def test_walking_next_functions_reaches_each_parameter_of_a_model() -> None:
             reached.add(id(step.variable))
         pending.extend(s for s, _ in step.next_functions)
     assert reached == {id(p) for p in model.parameters()}
+
+
+def test_a_steps_name_is_a_method_as_torchs() -> None:
+    torch = require_torch()
+    ours, theirs = (lib.tensor([1.0, 2.0], requires_grad=True) for lib in (mg, torch))
+    assert (ours * 2).sum().grad_fn.name() == "sum"
+    assert (theirs * 2).sum().grad_fn.name() == "SumBackward0"  # torch's C++ class name; ours is the Op's

@@ -445,7 +445,7 @@ def test_3_our_grad_fn_chain_names_our_ops() -> None:
     loss = micrograd_plus.nn.MSELoss()(output, micrograd_plus.tensor(TARGET).view(1, -1))
     chain, step = [], loss.grad_fn
     while step is not None:
-        chain.append(step.name)
+        chain.append(step.name())
         step = step.next_functions[0][0]
     conv_relu_pool = ["max_pool2d", "relu", "+", "conv2d"]
     assert chain == ["mean", "*", "-"] + ["linear", "relu"] * 2 + ["linear", "reshape"] + conv_relu_pool * 2

@@ -309,10 +309,10 @@ def gradgradcheck(
         return _projected_gradient(f(*call_args), call_args, given)
 
     out = f(*args)  # outside any handler: an error of f's own is shown as it is
-    refused: TypeError | None = None
+    refused: Exception | None = None
     try:
         _projected_gradient(out, args, given)
-    except TypeError as error:  # perhaps a backward rule that cannot run on nodes
+    except Exception as error:  # noqa: BLE001 - perhaps a backward rule that cannot run on nodes
         refused = error
     if refused is not None:  # probed here, not in the handler: one traceback if f raises
         refusing = _rule_refusing_nodes(out)

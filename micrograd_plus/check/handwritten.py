@@ -143,9 +143,10 @@ def compare_gradients(
         raise TypeError(
             f"compare_gradients() takes the output node of a graph first, got {type(output).__name__}"
         )
-    if not isinstance(gradients, Mapping) or not all(isinstance(n, Node) for n in gradients):
+    if not isinstance(gradients, Mapping) or not gradients or not all(isinstance(n, Node) for n in gradients):
         raise TypeError(
-            "compare_gradients() takes a dict from nodes to your gradients, e.g. {logits: dlogits, W1: dW1}"
+            "compare_gradients() takes a dict from nodes to your gradients, with at least one entry, "
+            f"e.g. {{logits: dlogits, W1: dW1}}; got a {type(gradients).__name__}"
         )
     if grad_output is None and np.size(output.data) != 1:
         shape = np.shape(output.data)
@@ -217,8 +218,11 @@ def compare_gradients(
 
 def _gradient_array(gradient: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """Your gradient for the node `name` as a float64 array, refusing what is not numbers."""
-    raw = np.asarray(_raw_of(gradient))
-    if raw.dtype.kind not in "iuf":  # strings, None, objects, bools, complex numbers
+    try:
+        raw = np.asarray(_raw_of(gradient))
+    except ValueError:  # a ragged nesting of lists
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "iuf":  # strings, None, objects, bools, complex numbers, ragged lists
         if gradient is None:
             given = "None (to leave a node unchecked, leave it out of the dict)"
         else:

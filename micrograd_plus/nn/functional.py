@@ -517,7 +517,8 @@ def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
             f"got {x.shape}"
         )
     oh, ow = (n if size is None else size for size, n in zip(_adaptive_size(output_size), x.shape[-2:]))
-    return _window_means(_window_means(x, -2, oh), -1, ow)
+    pooled = _window_means(_window_means(x, -2, oh), -1, ow)
+    return x * 1.0 if pooled is x else pooled  # a new Tensor always, as PyTorch's (not x itself)
 
 
 def _adaptive_size(output_size: Any) -> tuple[int | None, int | None]:

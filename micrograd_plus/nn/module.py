@@ -84,25 +84,30 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
-        # PyTorch: still in parameters() and state_dict(). So the attributes that held leaves
-        # requiring grad when they were assigned are remembered (see `_is_parameter`).
-        kept = vars(self).get("_parameter_attributes")
-        if _holds_parameters(value):
-            if kept is None:
-                kept = set()
-                object.__setattr__(self, "_parameter_attributes", kept)
-            kept.add(name)
-        elif kept is not None:
-            kept.discard(name)
+        # PyTorch: still in parameters() and state_dict(). So the leaves that required grad when
+        # an attribute was assigned are remembered (see `_is_parameter`).
+        leaves = _parameter_leaves(value)
+        assigned = _ASSIGNED_PARAMETERS.get(self)
+        if leaves:
+            if assigned is None:
+                assigned = _ASSIGNED_PARAMETERS[self] = {}
+            assigned[name] = {id(leaf): weakref.ref(leaf) for leaf in leaves}
+        elif assigned is not None:
+            assigned.pop(name, None)
         object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        _ASSIGNED_PARAMETERS.get(self, {}).pop(name, None)
+        object.__delattr__(self, name)
 
     def _is_parameter(self, name: str, member: Node) -> bool:
         """A node member (named as `_members` names it) is a parameter if it requires grad, or
-        is a leaf of an attribute that held parameters when assigned (a frozen parameter)."""
+        is a leaf that required grad when its attribute was assigned (a frozen parameter)."""
         if member.requires_grad:
             return True
-        kept = vars(self).get("_parameter_attributes")
-        return kept is not None and member._op is None and name.partition(".")[0] in kept
+        leaves = _ASSIGNED_PARAMETERS.get(self, {}).get(name.partition(".")[0], {})
+        remembered = leaves.get(id(member))
+        return remembered is not None and remembered() is member
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -383,10 +388,18 @@ def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:
     return names
 
 
-def _holds_parameters(value: Any) -> bool:
-    """A leaf node that requires grad, or a list or tuple holding one."""
+def _parameter_leaves(value: Any) -> list[Node]:
+    """The leaf nodes that require grad in an attribute's value (a node, or a list or tuple)."""
     items = value if isinstance(value, (list, tuple)) else (value,)
-    return any(isinstance(x, Node) and x.requires_grad and x._op is None for x in items)
+    return [x for x in items if isinstance(x, Node) and x.requires_grad and x._op is None]
+
+
+# Module -> attribute -> {id: weak reference} of the leaves that required grad when it was
+# assigned. Kept outside the instances: parameters(), which each training step asks for, walks
+# a module's attributes, and an entry there would be one more to look at.
+_ASSIGNED_PARAMETERS: weakref.WeakKeyDictionary[Module, dict[str, dict[int, weakref.ref[Node]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

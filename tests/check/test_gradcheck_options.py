@@ -468,8 +468,9 @@ def test_compare_gradients_of_a_non_scalar_output_asks_for_grad_output(t):
         ([[1.0, "x"], [2.0, 3.0]], "list [[1.0, 'x'], [2.0, 3.0]]"),
         (True, "bool True"),
         (1j, "complex 1j"),
+        ([1.0, [2.0, 3.0]], "list [1.0, [2.0, 3.0]]"),
     ],
-    ids=["string", "None", "strings-inside", "bool", "complex"],
+    ids=["string", "None", "strings-inside", "bool", "complex", "ragged"],
 )
 def test_compare_gradients_refuses_a_gradient_that_is_not_numbers(bad, shown):
     W = Tensor(np.ones((2, 2)), requires_grad=True, label="W")  # noqa: N806
@@ -479,6 +480,12 @@ def test_compare_gradients_refuses_a_gradient_that_is_not_numbers(bad, shown):
         "compare_gradients(): your gradient for 'W' must be a number or an array of numbers (of the "
         f"node's shape (2, 2)), got {shown}"
     )
+
+
+def test_compare_gradients_refuses_an_empty_dict_saying_what_it_takes():
+    W = Tensor(np.ones((2, 2)), requires_grad=True, label="W")  # noqa: N806
+    with pytest.raises(TypeError, match=r"a dict from nodes to your gradients, with at least one entry"):
+        compare_gradients((W * 2).sum(), {})
 
 
 @given(hnp.arrays("float64", st.integers(1, 6), elements=values(max_magnitude=5.0)))
@@ -527,3 +534,13 @@ def test_check_gradient_function_says_once_per_input_that_autograd_agrees_with_f
     assert summary.startswith("  input 0 'w': 3 of 3 elements wrong; largest error 6.2e-01 at element [1]")
     assert summary.endswith("; autograd agrees with the numeric values")
     assert str(report).count("autograd agrees") == 1
+
+
+def test_gradgradcheck_names_a_rule_that_fails_on_nodes_with_any_error():
+    """A rule written for arrays may fail on Tensors with an AttributeError, not a TypeError."""
+    square = Op("sq", lambda x: x * x, lambda g, out, x: (g * 2 * x.copy(),))  # ndarray.copy
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    assert gradcheck(lambda t: Tensor.apply(square, t).sum(), [x])  # first derivatives are right
+    report = gradgradcheck(lambda t: Tensor.apply(square, t).sum(), [x], raise_exception=False)
+    assert not report and "the backward rule of op 'sq' cannot run on Tensors" in str(report)
+    assert "AttributeError" in str(report)

@@ -14,6 +14,7 @@ from conftest import close_to_torch, require_torch
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+import micrograd_plus as mg
 from micrograd_plus import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d, Tensor, grad, gradcheck, nn
 from micrograd_plus.nn import functional as F
 
@@ -509,3 +510,13 @@ def test_adaptive_avg_pool2d_module_fits_any_image_size_as_torchs() -> None:
 def test_adaptive_avg_pool2d_refuses_bad_sizes_and_inputs(make, error: type, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error, match=message):
         make()
+
+
+def test_adaptive_avg_pool2d_of_the_input_size_is_a_new_tensor_as_torchs() -> None:
+    x = mg.randn(1, 2, 3, 4, seed=0, requires_grad=True)
+    y = F.adaptive_avg_pool2d(x, (3, 4))
+    assert y is not x and y.grad_fn is not None
+    np.testing.assert_array_equal(y.data, x.data)
+    with mg.no_grad():
+        y.zero_()
+    assert np.all(x.data != 0)  # changing the result leaves the input alone

@@ -298,3 +298,68 @@ def test_assigning_through_a_tensor_of_positions_writes_where_torchs_does(positi
     ours[mg.tensor(positions)] = value  # Tensors hold floats: whole numbers index as int64
     theirs[torch.tensor(positions)] = value
     assert close_to_torch(ours.data, theirs.numpy())
+
+
+@pytest.mark.parametrize("bad", [None, "1", [None, 1.0, 2.0], np.array([1j, 2, 3])], ids=repr)
+def test_assignments_take_numbers_only_as_tensor_does(bad: Any) -> None:
+    t = mg.zeros(3)
+    with pytest.raises(TypeError, match=r"copy_\(\): Tensor data must be numbers"):
+        t.copy_(bad)
+    with pytest.raises(TypeError, match=r"t\[...\] = value: Tensor data must be numbers"):
+        t[0:3] = bad
+    assert np.all(t.data == 0)  # nothing written: no nan from None, no "1" parsed
+
+
+def test_a_read_only_tensor_refuses_every_in_place_change_clearly() -> None:
+    frozen = np.arange(4.0)
+    frozen.flags.writeable = False
+    t = mg.from_numpy(frozen)
+
+    def add_in_place() -> None:
+        nonlocal t
+        t += 1
+
+    changes = (
+        lambda: t.add_(1),
+        lambda: t.mul_(2),
+        lambda: t.zero_(),
+        lambda: t.__setitem__(0, 1.0),
+        add_in_place,
+    )
+    for change in changes:
+        with pytest.raises(ValueError, match="read-only view"):
+            change()
+    np.testing.assert_array_equal(frozen, np.arange(4.0))
+
+
+def change_in_place(y: Any, change: str) -> None:
+    if change == "zero_":
+        y.zero_()
+    elif change == "mul_":
+        y.mul_(2.0)
+    else:
+        y[0] = 5.0
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("change", ["zero_", "mul_", "setitem"])
+def test_a_computed_tensor_changed_in_place_is_refused_by_its_own_rule_as_in_torch(change: str) -> None:
+    torch = require_torch()
+    for lib in (torch, mg):
+        w = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = w.exp()  # exp's rule reads its output
+        with lib.no_grad():
+            change_in_place(y, change)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward(lib.tensor([1.0, 1.0], dtype=lib.float64) if lib is torch else np.ones(2))
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_a_computed_value_changed_in_place_is_refused_too() -> None:
+    w = mg.Value(0.5)
+    y = w.tanh()
+    with mg.no_grad():
+        y -= 1.0  # changes y itself under no_grad()
+    with pytest.raises(RuntimeError, match=r"the output of 'tanh' \(a Value, now at version 1\) changed"):
+        y.backward()
+    assert w.grad == 0.0
