@@ -2,8 +2,10 @@
 Value, anomaly mode (the first nan or inf, named with its op and line) and stale graphs (an
 input changed in place after a node was made from it, as PyTorch's version counter catches).
 
-In-place changes are seen where they go through the public API: optimizer steps (nn/optim.py)
-call `mark_changed`. Direct assignment (`v.data = ...`, `t.data[...] = ...`) is not seen.
+In-place changes are seen where they go through the public API (optimizer steps, `t -= x`,
+`add_`, `t[...] = x`, `load_state_dict`), each calling `mark_changed`, and a change to a Tensor's
+memory is seen by every Tensor sharing it (`detach()`). Direct assignment (`v.data = ...`,
+`t.data[...] = ...`) is not seen.
 """
 
 from __future__ import annotations
@@ -190,6 +192,10 @@ def short_repr(data: Any, width: int = 100) -> str:
 # each step) pays nothing; an optimizer step pays one slot write and one dict update a parameter.
 clock = [0]
 _versions: dict[int, int] = {}  # id(node) -> its in-place changes; an entry leaves with its node
+# id(array owning the memory) -> the clock when it was last changed in place: a Tensor sharing
+# that memory (`w.detach()`, `from_numpy`) saw the change too (PyTorch's detach() shares the
+# version). An entry leaves with its array; a later array at the same id was made after the change.
+_memory_changed: dict[int, int] = {}
 
 
 def version_of(node: Any) -> int:
@@ -209,6 +215,24 @@ def mark_changed(node: Any) -> None:
     else:
         _versions[key] = 1
         weakref.finalize(node, _versions.pop, key, None)  # before the id can be reused
+    if isinstance(node.data, np.ndarray):
+        memory = _memory_of(node.data)
+        if id(memory) not in _memory_changed:
+            weakref.finalize(memory, _memory_changed.pop, id(memory), None)
+        _memory_changed[id(memory)] = node._born
+
+
+def _memory_of(array: np.ndarray) -> np.ndarray:
+    """The array that owns `array`'s memory (itself, or the base of a view)."""
+    return array if array.base is None or not isinstance(array.base, np.ndarray) else array.base
+
+
+def _changed_at(node: Any) -> int:
+    """The clock when `node`'s data was last changed in place, through it or through another
+    Tensor sharing its memory."""
+    if isinstance(node.data, np.ndarray) and _memory_changed:
+        return max(node._born, _memory_changed.get(id(_memory_of(node.data)), 0))
+    return node._born  # type: ignore[no-any-return]
 
 
 def check_inputs_unchanged(node: Any) -> None:
@@ -221,7 +245,7 @@ def check_inputs_unchanged(node: Any) -> None:
             f"{version_of(node)}) changed after it was made. Run the forward pass again to build a new graph."
         )
     for index, parent in enumerate(node._parents):
-        if parent._born > node._born:
+        if _changed_at(parent) > node._born:
             version = version_of(parent)
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "

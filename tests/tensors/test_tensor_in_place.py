@@ -363,3 +363,27 @@ def test_a_computed_value_changed_in_place_is_refused_too() -> None:
     with pytest.raises(RuntimeError, match=r"the output of 'tanh' \(a Value, now at version 1\) changed"):
         y.backward()
     assert w.grad == 0.0
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("how", ["detach().mul_", "load_state_dict"])
+def test_a_change_through_a_tensor_sharing_the_memory_makes_the_graph_stale_as_in_torch(how: str) -> None:
+    """The version goes with the memory: `w.detach()` shares w's array (as PyTorch's shares
+    its version), so a change through either is seen by a graph made from the other."""
+    torch = require_torch()
+    for lib in (torch, mg):
+        layer = lib.nn.Linear(3, 1).double() if lib is torch else nn.Linear(3, 1, seed=0)
+        weight = layer.weight
+        shared = weight.detach()
+        x = lib.tensor([[1.0, 2.0, 3.0]], dtype=lib.float64, requires_grad=True)
+        stale = (x * (weight if how == "detach().mul_" else shared)).sum()
+        with lib.no_grad():
+            if how == "detach().mul_":
+                shared.mul_(0.5)
+            else:
+                layer.load_state_dict({k: v * 0 + 7 for k, v in layer.state_dict().items()})
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            stale.backward()
+        fresh = (x * shared).sum()  # made after the change: fine, with the new numbers
+        fresh.backward()
+        np.testing.assert_array_equal(np.asarray(x.grad), np.asarray(shared.detach().numpy()))
