@@ -85,7 +85,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
         # PyTorch: still in parameters() and state_dict(). So the leaves that required grad when
-        # an attribute was assigned are remembered (see `_is_parameter`).
+        # an attribute was assigned are remembered (see `_was_assigned_as_parameter`).
         leaves = _parameter_leaves(value)
         assigned = _ASSIGNED_PARAMETERS.get(self)
         if leaves:
@@ -100,11 +100,10 @@ class Module:
         _ASSIGNED_PARAMETERS.get(self, {}).pop(name, None)
         object.__delattr__(self, name)
 
-    def _is_parameter(self, name: str, member: Node) -> bool:
-        """A node member (named as `_members` names it) is a parameter if it requires grad, or
-        is a leaf that required grad when its attribute was assigned (a frozen parameter)."""
-        if member.requires_grad:
-            return True
+    def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
+        """Whether a node member (named as `_members` names it) is a leaf that required grad
+        when its attribute was assigned: a frozen parameter, still a parameter. (Callers test
+        `member.requires_grad` first, inline: parameters() does it for every parameter of every step.)"""
         leaves = _ASSIGNED_PARAMETERS.get(self, {}).get(name.partition(".")[0], {})
         remembered = leaves.get(id(member))
         return remembered is not None and remembered() is member
@@ -168,7 +167,7 @@ class Module:
             full = f"{prefix}.{name}" if prefix else name
             if isinstance(member, Module):
                 yield from member._all_parameters(full)
-            elif member.requires_grad or self._is_parameter(name, member):  # (the first: speed)
+            elif member.requires_grad or self._was_assigned_as_parameter(name, member):
                 yield full, member
 
     def parameters(self) -> list[Any]:
@@ -195,7 +194,7 @@ class Module:
                     member._collect_parameters(found, seen)
                 elif (
                     isinstance(member, Node)
-                    and (member.requires_grad or self._is_parameter(name, member))
+                    and (member.requires_grad or self._was_assigned_as_parameter(name, member))
                     and member not in seen
                 ):
                     seen.add(member)
