@@ -24,6 +24,7 @@ from .data.datasets import (
     make_spiral,
 )
 from .data.loader import DataLoader, TensorDataset
+from .devices import accelerator, cuda, device
 from .engine import Op, Value
 from .factories import (
     arange,

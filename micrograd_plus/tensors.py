@@ -39,7 +39,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import engine, guards, modes
+from . import devices, engine, guards, modes
+from .devices import CPU, DEVICE_TYPES
 from .engine import (
     ABS,
     ADD,
@@ -1103,9 +1104,9 @@ class Tensor(Node):
         return self
 
     @property
-    def device(self) -> str:
-        """The device of the data: "cpu", the one device here (PyTorch's `x.device`)."""
-        return "cpu"
+    def device(self) -> devices.device:
+        """The device of the data: the CPU, the one device here (PyTorch's `x.device`; it equals "cpu")."""
+        return CPU
 
     @property
     def grad_fn(self) -> GradFn | None:
@@ -1638,8 +1639,9 @@ def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
     for target in targets:
         if target is None:
             continue
-        name = str(target).removeprefix("torch.") if type(target).__module__.startswith("torch") else target
-        if isinstance(name, str) and name.partition(":")[0] in _DEVICES:
+        from_torch = type(target).__module__.startswith("torch")
+        name = str(target).removeprefix("torch.") if from_torch or isinstance(target, devices.device) else target
+        if isinstance(name, str) and name.partition(":")[0] in DEVICE_TYPES:
             if name.partition(":")[0] != "cpu":
                 raise ValueError(
                     f"{who}({target!r}): micrograd_plus computes on the CPU only (with numpy); "
@@ -1653,9 +1655,6 @@ def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
             )
         wanted = dtype
     return wanted
-
-
-_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla")  # PyTorch's usual device names
 
 
 def _join_axis(axis: Any, dim: Any, name: str) -> int:

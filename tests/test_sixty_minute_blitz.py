@@ -24,8 +24,7 @@ What does not port line for line (see docs/porting-table.md):
   `load_checkpoint` (safetensors and JSON, never pickle).
 - Random numbers differ between the libraries: where the tutorial's results depend on them they
   are given (RNG below); where it only shows them, their shape, dtype and range are compared.
-- The GPU lines (`if torch.cuda.is_available(): tensor = tensor.to("cuda")`) are left out: there
-  is no `mg.cuda`; the CPU is the one device (`tensor.device` is "cpu").
+- The accelerator lines run as written and find none: the CPU is the one device.
 - DataLoader: `shuffle=False` so that both libraries see the same batches; `num_workers=0` (the
   tutorial's 2 only changes torch's speed).
 
@@ -126,6 +125,11 @@ def tensors(torch: ModuleType) -> dict:
     print(f"Datatype of tensor: {tensor.dtype}")
     print(f"Device tensor is stored on: {tensor.device}")
     assert tensor.shape == (3, 4) and tensor.dtype == torch.float64 and str(tensor.device) == "cpu"
+
+    # We move our tensor to the current accelerator if available
+    if torch.accelerator.is_available():
+        tensor = tensor.to(torch.accelerator.current_accelerator())
+    assert tensor.device.type == "cpu"
 
     # Operations on Tensors: indexing and slicing
     tensor = torch.ones(4, 4)

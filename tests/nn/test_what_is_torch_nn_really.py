@@ -18,10 +18,9 @@ convolutions have stride 1 (the tutorial's are 2), so that its last grid is 4x4 
 
 What does not port line for line: `accuracy` (`torch.argmax` gives a numpy int array here, and
 `==` a numpy bool array, which has no `.float()`: `(preds == yb).mean()`), `weights.grad.zero_()` (a
-gradient is a numpy array here: `weights.grad[...] = 0`), `from torch.utils.data import ...`
-(`micrograd_plus.data`), and `torch.device("cpu")` (the string "cpu"). The class labels are
-Tensors of whole numbers here (`tensor` makes floats), which indexing and the losses read as
-PyTorch reads its int64 labels.
+gradient is a numpy array here: `weights.grad[...] = 0`) and `from torch.utils.data import ...`
+(`micrograd_plus.data`). The class labels are Tensors of whole numbers here (`tensor` makes
+floats), which indexing and the losses read as PyTorch reads its int64 labels.
 """
 
 from __future__ import annotations
@@ -526,9 +525,7 @@ def three_lines(torch: ModuleType, model_name: str) -> dict:
         given_start(torch, model)
         opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     else:
-        dev = (
-            "cpu"  # the tutorial: torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-        )
+        dev = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
         def preprocess(x, y):  # type: ignore[no-untyped-def]
             if model_name == "device":
