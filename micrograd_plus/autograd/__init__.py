@@ -9,7 +9,7 @@ engine's one walk (`engine.backward_pass`) and its one rule table.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,8 @@ __all__ = [
 
 
 def grad(
-    outputs: Node | Iterable[Node],
-    inputs: Node | Iterable[Node],
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
@@ -67,9 +67,7 @@ def grad(
     if not materialize_grads:
         return results
     ins = [inputs] if isinstance(inputs, Node) else list(inputs)
-    return tuple(
-        x._constant_like(np.zeros_like(x.data)) if g is None else g for x, g in zip(ins, results)
-    )
+    return tuple(x._constant_like(np.zeros_like(x.data)) if g is None else g for x, g in zip(ins, results))
 
 
 def backward(
@@ -96,7 +94,8 @@ def backward(
         guards.check_root(root)
     keep = None if inputs is None else _nodes(inputs, "inputs")
     if keep is None and len(roots) == 1:
-        return roots[0].backward(given[0])  # the current engine's pass (fast or reference)
+        roots[0].backward(given[0])  # type: ignore[attr-defined]  # (the current engine's pass)
+        return None
     for node in keep or ():
         if node._op is not None:
             raise RuntimeError(

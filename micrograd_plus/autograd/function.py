@@ -21,7 +21,6 @@ from ..engine import Node, Op, Value
 from ..modes import no_grad
 from ..tensors import Tensor, unbroadcast
 
-
 _NOTHING = object()
 
 
@@ -104,7 +103,7 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """forward on `args`, recorded as one node of the graph whose rule calls backward."""
-        nodes = [a for a in args if isinstance(a, Node)]
+        nodes: list[Any] = [a for a in args if isinstance(a, Node)]
         kind = Tensor if nodes and isinstance(nodes[0], Tensor) else Value
         if any(not isinstance(n, kind) for n in nodes):
             raise TypeError(f"{cls.__name__}.apply: Values and Tensors cannot be arguments of one call")
@@ -228,6 +227,6 @@ def _fitted(name: str, index: int, arg: Node, c: Any, on_nodes: bool) -> Any:
     if on_nodes:
         if not isinstance(c, Node):
             return arg._constant_like(np.asarray(c, dtype=arg.data.dtype) if is_tensor else float(c))
-        return c.to(dtype=arg.data.dtype) if is_tensor and c.data.dtype != arg.data.dtype else c
+        return c.to(dtype=arg.data.dtype) if isinstance(c, Tensor) and c.data.dtype != arg.data.dtype else c
     data = c.data if isinstance(c, Node) else c
     return np.array(data, dtype=arg.data.dtype) if is_tensor else float(data)

@@ -117,7 +117,9 @@ def hessian(
 def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
     """`(func(*inputs), v^T H)`: the vector-Hessian product of `func` (which returns a single
     number), shaped as `inputs`: the gradient of `v . grad(func)`."""
-    outputs_tuple, outs, ins, first, vs, inputs_tuple = _second_order(func, inputs, v, create_graph, strict, "vhp")
+    outputs_tuple, outs, ins, first, vs, inputs_tuple = _second_order(
+        func, inputs, v, create_graph, strict, "vhp"
+    )
     with enable_grad() if create_graph else contextlib.nullcontext():
         result = _zeros_for_none(_grads(first, ins, vs, create_graph), ins, strict, create_graph, _JACOBIAN_INDEPENDENT)  # fmt: skip
     return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), inputs_tuple)  # fmt: skip
@@ -127,7 +129,9 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     """`(func(*inputs), H v)`: the Hessian-vector product, shaped as `inputs`, by the double
     backward trick on the gradient (as PyTorch; for a twice continuously differentiable func,
     H is symmetric and `vhp` gives the same, with one backward pass less)."""
-    outputs_tuple, outs, ins, first, vs, inputs_tuple = _second_order(func, inputs, v, create_graph, strict, "hvp")
+    outputs_tuple, outs, ins, first, vs, inputs_tuple = _second_order(
+        func, inputs, v, create_graph, strict, "hvp"
+    )
     result = _double_backward(first, ins, vs, ins, create_graph, strict, _HESSIAN_TRICK)
     return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), inputs_tuple)  # fmt: skip
 
@@ -319,7 +323,7 @@ def _refuse_options(vectorize: bool, strategy: str, who: str, name: str) -> None
         raise ValueError(f'{name} must be "reverse-mode" (or torch\'s "forward-mode"), got {strategy!r}')
     if vectorize or strategy == "forward-mode":
         raise NotImplementedError(
-            f"{who}(vectorize=True) and {name}=\"forward-mode\" need PyTorch's vmap and forward-mode AD, "
+            f'{who}(vectorize=True) and {name}="forward-mode" need PyTorch\'s vmap and forward-mode AD, '
             f"which micrograd_plus does not have: call {who} with vectorize=False and "
             f'{name}="reverse-mode" (the defaults), which give the same numbers'
         )

@@ -108,7 +108,9 @@ def first_and_second(lib: ModuleType, fn: Any, data: np.ndarray, *rest: Any) -> 
     return tuple(np.asarray(t.detach().numpy()) for t in (out, first, second))
 
 
-arrays = hnp.arrays("float64", hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), elements=st.floats(-3, 3))
+arrays = hnp.arrays(
+    "float64", hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), elements=st.floats(-3, 3)
+)
 
 
 @given(arrays)
@@ -280,14 +282,22 @@ def test_an_array_or_a_float32_gradient_becomes_the_input_dtype_and_a_fresh_arra
     [
         (lambda g: g, "returned an incorrect number of gradients (expected 2, got 1)"),
         (lambda g: (g, None, g), "returned an incorrect number of gradients (expected 2, got 3)"),
-        (lambda g: (g, g), "different than None for argument 1 of forward, which is not a Tensor but a float"),
-        (lambda g: (g[0], None), "invalid gradient for argument 0: shape (3,), but that argument has shape (2, 3)"),
+        (
+            lambda g: (g, g),
+            "different than None for argument 1 of forward, which is not a Tensor but a float",
+        ),
+        (
+            lambda g: (g[0], None),
+            "invalid gradient for argument 0: shape (3,), but that argument has shape (2, 3)",
+        ),
         (lambda g: (np.ones((3, 3)), None), "shape (3, 3), but that argument has shape (2, 3)"),
         (lambda g: (1.0, None), "returned a float as the gradient of argument 0; expected Tensor or ndarray"),
         (lambda g: ("g", None), "returned a str as the gradient of argument 0"),
     ],
 )
-def test_wrong_backward_output_is_named_with_the_function_the_argument_and_the_shapes(make: Any, words: str) -> None:
+def test_wrong_backward_output_is_named_with_the_function_the_argument_and_the_shapes(
+    make: Any, words: str
+) -> None:
     with pytest.raises(RuntimeError) as error:
         backward_of(make)
     assert "function Returning.backward" in str(error.value) and words in str(error.value)

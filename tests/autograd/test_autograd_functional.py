@@ -131,7 +131,9 @@ def test_jacobian_and_hessian_match_finite_differences(arrays: list[np.ndarray])
 
 @pytest.mark.parametrize("name", ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"])
 @given(arrays=inputs_of(1))
-def test_create_graph_keeps_the_results_connected_to_the_inputs_as_torch(name: str, arrays: list[np.ndarray]) -> None:
+def test_create_graph_keeps_the_results_connected_to_the_inputs_as_torch(
+    name: str, arrays: list[np.ndarray]
+) -> None:
     """With create_graph=True a result can be differentiated again with respect to the given
     input: the gradient of its sum agrees with torch's."""
     torch = require_torch()
@@ -166,9 +168,13 @@ def test_an_unused_input_gets_zeros_or_in_strict_mode_an_error_as_torch() -> Non
     ours = functional.jacobian(f, (Tensor(arrays[0]), Tensor(arrays[1])))
     theirs = torch.autograd.functional.jacobian(f, tuple(torch.tensor(a) for a in arrays))
     assert same(ours, theirs) and not ours[1].data.any()
-    with pytest.raises(RuntimeError, match="Output 0 of the user-provided function is independent of input 1"):
+    with pytest.raises(
+        RuntimeError, match="Output 0 of the user-provided function is independent of input 1"
+    ):
         functional.jacobian(f, (Tensor(arrays[0]), Tensor(arrays[1])), strict=True)
-    with pytest.raises(RuntimeError, match="The output of the user-provided function is independent of input 1"):
+    with pytest.raises(
+        RuntimeError, match="The output of the user-provided function is independent of input 1"
+    ):
         functional.vjp(lambda x, y: x.exp().sum(), (Tensor(arrays[0]), Tensor(arrays[1])), strict=True)
     with pytest.raises(RuntimeError, match="jacobian of the user-provided function with respect to input 0"):
         functional.hessian(lambda x: (x * 3.0).sum(), Tensor(arrays[0]), strict=True)
@@ -181,7 +187,9 @@ def test_v_may_be_left_out_only_for_one_number() -> None:
     assert np.array_equal(product.data, [2.0, 6.0]) and out.item() == 10.0
     out, product = functional.jvp(lambda x: x**2, Tensor(3.0))
     assert product.item() == 6.0
-    with pytest.raises(RuntimeError, match="v can only be None if the user-provided function returns a single"):
+    with pytest.raises(
+        RuntimeError, match="v can only be None if the user-provided function returns a single"
+    ):
         functional.vjp(lambda x: x**2, Tensor([1.0, 3.0]))
     with pytest.raises(RuntimeError, match="v can only be None if the input to the user-provided function"):
         functional.hvp(lambda x: (x**3).sum(), Tensor([1.0, 3.0]))
