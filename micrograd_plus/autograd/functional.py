@@ -40,7 +40,7 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         ins = _fresh(ins, create_graph)
         outputs_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "vjp")
         _check_outputs(outs, strict)
-        vs = _vector(v, outs, outputs_tuple, "the user-provided function returns a single Tensor with a single element", "vjp")  # fmt: skip
+        vs = _vector(v, outs, outputs_tuple, "the user-provided function returns a single Tensor with a single element", "vjp", create_graph)  # fmt: skip
     with enable_grad() if create_graph else contextlib.nullcontext():
         result = _zeros_for_none(_grads(outs, ins, vs, create_graph), ins, strict, create_graph, _INDEPENDENT)
     return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), inputs_tuple)  # fmt: skip
@@ -53,7 +53,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     with enable_grad():
         inputs_tuple, ins = _as_tuple(inputs, "inputs", "jvp")
         ins = _fresh(ins, create_graph)
-        vs = _vector(v, ins, inputs_tuple, _ONE_NUMBER_INPUT, "jvp")
+        vs = _vector(v, ins, inputs_tuple, _ONE_NUMBER_INPUT, "jvp", create_graph)
         outputs_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "jvp")
         _check_outputs(outs, strict)
     result = _double_backward(outs, ins, vs, outs, create_graph, strict, _TRICK)
@@ -167,18 +167,18 @@ def _as_tuple(x: Any, what: str, who: str) -> tuple[bool, Tensors]:
     return is_tuple, items
 
 
-def _fresh(inputs: Tensors, create_graph: bool) -> Tensors:
-    """A new Tensor per input for func: connected to it under create_graph (if it requires grad),
-    else a new leaf that requires grad."""
+def _fresh(inputs: Tensors, create_graph: bool, need_graph: bool = True) -> Tensors:
+    """A new Tensor per input: connected to it under create_graph (if it requires grad), else a
+    new leaf that requires grad if `need_graph` (func's inputs) or not (v)."""
     return tuple(
-        Tensor.apply(_VIEW, x) if create_graph and x.requires_grad else x.detach().requires_grad_(True)
+        Tensor.apply(_VIEW, x) if create_graph and x.requires_grad else x.detach().requires_grad_(need_graph)
         for x in inputs
     )
 
 
-def _vector(v: Any, refs: Tensors, refs_tuple: bool, when_optional: str, who: str) -> tuple[Any, ...]:
-    """v as a tuple of constants shaped as `refs`, or the default (None: a seed of 1) where refs
-    is one number."""
+def _vector(v: Any, refs: Tensors, refs_tuple: bool, when_optional: str, who: str, create_graph: bool) -> tuple[Any, ...]:  # fmt: skip
+    """v as a tuple shaped as `refs` (in the graph under create_graph, as PyTorch, else constants),
+    or the default (None: a seed of 1) where refs is one number."""
     if v is None:
         if len(refs) != 1 or refs[0].data.size != 1:
             raise RuntimeError(f"The vector v can only be None if {when_optional}.")
@@ -194,7 +194,7 @@ def _vector(v: Any, refs: Tensors, refs_tuple: bool, when_optional: str, who: st
         if x.shape != ref.shape:
             entry = f"Entry {index} in " if refs_tuple else ""
             raise RuntimeError(f"{entry}v has invalid size: should be {ref.shape} but got {x.shape}.")
-    return tuple(x.detach() for x in vs)
+    return _fresh(vs, create_graph, need_graph=False)
 
 
 def _check_outputs(outs: Tensors, strict: bool) -> None:
@@ -286,7 +286,7 @@ def _second_order(func: Callable[..., Any], inputs: Any, v: Any, create_graph: b
     with enable_grad():
         inputs_tuple, ins = _as_tuple(inputs, "inputs", who)
         ins = _fresh(ins, create_graph)
-        vs = _vector(v, ins, inputs_tuple, _ONE_NUMBER_INPUT, who)
+        vs = _vector(v, ins, inputs_tuple, _ONE_NUMBER_INPUT, who, create_graph)
         out = func(*ins)
         outputs_tuple, outs = _as_tuple(out, "outputs of the user-provided function", who)
         _check_outputs(outs, strict)

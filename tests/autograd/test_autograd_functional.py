@@ -219,3 +219,18 @@ def test_bad_arguments_are_refused_with_what_to_do() -> None:
         functional.hessian(lambda t: t**2, x)
     with pytest.raises(RuntimeError, match="The function given to vhp should return a single Tensor"):
         functional.vhp(lambda t: (t.sum(), t.sum()), x, x)
+
+
+@pytest.mark.parametrize("name", ["vjp", "jvp", "hvp", "vhp"])
+def test_with_create_graph_the_result_depends_on_v_as_torch(name: str) -> None:
+    torch = require_torch()
+    f = SCALAR_FUNCTIONS["one"] if name in ("hvp", "vhp") else FUNCTIONS["one-one"]
+
+    def dv(lib: ModuleType) -> Any:
+        x = lib.tensor([0.3, -0.7, 1.1], requires_grad=True)
+        v = lib.tensor([1.0, 2.0, -1.0], requires_grad=True)
+        _, product = getattr(lib.autograd.functional, name)(f, x, v, create_graph=True)
+        return lib.autograd.grad((product * product).sum(), [x, v])
+
+    ours, theirs = dv(mg), dv(torch)
+    assert all(close_to_torch(a.data, b.numpy()) for a, b in zip(ours, theirs))
