@@ -53,7 +53,7 @@ def grad(
     in PyTorch); `materialize_grads=True` gives zeros for unused inputs instead of None;
     `is_grads_batched=True` (torch's vmap over grad_outputs) is refused."""
     if is_grads_batched:
-        raise NotImplementedError(
+        raise ValueError(
             "grad(is_grads_batched=True) is not supported here (it needs PyTorch's vmap): call grad "
             "once per row of grad_outputs"
         )
@@ -83,7 +83,7 @@ def backward(
     `create_graph=True` is refused: `.grad` holds arrays here, so ask `grad(...,
     create_graph=True)` for gradients to differentiate again."""
     if create_graph:
-        raise NotImplementedError(
+        raise ValueError(
             "backward(create_graph=True) is not supported: .grad holds arrays here, not Tensors with a "
             "graph; use mg.autograd.grad(outputs, inputs, create_graph=True), which returns the "
             "gradients as Tensors that can be differentiated again"

@@ -322,7 +322,7 @@ def _refuse_options(vectorize: bool, strategy: str, who: str, name: str) -> None
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError(f'{name} must be "reverse-mode" (or torch\'s "forward-mode"), got {strategy!r}')
     if vectorize or strategy == "forward-mode":
-        raise NotImplementedError(
+        raise ValueError(
             f'{who}(vectorize=True) and {name}="forward-mode" need PyTorch\'s vmap and forward-mode AD, '
             f"which micrograd_plus does not have: call {who} with vectorize=False and "
             f'{name}="reverse-mode" (the defaults), which give the same numbers'

@@ -77,7 +77,7 @@ def test_materialize_grads_gives_zeros_for_an_unused_input_as_torch() -> None:
         found(mg)
     with pytest.raises(ValueError, match="allow_unused=False"):
         found(mg, materialize_grads=True, allow_unused=False)
-    with pytest.raises(NotImplementedError, match="is_grads_batched=True"):
+    with pytest.raises(ValueError, match="is_grads_batched=True"):
         found(mg, is_grads_batched=True)
 
 
@@ -115,7 +115,7 @@ def test_backward_of_one_output_is_its_backward_and_works_on_values() -> None:
 def test_backward_refuses_what_it_cannot_do_and_says_what_to_use() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = x * x
-    with pytest.raises(NotImplementedError, match=r"create_graph=True.*mg.autograd.grad"):
+    with pytest.raises(ValueError, match=r"create_graph=True.*mg.autograd.grad"):
         mg.autograd.backward(y.sum(), create_graph=True)
     with pytest.raises(RuntimeError, match="grad_tensors has 1 entries for 2 tensors"):
         mg.autograd.backward([y.sum(), y.sum()], [None])
