@@ -116,17 +116,28 @@ def test_hvp_and_vhp_match_torch(name: str, kind: str, data: st.DataObject) -> N
 
 
 @given(inputs_of(1))
-def test_jacobian_and_hessian_match_finite_differences(arrays: list[np.ndarray]) -> None:
+def test_every_function_matches_finite_differences(arrays: list[np.ndarray]) -> None:
+    """J and H by central differences, row by row (the gradient of f's element k, and of
+    grad(h)'s), and the four products from them."""
     (x,) = arrays
     f, h = FUNCTIONS["one-one"], SCALAR_FUNCTIONS["one"]
-    jac = mg.autograd.functional.jacobian(f, Tensor(x)).data.reshape(x.size, x.size)
-    hess = mg.autograd.functional.hessian(h, Tensor(x)).data.reshape(x.size, x.size)
-    gradient = lambda t: functional.vjp(h, t)[1]  # noqa: E731 - a Tensor for any t
+    gradient = lambda t: functional.vjp(h, t)[1]  # noqa: E731 - grad(h) as a Tensor, for any t
+    rows_j, rows_h = [], []
     for k in range(x.size):
         seed = np.zeros(x.shape)
         seed.flat[k] = 1.0
-        assert np.allclose(jac[k], mg.numerical_grad(f, [Tensor(x)], grad_output=seed)[0].ravel(), atol=1e-5)
-        assert np.allclose(hess[k], mg.numerical_grad(gradient, [Tensor(x)], grad_output=seed)[0].ravel(), atol=1e-5)  # fmt: skip
+        rows_j.append(mg.numerical_grad(f, [Tensor(x)], grad_output=seed)[0].ravel())
+        rows_h.append(mg.numerical_grad(gradient, [Tensor(x)], grad_output=seed)[0].ravel())
+    jac, hess = np.array(rows_j), np.array(rows_h)
+    v = np.linspace(-1.0, 2.0, x.size)
+    vt = Tensor(v.reshape(x.shape))
+    close = lambda ours, numbers: np.allclose(ours.data.ravel(), numbers, atol=1e-5)  # noqa: E731
+    assert close(functional.jacobian(f, Tensor(x)), jac.ravel())
+    assert close(functional.hessian(h, Tensor(x)), hess.ravel())
+    assert close(functional.vjp(f, Tensor(x), vt)[1], v @ jac)
+    assert close(functional.jvp(f, Tensor(x), vt)[1], jac @ v)
+    assert close(functional.vhp(h, Tensor(x), vt)[1], v @ hess)
+    assert close(functional.hvp(h, Tensor(x), vt)[1], hess @ v)
 
 
 @pytest.mark.parametrize("name", ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"])

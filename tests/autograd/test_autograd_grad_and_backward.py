@@ -63,6 +63,20 @@ def test_grad_with_create_graph_gives_second_derivatives_as_torch(arrays: tuple[
     assert all(close_to_torch(a, b) for a, b in zip(second(mg), second(torch)))
 
 
+@given(pairs)
+def test_grad_and_backward_match_finite_differences(arrays: tuple[np.ndarray, ...]) -> None:
+    x, y, w = (Tensor(a, requires_grad=True) for a in arrays)
+
+    def f(x: Tensor, y: Tensor) -> Tensor:
+        return (x * y.sin() * w).sum() + (x.exp() * y).sum()
+
+    numerical = mg.numerical_grad(f, [Tensor(arrays[0]), Tensor(arrays[1])])
+    found = mg.autograd.grad(f(x, y), [x, y])
+    assert all(np.allclose(g.data, n, atol=1e-5) for g, n in zip(found, numerical))
+    mg.autograd.backward([(x * y.sin() * w).sum(), (x.exp() * y).sum()], inputs=[x, y])
+    assert all(np.allclose(t.grad, n, atol=1e-5) for t, n in zip((x, y), numerical)) and w.grad is None
+
+
 def test_materialize_grads_gives_zeros_for_an_unused_input_as_torch() -> None:
     torch = require_torch()
 
