@@ -43,7 +43,7 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         vs = _vector(v, outs, outputs_tuple, "the user-provided function returns a single Tensor with a single element", "vjp", create_graph)  # fmt: skip
     with enable_grad() if create_graph else contextlib.nullcontext():
         result = _zeros_for_none(_grads(outs, ins, vs, create_graph), ins, strict, create_graph, _INDEPENDENT)
-    return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), inputs_tuple)  # fmt: skip
+    return _handed_back(outs, outputs_tuple, result, inputs_tuple, create_graph)
 
 
 def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
@@ -57,7 +57,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         outputs_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "jvp")
         _check_outputs(outs, strict)
     result = _double_backward(outs, ins, vs, outs, create_graph, strict, _TRICK)
-    return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), outputs_tuple)  # fmt: skip
+    return _handed_back(outs, outputs_tuple, result, outputs_tuple, create_graph)
 
 
 def jacobian(
@@ -122,7 +122,7 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     )
     with enable_grad() if create_graph else contextlib.nullcontext():
         result = _zeros_for_none(_grads(first, ins, vs, create_graph), ins, strict, create_graph, _JACOBIAN_INDEPENDENT)  # fmt: skip
-    return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), inputs_tuple)  # fmt: skip
+    return _handed_back(outs, outputs_tuple, result, inputs_tuple, create_graph)
 
 
 def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
@@ -133,7 +133,7 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         func, inputs, v, create_graph, strict, "hvp"
     )
     result = _double_backward(first, ins, vs, ins, create_graph, strict, _HESSIAN_TRICK)
-    return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), inputs_tuple)  # fmt: skip
+    return _handed_back(outs, outputs_tuple, result, inputs_tuple, create_graph)
 
 
 # -- the pieces they share ------------------------------------------------------------------------
@@ -307,6 +307,11 @@ def _double_backward(ys: Sequence[Any], xs: Tensors, vs: tuple[Any, ...], refs: 
     with enable_grad() if create_graph else contextlib.nullcontext():
         found = _grads(back, dummies, vs, create_graph)
     return _zeros_for_none(found, refs, strict, create_graph, independent)
+
+
+def _handed_back(outs: Tensors, outputs_tuple: bool, result: Tensors, result_tuple: bool, create_graph: bool) -> tuple[Any, Any]:  # fmt: skip
+    """(func's output, the product), each nested as it was given."""
+    return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), result_tuple)  # fmt: skip
 
 
 def _detached(tensors: Sequence[Tensor], create_graph: bool) -> Tensors:
