@@ -98,7 +98,7 @@ def backward(
         return None
     for node in keep or ():
         if node._op is not None:
-            raise RuntimeError(
+            raise ValueError(
                 f"backward(inputs=...) takes leaves here; this {type(node).__name__} was computed by "
                 f"'{node.op}': for the gradient of an intermediate, use mg.autograd.grad(outputs, it)"
             )
@@ -127,7 +127,7 @@ def _gradients(given: Any, count: int) -> list[Any]:
     a list or tuple holds one per output."""
     grads = list(given) if isinstance(given, (list, tuple)) else [given]
     if len(grads) != count:
-        raise RuntimeError(
+        raise ValueError(
             f"grad_tensors has {len(grads)} entries for {count} tensors: give one gradient per tensor "
             "(a list or tuple of them; one gradient alone as a Tensor or numpy array)"
         )
