@@ -71,11 +71,11 @@ def grad(
 
 
 def backward(
-    tensors: Node | Iterable[Node],
+    tensors: Node | Sequence[Node],
     grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    inputs: Node | Iterable[Node] | None = None,
+    inputs: Node | Sequence[Node] | None = None,
 ) -> None:
     """`torch.autograd.backward`: one backward pass from one or several outputs at once (the
     gradient of the sum of `grad_tensors[i] * tensors[i]`), added into the leaves' `.grad`, or
