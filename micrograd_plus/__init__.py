@@ -2,6 +2,7 @@
 
 from types import ModuleType as _ModuleType
 
+from . import autograd  # `mg.autograd.grad(...)`, as `torch.autograd.grad(...)`
 from .check import (
     GradcheckError,
     check_gradient_function,

@@ -7,9 +7,10 @@ same initial weights (the tutorial draws them with `torch.randn`; here they are 
 few steps in float64 (the tutorial uses `torch.float`, float32), and every loss and every final
 weight must agree to the tolerance of `close_to_torch`.
 
-What does not port line for line: section 4's custom autograd function is an `Op` (there is no
-`torch.autograd.Function` class to subclass), `torch.device("cpu")` is the string "cpu", and
-`torch.float64` is numpy's (see docs/porting-table.md).
+Section 4's custom autograd function is one class written for both: it subclasses
+`torch.autograd.Function` or `micrograd_plus.autograd.Function`, line for line. What does not port
+line for line: `torch.device("cpu")` is the string "cpu", and `torch.float64` is numpy's (see
+docs/porting-table.md).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from conftest import close_to_torch, require_torch
 
 import micrograd_plus
-from micrograd_plus import Op, Tensor
+from micrograd_plus import Tensor
 
 STEPS = 200  # the tutorial runs 2000; a few hundred show the agreement in well under a second each
 INIT = (0.3, -0.7, 0.2, 0.05)  # a, b, c, d: the tutorial draws them with randn()
@@ -144,7 +145,9 @@ def test_3_autograd() -> None:
     assert_agree(polynomial_autograd(micrograd_plus, INIT), polynomial_autograd(torch, INIT))
 
 
-def torch_legendre_p3(torch: ModuleType) -> Callable:
+def legendre_p3_of(torch: ModuleType) -> Callable:
+    """The tutorial's LegendrePolynomial3, subclassing the library's autograd.Function."""
+
     class LegendrePolynomial3(torch.autograd.Function):
         @staticmethod
         def forward(ctx, input):  # type: ignore[no-untyped-def]
@@ -159,31 +162,20 @@ def torch_legendre_p3(torch: ModuleType) -> Callable:
     return LegendrePolynomial3.apply
 
 
-# A custom autograd function is an Op: the forward on arrays, and a rule given the output's
-# gradient, the output and the inputs (so nothing needs ctx.save_for_backward), returning one
-# gradient per input. Tensor.apply is LegendrePolynomial3.apply.
-LEGENDRE_P3 = Op(
-    "legendre_p3",
-    lambda input: 0.5 * (5 * input**3 - 3 * input),
-    lambda grad_output, out, input: (grad_output * 1.5 * (5 * input**2 - 1),),
-)
-
-
-def legendre_p3(input: Tensor) -> Tensor:
-    return Tensor.apply(LEGENDRE_P3, input)
-
-
 def test_4_a_custom_autograd_function() -> None:
     torch = require_torch()
     init = (0.0, -1.0, 0.0, 0.3)  # the tutorial's: its fit needs weights near these
-    ours = polynomial_autograd(micrograd_plus, init, legendre_p3)
-    assert_agree(ours, polynomial_autograd(torch, init, torch_legendre_p3(torch)))
+    ours = polynomial_autograd(micrograd_plus, init, legendre_p3_of(micrograd_plus))
+    assert_agree(ours, polynomial_autograd(torch, init, legendre_p3_of(torch)))
 
 
-def test_4_the_op_is_the_legendre_polynomial_and_its_derivative() -> None:
+def test_4_the_function_is_the_legendre_polynomial_and_its_derivative() -> None:
+    legendre_p3 = legendre_p3_of(micrograd_plus)
     x = np.linspace(-1.5, 1.5, 7)
     t = Tensor(x, requires_grad=True)
-    legendre_p3(t).sum().backward()
+    out = legendre_p3(t)
+    out.sum().backward()
+    assert out.grad_fn.name() == "LegendrePolynomial3"  # one node, named after the class
     assert np.allclose(legendre_p3(Tensor(x)).data, np.polynomial.legendre.legval(x, [0, 0, 0, 1]))
     numerical = micrograd_plus.numerical_grad(lambda u: legendre_p3(u).sum(), [Tensor(x)])[0]
     assert np.allclose(t.grad, numerical, atol=1e-6)

@@ -1,0 +1,143 @@
+"""`mg.autograd` as a namespace: there right after `import micrograd_plus`, with torch's
+`grad` and `backward` (their signatures, several outputs, grad_tensors, inputs=) against
+`torch.autograd` in float64, and the checks and modes torch.autograd also offers."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import micrograd_plus as mg
+from micrograd_plus import Tensor, Value
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
+pairs = hnp.array_shapes(min_dims=0, max_dims=2, max_side=4).flatmap(
+    lambda shape: st.tuples(*(hnp.arrays("float64", shape, elements=st.floats(-2, 2)) for _ in range(3)))
+)
+
+
+def test_the_namespace_is_there_after_import_and_a_star_import_binds_no_submodule() -> None:
+    assert mg.autograd.functional.jacobian is not None and mg.autograd.Function is not None
+    assert mg.autograd.gradcheck is mg.gradcheck and mg.autograd.gradgradcheck is mg.gradgradcheck
+    assert mg.autograd.no_grad is mg.no_grad and mg.autograd.detect_anomaly is mg.detect_anomaly
+    assert "autograd" not in mg.__all__
+    namespace: dict[str, Any] = {}
+    exec("from micrograd_plus import *", namespace)  # noqa: S102 - our own fixed text
+    assert "autograd" not in namespace and "Tensor" in namespace
+
+
+def grads_of(lib: ModuleType, arrays: tuple[np.ndarray, ...], **options: Any) -> list[Any]:
+    """autograd.grad of two outputs sharing x and y, with torch's keyword arguments."""
+    x, y, w = (lib.tensor(a, requires_grad=i < 2) for i, a in enumerate(arrays))
+    first = (x * y.sin() * w).sum()
+    second = (x.exp() * y).sum()
+    found = lib.autograd.grad([first, second], [x, y], retain_graph=True, **options)
+    return [g.detach().numpy() for g in found]
+
+
+@given(pairs)
+def test_grad_with_torch_s_keywords_matches_torch(arrays: tuple[np.ndarray, ...]) -> None:
+    torch = require_torch()
+    for options in ({}, {"grad_outputs": [None, None]}, {"create_graph": True}):
+        ours, theirs = grads_of(mg, arrays, **options), grads_of(torch, arrays, **options)
+        assert all(close_to_torch(a, b) for a, b in zip(ours, theirs))
+
+
+@given(pairs)
+def test_grad_with_create_graph_gives_second_derivatives_as_torch(arrays: tuple[np.ndarray, ...]) -> None:
+    torch = require_torch()
+
+    def second(lib: ModuleType) -> Any:
+        x, y, w = (lib.tensor(a, requires_grad=True) for a in arrays)
+        (gx,) = lib.autograd.grad((x.sin() * y * x).sum(), x, create_graph=True)
+        return [g.detach().numpy() for g in lib.autograd.grad((gx * w).sum(), [x, y, w])]
+
+    assert all(close_to_torch(a, b) for a, b in zip(second(mg), second(torch)))
+
+
+@given(pairs)
+def test_grad_and_backward_match_finite_differences(arrays: tuple[np.ndarray, ...]) -> None:
+    x, y, w = (Tensor(a, requires_grad=True) for a in arrays)
+
+    def f(x: Tensor, y: Tensor) -> Tensor:
+        return (x * y.sin() * w).sum() + (x.exp() * y).sum()
+
+    numerical = mg.numerical_grad(f, [Tensor(arrays[0]), Tensor(arrays[1])])
+    found = mg.autograd.grad(f(x, y), [x, y])
+    assert all(np.allclose(g.data, n, atol=1e-5) for g, n in zip(found, numerical))
+    mg.autograd.backward([(x * y.sin() * w).sum(), (x.exp() * y).sum()], inputs=[x, y])
+    assert all(np.allclose(t.grad, n, atol=1e-5) for t, n in zip((x, y), numerical)) and w.grad is None
+
+
+def test_materialize_grads_gives_zeros_for_an_unused_input_as_torch() -> None:
+    torch = require_torch()
+
+    def found(lib: ModuleType, **options: Any) -> Any:
+        x, unused = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0], requires_grad=True)
+        return lib.autograd.grad((x * x).sum(), [x, unused], **options)
+
+    ours, theirs = found(mg, materialize_grads=True), found(torch, materialize_grads=True)
+    assert all(close_to_torch(a.data, b.numpy()) for a, b in zip(ours, theirs))
+    assert found(mg, allow_unused=True)[1] is None
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        found(mg)
+    with pytest.raises(ValueError, match="allow_unused=False"):
+        found(mg, materialize_grads=True, allow_unused=False)
+    with pytest.raises(ValueError, match="is_grads_batched=True"):
+        found(mg, is_grads_batched=True)
+
+
+def backward_of(lib: ModuleType, arrays: tuple[np.ndarray, ...], inputs: bool) -> list[Any]:
+    """backward from two outputs at once, one with a given gradient, into all leaves or only x."""
+    x, y, w = (lib.tensor(a, requires_grad=True) for a in arrays)
+    first = (x * y).sum()
+    second = x.exp() * w
+    lib.autograd.backward(
+        [first, second], [None, lib.tensor(np.ones(second.shape) * 0.5)], inputs=[x] if inputs else None
+    )
+    return [None if t.grad is None else np.asarray(t.grad) for t in (x, y, w)]
+
+
+@pytest.mark.parametrize("inputs", [False, True])
+@given(pairs)
+def test_backward_from_several_outputs_matches_torch(inputs: bool, arrays: tuple[np.ndarray, ...]) -> None:
+    torch = require_torch()
+    ours, theirs = backward_of(mg, arrays, inputs), backward_of(torch, arrays, inputs)
+    for a, b in zip(ours, theirs):
+        assert (a is None) == (b is None) and (a is None or close_to_torch(a, b))
+
+
+def test_backward_of_one_output_is_its_backward_and_works_on_values() -> None:
+    x = Tensor([1.0, -2.0], requires_grad=True)
+    mg.autograd.backward(x * x, np.array([1.0, 3.0]))
+    assert np.array_equal(x.grad, [2.0, -12.0])
+    mg.autograd.backward([(x * x).sum()])
+    assert np.array_equal(x.grad, [4.0, -16.0])  # added, as backward() adds
+    a, b = Value(2.0), Value(3.0)
+    mg.autograd.backward([a * b, a + b])
+    assert (a.grad, b.grad) == (4.0, 3.0)
+
+
+def test_backward_refuses_what_it_cannot_do_and_says_what_to_use() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    with pytest.raises(ValueError, match=r"create_graph=True.*mg.autograd.grad"):
+        mg.autograd.backward(y.sum(), create_graph=True)
+    with pytest.raises(ValueError, match="grad_tensors has 1 entries for 2 tensors"):
+        mg.autograd.backward([y.sum(), y.sum()], [None])
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        mg.autograd.backward([y.sum(), y])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.autograd.backward([y.sum(), Tensor(1.0)])
+    with pytest.raises(ValueError, match=r"inputs=\.\.\.\) takes leaves here.*'\*'"):
+        mg.autograd.backward(y.sum(), inputs=[y])
+    with pytest.raises(TypeError, match="tensors must be a Tensor"):
+        mg.autograd.backward([])
