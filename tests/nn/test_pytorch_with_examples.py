@@ -9,8 +9,7 @@ weight must agree to the tolerance of `close_to_torch`.
 
 Section 4's custom autograd function is one class written for both: it subclasses
 `torch.autograd.Function` or `micrograd_plus.autograd.Function`, line for line. What does not port
-line for line: `torch.device("cpu")` is the string "cpu", and `torch.float64` is numpy's (see
-docs/porting-table.md).
+line for line: `torch.float64` is numpy's (see docs/porting-table.md).
 """
 
 from __future__ import annotations
@@ -72,7 +71,7 @@ def polynomial_numpy(init: tuple[float, ...]) -> dict:
 
 def polynomial_tensors(torch: ModuleType, init: tuple[float, ...]) -> dict:
     dtype = float64_of(torch)  # the tutorial: torch.float
-    device = "cpu"  # the tutorial: torch.device("cpu")
+    device = torch.device("cpu")
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
     y = torch.sin(x)
     a, b, c, d = (torch.tensor(w, device=device, dtype=dtype) for w in init)  # was randn((), ...)
@@ -113,7 +112,7 @@ def test_2_tensors_with_a_hand_written_backward() -> None:
 def polynomial_autograd(torch: ModuleType, init: tuple[float, ...], P3: Callable | None = None) -> dict:  # noqa: N803
     """Section 3: y = a + b x + c x^2 + d x^3; section 4 (given P3): y = a + b P3(c + d x)."""
     dtype = float64_of(torch)  # the tutorial: torch.float
-    device = "cpu"
+    device = torch.device("cpu")
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
     y = torch.sin(x)
     # section 4's line (section 3 draws them with torch.randn((), ..., requires_grad=True))
