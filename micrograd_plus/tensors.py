@@ -1338,17 +1338,17 @@ class Tensor(Node):
         return self._extreme_or_pair("min", dim, keepdim, axis, keepdims)
 
     def amax(
-        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
     ) -> Tensor:
-        """Largest values over `dim` (None: all; an int or a tuple), as `torch.amax` (nan wins);
-        tied maxima share the gradient evenly."""
+        """Largest values over `axis` or `dim` (None: all; an int or a tuple), as `torch.amax` and
+        `np.max` (nan wins); tied maxima share the gradient evenly."""
         return self._extreme("amax", _max_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
 
     def amin(
-        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
     ) -> Tensor:
-        """Smallest values over `dim` (None: all; an int or a tuple), as `torch.amin` (nan wins);
-        tied minima share the gradient evenly."""
+        """Smallest values over `axis` or `dim` (None: all; an int or a tuple), as `torch.amin` and
+        `np.min` (nan wins); tied minima share the gradient evenly."""
         return self._extreme("amin", _min_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
 
     def maximum(self, other: Operand) -> Tensor:
@@ -1374,6 +1374,8 @@ class Tensor(Node):
         if isinstance(dim, (tuple, list)):
             raise TypeError(f"{name}(dim) takes one int dim, got {dim!r:.60}; a{name}(dim) takes a tuple")
         along = self.reshape(1) if self.data.ndim == 0 else self  # one number along dim 0 or -1
+        if along.shape[_dim(dim, along.ndim, name, self.shape)] == 0:
+            raise ValueError(f"{name}() along dim {dim} of shape {self.shape}: that axis is empty")
         picks = along._arg_extreme(f"arg{name}", dim, True, None)
         values = along.gather(dim, picks)  # the gradient goes to the element picked
         if not keepdim or self.data.ndim == 0:
