@@ -482,11 +482,14 @@ def _var_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int, divi
 
 
 @functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
-def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, nan_shares: bool = False) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
-        # Ties share the gradient evenly, as PyTorch's amax does.
-        xd = engine.data_of(x)
-        mask = xd == engine.data_of(out).reshape(kept)
+        # Ties share the gradient evenly, as PyTorch's amax does; a nan result is shared by the
+        # nans where `nan_shares` (PyTorch's max() of a whole Tensor), else its gradient is nan.
+        xd, result = engine.data_of(x), engine.data_of(out).reshape(kept)
+        mask = xd == result
+        if nan_shares:
+            mask |= np.isnan(xd) & np.isnan(result)
         count = mask.sum(axis=axes, keepdims=True).astype(xd.dtype)
         return ((g.reshape(kept) / count) * mask,)
 
@@ -494,10 +497,10 @@ def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
 
 
 @functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
-def _min_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+def _min_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, nan_shares: bool = False) -> Op:
     # max's rule serves: the gradient goes to the elements equal to the result, ties sharing it.
     forward = quiet(lambda x: _min_reduce(x, axis=axes, keepdims=keepdims))
-    return Op("min", forward, _max_op(axes, keepdims, kept).backward)
+    return Op("min", forward, _max_op(axes, keepdims, kept, nan_shares).backward)
 
 
 # --- softmax ----------------------------------------------------------------------------------------
@@ -1370,7 +1373,8 @@ class Tensor(Node):
         if dim is None:
             if keepdim:
                 raise TypeError(f"{name}(): keepdim needs a dim, as in PyTorch (or use a{name}(keepdim=True))")
-            return self._extreme(name, _max_op if name == "max" else _min_op, None, False)
+            make_op = functools.partial(_max_op if name == "max" else _min_op, nan_shares=True)
+            return self._extreme(name, make_op, None, False)
         if isinstance(dim, (tuple, list)):
             raise TypeError(f"{name}(dim) takes one int dim, got {dim!r:.60}; a{name}(dim) takes a tuple")
         along = self.reshape(1) if self.data.ndim == 0 else self  # one number along dim 0 or -1
