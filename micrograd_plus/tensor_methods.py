@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import ieee
-from .engine import Op, data_of, piecewise_constant
+from .engine import Op, data_of
 from .engine import where as engine_where
 from .tensors import (
     Operand,
@@ -171,20 +171,26 @@ def square(self: Tensor) -> Tensor:
     return self * self  # type: ignore[no-any-return]
 
 
-def _stepwise(fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Callable[[Tensor], Tensor]:
-    """A method that is constant between its steps: derivative 0 (PyTorch's too, at the steps)."""
+def _no_gradient(g: Any, out: Any, x: Any) -> tuple[Any]:
+    """The rule of a function constant between its steps: exactly 0 (PyTorch's, at the steps too;
+    g * 0 would be nan where g is inf), on arrays and on Tensors alike."""
+    return (engine_where(np.zeros(g.shape, dtype=bool), g, 0.0),)
+
+
+def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Callable[[Tensor], Tensor]:
+    op = _quiet_op(name, fn, _no_gradient)
 
     def method(self: Tensor) -> Tensor:
-        return piecewise_constant(fn(self.data), self)  # type: ignore[no-any-return]
+        return _unary(op, self)
 
     method.__doc__ = doc
     return method
 
 
-sign = _stepwise(ieee.sign, "-1, 0 or 1 by the sign of each element (nan gives 0), as `torch.sign`; gradient 0.")
-floor = _stepwise(np.floor, "Each element rounded down, as `torch.floor`; gradient 0.")
-ceil = _stepwise(np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0.")
-round_ = _stepwise(np.round, "Each element rounded to the nearest whole number, halves to even, as `torch.round`; gradient 0.")  # fmt: skip
+sign = _stepwise("sign", lambda x: ieee.sign(np.asarray(x)), "-1, 0 or 1 by the sign of each element (nan gives 0), as `torch.sign`; gradient 0.")
+floor = _stepwise("floor", np.floor, "Each element rounded down, as `torch.floor`; gradient 0.")
+ceil = _stepwise("ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0.")
+round_ = _stepwise("round", np.round, "Each element rounded to the nearest whole number, halves to even, as `torch.round`; gradient 0.")  # fmt: skip
 
 
 # --- tests: plain bool arrays, as the comparison operators give (a Tensor holds floats only) --------
