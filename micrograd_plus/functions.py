@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import modes
-from .tensors import Operand, Tensor, ValuesIndices
+from .tensors import Operand, Tensor
+from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 
 def _tensor(input: Any, name: str) -> Tensor:

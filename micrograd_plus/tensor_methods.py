@@ -28,8 +28,8 @@ from .tensors import (
     Tensor,
     _as_array,
     _axes,
-    _compared,
     _comparable,
+    _compared,
     _dim,
     _kept_shape,
     _quiet_op,
@@ -187,7 +187,11 @@ def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Ca
     return method
 
 
-sign = _stepwise("sign", lambda x: ieee.sign(np.asarray(x)), "-1, 0 or 1 by the sign of each element (nan gives 0), as `torch.sign`; gradient 0.")
+sign = _stepwise(
+    "sign",
+    lambda x: ieee.sign(np.asarray(x)),
+    "-1, 0 or 1 by the sign of each element (nan gives 0), as `torch.sign`; gradient 0.",
+)
 floor = _stepwise("floor", np.floor, "Each element rounded down, as `torch.floor`; gradient 0.")
 ceil = _stepwise("ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0.")
 round_ = _stepwise("round", np.round, "Each element rounded to the nearest whole number, halves to even, as `torch.round`; gradient 0.")  # fmt: skip
@@ -199,7 +203,9 @@ round_ = _stepwise("round", np.round, "Each element rounded to the nearest whole
 def _comparison(compare: Callable[[Any, Any], Any], name: str) -> Callable[[Tensor, Operand], np.ndarray]:
     def method(self: Tensor, other: Operand) -> np.ndarray:
         if not _comparable(other):
-            raise TypeError(f"{name}() compares with a Tensor, an array or a number, got {type(other).__name__}")
+            raise TypeError(
+                f"{name}() compares with a Tensor, an array or a number, got {type(other).__name__}"
+            )
         return _compared(self, other, compare)
 
     method.__doc__ = (
@@ -256,7 +262,9 @@ def _prod_rule(axes: tuple[int, ...], kept: Shape) -> Callable[..., tuple[Any]]:
         zero = data_of(x) == 0
         zeros = zero.sum(axis=axes, keepdims=True)
         g, out = g.reshape(kept), out.reshape(kept)
-        others = engine_where(zero, 1.0, x).prod(axis=axes, keepdims=True)  # (this rule again, one level down)
+        others = engine_where(zero, 1.0, x).prod(
+            axis=axes, keepdims=True
+        )  # (this rule again, one level down)
         alone = engine_where(zero & (zeros == 1), g * others, 0.0)
         return (engine_where(zeros == 0, g * (out / x), alone),)
 
@@ -272,7 +280,7 @@ def prod(
         dim = axis
     keep = bool(keepdim) or bool(keepdims)
     axes = _axes(dim, self.shape, "prod")
-    forward = lambda x: np.multiply.reduce(x, axis=axes, keepdims=keep)  # noqa: E731
+    forward = lambda x: np.prod(x, axis=axes, keepdims=keep)  # noqa: E731
     return _unary(_quiet_op("prod", forward, _prod_rule(axes, _kept_shape(self.shape, axes))), self)
 
 
@@ -295,7 +303,9 @@ def _mask(mask: Any, shape: Shape, who: str) -> np.ndarray:
     """A mask that broadcasts to `shape`: a bool array, or numbers (a Tensor: nonzero is true)."""
     flags = np.asarray(data_of(mask))
     if flags.dtype.kind not in "biuf":
-        raise TypeError(f"{who}: mask must be a bool array (x > 0 gives one) or a Tensor, got dtype {flags.dtype}")
+        raise TypeError(
+            f"{who}: mask must be a bool array (x > 0 gives one) or a Tensor, got dtype {flags.dtype}"
+        )
     if not _broadcasts(flags.shape, shape) or np.broadcast_shapes(flags.shape, shape) != shape:
         raise ValueError(
             f"{who}: a mask of shape {flags.shape} does not broadcast to the Tensor's shape {shape}; "
@@ -314,7 +324,9 @@ def _broadcasts(a: Shape, b: Shape) -> bool:
 
 def _fill_value(value: Any, who: str) -> Any:
     if isinstance(value, Tensor) and value.ndim != 0:
-        raise ValueError(f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}")
+        raise ValueError(
+            f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
+        )
     return value
 
 
@@ -328,7 +340,9 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
 def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     """`masked_fill` written into x's own array (where no graph must record it); returns x."""
     self._refuse_recorded_change("masked_fill_()", value)
-    filled = np.where(_mask(mask, self.shape, "masked_fill_()"), data_of(_fill_value(value, "masked_fill_()")), self.data)
+    filled = np.where(
+        _mask(mask, self.shape, "masked_fill_()"), data_of(_fill_value(value, "masked_fill_()")), self.data
+    )
     self._assign(Ellipsis, filled, "masked_fill_()")
     return self
 

@@ -1372,7 +1372,9 @@ class Tensor(Node):
             return self.maximum(dim) if name == "max" else self.minimum(dim)
         if dim is None:
             if keepdim:
-                raise TypeError(f"{name}(): keepdim needs a dim, as in PyTorch (or use a{name}(keepdim=True))")
+                raise TypeError(
+                    f"{name}(): keepdim needs a dim, as in PyTorch (or use a{name}(keepdim=True))"
+                )
             make_op = functools.partial(_max_op if name == "max" else _min_op, nan_shares=True)
             return self._extreme(name, make_op, None, False)
         if isinstance(dim, (tuple, list)):

@@ -22,7 +22,9 @@ def some_dim(data: st.DataObject, ndim: int) -> int:
     return data.draw(st.integers(-max(ndim, 1), max(ndim, 1) - 1))  # (a 0-d Tensor: 0 or -1)
 
 
-@given(x=arrays(shapes, with_nan), data=st.data(), name=st.sampled_from(["max", "min"]), keepdim=st.booleans())
+@given(
+    x=arrays(shapes, with_nan), data=st.data(), name=st.sampled_from(["max", "min"]), keepdim=st.booleans()
+)
 def test_max_and_min_along_a_dim_give_values_and_indices_as_torch(
     x: np.ndarray, data: st.DataObject, name: str, keepdim: bool
 ) -> None:
@@ -61,7 +63,9 @@ def test_max_and_min_without_a_dim_share_the_gradient_among_ties_as_torch(x: np.
     assert_matches_torch(lambda t: getattr(t, name)(), lambda t: getattr(t, name)(), x)
 
 
-@given(x=arrays(shapes, with_nan), data=st.data(), name=st.sampled_from(["amax", "amin"]), keepdim=st.booleans())
+@given(
+    x=arrays(shapes, with_nan), data=st.data(), name=st.sampled_from(["amax", "amin"]), keepdim=st.booleans()
+)
 def test_amax_and_amin_share_the_gradient_among_ties_as_torch(
     x: np.ndarray, data: st.DataObject, name: str, keepdim: bool
 ) -> None:
@@ -75,14 +79,18 @@ def test_amax_and_amin_share_the_gradient_among_ties_as_torch(
 
 
 @given(data=st.data(), name=st.sampled_from(["maximum", "minimum", "max", "min"]))
-def test_maximum_and_minimum_split_a_tie_in_half_and_pass_nan_as_torch(data: st.DataObject, name: str) -> None:
+def test_maximum_and_minimum_split_a_tie_in_half_and_pass_nan_as_torch(
+    data: st.DataObject, name: str
+) -> None:
     torch = require_torch()
     a = data.draw(arrays(shapes, with_nan))
     b = data.draw(arrays(st.sampled_from([a.shape, a.shape[1:], ()]), with_nan))  # broadcasting too
     theirs = {"max": "maximum", "min": "minimum"}.get(name, name)
     assert_matches_torch(lambda s, t: getattr(s, name)(t), lambda s, t: getattr(torch, theirs)(s, t), a, b)
     # a number as the other operand: a constant
-    assert_matches_torch(lambda s: getattr(s, theirs)(0.5), lambda s: getattr(torch, theirs)(s, torch.tensor(0.5)), a)
+    assert_matches_torch(
+        lambda s: getattr(s, theirs)(0.5), lambda s: getattr(torch, theirs)(s, torch.tensor(0.5)), a
+    )
 
 
 @given(x=arrays(nonempty), data=st.data(), name=st.sampled_from(["maximum", "minimum"]))
@@ -106,7 +114,9 @@ def test_bad_arguments_of_max_say_what_to_write() -> None:
     x = Tensor(np.ones((2, 3)))
     with pytest.raises(TypeError, match=r"max\(\): keepdim needs a dim.*amax\(keepdim=True\)"):
         x.max(keepdim=True)
-    with pytest.raises(TypeError, match=r"min\(dim\) takes one int dim, got \(0, 1\); amin\(dim\) takes a tuple"):
+    with pytest.raises(
+        TypeError, match=r"min\(dim\) takes one int dim, got \(0, 1\); amin\(dim\) takes a tuple"
+    ):
         x.min((0, 1))
     with pytest.raises(IndexError, match=r"max\(\): dim 2 is out of range for a Tensor of shape \(2, 3\)"):
         x.max(2)

@@ -27,7 +27,9 @@ def test_clone_is_a_copy_in_the_graph(x: np.ndarray) -> None:
 
 
 @given(x=arrays(shapes), data=st.data())
-def test_expand_repeats_axes_of_size_1_and_adds_axes_in_front_as_torch(x: np.ndarray, data: st.DataObject) -> None:
+def test_expand_repeats_axes_of_size_1_and_adds_axes_in_front_as_torch(
+    x: np.ndarray, data: st.DataObject
+) -> None:
     lead = data.draw(st.lists(st.integers(0, 3), max_size=2))
     sizes = [n if n != 1 else data.draw(st.integers(1, 3)) for n in x.shape]
     sizes = [data.draw(st.sampled_from([n, -1])) if n == m else n for n, m in zip(sizes, x.shape)]
@@ -88,15 +90,21 @@ def test_contiguous_is_the_tensor_itself() -> None:
 
 def test_bad_sizes_and_dims_say_what_is_wrong() -> None:
     x = Tensor(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"expand\(3, 3\): size 3 does not fit its size 2 at dim 0 of shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expand\(3, 3\): size 3 does not fit its size 2 at dim 0 of shape \(2, 3\)"
+    ):
         x.expand(3, 3)
-    with pytest.raises(ValueError, match=r"expand\(3,\): the number of sizes \(1\) must be at least the number of axes"):
+    with pytest.raises(
+        ValueError, match=r"expand\(3,\): the number of sizes \(1\) must be at least the number of axes"
+    ):
         x.expand(3)
     with pytest.raises(ValueError, match=r"size -1 does not fit new leading dim 0"):
         x.expand(-1, 2, 3)
     with pytest.raises(TypeError, match=r"expand\(\): sizes must be ints"):
         x.expand(2.0, 3)
-    with pytest.raises(ValueError, match=r"repeat\(2,\): give one count >= 0 per axis of the Tensor of shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"repeat\(2,\): give one count >= 0 per axis of the Tensor of shape \(2, 3\)"
+    ):
         x.repeat(2)
     with pytest.raises(ValueError, match=r"repeat\(1, -1\)"):
         x.repeat(1, -1)
@@ -106,7 +114,9 @@ def test_bad_sizes_and_dims_say_what_is_wrong() -> None:
         x.flip((0, -2))
     with pytest.raises(ValueError, match=r"split\(\): sizes \[1, 1\] must be >= 0 and add up to 3"):
         x.split([1, 1], dim=1)
-    with pytest.raises(ValueError, match=r"split\(\): split_size must be positive for dim 0 of length 2, got 0"):
+    with pytest.raises(
+        ValueError, match=r"split\(\): split_size must be positive for dim 0 of length 2, got 0"
+    ):
         x.split(0)
     with pytest.raises(ValueError, match=r"chunk\(\): chunks must be a positive int, got 0"):
         x.chunk(0)

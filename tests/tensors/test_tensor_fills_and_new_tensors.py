@@ -24,11 +24,16 @@ def test_masked_fill_matches_torch(x: np.ndarray, data: st.DataObject, value: fl
     )
     # a 0-d Tensor as the value gets the gradient where the mask holds, as PyTorch's
     assert_matches_torch(
-        lambda t, v: t.masked_fill(mask, v), lambda t, v: t.masked_fill(torch.tensor(mask), v), x, np.array(value)
+        lambda t, v: t.masked_fill(mask, v),
+        lambda t, v: t.masked_fill(torch.tensor(mask), v),
+        x,
+        np.array(value),
     )
     if np.isfinite(value):  # (finite differences need a finite function)
         assert mg.gradcheck(lambda t: t.masked_fill(mask, value) * t, [Tensor(x, requires_grad=True)])
-    np.testing.assert_array_equal(Tensor(x).masked_fill(Tensor(mask * 1.0), value).data, np.where(mask, value, x))
+    np.testing.assert_array_equal(
+        Tensor(x).masked_fill(Tensor(mask * 1.0), value).data, np.where(mask, value, x)
+    )
 
 
 @given(x=arrays(shapes), data=st.data())
@@ -66,7 +71,9 @@ def test_bad_masks_and_values_say_what_is_wrong() -> None:
         x.masked_fill_(np.ones((2, 2), dtype=bool), 0.0)
     with pytest.raises(TypeError, match=r"masked_fill\(\): mask must be a bool array .* got dtype <U1"):
         x.masked_fill(np.array(["a"]), 0.0)
-    with pytest.raises(ValueError, match=r"value must be a number or a 0-d Tensor, got a Tensor of shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"value must be a number or a 0-d Tensor, got a Tensor of shape \(3,\)"
+    ):
         x.masked_fill(np.ones(3, dtype=bool), Tensor(np.ones(3)))
 
 

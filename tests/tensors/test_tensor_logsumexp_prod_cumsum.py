@@ -38,7 +38,9 @@ def test_logsumexp_of_a_row_of_minus_inf_is_minus_inf_with_a_nan_gradient_as_tor
 
 
 @given(x=arrays(nonempty), data=st.data())
-def test_logsumexp_has_the_finite_differences_and_second_derivatives(x: np.ndarray, data: st.DataObject) -> None:
+def test_logsumexp_has_the_finite_differences_and_second_derivatives(
+    x: np.ndarray, data: st.DataObject
+) -> None:
     dim = some_dims(data, x.ndim)
     assert mg.gradcheck(lambda t: t.logsumexp(dim), [Tensor(x, requires_grad=True)])
     assert mg.gradgradcheck(lambda t: t.logsumexp(dim), [Tensor(x, requires_grad=True)])
@@ -48,7 +50,9 @@ with_zeros = st.sampled_from([0.0, 0.0, 1.5, -2.0, 0.5, 3.0, -1.0])
 
 
 @given(x=arrays(shapes, with_zeros), data=st.data(), keepdim=st.booleans())
-def test_prod_matches_torch_with_no_one_or_many_zeros(x: np.ndarray, data: st.DataObject, keepdim: bool) -> None:
+def test_prod_matches_torch_with_no_one_or_many_zeros(
+    x: np.ndarray, data: st.DataObject, keepdim: bool
+) -> None:
     assert_matches_torch(lambda t: t.prod(), lambda t: t.prod(), x)
     dim = data.draw(st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1))
     assert_matches_torch(lambda t: t.prod(dim, keepdim), lambda t: t.prod(dim, keepdim), x)
@@ -84,7 +88,9 @@ def test_cumsum_has_the_finite_differences_and_second_derivatives(x: np.ndarray,
 
 def test_bad_dims_say_what_is_wrong() -> None:
     x = Tensor(np.ones((2, 3)))
-    with pytest.raises(IndexError, match=r"logsumexp\(\): axis 2 is out of range for a Tensor of shape \(2, 3\)"):
+    with pytest.raises(
+        IndexError, match=r"logsumexp\(\): axis 2 is out of range for a Tensor of shape \(2, 3\)"
+    ):
         x.logsumexp(2)
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'dim'"):
         x.logsumexp()  # type: ignore[call-arg]

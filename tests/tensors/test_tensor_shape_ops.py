@@ -83,9 +83,7 @@ def test_argmax_takes_axis_too_and_names_the_problem() -> None:
 
 
 @given(x=hnp.arrays(np.float64, shapes, elements=st.one_of(tied, st.just(np.nan))), data=st.data())
-def test_amin_and_amax_along_a_dim_match_torch_with_ties_and_nan(
-    x: np.ndarray, data: st.DataObject
-) -> None:
+def test_amin_and_amax_along_a_dim_match_torch_with_ties_and_nan(x: np.ndarray, data: st.DataObject) -> None:
     torch = require_torch()
     # (a 0-d Tensor takes dim 0 or -1, as in PyTorch)
     dim = data.draw(st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)))
