@@ -29,7 +29,7 @@ def test_masked_fill_matches_torch(x: np.ndarray, data: st.DataObject, value: fl
         x,
         np.array(value),
     )
-    if np.isfinite(value):  # (finite differences need a finite function)
+    if abs(value) < 10:  # (finite differences need a finite function of moderate size)
         assert mg.gradcheck(lambda t: t.masked_fill(mask, value) * t, [Tensor(x, requires_grad=True)])
     np.testing.assert_array_equal(
         Tensor(x).masked_fill(Tensor(mask * 1.0), value).data, np.where(mask, value, x)
