@@ -100,6 +100,7 @@ from .optim.lr_scheduler import (
     StepLR,
 )
 from .pointwise import argmax, argmin, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+from .tensor_methods import install as _install_tensor_methods
 from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
@@ -113,6 +114,7 @@ __version__ = "0.1.0"
 # Notebook displays (`_repr_html_`) for Value, Tensor, reports, steps, models and optimizers:
 # given here, so that the engine, nn and check need not know about notebooks.
 _display.install()
+_install_tensor_methods()  # clone, expand, flip, logsumexp, ... (tensor_methods.py)
 
 # `from micrograd_plus import *` gives every public name but the submodules (`io` would hide
 # Python's) and max and min, which would hide Python's own (`mg.max` is there, as `torch.max`).

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from . import modes
 from .tensors import Operand, Tensor
+from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 
 def _tensor(input: Any, name: str) -> Tensor:
@@ -63,41 +64,13 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return _tensor(input, "flatten").flatten(start_dim, end_dim)
 
 
-class ValuesIndices(NamedTuple):
-    """What `max(x, dim)` and `min(x, dim)` give, as PyTorch's `torch.return_types.max`:
-    `values, indices = mg.max(x, 1)`, or `.values`, `.indices`."""
-
-    values: Tensor  # the extremes, with their gradient
-    indices: np.ndarray  # int64 indices, as `argmax` gives them (an index has no gradient)
-
-
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-    """`torch.max`: the largest element (a 0-d Tensor) without `dim`; with `dim`, the pair
-    (values, indices) along it, as in `_, predicted = torch.max(outputs, 1)`: the first index on
-    ties, and the gradient goes to that element, as PyTorch's. (The method `x.max(dim)` gives
-    the values alone, ties sharing the gradient, as `torch.amax`.)"""
-    return _extreme(input, dim, keepdim, "max")
+    """`torch.max`: the method `input.max(dim, keepdim)`: the largest element without `dim`; with
+    `dim`, the pair (values, indices) along it, as in `_, predicted = torch.max(outputs, 1)`; with
+    a Tensor, the elementwise maximum."""
+    return _tensor(input, "max").max(dim, keepdim)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-    """`torch.min`: the smallest element without `dim`; with `dim`, the pair (values, indices)."""
-    return _extreme(input, dim, keepdim, "min")
-
-
-def _extreme(input: Any, dim: Any, keepdim: bool, name: str) -> Any:
-    x = _tensor(input, name)
-    if isinstance(dim, (Tensor, np.ndarray)):
-        raise TypeError(
-            f"{name}(a, b) of two Tensors (PyTorch's elementwise form) is not here: write "
-            f"mg.where(a {'>' if name == 'max' else '<'} b, a, b)"
-        )
-    if dim is None:
-        if keepdim:
-            raise TypeError(f"{name}(): keepdim needs a dim, as in PyTorch")
-        return getattr(x, name)()
-    along = x.reshape(1) if x.ndim == 0 else x  # (a 0-d Tensor: one number along dim 0 or -1)
-    picks = getattr(along, f"arg{name}")(dim, keepdim=True)
-    values = along.gather(dim, picks)  # the gradient goes to the element picked
-    if not keepdim or x.ndim == 0:
-        values, picks = values.squeeze(dim), picks.squeeze(dim)
-    return ValuesIndices(values, picks)
+    """`torch.min`: the method `input.min(dim, keepdim)` (see `max`)."""
+    return _tensor(input, "min").min(dim, keepdim)

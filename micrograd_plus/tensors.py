@@ -35,7 +35,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -483,11 +483,14 @@ def _var_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, count: int, divi
 
 
 @functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
-def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, nan_shares: bool = False) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
-        # Ties share the gradient evenly, as PyTorch's amax does.
-        xd = engine.data_of(x)
-        mask = xd == engine.data_of(out).reshape(kept)
+        # Ties share the gradient evenly, as PyTorch's amax does; a nan result is shared by the
+        # nans where `nan_shares` (PyTorch's max() of a whole Tensor), else its gradient is nan.
+        xd, result = engine.data_of(x), engine.data_of(out).reshape(kept)
+        mask = xd == result
+        if nan_shares:
+            mask |= np.isnan(xd) & np.isnan(result)
         count = mask.sum(axis=axes, keepdims=True).astype(xd.dtype)
         return ((g.reshape(kept) / count) * mask,)
 
@@ -495,10 +498,10 @@ def _max_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
 
 
 @functools.lru_cache(maxsize=256)  # nothing changes an op once made: reuse one per argument set
-def _min_op(axes: tuple[int, ...], keepdims: bool, kept: Shape) -> Op:
+def _min_op(axes: tuple[int, ...], keepdims: bool, kept: Shape, nan_shares: bool = False) -> Op:
     # max's rule serves: the gradient goes to the elements equal to the result, ties sharing it.
     forward = quiet(lambda x: _min_reduce(x, axis=axes, keepdims=keepdims))
-    return Op("min", forward, _max_op(axes, keepdims, kept).backward)
+    return Op("min", forward, _max_op(axes, keepdims, kept, nan_shares).backward)
 
 
 # --- softmax ----------------------------------------------------------------------------------------
@@ -1325,19 +1328,66 @@ class Tensor(Node):
             raise ValueError(f'norm(): p must be 1, 2 or "fro", got {p!r:.60}')
         return _root_with_zero_gradient_at_zero((self * self).sum(dim, keepdims=keepdim))
 
-    def max(
-        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
-    ) -> Tensor:
-        """Largest values over `axis` (or `dim`), like `np.max` (nan wins); tied maxima share the
-        gradient evenly, as PyTorch's `amax`. The values only: `argmax` gives the indices."""
-        return self._extreme("max", _max_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False) -> Any:
+        """As PyTorch's `x.max`: without `dim`, the largest element (a 0-d Tensor; tied maxima share
+        the gradient); with `dim` (an int), the pair `(values, indices)` along it, as in
+        `_, predicted = outputs.max(1)`: the first index on ties (nan counts as largest), the
+        gradient going to that element; with a Tensor, `maximum(other)`. `amax` gives the values
+        only, ties sharing the gradient."""
+        return self._extreme_or_pair("max", dim, keepdim, axis, keepdims)
 
-    def min(
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False) -> Any:
+        """As PyTorch's `x.min`: the smallest element; `(values, indices)` along `dim`; with a
+        Tensor, `minimum(other)` (see `max`)."""
+        return self._extreme_or_pair("min", dim, keepdim, axis, keepdims)
+
+    def amax(
         self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
     ) -> Tensor:
-        """Smallest values over `axis` (or `dim`), like `np.min` (nan wins); tied minima share the
-        gradient evenly, as PyTorch's `amin`. The values only: `argmin` gives the indices."""
-        return self._extreme("min", _min_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
+        """Largest values over `axis` or `dim` (None: all; an int or a tuple), as `torch.amax` and
+        `np.max` (nan wins); tied maxima share the gradient evenly."""
+        return self._extreme("amax", _max_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
+
+    def amin(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+    ) -> Tensor:
+        """Smallest values over `axis` or `dim` (None: all; an int or a tuple), as `torch.amin` and
+        `np.min` (nan wins); tied minima share the gradient evenly."""
+        return self._extreme("amin", _min_op, *_axis_or_dim(axis, keepdims, dim, keepdim))
+
+    def maximum(self, other: Operand) -> Tensor:
+        """The larger of the two at each element (broadcast), as `torch.maximum` (nan wins): the
+        gradient goes to the larger, and a tie splits it in half between the two, as PyTorch's."""
+        return _elementwise(_MAXIMUM, *_as_operands((self, other), "maximum()"))
+
+    def minimum(self, other: Operand) -> Tensor:
+        """The smaller of the two at each element, as `torch.minimum` (nan wins; ties as `maximum`)."""
+        return _elementwise(_MINIMUM, *_as_operands((self, other), "minimum()"))
+
+    def _extreme_or_pair(self, name: str, dim: Any, keepdim: bool, axis: Any, keepdims: bool) -> Any:
+        """max and min: of all elements, along one dim (values and indices), or of two Tensors."""
+        dim, keepdim = _axis_or_dim(axis, keepdims, dim, keepdim)
+        if isinstance(dim, (Tensor, np.ndarray)):  # PyTorch's `x.max(other)`
+            if keepdim:
+                raise TypeError(f"{name}(other): keepdim has no meaning for two Tensors")
+            return self.maximum(dim) if name == "max" else self.minimum(dim)
+        if dim is None:
+            if keepdim:
+                raise TypeError(
+                    f"{name}(): keepdim needs a dim, as in PyTorch (or use a{name}(keepdim=True))"
+                )
+            make_op = functools.partial(_max_op if name == "max" else _min_op, nan_shares=True)
+            return self._extreme(name, make_op, None, False)
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{name}(dim) takes one int dim, got {dim!r:.60}; a{name}(dim) takes a tuple")
+        along = self.reshape(1) if self.data.ndim == 0 else self  # one number along dim 0 or -1
+        if along.shape[_dim(dim, along.ndim, name, self.shape)] == 0:
+            raise ValueError(f"{name}() along dim {dim} of shape {self.shape}: that axis is empty")
+        picks = along._arg_extreme(f"arg{name}", dim, True, None)
+        values = along.gather(dim, picks)  # the gradient goes to the element picked
+        if not keepdim or self.data.ndim == 0:
+            values, picks = values.squeeze(dim), picks.squeeze(dim)
+        return ValuesIndices(values, picks)
 
     def _extreme(self, name: str, make_op: Callable[..., Op], axis: Any, keepdims: bool) -> Tensor:
         shape = self.data.shape
@@ -1520,12 +1570,12 @@ class Tensor(Node):
 
     @property
     def values(self) -> Tensor:
-        """Not here: PyTorch's `x.max(dim).values`; this raises an AttributeError that says so."""
+        """Not a Tensor's: `x.max(dim).values` is the pair's; this raises an AttributeError that says so."""
         raise AttributeError(_NO_VALUES_OR_INDICES.format("values"))
 
     @property
     def indices(self) -> np.ndarray:
-        """Not here: PyTorch's `x.max(dim).indices`; this raises an AttributeError that says so."""
+        """Not a Tensor's: `x.max(dim).indices` is the pair's; this raises an AttributeError that says so."""
         raise AttributeError(_NO_VALUES_OR_INDICES.format("indices"))
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
@@ -1752,11 +1802,39 @@ def _dim(dim: Any, ndim: int, who: str, shape: Shape, noun: str = "dim") -> int:
     return int(dim) % ndim
 
 
-# (a PyTorch habit: `values, indices = x.max(dim)` or `x.max(dim).indices`)
+# (a PyTorch habit on the pair that `x.max(dim)` gives, tried on a Tensor: `x.amax(dim).values`)
 _NO_VALUES_OR_INDICES = (
-    "a Tensor has no attribute '{}': max(dim) and min(dim) return the values only (a Tensor, as "
-    "torch.amax and torch.amin do), not a (values, indices) pair; write `values = x.max(dim)` and "
-    "`indices = x.argmax(dim)` (argmin(dim) for min)"
+    "a Tensor has no attribute '{}': x.max(dim) and x.min(dim) give the pair (values, indices), "
+    "x.amax(dim) and x.amin(dim) the values alone (a Tensor); write `values, indices = x.max(dim)`"
+)
+
+
+class ValuesIndices(NamedTuple):
+    """What `x.max(dim)` and `x.min(dim)` give, as PyTorch's `torch.return_types.max`:
+    `values, indices = x.max(1)`, or `.values`, `.indices`."""
+
+    values: Tensor  # the extremes, with their gradient
+    indices: np.ndarray  # int64 indices, as `argmax` gives them (an index has no gradient)
+
+
+# torch.maximum's and torch.minimum's rule: g to the input that wins, half of g to each on a tie,
+# and all of g to both where a nan is involved (it neither wins nor ties).
+def _winner_share(g: Any, x: Any, other: Any, loses: Callable[[Any, Any], Any]) -> Any:
+    a, b = data_of(x), data_of(other)
+    return piecewise_constant(engine_where(loses(a, b), 0.0, engine_where(a == b, g * 0.5, g)), x)
+
+
+_MAXIMUM = elementwise(
+    "maximum",
+    np.maximum,
+    lambda g, out, a, b: _winner_share(g, a, b, operator.lt),
+    lambda g, out, a, b: _winner_share(g, b, a, operator.lt),
+)
+_MINIMUM = elementwise(
+    "minimum",
+    np.minimum,
+    lambda g, out, a, b: _winner_share(g, a, b, operator.gt),
+    lambda g, out, a, b: _winner_share(g, b, a, operator.gt),
 )
 
 

@@ -22,7 +22,7 @@ CALLS: list[tuple[str, Callable[[Any], Any], str, int]] = [
     ("sum", lambda x: x.sum(dim=5), "[-2, 1]", 5),
     ("mean", lambda x: x.mean(dim=-3), "[-2, 1]", -3),
     ("var", lambda x: x.var(dim=2), "[-2, 1]", 2),
-    ("amax", lambda x: x.amax(dim=(0, 5)) if hasattr(x, "amax") else x.max(dim=(0, 5)), "[-2, 1]", 5),
+    ("amax", lambda x: x.amax(dim=(0, 5)), "[-2, 1]", 5),
     ("softmax", lambda x: x.softmax(2), "[-2, 1]", 2),
     ("log_softmax", lambda x: x.log_softmax(-3), "[-2, 1]", -3),
     ("unsqueeze", lambda x: x.unsqueeze(3), "[-3, 2]", 3),

@@ -136,8 +136,8 @@ def draw_reduction(unique: bool = False) -> Callable:
 def torch_reduce(name: str) -> Callable:
     def theirs(x: Any, t: Any, axis: Any, keepdims: bool) -> Any:
         dims = torch_dims(axis, x.ndim)
-        if name in ("max", "min"):
-            return getattr(t, "a" + name)(x, dim=dims, keepdim=keepdims)
+        if name in ("amax", "amin"):
+            return getattr(t, name)(x, dim=dims, keepdim=keepdims)
         if x.ndim == 0:
             return getattr(t, name)(x)
         return getattr(t, name)(x, dim=dims, keepdim=keepdims)
@@ -368,10 +368,10 @@ CASES = [
         torch_reduce("mean"),
     ),
     Case(
-        "max",
+        "amax",
         draw_reduction(unique=True),
-        lambda x, axis, keepdims: x.max(axis, keepdims),
-        torch_reduce("max"),
+        lambda x, axis, keepdims: x.amax(axis, keepdims),
+        torch_reduce("amax"),
     ),
     Case("reshape", draw_reshape, lambda x, shape: x.reshape(*shape), lambda x, t, shape: x.reshape(shape)),
     Case("transpose", draw_transpose, lambda x, perm: x.transpose(*perm), lambda x, t, perm: x.permute(perm)),
@@ -399,10 +399,10 @@ CASES = [
     ),
     # PyTorch's names (issue 16)
     Case(
-        "min",
+        "amin",
         draw_reduction(unique=True),
-        lambda x, axis, keepdims: x.min(axis, keepdims),
-        torch_reduce("min"),
+        lambda x, axis, keepdims: x.amin(axis, keepdims),
+        torch_reduce("amin"),
     ),
     Case("view", draw_reshape, lambda x, shape: x.view(*shape), lambda x, t, shape: x.view(shape)),
     Case("unsqueeze", draw_unsqueeze, lambda x, dim: x.unsqueeze(dim), lambda x, t, dim: x.unsqueeze(dim)),
@@ -601,7 +601,7 @@ def test_relu_abs_and_max_at_kinks_and_ties_match_torch(data: st.DataObject) -> 
         (lambda t: t.relu(), lambda t: t.relu()),
         (lambda t: abs(t), lambda t: t.abs()),
         (
-            lambda t: t.max(axis, keepdims),
+            lambda t: t.amax(axis, keepdims),
             lambda t: torch.amax(t, dim=torch_dims(axis, t.ndim), keepdim=keepdims),
         ),
     ):

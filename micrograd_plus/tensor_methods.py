@@ -1,0 +1,393 @@
+"""More of PyTorch's Tensor methods, the ones ported code calls beside tensors.py's own: copies
+and shapes (clone, expand, repeat, flip, split, chunk, unbind), rounding (sign, floor, ceil,
+round), tests that give bool arrays (eq, isnan, all, ...), reductions (logsumexp, prod,
+cumsum), in-place fills and the `new_*` factories.
+
+Most are composed in plain sight from the operations of tensors.py (square is x * x, flip and
+repeat are indexing, expand is broadcasting, logsumexp is max, exp, sum and log), so their
+gradients come from rules written once there; prod and cumsum state their own rules. `install()`
+(called by the package's `__init__`) attaches them to Tensor: tensors.py need not import this
+module, so the import graph stays one-way.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import ieee
+from .engine import Op, data_of
+from .engine import where as engine_where
+from .tensors import (
+    Operand,
+    Shape,
+    Tensor,
+    _as_array,
+    _axes,
+    _comparable,
+    _compared,
+    _dim,
+    _kept_shape,
+    _quiet_op,
+    _unary,
+    broadcast_to,
+    positive_int,
+    where,
+)
+
+# --- copies and shapes -------------------------------------------------------------------------------
+
+_CLONE = Op("clone", lambda x: x.copy(), lambda g, out, x: (g,))
+
+
+def clone(self: Tensor) -> Tensor:
+    """A copy of the data in the graph, as `torch.clone`: a change to it leaves x alone, and the
+    gradient passes through to x unchanged."""
+    return _unary(_CLONE, self)
+
+
+def contiguous(self: Tensor) -> Tensor:
+    """This Tensor, as `x.contiguous()` on a contiguous one: numpy works with any memory order."""
+    return self
+
+
+def is_contiguous(self: Tensor) -> bool:
+    """True: numpy computes on any memory order, so no Tensor here needs `contiguous()`."""
+    return True
+
+
+def _sizes(sizes: tuple[Any, ...], who: str) -> tuple[int, ...]:
+    """Sizes given as ints or as one tuple or list (`x.expand(2, 3)`, `x.expand((2, 3))`)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{who}(): sizes must be ints, got {sizes!r:.60}")
+    return tuple(int(n) for n in sizes)
+
+
+def expand(self: Tensor, *sizes: Any) -> Tensor:
+    """The Tensor broadcast to `sizes` (-1 keeps an axis's size), as `torch.expand`: axes of size
+    1 repeat and new axes go in front; the gradient is summed back. A read-only view."""
+    shape, wanted = self.shape, _sizes(sizes, "expand")
+    lead = len(wanted) - len(shape)
+    if lead < 0:
+        raise ValueError(
+            f"expand{wanted}: the number of sizes ({len(wanted)}) must be at least the number of axes "
+            f"of the Tensor of shape {shape}"
+        )
+    target = list(wanted)
+    for i, n in enumerate(wanted):
+        have = shape[i - lead] if i >= lead else None
+        if n == -1 and have is not None:
+            target[i] = have
+        elif n < 0 or (have is not None and have != 1 and have != n):
+            where_ = f"its size {have} at dim {i}" if have is not None else f"new leading dim {i}"
+            raise ValueError(
+                f"expand{wanted}: size {n} does not fit {where_} of shape {shape}; an axis of size 1 "
+                "may take any size, others keep theirs (-1), new axes go in front with sizes >= 0"
+            )
+    return broadcast_to(self, tuple(target))  # type: ignore[no-any-return]
+
+
+def expand_as(self: Tensor, other: Any) -> Tensor:
+    """`x.expand(other.shape)`."""
+    return expand(self, np.shape(data_of(other)))
+
+
+def repeat(self: Tensor, *sizes: Any) -> Tensor:
+    """The Tensor tiled `sizes` times along each axis (more sizes than axes: new axes in front),
+    as `torch.repeat` (numpy's `tile`): indexing, so each copy's gradient adds up."""
+    shape, times = self.shape, _sizes(sizes, "repeat")
+    if len(times) < len(shape) or any(n < 0 for n in times):
+        raise ValueError(
+            f"repeat{times}: give one count >= 0 per axis of the Tensor of shape {shape} (more put new "
+            "axes in front)"
+        )
+    full = (1,) * (len(times) - len(shape)) + shape
+    positions = [np.arange(n * r) % n if n else np.arange(0) for n, r in zip(full, times)]
+    return self.reshape(full)[np.ix_(*positions)] if positions else self.reshape(())
+
+
+def flip(self: Tensor, dims: Any) -> Tensor:
+    """The order of the elements reversed along `dims` (an int or a tuple), as `torch.flip`."""
+    reversed_axes = _axes(dims, self.shape, "flip")
+    return self[tuple(slice(None, None, -1) if a in reversed_axes else slice(None) for a in range(self.ndim))]
+
+
+def _along(self: Tensor, dim: int, piece: Any) -> Tensor:
+    return self[(slice(None),) * dim + (piece,)]
+
+
+def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces along `dim`, as `torch.split`: of `split_size` each (the last may be smaller), or
+    of the sizes in a list, which must add up to the axis's length."""
+    if self.ndim == 0:
+        raise ValueError("split() needs a Tensor with at least one axis; reshape(1) a 0-d one")
+    d = _dim(dim, self.ndim, "split", self.shape)
+    n = self.shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = _sizes((split_size_or_sections,), "split")
+        if sum(sizes) != n or any(k < 0 for k in sizes):
+            raise ValueError(
+                f"split(): sizes {list(sizes)} must be >= 0 and add up to {n}, the length of dim {d} of "
+                f"shape {self.shape}"
+            )
+    else:
+        size = _sizes((split_size_or_sections,), "split")[0]
+        if size < 0 or (size == 0 and n > 0):
+            raise ValueError(f"split(): split_size must be positive for dim {d} of length {n}, got {size}")
+        sizes = tuple(min(size, n - start) for start in range(0, n, size)) if n else (0,)
+    starts = np.cumsum((0,) + sizes).tolist()
+    return tuple(_along(self, d, slice(a, b)) for a, b in zip(starts, starts[1:]))
+
+
+def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most `chunks` pieces along `dim`, each of ceil(length / chunks), as `torch.chunk`."""
+    count = positive_int(chunks, "chunk(): chunks")
+    if self.ndim == 0:
+        raise ValueError("chunk() needs a Tensor with at least one axis; reshape(1) a 0-d one")
+    n = self.shape[_dim(dim, self.ndim, "chunk", self.shape)]
+    return split(self, max(math.ceil(n / count), 1), dim)
+
+
+def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along `dim`, that axis removed, as `torch.unbind`: `a, b = x.unbind(1)`."""
+    if self.ndim == 0:
+        raise ValueError("unbind() needs a Tensor with at least one axis")
+    d = _dim(dim, self.ndim, "unbind", self.shape)
+    return tuple(_along(self, d, i) for i in range(self.shape[d]))
+
+
+# --- elementwise ---------------------------------------------------------------------------------------
+
+
+def square(self: Tensor) -> Tensor:
+    """x * x, as `torch.square`."""
+    return self * self  # type: ignore[no-any-return]
+
+
+def _no_gradient(g: Any, out: Any, x: Any) -> tuple[Any]:
+    """The rule of a function constant between its steps: exactly 0 (PyTorch's, at the steps too;
+    g * 0 would be nan where g is inf), on arrays and on Tensors alike."""
+    return (engine_where(np.zeros(g.shape, dtype=bool), g, 0.0),)
+
+
+def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Callable[[Tensor], Tensor]:
+    op = _quiet_op(name, fn, _no_gradient)
+
+    def method(self: Tensor) -> Tensor:
+        return _unary(op, self)
+
+    method.__doc__ = doc
+    return method
+
+
+sign = _stepwise(
+    "sign",
+    lambda x: ieee.sign(np.asarray(x)),
+    "-1, 0 or 1 by the sign of each element (nan gives 0), as `torch.sign`; gradient 0.",
+)
+floor = _stepwise("floor", np.floor, "Each element rounded down, as `torch.floor`; gradient 0.")
+ceil = _stepwise("ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0.")
+round_ = _stepwise("round", np.round, "Each element rounded to the nearest whole number, halves to even, as `torch.round`; gradient 0.")  # fmt: skip
+
+
+# --- tests: plain bool arrays, as the comparison operators give (a Tensor holds floats only) --------
+
+
+def _comparison(compare: Callable[[Any, Any], Any], name: str) -> Callable[[Tensor, Operand], np.ndarray]:
+    def method(self: Tensor, other: Operand) -> np.ndarray:
+        if not _comparable(other):
+            raise TypeError(
+                f"{name}() compares with a Tensor, an array or a number, got {type(other).__name__}"
+            )
+        return _compared(self, other, compare)
+
+    method.__doc__ = (
+        f"`x {name} other` elementwise (broadcast), as `torch.{name}`: a numpy bool array, as the "
+        "operator gives (a Tensor holds floats only), with no gradient."
+    )
+    return method
+
+
+eq, ne = _comparison(operator.eq, "eq"), _comparison(operator.ne, "ne")
+lt, le = _comparison(operator.lt, "lt"), _comparison(operator.le, "le")
+gt, ge = _comparison(operator.gt, "gt"), _comparison(operator.ge, "ge")
+
+
+def isnan(self: Tensor) -> np.ndarray:
+    """Where the elements are nan, as `torch.isnan`: a numpy bool array, as `==` gives."""
+    return np.isnan(self.data)
+
+
+def isinf(self: Tensor) -> np.ndarray:
+    """Where the elements are inf or -inf, as `torch.isinf`: a numpy bool array, as `==` gives."""
+    return np.isinf(self.data)
+
+
+def all_(self: Tensor, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+    """Whether every element along `dim` (None: all) is nonzero (nan counts as true), as
+    `torch.all`: a numpy bool array, as `==` gives; True for none."""
+    return np.asarray(np.all(self.data != 0, axis=_axes(dim, self.shape, "all"), keepdims=bool(keepdim)))
+
+
+def any_(self: Tensor, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+    """Whether some element along `dim` (None: all) is nonzero, as `torch.any`: a bool array."""
+    return np.asarray(np.any(self.data != 0, axis=_axes(dim, self.shape, "any"), keepdims=bool(keepdim)))
+
+
+# --- reductions ---------------------------------------------------------------------------------------
+
+
+def logsumexp(self: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) along `dim` (an int or a tuple), as `torch.logsumexp`, computed after
+    subtracting the largest element (a constant: no overflow, and the gradient is softmax, as
+    PyTorch's); a row of -inf gives -inf (and a nan gradient, as PyTorch's)."""
+    axes = _axes(dim, self.shape, "logsumexp")
+    peak = np.maximum.reduce(self.data, axis=axes, keepdims=True, initial=-np.inf)
+    peak = np.where(np.isfinite(peak), peak, 0.0)  # (an inf or nan peak is no shift)
+    total = (self - peak).exp().sum(axes, keepdims=True).log() + peak
+    return total if keepdim else total.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
+
+
+def _prod_rule(axes: tuple[int, ...], kept: Shape) -> Callable[..., tuple[Any]]:
+    # PyTorch's: g * prod / x where nothing along the slice is 0; where one element is 0, it gets
+    # g * the product of the others and the others get 0; where two or more are 0, all get 0.
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        zero = data_of(x) == 0
+        zeros = zero.sum(axis=axes, keepdims=True)
+        g, out = g.reshape(kept), out.reshape(kept)
+        others = engine_where(zero, 1.0, x).prod(
+            axis=axes, keepdims=True
+        )  # (this rule again, one level down)
+        alone = engine_where(zero & (zeros == 1), g * others, 0.0)
+        return (engine_where(zeros == 0, g * (out / x), alone),)
+
+    return rule
+
+
+def prod(
+    self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+) -> Tensor:
+    """The product over `dim` (None: all; an int, or here a tuple too), as `torch.prod`, with
+    PyTorch's gradient where elements are 0 (see `_prod_rule`); `axis`/`keepdims` as numpy."""
+    if axis is not None:
+        dim = axis
+    keep = bool(keepdim) or bool(keepdims)
+    axes = _axes(dim, self.shape, "prod")
+    forward = lambda x: np.prod(x, axis=axes, keepdims=keep)  # noqa: E731
+    return _unary(_quiet_op("prod", forward, _prod_rule(axes, _kept_shape(self.shape, axes))), self)
+
+
+def cumsum(self: Tensor, dim: int) -> Tensor:
+    """Running sums along `dim`, as `torch.cumsum`; the gradient is the running sum of g taken
+    from the other end."""
+    if self.ndim == 0:
+        _dim(dim, 1, "cumsum", self.shape)
+        return cumsum(self.reshape(1), 0).reshape(())
+    d = _dim(dim, self.ndim, "cumsum", self.shape)
+    back = (slice(None),) * d + (slice(None, None, -1),)
+    rule = lambda g, out, x: (g[back].cumsum(d)[back],)  # noqa: E731 (arrays and Tensors alike)
+    return _unary(_quiet_op("cumsum", lambda x: np.cumsum(x, axis=d), rule), self)
+
+
+# --- filling, and new Tensors like this one ------------------------------------------------------------
+
+
+def _mask(mask: Any, shape: Shape, who: str) -> np.ndarray:
+    """A mask that broadcasts to `shape`: a bool array, or numbers (a Tensor: nonzero is true)."""
+    flags = np.asarray(data_of(mask))
+    if flags.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{who}: mask must be a bool array (x > 0 gives one) or a Tensor, got dtype {flags.dtype}"
+        )
+    if not _broadcasts(flags.shape, shape) or np.broadcast_shapes(flags.shape, shape) != shape:
+        raise ValueError(
+            f"{who}: a mask of shape {flags.shape} does not broadcast to the Tensor's shape {shape}; "
+            "give a mask of that shape, or of a shape that broadcasts to it"
+        )
+    return flags if flags.dtype.kind == "b" else flags != 0
+
+
+def _broadcasts(a: Shape, b: Shape) -> bool:
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        return False
+    return True
+
+
+def _fill_value(value: Any, who: str) -> Any:
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(
+            f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
+        )
+    return value
+
+
+def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """`value` where `mask` holds, else x, as `torch.masked_fill`: x gets the gradient elsewhere
+    (and a 0-d Tensor `value` the sum of it where the mask holds)."""
+    flags = _mask(mask, self.shape, "masked_fill()")
+    return where(flags, _fill_value(value, "masked_fill()"), self)
+
+
+def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """`masked_fill` written into x's own array (where no graph must record it); returns x."""
+    self._refuse_recorded_change("masked_fill_()", value)
+    filled = np.where(
+        _mask(mask, self.shape, "masked_fill_()"), data_of(_fill_value(value, "masked_fill_()")), self.data
+    )
+    self._assign(Ellipsis, filled, "masked_fill_()")
+    return self
+
+
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """`clamp(min, max)` written into x's own array (where no graph must record it); returns x."""
+    for bound in (min, max):
+        self._refuse_recorded_change("clamp_()", bound)
+    low, high = (b.detach() if isinstance(b, Tensor) else b for b in (min, max))
+    self._assign(Ellipsis, self.detach().clamp(low, high).data, "clamp_()")
+    return self
+
+
+def _new(self: Tensor, data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=self.dtype if dtype is None else dtype)
+
+
+def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf of `data` (copied) in this Tensor's dtype unless given, as `x.new_tensor`."""
+    return _new(self, _as_array(data_of(data), None), dtype, requires_grad)
+
+
+def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of `size` in this Tensor's dtype unless given, as `x.new_zeros`."""
+    return _new(self, np.zeros(_sizes(size, "new_zeros")), dtype, requires_grad)
+
+
+def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of `size` in this Tensor's dtype unless given, as `x.new_ones`."""
+    return _new(self, np.ones(_sizes(size, "new_ones")), dtype, requires_grad)
+
+
+# The methods by their names on Tensor (`round`, `all` and `any` would hide Python's here).
+METHODS: dict[str, Callable[..., Any]] = {
+    "clone": clone, "contiguous": contiguous, "is_contiguous": is_contiguous, "expand": expand,
+    "expand_as": expand_as, "repeat": repeat, "flip": flip, "split": split, "chunk": chunk,
+    "unbind": unbind, "square": square, "sign": sign, "floor": floor, "ceil": ceil, "round": round_,
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "isnan": isnan, "isinf": isinf,
+    "all": all_, "any": any_, "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum,
+    "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,
+    "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
+}  # fmt: skip
+
+
+def install() -> None:
+    """Attach the methods above to Tensor (the package's `__init__` calls this once)."""
+    for name, method in METHODS.items():
+        setattr(Tensor, name, method)

@@ -1,0 +1,126 @@
+"""clone, expand/expand_as, repeat, flip, split/chunk/unbind and contiguous: data and gradient
+against PyTorch float64 and finite differences, and bad sizes and dims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch_parity import arrays, assert_matches_torch, nonempty, shapes
+
+import micrograd_plus as mg
+from micrograd_plus import Tensor
+
+
+@given(x=arrays(shapes))
+def test_clone_is_a_copy_in_the_graph(x: np.ndarray) -> None:
+    assert_matches_torch(lambda t: t.clone() * t, lambda t: t.clone() * t, x)
+    t = Tensor(x, requires_grad=True)
+    copy = t.clone()
+    assert copy.grad_fn is not None and copy.grad_fn.name() == "clone"
+    with mg.no_grad():
+        copy.add_(1.0)  # a change to the copy leaves the original alone
+    np.testing.assert_array_equal(t.data, x)
+    assert mg.gradcheck(lambda s: s.clone() * s, [Tensor(x, requires_grad=True)])
+
+
+@given(x=arrays(shapes), data=st.data())
+def test_expand_repeats_axes_of_size_1_and_adds_axes_in_front_as_torch(
+    x: np.ndarray, data: st.DataObject
+) -> None:
+    lead = data.draw(st.lists(st.integers(0, 3), max_size=2))
+    sizes = [n if n != 1 else data.draw(st.integers(1, 3)) for n in x.shape]
+    sizes = [data.draw(st.sampled_from([n, -1])) if n == m else n for n, m in zip(sizes, x.shape)]
+    wanted = tuple(lead + sizes)
+    if wanted:  # (torch wants at least one size given as ints)
+        assert_matches_torch(lambda t: t.expand(*wanted), lambda t: t.expand(*wanted), x)
+    assert_matches_torch(lambda t: t.expand(wanted), lambda t: t.expand(wanted), x)  # (one tuple)
+    other = np.zeros(np.broadcast_shapes(x.shape, tuple(n if n >= 0 else 1 for n in wanted)))
+    assert_matches_torch(
+        lambda t: t.expand_as(Tensor(other)),
+        lambda t: t.expand_as(require_torch().tensor(other)),
+        x,
+    )
+    assert mg.gradcheck(lambda t: t.expand(wanted), [Tensor(x, requires_grad=True)])
+
+
+@given(x=arrays(shapes), data=st.data())
+def test_repeat_tiles_as_torch(x: np.ndarray, data: st.DataObject) -> None:
+    times = tuple(data.draw(st.lists(st.integers(0, 3), min_size=x.ndim, max_size=x.ndim + 2)))
+    if times:
+        assert_matches_torch(lambda t: t.repeat(*times), lambda t: t.repeat(*times), x)
+    assert_matches_torch(lambda t: t.repeat(times), lambda t: t.repeat(times), x)
+    if times and all(times):
+        assert mg.gradcheck(lambda t: t.repeat(*times), [Tensor(x, requires_grad=True)])
+
+
+@given(x=arrays(shapes), data=st.data())
+def test_flip_reverses_the_dims_given_as_torch(x: np.ndarray, data: st.DataObject) -> None:
+    dims = tuple(data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), unique_by=lambda d: d % x.ndim)) if x.ndim else [])  # fmt: skip
+    assert_matches_torch(lambda t: t.flip(dims), lambda t: t.flip(dims), x)
+    if x.ndim:
+        assert_matches_torch(lambda t: t.flip(-1), lambda t: t.flip(-1), x)
+    assert mg.gradcheck(lambda t: t.flip(dims), [Tensor(x, requires_grad=True)])
+
+
+@given(x=arrays(nonempty), data=st.data())
+def test_split_chunk_and_unbind_give_the_pieces_as_torch(x: np.ndarray, data: st.DataObject) -> None:
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    n = x.shape[dim]
+    size = data.draw(st.integers(1, n + 1))
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))
+    sections = [b - a for a, b in zip([0, *cuts], [*cuts, n])]
+    chunks = data.draw(st.integers(1, n + 2))
+    for ours, theirs in (
+        (lambda t: t.split(size, dim), lambda t: t.split(size, dim)),
+        (lambda t: t.split(sections, dim=dim), lambda t: t.split(sections, dim=dim)),
+        (lambda t: t.chunk(chunks, dim), lambda t: t.chunk(chunks, dim)),
+        (lambda t: t.unbind(dim), lambda t: t.unbind(dim)),
+    ):
+        assert_matches_torch(ours, theirs, x)
+    assert mg.gradcheck(lambda t: mg.cat([p * (i + 1) for i, p in enumerate(t.split(size, dim))], dim), [Tensor(x, requires_grad=True)])  # fmt: skip
+
+
+def test_contiguous_is_the_tensor_itself() -> None:
+    t = Tensor(np.ones((2, 3))).T
+    assert t.contiguous() is t and t.is_contiguous()
+
+
+def test_bad_sizes_and_dims_say_what_is_wrong() -> None:
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(
+        ValueError, match=r"expand\(3, 3\): size 3 does not fit its size 2 at dim 0 of shape \(2, 3\)"
+    ):
+        x.expand(3, 3)
+    with pytest.raises(
+        ValueError, match=r"expand\(3,\): the number of sizes \(1\) must be at least the number of axes"
+    ):
+        x.expand(3)
+    with pytest.raises(ValueError, match=r"size -1 does not fit new leading dim 0"):
+        x.expand(-1, 2, 3)
+    with pytest.raises(TypeError, match=r"expand\(\): sizes must be ints"):
+        x.expand(2.0, 3)
+    with pytest.raises(
+        ValueError, match=r"repeat\(2,\): give one count >= 0 per axis of the Tensor of shape \(2, 3\)"
+    ):
+        x.repeat(2)
+    with pytest.raises(ValueError, match=r"repeat\(1, -1\)"):
+        x.repeat(1, -1)
+    with pytest.raises(IndexError, match=r"flip\(\): axis 2 is out of range for a Tensor of shape \(2, 3\)"):
+        x.flip(2)
+    with pytest.raises(ValueError, match="repeats an axis"):
+        x.flip((0, -2))
+    with pytest.raises(ValueError, match=r"split\(\): sizes \[1, 1\] must be >= 0 and add up to 3"):
+        x.split([1, 1], dim=1)
+    with pytest.raises(
+        ValueError, match=r"split\(\): split_size must be positive for dim 0 of length 2, got 0"
+    ):
+        x.split(0)
+    with pytest.raises(ValueError, match=r"chunk\(\): chunks must be a positive int, got 0"):
+        x.chunk(0)
+    with pytest.raises(IndexError, match=r"unbind\(\): dim 2 is out of range"):
+        x.unbind(2)
+    with pytest.raises(ValueError, match="at least one axis"):
+        Tensor(1.0).split(1)
