@@ -53,7 +53,26 @@ from .factories import (
 )
 from .fast import set_engine
 from .functions import *  # noqa: F403 - the Tensor methods as functions, made from functions.METHODS*
-from .functions import ValuesIndices, add, flatten, matmul, max, min, mul
+from .functions import (
+    ValuesIndices,
+    add,
+    allclose,
+    dot,
+    flatten,
+    is_tensor,
+    isclose,
+    log_softmax,
+    matmul,
+    max,
+    min,
+    mm,
+    mul,
+    permute,
+    reshape,
+    softmax,
+    sub,
+    transpose,
+)
 from .grad_fn import GradFn
 from .gradients import grad
 from .io import LoadError, load, save

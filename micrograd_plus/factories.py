@@ -236,7 +236,7 @@ def randint(
 ) -> Tensor:
     """Random whole numbers from `low` (included, 0 unless given) to `high` (excluded), each equally
     likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`. **They are float64 here**
-    (PyTorch's are int64; a Tensor holds floats only): exact up to 2**53, they index Tensors
+    (PyTorch's are int64; a Tensor holds floats only): exact up to `2**53`, they index Tensors
     (`x[randint(0, n, (8,))]`) and serve as class labels of `cross_entropy` as they are."""
     _on_cpu(device, "randint")
     if size is None and high is not None and not isinstance(high, numbers.Number):
@@ -389,8 +389,8 @@ def manual_seed(seed: int) -> np.random.Generator:
     `seed=`/`generator=` are their own streams and stay as they are. Returns the default
     Generator, numpy's (PyTorch returns its own `torch.Generator`).
 
-    `seed` is an int from -2**63 to 2**64 - 1, as in PyTorch (a negative seed counts as
-    2**64 - 1 + seed, PyTorch's rule); a float or a string is refused, where PyTorch truncates
+    `seed` is an int from `-2**63` to `2**64 - 1`, as in PyTorch (a negative seed counts as
+    `2**64 - 1 + seed`, PyTorch's rule); a float or a string is refused, where PyTorch truncates
     or parses it. The stream is one for the whole process: threads drawing from it at once get
     numbers in no fixed order (give each thread its own `generator=` for repeatable runs), and
     a forked process continues the same stream as its parent."""

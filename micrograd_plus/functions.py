@@ -191,23 +191,27 @@ def is_tensor(obj: Any) -> bool:
 def isclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> np.ndarray:
-    """Elementwise |input - other| <= atol + rtol * |other|, as `torch.isclose` (its defaults; infinities
-    close only to themselves, nan to nan only with `equal_nan`): a numpy bool array, as comparisons
-    give here. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
-    a, b = _numbers(input, "isclose", "input"), _numbers(other, "isclose", "other")
-    try:
-        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    except ValueError:
-        raise ValueError(
-            f"isclose(): shapes {a.shape} and {b.shape} do not broadcast; give Tensors of one shape"
-        ) from None
+    """Elementwise |input - other| <= atol + rtol * |other|, as `torch.isclose` (its defaults;
+    infinities close only to themselves, nan to nan only with `equal_nan`): a numpy bool array, as
+    comparisons give here. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
+    return _isclose(input, other, rtol, atol, equal_nan, "isclose")
 
 
 def allclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     """Whether every element of `isclose(input, other, ...)` is true, as `torch.allclose`."""
-    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+    return bool(_isclose(input, other, rtol, atol, equal_nan, "allclose").all())
+
+
+def _isclose(input: Any, other: Any, rtol: float, atol: float, equal_nan: bool, name: str) -> np.ndarray:
+    a, b = _numbers(input, name, "input"), _numbers(other, name, "other")
+    try:
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    except ValueError:
+        raise ValueError(
+            f"{name}(): shapes {a.shape} and {b.shape} do not broadcast; give Tensors of one shape"
+        ) from None
 
 
 def _numbers(x: Any, name: str, what: str) -> np.ndarray:
