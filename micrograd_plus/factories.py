@@ -385,12 +385,12 @@ default_generator = np.random.default_rng()
 def manual_seed(seed: int) -> np.random.Generator:
     """Restart the package's random stream from `seed`, as `torch.manual_seed(0)` at the top of
     a script: from here on, every draw without `seed=` or `generator=` (random Tensors, layer
-    weights, Dropout masks, DataLoader order, data sets) is the same on every run. Draws given
+    weights, Dropout masks, DataLoader order, data sets given `seed=None`) is the same on every run. Draws given
     `seed=`/`generator=` are their own streams and stay as they are. Returns the default
     Generator, numpy's (PyTorch returns its own `torch.Generator`).
 
     `seed` is an int from `-2**63` to `2**64 - 1`, as in PyTorch (a negative seed counts as
-    `2**64 - 1 + seed`, PyTorch's rule); a float or a string is refused, where PyTorch truncates
+    `seed + 2**64`, as PyTorch's does); a float or a string is refused, where PyTorch truncates
     or parses it. The stream is one for the whole process: threads drawing from it at once get
     numbers in no fixed order (give each thread its own `generator=` for repeatable runs), and
     a forked process continues the same stream as its parent."""
@@ -399,8 +399,7 @@ def manual_seed(seed: int) -> np.random.Generator:
     seed = int(seed)
     if not -(2**63) <= seed < 2**64:
         raise ValueError(f"manual_seed(): the seed must be from -2**63 to 2**64 - 1, got {seed}")
-    start = seed if seed >= 0 else 2**64 - 1 + seed
-    default_generator.bit_generator.state = np.random.PCG64(start).state
+    default_generator.bit_generator.state = np.random.PCG64(seed % 2**64).state
     return default_generator
 
 
