@@ -375,7 +375,7 @@ def _like(input: Any, dtype: Any, who: str) -> tuple[Shape, Any]:
 
 # The package's random stream: every draw made without `seed=` or `generator=` (rand, randn, randint,
 # randperm, their `_like` forms, layer initialisation, Dropout masks, DataLoader shuffling, the data
-# sets) takes its next numbers from this one Generator. It starts from fresh entropy (a new stream
+# sets given seed=None) takes its next numbers from this one Generator. It starts from fresh entropy (a new stream
 # each run); `manual_seed` restarts it in place, so whoever holds it sees the new stream.
 default_generator = np.random.default_rng()
 """The package's default numpy Generator, as `torch.default_generator`: what every draw without
@@ -385,9 +385,9 @@ default_generator = np.random.default_rng()
 def manual_seed(seed: int) -> np.random.Generator:
     """Restart the package's random stream from `seed`, as `torch.manual_seed(0)` at the top of
     a script: from here on, every draw without `seed=` or `generator=` (random Tensors, layer
-    weights, Dropout masks, DataLoader order, data sets given `seed=None`) is the same on every run. Draws given
-    `seed=`/`generator=` are their own streams and stay as they are. Returns the default
-    Generator, numpy's (PyTorch returns its own `torch.Generator`).
+    weights, Dropout masks, DataLoader order, data sets given `seed=None`) is the same on every
+    run. Draws given `seed=`/`generator=` are their own streams and stay as they are. Returns
+    the default Generator, numpy's (PyTorch returns its own `torch.Generator`).
 
     `seed` is an int from `-2**63` to `2**64 - 1`, as in PyTorch (a negative seed counts as
     `seed + 2**64`, as PyTorch's does); a float or a string is refused, where PyTorch truncates
