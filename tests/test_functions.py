@@ -1,10 +1,13 @@
 """PyTorch's functions by their `torch.` names (micrograd_plus/functions.py) and the Tensor
 methods of the same names: `torch.matmul(a, b, out=y)`, `torch.mul`, `torch.add`,
-`torch.flatten(x, 1)`, `torch.max(outputs, 1)`; checked against PyTorch float64."""
+`torch.flatten(x, 1)`, `torch.max(outputs, 1)`, `torch.sum(x, dim=1)` and the other methods as
+functions, `torch.mm`, `torch.dot`, `torch.transpose`, `torch.softmax`, `torch.allclose`, ...;
+checked against PyTorch float64, and a PyTorch snippet of them run line for line on both."""
 
 from __future__ import annotations
 
 import operator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -416,3 +419,35 @@ def test_allclose_takes_what_torch_takes_and_a_grad_array() -> None:
 
 def test_is_tensor() -> None:
     assert mg.is_tensor(mg.ones(2)) and not mg.is_tensor(np.ones(2)) and not mg.is_tensor(mg.Value(1.0))
+
+
+def pytorch_snippet(lib: Any, a: np.ndarray, b: np.ndarray, labels: list[int]) -> list[Any]:
+    """A PyTorch snippet of the top-level names, run with `lib` torch or micrograd_plus, unchanged."""
+    lib.manual_seed(0)
+    lib.set_grad_enabled(True)
+    x = lib.tensor(a, requires_grad=True)
+    w = lib.tensor(b, requires_grad=True)
+    y = lib.tensor(labels)
+    h = lib.clamp(lib.mm(x, w), -1.0, 1.0)
+    h = lib.sub(h, lib.mean(h, dim=0, keepdim=True), alpha=0.5)
+    logp = lib.log_softmax(h, dim=1)
+    loss = -lib.sum(logp[lib.arange(4), y]) / lib.numel(y) + lib.pow(lib.norm(w), 2) * 0.01
+    rows = lib.sum(lib.abs(x[lib.randperm(4)]), dim=0)  # the same sums in any order
+    twice = lib.randint(2, 3, (5,))  # all 2
+    flat = lib.reshape(lib.transpose(w, 0, 1), (-1,))
+    loss = loss + lib.var(rows) + lib.std(h, dim=1).mean() + lib.dot(flat, flat) / lib.sum(twice)
+    loss = lib.add(loss, lib.div(lib.neg(lib.clip(lib.softmax(h, dim=1), 0.2, 0.8)).sum(), 10), alpha=2)
+    loss.backward()
+    with lib.set_grad_enabled(False):
+        after = lib.squeeze(lib.unsqueeze(lib.div(loss, 2), 0))
+    checks = [lib.allclose(lib.softmax(h, 1).sum(1), lib.ones(4)), lib.is_tensor(loss), lib.numel(twice)]
+    return [loss.item(), after.item(), after.requires_grad, np.asarray(x.grad), np.asarray(w.grad), *checks]
+
+
+def test_a_pytorch_snippet_of_these_functions_runs_line_for_line_with_the_same_numbers() -> None:
+    torch = require_torch()
+    rng = np.random.default_rng(11)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 5))
+    ours, theirs = pytorch_snippet(mg, a, b, [0, 2, 4, 1]), pytorch_snippet(torch, a, b, [0, 2, 4, 1])
+    assert ours[2:3] + ours[5:] == theirs[2:3] + theirs[5:] == [False, True, True, 5]
+    assert all(close_to_torch(o, t) for o, t in zip(ours[:2] + ours[3:5], theirs[:2] + theirs[3:5]))
