@@ -52,7 +52,9 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
 
 
 # The Tensor methods that are functions of the same name with torch's arguments: `torch.sum(x, 1,
-# keepdim=True)` is `x.sum(1, keepdim=True)`. Adding a method's name here is all it takes.
+# keepdim=True)` is `x.sum(1, keepdim=True)`. Adding a method's name here makes `mg.<name>` (and its
+# `::: micrograd_plus.<name>` line in docs/api.md documents it). Made at import, they are unseen by
+# static type checkers.
 METHODS_WITH_OUT = ("abs", "clamp", "div", "mean", "neg", "norm", "pow", "std", "sum", "var")  # also `out=`
 METHODS = ("numel", "squeeze", "unsqueeze")
 ALIASES = {"clip": "clamp"}  # torch's other names of a method
@@ -111,7 +113,9 @@ def sub(input: Tensor, other: Operand, *, alpha: float = 1, out: Tensor | None =
 
 def _scaled(other: Operand, alpha: Any, name: str) -> Operand:
     factor = real_number(alpha, f"{name}(): alpha")
-    return other if factor == 1 else other * factor  # type: ignore[return-value]
+    if factor == 1:
+        return other
+    return other * factor if isinstance(other, Tensor) else np.multiply(other, factor)  # (a list: numbers)
 
 
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -160,7 +164,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     order = list(range(x.ndim))
     if x.ndim:
         order[first], order[second] = order[second], order[first]
-    return x.permute(order) if order != sorted(order) else x.reshape(x.shape)
+    return x.permute(order)
 
 
 def permute(input: Tensor, dims: Any) -> Tensor:
