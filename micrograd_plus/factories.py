@@ -201,7 +201,8 @@ def rand(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """Uniform random numbers in [0, 1) from a private Generator (`seed=` an int, or `generator=`)."""
+    """Uniform random numbers in [0, 1), from `seed=` (an int), `generator=`, or else the package's
+    stream (`manual_seed`)."""
     _on_cpu(device, "rand")
     shape = _shape(size, "rand")
     return Tensor(generator_from(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
@@ -215,7 +216,8 @@ def randn(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """Standard normal random numbers from a private Generator (`seed=` an int, or `generator=`)."""
+    """Standard normal random numbers, from `seed=` (an int), `generator=`, or else the package's
+    stream (`manual_seed`)."""
     _on_cpu(device, "randn")
     shape = _shape(size, "randn")
     return Tensor(
@@ -375,8 +377,8 @@ def _like(input: Any, dtype: Any, who: str) -> tuple[Shape, Any]:
 
 # The package's random stream: every draw made without `seed=` or `generator=` (rand, randn, randint,
 # randperm, their `_like` forms, layer initialisation, Dropout masks, DataLoader shuffling, the data
-# sets given seed=None) takes its next numbers from this one Generator. It starts from fresh entropy (a new stream
-# each run); `manual_seed` restarts it in place, so whoever holds it sees the new stream.
+# sets given seed=None) takes its next numbers from this one Generator. It starts from fresh entropy
+# (a new stream each run); `manual_seed` restarts it in place, so whoever holds it sees the new stream.
 default_generator = np.random.default_rng()
 """The package's default numpy Generator, as `torch.default_generator`: what every draw without
 `seed=` or `generator=` uses, restarted by `manual_seed`."""
