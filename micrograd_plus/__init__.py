@@ -29,28 +29,64 @@ from .devices import accelerator, cuda, device
 from .engine import Op, Value
 from .factories import (
     arange,
+    as_tensor,
+    default_generator,
+    empty,
+    empty_like,
     eye,
     float32,
     float64,
     from_numpy,
     full,
+    full_like,
     linspace,
+    manual_seed,
     ones,
     ones_like,
     rand,
     rand_like,
+    randint,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from .fast import set_engine
-from .functions import ValuesIndices, add, flatten, matmul, max, min, mul
+from .functions import *  # noqa: F403 - the Tensor methods as functions, made from functions.METHODS*
+from .functions import (
+    ValuesIndices,
+    add,
+    allclose,
+    dot,
+    flatten,
+    is_tensor,
+    isclose,
+    log_softmax,
+    matmul,
+    max,
+    min,
+    mm,
+    mul,
+    permute,
+    reshape,
+    softmax,
+    sub,
+    transpose,
+)
 from .grad_fn import GradFn
 from .gradients import grad
 from .io import LoadError, load, save
-from .modes import AnomalyError, detect_anomaly, enable_grad, no_grad
+from .modes import (
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .nn.containers import ModuleDict, ModuleList
 from .nn.dropout import Dropout
@@ -100,7 +136,6 @@ from .optim.lr_scheduler import (
     StepLR,
 )
 from .pointwise import argmax, argmin, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
-from .tensor_methods import install as _install_tensor_methods
 from .tensors import DimensionError, Tensor, cat, concat, stack, where
 from .viz import display as _display
 from .viz.draw import draw_dot, render
@@ -114,12 +149,12 @@ __version__ = "0.1.0"
 # Notebook displays (`_repr_html_`) for Value, Tensor, reports, steps, models and optimizers:
 # given here, so that the engine, nn and check need not know about notebooks.
 _display.install()
-_install_tensor_methods()  # clone, expand, flip, logsumexp, ... (tensor_methods.py)
 
 # `from micrograd_plus import *` gives every public name but the submodules (`io` would hide
-# Python's) and max and min, which would hide Python's own (`mg.max` is there, as `torch.max`).
+# Python's) and those that would hide Python's builtins (`mg.max`, `mg.sum` are there, as `torch.max`).
+_BUILTINS = ("abs", "all", "any", "max", "min", "pow", "round", "sum")
 __all__ = sorted(
     name
     for name, value in list(globals().items())
-    if not name.startswith("_") and name not in ("max", "min") and not isinstance(value, _ModuleType)
+    if not name.startswith("_") and name not in _BUILTINS and not isinstance(value, _ModuleType)
 )

@@ -1,11 +1,14 @@
-"""Making Tensors as PyTorch does: `tensor`, `from_numpy`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
-`rand`, `randn`, `zeros_like`, `ones_like`, `rand_like`, `randn_like`.
+"""Making Tensors as PyTorch does: `tensor`, `as_tensor`, `from_numpy`, `zeros`, `ones`, `full`,
+`empty`, `eye`, `arange`, `linspace`, `rand`, `randn`, `randint`, `randperm`, and the `_like` forms;
+and the package's random stream, `manual_seed`.
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
 unless `dtype=` says float32 (a Tensor holds floats only: `arange(5)` is float64 here, int64 in
-PyTorch). `device=` may be "cpu", the one device here. Random numbers come from a private numpy
-Generator, made from `seed=` or given as `generator=`, never from numpy's global state: a seeded
-call gives the same numbers every time.
+PyTorch). `device=` may be "cpu", the one device here. Random numbers never come from numpy's
+global state: a call with `seed=` (an int) or `generator=` (a numpy Generator) draws from that
+alone, and gives the same numbers every time; every other draw, here and in the layers, Dropout
+and DataLoader, takes the next numbers of one package stream, `default_generator`, which
+`manual_seed` restarts, as `torch.manual_seed` does.
 """
 
 from __future__ import annotations
@@ -56,6 +59,23 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return shared
 
 
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """`data` as a Tensor, sharing memory where it can, as `torch.as_tensor`: a Tensor of that
+    dtype is returned as it is, a float64 or float32 numpy array is shared (`from_numpy`), and
+    anything else is copied (`tensor(data)`); the result is cut from any graph only when copied."""
+    _on_cpu(device, "as_tensor")
+    wanted = requested_dtype((dtype,), "as_tensor")
+    if isinstance(data, Tensor):
+        return data if wanted in (None, data.dtype) else data.to(wanted)
+    if (
+        isinstance(data, np.ndarray)
+        and data.dtype in (np.float64, np.float32)
+        and wanted in (None, data.dtype)
+    ):
+        return from_numpy(data)
+    return Tensor(data, dtype=wanted)
+
+
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A Tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
     _on_cpu(device, "zeros")
@@ -76,6 +96,13 @@ def full(
     return _filled(_shape((size,), "full"), _number(fill_value, "full(): fill_value"), dtype, requires_grad)
 
 
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """`torch.empty(2, 3)`: here a Tensor of zeros (PyTorch leaves the memory as it finds it,
+    so a script that reads it before writing it was wrong anyway)."""
+    _on_cpu(device, "empty")
+    return _filled(_shape(size, "empty"), 0.0, dtype, requires_grad)
+
+
 def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of `input`'s shape and (unless `dtype` is given) dtype."""
     _on_cpu(device, "zeros_like")
@@ -88,6 +115,22 @@ def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_gra
     _on_cpu(device, "ones_like")
     shape, kind = _like(input, dtype, "ones_like")
     return _filled(shape, 1.0, kind, requires_grad)
+
+
+def full_like(
+    input: Any, fill_value: float, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """`fill_value` in `input`'s shape and (unless `dtype` is given) dtype, as `torch.full_like`."""
+    _on_cpu(device, "full_like")
+    shape, kind = _like(input, dtype, "full_like")
+    return _filled(shape, _number(fill_value, "full_like(): fill_value"), kind, requires_grad)
+
+
+def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """`torch.empty_like(x)`: here zeros of `input`'s shape and dtype (see `empty`)."""
+    _on_cpu(device, "empty_like")
+    shape, kind = _like(input, dtype, "empty_like")
+    return _filled(shape, 0.0, kind, requires_grad)
 
 
 def eye(
@@ -158,7 +201,8 @@ def rand(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """Uniform random numbers in [0, 1) from a private Generator (`seed=` an int, or `generator=`)."""
+    """Uniform random numbers in [0, 1), from `seed=` (an int), `generator=`, or else the package's
+    stream (`manual_seed`)."""
     _on_cpu(device, "rand")
     shape = _shape(size, "rand")
     return Tensor(generator_from(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
@@ -172,11 +216,68 @@ def randn(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """Standard normal random numbers from a private Generator (`seed=` an int, or `generator=`)."""
+    """Standard normal random numbers, from `seed=` (an int), `generator=`, or else the package's
+    stream (`manual_seed`)."""
     _on_cpu(device, "randn")
     shape = _shape(size, "randn")
     return Tensor(
         generator_from(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype
+    )
+
+
+def randint(
+    low: Any = 0,
+    high: Any = None,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
+) -> Tensor:
+    """Random whole numbers from `low` (included, 0 unless given) to `high` (excluded), each equally
+    likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`. **They are float64 here**
+    (PyTorch's are int64; a Tensor holds floats only): exact up to `2**53`, they index Tensors
+    (`x[randint(0, n, (8,))]`) and serve as class labels of `cross_entropy` as they are."""
+    _on_cpu(device, "randint")
+    if size is None and high is not None and not isinstance(high, numbers.Number):
+        low, high, size = 0, low, high  # randint(high, size)
+    elif high is None:
+        low, high = 0, low  # randint(high, size=...)
+    if size is None:
+        raise TypeError("randint() needs a size, as in randint(0, 10, (5,)) or randint(10, (5,))")
+    shape = _shape((size,), "randint")
+    first, stop = _whole(low, "randint(): low"), _whole(high, "randint(): high")
+    if first >= stop:
+        raise ValueError(
+            f"randint(): low must be less than high (the numbers are drawn from low to high - 1), got "
+            f"low={first} >= high={stop}"
+        )
+    return Tensor(
+        generator_from(seed, generator).integers(first, stop, shape).astype(np.float64),
+        requires_grad=requires_grad,
+        dtype=dtype,
+    )
+
+
+def randperm(
+    n: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
+) -> Tensor:
+    """0, 1, ..., n - 1 in a random order, as `torch.randperm(n)`: float64 whole numbers here
+    (PyTorch's are int64), which index Tensors as they are (`x[randperm(len(x))]` shuffles rows)."""
+    _on_cpu(device, "randperm")
+    count = _count(n, "randperm(): n")
+    return Tensor(
+        generator_from(seed, generator).permutation(count).astype(np.float64),
+        requires_grad=requires_grad,
+        dtype=dtype,
     )
 
 
@@ -252,6 +353,15 @@ def _number(x: Any, what: str) -> float:
     return real_number(x, what)
 
 
+def _whole(n: Any, what: str) -> int:
+    """An int bound of `randint` whose numbers a float64 holds exactly (|n| <= 2**53)."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be an int, got {type(n).__name__}: {n!r:.60}")
+    if abs(int(n)) > 2**53:
+        raise ValueError(f"{what} = {n}: a Tensor holds float64, exact for whole numbers up to 2**53 only")
+    return int(n)
+
+
 def _filled(shape: Shape, value: float, dtype: Any, requires_grad: bool) -> Tensor:
     return Tensor(np.full(shape, value), requires_grad=requires_grad, dtype=dtype)
 
@@ -265,16 +375,47 @@ def _like(input: Any, dtype: Any, who: str) -> tuple[Shape, Any]:
     raise TypeError(f"{who}() takes a Tensor or a numpy array, got {type(input).__name__}: {input!r:.60}")
 
 
+# The package's random stream: every draw made without `seed=` or `generator=` (rand, randn, randint,
+# randperm, their `_like` forms, layer initialisation, Dropout masks, DataLoader shuffling, the data
+# sets given seed=None) takes its next numbers from this one Generator. It starts from fresh entropy
+# (a new stream each run); `manual_seed` restarts it in place, so whoever holds it sees the new stream.
+default_generator = np.random.default_rng()
+"""The package's default numpy Generator, as `torch.default_generator`: what every draw without
+`seed=` or `generator=` uses, restarted by `manual_seed`."""
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Restart the package's random stream from `seed`, as `torch.manual_seed(0)` at the top of
+    a script: from here on, every draw without `seed=` or `generator=` (random Tensors, layer
+    weights, Dropout masks, DataLoader order, data sets given `seed=None`) is the same on every
+    run. Draws given `seed=`/`generator=` are their own streams and stay as they are. Returns
+    the default Generator, numpy's (PyTorch returns its own `torch.Generator`).
+
+    `seed` is an int from `-2**63` to `2**64 - 1`, as in PyTorch (a negative seed counts as
+    `seed + 2**64`, as PyTorch's does); a float or a string is refused, where PyTorch truncates
+    or parses it. The stream is one for the whole process: threads drawing from it at once get
+    numbers in no fixed order (give each thread its own `generator=` for repeatable runs), and
+    a forked process continues the same stream as its parent."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"manual_seed() takes an int, got {type(seed).__name__}: {seed!r:.60}")
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed(): the seed must be from -2**63 to 2**64 - 1, got {seed}")
+    default_generator.bit_generator.state = np.random.PCG64(seed % 2**64).state
+    return default_generator
+
+
 def make_generator(seed: SeedLike) -> np.random.Generator:
-    """A private numpy Generator: an int seeds a new one, a Generator is used as it is (to share
-    one stream between layers), a `random.Random` seeds one from its stream, None draws fresh
-    entropy. numpy's global state is never read or changed."""
+    """The numpy Generator of a draw: an int seeds a new one, a Generator is used as it is (to share
+    one stream between layers), a `random.Random` seeds one from its stream, None gives the
+    package's `default_generator` (fresh numbers each run until `manual_seed`). numpy's global
+    state is never read or changed."""
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, random.Random):
         return np.random.default_rng(seed.getrandbits(64))
     if seed is None:
-        return np.random.default_rng()
+        return default_generator
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(
             f"seed must be an int, a numpy Generator, a random.Random or None, got {type(seed).__name__}: {seed!r:.60}"
@@ -285,7 +426,8 @@ def make_generator(seed: SeedLike) -> np.random.Generator:
 
 
 def generator_from(seed: Any, generator: Any) -> np.random.Generator:
-    """The private Generator of one call: `generator` as given, or one made from `seed`."""
+    """The Generator of one call: `generator` as given, or one made from `seed` (the default
+    Generator when both are None)."""
     if generator is None:
         return make_generator(seed)
     if seed is not None:

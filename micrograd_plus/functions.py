@@ -1,15 +1,23 @@
 """PyTorch's functions of Tensors by their `torch.` names (`torch.matmul(a, b, out=y)`,
-`torch.flatten(x, 1)`, `torch.max(outputs, 1)`): each is the Tensor method of its name, and
-`out=` writes the result into a Tensor given, as PyTorch's does."""
+`torch.sum(x, dim=1)`, `torch.max(outputs, 1)`): each is the Tensor method of its name, and
+`out=` writes the result into a Tensor given, as PyTorch's does.
+
+Most are made from the lists `METHODS_WITH_OUT` and `METHODS` below, each name giving the
+function that calls the method of that name; the rest, whose arguments differ from the method's
+(`transpose`, `softmax`, `add` with `alpha=`, ...), are written out after them. Names that are
+Python builtins (`sum`, `abs`, `pow`, `max`, `min`) stay out of `from micrograd_plus import *`.
+"""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import modes
-from .tensors import Operand, Tensor
+from . import modes, tensor_methods  # noqa: F401 (importing tensor_methods attaches clone, flip, ... to Tensor)
+from .tensors import Operand, Tensor, _dim, real_number
 from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 
@@ -44,6 +52,54 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
     return out.copy_(result)
 
 
+# The Tensor methods that are functions of the same name with torch's arguments: `torch.sum(x, 1,
+# keepdim=True)` is `x.sum(1, keepdim=True)`. Adding a method's name here makes `mg.<name>` (and its
+# `::: micrograd_plus.<name>` line in docs/api.md documents it). Made at import, they are unseen by
+# static type checkers.
+# fmt: off
+METHODS_WITH_OUT = (  # also `out=`
+    "abs", "amax", "amin", "ceil", "clamp", "cumsum", "div", "floor", "logsumexp", "maximum", "mean", "minimum",
+    "neg", "norm", "pow", "prod", "round", "sign", "square", "std", "sum", "var",
+)
+METHODS = (  # the comparisons and tests give numpy bool arrays: no `out=`
+    "all", "any", "chunk", "clone", "eq", "flip", "ge", "gt", "isinf", "isnan", "le", "lt", "masked_fill", "ne",
+    "numel", "split", "squeeze", "unbind", "unsqueeze",
+)
+# fmt: on
+ALIASES = {"clip": "clamp"}  # torch's other names of a method
+
+
+def _method_as_function(name: str, method: str, with_out: bool) -> Callable[..., Any]:
+    """`torch.<name>(input, ...)`: `input.<method>(...)`, written into `out=` if `with_out`."""
+
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(_tensor(input, name), method)(*args, **kwargs)
+
+    def function_with_out(input: Any, *args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        return _into(out, function(input, *args, **kwargs), name)
+
+    made: Any = function_with_out if with_out else function
+    made.__name__ = made.__qualname__ = name
+    made.__module__ = __name__
+    of = getattr(Tensor, method)
+    made.__doc__ = (
+        f"`torch.{name}(input, ...)`: the Tensor method `input.{method}(...)`"
+        f"{' (written into `out` if given)' if with_out else ''}.\n\n{inspect.getdoc(of) or ''}"
+    )
+    # help() and the API reference show the method's arguments, `self` named `input` as in torch
+    parameters = list(inspect.signature(of).parameters.values())
+    parameters[0] = parameters[0].replace(name="input")
+    if with_out:
+        where = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
+        parameters.insert(where, inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None))
+    made.__signature__ = inspect.Signature(parameters)
+    return made
+
+
+for _name, _method in [*((n, n) for n in METHODS_WITH_OUT + METHODS), *ALIASES.items()]:
+    globals()[_name] = _method_as_function(_name, _method, with_out=_method in METHODS_WITH_OUT)
+
+
 def matmul(input: Tensor, other: Operand, *, out: Tensor | None = None) -> Tensor:
     """`input @ other`, as `torch.matmul` (written into `out` if given)."""
     return _into(out, _tensor(input, "matmul") @ other, "matmul")
@@ -54,9 +110,132 @@ def mul(input: Tensor, other: Operand, *, out: Tensor | None = None) -> Tensor:
     return _into(out, _tensor(input, "mul") * other, "mul")
 
 
-def add(input: Tensor, other: Operand, *, out: Tensor | None = None) -> Tensor:
-    """`input + other`, as `torch.add` (written into `out` if given)."""
-    return _into(out, _tensor(input, "add") + other, "add")
+def add(input: Tensor, other: Operand, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    """`input + alpha * other`, as `torch.add` (written into `out` if given)."""
+    return _into(out, _tensor(input, "add") + _scaled(other, alpha, "add"), "add")
+
+
+def sub(input: Tensor, other: Operand, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    """`input - alpha * other`, as `torch.sub` (written into `out` if given)."""
+    return _into(out, _tensor(input, "sub") - _scaled(other, alpha, "sub"), "sub")
+
+
+def _scaled(other: Operand, alpha: Any, name: str) -> Operand:
+    factor = real_number(alpha, f"{name}(): alpha")
+    if factor == 1:
+        return other
+    return other * factor if isinstance(other, Tensor) else np.multiply(other, factor)  # (a list: numbers)
+
+
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The product of two matrices, as `torch.mm`: both must be 2-D (`matmul` takes the other
+    shapes)."""
+    a, b = _tensor(input, "mm"), _tensor(mat2, "mm")
+    for what, t in (("input", a), ("mat2", b)):
+        if t.ndim != 2:
+            raise ValueError(
+                f"mm(): {what} must be a matrix (2-D), got shape {t.shape}; matmul takes other shapes"
+            )
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"mm(): mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+            f"{b.shape[0]}x{b.shape[1]}): the columns of the first must match the rows of the second"
+        )
+    return _into(out, a @ b, "mm")
+
+
+def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The dot product of two 1-D Tensors of one length (a 0-d Tensor), as `torch.dot`."""
+    a, b = _tensor(input, "dot"), _tensor(tensor, "dot")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(
+            f"dot(): 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors (shapes {a.shape} and "
+            f"{b.shape}); matmul takes other shapes"
+        )
+    if a.shape != b.shape:
+        raise ValueError(
+            f"dot(): inconsistent tensor size: {a.shape[0]} and {b.shape[0]} elements; give two of one length"
+        )
+    return _into(out, a @ b, "dot")
+
+
+def reshape(input: Tensor, shape: Any) -> Tensor:
+    """`input.reshape(shape)`, as `torch.reshape(x, (2, 3))`: one size may be -1."""
+    return _tensor(input, "reshape").reshape(tuple(shape) if isinstance(shape, (tuple, list)) else (shape,))
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """`input` with axes `dim0` and `dim1` swapped, as `torch.transpose` (the method
+    `x.transpose(...)` takes numpy's permutation instead)."""
+    x = _tensor(input, "transpose")
+    ndim = x.ndim or 1  # a 0-d Tensor takes dim 0 or -1, as in PyTorch (and `max` is not Python's here)
+    first, second = _dim(dim0, ndim, "transpose", x.shape), _dim(dim1, ndim, "transpose", x.shape)
+    order = list(range(x.ndim))
+    if x.ndim:
+        order[first], order[second] = order[second], order[first]
+    return x.permute(order)
+
+
+def permute(input: Tensor, dims: Any) -> Tensor:
+    """`input.permute(dims)`: the axes in the order given, as `torch.permute(x, (2, 0, 1))`."""
+    return _tensor(input, "permute").permute(tuple(dims))
+
+
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """`input.softmax(dim)`, as `torch.softmax(x, dim=1)` (after converting to `dtype`, if given)."""
+    return _in_dtype(input, dtype, "softmax").softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """`input.log_softmax(dim)`, as `torch.log_softmax(x, dim=1)` (in `dtype`, if given)."""
+    return _in_dtype(input, dtype, "log_softmax").log_softmax(dim)
+
+
+def _in_dtype(input: Any, dtype: Any, name: str) -> Tensor:
+    x = _tensor(input, name)
+    return x if dtype is None else x.to(dtype)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether `obj` is a Tensor, as `torch.is_tensor`."""
+    return isinstance(obj, Tensor)
+
+
+def isclose(
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> np.ndarray:
+    """Elementwise |input - other| <= atol + rtol * |other|, as `torch.isclose` (its defaults;
+    infinities close only to themselves, nan to nan only with `equal_nan`): a numpy bool array, as
+    comparisons give here. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
+    return _isclose(input, other, rtol, atol, equal_nan, "isclose")
+
+
+def allclose(
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    """Whether every element of `isclose(input, other, ...)` is true, as `torch.allclose`."""
+    return bool(_isclose(input, other, rtol, atol, equal_nan, "allclose").all())
+
+
+def _isclose(input: Any, other: Any, rtol: float, atol: float, equal_nan: bool, name: str) -> np.ndarray:
+    a, b = _numbers(input, name, "input"), _numbers(other, name, "other")
+    try:
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    except ValueError:
+        raise ValueError(
+            f"{name}(): shapes {a.shape} and {b.shape} do not broadcast; give Tensors of one shape"
+        ) from None
+
+
+def _numbers(x: Any, name: str, what: str) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, np.ndarray):
+        return x
+    raise TypeError(
+        f"{name}(): {what} must be a Tensor or a numpy array (as torch.{name}), got {type(x).__name__}: "
+        f"{x!r:.60}"
+    )
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -74,3 +253,11 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """`torch.min`: the method `input.min(dim, keepdim)` (see `max`)."""
     return _tensor(input, "min").min(dim, keepdim)
+
+
+# The public names, the generated ones too: `from .functions import *` in __init__ takes them all.
+__all__ = sorted(
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_") and getattr(value, "__module__", None) == __name__
+)

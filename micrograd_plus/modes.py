@@ -1,6 +1,8 @@
-"""Grad mode and anomaly mode, per thread: `no_grad`, `enable_grad`, `detect_anomaly`.
+"""Grad mode and anomaly mode, per thread: `no_grad`, `enable_grad`, `set_grad_enabled`,
+`inference_mode`, `detect_anomaly`.
 
-Each is a context manager and a decorator (generators included), as in PyTorch. The plain
+Each is a context manager and a decorator (generators included), as in PyTorch;
+`set_grad_enabled(False)` also switches grad mode as a plain call. The plain
 global counts `anomaly_threads` and `no_grad_threads` let the engine skip the slower
 thread-local lookup while no thread uses a mode.
 """
@@ -72,6 +74,20 @@ def is_grad_enabled() -> bool:
     return _modes.grad_enabled
 
 
+def _set_grad(enabled: bool) -> None:
+    modes = _modes
+    modes.grad_enabled = enabled
+    modes.counted.set(not enabled, modes.anomaly)
+
+
+def _flag(mode: Any, who: str) -> bool:
+    if not isinstance(mode, bool):
+        raise TypeError(
+            f"{who}() takes a bool (True or False), got {type(mode).__name__}: {mode!r:.60}, as in PyTorch"
+        )
+    return mode
+
+
 def is_anomaly_enabled() -> bool:
     """Whether this thread checks every result for nan and inf."""
     return _modes.anomaly
@@ -109,6 +125,10 @@ class _ModeSwitch:
         modes.grad_enabled, modes.anomaly, _ = modes.saved.pop()
         modes.counted.set(not modes.grad_enabled, modes.anomaly)
 
+    def _again(self) -> _ModeSwitch:
+        """A new switch of the same mode, entered at each call of a decorated function."""
+        return self.__class__()
+
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.isgeneratorfunction(func):
             # A generator runs a little at each next(): the mode holds while it runs, and not
@@ -122,7 +142,7 @@ class _ModeSwitch:
                 argument = None
                 while True:
                     try:
-                        with self.__class__():
+                        with self._again():
                             item = resume(argument)
                     except StopIteration as stop:
                         return stop.value
@@ -130,7 +150,7 @@ class _ModeSwitch:
                         argument = yield item
                         resume = generator.send
                     except GeneratorExit:  # close(), or the wrapper is collected: close it in the mode
-                        with self.__class__():
+                        with self._again():
                             generator.close()
                         raise
                     except BaseException as error:  # throw(): raise it inside the generator, in the mode
@@ -140,7 +160,7 @@ class _ModeSwitch:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
+            with self._again():
                 return func(*args, **kwargs)
 
         return wrapper
@@ -159,6 +179,52 @@ class enable_grad(_ModeSwitch):  # noqa: N801 - named as in PyTorch
     """Turn graph recording back on inside a `no_grad` block. Per thread."""
 
     _grad = True
+
+
+class set_grad_enabled(_ModeSwitch):  # noqa: N801 - named as in PyTorch
+    """Grad mode on (True) or off (False), as `torch.set_grad_enabled(mode)`. As a plain call it
+    switches this thread's grad mode until something switches it back; as `with
+    set_grad_enabled(is_training):` or a decorator `@set_grad_enabled(False)` it holds inside and
+    the mode before it comes back on exit. Per thread."""
+
+    def __init__(self, mode: bool) -> None:
+        self._grad = self._mode = _flag(mode, "set_grad_enabled")
+        self._before = is_grad_enabled()
+        _set_grad(mode)  # the plain call's effect (a `with` or a decorator undoes it first)
+
+    def __enter__(self) -> _ModeSwitch:
+        _set_grad(self._before)  # so that the exit restores the mode from before the call
+        return super().__enter__()
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        _set_grad(self._before)  # decorating switches nothing: each call of func does
+        return super().__call__(func)
+
+    def _again(self) -> _ModeSwitch:
+        return set_grad_enabled(self._mode)
+
+    def __repr__(self) -> str:
+        return f"set_grad_enabled(mode={self._mode})"
+
+
+class inference_mode(_ModeSwitch):  # noqa: N801 - named as in PyTorch
+    """`torch.inference_mode()`: here the same as `no_grad()` (and `inference_mode(False)` the same
+    as `enable_grad()`, as PyTorch's turns grad mode on), as a context manager or a decorator, with
+    or without the parentheses (`@inference_mode`). PyTorch's also makes "inference tensors",
+    refused later in a recorded graph or an in-place change outside the mode, and skips version
+    counting to save time; here the Tensors made inside are ordinary Tensors without a graph."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if inspect.isfunction(mode):  # `@inference_mode` without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = _flag(mode, "inference_mode")
+        self._grad = not mode
+
+    def _again(self) -> _ModeSwitch:
+        return inference_mode(self._mode)
 
 
 class detect_anomaly(_ModeSwitch):  # noqa: N801 - named as in PyTorch

@@ -5,9 +5,9 @@ cumsum), in-place fills and the `new_*` factories.
 
 Most are composed in plain sight from the operations of tensors.py (square is x * x, flip and
 repeat are indexing, expand is broadcasting, logsumexp is max, exp, sum and log), so their
-gradients come from rules written once there; prod and cumsum state their own rules. `install()`
-(called by the package's `__init__`) attaches them to Tensor: tensors.py need not import this
-module, so the import graph stays one-way.
+gradients come from rules written once there; prod and cumsum state their own rules. Importing
+this module attaches them to Tensor (functions.py imports it, so the package's `__init__` does):
+tensors.py need not import it, so the import graph stays one-way.
 """
 
 from __future__ import annotations
@@ -387,7 +387,5 @@ METHODS: dict[str, Callable[..., Any]] = {
 }  # fmt: skip
 
 
-def install() -> None:
-    """Attach the methods above to Tensor (the package's `__init__` calls this once)."""
-    for name, method in METHODS.items():
-        setattr(Tensor, name, method)
+for _name, _method in METHODS.items():  # importing this module attaches them to Tensor
+    setattr(Tensor, _name, _method)

@@ -1690,7 +1690,9 @@ def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
         if target is None:
             continue
         from_torch = type(target).__module__.startswith("torch")
-        name = str(target).removeprefix("torch.") if from_torch or isinstance(target, devices.device) else target
+        name = (
+            str(target).removeprefix("torch.") if from_torch or isinstance(target, devices.device) else target
+        )
         if isinstance(name, str) and name.partition(":")[0] in DEVICE_TYPES:
             if name.partition(":")[0] != "cpu":
                 raise ValueError(

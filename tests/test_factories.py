@@ -1,5 +1,5 @@
-"""The factories (issue 16): `tensor`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
-`rand`, `randn`, `zeros_like`, `ones_like`, against PyTorch float64 (shapes and values), with
+"""The factories (issue 16): `tensor`, `as_tensor`, `zeros`, `ones`, `full`, `empty`, `eye`, `arange`,
+`linspace`, `rand`, `randn`, `randint`, `randperm` and the `_like` forms, against PyTorch float64 (shapes and values), with
 sizes given as in PyTorch; dtype, requires_grad, and random numbers from a private Generator
 (seeded: the same numbers every time; numpy's global state never read or changed)."""
 
@@ -203,6 +203,19 @@ def test_randn_and_rand_have_the_right_distribution() -> None:
         (lambda: mg.rand_like([1, 2]), TypeError, r"rand_like\(\) takes a Tensor or a numpy array"),
         (lambda: mg.randn_like(mg.ones(2), seed=1.5), TypeError, "seed must be an int"),
         (lambda: mg.tensor("abc"), TypeError, "must be numbers"),
+        (
+            lambda: mg.randint(5, 5, (3,)),
+            ValueError,
+            r"randint\(\): low must be less than high .* low=5 >= high=5",
+        ),
+        (lambda: mg.randint(6, 5, (3,)), ValueError, r"low=6 >= high=5"),
+        (lambda: mg.randint(0, 10.5, (3,)), TypeError, r"randint\(\): high must be an int, got float"),
+        (lambda: mg.randint(0, 10), TypeError, r"randint\(\) needs a size"),
+        (lambda: mg.randint(0, 2**60, (1,)), ValueError, r"exact for whole numbers up to 2\*\*53"),
+        (lambda: mg.randperm(-1), ValueError, r"randperm\(\): n must be >= 0, got -1"),
+        (lambda: mg.randperm(2.0), TypeError, r"randperm\(\): n must be an int"),
+        (lambda: mg.full_like(mg.ones(2), None), TypeError, r"full_like\(\): fill_value must be a number"),
+        (lambda: mg.empty(-1), ValueError, r"empty\(\): size must be >= 0"),
     ],
 )
 def test_bad_arguments_are_named(call, error: type, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -224,6 +237,11 @@ FACTORY_CALLS = {
     "randn": lambda lib, **kw: lib.randn((), **kw),
     "rand_like": lambda lib, **kw: lib.rand_like(lib.ones(2, 3), **kw),
     "randn_like": lambda lib, **kw: lib.randn_like(lib.ones(4), **kw),
+    "full_like": lambda lib, **kw: lib.full_like(lib.ones(2, 1), -2.5, **kw),
+    "empty": lambda lib, **kw: lib.empty(2, 3, **kw),
+    "empty_like": lambda lib, **kw: lib.empty_like(lib.ones(3), **kw),
+    "randint": lambda lib, **kw: lib.randint(0, 5, (2, 3), **kw),
+    "randperm": lambda lib, **kw: lib.randperm(4, **kw),
 }
 
 
@@ -235,7 +253,7 @@ def test_device_cpu_is_accepted_by_every_factory_as_in_torch(name: str) -> None:
         ours = call(mg, device=device, dtype=np.float64, requires_grad=True)
         theirs = call(torch, device=device, dtype=torch.float64, requires_grad=True)
         assert ours.shape == tuple(theirs.shape) and ours.requires_grad
-        if not name.startswith("rand"):
+        if not name.startswith(("rand", "empty")):  # (torch's empty memory is unset; ours is zeros)
             assert close_to_torch(ours.data, theirs.detach().numpy())
 
 
@@ -246,3 +264,85 @@ def test_another_device_or_a_dtype_as_device_is_refused_by_name(name: str) -> No
         call(mg, device="cuda")
     with pytest.raises(TypeError, match=rf'{name}\(\): device= takes a device \("cpu"\), got the dtype'):
         call(mg, device=np.float32)
+
+
+# -- randint, randperm (float64 whole numbers here, int64 in torch), full_like, empty, as_tensor ----
+
+
+@given(
+    low=st.integers(-20, 20),
+    span=st.integers(1, 30),
+    size=sizes,
+    form=st.sampled_from(["low, high, size", "high, size", "keywords"]),
+)
+def test_randint_draws_whole_numbers_in_torchs_range_and_shape(
+    low: int, span: int, size: tuple, form: str
+) -> None:
+    torch = require_torch()
+    if form == "high, size":
+        low = 0
+    args, kwargs = {
+        "low, high, size": ((low, low + span, size), {}),
+        "high, size": ((low + span, size), {}),
+        "keywords": ((), {"low": low, "high": low + span, "size": size}),
+    }[form]
+    ours, theirs = mg.randint(*args, **kwargs, seed=0), torch.randint(*args, **kwargs)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float64 and theirs.dtype == torch.int64
+    assert np.all((ours.data >= low) & (ours.data < low + span) & (ours.data == np.round(ours.data)))
+    np.testing.assert_array_equal(ours.data, np.random.default_rng(0).integers(low, low + span, size))
+
+
+def test_randint_covers_its_range_evenly() -> None:
+    counts = np.bincount(mg.randint(3, 8, (50_000,), seed=1).data.astype(int) - 3)
+    assert len(counts) == 5 and np.all(np.abs(counts / 50_000 - 0.2) < 0.01)  # about 5 standard errors
+
+
+@given(n=st.integers(0, 50))
+def test_randperm_is_a_permutation_as_torchs(n: int) -> None:
+    torch = require_torch()
+    ours = mg.randperm(n, seed=2)
+    assert ours.shape == tuple(torch.randperm(n).shape) == (n,) and ours.dtype == np.float64
+    assert sorted(ours.tolist()) == list(range(n))
+
+
+def test_randint_and_randperm_index_tensors_and_are_cross_entropy_labels_as_torchs() -> None:
+    torch = require_torch()
+    a = np.random.default_rng(5).standard_normal((6, 3))
+    rows, labels = mg.randperm(6, seed=3), mg.randint(0, 3, (6,), seed=4)
+    trows, tlabels = torch.tensor(rows.data, dtype=torch.int64), torch.tensor(labels.data, dtype=torch.int64)
+    x, tx = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    assert np.array_equal(x[rows].data, tx[trows].detach().numpy())  # rows shuffled
+    assert np.array_equal(x[mg.arange(6), labels].data, tx[torch.arange(6), tlabels].detach().numpy())
+    ours, theirs = mg.cross_entropy(x[rows], labels), torch.nn.functional.cross_entropy(tx[trows], tlabels)
+    assert close_to_torch(ours.data, theirs.detach().numpy())
+    ours.backward()
+    theirs.backward()
+    assert close_to_torch(x.grad, tx.grad.numpy())
+
+
+@given(sizes, st.sampled_from([np.float32, np.float64]), st.floats(-5, 5, allow_nan=False))
+def test_full_like_empty_and_empty_like_as_torch(size: tuple[int, ...], kind: type, value: float) -> None:
+    torch = require_torch()
+    source = mg.ones(size, dtype=kind)
+    ours, theirs = mg.full_like(source, value), torch.full_like(torch.ones(size, dtype=torch.float64), value)
+    assert ours.dtype == kind and ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.data, theirs.numpy().astype(kind))
+    for empty in (mg.empty(*size, dtype=kind), mg.empty_like(source), mg.empty_like(source.data)):
+        assert empty.shape == tuple(torch.empty(size).shape) and empty.dtype == kind
+        assert not empty.data.any()  # zeros here: nothing unset to read
+
+
+def test_as_tensor_shares_what_it_can_as_torch() -> None:
+    torch = require_torch()
+    array = np.array([1.0, 2.0])
+    shared, theirs = mg.as_tensor(array), torch.as_tensor(array)
+    array[0] = 5.0  # a float64 array is shared, as torch's
+    assert shared.tolist() == theirs.tolist() == [5.0, 2.0]
+    t = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert mg.as_tensor(t) is t and torch.as_tensor(torch.tensor([1.0])).dtype == torch.float64
+    half = mg.as_tensor(t, dtype=mg.float32)  # another dtype: converted (in the graph, as .to)
+    assert half.dtype == np.float32 and half is not t
+    copied = mg.as_tensor(array, dtype=mg.float32)
+    array[1] = 7.0
+    assert copied.tolist() == [5.0, 2.0] and mg.as_tensor([1, 2]).tolist() == torch.as_tensor([1, 2]).tolist()
+    assert mg.as_tensor(array, device="cpu").tolist() == [5.0, 7.0]

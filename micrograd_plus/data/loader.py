@@ -1,7 +1,8 @@
 """PyTorch's `TensorDataset` and `DataLoader`: the mini-batch loop of nearly every PyTorch
 training script, `for xb, yb in DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)`.
 
-The order is drawn from a private numpy Generator, never numpy's global state. A TensorDataset is
+The order is drawn from the loader's own numpy Generator (`seed=`, `generator=`) or else from the
+package's stream at each epoch (as PyTorch's, from `manual_seed`), never numpy's global state. A TensorDataset is
 cut by slicing each of its tensors at once; any other data set is read item by item and the items
 are stacked (`default_collate`), as torch's DataLoader does.
 """
@@ -59,9 +60,10 @@ class DataLoader:
     """Mini-batches of a data set, one epoch per `for` loop, as `torch.utils.data.DataLoader`.
 
     `dataset` is a TensorDataset or any object with `__len__` and `__getitem__` (an item is a tuple
-    of fields or a single value). With `shuffle=True` every epoch takes a new order from one
-    private Generator: `generator=` (a numpy Generator) or one made from `seed=` (an int, for
-    repeatable runs); numpy's global random state is never used. `len(loader)` is the number of
+    of fields or a single value). With `shuffle=True` every epoch takes a new order from
+    `generator=` (a numpy Generator), or one made from `seed=` (an int, for repeatable runs), or
+    without either from the package's stream (repeatable after `manual_seed`, as PyTorch's);
+    numpy's global random state is never used. `len(loader)` is the number of
     batches; the last batch is smaller unless `drop_last=True`. `batch_size=None` yields the
     items one by one, as the data set gives them (torch's "no batching"). `collate_fn(items)`
     makes a batch from a list of items, `default_collate` by default: Tensors stack into one
@@ -112,7 +114,10 @@ class DataLoader:
         self.shuffle: bool = bool(shuffle)
         self.drop_last: bool = bool(drop_last)
         self.collate_fn: Callable[[Any], Any] | None = collate_fn
-        self.generator: np.random.Generator = generator_from(seed, generator)
+        # None: the package's stream, read at each epoch (so a later manual_seed counts, as in PyTorch)
+        self.generator: np.random.Generator | None = (
+            None if seed is None and generator is None else generator_from(seed, generator)
+        )
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -122,7 +127,7 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
+        order = generator_from(None, self.generator).permutation(n) if self.shuffle else np.arange(n)
         if self.batch_size is None:
             for i in order:
                 item = self.dataset[int(i)]

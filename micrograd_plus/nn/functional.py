@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Node, Op, exp
+from ..factories import generator_from
 from ..tensors import Tensor, positive_int, quiet, real_number, stack, where
 from . import losses as _losses
 
@@ -631,9 +632,9 @@ def dropout(
 ) -> Tensor:
     """In training, each element zeroed with probability p and the others scaled by 1 / (1 - p),
     so the expected output is x, as `torch.nn.functional.dropout`; the identity otherwise (and for
-    p = 0). The coin flips come from `generator` (a numpy Generator; a fresh one when None), never
-    from numpy's global state. The gradient passes, scaled the same, where the element was kept.
-    `inplace` as in `check_inplace`: the same coin flips whether it is True or False."""
+    p = 0). The coin flips come from `generator` (a numpy Generator; the package's stream, which
+    `manual_seed` restarts, when None), never from numpy's global state. The gradient passes,
+    scaled the same, where the element was kept. `inplace` as in `check_inplace`: the same coin flips whether it is True or False."""
     check_inplace(inplace, "dropout()")
     x = _tensor(x)
     p = dropout_probability(p)
@@ -641,7 +642,7 @@ def dropout(
         return x
     if p == 1.0:  # every element dropped (1 / (1 - p) would be 1 / 0)
         return x * np.zeros(x.shape, dtype=x.dtype)
-    rng = np.random.default_rng() if generator is None else generator
+    rng = generator_from(None, generator)
     kept = rng.random(x.shape) >= p  # each with probability 1 - p
     return x * (kept.astype(x.dtype) / np.asarray(1.0 - p, dtype=x.dtype))
 

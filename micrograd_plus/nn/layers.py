@@ -5,7 +5,8 @@ are in activations.py; ReLU, Tanh and Sigmoid are importable from here too).
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
 a = sqrt(5), which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias),
-drawn from a numpy Generator made from `seed`: never from global random state.
+drawn from a numpy Generator made from `seed`, or else from the package's stream (which
+`manual_seed` restarts): never from numpy's global random state.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
+from ..factories import default_generator
 from ..guards import mark_changed
 from ..tensors import Tensor, requested_dtype
 
@@ -28,11 +29,14 @@ Seed = int | random.Random | None
 
 
 def make_rng(seed: Seed) -> random.Random:
-    """A private random generator: an int seeds a new one, a Random is used as it is,
-    None draws fresh entropy. The global `random` state is never touched."""
+    """A private random generator: an int seeds a new one, a Random is used as it is, None
+    seeds one from the package's stream (fresh each run until `manual_seed`, then repeatable).
+    The global `random` state is never touched."""
     if isinstance(seed, random.Random):
         return seed
-    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool)):
+    if seed is None:
+        return random.Random(int(default_generator.integers(2**63)))
+    if isinstance(seed, int) and not isinstance(seed, bool):
         return random.Random(seed)
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}: {seed!r}")
 
