@@ -30,7 +30,17 @@ from .numerical import (
     _require_float64,
     _Slopes,
 )
-from .reports import GradcheckReport, GradientRow, _analytic_grads, _finish, _rows_for, _shape_problem, _short
+from .reports import (
+    SCALAR_SEED,
+    GradcheckReport,
+    GradientRow,
+    _analytic_grads,
+    _compare,
+    _finish,
+    _rows_for,
+    _shape_problem,
+    _short,
+)
 
 __all__ = ["gradcheck", "gradgradcheck"]
 
@@ -56,7 +66,8 @@ def gradcheck(
     (found by `check_local_derivatives` on f's graph), or a hint where no rule is; with
     `raise_exception=False` it returns the report, which is truthy when everything matches.
     For an output with more than one element, the gradient of `sum(w * f)` is checked for
-    fixed random weights `w`.
+    fixed random weights `w`; a scalar output's backward pass starts from the seed 0.5, not 1
+    (divided out again), so that a rule that forgets its upstream gradient is caught too.
 
     As in PyTorch, a second backward pass must give the same gradients within `nondet_tol`
     (a rule that depends on state or randomness fails), and `fast_mode=True` checks each
@@ -118,7 +129,19 @@ def _gradcheck(
         )
     if report.failures:
         report.advice = _diagnosis(f, args, positions, out, report)
+        if weights is None and all(_seed_forgotten(r, atol, rtol) for r in report.failures):
+            report.notes.append(
+                f"autograd's gradients are {1 / SCALAR_SEED:g} times the numeric ones: the output's backward "
+                f"pass was seeded with {SCALAR_SEED:g}, not 1 (and the gradients divided by {SCALAR_SEED:g} "
+                "again), so a rule that forgets to multiply by its upstream gradient g shows this way"
+            )
     return report
+
+
+def _seed_forgotten(row: GradientRow, atol: float, rtol: float) -> bool:
+    """Whether the row's analytic value is the numeric one divided by the seed: the mark of a rule
+    that ignores its upstream gradient (the seed, for the last op)."""
+    return row.numeric != 0 and _compare(row.analytic * SCALAR_SEED, row.numeric, atol, rtol)[2]
 
 
 def _positions_to_check(title: str, args: tuple[Any, ...], names: list[str]) -> list[int]:

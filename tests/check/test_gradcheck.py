@@ -153,6 +153,44 @@ def test_a_cut_table_keeps_the_wrong_rows_first_and_in_order_and_counts_the_rest
     assert (lines[-1] == expected) == (hidden > 0)
 
 
+# A cube whose rule forgets to multiply by the upstream gradient g: right only where g is 1.
+FORGETFUL_CUBE = Op("cube", lambda x: x**3, lambda g, out, x: (3 * x * x,))
+
+
+@given(values("nonzero", margin=0.1, max_magnitude=3.0), st.integers(1, 3))
+def test_gradcheck_catches_a_rule_that_forgets_g_even_on_a_scalar_output(x, n):
+    reports = [
+        gradcheck(lambda a: Value.apply(FORGETFUL_CUBE, a), [Value(x)], raise_exception=False),
+        gradcheck(
+            lambda a: Tensor.apply(FORGETFUL_CUBE, a).sum(),
+            [Tensor(np.full(n, x), requires_grad=True)],
+            raise_exception=False,
+        ),
+    ]
+    for report in reports:
+        assert not report and len(report.failures) == len(report.rows)
+        assert report.advice[0].startswith("cause: op 'cube' has a wrong derivative rule")
+        assert all(r.analytic == pytest.approx(2 * r.numeric, rel=1e-6) for r in report.rows)
+        assert any(
+            "a rule that forgets to multiply by its upstream gradient g" in note for note in report.notes
+        )
+    assert "note: autograd's gradients are 2 times the numeric ones" in str(reports[0])
+
+
+@given(expressions(max_nodes=5))
+def test_the_scalar_seed_is_divided_out_exactly(expr):
+    leaves = expr.leaves()
+    report = gradcheck(expr, leaves)
+    seeded_with_one = micrograd_plus.grad(expr(*leaves), leaves, allow_unused=True)
+    assert [r.analytic for r in report.rows] == [0.0 if g is None else g.data for g in seeded_with_one]
+    assert not any("seeded" in note for note in report.notes)
+
+
+def test_a_wrong_rule_that_uses_g_gets_no_note_about_the_seed():
+    report = gradcheck(lambda a: Value.apply(BAD_CUBE, a), [Value(1.5)], raise_exception=False)
+    assert not report and report.notes == []
+
+
 def test_gradcheck_tolerances_follow_torch_allclose():
     # analytic 1.0 vs numeric 1.0 + 2e-3: |a - n| = 2e-3 <= atol + rtol * |n| only with rtol >= ~2e-3
     slightly_off = Op("off", lambda x: (1 + 2e-3) * x, lambda g, out, x: (g * 1.0,))
