@@ -18,6 +18,7 @@ from .numerical import (
     _as_args,
     _check_callable,
     _check_eps,
+    _check_tolerances,
     _differentiable,
     _evaluator,
     _fill,
@@ -75,6 +76,7 @@ def gradcheck(
     per input instead of two per element, for large inputs.
     """
     _check_callable(f, "f")
+    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     report = _gradcheck("gradcheck", f, _as_args(inputs), eps, atol, rtol, nondet_tol, fast_mode)
     return _finish(report, raise_exception)
 
@@ -92,8 +94,6 @@ def _gradcheck(
     """The report of gradcheck (or gradgradcheck, which checks a function of its own)."""
     names = [_name(a, i) for i, a in enumerate(args)]
     positions = _positions_to_check(title, args, names)
-    if not (isinstance(nondet_tol, (int, float)) and not isinstance(nondet_tol, bool) and nondet_tol >= 0):
-        raise ValueError(f"nondet_tol must be a number >= 0, got {nondet_tol!r}")
     out = f(*args)
     if not isinstance(out, Node):
         raise TypeError(
@@ -325,6 +325,7 @@ def gradgradcheck(
     `grad_outputs` are constants here, not checked as inputs.
     """
     _check_callable(f, "f")
+    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     args = _as_args(inputs)
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
 

@@ -87,11 +87,26 @@ def _probe_weights(shape: tuple[int, ...]) -> np.ndarray:
 # -- finite differences ----------------------------------------------------------------
 
 
+_LARGEST = float(np.finfo(np.float64).max)
+
+
+def _is_number(x: Any) -> bool:
+    """An int or float (numpy's too), not a bool: what a step or a tolerance may be."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 def _check_eps(eps: Any) -> None:
     # Refuses nan, inf and ints too large for a float as well as eps <= 0.
-    real = isinstance(eps, (int, float)) and not isinstance(eps, bool)
-    if not (real and 0 < eps <= float(np.finfo(np.float64).max)):
+    if not (_is_number(eps) and 0 < eps <= _LARGEST):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+
+
+def _check_tolerances(**tolerances: Any) -> None:
+    """Refuse a tolerance (atol, rtol, nondet_tol) that is not a finite number >= 0: with a
+    negative or nan one every comparison fails, and a report would blame a right rule."""
+    for name, value in tolerances.items():
+        if not (_is_number(value) and 0 <= value <= _LARGEST):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 @dataclass
