@@ -19,16 +19,15 @@ from .numerical import (
     _check_callable,
     _check_eps,
     _check_tolerances,
-    _differentiable,
     _evaluator,
     _fill,
     _finite_differences,
-    _name,
+    _inputs_to_perturb,
+    _node_output,
     _output_array,
     _plus_minus,
     _probe_weights,
     _raw_of,
-    _require_float64,
     _Slopes,
 )
 from .reports import (
@@ -92,14 +91,8 @@ def _gradcheck(
     fast_mode: bool,
 ) -> GradcheckReport:
     """The report of gradcheck (or gradgradcheck, which checks a function of its own)."""
-    names = [_name(a, i) for i, a in enumerate(args)]
-    positions = _positions_to_check(title, args, names)
-    out = f(*args)
-    if not isinstance(out, Node):
-        raise TypeError(
-            f"{title}: f must return the Value or Tensor it computed from its inputs, got "
-            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
-        )
+    positions, names = _inputs_to_perturb(title, args, autograd=True)
+    out = _node_output(title, f(*args), args)
     out_data = np.asarray(out.data, dtype=np.float64)
     weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
     nodes = [args[i] for i in positions]
@@ -142,23 +135,6 @@ def _seed_forgotten(row: GradientRow, atol: float, rtol: float) -> bool:
     """Whether the row's analytic value is the numeric one divided by the seed: the mark of a rule
     that ignores its upstream gradient (the seed, for the last op)."""
     return row.numeric != 0 and _compare(row.analytic * SCALAR_SEED, row.numeric, atol, rtol)[2]
-
-
-def _positions_to_check(title: str, args: tuple[Any, ...], names: list[str]) -> list[int]:
-    """The positions of the inputs that require grad, refusing inputs that cannot be checked."""
-    positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
-    if not positions:
-        raise ValueError(
-            f"{title} expects at least one input that requires grad (a Value, or a Tensor with "
-            f"requires_grad=True); got {', '.join(type(a).__name__ for a in args) or 'no inputs'}"
-        )
-    for i in positions:
-        if not _differentiable(args[i]):
-            raise ValueError(
-                f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
-            )
-    _require_float64(args, positions, names)
-    return positions
 
 
 def _not_reentrant(
@@ -327,6 +303,7 @@ def gradgradcheck(
     _check_callable(f, "f")
     _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     args = _as_args(inputs)
+    _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
 
     def first_derivatives(*call_args: Any) -> Any:

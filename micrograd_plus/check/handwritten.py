@@ -20,7 +20,7 @@ from .numerical import (
     _name,
     _output_array,
     _raw_of,
-    _require_float64,
+    _require_finite_float64,
 )
 from .reports import (
     GradcheckReport,
@@ -92,7 +92,7 @@ def check_gradient_function(
             continue
         positions.append(i)
         given_arrays[i] = array
-    _require_float64(args, positions, labels)
+    _require_finite_float64(args, positions, labels)
     out = f(*args)
     if _output_array(out, "f").size != 1:
         raise ValueError(

@@ -19,6 +19,7 @@ from micrograd_plus import (
     compare_gradients,
     gradcheck,
     gradgradcheck,
+    numerical_grad,
 )
 
 pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
@@ -85,3 +86,63 @@ def test_every_finite_tolerance_at_least_zero_is_taken(name, value, kind):
     tolerance = {name: kind(value) if kind is not int else int(min(value, 1e6))}
     for call in _calls(**tolerance).values():
         assert call()
+
+
+# -- inputs and outputs: numerical_grad checks what gradcheck checks ------------------------------
+
+
+@pytest.mark.parametrize("kind", ["Value", "Tensor"])
+def test_numerical_grad_refuses_a_number_taken_out_of_the_graph_as_gradcheck_does(kind):
+    x = Value(1.5) if kind == "Value" else Tensor(np.array([1.5, -0.5]), requires_grad=True)
+    for check in (numerical_grad, gradcheck):
+        with pytest.raises(
+            TypeError, match=rf"^{check.__name__}: f must return the Value or Tensor.*not its \.data"
+        ):
+            check(lambda v: (v * v).data.sum() if kind == "Tensor" else v.data**2, [x])
+
+
+@given(st.floats(-3.0, 3.0))
+def test_numerical_grad_of_plain_numbers_may_return_plain_numbers(x):
+    (g,) = numerical_grad(lambda v: math.sin(v), [x])
+    assert g == pytest.approx(math.cos(x), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "inputs, shown",
+    [("abc", "str 'abc'"), ([], "no inputs"), ([3, None], "int 3, NoneType None"), ({"x": 1.0}, "dict")],
+)
+def test_numerical_grad_refuses_inputs_with_nothing_to_perturb_before_calling_f(inputs, shown):
+    calls = []
+    with pytest.raises(
+        ValueError, match=r"^numerical_grad expects at least one float input to perturb"
+    ) as caught:
+        numerical_grad(lambda *a: calls.append(a), inputs)
+    assert shown in str(caught.value) and calls == []
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_nan_or_inf_input_is_named_before_anything_is_computed(bad):
+    calls = []
+
+    def f(*xs):
+        calls.append(xs)
+        return xs[0] * xs[1]
+
+    y = Value(2.0, label="y")
+    for check in (gradcheck, gradgradcheck, numerical_grad):
+        with pytest.raises(
+            ValueError, match=rf"^input 0 'x' is {bad}: finite differences need finite inputs"
+        ):
+            check(f, [Value(bad, label="x"), y])
+    with pytest.raises(ValueError, match=rf"^input 1 is {bad} at element \[1, 0\] \(and 1 more nan or inf\)"):
+        gradcheck(f, [y, Tensor(np.array([[1.0, 2.0], [bad, bad]]), requires_grad=True)])
+    with pytest.raises(ValueError, match=rf"^input 0 'w' is {bad}"):
+        check_gradient_function(lambda w: w * w, lambda w: 2 * w, [bad], names=["w"])
+    assert calls == []
+
+
+def test_a_nan_input_that_is_not_checked_is_passed_through():
+    # a constant input (no grad) may hold inf: a mask, say; only the inputs checked must be finite
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    mask = Tensor(np.array([0.0, -math.inf]))
+    assert gradcheck(lambda a, m: ((a + m).exp() * 2).sum(), [x, mask])
