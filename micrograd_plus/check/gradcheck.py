@@ -319,7 +319,8 @@ def gradgradcheck(
         refusing = _rule_refusing_nodes(out)
         if refusing is None:
             raise refused
-        report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [refusing])
+        problem, cause = refusing
+        report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [problem], advice=[cause])
         return _finish(report, raise_exception)
     report = _gradcheck("gradgradcheck", first_derivatives, args, eps, atol, rtol, nondet_tol, fast_mode)
     report.notes.insert(
@@ -352,9 +353,10 @@ def _projected_gradient(out: Any, args: tuple[Any, ...], given: np.ndarray | Non
     return total
 
 
-def _rule_refusing_nodes(out: Any) -> str | None:
-    """Which op's backward rule cannot run on nodes (as create_graph=True runs it), in the
-    words of the error it raises (numpy's own, say); None if every rule runs."""
+def _rule_refusing_nodes(out: Any) -> tuple[str, str] | None:
+    """The problem and its cause where an op's backward rule cannot run on nodes (as
+    create_graph=True runs it): the error it raises (numpy's own, say), and how to write the
+    rule instead; None if every rule runs."""
     if not isinstance(out, Node):
         return None
     for node in reversed(topological_order(out)):
@@ -367,9 +369,11 @@ def _rule_refusing_nodes(out: Any) -> str | None:
         except Exception as error:  # noqa: BLE001 - this rule is the one that refuses nodes
             kind = type(node).__name__
             return (
-                f"the backward rule of op {node.op!r} cannot run on {kind}s ({type(error).__name__}: "
-                f"{error}): under create_graph=True a rule gets {kind}s, not numbers, so write it with "
-                "their operators and methods (x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, "
-                "where, which take numbers and nodes alike, to make it differentiable"
+                f"the first derivatives cannot be differentiated: the backward rule of op {node.op!r} "
+                f"cannot run on {kind}s ({type(error).__name__}: {error})",
+                f"cause: op {node.op!r} has a backward rule written for numbers: under create_graph=True "
+                f"a rule gets {kind}s, not numbers, so write it with their operators and methods "
+                "(x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, where, which take numbers "
+                "and nodes alike, to make it differentiable",
             )
     return None
