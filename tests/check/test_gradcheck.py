@@ -99,7 +99,9 @@ def test_finite_differences_refuse_float32_and_bad_eps():
 def test_gradcheck_passes_every_engine_expression(expr):
     report = gradcheck(expr, expr.leaves())
     assert report and report.ok and not report.failures
-    assert str(report).startswith(f"gradcheck: all {len(expr.inputs)} gradient elements match")
+    n = len(expr.inputs)
+    verdict = "the 1 gradient element matches" if n == 1 else f"all {n} gradient elements match"
+    assert str(report).startswith(f"gradcheck: {verdict}")
 
 
 def test_gradcheck_raises_a_runtime_error_with_a_table_naming_the_wrong_element():
@@ -110,7 +112,7 @@ def test_gradcheck_raises_a_runtime_error_with_a_table_naming_the_wrong_element(
     assert isinstance(error, RuntimeError)
     message = str(error)
     lines = message.splitlines()
-    assert lines[0] == "gradcheck: 1 of 2 gradient elements are wrong (eps=1e-06, atol=1e-05, rtol=0.001)"
+    assert lines[0] == "gradcheck: 1 of 2 gradient elements is wrong (eps=1e-06, atol=1e-05, rtol=0.001)"
     assert lines[1] == "  input 0 'x': 1 of 1 elements wrong; largest error 2.0e+00 (analytic -4, numeric -6)"
     assert lines[2].startswith("  cause: op 'cube' has a wrong derivative rule (node 0 of 2 in forward order")
     assert lines[3].split() == ["input", "element", "analytic", "numeric", "abs", "err", "rel", "err"]
@@ -237,7 +239,9 @@ def test_local_derivatives_of_every_engine_op_match(expr):
     report = check_local_derivatives(out)
     assert isinstance(report, LocalDerivativeReport) and report
     assert report.first_failure is None
-    assert str(report).startswith(f"check_local_derivatives: the rules of all {expr.size} checked")
+    n = expr.size
+    verdict = "the rule of the 1 checked" if n == 1 else f"the rules of all {n} checked"
+    assert str(report).startswith(f"check_local_derivatives: {verdict}")
 
 
 def test_local_check_names_the_wrong_op_with_its_inputs():
@@ -321,6 +325,48 @@ def test_local_check_reports_a_rule_with_the_wrong_number_of_gradients_or_that_r
     assert "backward raised NameError" in str(report)
 
 
+@pytest.mark.parametrize(
+    "leaf", [Value(2.0), Tensor(np.ones(3), requires_grad=True), Value(1.0, requires_grad=False)]
+)
+def test_a_leaf_has_no_rule_to_be_wrong_and_its_report_says_nothing_was_checked(leaf):
+    report = check_local_derivatives(leaf)  # no raise: truthy, as all([]) is
+    assert report and report.checks == []
+    assert str(report) == (
+        "check_local_derivatives: nothing to check: the graph has no operation nodes (its root is a leaf), "
+        "so no derivative rule was checked"
+    )
+
+
+def test_one_element_or_node_is_counted_in_the_singular():
+    x, y = Value(1.5, label="x"), Value(2.0, label="y")
+    assert str(gradcheck(lambda a: a * a, [x])).startswith("gradcheck: the 1 gradient element matches (eps=")
+    wrong = gradcheck(lambda a: Value.apply(BAD_CUBE, a), [x], raise_exception=False)
+    assert str(wrong).startswith("gradcheck: the 1 gradient element is wrong (eps=")
+    one_of_two = gradcheck(lambda a, b: Value.apply(BAD_CUBE, a) * b, [x, y], raise_exception=False)
+    assert str(one_of_two).startswith("gradcheck: 1 of 2 gradient elements is wrong (eps=")
+    both = gradcheck(
+        lambda a, b: Value.apply(BAD_CUBE, a) * Value.apply(BAD_CUBE, b), [x, y], raise_exception=False
+    )
+    assert str(both).startswith("gradcheck: 2 of 2 gradient elements are wrong (eps=")
+    assert str(check_local_derivatives(x.tanh())).startswith(
+        "check_local_derivatives: the rule of the 1 checked operation node matches finite differences (eps="
+    )
+    assert str(check_local_derivatives(x.tanh() * y)).startswith(
+        "check_local_derivatives: the rules of all 2 checked operation nodes match finite differences (eps="
+    )
+    empty = gradcheck(lambda t: t.sum(), [Tensor(np.zeros(0), requires_grad=True)])
+    assert empty and str(empty).startswith("gradcheck: no gradient elements to compare (eps=")
+
+
+def test_local_check_with_every_node_skipped_says_none_was_checked():
+    kinks = Value(0.0).relu() + Value(0.0).abs()  # '+' is checked; relu and abs are skipped
+    report = check_local_derivatives(Value(0.0).relu(), allow_skips=True)
+    assert report and str(report).splitlines()[0] == (
+        "check_local_derivatives: no operation node was checked; 1 skipped (allowed)"
+    )
+    assert "2 skipped (allowed)" in str(check_local_derivatives(kinks, allow_skips=True))
+
+
 def test_local_check_takes_only_a_node():
     with pytest.raises(TypeError, match="output node of a graph, got float"):
         check_local_derivatives(1.0)
@@ -333,7 +379,7 @@ def test_a_custom_op_is_verified_and_a_wrong_one_is_caught_everywhere():
     x = Value(1.3, label="x")
     assert gradcheck(lambda a: Value.apply(GOOD_CUBE, a.sin()), [x])
     assert check_local_derivatives(Value.apply(GOOD_CUBE, x.sin()))
-    with pytest.raises(GradcheckError, match=r"1 of 1 gradient elements are wrong"):
+    with pytest.raises(GradcheckError, match=r"the 1 gradient element is wrong"):
         gradcheck(lambda a: Value.apply(BAD_CUBE, a.sin()), [x])
     with pytest.raises(GradcheckError, match=r"derivative rule of op 'cube' is wrong"):
         check_local_derivatives(Value.apply(BAD_CUBE, x.sin()))
