@@ -37,6 +37,10 @@ def test_version_prints_the_package_version(capsys):
             "is a folder; give a file name such as './trace.html'",
         ),
         (["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "missing/p.html"], "does not exist"),
+        (
+            ["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "p.svg"],
+            "export_html() writes an HTML page",
+        ),
     ],
 )
 def test_an_unusable_output_path_is_one_line_and_exit_2_before_any_work(
