@@ -396,9 +396,12 @@ def test_expressions_shrink_a_wrong_custom_op_to_a_minimal_failing_graph():
     assert 1 <= minimal.size <= 2 and len(minimal.inputs) == 1
     assert minimal.steps[-1].op == "cube"
     source = repr(minimal)
-    assert "Value.apply(cube, " in source.splitlines()[-1] and source.splitlines()[-1].startswith("out = ")
-    namespace: dict = {"cube": BAD_CUBE}
-    exec(source, namespace)  # the printed program reproduces the failure
+    # the op is printed as the variable that holds it here (not as its name, 'cube')
+    assert "Value.apply(BAD_CUBE, " in source.splitlines()[-1] and source.splitlines()[-1].startswith(
+        "out = "
+    )
+    namespace = dict(globals())
+    exec(source, namespace)  # the printed program, pasted here, reproduces the failure
     report = check_local_derivatives(namespace["out"], raise_exception=False)
     assert report.first_failure.op == "cube"
 
@@ -588,7 +591,7 @@ def test_readme_python_examples_run_and_print_what_the_readme_shows():
         with contextlib.redirect_stdout(printed):
             exec(compile(block, f"docs/checking.md block {index}", "exec"), namespace)
         namespaces.append(namespace)
-    shown = [b for b in _readme_blocks("text") if not b.startswith("Falsifying example")]
+    shown = [b for b in _readme_blocks("text") if not b.startswith("Failing test case")]
     assert len(shown) == 3
     for text in shown:
         assert text in printed.getvalue()
@@ -611,10 +614,14 @@ def test_readme_hypothesis_example_prints_the_minimal_failing_program():
     with pytest.raises(GradcheckError) as caught:
         namespace["test_gradients_of_random_graphs"]()
     notes = "\n".join(getattr(caught.value, "__notes__", []))
-    # newer hypothesis releases head the report "Failing test case:" instead
-    notes = notes.replace("Failing test case:", "Falsifying example:")
-    expected = next(b for b in _readme_blocks("text") if b.startswith("Falsifying example"))
+    # older hypothesis releases head the report "Falsifying example:" instead
+    notes = notes.replace("Falsifying example:", "Failing test case:")
+    expected = next(b for b in _readme_blocks("text") if b.startswith("Failing test case"))
     assert expected.strip() in notes
+    # the program runs as pasted after the test's definitions, and shows the same failure
+    program = expected.split("expr=", 1)[1].rsplit(",", 1)[0].replace("\n    ", "\n")
+    exec(program, namespace)
+    assert check_local_derivatives(namespace["out"], raise_exception=False).first_failure.op == "cube"
 
 
 def test_readme_commands_run(tmp_path):
