@@ -18,19 +18,29 @@ from .numerical import (
     _as_args,
     _check_callable,
     _check_eps,
-    _differentiable,
+    _check_tolerances,
     _evaluator,
     _fill,
     _finite_differences,
-    _name,
+    _inputs_to_perturb,
+    _node_output,
     _output_array,
     _plus_minus,
     _probe_weights,
     _raw_of,
-    _require_float64,
     _Slopes,
 )
-from .reports import GradcheckReport, GradientRow, _analytic_grads, _finish, _rows_for, _shape_problem, _short
+from .reports import (
+    SCALAR_SEED,
+    GradcheckReport,
+    GradientRow,
+    _analytic_grads,
+    _compare,
+    _finish,
+    _rows_for,
+    _shape_problem,
+    _short,
+)
 
 __all__ = ["gradcheck", "gradgradcheck"]
 
@@ -56,7 +66,8 @@ def gradcheck(
     (found by `check_local_derivatives` on f's graph), or a hint where no rule is; with
     `raise_exception=False` it returns the report, which is truthy when everything matches.
     For an output with more than one element, the gradient of `sum(w * f)` is checked for
-    fixed random weights `w`.
+    fixed random weights `w`; a scalar output's backward pass starts from the seed 0.5, not 1
+    (divided out again), so that a rule that forgets its upstream gradient is caught too.
 
     As in PyTorch, a second backward pass must give the same gradients within `nondet_tol`
     (a rule that depends on state or randomness fails), and `fast_mode=True` checks each
@@ -64,6 +75,7 @@ def gradcheck(
     per input instead of two per element, for large inputs.
     """
     _check_callable(f, "f")
+    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     report = _gradcheck("gradcheck", f, _as_args(inputs), eps, atol, rtol, nondet_tol, fast_mode)
     return _finish(report, raise_exception)
 
@@ -79,16 +91,8 @@ def _gradcheck(
     fast_mode: bool,
 ) -> GradcheckReport:
     """The report of gradcheck (or gradgradcheck, which checks a function of its own)."""
-    names = [_name(a, i) for i, a in enumerate(args)]
-    positions = _positions_to_check(title, args, names)
-    if not (isinstance(nondet_tol, (int, float)) and not isinstance(nondet_tol, bool) and nondet_tol >= 0):
-        raise ValueError(f"nondet_tol must be a number >= 0, got {nondet_tol!r}")
-    out = f(*args)
-    if not isinstance(out, Node):
-        raise TypeError(
-            f"{title}: f must return the Value or Tensor it computed from its inputs, got "
-            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
-        )
+    positions, names = _inputs_to_perturb(title, args, autograd=True)
+    out = _node_output(title, f(*args), args)
     out_data = np.asarray(out.data, dtype=np.float64)
     weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
     nodes = [args[i] for i in positions]
@@ -118,24 +122,19 @@ def _gradcheck(
         )
     if report.failures:
         report.advice = _diagnosis(f, args, positions, out, report)
+        if weights is None and all(_seed_forgotten(r, atol, rtol) for r in report.failures):
+            report.notes.append(
+                f"autograd's gradients are {1 / SCALAR_SEED:g} times the numeric ones: the output's backward "
+                f"pass was seeded with {SCALAR_SEED:g}, not 1 (and the gradients divided by {SCALAR_SEED:g} "
+                "again), so a rule that forgets to multiply by its upstream gradient g shows this way"
+            )
     return report
 
 
-def _positions_to_check(title: str, args: tuple[Any, ...], names: list[str]) -> list[int]:
-    """The positions of the inputs that require grad, refusing inputs that cannot be checked."""
-    positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
-    if not positions:
-        raise ValueError(
-            f"{title} expects at least one input that requires grad (a Value, or a Tensor with "
-            f"requires_grad=True); got {', '.join(type(a).__name__ for a in args) or 'no inputs'}"
-        )
-    for i in positions:
-        if not _differentiable(args[i]):
-            raise ValueError(
-                f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
-            )
-    _require_float64(args, positions, names)
-    return positions
+def _seed_forgotten(row: GradientRow, atol: float, rtol: float) -> bool:
+    """Whether the row's analytic value is the numeric one divided by the seed: the mark of a rule
+    that ignores its upstream gradient (the seed, for the last op)."""
+    return row.numeric != 0 and _compare(row.analytic * SCALAR_SEED, row.numeric, atol, rtol)[2]
 
 
 def _not_reentrant(
@@ -302,7 +301,9 @@ def gradgradcheck(
     `grad_outputs` are constants here, not checked as inputs.
     """
     _check_callable(f, "f")
+    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     args = _as_args(inputs)
+    _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
 
     def first_derivatives(*call_args: Any) -> Any:
@@ -318,7 +319,8 @@ def gradgradcheck(
         refusing = _rule_refusing_nodes(out)
         if refusing is None:
             raise refused
-        report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [refusing])
+        problem, cause = refusing
+        report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [problem], advice=[cause])
         return _finish(report, raise_exception)
     report = _gradcheck("gradgradcheck", first_derivatives, args, eps, atol, rtol, nondet_tol, fast_mode)
     report.notes.insert(
@@ -351,9 +353,10 @@ def _projected_gradient(out: Any, args: tuple[Any, ...], given: np.ndarray | Non
     return total
 
 
-def _rule_refusing_nodes(out: Any) -> str | None:
-    """Which op's backward rule cannot run on nodes (as create_graph=True runs it), in the
-    words of the error it raises (numpy's own, say); None if every rule runs."""
+def _rule_refusing_nodes(out: Any) -> tuple[str, str] | None:
+    """The problem and its cause where an op's backward rule cannot run on nodes (as
+    create_graph=True runs it): the error it raises (numpy's own, say), and how to write the
+    rule instead; None if every rule runs."""
     if not isinstance(out, Node):
         return None
     for node in reversed(topological_order(out)):
@@ -366,9 +369,11 @@ def _rule_refusing_nodes(out: Any) -> str | None:
         except Exception as error:  # noqa: BLE001 - this rule is the one that refuses nodes
             kind = type(node).__name__
             return (
-                f"the backward rule of op {node.op!r} cannot run on {kind}s ({type(error).__name__}: "
-                f"{error}): under create_graph=True a rule gets {kind}s, not numbers, so write it with "
-                "their operators and methods (x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, "
-                "where, which take numbers and nodes alike, to make it differentiable"
+                f"the first derivatives cannot be differentiated: the backward rule of op {node.op!r} "
+                f"cannot run on {kind}s ({type(error).__name__}: {error})",
+                f"cause: op {node.op!r} has a backward rule written for numbers: under create_graph=True "
+                f"a rule gets {kind}s, not numbers, so write it with their operators and methods "
+                "(x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, where, which take numbers "
+                "and nodes alike, to make it differentiable",
             )
     return None

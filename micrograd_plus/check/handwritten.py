@@ -14,12 +14,13 @@ from ..gradients import grad
 from .numerical import (
     _as_args,
     _check_callable,
+    _check_tolerances,
     _differentiable,
     _finite_differences,
     _name,
     _output_array,
     _raw_of,
-    _require_float64,
+    _require_finite_float64,
 )
 from .reports import (
     GradcheckReport,
@@ -56,6 +57,7 @@ def check_gradient_function(
     """
     _check_callable(f, "f")
     _check_callable(grad_f, "grad_f")
+    _check_tolerances(atol=atol, rtol=rtol)
     args = _as_args(inputs)
     labels = [_name(a, i, names) for i, a in enumerate(args)]
     given = grad_f(*args)
@@ -90,7 +92,7 @@ def check_gradient_function(
             continue
         positions.append(i)
         given_arrays[i] = array
-    _require_float64(args, positions, labels)
+    _require_finite_float64(args, positions, labels)
     out = f(*args)
     if _output_array(out, "f").size != 1:
         raise ValueError(
@@ -143,6 +145,7 @@ def compare_gradients(
         raise TypeError(
             f"compare_gradients() takes the output node of a graph first, got {type(output).__name__}"
         )
+    _check_tolerances(atol=atol, rtol=rtol)
     if not isinstance(gradients, Mapping) or not gradients or not all(isinstance(n, Node) for n in gradients):
         raise TypeError(
             "compare_gradients() takes a dict from nodes to your gradients, with at least one entry, "

@@ -15,6 +15,7 @@ from .. import ieee
 from ..engine import Node, topological_order
 from .numerical import (
     _check_eps,
+    _check_tolerances,
     _differentiable,
     _is_float_array,
     _name,
@@ -365,6 +366,7 @@ def check_local_derivatives(
             f"check_local_derivatives() takes the output node of a graph, got {type(root).__name__}"
         )
     _check_eps(eps)
+    _check_tolerances(atol=atol, rtol=rtol)
     order = list(reversed(topological_order(root)))
     ops = [n for n in order if n._op is not None]
     checks = [_check_node(k, node, eps, atol, rtol) for k, node in enumerate(ops)]

@@ -44,7 +44,34 @@ def _differentiable(x: Any) -> bool:
     return isinstance(raw, (float, np.floating)) or _is_float_array(raw)
 
 
-def _require_float64(args: Sequence[Any], positions: Sequence[int], names: Sequence[str]) -> None:
+def _inputs_to_perturb(title: str, args: tuple[Any, ...], autograd: bool) -> tuple[list[int], list[str]]:
+    """The positions of the inputs finite differences perturb, and every input's name, for
+    gradcheck and gradgradcheck (`autograd`: the nodes that require grad) and numerical_grad
+    (every float, float array, or node with such data). Refuses, before f runs, what
+    finite differences cannot use: no such input, data that is not float, or not float64, or
+    is nan or inf."""
+    names = [_name(a, i) for i, a in enumerate(args)]
+    if autograd:
+        positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
+        wanted = "input that requires grad (a Value, or a Tensor with requires_grad=True)"
+    else:
+        positions = [i for i, a in enumerate(args) if _differentiable(a)]
+        wanted = "float input to perturb (a float, a float array, or a Value or Tensor of floats)"
+    if not positions:
+        got = ", ".join(f"{type(a).__name__} {a!r:.40}" for a in args) or "no inputs"
+        raise ValueError(f"{title} expects at least one {wanted}; got {got}")
+    for i in positions:
+        if not _differentiable(args[i]):
+            raise ValueError(
+                f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
+            )
+    _require_finite_float64(args, positions, names)
+    return positions, names
+
+
+def _require_finite_float64(args: Sequence[Any], positions: Sequence[int], names: Sequence[str]) -> None:
+    """Refuse inputs to perturb that are not float64 (a step of 1e-6 is lost in float32
+    rounding) or hold nan or inf (where no slope is defined), naming the input."""
     for i in positions:
         raw = _raw_of(args[i])
         if _is_float_array(raw) and raw.dtype != np.float64:
@@ -52,6 +79,31 @@ def _require_float64(args: Sequence[Any], positions: Sequence[int], names: Seque
                 f"{names[i]} has dtype {raw.dtype}; finite differences need float64 (a step of 1e-6 "
                 f"is lost in float32 rounding). Pass float64 data: {_to_float64_hint(args[i])}."
             )
+        array = np.asarray(raw, dtype=np.float64)
+        bad = np.argwhere(~np.isfinite(array))
+        if len(bad):
+            where = tuple(int(k) for k in bad[0])
+            what = f"is {float(array[where])}"
+            if where:
+                what += f" at element [{', '.join(map(str, where))}]"
+            if len(bad) > 1:
+                what += f" (and {len(bad) - 1} more nan or inf)"
+            raise ValueError(
+                f"{names[i]} {what}: finite differences need finite inputs (there is no slope at nan "
+                "or inf), so nothing was checked; give it finite data"
+            )
+
+
+def _node_output(title: str, out: Any, args: tuple[Any, ...]) -> Any:
+    """f's output `out`, refusing a number where f was given nodes: f took its result out of
+    the graph (`.data`, `.item()`), which gradcheck cannot differentiate and numerical_grad
+    should not hide."""
+    if any(isinstance(a, Node) for a in args) and not isinstance(out, Node):
+        raise TypeError(
+            f"{title}: f must return the Value or Tensor it computed from its inputs, got "
+            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
+        )
+    return out
 
 
 def _to_float64_hint(x: Any) -> str:
@@ -87,11 +139,26 @@ def _probe_weights(shape: tuple[int, ...]) -> np.ndarray:
 # -- finite differences ----------------------------------------------------------------
 
 
+_LARGEST = float(np.finfo(np.float64).max)
+
+
+def _is_number(x: Any) -> bool:
+    """An int or float (numpy's too), not a bool: what a step or a tolerance may be."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 def _check_eps(eps: Any) -> None:
     # Refuses nan, inf and ints too large for a float as well as eps <= 0.
-    real = isinstance(eps, (int, float)) and not isinstance(eps, bool)
-    if not (real and 0 < eps <= float(np.finfo(np.float64).max)):
+    if not (_is_number(eps) and 0 < eps <= _LARGEST):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+
+
+def _check_tolerances(**tolerances: Any) -> None:
+    """Refuse a tolerance (atol, rtol, nondet_tol) that is not a finite number >= 0: with a
+    negative or nan one every comparison fails, and a report would blame a right rule."""
+    for name, value in tolerances.items():
+        if not (_is_number(value) and 0 <= value <= _LARGEST):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 @dataclass
@@ -199,17 +266,19 @@ def numerical_grad(
     every input: one gradient per input (a float for a Value or float, an array for a
     Tensor or array; None for arguments that are not floats, which are passed through).
 
-    `f(*inputs)` may return a Value, a Tensor, a float or an array. For an output with
+    `f(*inputs)` may return a Value or a Tensor, or, for inputs that are plain floats and
+    arrays, a float or an array (as gradcheck, it refuses a number taken out of the graph
+    of Value or Tensor inputs: return the node, not its `.data`). For an output with
     more than one element give `grad_output` (as for `backward(gradient)`): the result
     is then the gradient of `sum(grad_output * f)`. `.grad` is never touched.
     """
     _check_callable(f, "f")
     args = _as_args(inputs)
-    positions = [i for i, a in enumerate(args) if _differentiable(a)]
-    _require_float64(args, positions, [_name(a, i) for i, a in enumerate(args)])
+    positions, _ = _inputs_to_perturb("numerical_grad", args, autograd=False)
     try:
         weights = None if grad_output is None else np.asarray(_raw_of(grad_output), dtype=np.float64)
     except OverflowError:
         raise ValueError(f"grad_output holds a number too large for a float: {grad_output!r:.60}") from None
+    _node_output("numerical_grad", f(*args), args)
     slopes = _finite_differences(f, args, positions, eps, weights, "f")
     return tuple(_shaped(slopes[i].central, args[i]) if i in slopes else None for i in range(len(args)))

@@ -192,10 +192,14 @@ class GradcheckReport:
         n_bad = len(self.failures)
         step = f"eps={self.eps:g}, " if self.reference_label == "numeric" else ""
         tolerances = f"({step}atol={self.atol:g}, rtol={self.rtol:g})"
+        n = len(self.rows)
         if self.ok:
-            head = f"{self.title}: all {len(self.rows)} gradient elements match {tolerances}"
+            verdict = {0: "no gradient elements to compare", 1: "the 1 gradient element matches"}
+            head = f"{self.title}: {verdict.get(n, f'all {n} gradient elements match')} {tolerances}"
         elif n_bad:
-            head = f"{self.title}: {n_bad} of {len(self.rows)} gradient elements are wrong {tolerances}"
+            are = "is" if n_bad == 1 else "are"
+            wrong = "the 1 gradient element is" if n == 1 else f"{n_bad} of {n} gradient elements {are}"
+            head = f"{self.title}: {wrong} wrong {tolerances}"
         else:
             head = f"{self.title}: failed, for the reasons below {tolerances}"
         parts = [head]
@@ -247,14 +251,24 @@ def _rows_for(
     return rows
 
 
+# The seed of a scalar output's backward pass in the checks: not 1, so that a rule that forgets
+# to multiply by its upstream gradient g is caught (its gradient comes out twice as large once
+# the seed is divided out again), and a power of 2, so that dividing it out is exact: a right
+# rule's gradient is bit for bit the one a seed of 1 gives.
+SCALAR_SEED = 0.5
+
+
 def _analytic_grads(out: Node, nodes: list[Node], weights: np.ndarray | None) -> list[np.ndarray]:
     """Autograd's gradients of sum(weights * out) for `nodes` as float64 arrays (zeros
-    where the output does not depend on a node). `.grad` is not touched."""
+    where the output does not depend on a node); without weights (a scalar output), those
+    of `out` itself, computed from the seed SCALAR_SEED. `.grad` is not touched."""
     if not out.requires_grad:
         return [np.zeros(np.shape(n.data)) for n in nodes]
-    grads = grad(out, nodes, grad_outputs=weights, allow_unused=True)
+    seed = SCALAR_SEED * out._seed() if weights is None else weights
+    scale = SCALAR_SEED if weights is None else 1.0
+    grads = grad(out, nodes, grad_outputs=seed, allow_unused=True)
     return [
-        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64)
+        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64) / scale
         for node, g in zip(nodes, grads)
     ]
 
@@ -307,7 +321,9 @@ def _short(x: Any) -> str:
 class LocalDerivativeReport:
     """Every node's rule checked on its own. `first_failure` is the earliest node (in
     forward order) whose rule disagrees with finite differences. Truthy when no rule is
-    wrong and no node was skipped, or, with `allow_skips`, when no rule is wrong."""
+    wrong and no node was skipped, or, with `allow_skips`, when no rule is wrong; so for a
+    graph without operation nodes (a leaf), which has no rule to be wrong, though its text
+    says that nothing was checked."""
 
     checks: list[NodeCheck]
     eps: float
@@ -343,10 +359,18 @@ class LocalDerivativeReport:
         if len(skipped) > 10:
             tail.append(f"  ... and {len(skipped) - 10} more skipped nodes")
         first = self.first_failure
-        if first is None:
-            matched = (
-                f"the rules of all {checked} checked operation nodes match finite differences {tolerances}"
+        if not self.checks:
+            return (
+                "check_local_derivatives: nothing to check: the graph has no operation nodes (its root is "
+                "a leaf), so no derivative rule was checked"
             )
+        if first is None:
+            if checked == 0:
+                matched = "no operation node was checked"
+            elif checked == 1:
+                matched = f"the rule of the 1 checked operation node matches finite differences {tolerances}"
+            else:
+                matched = f"the rules of all {checked} checked operation nodes match finite differences {tolerances}"
             if not skipped:
                 head = f"check_local_derivatives: {matched}"
             elif self.allow_skips:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__
 from .demo import run_demo
@@ -50,19 +52,33 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (its subcommands' too), with a word more on its most puzzling error:
+    an expression that starts with a minus sign ("-a*b") reads as an option, so argparse says
+    that the expression is missing."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.endswith("required: expression"):
+            message += (
+                ' (an expression that starts with a minus sign, as "-a*b", reads as an option: write it '
+                f'with a leading space, " -a*b", or last, after --: {self.prog} [options] -- "-a*b")'
+            )
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: `demo`, `graph` and `trace`, each calling its function through `func`."""
-    parser = argparse.ArgumentParser(
-        prog="micrograd-plus", description="Learn, draw and test backpropagation."
-    )
+    parser = _Parser(prog="micrograd-plus", description="Learn, draw and test backpropagation.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="train micrograd's two-moons MLP and plot the result")
     demo.add_argument("--steps", type=_positive, default=100, help="training steps (default 100)")
-    demo.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
+    demo.add_argument("--seed", type=int, default=0, help="seed for the data and the weights (default 0)")
     demo.add_argument("--hidden", type=_sizes, default=[16, 16], help="hidden layer sizes (default 16,16)")
-    demo.add_argument("--out", default="micrograd_plus_out", help="folder for the plots")
+    demo.add_argument(
+        "--out", default="micrograd_plus_out", help="folder for the plots (default micrograd_plus_out)"
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_run_demo)
 
@@ -72,13 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `micrograd-plus` command on `argv` (the process's arguments when None); the exit
-    status: 0 done, 1 a system problem, 2 bad input, 130 interrupted."""
+    status: 0 done, 1 a system problem (or the reader of the output went away), 2 bad input,
+    130 interrupted."""
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
+        return status
     except KeyboardInterrupt:  # Ctrl-C: one line and the shell's usual status, no traceback
         print("micrograd-plus: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output closed it (`| head -2`): stop, quietly. As Python's docs
+        # advise (signal module, "Note on SIGPIPE"), stdout then points at devnull, so that
+        # the interpreter's flush at exit does not fail on it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

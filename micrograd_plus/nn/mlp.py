@@ -28,6 +28,24 @@ def _activation(activation: str | None, nonlin: bool | None) -> str:
     return activation
 
 
+def _require_a_list(model: Module, x: Any, nin: int) -> None:
+    """Refuse an input that is not a list (a lone number, a string): Neuron, Layer and MLP take
+    one input per weight, as micrograd's do, in a list (or tuple, or 1-d array)."""
+    try:
+        len(x)
+    except TypeError:
+        pass
+    else:
+        if not isinstance(x, (str, bytes)):
+            return
+    names = [f"x{i}" for i in range(1, nin + 1)]
+    example = ", ".join(names if nin <= 3 else [*names[:2], "...", names[-1]])
+    raise TypeError(
+        f"{type(model).__name__} expects a list of {nin} input{'s' if nin != 1 else ''} (numbers or Values), got "
+        f"{type(x).__name__} {x!r:.40}: call it with one input per weight, model([{example}])"
+    )
+
+
 class Neuron(Module):
     """One neuron: activation(w . x + b). Weights start uniform in [-1, 1], bias 0, as in micrograd."""
 
@@ -51,6 +69,7 @@ class Neuron(Module):
 
     def forward(self, x: Sequence[Any]) -> Value:
         """`activation(dot(w, x, b))`: two nodes on the reference engine, one on the fast one."""
+        _require_a_list(self, x, len(self.w))
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
         return engine.dot(self.w, x, self.b, self.activation)
@@ -79,6 +98,7 @@ class Layer(Module):
 
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
         neurons = self.neurons
+        _require_a_list(self, x, len(neurons[0].w))
         # Plain Neurons of one activation are made by one `engine.neurons` call (the fast
         # engine reads their shared inputs once); the nodes are those of calling each neuron.
         activation = neurons[0].activation
@@ -118,6 +138,7 @@ class MLP(Module):
         ]
 
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
+        _require_a_list(self, x, len(self.layers[0].neurons[0].w))
         out: Any = x
         for layer in self.layers:
             out = layer(out)

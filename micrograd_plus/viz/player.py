@@ -236,8 +236,8 @@ def export_html(
     title: str = "micrograd_plus: stepping through backpropagation",
     renderer: str = "auto",
 ) -> pathlib.Path:
-    """Write one HTML file that plays the forward and then the backward pass of the
-    graph that computed `root`; returns its path. No `.grad` is changed.
+    """Write one HTML file (`path` ends in .html or .htm) that plays the forward and then
+    the backward pass of the graph that computed `root`; returns its path. No `.grad` is changed.
 
     Open it in any browser: Prev / Next / Play buttons, a slider, and the left and
     right arrow keys move between steps (backward step 0 is the seed, as in
@@ -245,6 +245,7 @@ def export_html(
     and ctrl+wheel zoom the drawing, which keeps the current node in view. The page
     needs no network. In a notebook, `play(root)` shows the same player inline.
     """
+    path = _html_path(path, "export_html")  # before the work of rendering every step
     page, _ = player_page(
         root,
         module=module,
@@ -256,8 +257,19 @@ def export_html(
         renderer=renderer,
         caller="export_html",
     )
-    path = pathlib.Path(path)
     path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _html_path(path: str | pathlib.Path, caller: str) -> pathlib.Path:
+    """`path` as a Path, refusing a suffix other than .html and .htm (in any case), as render
+    refuses a suffix that names no format it writes: the file is an HTML page."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(
+            f"{caller}() writes an HTML page: end the file name with .html or .htm, got {str(path)!r}"
+            + (" (render(root, path) draws the graph as .svg, .png or .pdf)" if path.suffix else "")
+        )
     return path
 
 
@@ -285,7 +297,7 @@ class Player:
 
     def save(self, path: str | pathlib.Path) -> pathlib.Path:
         """Write the player as a self-contained HTML file (as `export_html` does); returns the path."""
-        path = pathlib.Path(path)
+        path = _html_path(path, "Player.save")
         path.write_text(self.page, encoding="utf-8")
         return path
 

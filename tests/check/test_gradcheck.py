@@ -99,7 +99,9 @@ def test_finite_differences_refuse_float32_and_bad_eps():
 def test_gradcheck_passes_every_engine_expression(expr):
     report = gradcheck(expr, expr.leaves())
     assert report and report.ok and not report.failures
-    assert str(report).startswith(f"gradcheck: all {len(expr.inputs)} gradient elements match")
+    n = len(expr.inputs)
+    verdict = "the 1 gradient element matches" if n == 1 else f"all {n} gradient elements match"
+    assert str(report).startswith(f"gradcheck: {verdict}")
 
 
 def test_gradcheck_raises_a_runtime_error_with_a_table_naming_the_wrong_element():
@@ -110,7 +112,7 @@ def test_gradcheck_raises_a_runtime_error_with_a_table_naming_the_wrong_element(
     assert isinstance(error, RuntimeError)
     message = str(error)
     lines = message.splitlines()
-    assert lines[0] == "gradcheck: 1 of 2 gradient elements are wrong (eps=1e-06, atol=1e-05, rtol=0.001)"
+    assert lines[0] == "gradcheck: 1 of 2 gradient elements is wrong (eps=1e-06, atol=1e-05, rtol=0.001)"
     assert lines[1] == "  input 0 'x': 1 of 1 elements wrong; largest error 2.0e+00 (analytic -4, numeric -6)"
     assert lines[2].startswith("  cause: op 'cube' has a wrong derivative rule (node 0 of 2 in forward order")
     assert lines[3].split() == ["input", "element", "analytic", "numeric", "abs", "err", "rel", "err"]
@@ -151,6 +153,44 @@ def test_a_cut_table_keeps_the_wrong_rows_first_and_in_order_and_counts_the_rest
     which = f"{hidden_wrong} of them wrong" if hidden_wrong else "all matching"
     expected = f"... {hidden} more rows not shown ({which}; report.rows has them all)"
     assert (lines[-1] == expected) == (hidden > 0)
+
+
+# A cube whose rule forgets to multiply by the upstream gradient g: right only where g is 1.
+FORGETFUL_CUBE = Op("cube", lambda x: x**3, lambda g, out, x: (3 * x * x,))
+
+
+@given(values("nonzero", margin=0.1, max_magnitude=3.0), st.integers(1, 3))
+def test_gradcheck_catches_a_rule_that_forgets_g_even_on_a_scalar_output(x, n):
+    reports = [
+        gradcheck(lambda a: Value.apply(FORGETFUL_CUBE, a), [Value(x)], raise_exception=False),
+        gradcheck(
+            lambda a: Tensor.apply(FORGETFUL_CUBE, a).sum(),
+            [Tensor(np.full(n, x), requires_grad=True)],
+            raise_exception=False,
+        ),
+    ]
+    for report in reports:
+        assert not report and len(report.failures) == len(report.rows)
+        assert report.advice[0].startswith("cause: op 'cube' has a wrong derivative rule")
+        assert all(r.analytic == pytest.approx(2 * r.numeric, rel=1e-6) for r in report.rows)
+        assert any(
+            "a rule that forgets to multiply by its upstream gradient g" in note for note in report.notes
+        )
+    assert "note: autograd's gradients are 2 times the numeric ones" in str(reports[0])
+
+
+@given(expressions(max_nodes=5))
+def test_the_scalar_seed_is_divided_out_exactly(expr):
+    leaves = expr.leaves()
+    report = gradcheck(expr, leaves)
+    seeded_with_one = micrograd_plus.grad(expr(*leaves), leaves, allow_unused=True)
+    assert [r.analytic for r in report.rows] == [0.0 if g is None else g.data for g in seeded_with_one]
+    assert not any("seeded" in note for note in report.notes)
+
+
+def test_a_wrong_rule_that_uses_g_gets_no_note_about_the_seed():
+    report = gradcheck(lambda a: Value.apply(BAD_CUBE, a), [Value(1.5)], raise_exception=False)
+    assert not report and report.notes == []
 
 
 def test_gradcheck_tolerances_follow_torch_allclose():
@@ -199,7 +239,9 @@ def test_local_derivatives_of_every_engine_op_match(expr):
     report = check_local_derivatives(out)
     assert isinstance(report, LocalDerivativeReport) and report
     assert report.first_failure is None
-    assert str(report).startswith(f"check_local_derivatives: the rules of all {expr.size} checked")
+    n = expr.size
+    verdict = "the rule of the 1 checked" if n == 1 else f"the rules of all {n} checked"
+    assert str(report).startswith(f"check_local_derivatives: {verdict}")
 
 
 def test_local_check_names_the_wrong_op_with_its_inputs():
@@ -283,6 +325,48 @@ def test_local_check_reports_a_rule_with_the_wrong_number_of_gradients_or_that_r
     assert "backward raised NameError" in str(report)
 
 
+@pytest.mark.parametrize(
+    "leaf", [Value(2.0), Tensor(np.ones(3), requires_grad=True), Value(1.0, requires_grad=False)]
+)
+def test_a_leaf_has_no_rule_to_be_wrong_and_its_report_says_nothing_was_checked(leaf):
+    report = check_local_derivatives(leaf)  # no raise: truthy, as all([]) is
+    assert report and report.checks == []
+    assert str(report) == (
+        "check_local_derivatives: nothing to check: the graph has no operation nodes (its root is a leaf), "
+        "so no derivative rule was checked"
+    )
+
+
+def test_one_element_or_node_is_counted_in_the_singular():
+    x, y = Value(1.5, label="x"), Value(2.0, label="y")
+    assert str(gradcheck(lambda a: a * a, [x])).startswith("gradcheck: the 1 gradient element matches (eps=")
+    wrong = gradcheck(lambda a: Value.apply(BAD_CUBE, a), [x], raise_exception=False)
+    assert str(wrong).startswith("gradcheck: the 1 gradient element is wrong (eps=")
+    one_of_two = gradcheck(lambda a, b: Value.apply(BAD_CUBE, a) * b, [x, y], raise_exception=False)
+    assert str(one_of_two).startswith("gradcheck: 1 of 2 gradient elements is wrong (eps=")
+    both = gradcheck(
+        lambda a, b: Value.apply(BAD_CUBE, a) * Value.apply(BAD_CUBE, b), [x, y], raise_exception=False
+    )
+    assert str(both).startswith("gradcheck: 2 of 2 gradient elements are wrong (eps=")
+    assert str(check_local_derivatives(x.tanh())).startswith(
+        "check_local_derivatives: the rule of the 1 checked operation node matches finite differences (eps="
+    )
+    assert str(check_local_derivatives(x.tanh() * y)).startswith(
+        "check_local_derivatives: the rules of all 2 checked operation nodes match finite differences (eps="
+    )
+    empty = gradcheck(lambda t: t.sum(), [Tensor(np.zeros(0), requires_grad=True)])
+    assert empty and str(empty).startswith("gradcheck: no gradient elements to compare (eps=")
+
+
+def test_local_check_with_every_node_skipped_says_none_was_checked():
+    kinks = Value(0.0).relu() + Value(0.0).abs()  # '+' is checked; relu and abs are skipped
+    report = check_local_derivatives(Value(0.0).relu(), allow_skips=True)
+    assert report and str(report).splitlines()[0] == (
+        "check_local_derivatives: no operation node was checked; 1 skipped (allowed)"
+    )
+    assert "2 skipped (allowed)" in str(check_local_derivatives(kinks, allow_skips=True))
+
+
 def test_local_check_takes_only_a_node():
     with pytest.raises(TypeError, match="output node of a graph, got float"):
         check_local_derivatives(1.0)
@@ -295,7 +379,7 @@ def test_a_custom_op_is_verified_and_a_wrong_one_is_caught_everywhere():
     x = Value(1.3, label="x")
     assert gradcheck(lambda a: Value.apply(GOOD_CUBE, a.sin()), [x])
     assert check_local_derivatives(Value.apply(GOOD_CUBE, x.sin()))
-    with pytest.raises(GradcheckError, match=r"1 of 1 gradient elements are wrong"):
+    with pytest.raises(GradcheckError, match=r"the 1 gradient element is wrong"):
         gradcheck(lambda a: Value.apply(BAD_CUBE, a.sin()), [x])
     with pytest.raises(GradcheckError, match=r"derivative rule of op 'cube' is wrong"):
         check_local_derivatives(Value.apply(BAD_CUBE, x.sin()))
@@ -312,9 +396,12 @@ def test_expressions_shrink_a_wrong_custom_op_to_a_minimal_failing_graph():
     assert 1 <= minimal.size <= 2 and len(minimal.inputs) == 1
     assert minimal.steps[-1].op == "cube"
     source = repr(minimal)
-    assert "Value.apply(cube, " in source.splitlines()[-1] and source.splitlines()[-1].startswith("out = ")
-    namespace: dict = {"cube": BAD_CUBE}
-    exec(source, namespace)  # the printed program reproduces the failure
+    # the op is printed as the variable that holds it here (not as its name, 'cube')
+    assert "Value.apply(BAD_CUBE, " in source.splitlines()[-1] and source.splitlines()[-1].startswith(
+        "out = "
+    )
+    namespace = dict(globals())
+    exec(source, namespace)  # the printed program, pasted here, reproduces the failure
     report = check_local_derivatives(namespace["out"], raise_exception=False)
     assert report.first_failure.op == "cube"
 
@@ -504,7 +591,7 @@ def test_readme_python_examples_run_and_print_what_the_readme_shows():
         with contextlib.redirect_stdout(printed):
             exec(compile(block, f"docs/checking.md block {index}", "exec"), namespace)
         namespaces.append(namespace)
-    shown = [b for b in _readme_blocks("text") if not b.startswith("Falsifying example")]
+    shown = [b for b in _readme_blocks("text") if not b.startswith("Failing test case")]
     assert len(shown) == 3
     for text in shown:
         assert text in printed.getvalue()
@@ -527,10 +614,14 @@ def test_readme_hypothesis_example_prints_the_minimal_failing_program():
     with pytest.raises(GradcheckError) as caught:
         namespace["test_gradients_of_random_graphs"]()
     notes = "\n".join(getattr(caught.value, "__notes__", []))
-    # newer hypothesis releases head the report "Failing test case:" instead
-    notes = notes.replace("Failing test case:", "Falsifying example:")
-    expected = next(b for b in _readme_blocks("text") if b.startswith("Falsifying example"))
+    # older hypothesis releases head the report "Falsifying example:" instead
+    notes = notes.replace("Falsifying example:", "Failing test case:")
+    expected = next(b for b in _readme_blocks("text") if b.startswith("Failing test case"))
     assert expected.strip() in notes
+    # the program runs as pasted after the test's definitions, and shows the same failure
+    program = expected.split("expr=", 1)[1].rsplit(",", 1)[0].replace("\n    ", "\n")
+    exec(program, namespace)
+    assert check_local_derivatives(namespace["out"], raise_exception=False).first_failure.op == "cube"
 
 
 def test_readme_commands_run(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,10 @@ def test_version_prints_the_package_version(capsys):
             "is a folder; give a file name such as './trace.html'",
         ),
         (["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "missing/p.html"], "does not exist"),
+        (
+            ["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "p.svg"],
+            "export_html() writes an HTML page",
+        ),
     ],
 )
 def test_an_unusable_output_path_is_one_line_and_exit_2_before_any_work(
@@ -66,3 +71,84 @@ def test_ctrl_c_ends_with_one_line_and_status_130(tmp_path):
     assert process.returncode == 130
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "micrograd-plus: interrupted"
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRACE = [sys.executable, "-m", "micrograd_plus", "trace"]
+
+
+def test_a_reader_gone_before_the_first_line_gets_no_traceback():
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run(
+            [*TRACE, "a*b", "--set", "a=1", "--set", "b=2"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_a_reader_that_stops_after_one_line_gets_no_traceback_and_no_more_output():
+    # as `micrograd-plus trace ... | head -1`, with more output than a pipe holds
+    expression = "+".join(["a*b"] * 100)
+    process = subprocess.Popen(
+        [*TRACE, expression, "--set", "a=1", "--set", "b=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == "Forward pass:\n"
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert err == ""
+
+
+def test_a_whole_trace_still_ends_with_status_0():
+    done = subprocess.run(
+        [*TRACE, "a*b", "--set", "a=1", "--set", "b=2"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.splitlines()[-1] == "Gradients: a.grad = 2.0, b.grad = 1.0"
+
+
+@pytest.mark.parametrize("command", ["trace", "graph"])
+def test_an_expression_that_starts_with_a_minus_sign_is_told_how_to_write_it(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "-a*b", "--set", "a=1", "--set", "b=2"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        f"micrograd-plus {command}: error: the following arguments are required: expression (an expression "
+        'that starts with a minus sign, as "-a*b", reads as an option: write it with a leading space, " -a*b", '
+        f'or last, after --: micrograd-plus {command} [options] -- "-a*b")'
+    )
+
+
+def test_both_ways_of_writing_a_leading_minus_sign_work(capsys):
+    assert main(["trace", " -a*b", "--set", "a=3", "--set", "b=2"]) == 0
+    spaced = capsys.readouterr().out
+    assert main(["trace", "--set", "a=3", "--set", "b=2", "--", "-a*b"]) == 0
+    assert capsys.readouterr().out == spaced
+    assert spaced.splitlines()[-1] == "Gradients: a.grad = -2.0, b.grad = -3.0"
+
+
+def test_demo_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in [
+        ("--steps", "100"),
+        ("--seed", "0"),
+        ("--hidden", "16,16"),
+        ("--out", "micrograd_plus_out"),
+    ]:
+        assert re.search(rf"{option} \S+ .*?\(default {re.escape(default)}\)", text), option

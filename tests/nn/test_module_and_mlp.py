@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 
+import numpy as np
 import pytest
 from conftest import require_torch
 from hypothesis import given
@@ -112,6 +113,33 @@ def test_bad_seed_is_a_type_error():
 def test_wrong_number_of_inputs_is_a_clear_error():
     with pytest.raises(ValueError, match="Neuron expects 2 inputs, got 3"):
         Neuron(2, seed=0)([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "make, nin, example",
+    [
+        (lambda: MLP(2, [3, 1], seed=0), 2, "model([x1, x2])"),
+        (lambda: Layer(1, 3, seed=0), 1, "model([x1])"),
+        (lambda: Neuron(5, seed=0), 5, "model([x1, x2, ..., x5])"),
+    ],
+)
+@pytest.mark.parametrize("given", [1.0, 3, Value(1.0), "ab", np.float64(2.0), None], ids=repr)
+def test_an_input_that_is_not_a_list_is_a_clear_error(make, nin, example, given):
+    model = make()
+    with pytest.raises(TypeError) as caught:
+        model(given)
+    kind = type(model).__name__
+    inputs = "1 input" if nin == 1 else f"{nin} inputs"
+    assert str(caught.value) == (
+        f"{kind} expects a list of {inputs} (numbers or Values), got {type(given).__name__} {given!r:.40}: "
+        f"call it with one input per weight, {example}"
+    )
+
+
+@given(st.lists(st.floats(-3, 3), min_size=1, max_size=4), st.integers(0, 2**16))
+def test_a_list_a_tuple_or_an_array_of_inputs_gives_the_same_output(x, seed):
+    model = MLP(len(x), [3, 1], seed=seed)
+    assert model(x).data == model(tuple(x)).data == model(np.array(x)).data
 
 
 def test_state_dict_round_trip_and_validation():

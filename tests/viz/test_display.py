@@ -148,7 +148,7 @@ def test_a_gradcheck_report_shows_every_row_and_shades_the_wrong_ones():
     bad_cube = Op("cube", lambda x: x**3, lambda g, out, x: (g * 2 * x * x,))
     wrong = gradcheck(lambda x, y: Value.apply(bad_cube, x.sin()) + y, [x, y], raise_exception=False)
     page = Page(wrong._repr_html_())
-    assert "1 of 2 gradient elements are wrong" in page.text and "input 0 'x': 1 of 2" not in page.text
+    assert "1 of 2 gradient elements is wrong" in page.text and "input 0 'x': 1 of 2" not in page.text
     assert [line for line in str(wrong).splitlines() if "largest error" in line][0].strip() in page.text
     header, *rows = page.tables[0]
     assert [r[-1] for r in rows] == ["WRONG", "ok"] and shaded(page) == [True, False]

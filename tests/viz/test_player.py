@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import CHROMIUM, CHROMIUM_FLAGS, neuron, sync_playwright_or_skip
 
-from micrograd_plus import MLP, Value, backward_steps, export_html, forward_steps
+from micrograd_plus import MLP, Value, backward_steps, export_html, forward_steps, play
 from micrograd_plus.viz.draw import COLOURS, Frame, Scene
 from micrograd_plus.viz.player import (
     _json_for_html,
@@ -73,6 +73,32 @@ def test_a_model_player_uses_the_same_collapsing_and_limits(tmp_path):
         export_html(out, tmp_path / "too_big.html", max_nodes=3)
     with pytest.raises(TypeError, match="export_html\\(\\) takes a Value or Tensor"):
         export_html(model, tmp_path / "x.html")
+
+
+@pytest.mark.parametrize("name", ["x.svg", "x.png", "x.PDF", "x.txt", "x"])
+def test_a_page_is_written_only_to_an_html_file(name, tmp_path, monkeypatch):
+    player = play(Value(2.0) * 3)
+    rendered = []
+    monkeypatch.setattr("micrograd_plus.viz.player.player_page", lambda *a, **k: rendered.append(1))
+    for write, caller in [
+        (lambda p: export_html(Value(2.0) * 3, p), "export_html"),
+        (player.save, "Player.save"),
+    ]:
+        with pytest.raises(ValueError) as caught:
+            write(tmp_path / name)
+        assert str(caught.value).startswith(
+            f"{caller}() writes an HTML page: end the file name with .html or .htm, got {str(tmp_path / name)!r}"
+        )
+        assert ("render(root, path) draws the graph" in str(caught.value)) == (name != "x")
+    assert list(tmp_path.iterdir()) == [] and rendered == []  # refused before any rendering
+
+
+@pytest.mark.parametrize("name", ["p.html", "p.htm", "P.HTML"])
+def test_html_and_htm_in_any_case_are_written(name, tmp_path):
+    assert (
+        export_html(Value(2.0) * 3, tmp_path / name).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    )
+    assert play(Value(2.0) * 3).save(tmp_path / f"saved-{name}").exists()
 
 
 def rebuilt(encoded) -> list[dict]:

@@ -1,0 +1,148 @@
+"""What the checks refuse before computing anything: tolerances that are not finite numbers
+>= 0, inputs finite differences cannot perturb (none, strings, nan or inf), and an f that
+returns a number taken out of the graph instead of the node."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_plus import (
+    Tensor,
+    Value,
+    check_gradient_function,
+    check_local_derivatives,
+    compare_gradients,
+    gradcheck,
+    gradgradcheck,
+    numerical_grad,
+)
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
+BAD_TOLERANCES = [-1.0, -1e-12, math.nan, math.inf, -math.inf, "1e-5", None, True, 10**400, 1j]
+
+
+def _calls(**tolerance):
+    """Every public check that takes atol and rtol, called with one of them set."""
+
+    def square(x):
+        return x * x
+
+    def make_out():
+        x = Value(1.5, label="x")
+        return x, x * x
+
+    def compare(**t):
+        x, out = make_out()
+        return compare_gradients(out, {x: 3.0}, **t)
+
+    return {
+        "gradcheck": lambda: gradcheck(square, [Value(1.5)], **tolerance),
+        "gradgradcheck": lambda: gradgradcheck(square, [Value(1.5)], **tolerance),
+        "check_gradient_function": lambda: check_gradient_function(
+            lambda x: x * x, lambda x: 2 * x, [1.5], **tolerance
+        ),
+        "check_local_derivatives": lambda: check_local_derivatives(make_out()[1], **tolerance),
+        "compare_gradients": lambda: compare(**tolerance),
+    }
+
+
+@pytest.mark.parametrize("name", ["atol", "rtol"])
+@pytest.mark.parametrize("bad", BAD_TOLERANCES, ids=repr)
+def test_every_check_refuses_a_tolerance_that_is_not_a_finite_number_at_least_zero(name, bad):
+    for call in _calls(**{name: bad}).values():
+        with pytest.raises(ValueError, match=rf"^{name} must be a finite number >= 0, got "):
+            call()
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+@pytest.mark.parametrize("bad", BAD_TOLERANCES, ids=repr)
+def test_gradchecks_refuse_a_nondet_tol_that_is_not_a_finite_number_at_least_zero(check, bad):
+    with pytest.raises(ValueError, match=r"^nondet_tol must be a finite number >= 0, got "):
+        check(lambda x: x * x, [Value(1.5)], nondet_tol=bad)
+
+
+def test_a_bad_tolerance_is_refused_before_f_is_called():
+    calls = []
+
+    def f(x):
+        calls.append(x)
+        return x * x
+
+    with pytest.raises(ValueError, match="atol must be"):
+        gradcheck(f, [Value(1.5)], atol=-1)
+    with pytest.raises(ValueError, match="rtol must be"):
+        gradgradcheck(f, [Value(1.5)], rtol=math.nan)
+    assert calls == []
+
+
+@given(st.sampled_from(["atol", "rtol"]), st.floats(0.0, 1e300), st.sampled_from([float, np.float64, int]))
+def test_every_finite_tolerance_at_least_zero_is_taken(name, value, kind):
+    tolerance = {name: kind(value) if kind is not int else int(min(value, 1e6))}
+    for call in _calls(**tolerance).values():
+        assert call()
+
+
+# -- inputs and outputs: numerical_grad checks what gradcheck checks ------------------------------
+
+
+@pytest.mark.parametrize("kind", ["Value", "Tensor"])
+def test_numerical_grad_refuses_a_number_taken_out_of_the_graph_as_gradcheck_does(kind):
+    x = Value(1.5) if kind == "Value" else Tensor(np.array([1.5, -0.5]), requires_grad=True)
+    for check in (numerical_grad, gradcheck):
+        with pytest.raises(
+            TypeError, match=rf"^{check.__name__}: f must return the Value or Tensor.*not its \.data"
+        ):
+            check(lambda v: (v * v).data.sum() if kind == "Tensor" else v.data**2, [x])
+
+
+@given(st.floats(-3.0, 3.0))
+def test_numerical_grad_of_plain_numbers_may_return_plain_numbers(x):
+    (g,) = numerical_grad(lambda v: math.sin(v), [x])
+    assert g == pytest.approx(math.cos(x), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "inputs, shown",
+    [("abc", "str 'abc'"), ([], "no inputs"), ([3, None], "int 3, NoneType None"), ({"x": 1.0}, "dict")],
+)
+def test_numerical_grad_refuses_inputs_with_nothing_to_perturb_before_calling_f(inputs, shown):
+    calls = []
+    with pytest.raises(
+        ValueError, match=r"^numerical_grad expects at least one float input to perturb"
+    ) as caught:
+        numerical_grad(lambda *a: calls.append(a), inputs)
+    assert shown in str(caught.value) and calls == []
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_nan_or_inf_input_is_named_before_anything_is_computed(bad):
+    calls = []
+
+    def f(*xs):
+        calls.append(xs)
+        return xs[0] * xs[1]
+
+    y = Value(2.0, label="y")
+    for check in (gradcheck, gradgradcheck, numerical_grad):
+        with pytest.raises(
+            ValueError, match=rf"^input 0 'x' is {bad}: finite differences need finite inputs"
+        ):
+            check(f, [Value(bad, label="x"), y])
+    with pytest.raises(ValueError, match=rf"^input 1 is {bad} at element \[1, 0\] \(and 1 more nan or inf\)"):
+        gradcheck(f, [y, Tensor(np.array([[1.0, 2.0], [bad, bad]]), requires_grad=True)])
+    with pytest.raises(ValueError, match=rf"^input 0 'w' is {bad}"):
+        check_gradient_function(lambda w: w * w, lambda w: 2 * w, [bad], names=["w"])
+    assert calls == []
+
+
+def test_a_nan_input_that_is_not_checked_is_passed_through():
+    # a constant input (no grad) may hold inf: a mask, say; only the inputs checked must be finite
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    mask = Tensor(np.array([0.0, -math.inf]))
+    assert gradcheck(lambda a, m: ((a + m).exp() * 2).sum(), [x, mask])
