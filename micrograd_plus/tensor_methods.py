@@ -3,11 +3,11 @@ and shapes (clone, expand, repeat, flip, split, chunk, unbind), rounding (sign, 
 round), tests that give bool arrays (eq, isnan, all, ...), reductions (logsumexp, prod,
 cumsum), in-place fills and the `new_*` factories.
 
-Most are composed in plain sight from the operations of tensors.py (square is x * x, flip and
-repeat are indexing, expand is broadcasting, logsumexp is max, exp, sum and log), so their
-gradients come from rules written once there; prod and cumsum state their own rules. Importing
-this module attaches them to Tensor (functions.py imports it, so the package's `__init__` does):
-tensors.py need not import it, so the import graph stays one-way.
+Most are composed in plain sight from the operations of tensors.py (square is x * x, repeat is
+reshape and broadcasting, expand is broadcasting, logsumexp is max, exp, sum and log), so their
+gradients come from rules written once there; flip (a copy), prod and cumsum state their own
+rules. Importing this module attaches them to Tensor (functions.py imports it, so the package's
+`__init__` does): tensors.py need not import it, so the import graph stays one-way.
 """
 
 from __future__ import annotations
@@ -114,9 +114,12 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
 
 
 def flip(self: Tensor, dims: Any) -> Tensor:
-    """The order of the elements reversed along `dims` (an int or a tuple), as `torch.flip`."""
+    """The order of the elements reversed along `dims` (an int or a tuple), as `torch.flip`: a
+    copy (a change to it leaves x alone); the gradient is g flipped back."""
     reversed_axes = _axes(dims, self.shape, "flip")
-    return self[tuple(slice(None, None, -1) if a in reversed_axes else slice(None) for a in range(self.ndim))]
+    index = tuple(slice(None, None, -1) if a in reversed_axes else slice(None) for a in range(self.ndim))
+    rule = lambda g, out, x: (g[index],)  # noqa: E731 (arrays and Tensors alike)
+    return _unary(Op("flip", lambda x: x[index].copy(), rule), self)
 
 
 def _along(self: Tensor, dim: int, piece: Any) -> Tensor:

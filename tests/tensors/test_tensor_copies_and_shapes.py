@@ -65,6 +65,18 @@ def test_flip_reverses_the_dims_given_as_torch(x: np.ndarray, data: st.DataObjec
     assert mg.gradcheck(lambda t: t.flip(dims), [Tensor(x, requires_grad=True)])
 
 
+def test_flip_is_a_copy_as_torch() -> None:
+    torch = require_torch()
+    b, tb = Tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    p, tp = b.flip(0), tb.flip(0)
+    p.clamp_(max=1.0)
+    tp.clamp_(max=1.0)
+    np.testing.assert_array_equal(b.data, tb.numpy())  # a change to the flipped copy leaves b
+    b.zero_()
+    tb.zero_()
+    np.testing.assert_array_equal(p.data, tp.numpy())  # and a change to b leaves the copy
+
+
 @given(x=arrays(nonempty), data=st.data())
 def test_split_chunk_and_unbind_give_the_pieces_as_torch(x: np.ndarray, data: st.DataObject) -> None:
     dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
