@@ -51,13 +51,17 @@ def clone(self: Tensor) -> Tensor:
 
 
 def contiguous(self: Tensor) -> Tensor:
-    """This Tensor, as `x.contiguous()` on a contiguous one: numpy works with any memory order."""
-    return self
+    """x itself when its data is C-contiguous, else a C-contiguous copy in the graph (a `clone`),
+    as `torch.contiguous`: a change to the copy leaves x alone, and an `expand`ed (read-only)
+    Tensor's copy may be written to."""
+    return self if is_contiguous(self) else clone(self)
 
 
 def is_contiguous(self: Tensor) -> bool:
-    """True: numpy computes on any memory order, so no Tensor here needs `contiguous()`."""
-    return True
+    """Whether the data is C-contiguous (numpy's flag), as `torch.is_contiguous`: False for a
+    transpose, an `expand` or a slice with steps, as PyTorch's. It describes numpy's layout,
+    so where numpy lays a result out otherwise than PyTorch would, the answers may differ."""
+    return bool(self.data.flags.c_contiguous)
 
 
 def _sizes(sizes: tuple[Any, ...], who: str) -> tuple[int, ...]:

@@ -95,9 +95,50 @@ def test_split_chunk_and_unbind_give_the_pieces_as_torch(x: np.ndarray, data: st
     assert mg.gradcheck(lambda t: mg.cat([p * (i + 1) for i, p in enumerate(t.split(size, dim))], dim), [Tensor(x, requires_grad=True)])  # fmt: skip
 
 
-def test_contiguous_is_the_tensor_itself() -> None:
-    t = Tensor(np.ones((2, 3))).T
-    assert t.contiguous() is t and t.is_contiguous()
+VIEWS = {  # views of a 3 by 4 Tensor (or torch tensor) x, each a function of x
+    "x": lambda x: x,
+    "x.T": lambda x: x.T,
+    "expand": lambda x: x[0, :2].reshape(2).expand(3, 2),
+    "expand of size 1": lambda x: x[:1].expand(1, 4),
+    "rows with a step": lambda x: x[::2],
+    "columns with a step": lambda x: x[:, ::2],
+    "one column": lambda x: x[:, :1],
+    "one row by a step": lambda x: x[::5],
+    "a corner": lambda x: x[1:, 1:],
+    "transposed row": lambda x: x[:1].T,
+    "permuted": lambda x: x.reshape(3, 2, 2).permute(2, 0, 1),
+    "mT": lambda x: x.reshape(3, 2, 2).mT,
+    "unsqueezed transpose": lambda x: x.T.unsqueeze(0),
+    "empty transpose": lambda x: x[:0].T,
+    "flipped": lambda x: x.flip(0),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_is_contiguous_and_contiguous_as_torch(name: str) -> None:
+    torch = require_torch()
+    view = VIEWS[name]
+    data = np.arange(12.0).reshape(3, 4)
+    x, tx = Tensor(data.copy()), torch.tensor(data.copy())
+    assert view(x).is_contiguous() == view(tx).is_contiguous()
+    made, theirs = view(x).contiguous(), view(tx).contiguous()
+    assert made.is_contiguous() and (made is view(x)) == (theirs is view(tx))
+    np.testing.assert_array_equal(made.data, theirs.numpy())
+    # A copy when the view was not contiguous (writable, even an expand's); the view when it was
+    # (an expand stays read-only here, where PyTorch writes through it to x).
+    if made.numel() and made.data.flags.writeable:
+        made[(0,) * made.ndim] = -1.0
+        theirs[(0,) * theirs.ndim] = -1.0
+    np.testing.assert_array_equal(x.data, tx.numpy())
+
+
+def test_contiguous_copies_in_the_graph_as_torch() -> None:
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.contiguous() is x
+    made = x.T.contiguous()
+    assert made.grad_fn is not None and made.grad_fn.name() == "clone"
+    assert_matches_torch(lambda t: t.T.contiguous() * t.T, lambda t: t.T.contiguous() * t.T, x.data)
+    assert mg.gradcheck(lambda t: t.T.contiguous(), [x])
 
 
 def test_bad_sizes_and_dims_say_what_is_wrong() -> None:
