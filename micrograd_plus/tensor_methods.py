@@ -263,17 +263,18 @@ def logsumexp(self: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 
 
 def _prod_rule(axes: tuple[int, ...], kept: Shape) -> Callable[..., tuple[Any]]:
-    # PyTorch's: g * prod / x where nothing along the slice is 0; where one element is 0, it gets
-    # g * the product of the others and the others get 0; where two or more are 0, all get 0.
+    # Each element's derivative is the product of the others along its slice, written so that
+    # its own derivatives are right too (grad(..., create_graph=True)), at zeros as PyTorch's:
+    # a nonzero x_i gets out / x_i; a zero gets the product of the nonzero others times, when one
+    # other is 0 too, that other (the sum of the zeros minus x_i), and 0 when more are.
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
         zero = data_of(x) == 0
         zeros = zero.sum(axis=axes, keepdims=True)
         g, out = g.reshape(kept), out.reshape(kept)
-        others = engine_where(zero, 1.0, x).prod(
-            axis=axes, keepdims=True
-        )  # (this rule again, one level down)
-        alone = engine_where(zero & (zeros == 1), g * others, 0.0)
-        return (engine_where(zeros == 0, g * (out / x), alone),)
+        safe = engine_where(zero, 1.0, x)  # (no division by 0, even in a branch `where` drops)
+        other_zero = engine_where(zero, x, 0.0).sum(axis=axes, keepdims=True) - x
+        at_zero = safe.prod(axis=axes, keepdims=True) * engine_where(zeros == 1, 1.0, other_zero)
+        return (g * engine_where(zero, engine_where(zeros <= 2, at_zero, 0.0), out / safe),)
 
     return rule
 
