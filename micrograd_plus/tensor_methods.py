@@ -346,21 +346,17 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
-    """`masked_fill` written into x's own array (where no graph must record it); returns x."""
-    self._refuse_recorded_change("masked_fill_()", value)
-    filled = np.where(
-        _mask(mask, self.shape, "masked_fill_()"), data_of(_fill_value(value, "masked_fill_()")), self.data
-    )
-    self._assign(Ellipsis, filled, "masked_fill_()")
+    """`masked_fill` written into x's own array, as `t[mask] = value` (where no graph must record
+    it; 1e300 into float32 is inf, as there); returns x."""
+    flags = np.broadcast_to(_mask(mask, self.shape, "masked_fill_()"), self.shape)
+    self._assign(flags, _fill_value(value, "masked_fill_()"), "masked_fill_()")
     return self
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """`clamp(min, max)` written into x's own array (where no graph must record it); returns x."""
-    for bound in (min, max):
-        self._refuse_recorded_change("clamp_()", bound)
-    low, high = (b.detach() if isinstance(b, Tensor) else b for b in (min, max))
-    self._assign(Ellipsis, self.detach().clamp(low, high).data, "clamp_()")
+    """`clamp(min, max)` written into x's own array (where no graph must record it: a bound that
+    requires grad makes the clamped Tensor require it, which `_assign` refuses); returns x."""
+    self._assign(Ellipsis, self.clamp(min, max), "clamp_()")
     return self
 
 

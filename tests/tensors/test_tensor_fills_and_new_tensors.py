@@ -4,6 +4,8 @@ and bad masks."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import require_torch
@@ -48,6 +50,19 @@ def test_masked_fill_and_clamp_in_place_change_the_tensors_own_array_as_torch(x:
     np.testing.assert_array_equal(t.data, tt.clamp_(low, high).numpy())
     t.clamp_(max=Tensor(np.full(x.shape, -1.0)))
     np.testing.assert_array_equal(t.data, tt.clamp_(max=torch.full(x.shape, -1.0)).numpy())
+
+
+def test_in_place_fills_into_float32_overflow_to_inf_without_a_warning_as_assignment() -> None:
+    mask = np.array([True, False])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filled = Tensor([1.0, 2.0], dtype=np.float32).masked_fill_(mask, 1e300)
+        assigned = Tensor([1.0, 2.0], dtype=np.float32)
+        assigned[mask] = 1e300
+        clamped = Tensor([1.0, 2.0], dtype=np.float32).clamp_(min=Tensor(1e300))
+    np.testing.assert_array_equal(filled.data, assigned.data)
+    np.testing.assert_array_equal(filled.data, np.array([np.inf, 2.0], dtype=np.float32))
+    assert filled.dtype == np.float32 and clamped.dtype == np.float32 and np.isinf(clamped.data).all()
 
 
 def test_in_place_fills_are_refused_where_a_graph_would_record_them() -> None:
