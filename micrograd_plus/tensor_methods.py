@@ -22,12 +22,14 @@ import numpy as np
 from . import ieee
 from .engine import Op, data_of
 from .engine import where as engine_where
+from .factories import _shape
 from .tensors import (
     Operand,
     Shape,
     Tensor,
     _as_array,
     _axes,
+    _cast,
     _comparable,
     _compared,
     _dim,
@@ -159,7 +161,7 @@ def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if self.ndim == 0:
         raise ValueError("chunk() needs a Tensor with at least one axis; reshape(1) a 0-d one")
     n = self.shape[_dim(dim, self.ndim, "chunk", self.shape)]
-    return split(self, max(math.ceil(n / count), 1), dim)
+    return split(self, [0] * count if n == 0 else math.ceil(n / count), dim)  # (an empty axis: `chunks` empty pieces)
 
 
 def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
@@ -307,14 +309,15 @@ def cumsum(self: Tensor, dim: int) -> Tensor:
 # --- filling, and new Tensors like this one ------------------------------------------------------------
 
 
-def _mask(mask: Any, shape: Shape, who: str) -> np.ndarray:
-    """A mask that broadcasts to `shape`: a bool array, or numbers (a Tensor: nonzero is true)."""
+def _mask(mask: Any, shape: Shape, who: str, in_place: bool = False) -> np.ndarray:
+    """A mask that broadcasts with `shape` (`in_place`: to it): a bool array, or numbers (a
+    Tensor: nonzero is true)."""
     flags = np.asarray(data_of(mask))
     if flags.dtype.kind not in "biuf":
         raise TypeError(
             f"{who}: mask must be a bool array (x > 0 gives one) or a Tensor, got dtype {flags.dtype}"
         )
-    if not _broadcasts(flags.shape, shape) or np.broadcast_shapes(flags.shape, shape) != shape:
+    if not _broadcasts(flags.shape, shape) or (in_place and np.broadcast_shapes(flags.shape, shape) != shape):
         raise ValueError(
             f"{who}: a mask of shape {flags.shape} does not broadcast to the Tensor's shape {shape}; "
             "give a mask of that shape, or of a shape that broadcasts to it"
@@ -330,26 +333,27 @@ def _broadcasts(a: Shape, b: Shape) -> bool:
     return True
 
 
-def _fill_value(value: Any, who: str) -> Any:
+def _fill_value(value: Any, dtype: np.dtype, who: str) -> Any:
+    """A number, or a 0-d Tensor as `dtype` (x's, as PyTorch keeps it)."""
     if isinstance(value, Tensor) and value.ndim != 0:
         raise ValueError(
             f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
         )
-    return value
+    return _cast(value, dtype) if isinstance(value, Tensor) else value
 
 
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
-    """`value` where `mask` holds, else x, as `torch.masked_fill`: x gets the gradient elsewhere
-    (and a 0-d Tensor `value` the sum of it where the mask holds)."""
+    """`value` where `mask` holds, else x (both broadcast with the mask), as `torch.masked_fill`:
+    x gets the gradient elsewhere (and a 0-d Tensor `value` the sum of it where the mask holds)."""
     flags = _mask(mask, self.shape, "masked_fill()")
-    return where(flags, _fill_value(value, "masked_fill()"), self)
+    return where(flags, _fill_value(value, self.dtype, "masked_fill()"), self)
 
 
 def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     """`masked_fill` written into x's own array, as `t[mask] = value` (where no graph must record
     it; 1e300 into float32 is inf, as there); returns x."""
-    flags = np.broadcast_to(_mask(mask, self.shape, "masked_fill_()"), self.shape)
-    self._assign(flags, _fill_value(value, "masked_fill_()"), "masked_fill_()")
+    flags = np.broadcast_to(_mask(mask, self.shape, "masked_fill_()", in_place=True), self.shape)
+    self._assign(flags, _fill_value(value, self.dtype, "masked_fill_()"), "masked_fill_()")
     return self
 
 
@@ -371,12 +375,12 @@ def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool =
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of `size` in this Tensor's dtype unless given, as `x.new_zeros`."""
-    return _new(self, np.zeros(_sizes(size, "new_zeros")), dtype, requires_grad)
+    return _new(self, np.zeros(_shape(size, "new_zeros")), dtype, requires_grad)
 
 
 def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of `size` in this Tensor's dtype unless given, as `x.new_ones`."""
-    return _new(self, np.ones(_sizes(size, "new_ones")), dtype, requires_grad)
+    return _new(self, np.ones(_shape(size, "new_ones")), dtype, requires_grad)
 
 
 # The methods by their names on Tensor (`round`, `all` and `any` would hide Python's here).

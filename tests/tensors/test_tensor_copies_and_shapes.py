@@ -95,6 +95,12 @@ def test_split_chunk_and_unbind_give_the_pieces_as_torch(x: np.ndarray, data: st
     assert mg.gradcheck(lambda t: mg.cat([p * (i + 1) for i, p in enumerate(t.split(size, dim))], dim), [Tensor(x, requires_grad=True)])  # fmt: skip
 
 
+@given(chunks=st.integers(1, 5), shape=st.sampled_from([(0,), (2, 0), (0, 3)]))
+def test_chunk_of_an_empty_axis_gives_chunks_empty_pieces_as_torch(chunks: int, shape: tuple[int, ...]) -> None:
+    dim = shape.index(0)
+    assert_matches_torch(lambda t: t.chunk(chunks, dim), lambda t: t.chunk(chunks, dim), np.zeros(shape))
+
+
 VIEWS = {  # views of a 3 by 4 Tensor (or torch tensor) x, each a function of x
     "x": lambda x: x,
     "x.T": lambda x: x.T,
