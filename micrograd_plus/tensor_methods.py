@@ -32,12 +32,15 @@ from .tensors import (
     _cast,
     _comparable,
     _compared,
+    _condition,
     _dim,
+    _gradient_where,
     _kept_shape,
     _quiet_op,
     _unary,
     broadcast_to,
     positive_int,
+    sizes_given,
     where,
 )
 
@@ -68,8 +71,7 @@ def is_contiguous(self: Tensor) -> bool:
 
 def _sizes(sizes: tuple[Any, ...], who: str) -> tuple[int, ...]:
     """Sizes given as ints or as one tuple or list (`x.expand(2, 3)`, `x.expand((2, 3))`)."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
+    sizes = sizes_given(sizes)
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"{who}(): sizes must be ints, got {sizes!r:.60}")
@@ -107,7 +109,8 @@ def expand_as(self: Tensor, other: Any) -> Tensor:
 
 def repeat(self: Tensor, *sizes: Any) -> Tensor:
     """The Tensor tiled `sizes` times along each axis (more sizes than axes: new axes in front),
-    as `torch.repeat` (numpy's `tile`): indexing, so each copy's gradient adds up."""
+    as `torch.repeat` (numpy's `tile`), a copy, made as PyTorch's: each axis of size n spread to
+    (1, n), broadcast to (times, n) and joined, so the gradient is broadcasting's sum."""
     shape, times = self.shape, _sizes(sizes, "repeat")
     if len(times) < len(shape) or any(n < 0 for n in times):
         raise ValueError(
@@ -115,8 +118,9 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
             "axes in front)"
         )
     full = (1,) * (len(times) - len(shape)) + shape
-    positions = [np.arange(n * r) % n if n else np.arange(0) for n, r in zip(full, times)]
-    return self.reshape(full)[np.ix_(*positions)] if positions else self.reshape(())
+    spread = self.reshape(tuple(m for n in full for m in (1, n)))
+    tiled = clone(broadcast_to(spread, tuple(m for n, r in zip(full, times) for m in (r, n))))
+    return tiled.reshape(tuple(n * r for n, r in zip(full, times)))
 
 
 def flip(self: Tensor, dims: Any) -> Tensor:
@@ -161,7 +165,9 @@ def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if self.ndim == 0:
         raise ValueError("chunk() needs a Tensor with at least one axis; reshape(1) a 0-d one")
     n = self.shape[_dim(dim, self.ndim, "chunk", self.shape)]
-    return split(self, [0] * count if n == 0 else math.ceil(n / count), dim)  # (an empty axis: `chunks` empty pieces)
+    return split(
+        self, [0] * count if n == 0 else math.ceil(n / count), dim
+    )  # (an empty axis: `chunks` empty pieces)
 
 
 def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
@@ -181,9 +187,9 @@ def square(self: Tensor) -> Tensor:
 
 
 def _no_gradient(g: Any, out: Any, x: Any) -> tuple[Any]:
-    """The rule of a function constant between its steps: exactly 0 (PyTorch's, at the steps too;
-    g * 0 would be nan where g is inf), on arrays and on Tensors alike."""
-    return (engine_where(np.zeros(g.shape, dtype=bool), g, 0.0),)
+    """The rule of a function constant between its steps: exactly 0 (PyTorch's, at the steps too),
+    clamp's rule with nowhere inside; on arrays and on Tensors alike."""
+    return (_gradient_where(np.zeros(g.shape, dtype=bool), g, x),)
 
 
 def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Callable[[Tensor], Tensor]:
@@ -312,17 +318,13 @@ def cumsum(self: Tensor, dim: int) -> Tensor:
 def _mask(mask: Any, shape: Shape, who: str, in_place: bool = False) -> np.ndarray:
     """A mask that broadcasts with `shape` (`in_place`: to it): a bool array, or numbers (a
     Tensor: nonzero is true)."""
-    flags = np.asarray(data_of(mask))
-    if flags.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{who}: mask must be a bool array (x > 0 gives one) or a Tensor, got dtype {flags.dtype}"
-        )
+    flags = _condition(mask, who, "mask")
     if not _broadcasts(flags.shape, shape) or (in_place and np.broadcast_shapes(flags.shape, shape) != shape):
         raise ValueError(
             f"{who}: a mask of shape {flags.shape} does not broadcast to the Tensor's shape {shape}; "
             "give a mask of that shape, or of a shape that broadcasts to it"
         )
-    return flags if flags.dtype.kind == "b" else flags != 0
+    return flags
 
 
 def _broadcasts(a: Shape, b: Shape) -> bool:

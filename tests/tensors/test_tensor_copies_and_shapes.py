@@ -56,6 +56,24 @@ def test_repeat_tiles_as_torch(x: np.ndarray, data: st.DataObject) -> None:
         assert mg.gradcheck(lambda t: t.repeat(*times), [Tensor(x, requires_grad=True)])
 
 
+def test_repeat_is_a_copy_made_by_broadcasting_as_torch() -> None:
+    torch = require_torch()
+    b, tb = Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    r, tr = b.repeat(1), tb.repeat(1)
+    with mg.no_grad(), torch.no_grad():
+        b.zero_()
+        tb.zero_()
+        r[0] = 5.0  # (writable, and b stays as it is)
+        tr[0] = 5.0
+    np.testing.assert_array_equal(r.data, tr.detach().numpy())
+    np.testing.assert_array_equal(b.data, tb.detach().numpy())
+    names, node = [], Tensor([1.0, 2.0], requires_grad=True).repeat(3, 2).grad_fn
+    while node is not None:  # reshape <- clone <- broadcast_to <- reshape <- the leaf
+        names.append(node.name())
+        node = node.next_functions[0][0] if node.next_functions else None
+    assert "broadcast_to" in names and "getitem" not in names, names
+
+
 @given(x=arrays(shapes), data=st.data())
 def test_flip_reverses_the_dims_given_as_torch(x: np.ndarray, data: st.DataObject) -> None:
     dims = tuple(data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), unique_by=lambda d: d % x.ndim)) if x.ndim else [])  # fmt: skip
@@ -96,7 +114,9 @@ def test_split_chunk_and_unbind_give_the_pieces_as_torch(x: np.ndarray, data: st
 
 
 @given(chunks=st.integers(1, 5), shape=st.sampled_from([(0,), (2, 0), (0, 3)]))
-def test_chunk_of_an_empty_axis_gives_chunks_empty_pieces_as_torch(chunks: int, shape: tuple[int, ...]) -> None:
+def test_chunk_of_an_empty_axis_gives_chunks_empty_pieces_as_torch(
+    chunks: int, shape: tuple[int, ...]
+) -> None:
     dim = shape.index(0)
     assert_matches_torch(lambda t: t.chunk(chunks, dim), lambda t: t.chunk(chunks, dim), np.zeros(shape))
 

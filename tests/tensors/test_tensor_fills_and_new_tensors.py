@@ -59,7 +59,9 @@ def test_masked_fill_with_a_mask_of_more_axes_gives_the_broadcast_shape_as_torch
     torch = require_torch()
     lead = tuple(data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
     mask = data.draw(arrays(st.just(lead + x.shape), st.sampled_from([0.0, 1.0]))) != 0
-    assert_matches_torch(lambda t: t.masked_fill(mask, 2.5), lambda t: t.masked_fill(torch.tensor(mask), 2.5), x)
+    assert_matches_torch(
+        lambda t: t.masked_fill(mask, 2.5), lambda t: t.masked_fill(torch.tensor(mask), 2.5), x
+    )
     with pytest.raises(ValueError, match=r"masked_fill_\(\): a mask of shape .* does not broadcast to the Tensor's shape"):  # fmt: skip
         Tensor(x).masked_fill_(mask, 2.5)  # (in place the shape cannot grow, as in PyTorch)
 
