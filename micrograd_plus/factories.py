@@ -21,7 +21,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensors import Tensor, real_number, requested_dtype
+from .tensors import Tensor, real_number, requested_dtype, sizes_given
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
@@ -335,8 +335,7 @@ def _on_cpu(device: Any, who: str) -> None:
 
 def _shape(size: tuple[Any, ...], who: str) -> Shape:
     """Sizes given as ints or as one tuple/list of ints, each >= 0."""
-    items = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-    return tuple(_count(n, f"{who}(): size") for n in items)
+    return tuple(_count(n, f"{who}(): size") for n in sizes_given(size))
 
 
 def _count(n: Any, what: str) -> int:

@@ -3,11 +3,11 @@ and shapes (clone, expand, repeat, flip, split, chunk, unbind), rounding (sign, 
 round), tests that give bool arrays (eq, isnan, all, ...), reductions (logsumexp, prod,
 cumsum), in-place fills and the `new_*` factories.
 
-Most are composed in plain sight from the operations of tensors.py (square is x * x, flip and
-repeat are indexing, expand is broadcasting, logsumexp is max, exp, sum and log), so their
-gradients come from rules written once there; prod and cumsum state their own rules. Importing
-this module attaches them to Tensor (functions.py imports it, so the package's `__init__` does):
-tensors.py need not import it, so the import graph stays one-way.
+Most are composed in plain sight from the operations of tensors.py (square is x * x, repeat is
+reshape and broadcasting, expand is broadcasting, logsumexp is max, exp, sum and log), so their
+gradients come from rules written once there; flip (a copy), prod and cumsum state their own
+rules. Importing this module attaches them to Tensor (functions.py imports it, so the package's
+`__init__` does): tensors.py need not import it, so the import graph stays one-way.
 """
 
 from __future__ import annotations
@@ -22,20 +22,25 @@ import numpy as np
 from . import ieee
 from .engine import Op, data_of
 from .engine import where as engine_where
+from .factories import _shape
 from .tensors import (
     Operand,
     Shape,
     Tensor,
     _as_array,
     _axes,
+    _cast,
     _comparable,
     _compared,
+    _condition,
     _dim,
+    _gradient_where,
     _kept_shape,
     _quiet_op,
     _unary,
     broadcast_to,
     positive_int,
+    sizes_given,
     where,
 )
 
@@ -51,19 +56,22 @@ def clone(self: Tensor) -> Tensor:
 
 
 def contiguous(self: Tensor) -> Tensor:
-    """This Tensor, as `x.contiguous()` on a contiguous one: numpy works with any memory order."""
-    return self
+    """x itself when its data is C-contiguous, else a C-contiguous copy in the graph (a `clone`),
+    as `torch.contiguous`: a change to the copy leaves x alone, and an `expand`ed (read-only)
+    Tensor's copy may be written to."""
+    return self if is_contiguous(self) else clone(self)
 
 
 def is_contiguous(self: Tensor) -> bool:
-    """True: numpy computes on any memory order, so no Tensor here needs `contiguous()`."""
-    return True
+    """Whether the data is C-contiguous (numpy's flag), as `torch.is_contiguous`: False for a
+    transpose, an `expand` or a slice with steps, as PyTorch's. It describes numpy's layout,
+    so where numpy lays a result out otherwise than PyTorch would, the answers may differ."""
+    return bool(self.data.flags.c_contiguous)
 
 
 def _sizes(sizes: tuple[Any, ...], who: str) -> tuple[int, ...]:
     """Sizes given as ints or as one tuple or list (`x.expand(2, 3)`, `x.expand((2, 3))`)."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
+    sizes = sizes_given(sizes)
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"{who}(): sizes must be ints, got {sizes!r:.60}")
@@ -101,7 +109,8 @@ def expand_as(self: Tensor, other: Any) -> Tensor:
 
 def repeat(self: Tensor, *sizes: Any) -> Tensor:
     """The Tensor tiled `sizes` times along each axis (more sizes than axes: new axes in front),
-    as `torch.repeat` (numpy's `tile`): indexing, so each copy's gradient adds up."""
+    as `torch.repeat` (numpy's `tile`), a copy, made as PyTorch's: each axis of size n spread to
+    (1, n), broadcast to (times, n) and joined, so the gradient is broadcasting's sum."""
     shape, times = self.shape, _sizes(sizes, "repeat")
     if len(times) < len(shape) or any(n < 0 for n in times):
         raise ValueError(
@@ -109,14 +118,18 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
             "axes in front)"
         )
     full = (1,) * (len(times) - len(shape)) + shape
-    positions = [np.arange(n * r) % n if n else np.arange(0) for n, r in zip(full, times)]
-    return self.reshape(full)[np.ix_(*positions)] if positions else self.reshape(())
+    spread = self.reshape(tuple(m for n in full for m in (1, n)))
+    tiled = clone(broadcast_to(spread, tuple(m for n, r in zip(full, times) for m in (r, n))))
+    return tiled.reshape(tuple(n * r for n, r in zip(full, times)))
 
 
 def flip(self: Tensor, dims: Any) -> Tensor:
-    """The order of the elements reversed along `dims` (an int or a tuple), as `torch.flip`."""
+    """The order of the elements reversed along `dims` (an int or a tuple), as `torch.flip`: a
+    copy (a change to it leaves x alone); the gradient is g flipped back."""
     reversed_axes = _axes(dims, self.shape, "flip")
-    return self[tuple(slice(None, None, -1) if a in reversed_axes else slice(None) for a in range(self.ndim))]
+    index = tuple(slice(None, None, -1) if a in reversed_axes else slice(None) for a in range(self.ndim))
+    rule = lambda g, out, x: (g[index],)  # noqa: E731 (arrays and Tensors alike)
+    return _unary(Op("flip", lambda x: x[index].copy(), rule), self)
 
 
 def _along(self: Tensor, dim: int, piece: Any) -> Tensor:
@@ -152,7 +165,9 @@ def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if self.ndim == 0:
         raise ValueError("chunk() needs a Tensor with at least one axis; reshape(1) a 0-d one")
     n = self.shape[_dim(dim, self.ndim, "chunk", self.shape)]
-    return split(self, max(math.ceil(n / count), 1), dim)
+    return split(
+        self, [0] * count if n == 0 else math.ceil(n / count), dim
+    )  # (an empty axis: `chunks` empty pieces)
 
 
 def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
@@ -172,9 +187,9 @@ def square(self: Tensor) -> Tensor:
 
 
 def _no_gradient(g: Any, out: Any, x: Any) -> tuple[Any]:
-    """The rule of a function constant between its steps: exactly 0 (PyTorch's, at the steps too;
-    g * 0 would be nan where g is inf), on arrays and on Tensors alike."""
-    return (engine_where(np.zeros(g.shape, dtype=bool), g, 0.0),)
+    """The rule of a function constant between its steps: exactly 0 (PyTorch's, at the steps too),
+    clamp's rule with nowhere inside; on arrays and on Tensors alike."""
+    return (_gradient_where(np.zeros(g.shape, dtype=bool), g, x),)
 
 
 def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Callable[[Tensor], Tensor]:
@@ -256,17 +271,18 @@ def logsumexp(self: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 
 
 def _prod_rule(axes: tuple[int, ...], kept: Shape) -> Callable[..., tuple[Any]]:
-    # PyTorch's: g * prod / x where nothing along the slice is 0; where one element is 0, it gets
-    # g * the product of the others and the others get 0; where two or more are 0, all get 0.
+    # Each element's derivative is the product of the others along its slice, written so that
+    # its own derivatives are right too (grad(..., create_graph=True)), at zeros as PyTorch's:
+    # a nonzero x_i gets out / x_i; a zero gets the product of the nonzero others times, when one
+    # other is 0 too, that other (the sum of the zeros minus x_i), and 0 when more are.
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
         zero = data_of(x) == 0
         zeros = zero.sum(axis=axes, keepdims=True)
         g, out = g.reshape(kept), out.reshape(kept)
-        others = engine_where(zero, 1.0, x).prod(
-            axis=axes, keepdims=True
-        )  # (this rule again, one level down)
-        alone = engine_where(zero & (zeros == 1), g * others, 0.0)
-        return (engine_where(zeros == 0, g * (out / x), alone),)
+        safe = engine_where(zero, 1.0, x)  # (no division by 0, even in a branch `where` drops)
+        other_zero = engine_where(zero, x, 0.0).sum(axis=axes, keepdims=True) - x
+        at_zero = safe.prod(axis=axes, keepdims=True) * engine_where(zeros == 1, 1.0, other_zero)
+        return (g * engine_where(zero, engine_where(zeros <= 2, at_zero, 0.0), out / safe),)
 
     return rule
 
@@ -299,19 +315,16 @@ def cumsum(self: Tensor, dim: int) -> Tensor:
 # --- filling, and new Tensors like this one ------------------------------------------------------------
 
 
-def _mask(mask: Any, shape: Shape, who: str) -> np.ndarray:
-    """A mask that broadcasts to `shape`: a bool array, or numbers (a Tensor: nonzero is true)."""
-    flags = np.asarray(data_of(mask))
-    if flags.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{who}: mask must be a bool array (x > 0 gives one) or a Tensor, got dtype {flags.dtype}"
-        )
-    if not _broadcasts(flags.shape, shape) or np.broadcast_shapes(flags.shape, shape) != shape:
+def _mask(mask: Any, shape: Shape, who: str, in_place: bool = False) -> np.ndarray:
+    """A mask that broadcasts with `shape` (`in_place`: to it): a bool array, or numbers (a
+    Tensor: nonzero is true)."""
+    flags = _condition(mask, who, "mask")
+    if not _broadcasts(flags.shape, shape) or (in_place and np.broadcast_shapes(flags.shape, shape) != shape):
         raise ValueError(
             f"{who}: a mask of shape {flags.shape} does not broadcast to the Tensor's shape {shape}; "
             "give a mask of that shape, or of a shape that broadcasts to it"
         )
-    return flags if flags.dtype.kind == "b" else flags != 0
+    return flags
 
 
 def _broadcasts(a: Shape, b: Shape) -> bool:
@@ -322,37 +335,34 @@ def _broadcasts(a: Shape, b: Shape) -> bool:
     return True
 
 
-def _fill_value(value: Any, who: str) -> Any:
+def _fill_value(value: Any, dtype: np.dtype, who: str) -> Any:
+    """A number, or a 0-d Tensor as `dtype` (x's, as PyTorch keeps it)."""
     if isinstance(value, Tensor) and value.ndim != 0:
         raise ValueError(
             f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
         )
-    return value
+    return _cast(value, dtype) if isinstance(value, Tensor) else value
 
 
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
-    """`value` where `mask` holds, else x, as `torch.masked_fill`: x gets the gradient elsewhere
-    (and a 0-d Tensor `value` the sum of it where the mask holds)."""
+    """`value` where `mask` holds, else x (both broadcast with the mask), as `torch.masked_fill`:
+    x gets the gradient elsewhere (and a 0-d Tensor `value` the sum of it where the mask holds)."""
     flags = _mask(mask, self.shape, "masked_fill()")
-    return where(flags, _fill_value(value, "masked_fill()"), self)
+    return where(flags, _fill_value(value, self.dtype, "masked_fill()"), self)
 
 
 def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
-    """`masked_fill` written into x's own array (where no graph must record it); returns x."""
-    self._refuse_recorded_change("masked_fill_()", value)
-    filled = np.where(
-        _mask(mask, self.shape, "masked_fill_()"), data_of(_fill_value(value, "masked_fill_()")), self.data
-    )
-    self._assign(Ellipsis, filled, "masked_fill_()")
+    """`masked_fill` written into x's own array, as `t[mask] = value` (where no graph must record
+    it; 1e300 into float32 is inf, as there); returns x."""
+    flags = np.broadcast_to(_mask(mask, self.shape, "masked_fill_()", in_place=True), self.shape)
+    self._assign(flags, _fill_value(value, self.dtype, "masked_fill_()"), "masked_fill_()")
     return self
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """`clamp(min, max)` written into x's own array (where no graph must record it); returns x."""
-    for bound in (min, max):
-        self._refuse_recorded_change("clamp_()", bound)
-    low, high = (b.detach() if isinstance(b, Tensor) else b for b in (min, max))
-    self._assign(Ellipsis, self.detach().clamp(low, high).data, "clamp_()")
+    """`clamp(min, max)` written into x's own array (where no graph must record it: a bound that
+    requires grad makes the clamped Tensor require it, which `_assign` refuses); returns x."""
+    self._assign(Ellipsis, self.clamp(min, max), "clamp_()")
     return self
 
 
@@ -367,12 +377,12 @@ def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool =
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of `size` in this Tensor's dtype unless given, as `x.new_zeros`."""
-    return _new(self, np.zeros(_sizes(size, "new_zeros")), dtype, requires_grad)
+    return _new(self, np.zeros(_shape(size, "new_zeros")), dtype, requires_grad)
 
 
 def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of `size` in this Tensor's dtype unless given, as `x.new_ones`."""
-    return _new(self, np.ones(_sizes(size, "new_ones")), dtype, requires_grad)
+    return _new(self, np.ones(_shape(size, "new_ones")), dtype, requires_grad)
 
 
 # The methods by their names on Tensor (`round`, `all` and `any` would hide Python's here).

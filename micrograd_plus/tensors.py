@@ -133,6 +133,12 @@ def _quiet_op(name: str, forward: Callable[..., Any], backward: Callable[..., An
 # --- helpers for derivative rules: on a Tensor they record the graph, on an array they compute ----
 
 
+def _gradient_where(takes: Any, g: Any, x: Any) -> Any:
+    """g where `takes` holds, else exactly 0 (0 * g would be nan where g is inf), x kept a parent
+    (derivative 0) on nodes: the rule of a function that is flat where `takes` fails (clamp's)."""
+    return piecewise_constant(engine_where(takes, g, 0.0), x)
+
+
 def broadcast_to(x: Any, shape: Shape) -> Any:
     """x repeated to `shape` by numpy broadcasting (a read-only view for arrays)."""
     if isinstance(x, Tensor):
@@ -388,6 +394,12 @@ def _broadcast_to_op(shape: Shape) -> Op:
 
 
 # --- reductions -------------------------------------------------------------------------------------
+
+
+def sizes_given(sizes: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Sizes (or axes) given one by one or as one tuple or list: `x.reshape(2, 3)` and
+    `x.reshape((2, 3))`, as PyTorch takes both."""
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
 
 
 def _axes(axis: Any, shape: Shape, who: str) -> tuple[int, ...]:
@@ -1380,11 +1392,11 @@ class Tensor(Node):
             return self._extreme(name, make_op, None, False)
         if isinstance(dim, (tuple, list)):
             raise TypeError(f"{name}(dim) takes one int dim, got {dim!r:.60}; a{name}(dim) takes a tuple")
-        along = self.reshape(1) if self.data.ndim == 0 else self  # one number along dim 0 or -1
-        if along.shape[_dim(dim, along.ndim, name, self.shape)] == 0:
-            raise ValueError(f"{name}() along dim {dim} of shape {self.shape}: that axis is empty")
-        picks = along._arg_extreme(f"arg{name}", dim, True, None)
-        values = along.gather(dim, picks)  # the gradient goes to the element picked
+        picks = self._arg_extreme(f"arg{name}", dim, True, None, who=name)  # (checks dim: not empty)
+        if self.data.ndim == 0:  # one number along dim 0 or -1
+            values = self.reshape(1).gather(dim, picks.reshape(1))
+        else:
+            values = self.gather(dim, picks)  # the gradient goes to the element picked
         if not keepdim or self.data.ndim == 0:
             values, picks = values.squeeze(dim), picks.squeeze(dim)
         return ValuesIndices(values, picks)
@@ -1400,8 +1412,7 @@ class Tensor(Node):
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same numbers in a new shape, given as sizes or one tuple; one size may be -1."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = sizes_given(shape)
         try:
             data = self.data.reshape(shape)
         except (ValueError, TypeError) as error:
@@ -1415,8 +1426,7 @@ class Tensor(Node):
         """Axes permuted like `np.transpose`: reversed without arguments, else in the order given."""
         if not axes or axes == (None,):
             return _unary(_REVERSE_AXES, self)
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = sizes_given(axes)
         try:
             data = self.data.transpose(axes)
         except (ValueError, TypeError) as error:
@@ -1535,8 +1545,7 @@ class Tensor(Node):
 
     def permute(self, *dims: Any) -> Tensor:
         """The axes in the order given (one entry per axis), as `torch.permute`."""
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
+        dims = sizes_given(dims)
         if len(dims) != self.data.ndim:
             raise ValueError(
                 f"permute{dims}: a Tensor of shape {self.shape} needs one entry per axis ({self.data.ndim})"
@@ -1554,16 +1563,17 @@ class Tensor(Node):
         ties, nan counting as smallest, as in PyTorch. A plain array: indices have no gradient."""
         return self._arg_extreme("argmin", dim, keepdim, axis)
 
-    def _arg_extreme(self, name: str, dim: Any, keepdim: bool, axis: Any) -> np.ndarray:
+    def _arg_extreme(self, name: str, dim: Any, keepdim: bool, axis: Any, who: str = "") -> np.ndarray:
+        """np.argmax or np.argmin (`name`) as PyTorch's, errors naming `who` (max(dim): "max")."""
         axis, keepdims = _axis_or_dim(axis, keepdim, dim, False)
-        data = self.data
+        data, who = self.data, who or name
         if axis is None:
             if data.size == 0:
-                raise ValueError(f"{name}() of an empty Tensor (shape {self.shape}) has no index; give a dim")
+                raise ValueError(f"{who}() of an empty Tensor (shape {self.shape}) has no index; give a dim")
         else:
-            d = _dim(axis, max(data.ndim, 1), name, self.shape)
+            d = _dim(axis, max(data.ndim, 1), who, self.shape)
             if data.ndim and data.shape[d] == 0:
-                raise ValueError(f"{name}() along dim {axis} of shape {self.shape}: that axis is empty")
+                raise ValueError(f"{who}() along dim {axis} of shape {self.shape}: that axis is empty")
             axis = d if data.ndim else None
         found = getattr(np, name)(data, axis=axis, keepdims=keepdims)
         return np.asarray(found, dtype=np.int64)
@@ -1894,7 +1904,7 @@ def _clamp_takes(x: np.ndarray, low: Any, high: Any) -> tuple[Any, Any, Any]:
 def _clamp_op(low: float | None, high: float | None) -> Op:
     def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
         inside = _clamp_takes(data_of(x), low, high)[0]
-        return (piecewise_constant(engine_where(inside, g, 0.0), x),)
+        return (_gradient_where(inside, g, x),)
 
     return _quiet_op("clamp", lambda x: _clamp(x, low, high), rule)
 
@@ -1911,7 +1921,7 @@ def _clamp_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
 
     def rule(g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
         takes = [t for t in _clamp_takes(*split([data_of(v) for v in xs])) if t is not None]
-        return tuple(piecewise_constant(engine_where(t, g, 0.0), v) for t, v in zip(takes, xs))
+        return tuple(_gradient_where(t, g, v) for t, v in zip(takes, xs))
 
     entry = Op("clamp", lambda *xs: _clamp(*split(xs)), rule)
     return _elementwise(entry, *inputs, cache=False)
@@ -1950,14 +1960,7 @@ def where(condition: Any, x: Operand, y: Operand) -> Tensor:
     """x where `condition` holds, else y, as `torch.where` (all three broadcast together). The
     condition is a bool array or numbers (a Tensor or an array: nonzero means true); x and y are
     Tensors or numbers. x gets the gradient where the condition holds, y elsewhere."""
-    if isinstance(condition, Node) and not isinstance(condition, Tensor):
-        raise TypeError(
-            f"where(): condition must be a bool array or a Tensor, got a {type(condition).__name__}"
-        )
-    flags = np.asarray(data_of(condition))
-    if flags.dtype.kind not in "biuf":
-        raise TypeError(f"where(): condition must be a bool array or numbers, got dtype {flags.dtype}")
-    mask = flags != 0 if flags.dtype.kind != "b" else flags.copy()  # (the graph keeps it: our own copy)
+    mask = _condition(condition, "where()")
     a, b = _as_operands((x, y), "where()")
     try:
         np.broadcast_shapes(mask.shape, a.shape, b.shape)
@@ -1973,3 +1976,16 @@ def where(condition: Any, x: Operand, y: Operand) -> Tensor:
         lambda g, out, p, q: engine_where(mask, 0.0, g),
     )
     return _elementwise(entry, a, b, cache=False)
+
+
+def _condition(condition: Any, who: str, noun: str = "condition") -> np.ndarray:
+    """`where`'s condition (and `masked_fill`'s mask) as our own bool array (a graph keeps it):
+    bools, or numbers (a Tensor or an array), nonzero meaning true."""
+    if isinstance(condition, Node) and not isinstance(condition, Tensor):
+        raise TypeError(f"{who}: {noun} must be a bool array or a Tensor, got a {type(condition).__name__}")
+    flags = np.asarray(data_of(condition))
+    if flags.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{who}: {noun} must be a bool array or numbers (x > 0 gives one), got dtype {flags.dtype}"
+        )
+    return flags != 0 if flags.dtype.kind != "b" else flags.copy()

@@ -56,6 +56,24 @@ def test_repeat_tiles_as_torch(x: np.ndarray, data: st.DataObject) -> None:
         assert mg.gradcheck(lambda t: t.repeat(*times), [Tensor(x, requires_grad=True)])
 
 
+def test_repeat_is_a_copy_made_by_broadcasting_as_torch() -> None:
+    torch = require_torch()
+    b, tb = Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    r, tr = b.repeat(1), tb.repeat(1)
+    with mg.no_grad(), torch.no_grad():
+        b.zero_()
+        tb.zero_()
+        r[0] = 5.0  # (writable, and b stays as it is)
+        tr[0] = 5.0
+    np.testing.assert_array_equal(r.data, tr.detach().numpy())
+    np.testing.assert_array_equal(b.data, tb.detach().numpy())
+    names, node = [], Tensor([1.0, 2.0], requires_grad=True).repeat(3, 2).grad_fn
+    while node is not None:  # reshape <- clone <- broadcast_to <- reshape <- the leaf
+        names.append(node.name())
+        node = node.next_functions[0][0] if node.next_functions else None
+    assert "broadcast_to" in names and "getitem" not in names, names
+
+
 @given(x=arrays(shapes), data=st.data())
 def test_flip_reverses_the_dims_given_as_torch(x: np.ndarray, data: st.DataObject) -> None:
     dims = tuple(data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), unique_by=lambda d: d % x.ndim)) if x.ndim else [])  # fmt: skip
@@ -63,6 +81,18 @@ def test_flip_reverses_the_dims_given_as_torch(x: np.ndarray, data: st.DataObjec
     if x.ndim:
         assert_matches_torch(lambda t: t.flip(-1), lambda t: t.flip(-1), x)
     assert mg.gradcheck(lambda t: t.flip(dims), [Tensor(x, requires_grad=True)])
+
+
+def test_flip_is_a_copy_as_torch() -> None:
+    torch = require_torch()
+    b, tb = Tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    p, tp = b.flip(0), tb.flip(0)
+    p.clamp_(max=1.0)
+    tp.clamp_(max=1.0)
+    np.testing.assert_array_equal(b.data, tb.numpy())  # a change to the flipped copy leaves b
+    b.zero_()
+    tb.zero_()
+    np.testing.assert_array_equal(p.data, tp.numpy())  # and a change to b leaves the copy
 
 
 @given(x=arrays(nonempty), data=st.data())
@@ -83,9 +113,58 @@ def test_split_chunk_and_unbind_give_the_pieces_as_torch(x: np.ndarray, data: st
     assert mg.gradcheck(lambda t: mg.cat([p * (i + 1) for i, p in enumerate(t.split(size, dim))], dim), [Tensor(x, requires_grad=True)])  # fmt: skip
 
 
-def test_contiguous_is_the_tensor_itself() -> None:
-    t = Tensor(np.ones((2, 3))).T
-    assert t.contiguous() is t and t.is_contiguous()
+@given(chunks=st.integers(1, 5), shape=st.sampled_from([(0,), (2, 0), (0, 3)]))
+def test_chunk_of_an_empty_axis_gives_chunks_empty_pieces_as_torch(
+    chunks: int, shape: tuple[int, ...]
+) -> None:
+    dim = shape.index(0)
+    assert_matches_torch(lambda t: t.chunk(chunks, dim), lambda t: t.chunk(chunks, dim), np.zeros(shape))
+
+
+VIEWS = {  # views of a 3 by 4 Tensor (or torch tensor) x, each a function of x
+    "x": lambda x: x,
+    "x.T": lambda x: x.T,
+    "expand": lambda x: x[0, :2].reshape(2).expand(3, 2),
+    "expand of size 1": lambda x: x[:1].expand(1, 4),
+    "rows with a step": lambda x: x[::2],
+    "columns with a step": lambda x: x[:, ::2],
+    "one column": lambda x: x[:, :1],
+    "one row by a step": lambda x: x[::5],
+    "a corner": lambda x: x[1:, 1:],
+    "transposed row": lambda x: x[:1].T,
+    "permuted": lambda x: x.reshape(3, 2, 2).permute(2, 0, 1),
+    "mT": lambda x: x.reshape(3, 2, 2).mT,
+    "unsqueezed transpose": lambda x: x.T.unsqueeze(0),
+    "empty transpose": lambda x: x[:0].T,
+    "flipped": lambda x: x.flip(0),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_is_contiguous_and_contiguous_as_torch(name: str) -> None:
+    torch = require_torch()
+    view = VIEWS[name]
+    data = np.arange(12.0).reshape(3, 4)
+    x, tx = Tensor(data.copy()), torch.tensor(data.copy())
+    assert view(x).is_contiguous() == view(tx).is_contiguous()
+    made, theirs = view(x).contiguous(), view(tx).contiguous()
+    assert made.is_contiguous() and (made is view(x)) == (theirs is view(tx))
+    np.testing.assert_array_equal(made.data, theirs.numpy())
+    # A copy when the view was not contiguous (writable, even an expand's); the view when it was
+    # (an expand stays read-only here, where PyTorch writes through it to x).
+    if made.numel() and made.data.flags.writeable:
+        made[(0,) * made.ndim] = -1.0
+        theirs[(0,) * theirs.ndim] = -1.0
+    np.testing.assert_array_equal(x.data, tx.numpy())
+
+
+def test_contiguous_copies_in_the_graph_as_torch() -> None:
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.contiguous() is x
+    made = x.T.contiguous()
+    assert made.grad_fn is not None and made.grad_fn.name() == "clone"
+    assert_matches_torch(lambda t: t.T.contiguous() * t.T, lambda t: t.T.contiguous() * t.T, x.data)
+    assert mg.gradcheck(lambda t: t.T.contiguous(), [x])
 
 
 def test_bad_sizes_and_dims_say_what_is_wrong() -> None:

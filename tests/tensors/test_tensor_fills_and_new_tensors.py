@@ -4,6 +4,8 @@ and bad masks."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import require_torch
@@ -48,6 +50,49 @@ def test_masked_fill_and_clamp_in_place_change_the_tensors_own_array_as_torch(x:
     np.testing.assert_array_equal(t.data, tt.clamp_(low, high).numpy())
     t.clamp_(max=Tensor(np.full(x.shape, -1.0)))
     np.testing.assert_array_equal(t.data, tt.clamp_(max=torch.full(x.shape, -1.0)).numpy())
+
+
+@given(x=arrays(shapes), data=st.data())
+def test_masked_fill_with_a_mask_of_more_axes_gives_the_broadcast_shape_as_torch(
+    x: np.ndarray, data: st.DataObject
+) -> None:
+    torch = require_torch()
+    lead = tuple(data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+    mask = data.draw(arrays(st.just(lead + x.shape), st.sampled_from([0.0, 1.0]))) != 0
+    assert_matches_torch(
+        lambda t: t.masked_fill(mask, 2.5), lambda t: t.masked_fill(torch.tensor(mask), 2.5), x
+    )
+    with pytest.raises(ValueError, match=r"masked_fill_\(\): a mask of shape .* does not broadcast to the Tensor's shape"):  # fmt: skip
+        Tensor(x).masked_fill_(mask, 2.5)  # (in place the shape cannot grow, as in PyTorch)
+
+
+@pytest.mark.parametrize("value_dtype", [np.float64, np.float32])
+def test_masked_fill_keeps_the_tensors_dtype_as_torch(value_dtype: type) -> None:
+    torch = require_torch()
+    mask = np.array([True, False])
+    x = Tensor([1.0, 2.0], dtype=np.float32)
+    value = Tensor(3.0, dtype=value_dtype, requires_grad=True)
+    theirs = torch.tensor([1.0, 2.0], dtype=torch.float32).masked_fill(
+        torch.tensor(mask), torch.tensor(3.0, dtype=getattr(torch, np.dtype(value_dtype).name))
+    )
+    filled = x.masked_fill(mask, value)
+    assert filled.dtype == np.float32 and str(theirs.dtype) == "torch.float32"
+    assert x.masked_fill(mask, 3.0).dtype == np.float32
+    filled.sum().backward()
+    assert value.grad is not None and value.grad.dtype == value_dtype and value.grad == 1.0
+
+
+def test_in_place_fills_into_float32_overflow_to_inf_without_a_warning_as_assignment() -> None:
+    mask = np.array([True, False])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filled = Tensor([1.0, 2.0], dtype=np.float32).masked_fill_(mask, 1e300)
+        assigned = Tensor([1.0, 2.0], dtype=np.float32)
+        assigned[mask] = 1e300
+        clamped = Tensor([1.0, 2.0], dtype=np.float32).clamp_(min=Tensor(1e300))
+    np.testing.assert_array_equal(filled.data, assigned.data)
+    np.testing.assert_array_equal(filled.data, np.array([np.inf, 2.0], dtype=np.float32))
+    assert filled.dtype == np.float32 and clamped.dtype == np.float32 and np.isinf(clamped.data).all()
 
 
 def test_in_place_fills_are_refused_where_a_graph_would_record_them() -> None:
@@ -95,3 +140,13 @@ def test_new_tensors_take_this_tensors_dtype_as_torch(dtype: type) -> None:
     copy = x.new_tensor(source)
     source[0] = 9.0
     assert copy.data[0] == 1.0  # a copy, as PyTorch's
+
+
+def test_new_tensors_of_bad_sizes_say_what_is_wrong() -> None:
+    x = Tensor(np.ones(2))
+    with pytest.raises(ValueError, match=r"new_ones\(\): size must be >= 0, got -1"):
+        x.new_ones(-1)
+    with pytest.raises(ValueError, match=r"new_zeros\(\): size must be >= 0, got -2"):
+        x.new_zeros((2, -2))
+    with pytest.raises(TypeError, match=r"new_zeros\(\): size must be an int, got float"):
+        x.new_zeros(2.0)

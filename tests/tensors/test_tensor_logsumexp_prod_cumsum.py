@@ -3,8 +3,11 @@ elements are 0) and cumsum: against PyTorch float64, finite differences and seco
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from conftest import close_to_torch, require_torch
 from hypothesis import given
 from hypothesis import strategies as st
 from torch_parity import arrays, assert_matches_torch, finite, nonempty, shapes
@@ -58,11 +61,36 @@ def test_prod_matches_torch_with_no_one_or_many_zeros(
     assert_matches_torch(lambda t: t.prod(dim, keepdim), lambda t: t.prod(dim, keepdim), x)
 
 
-@given(x=arrays(nonempty, st.floats(0.2, 2.0) | st.floats(-2.0, -0.2)), data=st.data())
-def test_prod_has_the_finite_differences_and_second_derivatives(x: np.ndarray, data: st.DataObject) -> None:
+@given(
+    x=arrays(nonempty, st.floats(0.2, 2.0) | st.floats(-2.0, -0.2) | st.just(0.0)),
+    data=st.data(),
+    zeros=st.lists(st.integers(0, 63), max_size=3),
+)
+def test_prod_has_the_finite_differences_and_second_derivatives(
+    x: np.ndarray, data: st.DataObject, zeros: list[int]
+) -> None:
+    """Exact zeros too: none, one, two or three in a slice (prod is multilinear, so finite
+    differences are exact enough there)."""
+    x.reshape(-1)[[i % x.size for i in zeros]] = 0.0
     dim = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
     assert mg.gradcheck(lambda t: t.prod(dim), [Tensor(x, requires_grad=True)])
     assert mg.gradgradcheck(lambda t: t.prod(dim), [Tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize(
+    "values", [[0.0, 2.0, 3.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0], [2.0, -0.5, 3.0], [[0.0, 2.0], [0.0, 0.0]]]
+)
+def test_prod_second_derivatives_at_zeros_match_torch(values: list[Any]) -> None:
+    torch = require_torch()
+    x = Tensor(values, requires_grad=True)
+    tx = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    weights = np.arange(1.0, x.numel() + 1).reshape(x.shape)
+    for f in (lambda t: t.prod(), lambda t: t.prod(-1).sum()):
+        (g,) = mg.grad(f(x), x, create_graph=True)
+        (tg,) = torch.autograd.grad(f(tx), tx, create_graph=True)
+        (h,) = mg.grad((g * weights).sum(), x)
+        (th,) = torch.autograd.grad((tg * torch.tensor(weights)).sum(), tx)
+        assert close_to_torch(g.data, tg.detach().numpy()) and close_to_torch(h.data, th.numpy()), (h, th)
 
 
 def test_prod_with_one_zero_gives_the_zero_the_product_of_the_others_as_finite_differences() -> None:
