@@ -6,7 +6,7 @@ Hessian-vector products): no rule is written a second time for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,13 @@ def grad(
             )
         results.append(None if total is None else node._constant_like(total))
     return tuple(results)
+
+
+def leaf_like(node: Node, data: Any, requires_grad: bool = False) -> Node:
+    """A new leaf of `node`'s kind (Value or Tensor) holding `data` as it is (a Tensor keeps the
+    data's dtype, where `node._constant_like` takes node's)."""
+    kind: Callable[..., Node] = type(node)
+    return kind(data, requires_grad=requires_grad)
 
 
 def as_nodes(given: Any, name: str, who: str = "grad") -> list[Node]:

@@ -72,9 +72,9 @@ def grad(
     results = gradients.grad(outputs, ins, grad_outputs, create_graph, allow)
     if not materialize_grads:
         return results
-    # zeros for the unused inputs, in the graph's sense as in PyTorch: they require grad under create_graph
+    # zeros for the unused inputs (as PyTorch: zeros that require grad under create_graph)
     return tuple(
-        type(x)(np.zeros_like(x.data), requires_grad=create_graph) if g is None else g
+        gradients.leaf_like(x, np.zeros_like(x.data), create_graph) if g is None else g
         for x, g in zip(ins, results)
     )
 

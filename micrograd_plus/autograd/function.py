@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node, Op, Value
+from ..gradients import leaf_like
 from ..modes import no_grad
 from ..tensors import Tensor, unbroadcast
 
@@ -170,7 +171,7 @@ def _forward_again(cls: type[Function], args: Sequence[Any]) -> Callable[..., An
     def forward(*datas: Any) -> Any:
         new = iter(datas)
         # new leaves of the data as given (the checker's float64 copies stay float64, as its steps need)
-        fresh = [type(a)(next(new), requires_grad=False) if isinstance(a, Node) else a for a in args]
+        fresh = [leaf_like(a, next(new)) if isinstance(a, Node) else a for a in args]
         return _run_forward(cls, FunctionCtx(tuple(False for _ in args)), fresh).data
 
     return forward
