@@ -153,7 +153,7 @@ def _bound(cls: type[Function], args: tuple[Any, ...], kwargs: dict[str, Any]) -
             f"forward's arguments: "
             + (f"give {missing[0]!r} before it too" if missing else "give it by position")
         )
-    return bound.args[with_ctx:]
+    return bound.args[len(stand_in_for_ctx) :]
 
 
 def _run_forward(cls: type[Function], ctx: FunctionCtx, args: Sequence[Any]) -> Any:
