@@ -245,8 +245,7 @@ class Value(Node):
     # fmt: on
 
     def backward(self, gradient: Any = None) -> None:
-        """Apply the chain rule from this Value to every Value it depends on: leaves add this
-        pass's gradient to `.grad` (twice doubles it), intermediates show it; the graph is kept."""
+        """Apply the chain rule from this Value to every Value it depends on (the graph is kept)."""
         backward(self, gradient)  # the function `backward` at the end of this file
 
     def zero_grad(self) -> None:
@@ -387,14 +386,15 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     return contributions  # type: ignore[no-any-return]
 
 
-def backward(root: Node, gradient: Any = None) -> None:
-    """Backpropagate from `root`: run the walk to its end, then each node stores its total."""
-    guards.check_root(root)
-    seed = root._seed() if gradient is None else root._raw(gradient)
+def backward(root: Node | Sequence[Node], gradient: Any = None, only: Sequence[Node] | None = None) -> None:
+    """Backpropagate from `root` (or a list of roots, one gradient each): walk, then store each total."""
+    roots, gradients = ([root], [gradient]) if isinstance(root, Node) else (root, gradient)
+    guards.check_roots(roots)
+    seeds = [r._seed() if g is None else r._raw(g) for r, g in zip(roots, gradients)]
     totals: dict[Node, Any] = {}
     with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-        for _step in backward_pass([root], [seed], totals):
+        for _step in backward_pass(roots, seeds, totals):
             pass
-    guards.last_pass.root = weakref.ref(root)  # for explain_grad
-    for node, total in totals.items():
-        node._store_grad(total)
+    guards.last_pass.root = weakref.ref(roots[0])  # for explain_grad
+    for node in totals if only is None else only:  # `only`: some of the nodes walked (autograd.backward)
+        node._store_grad(totals[node])

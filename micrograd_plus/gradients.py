@@ -6,11 +6,12 @@ Hessian-vector products): no rule is written a second time for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import guards
 from .engine import Node, backward_pass
 from .modes import enable_grad, no_grad
 
@@ -27,14 +28,8 @@ def grad(
     differentiated again. An input the outputs do not depend on is an error unless
     `allow_unused=True` (then its gradient is None). A None in `grad_outputs` means the
     default seed (1) for that output."""
-    outs = [outputs] if isinstance(outputs, Node) or not isinstance(outputs, Iterable) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Node) or not isinstance(inputs, Iterable) else list(inputs)
-    for name, nodes in (("outputs", outs), ("inputs", ins)):
-        if not nodes or not all(isinstance(n, Node) for n in nodes):
-            raise TypeError(f"grad(): {name} must be a Value or Tensor or a non-empty sequence of them")
-    for out in outs:
-        if not out.requires_grad:
-            raise RuntimeError("grad(): an output does not require grad; make an input require grad first")
+    outs, ins = as_nodes(outputs, "outputs"), as_nodes(inputs, "inputs")
+    guards.check_roots(outs)
     given: list[Any] = [None] * len(outs)
     if grad_outputs is not None:
         single = len(outs) == 1 and not isinstance(grad_outputs, (list, tuple))
@@ -64,12 +59,28 @@ def grad(
                 ) from error
             raise
     results = []
-    for node in ins:
+    for index, node in enumerate(ins):
         total = totals.get(node)
         if total is None and not allow_unused:
             raise RuntimeError(
-                "grad(): one of the inputs was not used to compute the outputs (or does not "
-                "require grad); pass allow_unused=True to get None for it"
+                f"grad(): one of the inputs was not used to compute the outputs: the input at index {index} (a "
+                f"{type(node).__name__}) is not in their graph, or does not require grad; pass "
+                "allow_unused=True to get None for it"
             )
         results.append(None if total is None else node._constant_like(total))
     return tuple(results)
+
+
+def leaf_like(node: Node, data: Any, requires_grad: bool = False) -> Node:
+    """A new leaf of `node`'s kind (Value or Tensor) holding `data` as it is (a Tensor keeps the
+    data's dtype, where `node._constant_like` takes node's)."""
+    kind: Callable[..., Node] = type(node)
+    return kind(data, requires_grad=requires_grad)
+
+
+def as_nodes(given: Any, name: str, who: str = "grad") -> list[Node]:
+    """`given` (a node, or an iterable of nodes, read once: a generator too) as a non-empty list."""
+    nodes = [given] if isinstance(given, Node) or not isinstance(given, Iterable) else list(given)
+    if not nodes or not all(isinstance(n, Node) for n in nodes):
+        raise TypeError(f"{who}(): {name} must be a Value or Tensor or a non-empty sequence of them")
+    return nodes

@@ -104,15 +104,17 @@ def check_layer(
             )
 
 
-def check_root(root: Any) -> None:
-    """A backward pass needs an output that requires grad."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "element 0 of tensors does not require grad and does not have a grad_fn: "
-            f"this {type(root).__name__} was computed from nodes that do not require grad "
-            "(constants, requires_grad=False, detach() or no_grad()). Make an input require "
-            "grad before computing it."
-        )
+def check_roots(roots: Sequence[Any]) -> None:
+    """A backward pass needs outputs (`roots`, in order) that require grad; PyTorch's words,
+    naming the first that does not by its place."""
+    for index, root in enumerate(roots):
+        if not root.requires_grad:
+            raise RuntimeError(
+                f"element {index} of tensors does not require grad and does not have a grad_fn: "
+                f"this {type(root).__name__} was computed from nodes that do not require grad "
+                "(constants, requires_grad=False, detach() or no_grad()). Make an input require "
+                "grad before computing it."
+            )
 
 
 def refuse_contributions(node: Any, contributions: Any) -> None:

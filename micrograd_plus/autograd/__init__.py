@@ -8,15 +8,14 @@ engine's one walk (`engine.backward_pass`) and its one rule table.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import gradients, guards
+from .. import engine, gradients
 from ..check import gradcheck, gradgradcheck
-from ..engine import Node, backward_pass
+from ..engine import Node
 from ..modes import detect_anomaly, enable_grad, no_grad
 from . import functional
 from .function import Function, FunctionCtx
@@ -63,11 +62,21 @@ def grad(
             "allow_unused=False."
         )
     allow = materialize_grads if allow_unused is None else bool(allow_unused)
-    results = gradients.grad(outputs, inputs, grad_outputs, create_graph, allow)
+    ins = gradients.as_nodes(inputs, "inputs")  # read once (a generator too)
+    for index, x in enumerate(ins):
+        if not x.requires_grad:
+            raise RuntimeError(
+                f"One of the differentiated Tensors does not require grad: input {index} (a "
+                f"{type(x).__name__}); make it require grad before computing the outputs from it"
+            )
+    results = gradients.grad(outputs, ins, grad_outputs, create_graph, allow)
     if not materialize_grads:
         return results
-    ins = [inputs] if isinstance(inputs, Node) else list(inputs)
-    return tuple(x._constant_like(np.zeros_like(x.data)) if g is None else g for x, g in zip(ins, results))
+    # zeros for the unused inputs (as PyTorch: zeros that require grad under create_graph)
+    return tuple(
+        gradients.leaf_like(x, np.zeros_like(x.data), create_graph) if g is None else g
+        for x, g in zip(ins, results)
+    )
 
 
 def backward(
@@ -79,47 +88,41 @@ def backward(
 ) -> None:
     """`torch.autograd.backward`: one backward pass from one or several outputs at once (the
     gradient of the sum of `grad_tensors[i] * tensors[i]`), added into the leaves' `.grad`, or
-    only into those of `inputs`. The graph is always kept (`retain_graph` changes nothing);
-    `create_graph=True` is refused: `.grad` holds arrays here, so ask `grad(...,
-    create_graph=True)` for gradients to differentiate again."""
+    only into those of `inputs` (then, as in PyTorch, only the nodes between the outputs and
+    `inputs` store theirs: a retained intermediate elsewhere keeps its `.grad`). The graph is
+    always kept (`retain_graph` changes nothing); `create_graph=True` is refused: `.grad` holds
+    arrays here, so ask `grad(..., create_graph=True)` for gradients to differentiate again."""
     if create_graph:
         raise ValueError(
             "backward(create_graph=True) is not supported: .grad holds arrays here, not Tensors with a "
             "graph; use mg.autograd.grad(outputs, inputs, create_graph=True), which returns the "
             "gradients as Tensors that can be differentiated again"
         )
-    roots = _nodes(tensors, "tensors")
+    roots = gradients.as_nodes(tensors, "tensors", "backward")
     given = [None] * len(roots) if grad_tensors is None else _gradients(grad_tensors, len(roots))
-    for root in roots:
-        guards.check_root(root)
-    keep = None if inputs is None else _nodes(inputs, "inputs")
-    if keep is None and len(roots) == 1:
+    if inputs is None and len(roots) == 1:
         roots[0].backward(given[0])  # type: ignore[attr-defined]  # (the current engine's pass)
         return None
-    for node in keep or ():
+    only = None if inputs is None else _on_the_way(roots, gradients.as_nodes(inputs, "inputs", "backward"))
+    engine.backward(roots, given, only)
+    return None
+
+
+def _on_the_way(roots: list[Node], inputs: list[Node]) -> list[Node]:
+    """The nodes a pass to `inputs` stores: PyTorch runs only the part of the graph between the
+    roots and `inputs`, so the inputs it reaches and the nodes between (in the walk's order)."""
+    for node in inputs:
         if node._op is not None:
             raise ValueError(
                 f"backward(inputs=...) takes leaves here; this {type(node).__name__} was computed by "
                 f"'{node.op}': for the gradient of an intermediate, use mg.autograd.grad(outputs, it)"
             )
-    seeds = [root._seed() if g is None else root._raw(g) for root, g in zip(roots, given)]
-    totals: dict[Node, Any] = {}
-    with no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings (as engine.backward)
-        for _step in backward_pass(roots, seeds, totals):
-            pass
-    guards.last_pass.root = weakref.ref(roots[0])  # (explain_grad tells from the first output)
-    kept = None if keep is None else set(keep)
-    for node, total in totals.items():
-        if kept is None or node in kept:
-            node._store_grad(total)
-    return None
-
-
-def _nodes(given: Any, name: str) -> list[Node]:
-    nodes = [given] if isinstance(given, Node) else list(given) if isinstance(given, Iterable) else [given]
-    if not nodes or not all(isinstance(n, Node) for n in nodes):
-        raise TypeError(f"backward(): {name} must be a Tensor (or Value) or a non-empty sequence of them")
-    return nodes
+    order = engine.topological_order(*roots)
+    leading = set(inputs)  # the nodes from which an input is reached
+    for node in reversed(order):  # each node after its parents
+        if any(parent in leading for parent in node._parents):
+            leading.add(node)
+    return [node for node in order if node in leading]
 
 
 def _gradients(given: Any, count: int) -> list[Any]:

@@ -11,6 +11,7 @@ its Tensor operations record a graph, so a Function can be differentiated twice.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node, Op, Value
+from ..gradients import leaf_like
 from ..modes import no_grad
 from ..tensors import Tensor, unbroadcast
 
@@ -101,8 +103,11 @@ class Function:
         )
 
     @classmethod
-    def apply(cls, *args: Any) -> Any:
-        """forward on `args`, recorded as one node of the graph whose rule calls backward."""
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """forward on the arguments, recorded as one node of the graph whose rule calls backward.
+        Keywords are bound to forward's parameters, as PyTorch 2 does: they count as arguments
+        in their parameters' places (`needs_input_grad`, backward's gradients)."""
+        args = _bound(cls, args, kwargs)
         nodes: list[Any] = [a for a in args if isinstance(a, Node)]
         kind = Tensor if nodes and isinstance(nodes[0], Tensor) else Value
         if any(not isinstance(n, kind) for n in nodes):
@@ -128,6 +133,29 @@ def _overrides(cls: type, name: str) -> bool:
     return getattr(cls, name) is not getattr(Function, name)
 
 
+def _bound(cls: type[Function], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """forward's arguments in its parameters' order, as PyTorch 2 binds them: with setup_context,
+    every parameter (defaults filled in); else those up to the last one given."""
+    with_ctx = not _overrides(cls, "setup_context")
+    if with_ctx and not kwargs:
+        return args
+    stand_in_for_ctx = [None] if with_ctx else []  # forward takes ctx first, unless setup_context
+    try:
+        bound = inspect.signature(cls.forward).bind(*stand_in_for_ctx, *args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{cls.__name__}.apply: {error} (the arguments of {cls.__name__}.forward)") from None
+    if not with_ctx:
+        bound.apply_defaults()
+    if bound.kwargs:  # keywords that cannot take a place among the arguments
+        missing = [name for name in bound.signature.parameters if name not in bound.arguments]
+        raise TypeError(
+            f"{cls.__name__}.apply: {', '.join(bound.kwargs)} given by keyword cannot take a place among "
+            f"forward's arguments: "
+            + (f"give {missing[0]!r} before it too" if missing else "give it by position")
+        )
+    return bound.args[len(stand_in_for_ctx) :]
+
+
 def _run_forward(cls: type[Function], ctx: FunctionCtx, args: Sequence[Any]) -> Any:
     with no_grad():
         if _overrides(cls, "setup_context"):
@@ -142,7 +170,8 @@ def _forward_again(cls: type[Function], args: Sequence[Any]) -> Callable[..., An
 
     def forward(*datas: Any) -> Any:
         new = iter(datas)
-        fresh = [a._constant_like(next(new)) if isinstance(a, Node) else a for a in args]
+        # new leaves of the data as given (the checker's float64 copies stay float64, as its steps need)
+        fresh = [leaf_like(a, next(new)) if isinstance(a, Node) else a for a in args]
         return _run_forward(cls, FunctionCtx(tuple(False for _ in args)), fresh).data
 
     return forward

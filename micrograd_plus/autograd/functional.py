@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine import Op, Value
+from ..engine import Value
 from ..gradients import grad
 from ..modes import enable_grad
 from ..tensors import Tensor, stack
@@ -28,11 +28,11 @@ from ..tensors import Tensor, stack
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 Tensors = tuple[Tensor, ...]
-# A new node for a Tensor, in the graph (PyTorch's `x.view_as(x)`): `func` sees a Tensor of its own.
-_VIEW = Op("view_as", lambda x: x, lambda g, out, x: (g,))
 
 
-def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
+def vjp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple[Any, Any]:
     """`(func(*inputs), v^T J)`: the vector-Jacobian product, shaped as `inputs`. `v` is shaped
     as func's output; it may be left out when that is a single number."""
     with enable_grad():
@@ -40,13 +40,15 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         ins = _fresh(ins, create_graph)
         outputs_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "vjp")
         _check_outputs(outs, strict)
-        vs = _vector(v, outs, outputs_tuple, "the user-provided function returns a single Tensor with a single element", "vjp", create_graph)  # fmt: skip
+        vs = _vector(v, outs, outputs_tuple, _ONE_NUMBER_OUTPUT, "vjp", create_graph)
     with enable_grad() if create_graph else contextlib.nullcontext():
-        result = _zeros_for_none(_grads(outs, ins, vs, create_graph), ins, strict, create_graph, _INDEPENDENT)
+        result = _fill_in_zeros(_grads(outs, ins, vs, create_graph), ins, strict, create_graph, _BACK)
     return _handed_back(outs, outputs_tuple, result, inputs_tuple, create_graph)
 
 
-def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
+def jvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple[Any, Any]:
     """`(func(*inputs), J v)`: the Jacobian-vector product, shaped as func's output. `v` is
     shaped as `inputs`; it may be left out when that is a single number. Computed by the double
     backward trick, so every rule on the way must be differentiable (those of the table are)."""
@@ -56,7 +58,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         vs = _vector(v, ins, inputs_tuple, _ONE_NUMBER_INPUT, "jvp", create_graph)
         outputs_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "jvp")
         _check_outputs(outs, strict)
-    result = _double_backward(outs, ins, vs, outs, create_graph, strict, _TRICK)
+    result = _double_backward(outs, ins, vs, outs, create_graph, strict, _BACK_TRICK, first=_GRADIENT)
     return _handed_back(outs, outputs_tuple, result, outputs_tuple, create_graph)
 
 
@@ -107,48 +109,98 @@ def hessian(
             return out.squeeze()
 
         first = jacobian(single_number, xs, create_graph=True)
-        _check_depends(first, strict)
+        _fill_in_zeros(first, xs, strict, True, _FIRST_DERIVATIVE)  # (its strict checks only)
         return first  # type: ignore[no-any-return]
 
     nested = jacobian(gradient, ins, create_graph=create_graph, strict=strict)  # [i][j]: d grad_i / d x_j
     return _unpack(tuple(_unpack(row, inputs_tuple) for row in nested), inputs_tuple)
 
 
-def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
+def vhp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple[Any, Any]:
     """`(func(*inputs), v^T H)`: the vector-Hessian product of `func` (which returns a single
     number), shaped as `inputs`: the gradient of `v . grad(func)`."""
-    outputs_tuple, outs, ins, first, vs, inputs_tuple = _second_order(
-        func, inputs, v, create_graph, strict, "vhp"
-    )
+    start = _second_order(func, inputs, v, create_graph, strict, "vhp")
     with enable_grad() if create_graph else contextlib.nullcontext():
-        result = _zeros_for_none(_grads(first, ins, vs, create_graph), ins, strict, create_graph, _JACOBIAN_INDEPENDENT)  # fmt: skip
-    return _handed_back(outs, outputs_tuple, result, inputs_tuple, create_graph)
+        found = _grads(start.first, start.ins, start.vs, create_graph)
+        result = _fill_in_zeros(found, start.ins, strict, create_graph, _DOUBLE_BACK)
+    return _handed_back(start.outs, start.outputs_tuple, result, start.inputs_tuple, create_graph)
 
 
-def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]:  # fmt: skip
+def hvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple[Any, Any]:
     """`(func(*inputs), H v)`: the Hessian-vector product, shaped as `inputs`, by the double
     backward trick on the gradient (as PyTorch; for a twice continuously differentiable func,
     H is symmetric and `vhp` gives the same, with one backward pass less)."""
-    outputs_tuple, outs, ins, first, vs, inputs_tuple = _second_order(
-        func, inputs, v, create_graph, strict, "hvp"
+    start = _second_order(func, inputs, v, create_graph, strict, "hvp")
+    result = _double_backward(
+        start.first, start.ins, start.vs, start.ins, create_graph, strict, _DOUBLE_BACK_TRICK
     )
-    result = _double_backward(first, ins, vs, ins, create_graph, strict, _HESSIAN_TRICK)
-    return _handed_back(outs, outputs_tuple, result, inputs_tuple, create_graph)
+    return _handed_back(start.outs, start.outputs_tuple, result, start.inputs_tuple, create_graph)
 
 
 # -- the pieces they share ------------------------------------------------------------------------
 
 _ONE_NUMBER_INPUT = "the input to the user-provided function is a single Tensor with a single element"
-# What a None gradient means, where strict mode refuses it, per stage (torch's words):
-_INDEPENDENT = "The output of the user-provided function is independent of input {}."
-_TRICK = (
-    "The gradient with respect to the input is independent of entry {} in the grad_outputs when using "
-    "the double backward trick to compute forward mode gradients."
+_ONE_NUMBER_OUTPUT = "the user-provided function returns a single Tensor with a single element"
+
+
+class _Stage(NamedTuple):
+    """What strict mode says of a gradient it refuses at one stage of a derivative (PyTorch's
+    words, formatted with the `input` index, and the `output` index for a jacobian): `unused`
+    when nothing reached that input, `constant` when the gradient does not depend on the inputs
+    (checked under create_graph, where it would be differentiated again)."""
+
+    unused: str
+    constant: str
+
+
+_REFUSED = " This is not allowed in strict mode."
+_UNDER_CREATE_GRAPH = " This is not allowed in strict mode when create_graph=True."
+_OUTPUT_INDEPENDENT = "The output of the user-provided function is independent of input {input}." + _REFUSED
+_JACOBIAN_CONSTANT = (
+    "The jacobian of the user-provided function is independent of input {input}." + _UNDER_CREATE_GRAPH
 )
-_JACOBIAN_INDEPENDENT = "The jacobian of the user-provided function is independent of input {}."
-_HESSIAN_TRICK = (
-    "The hessian of the user-provided function is independent of entry {} in the grad_jacobian, which "
-    "prevents using the double backward trick to replace forward mode AD."
+_HESSIAN_CONSTANT = (
+    "The hessian of the user-provided function is independent of input {input}." + _UNDER_CREATE_GRAPH
+)
+# vjp's v^T J; jvp's J v (by the trick); vhp's v^T H; hvp's H v (by the trick on the gradient)
+_BACK = _Stage(_OUTPUT_INDEPENDENT, _JACOBIAN_CONSTANT)
+_BACK_TRICK = _Stage(
+    "The gradient with respect to the input is independent of entry {input} in the grad_outputs when using "
+    "the double backward trick to compute forward mode gradients." + _REFUSED,
+    _JACOBIAN_CONSTANT,
+)
+_DOUBLE_BACK = _Stage(
+    "The jacobian of the user-provided function is independent of input {input}." + _REFUSED,
+    _HESSIAN_CONSTANT,
+)
+_DOUBLE_BACK_TRICK = _Stage(
+    "The hessian of the user-provided function is independent of entry {input} in the grad_jacobian. This "
+    "is not allowed in strict mode as it prevents from using the double backward trick to replace forward "
+    "mode AD.",
+    _HESSIAN_CONSTANT,
+)
+# jacobian's rows (torch names the output's index where it says "input" under create_graph)
+_JACOBIAN = _Stage(
+    "Output {output} of the user-provided function is independent of input {input}." + _REFUSED,
+    "The jacobian of the user-provided function is independent of input {output}." + _UNDER_CREATE_GRAPH,
+)
+# checked before going on (for constancy even without create_graph): jvp's u^T J, and the
+# gradient that vhp, hvp and hessian differentiate again
+_GRADIENT = _Stage(
+    _OUTPUT_INDEPENDENT,
+    "The gradient with respect to input {input} is independent of the inputs of the user-provided function."
+    + _REFUSED,
+)
+_FIRST_DERIVATIVE = _Stage(
+    _OUTPUT_INDEPENDENT,
+    "While computing the hessian, found that the jacobian of the user-provided function with respect to "
+    "input {input} is independent of the input. This is not allowed in strict mode. You should ensure that "
+    "your function is twice differentiable and that the jacobian depends on the inputs (this would be "
+    "violated by a linear function for example).",
 )
 
 
@@ -168,15 +220,18 @@ def _as_tuple(x: Any, what: str, who: str) -> tuple[bool, Tensors]:
 
 
 def _fresh(inputs: Tensors, create_graph: bool, need_graph: bool = True) -> Tensors:
-    """A new Tensor per input: connected to it under create_graph (if it requires grad), else a
-    new leaf that requires grad if `need_graph` (func's inputs) or not (v)."""
+    """A new Tensor per input: connected to it under create_graph if it requires grad (a view,
+    as PyTorch's `x.view_as(x)`), else a new leaf that requires grad if `need_graph` (func's
+    inputs) or not (v): `func` sees Tensors of its own."""
     return tuple(
-        Tensor.apply(_VIEW, x) if create_graph and x.requires_grad else x.detach().requires_grad_(need_graph)
+        x.view(x.shape) if create_graph and x.requires_grad else x.detach().requires_grad_(need_graph)
         for x in inputs
     )
 
 
-def _vector(v: Any, refs: Tensors, refs_tuple: bool, when_optional: str, who: str, create_graph: bool) -> tuple[Any, ...]:  # fmt: skip
+def _vector(
+    v: Any, refs: Tensors, refs_tuple: bool, when_optional: str, who: str, create_graph: bool
+) -> tuple[Any, ...]:
     """v as a tuple shaped as `refs` (in the graph under create_graph, as PyTorch, else constants),
     or the default (None: a seed of 1) where refs is one number."""
     if v is None:
@@ -216,20 +271,6 @@ def _check_single_number(out: Tensor, who: str) -> None:
         )
 
 
-def _check_depends(first: Sequence[Any], strict: bool) -> None:
-    """In strict mode, each first derivative must depend on the inputs (not so for a linear func)."""
-    for index, g in enumerate(first):
-        if strict and g is None:
-            raise RuntimeError(f"{_INDEPENDENT.format(index)} This is not allowed in strict mode.")
-        if strict and not g.requires_grad:
-            raise RuntimeError(
-                "While computing the hessian, found that the jacobian of the user-provided function with "
-                f"respect to input {index} is independent of the input. This is not allowed in strict mode. "
-                "You should ensure that your function is twice differentiable and that the jacobian "
-                "depends on the inputs (this would be violated by a linear function for example)."
-            )
-
-
 def _grads(outs: Sequence[Any], ins: Sequence[Tensor], vs: Sequence[Any], create_graph: bool) -> list[Any]:
     """`grad` of the outputs that require grad along their v (None: a seed of 1), skipping the
     others (None among them); None for the inputs that none of them reaches."""
@@ -240,19 +281,23 @@ def _grads(outs: Sequence[Any], ins: Sequence[Tensor], vs: Sequence[Any], create
     return list(grad(outputs, list(ins), given, create_graph=create_graph, allow_unused=True))
 
 
-def _zeros_for_none(grads: Sequence[Any], refs: Sequence[Tensor], strict: bool, create_graph: bool, independent: str) -> Tensors:  # fmt: skip
-    """Zeros (of each ref's shape) where nothing reached, unless strict mode refuses that."""
+def _fill_in_zeros(
+    grads: Sequence[Any],
+    refs: Sequence[Tensor],
+    strict: bool,
+    create_graph: bool,
+    stage: _Stage,
+    output: int = 0,
+) -> Tensors:
+    """Zeros (of each ref's shape) where nothing reached; in strict mode, that is refused, and so
+    is a gradient that does not depend on the inputs under create_graph (`stage` says it)."""
     filled = []
     for index, (g, ref) in enumerate(zip(grads, refs)):
-        if g is None:
-            if strict:
-                raise RuntimeError(f"{independent.format(index)} This is not allowed in strict mode.")
-            g = Tensor(np.zeros_like(ref.data))
-        elif strict and create_graph and not g.requires_grad:
-            raise RuntimeError(
-                f"{independent.format(index)} This is not allowed in strict mode when create_graph=True."
-            )
-        filled.append(g)
+        if strict and g is None:
+            raise RuntimeError(stage.unused.format(input=index, output=output))
+        if strict and create_graph and g is not None and not g.requires_grad:
+            raise RuntimeError(stage.constant.format(input=index, output=output))
+        filled.append(Tensor(np.zeros_like(ref.data)) if g is None else g)
     return tuple(filled)
 
 
@@ -263,26 +308,28 @@ def _jacobian_of(index: int, out: Tensor, ins: Tensors, create_graph: bool, stri
         seed = np.zeros_like(out.data)
         seed.flat[element] = 1.0
         found = _grads((out,), ins, (seed,), create_graph)
-        for j, g in enumerate(found):
-            if g is None and strict:
-                raise RuntimeError(
-                    f"Output {index} of the user-provided function is independent of input {j}. This is "
-                    "not allowed in strict mode."
-                )
-            if g is not None and strict and create_graph and not g.requires_grad:
-                raise RuntimeError(
-                    f"The jacobian of the user-provided function is independent of input {index}. This "
-                    "is not allowed in strict mode when create_graph=True."
-                )
-            rows[j].append(Tensor(np.zeros_like(ins[j].data)) if g is None else g)
+        for row, g in zip(rows, _fill_in_zeros(found, ins, strict, create_graph, _JACOBIAN, output=index)):
+            row.append(g)
     return tuple(
         stack(row).reshape(out.shape + x.shape) if row else Tensor(np.zeros(out.shape + x.shape))
         for row, x in zip(rows, ins)
     )
 
 
-def _second_order(func: Callable[..., Any], inputs: Any, v: Any, create_graph: bool, strict: bool, who: str) -> tuple[bool, Tensors, Tensors, list[Any], tuple[Any, ...], bool]:  # fmt: skip
-    """vhp's and hvp's start: func at fresh inputs, its gradient as a graph (create_graph=True)."""
+class _SecondOrder(NamedTuple):
+    """vhp's and hvp's start: func at fresh inputs, and its gradient as a graph."""
+
+    outs: Tensors
+    outputs_tuple: bool
+    ins: Tensors
+    inputs_tuple: bool
+    first: list[Any]  # the gradient, made with create_graph=True
+    vs: tuple[Any, ...]
+
+
+def _second_order(
+    func: Callable[..., Any], inputs: Any, v: Any, create_graph: bool, strict: bool, who: str
+) -> _SecondOrder:
     with enable_grad():
         inputs_tuple, ins = _as_tuple(inputs, "inputs", who)
         ins = _fresh(ins, create_graph)
@@ -294,24 +341,39 @@ def _second_order(func: Callable[..., Any], inputs: Any, v: Any, create_graph: b
             raise RuntimeError(f"The function given to {who} should return a single Tensor")
         _check_single_number(out, who)
         first = _grads(outs, ins, (None,), create_graph=True)
-        _check_depends(first, strict)
-    return outputs_tuple, outs, ins, first, vs, inputs_tuple
+        _fill_in_zeros(first, ins, strict, True, _FIRST_DERIVATIVE)  # (its strict checks only)
+    return _SecondOrder(outs, outputs_tuple, ins, inputs_tuple, first, vs)
 
 
-def _double_backward(ys: Sequence[Any], xs: Tensors, vs: tuple[Any, ...], refs: Tensors, create_graph: bool, strict: bool, independent: str) -> Tensors:  # fmt: skip
+def _double_backward(
+    ys: Sequence[Any],
+    xs: Tensors,
+    vs: tuple[Any, ...],
+    refs: Tensors,
+    create_graph: bool,
+    strict: bool,
+    stage: _Stage,
+    first: _Stage | None = None,
+) -> Tensors:
     """J v for J = d ys / d xs, by reverse mode twice: u^T J (made with create_graph, at a dummy
-    u = 0 of the shapes of `refs`, one per y) is linear in u, and its gradient along v is J v."""
+    u = 0 of the shapes of `refs`, one per y) is linear in u, and its gradient along v is J v.
+    `first`: what strict mode says of u^T J (jvp checks it, as PyTorch; hvp does not)."""
     with enable_grad():
         dummies = [Tensor(np.zeros_like(ref.data), requires_grad=True) for ref in refs]
         back = _grads(ys, xs, dummies, create_graph=True)
+        if first is not None:
+            _fill_in_zeros(back, xs, strict, True, first)  # (its strict checks only)
     with enable_grad() if create_graph else contextlib.nullcontext():
         found = _grads(back, dummies, vs, create_graph)
-    return _zeros_for_none(found, refs, strict, create_graph, independent)
+    return _fill_in_zeros(found, refs, strict, create_graph, stage)
 
 
-def _handed_back(outs: Tensors, outputs_tuple: bool, result: Tensors, result_tuple: bool, create_graph: bool) -> tuple[Any, Any]:  # fmt: skip
+def _handed_back(
+    outs: Tensors, outputs_tuple: bool, result: Tensors, result_tuple: bool, create_graph: bool
+) -> tuple[Any, Any]:
     """(func's output, the product), each nested as it was given."""
-    return _unpack(_detached(outs, create_graph), outputs_tuple), _unpack(_detached(result, create_graph), result_tuple)  # fmt: skip
+    outputs = _unpack(_detached(outs, create_graph), outputs_tuple)
+    return outputs, _unpack(_detached(result, create_graph), result_tuple)
 
 
 def _detached(tensors: Sequence[Tensor], create_graph: bool) -> Tensors:

@@ -431,3 +431,110 @@ def test_anomaly_mode_points_at_the_line_of_backward_that_made_inf() -> None:
 
     with mg.detect_anomaly(), pytest.raises(mg.AnomalyError, match=r"test_autograd_function.py:\d+"):
         Square.apply(Tensor([0.0, 1.0], requires_grad=True)).sum().backward()
+
+
+def test_check_local_derivatives_passes_a_correct_float32_function() -> None:
+    class Square(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):  # type: ignore[no-untyped-def]
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):  # type: ignore[no-untyped-def]
+            (x,) = ctx.saved_tensors
+            return 2 * g * x
+
+    x = Tensor(np.array([1.1, 2.3], dtype=np.float32), requires_grad=True)
+    out = Square.apply(x)
+    assert out.data.dtype == np.float32
+    assert mg.check_local_derivatives(out.sum(), raise_exception=False).ok
+
+
+# -- keyword arguments: bound to forward's parameters, as in PyTorch 2 -----------------------------
+
+
+def scale_function(lib: ModuleType, setup_context: bool) -> Any:
+    """x * k (* y): keywords for k and y, forward with ctx or with setup_context."""
+    seen: list[tuple[bool, ...]] = []
+
+    def gradients(ctx: Any, g: Any) -> tuple[Any, ...]:
+        seen.append(tuple(ctx.needs_input_grad))
+        y = ctx.y
+        return (g * ctx.k if y is None else g * ctx.k * y), None, (None if y is None else g * ctx.k * ctx.x)
+
+    if setup_context:
+
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k=2.0, y=None):  # type: ignore[no-untyped-def]
+                return x * k if y is None else x * k * y
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):  # type: ignore[no-untyped-def]
+                ctx.x, ctx.k, ctx.y = inputs
+
+            backward = staticmethod(gradients)
+
+    else:
+
+        class Scale(lib.autograd.Function):  # type: ignore[no-redef]
+            @staticmethod
+            def forward(ctx, x, k=2.0, y=None):  # type: ignore[no-untyped-def]
+                ctx.x, ctx.k, ctx.y = x, k, y
+                return x * k if y is None else x * k * y
+
+            backward = staticmethod(gradients)
+
+    Scale.seen = seen
+    return Scale
+
+
+@pytest.mark.parametrize("setup_context", [False, True])
+@pytest.mark.parametrize("keywords", ["k", "k y", "y k", "x k y"])
+def test_keyword_arguments_are_bound_to_forward_s_parameters_as_torch(
+    setup_context: bool, keywords: str
+) -> None:
+    torch = require_torch()
+
+    def run(lib: ModuleType) -> tuple[Any, ...]:
+        Scale = scale_function(lib, setup_context)  # noqa: N806
+        x, y = lib.tensor([1.0, -2.0], requires_grad=True), lib.tensor([0.5, 3.0], requires_grad=True)
+        given = {"x": x, "k": 3.0, "y": y}
+        names = keywords.split()
+        args = [] if "x" in names else [x]
+        out = Scale.apply(*args, **{name: given[name] for name in names})
+        out.sum().backward()
+        grads = [None if t.grad is None else np.asarray(t.grad) for t in (x, y)]
+        return np.asarray(out.detach().numpy()), grads, Scale.seen
+
+    (ours, our_grads, our_flags), (theirs, their_grads, their_flags) = run(mg), run(torch)
+    assert close_to_torch(ours, theirs) and our_flags == their_flags
+    for a, b in zip(our_grads, their_grads):
+        assert (a is None) == (b is None) and (a is None or close_to_torch(a, b))
+
+
+def test_keywords_refused_where_torch_refuses_them_with_the_reason() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        x, y = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([1.0, 3.0], requires_grad=True)
+        with pytest.raises(TypeError, match="'z'"):
+            scale_function(lib, setup_context=False).apply(x, z=1.0)
+        with pytest.raises(TypeError, match="'k'"):  # forward with ctx: y's place needs k's before it
+            scale_function(lib, setup_context=False).apply(x, y=y)
+        with pytest.raises(RuntimeError, match=r"incorrect number of gradients \(expected 2, got 1\)"):
+            one_gradient_function(lib).apply(x, k=3.0).sum().backward()  # k by keyword: an argument
+
+
+def one_gradient_function(lib: ModuleType) -> Any:
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k=2.0):  # type: ignore[no-untyped-def]
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):  # type: ignore[no-untyped-def]
+            return g * ctx.k
+
+    return Scale

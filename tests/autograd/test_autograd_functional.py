@@ -245,3 +245,65 @@ def test_with_create_graph_the_result_depends_on_v_as_torch(name: str) -> None:
 
     ours, theirs = dv(mg), dv(torch)
     assert all(close_to_torch(a.data, b.numpy()) for a, b in zip(ours, theirs))
+
+
+# Strict mode's refusals, each case a call on either library's Tensors `t` (and `w`, a Tensor
+# that requires grad but is not an input): the message must be torch's, word for word.
+STRICT_CASES: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "vjp: output independent of input 1": lambda F, t, w: F.vjp(lambda a, b: a * 2, (t, t), t, strict=True),
+    "vjp create_graph: jacobian constant": lambda F, t, w: F.vjp(
+        lambda a, b: a * 2 + b * b, (t, t), t, strict=True, create_graph=True
+    ),
+    "jvp: output independent of input 1": lambda F, t, w: F.jvp(
+        lambda a, b: a.sum(), (t, t), (t, t), strict=True
+    ),
+    "jvp create_graph: the same": lambda F, t, w: F.jvp(
+        lambda a, b: a.sum(), (t, t), (t, t), strict=True, create_graph=True
+    ),
+    "jvp: output 1 independent of all inputs": lambda F, t, w: F.jvp(
+        lambda a: (a * 2, w * 1.0), t, t, strict=True
+    ),
+    "jvp create_graph: jacobian constant": lambda F, t, w: F.jvp(
+        lambda a: a * 2, t, t, strict=True, create_graph=True
+    ),
+    "jacobian create_graph: constant": lambda F, t, w: F.jacobian(
+        lambda a, b: a * 2 + b * b, (t, t), strict=True, create_graph=True
+    ),
+    "jacobian: output 0 independent of input 0": lambda F, t, w: F.jacobian(
+        lambda a, b: (b * b, a * 2), (t, t), strict=True, create_graph=True
+    ),
+    "vhp: linear in an input": lambda F, t, w: F.vhp(
+        lambda a, b: (a * a + b).sum(), (t, t), (t, t), strict=True, create_graph=True
+    ),
+    "hvp: linear in an input": lambda F, t, w: F.hvp(
+        lambda a, b: (a * a + b).sum(), (t, t), (t, t), strict=True
+    ),
+    "hessian create_graph: constant": lambda F, t, w: F.hessian(
+        lambda a, b: (a * a + b * b * b).sum(), (t, t), strict=True, create_graph=True
+    ),
+    "vhp create_graph: hessian constant": lambda F, t, w: F.vhp(
+        lambda a: (a * a).sum(), t, t, strict=True, create_graph=True
+    ),
+    "hvp create_graph: hessian constant": lambda F, t, w: F.hvp(
+        lambda a: (a * a).sum(), t, t, strict=True, create_graph=True
+    ),
+    "vhp: gradient independent of input 1": lambda F, t, w: F.vhp(
+        lambda a, b: (a * a).sum() + (b * w).sum(), (t, t), (t, t), strict=True
+    ),
+    "hvp: hessian independent of entry 1": lambda F, t, w: F.hvp(
+        lambda a, b: (a * a).sum() + (b * w).sum(), (t, t), (t, t), strict=True
+    ),
+}
+
+
+def strict_error(lib: ModuleType, case: str) -> str:
+    t, w = lib.tensor([1.0, 2.0]), lib.tensor([0.5, -1.0], requires_grad=True)
+    with pytest.raises(RuntimeError) as caught:
+        STRICT_CASES[case](lib.autograd.functional, t, w)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("case", STRICT_CASES)
+def test_strict_mode_refuses_with_torch_s_words(case: str) -> None:
+    torch = require_torch()
+    assert strict_error(mg, case) == strict_error(torch, case)

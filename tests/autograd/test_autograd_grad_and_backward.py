@@ -139,5 +139,88 @@ def test_backward_refuses_what_it_cannot_do_and_says_what_to_use() -> None:
         mg.autograd.backward([y.sum(), Tensor(1.0)])
     with pytest.raises(ValueError, match=r"inputs=\.\.\.\) takes leaves here.*'\*'"):
         mg.autograd.backward(y.sum(), inputs=[y])
-    with pytest.raises(TypeError, match="tensors must be a Tensor"):
+    with pytest.raises(TypeError, match="tensors must be a Value or Tensor"):
         mg.autograd.backward([])
+
+
+def test_materialize_grads_on_values_gives_a_zero_value() -> None:
+    a, b = Value(2.0), Value(3.0)
+    found = mg.autograd.grad(a * a, [a, b], materialize_grads=True)
+    assert [type(g) for g in found] == [Value, Value] and [g.data for g in found] == [4.0, 0.0]
+
+
+def test_inputs_given_as_a_generator_are_read_once() -> None:
+    torch = require_torch()
+
+    def found(lib: ModuleType, **options: Any) -> Any:
+        x, w = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0], requires_grad=True)
+        return lib.autograd.grad((x * x).sum(), (t for t in [x, w]), **options)
+
+    for options in ({"materialize_grads": True}, {"allow_unused": True}):
+        ours, theirs = found(mg, **options), found(torch, **options)
+        assert len(ours) == len(theirs) == 2
+        for a, b in zip(ours, theirs):
+            assert (a is None) == (b is None) and (a is None or close_to_torch(a.data, b.numpy()))
+
+
+def test_materialized_zeros_require_grad_under_create_graph_as_torch() -> None:
+    torch = require_torch()
+
+    def found(lib: ModuleType, create_graph: bool) -> list[bool]:
+        x, w = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0], requires_grad=True)
+        grads = lib.autograd.grad((x * x).sum(), [x, w], materialize_grads=True, create_graph=create_graph)
+        return [g.requires_grad for g in grads]
+
+    for create_graph in (False, True):
+        assert found(mg, create_graph) == found(torch, create_graph)
+
+
+def error_of(call: Any) -> str:
+    with pytest.raises(RuntimeError) as caught:
+        call()
+    return str(caught.value)
+
+
+def index_errors(lib: ModuleType) -> list[str]:
+    """The errors of an output that does not require grad (the second of two), an unused input
+    (the first of two) and an input that does not require grad."""
+    x, w, c = (lib.tensor([1.0, 2.0], requires_grad=i < 2) for i in range(3))
+    return [
+        error_of(lambda: lib.autograd.backward([(x * x).sum(), lib.tensor(1.0)])),
+        error_of(lambda: lib.autograd.grad([(x * x).sum(), c.sum()], [x])),
+        error_of(lambda: lib.autograd.grad((x * x).sum(), [w, x])),
+        error_of(lambda: lib.autograd.grad((x * c).sum(), [x, c], allow_unused=True)),
+    ]
+
+
+def test_errors_name_the_output_or_input_by_its_index_as_torch() -> None:
+    torch = require_torch()
+    expected = [
+        "element 1 of tensors does not require grad",
+        "element 1 of tensors does not require grad",
+        "at index 0",
+        "One of the differentiated Tensors does not require grad",
+    ]
+    for errors in (index_errors(mg), index_errors(torch)):
+        assert all(text in error for text, error in zip(expected, errors))
+    a, b = Value(2.0), Value(3.0)
+    assert "the input at index 1 (a Value)" in error_of(lambda: mg.grad(a * a, [a, b]))
+
+
+def backward_to_inputs(lib: ModuleType) -> list[Any]:
+    """backward(inputs=[a]) with retained intermediates on the way to a, above it, and elsewhere."""
+    a, b = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([0.5, -1.0], requires_grad=True)
+    y, u = a * a, b * b
+    above = y * 2
+    for t in (y, u, above):
+        t.retain_grad()
+    lib.autograd.backward((above * 3).sum() + (u * u).sum(), inputs=[a])
+    return [None if t.grad is None else np.asarray(t.grad) for t in (a, b, y, u, above)]
+
+
+def test_backward_to_inputs_fills_the_retained_intermediates_on_the_way_only_as_torch() -> None:
+    torch = require_torch()
+    ours, theirs = backward_to_inputs(mg), backward_to_inputs(torch)
+    assert [g is None for g in theirs] == [False, True, False, True, False]
+    for a, b in zip(ours, theirs):
+        assert (a is None) == (b is None) and (a is None or close_to_torch(a, b))
