@@ -245,7 +245,7 @@ class Value(Node):
     # fmt: on
 
     def backward(self, gradient: Any = None) -> None:
-        """Apply the chain rule from this Value to every Value it depends on (the graph is kept)."""
+        """The chain rule back to every Value this one depends on: leaves add to `.grad`, others show it."""
         backward(self, gradient)  # the function `backward` at the end of this file
 
     def zero_grad(self) -> None:
