@@ -31,11 +31,9 @@ from .numerical import (
     _Slopes,
 )
 from .reports import (
-    SCALAR_SEED,
     GradcheckReport,
     GradientRow,
     _analytic_grads,
-    _compare,
     _finish,
     _rows_for,
     _shape_problem,
@@ -66,11 +64,12 @@ def gradcheck(
     (found by `check_local_derivatives` on f's graph), or a hint where no rule is; with
     `raise_exception=False` it returns the report, which is truthy when everything matches.
     For an output with more than one element, the gradient of `sum(w * f)` is checked for
-    fixed random weights `w`; a scalar output's backward pass starts from the seed 0.5, not 1
-    (divided out again), so that a rule that forgets its upstream gradient is caught too.
+    fixed random weights `w`.
 
-    As in PyTorch, a second backward pass must give the same gradients within `nondet_tol`
-    (a rule that depends on state or randomness fails), and `fast_mode=True` checks each
+    A second backward pass, from half the output's gradient, must give half the gradients
+    within `nondet_tol`: a rule that forgets to multiply by its upstream gradient g fails
+    (where g is 1 the rows cannot show it), and so does one that depends on state or
+    randomness (PyTorch's "not reentrant"). `fast_mode=True` checks each
     input along one random direction instead of element by element: two evaluations of `f`
     per input instead of two per element, for large inputs.
     """
@@ -99,7 +98,8 @@ def _gradcheck(
     analytic = _analytic_grads(out, nodes, weights)
     problems = [_shape_problem(names[i], a, args[i].data, "autograd") for i, a in zip(positions, analytic)]
     problems = [p for p in problems if p]
-    problems += _not_reentrant(out, nodes, weights, analytic, [names[i] for i in positions], nondet_tol)
+    unscaled = _not_scaled_by_g(out, nodes, weights, analytic, [names[i] for i in positions], nondet_tol)
+    problems += unscaled
     checked = [(i, a) for i, a in zip(positions, analytic) if a.shape == np.shape(args[i].data)]
     rows: list[GradientRow] = []
     if fast_mode:
@@ -120,24 +120,12 @@ def _gradcheck(
             "sum(gradient * u))"
             + ("; run with fast_mode=False to see which elements are wrong" if report.failures else "")
         )
-    if report.failures:
+    if report.failures or unscaled:
         report.advice = _diagnosis(f, args, positions, out, report)
-        if weights is None and all(_seed_forgotten(r, atol, rtol) for r in report.failures):
-            report.notes.append(
-                f"autograd's gradients are {1 / SCALAR_SEED:g} times the numeric ones: the output's backward "
-                f"pass was seeded with {SCALAR_SEED:g}, not 1 (and the gradients divided by {SCALAR_SEED:g} "
-                "again), so a rule that forgets to multiply by its upstream gradient g shows this way"
-            )
     return report
 
 
-def _seed_forgotten(row: GradientRow, atol: float, rtol: float) -> bool:
-    """Whether the row's analytic value is the numeric one divided by the seed: the mark of a rule
-    that ignores its upstream gradient (the seed, for the last op)."""
-    return row.numeric != 0 and _compare(row.analytic * SCALAR_SEED, row.numeric, atol, rtol)[2]
-
-
-def _not_reentrant(
+def _not_scaled_by_g(
     out: Node,
     nodes: list[Node],
     weights: np.ndarray | None,
@@ -145,19 +133,23 @@ def _not_reentrant(
     names: list[str],
     nondet_tol: float,
 ) -> list[str]:
-    """Problems where a second backward pass on the same graph gives other gradients than the
-    first by more than nondet_tol (PyTorch's "backward is not reentrant")."""
+    """Problems where a second backward pass through the same graph, from half the output's
+    gradient, does not give half the first pass's gradients within nondet_tol (bit for bit at
+    0: halving is exact in float64). Elements that are inf or nan in either pass are left to
+    the rows: there an intermediate overflowed in one pass and not in the other."""
     problems = []
-    for name, a, b in zip(names, first, _analytic_grads(out, nodes, weights)):
-        if a.shape != b.shape or np.array_equal(a, b, equal_nan=True):
-            continue
+    for name, a, half in zip(names, first, _analytic_grads(out, nodes, weights, scale=0.5)):
         with np.errstate(all="ignore"):
-            difference = float(np.max(np.abs(a - b)))
-        if not difference <= nondet_tol:  # nan included
+            b = 2 * half
+            finite = np.isfinite(a) & np.isfinite(b)
+            if a.shape != b.shape or np.array_equal(a[finite], b[finite]):
+                continue
+            difference = float(np.max(np.abs(a - b)[finite]))
+        if difference > nondet_tol:
             problems.append(
-                f"{name}: backward is not reentrant: two backward passes through the same graph gave "
-                f"gradients {difference:.1e} apart (nondet_tol={nondet_tol:g}); a backward rule depends "
-                "on state or randomness: make it deterministic, or pass nondet_tol= to allow that much"
+                f"{name}: backward is not multiplied by its upstream gradient g: a second backward pass "
+                f"from half the output's gradient did not give half the gradients (off by "
+                f"{difference:.1e}, nondet_tol={nondet_tol:g})"
             )
     return problems
 
@@ -209,6 +201,13 @@ def _diagnosis(
             f"cause: op {first.op!r} has a wrong derivative rule (node {first.position} of "
             f"{len(local.checks)} in forward order, found by check_local_derivatives on f's graph): "
             "fix its backward; report.local compares the rule with finite differences"
+        ]
+    if not report.failures:  # only the second backward pass disagrees, and no rule ignores g
+        return [
+            "hint: every op's own rule is right at the upstream gradient report.local shows, so a "
+            "backward rule depends on state or randomness (the backward pass is not reentrant): make "
+            "it deterministic, or pass nondet_tol= to allow that much (so too where the gradients pass "
+            "through numbers below 1e-308, which halving rounds)"
         ]
     outputs = [_output_array(f(*args), "f") for _ in range(2)]
     if not np.array_equal(outputs[0], outputs[1], equal_nan=True):

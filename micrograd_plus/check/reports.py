@@ -251,24 +251,18 @@ def _rows_for(
     return rows
 
 
-# The seed of a scalar output's backward pass in the checks: not 1, so that a rule that forgets
-# to multiply by its upstream gradient g is caught (its gradient comes out twice as large once
-# the seed is divided out again), and a power of 2, so that dividing it out is exact: a right
-# rule's gradient is bit for bit the one a seed of 1 gives.
-SCALAR_SEED = 0.5
-
-
-def _analytic_grads(out: Node, nodes: list[Node], weights: np.ndarray | None) -> list[np.ndarray]:
+def _analytic_grads(
+    out: Node, nodes: list[Node], weights: np.ndarray | None, scale: float = 1.0
+) -> list[np.ndarray]:
     """Autograd's gradients of sum(weights * out) for `nodes` as float64 arrays (zeros
-    where the output does not depend on a node); without weights (a scalar output), those
-    of `out` itself, computed from the seed SCALAR_SEED. `.grad` is not touched."""
+    where the output does not depend on a node), from the output gradient `weights` (the
+    seed of backward() for a scalar output) times `scale`. `.grad` is not touched."""
     if not out.requires_grad:
         return [np.zeros(np.shape(n.data)) for n in nodes]
-    seed = SCALAR_SEED * out._seed() if weights is None else weights
-    scale = SCALAR_SEED if weights is None else 1.0
+    seed = scale * (out._seed() if weights is None else weights)
     grads = grad(out, nodes, grad_outputs=seed, allow_unused=True)
     return [
-        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64) / scale
+        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64)
         for node, g in zip(nodes, grads)
     ]
 
