@@ -17,7 +17,6 @@ from .local import check_local_derivatives
 from .numerical import (
     _as_args,
     _check_callable,
-    _check_eps,
     _check_tolerances,
     _evaluator,
     _fill,
@@ -74,7 +73,7 @@ def gradcheck(
     per input instead of two per element, for large inputs.
     """
     _check_callable(f, "f")
-    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     report = _gradcheck("gradcheck", f, _as_args(inputs), eps, atol, rtol, nondet_tol, fast_mode)
     return _finish(report, raise_exception)
 
@@ -172,7 +171,6 @@ def _directional_rows(
 ) -> list[GradientRow]:
     """fast_mode: one row per input, the slope of F along a random direction u of the input's
     shape (central differences with the step eps * u) against sum(analytic * u)."""
-    _check_eps(eps)
     evaluate = _evaluator(f, weights, "f")
     f0 = evaluate(args)
     rows: list[GradientRow] = []
@@ -300,7 +298,7 @@ def gradgradcheck(
     `grad_outputs` are constants here, not checked as inputs.
     """
     _check_callable(f, "f")
-    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     args = _as_args(inputs)
     _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)

@@ -147,18 +147,16 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
-def _check_eps(eps: Any) -> None:
-    # Refuses nan, inf and ints too large for a float as well as eps <= 0.
-    if not (_is_number(eps) and 0 < eps <= _LARGEST):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-
-
-def _check_tolerances(**tolerances: Any) -> None:
-    """Refuse a tolerance (atol, rtol, nondet_tol) that is not a finite number >= 0: with a
-    negative or nan one every comparison fails, and a report would blame a right rule."""
-    for name, value in tolerances.items():
-        if not (_is_number(value) and 0 <= value <= _LARGEST):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+def _check_tolerances(**values: Any) -> None:
+    """Refuse, before f runs, a step `eps` that is not a positive finite number and a tolerance
+    (atol, rtol, nondet_tol) that is not a finite number >= 0: with a negative or nan one every
+    comparison fails, and a report would blame a right rule. (nan, inf and ints too large for
+    a float are refused too.)"""
+    for name, value in values.items():
+        step = name == "eps"
+        if not (_is_number(value) and (0 < value if step else 0 <= value) and value <= _LARGEST):
+            wanted = "a positive finite number" if step else "a finite number >= 0"
+            raise ValueError(f"{name} must be {wanted}, got {value!r}")
 
 
 @dataclass
@@ -181,7 +179,6 @@ def _finite_differences(
     """Slopes of F = sum(weights * f(*args)) with respect to each element of the arguments
     at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
     plain floats and arrays by passing perturbed copies."""
-    _check_eps(eps)
     evaluate = _evaluator(f, weights, what)
     f0 = evaluate(args)
     slopes: dict[int, _Slopes] = {}
@@ -273,6 +270,7 @@ def numerical_grad(
     is then the gradient of `sum(grad_output * f)`. `.grad` is never touched.
     """
     _check_callable(f, "f")
+    _check_tolerances(eps=eps)
     args = _as_args(inputs)
     positions, _ = _inputs_to_perturb("numerical_grad", args, autograd=False)
     try:

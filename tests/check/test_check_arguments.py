@@ -67,18 +67,29 @@ def test_gradchecks_refuse_a_nondet_tol_that_is_not_a_finite_number_at_least_zer
         check(lambda x: x * x, [Value(1.5)], nondet_tol=bad)
 
 
-def test_a_bad_tolerance_is_refused_before_f_is_called():
+@pytest.mark.parametrize(
+    "name, bad", [("eps", 0.0), ("eps", -1e-6), ("eps", math.nan), ("atol", -1.0), ("rtol", math.inf)]
+)
+def test_a_bad_step_or_tolerance_is_refused_before_f_is_called(name, bad):
     calls = []
 
-    def f(x):
-        calls.append(x)
-        return x * x
+    def f(*xs):
+        calls.append(xs)
+        return xs[0] * xs[0]
 
-    with pytest.raises(ValueError, match="atol must be"):
-        gradcheck(f, [Value(1.5)], atol=-1)
-    with pytest.raises(ValueError, match="rtol must be"):
-        gradgradcheck(f, [Value(1.5)], rtol=math.nan)
-    assert calls == []
+    x = Value(1.5)
+    checks = {
+        "gradcheck": lambda **t: gradcheck(f, [x], **t),
+        "gradgradcheck": lambda **t: gradgradcheck(f, [x], **t),
+        "check_gradient_function": lambda **t: check_gradient_function(f, lambda x: 2 * x, [1.5], **t),
+        "numerical_grad": lambda **t: numerical_grad(f, [1.5], **t),
+    }
+    for check_name, check in checks.items():
+        if name != "eps" and check_name == "numerical_grad":
+            continue  # it takes no tolerances
+        with pytest.raises(ValueError, match=rf"^{name} must be a "):
+            check(**{name: bad})
+        assert calls == [], check_name
 
 
 @given(st.sampled_from(["atol", "rtol"]), st.floats(0.0, 1e300), st.sampled_from([float, np.float64, int]))
