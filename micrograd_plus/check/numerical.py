@@ -277,6 +277,9 @@ def numerical_grad(
         weights = None if grad_output is None else np.asarray(_raw_of(grad_output), dtype=np.float64)
     except OverflowError:
         raise ValueError(f"grad_output holds a number too large for a float: {grad_output!r:.60}") from None
-    _node_output("numerical_grad", f(*args), args)
-    slopes = _finite_differences(f, args, positions, eps, weights, "f")
+
+    def checked(*call_args: Any) -> Any:  # each evaluation refuses a number taken out of the graph
+        return _node_output("numerical_grad", f(*call_args), call_args)
+
+    slopes = _finite_differences(checked, args, positions, eps, weights, "f")
     return tuple(_shaped(slopes[i].central, args[i]) if i in slopes else None for i in range(len(args)))

@@ -157,3 +157,18 @@ def test_a_nan_input_that_is_not_checked_is_passed_through():
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     mask = Tensor(np.array([0.0, -math.inf]))
     assert gradcheck(lambda a, m: ((a + m).exp() * 2).sum(), [x, mask])
+
+
+@pytest.mark.parametrize("kind", ["float", "Value", "Tensor"])
+def test_numerical_grad_calls_f_once_at_x_and_twice_per_element(kind):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * x if kind != "Tensor" else (x * x).sum()
+
+    x = {"float": 1.5, "Value": Value(1.5), "Tensor": Tensor(np.array([1.5, -0.5, 2.0]), requires_grad=True)}[
+        kind
+    ]
+    numerical_grad(f, [x])
+    assert len(calls) == 1 + 2 * np.size(x.data if kind != "float" else x)
