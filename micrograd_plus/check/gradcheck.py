@@ -114,6 +114,8 @@ def _gradcheck(
         )
     report = GradcheckReport(title, rows, eps, atol, rtol, problems, notes=notes)
     if fast_mode:  # how to find the wrong elements, said only when a direction is wrong
+        elements = sum(np.size(args[i].data) for i, _ in checked)
+        report.unit = f"random direction{{s}} over {elements} element{'s' if elements != 1 else ''}"
         report.notes.append(
             "fast_mode: each input checked along one random direction u (d/dt F(x + t u) against "
             "sum(gradient * u))"

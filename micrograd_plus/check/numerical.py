@@ -57,6 +57,13 @@ def _inputs_to_perturb(title: str, args: tuple[Any, ...], autograd: bool) -> tup
     else:
         positions = [i for i, a in enumerate(args) if _differentiable(a)]
         wanted = "float input to perturb (a float, a float array, or a Value or Tensor of floats)"
+    frozen = [names[i] for i, a in enumerate(args) if isinstance(a, Node) and not a.requires_grad]
+    if not positions and autograd and frozen:
+        raise ValueError(
+            f"{title} expects at least one {wanted}; {', '.join(frozen)} "
+            f"{'does' if len(frozen) == 1 else 'do'} not require grad: make the inputs to check with "
+            "requires_grad=True"
+        )
     if not positions:
         got = ", ".join(f"{type(a).__name__} {a!r:.40}" for a in args) or "no inputs"
         raise ValueError(f"{title} expects at least one {wanted}; got {got}")
@@ -99,9 +106,15 @@ def _node_output(title: str, out: Any, args: tuple[Any, ...]) -> Any:
     the graph (`.data`, `.item()`), which gradcheck cannot differentiate and numerical_grad
     should not hide."""
     if any(isinstance(a, Node) for a in args) and not isinstance(out, Node):
+        several = isinstance(out, (list, tuple))
         raise TypeError(
             f"{title}: f must return the Value or Tensor it computed from its inputs, got "
-            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
+            f"{type(out).__name__} {out!r:.60}; "
+            + (
+                f"return one Value or Tensor, not a {type(out).__name__}"
+                if several
+                else "return the node itself, not its .data"
+            )
         )
     return out
 

@@ -110,6 +110,7 @@ class GradcheckReport:
     reference_label: str = "numeric"  # what the gradient under test is compared with
     subject: str = "input"  # what the first column names: an input, or a node of a graph
     local: LocalDerivativeReport | None = None  # on a gradcheck failure: each op's rule checked
+    unit: str = "gradient element{s}"  # what a row is, {s} the plural's s (fast_mode: a direction)
 
     @property
     def ok(self) -> bool:
@@ -193,12 +194,16 @@ class GradcheckReport:
         step = f"eps={self.eps:g}, " if self.reference_label == "numeric" else ""
         tolerances = f"({step}atol={self.atol:g}, rtol={self.rtol:g})"
         n = len(self.rows)
+
+        def rows(count: int) -> str:
+            return f"{count} {self.unit.format(s='' if count == 1 else 's')}"
+
         if self.ok:
-            verdict = {0: "no gradient elements to compare", 1: "the 1 gradient element matches"}
-            head = f"{self.title}: {verdict.get(n, f'all {n} gradient elements match')} {tolerances}"
+            verdict = {0: f"no {self.unit.format(s='s')} to compare", 1: f"the {rows(1)} matches"}
+            head = f"{self.title}: {verdict.get(n, f'all {rows(n)} match')} {tolerances}"
         elif n_bad:
             are = "is" if n_bad == 1 else "are"
-            wrong = "the 1 gradient element is" if n == 1 else f"{n_bad} of {n} gradient elements {are}"
+            wrong = f"the {rows(1)} is" if n == 1 else f"{n_bad} of {rows(n)} {are}"
             head = f"{self.title}: {wrong} wrong {tolerances}"
         else:
             head = f"{self.title}: failed, for the reasons below {tolerances}"

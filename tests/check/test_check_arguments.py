@@ -172,3 +172,25 @@ def test_numerical_grad_calls_f_once_at_x_and_twice_per_element(kind):
     ]
     numerical_grad(f, [x])
     assert len(calls) == 1 + 2 * np.size(x.data if kind != "float" else x)
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+def test_an_input_that_does_not_require_grad_is_named_as_such(check):
+    with pytest.raises(ValueError) as caught:
+        check(lambda a, b: a * b, [Value(2.0, requires_grad=False, label="a"), 3.0])
+    message = str(caught.value)
+    assert "input 0 'a' does not require grad: make the inputs to check with requires_grad=True" in message
+    assert "got Value" not in message
+
+
+def test_f_that_returns_a_list_is_told_to_return_one_node():
+    with pytest.raises(TypeError, match=r"got list \[.*\]; return one Value or Tensor, not a list$"):
+        gradcheck(lambda a: [a * a], [Value(2.0)])
+
+
+def test_fast_mode_counts_directions_over_the_elements_not_elements():
+    t = Tensor(np.arange(1.0, 5.0), requires_grad=True)
+    one = gradcheck(lambda a: (a * a).sum(), [t], fast_mode=True)
+    assert str(one).splitlines()[0].startswith("gradcheck: the 1 random direction over 4 elements matches (")
+    two = gradcheck(lambda a, b: (a * b).sum(), [t, Tensor(2.0, requires_grad=True)], fast_mode=True)
+    assert str(two).splitlines()[0].startswith("gradcheck: all 2 random directions over 5 elements match (")
