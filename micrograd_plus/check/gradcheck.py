@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node, local_gradients, topological_order
-from ..gradients import grad
+from ..gradients import RULES_ON_NODES, grad
 from ..modes import enable_grad
 from .local import check_local_derivatives
 from .numerical import (
@@ -74,7 +74,9 @@ def gradcheck(
     """
     _check_callable(f, "f")
     _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
-    report = _gradcheck("gradcheck", f, _as_args(inputs), eps, atol, rtol, nondet_tol, fast_mode)
+    args = _as_args(inputs)
+    perturbed = _inputs_to_perturb("gradcheck", args, autograd=True)
+    report = _gradcheck("gradcheck", f, args, perturbed, eps, atol, rtol, nondet_tol, fast_mode)
     return _finish(report, raise_exception)
 
 
@@ -82,14 +84,16 @@ def _gradcheck(
     title: str,
     f: Callable[..., Any],
     args: tuple[Any, ...],
+    perturbed: tuple[list[int], list[str]],
     eps: float,
     atol: float,
     rtol: float,
     nondet_tol: float,
     fast_mode: bool,
 ) -> GradcheckReport:
-    """The report of gradcheck (or gradgradcheck, which checks a function of its own)."""
-    positions, names = _inputs_to_perturb(title, args, autograd=True)
+    """The report of gradcheck (or gradgradcheck, which checks a function of its own), for the
+    inputs at the positions `perturbed` names (checked by _inputs_to_perturb before f runs)."""
+    positions, names = perturbed
     out = _node_output(title, f(*args), args)
     out_data = np.asarray(out.data, dtype=np.float64)
     weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
@@ -302,7 +306,7 @@ def gradgradcheck(
     _check_callable(f, "f")
     _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     args = _as_args(inputs)
-    _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
+    perturbed = _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
 
     def first_derivatives(*call_args: Any) -> Any:
@@ -321,7 +325,9 @@ def gradgradcheck(
         problem, cause = refusing
         report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [problem], advice=[cause])
         return _finish(report, raise_exception)
-    report = _gradcheck("gradgradcheck", first_derivatives, args, eps, atol, rtol, nondet_tol, fast_mode)
+    report = _gradcheck(
+        "gradgradcheck", first_derivatives, args, perturbed, eps, atol, rtol, nondet_tol, fast_mode
+    )
     report.notes.insert(
         0, "checked the gradient of sum_i sum(v_i * dF/dx_i) for fixed random weights v_i: second derivatives"
     )
@@ -371,8 +377,6 @@ def _rule_refusing_nodes(out: Any) -> tuple[str, str] | None:
                 f"the first derivatives cannot be differentiated: the backward rule of op {node.op!r} "
                 f"cannot run on {kind}s ({type(error).__name__}: {error})",
                 f"cause: op {node.op!r} has a backward rule written for numbers: under create_graph=True "
-                f"a rule gets {kind}s, not numbers, so write it with their operators and methods "
-                "(x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, where, which take numbers "
-                "and nodes alike, to make it differentiable",
+                f"a rule gets {kind}s, not numbers, so {RULES_ON_NODES}",
             )
     return None

@@ -54,6 +54,11 @@ def _inputs_to_perturb(title: str, args: tuple[Any, ...], autograd: bool) -> tup
     if autograd:
         positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
         wanted = "input that requires grad (a Value, or a Tensor with requires_grad=True)"
+        for i in positions:
+            if not _differentiable(args[i]):
+                raise ValueError(
+                    f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
+                )
     else:
         positions = [i for i, a in enumerate(args) if _differentiable(a)]
         wanted = "float input to perturb (a float, a float array, or a Value or Tensor of floats)"
@@ -67,11 +72,6 @@ def _inputs_to_perturb(title: str, args: tuple[Any, ...], autograd: bool) -> tup
     if not positions:
         got = ", ".join(f"{type(a).__name__} {a!r:.40}" for a in args) or "no inputs"
         raise ValueError(f"{title} expects at least one {wanted}; got {got}")
-    for i in positions:
-        if not _differentiable(args[i]):
-            raise ValueError(
-                f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
-            )
     _require_finite_float64(args, positions, names)
     return positions, names
 
