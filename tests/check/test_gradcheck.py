@@ -681,3 +681,11 @@ def test_public_names_are_exported():
     from micrograd_plus.check.gradcheck import grad as reexported
 
     assert reexported is micrograd_plus.grad
+
+
+def test_a_gradient_that_halving_rounds_below_the_smallest_normal_number_passes():
+    # the gradient 5e-324 (the smallest subnormal) halves to 0: rounding, not a forgotten g
+    x = Value(1.0)
+    report = gradcheck(lambda a: a * 5e-324, [x], raise_exception=False)
+    assert report.rows[0].analytic == 5e-324
+    assert report.problems == []

@@ -288,7 +288,7 @@ def test_gradgradcheck_names_a_rule_written_with_numpy(kind):
     message = str(caught.value)
     assert message.startswith("gradgradcheck: failed, for the reasons below")
     assert f"the backward rule of op 'softplus' cannot run on {kind}s (TypeError: " in message
-    assert "(x.exp(), not np.exp(x))" in message
+    assert "x.exp() rather than np.exp(x)" in message
     assert gradcheck(lambda x: x.apply(NUMPY_SOFTPLUS, x * 2) * 3, [x])  # first order: fine
 
 
