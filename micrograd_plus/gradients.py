@@ -15,6 +15,14 @@ from . import guards
 from .engine import Node, backward_pass
 from .modes import enable_grad, no_grad
 
+# How to write a backward rule that runs on nodes (under create_graph=True): the advice of
+# grad() and of gradgradcheck when a rule computes with numpy.
+RULES_ON_NODES = (
+    "write the op's backward with node operations (+ - * / **, x.exp() rather than np.exp(x), ...) "
+    "or micrograd_plus.engine's helpers (exp, log, where, ...), which work on numbers, arrays and "
+    "nodes alike"
+)
+
 
 def grad(
     outputs: Node | Sequence[Node],
@@ -53,9 +61,7 @@ def grad(
                 raise TypeError(
                     "grad(create_graph=True) runs each backward rule on nodes, to record the "
                     "gradient's own graph, and a rule passed them to numpy, which cannot take "
-                    f"them ({error}); write that Op's backward with node operations (+ - * / **, "
-                    "x.exp(), x.log(), ...) or micrograd_plus.engine's helpers (exp, log, where, ...), "
-                    "which work on numbers, arrays and nodes alike"
+                    f"them ({error}); {RULES_ON_NODES}"
                 ) from error
             raise
     results = []

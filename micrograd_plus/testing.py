@@ -23,7 +23,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any, Union
 
 try:
@@ -206,18 +205,6 @@ BUILTIN_OPS: dict[str, ExpressionOp] = {
 }
 
 
-def _op_names_of_caller(frame: FrameType | None) -> dict[int, str]:
-    """The variables that hold Ops where the function running in `frame` was called (its
-    caller's locals, else its module's globals), by the ids of the Ops: what a printed
-    program calls an op, so that it runs where the strategy was made, which is where a
-    failing example is pasted."""
-    caller = frame.f_back if frame is not None else None
-    names: dict[int, str] = {}
-    for scope in (caller.f_globals, caller.f_locals) if caller is not None else ():
-        names.update((id(value), name) for name, value in scope.items() if isinstance(value, Op))
-    return names
-
-
 def custom_op(
     op: Op,
     arity: int | None = None,
@@ -227,17 +214,7 @@ def custom_op(
     """Let `expressions()` use a custom `Op` (made for `Value.apply`). `arity` defaults to
     the number of parameters of `op.forward`; `domain` is a domain name for every argument
     (see `values`) or a function of the argument values returning whether they are safe.
-    The op prints as `Value.apply(<name>, ...)`: `name` defaults to the variable that holds
-    the op where `custom_op` is called (so a failing example runs when pasted there), else
-    to the op's name."""
-    if name is None:
-        name = _op_names_of_caller(inspect.currentframe()).get(id(op))
-    return _custom_op(op, arity, domain, name)
-
-
-def _custom_op(
-    op: Op, arity: int | None, domain: Domain | Callable[..., bool], name: str | None
-) -> ExpressionOp:
+    The op prints as `Value.apply(<name>, ...)`, `name` defaulting to the op's name."""
     if not isinstance(op, Op):
         raise TypeError(f"custom_op() takes an Op, got {type(op).__name__}")
     if arity is None:
@@ -270,11 +247,11 @@ def _custom_op(
     )
 
 
-def _spec(op: str | ExpressionOp | Op, names: dict[int, str]) -> ExpressionOp:
+def _spec(op: str | ExpressionOp | Op) -> ExpressionOp:
     if isinstance(op, ExpressionOp):
         return op
     if isinstance(op, Op):
-        return _custom_op(op, None, "any", names.get(id(op)))
+        return custom_op(op)
     if op in BUILTIN_OPS:
         return BUILTIN_OPS[op]
     raise ValueError(f"unknown op {op!r}: use one of {', '.join(BUILTIN_OPS)}, an Op or custom_op(...)")
@@ -408,8 +385,7 @@ def expressions(
     `inputs` (default: floats in [-3, 3] shrinking towards 1.0). Hypothesis shrinks a
     failing expression towards fewer inputs, fewer steps and the first ops in `ops`.
     """
-    names = _op_names_of_caller(inspect.currentframe())  # (see custom_op)
-    specs = [_spec(op, names) for op in (ops if ops is not None else list(BUILTIN_OPS))]
+    specs = [_spec(op) for op in (ops if ops is not None else list(BUILTIN_OPS))]
     if not specs:
         raise ValueError("expressions() needs at least one op")
     if not 1 <= min_nodes <= max_nodes:

@@ -11,13 +11,12 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node, local_gradients, topological_order
-from ..gradients import grad
+from ..gradients import RULES_ON_NODES, grad
 from ..modes import enable_grad
 from .local import check_local_derivatives
 from .numerical import (
     _as_args,
     _check_callable,
-    _check_eps,
     _check_tolerances,
     _evaluator,
     _fill,
@@ -31,11 +30,9 @@ from .numerical import (
     _Slopes,
 )
 from .reports import (
-    SCALAR_SEED,
     GradcheckReport,
     GradientRow,
     _analytic_grads,
-    _compare,
     _finish,
     _rows_for,
     _shape_problem,
@@ -66,17 +63,20 @@ def gradcheck(
     (found by `check_local_derivatives` on f's graph), or a hint where no rule is; with
     `raise_exception=False` it returns the report, which is truthy when everything matches.
     For an output with more than one element, the gradient of `sum(w * f)` is checked for
-    fixed random weights `w`; a scalar output's backward pass starts from the seed 0.5, not 1
-    (divided out again), so that a rule that forgets its upstream gradient is caught too.
+    fixed random weights `w`.
 
-    As in PyTorch, a second backward pass must give the same gradients within `nondet_tol`
-    (a rule that depends on state or randomness fails), and `fast_mode=True` checks each
+    A second backward pass, from half the output's gradient, must give half the gradients
+    within `nondet_tol`: a rule that forgets to multiply by its upstream gradient g fails
+    (where g is 1 the rows cannot show it), and so does one that depends on state or
+    randomness (PyTorch's "not reentrant"). `fast_mode=True` checks each
     input along one random direction instead of element by element: two evaluations of `f`
     per input instead of two per element, for large inputs.
     """
     _check_callable(f, "f")
-    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
-    report = _gradcheck("gradcheck", f, _as_args(inputs), eps, atol, rtol, nondet_tol, fast_mode)
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
+    args = _as_args(inputs)
+    perturbed = _inputs_to_perturb("gradcheck", args, autograd=True)
+    report = _gradcheck("gradcheck", f, args, perturbed, eps, atol, rtol, nondet_tol, fast_mode)
     return _finish(report, raise_exception)
 
 
@@ -84,14 +84,16 @@ def _gradcheck(
     title: str,
     f: Callable[..., Any],
     args: tuple[Any, ...],
+    perturbed: tuple[list[int], list[str]],
     eps: float,
     atol: float,
     rtol: float,
     nondet_tol: float,
     fast_mode: bool,
 ) -> GradcheckReport:
-    """The report of gradcheck (or gradgradcheck, which checks a function of its own)."""
-    positions, names = _inputs_to_perturb(title, args, autograd=True)
+    """The report of gradcheck (or gradgradcheck, which checks a function of its own), for the
+    inputs at the positions `perturbed` names (checked by _inputs_to_perturb before f runs)."""
+    positions, names = perturbed
     out = _node_output(title, f(*args), args)
     out_data = np.asarray(out.data, dtype=np.float64)
     weights = None if out_data.size == 1 else _probe_weights(out_data.shape)
@@ -99,7 +101,8 @@ def _gradcheck(
     analytic = _analytic_grads(out, nodes, weights)
     problems = [_shape_problem(names[i], a, args[i].data, "autograd") for i, a in zip(positions, analytic)]
     problems = [p for p in problems if p]
-    problems += _not_reentrant(out, nodes, weights, analytic, [names[i] for i in positions], nondet_tol)
+    unscaled = _not_scaled_by_g(out, nodes, weights, analytic, [names[i] for i in positions], nondet_tol)
+    problems += unscaled
     checked = [(i, a) for i, a in zip(positions, analytic) if a.shape == np.shape(args[i].data)]
     rows: list[GradientRow] = []
     if fast_mode:
@@ -115,29 +118,22 @@ def _gradcheck(
         )
     report = GradcheckReport(title, rows, eps, atol, rtol, problems, notes=notes)
     if fast_mode:  # how to find the wrong elements, said only when a direction is wrong
+        elements = sum(np.size(args[i].data) for i, _ in checked)
+        report.unit = f"random direction{{s}} over {elements} element{'s' if elements != 1 else ''}"
         report.notes.append(
             "fast_mode: each input checked along one random direction u (d/dt F(x + t u) against "
             "sum(gradient * u))"
             + ("; run with fast_mode=False to see which elements are wrong" if report.failures else "")
         )
-    if report.failures:
+    if report.failures or unscaled:
         report.advice = _diagnosis(f, args, positions, out, report)
-        if weights is None and all(_seed_forgotten(r, atol, rtol) for r in report.failures):
-            report.notes.append(
-                f"autograd's gradients are {1 / SCALAR_SEED:g} times the numeric ones: the output's backward "
-                f"pass was seeded with {SCALAR_SEED:g}, not 1 (and the gradients divided by {SCALAR_SEED:g} "
-                "again), so a rule that forgets to multiply by its upstream gradient g shows this way"
-            )
     return report
 
 
-def _seed_forgotten(row: GradientRow, atol: float, rtol: float) -> bool:
-    """Whether the row's analytic value is the numeric one divided by the seed: the mark of a rule
-    that ignores its upstream gradient (the seed, for the last op)."""
-    return row.numeric != 0 and _compare(row.analytic * SCALAR_SEED, row.numeric, atol, rtol)[2]
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 
-def _not_reentrant(
+def _not_scaled_by_g(
     out: Node,
     nodes: list[Node],
     weights: np.ndarray | None,
@@ -145,19 +141,24 @@ def _not_reentrant(
     names: list[str],
     nondet_tol: float,
 ) -> list[str]:
-    """Problems where a second backward pass on the same graph gives other gradients than the
-    first by more than nondet_tol (PyTorch's "backward is not reentrant")."""
+    """Problems where a second backward pass through the same graph, from half the output's
+    gradient, does not give half the first pass's gradients within nondet_tol (bit for bit at
+    0: halving is exact in float64, but below the smallest normal number, 2.2e-308, where it
+    rounds: a difference that small is rounding). Elements that are inf or nan in either pass
+    are left to the rows: there an intermediate overflowed in one pass and not in the other."""
     problems = []
-    for name, a, b in zip(names, first, _analytic_grads(out, nodes, weights)):
-        if a.shape != b.shape or np.array_equal(a, b, equal_nan=True):
-            continue
+    for name, a, half in zip(names, first, _analytic_grads(out, nodes, weights, scale=0.5)):
         with np.errstate(all="ignore"):
-            difference = float(np.max(np.abs(a - b)))
-        if not difference <= nondet_tol:  # nan included
+            b = 2 * half
+            finite = np.isfinite(a) & np.isfinite(b)
+            if a.shape != b.shape or np.array_equal(a[finite], b[finite]):
+                continue
+            difference = float(np.max(np.abs(a - b)[finite]))
+        if difference > max(nondet_tol, _SMALLEST_NORMAL):
             problems.append(
-                f"{name}: backward is not reentrant: two backward passes through the same graph gave "
-                f"gradients {difference:.1e} apart (nondet_tol={nondet_tol:g}); a backward rule depends "
-                "on state or randomness: make it deterministic, or pass nondet_tol= to allow that much"
+                f"{name}: backward is not multiplied by its upstream gradient g: a second backward pass "
+                f"from half the output's gradient did not give half the gradients (off by "
+                f"{difference:.1e}, nondet_tol={nondet_tol:g})"
             )
     return problems
 
@@ -180,7 +181,6 @@ def _directional_rows(
 ) -> list[GradientRow]:
     """fast_mode: one row per input, the slope of F along a random direction u of the input's
     shape (central differences with the step eps * u) against sum(analytic * u)."""
-    _check_eps(eps)
     evaluate = _evaluator(f, weights, "f")
     f0 = evaluate(args)
     rows: list[GradientRow] = []
@@ -209,6 +209,13 @@ def _diagnosis(
             f"cause: op {first.op!r} has a wrong derivative rule (node {first.position} of "
             f"{len(local.checks)} in forward order, found by check_local_derivatives on f's graph): "
             "fix its backward; report.local compares the rule with finite differences"
+        ]
+    if not report.failures:  # only the second backward pass disagrees, and no rule ignores g
+        return [
+            "hint: every op's own rule is right at the upstream gradient report.local shows, so a "
+            "backward rule depends on state or randomness (the backward pass is not reentrant): make "
+            "it deterministic, or pass nondet_tol= to allow that much (so too where the gradients pass "
+            "through numbers below 1e-308, which halving rounds)"
         ]
     outputs = [_output_array(f(*args), "f") for _ in range(2)]
     if not np.array_equal(outputs[0], outputs[1], equal_nan=True):
@@ -301,9 +308,9 @@ def gradgradcheck(
     `grad_outputs` are constants here, not checked as inputs.
     """
     _check_callable(f, "f")
-    _check_tolerances(atol=atol, rtol=rtol, nondet_tol=nondet_tol)
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     args = _as_args(inputs)
-    _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
+    perturbed = _inputs_to_perturb("gradgradcheck", args, autograd=True)  # before f runs
     given = None if grad_outputs is None else np.asarray(_raw_of(grad_outputs), dtype=np.float64)
 
     def first_derivatives(*call_args: Any) -> Any:
@@ -322,7 +329,9 @@ def gradgradcheck(
         problem, cause = refusing
         report = GradcheckReport("gradgradcheck", [], eps, atol, rtol, [problem], advice=[cause])
         return _finish(report, raise_exception)
-    report = _gradcheck("gradgradcheck", first_derivatives, args, eps, atol, rtol, nondet_tol, fast_mode)
+    report = _gradcheck(
+        "gradgradcheck", first_derivatives, args, perturbed, eps, atol, rtol, nondet_tol, fast_mode
+    )
     report.notes.insert(
         0, "checked the gradient of sum_i sum(v_i * dF/dx_i) for fixed random weights v_i: second derivatives"
     )
@@ -372,8 +381,6 @@ def _rule_refusing_nodes(out: Any) -> tuple[str, str] | None:
                 f"the first derivatives cannot be differentiated: the backward rule of op {node.op!r} "
                 f"cannot run on {kind}s ({type(error).__name__}: {error})",
                 f"cause: op {node.op!r} has a backward rule written for numbers: under create_graph=True "
-                f"a rule gets {kind}s, not numbers, so write it with their operators and methods "
-                "(x.exp(), not np.exp(x)) or micrograd_plus.engine's exp, log, where, which take numbers "
-                "and nodes alike, to make it differentiable",
+                f"a rule gets {kind}s, not numbers, so {RULES_ON_NODES}",
             )
     return None

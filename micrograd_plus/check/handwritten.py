@@ -57,7 +57,7 @@ def check_gradient_function(
     """
     _check_callable(f, "f")
     _check_callable(grad_f, "grad_f")
-    _check_tolerances(atol=atol, rtol=rtol)
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol)
     args = _as_args(inputs)
     labels = [_name(a, i, names) for i, a in enumerate(args)]
     given = grad_f(*args)

@@ -14,7 +14,6 @@ import numpy as np
 from .. import ieee
 from ..engine import Node, topological_order
 from .numerical import (
-    _check_eps,
     _check_tolerances,
     _differentiable,
     _is_float_array,
@@ -365,8 +364,7 @@ def check_local_derivatives(
         raise TypeError(
             f"check_local_derivatives() takes the output node of a graph, got {type(root).__name__}"
         )
-    _check_eps(eps)
-    _check_tolerances(atol=atol, rtol=rtol)
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol)
     order = list(reversed(topological_order(root)))
     ops = [n for n in order if n._op is not None]
     checks = [_check_node(k, node, eps, atol, rtol) for k, node in enumerate(ops)]

@@ -54,17 +54,24 @@ def _inputs_to_perturb(title: str, args: tuple[Any, ...], autograd: bool) -> tup
     if autograd:
         positions = [i for i, a in enumerate(args) if isinstance(a, Node) and a.requires_grad]
         wanted = "input that requires grad (a Value, or a Tensor with requires_grad=True)"
+        for i in positions:
+            if not _differentiable(args[i]):
+                raise ValueError(
+                    f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
+                )
     else:
         positions = [i for i, a in enumerate(args) if _differentiable(a)]
         wanted = "float input to perturb (a float, a float array, or a Value or Tensor of floats)"
+    frozen = [names[i] for i, a in enumerate(args) if isinstance(a, Node) and not a.requires_grad]
+    if not positions and autograd and frozen:
+        raise ValueError(
+            f"{title} expects at least one {wanted}; {', '.join(frozen)} "
+            f"{'does' if len(frozen) == 1 else 'do'} not require grad: make the inputs to check with "
+            "requires_grad=True"
+        )
     if not positions:
         got = ", ".join(f"{type(a).__name__} {a!r:.40}" for a in args) or "no inputs"
         raise ValueError(f"{title} expects at least one {wanted}; got {got}")
-    for i in positions:
-        if not _differentiable(args[i]):
-            raise ValueError(
-                f"{names[i]} requires grad but its data is not floating point: {args[i].data!r:.60}"
-            )
     _require_finite_float64(args, positions, names)
     return positions, names
 
@@ -99,9 +106,15 @@ def _node_output(title: str, out: Any, args: tuple[Any, ...]) -> Any:
     the graph (`.data`, `.item()`), which gradcheck cannot differentiate and numerical_grad
     should not hide."""
     if any(isinstance(a, Node) for a in args) and not isinstance(out, Node):
+        several = isinstance(out, (list, tuple))
         raise TypeError(
             f"{title}: f must return the Value or Tensor it computed from its inputs, got "
-            f"{type(out).__name__} {out!r:.60}; return the node itself, not its .data"
+            f"{type(out).__name__} {out!r:.60}; "
+            + (
+                f"return one Value or Tensor, not a {type(out).__name__}"
+                if several
+                else "return the node itself, not its .data"
+            )
         )
     return out
 
@@ -147,18 +160,16 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
-def _check_eps(eps: Any) -> None:
-    # Refuses nan, inf and ints too large for a float as well as eps <= 0.
-    if not (_is_number(eps) and 0 < eps <= _LARGEST):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-
-
-def _check_tolerances(**tolerances: Any) -> None:
-    """Refuse a tolerance (atol, rtol, nondet_tol) that is not a finite number >= 0: with a
-    negative or nan one every comparison fails, and a report would blame a right rule."""
-    for name, value in tolerances.items():
-        if not (_is_number(value) and 0 <= value <= _LARGEST):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+def _check_tolerances(**values: Any) -> None:
+    """Refuse, before f runs, a step `eps` that is not a positive finite number and a tolerance
+    (atol, rtol, nondet_tol) that is not a finite number >= 0: with a negative or nan one every
+    comparison fails, and a report would blame a right rule. (nan, inf and ints too large for
+    a float are refused too.)"""
+    for name, value in values.items():
+        step = name == "eps"
+        if not (_is_number(value) and (0 < value if step else 0 <= value) and value <= _LARGEST):
+            wanted = "a positive finite number" if step else "a finite number >= 0"
+            raise ValueError(f"{name} must be {wanted}, got {value!r}")
 
 
 @dataclass
@@ -181,7 +192,6 @@ def _finite_differences(
     """Slopes of F = sum(weights * f(*args)) with respect to each element of the arguments
     at `positions`. Node inputs are perturbed by replacing their `.data` (restored after),
     plain floats and arrays by passing perturbed copies."""
-    _check_eps(eps)
     evaluate = _evaluator(f, weights, what)
     f0 = evaluate(args)
     slopes: dict[int, _Slopes] = {}
@@ -273,12 +283,16 @@ def numerical_grad(
     is then the gradient of `sum(grad_output * f)`. `.grad` is never touched.
     """
     _check_callable(f, "f")
+    _check_tolerances(eps=eps)
     args = _as_args(inputs)
     positions, _ = _inputs_to_perturb("numerical_grad", args, autograd=False)
     try:
         weights = None if grad_output is None else np.asarray(_raw_of(grad_output), dtype=np.float64)
     except OverflowError:
         raise ValueError(f"grad_output holds a number too large for a float: {grad_output!r:.60}") from None
-    _node_output("numerical_grad", f(*args), args)
-    slopes = _finite_differences(f, args, positions, eps, weights, "f")
+
+    def checked(*call_args: Any) -> Any:  # each evaluation refuses a number taken out of the graph
+        return _node_output("numerical_grad", f(*call_args), call_args)
+
+    slopes = _finite_differences(checked, args, positions, eps, weights, "f")
     return tuple(_shaped(slopes[i].central, args[i]) if i in slopes else None for i in range(len(args)))

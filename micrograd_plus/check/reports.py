@@ -110,6 +110,7 @@ class GradcheckReport:
     reference_label: str = "numeric"  # what the gradient under test is compared with
     subject: str = "input"  # what the first column names: an input, or a node of a graph
     local: LocalDerivativeReport | None = None  # on a gradcheck failure: each op's rule checked
+    unit: str = "gradient element{s}"  # what a row is, {s} the plural's s (fast_mode: a direction)
 
     @property
     def ok(self) -> bool:
@@ -193,12 +194,16 @@ class GradcheckReport:
         step = f"eps={self.eps:g}, " if self.reference_label == "numeric" else ""
         tolerances = f"({step}atol={self.atol:g}, rtol={self.rtol:g})"
         n = len(self.rows)
+
+        def rows(count: int) -> str:
+            return f"{count} {self.unit.format(s='' if count == 1 else 's')}"
+
         if self.ok:
-            verdict = {0: "no gradient elements to compare", 1: "the 1 gradient element matches"}
-            head = f"{self.title}: {verdict.get(n, f'all {n} gradient elements match')} {tolerances}"
+            verdict = {0: f"no {self.unit.format(s='s')} to compare", 1: f"the {rows(1)} matches"}
+            head = f"{self.title}: {verdict.get(n, f'all {rows(n)} match')} {tolerances}"
         elif n_bad:
             are = "is" if n_bad == 1 else "are"
-            wrong = "the 1 gradient element is" if n == 1 else f"{n_bad} of {n} gradient elements {are}"
+            wrong = f"the {rows(1)} is" if n == 1 else f"{n_bad} of {rows(n)} {are}"
             head = f"{self.title}: {wrong} wrong {tolerances}"
         else:
             head = f"{self.title}: failed, for the reasons below {tolerances}"
@@ -251,24 +256,18 @@ def _rows_for(
     return rows
 
 
-# The seed of a scalar output's backward pass in the checks: not 1, so that a rule that forgets
-# to multiply by its upstream gradient g is caught (its gradient comes out twice as large once
-# the seed is divided out again), and a power of 2, so that dividing it out is exact: a right
-# rule's gradient is bit for bit the one a seed of 1 gives.
-SCALAR_SEED = 0.5
-
-
-def _analytic_grads(out: Node, nodes: list[Node], weights: np.ndarray | None) -> list[np.ndarray]:
+def _analytic_grads(
+    out: Node, nodes: list[Node], weights: np.ndarray | None, scale: float = 1.0
+) -> list[np.ndarray]:
     """Autograd's gradients of sum(weights * out) for `nodes` as float64 arrays (zeros
-    where the output does not depend on a node); without weights (a scalar output), those
-    of `out` itself, computed from the seed SCALAR_SEED. `.grad` is not touched."""
+    where the output does not depend on a node), from the output gradient `weights` (the
+    seed of backward() for a scalar output) times `scale`. `.grad` is not touched."""
     if not out.requires_grad:
         return [np.zeros(np.shape(n.data)) for n in nodes]
-    seed = SCALAR_SEED * out._seed() if weights is None else weights
-    scale = SCALAR_SEED if weights is None else 1.0
+    seed = scale * (out._seed() if weights is None else weights)
     grads = grad(out, nodes, grad_outputs=seed, allow_unused=True)
     return [
-        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64) / scale
+        np.zeros(np.shape(node.data)) if g is None else np.asarray(_raw_of(g), dtype=np.float64)
         for node, g in zip(nodes, grads)
     ]
 

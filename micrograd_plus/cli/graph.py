@@ -11,6 +11,8 @@ one-line error on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 from typing import Any
 
 from ..engine import Value
@@ -96,10 +98,26 @@ def run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_html(args: argparse.Namespace) -> str | None:
+    """Why --html's file name does not suit an HTML page (None when it does): in a drawing
+    format, the command that draws it is shown."""
+    suffix = os.path.splitext(args.html)[1].lower()
+    if suffix in (".html", ".htm"):
+        return None
+    problem = f"--html writes an HTML page: end the file name with .html or .htm, got {args.html!r}"
+    if suffix:
+        sets = "".join(f" --set {shlex.quote(a)}" for a in args.assignments)
+        problem += (
+            f"; to draw the graph as {suffix}: micrograd-plus graph {shlex.quote(args.expression)}{sets} "
+            f"-o {shlex.quote(args.html)}"
+        )
+    return problem
+
+
 def run_trace(args: argparse.Namespace) -> int:
     """`micrograd-plus trace`: print the narrated forward and backward steps (and write the
     player page with --html); the exit status."""
-    problem = args.html and writable_file(args.html, "trace.html")
+    problem = args.html and (writable_file(args.html, "trace.html") or _not_html(args))
     if problem:
         return fail(problem)
     try:

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .. import __version__
 from .demo import run_demo
@@ -55,13 +55,23 @@ def _run_demo(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """argparse's parser (its subcommands' too), with a word more on its most puzzling error:
     an expression that starts with a minus sign ("-a*b") reads as an option, so argparse says
-    that the expression is missing."""
+    that the expression is missing. The hint is given only where an argument starts with a
+    minus sign and is none of the options."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        if message.endswith("required: expression"):
+        given = getattr(self, "_given", [])
+        unknown = [
+            a for a in given if a.startswith("-") and a.split("=")[0] not in self._option_string_actions
+        ]
+        if message.endswith("required: expression") and unknown:
             message += (
-                ' (an expression that starts with a minus sign, as "-a*b", reads as an option: write it '
-                f'with a leading space, " -a*b", or last, after --: {self.prog} [options] -- "-a*b")'
+                f" ({unknown[0]!r} reads as an option: an expression that starts with a minus sign, "
+                'as "-a*b", is written with a leading space, " -a*b", or last, after --: '
+                f'{self.prog} [options] -- "-a*b")'
             )
         super().error(message)
 
@@ -93,17 +103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         status = int(args.func(args))
-        sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
-        return status
     except KeyboardInterrupt:  # Ctrl-C: one line and the shell's usual status, no traceback
         print("micrograd-plus: interrupted", file=sys.stderr)
-        return 130
+        status = 130
     except BrokenPipeError:
-        # The reader of the output closed it (`| head -2`): stop, quietly. As Python's docs
-        # advise (signal module, "Note on SIGPIPE"), stdout then points at devnull, so that
-        # the interpreter's flush at exit does not fail on it again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return _reader_gone(1)
+    try:
+        sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
+    except BrokenPipeError:
+        return _reader_gone(status or 1)
+    return status
+
+
+def _reader_gone(status: int) -> int:
+    """The reader of the output closed it (`| head -2`): stop, quietly, with `status`. As
+    Python's docs advise (signal module, "Note on SIGPIPE"), stdout then points at devnull, so
+    that the interpreter's flush at exit does not fail on it again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return status
 
 
 if __name__ == "__main__":

@@ -67,18 +67,29 @@ def test_gradchecks_refuse_a_nondet_tol_that_is_not_a_finite_number_at_least_zer
         check(lambda x: x * x, [Value(1.5)], nondet_tol=bad)
 
 
-def test_a_bad_tolerance_is_refused_before_f_is_called():
+@pytest.mark.parametrize(
+    "name, bad", [("eps", 0.0), ("eps", -1e-6), ("eps", math.nan), ("atol", -1.0), ("rtol", math.inf)]
+)
+def test_a_bad_step_or_tolerance_is_refused_before_f_is_called(name, bad):
     calls = []
 
-    def f(x):
-        calls.append(x)
-        return x * x
+    def f(*xs):
+        calls.append(xs)
+        return xs[0] * xs[0]
 
-    with pytest.raises(ValueError, match="atol must be"):
-        gradcheck(f, [Value(1.5)], atol=-1)
-    with pytest.raises(ValueError, match="rtol must be"):
-        gradgradcheck(f, [Value(1.5)], rtol=math.nan)
-    assert calls == []
+    x = Value(1.5)
+    checks = {
+        "gradcheck": lambda **t: gradcheck(f, [x], **t),
+        "gradgradcheck": lambda **t: gradgradcheck(f, [x], **t),
+        "check_gradient_function": lambda **t: check_gradient_function(f, lambda x: 2 * x, [1.5], **t),
+        "numerical_grad": lambda **t: numerical_grad(f, [1.5], **t),
+    }
+    for check_name, check in checks.items():
+        if name != "eps" and check_name == "numerical_grad":
+            continue  # it takes no tolerances
+        with pytest.raises(ValueError, match=rf"^{name} must be a "):
+            check(**{name: bad})
+        assert calls == [], check_name
 
 
 @given(st.sampled_from(["atol", "rtol"]), st.floats(0.0, 1e300), st.sampled_from([float, np.float64, int]))
@@ -146,3 +157,40 @@ def test_a_nan_input_that_is_not_checked_is_passed_through():
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     mask = Tensor(np.array([0.0, -math.inf]))
     assert gradcheck(lambda a, m: ((a + m).exp() * 2).sum(), [x, mask])
+
+
+@pytest.mark.parametrize("kind", ["float", "Value", "Tensor"])
+def test_numerical_grad_calls_f_once_at_x_and_twice_per_element(kind):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * x if kind != "Tensor" else (x * x).sum()
+
+    x = {"float": 1.5, "Value": Value(1.5), "Tensor": Tensor(np.array([1.5, -0.5, 2.0]), requires_grad=True)}[
+        kind
+    ]
+    numerical_grad(f, [x])
+    assert len(calls) == 1 + 2 * np.size(x.data if kind != "float" else x)
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+def test_an_input_that_does_not_require_grad_is_named_as_such(check):
+    with pytest.raises(ValueError) as caught:
+        check(lambda a, b: a * b, [Value(2.0, requires_grad=False, label="a"), 3.0])
+    message = str(caught.value)
+    assert "input 0 'a' does not require grad: make the inputs to check with requires_grad=True" in message
+    assert "got Value" not in message
+
+
+def test_f_that_returns_a_list_is_told_to_return_one_node():
+    with pytest.raises(TypeError, match=r"got list \[.*\]; return one Value or Tensor, not a list$"):
+        gradcheck(lambda a: [a * a], [Value(2.0)])
+
+
+def test_fast_mode_counts_directions_over_the_elements_not_elements():
+    t = Tensor(np.arange(1.0, 5.0), requires_grad=True)
+    one = gradcheck(lambda a: (a * a).sum(), [t], fast_mode=True)
+    assert str(one).splitlines()[0].startswith("gradcheck: the 1 random direction over 4 elements matches (")
+    two = gradcheck(lambda a, b: (a * b).sum(), [t, Tensor(2.0, requires_grad=True)], fast_mode=True)
+    assert str(two).splitlines()[0].startswith("gradcheck: all 2 random directions over 5 elements match (")

@@ -185,29 +185,6 @@ def test_custom_ops_join_expressions_with_their_domain():
     assert strict.source("x0") == "Value.apply(inv, x0)"
 
 
-def _smallest(strategy):
-    return find(strategy, lambda e: True, settings=settings(database=None, derandomize=True))
-
-
-def test_an_op_prints_as_the_variable_that_holds_it_where_the_strategy_is_made():
-    bad_cube = Op("cube", lambda x: x**3, lambda g, out, x: (g * 2 * x * x,))
-    expr = _smallest(expressions(max_nodes=1, ops=[bad_cube]))
-    assert expr.source.splitlines()[-1] == "out = Value.apply(bad_cube, x0)"
-    pasted: dict = {"bad_cube": bad_cube}  # pasted after the definition: it runs
-    exec(expr.source, pasted)
-    assert pasted["out"].data == expr(*expr.leaves()).data
-    # custom_op looks where it is called, too; name= chooses
-    assert custom_op(bad_cube).source("x0") == "Value.apply(bad_cube, x0)"
-    assert custom_op(bad_cube, name="mine").source("x0") == "Value.apply(mine, x0)"
-
-
-def test_an_op_no_variable_holds_prints_as_its_name():
-    expr = _smallest(
-        expressions(max_nodes=1, ops=[Op("my cube", lambda x: x**3, lambda g, out, x: (g * 3 * x * x,))])
-    )
-    assert expr.source.splitlines()[-1] == "out = Value.apply(my_cube, x0)"
-
-
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="unknown op 'tan'"):
         expressions(ops=["tan"])

@@ -39,7 +39,12 @@ def test_version_prints_the_package_version(capsys):
         (["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "missing/p.html"], "does not exist"),
         (
             ["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "p.svg"],
-            "export_html() writes an HTML page",
+            "--html writes an HTML page: end the file name with .html or .htm, got 'p.svg'; to draw the "
+            "graph as .svg: micrograd-plus graph 'a*b' --set a=1 --set b=2 -o p.svg",
+        ),
+        (
+            ["trace", "a*b", "--set", "a=1", "--set", "b=2", "--html", "page"],
+            "--html writes an HTML page: end the file name with .html or .htm, got 'page'\n",
         ),
     ],
 )
@@ -94,6 +99,40 @@ def test_a_reader_gone_before_the_first_line_gets_no_traceback():
     assert (done.returncode, done.stderr) == (1, "")
 
 
+@pytest.mark.parametrize(
+    "ending, status, err",
+    [("return 2", 2, ""), ("raise KeyboardInterrupt", 130, "micrograd-plus: interrupted\n")],
+)
+def test_output_left_in_the_buffer_for_a_reader_gone_ends_quietly_whatever_the_status(ending, status, err):
+    # a command that printed (into stdout's buffer) and then failed, or was interrupted
+    program = (
+        "import sys\n"
+        "from micrograd_plus.cli import graph\n"
+        "from micrograd_plus.cli.main import main\n"
+        "def run_trace(args):\n"
+        "    print('some output')\n"
+        f"    {ending}\n"
+        "graph.run_trace = run_trace\n"
+        "sys.exit(main(['trace', 'a', '--set', 'a=1']))\n"
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # the output waits
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", program],
+            env=buffered,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (status, err)
+
+
 def test_a_reader_that_stops_after_one_line_gets_no_traceback_and_no_more_output():
     # as `micrograd-plus trace ... | head -1`, with more output than a pipe holds
     expression = "+".join(["a*b"] * 100)
@@ -127,9 +166,24 @@ def test_an_expression_that_starts_with_a_minus_sign_is_told_how_to_write_it(com
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == (
-        f"micrograd-plus {command}: error: the following arguments are required: expression (an expression "
-        'that starts with a minus sign, as "-a*b", reads as an option: write it with a leading space, " -a*b", '
-        f'or last, after --: micrograd-plus {command} [options] -- "-a*b")'
+        f"micrograd-plus {command}: error: the following arguments are required: expression ('-a*b' reads "
+        'as an option: an expression that starts with a minus sign, as "-a*b", is written with a leading '
+        f'space, " -a*b", or last, after --: micrograd-plus {command} [options] -- "-a*b")'
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["graph"], ["trace", "--set", "a=1"], ["trace", "--set=a=1", "--interactive"], ["graph", "-o", "g.svg"]],
+)
+def test_a_missing_expression_gets_no_hint_about_minus_signs(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err.splitlines()[-1]
+        == f"micrograd-plus {argv[0]}: error: the following arguments are required: expression"
     )
 
 

@@ -123,7 +123,7 @@ def test_wrong_number_of_inputs_is_a_clear_error():
         (lambda: Neuron(5, seed=0), 5, "model([x1, x2, ..., x5])"),
     ],
 )
-@pytest.mark.parametrize("given", [1.0, 3, Value(1.0), "ab", np.float64(2.0), None], ids=repr)
+@pytest.mark.parametrize("given", [1.0, 3, Value(1.0), "ab", np.float64(2.0), np.array(2.0), None], ids=repr)
 def test_an_input_that_is_not_a_list_is_a_clear_error(make, nin, example, given):
     model = make()
     with pytest.raises(TypeError) as caught:
