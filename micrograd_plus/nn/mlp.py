@@ -28,36 +28,25 @@ def _activation(activation: str | None, nonlin: bool | None) -> str:
     return activation
 
 
-def _is_a_list(x: Any) -> bool:
-    """Whether x has a length (a list, a tuple, a 1-d array) and is not text."""
+def _require_a_list(model: Module, x: Any, nin: int) -> None:
+    """Refuse an input that is not a list (a lone number, a string): Neuron, Layer and MLP take
+    one input per weight, as micrograd's do, in a list (or tuple, or 1-d array)."""
     try:
         len(x)
     except TypeError:
-        return False
-    return not isinstance(x, (str, bytes))
+        pass
+    else:
+        if not isinstance(x, (str, bytes)):
+            return
+    names = [f"x{i}" for i in range(1, nin + 1)]
+    example = ", ".join(names if nin <= 3 else [*names[:2], "...", names[-1]])
+    raise TypeError(
+        f"{type(model).__name__} expects a list of {nin} input{'s' if nin != 1 else ''} (numbers or Values), got "
+        f"{type(x).__name__} {x!r:.40}: call it with one input per weight, model([{example}])"
+    )
 
 
-class _OnLists(Module):
-    """Neuron, Layer and MLP take one input per weight, as micrograd's do, in a list (or
-    tuple, or 1-d array). A call refuses anything else (a lone number, a string) with the fix;
-    the modules inside one are run by its forward, past this check."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and not _is_a_list(args[0]):
-            nin, x = self._nin(), args[0]
-            names = [f"x{i}" for i in range(1, nin + 1)]
-            example = ", ".join(names if nin <= 3 else [*names[:2], "...", names[-1]])
-            raise TypeError(
-                f"{type(self).__name__} expects a list of {nin} input{'s' if nin != 1 else ''} (numbers or "
-                f"Values), got {type(x).__name__} {x!r:.40}: call it with one input per weight, model([{example}])"
-            )
-        return super().__call__(*args, **kwargs)
-
-    def _nin(self) -> int:
-        raise NotImplementedError
-
-
-class Neuron(_OnLists):
+class Neuron(Module):
     """One neuron: activation(w . x + b). Weights start uniform in [-1, 1], bias 0, as in micrograd."""
 
     def __init__(
@@ -78,11 +67,9 @@ class Neuron(_OnLists):
     def nonlin(self) -> bool:
         return self.activation != "linear"
 
-    def _nin(self) -> int:
-        return len(self.w)
-
     def forward(self, x: Sequence[Any]) -> Value:
         """`activation(dot(w, x, b))`: two nodes on the reference engine, one on the fast one."""
+        _require_a_list(self, x, len(self.w))
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
         return engine.dot(self.w, x, self.b, self.activation)
@@ -92,7 +79,7 @@ class Neuron(_OnLists):
         return f"{kind}Neuron({len(self.w)})"
 
 
-class Layer(_OnLists):
+class Layer(Module):
     """`nout` neurons reading the same inputs. Like micrograd, a layer of one neuron
     returns a Value rather than a list of one."""
 
@@ -109,20 +96,16 @@ class Layer(_OnLists):
         rng = make_rng(seed)
         self.neurons = [Neuron(nin, activation, rng, nonlin=nonlin) for _ in range(nout)]
 
-    def _nin(self) -> int:
-        return self.neurons[0]._nin()
-
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
         neurons = self.neurons
+        _require_a_list(self, x, len(neurons[0].w))
         # Plain Neurons of one activation are made by one `engine.neurons` call (the fast
         # engine reads their shared inputs once); the nodes are those of calling each neuron.
         activation = neurons[0].activation
         rows, biases = [], []
         for n in neurons:
             if type(n) is not Neuron or len(n.w) != len(x) or n.activation != activation:
-                out = [
-                    n.forward(x) for n in neurons
-                ]  # a subclass's own forward, mixed activations, or an error
+                out = [n(x) for n in neurons]  # a subclass's own forward, mixed activations, or an error
                 break
             rows.append(n.w)
             biases.append(n.b)
@@ -134,7 +117,7 @@ class Layer(_OnLists):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-class MLP(_OnLists):
+class MLP(Module):
     """A multi-layer perceptron: every layer but the last is non-linear (as micrograd).
 
     `MLP(2, [16, 16, 1])`; unlike micrograd, a hidden layer of width 1 works.
@@ -154,13 +137,11 @@ class MLP(_OnLists):
             for i in range(len(nouts))
         ]
 
-    def _nin(self) -> int:
-        return self.layers[0]._nin()
-
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
+        _require_a_list(self, x, len(self.layers[0].neurons[0].w))
         out: Any = x
         for layer in self.layers:
-            out = layer.forward(out)
+            out = layer(out)
             if isinstance(out, Value):
                 out = [out]
         return out[0] if len(out) == 1 else out
