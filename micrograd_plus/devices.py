@@ -19,7 +19,7 @@ class device:  # noqa: N801 (PyTorch's name)
     """PyTorch's `torch.device`: `device("cpu")`, `device("cpu", 0)`, `device("cuda:1")`, with its
     `.type` and `.index`. It equals the string of its name, so `x.device == "cpu"` holds."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("_type", "_index")
 
     def __init__(self, type: Any = "cpu", index: Any = None) -> None:  # noqa: A002 (PyTorch's name)
         if isinstance(type, device) and index is None:
@@ -36,15 +36,22 @@ class device:  # noqa: N801 (PyTorch's name)
                 f"device({type!r:.60}, {index!r:.20}): give the index once, in the string or as index="
             )
         if colon:
-            if not number.isdigit():
+            if not (number.isascii() and number.isdigit()):
                 raise ValueError(f"device({type!r:.60}): the index after ':' must be a whole number >= 0")
             index = int(number)
         if index is not None and (
             isinstance(index, bool) or not isinstance(index, numbers.Integral) or index < 0
         ):
             raise ValueError(f"device(): index must be a whole number >= 0, got {index!r:.60}")
-        self.type: str = kind
-        self.index: int | None = None if index is None else int(index)
+        self._type, self._index = kind, None if index is None else int(index)
+
+    @property
+    def type(self) -> str:  # (read-only, as PyTorch's: every Tensor shares the one CPU device)
+        return self._type
+
+    @property
+    def index(self) -> int | None:
+        return self._index
 
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"
@@ -54,7 +61,9 @@ class device:  # noqa: N801 (PyTorch's name)
         return f"device(type={self.type!r}{index})"
 
     def __eq__(self, other: object) -> bool:
-        return str(self) == (str(other) if isinstance(other, device) else other)
+        if isinstance(other, (device, str)) or type(other).__module__.startswith("torch"):
+            return str(self) == str(other)  # (a name, or PyTorch's device of that name)
+        return NotImplemented
 
     def __hash__(self) -> int:
         return hash(str(self))

@@ -390,7 +390,7 @@ def backward(root: Node | Sequence[Node], gradient: Any = None, only: Sequence[N
     """Backpropagate from `root` (or a list of roots, one gradient each): walk, then store each total."""
     roots, gradients = ([root], [gradient]) if isinstance(root, Node) else (root, gradient)
     guards.check_roots(roots)
-    seeds = [r._seed() if g is None else r._raw(g) for r, g in zip(roots, gradients)]
+    seeds = [r._seed() if g is None else r._raw(g) for r, g in zip(roots, gradients, strict=True)]
     totals: dict[Node, Any] = {}
     with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
         for _step in backward_pass(roots, seeds, totals):

@@ -254,6 +254,7 @@ def randint(
             f"randint(): low must be less than high (the numbers are drawn from low to high - 1), got "
             f"low={first} >= high={stop}"
         )
+    _exact_in(dtype, max(abs(first), abs(stop - 1)), "randint")
     return Tensor(
         generator_from(seed, generator).integers(first, stop, shape).astype(np.float64),
         requires_grad=requires_grad,
@@ -274,6 +275,7 @@ def randperm(
     (PyTorch's are int64), which index Tensors as they are (`x[randperm(len(x))]` shuffles rows)."""
     _on_cpu(device, "randperm")
     count = _count(n, "randperm(): n")
+    _exact_in(dtype, count - 1, "randperm")
     return Tensor(
         generator_from(seed, generator).permutation(count).astype(np.float64),
         requires_grad=requires_grad,
@@ -359,6 +361,15 @@ def _whole(n: Any, what: str) -> int:
     if abs(int(n)) > 2**53:
         raise ValueError(f"{what} = {n}: a Tensor holds float64, exact for whole numbers up to 2**53 only")
     return int(n)
+
+
+def _exact_in(dtype: Any, largest: int, who: str) -> None:
+    """Whole numbers up to `largest` are exact in the dtype asked for (float32: up to 2**24)."""
+    if requested_dtype((dtype,), who) == np.float32 and largest > 2**24:
+        raise ValueError(
+            f"{who}(): float32 holds whole numbers exactly only up to 2**24 = 16777216, and these reach "
+            f"{largest}; leave dtype= out (float64, exact up to 2**53)"
+        )
 
 
 def _filled(shape: Shape, value: float, dtype: Any, requires_grad: bool) -> Tensor:

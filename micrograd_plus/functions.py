@@ -11,6 +11,8 @@ Python builtins (`sum`, `abs`, `pow`, `max`, `min`) stay out of `from micrograd_
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -121,6 +123,10 @@ def sub(input: Tensor, other: Operand, *, alpha: float = 1, out: Tensor | None =
 
 
 def _scaled(other: Operand, alpha: Any, name: str) -> Operand:
+    if not isinstance(other, (Tensor, numbers.Real, list, tuple, np.ndarray)):
+        raise TypeError(
+            f"{name}(): other must be a Tensor or numbers, got {type(other).__name__}: {other!r:.60}"
+        )
     factor = real_number(alpha, f"{name}(): alpha")
     if factor == 1:
         return other
@@ -219,6 +225,9 @@ def allclose(
 
 def _isclose(input: Any, other: Any, rtol: float, atol: float, equal_nan: bool, name: str) -> np.ndarray:
     a, b = _numbers(input, name, "input"), _numbers(other, name, "other")
+    for what, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not 0 <= real_number(tolerance, f"{name}(): {what}") < math.inf:
+            raise ValueError(f"{name}(): {what} must be a finite number >= 0, got {tolerance!r:.60}")
     try:
         return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     except ValueError:

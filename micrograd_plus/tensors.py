@@ -1704,7 +1704,7 @@ def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
             str(target).removeprefix("torch.") if from_torch or isinstance(target, devices.device) else target
         )
         if isinstance(name, str) and name.partition(":")[0] in DEVICE_TYPES:
-            if name.partition(":")[0] != "cpu":
+            if devices.device(name).type != "cpu":  # (a bad index is refused there)
                 raise ValueError(
                     f"{who}({target!r}): micrograd_plus computes on the CPU only (with numpy); "
                     'use "cpu", or leave the call out'

@@ -88,3 +88,20 @@ def test_a_device_changes_no_data() -> None:
     y = x.to(mg.device("cpu"))
     assert y is x
     np.testing.assert_array_equal(mg.ones(2, device=mg.device("cpu")).data, [1.0, 1.0])
+
+
+def test_a_device_is_read_only_and_equals_torchs_of_its_name() -> None:
+    torch = require_torch()
+    x = mg.zeros(2)
+    with pytest.raises(AttributeError):
+        x.device.index = 5  # type: ignore[misc]  # (PyTorch's refuses too: the device is shared)
+    assert mg.zeros(2).device == "cpu" and mg.zeros(2).device.index is None
+    assert mg.device("cpu") == torch.device("cpu") and mg.device("cuda", 1) == torch.device("cuda:1")
+    assert mg.device("cpu") != 3 and {mg.device("cpu"): 1}["cpu"] == 1
+
+
+@pytest.mark.parametrize("name", ["cpu:abc", "cpu:\u0663", "cpu:-1"])
+def test_a_bad_index_is_refused_wherever_a_device_is_named(name: str) -> None:
+    for use in (lambda: mg.device(name), lambda: mg.zeros(2, device=name), lambda: mg.zeros(2).to(name)):
+        with pytest.raises(ValueError, match="whole number >= 0"):
+            use()

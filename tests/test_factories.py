@@ -6,6 +6,7 @@ sizes given as in PyTorch; dtype, requires_grad, and random numbers from a priva
 from __future__ import annotations
 
 import types
+from typing import Any
 
 import numpy as np
 import pytest
@@ -346,3 +347,27 @@ def test_as_tensor_shares_what_it_can_as_torch() -> None:
     array[1] = 7.0
     assert copied.tolist() == [5.0, 2.0] and mg.as_tensor([1, 2]).tolist() == torch.as_tensor([1, 2]).tolist()
     assert mg.as_tensor(array, device="cpu").tolist() == [5.0, 7.0]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: mg.randperm(2**24 + 2, dtype=mg.float32),
+        lambda: mg.randint(0, 2**30, (3,), dtype=mg.float32),
+        lambda: mg.randint(-(2**25), 0, (3,), dtype=np.float32),
+    ],
+)
+def test_whole_numbers_float32_cannot_hold_exactly_are_refused(call: Any) -> None:
+    with pytest.raises(ValueError, match="float32 holds whole numbers exactly only up to 2\\*\\*24"):
+        call()
+
+
+def test_whole_numbers_float32_holds_are_drawn_in_float32() -> None:
+    drawn = mg.randint(2**24 - 3, 2**24 + 1, (50,), dtype=mg.float32, seed=0)
+    assert drawn.dtype == np.float32 and set(drawn.data.tolist()) <= {
+        2.0**24 - 3,
+        2.0**24 - 2,
+        2.0**24 - 1,
+        2.0**24,
+    }
+    assert sorted(mg.randperm(7, dtype=mg.float32, seed=1).data.tolist()) == list(range(7))

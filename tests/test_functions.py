@@ -450,3 +450,27 @@ def test_a_pytorch_snippet_of_these_functions_runs_line_for_line_with_the_same_n
     ours, theirs = pytorch_snippet(mg, a, b, [0, 2, 4, 1]), pytorch_snippet(torch, a, b, [0, 2, 4, 1])
     assert ours[2:3] + ours[5:] == theirs[2:3] + theirs[5:] == [False, True, True, 5]
     assert all(close_to_torch(o, t) for o, t in zip(ours[:2] + ours[3:5], theirs[:2] + theirs[3:5]))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda t: mg.isclose(t, t, atol=float("inf")), ValueError, "atol must be a finite number >= 0"),
+        (lambda t: mg.allclose(t, t, rtol=-1.0), ValueError, "rtol must be a finite number >= 0"),
+        (lambda t: mg.isclose(t, t, rtol=float("nan")), ValueError, "rtol must be a finite number >= 0"),
+        (lambda t: mg.allclose(t, t, rtol="a"), TypeError, "rtol must be a number"),
+        (
+            lambda t: mg.add(t, mg.Value(2.0), alpha=2),
+            TypeError,
+            "other must be a Tensor or numbers, got Value",
+        ),
+        (
+            lambda t: mg.sub(t, mg.Value(2.0), alpha=2),
+            TypeError,
+            "other must be a Tensor or numbers, got Value",
+        ),
+    ],
+)
+def test_tolerances_and_alpha_operands_are_checked(call: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call(mg.tensor([1.0, 2.0]))
