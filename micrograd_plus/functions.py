@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import modes, tensor_methods  # noqa: F401 (importing tensor_methods attaches clone, flip, ... to Tensor)
-from .tensors import Operand, Tensor, _dim, real_number
+from .tensors import Operand, Tensor, real_number
 from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 
@@ -171,15 +171,8 @@ def reshape(input: Tensor, shape: Any) -> Tensor:
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """`input` with axes `dim0` and `dim1` swapped, as `torch.transpose` (the method
-    `x.transpose(...)` takes numpy's permutation instead)."""
-    x = _tensor(input, "transpose")
-    ndim = x.ndim or 1  # a 0-d Tensor takes dim 0 or -1, as in PyTorch (and `max` is not Python's here)
-    first, second = _dim(dim0, ndim, "transpose", x.shape), _dim(dim1, ndim, "transpose", x.shape)
-    order = list(range(x.ndim))
-    if x.ndim:
-        order[first], order[second] = order[second], order[first]
-    return x.permute(order)
+    """`input` with axes `dim0` and `dim1` swapped, as `torch.transpose`: the method."""
+    return _tensor(input, "transpose").transpose(dim0, dim1)
 
 
 def permute(input: Tensor, dims: Any) -> Tensor:

@@ -1423,9 +1423,18 @@ class Tensor(Node):
         return _result(data, (self,), op, self.requires_grad)
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Axes permuted like `np.transpose`: reversed without arguments, else in the order given."""
+        """Two dims swapped, as PyTorch's `x.transpose(0, 1)`; otherwise axes permuted as
+        `np.transpose`'s: reversed without arguments, else in the order given (one tuple, or three
+        or more dims; numpy's two-dim order on a matrix, `(1, 0)`, is the swap too)."""
         if not axes or axes == (None,):
             return _unary(_REVERSE_AXES, self)
+        if len(axes) == 2 and all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
+            ndim = self.ndim or 1  # a 0-d Tensor takes dim 0 or -1, as in PyTorch
+            first, second = (_dim(a, ndim, "transpose", self.shape) for a in axes)
+            order = list(range(self.ndim))
+            if self.ndim:
+                order[first], order[second] = order[second], order[first]
+            return self.permute(order)
         axes = sizes_given(axes)
         try:
             data = self.data.transpose(axes)

@@ -65,10 +65,15 @@ def test_permuting_with_a_dim_out_of_range_is_an_index_error_and_a_repeat_stays_
     with pytest.raises(IndexError):
         torch.zeros(2, 3).permute(0, 5)
     x = mg.tensor(np.zeros((2, 3)))
-    for call in (lambda: x.permute(0, 5), lambda: x.transpose(0, 5), lambda: x.permute(-3, 0)):
+    for call in (lambda: x.permute(0, 5), lambda: x.transpose((0, 5)), lambda: x.permute(-3, 0)):
         with pytest.raises(IndexError, match=r"not a permutation of the axes of shape \(2, 3\)") as error:
             call()
         assert isinstance(error.value, ValueError)
+    with pytest.raises(
+        IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\]"
+    ) as swap:
+        x.transpose(0, 5)  # two dims: PyTorch's swap, and its message
+    assert isinstance(swap.value, ValueError)
     with pytest.raises(ValueError, match="repeated axis") as repeated:
         x.permute(0, 0)
     assert not isinstance(repeated.value, IndexError)

@@ -470,7 +470,7 @@ def test_shape_errors_of_reshape_transpose_reductions_and_joins():
     with pytest.raises(ValueError, match=r"cannot reshape a Tensor of shape \(2, 3\) into \(4,\)"):
         t.reshape(4)
     with pytest.raises(ValueError, match=r"not a permutation of the axes of shape \(2, 3\)"):
-        t.transpose(0, 0)
+        t.transpose((0, 0))
     with pytest.raises(ValueError, match=r"axis 2 is out of range for a Tensor of shape \(2, 3\)"):
         t.sum(axis=2)
     with pytest.raises(ValueError, match="repeats an axis"):

@@ -374,7 +374,7 @@ CASES = [
         torch_reduce("amax"),
     ),
     Case("reshape", draw_reshape, lambda x, shape: x.reshape(*shape), lambda x, t, shape: x.reshape(shape)),
-    Case("transpose", draw_transpose, lambda x, perm: x.transpose(*perm), lambda x, t, perm: x.permute(perm)),
+    Case("transpose", draw_transpose, lambda x, perm: x.transpose(perm), lambda x, t, perm: x.permute(perm)),
     Case("T", unary(), lambda x: x.T, lambda x, t: x.permute(tuple(reversed(range(x.ndim))))),
     Case("mT", draw_matrix_batch, lambda x: x.mT, lambda x, t: x.mT),
     Case("getitem", draw_index, lambda x, index: x[index], lambda x, t, index: x[torch_index(index, t)]),

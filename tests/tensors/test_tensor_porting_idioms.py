@@ -320,3 +320,19 @@ def test_argmax_and_argmin_say_they_take_a_tensor(name: str) -> None:
             TypeError, match=rf"{name}\(\) takes a Tensor \(as torch\.{name}\), got .*tensor\(\.\.\.\)"
         ):
             getattr(mg, name)(bad)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=4), elements=st.floats(-5, 5)), st.data())
+def test_transpose_of_two_dims_swaps_them_as_torchs(a: np.ndarray, data: st.DataObject) -> None:
+    torch = require_torch()
+    dims = st.integers(-a.ndim, a.ndim - 1)
+    dim0, dim1 = data.draw(dims), data.draw(dims)
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = x.transpose(dim0, dim1), t.transpose(dim0, dim1)
+    assert ours.shape == tuple(theirs.shape) and close_to_torch(ours.data, theirs.detach().numpy())
+    weights = np.random.default_rng(0).normal(size=ours.shape)
+    (ours * Tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    assert close_to_torch(x.grad, t.grad.numpy())
+    assert np.array_equal(mg.transpose(x, dim0, dim1).data, ours.data)
+    assert x.transpose(tuple(reversed(range(a.ndim)))).shape == x.T.shape  # a tuple: numpy's permutation
