@@ -55,7 +55,7 @@ from .factories import (
 )
 from .fast import set_engine
 from .functions import *  # noqa: F403 - the Tensor methods as functions, made from functions.METHODS*
-from .functions import (
+from .functions import (  # (the ones written out, named again so that type checkers see them)
     ValuesIndices,
     add,
     allclose,

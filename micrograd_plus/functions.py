@@ -4,8 +4,9 @@
 
 Most are made from the lists `METHODS_WITH_OUT` and `METHODS` below, each name giving the
 function that calls the method of that name; the rest, whose arguments differ from the method's
-(`transpose`, `softmax`, `add` with `alpha=`, ...), are written out after them. Names that are
-Python builtins (`sum`, `abs`, `pow`, `max`, `min`) stay out of `from micrograd_plus import *`.
+(`softmax`, `add` with `alpha=`, ...), are written out after them. Names that are Python
+builtins (`sum`, `abs`, `pow`, `round`, `all`, `any`, `max`, `min`) stay out of
+`from micrograd_plus import *` (the package's `__init__` keeps them out).
 """
 
 from __future__ import annotations
