@@ -13,6 +13,7 @@ and without writing anything into the parameter itself (its `label` stays the us
 from __future__ import annotations
 
 import itertools
+import numbers
 import random
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -21,24 +22,22 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
-from ..factories import default_generator
+from ..factories import make_generator
 from ..guards import mark_changed
 from ..tensors import Tensor, requested_dtype
 
-Seed = int | random.Random | None
+Seed = int | random.Random | np.random.Generator | None
 
 
 def make_rng(seed: Seed) -> random.Random:
-    """A private random generator: an int seeds a new one, a Random is used as it is, None
-    seeds one from the package's stream (fresh each run until `manual_seed`, then repeatable).
-    The global `random` state is never touched."""
+    """A private random generator for micrograd's uniform draws: a Random is used as it is, an int
+    seeds a new one, a numpy Generator or None (the package's stream: fresh each run until
+    `manual_seed`, then repeatable) seeds one from its stream. The seeds the Tensor layers take,
+    refused as they refuse them; the global `random` state is never touched."""
     if isinstance(seed, random.Random):
         return seed
-    if seed is None:
-        return random.Random(int(default_generator.integers(2**63)))
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return random.Random(seed)
-    raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}: {seed!r}")
+    stream = make_generator(seed)  # (a bool, a negative int or text is refused here)
+    return random.Random(int(seed) if isinstance(seed, numbers.Integral) else int(stream.integers(2**63)))
 
 
 # Every live module, keyed by the order it was made in (see parameter_names).

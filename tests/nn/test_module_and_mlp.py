@@ -238,3 +238,18 @@ def test_a_user_module_calling_super_init_works_and_one_passing_arguments_up_is_
     assert Good(2.0).parameters()[0].data == 2.0
     with pytest.raises(TypeError, match=r"Bad\(\) takes no arguments, got 3"):
         Bad(3)
+
+
+def test_micrograds_modules_take_the_seeds_the_tensor_layers_take() -> None:
+    weights = lambda model: [p.data for p in model.parameters()]  # noqa: E731
+    assert weights(MLP(2, [3, 1], seed=np.int64(7))) == weights(MLP(2, [3, 1], seed=7))
+    shared = [MLP(2, [3, 1], seed=np.random.default_rng(0)) for _ in range(2)]
+    assert weights(shared[0]) == weights(MLP(2, [3, 1], seed=np.random.default_rng(0)))
+    stream = np.random.default_rng(0)
+    assert weights(MLP(2, [3, 1], seed=stream)) != weights(
+        MLP(2, [3, 1], seed=stream)
+    )  # one stream, drawn on
+    for bad, error, message in [(-1, ValueError, "seed must be >= 0"), (True, TypeError, "seed must be an int"), ("7", TypeError, "seed must be an int")]:  # fmt: skip
+        for make, args in ((MLP, (2, [3, 1])), (Neuron, (2,)), (mg.Linear, (2, 1))):
+            with pytest.raises(error, match=message):
+                make(*args, seed=bad)
