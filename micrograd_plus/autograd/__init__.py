@@ -100,6 +100,11 @@ def backward(
         )
     roots = gradients.as_nodes(tensors, "tensors", "backward")
     given = [None] * len(roots) if grad_tensors is None else _gradients(grad_tensors, len(roots))
+    for i, (root, gradient) in enumerate(zip(roots, given)):
+        try:  # (checked here to name the pair, as torch's "grad_output[i] ... output[i]")
+            given[i] = None if gradient is None else root._raw(gradient)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"grad_tensors[{i}] for tensors[{i}]: {error}") from None
     if inputs is None and len(roots) == 1:
         roots[0].backward(given[0])  # type: ignore[attr-defined]  # (the current engine's pass)
         return None

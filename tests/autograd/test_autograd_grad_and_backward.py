@@ -224,3 +224,12 @@ def test_backward_to_inputs_fills_the_retained_intermediates_on_the_way_only_as_
     assert [g is None for g in theirs] == [False, True, False, True, False]
     for a, b in zip(ours, theirs):
         assert (a is None) == (b is None) and (a is None or close_to_torch(a, b))
+
+
+def test_a_gradient_of_the_wrong_shape_names_its_output() -> None:
+    ours = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"grad_tensors\[1\] for tensors\[1\]: gradient has shape \(3,\)"):
+        mg.autograd.backward([ours * 2, ours.sum()], [mg.ones(2), mg.ones(3)])
+    assert ours.grad is None  # refused before any gradient was added
+    with pytest.raises(TypeError, match=r"grad_tensors\[0\] for tensors\[0\]"):
+        mg.autograd.backward([mg.Value(2.0) * 3], ["one"])
