@@ -78,7 +78,12 @@ BAD_INPUTS = [
         r"dtype must be float32 or",
     ),
     ("Tensor + Value", lambda: t() + v, TypeError, r"cannot combine a Tensor with a Value"),
-    ("MLP seed", lambda: MLP(2, [1], seed="x"), TypeError, r"seed must be an int, a random.Random or None"),
+    (
+        "MLP seed",
+        lambda: MLP(2, [1], seed="x"),
+        TypeError,
+        r"seed must be an int, a numpy Generator, a random.Random or None",
+    ),
     ("Sequential of a number", lambda: Sequential(3), TypeError, r"Sequential takes modules, but argument 0"),
     ("SGD lr text", lambda: SGD([v], lr="0.1"), TypeError, r"lr must be a number, got str"),
     ("SGD params", lambda: SGD([1.0], lr=0.1), TypeError, r"parameter 0 is a float, not a Value or Tensor"),
