@@ -62,15 +62,26 @@ def node_names(nodes: Sequence[Node], root: Node, given: dict[Node, str] | None 
     """A short name for every node: its label (else a name from `given`, by default a
     parameter's name in the model that holds it, see `nn.module.parameter_names`), its
     number for a constant, `L` for an unlabelled root, otherwise `v1`, `v2`, ... (`t1`,
-    ... for arrays) in forward order, never clashing with a label."""
+    ... for arrays) in forward order, never clashing with a label. A label that several
+    nodes carry names the first of them; the others get `_2`, `_3`, ... after it, so that
+    in a narration one name is one node."""
     if given is None:
         given = parameter_names(nodes)
     used = {n.label or given.get(n, "") for n in nodes} - {""}
     names: dict[Node, str] = {}
+    labelled: set[str] = set()  # the labels already given to a node
     counter = 0
     for node in nodes:
         if node.label or node in given:
-            names[node] = node.label or given[node]
+            name = node.label or given[node]
+            if name in labelled:
+                k = 2
+                while f"{name}_{k}" in used:
+                    k += 1
+                name = f"{name}_{k}"
+                used.add(name)
+            labelled.add(name)
+            names[node] = name
         elif node is root and "L" not in used:
             names[node] = "L"
         elif is_constant(node):

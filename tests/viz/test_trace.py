@@ -358,6 +358,31 @@ def test_a_users_label_is_never_overwritten_and_models_are_held_weakly():
     assert str(next(forward_steps(out))).startswith("L = v1*x + bias = ")
 
 
+def test_a_label_that_several_nodes_carry_names_each_node_once():
+    x, w = Value(2.0, label="x"), Value(3.0, label="w")
+    z = x * w
+    z.label = "z"
+    out = z.tanh()
+    out.label = "w"  # the output carries the weight's label too
+    steps = list(backward_steps(out))
+    assert steps[0].names[w] == "w" and steps[0].names[out] == "w_2"  # forward order: the first keeps it
+    assert steps[-1].lines()[-1].startswith("  dw_2/dw += dw_2/dz * dz/dw = ")
+    assert w.label == "w" and out.label == "w"  # only the narration's names differ
+    other = Value(1.0, label="w_2")  # a label the suffix would take: the next number is used
+    total = out + other
+    assert next(forward_steps(total)).names == {x: "x", w: "w", z: "z", out: "w_3", other: "w_2", total: "L"}
+
+
+@given(st.lists(st.sampled_from(["a", "b", "a_2", ""]), min_size=1, max_size=8))
+def test_every_node_but_a_constant_has_a_name_of_its_own(labels):
+    nodes = [Value(float(i), label=label) for i, label in enumerate(labels)]
+    root = value_sum([*nodes, 2.0, 2.0])
+    names = next(forward_steps(root)).names
+    named = [name for node, name in names.items() if node._origin != "constant"]
+    assert len(set(named)) == len(named) == len(nodes) + 1
+    assert all(names[n] == n.label or names[n].startswith(f"{n.label}_") for n in nodes if n.label)
+
+
 # -- viewers are pure: one pass from zero, every .grad left as it was --------------------------
 
 
