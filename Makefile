@@ -57,6 +57,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	# a user's code type-checks strictly against the package (its errors silenced, as when installed)
+	$(BIN)/mypy --strict --follow-imports=silent tests/test_typed_user_code.py
 
 format: venv
 	$(BIN)/ruff check --fix .

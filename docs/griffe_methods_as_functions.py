@@ -1,6 +1,7 @@
 """A griffe extension for the API reference: `micrograd_plus/functions.py` makes the functions
-`sum`, `mean`, `clamp`, ... from its lists of Tensor methods when it is imported, so reading its
-source (griffe's static analysis) does not find them; they are found here by importing it."""
+`sum`, `mean`, `clamp`, ... from the Tensor methods of their names when it is imported, so reading
+its source (griffe's static analysis) finds plain attributes; their signatures and docstrings are
+found here by importing it."""
 
 from __future__ import annotations
 
@@ -19,5 +20,5 @@ class MethodsAsFunctions(griffe.Extension):
             return
         functions = importlib.import_module("micrograd_plus.functions")
         inspected = griffe.inspect("micrograd_plus.functions", import_paths=[ROOT])
-        for name in [*functions.METHODS_WITH_OUT, *functions.METHODS, *functions.ALIASES]:
+        for name in functions.MADE_FROM_METHODS:
             pkg.set_member(name, inspected[name])

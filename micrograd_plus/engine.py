@@ -192,7 +192,7 @@ def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Operand]
     return method
 
 
-_unary_method = lambda op: lambda self: _record(op, (self,))
+_unary_method: Callable[[Op], Callable[[Value], Value]] = lambda op: lambda self: _record(op, (self,))
 # Comparisons look at data and give plain bools; == and hash stay by identity (sets, dicts).
 _operand = lambda x: x.data if isinstance(x, Value) else guards.to_float(x, "the other operand")
 _comparison = lambda compare: lambda self, other: compare(self.data, _operand(other))

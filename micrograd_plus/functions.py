@@ -2,8 +2,8 @@
 `torch.sum(x, dim=1)`, `torch.max(outputs, 1)`): each is the Tensor method of its name, and
 `out=` writes the result into a Tensor given, as PyTorch's does.
 
-Most are made from the lists `METHODS_WITH_OUT` and `METHODS` below, each name giving the
-function that calls the method of that name; the rest, whose arguments differ from the method's
+Most are made by `_method_as_function`, one line each, each the function that calls the
+method of its name; the rest, whose arguments differ from the method's
 (`softmax`, `add` with `alpha=`, ...), are written out after them. Names that are Python
 builtins (`sum`, `abs`, `pow`, `round`, `all`, `any`, `max`, `min`) stay out of
 `from micrograd_plus import *` (the package's `__init__` keeps them out).
@@ -56,24 +56,16 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
 
 
 # The Tensor methods that are functions of the same name with torch's arguments: `torch.sum(x, 1,
-# keepdim=True)` is `x.sum(1, keepdim=True)`. Adding a method's name here makes `mg.<name>` (and its
-# `::: micrograd_plus.<name>` line in docs/api.md documents it). Made at import, they are unseen by
-# static type checkers.
-# fmt: off
-METHODS_WITH_OUT = (  # also `out=`
-    "abs", "amax", "amin", "ceil", "clamp", "cumsum", "div", "floor", "logsumexp", "maximum", "mean", "minimum",
-    "neg", "norm", "pow", "prod", "round", "sign", "square", "std", "sum", "var",
-)
-METHODS = (  # the comparisons and tests give numpy bool arrays: no `out=`
-    "all", "any", "chunk", "clone", "eq", "flip", "ge", "gt", "isinf", "isnan", "le", "lt", "masked_fill", "ne",
-    "numel", "split", "squeeze", "unbind", "unsqueeze",
-)
-# fmt: on
-ALIASES = {"clip": "clamp"}  # torch's other names of a method
+# keepdim=True)` is `x.sum(1, keepdim=True)`. Adding one is one line below (and a
+# `::: micrograd_plus.<name>` line in docs/api.md); each line names its function for type checkers.
+MADE_FROM_METHODS: dict[str, str] = {}  # each function made below -> the method it calls
 
 
-def _method_as_function(name: str, method: str, with_out: bool) -> Callable[..., Any]:
-    """`torch.<name>(input, ...)`: `input.<method>(...)`, written into `out=` if `with_out`."""
+def _method_as_function(name: str, with_out: bool, method: str | None = None) -> Callable[..., Any]:
+    """`torch.<name>(input, ...)`: `input.<method>(...)` (the method of that name by default),
+    written into `out=` if `with_out`."""
+    method = name if method is None else method
+    MADE_FROM_METHODS[name] = method
 
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:
         return getattr(_tensor(input, name), method)(*args, **kwargs)
@@ -99,8 +91,52 @@ def _method_as_function(name: str, method: str, with_out: bool) -> Callable[...,
     return made
 
 
-for _name, _method in [*((n, n) for n in METHODS_WITH_OUT + METHODS), *ALIASES.items()]:
-    globals()[_name] = _method_as_function(_name, _method, with_out=_method in METHODS_WITH_OUT)
+# fmt: off
+# With `out=`:
+abs = _method_as_function("abs", with_out=True)
+amax = _method_as_function("amax", with_out=True)
+amin = _method_as_function("amin", with_out=True)
+ceil = _method_as_function("ceil", with_out=True)
+clamp = _method_as_function("clamp", with_out=True)
+cumsum = _method_as_function("cumsum", with_out=True)
+div = _method_as_function("div", with_out=True)
+floor = _method_as_function("floor", with_out=True)
+logsumexp = _method_as_function("logsumexp", with_out=True)
+maximum = _method_as_function("maximum", with_out=True)
+mean = _method_as_function("mean", with_out=True)
+minimum = _method_as_function("minimum", with_out=True)
+neg = _method_as_function("neg", with_out=True)
+norm = _method_as_function("norm", with_out=True)
+pow = _method_as_function("pow", with_out=True)
+prod = _method_as_function("prod", with_out=True)
+round = _method_as_function("round", with_out=True)
+sign = _method_as_function("sign", with_out=True)
+square = _method_as_function("square", with_out=True)
+std = _method_as_function("std", with_out=True)
+sum = _method_as_function("sum", with_out=True)
+var = _method_as_function("var", with_out=True)
+clip = _method_as_function("clip", with_out=True, method="clamp")  # torch's other name
+# The comparisons and tests give numpy bool arrays, and the rest no single Tensor: no `out=`.
+all = _method_as_function("all", with_out=False)
+any = _method_as_function("any", with_out=False)
+chunk = _method_as_function("chunk", with_out=False)
+clone = _method_as_function("clone", with_out=False)
+eq = _method_as_function("eq", with_out=False)
+flip = _method_as_function("flip", with_out=False)
+ge = _method_as_function("ge", with_out=False)
+gt = _method_as_function("gt", with_out=False)
+isinf = _method_as_function("isinf", with_out=False)
+isnan = _method_as_function("isnan", with_out=False)
+le = _method_as_function("le", with_out=False)
+lt = _method_as_function("lt", with_out=False)
+masked_fill = _method_as_function("masked_fill", with_out=False)
+ne = _method_as_function("ne", with_out=False)
+numel = _method_as_function("numel", with_out=False)
+split = _method_as_function("split", with_out=False)
+squeeze = _method_as_function("squeeze", with_out=False)
+unbind = _method_as_function("unbind", with_out=False)
+unsqueeze = _method_as_function("unsqueeze", with_out=False)
+# fmt: on
 
 
 def matmul(input: Tensor, other: Operand, *, out: Tensor | None = None) -> Tensor:

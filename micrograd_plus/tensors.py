@@ -35,7 +35,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 
@@ -68,6 +68,9 @@ from .engine import (
 from .engine import where as engine_where  # (`where` below is torch.where, for Tensors)
 from .grad_fn import GradFn, grad_fn_of
 from .modes import AnomalyError, user_frame
+
+if TYPE_CHECKING:  # (only read by type checkers: tensor_methods.py imports this module)
+    from . import tensor_methods as _more
 
 Shape = tuple[int, ...]
 ArrayLike = Any
@@ -1623,6 +1626,44 @@ class Tensor(Node):
         grid[d] = picks
         full = tuple(grid)
         return _result(self.data[full], (self,), _gather_op(full), self.requires_grad)
+
+    # The methods that tensor_methods.py attaches when it is imported (it builds on this class),
+    # named here for type checkers (tests/tensors/test_tensor_methods.py checks the two lists agree).
+    if TYPE_CHECKING:
+        clone = _more.clone
+        contiguous = _more.contiguous
+        is_contiguous = _more.is_contiguous
+        expand = _more.expand
+        expand_as = _more.expand_as
+        repeat = _more.repeat
+        flip = _more.flip
+        split = _more.split
+        chunk = _more.chunk
+        unbind = _more.unbind
+        square = _more.square
+        sign = _more.sign
+        floor = _more.floor
+        ceil = _more.ceil
+        round = _more.round_
+        eq = _more.eq
+        ne = _more.ne
+        lt = _more.lt
+        le = _more.le
+        gt = _more.gt
+        ge = _more.ge
+        isnan = _more.isnan
+        isinf = _more.isinf
+        all = _more.all_
+        any = _more.any_
+        logsumexp = _more.logsumexp
+        prod = _more.prod
+        cumsum = _more.cumsum
+        masked_fill = _more.masked_fill
+        masked_fill_ = _more.masked_fill_
+        clamp_ = _more.clamp_
+        new_tensor = _more.new_tensor
+        new_zeros = _more.new_zeros
+        new_ones = _more.new_ones
 
 
 _new_tensor = object.__new__

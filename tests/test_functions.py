@@ -175,6 +175,19 @@ def test_a_star_import_leaves_pythons_builtins_alone():
     assert mg.max is not max and mg.min is not min and mg.sum is not sum
 
 
+def test_the_written_out_export_list_is_every_public_name_but_modules_and_builtins() -> None:
+    import types
+
+    builtin = {"abs", "all", "any", "max", "min", "pow", "round", "sum"}
+    public = {
+        name
+        for name, value in vars(mg).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name not in builtin
+    }
+    assert mg.__all__ == sorted(public)
+    assert set(functions.MADE_FROM_METHODS) <= public | builtin  # every function made is a top-level name
+
+
 # -- the Tensor methods as functions, torch's other top-level functions -----------------------------
 
 # (name, shape of the input, positional arguments, keyword arguments): each is called as
@@ -229,8 +242,8 @@ def test_each_function_gives_torchs_values_and_gradients(
     assert close_to_torch(x.grad, tx.grad.numpy())
 
 
-# The functions made from the lists of methods (functions.METHODS_WITH_OUT, METHODS, ALIASES).
-METHOD_OF = {n: n for n in functions.METHODS_WITH_OUT + functions.METHODS} | functions.ALIASES
+# The functions made from Tensor methods, each -> its method.
+METHOD_OF = functions.MADE_FROM_METHODS
 
 
 @pytest.mark.parametrize(("name", "shape", "args", "kwargs"), CALLS, ids=lambda v: str(v))

@@ -1,0 +1,56 @@
+"""Code a user writes with type checking on: `make lint` runs `mypy --strict` on this file, so
+every name used here (top-level functions, Tensor methods attached by tensor_methods.py, the
+re-exported builtin-named functions) must be visible to a type checker with its types; pytest
+runs it so that the typed code is also right."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+
+import micrograd_plus as mg
+from micrograd_plus import tensor_methods
+
+
+def test_torch_style_code_type_checks_and_runs() -> None:
+    x = mg.tensor([1.5, -2.0, 0.25], requires_grad=True)
+    y: mg.Tensor = mg.sum(mg.clamp(x, -1.0, 1.0)) + x.clone().square().sum() + mg.mean(x.flip(0))
+    y.backward()
+    positive: np.ndarray = x.gt(0.0)
+    first, rest = x.split([1, 2])
+    assert positive.tolist() == [True, False, True] and first.shape == (1,) and rest.shape == (2,)
+    # d/dx of clamp(x, -1, 1) + x**2 + mean(x): 0 outside the bounds, 1 inside; 2x; 1/3
+    expected = np.array([0.0, 0.0, 1.0]) + 2 * x.data + 1 / 3
+    assert mg.allclose(x.grad, expected, rtol=0.0, atol=1e-15)
+    assert mg.max(x).item() == 1.5 and mg.abs(x).sign().all()
+
+
+def test_a_value_expression_type_checks_and_runs() -> None:
+    a, b = mg.Value(2.0, label="a"), mg.Value(-3.0, label="b")
+    c: mg.Value = (a * b + 1).tanh()
+    c.backward()
+    assert a.grad == b.data * (1 - c.data**2) and b.grad == a.data * (1 - c.data**2)
+
+
+def test_tensor_names_for_type_checkers_every_method_tensor_methods_attaches() -> None:
+    """tensors.py names tensor_methods.METHODS in an `if TYPE_CHECKING:` block of Tensor (the
+    runtime import goes the other way); the two lists must agree."""
+    source = Path(mg.tensors.__file__).read_text(encoding="utf-8")
+    tensor_class = next(
+        n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "Tensor"
+    )
+    block = next(
+        n for n in tensor_class.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    )
+    named = {
+        target.id: ast.unparse(assign.value)
+        for assign in block.body
+        if isinstance(assign, ast.Assign)
+        for target in assign.targets
+        if isinstance(target, ast.Name)
+    }
+    assert named.keys() == tensor_methods.METHODS.keys()
+    for name, function in named.items():
+        assert getattr(tensor_methods, function.removeprefix("_more.")) is tensor_methods.METHODS[name], name
