@@ -924,8 +924,8 @@ class Tensor(Node):
         if self.data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs; this Tensor has shape "
-                f"{self.shape}. Reduce it first (e.g. .sum() or .mean()) or pass backward(gradient=...) "
-                f"with an array of shape {self.shape}."
+                f"{self.shape}. Reduce it first (e.g. .sum() or .mean()) or give its gradient, an array "
+                f"of shape {self.shape}: backward(gradient=...), or grad_outputs=... in grad()."
             )
         return np.ones(self.data.shape, dtype=self.data.dtype)
 

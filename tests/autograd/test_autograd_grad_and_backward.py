@@ -135,6 +135,8 @@ def test_backward_refuses_what_it_cannot_do_and_says_what_to_use() -> None:
         mg.autograd.backward([y.sum(), y.sum()], [None])
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         mg.autograd.backward([y.sum(), y])
+    with pytest.raises(RuntimeError, match=r"shape \(2,\): backward\(gradient=\.\.\.\), or grad_outputs="):
+        mg.autograd.grad(y, x)  # the way to give the gradient is named for grad() too
     with pytest.raises(RuntimeError, match="does not require grad"):
         mg.autograd.backward([y.sum(), Tensor(1.0)])
     with pytest.raises(ValueError, match=r"inputs=\.\.\.\) takes leaves here.*'\*'"):
