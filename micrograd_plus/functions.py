@@ -52,7 +52,22 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
             f"{name}(): out= has shape {out.shape} but the result has shape {result.shape}; give an "
             "out of the result's shape (PyTorch resizes it, with a warning)"
         )
-    return out.copy_(result)
+    if out.dtype != result.dtype and name in _OUT_OF_THE_RESULTS_DTYPE:
+        raise RuntimeError(
+            f"{name}(): Found dtype {out.dtype} but expected {result.dtype}: torch.{name} writes only "
+            f"into an out= of its result's dtype; give an out of dtype {result.dtype}, or copy the "
+            f"result in with out.copy_(mg.{name}(...)), which converts it"
+        )
+    return out.copy_(result)  # (float64 into float32 rounds, as PyTorch's casting does)
+
+
+# PyTorch converts a result into an `out=` of the other float dtype, except for these functions,
+# which refuse it ("Found dtype Float but expected Double"); and the sums below add up in out's
+# dtype (as if given it as `dtype=`), so they get the input converted to it first.
+_OUT_OF_THE_RESULTS_DTYPE = frozenset(
+    "abs amax amin ceil clamp clip dot floor matmul mm neg norm round sign".split()
+)
+_SUMS_IN_OUTS_DTYPE = frozenset({"cumsum", "mean", "prod", "sum"})
 
 
 # The Tensor methods that are functions of the same name with torch's arguments: `torch.sum(x, 1,
@@ -79,6 +94,8 @@ def _method_as_function(name: str, method: str, with_out: bool) -> Callable[...,
         return getattr(_tensor(input, name), method)(*args, **kwargs)
 
     def function_with_out(input: Any, *args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        if name in _SUMS_IN_OUTS_DTYPE and isinstance(out, Tensor):
+            input = _tensor(input, name).to(out.dtype)
         return _into(out, function(input, *args, **kwargs), name)
 
     made: Any = function_with_out if with_out else function
