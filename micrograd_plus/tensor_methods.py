@@ -13,6 +13,7 @@ rules. Importing this module attaches them to Tensor (functions.py imports it, s
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -209,7 +210,27 @@ sign = _stepwise(
 )
 floor = _stepwise("floor", np.floor, "Each element rounded down, as `torch.floor`; gradient 0.")
 ceil = _stepwise("ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0.")
-round_ = _stepwise("round", np.round, "Each element rounded to the nearest whole number, halves to even, as `torch.round`; gradient 0.")  # fmt: skip
+_ROUND = _quiet_op("round", np.round, _no_gradient)
+
+
+def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+    """Each element rounded to `decimals` decimal places (the nearest whole number by default;
+    a negative count rounds to tens, hundreds, ...), halves to even, as `torch.round`; gradient 0.
+    Computed as PyTorch's, in the Tensor's dtype: x * 10**decimals rounded, divided back (for a
+    negative count, x / 10**-decimals rounded, multiplied back), so 10**decimals beyond the
+    dtype's range gives nan."""
+    if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
+        raise TypeError(f"round(): decimals must be an int, got {type(decimals).__name__}: {decimals!r:.60}")
+    if decimals == 0:
+        return _unary(_ROUND, self)
+    # (as PyTorch's kernel: the power of ten is a double, then the Tensor's dtype; inf past 1e308)
+    power = math.inf if abs(decimals) > 308 else 10.0 ** abs(decimals)
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        ten = x.dtype.type(power)
+        return np.rint(x * ten) / ten if decimals > 0 else np.rint(x / ten) * ten
+
+    return _unary(_quiet_op(f"round(decimals={int(decimals)})", forward, _no_gradient), self)
 
 
 # --- tests: plain bool arrays, as the comparison operators give (a Tensor holds floats only) --------
@@ -398,4 +419,5 @@ METHODS: dict[str, Callable[..., Any]] = {
 
 
 for _name, _method in METHODS.items():  # importing this module attaches them to Tensor
+    _method.__name__, _method.__qualname__ = _name, f"Tensor.{_name}"  # (errors name x.round(), not round_())
     setattr(Tensor, _name, _method)
