@@ -199,18 +199,13 @@ def permute(input: Tensor, dims: Any) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    """`input.softmax(dim)`, as `torch.softmax(x, dim=1)` (after converting to `dtype`, if given)."""
-    return _in_dtype(input, dtype, "softmax").softmax(dim)
+    """`input.softmax(dim)`, as `torch.softmax(x, dim=1)` (in `dtype`, float32 or float64, if given)."""
+    return _tensor(input, "softmax").softmax(dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """`input.log_softmax(dim)`, as `torch.log_softmax(x, dim=1)` (in `dtype`, if given)."""
-    return _in_dtype(input, dtype, "log_softmax").log_softmax(dim)
-
-
-def _in_dtype(input: Any, dtype: Any, name: str) -> Tensor:
-    x = _tensor(input, name)
-    return x if dtype is None else x.to(dtype)
+    return _tensor(input, "log_softmax").log_softmax(dim, dtype)
 
 
 def is_tensor(obj: Any) -> bool:

@@ -357,6 +357,54 @@ def test_softmax_takes_torchs_dim_and_dtype() -> None:
         mg.softmax(mg.tensor(a))  # dim required, as torch's
 
 
+SOFTMAXES = {  # each entry point of softmax and log_softmax, ours and PyTorch's, as (lib, x, dim, dtype)
+    "mg.softmax": lambda lib, x, dim, dtype: lib.softmax(x, dim, dtype=dtype),
+    "mg.log_softmax": lambda lib, x, dim, dtype: lib.log_softmax(x, dim, dtype),
+    "x.softmax": lambda lib, x, dim, dtype: x.softmax(dim=dim, dtype=dtype),
+    "x.log_softmax": lambda lib, x, dim, dtype: x.log_softmax(dim, dtype),
+    "F.softmax": lambda lib, x, dim, dtype: lib.nn.functional.softmax(x, dim, dtype=dtype),
+    "F.log_softmax": lambda lib, x, dim, dtype: lib.nn.functional.log_softmax(x, dim=dim, dtype=dtype),
+}
+
+
+@pytest.mark.parametrize("call", sorted(SOFTMAXES))
+@given(
+    a=hnp.arrays(st.sampled_from([np.float32, np.float64]), (3, 4), elements=st.floats(-10, 10, width=32)),
+    dim=st.integers(-2, 1),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_softmax_in_a_dtype_as_torch_with_the_gradient_in_the_inputs_dtype(
+    call: str, a: np.ndarray, dim: int, dtype: str
+) -> None:
+    torch = require_torch()
+    x, tx = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = SOFTMAXES[call](mg, x, dim, dtype), SOFTMAXES[call](torch, tx, dim, getattr(torch, dtype))
+    assert ours.dtype == np.dtype(dtype) and np.dtype(dtype) == theirs.detach().numpy().dtype
+    weights = np.arange(12.0).reshape(3, 4)
+    (ours * weights.astype(dtype)).sum().backward()
+    (theirs * torch.tensor(weights, dtype=getattr(torch, dtype))).sum().backward()
+    assert x.grad.dtype == a.dtype
+    if a.dtype == np.float64 and dtype == "float64":
+        assert close_to_torch(ours.data, theirs.detach().numpy()) and close_to_torch(x.grad, tx.grad.numpy())
+    else:
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("call", sorted(SOFTMAXES))
+def test_a_softmax_dtype_it_cannot_hold_is_refused_naming_the_ones_that_work(call: str) -> None:
+    torch = require_torch()
+    x = mg.tensor([[1.0, 2.0]])
+    for bad in ("int64", torch.int64, "cpu", np.float16, 1):
+        with pytest.raises(TypeError, match=r"softmax\(\): dtype must be float32 or float64") as refused:
+            SOFTMAXES[call](mg, x, 1, bad)
+    assert "(mg.float32, np.float64, 'float64' or torch.float64), got 1; leave dtype out" in str(
+        refused.value
+    )
+    for named, dtype in ((mg.float32, np.float32), (np.float64, np.float64), ("float64", np.float64), (torch.float64, np.float64)):  # fmt: skip
+        assert SOFTMAXES[call](mg, x, 1, named).dtype == dtype  # each dtype the error names works
+
+
 @given(
     a=hnp.arrays(np.float64, 4, elements=finite),
     b=hnp.arrays(np.float64, 4, elements=finite),
