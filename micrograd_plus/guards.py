@@ -262,11 +262,18 @@ _OPERATOR_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__trued
 def check_writeable(node: Any, what: str) -> None:
     """An in-place change needs data it may write: not a read-only view (np.broadcast_to, a
     frozen array given to from_numpy)."""
-    if isinstance(node.data, np.ndarray) and not node.data.flags.writeable:
+    data = node.data
+    if not isinstance(data, np.ndarray) or data.flags.writeable:
+        return
+    if any(step == 0 and n > 1 for step, n in zip(data.strides, data.shape)):  # expand, broadcast_to
         raise ValueError(
-            f"{what}: this Tensor's data is a read-only view (of shape {node.data.shape}); change a "
-            "copy, t = mg.tensor(t)"
+            f"{what}: this Tensor is a broadcast view (an expand() to shape {data.shape}) whose repeated "
+            "elements refer to one memory location, so here it is read-only (PyTorch refuses most such "
+            "writes too: add_, copy_, t[:, 0] = ...); change a copy, t = t.clone()"
         )
+    raise ValueError(
+        f"{what}: this Tensor's data is a read-only view (of shape {data.shape}); change a copy, t = t.clone()"
+    )
 
 
 def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any]:

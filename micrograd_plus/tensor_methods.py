@@ -81,7 +81,9 @@ def _sizes(sizes: tuple[Any, ...], who: str) -> tuple[int, ...]:
 
 def expand(self: Tensor, *sizes: Any) -> Tensor:
     """The Tensor broadcast to `sizes` (-1 keeps an axis's size), as `torch.expand`: axes of size
-    1 repeat and new axes go in front; the gradient is summed back. A read-only view."""
+    1 repeat and new axes go in front; the gradient is summed back. A view of x: where nothing
+    repeats (the same sizes, new axes of size 1) it may be written through to x, as PyTorch's;
+    where elements repeat, they share memory, so it is read-only (clone() it to write)."""
     shape, wanted = self.shape, _sizes(sizes, "expand")
     lead = len(wanted) - len(shape)
     if lead < 0:
@@ -100,6 +102,8 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
                 f"expand{wanted}: size {n} does not fit {where_} of shape {shape}; an axis of size 1 "
                 "may take any size, others keep theirs (-1), new axes go in front with sizes >= 0"
             )
+    if tuple(target[lead:]) == shape and all(n == 1 for n in target[:lead]):
+        return self.reshape(tuple(target))  # nothing repeats: a view as reshape's, writable as x is
     return broadcast_to(self, tuple(target))  # type: ignore[no-any-return]
 
 
