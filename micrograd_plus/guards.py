@@ -131,11 +131,21 @@ def refuse_contributions(node: Any, contributions: Any) -> None:
 
 
 class _LastPass(threading.local):
-    root: Callable[[], Any] | None = None
+    roots: tuple[Callable[[], Any], ...] = ()  # weak references
+    inputs: tuple[Callable[[], Any], ...] | None = None  # autograd.backward's `inputs=`, if given
+
+    @property
+    def root(self) -> Callable[[], Any] | None:
+        return self.roots[0] if self.roots else None
+
+    @root.setter
+    def root(self, ref: Callable[[], Any] | None) -> None:  # a pass from one output, to every leaf
+        self.roots, self.inputs = (() if ref is None else (ref,)), None
 
 
-# A weak reference to the output the latest backward() of this thread ran from, so that
-# explain_grad() can tell a node that this pass never reached.
+# Weak references to the outputs the latest backward() of this thread ran from (several after
+# autograd.backward([a, b])) and to the `inputs=` it stored gradients in, if given, so that
+# explain_grad() can tell a node that this pass never reached (or reached but left out).
 last_pass = _LastPass()
 
 
