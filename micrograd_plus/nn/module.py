@@ -36,8 +36,10 @@ def make_rng(seed: Seed) -> random.Random:
     refused as they refuse them; the global `random` state is never touched."""
     if isinstance(seed, random.Random):
         return seed
-    stream = make_generator(seed)  # (a bool, a negative int or text is refused here)
-    return random.Random(int(seed) if isinstance(seed, numbers.Integral) else int(stream.integers(2**63)))
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return random.Random(int(seed))
+    # a numpy Generator, or None: the package's stream (a bool, a negative int or text is refused there)
+    return random.Random(int(make_generator(seed).integers(2**63)))
 
 
 # Every live module, keyed by the order it was made in (see parameter_names).
