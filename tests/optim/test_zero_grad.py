@@ -71,7 +71,10 @@ def test_zero_grad_with_set_to_none_false_zeroes_the_held_array_in_place_as_torc
     torch = require_torch()
     layer = Linear(3, 2, seed=0, dtype=np.float32)
     theirs = torch.nn.Linear(3, 2).float()
-    for model, x in ((layer, Tensor(np.ones((1, 3), dtype=np.float32))), (theirs, torch.ones(1, 3, dtype=torch.float32))):
+    for model, x in (
+        (layer, Tensor(np.ones((1, 3), dtype=np.float32))),
+        (theirs, torch.ones(1, 3, dtype=torch.float32)),
+    ):
         model(x).sum().backward()
     held, their_held = layer.weight.grad, theirs.weight.grad
     assert held.any() and their_held.any()
