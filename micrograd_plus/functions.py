@@ -52,7 +52,22 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
             f"{name}(): out= has shape {out.shape} but the result has shape {result.shape}; give an "
             "out of the result's shape (PyTorch resizes it, with a warning)"
         )
-    return out.copy_(result)
+    if out.dtype != result.dtype and name in _OUT_OF_THE_RESULTS_DTYPE:
+        raise RuntimeError(
+            f"{name}(): Found dtype {out.dtype} but expected {result.dtype}: torch.{name} writes only "
+            f"into an out= of its result's dtype; give an out of dtype {result.dtype}, or copy the "
+            f"result in with out.copy_(mg.{name}(...)), which converts it"
+        )
+    return out.copy_(result)  # (float64 into float32 rounds, as PyTorch's casting does)
+
+
+# PyTorch converts a result into an `out=` of the other float dtype, except for these functions,
+# which refuse it ("Found dtype Float but expected Double"); and the sums below add up in out's
+# dtype (as if given it as `dtype=`), so they get the input converted to it first.
+_OUT_OF_THE_RESULTS_DTYPE = frozenset(
+    "abs amax amin ceil clamp clip dot floor matmul mm neg norm round sign".split()
+)
+_SUMS_IN_OUTS_DTYPE = frozenset({"cumsum", "mean", "prod", "sum"})
 
 
 # The Tensor methods that are functions of the same name with torch's arguments: `torch.sum(x, 1,
@@ -71,6 +86,8 @@ def _method_as_function(name: str, with_out: bool, method: str | None = None) ->
         return getattr(_tensor(input, name), method)(*args, **kwargs)
 
     def function_with_out(input: Any, *args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        if name in _SUMS_IN_OUTS_DTYPE and isinstance(out, Tensor):
+            input = _tensor(input, name).to(out.dtype)
         return _into(out, function(input, *args, **kwargs), name)
 
     made: Any = function_with_out if with_out else function
@@ -218,18 +235,13 @@ def permute(input: Tensor, dims: Any) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    """`input.softmax(dim)`, as `torch.softmax(x, dim=1)` (after converting to `dtype`, if given)."""
-    return _in_dtype(input, dtype, "softmax").softmax(dim)
+    """`input.softmax(dim)`, as `torch.softmax(x, dim=1)` (in `dtype`, float32 or float64, if given)."""
+    return _tensor(input, "softmax").softmax(dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """`input.log_softmax(dim)`, as `torch.log_softmax(x, dim=1)` (in `dtype`, if given)."""
-    return _in_dtype(input, dtype, "log_softmax").log_softmax(dim)
-
-
-def _in_dtype(input: Any, dtype: Any, name: str) -> Tensor:
-    x = _tensor(input, name)
-    return x if dtype is None else x.to(dtype)
+    return _tensor(input, "log_softmax").log_softmax(dim, dtype)
 
 
 def is_tensor(obj: Any) -> bool:

@@ -131,11 +131,21 @@ def refuse_contributions(node: Any, contributions: Any) -> None:
 
 
 class _LastPass(threading.local):
-    root: Callable[[], Any] | None = None
+    roots: tuple[Callable[[], Any], ...] = ()  # weak references
+    inputs: tuple[Callable[[], Any], ...] | None = None  # autograd.backward's `inputs=`, if given
+
+    @property
+    def root(self) -> Callable[[], Any] | None:
+        return self.roots[0] if self.roots else None
+
+    @root.setter
+    def root(self, ref: Callable[[], Any] | None) -> None:  # a pass from one output, to every leaf
+        self.roots, self.inputs = (() if ref is None else (ref,)), None
 
 
-# A weak reference to the output the latest backward() of this thread ran from, so that
-# explain_grad() can tell a node that this pass never reached.
+# Weak references to the outputs the latest backward() of this thread ran from (several after
+# autograd.backward([a, b])) and to the `inputs=` it stored gradients in, if given, so that
+# explain_grad() can tell a node that this pass never reached (or reached but left out).
 last_pass = _LastPass()
 
 
@@ -262,11 +272,18 @@ _OPERATOR_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__trued
 def check_writeable(node: Any, what: str) -> None:
     """An in-place change needs data it may write: not a read-only view (np.broadcast_to, a
     frozen array given to from_numpy)."""
-    if isinstance(node.data, np.ndarray) and not node.data.flags.writeable:
+    data = node.data
+    if not isinstance(data, np.ndarray) or data.flags.writeable:
+        return
+    if any(step == 0 and n > 1 for step, n in zip(data.strides, data.shape)):  # expand, broadcast_to
         raise ValueError(
-            f"{what}: this Tensor's data is a read-only view (of shape {node.data.shape}); change a "
-            "copy, t = mg.tensor(t)"
+            f"{what}: this Tensor is a broadcast view (an expand() to shape {data.shape}) whose repeated "
+            "elements refer to one memory location, so here it is read-only (PyTorch refuses most such "
+            "writes too: add_, copy_, t[:, 0] = ...); change a copy, t = t.clone()"
         )
+    raise ValueError(
+        f"{what}: this Tensor's data is a read-only view (of shape {data.shape}); change a copy, t = t.clone()"
+    )
 
 
 def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any]:

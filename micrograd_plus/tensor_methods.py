@@ -13,6 +13,7 @@ rules. Importing this module attaches them to Tensor (functions.py imports it, s
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -80,7 +81,9 @@ def _sizes(sizes: tuple[Any, ...], who: str) -> tuple[int, ...]:
 
 def expand(self: Tensor, *sizes: Any) -> Tensor:
     """The Tensor broadcast to `sizes` (-1 keeps an axis's size), as `torch.expand`: axes of size
-    1 repeat and new axes go in front; the gradient is summed back. A read-only view."""
+    1 repeat and new axes go in front; the gradient is summed back. A view of x: where nothing
+    repeats (the same sizes, new axes of size 1) it may be written through to x, as PyTorch's;
+    where elements repeat, they share memory, so it is read-only (clone() it to write)."""
     shape, wanted = self.shape, _sizes(sizes, "expand")
     lead = len(wanted) - len(shape)
     if lead < 0:
@@ -99,6 +102,8 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
                 f"expand{wanted}: size {n} does not fit {where_} of shape {shape}; an axis of size 1 "
                 "may take any size, others keep theirs (-1), new axes go in front with sizes >= 0"
             )
+    if tuple(target[lead:]) == shape and all(n == 1 for n in target[:lead]):
+        return self.reshape(tuple(target))  # nothing repeats: a view as reshape's, writable as x is
     return broadcast_to(self, tuple(target))  # type: ignore[no-any-return]
 
 
@@ -214,7 +219,27 @@ floor: Callable[[Tensor], Tensor] = _stepwise(
 ceil: Callable[[Tensor], Tensor] = _stepwise(
     "ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0."
 )
-round_: Callable[[Tensor], Tensor] = _stepwise("round", np.round, "Each element rounded to the nearest whole number, halves to even, as `torch.round`; gradient 0.")  # fmt: skip
+_ROUND = _quiet_op("round", np.round, _no_gradient)
+
+
+def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+    """Each element rounded to `decimals` decimal places (the nearest whole number by default;
+    a negative count rounds to tens, hundreds, ...), halves to even, as `torch.round`; gradient 0.
+    Computed as PyTorch's, in the Tensor's dtype: x * 10**decimals rounded, divided back (for a
+    negative count, x / 10**-decimals rounded, multiplied back), so 10**decimals beyond the
+    dtype's range gives nan."""
+    if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
+        raise TypeError(f"round(): decimals must be an int, got {type(decimals).__name__}: {decimals!r:.60}")
+    if decimals == 0:
+        return _unary(_ROUND, self)
+    # (as PyTorch's kernel: the power of ten is a double, then the Tensor's dtype; inf past 1e308)
+    power = math.inf if abs(decimals) > 308 else 10.0 ** abs(decimals)
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        ten = x.dtype.type(power)
+        return np.rint(x * ten) / ten if decimals > 0 else np.rint(x / ten) * ten
+
+    return _unary(_quiet_op(f"round(decimals={int(decimals)})", forward, _no_gradient), self)
 
 
 # --- tests: plain bool arrays, as the comparison operators give (a Tensor holds floats only) --------
@@ -407,4 +432,5 @@ METHODS: dict[str, Callable[..., Any]] = {
 
 
 for _name, _method in METHODS.items():  # importing this module attaches them to Tensor
+    _method.__name__, _method.__qualname__ = _name, f"Tensor.{_name}"  # (errors name x.round(), not round_())
     setattr(Tensor, _name, _method)

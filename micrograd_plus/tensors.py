@@ -1474,19 +1474,28 @@ class Tensor(Node):
 
     # -- softmax ----------------------------------------------------------------------------------------
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x) / sum(exp(x)) along `axis`, computed after subtracting the maximum (no overflow)."""
-        _dim(axis, max(self.data.ndim, 1), "softmax", self.shape, "axis")  # 0-d: axis 0 or -1
-        if self.data.ndim == 0:  # one number along its only "axis", as PyTorch: softmax 1, log_softmax 0
-            return self.reshape(1).softmax(0).reshape(())
-        return _unary(_softmax_op(axis), self)
+    def softmax(self, axis: int = -1, dtype: Any = None, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along `axis` (PyTorch's `dim`), computed after subtracting the
+        maximum (no overflow); in `dtype` (float32 or float64) if given, as PyTorch's."""
+        x, axis = self._softmax_input(axis, dim, dtype, "softmax")
+        if x.data.ndim == 0:  # one number along its only "axis", as PyTorch: softmax 1, log_softmax 0
+            return x.reshape(1).softmax(0).reshape(())
+        return _unary(_softmax_op(axis), x)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log(softmax(x)) along `axis`, computed stably (no exp overflow, no log of 0)."""
-        _dim(axis, max(self.data.ndim, 1), "log_softmax", self.shape, "axis")
-        if self.data.ndim == 0:
-            return self.reshape(1).log_softmax(0).reshape(())
-        return _unary(_log_softmax_op(axis), self)
+    def log_softmax(self, axis: int = -1, dtype: Any = None, *, dim: int | None = None) -> Tensor:
+        """log(softmax(x)) along `axis` (PyTorch's `dim`), computed stably (no exp overflow, no
+        log of 0); in `dtype` (float32 or float64) if given, as PyTorch's."""
+        x, axis = self._softmax_input(axis, dim, dtype, "log_softmax")
+        if x.data.ndim == 0:
+            return x.reshape(1).log_softmax(0).reshape(())
+        return _unary(_log_softmax_op(axis), x)
+
+    def _softmax_input(self, axis: int, dim: int | None, dtype: Any, name: str) -> tuple[Tensor, int]:
+        """The Tensor a softmax works on (converted to `dtype`) and its axis, checked (0-d: 0 or -1)."""
+        if dim is not None:
+            axis = dim
+        _dim(axis, max(self.data.ndim, 1), name, self.shape, "axis" if dim is None else "dim")
+        return (self if dtype is None else _cast(self, dtype_argument(dtype, f"{name}()"))), axis
 
     # -- comparisons: plain boolean arrays, == too (as PyTorch's); hash stays by identity ------------
 
@@ -1739,6 +1748,20 @@ def _root_with_zero_gradient_at_zero(x: Tensor) -> Tensor:
     0: there sqrt's derivative is inf, and inf times the 0 below it is nan."""
     nonzero = x.data != 0
     return where(nonzero, where(nonzero, x, 1.0).sqrt(), 0.0)
+
+
+def dtype_argument(spec: Any, who: str) -> np.dtype:
+    """The dtype a `dtype=` argument names, float32 or float64: numpy's (`np.float32`, "float64")
+    or PyTorch's (`torch.float32`)."""
+    dtype = float_dtype(
+        str(spec).removeprefix("torch.") if type(spec).__module__.startswith("torch") else spec
+    )
+    if dtype is None:
+        raise TypeError(
+            f"{who}: dtype must be float32 or float64, the dtypes a Tensor holds (mg.float32, np.float64, "
+            f"'float64' or torch.float64), got {spec!r:.60}; leave dtype out to keep the input's dtype"
+        )
+    return dtype
 
 
 def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:

@@ -370,6 +370,54 @@ def test_softmax_takes_torchs_dim_and_dtype() -> None:
         mg.softmax(mg.tensor(a))  # dim required, as torch's
 
 
+SOFTMAXES = {  # each entry point of softmax and log_softmax, ours and PyTorch's, as (lib, x, dim, dtype)
+    "mg.softmax": lambda lib, x, dim, dtype: lib.softmax(x, dim, dtype=dtype),
+    "mg.log_softmax": lambda lib, x, dim, dtype: lib.log_softmax(x, dim, dtype),
+    "x.softmax": lambda lib, x, dim, dtype: x.softmax(dim=dim, dtype=dtype),
+    "x.log_softmax": lambda lib, x, dim, dtype: x.log_softmax(dim, dtype),
+    "F.softmax": lambda lib, x, dim, dtype: lib.nn.functional.softmax(x, dim, dtype=dtype),
+    "F.log_softmax": lambda lib, x, dim, dtype: lib.nn.functional.log_softmax(x, dim=dim, dtype=dtype),
+}
+
+
+@pytest.mark.parametrize("call", sorted(SOFTMAXES))
+@given(
+    a=hnp.arrays(st.sampled_from([np.float32, np.float64]), (3, 4), elements=st.floats(-10, 10, width=32)),
+    dim=st.integers(-2, 1),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_softmax_in_a_dtype_as_torch_with_the_gradient_in_the_inputs_dtype(
+    call: str, a: np.ndarray, dim: int, dtype: str
+) -> None:
+    torch = require_torch()
+    x, tx = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = SOFTMAXES[call](mg, x, dim, dtype), SOFTMAXES[call](torch, tx, dim, getattr(torch, dtype))
+    assert ours.dtype == np.dtype(dtype) and np.dtype(dtype) == theirs.detach().numpy().dtype
+    weights = np.arange(12.0).reshape(3, 4)
+    (ours * weights.astype(dtype)).sum().backward()
+    (theirs * torch.tensor(weights, dtype=getattr(torch, dtype))).sum().backward()
+    assert x.grad.dtype == a.dtype
+    if a.dtype == np.float64 and dtype == "float64":
+        assert close_to_torch(ours.data, theirs.detach().numpy()) and close_to_torch(x.grad, tx.grad.numpy())
+    else:
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("call", sorted(SOFTMAXES))
+def test_a_softmax_dtype_it_cannot_hold_is_refused_naming_the_ones_that_work(call: str) -> None:
+    torch = require_torch()
+    x = mg.tensor([[1.0, 2.0]])
+    for bad in ("int64", torch.int64, "cpu", np.float16, 1):
+        with pytest.raises(TypeError, match=r"softmax\(\): dtype must be float32 or float64") as refused:
+            SOFTMAXES[call](mg, x, 1, bad)
+    assert "(mg.float32, np.float64, 'float64' or torch.float64), got 1; leave dtype out" in str(
+        refused.value
+    )
+    for named, dtype in ((mg.float32, np.float32), (np.float64, np.float64), ("float64", np.float64), (torch.float64, np.float64)):  # fmt: skip
+        assert SOFTMAXES[call](mg, x, 1, named).dtype == dtype  # each dtype the error names works
+
+
 @given(
     a=hnp.arrays(np.float64, 4, elements=finite),
     b=hnp.arrays(np.float64, 4, elements=finite),
@@ -487,3 +535,75 @@ def test_a_pytorch_snippet_of_these_functions_runs_line_for_line_with_the_same_n
 def test_tolerances_and_alpha_operands_are_checked(call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         call(mg.tensor([1.0, 2.0]))
+
+
+# Every function with out=: the shape of its input, and its other arguments made from the input (a
+# Tensor of ours or of PyTorch's).
+OUT_CALLS: dict[str, tuple[tuple[int, ...], Any]] = {
+    **{name: ((3, 4), lambda x: ()) for name in ("abs", "ceil", "floor", "neg", "round", "sign", "square")},
+    **{
+        name: ((3, 4), lambda x: (0,))
+        for name in ("amax", "amin", "cumsum", "logsumexp", "mean", "prod", "std", "sum", "var")
+    },  # fmt: skip
+    **{name: ((3, 4), lambda x: (x * 0.5,)) for name in ("add", "maximum", "minimum", "mul", "sub")},
+    "clamp": ((3, 4), lambda x: (-0.5, 0.5)),
+    "clip": ((3, 4), lambda x: (-0.5, 0.5)),
+    "div": ((3, 4), lambda x: (2.5,)),
+    "pow": ((3, 4), lambda x: (2,)),
+    "norm": ((3, 4), lambda x: (2, 0)),
+    "matmul": ((3, 4), lambda x: (x.T,)),
+    "mm": ((3, 4), lambda x: (x.T,)),
+    "dot": ((4,), lambda x: (x,)),
+}
+
+
+def test_out_calls_name_every_function_with_out() -> None:
+    import inspect
+
+    with_out = {n for n in functions.__all__ if "out" in inspect.signature(getattr(mg, n)).parameters}
+    assert with_out == set(OUT_CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(OUT_CALLS))
+@pytest.mark.parametrize(("dtype", "out_dtype"), [(np.float64, np.float32), (np.float32, np.float64)])
+@given(data=st.data())
+def test_out_of_the_other_dtype_is_refused_or_converted_as_torch(
+    name: str, dtype: type, out_dtype: type, data: st.DataObject
+) -> None:
+    """torch.neg(x64, out=y32) is refused, torch.add(x64, x64, out=y32) rounds into y32 and
+    torch.sum(x32, 0, out=y64) adds up in float64: each function as PyTorch's."""
+    torch = require_torch()
+    shape, extra = OUT_CALLS[name]
+    a = data.draw(hnp.arrays(dtype, shape, elements=st.floats(-10, 10, width=32)))
+    x, tx = mg.tensor(a), torch.tensor(a)
+    theirs = getattr(torch, name)(tx, *extra(tx))
+    their_out = torch.zeros(theirs.shape, dtype=getattr(torch, np.dtype(out_dtype).name))
+    ours_out = mg.zeros(theirs.shape, dtype=out_dtype)
+    try:
+        getattr(torch, name)(tx, *extra(tx), out=their_out)
+    except RuntimeError:
+        with pytest.raises(
+            RuntimeError, match=rf"{name}\(\): Found dtype {np.dtype(out_dtype)} but expected "
+        ):
+            getattr(mg, name)(x, *extra(x), out=ours_out)
+        assert not ours_out.data.any()  # untouched
+        return
+    assert getattr(mg, name)(x, *extra(x), out=ours_out) is ours_out and ours_out.dtype == out_dtype
+    # (PyTorch's logsumexp takes exp in the input's dtype and sums in out's: float32 on one side)
+    if (
+        name != "logsumexp"
+        and (out_dtype if name in ("cumsum", "mean", "prod", "sum") else dtype) == np.float64
+    ):
+        assert close_to_torch(ours_out.data, their_out.numpy())  # computed in float64 on both sides
+    else:  # computed in float32, in orders that may differ
+        np.testing.assert_allclose(ours_out.data, their_out.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_float32_sum_into_a_float64_out_adds_up_in_float64_as_torch() -> None:
+    torch = require_torch()
+    a = np.random.default_rng(5).standard_normal(1000).astype(np.float32) * 1000
+    ours_out, their_out = mg.zeros(()), torch.zeros(())
+    mg.sum(mg.tensor(a), 0, out=ours_out)
+    torch.sum(torch.tensor(a), 0, out=their_out)
+    assert close_to_torch(ours_out.data, their_out.numpy())
+    assert not close_to_torch(mg.tensor(a).sum().double().data, their_out.numpy())  # float32's sum is not

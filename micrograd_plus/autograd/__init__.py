@@ -8,12 +8,13 @@ engine's one walk (`engine.backward_pass`) and its one rule table.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import engine, gradients
+from .. import engine, gradients, guards
 from ..check import gradcheck, gradgradcheck
 from ..engine import Node
 from ..modes import detect_anomaly, enable_grad, no_grad
@@ -108,8 +109,11 @@ def backward(
     if inputs is None and len(roots) == 1:
         roots[0].backward(given[0])  # type: ignore[attr-defined]  # (the current engine's pass)
         return None
-    only = None if inputs is None else _on_the_way(roots, gradients.as_nodes(inputs, "inputs", "backward"))
-    engine.backward(roots, given, only)
+    stored = None if inputs is None else gradients.as_nodes(inputs, "inputs", "backward")
+    engine.backward(roots, given, None if stored is None else _on_the_way(roots, stored))
+    # for explain_grad (the engine notes the first output only)
+    guards.last_pass.roots = tuple(weakref.ref(root) for root in roots)
+    guards.last_pass.inputs = None if stored is None else tuple(weakref.ref(node) for node in stored)
     return None
 
 

@@ -569,14 +569,16 @@ def relu(x: Any, inplace: bool = False) -> Tensor:
     return _tensor(x).relu()
 
 
-def softmax(x: Any, dim: int) -> Tensor:
-    """exp(x) / sum(exp(x)) along `dim`, as `torch.nn.functional.softmax`."""
-    return _tensor(x).softmax(axis=dim)
+def softmax(x: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim`, as `torch.nn.functional.softmax` (in `dtype`, float32
+    or float64, if given)."""
+    return _tensor(x).softmax(dim, dtype)
 
 
-def log_softmax(x: Any, dim: int) -> Tensor:
-    """log(softmax(x)) along `dim`, computed stably, as `torch.nn.functional.log_softmax`."""
-    return _tensor(x).log_softmax(axis=dim)
+def log_softmax(x: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """log(softmax(x)) along `dim`, computed stably, as `torch.nn.functional.log_softmax` (in
+    `dtype`, if given)."""
+    return _tensor(x).log_softmax(dim, dtype)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -36,8 +36,10 @@ def make_rng(seed: Seed) -> random.Random:
     refused as they refuse them; the global `random` state is never touched."""
     if isinstance(seed, random.Random):
         return seed
-    stream = make_generator(seed)  # (a bool, a negative int or text is refused here)
-    return random.Random(int(seed) if isinstance(seed, numbers.Integral) else int(stream.integers(2**63)))
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return random.Random(int(seed))
+    # a numpy Generator, or None: the package's stream (a bool, a negative int or text is refused there)
+    return random.Random(int(make_generator(seed).integers(2**63)))
 
 
 # Every live module, keyed by the order it was made in (see parameter_names).
@@ -354,11 +356,12 @@ def checked_child_name(name: Any, what: str) -> str:
 def reset_gradients(parameters: Iterable[Any], set_to_none: bool = True) -> None:
     """Reset each parameter's gradient as PyTorch 2's `zero_grad(set_to_none)` does, for
     `Module.zero_grad` and `Optimizer.zero_grad`. A Tensor's grad becomes None (the default),
-    or with set_to_none=False an array of zeros of its shape and dtype (a new one: an array the
-    caller still holds keeps its values); a grad that is None stays None either way, as in
-    PyTorch. The difference shows in an optimizer step with no backward in between: None is
-    skipped, zeros are stepped (momentum and weight decay still move the parameter). A Value's
-    grad is a number, so it becomes 0.0 either way."""
+    or with set_to_none=False zeros written into its own array, as PyTorch's `grad.zero_()`
+    (so `g = p.grad` held before sees the zeros; a read-only array set by hand is replaced by
+    new zeros); a grad that is None stays None either way, as in PyTorch. The difference shows
+    in an optimizer step with no backward in between: None is skipped, zeros are stepped
+    (momentum and weight decay still move the parameter). A Value's grad is a number, so it
+    becomes 0.0 either way."""
     if not isinstance(set_to_none, bool):
         raise TypeError(
             f"zero_grad(): set_to_none must be True or False, got {type(set_to_none).__name__}: {set_to_none!r:.60}"
@@ -367,7 +370,10 @@ def reset_gradients(parameters: Iterable[Any], set_to_none: bool = True) -> None
         grad = p.grad
         p.zero_grad()
         if not set_to_none and isinstance(grad, np.ndarray):
-            p.grad = np.zeros_like(grad)
+            if not grad.flags.writeable:
+                grad = np.zeros_like(grad)
+            grad.fill(0)  # in its own array, as PyTorch's p.grad.zero_()
+            p.grad = grad
 
 
 def parameter_names(nodes: Iterable[Node]) -> dict[Node, str]:

@@ -4,8 +4,9 @@ A learner who sees `grad == 0.0` cannot tell a node that backward never reached 
 whose gradient really is zero, nor a gradient summed over three forgotten backward calls
 from the gradient of one pass. The node already records the facts (where it came from,
 whether it requires grad, how many passes a leaf has accumulated since `zero_grad`), and
-The engine remembers the output the latest `backward()` of this thread ran from; this module
-reads them, says which case applies and what to do about it.
+the engine remembers the outputs the latest `backward()` of this thread ran from (one, or
+several after `autograd.backward([a, b])`); this module reads them, says which case applies
+and what to do about it.
 """
 
 from __future__ import annotations
@@ -86,21 +87,28 @@ def _leaf_reason(node: Node) -> str:
         if passes > 1:
             text += " For the gradient of one pass, call zero_grad() before each backward()."
         return text
-    root = _latest_root()
-    if root is None:
+    latest = _latest_pass()
+    if latest is None:
         return _never_run(node)
-    if root is _GONE:
+    roots, gone = latest
+    reaching = [root for root in roots if _reaches(root, node)]
+    if reaching and _left_out(node):
         return (
-            "no backward() has reached it since its last zero_grad(), and the output of the latest "
-            "backward() of this thread no longer exists, so whether it is connected to it cannot be "
-            "checked. Call backward() on the output that uses it."
+            f"the latest backward() ran from {_outputs(roots)}{_which_reach(roots, reaching)}, but it "
+            "was given inputs=[...] without it, so it stored no gradient in it. Add it to inputs, or "
+            "leave inputs out to fill every leaf's grad."
         )
-    if _reaches(root, node):
+    if reaching:
         return (
-            f"the latest backward() ran from {_describe(root)}, which does reach it, but zero_grad() "
-            "has reset it since. Call backward() again to see a gradient."
+            f"the latest backward() ran from {_outputs(roots)}{_which_reach(roots, reaching)}, but "
+            "zero_grad() has reset it since. Call backward() again to see a gradient."
         )
-    return _not_connected(root)
+    if gone:
+        return (
+            f"no backward() has reached it since its last zero_grad(), and {_gone(roots)}, so whether "
+            "it is connected to it cannot be checked. Call backward() on the output that uses it."
+        )
+    return _not_connected(roots)
 
 
 def _intermediate_reason(node: Node) -> str:
@@ -121,19 +129,28 @@ def _intermediate_reason(node: Node) -> str:
             "it is not a leaf, so its grad shows the gradient of the latest backward() pass that "
             "reached it (recomputed on every pass, never accumulated)."
         )
-    root = _latest_root()
-    if root is None:
+    latest = _latest_pass()
+    if latest is None:
         return f"{kind} {_never_run(node)}"
-    if root is _GONE:
+    roots, gone = latest
+    reaching = [root for root in roots if root is not node and _reaches(root, node)]
+    if any(root is node for root in roots):
+        if len(roots) == 1:
+            return f"{kind} It is the output the latest backward() started from, so its grad is the seed."
+        sent = f", plus what {_outputs(reaching, 'the output')} sent it" if reaching else ""
         return (
-            f"{kind} The output of the latest backward() of this thread no longer exists, so "
-            "whether that pass reached it cannot be checked."
+            f"{kind} It is one of {_outputs(roots)}, which the latest backward() started from, so its "
+            f"grad is its seed{sent}."
         )
-    if root is node:
-        return f"{kind} It is the output the latest backward() started from, so its grad is the seed."
-    if _reaches(root, node):
-        return f"{kind} The latest backward() ran from {_describe(root)} and reached it."
-    return f"{kind} {_not_connected(root)} What it shows is left from an earlier pass (or its initial value)."
+    if reaching:
+        if len(roots) == 1:
+            return f"{kind} The latest backward() ran from {_outputs(roots)} and reached it."
+        return f"{kind} The latest backward() ran from {_outputs(roots)}{_which_reach(roots, reaching)}."
+    if gone:
+        return f"{kind} {_gone(roots).capitalize()}, so whether that pass reached it cannot be checked."
+    return (
+        f"{kind} {_not_connected(roots)} What it shows is left from an earlier pass (or its initial value)."
+    )
 
 
 def _never_run(node: Node) -> str:
@@ -144,29 +161,58 @@ def _never_run(node: Node) -> str:
     )
 
 
-def _not_connected(root: Node) -> str:
+def _not_connected(roots: list[Node]) -> str:
+    those = "that output" if len(roots) == 1 else "those outputs"
     return (
-        f"it is not connected to the output of the latest backward(), {_describe(root)}: no path "
-        "through nodes that require grad leads from that output to it, so the pass never reached "
+        f"it is not connected to {_outputs(roots, 'the output of the latest backward(),')}: no path "
+        f"through nodes that require grad leads from {those} to it, so the pass never reached "
         "it. Check that it is used to compute the output, and not only through detach(), no_grad() "
         "or a plain number taken from it (float(x), x.data)."
     )
 
 
-class _Gone:
-    """Marks a latest output that has been garbage-collected."""
+def _outputs(roots: list[Node], one: str = "") -> str:
+    """`Tensor 'loss' ...` for one output (after `one`, if given); for several, `the outputs
+    Tensor 'a' ... and Tensor 'b' ...` (with `one` in the plural: "the outputs of ...")."""
+    names = [_describe(root) for root in roots]
+    if len(names) == 1:
+        return f"{one} {names[0]}" if one else names[0]
+    many = one.replace("the output", "the outputs") if one else "the outputs"
+    return f"{many} {', '.join(names[:-1])} and {names[-1]}"
 
 
-_GONE: Any = _Gone()
+def _which_reach(roots: list[Node], reaching: list[Node]) -> str:
+    """Which of the outputs of the latest pass reach the node (`reaching`, at least one)."""
+    if len(roots) == 1:
+        return ", which does reach it"
+    if len(reaching) == len(roots):
+        return ", each of which reaches it"
+    names = [_describe(root) for root in reaching]
+    verb = "reaches" if len(names) == 1 else "reach"
+    return f", of which {' and '.join(names)} {verb} it"
 
 
-def _latest_root() -> Any:
-    """The output of this thread's latest backward(), None if there was none, or _GONE."""
-    ref = guards.last_pass.root
-    if ref is None:
+def _gone(roots: list[Node]) -> str:
+    """What is missing when an output of the latest pass was garbage-collected."""
+    which = "the output" if not roots else "an output"
+    return f"{which} of the latest backward() of this thread no longer exists"
+
+
+def _left_out(node: Node) -> bool:
+    """Whether the latest backward() was given `inputs=` (autograd.backward) without `node`."""
+    inputs = guards.last_pass.inputs
+    return inputs is not None and not any(ref() is node for ref in inputs)
+
+
+def _latest_pass() -> tuple[list[Node], bool] | None:
+    """The outputs of this thread's latest backward() that still exist, and whether any no
+    longer does (garbage-collected); None if there was no backward()."""
+    refs = guards.last_pass.roots
+    if not refs:
         return None
-    root = ref()
-    return _GONE if root is None else root
+    outputs = [ref() for ref in refs]
+    roots = list({id(root): root for root in outputs if root is not None}.values())  # (each once)
+    return roots, any(root is None for root in outputs)
 
 
 def _reaches(root: Node, target: Node) -> bool:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import micrograd_plus as mg
 from micrograd_plus import MLP, Layer, Module, Neuron, Value
+from micrograd_plus.nn import module
 from micrograd_plus.nn.module import make_rng
 
 
@@ -108,6 +109,25 @@ def test_bad_sizes_name_the_argument(make, message):
 def test_bad_seed_is_a_type_error():
     with pytest.raises(TypeError, match="seed must be an int"):
         make_rng("0")
+
+
+@given(seed=st.integers(0, 2**80))
+def test_an_int_seed_is_randoms_own_seed_with_no_numpy_generator_made(seed):
+    def no_generator(seed):
+        raise AssertionError("make_rng(int) made a numpy Generator only to throw it away")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "make_generator", no_generator)
+        assert make_rng(seed).random() == random.Random(seed).random()
+        assert make_rng(np.uint64(seed % 2**64)).random() == random.Random(seed % 2**64).random()
+        with pytest.raises(AssertionError):  # a numpy Generator or None goes through it (and its checks)
+            make_rng(None)
+
+
+@pytest.mark.parametrize(("bad", "error"), [(-1, ValueError), (True, TypeError), (1.0, TypeError)])
+def test_make_rng_refuses_what_make_generator_refuses(bad, error):
+    with pytest.raises(error, match="seed must be"):
+        make_rng(bad)
 
 
 def test_wrong_number_of_inputs_is_a_clear_error():

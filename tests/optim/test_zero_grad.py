@@ -1,5 +1,5 @@
 """`zero_grad(set_to_none=...)` on a Module and on an Optimizer, as in PyTorch 2: None by default,
-zeros of each gradient's shape and dtype with set_to_none=False (a None grad stays None); a
+with set_to_none=False zeros written into each gradient's own array (a None grad stays None); a
 following backward or optimizer step does what PyTorch's does."""
 
 from __future__ import annotations
@@ -66,14 +66,36 @@ def test_module_zero_grad_matches_torch_then_backward_accumulates_the_same(
     assert same_grads(ours, theirs)  # one pass, not three
 
 
-def test_zero_grad_with_set_to_none_false_keeps_dtype_shape_and_a_held_array() -> None:
+@pytest.mark.parametrize("through", ["module", "optimizer"])
+def test_zero_grad_with_set_to_none_false_zeroes_the_held_array_in_place_as_torch(through: str) -> None:
+    torch = require_torch()
     layer = Linear(3, 2, seed=0, dtype=np.float32)
-    layer(Tensor(np.ones((1, 3), dtype=np.float32))).sum().backward()
-    held = layer.weight.grad
-    before = held.copy()
-    layer.zero_grad(False)
-    assert layer.weight.grad.dtype == np.float32 and layer.weight.grad.shape == (2, 3)
-    assert not layer.weight.grad.any() and np.array_equal(held, before)
+    theirs = torch.nn.Linear(3, 2).float()
+    for model, x in (
+        (layer, Tensor(np.ones((1, 3), dtype=np.float32))),
+        (theirs, torch.ones(1, 3, dtype=torch.float32)),
+    ):
+        model(x).sum().backward()
+    held, their_held = layer.weight.grad, theirs.weight.grad
+    assert held.any() and their_held.any()
+    if through == "module":
+        layer.zero_grad(False)
+        theirs.zero_grad(False)
+    else:
+        optim.SGD(layer.parameters(), lr=0.1).zero_grad(set_to_none=False)
+        torch.optim.SGD(theirs.parameters(), lr=0.1).zero_grad(set_to_none=False)
+    assert theirs.weight.grad is their_held and not their_held.any()  # PyTorch zeroes it in place
+    assert layer.weight.grad is held and not held.any()  # so a reference to p.grad sees the zeros
+    assert held.dtype == np.float32 and held.shape == (2, 3)
+
+
+def test_zero_grad_with_set_to_none_false_replaces_a_read_only_grad_set_by_hand() -> None:
+    layer = Linear(2, 2, seed=0)
+    frozen = np.ones((2, 2))
+    frozen.flags.writeable = False
+    layer.weight.grad = frozen
+    layer.zero_grad(set_to_none=False)
+    assert not layer.weight.grad.any() and layer.weight.grad.shape == (2, 2) and frozen.all()
 
 
 @pytest.mark.parametrize("make", ["SGD", "Adam"])

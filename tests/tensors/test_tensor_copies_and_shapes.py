@@ -3,6 +3,8 @@ against PyTorch float64 and finite differences, and bad sizes and dims."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import require_torch
@@ -150,12 +152,54 @@ def test_is_contiguous_and_contiguous_as_torch(name: str) -> None:
     made, theirs = view(x).contiguous(), view(tx).contiguous()
     assert made.is_contiguous() and (made is view(x)) == (theirs is view(tx))
     np.testing.assert_array_equal(made.data, theirs.numpy())
-    # A copy when the view was not contiguous (writable, even an expand's); the view when it was
-    # (an expand stays read-only here, where PyTorch writes through it to x).
+    # A copy when the view was not contiguous (writable, even an expand's); the view when it was,
+    # written through to x as PyTorch's (an expand where nothing repeats too).
     if made.numel() and made.data.flags.writeable:
         made[(0,) * made.ndim] = -1.0
         theirs[(0,) * theirs.ndim] = -1.0
     np.testing.assert_array_equal(x.data, tx.numpy())
+
+
+@given(x=arrays(nonempty), lead=st.integers(0, 2), data=st.data())
+def test_an_expand_where_nothing_repeats_is_a_view_written_through_to_x_as_torch(
+    x: np.ndarray, lead: int, data: st.DataObject
+) -> None:
+    torch = require_torch()
+    sizes = (1,) * lead + tuple(data.draw(st.sampled_from([n, -1])) for n in x.shape)
+    t, tt = Tensor(x.copy()), torch.tensor(x.copy())
+    ours, theirs = t.expand(*sizes), tt.expand(*sizes)
+    assert ours is not t and ours.shape == tuple(theirs.shape)
+    where = tuple(data.draw(st.integers(0, n - 1)) for n in ours.shape)
+    ours[where], theirs[where] = 7.0, 7.0
+    ours.mul_(2.0)
+    theirs.mul_(2.0)
+    np.testing.assert_array_equal(t.data, tt.numpy())  # every change reached x, as in PyTorch
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_writing_to_an_expand_that_repeats_is_refused_saying_why_and_a_clone_may_be_written() -> None:
+    torch = require_torch()
+    with pytest.raises(
+        RuntimeError, match="more than one element of the written-to tensor refers to a single"
+    ):
+        torch.zeros(1, 3).expand(2, 3).add_(1.0)
+    y = mg.zeros(1, 3)
+    changes = {
+        "t += x": lambda e: e.add_(1.0),
+        "copy_()": lambda e: e.copy_(mg.ones(2, 3)),
+        "zero_()": lambda e: e.zero_(),
+        "t[...] = value": lambda e: e.__setitem__((slice(None), 0), 5.0),
+    }
+    for what, change in changes.items():
+        with pytest.raises(
+            ValueError,
+            match=rf"^{re.escape(what)}: this Tensor is a broadcast view \(an expand\(\) to shape \(2, 3\)\) whose repeated "
+            r"elements refer to one memory location.*change a copy, t = t.clone\(\)$",
+        ):
+            change(y.expand(2, 3))
+    copy = y.expand(2, 3).clone()  # what the error says to do
+    copy[0, 0] = 5.0
+    assert copy.tolist() == [[5.0, 0.0, 0.0], [0.0, 0.0, 0.0]] and not y.data.any()
 
 
 def test_contiguous_copies_in_the_graph_as_torch() -> None:

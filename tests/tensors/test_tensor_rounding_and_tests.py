@@ -1,6 +1,6 @@
-"""square, sign, floor, ceil and round (derivative 0, as PyTorch's), and the methods that give
-bool arrays as the comparison operators do (eq ... ge, isnan, isinf, all, any): against PyTorch
-float64 and finite differences."""
+"""square, sign, floor, ceil and round (to `decimals` places too), each with derivative 0 as
+PyTorch's, and the methods that give bool arrays as the comparison operators do (eq ... ge, isnan,
+isinf, all, any): against PyTorch float64 and finite differences."""
 
 from __future__ import annotations
 
@@ -43,6 +43,59 @@ def test_steps_match_torch_with_a_zero_gradient(x: np.ndarray, name: str) -> Non
 )
 def test_steps_have_the_finite_differences_away_from_their_steps(x: np.ndarray, name: str) -> None:
     assert mg.gradcheck(lambda t: getattr(t, name)() * t, [Tensor(x, requires_grad=True)])
+
+
+decimal_places = st.one_of(st.integers(-12, 20), st.sampled_from([-400, -309, -308, 38, 39, 308, 309, 400]))
+wide = st.one_of(
+    specials, st.floats(allow_nan=False, width=32), st.sampled_from([0.35, 1.005, 2.675, 1e300, -1e-300])
+)
+
+
+@given(x=arrays(shapes, wide), decimals=decimal_places)
+def test_round_to_decimals_matches_torch_with_a_zero_gradient(x: np.ndarray, decimals: int) -> None:
+    # (halves to even after scaling by 10**decimals in float64, nan where that power is inf, as PyTorch's)
+    assert_matches_torch(
+        lambda t: t.round(decimals=decimals) * t, lambda t: t.round(decimals=decimals) * t, x
+    )
+    assert_matches_torch(lambda t: mg.round(t, decimals=decimals), lambda t: t.round(decimals=decimals), x)
+
+
+@given(x=arrays(shapes, wide), decimals=decimal_places)
+def test_round_to_decimals_in_float32_is_torchs_bit_for_bit(x: np.ndarray, decimals: int) -> None:
+    torch = require_torch()
+    with np.errstate(over="ignore"):
+        a = x.astype(np.float32)
+    ours_out, their_out = mg.zeros(x.shape, dtype=np.float32), torch.zeros(x.shape, dtype=torch.float32)
+    mg.round(mg.tensor(a), decimals=decimals, out=ours_out)
+    torch.round(torch.tensor(a), decimals=decimals, out=their_out)
+    np.testing.assert_array_equal(ours_out.data, their_out.numpy())
+    assert Tensor(a).round(decimals=decimals).dtype == np.float32
+
+
+@given(
+    x=arrays(shapes, st.floats(-10.0, 10.0).filter(lambda v: abs(v * 200 - round(v * 200)) > 1e-3)),
+    decimals=st.integers(-1, 2),
+)
+def test_round_to_decimals_has_the_finite_differences_away_from_its_steps(
+    x: np.ndarray, decimals: int
+) -> None:
+    assert mg.gradcheck(lambda t: t.round(decimals=decimals) * t, [Tensor(x, requires_grad=True)])
+
+
+def test_round_takes_decimals_by_name_as_an_int_as_torch() -> None:
+    torch = require_torch()
+    t, tt = Tensor([1.25, 2.5]), torch.tensor([1.25, 2.5])
+    assert t.round(decimals=0).tolist() == tt.round(decimals=0).tolist() == [1.0, 2.0]
+    for bad in (1.0, True, "1", None):
+        with pytest.raises(TypeError):
+            tt.round(decimals=bad)
+        with pytest.raises(TypeError, match=r"round\(\): decimals must be an int, got"):
+            t.round(decimals=bad)
+    with pytest.raises(TypeError):
+        tt.round(1)
+    with pytest.raises(TypeError, match=r"^Tensor\.round\(\) takes 1 positional argument"):
+        t.round(1)  # (not an internal function's name)
+    assert t.round(decimals=np.int64(1)).tolist() == [1.2, 2.5]
 
 
 @given(x=arrays(shapes, st.one_of(tied, st.just(np.nan))), data=st.data())

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_plus import MLP, SGD, Tensor, Value, detect_anomaly, explain_grad, no_grad
+from micrograd_plus import MLP, SGD, Tensor, Value, autograd, detect_anomaly, explain_grad, no_grad
 
 
 def in_fresh_thread(work):
@@ -284,3 +284,85 @@ def test_a_parameter_is_named_by_its_model_and_a_label_wins():
     model([Value(1.0), Value(2.0)]).backward()
     assert explain_grad(w).startswith("Value 'layers.0.neurons.1.w.0' (a leaf) has grad ")
     assert explain_grad(b).startswith("Value 'my bias' (a leaf) has grad 1.0")
+
+
+# -- a backward from several outputs (autograd.backward([a, b])) ------------------------------
+
+
+def test_after_a_backward_from_several_outputs_it_names_each_and_which_reach_the_node():
+    def work():
+        x = Tensor([1.0, 2.0], requires_grad=True, label="x")
+        y = Tensor(3.0, requires_grad=True, label="y")
+        unused = Tensor(0.0, requires_grad=True, label="unused")
+        h = x * 2
+        h.retain_grad()
+        a, b = h.sum(), y * 5
+        a.label, b.label = "a", "b"
+        autograd.backward([a, b])
+        texts = {"y": explain_grad(y), "h": explain_grad(h), "unused": explain_grad(unused)}
+        y.zero_grad()
+        texts["y reset"] = explain_grad(y)
+        return texts
+
+    texts = in_fresh_thread(work)
+    a = "Tensor 'a' of shape () (the result of 'sum')"
+    b = "Tensor 'b' of shape () (the result of '*')"
+    assert "summed over 1 backward() call" in texts["y"]
+    assert texts["y reset"].endswith(
+        f"has grad None: the latest backward() ran from the outputs {a} and {b}, of which {b} reaches it, "
+        "but zero_grad() has reset it since. Call backward() again to see a gradient."
+    )  # (b reaches y: the pass from a alone would not have)
+    assert texts["h"].endswith(
+        f"The latest backward() ran from the outputs {a} and {b}, of which {a} reaches it."
+    )
+    assert texts["unused"].startswith(
+        f"Tensor 'unused' of shape () (a leaf) has grad None: it is not connected to the outputs of the latest "
+        f"backward(), {a} and {b}: no path through nodes that require grad leads from those outputs to it"
+    )
+
+
+def test_an_output_of_several_holds_its_seed_and_what_the_others_sent_it():
+    x = Value(2.0, label="x")
+    a = x * 2
+    b = a * 3
+    a.label, b.label = "a", "b"
+    autograd.backward([a, b])
+    assert a.grad == 1.0 + 3.0
+    assert explain_grad(a).endswith(
+        "It is one of the outputs Value 'a' (the result of '*') and Value 'b' (the result of '*'), which the "
+        "latest backward() started from, so its grad is its seed, plus what the output Value 'b' (the result "
+        "of '*') sent it."
+    )
+    assert explain_grad(b).endswith("which the latest backward() started from, so its grad is its seed.")
+    x.zero_grad()
+    assert "latest backward() ran from the outputs Value 'a' (the result of '*') and Value 'b' (the result of '*'), each of which reaches it, but zero_grad() has reset it" in explain_grad(x)  # fmt: skip
+
+
+def test_one_output_of_several_garbage_collected_says_it_cannot_check():
+    x, y = Value(2.0), Value(3.0, label="y")
+    kept = x * 2
+    autograd.backward([kept, y * y])  # the second output is dropped right away
+    gc.collect()
+    y.zero_grad()
+    assert "an output of the latest backward() of this thread no longer exists" in explain_grad(y)
+    x.zero_grad()
+    assert (
+        explain_grad(x)
+        .split(": ", 1)[1]
+        .startswith("the latest backward() ran from Value(data=4.0) (the result of '*'), which does reach it")
+    )
+
+
+def test_a_leaf_left_out_of_backwards_inputs_is_told_so():
+    x, y = Tensor(2.0, requires_grad=True, label="x"), Tensor(3.0, requires_grad=True, label="y")
+    loss = x * y
+    autograd.backward(loss, inputs=[x])
+    assert "summed over 1 backward() call" in explain_grad(x)
+    assert explain_grad(y).startswith(
+        "Tensor 'y' of shape () (a leaf) has grad None: the latest backward() ran from Tensor of shape () (the "
+        "result of '*'), which does reach it, but it was given inputs=[...] without it, so it stored no "
+        "gradient in it. Add it to inputs"
+    )
+    loss.backward()  # a pass to every leaf: no inputs= any more
+    y.zero_grad()
+    assert "which does reach it, but zero_grad() has reset it since" in explain_grad(y)
