@@ -6,6 +6,8 @@ In-place changes are seen where they go through the public API (optimizer steps,
 `add_`, `t[...] = x`, `load_state_dict`), each calling `mark_changed`, and a change to a Tensor's
 memory is seen by every Tensor sharing it (`detach()`). Direct assignment (`v.data = ...`,
 `t.data[...] = ...`) is not seen.
+
+Also the gradient hooks (`register_hook`), which the walks of engine.py and fast.py call.
 """
 
 from __future__ import annotations

@@ -159,7 +159,11 @@ def test_grad_applies_the_hooks_on_the_way_to_the_inputs_only():
     theirs: list[str] = []
 
     def make(lib: Any, seen: list[str]) -> Any:
-        new = (lambda xs: Tensor(xs, requires_grad=True)) if lib is mg else (lambda xs: torch.tensor(xs, requires_grad=True))
+        new = (
+            (lambda xs: Tensor(xs, requires_grad=True))
+            if lib is mg
+            else (lambda xs: torch.tensor(xs, requires_grad=True))
+        )
         a, b = new([1.0, 2.0]), new([3.0, 4.0])
         a.register_hook(lambda g: seen.append("a") or g * 2)
         b.register_hook(lambda g: seen.append("b"))
@@ -224,7 +228,9 @@ def test_a_node_that_only_rules_none_reach_calls_no_hook():
 
 
 def test_registering_on_a_node_that_does_not_require_grad_is_pytorchs_error():
-    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+    with pytest.raises(
+        RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"
+    ):
         Tensor([1.0]).register_hook(lambda g: g)
     with pytest.raises(RuntimeError, match="this Value has requires_grad=False"):
         Value(1.0, requires_grad=False).register_hook(lambda g: g)
@@ -235,13 +241,25 @@ def test_registering_on_a_node_that_does_not_require_grad_is_pytorchs_error():
 @pytest.mark.parametrize(
     ("change", "torchs", "error", "words"),
     [
-        (lambda g: g.sum(), lambda g: g.sum(), RuntimeError, r"hook '<lambda>' has changed the size of value: .*shape \(\) for a Tensor of shape \(2,\)"),
-        (lambda g: g.float(), lambda g: g.float(), RuntimeError, r"has changed the type of value \(was float64 got float32\)"),
+        (
+            lambda g: g.sum(),
+            lambda g: g.sum(),
+            RuntimeError,
+            r"hook '<lambda>' has changed the size of value: .*shape \(\) for a Tensor of shape \(2,\)",
+        ),
+        (
+            lambda g: g.float(),
+            lambda g: g.float(),
+            RuntimeError,
+            r"has changed the type of value \(was float64 got float32\)",
+        ),
         (lambda g: 3.0, lambda g: 3.0, TypeError, "expected Tensor, but hook '<lambda>' returned 'float'"),
         (lambda g: g.data * 2, lambda g: g.numpy() * 2, TypeError, "returned 'ndarray'"),
     ],
 )
-def test_a_tensor_hook_returning_another_shape_dtype_or_kind_is_refused_before_any_grad_is_stored(change, torchs, error, words):
+def test_a_tensor_hook_returning_another_shape_dtype_or_kind_is_refused_before_any_grad_is_stored(
+    change, torchs, error, words
+):
     torch = require_torch()
     x = Tensor([1.0, 2.0], requires_grad=True)
     u = x * 2
@@ -303,8 +321,8 @@ def test_both_engines_give_the_same_bits_with_hooks_on_neurons_and_leaves(number
             xs = [Value(n) for n in numbers[3:]]
             seen: list[float] = []
             h = dot(ws, xs, 0.5, "relu")
-            h.register_hook(lambda g: seen.append(g) or g * scale)
-            ws[0].register_hook(lambda g: seen.append(g) or g - scale)
+            h.register_hook(lambda g, seen=seen: seen.append(g) or g * scale)
+            ws[0].register_hook(lambda g, seen=seen: seen.append(g) or g - scale)
             out = h * h + h
             out.backward()
             results.append([*seen, *(v.grad for v in ws + xs)])
