@@ -329,3 +329,29 @@ def test_both_engines_give_the_same_bits_with_hooks_on_neurons_and_leaves(number
     assert len(results[0]) == len(results[1])
     for ours, fast in zip(*results):  # (bit for bit, but for the sign of a zero: see fast.py)
         assert same(ours, fast) or ours == fast == 0.0
+
+
+def test_grad_of_an_intermediate_input_is_its_hooks_result_as_pytorchs():
+    torch = require_torch()
+    x, tx = Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    u, tu = x * 3, tx * 3
+    u.register_hook(lambda g: g * 10)
+    tu.register_hook(lambda g: g * 10)
+    (gu,) = mg.grad((u * u).sum(), u)
+    (tgu,) = torch.autograd.grad((tu * tu).sum(), tu)
+    assert close_to_torch(gu, tgu.numpy())
+
+
+@pytest.mark.engine("fast")
+@given(vectors, vectors, finite)
+def test_both_engines_give_the_same_bits_with_hooks_on_tensors(xs, ws, scale):
+    results = []
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            x, w = Tensor(xs, requires_grad=True), Tensor(ws, requires_grad=True)
+            u = (x * w).relu()
+            u.register_hook(lambda g: g * scale)
+            w.register_hook(lambda g: g - scale)
+            (u * u + u.tanh()).sum().backward()
+            results.append(np.concatenate([x.grad, w.grad]))
+    assert results[0].tobytes() == results[1].tobytes()
