@@ -352,7 +352,7 @@ def backward(self: Value, gradient: Any = None) -> None:
         hooked = guards.hooked(order)  # (register_hook; mostly none)
         for node in order:
             op = node._op
-            if op is None:
+            if op is None:  # a leaf's hooks: its total, 0.0 if only neurons that sent nothing led here
                 if hooked and node in hooked and (node._sum is not None or node not in undefined):
                     node._sum = guards.run_hooks(node, 0.0 if node._sum is None else node._sum)
                 continue
