@@ -65,19 +65,11 @@ class Node:
     _constant_like: Fn  # (raw data) -> a constant node
     _grad_after: Callable[[Any, Any], Any]  # (.grad, a pass's total) -> new .grad: leaves add
 
-    @property
-    def parents(self) -> tuple[Node, ...]:
-        return self._parents
-
-    @property
-    def op(self) -> str:  # the name of the operation that made it ('' for a leaf)
-        return "" if self._op is None else self._op.name
-
-    @property
-    def is_leaf(self) -> bool:
-        return self._op is None
-
+    parents = property(operator.attrgetter("_parents"))
+    op = property(lambda self: "" if self._op is None else self._op.name)  # ('' for a leaf)
+    is_leaf = property(lambda self: self._op is None)
     _version = property(guards.version_of)  # how many in-place changes the public API made to it
+    register_hook = guards.register_hook  # hook(grad) on each pass's gradient, which it may replace
 
     def _store_grad(self, total: Any) -> None:  # a pass's total: leaves add it, intermediates show it
         self.grad = self._grad_after(self.grad, total)
@@ -347,18 +339,22 @@ def topological_order(*roots: Node) -> list[Node]:
     return order[::-1]
 
 
-def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False) -> Iterator[tuple[Node, Any, Sequence[Any]]]:  # fmt: skip
+def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False, hooks_of: Sequence[Node] | None = None) -> Iterator[tuple[Node, Any, Sequence[Any]]]:  # fmt: skip
     """The backward pass, one step per node whose rule runs, in topological order (its gradient
-    is complete then). A step `(node, g, contributions)`: node received g (dL/dnode), its rule
-    sent contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in
-    `totals` (give it empty): every node of the walk, in order, to its sum so far (None: none)."""
+    is complete then, and its hooks may replace it: register_hook; only those of `hooks_of` if
+    given). A step `(node, g, contributions)`: node received g (dL/dnode), its rule sent
+    contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in `totals`
+    (give it empty): every node of the walk, in order, to its sum so far (None: none)."""
     order = topological_order(*roots)
+    hooked = guards.hooked(order if hooks_of is None else hooks_of)  # mostly none
     totals.update(dict.fromkeys(order))
     for root, seed in zip(roots, seeds):
         totals[root] = seed if totals[root] is None else totals[root] + seed
     now = guards.clock[0]  # the count of in-place changes so far
     for node in order:
         g = totals[node]
+        if hooked and node in hooked and g is not None:
+            g = totals[node] = guards.run_hooks(node, g, create_graph)
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made
@@ -393,7 +389,7 @@ def backward(root: Node | Sequence[Node], gradient: Any = None, only: Sequence[N
     seeds = [r._seed() if g is None else r._raw(g) for r, g in zip(roots, gradients, strict=True)]
     totals: dict[Node, Any] = {}
     with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-        for _step in backward_pass(roots, seeds, totals):
+        for _step in backward_pass(roots, seeds, totals, hooks_of=only):
             pass
     guards.last_pass.root = weakref.ref(roots[0])  # for explain_grad
     for node in totals if only is None else only:  # `only`: some of the nodes walked (autograd.backward)

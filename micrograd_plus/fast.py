@@ -349,9 +349,12 @@ def backward(self: Value, gradient: Any = None) -> None:
         self._sum = seed
         undefined: set[Node] = set()  # nodes that only rules' None reached: no gradient
         kernels = KERNELS
+        hooked = guards.hooked(order)  # (register_hook; mostly none)
         for node in order:
             op = node._op
-            if op is None:
+            if op is None:  # a leaf's hooks: its total, 0.0 if only neurons that sent nothing led here
+                if hooked and node in hooked and (node._sum is not None or node not in undefined):
+                    node._sum = guards.run_hooks(node, 0.0 if node._sum is None else node._sum)
                 continue
             g = node._sum
             if g is None:
@@ -359,6 +362,8 @@ def backward(self: Value, gradient: Any = None) -> None:
                     undefined.update(node._parents)
                     continue
                 g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
+            if hooked and node in hooked:
+                g = node._sum = guards.run_hooks(node, g)
             kernel = kernels.get(op)
             if kernel is not None:
                 kernel(g, node)
@@ -427,9 +432,12 @@ def _tensor_walk(order: list[Node]) -> None:
     """Each node's rule, in `order`, its contributions summed into its parents' `_sum`."""
     now = guards.clock[0]
     faster = FASTER_RULES
+    hooked = guards.hooked(order)  # (register_hook; mostly none)
     for node in order:
         op = node._op
         g = node._sum
+        if hooked and node in hooked and g is not None:
+            g = node._sum = guards.run_hooks(node, g)
         if op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made

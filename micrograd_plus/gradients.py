@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import guards
-from .engine import Node, backward_pass
+from .engine import Node, backward_pass, topological_order
 from .modes import enable_grad, no_grad
 
 # How to write a backward rule that runs on nodes (under create_graph=True): the advice of
@@ -50,9 +50,10 @@ def grad(
             out._constant_like(s if type(s) is type(out) else raw) for out, s, raw in zip(outs, given, seeds)
         ]
     totals: dict[Node, Any] = {}
+    hooks_of = leading_to(outs, ins) if guards.hooks else None  # as PyTorch: the hooks on the way to ins
     with enable_grad() if create_graph else no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings
         try:
-            for _step in backward_pass(outs, seeds, totals, create_graph):
+            for _step in backward_pass(outs, seeds, totals, create_graph, hooks_of):
                 pass
         except TypeError as error:
             # numpy's words for a node it was given (`__array_ufunc__ = None`); if they change,
@@ -75,6 +76,17 @@ def grad(
             )
         results.append(None if total is None else node._constant_like(total))
     return tuple(results)
+
+
+def leading_to(roots: Sequence[Node], inputs: Sequence[Node]) -> list[Node]:
+    """The nodes of the walk from `roots` from which an input is reached (the inputs too), in the
+    walk's order: the part of the graph PyTorch runs for `grad()` or `backward(inputs=...)`."""
+    order = topological_order(*roots)
+    leading = set(inputs)
+    for node in reversed(order):  # each node after its parents
+        if any(parent in leading for parent in node._parents):
+            leading.add(node)
+    return [node for node in order if node in leading]
 
 
 def leaf_like(node: Node, data: Any, requires_grad: bool = False) -> Node:

@@ -126,12 +126,7 @@ def _on_the_way(roots: list[Node], inputs: list[Node]) -> list[Node]:
                 f"backward(inputs=...) takes leaves here; this {type(node).__name__} was computed by "
                 f"'{node.op}': for the gradient of an intermediate, use mg.autograd.grad(outputs, it)"
             )
-    order = engine.topological_order(*roots)
-    leading = set(inputs)  # the nodes from which an input is reached
-    for node in reversed(order):  # each node after its parents
-        if any(parent in leading for parent in node._parents):
-            leading.add(node)
-    return [node for node in order if node in leading]
+    return gradients.leading_to(roots, inputs)
 
 
 def _gradients(given: Any, count: int) -> list[Any]:

@@ -339,7 +339,9 @@ def backward_steps(root: Node, gradient: Any = None) -> Iterator[BackwardStep]:
 def record_backward(root: Node, gradient: Any = None) -> list[BackwardStep]:
     """All backward steps of one pass from zero, whatever passes already ran, changing no
     `.grad` (for drawings and players): every `grad: before -> after` starts from a fresh
-    gradient, and the last step shows what a first `backward()` gives."""
+    gradient, and the last step shows what a first `backward()` gives. The nodes' hooks
+    (register_hook) run, as in a real pass, so a hook that replaces a gradient is shown doing so
+    (and a hook that records what it sees records this pass too)."""
     _check_root(root)
     seed = root._seed() if gradient is None else root._raw(gradient)
     return list(_narrate(root, seed, live=False))
@@ -352,7 +354,8 @@ def _fresh_grad(node: Node) -> Any:
 def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     """The steps of `engine.backward_pass`, narrated. `live`: as the real pass, showing the
     sums so far in each `.grad` and storing the totals at the end; else changing nothing and
-    showing the sums from a fresh gradient."""
+    showing the sums from a fresh gradient. Either way the nodes' hooks run (register_hook), as
+    in the real pass: the numbers shown are the ones backward() gives."""
     names = node_names(graph_nodes(root), root)
     saved: dict[Node, Any] = {}  # (live) each node's .grad before the pass
 
@@ -378,7 +381,9 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         if step is None:
             break
         node, gradient, contributions = step
-        sums = iter([(n, total) for n, total in totals.written if n is not root])  # (not the seed)
+        # the sums the rule added to (not the seed, nor a gradient a hook replaced: register_hook)
+        parents = {id(parent) for parent in node._parents}
+        sums = iter([(n, total) for n, total in totals.written if id(n) in parents])
         totals.written.clear()
         locals_ = _local_derivatives(node)
         shares = []

@@ -1,0 +1,357 @@
+"""Gradient hooks (`register_hook`) on Tensors and Values, as PyTorch's: what a hook receives,
+how its result replaces the gradient that flows on and is stored, which passes call it, its
+handle, and its errors. Against PyTorch float64 where PyTorch has the same case."""
+
+from __future__ import annotations
+
+import gc
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch, same, using_engine
+from hypothesis import given
+from hypothesis import strategies as st
+
+import micrograd_plus as mg
+from micrograd_plus import Tensor, Value, guards
+from micrograd_plus.engine import dot
+from micrograd_plus.viz.trace import backward_steps, record_backward
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
+finite = st.floats(-3.0, 3.0, allow_nan=False, width=64)
+vectors = st.lists(finite, min_size=3, max_size=3)
+
+
+def _graph(lib: Any, x: Any, w: Any, scale: float, shift: float, seen: dict[str, list[Any]]) -> Any:
+    """loss = sum(tanh(u) * u + tanh(u)), u = x * w: u is reached twice. Hooks: u's gradient
+    scaled, x's shifted (a leaf), w's only looked at; the loss's seed doubled (the root)."""
+
+    def look(name: str, change: Any) -> Any:
+        def hook(g: Any) -> Any:
+            seen[name].append(np.array(g.detach().numpy() if lib is not mg else g.data, dtype=float))
+            return change(g)
+
+        return hook
+
+    u = x * w
+    u.retain_grad()
+    u.register_hook(look("u", lambda g: g * scale))
+    x.register_hook(look("x", lambda g: g + shift))
+    w.register_hook(look("w", lambda g: None))
+    v = u.tanh()
+    loss = (v * u + v).sum()
+    loss.register_hook(look("loss", lambda g: g * 2))
+    loss.backward()
+    return u
+
+
+@given(vectors, vectors, finite, finite)
+def test_hooks_that_scale_replace_and_look_give_pytorchs_gradients(xs, ws, scale, shift):
+    torch = require_torch()
+    ours: dict[str, list[Any]] = {"u": [], "x": [], "w": [], "loss": []}
+    theirs: dict[str, list[Any]] = {"u": [], "x": [], "w": [], "loss": []}
+    x, w = Tensor(xs, requires_grad=True), Tensor(ws, requires_grad=True)
+    tx, tw = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
+    u = _graph(mg, x, w, scale, shift, ours)
+    tu = _graph(torch, tx, tw, scale, shift, theirs)
+    for name in ours:  # each hook called once, with the total (u: both uses summed)
+        assert len(ours[name]) == len(theirs[name]) == 1
+        assert close_to_torch(ours[name][0], theirs[name][0]), name
+    assert close_to_torch(x.grad, tx.grad.numpy()) and close_to_torch(w.grad, tw.grad.numpy())
+    assert close_to_torch(u.grad, tu.grad.numpy())  # retain_grad keeps the hook's result
+
+
+def _value_graph(lib: Any, make: Any, scale: float, shift: float, seen: list[Any]) -> tuple[Any, ...]:
+    a, b = make(1.5), make(-0.5)
+    c = a * b
+    c.register_hook(lambda g: seen.append(float(g)) or g * scale)
+    a.register_hook(lambda g: g + shift)
+    d = (c.tanh() * c + c.exp()) * b
+    d.backward()
+    return a, b
+
+
+@given(finite, finite)
+def test_value_hooks_receive_and_return_floats_as_pytorchs_scalars(scale, shift):
+    torch = require_torch()
+    ours: list[Any] = []
+    theirs: list[Any] = []
+    kinds: list[type] = []
+    a, b = _value_graph(mg, Value, scale, shift, ours)
+    ta, tb = _value_graph(torch, lambda x: torch.tensor(x, requires_grad=True), scale, shift, theirs)
+    assert close_to_torch(ours, theirs)
+    assert close_to_torch(a.grad, ta.grad.item()) and close_to_torch(b.grad, tb.grad.item())
+    c = Value(scale)
+    c.register_hook(lambda g: kinds.append(type(g)))
+    (c * shift).backward()
+    assert kinds == [float]
+
+
+def test_several_hooks_run_in_order_each_given_the_one_befores_result():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    seen: list[Any] = []
+    y.register_hook(lambda g: seen.append(g.data.copy()) or g + 1)
+    y.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    y.register_hook(lambda g: seen.append(g.data.copy()))  # returns None: leaves it
+    y.sum().backward()
+    assert [s.tolist() for s in seen] == [[1.0, 1.0], [2.0, 2.0], [20.0, 20.0]]
+    assert x.grad.tolist() == [60.0, 60.0]
+
+
+def test_a_leaf_hook_sees_each_passs_gradient_before_it_is_added_to_grad():
+    x = Tensor([1.0, -2.0], requires_grad=True)
+    seen: list[Any] = []
+    x.register_hook(lambda g: seen.append(g.data.tolist()) or g * 2)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    assert seen == [[3.0, 3.0], [3.0, 3.0]]  # not the sum so far
+    assert x.grad.tolist() == [12.0, 12.0]  # each pass's replacement added
+
+
+def test_removing_a_handle_stops_its_hook_alone_and_twice_is_fine():
+    v = Value(2.0)
+    calls: list[str] = []
+    first = v.register_hook(lambda g: calls.append("first"))
+    v.register_hook(lambda g: calls.append("second") or g * 5)
+    first.remove()
+    first.remove()
+    (v * v).backward()
+    assert calls == ["second"] and v.grad == 20.0
+    with v.register_hook(lambda g: calls.append("inside")):
+        pass
+    v.zero_grad()
+    (v * v).backward()
+    assert calls == ["second", "second"] and v.grad == 20.0
+
+
+def test_a_hook_that_removes_itself_runs_once():
+    v = Value(3.0)
+    calls: list[float] = []
+
+    def once(g: float) -> None:
+        calls.append(g)
+        handle.remove()
+
+    handle = v.register_hook(once)
+    (v * 2).backward()
+    (v * 2).backward()
+    assert calls == [2.0] and v.grad == 4.0
+
+
+def test_a_change_in_place_to_the_hooks_argument_is_the_new_gradient_and_no_one_elses():
+    torch = require_torch()
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    ta = torch.tensor([1.0, 2.0], requires_grad=True)
+    a.register_hook(lambda g: g.mul_(5))  # '+' sends the same gradient to a and b
+    ta.register_hook(lambda g: g.mul_(5))
+    (a + b).sum().backward()
+    (ta * 1).sum().backward()
+    assert close_to_torch(a.grad, ta.grad.numpy()) and b.grad.tolist() == [1.0, 1.0]
+
+
+def test_grad_applies_the_hooks_on_the_way_to_the_inputs_only():
+    torch = require_torch()
+    ours: list[str] = []
+    theirs: list[str] = []
+
+    def make(lib: Any, seen: list[str]) -> Any:
+        new = (
+            (lambda xs: Tensor(xs, requires_grad=True))
+            if lib is mg
+            else (lambda xs: torch.tensor(xs, requires_grad=True))
+        )
+        a, b = new([1.0, 2.0]), new([3.0, 4.0])
+        a.register_hook(lambda g: seen.append("a") or g * 2)
+        b.register_hook(lambda g: seen.append("b"))
+        u, v = a * 2, b * 3
+        u.register_hook(lambda g: seen.append("u") or g + 1)
+        v.register_hook(lambda g: seen.append("v"))
+        return lib.autograd.grad((u * v).sum(), [a])[0]
+
+    ga, tga = make(mg, ours), make(torch, theirs)
+    assert sorted(ours) == sorted(theirs) == ["a", "u"]
+    assert close_to_torch(ga.data, tga.numpy())
+
+
+def test_backward_to_some_inputs_calls_the_hooks_on_the_way_to_them_only():
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    seen: list[str] = []
+    a.register_hook(lambda g: seen.append("a") or g * 2)
+    b.register_hook(lambda g: seen.append("b"))
+    v = b * 3
+    v.register_hook(lambda g: seen.append("v"))
+    mg.autograd.backward([(a * v).sum()], inputs=[a])
+    assert seen == ["a"] and a.grad.tolist() == [18.0, 24.0] and b.grad is None
+
+
+@given(vectors)
+def test_under_create_graph_a_hook_receives_and_returns_nodes_that_record(xs):
+    torch = require_torch()
+    x, tx = Tensor(xs, requires_grad=True), torch.tensor(xs, requires_grad=True)
+    received: list[Any] = []
+    u, tu = x * x, tx * tx
+    u.register_hook(lambda g: received.append(g) or g * x)  # the result depends on x: recorded
+    tu.register_hook(lambda g: g * tx)
+    (gx,) = mg.grad(u.sum(), x, create_graph=True)
+    (tgx,) = torch.autograd.grad(tu.sum(), tx, create_graph=True)
+    assert isinstance(received[0], Tensor) and gx.requires_grad
+    assert close_to_torch(gx.data, tgx.detach().numpy())
+    (second,) = mg.grad(gx.sum(), x)
+    (tsecond,) = torch.autograd.grad(tgx.sum(), tx)
+    assert close_to_torch(second, tsecond.numpy())
+
+
+def test_a_value_hook_under_create_graph_gets_a_value_and_may_return_a_number():
+    x = Value(3.0)
+    kinds: list[type] = []
+    y = x * x
+    y.register_hook(lambda g: kinds.append(type(g)) or g * x)
+    (gx,) = mg.grad(y, x, create_graph=True)  # 2x * x = 2x^2
+    assert kinds == [Value] and gx.data == 18.0
+    assert mg.grad(gx, x)[0].data == 12.0  # d(2x^2)/dx = 4x: the hook's x recorded
+    z = x * 2
+    z.register_hook(lambda g: 7)
+    assert mg.grad(z, x, create_graph=True)[0].data == 14.0
+
+
+def test_a_node_that_only_rules_none_reach_calls_no_hook():
+    first_only = mg.Op("first", lambda a, b: a + 0.0 * b, lambda g, out, a, b: (g, None))
+    a, b = Value(1.0), Value(2.0)
+    seen: list[str] = []
+    b.register_hook(lambda g: seen.append("b"))
+    Value.apply(first_only, a, b).backward()
+    assert seen == []
+
+
+def test_registering_on_a_node_that_does_not_require_grad_is_pytorchs_error():
+    with pytest.raises(
+        RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"
+    ):
+        Tensor([1.0]).register_hook(lambda g: g)
+    with pytest.raises(RuntimeError, match="this Value has requires_grad=False"):
+        Value(1.0, requires_grad=False).register_hook(lambda g: g)
+    with pytest.raises(TypeError, match="takes a function hook"):
+        Value(1.0).register_hook(3)
+
+
+@pytest.mark.parametrize(
+    ("change", "torchs", "error", "words"),
+    [
+        (
+            lambda g: g.sum(),
+            lambda g: g.sum(),
+            RuntimeError,
+            r"hook '<lambda>' has changed the size of value: .*shape \(\) for a Tensor of shape \(2,\)",
+        ),
+        (
+            lambda g: g.float(),
+            lambda g: g.float(),
+            RuntimeError,
+            r"has changed the type of value \(was float64 got float32\)",
+        ),
+        (lambda g: 3.0, lambda g: 3.0, TypeError, "expected Tensor, but hook '<lambda>' returned 'float'"),
+        (lambda g: g.data * 2, lambda g: g.numpy() * 2, TypeError, "returned 'ndarray'"),
+    ],
+)
+def test_a_tensor_hook_returning_another_shape_dtype_or_kind_is_refused_before_any_grad_is_stored(
+    change, torchs, error, words
+):
+    torch = require_torch()
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    u = x * 2
+    u.register_hook(change)
+    with pytest.raises(error, match=words):
+        u.sum().backward()
+    assert x.grad is None
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    tu = tx * 2
+    tu.register_hook(torchs)
+    with pytest.raises(error):  # PyTorch refuses each too, with the same kind of error
+        tu.sum().backward()
+
+
+def test_a_value_hook_returning_a_non_number_is_refused():
+    v = Value(1.0)
+    v.register_hook(lambda g: "twice")
+    with pytest.raises(TypeError, match="expected a number, but hook '<lambda>' returned 'str'"):
+        (v * 2).backward()
+    assert v.grad == 0.0
+
+
+def test_the_registry_entry_leaves_with_its_node():
+    before = len(guards.hooks)
+    v = Value(1.0)
+    v.register_hook(lambda g: None)
+    assert len(guards.hooks) == before + 1
+    del v
+    gc.collect()
+    assert len(guards.hooks) == before
+
+
+def test_the_viewers_narrate_the_hooks_pass_and_leave_every_grad_as_found():
+    x = Value(2.0, label="x")
+    w = Value(-1.5, label="w")
+    u = x * w
+    u.register_hook(lambda g: g * 3)
+    x.register_hook(lambda g: g + 1)
+    loss = u.tanh()
+    steps = record_backward(loss)
+    assert (x.grad, w.grad, u.grad) == (0.0, 0.0, 0.0)
+    (step,) = [s for s in steps if s.node is u]
+    expected = 3 * (1 - math.tanh(-3.0) ** 2)
+    assert step.upstream == expected  # the hook's result is what u's rule received
+    list(backward_steps(loss))  # the live pass, run to the end, is backward()
+    live = (x.grad, w.grad)
+    x.zero_grad(), w.zero_grad()
+    loss.backward()
+    assert (x.grad, w.grad) == live == (expected * -1.5 + 1, expected * 2.0)
+
+
+@pytest.mark.engine("fast")
+@given(st.lists(finite, min_size=6, max_size=6), finite)
+def test_both_engines_give_the_same_bits_with_hooks_on_neurons_and_leaves(numbers, scale):
+    results = []
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            ws = [Value(n) for n in numbers[:3]]
+            xs = [Value(n) for n in numbers[3:]]
+            seen: list[float] = []
+            h = dot(ws, xs, 0.5, "relu")
+            h.register_hook(lambda g, seen=seen: seen.append(g) or g * scale)
+            ws[0].register_hook(lambda g, seen=seen: seen.append(g) or g - scale)
+            out = h * h + h
+            out.backward()
+            results.append([*seen, *(v.grad for v in ws + xs)])
+    assert len(results[0]) == len(results[1])
+    for ours, fast in zip(*results):  # (bit for bit, but for the sign of a zero: see fast.py)
+        assert same(ours, fast) or ours == fast == 0.0
+
+
+def test_grad_of_an_intermediate_input_is_its_hooks_result_as_pytorchs():
+    torch = require_torch()
+    x, tx = Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    u, tu = x * 3, tx * 3
+    u.register_hook(lambda g: g * 10)
+    tu.register_hook(lambda g: g * 10)
+    (gu,) = mg.grad((u * u).sum(), u)
+    (tgu,) = torch.autograd.grad((tu * tu).sum(), tu)
+    assert close_to_torch(gu, tgu.numpy())
+
+
+@pytest.mark.engine("fast")
+@given(vectors, vectors, finite)
+def test_both_engines_give_the_same_bits_with_hooks_on_tensors(xs, ws, scale):
+    results = []
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            x, w = Tensor(xs, requires_grad=True), Tensor(ws, requires_grad=True)
+            u = (x * w).relu()
+            u.register_hook(lambda g: g * scale)
+            w.register_hook(lambda g: g - scale)
+            (u * u + u.tanh()).sum().backward()
+            results.append(np.concatenate([x.grad, w.grad]))
+    assert results[0].tobytes() == results[1].tobytes()
