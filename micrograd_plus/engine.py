@@ -18,7 +18,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import guards, ieee, modes
+from . import guards, hooks, ieee, modes
 from .modes import no_grad, user_frame
 
 Fn = Callable[..., Any]
@@ -69,7 +69,7 @@ class Node:
     op = property(lambda self: "" if self._op is None else self._op.name)  # ('' for a leaf)
     is_leaf = property(lambda self: self._op is None)
     _version = property(guards.version_of)  # how many in-place changes the public API made to it
-    register_hook = guards.register_hook  # hook(grad) on each pass's gradient, which it may replace
+    register_hook = hooks.register_hook  # hook(grad) on each pass's gradient, which it may replace
 
     def _store_grad(self, total: Any) -> None:  # a pass's total: leaves add it, intermediates show it
         self.grad = self._grad_after(self.grad, total)
@@ -346,7 +346,7 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
     contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in `totals`
     (give it empty): every node of the walk, in order, to its sum so far (None: none)."""
     order = topological_order(*roots)
-    hooked = guards.hooked(order if hooks_of is None else hooks_of)  # mostly none
+    hooked = hooks.hooked(order if hooks_of is None else hooks_of)  # mostly none
     totals.update(dict.fromkeys(order))
     for root, seed in zip(roots, seeds):
         totals[root] = seed if totals[root] is None else totals[root] + seed
@@ -354,7 +354,7 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
     for node in order:
         g = totals[node]
         if hooked and node in hooked and g is not None:
-            g = totals[node] = guards.run_hooks(node, g, create_graph)
+            g = totals[node] = hooks.run_hooks(node, g, create_graph)
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made

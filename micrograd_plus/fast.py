@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, guards, ieee, modes
+from . import engine, guards, hooks, ieee, modes
 from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_rule
 from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
 from .tensors import Tensor, _on_arrays, quiet
@@ -349,12 +349,12 @@ def backward(self: Value, gradient: Any = None) -> None:
         self._sum = seed
         undefined: set[Node] = set()  # nodes that only rules' None reached: no gradient
         kernels = KERNELS
-        hooked = guards.hooked(order)  # (register_hook; mostly none)
+        hooked = hooks.hooked(order)  # (register_hook; mostly none)
         for node in order:
             op = node._op
             if op is None:  # a leaf's hooks: its total, 0.0 if only neurons that sent nothing led here
                 if hooked and node in hooked and (node._sum is not None or node not in undefined):
-                    node._sum = guards.run_hooks(node, 0.0 if node._sum is None else node._sum)
+                    node._sum = hooks.run_hooks(node, 0.0 if node._sum is None else node._sum)
                 continue
             g = node._sum
             if g is None:
@@ -363,7 +363,7 @@ def backward(self: Value, gradient: Any = None) -> None:
                     continue
                 g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
             if hooked and node in hooked:
-                g = node._sum = guards.run_hooks(node, g)
+                g = node._sum = hooks.run_hooks(node, g)
             kernel = kernels.get(op)
             if kernel is not None:
                 kernel(g, node)
@@ -432,12 +432,12 @@ def _tensor_walk(order: list[Node]) -> None:
     """Each node's rule, in `order`, its contributions summed into its parents' `_sum`."""
     now = guards.clock[0]
     faster = FASTER_RULES
-    hooked = guards.hooked(order)  # (register_hook; mostly none)
+    hooked = hooks.hooked(order)  # (register_hook; mostly none)
     for node in order:
         op = node._op
         g = node._sum
         if hooked and node in hooked and g is not None:
-            g = node._sum = guards.run_hooks(node, g)
+            g = node._sum = hooks.run_hooks(node, g)
         if op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made

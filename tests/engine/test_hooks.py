@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import micrograd_plus as mg
-from micrograd_plus import Tensor, Value, guards
+from micrograd_plus import Tensor, Value, hooks
 from micrograd_plus.engine import dot
 from micrograd_plus.viz.trace import backward_steps, record_backward
 
@@ -283,13 +283,13 @@ def test_a_value_hook_returning_a_non_number_is_refused():
 
 
 def test_the_registry_entry_leaves_with_its_node():
-    before = len(guards.hooks)
+    before = len(hooks.hooks)
     v = Value(1.0)
     v.register_hook(lambda g: None)
-    assert len(guards.hooks) == before + 1
+    assert len(hooks.hooks) == before + 1
     del v
     gc.collect()
-    assert len(guards.hooks) == before
+    assert len(hooks.hooks) == before
 
 
 def test_the_viewers_narrate_the_hooks_pass_and_leave_every_grad_as_found():
