@@ -207,8 +207,17 @@ def load(
         raise TypeError("load(model, path) takes no max_bytes: the model's own entries bound what is read")
     source = check_path(path, "load")
     current = _state_arrays(module)
+    limit = _FILE_ALLOWANCE + sum(
+        _WIDEST * array.size + _ENTRY_ALLOWANCE + 8 * len(name.encode()) for name, array in current.items()
+    )
     with open(source, "rb") as file:
-        content = _read_bounded(file, source, current)
+        content = _read_bounded(
+            file,
+            source,
+            limit,
+            f"the {len(current)} entries of this module can fill ({limit} bytes at most): was it "
+            "saved from a bigger model?",
+        )
     state = _read(content, source, current)
     try:
         module.load_state_dict(state)
@@ -225,10 +234,7 @@ def _load_state(path: Any, max_bytes: int | None) -> dict[str, np.ndarray]:
     if type(limit) is not int or limit < 0:
         raise TypeError(f"max_bytes must be a whole number of bytes, got {short_repr(max_bytes, 60)}")
     with open(source, "rb") as file:
-        content = file.read(limit + 1)
-    _refuse_checkpoint(content, source)
-    if len(content) > limit:
-        raise LoadError(f"{source!r} is larger than max_bytes={limit}: pass a larger max_bytes to load it")
+        content = _read_bounded(file, source, limit, f"max_bytes={limit}: pass a larger max_bytes to load it")
     arrays = _read(content, source, None, limit)
     return {name: np.array(array, dtype=array.dtype.newbyteorder("=")) for name, array in arrays.items()}
 
@@ -238,7 +244,6 @@ def _read(
 ) -> dict[str, np.ndarray]:
     """The arrays of a file's `content`, checked against a module's `current` entries, or
     (None) checked to be numbers and to expand to no more than `max_bytes`."""
-    _refuse_checkpoint(content, source)
     if _is_safetensors(source):
         return _read_safetensors(content, source, current)
     return _read_archive(content, source, current, max_bytes)
@@ -259,20 +264,15 @@ def _refuse_checkpoint(content: bytes, source: str) -> None:
         )
 
 
-def _read_bounded(file: Any, source: str, current: dict[str, np.ndarray]) -> bytes:
-    """The file's bytes, refused unread beyond what the module's entries can fill: neither a
-    zip directory nor a safetensors header can then take much memory, and a file that never
-    ends (a pipe, a device) is not read to its end."""
-    limit = _FILE_ALLOWANCE + sum(
-        _WIDEST * array.size + _ENTRY_ALLOWANCE + 8 * len(name.encode()) for name, array in current.items()
-    )
+def _read_bounded(file: Any, source: str, limit: int, beyond: str) -> bytes:
+    """The file's bytes, refused unread beyond `limit` (saying it is larger than `beyond`):
+    neither a zip directory nor a safetensors header can then take much memory, and a file
+    that never ends (a pipe, a device) is not read to its end. A checkpoint, bigger than its
+    model's file, is named as one first."""
     content = file.read(limit + 1)
+    _refuse_checkpoint(content, source)
     if len(content) > limit:
-        _refuse_checkpoint(content, source)  # (a checkpoint is bigger than its model)
-        raise LoadError(
-            f"{source!r} is larger than the {len(current)} entries of this module can fill "
-            f"({limit} bytes at most): was it saved from a bigger model?"
-        )
+        raise LoadError(f"{source!r} is larger than {beyond}")
     return content
 
 

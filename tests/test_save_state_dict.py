@@ -258,7 +258,7 @@ def test_a_checkpoint_is_refused_by_load_naming_load_checkpoint(tmp_path):
         load(net, path)
     # a checkpoint with an optimizer's state is larger than the model's file can be: still named
     save_checkpoint(
-        {"model": net.state_dict(), "optimizer": _optimizer_state(), "pad": np.zeros(10_000)}, path
+        {"model": net.state_dict(), "optimizer": _optimizer_state(), "pad": np.zeros(100_000)}, path
     )
     with pytest.raises(LoadError, match=r"is a checkpoint written by save_checkpoint\(\)"):
         load(net, path)
