@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
-from .io import LoadError, PathLike, check_path, safetensors_header, write_atomically
+from .io import STRUCTURE_KEY, LoadError, PathLike, check_path, safetensors_header, write_atomically
 
-STRUCTURE_KEY = "micrograd_plus.checkpoint"  # the metadata entry that holds the JSON
 MAX_DEPTH = 64  # nesting deeper than this is refused (a checkpoint is a few levels deep)
 MAX_STRUCTURE_BYTES = 16 * 2**20  # a checkpoint's JSON is kilobytes: more is refused unparsed
 _CONTAINERS = {"dict": dict, "Counter": Counter}  # the mappings kept, by their JSON tag
 _SEQUENCES = {"list": list, "tuple": tuple}
 _PLAIN = (bool, int, float, str)  # kept in the JSON as they are (exactly these types)
 _NUMBERS = "biuf"  # the array dtype kinds kept: bool, int, unsigned, float
+_USE_LOAD = "read it with load(path) or load(model, path)"
 
 
 def save_checkpoint(checkpoint: dict[str, Any], path: PathLike) -> None:
@@ -85,9 +85,19 @@ def load_checkpoint(path: PathLike, max_bytes: int = 2**30) -> dict[str, Any]:
             f"{not_ours}: it holds a tensor of dtype {error.args[0]}, which numpy lacks"
         ) from error
     except Exception as error:
+        if content.startswith(b"PK"):  # a zip: an .npz archive
+            raise LoadError(
+                f"{not_ours}: it is an .npz archive of named arrays, as save() writes: {_USE_LOAD}"
+            ) from error
         raise LoadError(f"{not_ours}: {type(error).__name__}: {error}") from error
     header = safetensors_header(content)
-    text = header.get("__metadata__", {}).get(STRUCTURE_KEY, "")
+    metadata = header.get("__metadata__", {})
+    if STRUCTURE_KEY not in metadata:
+        raise LoadError(
+            f"{not_ours}: it holds named tensors alone (a state dict, as save() and safetensors' "
+            f"save_file write): {_USE_LOAD}"
+        )
+    text = metadata[STRUCTURE_KEY]
     if not text or len(text) > MAX_STRUCTURE_BYTES:
         raise LoadError(f"{not_ours}: its metadata has no {STRUCTURE_KEY!r} entry of at most 16 MiB")
     try:

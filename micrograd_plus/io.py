@@ -1,5 +1,9 @@
 """Save and load a module's state as `.npz` or `.safetensors`, never with pickle.
 
+`save(model, path)` and `load(model, path)` move a model's weights; PyTorch's habit
+`torch.save(net.state_dict(), PATH)` / `net.load_state_dict(torch.load(PATH))` works too:
+`save` takes a state dict, and `load(path)` gives one back.
+
 Pickle runs code while it loads, so a parameter file from the internet could do anything.
 Both formats hold only plain arrays, one per entry of `module.state_dict()`, under its
 dotted name (a Value as a 0-d float64 array, a Tensor or buffer as its array):
@@ -10,23 +14,27 @@ dotted name (a Value as a 0-d float64 array, a Tensor or buffer as its array):
 
 The path's suffix picks the format. A file is checked against the module before anything
 is copied into it, and the memory a load takes is bounded by what the module's own entries
-need, however the file was crafted.
+need (`max_bytes` without a module), however the file was crafted. What holds more than named
+arrays (an optimizer's state, a whole run) is a checkpoint: see checkpoints.py.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import secrets
 import zipfile
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, overload
 
 import numpy as np
 import safetensors.numpy
 
+from .engine import Node
+from .guards import short_repr
 from .nn.module import Module
 
 PathLike = str | os.PathLike
@@ -42,6 +50,13 @@ _WIDEST = 16  # bytes per number of the widest dtype accepted (numpy's long doub
 # converted to a float parameter's dtype (as PyTorch's load_state_dict copies them), while an
 # integer buffer such as a step count takes integers only.
 _ACCEPTED = {"f": ("fiu", "real numbers"), "i": ("iu", "integers"), "u": ("iu", "integers")}
+_NUMBERS = "biuf"  # the dtype kinds a state dict saved or loaded without a module holds
+
+STRUCTURE_KEY = "micrograd_plus.checkpoint"  # the metadata entry that marks a checkpoint's file
+_USE_CHECKPOINTS = (
+    "save_checkpoint(obj, path) and load_checkpoint(path), which keep nested dicts, lists and "
+    "numbers (an optimizer's state_dict(), a whole run)"
+)
 
 
 class LoadError(ValueError):
@@ -50,21 +65,60 @@ class LoadError(ValueError):
     dtypes than the module's."""
 
 
-def save(module: Module, path: PathLike) -> None:
-    """Write `module.state_dict()` to `path`: a `.safetensors` file when the path ends with
-    that suffix, an `.npz` archive otherwise (the path is used as given, no suffix added).
+def save(obj: Module | dict[str, Any], path: PathLike) -> None:
+    """Write a module's `state_dict()`, or a state dict itself (PyTorch's
+    `torch.save(net.state_dict(), PATH)`), to `path`: a `.safetensors` file when the path ends
+    with that suffix, an `.npz` archive otherwise (the path is used as given, no suffix added).
+
+    A state dict is a flat dict of name -> array: numpy arrays of numbers, Tensors (their
+    arrays) and numbers. Nested dicts, lists and other values (an optimizer's state dict) are
+    refused with a TypeError naming `save_checkpoint`, which keeps them.
 
     The write is atomic: the file goes to a temporary file in the same folder, which then
     replaces `path` in one step (`os.replace`), so an interrupted save leaves any previous
-    file intact. Raises TypeError for a non-Module or a path that is not a str or
-    os.PathLike, ValueError for an entry whose dtype safetensors cannot store (such as
-    complex128), and OSError when the folder cannot be written.
+    file intact. Raises TypeError for anything else than a Module or a state dict, or a path
+    that is not a str or os.PathLike, ValueError for an entry whose dtype safetensors cannot
+    store (such as complex128), and OSError when the folder cannot be written.
     """
-    _check_module(module, "save")
+    arrays = _state_arrays(obj) if isinstance(obj, Module) else _given_arrays(obj)
     target = check_path(path, "save")
-    arrays = _state_arrays(module)
     write = _write_safetensors if _is_safetensors(target) else _write_archive
     write_atomically(target, lambda file: write(file, arrays))
+
+
+def _given_arrays(state: Any) -> dict[str, np.ndarray]:
+    """A state dict given to `save` as contiguous arrays, or a TypeError saying what to use."""
+    if not isinstance(state, dict):
+        raise TypeError(
+            f"save() takes a Module (such as an MLP) or a state dict (a dict of name -> array, as "
+            f"model.state_dict() gives), got {type(state).__name__}: {short_repr(state, 60)}"
+        )
+    if {"state", "param_groups"} <= state.keys():
+        raise TypeError(
+            "save() got an optimizer's state_dict(), which holds nested dicts and lists, not named "
+            f"arrays: use {_USE_CHECKPOINTS}"
+        )
+    arrays = {}
+    for name, value in state.items():
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise TypeError(
+                f"save(): a state dict's keys are parameter names (non-empty str other than "
+                f"'__metadata__'), got {short_repr(name, 60)}; for other keys use {_USE_CHECKPOINTS}"
+            )
+        data = value.data if isinstance(value, Node) else value
+        if not isinstance(data, (np.ndarray, np.generic, int, float)) or isinstance(data, bool):
+            raise TypeError(
+                f"save(state_dict, path) writes a dict of name -> array; the entry {name!r} is of type "
+                f"{type(value).__name__}: {short_repr(value, 60)}; use {_USE_CHECKPOINTS}"
+            )
+        array = np.asarray(data, order="C")
+        if array.dtype.kind not in _NUMBERS:
+            raise TypeError(
+                f"save(): the entry {name!r} holds {array.dtype}, not numbers: a state dict's arrays "
+                "hold bools, integers or floats"
+            )
+        arrays[name] = array
+    return arrays
 
 
 def write_atomically(target: str, write: Callable[[BinaryIO], object]) -> None:
@@ -103,62 +157,131 @@ def _write_safetensors(file: Any, arrays: dict[str, np.ndarray]) -> None:
         data = safetensors.numpy.save(arrays)
     except Exception as error:  # a dtype the format has no code for, such as complex128
         raise ValueError(
-            f"save() cannot write this module as .safetensors: {error}; convert its parameters to "
-            "float32 or float64, or save it as .npz"
+            f"save() cannot write these arrays as .safetensors: {error}; convert them to "
+            "float32 or float64, or save them as .npz"
         ) from error
     file.write(data)
 
 
-def load(module: Module, path: PathLike) -> None:
-    """Load a file written by `save` (or by `np.savez`, or `safetensors` from PyTorch) from
-    `path` into `module`, in place; the suffix `.safetensors` picks that format, any other
-    an `.npz` archive.
+@overload
+def load(module: PathLike, path: None = None, *, max_bytes: int | None = None) -> dict[str, np.ndarray]: ...
+@overload
+def load(module: Module, path: PathLike, *, max_bytes: None = None) -> None: ...
+def load(
+    module: Module | PathLike, path: PathLike | None = None, *, max_bytes: int | None = None
+) -> dict[str, np.ndarray] | None:
+    """`load(model, path)`: load a file written by `save` (or by `np.savez`, or `safetensors`
+    from PyTorch) into `model`, in place. `load(path)`: the state dict the file holds, as
+    `model.state_dict()` gives one (name -> numpy array; a Value's number as a 0-d array), for
+    PyTorch's habit `net.load_state_dict(torch.load(PATH))`. The suffix `.safetensors` picks
+    that format, any other an `.npz` archive.
 
     Nothing in the file can execute code: `.npy` members are read with `allow_pickle=False`
-    and safetensors holds no objects. Every name of `module.state_dict()` must be in the
-    file once, with its shape and a dtype it accepts (real numbers for a float parameter,
-    converted to its dtype; integers for an integer buffer), and nothing else; the module is
-    changed only when every entry is valid (all or nothing).
+    and safetensors holds no objects. Into a model, every name of `model.state_dict()` must
+    be in the file once, with its shape and a dtype it accepts (real numbers for a float
+    parameter, converted to its dtype; integers for an integer buffer), and nothing else; the
+    model is changed only when every entry is valid (all or nothing). Without a model, every
+    entry must be an array of numbers (bool, int or float).
 
     Raises LoadError (a ValueError), and nothing else, for any file that is not a valid
-    parameter file for this module: random bytes, a truncated or empty file, pickled data,
-    missing, repeated or extra names, wrong shapes or non-numeric arrays, or a file larger
-    than this module's entries can need. Raises TypeError for a non-Module or a path that is
-    not a str or os.PathLike, and OSError (such as FileNotFoundError) when the file cannot be
-    opened.
+    parameter file (for this model): random bytes, a truncated or empty file, pickled data, a
+    checkpoint (read it with `load_checkpoint`), missing, repeated or extra names, wrong shapes
+    or non-numeric arrays, or a file larger than the model's entries can need (than
+    `max_bytes`, 1 GiB by default, without a model). Raises TypeError for a first argument that
+    is neither a Module nor a path, or a path that is not a str or os.PathLike, and OSError
+    (such as FileNotFoundError) when the file cannot be opened.
     """
-    _check_module(module, "load")
+    if path is None:
+        if isinstance(module, Module):
+            raise TypeError(
+                f"load() got a {type(module).__name__} and no file: load(model, path) loads the file "
+                "into the model, load(path) returns the state dict it holds"
+            )
+        return _load_state(module, max_bytes)
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"load() takes a Module (such as an MLP) and a path, or a path alone, got "
+            f"{type(module).__name__}: {short_repr(module, 60)}"
+        )
+    if max_bytes is not None:
+        raise TypeError("load(model, path) takes no max_bytes: the model's own entries bound what is read")
     source = check_path(path, "load")
     current = _state_arrays(module)
+    limit = _FILE_ALLOWANCE + sum(
+        _WIDEST * array.size + _ENTRY_ALLOWANCE + 8 * len(name.encode()) for name, array in current.items()
+    )
     with open(source, "rb") as file:
-        content = _read_bounded(file, source, current)
-    read = _read_safetensors if _is_safetensors(source) else _read_archive
-    state = read(content, source, current)
+        content = _read_bounded(
+            file,
+            source,
+            limit,
+            f"the {len(current)} entries of this module can fill ({limit} bytes at most): was it "
+            "saved from a bigger model?",
+        )
+    state = _read(content, source, current)
     try:
         module.load_state_dict(state)
     except (TypeError, ValueError) as error:  # pragma: no cover - the reader validated all of it
         raise LoadError(f"{source!r}: {error}") from error
+    return None
 
 
-def _read_bounded(file: Any, source: str, current: dict[str, np.ndarray]) -> bytes:
-    """The file's bytes, refused unread beyond what the module's entries can fill: neither a
-    zip directory nor a safetensors header can then take much memory, and a file that never
-    ends (a pipe, a device) is not read to its end."""
-    limit = _FILE_ALLOWANCE + sum(
-        _WIDEST * array.size + _ENTRY_ALLOWANCE + 8 * len(name.encode()) for name, array in current.items()
-    )
-    content = file.read(limit + 1)
-    if len(content) > limit:
+def _load_state(path: Any, max_bytes: int | None) -> dict[str, np.ndarray]:
+    """`load(path)`: the file's arrays, read without a module to check them against, so
+    bounded by `max_bytes` instead; writable, in native byte order, as `state_dict()` gives."""
+    source = check_path(path, "load")
+    limit = 2**30 if max_bytes is None else max_bytes
+    if type(limit) is not int or limit < 0:
+        raise TypeError(f"max_bytes must be a whole number of bytes, got {short_repr(max_bytes, 60)}")
+    with open(source, "rb") as file:
+        content = _read_bounded(file, source, limit, f"max_bytes={limit}: pass a larger max_bytes to load it")
+    arrays = _read(content, source, None, limit)
+    return {name: np.array(array, dtype=array.dtype.newbyteorder("=")) for name, array in arrays.items()}
+
+
+def _read(
+    content: bytes, source: str, current: dict[str, np.ndarray] | None, max_bytes: int = 0
+) -> dict[str, np.ndarray]:
+    """The arrays of a file's `content`, checked against a module's `current` entries, or
+    (None) checked to be numbers and to expand to no more than `max_bytes`."""
+    if _is_safetensors(source):
+        return _read_safetensors(content, source, current)
+    return _read_archive(content, source, current, max_bytes)
+
+
+def _refuse_checkpoint(content: bytes, source: str) -> None:
+    """A checkpoint's tensors are named by their place in it (`model.0.weight`), not as the
+    model's: its file is refused, naming the function that reads it."""
+    try:
+        metadata = safetensors_header(content).get("__metadata__")
+        marked = isinstance(metadata, dict) and STRUCTURE_KEY in metadata
+    except Exception:  # not safetensors, or cut: the readers say what is wrong
+        return
+    if marked:
         raise LoadError(
-            f"{source!r} is larger than the {len(current)} entries of this module can fill "
-            f"({limit} bytes at most): was it saved from a bigger model?"
+            f"{source!r} is a checkpoint written by save_checkpoint(), not a state dict: read it with "
+            "load_checkpoint(path) and pass its model's part to model.load_state_dict(...)"
         )
+
+
+def _read_bounded(file: Any, source: str, limit: int, beyond: str) -> bytes:
+    """The file's bytes, refused unread beyond `limit` (saying it is larger than `beyond`):
+    neither a zip directory nor a safetensors header can then take much memory, and a file
+    that never ends (a pipe, a device) is not read to its end. A checkpoint, bigger than its
+    model's file, is named as one first."""
+    content = file.read(limit + 1)
+    _refuse_checkpoint(content, source)
+    if len(content) > limit:
+        raise LoadError(f"{source!r} is larger than {beyond}")
     return content
 
 
-def _read_archive(content: bytes, source: str, current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _read_archive(
+    content: bytes, source: str, current: dict[str, np.ndarray] | None, max_bytes: int
+) -> dict[str, np.ndarray]:
     """Every member of the zip, opened by its own directory entry (never looked up by a name
-    that could match another member), checked, then read to exactly its declared size."""
+    that could match another member), checked, then read to exactly its declared size. Without
+    a module's `current` entries to bound them, the members may expand to `max_bytes` in all."""
     if content.startswith(b"\x93NUMPY"):
         raise LoadError(
             f"{source!r} holds a single .npy array, not an .npz archive of named parameters "
@@ -180,14 +303,22 @@ def _read_archive(content: bytes, source: str, current: dict[str, np.ndarray]) -
                     f"{source!r} holds a member {info.filename!r} that is not an .npy array: "
                     "save() writes one <name>.npy member per entry and nothing else"
                 )
-        _check_names(source, [info.filename[: -len(".npy")] for info in members], current)
+        names = [info.filename[: -len(".npy")] for info in members]
+        _check_names(source, names, current)
+        expanded = sum(info.file_size for info in members)
+        if current is None and expanded > max_bytes:
+            raise LoadError(
+                f"{source!r} expands to {expanded} bytes, more than max_bytes={max_bytes}: pass a "
+                "larger max_bytes to load it"
+            )
         return {
-            info.filename[: -len(".npy")]: _read_member(archive, info, source, current) for info in members
+            name: _read_member(archive, info, source, None if current is None else current[name])
+            for name, info in zip(names, members)
         }
 
 
 def _read_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, current: dict[str, np.ndarray]
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, expected: np.ndarray | None
 ) -> np.ndarray:
     """One `.npy` member: its header is read and checked first, so a crafted header cannot
     make numpy allocate a huge array, and no more bytes are decompressed than it declares."""
@@ -200,8 +331,9 @@ def _read_member(
     try:
         with archive.open(info) as member:
             shape, fortran_order, dtype = _npy_header(member, name, source)
-            _check_entry(source, name, dtype, shape, current[name])
-            declared = member.tell() + dtype.itemsize * current[name].size
+            _check_entry(source, name, dtype, shape, expected)
+            size = math.prod(shape) if expected is None else expected.size
+            declared = member.tell() + dtype.itemsize * size
             if info.file_size != declared:
                 raise LoadError(
                     f"{source!r}: entry {name!r} is {info.file_size} bytes, but its header declares "
@@ -231,7 +363,9 @@ def _npy_header(file: Any, name: str, source: str) -> tuple[tuple[int, ...], boo
     return tuple(shape), fortran_order, dtype
 
 
-def _read_safetensors(content: bytes, source: str, current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _read_safetensors(
+    content: bytes, source: str, current: dict[str, np.ndarray] | None
+) -> dict[str, np.ndarray]:
     """The file through `safetensors.numpy`, whose parser checks the header's offsets and
     sizes against the data; then names, dtypes and shapes."""
     try:
@@ -245,8 +379,11 @@ def _read_safetensors(content: bytes, source: str, current: dict[str, np.ndarray
     except Exception as error:
         raise LoadError(f"{source!r} is not a valid safetensors file: {_why(error)}") from error
     _check_names(source, names, current)
-    for name, entry in current.items():  # in the module's order, so the first problem is named first
-        _check_entry(source, name, arrays[name].dtype, arrays[name].shape, entry)
+    # in the module's order, so the first problem is named first
+    for name in names if current is None else current:
+        _check_entry(
+            source, name, arrays[name].dtype, arrays[name].shape, None if current is None else current[name]
+        )
     return arrays
 
 
@@ -265,11 +402,14 @@ def safetensors_header(content: bytes, object_pairs_hook: Callable[[Any], Any] |
     return json.loads(content[8 : 8 + length], object_pairs_hook=object_pairs_hook)
 
 
-def _check_names(source: str, names: list[str], current: dict[str, np.ndarray]) -> None:
+def _check_names(source: str, names: list[str], current: dict[str, np.ndarray] | None) -> None:
+    """Each name once and, given a module's `current` entries, exactly theirs."""
     counts = Counter(names)
     repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         raise LoadError(f"{source!r} holds {_some(repeated)} more than once: which one is meant is ambiguous")
+    if current is None:
+        return
     missing = sorted(set(current) - set(counts))
     unexpected = sorted(set(counts) - set(current))
     if missing or unexpected:
@@ -281,8 +421,13 @@ def _check_names(source: str, names: list[str], current: dict[str, np.ndarray]) 
 
 
 def _check_entry(
-    source: str, name: str, dtype: np.dtype, shape: tuple[int, ...], current: np.ndarray
+    source: str, name: str, dtype: np.dtype, shape: tuple[int, ...], current: np.ndarray | None
 ) -> None:
+    """An entry of `dtype` and `shape` fits the module's `current` one, or (None) holds numbers."""
+    if current is None:
+        if dtype.kind not in _NUMBERS:
+            raise LoadError(f"{source!r}: entry {name!r} holds {dtype}, not numbers (bool, int or float)")
+        return
     kinds, what = _ACCEPTED.get(current.dtype.kind, (current.dtype.kind, str(current.dtype)))
     if dtype.kind not in kinds:
         raise LoadError(f"{source!r}: entry {name!r} holds {dtype}, not {what}")
@@ -320,13 +465,6 @@ def _state_arrays(module: Module) -> dict[str, np.ndarray]:
 
 def _is_safetensors(path: str) -> bool:
     return path.lower().endswith(".safetensors")
-
-
-def _check_module(module: Any, function: str) -> None:
-    if not isinstance(module, Module):
-        raise TypeError(
-            f"{function}() takes a Module (such as an MLP), got {type(module).__name__}: {module!r:.60}"
-        )
 
 
 def check_path(path: Any, function: str, example: str = "model.npz") -> str:

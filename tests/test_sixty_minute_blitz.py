@@ -20,8 +20,8 @@ What does not port line for line (see docs/porting-table.md):
 - `grad_fn` names a step by its Op (`'mean'`, `'linear'`, `'AccumulateGrad'`), not by PyTorch's
   class (`MseLossBackward0`); `MSELoss` is recorded as its parts, so the chain differs from
   PyTorch's while reaching the same parameters.
-- `torch.save(net.state_dict(), PATH)` / `torch.load(PATH)` are `save_checkpoint` /
-  `load_checkpoint` (safetensors and JSON, never pickle).
+- `torch.save(net.state_dict(), PATH)` / `torch.load(PATH)` are `save` / `load` (a
+  safetensors or .npz file of named arrays, never pickle).
 - Random numbers differ between the libraries: where the tutorial's results depend on them they
   are given (RNG below); where it only shows them, their shape, dtype and range are compared.
 - The accelerator lines run as written and find none: the CPU is the one device.
@@ -60,9 +60,9 @@ def class_labels(torch: ModuleType, labels: np.ndarray) -> Any:
 
 
 def saving(torch: ModuleType) -> tuple[Any, Any]:
-    """`torch.save` and `torch.load`, or `save_checkpoint` and `load_checkpoint` (no pickle)."""
+    """`torch.save` and `torch.load`, or `save` and `load` (no pickle)."""
     if torch is micrograd_plus:
-        return micrograd_plus.save_checkpoint, micrograd_plus.load_checkpoint
+        return micrograd_plus.save, micrograd_plus.load
     return torch.save, lambda path: torch.load(path, weights_only=True)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .module import Module, checked_child_name
+from .module import Module, checked_child_name, indented
 
 
 def _checked_module(module: Any, where: str) -> Module:
@@ -62,8 +62,22 @@ class ModuleList(Module):
         return iter(self._modules)
 
     def __repr__(self) -> str:
-        inner = "".join(f"\n  ({i}): {m!r}" for i, m in enumerate(self._modules))
-        return f"ModuleList({inner}\n)"
+        """Module's layout, with a run of modules that print alike shown once, as PyTorch's:
+        `(0-11): 12 x Block(...)`."""
+        runs: list[tuple[int, int, str]] = []  # (first index, last index, repr)
+        for i, m in enumerate(self._modules):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1] = (runs[-1][0], i, text)
+            else:
+                runs.append((i, i, text))
+        lines = [
+            f"({first}): {text}" if first == last else f"({first}-{last}): {last - first + 1} x {text}"
+            for first, last, text in runs
+        ]
+        body = "".join(f"\n  {indented(line)}" for line in lines)
+        name = type(self).__name__
+        return f"{name}({body}\n)" if body else f"{name}()"
 
 
 class ModuleDict(Module):
@@ -117,7 +131,3 @@ class ModuleDict(Module):
                     f"ModuleDict.update() takes a mapping or (name, module) pairs, got {pair!r:.60}"
                 )
             self[pair[0]] = pair[1]
-
-    def __repr__(self) -> str:
-        inner = "".join(f"\n  ({k}): {m!r}" for k, m in self._modules.items())
-        return f"ModuleDict({inner}\n)"

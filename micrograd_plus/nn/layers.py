@@ -138,10 +138,15 @@ class Conv2d(Module):
         )
 
     def __repr__(self) -> str:
-        return (
-            f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups})"
-        )
+        # PyTorch's: the sizes and stride, then only the settings that differ from the defaults
+        shown = [
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        ]
+        shown += [f"padding={self.padding}"] if self.padding != (0, 0) else []
+        shown += [f"dilation={self.dilation}"] if self.dilation != (1, 1) else []
+        shown += [f"groups={self.groups}"] if self.groups != 1 else []
+        shown += ["bias=False"] if self.bias is None else []
+        return f"Conv2d({', '.join(shown)})"
 
 
 class MaxPool2d(Module):
@@ -328,10 +333,6 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._layers.values())
-
-    def __repr__(self) -> str:
-        inner = "".join(f"\n  ({name}): {m!r}" for name, m in self._layers.items())
-        return f"Sequential({inner}\n)"
 
 
 def _checked_layer(module: Any, where: str) -> Module:

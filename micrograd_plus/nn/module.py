@@ -119,6 +119,23 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    def extra_repr(self) -> str:
+        """The module's own settings, shown inside the parentheses of its repr (PyTorch's hook):
+        override it to return, say, "in_features=2, out_features=3"; lines apart on lines apart."""
+        return ""
+
+    def __repr__(self) -> str:
+        """PyTorch's layout, so that `print(net)` shows a model's structure: `Net()` alone, or
+        the `extra_repr` lines, then each sub-module as `(attribute): repr`, indented, nested."""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [(name, m) for name, m in self._members() if isinstance(m, Module)]
+        lines += [f"({name}): {indented(repr(child))}" for name, child in children]
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        body = "".join(f"\n  {line}" for line in lines)
+        return f"{type(self).__name__}({body}\n)" if body else f"{type(self).__name__}()"
+
     def _members(self) -> Iterator[tuple[str, Any]]:
         """(name, member) for each attribute that is a node or a module, lists unrolled."""
         for name, value in vars(self).items():
@@ -351,6 +368,13 @@ def checked_child_name(name: Any, what: str) -> str:
             f"name, as 'fc1.weight'), got {name!r:.60}"
         )
     return name
+
+
+def indented(text: str, spaces: int = 2) -> str:
+    """`text` with every line but the first indented (blank ones left empty): a sub-module's
+    repr inside its parent's, as PyTorch's `_addindent`."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *((" " * spaces + line if line.strip() else "") for line in rest)])
 
 
 def reset_gradients(parameters: Iterable[Any], set_to_none: bool = True) -> None:

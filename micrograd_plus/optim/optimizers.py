@@ -425,9 +425,14 @@ class Optimizer:
         return buffer[:size] if like.ndim == 1 else buffer[:size].reshape(like.shape)
 
     def __repr__(self) -> str:
-        lrs = sorted({group["lr"] for group in self.param_groups})
-        lr = lrs[0] if len(lrs) == 1 else lrs
-        return f"{type(self).__name__}(lr={lr}, {len(self.params)} parameters)"
+        """PyTorch's layout: each parameter group in order, with every option it holds by name,
+        so that a group's own lr (or momentum) reads as that group's, as PyTorch users know it."""
+        groups = "".join(
+            f"\nParameter Group {i}\n"
+            + "".join(f"    {key}: {group[key]}\n" for key in sorted(group) if key != "params")
+            for i, group in enumerate(self.param_groups)
+        )
+        return f"{type(self).__name__} ({groups})"
 
 
 # Each `_update` returns the new data. Arrays are updated in place (`data -= ...`), so a
