@@ -236,8 +236,10 @@ class Value(Node):
     __lt__, __le__, __gt__, __ge__ = map(_comparison, (operator.lt, operator.le, operator.gt, operator.ge))
     # fmt: on
 
-    def backward(self, gradient: Any = None) -> None:
-        """The chain rule back to every Value this one depends on: leaves add to `.grad`, others show it."""
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:  # fmt: skip
+        """The chain rule back to every Value this one depends on: leaves add to `.grad`, others show
+        it. PyTorch's options: the graph is always kept; for `create_graph=True`, use grad()."""
+        guards.check_backward_options(create_graph)
         backward(self, gradient)  # the function `backward` at the end of this file
 
     def zero_grad(self) -> None:

@@ -332,10 +332,14 @@ def _order(root: Node) -> list[Node]:
     return order
 
 
-def backward(self: Value, gradient: Any = None) -> None:
+def backward(
+    self: Value, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
     """Apply the chain rule from this Value to every Value it depends on: leaves add this
     pass's gradient to `.grad` (twice doubles it), intermediates show this pass's. The
-    graph is kept, so calling it again is allowed."""
+    graph is kept, so calling it again is allowed (`retain_graph` changes nothing); for
+    `create_graph=True`, use grad()."""
+    guards.check_backward_options(create_graph)
     if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
         return engine.backward(self, gradient)
     seed = 1.0 if gradient is None else self._raw(gradient)
@@ -402,13 +406,17 @@ def backward(self: Value, gradient: Any = None) -> None:
     return None
 
 
-def tensor_backward(self: Tensor, gradient: Any = None) -> None:
+def tensor_backward(
+    self: Tensor, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
     """Apply the chain rule from this Tensor to every Tensor it depends on.
 
     `gradient` is required unless the Tensor has one element. Leaves add this pass's
     gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
-    only after `retain_grad()`. The graph is kept, so calling it again is allowed.
+    only after `retain_grad()`. The graph is kept, so calling it again is allowed
+    (`retain_graph` changes nothing); for `create_graph=True`, use grad().
     """
+    guards.check_backward_options(create_graph)
     # engine.backward's pass, bit for bit: the same order, the same rules on the same arrays,
     # the same sums in the same order, with the running sums in the nodes (`Node._sum`).
     if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
@@ -506,6 +514,8 @@ for _name, _op in _OPERATORS.items():
     )
 _reference_neurons = engine.neurons
 _reference_tensor_backward = Tensor.backward
+# They become methods: Python's own messages (an unknown keyword) name them as the user calls them.
+backward.__qualname__, tensor_backward.__qualname__ = "Value.backward", "Tensor.backward"
 _current = ["reference"]
 
 

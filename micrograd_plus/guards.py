@@ -104,6 +104,17 @@ def check_layer(
             )
 
 
+def check_backward_options(create_graph: Any) -> None:
+    """PyTorch's options of `backward()`: the graph is always kept here (`retain_graph` changes
+    nothing), and `.grad` holds raw data, so `create_graph=True` is refused, naming grad()."""
+    if create_graph:
+        raise ValueError(
+            "backward(create_graph=True) is not supported: .grad holds plain numbers here (arrays, floats), "
+            "not nodes with a graph; use mg.autograd.grad(outputs, inputs, create_graph=True), which "
+            "returns the gradients as Tensors (or Values) that can be differentiated again"
+        )
+
+
 def check_roots(roots: Sequence[Any]) -> None:
     """A backward pass needs outputs (`roots`, in order) that require grad; PyTorch's words,
     naming the first that does not by its place."""

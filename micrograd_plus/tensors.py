@@ -1060,13 +1060,17 @@ class Tensor(Node):
             extras.append(f"label={self.label!r}")
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
-    def backward(self, gradient: Any = None) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Apply the chain rule from this Tensor to every Tensor it depends on.
 
         `gradient` is required unless the Tensor has one element. Leaves add this pass's
         gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
-        only after `retain_grad()`. The graph is kept, so calling it again is allowed.
+        only after `retain_grad()`. The graph is kept, so calling it again is allowed
+        (`retain_graph` changes nothing); for `create_graph=True`, use grad().
         """
+        guards.check_backward_options(create_graph)
         engine.backward(self, gradient)
 
     def zero_grad(self) -> None:

@@ -93,12 +93,7 @@ def backward(
     `inputs` store theirs: a retained intermediate elsewhere keeps its `.grad`). The graph is
     always kept (`retain_graph` changes nothing); `create_graph=True` is refused: `.grad` holds
     arrays here, so ask `grad(..., create_graph=True)` for gradients to differentiate again."""
-    if create_graph:
-        raise ValueError(
-            "backward(create_graph=True) is not supported: .grad holds arrays here, not Tensors with a "
-            "graph; use mg.autograd.grad(outputs, inputs, create_graph=True), which returns the "
-            "gradients as Tensors that can be differentiated again"
-        )
+    guards.check_backward_options(create_graph)
     roots = gradients.as_nodes(tensors, "tensors", "backward")
     given = [None] * len(roots) if grad_tensors is None else _gradients(grad_tensors, len(roots))
     for i, (root, gradient) in enumerate(zip(roots, given)):

@@ -235,3 +235,31 @@ def test_a_gradient_of_the_wrong_shape_names_its_output() -> None:
     assert ours.grad is None  # refused before any gradient was added
     with pytest.raises(TypeError, match=r"grad_tensors\[0\] for tensors\[0\]"):
         mg.autograd.backward([mg.Value(2.0) * 3], ["one"])
+
+
+@pytest.mark.usefixtures("each_engine")
+@given(data=hnp.arrays(np.float64, st.integers(1, 4), elements=st.floats(-3, 3)))
+def test_a_nodes_own_backward_takes_torchs_options(data: np.ndarray) -> None:
+    """`loss.backward(retain_graph=True)` twice adds twice, as PyTorch's (the graph is always
+    kept here); `create_graph=True` is refused naming grad(); an unknown option names the method."""
+    torch = require_torch()
+    x = Tensor(data, requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward(None, False)  # PyTorch's positions: gradient, retain_graph
+    tx = torch.tensor(data, requires_grad=True)
+    theirs = (tx * tx).sum()
+    theirs.backward(retain_graph=True)
+    theirs.backward()
+    assert close_to_torch(x.grad, tx.grad.numpy())
+    v = mg.Value(float(data[0]))
+    square = v * v
+    square.backward(retain_graph=True)
+    assert v.grad == 2 * float(data[0])
+    for node in (loss, square):
+        with pytest.raises(ValueError, match=r"backward\(create_graph=True\).*mg.autograd.grad"):
+            node.backward(create_graph=True)
+    with pytest.raises(TypeError, match=r"Tensor\.backward\(\) got an unexpected keyword argument 'inputs'"):
+        loss.backward(inputs=[x])
+    with pytest.raises(TypeError, match=r"Value\.backward\(\) got an unexpected keyword argument 'inputs'"):
+        square.backward(inputs=[v])
