@@ -67,7 +67,9 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
 _OUT_OF_THE_RESULTS_DTYPE = frozenset(
     "abs amax amin ceil clamp clip dot floor matmul mm neg norm round sign".split()
 )
-_SUMS_IN_OUTS_DTYPE = frozenset({"cumsum", "mean", "prod", "sum"})
+_SUMS_IN_OUTS_DTYPE = frozenset(
+    {"cumsum", "logsumexp", "mean", "prod", "std", "sum", "var"}
+)  # (in out's dtype, as PyTorch)
 
 
 # The Tensor methods that are functions of the same name with torch's arguments: `torch.sum(x, 1,

@@ -229,7 +229,10 @@ def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
     negative count, x / 10**-decimals rounded, multiplied back), so 10**decimals beyond the
     dtype's range gives nan."""
     if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
-        raise TypeError(f"round(): decimals must be an int, got {type(decimals).__name__}: {decimals!r:.60}")
+        raise TypeError(
+            f"round(): decimals must be an int (decimals=2 rounds to hundredths, -1 to tens), got "
+            f"{type(decimals).__name__}: {decimals!r:.60}"
+        )
     if decimals == 0:
         return _unary(_ROUND, self)
     # (as PyTorch's kernel: the power of ten is a double, then the Tensor's dtype; inf past 1e308)

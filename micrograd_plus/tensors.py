@@ -1497,6 +1497,8 @@ class Tensor(Node):
     def _softmax_input(self, axis: int, dim: int | None, dtype: Any, name: str) -> tuple[Tensor, int]:
         """The Tensor a softmax works on (converted to `dtype`) and its axis, checked (0-d: 0 or -1)."""
         if dim is not None:
+            if axis != -1:  # (as concat's `_join_axis`: the same argument by its two names)
+                raise TypeError(f"{name}(): give axis or dim, not both (got axis={axis!r}, dim={dim!r})")
             axis = dim
         _dim(axis, max(self.data.ndim, 1), name, self.shape, "axis" if dim is None else "dim")
         return (self if dtype is None else _cast(self, dtype_argument(dtype, f"{name}()"))), axis

@@ -368,6 +368,13 @@ def test_softmax_takes_torchs_dim_and_dtype() -> None:
         torch.softmax(torch.tensor(a))
     with pytest.raises(TypeError, match="dim"):
         mg.softmax(mg.tensor(a))  # dim required, as torch's
+    for method in ("softmax", "log_softmax"):  # one argument by its two names: not both, as torch
+        with pytest.raises(TypeError):
+            getattr(torch.tensor(a), method)(0, dim=1)
+        with pytest.raises(
+            TypeError, match=rf"{method}\(\): give axis or dim, not both \(got axis=0, dim=1\)"
+        ):
+            getattr(mg.tensor(a), method)(0, dim=1)
 
 
 SOFTMAXES = {  # each entry point of softmax and log_softmax, ours and PyTorch's, as (lib, x, dim, dtype)
@@ -571,7 +578,7 @@ def test_out_of_the_other_dtype_is_refused_or_converted_as_torch(
     name: str, dtype: type, out_dtype: type, data: st.DataObject
 ) -> None:
     """torch.neg(x64, out=y32) is refused, torch.add(x64, x64, out=y32) rounds into y32 and
-    torch.sum(x32, 0, out=y64) adds up in float64: each function as PyTorch's."""
+    torch.sum(x32, 0, out=y64) (and std, var, ...) adds up in float64: each function as PyTorch's."""
     torch = require_torch()
     shape, extra = OUT_CALLS[name]
     a = data.draw(hnp.arrays(dtype, shape, elements=st.floats(-10, 10, width=32)))
@@ -592,7 +599,7 @@ def test_out_of_the_other_dtype_is_refused_or_converted_as_torch(
     # (PyTorch's logsumexp takes exp in the input's dtype and sums in out's: float32 on one side)
     if (
         name != "logsumexp"
-        and (out_dtype if name in ("cumsum", "mean", "prod", "sum") else dtype) == np.float64
+        and (out_dtype if name in ("cumsum", "mean", "prod", "std", "sum", "var") else dtype) == np.float64
     ):
         assert close_to_torch(ours_out.data, their_out.numpy())  # computed in float64 on both sides
     else:  # computed in float32, in orders that may differ

@@ -142,6 +142,13 @@ def _intermediate_reason(node: Node) -> str:
             f"{kind} It is one of {_outputs(roots)}, which the latest backward() started from, so its "
             f"grad is its seed{sent}."
         )
+    if reaching and _off_the_way(node):
+        return (
+            f"{kind} The latest backward() ran from {_outputs(roots)} and reached it, but was given "
+            "inputs=[...] that it does not lead to: only the nodes between the outputs and those inputs "
+            "stored their gradient, so what it shows is left from an earlier pass. Leave inputs out to "
+            "update every node's grad."
+        )
     if reaching:
         if len(roots) == 1:
             return f"{kind} The latest backward() ran from {_outputs(roots)} and reached it."
@@ -202,6 +209,15 @@ def _left_out(node: Node) -> bool:
     """Whether the latest backward() was given `inputs=` (autograd.backward) without `node`."""
     inputs = guards.last_pass.inputs
     return inputs is not None and not any(ref() is node for ref in inputs)
+
+
+def _off_the_way(node: Node) -> bool:
+    """Whether the latest backward() was given `inputs=` none of which `node` leads to (so
+    `node` stored nothing, as in PyTorch)."""
+    inputs = [ref() for ref in guards.last_pass.inputs or ()]
+    return guards.last_pass.inputs is not None and not any(
+        i is not None and _reaches(node, i) for i in inputs
+    )
 
 
 def _latest_pass() -> tuple[list[Node], bool] | None:

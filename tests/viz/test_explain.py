@@ -366,3 +366,16 @@ def test_a_leaf_left_out_of_backwards_inputs_is_told_so():
     loss.backward()  # a pass to every leaf: no inputs= any more
     y.zero_grad()
     assert "which does reach it, but zero_grad() has reset it since" in explain_grad(y)
+
+
+def test_an_intermediate_off_the_way_to_backwards_inputs_is_told_its_grad_is_old():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    c = b * 2
+    c.label = "c"
+    (a * c).backward()  # c.grad: 2.0
+    on_the_way = a * 5
+    loss = (on_the_way * c) * 10
+    autograd.backward(loss, inputs=[a])  # stores only between the output and a
+    assert c.grad == 2.0  # (this pass would have given 100.0), as in PyTorch
+    assert "inputs=[...] that it does not lead to" in explain_grad(c)
+    assert on_the_way.grad == 60.0 and "does not lead to" not in explain_grad(on_the_way)
