@@ -1643,7 +1643,7 @@ class Tensor(Node):
         return _result(self.data[full], (self,), _gather_op(full), self.requires_grad)
 
     # The methods that tensor_methods.py attaches when it is imported (it builds on this class),
-    # named here for type checkers (tests/tensors/test_tensor_methods.py checks the two lists agree).
+    # named here for type checkers (tests/test_typed_user_code.py checks the two lists agree).
     if TYPE_CHECKING:
         clone = _more.clone
         contiguous = _more.contiguous
