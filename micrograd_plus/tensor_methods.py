@@ -207,18 +207,13 @@ def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Ca
     return method
 
 
-# (annotated: tensors.py names these for type checkers, which cannot infer them through the cycle)
-sign: Callable[[Tensor], Tensor] = _stepwise(
+sign = _stepwise(
     "sign",
     lambda x: ieee.sign(np.asarray(x)),
     "-1, 0 or 1 by the sign of each element (nan gives 0), as `torch.sign`; gradient 0.",
 )
-floor: Callable[[Tensor], Tensor] = _stepwise(
-    "floor", np.floor, "Each element rounded down, as `torch.floor`; gradient 0."
-)
-ceil: Callable[[Tensor], Tensor] = _stepwise(
-    "ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0."
-)
+floor = _stepwise("floor", np.floor, "Each element rounded down, as `torch.floor`; gradient 0.")
+ceil = _stepwise("ceil", np.ceil, "Each element rounded up, as `torch.ceil`; gradient 0.")
 _ROUND = _quiet_op("round", np.round, _no_gradient)
 
 
@@ -263,13 +258,9 @@ def _comparison(compare: Callable[[Any, Any], Any], name: str) -> Callable[[Tens
     return method
 
 
-Comparison = Callable[[Tensor, Operand], np.ndarray]
-eq: Comparison = _comparison(operator.eq, "eq")
-ne: Comparison = _comparison(operator.ne, "ne")
-lt: Comparison = _comparison(operator.lt, "lt")
-le: Comparison = _comparison(operator.le, "le")
-gt: Comparison = _comparison(operator.gt, "gt")
-ge: Comparison = _comparison(operator.ge, "ge")
+eq, ne = _comparison(operator.eq, "eq"), _comparison(operator.ne, "ne")
+lt, le = _comparison(operator.lt, "lt"), _comparison(operator.le, "le")
+gt, ge = _comparison(operator.gt, "gt"), _comparison(operator.ge, "ge")
 
 
 def isnan(self: Tensor) -> np.ndarray:

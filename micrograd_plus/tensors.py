@@ -69,9 +69,6 @@ from .engine import where as engine_where  # (`where` below is torch.where, for 
 from .grad_fn import GradFn, grad_fn_of
 from .modes import AnomalyError, user_frame
 
-if TYPE_CHECKING:  # (only read by type checkers: tensor_methods.py imports this module)
-    from . import tensor_methods as _more
-
 Shape = tuple[int, ...]
 ArrayLike = Any
 Operand = Union["Tensor", float, int, np.ndarray]
@@ -1643,42 +1640,42 @@ class Tensor(Node):
         return _result(self.data[full], (self,), _gather_op(full), self.requires_grad)
 
     # The methods that tensor_methods.py attaches when it is imported (it builds on this class),
-    # named here for type checkers (tests/test_typed_user_code.py checks the two lists agree).
+    # declared here with their types for type checkers (tests/test_typed_user_code.py checks them).
     if TYPE_CHECKING:
-        clone = _more.clone
-        contiguous = _more.contiguous
-        is_contiguous = _more.is_contiguous
-        expand = _more.expand
-        expand_as = _more.expand_as
-        repeat = _more.repeat
-        flip = _more.flip
-        split = _more.split
-        chunk = _more.chunk
-        unbind = _more.unbind
-        square = _more.square
-        sign = _more.sign
-        floor = _more.floor
-        ceil = _more.ceil
-        round = _more.round_
-        eq = _more.eq
-        ne = _more.ne
-        lt = _more.lt
-        le = _more.le
-        gt = _more.gt
-        ge = _more.ge
-        isnan = _more.isnan
-        isinf = _more.isinf
-        all = _more.all_
-        any = _more.any_
-        logsumexp = _more.logsumexp
-        prod = _more.prod
-        cumsum = _more.cumsum
-        masked_fill = _more.masked_fill
-        masked_fill_ = _more.masked_fill_
-        clamp_ = _more.clamp_
-        new_tensor = _more.new_tensor
-        new_zeros = _more.new_zeros
-        new_ones = _more.new_ones
+        clone: Callable[[], Tensor]
+        contiguous: Callable[[], Tensor]
+        is_contiguous: Callable[[], bool]
+        expand: Callable[..., Tensor]
+        expand_as: Callable[..., Tensor]
+        repeat: Callable[..., Tensor]
+        flip: Callable[..., Tensor]
+        split: Callable[..., tuple[Tensor, ...]]
+        chunk: Callable[..., tuple[Tensor, ...]]
+        unbind: Callable[..., tuple[Tensor, ...]]
+        square: Callable[[], Tensor]
+        sign: Callable[[], Tensor]
+        floor: Callable[[], Tensor]
+        ceil: Callable[[], Tensor]
+        round: Callable[..., Tensor]
+        eq: Callable[..., np.ndarray]
+        ne: Callable[..., np.ndarray]
+        lt: Callable[..., np.ndarray]
+        le: Callable[..., np.ndarray]
+        gt: Callable[..., np.ndarray]
+        ge: Callable[..., np.ndarray]
+        isnan: Callable[[], np.ndarray]
+        isinf: Callable[[], np.ndarray]
+        all: Callable[..., np.ndarray]
+        any: Callable[..., np.ndarray]
+        logsumexp: Callable[..., Tensor]
+        prod: Callable[..., Tensor]
+        cumsum: Callable[..., Tensor]
+        masked_fill: Callable[..., Tensor]
+        masked_fill_: Callable[..., Tensor]
+        clamp_: Callable[..., Tensor]
+        new_tensor: Callable[..., Tensor]
+        new_zeros: Callable[..., Tensor]
+        new_ones: Callable[..., Tensor]
 
 
 _new_tensor = object.__new__

@@ -6,6 +6,7 @@ runs it so that the typed code is also right."""
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,11 @@ def test_a_value_expression_type_checks_and_runs() -> None:
     assert a.grad == b.data * (1 - c.data**2) and b.grad == a.data * (1 - c.data**2)
 
 
-def test_tensor_names_for_type_checkers_every_method_tensor_methods_attaches() -> None:
-    """tensors.py names tensor_methods.METHODS in an `if TYPE_CHECKING:` block of Tensor (the
-    runtime import goes the other way); the two lists must agree."""
+def test_tensor_declares_for_type_checkers_every_method_tensor_methods_attaches() -> None:
+    """tensors.py declares tensor_methods.METHODS, with their types, in an `if TYPE_CHECKING:`
+    block of Tensor (without importing tensor_methods: the import goes the other way); the
+    declarations must name every method, no arguments exactly where the method takes none, and
+    its return type."""
     source = Path(mg.tensors.__file__).read_text(encoding="utf-8")
     tensor_class = next(
         n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "Tensor"
@@ -44,13 +47,14 @@ def test_tensor_names_for_type_checkers_every_method_tensor_methods_attaches() -
     block = next(
         n for n in tensor_class.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
     )
-    named = {
-        target.id: ast.unparse(assign.value)
-        for assign in block.body
-        if isinstance(assign, ast.Assign)
-        for target in assign.targets
-        if isinstance(target, ast.Name)
+    declared = {
+        item.target.id: ast.unparse(item.annotation)
+        for item in block.body
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
     }
-    assert named.keys() == tensor_methods.METHODS.keys()
-    for name, function in named.items():
-        assert getattr(tensor_methods, function.removeprefix("_more.")) is tensor_methods.METHODS[name], name
+    expected = {}
+    for name, method in tensor_methods.METHODS.items():
+        signature = inspect.signature(method)
+        arguments = "[]" if len(signature.parameters) == 1 else "..."
+        expected[name] = f"Callable[{arguments}, {signature.return_annotation}]"
+    assert declared == expected
