@@ -284,17 +284,22 @@ def test_a_value_hook_returning_a_non_number_is_refused():
 
 
 def test_a_hook_whose_closure_refers_to_its_node_lets_the_graph_be_collected():
-    x = Tensor([1.0, 2.0], requires_grad=True)
-    y = x * 3
-    x.register_hook(lambda g: g * x.data)  # the closure refers to x: a cycle, as in PyTorch
-    y.register_hook(lambda g: g * y.data)
-    (y * y).sum().backward()
-    assert x.grad.tolist() == [6.0 * 3 * 3 * 1, 12.0 * 6 * 3 * 2]  # (y's hook, then x's)
-    dead = [weakref.ref(x), weakref.ref(y)]
-    del x, y
+    def graph() -> tuple[list[float], list[Any]]:
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        x.register_hook(lambda g: g * x.data)  # the closure holds x (a cycle, as in PyTorch)
+        y.register_hook(lambda g: g * y.data)
+        (y * y).sum().backward()
+        return x.grad.tolist(), [weakref.ref(x), weakref.ref(y)]
+
+    gc.collect()
+    before = len(hooks.hooked_nodes)  # (nodes of other tests still alive, if any)
+    grad, dead = graph()
+    assert grad == [6.0 * 3 * 3 * 1, 12.0 * 6 * 3 * 2]  # (y's hook, then x's)
+    assert len(hooks.hooked_nodes) == before + 2
     gc.collect()
     assert [ref() for ref in dead] == [None, None]
-    assert not hooks.hooked_nodes  # and the walks no longer look for hooks
+    assert len(hooks.hooked_nodes) == before  # and the walks look for their hooks no more
 
 
 def test_a_node_whose_last_hook_is_removed_is_no_longer_looked_at():
