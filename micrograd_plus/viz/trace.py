@@ -352,7 +352,9 @@ def backward_steps(root: Node, gradient: Any = None) -> Iterator[BackwardStep]:
     line per input. This is the real pass: running the steps to the end is `root.backward(gradient)`
     on the reference engine (leaves add to what they held, intermediates show this pass; the
     fast engine gives the same numbers, but for the sign of a zero an intermediate may show).
-    To look without changing any `.grad`, use `record_backward`, `draw_dot(root, step=k)` or
+    Hooks (register_hook) run as in backward(); a step's `hooks` says which replaced a gradient
+    (a last step without a rule, if any, for leaves' hooks after the last rule). To look without
+    changing any `.grad` or running hooks, use `record_backward`, `draw_dot(root, step=k)` or
     `export_html`.
     """
     _check_root(root)
