@@ -363,8 +363,10 @@ def backward(
         for node in order:
             op = node._op
             if op is None:  # a leaf's hooks: its total, 0.0 if only neurons that sent nothing led here
-                if hooked and node in hooked and (node._sum is not None or _reached(node, undefined, silent, reached)):
-                    node._sum = hooks.run_hooks(node, 0.0 if node._sum is None else node._sum, walk=hooked)
+                if hooked and node in hooked:
+                    total = node._sum
+                    if total is not None or _reached(node, undefined, silent, reached):
+                        node._sum = hooks.run_hooks(node, 0.0 if total is None else total, walk=hooked)
                 continue
             g = node._sum
             if g is None:

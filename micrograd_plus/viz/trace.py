@@ -407,8 +407,8 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         for n, total in totals.written:
             if all(n is not parent for parent in parents):
                 before, latest[n] = latest.get(n), total
-                grad_before = _copy(n.grad)
-                changes.append(HookChange(n, names[n], _copy(before), _copy(total), grad_before, shown(n, total)))
+                grads = _copy(n.grad), shown(n, total)
+                changes.append(HookChange(n, names[n], _copy(before), _copy(total), *grads))
         return tuple(changes)
 
     index = 1
