@@ -343,9 +343,9 @@ def topological_order(*roots: Node) -> list[Node]:
 
 
 def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False, hooks_of: Sequence[Node] | None = None) -> Iterator[tuple[Node, Any, Sequence[Any]]]:  # fmt: skip
-    """The backward pass, one step per node whose rule runs, in topological order (its gradient
-    is complete then, and its hooks may replace it: register_hook; only those of `hooks_of` if
-    given, none for `()`). A step `(node, g, contributions)`: node received g (dL/dnode), its rule sent
+    """The backward pass, one step per node whose rule runs, in topological order (its gradient is
+    complete then, and its hooks may replace it: register_hook; only those of `hooks_of` if given,
+    none for `()`). A step `(node, g, contributions)`: node received g (dL/dnode), its rule sent
     contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in `totals`
     (give it empty): every node of the walk, in order, to its sum so far (None: none)."""
     order = topological_order(*roots)
