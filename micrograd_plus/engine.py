@@ -46,7 +46,7 @@ class Op:
 class Node:
     """What Value and Tensor share: data, grad, the parents (in argument order), the Op (None: leaf)."""
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "__weakref__")  # fmt: skip
+    __slots__ = ("data", "grad", "requires_grad", "label", "_parents", "_op", "_passes", "_origin", "_where", "_born", "_sum", "_hooks", "__weakref__")  # fmt: skip
     data: Any
     grad: Any
     requires_grad: bool
@@ -58,6 +58,7 @@ class Node:
     _where: str | None  # the line that made it (anomaly mode)
     _born: int  # the clock of in-place changes when made, or a leaf's data last changed (guards)
     _sum: Any  # fast.py's running sum
+    _hooks: dict[int, Fn]  # register_hook's, by handle id (set only on nodes given a hook)
     # What each kind (Value below, Tensor in tensors.py) defines:
     apply: Callable[..., Node]  # an Op on nodes of this kind
     _seed: Fn  # () -> an output's default gradient (1)
@@ -342,9 +343,9 @@ def topological_order(*roots: Node) -> list[Node]:
 
 
 def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node, Any], create_graph: bool = False, hooks_of: Sequence[Node] | None = None) -> Iterator[tuple[Node, Any, Sequence[Any]]]:  # fmt: skip
-    """The backward pass, one step per node whose rule runs, in topological order (its gradient
-    is complete then, and its hooks may replace it: register_hook; only those of `hooks_of` if
-    given). A step `(node, g, contributions)`: node received g (dL/dnode), its rule sent
+    """The backward pass, one step per node whose rule runs, in topological order (its gradient is
+    complete then, and its hooks may replace it: register_hook; only those of `hooks_of` if given,
+    none for `()`). A step `(node, g, contributions)`: node received g (dL/dnode), its rule sent
     contributions[i] to node.parents[i] (None: nothing), added to that parent's sum in `totals`
     (give it empty): every node of the walk, in order, to its sum so far (None: none)."""
     order = topological_order(*roots)
@@ -356,7 +357,7 @@ def backward_pass(roots: Sequence[Node], seeds: Sequence[Any], totals: dict[Node
     for node in order:
         g = totals[node]
         if hooked and node in hooked and g is not None:
-            g = totals[node] = hooks.run_hooks(node, g, create_graph)
+            g = totals[node] = hooks.run_hooks(node, g, create_graph, hooked)
         if node._op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made

@@ -34,7 +34,7 @@ from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_
 from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
 from .tensors import Tensor, _on_arrays, quiet
 
-Kernel = Callable[[Any, Node], None]
+Kernel = Callable[[Any, Node], Any]  # True: a neuron that sent nothing (see `backward`)
 
 
 def _add_to(parent: Node, c: Any) -> None:
@@ -125,19 +125,23 @@ def _sends_nothing(g: float, node: Node) -> bool:
 def _neuron_kernel(activation: Op) -> Kernel:
     rule = activation.backward
 
-    def kernel(g: float, node: Node) -> None:
+    def kernel(g: float, node: Node) -> bool:
         g = rule(g, node.data, node.data)[0]
-        if not _sends_nothing(g, node):
-            _dot_kernel(g, node)
+        if _sends_nothing(g, node):
+            return True
+        _dot_kernel(g, node)
+        return False
 
     return kernel
 
 
-def _relu_neuron_of_finite_sum_kernel(g: float, node: Node) -> None:
+def _relu_neuron_of_finite_sum_kernel(g: float, node: Node) -> bool:
     # A relu neuron whose weighted sum was finite when made, so all its inputs were finite:
     # nothing to check again (an eighth of a training step).
     if node.data != 0 and g != 0.0:
         _dot_kernel(g, node)
+        return False
+    return True
 
 
 NEURON_OPS = {name: _neuron_op(op) for name, op in ACTIVATIONS.items()}
@@ -351,26 +355,31 @@ def backward(
                 if node._born != now and node._op is not None:
                     guards.check_inputs_unchanged(node)
         self._sum = seed
-        undefined: set[Node] = set()  # nodes that only rules' None reached: no gradient
+        undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
+        silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
+        reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
         kernels = KERNELS
         hooked = hooks.hooked(order)  # (register_hook; mostly none)
         for node in order:
             op = node._op
             if op is None:  # a leaf's hooks: its total, 0.0 if only neurons that sent nothing led here
-                if hooked and node in hooked and (node._sum is not None or node not in undefined):
-                    node._sum = hooks.run_hooks(node, 0.0 if node._sum is None else node._sum)
+                if hooked and node in hooked:
+                    total = node._sum
+                    if total is not None or _reached(node, undefined, silent, reached):
+                        node._sum = hooks.run_hooks(node, 0.0 if total is None else total, walk=hooked)
                 continue
             g = node._sum
             if g is None:
-                if node in undefined:
+                if not _reached(node, undefined, silent, reached):
                     undefined.update(node._parents)
                     continue
                 g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
             if hooked and node in hooked:
-                g = node._sum = hooks.run_hooks(node, g)
+                g = node._sum = hooks.run_hooks(node, g, walk=hooked)
             kernel = kernels.get(op)
             if kernel is not None:
-                kernel(g, node)
+                if kernel(g, node):
+                    silent.append(node)
                 continue
             parents = node._parents
             if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
@@ -404,6 +413,17 @@ def backward(
         else:
             node.grad = 0.0 if total is None else total
     return None
+
+
+def _reached(node: Node, undefined: set[Node], silent: list[Node], reached: set[Node]) -> bool:
+    """Whether a node without a sum was reached: by a neuron that sent nothing (its zeros, which
+    the reference walk sums), not only by rules' None. The silent neurons' inputs are gathered
+    into `reached` only here, for a node that None reached (rare): never in a plain step."""
+    if node not in undefined:
+        return True
+    while silent:
+        reached.update(silent.pop()._parents)
+    return node in reached
 
 
 def tensor_backward(
@@ -445,7 +465,7 @@ def _tensor_walk(order: list[Node]) -> None:
         op = node._op
         g = node._sum
         if hooked and node in hooked and g is not None:
-            g = node._sum = hooks.run_hooks(node, g)
+            g = node._sum = hooks.run_hooks(node, g, walk=hooked)
         if op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made

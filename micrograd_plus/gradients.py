@@ -50,7 +50,7 @@ def grad(
             out._constant_like(s if type(s) is type(out) else raw) for out, s, raw in zip(outs, given, seeds)
         ]
     totals: dict[Node, Any] = {}
-    hooks_of = leading_to(outs, ins) if hooks.hooks else None  # as PyTorch: the hooks on the way to ins
+    hooks_of = leading_to(outs, ins) if hooks.hooked_nodes else None  # as PyTorch: those on the way
     with enable_grad() if create_graph else no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings
         try:
             for _step in backward_pass(outs, seeds, totals, create_graph, hooks_of):

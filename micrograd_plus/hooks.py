@@ -13,10 +13,12 @@ import numpy as np
 
 from .guards import is_real
 
-# id(node) -> its hooks, {handle id: hook} in the order registered; an entry leaves with its node.
-# Kept here rather than in a slot of every node: making a node costs nothing more, and a walk
-# looks nodes up only while some node has hooks (`hooked`).
-hooks: dict[int, dict[int, Callable[[Any], Any]]] = {}
+# id(node) -> a weak reference to it, for each node that has hooks (kept on the node, in its
+# `_hooks` slot, so a hook whose closure refers to its node dies with it). A walk looks for hooks
+# only while this is not empty, and reads `_hooks` only on the nodes it lists: making a node
+# costs nothing more. (Weak references by id, not a WeakSet: a Tensor's == is elementwise.)
+hooked_nodes: dict[int, weakref.ref[Any]] = {}
+registrations = [0]  # how many hooks were registered: a walk under way sees a hook register one
 _handle_ids = itertools.count()
 
 
@@ -24,11 +26,13 @@ class RemovableHandle:
     """What `register_hook` returns, as torch.utils.hooks.RemovableHandle: `remove()` takes the
     hook away (removing it again does nothing); `with handle:` removes it at the block's end."""
 
-    def __init__(self, registered: dict[int, Callable[[Any], Any]]):
-        self._registered, self.id = registered, next(_handle_ids)
+    def __init__(self, node: Any):
+        self._node, self.id = weakref.ref(node), next(_handle_ids)  # (weak: a handle keeps no graph)
 
     def remove(self) -> None:
-        self._registered.pop(self.id, None)
+        node = self._node()
+        if node is not None and node._hooks.pop(self.id, None) is not None and not node._hooks:
+            hooked_nodes.pop(id(node), None)  # its last hook: walks stop looking at it
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -43,7 +47,8 @@ def register_hook(node: Any, hook: Callable[[Any], Any]) -> RemovableHandle:
     `grad(..., create_graph=True)`, a node that records). A hook that returns something replaces
     the gradient: the new one flows on to the node's parents, and is what `retain_grad()` keeps
     and what a leaf adds to `.grad`. Several hooks run in the order registered, each given the
-    one before's result. Returns a handle: `handle.remove()` unregisters the hook."""
+    one before's result; a hook registered during a pass (by another hook) runs in that pass.
+    Returns a handle: `handle.remove()` unregisters the hook."""
     if not node.requires_grad:
         raise RuntimeError(
             f"cannot register a hook on a tensor that doesn't require gradient: this {type(node).__name__} "
@@ -53,35 +58,62 @@ def register_hook(node: Any, hook: Callable[[Any], Any]) -> RemovableHandle:
     if not callable(hook):
         raise TypeError(f"register_hook() takes a function hook(grad) -> new grad or None, got {hook!r:.60}")
     key = id(node)
-    if key not in hooks:
-        hooks[key] = {}
-        weakref.finalize(node, hooks.pop, key, None)  # before the id can be reused
-    handle = RemovableHandle(hooks[key])
-    hooks[key][handle.id] = hook
+    if key not in hooked_nodes:
+        node._hooks = {}
+        hooked_nodes[key] = weakref.ref(node, lambda _, key=key: hooked_nodes.pop(key, None))  # type: ignore[misc]
+    handle = RemovableHandle(node)
+    node._hooks[handle.id] = hook
+    registrations[0] += 1
     return handle
+
+
+class Hooked(set):  # type: ignore[type-arg]
+    """Those of a walk's nodes that have hooks, looked for again after a hook registered one
+    (`run_hooks`): PyTorch runs it in the same pass if its node's turn has not come."""
+
+    def __init__(self, nodes: Iterable[Any]):
+        super().__init__()
+        self.nodes, self.registrations = nodes, -1
+        self.look_again()
+
+    def look_again(self) -> None:
+        if self.registrations != registrations[0]:
+            self.registrations = registrations[0]
+            live = {ref() for ref in list(hooked_nodes.values())}
+            self.update(node for node in self.nodes if node in live)
 
 
 def hooked(nodes: Iterable[Any]) -> set[Any]:
     """Those of `nodes` (a walk's) that have hooks: an empty set, at once, while no node has any."""
-    return {node for node in nodes if hooks.get(id(node))} if hooks else set()
+    return Hooked(nodes) if hooked_nodes else set()
 
 
-def run_hooks(node: Any, g: Any, create_graph: bool = False) -> Any:
+def run_hooks(node: Any, g: Any, create_graph: bool = False, walk: set[Any] | None = None) -> Any:
     """`node`'s hooks on its gradient g (a pass's total, raw, or a node under create_graph), each
-    given the one before's result: the gradient that then flows on and is stored."""
-    tensor = isinstance(node.data, np.ndarray)
-    if tensor and not create_graph:  # the hook's own copy, as a Tensor: a change in place stays in it
-        g = node._constant_like(np.array(g, dtype=node.data.dtype))
-    for hook in list(hooks[id(node)].values()):  # (a copy: a hook may remove itself)
-        result = hook(g)
-        if result is not None:
-            g = _hook_result(hook, node, result, tensor, create_graph)
-    return np.array(g.data) if tensor and not create_graph else g
+    given the one before's result: the gradient that then flows on and is stored. A Tensor's
+    hooks get a Tensor of its dtype (as PyTorch); if they only look, g goes on as it was (the
+    walk may sum a float32 node's gradient in float64). `walk`: the walk's `hooked`."""
+    as_tensor = isinstance(node.data, np.ndarray) and not create_graph
+    given = node._constant_like(np.array(g, dtype=node.data.dtype)) if as_tensor else g
+    current = given
+    for hook in list(node._hooks.values()):  # (a copy: a hook may remove itself)
+        result = hook(current)
+        if result is not None and result is not current:
+            current = _hook_result(hook, node, current, result, create_graph)
+    if isinstance(walk, Hooked):
+        walk.look_again()
+    if not as_tensor:
+        return current
+    unchanged = current is given and np.shape(g) == given.data.shape
+    if unchanged and np.array(g, dtype=given.data.dtype).tobytes() == given.data.tobytes():
+        return g  # the hooks only looked (nor changed their argument in place)
+    return np.array(current.data)
 
 
-def _hook_result(hook: Any, node: Any, result: Any, tensor: bool, create_graph: bool) -> Any:
-    """What a hook returned, as the gradient it replaces (PyTorch's checks and words)."""
+def _hook_result(hook: Any, node: Any, given: Any, result: Any, create_graph: bool) -> Any:
+    """What a hook returned, as the gradient `given` it replaces (PyTorch's checks and words)."""
     name = getattr(hook, "__name__", type(hook).__name__)
+    tensor = isinstance(node.data, np.ndarray)
     is_node = hasattr(result, "_parents")
     if tensor and not (is_node and isinstance(result.data, np.ndarray)):
         raise TypeError(
@@ -94,10 +126,11 @@ def _hook_result(hook: Any, node: Any, result: Any, tensor: bool, create_graph: 
             f"{result.data.shape} for a Tensor of shape {node.data.shape}; return one of the Tensor's "
             "shape (reshape or broadcast it), or None to leave the gradient as it is"
         )
-    if tensor and result.data.dtype != node.data.dtype:
+    dtype = np.asarray(getattr(given, "data", given)).dtype  # the gradient's it was given
+    if tensor and result.data.dtype != dtype:
         raise RuntimeError(
-            f"hook '{name}' has changed the type of value (was {node.data.dtype} got "
-            f"{result.data.dtype}); return a gradient of the Tensor's dtype (.to({node.data.dtype}))"
+            f"hook '{name}' has changed the type of value (was {dtype} got {result.data.dtype}); "
+            f"return a gradient of the dtype of the one it was given (.to({dtype}))"
         )
     if tensor or (create_graph and is_node):
         return result

@@ -856,7 +856,8 @@ def draw_dot(
       "forward", or "backward" when `step` is given.
     step: draw the graph as it stands after backward step `step` (0 is the seed; see
       `backward_steps`): the node being processed highlighted, the edges it sends
-      gradient along, the gradients known so far. No `.grad` is changed.
+      gradient along, the gradients known so far. No `.grad` is changed and no hook runs
+      (register_hook): the drawing shows the chain rule alone.
     module: the model (an `nn.Module`) that made the graph: its parameters are coloured
       as parameters and its nodes drawn in a cluster per module.
     collapse: None (automatic: only when the graph has more than `max_nodes` value

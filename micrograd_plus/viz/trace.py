@@ -233,10 +233,26 @@ class GradientShare:
 
 
 @dataclass(frozen=True, eq=False)
+class HookChange:
+    """A node's hooks (register_hook) replacing its gradient, in the real pass (`backward_steps`):
+    this pass's sum `before` and `after` them, and the node's `.grad` around it."""
+
+    node: Node
+    name: str
+    before: Any
+    after: Any
+    grad_before: Any
+    grad_after: Any
+
+
+@dataclass(frozen=True, eq=False)
 class BackwardStep:
     """One step of the backward pass: the seed (index 0), or one node applying its
     rule and sending gradient to each of its inputs (`shares`, in argument order).
-    `grad_before`/`grad_after` is the root's own `.grad` around the seed step; None otherwise."""
+    `grad_before`/`grad_after` is the root's own `.grad` around the seed step; None otherwise.
+    `hooks`: in the real pass, the hooks that replaced a gradient since the step before (the
+    node's own, and leaves'); a last step with no rule (`node` the root, no upstream) shows
+    the hooks of leaves that ran after the last rule."""
 
     index: int
     node: Node
@@ -247,6 +263,7 @@ class BackwardStep:
     is_seed: bool = False
     grad_before: Any = None
     grad_after: Any = None
+    hooks: tuple[HookChange, ...] = ()
 
     @property
     def name(self) -> str:
@@ -269,8 +286,15 @@ class BackwardStep:
                 f"{d_root}/d{self.name} = {format_value(self.upstream)}, the seed   "
                 f"({self._grad_change(self.name, self.grad_before, self.grad_after)})"
             ]
+        hooks = [
+            f"the hook on {h.name} replaced {d_root}/d{h.name}: {format_value(h.before)} -> "
+            f"{format_value(h.after)}   ({self._grad_change(h.name, h.grad_before, h.grad_after)})"
+            for h in self.hooks
+        ]
+        if self.upstream is None:  # after the last rule: the leaves' hooks
+            return hooks
         sends = f"sends {d_root}/d{self.name} = {format_value(self.upstream)} back to its inputs:"
-        lines = [f"{self.name} = {self.operation} {sends}"]
+        lines = [*hooks, f"{self.name} = {self.operation} {sends}"]
         is_array = isinstance(self.node.data, np.ndarray)
         for share in self.shares:
             lines.append("  " + self._share_line(share, d_root, is_array))
@@ -328,7 +352,9 @@ def backward_steps(root: Node, gradient: Any = None) -> Iterator[BackwardStep]:
     line per input. This is the real pass: running the steps to the end is `root.backward(gradient)`
     on the reference engine (leaves add to what they held, intermediates show this pass; the
     fast engine gives the same numbers, but for the sign of a zero an intermediate may show).
-    To look without changing any `.grad`, use `record_backward`, `draw_dot(root, step=k)` or
+    Hooks (register_hook) run as in backward(); a step's `hooks` says which replaced a gradient
+    (a last step without a rule, if any, for leaves' hooks after the last rule). To look without
+    changing any `.grad` or running hooks, use `record_backward`, `draw_dot(root, step=k)` or
     `export_html`.
     """
     _check_root(root)
@@ -339,9 +365,9 @@ def backward_steps(root: Node, gradient: Any = None) -> Iterator[BackwardStep]:
 def record_backward(root: Node, gradient: Any = None) -> list[BackwardStep]:
     """All backward steps of one pass from zero, whatever passes already ran, changing no
     `.grad` (for drawings and players): every `grad: before -> after` starts from a fresh
-    gradient, and the last step shows what a first `backward()` gives. The nodes' hooks
-    (register_hook) run, as in a real pass, so a hook that replaces a gradient is shown doing so
-    (and a hook that records what it sees records this pass too)."""
+    gradient, and the last step shows what a first `backward()` gives without hooks: a viewer
+    runs none (register_hook), so it shows the chain rule alone and a drawing has no side effect.
+    `backward_steps` is the real pass, hooks included."""
     _check_root(root)
     seed = root._seed() if gradient is None else root._raw(gradient)
     return list(_narrate(root, seed, live=False))
@@ -352,10 +378,9 @@ def _fresh_grad(node: Node) -> Any:
 
 
 def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
-    """The steps of `engine.backward_pass`, narrated. `live`: as the real pass, showing the
-    sums so far in each `.grad` and storing the totals at the end; else changing nothing and
-    showing the sums from a fresh gradient. Either way the nodes' hooks run (register_hook), as
-    in the real pass: the numbers shown are the ones backward() gives."""
+    """The steps of `engine.backward_pass`, narrated. `live`: as the real pass, hooks run
+    (register_hook), showing the sums so far in each `.grad` and storing the totals at the end;
+    else changing nothing, running no hook, and showing the sums from a fresh gradient."""
     names = node_names(graph_nodes(root), root)
     saved: dict[Node, Any] = {}  # (live) each node's .grad before the pass
 
@@ -373,7 +398,19 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     )
     latest: dict[Node, Any] = {root: seed}  # each node's running sum, as narrated so far
     totals = _WrittenSums()
-    walk = engine.backward_pass([root], [seed], totals)
+    walk = engine.backward_pass([root], [seed], totals, hooks_of=None if live else ())
+
+    def hooks_since(node: Node | None) -> tuple[HookChange, ...]:
+        """The gradients hooks replaced: the sums written for nodes that are not `node`'s inputs."""
+        parents = () if node is None else node._parents
+        changes = []
+        for n, total in totals.written:
+            if all(n is not parent for parent in parents):
+                before, latest[n] = latest.get(n), total
+                grads = _copy(n.grad), shown(n, total)
+                changes.append(HookChange(n, names[n], _copy(before), _copy(total), *grads))
+        return tuple(changes)
+
     index = 1
     while True:
         with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
@@ -381,7 +418,8 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         if step is None:
             break
         node, gradient, contributions = step
-        # the sums the rule added to (not the seed, nor a gradient a hook replaced: register_hook)
+        replaced = hooks_since(node)
+        # the sums the rule added to (the others are hooks' replacements, narrated above)
         parents = {id(parent) for parent in node._parents}
         sums = iter([(n, total) for n, total in totals.written if id(n) in parents])
         totals.written.clear()
@@ -414,8 +452,10 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
                     parent, name, local, c, _copy(previous), _copy(total), grad_before, shown(parent, total)
                 )
             )
-        yield BackwardStep(index, node, names, root, _copy(gradient), tuple(shares))
+        yield BackwardStep(index, node, names, root, _copy(gradient), tuple(shares), hooks=replaced)
         index += 1
+    if totals.written:  # leaves' hooks after the last rule
+        yield BackwardStep(index, root, names, root, None, hooks=hooks_since(None))
     if live:  # the end of the pass: each node stores its total, as backward() does
         for node, total in totals.items():
             node.grad = saved.get(node, node.grad)
@@ -430,10 +470,13 @@ class _WrittenSums(dict):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
         self.written: list[tuple[Node, Any]] = []
+        self.seeded = False
 
     def __setitem__(self, node: Node, total: Any) -> None:
         super().__setitem__(node, total)
-        self.written.append((node, total))
+        if self.seeded:
+            self.written.append((node, total))
+        self.seeded = True  # (the walk's first write is the seed, which step 0 narrates)
 
 
 def _local_derivatives(node: Node) -> Sequence[Any] | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import finite, numbers, same, special, using_engine
+from conftest import finite, numbers, require_torch, same, special, using_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -508,6 +508,24 @@ def test_a_rule_that_sends_none_leaves_the_input_and_what_made_it_without_a_grad
     assert same_array(results["reference"][1], results["fast"][1])
     assert np.array_equal(results["fast"][0], [2 * 1.0 * 0.5, 2 * 2.0 * -0.25])  # d(a * a d)/da = 2 a d
     assert results["reference"][3] == results["fast"][3] == (1, 1, 1)
+
+
+def test_a_node_that_a_rules_none_and_a_neuron_sending_nothing_reach_gets_the_neurons_zeros():
+    # p is reached by FIRST_ONLY's None and by an inactive relu neuron (its gradient 0): the
+    # reference walk sends the neuron's zeros, so p's rule runs: 0 * d(sqrt q)/dq = 0 * inf = nan.
+    torch = require_torch()
+    grads = []
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            q = Value(0.0)
+            p = q**0.5
+            inactive = dot([Value(-1.0)], [p], 0.0, "relu")
+            Value.apply(FIRST_ONLY, Value(0.0) + inactive, p).backward()
+            grads.append(q.grad)
+    tq = torch.tensor(0.0, requires_grad=True)
+    tp = tq**0.5
+    (torch.relu(-1.0 * tp + 0.0) + 0.0 * tp.detach()).backward()  # FIRST_ONLY: no gradient to p
+    assert math.isnan(tq.grad.item()) and all(math.isnan(g) for g in grads)
 
 
 def test_a_rule_with_the_wrong_number_of_gradients_is_the_same_error_under_both_engines():

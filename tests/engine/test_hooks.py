@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 import micrograd_plus as mg
 from micrograd_plus import Tensor, Value, hooks
 from micrograd_plus.engine import dot
-from micrograd_plus.viz.trace import backward_steps, record_backward
+from micrograd_plus.viz.trace import backward_steps, format_value, record_backward
 
 pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
 
@@ -282,33 +283,85 @@ def test_a_value_hook_returning_a_non_number_is_refused():
     assert v.grad == 0.0
 
 
-def test_the_registry_entry_leaves_with_its_node():
-    before = len(hooks.hooks)
-    v = Value(1.0)
-    v.register_hook(lambda g: None)
-    assert len(hooks.hooks) == before + 1
-    del v
+def test_a_hook_whose_closure_refers_to_its_node_lets_the_graph_be_collected():
+    def graph() -> tuple[list[float], list[Any]]:
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        x.register_hook(lambda g: g * x.data)  # the closure holds x (a cycle, as in PyTorch)
+        y.register_hook(lambda g: g * y.data)
+        (y * y).sum().backward()
+        return x.grad.tolist(), [weakref.ref(x), weakref.ref(y)]
+
     gc.collect()
-    assert len(hooks.hooks) == before
+    before = len(hooks.hooked_nodes)  # (nodes of other tests still alive, if any)
+    grad, dead = graph()
+    assert grad == [6.0 * 3 * 3 * 1, 12.0 * 6 * 3 * 2]  # (y's hook, then x's)
+    assert len(hooks.hooked_nodes) == before + 2
+    gc.collect()
+    assert [ref() for ref in dead] == [None, None]
+    assert len(hooks.hooked_nodes) == before  # and the walks look for their hooks no more
 
 
-def test_the_viewers_narrate_the_hooks_pass_and_leave_every_grad_as_found():
-    x = Value(2.0, label="x")
-    w = Value(-1.5, label="w")
+def test_a_node_whose_last_hook_is_removed_is_no_longer_looked_at():
+    v = Value(1.0)
+    first, second = v.register_hook(lambda g: None), v.register_hook(lambda g: g * 2)
+    assert id(v) in hooks.hooked_nodes
+    first.remove()
+    assert id(v) in hooks.hooked_nodes
+    second.remove()
+    assert id(v) not in hooks.hooked_nodes and not hooks.hooked([v])
+    (v * 3).backward()
+    assert v.grad == 3.0
+
+
+def _hooked_value_graph(calls: list[str], with_hooks: bool = True) -> tuple[Value, Value, Value, Value]:
+    x, w = Value(2.0, label="x"), Value(-1.5, label="w")
     u = x * w
-    u.register_hook(lambda g: g * 3)
-    x.register_hook(lambda g: g + 1)
+    u.label = "u"
     loss = u.tanh()
+    if with_hooks:
+        u.register_hook(lambda g: calls.append("u") or g * 3)
+        x.register_hook(lambda g: calls.append("x") or g + 1)  # a leaf's: after the last rule
+        loss.register_hook(lambda g: calls.append("loss") or g * 2)  # the root's
+    return x, w, u, loss
+
+
+def test_the_viewers_run_no_hook_and_show_the_chain_rule_alone(tmp_path):
+    calls: list[str] = []
+    x, w, u, loss = _hooked_value_graph(calls)
     steps = record_backward(loss)
-    assert (x.grad, w.grad, u.grad) == (0.0, 0.0, 0.0)
-    (step,) = [s for s in steps if s.node is u]
-    expected = 3 * (1 - math.tanh(-3.0) ** 2)
-    assert step.upstream == expected  # the hook's result is what u's rule received
-    list(backward_steps(loss))  # the live pass, run to the end, is backward()
-    live = (x.grad, w.grad)
+    mg.draw_dot(loss, step=2)
+    mg.export_html(loss, tmp_path / "player.html")
+    assert calls == [] and (x.grad, w.grad, u.grad) == (0.0, 0.0, 0.0)
+    plain = _hooked_value_graph(calls, with_hooks=False)
+    plain[3].backward()
+    assert [share.grad_after for share in steps[-1].shares] == [plain[0].grad, plain[1].grad]
+    assert [step.upstream for step in steps] == [1.0, 1.0, plain[2].grad]
+    assert all(not step.hooks for step in steps)
+
+
+def test_backward_steps_is_the_real_pass_and_narrates_each_hooks_replacement():
+    calls: list[str] = []
+    x, w, u, loss = _hooked_value_graph(calls)
+    steps = list(backward_steps(loss))
+    live = (x.grad, w.grad, u.grad, loss.grad)
+    assert calls == ["loss", "u", "x"]
     x.zero_grad(), w.zero_grad()
     loss.backward()
-    assert (x.grad, w.grad) == live == (expected * -1.5 + 1, expected * 2.0)
+    assert live == (x.grad, w.grad, u.grad, loss.grad)
+    root_hook, u_hook, x_hook = (change for step in steps for change in step.hooks)
+    assert (root_hook.node, root_hook.before, root_hook.after) == (loss, 1.0, 2.0)
+    upstream = 2.0 * (1 - math.tanh(-3.0) ** 2)
+    assert (u_hook.node, u_hook.before, u_hook.after) == (u, upstream, upstream * 3)
+    assert steps[2].upstream == upstream * 3  # u's rule received its hook's result
+    # x's hook runs after the last rule: a last step narrates it, with x.grad as backward() leaves it
+    assert steps[-1].upstream is None and steps[-1].hooks == (x_hook,)
+    assert (x_hook.before, x_hook.after, x_hook.grad_after) == (upstream * 3 * -1.5, x.grad, x.grad)
+    assert str(steps[1]).startswith("the hook on L replaced dL/dL: 1.0 -> 2.0")
+    assert str(steps[-1]) == (
+        f"the hook on x replaced dL/dx: {format_value(x_hook.before)} -> {format_value(x.grad)}   "
+        f"(x.grad: {format_value(x_hook.before)} -> {format_value(x.grad)})"
+    )
 
 
 @pytest.mark.engine("fast")
@@ -355,3 +408,101 @@ def test_both_engines_give_the_same_bits_with_hooks_on_tensors(xs, ws, scale):
             (u * u + u.tanh()).sum().backward()
             results.append(np.concatenate([x.grad, w.grad]))
     assert results[0].tobytes() == results[1].tobytes()
+
+
+float32s = st.lists(st.floats(-2.0, 2.0, allow_nan=False, width=32), min_size=3, max_size=3)
+# (no number near the subnormals: there 2 * (g * 3.3) and (2 * g) * 3.3 round apart)
+normal = st.lists(st.floats(-3.0, 3.0).filter(lambda v: v == 0 or abs(v) > 1e-200), min_size=3, max_size=3)
+
+
+def _mixed_graph(lib: Any, xs: list[float], ws: list[float], hook: Any = None) -> tuple[Any, Any]:
+    """u = x * 3.3, x float32, times a float64 w: the walk sums u's gradient in float64."""
+    if lib is mg:
+        x, w = Tensor(np.array(xs, np.float32), requires_grad=True), Tensor(ws)
+    else:
+        x, w = lib.tensor(xs, dtype=lib.float32, requires_grad=True), lib.tensor(ws, dtype=lib.float64)
+    u = x * 3.3
+    if hook is not None:
+        u.register_hook(hook)
+    return x, (u * w).exp().sum()
+
+
+@given(float32s, vectors)
+def test_a_hook_that_only_looks_changes_no_bit_of_a_float32_and_float64_graph(xs, ws):
+    torch = require_torch()
+    seen: list[Any] = []
+    x, y = _mixed_graph(mg, xs, ws)
+    y.backward()
+    looked, z = _mixed_graph(mg, xs, ws, lambda g: seen.append(g.dtype))
+    z.backward()
+    assert looked.grad.tobytes() == x.grad.tobytes() and looked.grad.dtype == np.float32
+    tx, ty = _mixed_graph(torch, xs, ws, lambda g: seen.append(g.dtype))
+    ty.backward()
+    assert seen == [np.float32, torch.float32]  # the hook gets the node's dtype, as PyTorch's
+    assert np.allclose(x.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-30)  # (float32's precision)
+
+
+@given(float32s, vectors)
+def test_a_hook_that_changes_its_argument_in_place_or_returns_it_changed_gives_the_same_bits(xs, ws):
+    torch = require_torch()
+    x, y = _mixed_graph(mg, xs, ws, lambda g: g * 2)
+    y.backward()
+    inplace, z = _mixed_graph(mg, xs, ws, lambda g: g.mul_(2))
+    z.backward()
+    assert inplace.grad.tobytes() == x.grad.tobytes()
+    tx, ty = _mixed_graph(torch, xs, ws, lambda g: g * 2)
+    ty.backward()
+    assert np.allclose(x.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-30)
+
+
+@given(float32s, normal)
+def test_under_create_graph_a_hook_is_judged_by_the_dtype_of_the_gradient_it_was_given(xs, ws):
+    x, y = _mixed_graph(mg, xs, ws)
+    (plain,) = mg.grad(y, x, create_graph=True)
+    x, y = _mixed_graph(mg, xs, ws, lambda g: g * 2)
+    (doubled,) = mg.grad(y, x, create_graph=True)  # the walk's float64 node, returned doubled
+    assert doubled.data.tobytes() == (plain.data * 2).tobytes()
+    x, y = _mixed_graph(mg, xs, ws, lambda g: g.float())
+    with pytest.raises(RuntimeError, match=r"changed the type of value \(was float64 got float32\)"):
+        mg.grad(y, x, create_graph=True)
+
+
+def test_a_hook_on_a_float32_node_returning_float64_is_refused_as_pytorch_does():
+    torch = require_torch()
+    x, y = _mixed_graph(mg, [1.0, 2.0, 3.0], [0.5, 0.25, 0.125], lambda g: g.double())
+    with pytest.raises(RuntimeError, match=r"changed the type of value \(was float32 got float64\)"):
+        y.backward()
+    assert x.grad is None
+    tx, ty = _mixed_graph(torch, [1.0, 2.0, 3.0], [0.5, 0.25, 0.125], lambda g: g.double())
+    with pytest.raises(RuntimeError, match="has changed the type of value"):
+        ty.backward()
+
+
+@given(vectors, finite)
+def test_a_hook_registered_by_a_hook_during_a_pass_runs_in_that_pass_as_pytorchs(xs, scale):
+    torch = require_torch()
+
+    def run(x: Any) -> Any:
+        u = x * 3
+        u.register_hook(lambda g: x.register_hook(lambda h: h * scale) and None)  # (None: only registers)
+        (u * u).sum().backward()
+        return x.grad
+
+    ours = run(Tensor(xs, requires_grad=True))
+    theirs = run(torch.tensor(xs, requires_grad=True))
+    assert close_to_torch(ours, theirs.numpy())
+
+
+@given(finite, finite)
+def test_a_value_hook_registered_during_a_pass_runs_in_it_under_both_walks(a, scale):
+    torch = require_torch()
+
+    def run(x: Any) -> Any:
+        u = x * 2
+        u.register_hook(lambda g: x.register_hook(lambda h: h * scale) and None)
+        (u * u + x).backward()
+        return x.grad
+
+    ours = run(Value(a))
+    theirs = run(torch.tensor(a, requires_grad=True))
+    assert close_to_torch(ours, theirs.item())
