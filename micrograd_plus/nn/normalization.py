@@ -116,10 +116,10 @@ class _BatchNorm(Module):
         self.running_mean = (1 - factor) * self.running_mean + factor * mean.reshape(-1)
         self.running_var = (1 - factor) * self.running_var + factor * unbiased
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats})"
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 

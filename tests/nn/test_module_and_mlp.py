@@ -170,7 +170,7 @@ def test_state_dict_round_trip_and_validation():
     assert [p.data for p in other.parameters()] == [p.data for p in model.parameters()]
     state["layers.0.neurons.0.w.0"] = 99.0
     assert model.parameters()[0].data != 99.0  # a copy, not the live data
-    with pytest.raises(ValueError, match=r"missing \['layers.1.neurons.0.b'\]"):
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "layers.1.neurons.0.b"'):
         other.load_state_dict({k: v for k, v in state.items() if k != "layers.1.neurons.0.b"})
     before = [p.data for p in other.parameters()]
     for wrong in ([1.0, 2.0], 1 + 2j, True, "1.0"):  # not one real number: refused, nothing changed
