@@ -265,7 +265,9 @@ def load(
             raise TypeError("load() got two models: pass load(model, path) or load(module=model, path=path)")
         f, module = None, f
     if module is not None and not isinstance(module, Module):
-        raise TypeError(f"load(): module must be a Module, got {type(module).__name__}: {short_repr(module, 60)}")
+        raise TypeError(
+            f"load(): module must be a Module, got {type(module).__name__}: {short_repr(module, 60)}"
+        )
     if f is not None and path is not None:
         raise TypeError(
             f"load() takes a Module (such as an MLP) and a path, or a path alone, got "
@@ -278,7 +280,9 @@ def load(
                 f"load() got a {type(module).__name__} and no file: load(model, path) loads the file "
                 "into the model, load(path) returns the state dict it holds"
             )
-        raise TypeError("load() needs a file: load(path) returns its state dict, load(model, path) fills a model")
+        raise TypeError(
+            "load() needs a file: load(path) returns its state dict, load(model, path) fills a model"
+        )
     if module is None:
         return _load_state(file, max_bytes)
     if max_bytes is not None:
@@ -298,7 +302,11 @@ def load(
     state = _read(content, source, current)
     try:
         module.load_state_dict(state)
-    except (TypeError, ValueError, RuntimeError) as error:  # pragma: no cover - the reader validated all of it
+    except (
+        TypeError,
+        ValueError,
+        RuntimeError,
+    ) as error:  # pragma: no cover - the reader validated all of it
         raise LoadError(f"{source!r}: {error}") from error
     return None
 
@@ -313,7 +321,10 @@ def _check_torch_options(weights_only: Any, map_location: Any) -> None:
     if weights_only not in (None, True):
         raise TypeError(f"load(): weights_only must be True or False, got {short_repr(weights_only, 60)}")
     # "cpu", device("cpu") (or PyTorch's): its str is "cpu", and a device's type is "cpu" too
-    if map_location is not None and (str(map_location), getattr(map_location, "type", "cpu")) != ("cpu", "cpu"):
+    if map_location is not None and (str(map_location), getattr(map_location, "type", "cpu")) != (
+        "cpu",
+        "cpu",
+    ):
         raise ValueError(
             f"load(map_location={short_repr(map_location, 60)}): the arrays are loaded on the CPU, the one "
             'device here; pass map_location="cpu" or leave it out'
@@ -323,7 +334,9 @@ def _check_torch_options(weights_only: Any, map_location: Any) -> None:
 def checked_max_bytes(max_bytes: Any, function: str) -> int:
     """A bound on what is read, given by the user: a whole number of bytes, >= 0."""
     if type(max_bytes) is not int:
-        raise TypeError(f"{function}(): max_bytes must be a whole number of bytes, got {short_repr(max_bytes, 60)}")
+        raise TypeError(
+            f"{function}(): max_bytes must be a whole number of bytes, got {short_repr(max_bytes, 60)}"
+        )
     if max_bytes < 0:
         raise ValueError(f"{function}(): max_bytes must be >= 0, got {max_bytes}")
     return max_bytes
@@ -489,7 +502,7 @@ def _read_member(
 
 def _read_into(member: Any, buffer: np.ndarray, name: str, source: str) -> None:
     """Fill `buffer` (bytes) from `member`, which holds exactly that many (checked before)."""
-    view, filled = memoryview(buffer), 0
+    view, filled = buffer.data, 0
     while filled < len(view):
         count = member.readinto(view[filled:])
         if not count:

@@ -412,7 +412,9 @@ def _safetensors_keys_in_a_new_process(path: Any) -> list[str]:
     import sys
 
     code = f"import json, micrograd_plus as mg; print(json.dumps(list(mg.load({str(path)!r}))))"
-    return json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    return json.loads(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -440,7 +442,9 @@ def test_a_safetensors_file_from_elsewhere_comes_in_the_order_of_its_data(tmp_pa
     path = tmp_path / "x.safetensors"
     safetensors.numpy.save_file({"b": np.ones(2), "a": np.ones(3), "c": np.ones(1, np.float32)}, path)
     loaded = load(path)
-    header_order = sorted(loaded, key=lambda k: mg.io.safetensors_header(path.read_bytes())[k]["data_offsets"][0])
+    header_order = sorted(
+        loaded, key=lambda k: mg.io.safetensors_header(path.read_bytes())[k]["data_offsets"][0]
+    )
     assert list(loaded) == header_order and sorted(loaded) == ["a", "b", "c"]
 
 
@@ -457,7 +461,9 @@ def test_a_file_written_by_torch_save_is_named_and_never_unpickled(tmp_path, mon
         load(mg.Linear(2, 3), path)
     with pytest.raises(LoadError, match=says):
         load_checkpoint(path)
-    with pytest.raises(LoadError, match="is not an .npy array") as error:  # a zip without data.pkl: not torch's
+    with pytest.raises(
+        LoadError, match="is not an .npy array"
+    ) as error:  # a zip without data.pkl: not torch's
         zipfile.ZipFile(tmp_path / "other.npz", "w").writestr("notes.txt", "hi")
         load(tmp_path / "other.npz")
     assert "torch.save" not in str(error.value)
@@ -486,14 +492,20 @@ def test_a_fortran_order_member_loads_c_contiguous_and_what_load_gives_is_writab
     np.savez(path, w=data, big=np.arange(3, dtype=">i4"))
     loaded = load(path)
     assert loaded["w"].flags.c_contiguous and (loaded["w"] == data).all()
-    assert loaded["big"].dtype == np.int32 and loaded["big"].dtype.isnative and (loaded["big"] == [0, 1, 2]).all()
+    assert (
+        loaded["big"].dtype == np.int32
+        and loaded["big"].dtype.isnative
+        and (loaded["big"] == [0, 1, 2]).all()
+    )
     assert all(a.flags.writeable for a in loaded.values())
 
 
 def test_only_what_can_be_a_safetensors_header_is_parsed_for_a_checkpoints_mark(tmp_path, monkeypatch):
     parsed = []
     real = mg.io.safetensors_header
-    monkeypatch.setattr(mg.io, "safetensors_header", lambda content, **kw: parsed.append(1) or real(content, **kw))
+    monkeypatch.setattr(
+        mg.io, "safetensors_header", lambda content, **kw: parsed.append(1) or real(content, **kw)
+    )
     net = trained(0)
     for suffix in FORMATS:
         save(net, tmp_path / ("net" + suffix))

@@ -87,7 +87,9 @@ class Linear(Module):
         return F.linear(_as_tensor(x), self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Conv2d(Module):
@@ -218,7 +220,9 @@ class AvgPool2d(Module):
         )
 
     def extra_repr(self) -> str:
-        kernel_size, stride, padding = self._given  # (PyTorch's shows neither ceil_mode nor count_include_pad)
+        kernel_size, stride, padding = (
+            self._given
+        )  # (PyTorch's shows neither ceil_mode nor count_include_pad)
         return f"kernel_size={kernel_size}, stride={stride}, padding={padding}"
 
 

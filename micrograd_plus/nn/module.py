@@ -355,7 +355,9 @@ class Module:
         if strict and (result.missing_keys or result.unexpected_keys):
             raise RuntimeError(_incompatible_message(type(self).__name__, result))
         loaded = {name: entry for name, entry in entries.items() if name in state_dict}
-        new_data = {name: _checked_data(name, _read(entry), state_dict[name]) for name, entry in loaded.items()}
+        new_data = {
+            name: _checked_data(name, _read(entry), state_dict[name]) for name, entry in loaded.items()
+        }
         for name, entry in loaded.items():  # only after every entry was validated: all or nothing
             if isinstance(entry, Node):
                 if isinstance(entry.data, np.ndarray) and entry.data.flags.writeable:
@@ -379,8 +381,6 @@ class _IncompatibleKeys(NamedTuple):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
-
-    __str__ = __repr__
 
 
 def _incompatible_message(model: str, keys: _IncompatibleKeys) -> str:

@@ -277,7 +277,10 @@ def test_micrograds_modules_take_the_seeds_the_tensor_layers_take() -> None:
 
 def test_load_state_dict_strict_and_its_result_as_pytorchs():
     torch = require_torch()
-    ours, theirs = mg.Sequential(mg.Linear(2, 3), mg.ReLU()), torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU())
+    ours, theirs = (
+        mg.Sequential(mg.Linear(2, 3), mg.ReLU()),
+        torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()),
+    )
     assert repr(ours.load_state_dict(ours.state_dict())) == repr(theirs.load_state_dict(theirs.state_dict()))
     assert str(ours.load_state_dict(ours.state_dict())) == "<All keys matched successfully>"
     given = {"0.weight": np.full((3, 2), 7.0), "extra": np.zeros(1)}

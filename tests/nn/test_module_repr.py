@@ -207,7 +207,9 @@ LAYERS = [
 def test_the_layer_list_covers_every_layer_class_pytorch_also_has():
     torch = require_torch()
     ours = {name for name in dir(mg.nn) if isinstance(getattr(mg.nn, name), type)}
-    shared = {name for name in ours if issubclass(getattr(mg.nn, name), mg.nn.Module) and hasattr(torch.nn, name)}
+    shared = {
+        name for name in ours if issubclass(getattr(mg.nn, name), mg.nn.Module) and hasattr(torch.nn, name)
+    }
     assert shared - {"Module"} == {name for name, _, _ in LAYERS}
 
 
