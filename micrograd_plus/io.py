@@ -501,10 +501,11 @@ def _read_member(
 
 
 def _read_into(member: Any, buffer: np.ndarray, name: str, source: str) -> None:
-    """Fill `buffer` (bytes) from `member`, which holds exactly that many (checked before)."""
+    """Fill `buffer` (bytes) from `member`, which holds exactly that many (checked before), a
+    piece at a time: a zip member's readinto reads a copy first, which stays that small."""
     view, filled = buffer.data, 0
     while filled < len(view):
-        count = member.readinto(view[filled:])
+        count = member.readinto(view[filled : filled + 2**24])
         if not count:
             raise LoadError(f"{source!r}: entry {name!r} ends early: the file is damaged")
         filled += count
