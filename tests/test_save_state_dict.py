@@ -8,6 +8,7 @@ from __future__ import annotations
 import pickle
 import warnings
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -412,9 +413,9 @@ def _safetensors_keys_in_a_new_process(path: Any) -> list[str]:
     import sys
 
     code = f"import json, micrograd_plus as mg; print(json.dumps(list(mg.load({str(path)!r}))))"
-    return json.loads(
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    )
+    here = Path(mg.__file__).parents[1]  # (this checkout's package, not an installed one)
+    run = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=here)
+    return json.loads(run.stdout)
 
 
 @settings(max_examples=40, deadline=None)
