@@ -97,7 +97,9 @@ class ModuleDict(Module):
         yield from Module._members(self)  # Tensors assigned as attributes (a module is an item)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, Module):  # `md.extra = m` is `md["extra"] = m`, as in PyTorch
+        if isinstance(value, Module) and "_modules" in vars(
+            self
+        ):  # `md.extra = m` is `md["extra"] = m`, as in PyTorch
             vars(self).pop(name, None)
             self[name] = value
         else:
