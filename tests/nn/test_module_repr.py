@@ -187,6 +187,7 @@ LAYERS = [
     ("Dropout", (), {}),
     ("Dropout", (0.25, True), {}),
     ("BatchNorm1d", (3,), {}),
+    ("BatchNorm1d", (3,), {"bias": False}),
     ("BatchNorm2d", (3,), {"eps": 1e-3, "momentum": None, "affine": False, "track_running_stats": False}),
     ("MSELoss", (), {}),
     ("MSELoss", (), {"reduction": "sum"}),
