@@ -18,14 +18,24 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
-from .io import STRUCTURE_KEY, LoadError, PathLike, check_path, safetensors_header, write_atomically
+from .io import (
+    NUMBERS,
+    STRUCTURE_KEY,
+    LoadError,
+    PathLike,
+    check_path,
+    checked_max_bytes,
+    read_bounded,
+    safetensors_header,
+    torch_pickle_message,
+    write_atomically,
+)
 
 MAX_DEPTH = 64  # nesting deeper than this is refused (a checkpoint is a few levels deep)
 MAX_STRUCTURE_BYTES = 16 * 2**20  # a checkpoint's JSON is kilobytes: more is refused unparsed
 _CONTAINERS = {"dict": dict, "Counter": Counter}  # the mappings kept, by their JSON tag
 _SEQUENCES = {"list": list, "tuple": tuple}
 _PLAIN = (bool, int, float, str)  # kept in the JSON as they are (exactly these types)
-_NUMBERS = "biuf"  # the array dtype kinds kept: bool, int, unsigned, float
 _USE_LOAD = "read it with load(path) or load(model, path)"
 
 
@@ -69,14 +79,8 @@ def load_checkpoint(path: PathLike, max_bytes: int = 2**30) -> dict[str, Any]:
     a file over `max_bytes` (1 GiB by default), refused before it is read to its end.
     """
     source = check_path(path, "load_checkpoint", "run.safetensors")
-    if type(max_bytes) is not int or max_bytes < 0:
-        raise TypeError(f"max_bytes must be a whole number of bytes, got {max_bytes!r:.60}")
-    with open(source, "rb") as file:
-        content = file.read(max_bytes + 1)
-    if len(content) > max_bytes:
-        raise LoadError(
-            f"{source!r} is larger than max_bytes={max_bytes}: pass a larger max_bytes to load it"
-        )
+    limit = checked_max_bytes(max_bytes, "load_checkpoint")
+    content = read_bounded(source, limit, f"max_bytes={limit}: pass a larger max_bytes to load it")
     not_ours = f"{source!r} is not a checkpoint written by save_checkpoint()"
     try:
         arrays = safetensors.numpy.load(content)
@@ -85,6 +89,9 @@ def load_checkpoint(path: PathLike, max_bytes: int = 2**30) -> dict[str, Any]:
             f"{not_ours}: it holds a tensor of dtype {error.args[0]}, which numpy lacks"
         ) from error
     except Exception as error:
+        torch_file = torch_pickle_message(content, source)
+        if torch_file:
+            raise LoadError(torch_file) from error
         if content.startswith(b"PK"):  # a zip: an .npz archive
             raise LoadError(
                 f"{not_ours}: it is an .npz archive of named arrays, as save() writes: {_USE_LOAD}"
@@ -125,7 +132,7 @@ def _encoded(value: Any, where: str | None, arrays: dict[str, np.ndarray], depth
     if type(value) is np.ndarray or isinstance(value, np.generic):  # (np.float64 is a float too)
         assert where is not None
         array = np.asarray(value, order="C")  # (0-d stays 0-d)
-        if array.dtype.kind not in _NUMBERS:
+        if array.dtype.kind not in NUMBERS:
             raise TypeError(f"save_checkpoint(): the array at {where!r} holds {array.dtype}, not numbers")
         if where in arrays or where == "__metadata__":  # (a name safetensors keeps for itself)
             raise ValueError(f"save_checkpoint(): an array cannot be stored as {where!r}; rename a key")
@@ -158,7 +165,7 @@ def _decoded(value: Any, arrays: dict[str, np.ndarray], used: set[str], source: 
     if depth <= MAX_DEPTH and isinstance(value, dict) and len(value) == 1:
         ((tag, items),) = value.items()
         named = isinstance(items, str) and items in arrays and items not in used
-        if tag == "array" and named and arrays[items].dtype.kind in _NUMBERS:
+        if tag == "array" and named and arrays[items].dtype.kind in NUMBERS:
             used.add(items)
             return arrays[items]
         if tag in _CONTAINERS and isinstance(items, list):

@@ -50,9 +50,14 @@ _WIDEST = 16  # bytes per number of the widest dtype accepted (numpy's long doub
 # converted to a float parameter's dtype (as PyTorch's load_state_dict copies them), while an
 # integer buffer such as a step count takes integers only.
 _ACCEPTED = {"f": ("fiu", "real numbers"), "i": ("iu", "integers"), "u": ("iu", "integers")}
-_NUMBERS = "biuf"  # the dtype kinds a state dict saved or loaded without a module holds
+NUMBERS = "biuf"  # the dtype kinds a state dict (or a checkpoint) holds: bool, int, unsigned, float
 
 STRUCTURE_KEY = "micrograd_plus.checkpoint"  # the metadata entry that marks a checkpoint's file
+# The metadata entry holding the names in the state dict's order: the safetensors writer lays
+# tensors out by dtype and name, and its reader returns them in a random order.
+ORDER_KEY = "micrograd_plus.order"
+# A safetensors header is at most this long (the format's own limit): a longer one is not looked for.
+_MAX_HEADER = 100 * 2**20
 _USE_CHECKPOINTS = (
     "save_checkpoint(obj, path) and load_checkpoint(path), which keep nested dicts, lists and "
     "numbers (an optimizer's state_dict(), a whole run)"
@@ -71,14 +76,17 @@ def save(obj: Module | dict[str, Any], path: PathLike) -> None:
     with that suffix, an `.npz` archive otherwise (the path is used as given, no suffix added).
 
     A state dict is a flat dict of name -> array: numpy arrays of numbers, Tensors (their
-    arrays) and numbers. Nested dicts, lists and other values (an optimizer's state dict) are
-    refused with a TypeError naming `save_checkpoint`, which keeps them.
+    arrays) and numbers (a bool as a 0-d bool array, as numpy's bool, since safetensors has
+    bool tensors). Nested dicts, lists and other values (an optimizer's state dict) are refused
+    with a TypeError naming `save_checkpoint`, which keeps them. `load(path)` gives the entries
+    back in their order, as `torch.load` does.
 
     The write is atomic: the file goes to a temporary file in the same folder, which then
     replaces `path` in one step (`os.replace`), so an interrupted save leaves any previous
     file intact. Raises TypeError for anything else than a Module or a state dict, or a path
-    that is not a str or os.PathLike, ValueError for an entry whose dtype safetensors cannot
-    store (such as complex128), and OSError when the folder cannot be written.
+    that is not a str or os.PathLike or an entry that is not numbers (complex128 included),
+    ValueError for a `.safetensors` entry whose dtype that format cannot store (float128), and
+    OSError when the folder cannot be written.
     """
     arrays = _state_arrays(obj) if isinstance(obj, Module) else _given_arrays(obj)
     target = check_path(path, "save")
@@ -93,7 +101,7 @@ def _given_arrays(state: Any) -> dict[str, np.ndarray]:
             f"save() takes a Module (such as an MLP) or a state dict (a dict of name -> array, as "
             f"model.state_dict() gives), got {type(state).__name__}: {short_repr(state, 60)}"
         )
-    if {"state", "param_groups"} <= state.keys():
+    if _is_optimizer_state(state):
         raise TypeError(
             "save() got an optimizer's state_dict(), which holds nested dicts and lists, not named "
             f"arrays: use {_USE_CHECKPOINTS}"
@@ -106,19 +114,29 @@ def _given_arrays(state: Any) -> dict[str, np.ndarray]:
                 f"'__metadata__'), got {short_repr(name, 60)}; for other keys use {_USE_CHECKPOINTS}"
             )
         data = value.data if isinstance(value, Node) else value
-        if not isinstance(data, (np.ndarray, np.generic, int, float)) or isinstance(data, bool):
+        if not isinstance(data, (np.ndarray, np.generic, int, float)):
             raise TypeError(
                 f"save(state_dict, path) writes a dict of name -> array; the entry {name!r} is of type "
                 f"{type(value).__name__}: {short_repr(value, 60)}; use {_USE_CHECKPOINTS}"
             )
         array = np.asarray(data, order="C")
-        if array.dtype.kind not in _NUMBERS:
+        if array.dtype.kind not in NUMBERS:
             raise TypeError(
                 f"save(): the entry {name!r} holds {array.dtype}, not numbers: a state dict's arrays "
                 "hold bools, integers or floats"
             )
         arrays[name] = array
     return arrays
+
+
+def _is_optimizer_state(state: dict[Any, Any]) -> bool:
+    """Whether `state` is what `optimizer.state_dict()` gives (exactly its two keys, a dict and
+    a list), not a model whose parameters happen to be called "state" and "param_groups"."""
+    return (
+        state.keys() == {"state", "param_groups"}
+        and isinstance(state["state"], dict)
+        and isinstance(state["param_groups"], list)
+    )
 
 
 def write_atomically(target: str, write: Callable[[BinaryIO], object]) -> None:
@@ -154,7 +172,7 @@ def _write_archive(file: Any, arrays: dict[str, np.ndarray]) -> None:
 
 def _write_safetensors(file: Any, arrays: dict[str, np.ndarray]) -> None:
     try:
-        data = safetensors.numpy.save(arrays)
+        data = safetensors.numpy.save(arrays, metadata={ORDER_KEY: json.dumps(list(arrays))})
     except Exception as error:  # a dtype the format has no code for, such as complex128
         raise ValueError(
             f"save() cannot write these arrays as .safetensors: {error}; convert them to "
@@ -164,20 +182,69 @@ def _write_safetensors(file: Any, arrays: dict[str, np.ndarray]) -> None:
 
 
 @overload
-def load(module: PathLike, path: None = None, *, max_bytes: int | None = None) -> dict[str, np.ndarray]: ...
-@overload
-def load(module: Module, path: PathLike, *, max_bytes: None = None) -> None: ...
 def load(
-    module: Module | PathLike, path: PathLike | None = None, *, max_bytes: int | None = None
+    f: PathLike,
+    path: None = None,
+    *,
+    module: None = None,
+    max_bytes: int | None = None,
+    weights_only: bool | None = None,
+    map_location: Any = None,
+) -> dict[str, np.ndarray]: ...
+@overload
+def load(
+    f: None = None,
+    *,
+    path: PathLike,
+    module: None = None,
+    max_bytes: int | None = None,
+    weights_only: bool | None = None,
+    map_location: Any = None,
+) -> dict[str, np.ndarray]: ...
+@overload
+def load(
+    f: Module,
+    path: PathLike,
+    *,
+    module: None = None,
+    max_bytes: None = None,
+    weights_only: bool | None = None,
+    map_location: Any = None,
+) -> None: ...
+@overload
+def load(
+    f: PathLike | None = None,
+    path: PathLike | None = None,
+    *,
+    module: Module,
+    max_bytes: None = None,
+    weights_only: bool | None = None,
+    map_location: Any = None,
+) -> None: ...
+def load(
+    f: Module | PathLike | None = None,
+    path: PathLike | None = None,
+    *,
+    module: Module | None = None,
+    max_bytes: int | None = None,
+    weights_only: bool | None = None,
+    map_location: Any = None,
 ) -> dict[str, np.ndarray] | None:
     """`load(model, path)`: load a file written by `save` (or by `np.savez`, or `safetensors`
-    from PyTorch) into `model`, in place. `load(path)`: the state dict the file holds, as
-    `model.state_dict()` gives one (name -> numpy array; a Value's number as a 0-d array), for
-    PyTorch's habit `net.load_state_dict(torch.load(PATH))`. The suffix `.safetensors` picks
-    that format, any other an `.npz` archive.
+    from PyTorch) into `model`, in place. `load(path)` (or `load(f=path)`, `load(path=path)`):
+    the state dict the file holds, as `model.state_dict()` gives one (name -> numpy array; a
+    Value's number as a 0-d array; in the saved order), for PyTorch's habit
+    `net.load_state_dict(torch.load(PATH, weights_only=True))`. The suffix `.safetensors`
+    picks that format, any other an `.npz` archive. (`load(module=model, path=path)`, the
+    keywords of before, works too.)
+
+    `weights_only` and `map_location` are PyTorch's: weights only is what is ever read here, so
+    True (or None) is accepted and False refused; the CPU is the one device, so `map_location`
+    may be "cpu" or `device("cpu")` (or None).
 
     Nothing in the file can execute code: `.npy` members are read with `allow_pickle=False`
-    and safetensors holds no objects. Into a model, every name of `model.state_dict()` must
+    and safetensors holds no objects; a file written by `torch.save` (a pickle) is refused,
+    saying how to convert it. Into a model, every name of `model.state_dict()` must
     be in the file once, with its shape and a dtype it accepts (real numbers for a float
     parameter, converted to its dtype; integers for an integer buffer), and nothing else; the
     model is changed only when every entry is valid (all or nothing). Without a model, every
@@ -188,55 +255,108 @@ def load(
     checkpoint (read it with `load_checkpoint`), missing, repeated or extra names, wrong shapes
     or non-numeric arrays, or a file larger than the model's entries can need (than
     `max_bytes`, 1 GiB by default, without a model). Raises TypeError for a first argument that
-    is neither a Module nor a path, or a path that is not a str or os.PathLike, and OSError
-    (such as FileNotFoundError) when the file cannot be opened.
+    is neither a Module nor a path, or a path that is not a str or os.PathLike, ValueError for
+    `weights_only=False`, a `map_location` other than the CPU or a negative `max_bytes`, and
+    OSError (such as FileNotFoundError) when the file cannot be opened.
     """
-    if path is None:
-        if isinstance(module, Module):
+    _check_torch_options(weights_only, map_location)
+    if isinstance(f, Module):
+        if module is not None:
+            raise TypeError("load() got two models: pass load(model, path) or load(module=model, path=path)")
+        f, module = None, f
+    if module is not None and not isinstance(module, Module):
+        raise TypeError(
+            f"load(): module must be a Module, got {type(module).__name__}: {short_repr(module, 60)}"
+        )
+    if f is not None and path is not None:
+        raise TypeError(
+            f"load() takes a Module (such as an MLP) and a path, or a path alone, got "
+            f"{type(f).__name__}: {short_repr(f, 60)} and the path {short_repr(path, 60)}"
+        )
+    file = f if path is None else path
+    if file is None:
+        if module is not None:
             raise TypeError(
                 f"load() got a {type(module).__name__} and no file: load(model, path) loads the file "
                 "into the model, load(path) returns the state dict it holds"
             )
-        return _load_state(module, max_bytes)
-    if not isinstance(module, Module):
         raise TypeError(
-            f"load() takes a Module (such as an MLP) and a path, or a path alone, got "
-            f"{type(module).__name__}: {short_repr(module, 60)}"
+            "load() needs a file: load(path) returns its state dict, load(model, path) fills a model"
         )
+    if module is None:
+        return _load_state(file, max_bytes)
     if max_bytes is not None:
         raise TypeError("load(model, path) takes no max_bytes: the model's own entries bound what is read")
-    source = check_path(path, "load")
+    source = check_path(file, "load")
     current = _state_arrays(module)
     limit = _FILE_ALLOWANCE + sum(
         _WIDEST * array.size + _ENTRY_ALLOWANCE + 8 * len(name.encode()) for name, array in current.items()
     )
-    with open(source, "rb") as file:
-        content = _read_bounded(
-            file,
-            source,
-            limit,
-            f"the {len(current)} entries of this module can fill ({limit} bytes at most): was it "
-            "saved from a bigger model?",
-        )
+    content = read_bounded(
+        source,
+        limit,
+        f"the {len(current)} entries of this module can fill ({limit} bytes at most): was it "
+        "saved from a bigger model?",
+        refuse_checkpoint=True,
+    )
     state = _read(content, source, current)
     try:
         module.load_state_dict(state)
-    except (TypeError, ValueError) as error:  # pragma: no cover - the reader validated all of it
+    except (
+        TypeError,
+        ValueError,
+        RuntimeError,
+    ) as error:  # pragma: no cover - the reader validated all of it
         raise LoadError(f"{source!r}: {error}") from error
     return None
+
+
+def _check_torch_options(weights_only: Any, map_location: Any) -> None:
+    """PyTorch's `torch.load` options, as far as they have a meaning here."""
+    if weights_only is False:
+        raise ValueError(
+            "load(weights_only=False): that is torch.load's way to unpickle any object, which can run "
+            "code; micrograd_plus never unpickles, it reads weights only: pass weights_only=True or leave it out"
+        )
+    if weights_only not in (None, True):
+        raise TypeError(f"load(): weights_only must be True or False, got {short_repr(weights_only, 60)}")
+    # "cpu", device("cpu") (or PyTorch's): its str is "cpu", and a device's type is "cpu" too
+    if map_location is not None and (str(map_location), getattr(map_location, "type", "cpu")) != (
+        "cpu",
+        "cpu",
+    ):
+        raise ValueError(
+            f"load(map_location={short_repr(map_location, 60)}): the arrays are loaded on the CPU, the one "
+            'device here; pass map_location="cpu" or leave it out'
+        )
+
+
+def checked_max_bytes(max_bytes: Any, function: str) -> int:
+    """A bound on what is read, given by the user: a whole number of bytes, >= 0."""
+    if type(max_bytes) is not int:
+        raise TypeError(
+            f"{function}(): max_bytes must be a whole number of bytes, got {short_repr(max_bytes, 60)}"
+        )
+    if max_bytes < 0:
+        raise ValueError(f"{function}(): max_bytes must be >= 0, got {max_bytes}")
+    return max_bytes
 
 
 def _load_state(path: Any, max_bytes: int | None) -> dict[str, np.ndarray]:
     """`load(path)`: the file's arrays, read without a module to check them against, so
     bounded by `max_bytes` instead; writable, in native byte order, as `state_dict()` gives."""
     source = check_path(path, "load")
-    limit = 2**30 if max_bytes is None else max_bytes
-    if type(limit) is not int or limit < 0:
-        raise TypeError(f"max_bytes must be a whole number of bytes, got {short_repr(max_bytes, 60)}")
-    with open(source, "rb") as file:
-        content = _read_bounded(file, source, limit, f"max_bytes={limit}: pass a larger max_bytes to load it")
+    limit = 2**30 if max_bytes is None else checked_max_bytes(max_bytes, "load")
+    content = read_bounded(
+        source, limit, f"max_bytes={limit}: pass a larger max_bytes to load it", refuse_checkpoint=True
+    )
     arrays = _read(content, source, None, limit)
-    return {name: np.array(array, dtype=array.dtype.newbyteorder("=")) for name, array in arrays.items()}
+    return {
+        name: array
+        if array.flags.writeable and array.dtype.isnative
+        else np.array(array, dtype=array.dtype.newbyteorder("="))
+        for name, array in arrays.items()
+    }
 
 
 def _read(
@@ -251,7 +371,11 @@ def _read(
 
 def _refuse_checkpoint(content: bytes, source: str) -> None:
     """A checkpoint's tensors are named by their place in it (`model.0.weight`), not as the
-    model's: its file is refused, naming the function that reads it."""
+    model's: its file is refused, naming the function that reads it. Only what can be a
+    safetensors header is parsed (a plausible length, then "{"): an .npz is not scanned."""
+    length = int.from_bytes(content[:8], "little")
+    if not (2 <= length <= min(len(content) - 8, _MAX_HEADER) and content[8:9] == b"{"):
+        return
     try:
         metadata = safetensors_header(content).get("__metadata__")
         marked = isinstance(metadata, dict) and STRUCTURE_KEY in metadata
@@ -264,16 +388,37 @@ def _refuse_checkpoint(content: bytes, source: str) -> None:
         )
 
 
-def _read_bounded(file: Any, source: str, limit: int, beyond: str) -> bytes:
+def read_bounded(source: str, limit: int, beyond: str, refuse_checkpoint: bool = False) -> bytes:
     """The file's bytes, refused unread beyond `limit` (saying it is larger than `beyond`):
     neither a zip directory nor a safetensors header can then take much memory, and a file
-    that never ends (a pipe, a device) is not read to its end. A checkpoint, bigger than its
-    model's file, is named as one first."""
-    content = file.read(limit + 1)
-    _refuse_checkpoint(content, source)
+    that never ends (a pipe, a device) is not read to its end. With `refuse_checkpoint`, a
+    checkpoint, bigger than its model's file, is named as one first."""
+    with open(source, "rb") as file:
+        content = file.read(limit + 1)
+    if refuse_checkpoint:
+        _refuse_checkpoint(content, source)
     if len(content) > limit:
         raise LoadError(f"{source!r} is larger than {beyond}")
     return content
+
+
+def torch_pickle_message(content: bytes, source: str) -> str | None:
+    """What to say about a file `torch.save` wrote (a zip holding `<name>/data.pkl`), or None:
+    its zip directory is read, never its pickle."""
+    if not content.startswith(b"PK"):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = archive.namelist()
+    except Exception:
+        return None
+    if not any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
+        return None
+    return (
+        f"{source!r} is a PyTorch file written by torch.save(), a pickle, which micrograd_plus never "
+        "loads (unpickling can run any code). Convert it in PyTorch: `from safetensors.torch import "
+        'save_file; save_file(model.state_dict(), "model.safetensors")`, then mg.load("model.safetensors")'
+    )
 
 
 def _read_archive(
@@ -287,6 +432,9 @@ def _read_archive(
             f"{source!r} holds a single .npy array, not an .npz archive of named parameters "
             "saved by micrograd_plus.save()"
         )
+    torch_file = torch_pickle_message(content, source)
+    if torch_file:
+        raise LoadError(torch_file)
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except Exception as error:
@@ -339,14 +487,28 @@ def _read_member(
                     f"{source!r}: entry {name!r} is {info.file_size} bytes, but its header declares "
                     f"{declared}: the file is damaged or crafted"
                 )
-            data = member.read(declared - member.tell())
-        return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+            array = np.empty(size, dtype)  # (writable: load(path) hands it over without a copy)
+            _read_into(member, array.view(np.uint8), name, source)
+        if fortran_order:  # C-contiguous, as state_dict() gives
+            return np.ascontiguousarray(array.reshape(shape[::-1]).T)
+        return array.reshape(shape)
     except LoadError:
         raise
     except Exception as error:
         raise LoadError(
             f"{source!r}: entry {name!r} cannot be read, the file is damaged: {_why(error)}"
         ) from error
+
+
+def _read_into(member: Any, buffer: np.ndarray, name: str, source: str) -> None:
+    """Fill `buffer` (bytes) from `member`, which holds exactly that many (checked before), a
+    piece at a time: a zip member's readinto reads a copy first, which stays that small."""
+    view, filled = buffer.data, 0
+    while filled < len(view):
+        count = member.readinto(view[filled : filled + 2**24])
+        if not count:
+            raise LoadError(f"{source!r}: entry {name!r} ends early: the file is damaged")
+        filled += count
 
 
 def _npy_header(file: Any, name: str, source: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -369,7 +531,7 @@ def _read_safetensors(
     """The file through `safetensors.numpy`, whose parser checks the header's offsets and
     sizes against the data; then names, dtypes and shapes."""
     try:
-        arrays = safetensors.numpy.load(content)
+        loaded = safetensors.numpy.load(content)
         names = _safetensors_names(content)
     except KeyError as error:  # a dtype safetensors.numpy has no numpy type for (bfloat16, float8)
         raise LoadError(
@@ -379,6 +541,7 @@ def _read_safetensors(
     except Exception as error:
         raise LoadError(f"{source!r} is not a valid safetensors file: {_why(error)}") from error
     _check_names(source, names, current)
+    arrays = {name: loaded[name] for name in names}  # (the parser's dict is in a random order)
     # in the module's order, so the first problem is named first
     for name in names if current is None else current:
         _check_entry(
@@ -388,10 +551,23 @@ def _read_safetensors(
 
 
 def _safetensors_names(content: bytes) -> list[str]:
-    """Every tensor name in the header, repeats included: the parser keeps only the last of
-    a repeated name, and a file that gives one name two meanings is refused, not guessed."""
-    header = safetensors_header(content, object_pairs_hook=lambda pairs: pairs)
-    return [name for name, _ in header if name != "__metadata__"]
+    """Every tensor name in the header, repeats included (the parser keeps only the last of a
+    repeated name, and a file that gives one name two meanings is refused, not guessed), in
+    the order `save` was given them (kept in the metadata), else in the order of their data."""
+    pairs = safetensors_header(content, object_pairs_hook=lambda pairs: pairs)
+    entries = [(name, value) for name, value in pairs if name != "__metadata__"]
+    names = [name for name, _ in sorted(entries, key=lambda entry: _offset(entry[1]))]
+    metadata = dict(next((value for name, value in pairs if name == "__metadata__"), None) or [])
+    try:
+        saved = json.loads(metadata[ORDER_KEY])
+        return saved if Counter(saved) == Counter(names) else names  # type: ignore[no-any-return]
+    except Exception:  # none (written elsewhere), or not a list of the names: the data's order
+        return names
+
+
+def _offset(entry: Any) -> Any:
+    """Where a header entry's data starts (the parser has checked the offsets already)."""
+    return dict(entry).get("data_offsets", [0])[0] if isinstance(entry, list) else 0
 
 
 def safetensors_header(content: bytes, object_pairs_hook: Callable[[Any], Any] | None = None) -> Any:
@@ -425,7 +601,7 @@ def _check_entry(
 ) -> None:
     """An entry of `dtype` and `shape` fits the module's `current` one, or (None) holds numbers."""
     if current is None:
-        if dtype.kind not in _NUMBERS:
+        if dtype.kind not in NUMBERS:
             raise LoadError(f"{source!r}: entry {name!r} holds {dtype}, not numbers (bool, int or float)")
         return
     kinds, what = _ACCEPTED.get(current.dtype.kind, (current.dtype.kind, str(current.dtype)))

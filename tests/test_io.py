@@ -993,7 +993,7 @@ def test_the_saving_page_examples_run_as_written(tmp_path, monkeypatch, capsys):
     require_torch()
     page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "saving.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "saving_page"}
     for index, code in enumerate(blocks):

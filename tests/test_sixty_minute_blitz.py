@@ -60,10 +60,10 @@ def class_labels(torch: ModuleType, labels: np.ndarray) -> Any:
 
 
 def saving(torch: ModuleType) -> tuple[Any, Any]:
-    """`torch.save` and `torch.load`, or `save` and `load` (no pickle)."""
-    if torch is micrograd_plus:
-        return micrograd_plus.save, micrograd_plus.load
-    return torch.save, lambda path: torch.load(path, weights_only=True)
+    """`torch.save` and `torch.load`, or `save` and `load` (no pickle), called as the tutorial
+    calls it: `load(PATH, weights_only=True)`."""
+    load = micrograd_plus.load if torch is micrograd_plus else torch.load
+    return torch.save, lambda path: load(path, weights_only=True)
 
 
 def numbers(x: Any) -> np.ndarray:

@@ -33,8 +33,8 @@ class ReLU(Module):
     def forward(self, x: Any) -> Any:
         return _elementwise(x, "relu", "ReLU")
 
-    def __repr__(self) -> str:
-        return "ReLU(inplace=True)" if self.inplace else "ReLU()"  # PyTorch shows the flag when set
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""  # PyTorch shows the flag when set
 
 
 class Tanh(Module):
@@ -43,18 +43,12 @@ class Tanh(Module):
     def forward(self, x: Any) -> Any:
         return _elementwise(x, "tanh", "Tanh")
 
-    def __repr__(self) -> str:
-        return "Tanh()"
-
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise; works on a Tensor, a Value or a list of Values."""
 
     def forward(self, x: Any) -> Any:
         return _elementwise(x, "sigmoid", "Sigmoid")
-
-    def __repr__(self) -> str:
-        return "Sigmoid()"
 
 
 class LeakyReLU(Module):
@@ -68,8 +62,8 @@ class LeakyReLU(Module):
     def forward(self, x: Any) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
-    def __repr__(self) -> str:
-        return f"LeakyReLU(negative_slope={self.negative_slope}{', inplace=True' if self.inplace else ''})"
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}{', inplace=True' if self.inplace else ''}"
 
 
 class GELU(Module):
@@ -84,8 +78,8 @@ class GELU(Module):
     def forward(self, x: Any) -> Tensor:
         return F.gelu(x, self.approximate)
 
-    def __repr__(self) -> str:
-        return "GELU()" if self.approximate == "none" else f"GELU(approximate={self.approximate!r})"
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Softmax(Module):
@@ -97,8 +91,8 @@ class Softmax(Module):
     def forward(self, x: Any) -> Tensor:
         return F.softmax(x, self.dim)
 
-    def __repr__(self) -> str:
-        return f"Softmax(dim={self.dim})"
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
@@ -110,8 +104,8 @@ class LogSoftmax(Module):
     def forward(self, x: Any) -> Tensor:
         return F.log_softmax(x, self.dim)
 
-    def __repr__(self) -> str:
-        return f"LogSoftmax(dim={self.dim})"
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class Identity(Module):
@@ -123,6 +117,3 @@ class Identity(Module):
 
     def forward(self, x: Any) -> Any:
         return x
-
-    def __repr__(self) -> str:
-        return "Identity()"

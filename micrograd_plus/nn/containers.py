@@ -4,6 +4,11 @@ A model that keeps its layers in one of them has its parameters found by `parame
 named as PyTorch names them (`layers.0.weight`, `blocks.encoder.weight`), so state dicts line
 up with the PyTorch model of the same shape. Neither has a forward: loop over them in yours.
 (Sequential, which also runs its modules in order, lives in layers.py.)
+
+A module assigned as an attribute is registered, as PyTorch registers it: `md.extra = m` is
+`md["extra"] = m`; on a ModuleList it is a sub-module of its own (in `parameters()`,
+`state_dict()` and the repr, as "extra"), not an item (PyTorch would count it in `len`, yet
+`ml[len(ml) - 1]` fails there).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .module import Module, checked_child_name, indented
+from .module import Module, checked_child_name
 
 
 def _checked_module(module: Any, where: str) -> Module:
@@ -31,6 +36,8 @@ class ModuleList(Module):
     def _members(self) -> Iterator[tuple[str, Any]]:
         for i, m in enumerate(self._modules):
             yield str(i), m
+        # then what was assigned as an attribute (`ml.extra = Linear(2, 2)`), as PyTorch registers it
+        yield from ((name, m) for name, m in Module._members(self) if not name.startswith("_modules."))
 
     def append(self, module: Module) -> ModuleList:
         self._modules.append(_checked_module(module, f"ModuleList item {len(self._modules)}"))
@@ -61,9 +68,8 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules)
 
-    def __repr__(self) -> str:
-        """Module's layout, with a run of modules that print alike shown once, as PyTorch's:
-        `(0-11): 12 x Block(...)`."""
+    def _child_reprs(self) -> list[tuple[str, str]]:
+        """A run of items that print alike is shown once, as PyTorch's: `(0-11): 12 x Block(...)`."""
         runs: list[tuple[int, int, str]] = []  # (first index, last index, repr)
         for i, m in enumerate(self._modules):
             text = repr(m)
@@ -71,13 +77,11 @@ class ModuleList(Module):
                 runs[-1] = (runs[-1][0], i, text)
             else:
                 runs.append((i, i, text))
-        lines = [
-            f"({first}): {text}" if first == last else f"({first}-{last}): {last - first + 1} x {text}"
+        items = [
+            (str(first), text) if first == last else (f"{first}-{last}", f"{last - first + 1} x {text}")
             for first, last, text in runs
         ]
-        body = "".join(f"\n  {indented(line)}" for line in lines)
-        name = type(self).__name__
-        return f"{name}({body}\n)" if body else f"{name}()"
+        return items + super()._child_reprs()[len(self._modules) :]
 
 
 class ModuleDict(Module):
@@ -90,6 +94,23 @@ class ModuleDict(Module):
 
     def _members(self) -> Iterator[tuple[str, Any]]:
         yield from self._modules.items()
+        yield from Module._members(self)  # Tensors assigned as attributes (a module is an item)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Module) and "_modules" in vars(
+            self
+        ):  # `md.extra = m` is `md["extra"] = m`, as in PyTorch
+            vars(self).pop(name, None)
+            self[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> Module:
+        # Only asked when no attribute has the name: an item by its key, as PyTorch's `md.extra`.
+        modules = vars(self).get("_modules", {})
+        if name in modules:
+            return modules[name]  # type: ignore[no-any-return]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setitem__(self, key: str, module: Module) -> None:
         self._modules[checked_child_name(key, "ModuleDict keys")] = _checked_module(

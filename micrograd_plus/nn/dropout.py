@@ -26,5 +26,5 @@ class Dropout(Module):
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, generator=self.generator)
 
-    def __repr__(self) -> str:
-        return f"Dropout(p={self.p}{', inplace=True' if self.inplace else ''})"
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

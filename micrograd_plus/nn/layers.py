@@ -86,8 +86,10 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         return F.linear(_as_tensor(x), self.weight, self.bias)
 
-    def __repr__(self) -> str:
-        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Conv2d(Module):
@@ -137,7 +139,7 @@ class Conv2d(Module):
             _as_tensor(x), self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         # PyTorch's: the sizes and stride, then only the settings that differ from the defaults
         shown = [
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -146,7 +148,7 @@ class Conv2d(Module):
         shown += [f"dilation={self.dilation}"] if self.dilation != (1, 1) else []
         shown += [f"groups={self.groups}"] if self.groups != 1 else []
         shown += ["bias=False"] if self.bias is None else []
-        return f"Conv2d({', '.join(shown)})"
+        return ", ".join(shown)
 
 
 class MaxPool2d(Module):
@@ -168,16 +170,19 @@ class MaxPool2d(Module):
         self.padding = F.pair("padding", padding, 0)
         self.dilation = F.pair("dilation", dilation, 1)
         self.ceil_mode = ceil_mode
+        # as given, for the repr: PyTorch shows `kernel_size=2`, not the pair used here
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding, dilation)
 
     def forward(self, x: Any) -> Tensor:
         return F.max_pool2d(
             _as_tensor(x), self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
         )
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
+        kernel_size, stride, padding, dilation = self._given
         return (
-            f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode})"
+            f"kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation={dilation}, "
+            f"ceil_mode={self.ceil_mode}"
         )
 
 
@@ -198,6 +203,7 @@ class AvgPool2d(Module):
         self.kernel_size = F.pair("kernel_size", kernel_size, 1)
         self.stride = self.kernel_size if stride is None else F.pair("stride", stride, 1)
         self.padding = F.pair("padding", padding, 0)
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding)  # for the repr
         self.ceil_mode = ceil_mode
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
@@ -213,12 +219,11 @@ class AvgPool2d(Module):
             self.divisor_override,
         )
 
-    def __repr__(self) -> str:
-        # (PyTorch's shows neither ceil_mode nor count_include_pad; this one names the latter)
-        return (
-            f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"count_include_pad={self.count_include_pad})"
-        )
+    def extra_repr(self) -> str:
+        kernel_size, stride, padding = (
+            self._given
+        )  # (PyTorch's shows neither ceil_mode nor count_include_pad)
+        return f"kernel_size={kernel_size}, stride={stride}, padding={padding}"
 
 
 class AdaptiveAvgPool2d(Module):
@@ -233,8 +238,8 @@ class AdaptiveAvgPool2d(Module):
     def forward(self, x: Any) -> Tensor:
         return F.adaptive_avg_pool2d(_as_tensor(x), self.output_size)
 
-    def __repr__(self) -> str:
-        return f"AdaptiveAvgPool2d(output_size={self.output_size!r})"
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size!r}"
 
 
 class Flatten(Module):
@@ -247,8 +252,8 @@ class Flatten(Module):
     def forward(self, x: Any) -> Tensor:
         return _as_tensor(x).flatten(self.start_dim, self.end_dim)
 
-    def __repr__(self) -> str:
-        return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Sequential(Module):
@@ -282,6 +287,7 @@ class Sequential(Module):
 
     def _members(self) -> Iterator[tuple[str, Any]]:
         yield from self._layers.items()
+        yield from Module._members(self)  # Tensors assigned as attributes (a module is a layer)
 
     def __getattr__(self, name: str) -> Module:
         # Only asked when no attribute has the name: a layer by its name, as PyTorch's `model.fc1`.
@@ -294,6 +300,9 @@ class Sequential(Module):
         layers = vars(self).get("_layers", {})
         if name in layers:  # `model.fc1 = Linear(...)` replaces that layer, as in PyTorch
             layers[name] = _checked_layer(value, f"the layer {name!r}")
+        elif isinstance(value, Module) and "_layers" in vars(self):
+            # a new module attribute becomes the last layer, as PyTorch registers it (forward runs it)
+            layers[_layer_name(name, self)] = value
         else:
             super().__setattr__(name, value)
 
@@ -366,9 +375,6 @@ class _Loss(Module):
         losses._check_reduction(reduction)
         self.reduction = reduction
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(reduction={self.reduction!r})"
-
 
 class MSELoss(_Loss):
     """Mean squared error between predictions and targets of the same shape."""
@@ -400,9 +406,6 @@ class _ClassLoss(_Loss):
         # (an array, not a Tensor: no parameter, so no gradient and no optimizer step, as PyTorch's buffer)
         self.weight = None if weight is None else losses.weight_array(weight, type(self).__name__)
         self.ignore_index = losses.check_ignore_index(ignore_index)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(ignore_index={self.ignore_index}, reduction={self.reduction!r})"
 
 
 class CrossEntropyLoss(_ClassLoss):

@@ -17,7 +17,7 @@ import numbers
 import random
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -128,13 +128,17 @@ class Module:
         """PyTorch's layout, so that `print(net)` shows a model's structure: `Net()` alone, or
         the `extra_repr` lines, then each sub-module as `(attribute): repr`, indented, nested."""
         extra = self.extra_repr()
-        lines = extra.split("\n") if extra else []
-        children = [(name, m) for name, m in self._members() if isinstance(m, Module)]
-        lines += [f"({name}): {indented(repr(child))}" for name, child in children]
-        if len(lines) == 1 and not children:
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({label}): {indented(text)}" for label, text in self._child_reprs()]
+        lines = extra_lines + child_lines
+        if len(extra_lines) == 1 and not child_lines:
             return f"{type(self).__name__}({lines[0]})"
         body = "".join(f"\n  {line}" for line in lines)
         return f"{type(self).__name__}({body}\n)" if body else f"{type(self).__name__}()"
+
+    def _child_reprs(self) -> list[tuple[str, str]]:
+        """(label, repr) of each sub-module, as `__repr__` lists them (ModuleList joins runs)."""
+        return [(name, repr(m)) for name, m in self._members() if isinstance(m, Module)]
 
     def _members(self) -> Iterator[tuple[str, Any]]:
         """(name, member) for each attribute that is a node or a module, lists unrolled."""
@@ -329,22 +333,32 @@ class Module:
         for a Value, an array for a Tensor or a buffer."""
         return {name: _copy_data(_read(entry)) for name, entry in self._state_entries()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy data into the parameters and buffers; names and shapes must match exactly. A
-        Tensor parameter's own array takes the numbers (as PyTorch's `copy_`), so what shares
-        it (`p.numpy()`, `from_numpy`'s array, an optimizer) sees them."""
-        if not isinstance(state, dict):
-            raise TypeError(f"load_state_dict() takes a dict of name -> data, got {type(state).__name__}")
-        entries = dict(self._state_entries())
-        missing = sorted(set(entries) - set(state))
-        unexpected = sorted(set(state) - set(entries))
-        if missing or unexpected:
-            raise ValueError(
-                f"state does not fit {type(self).__name__}: missing {missing or 'none'}, "
-                f"unexpected {unexpected or 'none'}; was it saved from a model of another shape?"
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> _IncompatibleKeys:
+        """Copy data into the parameters and buffers, as PyTorch's: with `strict` (the default)
+        the names must be exactly the module's, else a RuntimeError lists the missing and the
+        unexpected ones; `strict=False` loads the names both have. Shapes must match either way
+        (a ValueError). Returns PyTorch's result: `.missing_keys` and `.unexpected_keys`,
+        printed `<All keys matched successfully>` when both are empty. A Tensor parameter's own
+        array takes the numbers (as PyTorch's `copy_`), so what shares it (`p.numpy()`,
+        `from_numpy`'s array, an optimizer) sees them."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"load_state_dict() takes a dict of name -> data, got {type(state_dict).__name__}"
             )
-        new_data = {name: _checked_data(name, _read(entry), state[name]) for name, entry in entries.items()}
-        for name, entry in entries.items():  # only after every entry was validated: all or nothing
+        if not isinstance(strict, bool):
+            raise TypeError(f"load_state_dict(): strict must be True or False, got {strict!r:.60}")
+        entries = dict(self._state_entries())
+        result = _IncompatibleKeys(
+            [name for name in entries if name not in state_dict],
+            [name for name in state_dict if name not in entries],
+        )
+        if strict and (result.missing_keys or result.unexpected_keys):
+            raise RuntimeError(_incompatible_message(type(self).__name__, result))
+        loaded = {name: entry for name, entry in entries.items() if name in state_dict}
+        new_data = {
+            name: _checked_data(name, _read(entry), state_dict[name]) for name, entry in loaded.items()
+        }
+        for name, entry in loaded.items():  # only after every entry was validated: all or nothing
             if isinstance(entry, Node):
                 if isinstance(entry.data, np.ndarray) and entry.data.flags.writeable:
                     np.copyto(entry.data, new_data[name])  # in place, as PyTorch's: views stay live
@@ -354,6 +368,30 @@ class Module:
             else:
                 module, attribute = entry
                 setattr(module, attribute, new_data[name])
+        return result
+
+
+class _IncompatibleKeys(NamedTuple):
+    """What `load_state_dict` returns, as PyTorch's (same name, fields and printing)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+def _incompatible_message(model: str, keys: _IncompatibleKeys) -> str:
+    """PyTorch's wording, so a search for the message finds the usual causes and fixes."""
+    errors = [
+        f"{what} key(s) in state_dict: " + ", ".join('"' + name + '"' for name in names) + ". "
+        for what, names in (("Missing", keys.missing_keys), ("Unexpected", keys.unexpected_keys))
+        if names
+    ]
+    hint = "(was the state saved from a model of another shape? strict=False loads the names both have)"
+    return f"Error(s) in loading state_dict for {model}:\n\t" + "\n\t".join(errors) + f"\n\t{hint}"
 
 
 def checked_child_name(name: Any, what: str) -> str:

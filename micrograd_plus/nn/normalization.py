@@ -52,6 +52,8 @@ class _BatchNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ):
         if (
             isinstance(num_features, bool)
@@ -66,7 +68,8 @@ class _BatchNorm(Module):
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         self.weight = Tensor(np.ones(num_features, kind), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(num_features, kind), requires_grad=True) if affine else None
+        # PyTorch 2.13's bias=False: a learned scale without a shift
+        self.bias = Tensor(np.zeros(num_features, kind), requires_grad=True) if affine and bias else None
         tracked = self.track_running_stats
         self.register_buffer("running_mean", np.zeros(num_features, kind) if tracked else None)
         self.register_buffer("running_var", np.ones(num_features, kind) if tracked else None)
@@ -92,8 +95,10 @@ class _BatchNorm(Module):
             out = centred / (var + self.eps).sqrt()
         else:
             out = (x - self.running_mean.reshape(shape)) / np.sqrt(self.running_var.reshape(shape) + self.eps)
-        if self.weight is not None and self.bias is not None:  # affine
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+        if self.weight is not None:  # affine
+            out = out * self.weight.reshape(shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(shape)
         return out
 
     def _check_input(self, x: Tensor) -> None:
@@ -116,10 +121,10 @@ class _BatchNorm(Module):
         self.running_mean = (1 - factor) * self.running_mean + factor * mean.reshape(-1)
         self.running_var = (1 - factor) * self.running_var + factor * unbiased
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         return (
-            f"{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats})"
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 

@@ -339,8 +339,7 @@ def test_pool_modules_take_ceil_mode_in_torchs_places_and_show_it_as_torch() -> 
     for ours, theirs in pairs:
         out, ref = ours(x), theirs(torch.tensor(x))
         assert out.shape == tuple(ref.shape) and close_to_torch(out.data, ref.numpy()), repr(ours)
-    assert repr(MaxPool2d(2, ceil_mode=True)).endswith("dilation=(1, 1), ceil_mode=True)")
-    assert repr(torch.nn.MaxPool2d(2, ceil_mode=True)).endswith("dilation=1, ceil_mode=True)")
+    assert repr(MaxPool2d(2, ceil_mode=True)) == repr(torch.nn.MaxPool2d(2, ceil_mode=True))
     assert repr(MaxPool2d(2)).endswith(", ceil_mode=False)")
     assert "ceil_mode" not in repr(AvgPool2d(2, ceil_mode=True)) + repr(torch.nn.AvgPool2d(2, ceil_mode=True))
     with pytest.raises(TypeError):  # (torch's fifth argument is return_indices, which is not here)

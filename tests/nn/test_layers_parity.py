@@ -284,7 +284,7 @@ def test_dropout_names_bad_arguments() -> None:
             Dropout(p)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="seed must be an int"):
         Dropout(0.5, seed="x")  # type: ignore[arg-type]
-    assert repr(Dropout(0.25)) == "Dropout(p=0.25)"
+    assert repr(Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"  # PyTorch's
     assert Dropout(0.5).parameters() == [] and Dropout(0.5).state_dict() == {}
 
 

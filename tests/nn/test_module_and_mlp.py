@@ -170,7 +170,7 @@ def test_state_dict_round_trip_and_validation():
     assert [p.data for p in other.parameters()] == [p.data for p in model.parameters()]
     state["layers.0.neurons.0.w.0"] = 99.0
     assert model.parameters()[0].data != 99.0  # a copy, not the live data
-    with pytest.raises(ValueError, match=r"missing \['layers.1.neurons.0.b'\]"):
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "layers.1.neurons.0.b"'):
         other.load_state_dict({k: v for k, v in state.items() if k != "layers.1.neurons.0.b"})
     before = [p.data for p in other.parameters()]
     for wrong in ([1.0, 2.0], 1 + 2j, True, "1.0"):  # not one real number: refused, nothing changed
@@ -273,3 +273,25 @@ def test_micrograds_modules_take_the_seeds_the_tensor_layers_take() -> None:
         for make, args in ((MLP, (2, [3, 1])), (Neuron, (2,)), (mg.Linear, (2, 1))):
             with pytest.raises(error, match=message):
                 make(*args, seed=bad)
+
+
+def test_load_state_dict_strict_and_its_result_as_pytorchs():
+    torch = require_torch()
+    ours, theirs = (
+        mg.Sequential(mg.Linear(2, 3), mg.ReLU()),
+        torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()),
+    )
+    assert repr(ours.load_state_dict(ours.state_dict())) == repr(theirs.load_state_dict(theirs.state_dict()))
+    assert str(ours.load_state_dict(ours.state_dict())) == "<All keys matched successfully>"
+    given = {"0.weight": np.full((3, 2), 7.0), "extra": np.zeros(1)}
+    result = ours.load_state_dict(given, strict=False)
+    expected = theirs.load_state_dict({k: torch.tensor(v) for k, v in given.items()}, strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys)
+    assert result == (["0.bias"], ["extra"]) and isinstance(result, tuple)  # a NamedTuple, as torch's
+    assert repr(result) == repr(expected)
+    assert (ours[0].weight.data == 7.0).all()  # the names both have are loaded
+    with pytest.raises(RuntimeError) as torch_error:
+        theirs.load_state_dict({k: torch.tensor(v) for k, v in given.items()})
+    with pytest.raises(RuntimeError) as error:
+        ours.load_state_dict(given)
+    assert str(error.value).startswith(str(torch_error.value))  # (then a hint of ours)

@@ -8,6 +8,8 @@ from collections import OrderedDict
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+import pytest
 from conftest import require_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -153,3 +155,120 @@ def build(nn: ModuleType, spec: tuple) -> Any:
 def test_any_tree_of_modules_prints_as_in_pytorch(spec):
     torch = require_torch()
     assert repr(build(mg.nn, spec)) == repr(build(torch.nn, spec))
+
+
+# Every layer class both libraries have, with its defaults and with other settings: (name, args, kwargs).
+LAYERS = [
+    ("Linear", (2, 3), {}),
+    ("Linear", (2, 3), {"bias": False}),
+    ("Conv2d", (1, 2, 3), {}),
+    ("Conv2d", (2, 4, (3, 2)), {"stride": 2, "padding": 1, "dilation": 2, "groups": 2, "bias": False}),
+    ("Conv2d", (2, 2, 3), {"padding": "same"}),
+    ("MaxPool2d", (2,), {}),
+    ("MaxPool2d", ((2, 3),), {"stride": 1, "padding": 1, "dilation": 2, "ceil_mode": True}),
+    ("AvgPool2d", (2,), {}),
+    ("AvgPool2d", (3, 1, 1), {"ceil_mode": True, "count_include_pad": False, "divisor_override": 2}),
+    ("AdaptiveAvgPool2d", (1,), {}),
+    ("AdaptiveAvgPool2d", ((None, 2),), {}),
+    ("Flatten", (), {}),
+    ("Flatten", (0, 2), {}),
+    ("ReLU", (), {}),
+    ("ReLU", (True,), {}),
+    ("Tanh", (), {}),
+    ("Sigmoid", (), {}),
+    ("LeakyReLU", (), {}),
+    ("LeakyReLU", (0.2, True), {}),
+    ("GELU", (), {}),
+    ("GELU", ("tanh",), {}),
+    ("Softmax", (1,), {}),
+    ("LogSoftmax", (), {"dim": -1}),
+    ("Identity", (), {}),
+    ("Identity", (3,), {"unused": 2}),
+    ("Dropout", (), {}),
+    ("Dropout", (0.25, True), {}),
+    ("BatchNorm1d", (3,), {}),
+    ("BatchNorm1d", (3,), {"bias": False}),
+    ("BatchNorm2d", (3,), {"eps": 1e-3, "momentum": None, "affine": False, "track_running_stats": False}),
+    ("MSELoss", (), {}),
+    ("MSELoss", (), {"reduction": "sum"}),
+    ("L1Loss", (), {"reduction": "none"}),
+    ("BCELoss", (), {}),
+    ("BCEWithLogitsLoss", (), {"reduction": "sum"}),
+    ("CrossEntropyLoss", (), {}),
+    ("CrossEntropyLoss", (), {"ignore_index": 1, "reduction": "sum", "label_smoothing": 0.1}),
+    ("NLLLoss", (), {"ignore_index": 0}),
+    ("HuberLoss", (), {"delta": 2.0}),
+    ("SmoothL1Loss", (), {"beta": 0.5}),
+    ("Sequential", (), {}),
+    ("ModuleList", (), {}),
+    ("ModuleDict", (), {}),
+]
+
+
+def test_the_layer_list_covers_every_layer_class_pytorch_also_has():
+    torch = require_torch()
+    ours = {name for name in dir(mg.nn) if isinstance(getattr(mg.nn, name), type)}
+    shared = {
+        name for name in ours if issubclass(getattr(mg.nn, name), mg.nn.Module) and hasattr(torch.nn, name)
+    }
+    assert shared - {"Module"} == {name for name, _, _ in LAYERS}
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), LAYERS, ids=lambda x: str(x))
+def test_each_layer_prints_as_pytorchs(name: str, args: tuple, kwargs: dict):
+    torch = require_torch()
+    assert repr(getattr(mg.nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
+
+
+def subclasses(nn: ModuleType) -> list[Any]:
+    class Swish(nn.ReLU):
+        pass
+
+    class WithChild(nn.Linear):
+        def __init__(self) -> None:
+            super().__init__(2, 3)
+            self.act = nn.ReLU()
+
+    class Settings(nn.Dropout):
+        def extra_repr(self) -> str:
+            return "mine=1"
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(Swish(), WithChild(), Settings(0.3))
+
+    return [Swish(), WithChild(), Settings(), Net()]
+
+
+def test_subclasses_of_the_layers_print_through_extra_repr_as_in_pytorch():
+    torch = require_torch()
+    ours, theirs = subclasses(mg.nn), subclasses(torch.nn)
+    assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+    assert repr(ours[0]) == "Swish()" and repr(ours[2]) == "Settings(mine=1)"
+
+
+def test_a_module_assigned_to_a_container_is_registered_as_in_pytorch():
+    torch = require_torch()
+    made = []
+    for nn in (mg.nn, torch.nn):
+        s = nn.Sequential(nn.ReLU())
+        s.extra = nn.Linear(2, 2)
+        ml = nn.ModuleList([nn.ReLU(), nn.ReLU()])
+        ml.extra = nn.Linear(2, 3)
+        md = nn.ModuleDict({"a": nn.ReLU()})
+        md.extra = nn.Linear(3, 2)
+        made.append((s, ml, md))
+    for ours, theirs in zip(*made):
+        if isinstance(ours, mg.nn.ModuleList):  # PyTorch's shows it as "(2)", by its place in _modules
+            assert repr(ours).splitlines()[2] == "  (extra): Linear(in_features=2, out_features=3, bias=True)"
+        else:
+            assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+        assert len(ours.parameters()) == len(list(theirs.parameters())) == 2
+    (s, _, md), (ts, _, tmd) = made
+    assert len(s) == len(ts) == 2 and len(md) == len(tmd) == 2  # a layer, an item, as there
+    assert s[1] is s.extra and md["extra"] is md.extra
+    x = mg.tensor(np.ones((1, 2)))
+    assert s(x).shape == (1, 2)  # forward runs it, as PyTorch's

@@ -43,6 +43,7 @@ def batchnorm_cases(draw: st.DrawFn) -> dict:
         "eps": draw(st.sampled_from([1e-5, 1e-3, 0.5])),
         "momentum": draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
         "affine": draw(st.booleans()),
+        "bias": draw(st.booleans()),  # PyTorch 2.13's: with affine, a scale without a shift
         "track_running_stats": draw(st.booleans()),
         "steps": draw(st.integers(1, 4)),
         "seed": draw(st.integers(0, 2**32 - 1)),
@@ -51,14 +52,16 @@ def batchnorm_cases(draw: st.DrawFn) -> dict:
 
 def _pair(torch, case: dict) -> tuple[Module, object]:
     """Our layer and torch's, alike; torch's affine parameters made non-trivial, ours copied."""
-    options = {k: case[k] for k in ("eps", "momentum", "affine", "track_running_stats")}
+    options = {k: case[k] for k in ("eps", "momentum", "affine", "bias", "track_running_stats")}
     ours = (BatchNorm2d if case["two_d"] else BatchNorm1d)(case["shape"][1], **options)
     theirs = (torch.nn.BatchNorm2d if case["two_d"] else torch.nn.BatchNorm1d)(case["shape"][1], **options)
     if case["affine"]:
         rng = np.random.default_rng(case["seed"] + 7)
         with torch.no_grad():
             theirs.weight.copy_(torch.tensor(rng.normal(size=case["shape"][1])))
-            theirs.bias.copy_(torch.tensor(rng.normal(size=case["shape"][1])))
+            if case["bias"]:
+                theirs.bias.copy_(torch.tensor(rng.normal(size=case["shape"][1])))
+    assert repr(ours) == repr(theirs)
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     return ours, theirs
 
@@ -73,7 +76,9 @@ def _step(torch, ours: Module, theirs, x: np.ndarray, g: np.ndarray) -> None:
     assert close_to_torch(mine.grad, ref.grad.numpy()), "gradient of the input"
     if ours.affine:
         assert close_to_torch(ours.weight.grad, theirs.weight.grad.numpy()), "gradient of the weight"
+    if ours.bias is not None:
         assert close_to_torch(ours.bias.grad, theirs.bias.grad.numpy()), "gradient of the bias"
+    assert (ours.bias is None) == (theirs.bias is None)
 
 
 def _same_state(ours: Module, theirs) -> None:
