@@ -269,9 +269,12 @@ def test_parameters_follow_a_module_that_lists_its_own_members():
     from micrograd_plus.nn.layers import Sequential
 
     model = Sequential(Layer(2, 1, seed=0))
-    model.scale = Value(1.0)  # not one of Sequential's layers: not a parameter of it
+    model.scale = Value(
+        1.0
+    )  # not one of Sequential's layers, but a Value of it: a parameter, as in any Module
     assert model.parameters() == [p for _, p in model.named_parameters()]
-    assert len(model.parameters()) == 3
+    assert len(model.parameters()) == 4 and dict(model.named_parameters())["scale"] is model.scale
+    assert len(model) == 1  # (a Value is no layer)
 
 
 def test_stepping_after_an_interrupted_backward_ends_as_backward_does():
