@@ -15,14 +15,16 @@ What it does differently, each piece measured to pay on micrograd's demo step
   walk calls, is called straight, with no generator of steps, no dict of totals and no list
   of running sums per step; relu's rule on arrays is computed with bit operations
   (`FASTER_RULES`: ten times np.where's speed on a 128 x 256 layer).
-Anomaly mode, `grad()` and the viewers (backward_steps, draw_dot's steps, the player) always
-use engine.py's walk.
+Anomaly mode, `grad()`, gradient hooks and the viewers (backward_steps, draw_dot's steps, the
+player) always use engine.py's walk, and so does a backward() while a fast walk is under way
+(one at a time: their running sums live in the nodes).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -344,8 +346,30 @@ def backward(
     graph is kept, so calling it again is allowed (`retain_graph` changes nothing); for
     `create_graph=True`, use grad()."""
     guards.check_backward_options(create_graph)
-    if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
+    if _reference_walk_needed(self):
         return engine.backward(self, gradient)
+    try:
+        _value_walk(self, gradient)
+    finally:
+        _one_walk.release()
+
+
+def _reference_walk_needed(root: Node) -> bool:
+    """Whether a backward pass from `root` is left to engine.py's walk: in anomaly mode (its
+    checks), from a node without gradient (it says why), while some node has hooks (it runs
+    them), or while a fast walk is under way (a hook's own backward(), another thread): the
+    fast walks keep their running sums in the nodes, so one runs at a time. Else the caller
+    holds `_one_walk` and releases it."""
+    if modes._modes.anomaly or not root.requires_grad or hooks.hooked_nodes:
+        return True
+    return not _one_walk.acquire(blocking=False)
+
+
+_one_walk = threading.Lock()
+
+
+def _value_walk(self: Value, gradient: Any) -> None:
+    """The fast walk from the Value `self`, then each node storing its total."""
     seed = 1.0 if gradient is None else self._raw(gradient)
     with no_grad():
         order = _order(self)
@@ -359,14 +383,9 @@ def backward(
         silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
         reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
         kernels = KERNELS
-        hooked = hooks.hooked(order)  # (register_hook; mostly none)
         for node in order:
             op = node._op
-            if op is None:  # a leaf's hooks: its total, 0.0 if only neurons that sent nothing led here
-                if hooked and node in hooked:
-                    total = node._sum
-                    if total is not None or _reached(node, undefined, silent, reached):
-                        node._sum = hooks.run_hooks(node, 0.0 if total is None else total, walk=hooked)
+            if op is None:
                 continue
             g = node._sum
             if g is None:
@@ -374,8 +393,6 @@ def backward(
                     undefined.update(node._parents)
                     continue
                 g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
-            if hooked and node in hooked:
-                g = node._sum = hooks.run_hooks(node, g, walk=hooked)
             kernel = kernels.get(op)
             if kernel is not None:
                 if kernel(g, node):
@@ -412,7 +429,6 @@ def backward(
             node._passes += 1
         else:
             node.grad = 0.0 if total is None else total
-    return None
 
 
 def _reached(node: Node, undefined: set[Node], silent: list[Node], reached: set[Node]) -> bool:
@@ -439,19 +455,22 @@ def tensor_backward(
     guards.check_backward_options(create_graph)
     # engine.backward's pass, bit for bit: the same order, the same rules on the same arrays,
     # the same sums in the same order, with the running sums in the nodes (`Node._sum`).
-    if modes._modes.anomaly or not self.requires_grad:  # (the reference walk checks, and says why not)
+    if _reference_walk_needed(self):
         return engine.backward(self, gradient)
-    seed = self._seed() if gradient is None else self._raw(gradient)
-    with no_grad():
-        order = _order(self)
-        self._sum = seed
-        _tensor_walk(order)
-    guards.last_pass.root = weakref.ref(self)
-    for node in order:  # leaves and retain_grad() nodes store their total (Node._store_grad)
-        total = node._sum
-        node._sum = None
-        if node._op is None or node._retains_grad:  # type: ignore[attr-defined]  # (all Tensors)
-            node._store_grad(total)
+    try:
+        seed = self._seed() if gradient is None else self._raw(gradient)
+        with no_grad():
+            order = _order(self)
+            self._sum = seed
+            _tensor_walk(order)
+        guards.last_pass.root = weakref.ref(self)
+        for node in order:  # leaves and retain_grad() nodes store their total (Node._store_grad)
+            total = node._sum
+            node._sum = None
+            if node._op is None or node._retains_grad:  # type: ignore[attr-defined]  # (all Tensors)
+                node._store_grad(total)
+    finally:
+        _one_walk.release()
     return None
 
 
@@ -460,12 +479,9 @@ def _tensor_walk(order: list[Node]) -> None:
     """Each node's rule, in `order`, its contributions summed into its parents' `_sum`."""
     now = guards.clock[0]
     faster = FASTER_RULES
-    hooked = hooks.hooked(order)  # (register_hook; mostly none)
     for node in order:
         op = node._op
         g = node._sum
-        if hooked and node in hooked and g is not None:
-            g = node._sum = hooks.run_hooks(node, g, walk=hooked)
         if op is None or g is None:  # a leaf, or only rules' None reached it
             continue
         if node._born != now:  # something changed in place since the node was made

@@ -47,7 +47,8 @@ def register_hook(node: Any, hook: Callable[[Any], Any]) -> RemovableHandle:
     `grad(..., create_graph=True)`, a node that records). A hook that returns something replaces
     the gradient: the new one flows on to the node's parents, and is what `retain_grad()` keeps
     and what a leaf adds to `.grad`. Several hooks run in the order registered, each given the
-    one before's result; a hook registered during a pass (by another hook) runs in that pass.
+    one before's result; a hook registered during a pass (by another hook) runs in that pass if
+    its node's turn has not come.
     Returns a handle: `handle.remove()` unregisters the hook."""
     if not node.requires_grad:
         raise RuntimeError(
@@ -100,7 +101,7 @@ def run_hooks(node: Any, g: Any, create_graph: bool = False, walk: set[Any] | No
         result = hook(current)
         if result is not None and result is not current:
             current = _hook_result(hook, node, current, result, create_graph)
-    if isinstance(walk, Hooked):
+    if isinstance(walk, Hooked):  # (a walk's `hooked`, made while some node had hooks)
         walk.look_again()
     if not as_tensor:
         return current

@@ -405,7 +405,8 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         parents = () if node is None else node._parents
         changes = []
         for n, total in totals.written:
-            if all(n is not parent for parent in parents):
+            # (a hook that only looked hands back the very sum it was given: nothing replaced)
+            if all(n is not parent for parent in parents) and total is not latest.get(n):
                 before, latest[n] = latest.get(n), total
                 grads = _copy(n.grad), shown(n, total)
                 changes.append(HookChange(n, names[n], _copy(before), _copy(total), *grads))
@@ -413,8 +414,13 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
 
     index = 1
     while True:
-        with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-            step = next(walk, None)
+        try:
+            with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
+                step = next(walk, None)
+        except BaseException:  # a rule or a hook failed: as backward(), the pass stores nothing
+            for node, grad in saved.items():
+                node.grad = grad
+            raise
         if step is None:
             break
         node, gradient, contributions = step
@@ -454,8 +460,9 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
             )
         yield BackwardStep(index, node, names, root, _copy(gradient), tuple(shares), hooks=replaced)
         index += 1
-    if totals.written:  # leaves' hooks after the last rule
-        yield BackwardStep(index, root, names, root, None, hooks=hooks_since(None))
+    late = hooks_since(None)  # leaves' hooks after the last rule
+    if late:
+        yield BackwardStep(index, root, names, root, None, hooks=late)
     if live:  # the end of the pass: each node stores its total, as backward() does
         for node, total in totals.items():
             node.grad = saved.get(node, node.grad)

@@ -506,3 +506,83 @@ def test_a_value_hook_registered_during_a_pass_runs_in_it_under_both_walks(a, sc
     ours = run(Value(a))
     theirs = run(torch.tensor(a, requires_grad=True))
     assert close_to_torch(ours, theirs.item())
+
+
+def test_a_hook_that_runs_its_own_backward_leaves_the_outer_pass_right_as_pytorch():
+    """The fast walk keeps its running sums in the nodes: a backward() inside a hook (or while
+    another fast walk is under way) runs engine.py's walk, so the outer pass keeps its sums."""
+    torch = require_torch()
+    results = []
+    for lib in (mg, torch):
+        a = lib.tensor([2.0], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([5.0], dtype=lib.float64, requires_grad=True)
+        c = a * b
+        loss = (c * a).sum()
+
+        def hook(g: Any, a: Any = a, lib: Any = lib) -> None:
+            with lib.enable_grad():
+                (a * 3).sum().backward()
+
+        c.register_hook(hook)
+        loss.backward()
+        results.append(float(a.grad[0]))
+    assert results[0] == results[1] == 23.0  # 2ab + b = 25 - ... : 20 + 3 from the hook's pass
+    v, w = Value(2.0), Value(5.0)
+    u = v * w
+
+    def value_hook(g: float) -> None:
+        with mg.enable_grad():  # (a pass runs under no_grad)
+            (v * 3).backward()
+
+    u.register_hook(value_hook)
+    (u * v).backward()
+    assert v.grad == 23.0
+
+
+def test_a_rule_that_runs_a_backward_inside_a_fast_walk_gets_the_reference_walk():
+    """No hook at all: a custom rule calling backward() while the walk runs (a fast walk is
+    under way) is given engine.py's walk, so both engines agree bit for bit."""
+    a, b = Value(2.0), Value(5.0)
+
+    def rule(g: float, out: float, x: float) -> tuple[float]:
+        with mg.enable_grad():  # (a pass runs under no_grad)
+            (a * 3).backward()  # a second pass, from inside the first
+        return (g * 2 * x,)
+
+    square = mg.Op("square", lambda x: x * x, rule)
+    loss = Value.apply(square, a * b) * a
+    loss.backward()
+    assert a.grad == 2 * 10 * 5 * 2 + 100 + 3  # d/da (ab)^2 a = 3 a^2 b^2 = 300, plus 3
+
+
+def test_a_hook_that_sees_the_sign_of_a_zero_sees_the_same_on_both_engines():
+    w, x = Value(-1.0), Value(2.0)
+    x.register_hook(lambda g: math.copysign(1.0, g))
+    dot([w], [x], 0.0, "relu").backward()  # an inactive neuron: x's gradient is -0.0 (0 * -1)
+    assert x.grad == -1.0
+
+
+def test_steps_narrate_only_hooks_that_replaced_a_gradient():
+    x = Value(1.5, label="x")
+    c = x * 2
+    c.label = "c"
+    loss = c * c
+    loss.register_hook(lambda g: None)  # looks
+    c.register_hook(lambda g: None)  # looks
+    x.register_hook(lambda g: None)  # looks
+    steps = list(backward_steps(loss))
+    assert all(not step.hooks for step in steps) and "hook" not in "\n".join(map(str, steps))
+    assert x.grad == 12.0  # d/dx (2x)^2 = 8x, once
+
+
+def test_a_hook_that_fails_during_the_steps_leaves_every_grad_as_backward_would():
+    x = Value(1.0)
+    y = x * 3
+    z = y * x
+    y.register_hook(lambda g: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        list(backward_steps(z))
+    assert (x.grad, y.grad, z.grad) == (0.0, 0.0, 0.0)
+    with pytest.raises(ZeroDivisionError):
+        z.backward()
+    assert (x.grad, y.grad, z.grad) == (0.0, 0.0, 0.0)
