@@ -36,7 +36,7 @@ from .engine import ACTIVATIONS, DOT, RELU, Node, Op, Value, _dot_forward, _dot_
 from .modes import anomaly_threads, no_grad, no_grad_threads, user_frame
 from .tensors import Tensor, _on_arrays, quiet
 
-Kernel = Callable[[Any, Node], Any]  # True: a neuron that sent nothing (see `backward`)
+Kernel = Callable[[Any, Node], Any]  # True: a neuron that sent nothing (see `_value_walk`)
 
 
 def _add_to(parent: Node, c: Any) -> None:
