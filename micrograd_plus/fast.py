@@ -346,7 +346,7 @@ def backward(
     graph is kept, so calling it again is allowed (`retain_graph` changes nothing); for
     `create_graph=True`, use grad()."""
     guards.check_backward_options(create_graph)
-    if _reference_walk_needed(self):
+    if not _fast_walk_starts(self):
         return engine.backward(self, gradient)
     try:
         _value_walk(self, gradient)
@@ -354,15 +354,15 @@ def backward(
         _one_walk.release()
 
 
-def _reference_walk_needed(root: Node) -> bool:
-    """Whether a backward pass from `root` is left to engine.py's walk: in anomaly mode (its
-    checks), from a node without gradient (it says why), while some node has hooks (it runs
-    them), or while a fast walk is under way (a hook's own backward(), another thread): the
-    fast walks keep their running sums in the nodes, so one runs at a time. Else the caller
-    holds `_one_walk` and releases it."""
+def _fast_walk_starts(root: Node) -> bool:
+    """Whether a fast walk from `root` starts, taking `_one_walk` (the caller releases it). Else
+    engine.py's walk runs: in anomaly mode (its checks), from a node without gradient (it says
+    why), while some node has hooks (it runs them), or while a fast walk is under way (a hook's
+    own backward(), another thread): the fast walks keep their running sums in the nodes, so
+    one runs at a time."""
     if modes._modes.anomaly or not root.requires_grad or hooks.hooked_nodes:
-        return True
-    return not _one_walk.acquire(blocking=False)
+        return False
+    return _one_walk.acquire(blocking=False)
 
 
 _one_walk = threading.Lock()
@@ -455,7 +455,7 @@ def tensor_backward(
     guards.check_backward_options(create_graph)
     # engine.backward's pass, bit for bit: the same order, the same rules on the same arrays,
     # the same sums in the same order, with the running sums in the nodes (`Node._sum`).
-    if _reference_walk_needed(self):
+    if not _fast_walk_starts(self):
         return engine.backward(self, gradient)
     try:
         seed = self._seed() if gradient is None else self._raw(gradient)

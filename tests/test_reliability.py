@@ -615,7 +615,7 @@ def test_the_anomaly_overhead_benchmark_runs_and_prints_its_figure():
     out = done.stdout
     assert (
         "anomaly code removed from micrograd_plus.engine." in out
-        and "micrograd_plus.fast._reference_walk_needed" in out
+        and "micrograd_plus.fast._fast_walk_starts" in out
     )
     assert "anomaly overhead outside detect_anomaly(): " in out and "limit 2%" in out
 

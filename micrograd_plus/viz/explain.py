@@ -214,10 +214,8 @@ def _left_out(node: Node) -> bool:
 def _off_the_way(node: Node) -> bool:
     """Whether the latest backward() was given `inputs=` none of which `node` leads to (so
     `node` stored nothing, as in PyTorch)."""
-    inputs = [ref() for ref in guards.last_pass.inputs or ()]
-    return guards.last_pass.inputs is not None and not any(
-        i is not None and _reaches(node, i) for i in inputs
-    )
+    inputs = guards.last_pass.inputs
+    return inputs is not None and not any((i := ref()) is not None and _reaches(node, i) for ref in inputs)
 
 
 def _latest_pass() -> tuple[list[Node], bool] | None:

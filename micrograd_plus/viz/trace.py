@@ -400,13 +400,13 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     totals = _WrittenSums()
     walk = engine.backward_pass([root], [seed], totals, hooks_of=None if live else ())
 
-    def hooks_since(node: Node | None) -> tuple[HookChange, ...]:
-        """The gradients hooks replaced: the sums written for nodes that are not `node`'s inputs."""
-        parents = () if node is None else node._parents
+    def hooks_since(parents: set[int]) -> tuple[HookChange, ...]:
+        """The gradients hooks replaced: the sums written for nodes that are not among `parents`
+        (the ids of the inputs the step's rule added to)."""
         changes = []
         for n, total in totals.written:
             # (a hook that only looked hands back the very sum it was given: nothing replaced)
-            if all(n is not parent for parent in parents) and total is not latest.get(n):
+            if id(n) not in parents and total is not latest.get(n):
                 before, latest[n] = latest.get(n), total
                 grads = _copy(n.grad), shown(n, total)
                 changes.append(HookChange(n, names[n], _copy(before), _copy(total), *grads))
@@ -424,9 +424,9 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
         if step is None:
             break
         node, gradient, contributions = step
-        replaced = hooks_since(node)
-        # the sums the rule added to (the others are hooks' replacements, narrated above)
         parents = {id(parent) for parent in node._parents}
+        replaced = hooks_since(parents)
+        # the sums the rule added to (the others are hooks' replacements, narrated above)
         sums = iter([(n, total) for n, total in totals.written if id(n) in parents])
         totals.written.clear()
         locals_ = _local_derivatives(node)
@@ -460,7 +460,7 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
             )
         yield BackwardStep(index, node, names, root, _copy(gradient), tuple(shares), hooks=replaced)
         index += 1
-    late = hooks_since(None)  # leaves' hooks after the last rule
+    late = hooks_since(set())  # leaves' hooks after the last rule
     if late:
         yield BackwardStep(index, root, names, root, None, hooks=late)
     if live:  # the end of the pass: each node stores its total, as backward() does
