@@ -336,8 +336,10 @@ class Module:
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy data into the parameters and buffers, as PyTorch's: with `strict` (the default)
         the names must be exactly the module's, else a RuntimeError lists the missing and the
-        unexpected ones; `strict=False` loads the names both have. Shapes must match either way
-        (a ValueError). Returns PyTorch's result: `.missing_keys` and `.unexpected_keys`,
+        unexpected ones; `strict=False` loads the names both have. Shapes must match either way:
+        a RuntimeError lists every size mismatch, in PyTorch's words (after the missing and
+        unexpected names, when strict); data that is not numbers is a ValueError. Nothing is
+        copied unless everything fits. Returns PyTorch's result: `.missing_keys` and `.unexpected_keys`,
         printed `<All keys matched successfully>` when both are empty. A Tensor parameter's own
         array takes the numbers (as PyTorch's `copy_`), so what shares it (`p.numpy()`,
         `from_numpy`'s array, an optimizer) sees them."""
@@ -352,9 +354,14 @@ class Module:
             [name for name in entries if name not in state_dict],
             [name for name in state_dict if name not in entries],
         )
-        if strict and (result.missing_keys or result.unexpected_keys):
-            raise RuntimeError(_incompatible_message(type(self).__name__, result))
         loaded = {name: entry for name, entry in entries.items() if name in state_dict}
+        key_errors = _key_errors(result) if strict else []
+        sizes = [_size_mismatch(name, _read(entry), state_dict[name]) for name, entry in loaded.items()]
+        if key_errors or any(sizes):
+            errors = key_errors + [line for line in sizes if line is not None]
+            raise RuntimeError(
+                _load_error_message(type(self).__name__, errors, names_differ=bool(key_errors))
+            )
         new_data = {
             name: _checked_data(name, _read(entry), state_dict[name]) for name, entry in loaded.items()
         }
@@ -383,14 +390,29 @@ class _IncompatibleKeys(NamedTuple):
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
-def _incompatible_message(model: str, keys: _IncompatibleKeys) -> str:
-    """PyTorch's wording, so a search for the message finds the usual causes and fixes."""
-    errors = [
+def _key_errors(keys: _IncompatibleKeys) -> list[str]:
+    return [
         f"{what} key(s) in state_dict: " + ", ".join('"' + name + '"' for name in names) + ". "
         for what, names in (("Missing", keys.missing_keys), ("Unexpected", keys.unexpected_keys))
         if names
     ]
-    hint = "(was the state saved from a model of another shape? strict=False loads the names both have)"
+
+
+def _size_mismatch(name: str, current: Any, given: Any) -> str | None:
+    """PyTorch's line for an array entry saved with another shape (None: the shapes agree, or
+    the entry is one number, which `_checked_data` checks)."""
+    if not isinstance(current, np.ndarray) or not hasattr(given, "shape") or given.shape == current.shape:
+        return None
+    return (
+        f"size mismatch for {name}: copying a param with shape {tuple(given.shape)} from checkpoint, "
+        f"the shape in current model is {current.shape}."
+    )
+
+
+def _load_error_message(model: str, errors: list[str], names_differ: bool) -> str:
+    """PyTorch's wording, so a search for the message finds the usual causes and fixes."""
+    hint = "(was the state saved from a model of another shape?"
+    hint += " strict=False loads the names both have)" if names_differ else ")"
     return f"Error(s) in loading state_dict for {model}:\n\t" + "\n\t".join(errors) + f"\n\t{hint}"
 
 

@@ -295,3 +295,40 @@ def test_load_state_dict_strict_and_its_result_as_pytorchs():
     with pytest.raises(RuntimeError) as error:
         ours.load_state_dict(given)
     assert str(error.value).startswith(str(torch_error.value))  # (then a hint of ours)
+
+
+@given(
+    rows=st.integers(1, 4),
+    saved_rows=st.integers(1, 4),
+    saved_bias=st.integers(1, 4),
+    drop_bias=st.booleans(),
+    strict=st.booleans(),
+)
+def test_load_state_dict_lists_every_size_mismatch_as_pytorch_and_copies_nothing(
+    rows: int, saved_rows: int, saved_bias: int, drop_bias: bool, strict: bool
+) -> None:
+    torch = require_torch()
+    ours = mg.Sequential(mg.Linear(2, rows), mg.Linear(rows, 1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, rows), torch.nn.Linear(rows, 1)).double()
+    given = {"0.weight": np.full((saved_rows, 2), 7.0), "1.bias": np.zeros(saved_bias), "extra": np.zeros(1)}
+    if not drop_bias:
+        given["0.bias"] = np.zeros(rows)
+    before = {name: value.copy() for name, value in ours.state_dict().items()}
+    mismatched = saved_rows != rows or saved_bias != 1
+    fails = mismatched or strict  # strict: "extra" is unexpected either way
+    as_torch = {k: torch.tensor(v) for k, v in given.items()}
+    if not fails:
+        assert repr(ours.load_state_dict(given, strict=strict)) == repr(
+            theirs.load_state_dict(as_torch, strict=strict)
+        )
+        assert (ours[0].weight.data == 7.0).all()
+        return
+    with pytest.raises(RuntimeError) as torch_error:
+        theirs.load_state_dict(as_torch, strict=strict)
+    with pytest.raises(RuntimeError) as error:
+        ours.load_state_dict(given, strict=strict)
+    # Torch's lines, but for its shape notation, then a hint of ours.
+    expected = re.sub(r"torch\.Size\(\[(\d+)\]\)", r"(\1,)", str(torch_error.value))
+    expected = re.sub(r"torch\.Size\(\[(\d+), (\d+)\]\)", r"(\1, \2)", expected)
+    assert str(error.value).startswith(expected + "\n\t(was the state saved from a model of another shape?")
+    assert all(np.array_equal(ours.state_dict()[name], value) for name, value in before.items())
