@@ -1,7 +1,9 @@
 """micrograd_plus: a small autograd engine to learn, draw and test backpropagation."""
 
-from . import autograd  # `mg.autograd.grad(...)`, as `torch.autograd.grad(...)`
-from . import utils  # `mg.utils.data.DataLoader`, as `torch.utils.data.DataLoader`
+from . import (
+    autograd,  # `mg.autograd.grad(...)`, as `torch.autograd.grad(...)`
+    utils,  # `mg.utils.data.DataLoader`, as `torch.utils.data.DataLoader`
+)
 from .check import (
     GradcheckError,
     check_gradient_function,

@@ -28,7 +28,9 @@ class Dataset(Generic[Item]):
     `isinstance(d, Dataset)` hold, as for TensorDataset and Subset."""
 
     def __getitem__(self, index: Any) -> Item:
-        raise NotImplementedError(f"{type(self).__name__}: subclasses of Dataset should implement __getitem__")
+        raise NotImplementedError(
+            f"{type(self).__name__}: subclasses of Dataset should implement __getitem__"
+        )
 
 
 class TensorDataset(Dataset[tuple[Any, ...]]):

@@ -146,7 +146,7 @@ def trunc_normal_(
     normal = NormalDist(centre, spread)
     tiny = np.nextafter(0.0, 1.0)  # inv_cdf takes (0, 1): the ends (a or b infinite) are clipped
     p = generator_from(seed, generator).uniform(normal.cdf(low), normal.cdf(high), size=tensor.shape)
-    values = np.frompyfunc(normal.inv_cdf, 1, 1)(np.clip(p, tiny, 1.0 - 2**-53)).astype(np.float64)
+    values = np.asarray(np.frompyfunc(normal.inv_cdf, 1, 1)(np.clip(p, tiny, 1.0 - 2**-53)), dtype=np.float64)
     return _fill(tensor, np.clip(values, low, high))
 
 
@@ -172,12 +172,18 @@ def eye_(tensor: Tensor) -> Tensor:
     _check_tensor(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"Only tensors with 2 dimensions are supported by eye_(), got shape {tensor.shape}")
-    return _fill(tensor, np.eye(*tensor.shape))
+    rows, cols = tensor.shape
+    return _fill(tensor, np.eye(rows, cols))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None, *, seed: Any = None) -> Tensor:
     """Glorot's U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out))."""
-    return uniform_(tensor, *_symmetric(math.sqrt(3.0) * _xavier_std(tensor, gain, "xavier_uniform_")), generator, seed=seed)
+    return uniform_(
+        tensor,
+        *_symmetric(math.sqrt(3.0) * _xavier_std(tensor, gain, "xavier_uniform_")),
+        generator,
+        seed=seed,
+    )
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None, *, seed: Any = None) -> Tensor:

@@ -59,7 +59,9 @@ def clip_grad_norm_(
     return Tensor(total, dtype=np.float32 if all_float32 else np.float64)
 
 
-def clip_grad_value_(parameters: Node | Iterable[Node], clip_value: float, foreach: bool | None = None) -> None:
+def clip_grad_value_(
+    parameters: Node | Iterable[Node], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clip every gradient element into [-clip_value, clip_value], as
     `torch.nn.utils.clip_grad_value_` (a nan stays nan). Returns None, as PyTorch's does."""
     params = _nodes(parameters, "clip_grad_value_")
