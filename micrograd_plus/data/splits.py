@@ -59,16 +59,17 @@ def random_split(
             raise TypeError(f"random_split(): length {i} must be an int or a fraction, got {length!r:.60}")
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         lengths = _from_fractions(lengths, n)
-    for i, length in enumerate(lengths):
-        if not isinstance(length, numbers.Integral) or length < 0:
-            raise ValueError(
-                f"random_split(): lengths are ints >= 0 that add up to len(dataset) = {n}, or fractions "
-                f"that add up to 1; length {i} is {length!r:.60}"
-            )
     if sum(lengths) != n:
         raise ValueError(
             f"Sum of input lengths does not equal the length of the input dataset! ({sum(lengths)} != {n})"
         )
+    for i, length in enumerate(lengths):
+        if not isinstance(length, numbers.Integral):
+            raise TypeError(
+                f"random_split(): length {i} is {length!r:.60}; give ints, or fractions that add up to 1"
+            )
+        if length < 0:
+            raise ValueError(f"random_split(): length {i} is {length}; lengths must be >= 0")
     order = generator_from(seed, generator).permutation(n).tolist()
     return [
         Subset(dataset, order[end - length : end])
