@@ -153,7 +153,6 @@ from .nn.layers import (
     Sigmoid,
     SmoothL1Loss,
     Tanh,
-    clip_grad_norm_,
 )
 from .nn.losses import (
     binary_cross_entropy,
@@ -169,6 +168,7 @@ from .nn.losses import (
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module, Parameter
 from .nn.normalization import BatchNorm1d, BatchNorm2d
+from .nn.utils import clip_grad_norm_
 from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
 from .optim.lr_scheduler import (
     CosineAnnealingLR,
