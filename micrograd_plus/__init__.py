@@ -1,6 +1,9 @@
 """micrograd_plus: a small autograd engine to learn, draw and test backpropagation."""
 
-from . import autograd  # `mg.autograd.grad(...)`, as `torch.autograd.grad(...)`
+from . import (
+    autograd,  # `mg.autograd.grad(...)`, as `torch.autograd.grad(...)`
+    utils,  # `mg.utils.data.DataLoader`, as `torch.utils.data.DataLoader`
+)
 from .check import (
     GradcheckError,
     check_gradient_function,
@@ -150,7 +153,6 @@ from .nn.layers import (
     Sigmoid,
     SmoothL1Loss,
     Tanh,
-    clip_grad_norm_,
 )
 from .nn.losses import (
     binary_cross_entropy,
@@ -166,6 +168,7 @@ from .nn.losses import (
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module, Parameter
 from .nn.normalization import BatchNorm1d, BatchNorm2d
+from .nn.utils import clip_grad_norm_
 from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
 from .optim.lr_scheduler import (
     CosineAnnealingLR,

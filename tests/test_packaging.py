@@ -306,7 +306,7 @@ SETUP_DOC = ROOT / "docs" / "getting-started.md"
 def test_data_doc_python_examples_run_and_print_what_they_say(tmp_path: Path) -> None:
     text = DATA_DOC.read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     for block in blocks:
         done = subprocess.run(
             [sys.executable, "-c", "import matplotlib; matplotlib.use('Agg')\n" + block],

@@ -1,4 +1,5 @@
-"""Data sets (generated and packaged), mini-batches and the DataLoader."""
+"""Data sets (generated and packaged), mini-batches, the DataLoader and its Dataset classes
+(as `torch.utils.data`, which `micrograd_plus.utils.data` mirrors)."""
 
 from .batches import batches
 from .datasets import (
@@ -11,4 +12,5 @@ from .datasets import (
     make_sine,
     make_spiral,
 )
-from .loader import DataLoader, TensorDataset
+from .loader import DataLoader, Dataset, TensorDataset
+from .splits import Subset, random_split

@@ -1,4 +1,4 @@
-"""PyTorch's `TensorDataset` and `DataLoader`: the mini-batch loop of nearly every PyTorch
+"""PyTorch's `Dataset`, `TensorDataset` and `DataLoader`: the mini-batch loop of nearly every PyTorch
 training script, `for xb, yb in DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)`.
 
 The order is drawn from the loader's own numpy Generator (`seed=`, `generator=`) or else from the
@@ -11,15 +11,29 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from ..factories import SeedLike, generator_from
 from ..tensors import Tensor, positive_int
 
+Item = TypeVar("Item", covariant=True)
 
-class TensorDataset:
+
+class Dataset(Generic[Item]):
+    """The base class of a map-style data set, as `torch.utils.data.Dataset`: a subclass gives
+    `__getitem__(i)` (sample i, e.g. a tuple `(x, y)`) and `__len__()`, and a DataLoader batches
+    it. Subclassing is optional here (any object with those two methods will do), but it lets
+    `isinstance(d, Dataset)` hold, as for TensorDataset and Subset."""
+
+    def __getitem__(self, index: Any) -> Item:
+        raise NotImplementedError(
+            f"{type(self).__name__}: subclasses of Dataset should implement __getitem__"
+        )
+
+
+class TensorDataset(Dataset[tuple[Any, ...]]):
     """Samples that are rows of tensors of the same length, as `torch.utils.data.TensorDataset`:
     `TensorDataset(X, y)[i]` is `(X[i], y[i])`.
 

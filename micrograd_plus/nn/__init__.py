@@ -1,8 +1,9 @@
 """Neural networks: Module; micrograd's Neuron, Layer and MLP on Values; Tensor layers,
 their functional forms and losses (as `torch.nn`); containers (ModuleList, ModuleDict),
-activations and Dropout."""
+activations and Dropout; `nn.init` (weight initialisation) and `nn.utils` (gradient clipping,
+parameters as one vector), as PyTorch's."""
 
-from . import functional
+from . import functional, init, utils
 from .activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
 from .containers import ModuleDict, ModuleList
 from .dropout import Dropout
@@ -25,7 +26,6 @@ from .layers import (
     Sigmoid,
     SmoothL1Loss,
     Tanh,
-    clip_grad_norm_,
 )
 from .losses import (
     binary_cross_entropy,
@@ -41,3 +41,4 @@ from .losses import (
 from .mlp import MLP, Layer, Neuron
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d
+from .utils import clip_grad_norm_

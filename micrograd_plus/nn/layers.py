@@ -1,6 +1,7 @@
 """Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d,
-AdaptiveAvgPool2d, Flatten, Sequential, the loss modules and `clip_grad_norm_` (the activations
-are in activations.py; ReLU, Tanh and Sigmoid are importable from here too).
+AdaptiveAvgPool2d, Flatten, Sequential and the loss modules (the activations are in
+activations.py; ReLU, Tanh and Sigmoid are importable from here too, and `clip_grad_norm_`, whose
+home is utils.py).
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
@@ -13,18 +14,18 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..engine import Node
 from ..factories import SeedLike, make_generator
-from ..tensors import Tensor, positive_int, quiet, real_number
+from ..tensors import Tensor, positive_int
 from . import functional as F
 from . import losses
 from .activations import ReLU, Sigmoid, Tanh
 from .module import Module, checked_child_name
+from .utils import clip_grad_norm_  # (its home is nn/utils.py, as torch.nn.utils)
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -475,55 +476,3 @@ class SmoothL1Loss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return losses.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
-
-
-# --- gradient clipping ---------------------------------------------------------------------------
-
-
-def clip_grad_norm_(parameters: Node | Iterable[Node], max_norm: float, norm_type: float = 2.0) -> float:
-    """Scale all gradients together so that their joint norm is at most `max_norm`, as
-    `torch.nn.utils.clip_grad_norm_`: the scale is max_norm / (total_norm + 1e-6), applied
-    only when below 1. Returns the total norm before clipping (a float). Tensors whose grad is
-    None are skipped; `norm_type` may be any p >= 1 or math.inf."""
-    params = [parameters] if isinstance(parameters, Node) else list(parameters)
-    for i, p in enumerate(params):
-        if not isinstance(p, Node):
-            raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value or Tensor")
-    max_norm = _nonnegative("max_norm", max_norm)
-    norm_type = float(norm_type)
-    if not (norm_type >= 1.0):
-        raise ValueError(f"norm_type must be >= 1 (or math.inf), got {norm_type}")
-    grads = [np.abs(np.asarray(p.grad, dtype=np.float64)).ravel() for p in params if p.grad is not None]
-    if not grads:
-        return 0.0
-    flat = np.concatenate(grads)
-    if flat.size == 0:
-        return 0.0
-    total = _total_norm(grads, flat, norm_type)
-    scale = max_norm / (total + 1e-6)
-    if not scale >= 1.0:  # a nan norm spreads to the gradients, as in PyTorch
-        for p in params:
-            if p.grad is not None:
-                # A new array, never in place: one gradient array may be shared by two parameters.
-                p.grad = _scaled(p.grad, scale) if isinstance(p.grad, np.ndarray) else float(p.grad * scale)
-    return total
-
-
-@quiet  # huge gradients overflow to an inf norm, as in PyTorch: IEEE, without a RuntimeWarning
-def _total_norm(grads: list[np.ndarray], flat: np.ndarray, norm_type: float) -> float:
-    if math.isinf(norm_type):
-        return float(flat.max())
-    per_param = [np.sum(g**norm_type) ** (1.0 / norm_type) for g in grads]
-    return float(np.sum(np.asarray(per_param) ** norm_type) ** (1.0 / norm_type))
-
-
-@quiet  # an inf gradient times a scale of 0 is nan, quietly
-def _scaled(grad: np.ndarray, scale: float) -> np.ndarray:
-    return grad * scale  # type: ignore[no-any-return]
-
-
-def _nonnegative(name: str, value: Any) -> float:
-    value = real_number(value, name)
-    if not (value >= 0.0) or math.isinf(value):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value

@@ -321,7 +321,7 @@ def test_clip_grad_norm_matches_torch(grads: list[list[float]], max_norm: float,
         v.grad = g[0]
     total = clip_grad_norm_(ours, max_norm, norm_type)
     ref = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
-    assert isinstance(total, float) and close_to_torch(total, ref.item())
+    assert isinstance(total, Tensor) and close_to_torch(total, ref.item())  # a 0-d Tensor, as torch
     for p, tp in zip(ours, theirs):
         assert close_to_torch(p.grad, tp.grad.numpy())
     # Values: their gradients are floats
