@@ -61,7 +61,9 @@ class ForwardHooks:
             for handle_id, (hook, with_kwargs, always_call) in list(self.post.items()):
                 if always_call and handle_id not in called:
                     try:
-                        new = hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+                        new = (
+                            hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+                        )
                     except Exception as e:
                         warnings.warn(
                             "module forward hook with ``always_call=True`` raised an exception that was "

@@ -114,7 +114,8 @@ class Layer(Module):
                 or n.activation != activation
                 or (look_for_hooks and n._forward_hooks is not None)
             ):
-                out = [n(x) for n in neurons]  # a subclass's own forward, mixed activations, hooks, or an error
+                # a subclass's own forward, mixed activations, hooks, or an error:
+                out = [n(x) for n in neurons]
                 break
             rows.append(n.w)
             biases.append(n.b)

@@ -148,7 +148,9 @@ class Module:
         given (after the pre-hooks); with `with_kwargs=True` it is `hook(module, args, kwargs,
         output)`. `always_call=True` runs it even when forward (or a hook) raises, with output
         None, before the error goes on. Order and handle as `register_forward_pre_hook`."""
-        return forward_hooks.register(self, hook, (hook, with_kwargs, always_call), pre=False, prepend=prepend)
+        return forward_hooks.register(
+            self, hook, (hook, with_kwargs, always_call), pre=False, prepend=prepend
+        )
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -263,7 +265,9 @@ class Module:
         part as PyTorch's `get_submodule` walks it, but with an item of a list attribute as one
         step ("layers.0"), as `named_parameters` names it."""
         if not isinstance(target, str):
-            raise TypeError(f"the target must be a dotted name (a str), got {type(target).__name__}: {target!r:.60}")
+            raise TypeError(
+                f"the target must be a dotted name (a str), got {type(target).__name__}: {target!r:.60}"
+            )
         module: Module = self
         parts = target.split(".")
         while True:

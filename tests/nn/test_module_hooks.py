@@ -50,8 +50,12 @@ def add_logging_hooks(model: Any, log: list[str]) -> None:
     for name, layer in list(model.named_children()):
         layer.register_forward_hook(lambda m, args, out, name=name: log.append(f"post {name}"))
         layer.register_forward_pre_hook(lambda m, args, name=name: log.append(f"pre {name}"))
-        layer.register_forward_pre_hook(lambda m, args, name=name: log.append(f"first pre {name}"), prepend=True)
-        layer.register_forward_hook(lambda m, args, out, name=name: log.append(f"first post {name}"), prepend=True)
+        layer.register_forward_pre_hook(
+            lambda m, args, name=name: log.append(f"first pre {name}"), prepend=True
+        )
+        layer.register_forward_hook(
+            lambda m, args, out, name=name: log.append(f"first post {name}"), prepend=True
+        )
     model.register_forward_pre_hook(lambda m, args: log.append("pre model"))
     model.register_forward_hook(lambda m, args, out: log.append("post model"))
 
@@ -153,41 +157,36 @@ def test_a_with_kwargs_pre_hook_must_return_a_pair_as_in_torch():
     assert messages[0] == messages[1]
 
 
-def test_an_always_call_hook_runs_when_forward_raises_as_in_torch():
+def failing_twins() -> tuple[Module, Any]:
+    """A module whose forward raises, here and in PyTorch."""
     torch = require_torch()
 
-    def failing(torch_module: bool) -> Any:
-        base = torch.nn.Module if torch_module else Module
+    class Failing(Module):
+        def forward(self, x):
+            raise ValueError("forward failed")
 
-        class Failing(base):  # type: ignore[misc, valid-type]
-            def forward(self, x):
-                raise ValueError("forward failed")
+    class TorchFailing(torch.nn.Module):
+        def forward(self, x):
+            raise ValueError("forward failed")
 
-        return Failing()
+    return Failing(), TorchFailing()
 
-    logs = []
-    for model in (failing(False), failing(True)):
+
+def test_an_always_call_hook_runs_when_forward_raises_as_in_torch():
+    def run(model: Any) -> list[Any]:
         log: list[Any] = []
         model.register_forward_hook(lambda m, args, out: log.append(("plain", out)))
         model.register_forward_hook(lambda m, args, out: log.append(("always", args, out)), always_call=True)
         with pytest.raises(ValueError, match="forward failed"):
             model(1.5)
-        logs.append(log)
-    assert logs[0] == logs[1] == [("always", (1.5,), None)]
+        return log
+
+    ours, theirs = failing_twins()
+    assert run(ours) == run(theirs) == [("always", (1.5,), None)]
 
 
 def test_an_always_call_hook_that_fails_too_is_a_warning_and_the_first_error_goes_on():
-    torch = require_torch()
-    for base in (Module, torch.nn.Module):
-
-        class Failing(base):  # type: ignore[misc, valid-type]
-            def __init__(self):
-                base.__init__(self)
-
-            def forward(self, x):
-                raise ValueError("forward failed")
-
-        model = Failing()
+    for model in failing_twins():
         model.register_forward_hook(lambda m, args, out: 1 / 0, always_call=True)
         with pytest.warns(UserWarning, match="always_call=True.*silenced.*division by zero"):
             with pytest.raises(ValueError, match="forward failed"):
@@ -196,30 +195,39 @@ def test_an_always_call_hook_that_fails_too_is_a_warning_and_the_first_error_goe
 
 def test_an_always_call_hook_that_already_ran_is_not_run_again_when_a_later_hook_raises():
     torch = require_torch()
-    logs = []
-    for model in (Linear(2, 2, seed=0), torch.nn.Linear(2, 2)):
+
+    def run(model: Any, x: Any) -> list[str]:
         log: list[str] = []
         model.register_forward_hook(lambda m, args, out: log.append("always"), always_call=True)
         model.register_forward_hook(lambda m, args, out: 1 / 0)
         with pytest.raises(ZeroDivisionError):
-            model(Tensor(np.ones(2)) if isinstance(model, Module) else torch.ones(2))
-        logs.append(log)
-    assert logs[0] == logs[1] == ["always"]
+            model(x)
+        return log
+
+    assert (
+        run(Linear(2, 2, seed=0), Tensor(np.ones(2)))
+        == run(torch.nn.Linear(2, 2), torch.ones(2))
+        == ["always"]
+    )
 
 
 def test_a_hook_that_removes_another_during_a_call_changes_the_next_call_only_as_in_torch():
     torch = require_torch()
-    logs = []
-    for model in (Linear(2, 2, seed=0), torch.nn.Linear(2, 2)):
+
+    def run(model: Any, x: Any) -> list[str]:
         log: list[str] = []
         handles: list[Any] = []
         handles.append(model.register_forward_hook(lambda m, a, o: (log.append("a"), handles[1].remove())[0]))
         handles.append(model.register_forward_hook(lambda m, a, o: log.append("b")))
-        x = Tensor(np.ones(2)) if isinstance(model, Module) else torch.ones(2)
         model(x)
         model(x)
-        logs.append(log)
-    assert logs[0] == logs[1] == ["a", "b", "a"]
+        return log
+
+    assert (
+        run(Linear(2, 2, seed=0), Tensor(np.ones(2)))
+        == run(torch.nn.Linear(2, 2), torch.ones(2))
+        == ["a", "b", "a"]
+    )
 
 
 def test_a_handle_removes_once_works_as_a_context_manager_and_keeps_no_model_alive():
@@ -248,13 +256,15 @@ def test_hooks_belong_to_their_module_alone():
 
 def test_only_a_call_of_the_module_runs_its_hooks_not_forward():
     torch = require_torch()
-    counts = []
-    for model in (Linear(2, 2, seed=0), torch.nn.Linear(2, 2)):
-        calls: list[int] = []
-        model.register_forward_hook(lambda m, a, o: calls.append(1))
-        model.forward(Tensor(np.ones(2)) if isinstance(model, Module) else torch.ones(2))
-        counts.append(len(calls))
-    assert counts == [0, 0]
+
+    def calls(model: Any, x: Any) -> int:
+        seen: list[int] = []
+        model.register_forward_hook(lambda m, a, o: seen.append(1))
+        model.forward(x)
+        model(x)
+        return len(seen)
+
+    assert calls(Linear(2, 2, seed=0), Tensor(np.ones(2))) == calls(torch.nn.Linear(2, 2), torch.ones(2)) == 1
 
 
 def test_a_hook_must_be_a_function_and_backward_hooks_are_not_here():
@@ -313,7 +323,9 @@ def collect_activations(model: Any, kinds: tuple[type, ...]) -> tuple[dict[str, 
 
         return hook
 
-    handles = [m.register_forward_hook(keep(name)) for name, m in model.named_modules() if isinstance(m, kinds)]
+    handles = [
+        m.register_forward_hook(keep(name)) for name, m in model.named_modules() if isinstance(m, kinds)
+    ]
     return activations, handles
 
 
@@ -323,7 +335,11 @@ def test_each_layers_activations_of_an_mlp_match_torch(engine):
     with using_engine(engine):
         mlp = MLP(2, [4, 4, 1], activation="tanh", seed=5)
         theirs = torch.nn.Sequential(
-            torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)
+            torch.nn.Linear(2, 4),
+            torch.nn.Tanh(),
+            torch.nn.Linear(4, 4),
+            torch.nn.Tanh(),
+            torch.nn.Linear(4, 1),
         )
         theirs.load_state_dict({k: torch.tensor(v) for k, v in mlp.to_sequential().state_dict().items()})
         ours_acts, handles = collect_activations(mlp, (mg.Layer,))
