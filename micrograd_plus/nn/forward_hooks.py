@@ -76,10 +76,10 @@ class ForwardHooks:
             raise
 
 
-def register(module: Any, hook: Any, entry: tuple[Any, ...], pre: bool, prepend: bool) -> RemovableHandle:
-    """Add `entry` (hook and flags) to the module's pre-hooks or forward hooks, last, or first
-    with `prepend`; the module gets its `ForwardHooks` with its first hook."""
-    kind = "forward pre-hook" if pre else "forward hook"
+def register(module: Any, entry: tuple[Any, ...], pre: bool, prepend: bool) -> RemovableHandle:
+    """Add `entry` (the hook, then its flags) to the module's pre-hooks or forward hooks, last, or
+    first with `prepend`; the module gets its `ForwardHooks` with its first hook."""
+    hook, kind = entry[0], "forward pre-hook" if pre else "forward hook"
     if not callable(hook):
         raise TypeError(f"a {kind} must be a function, got {type(hook).__name__}: {hook!r:.60}")
     global ever_registered

@@ -27,7 +27,6 @@ from ..guards import mark_changed
 from ..hooks import RemovableHandle
 from ..tensors import Tensor, requested_dtype
 from . import forward_hooks
-from .forward_hooks import ForwardHooks
 
 Seed = int | random.Random | np.random.Generator | None
 
@@ -76,7 +75,9 @@ class Module:
     `state_dict()`, never in `parameters()`."""
 
     training: bool = True
-    _forward_hooks: ForwardHooks | None = None  # a module's own once it has a hook (forward_hooks.py)
+    _forward_hooks: forward_hooks.ForwardHooks | None = (
+        None  # a module's own once it has a hook (forward_hooks.py)
+    )
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
         # Here rather than in __init__: subclasses need not call super().__init__().
@@ -132,7 +133,7 @@ class Module:
         returns None or a pair `(args, kwargs)`. Hooks run in the order registered, `prepend=True`
         puts this one first. Only a call of the module runs them (`module(x)`, not
         `module.forward(x)`). Returns a handle: `handle.remove()`, or `with handle:`."""
-        return forward_hooks.register(self, hook, (hook, with_kwargs), pre=True, prepend=prepend)
+        return forward_hooks.register(self, (hook, with_kwargs), pre=True, prepend=prepend)
 
     def register_forward_hook(
         self,
@@ -148,9 +149,7 @@ class Module:
         given (after the pre-hooks); with `with_kwargs=True` it is `hook(module, args, kwargs,
         output)`. `always_call=True` runs it even when forward (or a hook) raises, with output
         None, before the error goes on. Order and handle as `register_forward_pre_hook`."""
-        return forward_hooks.register(
-            self, hook, (hook, with_kwargs, always_call), pre=False, prepend=prepend
-        )
+        return forward_hooks.register(self, (hook, with_kwargs, always_call), pre=False, prepend=prepend)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -338,7 +337,8 @@ class Module:
         Returns self."""
         if not isinstance(requires_grad, bool):
             raise TypeError(
-                f"requires_grad_(): argument 'requires_grad' must be bool, not {type(requires_grad).__name__}"
+                f"requires_grad_(): argument 'requires_grad' must be bool, not {type(requires_grad).__name__}; "
+                "pass True (train) or False (freeze)"
             )
         for p in self.parameters():
             p.requires_grad = requires_grad
