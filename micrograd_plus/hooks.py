@@ -23,22 +23,30 @@ _handle_ids = itertools.count()
 
 
 class RemovableHandle:
-    """What `register_hook` returns, as torch.utils.hooks.RemovableHandle: `remove()` takes the
-    hook away (removing it again does nothing); `with handle:` removes it at the block's end."""
+    """What a `register_*hook` returns, as torch.utils.hooks.RemovableHandle: `remove()` takes the
+    hook away (removing it again does nothing); `with handle:` removes it at the block's end.
+    `forget(owner, id)` is what taking it away means for the thing that holds it (a node here, a
+    module in nn/forward_hooks.py); the handle refers to that owner weakly, so it keeps no graph
+    and no model alive."""
 
-    def __init__(self, node: Any):
-        self._node, self.id = weakref.ref(node), next(_handle_ids)  # (weak: a handle keeps no graph)
+    def __init__(self, owner: Any, forget: Callable[[Any, int], None]):
+        self._owner, self._forget, self.id = weakref.ref(owner), forget, next(_handle_ids)
 
     def remove(self) -> None:
-        node = self._node()
-        if node is not None and node._hooks.pop(self.id, None) is not None and not node._hooks:
-            hooked_nodes.pop(id(node), None)  # its last hook: walks stop looking at it
+        owner = self._owner()
+        if owner is not None:
+            self._forget(owner, self.id)
 
     def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.remove()
+
+
+def _forget_hook(node: Any, handle_id: int) -> None:
+    if node._hooks.pop(handle_id, None) is not None and not node._hooks:
+        hooked_nodes.pop(id(node), None)  # its last hook: walks stop looking at it
 
 
 def register_hook(node: Any, hook: Callable[[Any], Any]) -> RemovableHandle:
@@ -62,7 +70,7 @@ def register_hook(node: Any, hook: Callable[[Any], Any]) -> RemovableHandle:
     if key not in hooked_nodes:
         node._hooks = {}
         hooked_nodes[key] = weakref.ref(node, lambda _, key=key: hooked_nodes.pop(key, None))  # type: ignore[misc]
-    handle = RemovableHandle(node)
+    handle = RemovableHandle(node, _forget_hook)
     node._hooks[handle.id] = hook
     registrations[0] += 1
     return handle

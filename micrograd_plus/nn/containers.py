@@ -50,6 +50,23 @@ class ModuleList(Module):
             self.append(m)
         return self
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """As PyTorch's: an item's name ("0", "1", ...) replaces that item and the next one
+        (`str(len(ml))`) appends; any other name is a sub-module of its own (see the module doc)."""
+        if isinstance(name, str) and name.isdecimal() and module is not None:
+            index = int(name)
+            if index > len(self._modules):
+                raise KeyError(
+                    f"ModuleList.add_module({name!r}): the list has {len(self._modules)} items, so the "
+                    f"names of items go up to {len(self._modules)!r} (that one appends); use append()"
+                )
+            if index == len(self._modules):
+                self.append(module)
+            else:
+                self[index] = module
+        else:
+            super().add_module(name, module)
+
     def insert(self, index: int, module: Module) -> None:
         self._modules.insert(index, _checked_module(module, "ModuleList.insert()'s module"))
 

@@ -10,6 +10,7 @@ import numpy as np
 from .. import engine
 from ..engine import Value
 from ..tensors import positive_int
+from . import forward_hooks
 from .activations import ReLU, Sigmoid, Tanh
 from .layers import Linear, Sequential
 from .module import Module, Seed, make_rng
@@ -101,11 +102,20 @@ class Layer(Module):
         _require_a_list(self, x, len(neurons[0].w))
         # Plain Neurons of one activation are made by one `engine.neurons` call (the fast
         # engine reads their shared inputs once); the nodes are those of calling each neuron.
+        # A neuron with forward hooks is called, so that they run (as PyTorch runs a sub-module's);
+        # they are looked for only once some module had one (a training step has none).
         activation = neurons[0].activation
         rows, biases = [], []
+        look_for_hooks = forward_hooks.ever_registered
         for n in neurons:
-            if type(n) is not Neuron or len(n.w) != len(x) or n.activation != activation:
-                out = [n(x) for n in neurons]  # a subclass's own forward, mixed activations, or an error
+            if (
+                type(n) is not Neuron
+                or len(n.w) != len(x)
+                or n.activation != activation
+                or (look_for_hooks and n._forward_hooks is not None)
+            ):
+                # a subclass's own forward, mixed activations, hooks, or an error:
+                out = [n(x) for n in neurons]
                 break
             rows.append(n.w)
             biases.append(n.b)

@@ -24,7 +24,9 @@ import numpy as np
 from ..engine import Node
 from ..factories import make_generator
 from ..guards import mark_changed
+from ..hooks import RemovableHandle
 from ..tensors import Tensor, requested_dtype
+from . import forward_hooks
 
 Seed = int | random.Random | np.random.Generator | None
 
@@ -73,6 +75,9 @@ class Module:
     `state_dict()`, never in `parameters()`."""
 
     training: bool = True
+    _forward_hooks: forward_hooks.ForwardHooks | None = (
+        None  # a module's own once it has a hook (forward_hooks.py)
+    )
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
         # Here rather than in __init__: subclasses need not call super().__init__().
@@ -114,7 +119,37 @@ class Module:
         return remembered is not None and remembered() is member
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self._forward_hooks
+        if hooks is None:  # (the one test a call without hooks pays: a model is called in every step)
+            return self.forward(*args, **kwargs)
+        return hooks.call(self, args, kwargs)
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call `hook(module, args)` before each `forward`, as PyTorch's: `args` is the tuple of
+        positional inputs; what the hook returns, unless None, replaces them (a single value is
+        taken as a tuple of one). With `with_kwargs=True` it is `hook(module, args, kwargs)` and
+        returns None or a pair `(args, kwargs)`. Hooks run in the order registered, `prepend=True`
+        puts this one first. Only a call of the module runs them (`module(x)`, not
+        `module.forward(x)`). Returns a handle: `handle.remove()`, or `with handle:`."""
+        return forward_hooks.register(self, (hook, with_kwargs), pre=True, prepend=prepend)
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call `hook(module, args, output)` after each `forward`, as PyTorch's: the way to see
+        what each layer computes (`activations[name] = output`); what the hook returns, unless
+        None, replaces the output, and the next hook gets it. `args` are the inputs forward was
+        given (after the pre-hooks); with `with_kwargs=True` it is `hook(module, args, kwargs,
+        output)`. `always_call=True` runs it even when forward (or a hook) raises, with output
+        None, before the error goes on. Order and handle as `register_forward_pre_hook`."""
+        return forward_hooks.register(self, (hook, with_kwargs, always_call), pre=False, prepend=prepend)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -182,6 +217,75 @@ class Module:
         fn(self)
         return self
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """`self.<name> = module`, with PyTorch's checks: for a name made at run time
+        (`self.add_module(f"layer{i}", layer)`). A name that holds something other than a
+        sub-module (a method, a parameter) is refused, as PyTorch refuses it."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if hasattr(self, name) and not isinstance(getattr(self, name), (Module, type(None))):
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        setattr(self, name, module)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias of `add_module`, as in PyTorch."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module a dotted name names, as `named_modules()` spells it ("" for this one):
+        `model.get_submodule("layers.0.neurons.3")`, `seq.get_submodule("0")`. As PyTorch's, an
+        AttributeError names the first part that is missing or not a module."""
+        if target == "":
+            return self
+        _, name, member = self._member_at(target)
+        if not isinstance(member, Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        return member
+
+    def get_parameter(self, target: str) -> Node:
+        """The parameter a dotted name names, as `named_parameters()` spells it
+        (`"0.weight"`, `"layers.0.neurons.3.w.0"`); an AttributeError otherwise, as PyTorch's."""
+        owner, name, member = self._member_at(target)
+        if not (
+            isinstance(member, Node)
+            and (member.requires_grad or owner._was_assigned_as_parameter(name, member))
+        ):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return member
+
+    def _member_at(self, target: str) -> tuple[Module, str, Any]:
+        """(the module holding it, its name there, the member) for a dotted path, walked part by
+        part as PyTorch's `get_submodule` walks it, but with an item of a list attribute as one
+        step ("layers.0"), as `named_parameters` names it."""
+        if not isinstance(target, str):
+            raise TypeError(
+                f"the target must be a dotted name (a str), got {type(target).__name__}: {target!r:.60}"
+            )
+        module: Module = self
+        parts = target.split(".")
+        while True:
+            name = parts.pop(0)
+            if parts and isinstance(vars(module).get(name), (list, tuple)):
+                name = f"{name}.{parts.pop(0)}"  # an item of a list attribute
+            members = dict(module._members())
+            if name in members:
+                member = members[name]
+            elif "." not in name and hasattr(module, name):
+                member = getattr(module, name)
+            else:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            if not parts:
+                return module, name, member
+            if not isinstance(member, Module):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+            module = member
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """(dotted name, parameter) for every node that requires grad, in assignment order.
         A parameter reached twice (a layer used twice) is listed once, under its first name,
@@ -225,6 +329,20 @@ class Module:
                 ):
                     seen.add(member)
                     found.append(member)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (`False`) or unfreeze (`True`) every parameter, as PyTorch's: a frozen one gets
+        no gradient and optimizers skip it, yet stays in `parameters()` and `state_dict()`
+        (fine-tuning: `model.requires_grad_(False)`, then `model.head.requires_grad_()`).
+        Returns self."""
+        if not isinstance(requires_grad, bool):
+            raise TypeError(
+                f"requires_grad_(): argument 'requires_grad' must be bool, not {type(requires_grad).__name__}; "
+                "pass True (train) or False (freeze)"
+            )
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient, as PyTorch 2's `Module.zero_grad` (see `reset_gradients`)."""

@@ -1,0 +1,106 @@
+"""Forward hooks on modules, as PyTorch's `register_forward_pre_hook` and `register_forward_hook`:
+functions a module's call runs before its forward (which may replace the inputs) and after it
+(which may replace the output), to look inside a model (each layer's activations) or to change
+what flows through it without editing its code.
+
+A module without hooks reads the class's `Module._forward_hooks = None`, so its `__call__` pays
+one attribute test; its first hook gives it a `ForwardHooks` of its own, and removing its last
+hook takes that away again.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from ..hooks import RemovableHandle
+
+ATTRIBUTE = "_forward_hooks"  # the module attribute that holds them (Module declares it None)
+ever_registered = False  # whether any module had a hook: until then Layer need not look (mlp.py)
+
+
+class ForwardHooks:
+    """One module's hooks by handle id, in the order they run: the pre-hooks as
+    (hook, with_kwargs), the forward hooks as (hook, with_kwargs, always_call)."""
+
+    def __init__(self) -> None:
+        self.pre: OrderedDict[int, tuple[Callable[..., Any], bool]] = OrderedDict()
+        self.post: OrderedDict[int, tuple[Callable[..., Any], bool, bool]] = OrderedDict()
+
+    def call(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`module(*args, **kwargs)` with its hooks, as PyTorch's `Module._call_impl`: each hook
+        list is read once when its turn comes (a hook that removes or adds one changes the next
+        call), and if anything raises, the `always_call` forward hooks not yet run still run
+        (their own errors become warnings) before the error goes on."""
+        result, called = None, set()
+        try:
+            for hook, with_kwargs in list(self.pre.values()):
+                if with_kwargs:
+                    new = hook(module, args, kwargs)
+                    if new is not None:
+                        if not (isinstance(new, tuple) and len(new) == 2):
+                            raise RuntimeError(
+                                f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {new!r:.80}."
+                            )
+                        args, kwargs = new
+                else:
+                    new = hook(module, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            result = module.forward(*args, **kwargs)
+            for handle_id, (hook, with_kwargs, always_call) in list(self.post.items()):
+                if always_call:
+                    called.add(handle_id)
+                new = hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+                if new is not None:
+                    result = new
+            return result
+        except Exception:
+            for handle_id, (hook, with_kwargs, always_call) in list(self.post.items()):
+                if always_call and handle_id not in called:
+                    try:
+                        new = (
+                            hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+                        )
+                    except Exception as e:
+                        warnings.warn(
+                            "module forward hook with ``always_call=True`` raised an exception that was "
+                            f"silenced as another error was raised in forward: {e}",
+                            stacklevel=3,
+                        )
+                        continue
+                    if new is not None:
+                        result = new
+            raise
+
+
+def register(module: Any, entry: tuple[Any, ...], pre: bool, prepend: bool) -> RemovableHandle:
+    """Add `entry` (the hook, then its flags) to the module's pre-hooks or forward hooks, last, or
+    first with `prepend`; the module gets its `ForwardHooks` with its first hook."""
+    hook, kind = entry[0], "forward pre-hook" if pre else "forward hook"
+    if not callable(hook):
+        raise TypeError(f"a {kind} must be a function, got {type(hook).__name__}: {hook!r:.60}")
+    global ever_registered
+    ever_registered = True
+    hooks = vars(module).get(ATTRIBUTE)
+    if hooks is None:
+        hooks = ForwardHooks()
+        object.__setattr__(module, ATTRIBUTE, hooks)  # (not a parameter or sub-module: no bookkeeping)
+    table: OrderedDict[int, Any] = hooks.pre if pre else hooks.post
+    handle = RemovableHandle(module, _forget)
+    table[handle.id] = entry
+    if prepend:
+        table.move_to_end(handle.id, last=False)
+    return handle
+
+
+def _forget(module: Any, handle_id: int) -> None:
+    hooks = vars(module).get(ATTRIBUTE)
+    if hooks is None:
+        return
+    hooks.pre.pop(handle_id, None)
+    hooks.post.pop(handle_id, None)
+    if not hooks.pre and not hooks.post:
+        del vars(module)[ATTRIBUTE]  # its last hook: back to the plain call

@@ -1,0 +1,248 @@
+"""Module's utilities as PyTorch's: `requires_grad_` (freezing), `get_submodule`,
+`get_parameter` (dotted names, PyTorch's AttributeErrors), `add_module` / `register_module`
+(PyTorch's checks and errors); each against the same model in PyTorch float64."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch, using_engine
+from hypothesis import given
+
+import micrograd_plus as mg
+from micrograd_plus import MLP, Linear, Module, ModuleList, ReLU, Sequential, Tanh, Tensor
+from micrograd_plus.testing import mlps
+
+
+class Net(Module):
+    def __init__(self):
+        self.fc = Linear(3, 4, seed=0)
+        self.body = Sequential(Linear(4, 4, seed=1), ReLU())
+        self.register_buffer("stat", np.zeros(2))
+
+    def forward(self, x):
+        return self.body(self.fc(x))
+
+
+def twin_nets() -> tuple[Net, Any]:
+    torch = require_torch()
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 4)
+            self.body = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU())
+            self.register_buffer("stat", torch.zeros(2))
+
+        def forward(self, x):
+            return self.body(self.fc(x))
+
+    TorchNet.__name__ = "Net"  # (PyTorch's messages name the class)
+    ours, theirs = Net(), TorchNet()
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+def error_of(call: Any) -> tuple[type, str]:
+    try:
+        call()
+    except Exception as e:
+        return type(e), str(e).strip("'\"")
+    raise AssertionError("no error")
+
+
+# -- requires_grad_ --------------------------------------------------------------------------------
+
+
+def test_requires_grad_freezes_a_part_as_in_torch_and_the_rest_trains_the_same():
+    torch = require_torch()
+    ours, theirs = twin_nets()
+    assert ours.fc.requires_grad_(False) is ours.fc
+    theirs.fc.requires_grad_(False)
+    assert [p.requires_grad for p in ours.parameters()] == [p.requires_grad for p in theirs.parameters()]
+    assert [p.requires_grad for p in ours.parameters()] == [False, False, True, True]
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # frozen ones stay parameters
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    out, out_t = ours(Tensor(x)), theirs(torch.tensor(x))
+    (out * out).sum().backward()
+    (out_t * out_t).sum().backward()
+    for (name, p), p_t in zip(ours.named_parameters(), theirs.parameters()):
+        if name.startswith("fc."):
+            assert p.grad is None and p_t.grad is None
+        else:
+            assert close_to_torch(p.grad, p_t.grad.numpy()), name
+    before = ours.fc.weight.data.copy()
+    mg.SGD(ours.parameters(), lr=0.1).step()
+    assert np.array_equal(ours.fc.weight.data, before)  # the optimizer skips it
+
+
+def test_requires_grad_unfreezes_every_parameter_and_refuses_a_non_bool():
+    ours, _ = twin_nets()
+    ours.requires_grad_(False)
+    assert not any(p.requires_grad for p in ours.parameters()) and len(ours.parameters()) == 4
+    assert ours.requires_grad_() is ours
+    assert all(p.requires_grad for p in ours.parameters())
+    with pytest.raises(TypeError, match="argument 'requires_grad' must be bool, not int"):
+        ours.requires_grad_(0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_a_frozen_layer_of_an_mlp_gets_no_gradient_and_the_others_get_theirs(engine):
+    x = [0.5, -1.5]
+    with using_engine(engine):
+        plain, frozen = MLP(2, [3, 3, 1], seed=2), MLP(2, [3, 3, 1], seed=2)
+        frozen.layers[0].requires_grad_(False)
+        for model in (plain, frozen):
+            model(x).backward()
+        assert len(frozen.parameters()) == len(plain.parameters())
+        frozen_ids = {id(p) for p in frozen.layers[0].parameters()}
+        for p, q in zip(plain.parameters(), frozen.parameters()):
+            assert q.grad == (0.0 if id(q) in frozen_ids else p.grad)
+        assert any(p.grad != 0.0 for p in plain.layers[0].parameters())  # (so the zeros above say something)
+        frozen.requires_grad_()
+        frozen.zero_grad()
+        frozen(x).backward()
+        assert [p.grad for p in frozen.parameters()] == [p.grad for p in plain.parameters()]
+
+
+# -- get_submodule, get_parameter ----------------------------------------------------------------
+
+FOUND = ["", "fc", "body", "body.0", "body.1"]
+MISSING = [
+    "nope",
+    "body.5",
+    "fc.weight",
+    "fc.nope",
+    "body.0.weight.x",
+    "forward",
+    "stat",
+    "training",
+    "fc..x",
+]
+PARAMETERS = ["fc.weight", "fc.bias", "body.0.weight"]
+NOT_PARAMETERS = ["stat", "fc", "fc.nope", "body.5.weight", "nope.weight", "training", "", "body.0.forward"]
+
+
+@pytest.mark.parametrize("target", FOUND)
+def test_get_submodule_finds_what_torch_finds(target):
+    ours, theirs = twin_nets()
+    got, got_t = ours.get_submodule(target), theirs.get_submodule(target)
+    assert type(got).__name__ == type(got_t).__name__
+    assert got is dict(ours.named_modules())[target]
+
+
+@pytest.mark.parametrize("target", MISSING)
+def test_get_submodule_refuses_what_torch_refuses_with_its_message(target):
+    ours, theirs = twin_nets()
+    assert error_of(lambda: ours.get_submodule(target)) == error_of(lambda: theirs.get_submodule(target))
+    assert error_of(lambda: ours.get_submodule(target))[0] is AttributeError
+
+
+@pytest.mark.parametrize("target", PARAMETERS)
+def test_get_parameter_finds_what_torch_finds(target):
+    ours, theirs = twin_nets()
+    assert ours.get_parameter(target) is dict(ours.named_parameters())[target]
+    assert close_to_torch(ours.get_parameter(target).data, theirs.get_parameter(target).detach().numpy())
+
+
+@pytest.mark.parametrize("target", NOT_PARAMETERS)
+def test_get_parameter_refuses_what_torch_refuses_with_its_message(target):
+    ours, theirs = twin_nets()
+    assert error_of(lambda: ours.get_parameter(target)) == error_of(lambda: theirs.get_parameter(target))
+
+
+def test_a_frozen_parameter_is_still_found_and_a_constant_is_not():
+    ours, _ = twin_nets()
+    ours.fc.weight.requires_grad = False
+    assert ours.get_parameter("fc.weight") is ours.fc.weight
+    ours.fc.constant = mg.tensor([1.0])  # a Tensor that does not require grad: not a parameter
+    with pytest.raises(AttributeError, match="^`constant` is not an nn.Parameter$"):
+        ours.get_parameter("fc.constant")
+
+
+@given(mlps())
+def test_every_name_named_modules_and_named_parameters_give_leads_back_to_its_object(mlp):
+    """Items of a list attribute are one step ("layers.0.neurons.1.w.0"), as those names spell them."""
+    for name, m in mlp.named_modules():
+        assert mlp.get_submodule(name) is m
+    for name, p in mlp.named_parameters():
+        assert mlp.get_parameter(name) is p
+
+
+def test_a_list_attribute_item_that_is_missing_is_named_whole():
+    mlp = MLP(2, [3, 1], seed=0)
+    with pytest.raises(AttributeError, match="^MLP has no attribute `layers.7`$"):
+        mlp.get_submodule("layers.7")
+    with pytest.raises(AttributeError, match="^Layer has no attribute `neurons.3`$"):
+        mlp.get_parameter("layers.0.neurons.3.b")
+    with pytest.raises(AttributeError, match="^`w` is not an nn.Parameter$"):
+        mlp.get_parameter("layers.0.neurons.1.w")
+    with pytest.raises(TypeError, match="dotted name"):
+        mlp.get_submodule(0)  # type: ignore[arg-type]
+
+
+# -- add_module, register_module ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["add_module", "register_module"])
+def test_add_module_registers_a_child_as_in_torch(method):
+    torch = require_torch()
+    ours, theirs = twin_nets()
+    assert getattr(ours, method)("head", Linear(4, 2, seed=3)) is None
+    getattr(theirs, method)("head", torch.nn.Linear(4, 2))
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.add_module("head", Linear(4, 5, seed=4))  # a child's name again: replaced
+    assert ours.head.weight.shape == (5, 4)
+
+
+BAD = [
+    ("x", 3),  # not a module
+    (3, "module"),  # not a str
+    ("forward", "module"),  # a method's name
+    ("stat", "module"),  # a buffer's name
+    ("a.b", "module"),
+    ("", "module"),
+]
+
+
+@pytest.mark.parametrize(("name", "module"), BAD)
+def test_add_module_refuses_what_torch_refuses_with_its_error(name, module):
+    torch = require_torch()
+    ours, theirs = twin_nets()
+    mine = Linear(1, 1, seed=0) if module == "module" else module
+    theirs_module = torch.nn.Linear(1, 1) if module == "module" else module
+    assert error_of(lambda: ours.add_module(name, mine)) == error_of(
+        lambda: theirs.add_module(name, theirs_module)
+    )
+
+
+def test_add_module_on_a_sequential_adds_a_layer_that_forward_runs_as_in_torch():
+    torch = require_torch()
+    ours = Sequential(Linear(3, 4, seed=0), Tanh())
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh())
+    ours.add_module("out", Linear(4, 2, seed=1))
+    theirs.add_module("out", torch.nn.Linear(4, 2))
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = np.array([[0.5, -1.0, 2.0]])
+    assert close_to_torch(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy())
+    assert error_of(lambda: ours.add_module("layers", Tanh())) == (
+        KeyError,
+        "attribute 'layers' already exists",
+    )
+
+
+def test_add_module_on_a_module_list_replaces_or_appends_items_as_in_torch():
+    torch = require_torch()
+    ours = ModuleList([Linear(2, 2, seed=0)])
+    theirs = torch.nn.ModuleList([torch.nn.Linear(2, 2)])
+    for model, linear in ((ours, lambda n: Linear(2, n, seed=0)), (theirs, lambda n: torch.nn.Linear(2, n))):
+        model.add_module("0", linear(3))
+        model.add_module("1", linear(4))
+    assert len(ours) == len(theirs) == 2
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [m.weight.shape[0] for m in ours] == [m.weight.shape[0] for m in theirs] == [3, 4]
+    with pytest.raises(KeyError, match="the list has 2 items"):
+        ours.add_module("5", Linear(2, 2, seed=0))
