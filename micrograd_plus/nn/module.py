@@ -75,9 +75,8 @@ class Module:
     `state_dict()`, never in `parameters()`."""
 
     training: bool = True
-    _forward_hooks: forward_hooks.ForwardHooks | None = (
-        None  # a module's own once it has a hook (forward_hooks.py)
-    )
+    # A module's own once it has a hook (forward_hooks.py): until then, the class's None.
+    _forward_hooks: forward_hooks.ForwardHooks | None = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
         # Here rather than in __init__: subclasses need not call super().__init__().
