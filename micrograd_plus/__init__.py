@@ -128,8 +128,8 @@ from .modes import (
     no_grad,
     set_grad_enabled,
 )
-from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
-from .nn.containers import ModuleDict, ModuleList
+from .nn.activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, Mish, SiLU, Softmax, Softplus
+from .nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .nn.dropout import Dropout
 from .nn.layers import (
     AdaptiveAvgPool2d,
@@ -138,6 +138,7 @@ from .nn.layers import (
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
+    Embedding,
     Flatten,
     HuberLoss,
     L1Loss,
@@ -165,7 +166,7 @@ from .nn.losses import (
 )
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module, Parameter
-from .nn.normalization import BatchNorm1d, BatchNorm2d
+from .nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
 from .optim.lr_scheduler import (
     CosineAnnealingLR,
@@ -214,6 +215,8 @@ __all__ = [
     "DataLoader",
     "DimensionError",
     "Dropout",
+    "ELU",
+    "Embedding",
     "ExponentialLR",
     "Flatten",
     "GELU",
@@ -226,6 +229,7 @@ __all__ = [
     "LRScheduler",
     "LambdaLR",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LoadError",
@@ -233,6 +237,7 @@ __all__ = [
     "MLP",
     "MSELoss",
     "MaxPool2d",
+    "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -242,15 +247,19 @@ __all__ = [
     "Op",
     "Optimizer",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "RMSprop",
     "ReLU",
     "ReduceLROnPlateau",
     "Rprop",
     "SGD",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "StepLR",
     "Tanh",
     "Tensor",

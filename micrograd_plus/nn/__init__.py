@@ -3,8 +3,8 @@ their functional forms and losses (as `torch.nn`); containers (ModuleList, Modul
 activations and Dropout."""
 
 from . import functional
-from .activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
-from .containers import ModuleDict, ModuleList
+from .activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, Mish, SiLU, Softmax, Softplus
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .dropout import Dropout
 from .layers import (
     AdaptiveAvgPool2d,
@@ -13,6 +13,7 @@ from .layers import (
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
+    Embedding,
     Flatten,
     HuberLoss,
     L1Loss,
@@ -40,4 +41,4 @@ from .losses import (
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
