@@ -32,6 +32,7 @@ from ..tensors import Tensor, positive_int, quiet, real_number, scatter, stack, 
 from . import losses as _losses
 
 Pair = tuple[int, int]
+Shape = tuple[int, ...]
 
 
 def _op(name: str, forward: Any, backward: Any) -> Op:
@@ -737,19 +738,26 @@ def index_array(indices: Any, who: str, upper: int | None = None, what: str = ""
     return data.astype(np.int64)
 
 
-def _embedding_op(rows: np.ndarray, padding_idx: int | None, scale: np.ndarray | None) -> Op:
-    """weight[rows]: its gradient adds each output row's gradient onto the weight row it came from
-    (an index used twice gets both), none onto padding_idx's row, each divided by how often its
-    index occurs with `scale` (scale_grad_by_freq). The gradient is a scatter of g, and the
-    scatter's gradient a pick again, so the rule also serves create_graph."""
+def _embedding_op(rows: np.ndarray, padding_idx: int | None, scale: np.ndarray | None, shape: Shape) -> Op:
+    """weight[rows], for a weight of `shape`. Its gradient adds each output row's gradient onto
+    the weight row it came from (an index used twice gets both), none onto padding_idx's row
+    (exactly 0, even where g is inf or nan), each multiplied by `scale` (scale_grad_by_freq's
+    1 / count) when given. That gradient is a node of its own under create_graph, whose gradient
+    picks the rows again, padding_idx's as 0 and without the scale, as PyTorch's
+    `embedding_dense_double_backward` ("the first backward takes care of scaling"): so the
+    second derivative is PyTorch's."""
     kept = None if padding_idx is None else (rows != padding_idx)[..., None]
 
+    def masked(g: Any) -> Any:
+        return g if kept is None else engine_where(kept, g, 0.0)
+
+    def weight_grad(g: np.ndarray) -> np.ndarray:
+        return scatter(masked(g) if scale is None else masked(g) * scale, rows, shape)  # type: ignore[no-any-return]
+
+    grad_op = _op("embedding_backward", weight_grad, lambda h, out, g: (masked(h[rows]),))
+
     def backward(g: Any, out: Any, weight: Any) -> tuple[Any]:
-        if kept is not None:
-            g = engine_where(kept, g, 0.0)  # exactly 0, even where g is inf or nan (as PyTorch)
-        if scale is not None:
-            g = g * scale
-        return (scatter(g, rows, weight.shape),)
+        return (_apply(grad_op, g) if isinstance(g, Node) else grad_op.forward(g),)
 
     return _op("embedding", lambda weight: weight[rows], backward)
 
@@ -808,7 +816,7 @@ def embedding(
     if scale_grad_by_freq:
         counts = np.bincount(rows.ravel(), minlength=count)
         scale = (1.0 / np.maximum(counts[rows], 1)).astype(weight.dtype)[..., None]
-    op = _embedding_op(rows, padding_index(padding_idx, count, "embedding()"), scale)
+    op = _embedding_op(rows, padding_index(padding_idx, count, "embedding()"), scale, weight.shape)
     return _apply(op, weight)
 
 
@@ -817,10 +825,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     input.shape + (num_classes,), as `torch.nn.functional.one_hot`, num_classes = -1 meaning one
     more than the largest label. A float64 Tensor (torch gives int64; Tensors hold floats here),
     which takes part in arithmetic and losses as it is."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < -1:
-        raise ValueError(
-            f"one_hot(): num_classes must be -1 (inferred) or an int >= 0, got {num_classes!r:.60}"
-        )
+    if num_classes != -1:
+        num_classes = positive_int(num_classes, "one_hot(): num_classes (-1 to infer it)")
     if num_classes == -1:
         labels = index_array(input, "one_hot()")
         if labels.size == 0:
