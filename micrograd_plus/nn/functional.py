@@ -629,16 +629,20 @@ def silu(x: Any, inplace: bool = False) -> Tensor:
 def _softplus_op(beta: float, threshold: float) -> Op:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch's, where
     the two differ by less than exp(-threshold)): exp never overflows into the chosen result.
-    The slope is sigmoid(beta x), and exactly 1 past the threshold; written with `where` and the
-    Tensor's sigmoid, so that it also records a graph (create_graph)."""
+    The slope is sigmoid(beta x), and exactly 1 past the threshold. Under create_graph the slope
+    is a node whose own derivative is PyTorch's (softplus_double_backward): beta sigmoid'(beta x)
+    below the threshold, 0 from the threshold on."""
 
     def forward(x: np.ndarray) -> np.ndarray:
         scaled = x * beta
         return np.where(scaled > threshold, x, np.log1p(np.exp(scaled)) / beta)  # type: ignore[no-any-return]
 
     def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
-        slope = engine_where(_data(x) * beta > threshold, 1.0, _losses._sigmoid(x * beta))
-        return (g * slope,)
+        scaled = _data(x) * beta
+        slope = _losses._sigmoid(x * beta)
+        if isinstance(slope, Node):
+            slope = engine_where(scaled < threshold, slope, slope.data)  # (a constant at the threshold)
+        return (g * engine_where(scaled > threshold, 1.0, slope),)
 
     return _op("softplus", forward, backward)
 
@@ -659,15 +663,27 @@ def mish(x: Any, inplace: bool = False) -> Tensor:
     return x * softplus(x).tanh()
 
 
+def _elu_op(alpha: float) -> Op:
+    """alpha (exp(x) - 1) where x <= 0 (expm1: exact near 0), else x. The slope is alpha exp(x)
+    there (alpha at 0), else 1 (so a nan's gradient passes, as PyTorch's). Under create_graph the
+    slope is a node whose own derivative is PyTorch's: alpha exp(x) below 0, and 0 from 0 on.
+    exp sees min(x, 0) only, so it never overflows, not even where `where` leaves it out."""
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return np.where(x <= 0, alpha * np.expm1(np.minimum(x, 0.0)), x)  # type: ignore[no-any-return]
+
+    def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
+        negative = engine_where(_data(x) < 0, x, 0.0)
+        return (g * engine_where(_data(x) <= 0, exp(negative) * alpha, 1.0),)
+
+    return _op("elu", forward, backward)
+
+
 def elu(x: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x where x > 0, else alpha * (exp(x) - 1), as `torch.nn.functional.elu` (slope alpha at 0, and
-    the gradient of a nan passes, as PyTorch's). The exponential sees min(x, 0) only, so a large x
-    overflows nowhere, not even in the branch `where` leaves out (whose 0 * inf would be nan).
+    """x where x > 0, else alpha * (exp(x) - 1), as `torch.nn.functional.elu`: slope alpha at 0.
     `inplace` as in `check_inplace`."""
     check_inplace(inplace, "elu()")
-    alpha = real_number(alpha, "elu(): alpha")
-    x = _tensor(x)
-    return where(x.data <= 0, (x.clamp(max=0.0).exp() - 1.0) * alpha, x)
+    return _apply(_elu_op(real_number(alpha, "elu(): alpha")), _tensor(x))
 
 
 def dropout_probability(p: Any) -> float:
