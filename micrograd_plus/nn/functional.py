@@ -982,12 +982,15 @@ def _constant_pad(x: Tensor, widths: list[tuple[int, int]], value: float) -> Ten
 
 
 def _pad_positions(mode: str, size: int, before: int, after: int, axis: int) -> np.ndarray:
-    """Where each output position along an axis of `size` takes its element from."""
-    limit = {"reflect": size - 1, "circular": size, "replicate": math.inf}[mode]
+    """Where each output position along an axis of `size` takes its element from. A negative
+    width crops; "circular" then wraps what is left, as PyTorch's does."""
+    first = max(-before, 0) if mode == "circular" else 0
+    kept = size - first - (max(-after, 0) if mode == "circular" else 0)  # what "circular" wraps
+    limit = {"reflect": size - 1, "circular": kept, "replicate": math.inf}[mode]
     if size == 0 or before > limit or after > limit:
         raise ValueError(
-            f"pad(): mode {mode!r} pads axis {axis} of size {size} by at most "
-            f"{limit if size else 0} on each side, got ({before}, {after})"
+            f"pad(): mode {mode!r} pads axis {axis} of size {size} by at most {max(limit, 0)} on each "
+            f"side{' (what is left after cropping)' if kept < size else ''}, got ({before}, {after})"
         )
     positions = np.arange(-before, size + after)
     if mode == "reflect":
@@ -995,7 +998,7 @@ def _pad_positions(mode: str, size: int, before: int, after: int, axis: int) -> 
         return np.where(positions >= size, 2 * (size - 1) - positions, positions)
     if mode == "replicate":
         return np.clip(positions, 0, size - 1)
-    return positions % size
+    return first + (np.arange(-max(before, 0), kept + max(after, 0)) % kept)
 
 
 # --- the losses, as torch.nn.functional takes them --------------------------------------------
