@@ -18,6 +18,7 @@ a parameter, as in PyTorch: see `_parameter`.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -248,6 +249,13 @@ class ParameterDict(_Dict):
         return any(member is p for p in self._items.values()) or super()._was_assigned_as_parameter(
             name, member
         )
+
+    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Add or replace items, as PyTorch's: a plain dict's go in sorted by key (an
+        OrderedDict's, a ParameterDict's and pairs' in their order), so state dicts line up."""
+        if isinstance(items, Mapping) and not isinstance(items, OrderedDict):
+            items = sorted(items.items())
+        super().update(items)
 
     def extra_repr(self) -> str:
         # PyTorch's names the dtype the old way here (torch.DoubleTensor), where its list says torch.float64
