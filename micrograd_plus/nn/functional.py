@@ -794,14 +794,14 @@ def padding_index(padding_idx: Any, rows: int, who: str) -> int | None:
 
 def refuse_embedding_options(who: str, max_norm: Any, sparse: Any) -> None:
     """PyTorch's max_norm (rows renormalised in place at each lookup) and sparse gradients are
-    not supported here: refused with what to do instead."""
+    not supported here: refused (a ValueError, as for other arguments) with what to do instead."""
     if max_norm is not None:
-        raise NotImplementedError(
+        raise ValueError(
             f"{who}: max_norm={max_norm!r:.20} (renormalising the looked-up rows in place) is not supported "
             "here; leave it None (clip the rows yourself under no_grad() if you need it)"
         )
     if sparse is not False:
-        raise NotImplementedError(
+        raise ValueError(
             f"{who}: sparse={sparse!r:.20}: gradients are dense numpy arrays here; leave sparse=False"
         )
 
@@ -976,7 +976,7 @@ def _constant_pad(x: Tensor, widths: list[tuple[int, int]], value: float) -> Ten
     inside = tuple(slice(b, b + n) for (b, _), n in zip(grow, x.shape))
 
     def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
-        return (g[inside] if isinstance(g, Node) else g[inside].copy(),)  # (a new array, not a view of g)
+        return (g[inside] if isinstance(g, Tensor) else g[inside].copy(),)  # (a new array, not a view of g)
 
     return _apply(_op("constant_pad", lambda x: np.pad(x, grow, constant_values=value), backward), x)
 

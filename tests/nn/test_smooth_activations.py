@@ -53,7 +53,7 @@ def compare(ours: Any, theirs: Any, x: np.ndarray, g: np.ndarray) -> None:
 def test_values_and_gradients_match_torch(each_engine: str, x: np.ndarray, seed: int) -> None:
     torch = require_torch()
     g = np.random.default_rng(seed).normal(size=x.shape)
-    for name, ours, theirs in cases(torch):
+    for _, ours, theirs in cases(torch):
         compare(ours, theirs, x, g)
 
 
@@ -61,7 +61,7 @@ def test_the_extremes_match_torch() -> None:
     torch = require_torch()
     x = np.array([-1e308, -1000.0, -40.0, -20.0, -1e-8, -0.0, 0.0, 1e-8, 19.99, 20.0, 20.01, 1000.0, 1e308])
     x = np.concatenate([x, [np.inf, -np.inf]])
-    for name, ours, theirs in cases(torch):
+    for _, ours, theirs in cases(torch):
         compare(ours, theirs, x, np.ones(x.shape))
 
 
