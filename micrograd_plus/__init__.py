@@ -131,8 +131,8 @@ from .modes import (
     no_grad,
     set_grad_enabled,
 )
-from .nn.activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
-from .nn.containers import ModuleDict, ModuleList
+from .nn.activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, Mish, SiLU, Softmax, Softplus
+from .nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .nn.dropout import Dropout
 from .nn.layers import (
     AdaptiveAvgPool2d,
@@ -141,6 +141,7 @@ from .nn.layers import (
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
+    Embedding,
     Flatten,
     HuberLoss,
     L1Loss,
@@ -167,7 +168,7 @@ from .nn.losses import (
 )
 from .nn.mlp import MLP, Layer, Neuron
 from .nn.module import Module, Parameter
-from .nn.normalization import BatchNorm1d, BatchNorm2d
+from .nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .nn.utils import clip_grad_norm_
 from .optim import ASGD, LBFGS, SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, Rprop, lr_scheduler
 from .optim.lr_scheduler import (
@@ -217,6 +218,8 @@ __all__ = [
     "DataLoader",
     "DimensionError",
     "Dropout",
+    "ELU",
+    "Embedding",
     "ExponentialLR",
     "Flatten",
     "GELU",
@@ -229,6 +232,7 @@ __all__ = [
     "LRScheduler",
     "LambdaLR",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LoadError",
@@ -236,6 +240,7 @@ __all__ = [
     "MLP",
     "MSELoss",
     "MaxPool2d",
+    "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -245,15 +250,19 @@ __all__ = [
     "Op",
     "Optimizer",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "RMSprop",
     "ReLU",
     "ReduceLROnPlateau",
     "Rprop",
     "SGD",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "StepLR",
     "Tanh",
     "Tensor",

@@ -79,6 +79,13 @@ def _check_09(out: str) -> None:
     assert _number(out, "test accuracy") >= 0.9  # after 2 epochs; the full run passes 0.95
 
 
+def _check_10(out: str) -> None:
+    counts, net = _number(out, "bigram counting loss"), _number(out, "bigram net loss")
+    assert 1.9 < counts <= net < counts + 0.05  # the counts are the bigram optimum; the net nears it
+    assert _number(out, "MLP loss") < counts - 0.5  # three letters of context beat one
+    assert len(re.search(r"^samples: (.*)$", out, re.MULTILINE).group(1).split()) >= 4
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "01_gradient_descent_by_hand.py": _check_01,
     "02_linear_regression.py": _check_02,
@@ -89,6 +96,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "07_iris.py": _check_07,
     "08_moons_and_diabetes.py": _check_08,
     "09_digits_cnn.py": _check_09,
+    "10_makemore.py": _check_10,
 }
 
 

@@ -1,9 +1,13 @@
 """The hand-off to PyTorch through `.safetensors`, both ways: a model trained here loads into
 the equivalent `torch.nn.Sequential` with `strict=True` and gives the same outputs (float64,
 1e-10); a torch model's state dict loads here and gives the same outputs; and micrograd's
-scalar `MLP` becomes the equivalent Tensor model with `to_sequential()`, and so reaches PyTorch."""
+scalar `MLP` becomes the equivalent Tensor model with `to_sequential()`, and so reaches PyTorch;
+and a small language model (Embedding, LayerNorm, SiLU, a ParameterList) goes both ways too."""
 
 from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -187,3 +191,87 @@ def test_to_sequential_copies_the_weights_and_names_each_activation() -> None:
     mlp.layers[0].neurons[1].activation = "tanh"
     with pytest.raises(ValueError, match=r"layer 0 mixes the activations \['sigmoid', 'tanh'\]"):
         mlp.to_sequential()
+
+
+# --- a small language model: token and position embeddings, a LayerNorm'd residual block -------
+
+
+def tiny_language_model(nn: ModuleType, tensor: Any, arange: Any) -> Any:
+    """The same model in either library (`nn`, and its `tensor` and `arange`)."""
+
+    class TinyLM(nn.Module):
+        def __init__(self, vocab: int = 7, dim: int = 6, context: int = 5) -> None:
+            super().__init__()
+            self.tokens = nn.Embedding(vocab, dim, padding_idx=0)
+            self.positions = nn.Embedding(context, dim)
+            self.norm = nn.LayerNorm(dim)
+            self.block = nn.Sequential(nn.Linear(dim, 8), nn.SiLU(), nn.Linear(8, dim))
+            self.gains = nn.ParameterList([tensor(np.ones(dim)), tensor(np.ones(dim))])
+            self.final = nn.LayerNorm(dim, bias=False)
+            self.head = nn.Linear(dim, vocab)
+
+        def forward(self, idx: Any) -> Any:
+            x = self.tokens(idx) + self.positions(arange(idx.shape[1]))
+            x = x + self.block(self.norm(x)) * self.gains[0]
+            return self.head(self.final(x) * self.gains[1])
+
+    return TinyLM()
+
+
+def _token_batch(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    tokens = np.random.default_rng(seed).integers(0, 7, size=(3, 6))
+    return tokens[:, :-1], tokens[:, 1:]  # each position predicts the next token
+
+
+def test_a_language_model_trained_here_loads_into_torch_and_gives_the_same_outputs(tmp_path) -> None:
+    torch = require_torch()
+    from safetensors.torch import load_file
+
+    import micrograd_plus as mg
+
+    model = tiny_language_model(mg.nn, mg.tensor, np.arange)
+    optimizer = mg.AdamW(model.parameters(), lr=0.05)
+    for step in range(4):
+        x, y = _token_batch(step)
+        logits = model(x)
+        loss = cross_entropy(logits.reshape(-1, 7), y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    path = tmp_path / "lm.safetensors"
+    save(model, path)
+
+    theirs = tiny_language_model(torch.nn, torch.tensor, torch.arange)
+    state = load_file(str(path))
+    assert {k: tuple(v.shape) for k, v in state.items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    assert list(model.state_dict()) == list(theirs.state_dict())  # the same names, in the same order
+    theirs.load_state_dict(state, strict=True)
+    assert repr(model) == repr(theirs)
+    x, _ = _token_batch(99)
+    with torch.no_grad():
+        expected = theirs(torch.tensor(x)).numpy()
+    assert _close(model(x).data, expected)
+
+
+def test_a_torch_language_model_loads_here_and_gives_the_same_outputs_and_gradients(tmp_path) -> None:
+    torch = require_torch()
+    from safetensors.torch import save_file
+
+    import micrograd_plus as mg
+
+    torch.manual_seed(0)
+    theirs = tiny_language_model(torch.nn, torch.tensor, torch.arange)
+    path = tmp_path / "from_torch.safetensors"
+    save_file(theirs.state_dict(), str(path))
+    model = tiny_language_model(mg.nn, mg.tensor, np.arange)
+    load(model, path)
+    x, y = _token_batch(5)
+    logits, reference = model(x), theirs(torch.tensor(x))
+    assert _close(logits.data, reference.detach().numpy())
+    cross_entropy(logits.reshape(-1, 7), y.reshape(-1)).backward()
+    torch.nn.functional.cross_entropy(reference.reshape(-1, 7), torch.tensor(y).reshape(-1)).backward()
+    for (name, p), (_, q) in zip(model.named_parameters(), theirs.named_parameters()):
+        assert _close(p.grad, q.grad.numpy()), name
+    assert not model.tokens.weight.grad[0].any()  # the padding token's row

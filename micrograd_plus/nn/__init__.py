@@ -4,8 +4,8 @@ activations and Dropout; `nn.init` (weight initialisation) and `nn.utils` (gradi
 parameters as one vector), as PyTorch's."""
 
 from . import functional, init, utils
-from .activations import GELU, Identity, LeakyReLU, LogSoftmax, Softmax
-from .containers import ModuleDict, ModuleList
+from .activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, Mish, SiLU, Softmax, Softplus
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .dropout import Dropout
 from .layers import (
     AdaptiveAvgPool2d,
@@ -14,6 +14,7 @@ from .layers import (
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
+    Embedding,
     Flatten,
     HuberLoss,
     L1Loss,
@@ -40,5 +41,5 @@ from .losses import (
 )
 from .mlp import MLP, Layer, Neuron
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .utils import clip_grad_norm_

@@ -1,6 +1,7 @@
 """Activation modules as PyTorch names them: ReLU, Tanh and Sigmoid (on a Tensor, a Value or
-a list of Values, as micrograd's layers pass them), and LeakyReLU, GELU, Softmax, LogSoftmax and
-Identity, whose forward is the function of the same name in `functional`."""
+a list of Values, as micrograd's layers pass them), and LeakyReLU, GELU, SiLU, Mish, Softplus,
+ELU, Softmax, LogSoftmax and Identity, whose forward is the function of the same name in
+`functional`."""
 
 from __future__ import annotations
 
@@ -117,3 +118,60 @@ class Identity(Module):
 
     def forward(self, x: Any) -> Any:
         return x
+
+
+class SiLU(Module):
+    """x * sigmoid(x) (swish), as PyTorch's `SiLU`; `inplace` as for ReLU."""
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = F.check_inplace(inplace, "SiLU")
+
+    def forward(self, x: Any) -> Tensor:
+        return F.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Mish(Module):
+    """x * tanh(softplus(x)), as PyTorch's `Mish`; `inplace` as for ReLU."""
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = F.check_inplace(inplace, "Mish")
+
+    def forward(self, x: Any) -> Tensor:
+        return F.mish(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, a smooth relu, and x itself where beta x > threshold (see
+    `functional.softplus`)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        real_number(beta, "Softplus: beta")
+        real_number(threshold, "Softplus: threshold")
+        self.beta, self.threshold = beta, threshold  # as given: the repr shows them so, as PyTorch's
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class ELU(Module):
+    """x where x > 0, else alpha * (exp(x) - 1), as PyTorch's `ELU`; `inplace` as for ReLU."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        real_number(alpha, "ELU: alpha")
+        self.alpha = alpha  # as given, for the repr
+        self.inplace = F.check_inplace(inplace, "ELU")
+
+    def forward(self, x: Any) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{', inplace=True' if self.inplace else ''}"

@@ -1,22 +1,30 @@
-"""ModuleList and ModuleDict: sub-modules held in a list or a dict, as in PyTorch.
+"""ModuleList and ModuleDict: sub-modules held in a list or a dict, as in PyTorch; and
+ParameterList and ParameterDict: parameters held so.
 
 A model that keeps its layers in one of them has its parameters found by `parameters()` and
 named as PyTorch names them (`layers.0.weight`, `blocks.encoder.weight`), so state dicts line
-up with the PyTorch model of the same shape. Neither has a forward: loop over them in yours.
+up with the PyTorch model of the same shape. None has a forward: loop over them in yours.
 (Sequential, which also runs its modules in order, lives in layers.py.)
 
 A module assigned as an attribute is registered, as PyTorch registers it: `md.extra = m` is
 `md["extra"] = m`; on a ModuleList it is a sub-module of its own (in `parameters()`,
 `state_dict()` and the repr, as "extra"), not an item (PyTorch would count it in `len`, yet
 `ml[len(ml) - 1]` fails there).
+
+A ParameterList's parameters are named "0", "1", ... and a ParameterDict's by their keys, as
+PyTorch names them (`params.0` in a model's state dict, as there). A Tensor put in one becomes
+a parameter, as in PyTorch: see `_parameter`.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .module import Module, checked_child_name
+from ..engine import Node
+from ..tensors import Tensor
+from .module import Module, Parameter, checked_child_name
 
 
 def _checked_module(module: Any, where: str) -> Module:
@@ -25,70 +33,165 @@ def _checked_module(module: Any, where: str) -> Module:
     return module
 
 
-class ModuleList(Module):
-    """A list of modules, indexed like a list; their parameters are named "0.weight", "1.weight", ..."""
+def _parameter(value: Any, where: str) -> Tensor:
+    """A parameter as PyTorch's containers make one: a leaf Tensor that requires grad is kept as it
+    is; any other Tensor becomes a parameter sharing its numbers, `Parameter(t)` (a frozen one
+    too: freeze it once it is in the container)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{where} must be a Tensor (a parameter), got {type(value).__name__}: {value!r:.60}")
+    return value if value.is_leaf and value.requires_grad else Parameter(value)
 
-    def __init__(self, modules: Iterable[Module] | None = None):
-        self._modules: list[Module] = []
-        if modules is not None:
-            self.extend(modules)
+
+class _List(Module):
+    """The list containers' shared part: items in `_items`, named "0", "1", ... Each subclass
+    says what an item may be (`_checked`, and `_noun` for the errors)."""
+
+    _noun = "item"
+
+    def __init__(self, items: Iterable[Any] | None = None):
+        self._items: list[Any] = []
+        if items is not None:
+            self.extend(items)
+
+    def _checked(self, item: Any, where: str) -> Any:
+        raise NotImplementedError
 
     def _members(self) -> Iterator[tuple[str, Any]]:
-        for i, m in enumerate(self._modules):
-            yield str(i), m
+        for i, item in enumerate(self._items):
+            yield str(i), item
         # then what was assigned as an attribute (`ml.extra = Linear(2, 2)`), as PyTorch registers it
-        yield from ((name, m) for name, m in Module._members(self) if not name.startswith("_modules."))
+        yield from ((name, m) for name, m in Module._members(self) if not name.startswith("_items."))
 
-    def append(self, module: Module) -> ModuleList:
-        self._modules.append(_checked_module(module, f"ModuleList item {len(self._modules)}"))
+    def append(self, item: Any) -> Any:
+        self._items.append(self._checked(item, f"{type(self).__name__} item {len(self._items)}"))
         return self
 
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        if isinstance(modules, Module) and not isinstance(modules, ModuleList):
-            raise TypeError(f"extend() takes an iterable of modules, got a single {type(modules).__name__}")
-        for m in modules:
-            self.append(m)
+    def extend(self, items: Iterable[Any]) -> Any:
+        if isinstance(items, (Module, Tensor)) and not isinstance(items, _List):
+            raise TypeError(
+                f"extend() takes an iterable of {self._noun}s, got a single {type(items).__name__}; use append()"
+            )
+        for item in items:
+            self.append(item)
         return self
+
+    def __iadd__(self, items: Iterable[Any]) -> Any:
+        return self.extend(items)
+
+    def insert(self, index: int, item: Any) -> None:
+        self._items.insert(index, self._checked(item, f"{type(self).__name__}.insert()'s item"))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """An item, or for a slice a container of the same kind holding those items (as in PyTorch)."""
+        if isinstance(index, slice):
+            return type(self)(self._items[index])
+        return self._items[index]
+
+    def __setitem__(self, index: int, item: Any) -> None:
+        self._items[index] = self._checked(item, f"{type(self).__name__} item {index}")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+
+class _Dict(Module):
+    """The dict containers' shared part: items in `_items` by name, in insertion order; `d.name`
+    reads an item. Each subclass says what an item may be (`_checked`, and `_noun` for the errors)."""
+
+    _noun = "item"
+
+    def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None):
+        self._items: dict[str, Any] = {}
+        if items is not None:
+            self.update(items)
+
+    def _checked(self, item: Any, where: str) -> Any:
+        raise NotImplementedError
+
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        yield from self._items.items()
+        yield from Module._members(self)  # what was assigned as an attribute (the dict is not unrolled)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only asked when no attribute has the name: an item by its key, as PyTorch's `md.extra`.
+        items = vars(self).get("_items", {})
+        if name in items:
+            return items[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setitem__(self, key: str, item: Any) -> None:
+        name = checked_child_name(key, f"{type(self).__name__} keys")
+        self._items[name] = self._checked(item, f"{type(self).__name__}[{key!r}]")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def keys(self) -> Iterable[str]:
+        return self._items.keys()
+
+    def values(self) -> Iterable[Any]:
+        return self._items.values()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return self._items.items()
+
+    def pop(self, key: str) -> Any:
+        return self._items.pop(key)
+
+    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        pairs = items.items() if isinstance(items, (Mapping, _Dict)) else items
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(
+                    f"{type(self).__name__}.update() takes a mapping or (name, {self._noun}) pairs, got {pair!r:.60}"
+                )
+            self[pair[0]] = pair[1]
+
+
+class ModuleList(_List):
+    """A list of modules, indexed like a list; their parameters are named "0.weight", "1.weight", ..."""
+
+    _noun = "module"
+
+    def _checked(self, item: Any, where: str) -> Module:
+        return _checked_module(item, where)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """As PyTorch's: an item's name ("0", "1", ...) replaces that item and the next one
         (`str(len(ml))`) appends; any other name is a sub-module of its own (see the module doc)."""
         if isinstance(name, str) and name.isdecimal() and module is not None:
             index = int(name)
-            if index > len(self._modules):
+            if index > len(self._items):
                 raise KeyError(
-                    f"ModuleList.add_module({name!r}): the list has {len(self._modules)} items, so the "
-                    f"names of items go up to {len(self._modules)!r} (that one appends); use append()"
+                    f"ModuleList.add_module({name!r}): the list has {len(self._items)} items, so the "
+                    f"names of items go up to {len(self._items)!r} (that one appends); use append()"
                 )
-            if index == len(self._modules):
+            if index == len(self._items):
                 self.append(module)
             else:
                 self[index] = module
         else:
             super().add_module(name, module)
 
-    def insert(self, index: int, module: Module) -> None:
-        self._modules.insert(index, _checked_module(module, "ModuleList.insert()'s module"))
-
-    def __getitem__(self, index: int | slice) -> Any:
-        """A module, or for a slice a ModuleList of those modules (as in PyTorch)."""
-        if isinstance(index, slice):
-            return ModuleList(self._modules[index])
-        return self._modules[index]
-
-    def __setitem__(self, index: int, module: Module) -> None:
-        self._modules[index] = _checked_module(module, f"ModuleList item {index}")
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules)
-
     def _child_reprs(self) -> list[tuple[str, str]]:
         """A run of items that print alike is shown once, as PyTorch's: `(0-11): 12 x Block(...)`."""
         runs: list[tuple[int, int, str]] = []  # (first index, last index, repr)
-        for i, m in enumerate(self._modules):
+        for i, m in enumerate(self._items):
             text = repr(m)
             if runs and runs[-1][2] == text:
                 runs[-1] = (runs[-1][0], i, text)
@@ -98,74 +201,79 @@ class ModuleList(Module):
             (str(first), text) if first == last else (f"{first}-{last}", f"{last - first + 1} x {text}")
             for first, last, text in runs
         ]
-        return items + super()._child_reprs()[len(self._modules) :]
+        return items + super()._child_reprs()[len(self._items) :]
 
 
-class ModuleDict(Module):
+class ModuleDict(_Dict):
     """Modules by name, in insertion order; their parameters are named "<name>.weight", ..."""
 
-    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
-        self._modules: dict[str, Module] = {}
-        if modules is not None:
-            self.update(modules)
+    _noun = "module"
 
-    def _members(self) -> Iterator[tuple[str, Any]]:
-        yield from self._modules.items()
-        yield from Module._members(self)  # Tensors assigned as attributes (a module is an item)
+    def _checked(self, item: Any, where: str) -> Module:
+        return _checked_module(item, where)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, Module) and "_modules" in vars(
-            self
-        ):  # `md.extra = m` is `md["extra"] = m`, as in PyTorch
+        if isinstance(value, Module) and "_items" in vars(self):  # `md.extra = m` is `md["extra"] = m`
             vars(self).pop(name, None)
             self[name] = value
         else:
             super().__setattr__(name, value)
 
-    def __getattr__(self, name: str) -> Module:
-        # Only asked when no attribute has the name: an item by its key, as PyTorch's `md.extra`.
-        modules = vars(self).get("_modules", {})
-        if name in modules:
-            return modules[name]  # type: ignore[no-any-return]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __setitem__(self, key: str, module: Module) -> None:
-        self._modules[checked_child_name(key, "ModuleDict keys")] = _checked_module(
-            module, f"ModuleDict[{key!r}]"
+def _parameter_lines(named: Iterable[tuple[str, Tensor]], kind: Any) -> str:
+    """PyTorch's lines for the parameters of its containers' repr (their shapes, not their
+    numbers); `kind` names a parameter's dtype as the container's repr does."""
+    return "\n".join(
+        f"  ({label}): Parameter containing: [{kind(p)} of size {'x'.join(map(str, p.shape))}]"
+        for label, p in named
+    )
+
+
+class ParameterList(_List):
+    """Parameters in a list, as PyTorch's `ParameterList`: `parameters()` and `state_dict()` find
+    them, named "0", "1", ...; a Tensor added becomes a parameter (see `_parameter`)."""
+
+    _noun = "Tensor"
+
+    def _checked(self, item: Any, where: str) -> Tensor:
+        return _parameter(item, where)
+
+    def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
+        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
+        return any(member is p for p in self._items) or super()._was_assigned_as_parameter(name, member)
+
+    def extra_repr(self) -> str:
+        return _parameter_lines(
+            ((str(i), p) for i, p in enumerate(self._items)), lambda p: f"torch.{p.dtype}"
         )
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
 
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
+_OLD_TYPE_NAMES = {"float64": "torch.DoubleTensor", "float32": "torch.FloatTensor"}
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._modules
 
-    def __len__(self) -> int:
-        return len(self._modules)
+class ParameterDict(_Dict):
+    """Parameters by name, in insertion order, as PyTorch's `ParameterDict`: `parameters()` and
+    `state_dict()` find them under their keys; a Tensor added becomes a parameter (see
+    `_parameter`); `pd.name` reads an item."""
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
+    _noun = "Tensor"
 
-    def keys(self) -> Iterable[str]:
-        return self._modules.keys()
+    def _checked(self, item: Any, where: str) -> Tensor:
+        return _parameter(item, where)
 
-    def values(self) -> Iterable[Module]:
-        return self._modules.values()
+    def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
+        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
+        return any(member is p for p in self._items.values()) or super()._was_assigned_as_parameter(
+            name, member
+        )
 
-    def items(self) -> Iterable[tuple[str, Module]]:
-        return self._modules.items()
+    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Add or replace items, as PyTorch's: a plain dict's go in sorted by key (an
+        OrderedDict's, a ParameterDict's and pairs' in their order), so state dicts line up."""
+        if isinstance(items, Mapping) and not isinstance(items, OrderedDict):
+            items = sorted(items.items())
+        super().update(items)
 
-    def pop(self, key: str) -> Module:
-        return self._modules.pop(key)
-
-    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
-        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
-        for pair in pairs:
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError(
-                    f"ModuleDict.update() takes a mapping or (name, module) pairs, got {pair!r:.60}"
-                )
-            self[pair[0]] = pair[1]
+    def extra_repr(self) -> str:
+        # PyTorch's names the dtype the old way here (torch.DoubleTensor), where its list says torch.float64
+        return _parameter_lines(self._items.items(), lambda p: _OLD_TYPE_NAMES[str(p.dtype)])

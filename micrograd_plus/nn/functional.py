@@ -26,11 +26,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Node, Op, exp
+from ..engine import where as engine_where
 from ..factories import generator_from
-from ..tensors import Tensor, positive_int, quiet, real_number, stack, where
+from ..tensors import Tensor, positive_int, quiet, real_number, scatter, stack, where
 from . import losses as _losses
 
 Pair = tuple[int, int]
+Shape = tuple[int, ...]
 
 
 def _op(name: str, forward: Any, backward: Any) -> Op:
@@ -616,6 +618,74 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     raise ValueError(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r:.60}")
 
 
+def silu(x: Any, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish), as `torch.nn.functional.silu`; composed of `*` and
+    sigmoid, so its gradient (and the gradient's gradient) is theirs. `inplace` as in `check_inplace`."""
+    check_inplace(inplace, "silu()")
+    x = _tensor(x)
+    return x * x.sigmoid()
+
+
+def _softplus_op(beta: float, threshold: float) -> Op:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch's, where
+    the two differ by less than exp(-threshold)): exp never overflows into the chosen result.
+    The slope is sigmoid(beta x), and exactly 1 past the threshold. Under create_graph the slope
+    is a node whose own derivative is PyTorch's (softplus_double_backward): beta sigmoid'(beta x)
+    below the threshold, 0 from the threshold on."""
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        scaled = x * beta
+        return np.where(scaled > threshold, x, np.log1p(np.exp(scaled)) / beta)  # type: ignore[no-any-return]
+
+    def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
+        scaled = _data(x) * beta
+        slope = _losses._sigmoid(x * beta)
+        if isinstance(slope, Node):
+            slope = engine_where(scaled < threshold, slope, slope.data)  # (a constant at the threshold)
+        return (g * engine_where(scaled > threshold, 1.0, slope),)
+
+    return _op("softplus", forward, backward)
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """A smooth relu, log(1 + exp(beta x)) / beta, as `torch.nn.functional.softplus`: x itself
+    where beta x > threshold."""
+    beta = real_number(beta, "softplus(): beta")
+    threshold = real_number(threshold, "softplus(): threshold")
+    return _apply(_softplus_op(beta, threshold), _tensor(x))
+
+
+def mish(x: Any, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x)), as `torch.nn.functional.mish`; composed, so its gradient is the chain
+    rule through softplus and tanh. `inplace` as in `check_inplace`."""
+    check_inplace(inplace, "mish()")
+    x = _tensor(x)
+    return x * softplus(x).tanh()
+
+
+def _elu_op(alpha: float) -> Op:
+    """alpha (exp(x) - 1) where x <= 0 (expm1: exact near 0), else x. The slope is alpha exp(x)
+    there (alpha at 0), else 1 (so a nan's gradient passes, as PyTorch's). Under create_graph the
+    slope is a node whose own derivative is PyTorch's: alpha exp(x) below 0, and 0 from 0 on.
+    exp sees min(x, 0) only, so it never overflows, not even where `where` leaves it out."""
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return np.where(x <= 0, alpha * np.expm1(np.minimum(x, 0.0)), x)  # type: ignore[no-any-return]
+
+    def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
+        negative = engine_where(_data(x) < 0, x, 0.0)
+        return (g * engine_where(_data(x) <= 0, exp(negative) * alpha, 1.0),)
+
+    return _op("elu", forward, backward)
+
+
+def elu(x: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x) - 1), as `torch.nn.functional.elu`: slope alpha at 0.
+    `inplace` as in `check_inplace`."""
+    check_inplace(inplace, "elu()")
+    return _apply(_elu_op(real_number(alpha, "elu(): alpha")), _tensor(x))
+
+
 def dropout_probability(p: Any) -> float:
     """p as a float in [0, 1], or a clear error."""
     probability = real_number(p, "dropout probability")
@@ -647,6 +717,288 @@ def dropout(
     rng = generator_from(None, generator)
     kept = rng.random(x.shape) >= p  # each with probability 1 - p
     return x * (kept.astype(x.dtype) / np.asarray(1.0 - p, dtype=x.dtype))
+
+
+# --- embedding and one_hot: whole-number indices --------------------------------------------------
+
+
+def index_array(indices: Any, who: str, upper: int | None = None, what: str = "") -> np.ndarray:
+    """Indices (rows of a table, class labels) as a new int64 array, checked to be whole numbers
+    in [0, upper) (only >= 0 when upper is None). PyTorch wants an int64 Tensor; Tensors hold
+    floats here, so a Tensor of whole numbers is taken, as are a numpy int array, a list and an
+    int, as indexing and the losses take labels. `what` says what the range is, for the error."""
+    if isinstance(indices, Node):
+        if not isinstance(indices, Tensor):
+            raise TypeError(
+                f"{who}: indices must be a Tensor, an int array or a list, got a {type(indices).__name__}"
+            )
+        if indices.requires_grad:
+            raise TypeError(
+                f"{who}: the indices require grad, but an index has no gradient; pass indices.detach()"
+            )
+        data = indices.data
+    else:
+        try:
+            data = np.asarray(indices)
+        except (TypeError, ValueError):
+            data = np.asarray(None)  # (ragged lists and the like: refused just below)
+    if data.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{who}: indices must be whole numbers (a Tensor, an int array or a list), got {indices!r:.60}"
+        )
+    with np.errstate(invalid="ignore"):
+        bad = ~((data == np.floor(data)) & (data >= 0) & (data < (np.inf if upper is None else upper)))
+    if bad.any():
+        bounds = "0 or more" if upper is None else f"in [0, {upper - 1}]"
+        raise ValueError(f"{who}: indices must be whole numbers {bounds}{what}, got {data[bad][:8]}")
+    return data.astype(np.int64)
+
+
+def _embedding_op(rows: np.ndarray, padding_idx: int | None, scale: np.ndarray | None, shape: Shape) -> Op:
+    """weight[rows], for a weight of `shape`. Its gradient adds each output row's gradient onto
+    the weight row it came from (an index used twice gets both), none onto padding_idx's row
+    (exactly 0, even where g is inf or nan), each multiplied by `scale` (scale_grad_by_freq's
+    1 / count) when given. That gradient is a node of its own under create_graph, whose gradient
+    picks the rows again, padding_idx's as 0 and without the scale, as PyTorch's
+    `embedding_dense_double_backward` ("the first backward takes care of scaling"): so the
+    second derivative is PyTorch's."""
+    kept = None if padding_idx is None else (rows != padding_idx)[..., None]
+
+    def masked(g: Any) -> Any:
+        return g if kept is None else engine_where(kept, g, 0.0)
+
+    def weight_grad(g: np.ndarray) -> np.ndarray:
+        return scatter(masked(g) if scale is None else masked(g) * scale, rows, shape)  # type: ignore[no-any-return]
+
+    grad_op = _op("embedding_backward", weight_grad, lambda h, out, g: (masked(h[rows]),))
+
+    def backward(g: Any, out: Any, weight: Any) -> tuple[Any]:
+        return (_apply(grad_op, g) if isinstance(g, Node) else grad_op.forward(g),)
+
+    return _op("embedding", lambda weight: weight[rows], backward)
+
+
+def padding_index(padding_idx: Any, rows: int, who: str) -> int | None:
+    """padding_idx as a row of a table of `rows` rows (a negative one counts from the end, as
+    PyTorch's), or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{who}: padding_idx must be an int or None, got {padding_idx!r:.60}")
+    if not -rows <= padding_idx < rows:
+        raise ValueError(
+            f"{who}: padding_idx must be within num_embeddings, in [{-rows}, {rows - 1}], got {padding_idx}"
+        )
+    return int(padding_idx) % rows
+
+
+def refuse_embedding_options(who: str, max_norm: Any, sparse: Any) -> None:
+    """PyTorch's max_norm (rows renormalised in place at each lookup) and sparse gradients are
+    not supported here: refused (a ValueError, as for other arguments) with what to do instead."""
+    if max_norm is not None:
+        raise ValueError(
+            f"{who}: max_norm={max_norm!r:.20} (renormalising the looked-up rows in place) is not supported "
+            "here; leave it None (clip the rows yourself under no_grad() if you need it)"
+        )
+    if sparse is not False:
+        raise ValueError(
+            f"{who}: sparse={sparse!r:.20}: gradients are dense numpy arrays here; leave sparse=False"
+        )
+
+
+def embedding(
+    input: Any,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """The rows of `weight` (num_embeddings, embedding_dim) picked by `input`, whole-number
+    indices of any shape (see `index_array`): the output has shape input.shape + (embedding_dim,),
+    as `torch.nn.functional.embedding`. Row padding_idx gets no gradient. With
+    scale_grad_by_freq each row's gradient is divided by how often its index occurs in `input`.
+    (max_norm and sparse=True are refused; norm_type only matters with max_norm.)"""
+    refuse_embedding_options("embedding()", max_norm, sparse)
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError(
+            "embedding(): the weight must be a 2-d Tensor (num_embeddings, embedding_dim), got "
+            f"{f'shape {weight.shape}' if isinstance(weight, Tensor) else type(weight).__name__}"
+        )
+    count = weight.shape[0]
+    rows = index_array(input, "embedding()", count, f" (rows of a weight of shape {weight.shape})")
+    scale = None
+    if scale_grad_by_freq:
+        counts = np.bincount(rows.ravel(), minlength=count)
+        scale = (1.0 / np.maximum(counts[rows], 1)).astype(weight.dtype)[..., None]
+    op = _embedding_op(rows, padding_index(padding_idx, count, "embedding()"), scale, weight.shape)
+    return _apply(op, weight)
+
+
+def one_hot(input: Any, num_classes: int = -1) -> Tensor:
+    """Each whole-number label k as a row of num_classes numbers, 1 at k and 0 elsewhere: shape
+    input.shape + (num_classes,), as `torch.nn.functional.one_hot`, num_classes = -1 meaning one
+    more than the largest label. A float64 Tensor (torch gives int64; Tensors hold floats here),
+    which takes part in arithmetic and losses as it is."""
+    if num_classes != -1:
+        num_classes = positive_int(num_classes, "one_hot(): num_classes (-1 to infer it)")
+    if num_classes == -1:
+        labels = index_array(input, "one_hot()")
+        if labels.size == 0:
+            raise ValueError("one_hot(): cannot infer the number of classes from no labels; give num_classes")
+        num_classes = int(labels.max()) + 1
+    else:
+        labels = index_array(input, "one_hot()", int(num_classes), f" (for num_classes={num_classes})")
+    return Tensor(labels[..., None] == np.arange(num_classes), dtype=np.float64)
+
+
+# --- layer_norm: normalisation composed of Tensor operations --------------------------------------
+
+
+def standardize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """(x - mean) / sqrt(var + eps) over `axes`, with the mean and the (biased) variance (kept
+    dims): batch and layer normalisation alike. Composed of Tensor operations, so its gradient
+    (and the gradient of that gradient) is the chain rule through them."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred / (var + eps).sqrt(), mean, var
+
+
+def normalized_shape_of(normalized_shape: Any, who: str) -> tuple[int, ...]:
+    """The trailing shape a LayerNorm normalises over: an int or a sequence of positive ints."""
+    sizes = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+    if not sizes:
+        raise ValueError(
+            f"{who}: normalized_shape must name at least one axis size, got {normalized_shape!r}"
+        )
+    return tuple(positive_int(size, f"{who}: normalized_shape's sizes") for size in sizes)
+
+
+def layer_norm(
+    input: Any,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Each sample normalised over its last axes, those of `normalized_shape` (to mean 0 and
+    variance 1, the variance biased), then scaled by weight and shifted by bias (each of
+    normalized_shape, if given), as `torch.nn.functional.layer_norm`."""
+    x = _tensor(input)
+    shape = normalized_shape_of(normalized_shape, "layer_norm()")
+    if x.shape[x.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm(): normalized_shape={shape} expects an input of shape (*, {', '.join(map(str, shape))}), "
+            f"got {x.shape}"
+        )
+    for name, tensor in (("weight", weight), ("bias", bias)):
+        if tensor is not None and np.shape(_data(tensor)) != shape:
+            raise ValueError(
+                f"layer_norm(): {name} must have normalized_shape {shape}, got shape {np.shape(_data(tensor))}"
+            )
+    out, _, _ = standardize(
+        x, tuple(range(x.ndim - len(shape), x.ndim)), real_number(eps, "layer_norm(): eps")
+    )
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# --- pad -----------------------------------------------------------------------------------------
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """`input` padded as `torch.nn.functional.pad`: `pad` holds (before, after) pairs from the
+    last axis backwards, (left, right, top, bottom, ...); a negative width crops. mode
+    "constant" fills with `value` (0 when None); "reflect" mirrors the input at its edges
+    (without repeating the edge), "replicate" repeats the edge, "circular" wraps around, each for
+    the last 1, 2 or 3 axes of an input with one or two axes more, as in PyTorch. Gradients flow
+    back to the elements the output holds (the non-constant modes pick them with an index, so an
+    element copied twice gets both)."""
+    x = _tensor(input)
+    widths = _pad_widths(pad, x.shape)
+    if mode == "constant":
+        return _constant_pad(x, widths, 0.0 if value is None else real_number(value, "pad(): value"))
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad(): mode must be one of {', '.join(map(repr, PAD_MODES))}, got {mode!r:.60}")
+    if value is not None:
+        raise ValueError(f'pad(): mode {mode!r} takes no value (only mode="constant" fills with one)')
+    padded = len(pad) // 2
+    if x.ndim not in (padded + 1, padded + 2):
+        raise ValueError(
+            f"pad(): mode {mode!r} pads the last 1, 2 or 3 axes of an input with 1 or 2 axes more (batch, "
+            f"channels); {len(pad)} widths for an input of shape {x.shape} is not one of those"
+        )
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            positions = _pad_positions(mode, x.shape[axis], before, after, axis)
+            x = x[(slice(None),) * axis + (positions,)]
+    return x
+
+
+def _pad_widths(pad: Any, shape: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(before, after) for each axis, from the first, given torch's pairs from the last axis backwards."""
+    if not isinstance(pad, (tuple, list)) or any(
+        isinstance(w, bool) or not isinstance(w, (int, np.integer)) for w in pad
+    ):
+        raise TypeError(
+            f"pad(): pad must be a tuple of ints, (left, right, top, bottom, ...), got {pad!r:.60}"
+        )
+    if len(pad) % 2:
+        raise ValueError(f"pad(): pad must hold pairs (before, after), got {len(pad)} numbers: {pad}")
+    if len(pad) > 2 * len(shape):
+        raise ValueError(
+            f"pad(): {len(pad) // 2} pairs of widths for an input of shape {shape}: at most one pair per axis"
+        )
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    widths = [(0, 0)] * (len(shape) - len(pairs)) + pairs[::-1]
+    for axis, ((before, after), size) in enumerate(zip(widths, shape)):
+        if size + before + after < 0:
+            raise ValueError(
+                f"pad(): widths ({before}, {after}) would crop axis {axis} of size {size} below nothing"
+            )
+    return widths
+
+
+def _constant_pad(x: Tensor, widths: list[tuple[int, int]], value: float) -> Tensor:
+    """Crop (negative widths) by slicing, then one node that adds `value` around; its gradient is
+    the slice of g where the input sits."""
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))
+    if any(b < 0 or a < 0 for b, a in widths):
+        x = x[crop]
+    grow = [(max(b, 0), max(a, 0)) for b, a in widths]
+    inside = tuple(slice(b, b + n) for (b, _), n in zip(grow, x.shape))
+
+    def backward(g: Any, out: Any, x: Any) -> tuple[Any]:
+        return (g[inside] if isinstance(g, Tensor) else g[inside].copy(),)  # (a new array, not a view of g)
+
+    return _apply(_op("constant_pad", lambda x: np.pad(x, grow, constant_values=value), backward), x)
+
+
+def _pad_positions(mode: str, size: int, before: int, after: int, axis: int) -> np.ndarray:
+    """Where each output position along an axis of `size` takes its element from. A negative
+    width crops; "circular" then wraps what is left, as PyTorch's does."""
+    first = max(-before, 0) if mode == "circular" else 0
+    kept = size - first - (max(-after, 0) if mode == "circular" else 0)  # what "circular" wraps
+    limit = {"reflect": size - 1, "circular": kept, "replicate": math.inf}[mode]
+    if size == 0 or before > limit or after > limit:
+        raise ValueError(
+            f"pad(): mode {mode!r} pads axis {axis} of size {size} by at most {max(limit, 0)} on each "
+            f"side{' (what is left after cropping)' if kept < size else ''}, got ({before}, {after})"
+        )
+    positions = np.arange(-before, size + after)
+    if mode == "reflect":
+        positions = np.abs(positions)
+        return np.where(positions >= size, 2 * (size - 1) - positions, positions)
+    if mode == "replicate":
+        return np.clip(positions, 0, size - 1)
+    return first + (np.arange(-max(before, 0), kept + max(after, 0)) % kept)
 
 
 # --- the losses, as torch.nn.functional takes them --------------------------------------------

@@ -1,12 +1,12 @@
-"""Tensor layers as PyTorch users know them: Linear, Conv2d, MaxPool2d, AvgPool2d,
+"""Tensor layers as PyTorch users know them: Linear, Embedding, Conv2d, MaxPool2d, AvgPool2d,
 AdaptiveAvgPool2d, Flatten, Sequential and the loss modules (the activations are in
 activations.py; ReLU, Tanh and Sigmoid are importable from here too, and `clip_grad_norm_`, whose
 home is utils.py).
 
 Each is an `nn.Module`, so a model written as `class Net(nn.Module)` with these as attributes
 finds its parameters by itself. Weights start as PyTorch's defaults do (kaiming_uniform with
-a = sqrt(5), which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias),
-drawn from a numpy Generator made from `seed`, or else from the package's stream (which
+a = sqrt(5), which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias;
+Embedding's N(0, 1)), drawn from a numpy Generator made from `seed`, or else from the package's stream (which
 `manual_seed` restarts): never from numpy's global random state.
 """
 
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..factories import SeedLike, make_generator
-from ..tensors import Tensor, positive_int
+from ..tensors import Tensor, positive_int, real_number
 from . import functional as F
 from . import losses
 from .activations import ReLU, Sigmoid, Tanh
-from .module import Module, checked_child_name
+from .module import Module, Parameter, checked_child_name
 from .utils import clip_grad_norm_  # (its home is nn/utils.py, as torch.nn.utils)
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "Conv2d",
     "CrossEntropyLoss",
+    "Embedding",
     "Flatten",
     "HuberLoss",
     "L1Loss",
@@ -91,6 +92,94 @@ class Linear(Module):
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         )
+
+
+class Embedding(Module):
+    """A table of num_embeddings vectors of embedding_dim numbers, looked up by whole-number
+    indices (token ids), as PyTorch's `Embedding`: input of any shape, output of shape
+    input.shape + (embedding_dim,). The weight starts N(0, 1), as PyTorch's, with padding_idx's
+    row 0 and never given a gradient (a padding token stays as it is). Indices are a Tensor of
+    whole numbers (Tensors hold floats here), a numpy int array or a list; see
+    `functional.embedding` for the rest. max_norm and sparse=True are refused."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Any = None,
+        _freeze: bool = False,
+        *,
+        seed: SeedLike = None,
+        dtype: Any = None,
+    ):
+        F.refuse_embedding_options("Embedding", max_norm, sparse)
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        self.padding_idx = F.padding_index(padding_idx, self.num_embeddings, "Embedding")
+        self.max_norm, self.sparse = max_norm, sparse
+        self.norm_type = real_number(norm_type, "Embedding: norm_type")
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
+        if _weight is None:
+            table = make_generator(seed).standard_normal((self.num_embeddings, self.embedding_dim))
+            if self.padding_idx is not None:
+                table[self.padding_idx] = 0.0
+            self.weight = Tensor(table.astype(_dtype(dtype), copy=False), requires_grad=True)
+        else:  # the given Tensor's numbers, shared (as PyTorch's Parameter(_weight)): see from_pretrained
+            shape = (self.num_embeddings, self.embedding_dim)
+            if tuple(_weight.shape) != shape:
+                raise ValueError(f"Embedding: _weight must have shape {shape}, got {tuple(_weight.shape)}")
+            self.weight = Parameter(_weight)
+        if _freeze:
+            self.weight.requires_grad = False  # still a parameter, in state_dict, as in PyTorch
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Any,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is `embeddings` (num_embeddings, embedding_dim), sharing its
+        numbers, as PyTorch's: frozen (requires_grad False, still a parameter in state_dict) unless
+        freeze=False. padding_idx's row keeps its numbers but gets no gradient."""
+        table = _as_tensor(embeddings)
+        if table.ndim != 2:
+            raise ValueError(
+                f"Embedding.from_pretrained: embeddings must be 2-d (num_embeddings, embedding_dim), got shape {table.shape}"
+            )
+        rows, cols = table.shape
+        return cls(
+            rows,
+            cols,
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            sparse,
+            _weight=table,
+            _freeze=freeze,
+        )
+
+    def forward(self, input: Any) -> Tensor:
+        return F.embedding(
+            input, self.weight, self.padding_idx, None, self.norm_type, self.scale_grad_by_freq
+        )
+
+    def extra_repr(self) -> str:
+        shown = [f"{self.num_embeddings}, {self.embedding_dim}"]
+        shown += [f"padding_idx={self.padding_idx}"] if self.padding_idx is not None else []
+        shown += [f"norm_type={self.norm_type}"] if self.norm_type != 2 else []
+        shown += ["scale_grad_by_freq=True"] if self.scale_grad_by_freq else []
+        return ", ".join(shown)
 
 
 class Conv2d(Module):

@@ -1,4 +1,5 @@
-"""Batch normalization as PyTorch's `BatchNorm1d` and `BatchNorm2d`.
+"""Batch normalization as PyTorch's `BatchNorm1d` and `BatchNorm2d`, and layer normalization
+as its `LayerNorm`.
 
 In training, each channel is normalised with the mean and the (biased) variance of the batch,
 and running estimates are kept for evaluation: `running = (1 - momentum) * running +
@@ -6,6 +7,9 @@ momentum * batch`, the variance's batch estimate unbiased (n / (n - 1)); `moment
 it a cumulative average. In eval mode the running estimates are used instead. The
 normalisation is written with Tensor operations, so its gradient (and the gradient of that
 gradient) is the chain rule through them.
+
+LayerNorm normalises each sample over its last axes instead (a transformer's feature axis): no
+batch statistics, so it is the same in training and in eval mode, for a batch of any size.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..tensors import Tensor
+from . import functional as F
 from .layers import _dtype
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 def _number(name: str, value: Any, low: float, high: float = math.inf) -> float:
@@ -87,12 +92,9 @@ class _BatchNorm(Module):
         axes = (0, *range(2, x.ndim))  # every axis but the channels
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)  # a per-channel array, broadcast
         if self.training or not self.track_running_stats:
-            mean = x.mean(axis=axes, keepdims=True)
-            centred = x - mean
-            var = (centred * centred).mean(axis=axes, keepdims=True)
+            out, mean, var = F.standardize(x, axes, self.eps)
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.data, var.data, x.numel() // self.num_features)
-            out = centred / (var + self.eps).sqrt()
         else:
             out = (x - self.running_mean.reshape(shape)) / np.sqrt(self.running_var.reshape(shape) + self.eps)
         if self.weight is not None:  # affine
@@ -138,3 +140,37 @@ class BatchNorm2d(_BatchNorm):
     """Normalises each channel over the batch and the image: input (N, C, H, W)."""
 
     ranks = (4,)
+
+
+class LayerNorm(Module):
+    """Normalises each sample over its last axes, those of `normalized_shape` (an int for the
+    last axis alone), to mean 0 and variance 1, then scales by `weight` and shifts by `bias`
+    (ones and zeros of normalized_shape, learned; none without elementwise_affine, no shift
+    with bias=False), as PyTorch's `LayerNorm`."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: Any = None,
+    ):
+        self.normalized_shape = F.normalized_shape_of(normalized_shape, "LayerNorm")
+        self.eps = _number("eps", eps, 0.0)
+        self.elementwise_affine = bool(elementwise_affine)
+        kind = _dtype(dtype)
+        affine = self.elementwise_affine
+        self.weight = Tensor(np.ones(self.normalized_shape, kind), requires_grad=True) if affine else None
+        self.bias = (
+            Tensor(np.zeros(self.normalized_shape, kind), requires_grad=True) if affine and bias else None
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )

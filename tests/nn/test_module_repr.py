@@ -202,6 +202,21 @@ LAYERS = [
     ("Sequential", (), {}),
     ("ModuleList", (), {}),
     ("ModuleDict", (), {}),
+    ("ParameterList", (), {}),
+    ("ParameterDict", (), {}),
+    ("Embedding", (10, 3), {}),
+    ("Embedding", (10, 3, -1), {"norm_type": 1.0, "scale_grad_by_freq": True}),
+    ("LayerNorm", (4,), {}),
+    ("LayerNorm", ([2, 3],), {"eps": 1e-3, "elementwise_affine": False}),
+    ("LayerNorm", ((4,),), {"bias": False}),
+    ("SiLU", (), {}),
+    ("SiLU", (True,), {}),
+    ("Mish", (), {}),
+    ("Mish", (), {"inplace": True}),
+    ("Softplus", (), {}),
+    ("Softplus", (2, 10), {}),
+    ("ELU", (), {}),
+    ("ELU", (0.5, True), {}),
 ]
 
 

@@ -1,0 +1,153 @@
+"""ParameterList and ParameterDict as PyTorch's: a model holding them has the same parameter
+names, state dict keys and printout as the PyTorch model; a Tensor put in becomes a parameter
+sharing its numbers; a frozen one stays a parameter; list and dict operations; bad items."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import require_torch
+
+import micrograd_plus as mg
+from micrograd_plus import ParameterDict, ParameterList, Tensor
+
+
+def model(nn: ModuleType, tensor: Any) -> Any:
+    """The same model in either library: parameters in a list and a dict, and layers around them."""
+
+    class Mixer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first = nn.Linear(3, 2)
+            self.scales = nn.ParameterList([nn.Parameter(tensor(np.ones(2))), tensor(np.zeros((2, 2)))])
+            self.gates = nn.ParameterDict(
+                {"in": tensor(np.full(3, 0.5)), "out": nn.Parameter(tensor(np.ones(2)))}
+            )
+            self.norm = nn.LayerNorm(2)
+
+        def forward(self, x: Any) -> Any:
+            h = self.first(x * self.gates["in"]) * self.scales[0]
+            return self.norm(h @ self.scales[1] + h) * self.gates["out"]
+
+    return Mixer()
+
+
+def test_names_state_dict_and_printout_are_torchs_and_the_outputs_agree() -> None:
+    torch = require_torch()
+    ours, theirs = model(mg.nn, mg.tensor), model(torch.nn, torch.tensor)
+    assert repr(ours) == repr(theirs)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert "scales.1" in ours.state_dict() and "gates.out" in ours.state_dict()
+    rng = np.random.default_rng(0)
+    theirs.load_state_dict(
+        {k: torch.tensor(rng.normal(size=tuple(v.shape))) for k, v in theirs.state_dict().items()}
+    )
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = rng.normal(size=(4, 3))
+    out, ref = ours(Tensor(x)), theirs(torch.tensor(x))
+    assert np.allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    out.sum().backward()
+    ref.sum().backward()
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert np.allclose(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12), name
+
+
+def test_an_optimizer_trains_them_and_save_and_load_keep_them(tmp_path) -> None:
+    trained = model(mg.nn, mg.tensor)
+    optimizer = mg.Adam(trained.parameters(), lr=0.1)
+    x = Tensor(np.random.default_rng(1).normal(size=(5, 3)))
+    before = trained.scales[1].data.copy()
+    for _ in range(3):
+        optimizer.zero_grad()
+        (trained(x) ** 2).sum().backward()
+        optimizer.step()
+    assert not np.array_equal(trained.scales[1].data, before)
+    mg.save(trained, tmp_path / "mixer.safetensors")
+    fresh = model(mg.nn, mg.tensor)
+    mg.load(fresh, tmp_path / "mixer.safetensors")
+    assert np.array_equal(fresh.scales[1].data, trained.scales[1].data)
+    assert np.array_equal(fresh.gates["in"].data, trained.gates["in"].data)
+
+
+def test_a_tensor_put_in_becomes_a_parameter_sharing_its_numbers() -> None:
+    plain = Tensor(np.zeros(3))
+    leaf = Tensor(np.ones(2), requires_grad=True)
+    params = ParameterList([plain, leaf])
+    assert params[1] is leaf  # a parameter already: kept as it is
+    assert params[0] is not plain and params[0].requires_grad and params[0].is_leaf
+    plain.data[0] = 4.0
+    assert params[0].data[0] == 4.0  # the same numbers, as PyTorch's Parameter(t)
+    made = leaf * 2.0  # not a leaf: a new leaf with its numbers
+    named = ParameterDict({"made": made})
+    assert (
+        named["made"].is_leaf
+        and named["made"].requires_grad
+        and np.array_equal(named["made"].data, made.data)
+    )
+
+
+def test_a_frozen_parameter_stays_a_parameter() -> None:
+    params = ParameterList([Tensor(np.ones(2)), Tensor(np.ones(3))])
+    named = ParameterDict({"a": Tensor(np.ones(2))})
+    params[0].requires_grad = False
+    named["a"].requires_grad = False
+    assert len(params.parameters()) == 2 and list(params.state_dict()) == ["0", "1"]
+    assert len(named.parameters()) == 1 and list(named.state_dict()) == ["a"]
+
+
+def test_the_list_behaves_as_a_list() -> None:
+    params = ParameterList()
+    assert len(params) == 0 and repr(params) == "ParameterList()"
+    params.append(Tensor(np.zeros(1))).extend([Tensor(np.zeros(2))])
+    params += [Tensor(np.zeros(3))]
+    params.insert(0, Tensor(np.zeros(4)))
+    assert [p.shape for p in params] == [(4,), (1,), (2,), (3,)]
+    assert isinstance(params[1:3], ParameterList) and [p.shape for p in params[1:3]] == [(1,), (2,)]
+    assert params[1:3][0] is params[1]
+    params[0] = Tensor(np.zeros(5))
+    assert params[0].shape == (5,) and params[-1].shape == (3,)
+    assert list(params.state_dict()) == ["0", "1", "2", "3"]
+    with pytest.raises(
+        TypeError, match=r"ParameterList item 4 must be a Tensor \(a parameter\), got ndarray"
+    ):
+        params.append(np.zeros(2))
+    with pytest.raises(TypeError, match="an iterable of Tensors, got a single Tensor; use append"):
+        params.extend(Tensor(np.zeros(2)))
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        ParameterList([mg.Value(1.0)])
+
+
+def test_the_dict_behaves_as_a_dict() -> None:
+    named = ParameterDict([("b", Tensor(np.zeros(1))), ("a", Tensor(np.zeros(2)))])
+    named["c"] = Tensor(np.zeros(3))
+    assert list(named) == list(named.keys()) == ["b", "a", "c"] and "a" in named and len(named) == 3
+    assert named.a is named["a"] and [k for k, _ in named.items()] == ["b", "a", "c"]
+    named.update({"d": Tensor(np.zeros(4))})
+    del named["b"]
+    assert named.pop("d").shape == (4,) and list(named.state_dict()) == ["a", "c"]
+    with pytest.raises(AttributeError, match="has no attribute 'zz'"):
+        named.zz
+    with pytest.raises(ValueError, match="ParameterDict keys must be non-empty and without '.'"):
+        named["x.y"] = Tensor(np.zeros(1))
+    with pytest.raises(TypeError, match=r"ParameterDict\['z'\] must be a Tensor"):
+        named["z"] = 3.0
+    with pytest.raises(TypeError, match=r"a mapping or \(name, Tensor\) pairs"):
+        ParameterDict([Tensor(np.zeros(1))])
+
+
+def test_float32_parameters_print_as_torchs() -> None:
+    torch = require_torch()
+    ours = ParameterList([Tensor(np.zeros((2, 3)), dtype=np.float32), Tensor(1.0)])
+    theirs = torch.nn.ParameterList([torch.zeros(2, 3, dtype=torch.float32), torch.tensor(1.0)])
+    assert repr(ours) == repr(theirs)
+    ours_dict = ParameterDict({"w": Tensor(np.zeros(2), dtype=np.float32), "v": Tensor(np.zeros(2))})
+    theirs_dict = torch.nn.ParameterDict({"w": torch.zeros(2, dtype=torch.float32), "v": torch.zeros(2)})
+    assert repr(ours_dict) == repr(theirs_dict)
+    assert list(ours_dict) == list(theirs_dict) == ["v", "w"]  # a plain dict's keys sorted, as PyTorch's
+    in_order = ParameterDict(OrderedDict([("w", Tensor(np.zeros(2))), ("v", Tensor(np.zeros(1)))]))
+    assert list(in_order) == ["w", "v"]
