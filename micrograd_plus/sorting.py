@@ -52,7 +52,8 @@ def _sorted(self: Tensor, dim: Any, descending: bool, count: Any, who: str) -> V
                 f"{who}(): k={count} is out of range for dim {dim} of length {length} (shape {self.shape}): "
                 f"k must be from 0 to {length}"
             )
-        order = order[(slice(None),) * d + (slice(0, count),)]
+        if self.ndim:  # (a 0-d Tensor gives its number for k=0 too, as PyTorch's)
+            order = order[(slice(None),) * d + (slice(0, count),)]
     values = flat.gather(d, order)  # the gradient goes to the element each value came from
     if self.ndim == 0:
         return ValuesIndices(values.reshape(()), order.reshape(()))

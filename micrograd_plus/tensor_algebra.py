@@ -22,7 +22,17 @@ import numpy as np
 from .engine import Op, data_of
 from .engine import where as engine_where
 from .tensor_methods import attach
-from .tensors import Shape, Tensor, _as_operands, _unary, quiet, scatter, unbroadcast, whole_number
+from .tensors import (
+    Shape,
+    Tensor,
+    _as_operands,
+    _unary,
+    broadcast_to,
+    quiet,
+    scatter,
+    unbroadcast,
+    whole_number,
+)
 
 # --- triangles and diagonals ------------------------------------------------------------------------
 
@@ -231,7 +241,8 @@ def _operand_gradient(i: int, g: Any, operands: Sequence[Any], inputs: list[str]
     """The gradient of operand i: einsum again, g (with the output's subscripts) in its place, its
     subscripts as the output. A subscript it repeats (a diagonal) gets a new letter and an identity
     matrix joining the two; one it alone has (summed away) gets a vector of ones to spread it back;
-    where it was broadcast (size 1), the gradient is summed back (`unbroadcast`)."""
+    where it was broadcast (size 1), the gradient is summed back (`unbroadcast`), and where the
+    others were, spread to its size."""
     mine, shape = inputs[i], data_of(operands[i]).shape
     dtype = data_of(g).dtype
     elsewhere = set(output).union(*(s for j, s in enumerate(inputs) if j != i))
@@ -249,7 +260,9 @@ def _operand_gradient(i: int, g: Any, operands: Sequence[Any], inputs: list[str]
             terms.append(c)
             factors.append(np.ones(n, dtype=dtype))
         target += c
-    return unbroadcast(_contract(terms, target, factors), shape)
+    found = _contract(terms, target, factors)
+    # Broadcasting undone both ways: a size 1 (of operand i, or of all the others) met size n.
+    return unbroadcast(broadcast_to(found, np.broadcast_shapes(found.shape, shape)), shape)
 
 
 def _einsum_op(inputs: list[str], output: str, needs: Sequence[bool]) -> Op:
