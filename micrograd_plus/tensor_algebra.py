@@ -45,8 +45,8 @@ def _triangle(x: Tensor, diagonal: Any, who: str) -> Tensor:
             f"{who}(): the Tensor must have at least 2 dimensions (a matrix, or a batch of them), got "
             f"shape {x.shape}"
         )
-    k = whole_number(diagonal, f"{who}(): diagonal")
     rows, cols = x.shape[-2:]
+    k = min(max(whole_number(diagonal, f"{who}(): diagonal"), -rows), cols)  # (beyond: all or nothing)
     below = np.tri(rows, cols, k, dtype=bool)  # on and below diagonal k
     keep = below if who == "tril" else ~np.tri(rows, cols, k - 1, dtype=bool)
     op = Op(who, lambda x: np.where(keep, x, 0.0), lambda g, out, x: (engine_where(keep, g, 0.0),))
@@ -68,7 +68,10 @@ def triu(self: Tensor, diagonal: int = 0) -> Tensor:
 
 def _diagonal_index(rows: int, cols: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows and columns of diagonal k of a rows x cols matrix (k > 0 above the main one)."""
-    steps = np.arange(max(0, min(rows + min(k, 0), cols - max(k, 0))))
+    count = max(0, min(rows + min(k, 0), cols - max(k, 0)))
+    if count == 0:  # (beyond the matrix: nothing, whatever the size of k)
+        return np.arange(0), np.arange(0)
+    steps = np.arange(count)
     return steps - min(k, 0), steps + max(k, 0)
 
 
@@ -79,7 +82,13 @@ def diag(self: Tensor, diagonal: int = 0) -> Tensor:
     k = whole_number(diagonal, "diag(): diagonal")
     if self.ndim == 1:
         n = self.shape[0] + abs(k)
-        return scatter(self, _diagonal_index(n, n, k), (n, n))  # type: ignore[no-any-return]
+        try:
+            return scatter(self, _diagonal_index(n, n, k), (n, n))  # type: ignore[no-any-return]
+        except (MemoryError, OverflowError):  # (numpy's words for a size beyond memory, or beyond int64)
+            raise ValueError(
+                f"diag(): a vector of length {self.shape[0]} on diagonal {k!s:.30} makes a matrix too large "
+                "for memory; use a diagonal closer to 0"
+            ) from None
     if self.ndim == 2:
         rows, cols = self.shape
         return self[_diagonal_index(rows, cols, k)]
@@ -166,9 +175,11 @@ def _spelled_out(equation: Any, shapes: Sequence[Shape]) -> tuple[list[str], str
             )
         broadcast = max(broadcast, len(shape) - named if dots else 0)
     unused = [c for c in _LETTERS if c not in text]
-    if broadcast > len(unused):
+    repeats = max(len(before + after) - len(set(before + after)) for before, _, after in terms)
+    if broadcast + repeats > len(unused):  # (a gradient takes a new letter for each repeated subscript)
         raise ValueError(
-            f"{said}: '...' stands for {broadcast} dims; too many beside the equation's subscripts"
+            f"{said}: too many subscripts: '...' stands for {broadcast} dims and the gradient needs "
+            f"{repeats} more, beyond the {len(unused)} letters the equation leaves unused"
         )
     spare = "".join(unused[:broadcast])  # the letters of `...`'s dims, aligned from the right
     inputs = [

@@ -194,14 +194,15 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
     """The slices at `index` (a vector of ints, or a Tensor of whole numbers) along `dim`, in
     that order, as `torch.index_select`: `x.index_select(0, idx)` is `x[idx]`. An index given
-    twice gives its slice twice, and its gradient adds up."""
+    twice gives its slice twice, and its gradient adds up. An index out of range is an
+    IndexError, as in indexing; negative ones are refused, as PyTorch refuses them."""
     picks = int_array(index, "index_select")
     if picks.ndim > 1:
-        raise IndexError(f"index_select(): index must be a vector (1-D), got shape {picks.shape}")
+        raise ValueError(f"index_select(): index must be a vector (1-D), got shape {picks.shape}")
     if self.ndim == 0:  # one number, along dim 0 or -1: its index is 0, and it stays 0-d
         _dim(dim, 1, "index_select", self.shape)
         if picks.size != 1:
-            raise IndexError(f"index_select(): a 0-d Tensor takes one index (0), got {picks.size}")
+            raise ValueError(f"index_select(): a 0-d Tensor takes one index (0), got {picks.size}")
         return index_select(self.reshape(1), 0, picks.reshape(1)).reshape(())
     d = _dim(dim, self.ndim, "index_select", self.shape)
     n = self.shape[d]
@@ -236,6 +237,7 @@ def roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     total = [0] * self.ndim  # (a dim given twice rolls by both shifts)
     for a, s in zip(axes, moves):
         total[_dim(a, self.ndim, "roll", self.shape)] += s
+    total = [s % n if n else 0 for s, n in zip(total, self.shape)]  # (in Python: a shift of any size)
     # out[i] = x[(i - s) % n], so x's element j gets g[(j + s) % n]
     back = np.ix_(*[(np.arange(n) + s) % max(n, 1) for n, s in zip(self.shape, total)])
     forward = lambda x: np.roll(x, total, axis=tuple(range(x.ndim)))  # noqa: E731

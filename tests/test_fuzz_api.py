@@ -55,7 +55,9 @@ def check_documented(error: BaseException, name: str) -> None:
         return
     if isinstance(error, NotImplementedError) and "must define forward()" in str(error):
         return
-    if isinstance(error, IndexError) and name.endswith(("__getitem__", "__setitem__")):
+    if isinstance(error, IndexError) and name.endswith(
+        ("__getitem__", "__setitem__", "index_select", "gather")
+    ):
         return  # an index out of range, as for lists, numpy and PyTorch
     if type(error) is RuntimeError and DOCUMENTED_RUNTIME_ERRORS.search(str(error)):
         return

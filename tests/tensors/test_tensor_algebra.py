@@ -3,6 +3,7 @@ many shapes, finite differences and second derivatives, and errors that name the
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch_parity import arrays, assert_matches_torch, finite
 import micrograd_plus as mg
 from micrograd_plus import Tensor
 
+LETTERS = string.ascii_uppercase + string.ascii_lowercase
 special = st.one_of(finite, st.sampled_from([np.inf, -np.inf, np.nan]))
 matrices = hnp.array_shapes(min_dims=2, max_dims=4, min_side=0, max_side=4)
 
@@ -25,14 +27,29 @@ def test_tril_and_triu_are_torchs_for_batches_offsets_and_infinities(
     x: np.ndarray, diagonal: int, name: str
 ) -> None:
     assert_matches_torch(lambda t: getattr(t, name)(diagonal), lambda t: getattr(t, name)(diagonal), x)
-    assert_matches_torch(lambda t: getattr(mg, name)(t, diagonal=diagonal), lambda t: getattr(t, name)(diagonal=diagonal), x)  # fmt: skip
+    assert_matches_torch(
+        lambda t: getattr(mg, name)(t, diagonal=diagonal), lambda t: getattr(t, name)(diagonal=diagonal), x
+    )
 
 
 @given(x=arrays(matrices), diagonal=st.integers(-3, 3), name=st.sampled_from(["tril", "triu"]))
-def test_tril_and_triu_have_the_finite_differences_and_second_derivatives(x: np.ndarray, diagonal: int, name: str) -> None:  # fmt: skip
+def test_tril_and_triu_have_the_finite_differences_and_second_derivatives(
+    x: np.ndarray, diagonal: int, name: str
+) -> None:
     f = lambda t: getattr(t, name)(diagonal) * t  # noqa: E731
     assert mg.gradcheck(f, [Tensor(x, requires_grad=True)])
     assert mg.gradgradcheck(f, [Tensor(x, requires_grad=True)])
+
+
+def test_offsets_beyond_the_matrix_keep_all_or_nothing_whatever_their_size() -> None:
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.tril(10**30).tolist() == x.tolist() and not x.tril(-(10**30)).data.any()
+    assert x.triu(-(2**63)).tolist() == x.tolist() and not x.triu(10**400).data.any()
+    assert x.diag(10**400).shape == (0,) and x.diag(-(10**30)).shape == (0,)
+    with pytest.raises(
+        ValueError, match=r"diag\(\): a vector of length 3 on diagonal -1000000000 makes a matrix too large"
+    ):
+        Tensor([1.0, 2.0, 3.0]).diag(-(10**9))
 
 
 def test_a_causal_mask_from_tril() -> None:
@@ -59,7 +76,9 @@ def test_outer_is_torchs(a: np.ndarray, data: st.DataObject) -> None:
     b = data.draw(arrays(hnp.array_shapes(min_dims=1, max_dims=1, min_side=0, max_side=5)))
     assert_matches_torch(lambda x, y: x.outer(y), lambda x, y: x.outer(y), a, b)
     assert_matches_torch(lambda x, y: mg.outer(x, y), lambda x, y: x.outer(y), a, b)
-    assert mg.gradgradcheck(lambda x, y: mg.outer(x, y) ** 2, [Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)])  # fmt: skip
+    assert mg.gradgradcheck(
+        lambda x, y: mg.outer(x, y) ** 2, [Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)]
+    )
 
 
 @given(sizes=st.tuples(*[st.integers(0, 4)] * 4), data=st.data())
@@ -69,7 +88,9 @@ def test_bmm_is_torchs(sizes: tuple[int, int, int, int], data: st.DataObject) ->
     b = data.draw(arrays(st.just((batch, m, p))))
     assert_matches_torch(lambda x, y: x.bmm(y), lambda x, y: x.bmm(y), a, b)
     assert_matches_torch(lambda x, y: mg.bmm(x, y), lambda x, y: x.bmm(y), a, b)
-    assert mg.gradgradcheck(lambda x, y: mg.bmm(x, y) ** 2, [Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)])  # fmt: skip
+    assert mg.gradgradcheck(
+        lambda x, y: mg.bmm(x, y) ** 2, [Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)]
+    )
 
 
 # (equation, shapes of the operands): matrix products, batches, traces and diagonals, transposes,
@@ -115,7 +136,9 @@ def test_einsum_gives_torchs_values_and_gradients(
     equation: str, shapes: list[Any], data: st.DataObject
 ) -> None:
     operands = [data.draw(arrays(st.just(shape))) for shape in shapes]
-    assert_matches_torch(lambda *xs: mg.einsum(equation, *xs), lambda *ts: require_torch().einsum(equation, *ts), *operands)  # fmt: skip
+    assert_matches_torch(
+        lambda *xs: mg.einsum(equation, *xs), lambda *ts: require_torch().einsum(equation, *ts), *operands
+    )
 
 
 @pytest.mark.parametrize(("equation", "shapes"), EQUATIONS, ids=[e for e, _ in EQUATIONS])
@@ -183,6 +206,12 @@ def test_einsum_spells_the_common_operations() -> None:
         ("ij->i,j", [(3, 3)], r"the output \(after '->'\) is one term, without commas"),
         ("i.j", [(3, 3)], r"the term 'i.j' has a '.' that is not part of one '...'"),
         ("...i...", [(3, 3)], r"the term '...i...' has a '.' that is not part of one '...'"),
+        (
+            LETTERS[:51] + "...",
+            [(1,) * 53],
+            r"too many subscripts: '...' stands for 2 dims and the gradient needs 0 more, beyond the 1 letters",
+        ),
+        (LETTERS + "aa", [(1,) * 54], r"the gradient needs 2 more, beyond the 0 letters"),
     ],
 )
 def test_a_bad_einsum_equation_says_what_is_wrong(equation: str, shapes: list[Any], message: str) -> None:
@@ -197,51 +226,51 @@ def test_a_bad_einsum_equation_says_what_is_wrong(equation: str, shapes: list[An
             lambda: mg.einsum(3, mg.ones(2)),
             TypeError,
             r"einsum\(\): the equation must be a str such as 'ij,jk->ik', got 3",
-        ),  # fmt: skip
+        ),
         (lambda: mg.einsum("i", "abc"), TypeError, r"einsum\(\): cannot use a str as an input"),
         (
             lambda: mg.ones(3).tril(),
             ValueError,
             r"tril\(\): the Tensor must have at least 2 dimensions .* got shape \(3,\)",
-        ),  # fmt: skip
+        ),
         (lambda: mg.triu(mg.ones(())), ValueError, r"triu\(\): the Tensor must have at least 2 dimensions"),
         (lambda: mg.ones(2, 2).tril(0.5), TypeError, r"tril\(\): diagonal must be an int, got float: 0.5"),
         (
             lambda: mg.ones(2, 2, 2).diag(),
             ValueError,
             r"diag\(\): takes a vector .* or a matrix .* got shape \(2, 2, 2\)",
-        ),  # fmt: skip
+        ),
         (lambda: mg.diag(mg.ones(())), ValueError, r"diag\(\): takes a vector .* got shape \(\)"),
         (
             lambda: mg.outer(mg.ones(2, 2), mg.ones(3)),
             ValueError,
             r"outer\(\): input must be a vector \(1-D\), got shape \(2, 2\)",
-        ),  # fmt: skip
+        ),
         (
             lambda: mg.outer(mg.ones(2), mg.ones(())),
             ValueError,
             r"outer\(\): vec2 must be a vector \(1-D\), got shape \(\)",
-        ),  # fmt: skip
+        ),
         (
             lambda: mg.bmm(mg.ones(2, 3), mg.ones(2, 3, 4)),
             ValueError,
             r"bmm\(\): input must be a batch of matrices \(3-D\), got shape \(2, 3\)",
-        ),  # fmt: skip
+        ),
         (
             lambda: mg.bmm(mg.ones(2, 3, 4), mg.ones(4, 4)),
             ValueError,
             r"bmm\(\): mat2 must be a batch of matrices \(3-D\), got shape \(4, 4\)",
-        ),  # fmt: skip
+        ),
         (
             lambda: mg.bmm(mg.ones(2, 3, 4), mg.ones(1, 4, 4)),
             ValueError,
             r"bmm\(\): input holds 2 matrices and mat2 1 \(shapes \(2, 3, 4\) and \(1, 4, 4\)\)",
-        ),  # fmt: skip
+        ),
         (
             lambda: mg.bmm(mg.ones(2, 3, 4), mg.ones(2, 3, 4)),
             ValueError,
             r"bmm\(\): input's matrices are 3x4 and mat2's 3x4 .* the columns of the first must match the rows of the second",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(call: Any, error: type, message: str) -> None:

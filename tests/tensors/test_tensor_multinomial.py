@@ -48,11 +48,15 @@ def test_draws_without_replacement_are_distinct_and_in_the_order_of_successive_d
 
 
 @given(
-    weights=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 6)), elements=st.sampled_from([0.0, 0.0, 0.1, 1.0, 7.0])),
+    weights=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 3), st.integers(1, 6)),
+        elements=st.sampled_from([0.0, 0.0, 0.1, 1.0, 7.0]),
+    ),
     count=st.integers(1, 6),
     replacement=st.booleans(),
     seed=st.integers(0, 2**32),
-)  # fmt: skip
+)
 def test_a_weight_of_0_is_never_drawn_and_each_row_draws_its_own(
     weights: np.ndarray, count: int, replacement: bool, seed: int
 ) -> None:
@@ -112,7 +116,7 @@ def test_makemores_sampling_loop_runs_as_ported() -> None:
             {},
             ValueError,
             r"multinomial\(\): takes a vector of weights \(1-D\) or a matrix .* got shape \(2, 2, 2\)",
-        ),  # fmt: skip
+        ),
         (np.ones(()), (1,), {}, ValueError, r"got shape \(\)"),
         ([1.0, -1.0], (1,), {}, ValueError, r"weights must be finite and >= 0, got -1.0 at index \(1,\)"),
         (
@@ -129,21 +133,21 @@ def test_makemores_sampling_loop_runs_as_ported() -> None:
             {},
             ValueError,
             r"the weights of row 1 add up to 0; each row needs a positive weight",
-        ),  # fmt: skip
+        ),
         (
             [1.0, 0.0, 0.0],
             (2,),
             {},
             ValueError,
             r"cannot draw 2 samples without replacement from a row with 1 categories of nonzero weight",
-        ),  # fmt: skip
+        ),
         (
             [1.0, 1.0],
             (3,),
             {},
             ValueError,
             r"cannot draw 3 samples without replacement .* give replacement=True, or num_samples <= 2",
-        ),  # fmt: skip
+        ),
         ([1.0, 1.0], (0,), {}, ValueError, r"num_samples must be a positive int, got 0"),
         ([1.0, 1.0], (1.0,), {}, ValueError, r"num_samples must be a positive int, got 1.0"),
         ([1.0, 1.0], (1,), {"replacement": 1}, TypeError, r"replacement must be True or False, got 1"),
@@ -153,7 +157,7 @@ def test_makemores_sampling_loop_runs_as_ported() -> None:
             {"seed": 1, "generator": np.random.default_rng(1)},
             ValueError,
             r"give seed or generator, not both",
-        ),  # fmt: skip
+        ),
         ([1.0, 1.0], (1,), {"generator": 3}, TypeError, r"generator must be a numpy Generator"),
     ],
 )

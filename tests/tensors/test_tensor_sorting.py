@@ -45,7 +45,10 @@ def test_a_stable_sort_gives_torchs_values_indices_and_gradients_ties_and_nan_in
         torch.tensor(x).sort(dim=dim, descending=descending, stable=True),
     )
     assert ours.indices.dtype == np.int64 and np.array_equal(ours.indices, theirs.indices.numpy())
-    assert np.array_equal(Tensor(x).argsort(dim, descending), torch.argsort(torch.tensor(x), dim=dim, descending=descending, stable=True).numpy())  # fmt: skip
+    assert np.array_equal(
+        Tensor(x).argsort(dim, descending),
+        torch.argsort(torch.tensor(x), dim=dim, descending=descending, stable=True).numpy(),
+    )
 
 
 @given(x=arrays(shapes, tied), data=st.data(), descending=st.booleans())
@@ -129,7 +132,9 @@ def test_without_ties_topk_is_torchs_with_the_finite_differences(
     assert_matches_torch(
         lambda t: t.topk(k, dim, largest).values, lambda t: t.topk(k, dim, largest).values, x
     )
-    assert np.array_equal(Tensor(x).topk(k, dim, largest).indices, torch.tensor(x).topk(k, dim, largest).indices.numpy())  # fmt: skip
+    assert np.array_equal(
+        Tensor(x).topk(k, dim, largest).indices, torch.tensor(x).topk(k, dim, largest).indices.numpy()
+    )
     assert mg.gradcheck(lambda t: t.topk(k, dim, largest).values.exp(), [Tensor(x * 0.1, requires_grad=True)])
 
 
@@ -196,7 +201,7 @@ def test_the_functions_are_the_methods_as_torchs(name: str, args: tuple, kwargs:
             lambda t: t.topk(4),
             ValueError,
             r"topk\(\): k=4 is out of range for dim -1 of length 3 \(shape \(2, 3\)\): k must be from 0 to 3",
-        ),  # fmt: skip
+        ),
         (lambda t: t.topk(3, 0), ValueError, r"k=3 is out of range for dim 0 of length 2"),
         (lambda t: t.topk(-1), ValueError, r"k=-1 is out of range"),
         (lambda t: t.topk(1.0), TypeError, r"topk\(\): k must be an int, got float: 1.0"),
