@@ -40,6 +40,7 @@ DOCUMENTED_RUNTIME_ERRORS = re.compile(
             r"a leaf Variable that requires grad is being used in an in-place operation",
             r"would have to be recorded in the graph",  # an in-place change of a Tensor in a graph
             r"out=\.\.\. arguments don't support automatic differentiation",
+            r"cannot register a hook on a tensor that doesn't require gradient",  # (safety.md's hooks row)
         ]
     )
 )
