@@ -19,7 +19,7 @@ import numpy as np
 
 from .factories import generator_from
 from .tensor_methods import attach
-from .tensors import Tensor, positive_int, quiet
+from .tensors import Tensor, positive_int, quiet, true_or_false
 
 
 def _weights(self: Tensor) -> np.ndarray:
@@ -63,8 +63,7 @@ def multinomial(
     their own, else the package's (`manual_seed`)."""
     rows = _weights(self)
     count = positive_int(num_samples, "multinomial(): num_samples")
-    if not isinstance(replacement, (bool, np.bool_)):
-        raise TypeError(f"multinomial(): replacement must be True or False, got {replacement!r:.60}")
+    replacement = true_or_false(replacement, "multinomial(): replacement")
     rng = generator_from(seed, generator)
     if replacement:
         # Inverse of the running sums, scaled to end at exactly 1: u in [0, 1) falls in the step

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .tensor_methods import attach
-from .tensors import Tensor, ValuesIndices, _dim, whole_number
+from .tensors import Tensor, ValuesIndices, _dim, true_or_false, whole_number
 
 
 def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
@@ -30,12 +30,6 @@ def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     order = np.argsort(-data, axis=dim, kind="stable")  # largest first, ties in order, nan last
     is_number = ~np.isnan(np.take_along_axis(data, order, dim))
     return np.take_along_axis(order, np.argsort(is_number, axis=dim, kind="stable"), dim)  # nan first
-
-
-def _true_or_false(value: Any, name: str, who: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{who}(): {name} must be True or False, got {type(value).__name__}: {value!r:.60}")
-    return bool(value)
 
 
 def _sorted(self: Tensor, dim: Any, descending: bool, count: Any, who: str) -> ValuesIndices:
@@ -65,15 +59,15 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     came from, as `torch.sort`: `values, indices = x.sort()`. Ties keep their order (stable,
     with or without `stable`), nan counts as the largest; the gradient of a value goes to the
     element at its index."""
-    _true_or_false(stable, "stable", "sort")  # (always stable: a stable order is an order)
-    return _sorted(self, dim, _true_or_false(descending, "descending", "sort"), None, "sort")
+    true_or_false(stable, "sort(): stable")  # (always stable: a stable order is an order)
+    return _sorted(self, dim, true_or_false(descending, "sort(): descending"), None, "sort")
 
 
 def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> np.ndarray:
     """The indices that sort the Tensor along `dim`, as `torch.argsort`: `sort(...).indices`, a
     numpy int64 array."""
-    _true_or_false(stable, "stable", "argsort")
-    return _sorted(self, dim, _true_or_false(descending, "descending", "argsort"), None, "argsort").indices
+    true_or_false(stable, "argsort(): stable")
+    return _sorted(self, dim, true_or_false(descending, "argsort(): descending"), None, "argsort").indices
 
 
 def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
@@ -82,8 +76,8 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     first for the smallest), even with `sorted=False` (where PyTorch's order is unspecified);
     ties go to the lower index; nan counts as the largest. The gradient of a value goes to the
     element at its index."""
-    _true_or_false(sorted, "sorted", "topk")
-    return _sorted(self, dim, _true_or_false(largest, "largest", "topk"), k, "topk")
+    true_or_false(sorted, "topk(): sorted")
+    return _sorted(self, dim, true_or_false(largest, "topk(): largest"), k, "topk")
 
 
 # The methods by their names on Tensor.

@@ -1963,6 +1963,13 @@ def whole_number(value: Any, what: str) -> int:
     return int(value)
 
 
+def true_or_false(value: Any, what: str) -> bool:
+    """A flag argument (a bool, or numpy's) as a bool, or a TypeError naming `what`."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {type(value).__name__}: {value!r:.60}")
+    return bool(value)
+
+
 def positive_int(value: Any, what: str) -> int:
     """A size argument (any integral number, not a bool, at least 1) as an int, or a ValueError
     naming `what`: layer widths, channels, batch sizes, node limits."""

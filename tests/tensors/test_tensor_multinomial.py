@@ -150,7 +150,13 @@ def test_makemores_sampling_loop_runs_as_ported() -> None:
         ),
         ([1.0, 1.0], (0,), {}, ValueError, r"num_samples must be a positive int, got 0"),
         ([1.0, 1.0], (1.0,), {}, ValueError, r"num_samples must be a positive int, got 1.0"),
-        ([1.0, 1.0], (1,), {"replacement": 1}, TypeError, r"replacement must be True or False, got 1"),
+        (
+            [1.0, 1.0],
+            (1,),
+            {"replacement": 1},
+            TypeError,
+            r"multinomial\(\): replacement must be True or False, got int: 1",
+        ),
         (
             [1.0, 1.0],
             (1,),
