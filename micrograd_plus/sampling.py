@@ -37,7 +37,7 @@ def _weights(self: Tensor) -> np.ndarray:
             f"multinomial(): weights must be finite and >= 0, got {self.data[where]} at index "
             f"{tuple(int(i) for i in where)}"
         )
-    empty = rows.sum(axis=1) <= 0
+    empty = rows.max(axis=1, initial=0.0) == 0  # (no positive weight)
     if empty.any():
         raise ValueError(
             f"multinomial(): the weights of row {int(np.argmax(empty))} add up to 0; each row needs a "
@@ -67,8 +67,9 @@ def multinomial(
     rng = generator_from(seed, generator)
     if replacement:
         # Inverse of the running sums, scaled to end at exactly 1: u in [0, 1) falls in the step
-        # of one category, of width its weight (a weight of 0 has no step).
-        steps = np.cumsum(rows, axis=1)
+        # of one category, of width its weight (a weight of 0 has no step). (The weights are
+        # scaled by the largest first: sums of weights near 1e308 do not overflow.)
+        steps = np.cumsum(rows / rows.max(axis=1, keepdims=True), axis=1)
         steps /= steps[:, -1:]
         draws = rng.random((len(rows), count))
         picks = np.array([np.searchsorted(s, u, side="right") for s, u in zip(steps, draws)])

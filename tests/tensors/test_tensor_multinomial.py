@@ -33,6 +33,17 @@ def test_draws_with_replacement_come_in_the_proportions_of_the_weights(dtype: ty
     assert counts[1] == 0 and within_sampling_error(counts, weights / weights.sum())
 
 
+def test_weights_near_the_largest_float_are_drawn_by_their_proportions_too() -> None:
+    weights = Tensor([1e308, 0.0, 1e308, 5e307])
+    for replacement in (True, False):
+        counts = np.bincount(
+            weights.multinomial(1 if not replacement else DRAWS, replacement, seed=4), minlength=4
+        )
+        assert counts[1] == 0
+    counts = np.bincount(weights.multinomial(DRAWS, True, seed=4), minlength=4)
+    assert within_sampling_error(counts, np.array([0.4, 0.0, 0.4, 0.2]))
+
+
 def test_draws_without_replacement_are_distinct_and_in_the_order_of_successive_draws() -> None:
     """P(first = i, second = j) = p_i * p_j / (1 - p_i): each draw from what is left."""
     p = np.array([0.5, 0.3, 0.2, 0.0])
