@@ -9,8 +9,8 @@ reshape and broadcasting, expand is broadcasting, index_select is indexing, logs
 exp, sum and log), so their gradients come from rules written once there; flip and roll (copies),
 lerp, nan_to_num, prod and cumsum state their own rules. Importing this module attaches them to
 Tensor (functions.py imports it, so the package's `__init__` does): tensors.py need not import
-it, so the import graph stays one-way. sorting.py and tensor_algebra.py attach theirs the same way
-(`attach`).
+it, so the import graph stays one-way. sorting.py, tensor_algebra.py and sampling.py attach theirs
+the same way (`attach`).
 """
 
 from __future__ import annotations
@@ -323,7 +323,8 @@ def nan_to_num(
     largest and its most negative number), as `torch.nan_to_num`. The gradient passes where x
     is finite, and is g * 0 elsewhere (nan for an inf g), as PyTorch's."""
     fill = real_number(nan, "nan_to_num(): nan")
-    high, low = (None if v is None else real_number(v, f"nan_to_num(): {n}") for v, n in ((posinf, "posinf"), (neginf, "neginf")))  # fmt: skip
+    high = None if posinf is None else real_number(posinf, "nan_to_num(): posinf")
+    low = None if neginf is None else real_number(neginf, "nan_to_num(): neginf")
     forward = lambda x: np.nan_to_num(x, nan=fill, posinf=high, neginf=low)  # noqa: E731
     rule = lambda g, out, x: (g * np.isfinite(data_of(x)),)  # noqa: E731
     return _unary(_quiet_op("nan_to_num", forward, rule), self)
