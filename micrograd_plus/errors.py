@@ -15,7 +15,8 @@ the table of which function raises what):
   `backward()` on a result that does not require grad, an implicit gradient for a
   non-scalar output, `retain_grad()` without grad, `requires_grad_()` on a non-leaf, and
   `grad()` of an input the outputs do not use.
-- `IndexError`: indexing a Tensor out of range, as for lists, numpy and PyTorch.
+- `IndexError`: indexing a Tensor out of range (`t[i]`, `index_select`, `gather`), as for lists,
+  numpy and PyTorch.
 - `DimensionError`: a dim (axis) argument out of range (`x.size(5)`, `x.sum(dim=5)`): both an
   `IndexError`, as PyTorch raises, and a `ValueError`, as this library raised before.
 - `OSError`: from the operating system, for functions that read or write a file

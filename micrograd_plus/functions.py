@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from . import modes, tensor_methods  # noqa: F401 (importing tensor_methods attaches clone, flip, ... to Tensor)
+# (importing tensor_methods, sorting, tensor_algebra and sampling attaches clone, sort, tril, ... to Tensor)
+from . import modes, sampling, sorting, tensor_algebra, tensor_methods  # noqa: F401
 from .tensors import Operand, Tensor, real_number
 from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
@@ -65,7 +66,8 @@ def _into(out: Any, result: Tensor, name: str) -> Tensor:
 # which refuse it ("Found dtype Float but expected Double"); and the sums below add up in out's
 # dtype (as if given it as `dtype=`), so they get the input converted to it first.
 _OUT_OF_THE_RESULTS_DTYPE = frozenset(
-    "abs amax amin ceil clamp clip dot floor matmul mm neg norm round sign".split()
+    "abs amax amin bmm ceil clamp clip diag dot floor index_select matmul mm nan_to_num neg norm round sign "
+    "tril triu".split()
 )
 _SUMS_IN_OUTS_DTYPE = frozenset(
     {"cumsum", "logsumexp", "mean", "prod", "std", "sum", "var"}
@@ -115,17 +117,23 @@ def _method_as_function(name: str, with_out: bool, method: str | None = None) ->
 abs = _method_as_function("abs", with_out=True)
 amax = _method_as_function("amax", with_out=True)
 amin = _method_as_function("amin", with_out=True)
+bmm = _method_as_function("bmm", with_out=True)
 ceil = _method_as_function("ceil", with_out=True)
 clamp = _method_as_function("clamp", with_out=True)
 cumsum = _method_as_function("cumsum", with_out=True)
+diag = _method_as_function("diag", with_out=True)
 div = _method_as_function("div", with_out=True)
 floor = _method_as_function("floor", with_out=True)
+index_select = _method_as_function("index_select", with_out=True)
+lerp = _method_as_function("lerp", with_out=True)
 logsumexp = _method_as_function("logsumexp", with_out=True)
 maximum = _method_as_function("maximum", with_out=True)
 mean = _method_as_function("mean", with_out=True)
 minimum = _method_as_function("minimum", with_out=True)
+nan_to_num = _method_as_function("nan_to_num", with_out=True)
 neg = _method_as_function("neg", with_out=True)
 norm = _method_as_function("norm", with_out=True)
+outer = _method_as_function("outer", with_out=True)
 pow = _method_as_function("pow", with_out=True)
 prod = _method_as_function("prod", with_out=True)
 round = _method_as_function("round", with_out=True)
@@ -133,11 +141,15 @@ sign = _method_as_function("sign", with_out=True)
 square = _method_as_function("square", with_out=True)
 std = _method_as_function("std", with_out=True)
 sum = _method_as_function("sum", with_out=True)
+tril = _method_as_function("tril", with_out=True)
+triu = _method_as_function("triu", with_out=True)
 var = _method_as_function("var", with_out=True)
 clip = _method_as_function("clip", with_out=True, method="clamp")  # torch's other name
-# The comparisons and tests give numpy bool arrays, and the rest no single Tensor: no `out=`.
+# The comparisons and tests give numpy bool arrays, indices are numpy int arrays, and the rest no
+# single Tensor or have no `out=` in torch either: no `out=`.
 all = _method_as_function("all", with_out=False)
 any = _method_as_function("any", with_out=False)
+argsort = _method_as_function("argsort", with_out=False)
 chunk = _method_as_function("chunk", with_out=False)
 clone = _method_as_function("clone", with_out=False)
 eq = _method_as_function("eq", with_out=False)
@@ -149,10 +161,14 @@ isnan = _method_as_function("isnan", with_out=False)
 le = _method_as_function("le", with_out=False)
 lt = _method_as_function("lt", with_out=False)
 masked_fill = _method_as_function("masked_fill", with_out=False)
+multinomial = _method_as_function("multinomial", with_out=False)
 ne = _method_as_function("ne", with_out=False)
 numel = _method_as_function("numel", with_out=False)
+roll = _method_as_function("roll", with_out=False)
+sort = _method_as_function("sort", with_out=False)
 split = _method_as_function("split", with_out=False)
 squeeze = _method_as_function("squeeze", with_out=False)
+topk = _method_as_function("topk", with_out=False)
 unbind = _method_as_function("unbind", with_out=False)
 unsqueeze = _method_as_function("unsqueeze", with_out=False)
 # fmt: on

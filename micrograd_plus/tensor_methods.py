@@ -1,13 +1,16 @@
 """More of PyTorch's Tensor methods, the ones ported code calls beside tensors.py's own: copies
-and shapes (clone, expand, repeat, flip, split, chunk, unbind), rounding (sign, floor, ceil,
-round), tests that give bool arrays (eq, isnan, all, ...), reductions (logsumexp, prod,
-cumsum), in-place fills and the `new_*` factories.
+and shapes (clone, expand, repeat, flip, split, chunk, unbind, index_select, roll), elementwise
+ones (square, lerp, nan_to_num), rounding (sign, floor, ceil, round), tests that give bool arrays
+(eq, isnan, all, ...), reductions (logsumexp, prod, cumsum), in-place fills and the `new_*`
+factories.
 
 Most are composed in plain sight from the operations of tensors.py (square is x * x, repeat is
-reshape and broadcasting, expand is broadcasting, logsumexp is max, exp, sum and log), so their
-gradients come from rules written once there; flip (a copy), prod and cumsum state their own
-rules. Importing this module attaches them to Tensor (functions.py imports it, so the package's
-`__init__` does): tensors.py need not import it, so the import graph stays one-way.
+reshape and broadcasting, expand is broadcasting, index_select is indexing, logsumexp is max,
+exp, sum and log), so their gradients come from rules written once there; flip and roll (copies),
+lerp, nan_to_num, prod and cumsum state their own rules. Importing this module attaches them to
+Tensor (functions.py imports it, so the package's `__init__` does): tensors.py need not import
+it, so the import graph stays one-way. sorting.py, tensor_algebra.py and sampling.py attach theirs
+the same way (`attach`).
 """
 
 from __future__ import annotations
@@ -29,20 +32,25 @@ from .tensors import (
     Shape,
     Tensor,
     _as_array,
+    _as_operands,
     _axes,
     _cast,
     _comparable,
     _compared,
     _condition,
     _dim,
+    _elementwise,
     _gradient_where,
     _kept_shape,
     _quiet_op,
     _unary,
     broadcast_to,
+    int_array,
     positive_int,
+    real_number,
     sizes_given,
     where,
+    whole_number,
 )
 
 # --- copies and shapes -------------------------------------------------------------------------------
@@ -183,6 +191,59 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(_along(self, d, i) for i in range(self.shape[d]))
 
 
+def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
+    """The slices at `index` (a vector of ints, or a Tensor of whole numbers) along `dim`, in
+    that order, as `torch.index_select`: `x.index_select(0, idx)` is `x[idx]`. An index given
+    twice gives its slice twice, and its gradient adds up. An index out of range is an
+    IndexError, as in indexing; negative ones are refused, as PyTorch refuses them."""
+    picks = int_array(index, "index_select")
+    if picks.ndim > 1:
+        raise ValueError(f"index_select(): index must be a vector (1-D), got shape {picks.shape}")
+    if self.ndim == 0:  # one number, along dim 0 or -1: its index is 0, and it stays 0-d
+        _dim(dim, 1, "index_select", self.shape)
+        if picks.size != 1:
+            raise ValueError(f"index_select(): a 0-d Tensor takes one index (0), got {picks.size}")
+        return index_select(self.reshape(1), 0, picks.reshape(1)).reshape(())
+    d = _dim(dim, self.ndim, "index_select", self.shape)
+    n = self.shape[d]
+    if picks.size and (picks.min() < 0 or picks.max() >= n):
+        raise IndexError(
+            f"index_select(): index values must lie in [0, {n - 1}] for dim {d} of shape {self.shape}, "
+            f"got values from {picks.min()} to {picks.max()}"
+        )
+    return _along(self, d, picks.reshape(-1))
+
+
+def _ints(value: Any, what: str) -> tuple[int, ...]:
+    """One int or a tuple or list of them, as a tuple."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    return tuple(whole_number(v, what) for v in items)
+
+
+def roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """The elements moved `shifts` places along `dims` (ints, or tuples of one length), those
+    that fall off the end coming back at the start, as `torch.roll`; without `dims`, along the
+    flattened Tensor, its shape kept. The gradient is g rolled back."""
+    moves = _ints(shifts, "roll(): shifts")
+    if dims is None:
+        if len(moves) != 1:
+            raise ValueError(
+                f"roll(): without dims, give one shift (the Tensor rolls flattened), got shifts={shifts!r:.60}"
+            )
+        return roll(self.reshape(-1), moves, 0).reshape(self.shape)
+    axes = _ints(dims, "roll(): dims")
+    if len(axes) != len(moves):
+        raise ValueError(f"roll(): shifts={shifts!r:.60} and dims={dims!r:.60} must align: one shift per dim")
+    total = [0] * self.ndim  # (a dim given twice rolls by both shifts)
+    for a, s in zip(axes, moves):
+        total[_dim(a, self.ndim, "roll", self.shape)] += s
+    total = [s % n if n else 0 for s, n in zip(total, self.shape)]  # (in Python: a shift of any size)
+    # out[i] = x[(i - s) % n], so x's element j gets g[(j + s) % n]
+    back = np.ix_(*[(np.arange(n) + s) % max(n, 1) for n, s in zip(self.shape, total)])
+    forward = lambda x: np.roll(x, total, axis=tuple(range(x.ndim)))  # noqa: E731
+    return _unary(Op("roll", forward, lambda g, out, x: (g[back],)), self)
+
+
 # --- elementwise ---------------------------------------------------------------------------------------
 
 
@@ -238,6 +299,35 @@ def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
         return np.rint(x * ten) / ten if decimals > 0 else np.rint(x / ten) * ten
 
     return _unary(_quiet_op(f"round(decimals={int(decimals)})", forward, _no_gradient), self)
+
+
+def _lerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    # PyTorch's formula: exactly `start` at weight 0 and exactly `end` at weight 1
+    small = np.abs(weight) < 0.5
+    return np.where(small, start + weight * (end - start), end - (end - start) * (1 - weight))
+
+
+_LERP = Op("lerp", _lerp, lambda g, out, start, end, w: (g * (1 - w), g * w, g * (end - start)))
+
+
+def lerp(self: Tensor, end: Operand, weight: Operand) -> Tensor:
+    """start + weight * (end - start), elementwise (all three broadcast together), as
+    `torch.lerp`; `weight` a number or a Tensor. Each input gets its gradient, weight too."""
+    return _elementwise(_LERP, *_as_operands((self, end, weight), "lerp()"))
+
+
+def nan_to_num(
+    self: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    """nan, inf and -inf replaced by `nan`, `posinf` and `neginf` (by default 0, the dtype's
+    largest and its most negative number), as `torch.nan_to_num`. The gradient passes where x
+    is finite, and is g * 0 elsewhere (nan for an inf g), as PyTorch's."""
+    fill = real_number(nan, "nan_to_num(): nan")
+    high = None if posinf is None else real_number(posinf, "nan_to_num(): posinf")
+    low = None if neginf is None else real_number(neginf, "nan_to_num(): neginf")
+    forward = lambda x: np.nan_to_num(x, nan=fill, posinf=high, neginf=low)  # noqa: E731
+    rule = lambda g, out, x: (g * np.isfinite(data_of(x)),)  # noqa: E731
+    return _unary(_quiet_op("nan_to_num", forward, rule), self)
 
 
 # --- tests: plain bool arrays, as the comparison operators give (a Tensor holds floats only) --------
@@ -422,9 +512,16 @@ METHODS: dict[str, Callable[..., Any]] = {
     "all": all_, "any": any_, "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum,
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,
     "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
+    "index_select": index_select, "roll": roll, "lerp": lerp, "nan_to_num": nan_to_num,
 }  # fmt: skip
 
 
-for _name, _method in METHODS.items():  # importing this module attaches them to Tensor
-    _method.__name__, _method.__qualname__ = _name, f"Tensor.{_name}"  # (errors name x.round(), not round_())
-    setattr(Tensor, _name, _method)
+def attach(methods: dict[str, Callable[..., Any]]) -> None:
+    """Make `methods` Tensor's, by their names (the modules that add methods call it on import;
+    tensors.py declares them for type checkers)."""
+    for name, method in methods.items():
+        method.__name__, method.__qualname__ = name, f"Tensor.{name}"  # (errors name x.round(), not round_())
+        setattr(Tensor, name, method)
+
+
+attach(METHODS)  # importing this module attaches them to Tensor

@@ -1639,8 +1639,9 @@ class Tensor(Node):
         full = tuple(grid)
         return _result(self.data[full], (self,), _gather_op(full), self.requires_grad)
 
-    # The methods that tensor_methods.py attaches when it is imported (it builds on this class),
-    # declared here with their types for type checkers (tests/test_typed_user_code.py checks them).
+    # The methods that tensor_methods.py, sorting.py, tensor_algebra.py and sampling.py attach
+    # when they are imported (they build on this class), declared here with their types for type
+    # checkers (tests/test_typed_user_code.py checks them).
     if TYPE_CHECKING:
         clone: Callable[[], Tensor]
         contiguous: Callable[[], Tensor]
@@ -1676,6 +1677,19 @@ class Tensor(Node):
         new_tensor: Callable[..., Tensor]
         new_zeros: Callable[..., Tensor]
         new_ones: Callable[..., Tensor]
+        index_select: Callable[..., Tensor]
+        roll: Callable[..., Tensor]
+        lerp: Callable[..., Tensor]
+        nan_to_num: Callable[..., Tensor]
+        sort: Callable[..., ValuesIndices]
+        argsort: Callable[..., np.ndarray]
+        topk: Callable[..., ValuesIndices]
+        tril: Callable[..., Tensor]
+        triu: Callable[..., Tensor]
+        diag: Callable[..., Tensor]
+        outer: Callable[..., Tensor]
+        bmm: Callable[..., Tensor]
+        multinomial: Callable[..., np.ndarray]
 
 
 _new_tensor = object.__new__
@@ -1941,6 +1955,21 @@ def real_number(value: Any, what: str) -> float:
         ) from None
 
 
+def whole_number(value: Any, what: str) -> int:
+    """An int argument (any integral number, not a bool) as an int, or a TypeError naming `what`:
+    offsets, shifts, counts checked further by their callers."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}: {value!r:.60}")
+    return int(value)
+
+
+def true_or_false(value: Any, what: str) -> bool:
+    """A flag argument (a bool, or numpy's) as a bool, or a TypeError naming `what`."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {type(value).__name__}: {value!r:.60}")
+    return bool(value)
+
+
 def positive_int(value: Any, what: str) -> int:
     """A size argument (any integral number, not a bool, at least 1) as an int, or a ValueError
     naming `what`: layer widths, channels, batch sizes, node limits."""
@@ -2003,14 +2032,21 @@ def _clamp_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
     return _elementwise(entry, *inputs, cache=False)
 
 
-def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
-    """`index` as a new int64 array that gather() may use on a Tensor of `shape`, or a clear error."""
+def int_array(index: Any, who: str) -> np.ndarray:
+    """`index` (ints, an int array, or whole numbers: a Tensor of labels) as a new int array, or
+    a TypeError naming `who`."""
     picks = np.array(index.data if isinstance(index, Tensor) else index)
     if picks.dtype.kind == "f":  # whole numbers in a float array (a Tensor of labels)
         whole = _whole_numbers(picks)
         picks = picks if whole is None else whole
     if picks.dtype.kind not in "iu":
-        raise TypeError(f"gather(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}")
+        raise TypeError(f"{who}(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}")
+    return picks
+
+
+def _gather_index(index: Any, dim: int, shape: Shape) -> np.ndarray:
+    """`index` as a new int64 array that gather() may use on a Tensor of `shape`, or a clear error."""
+    picks = int_array(index, "gather")
     if picks.ndim != len(shape):
         raise ValueError(
             f"gather(): index of shape {picks.shape} needs as many axes as the Tensor of shape {shape}"

@@ -561,7 +561,19 @@ OUT_CALLS: dict[str, tuple[tuple[int, ...], Any]] = {
     "matmul": ((3, 4), lambda x: (x.T,)),
     "mm": ((3, 4), lambda x: (x.T,)),
     "dot": ((4,), lambda x: (x,)),
+    **{name: ((3, 4), lambda x: ()) for name in ("diag", "nan_to_num", "tril", "triu")},
+    "bmm": ((2, 3, 4), lambda x: (x.transpose(1, 2),)),
+    "outer": ((4,), lambda x: (x * 0.5,)),
+    "lerp": ((3, 4), lambda x: (x * 0.5, 0.25)),
+    "index_select": (
+        (3, 4),
+        lambda x: (1, [0, 3, 3] if isinstance(x, mg.Tensor) else _torch_index([0, 3, 3])),
+    ),
 }
+
+
+def _torch_index(positions: list[int]) -> Any:
+    return require_torch().tensor(positions)  # (int64: PyTorch's index; ours takes a list of ints)
 
 
 def test_out_calls_name_every_function_with_out() -> None:

@@ -40,6 +40,7 @@ DOCUMENTED_RUNTIME_ERRORS = re.compile(
             r"a leaf Variable that requires grad is being used in an in-place operation",
             r"would have to be recorded in the graph",  # an in-place change of a Tensor in a graph
             r"out=\.\.\. arguments don't support automatic differentiation",
+            r"cannot register a hook on a tensor that doesn't require gradient",  # (safety.md's hooks row)
         ]
     )
 )
@@ -55,7 +56,9 @@ def check_documented(error: BaseException, name: str) -> None:
         return
     if isinstance(error, NotImplementedError) and "must define forward()" in str(error):
         return
-    if isinstance(error, IndexError) and name.endswith(("__getitem__", "__setitem__")):
+    if isinstance(error, IndexError) and name.endswith(
+        ("__getitem__", "__setitem__", "index_select", "gather")
+    ):
         return  # an index out of range, as for lists, numpy and PyTorch
     if type(error) is RuntimeError and DOCUMENTED_RUNTIME_ERRORS.search(str(error)):
         return

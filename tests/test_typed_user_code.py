@@ -1,5 +1,5 @@
 """Code a user writes with type checking on: `make lint` runs `mypy --strict` on this file, so
-every name used here (top-level functions, Tensor methods attached by tensor_methods.py, the
+every name used here (top-level functions, Tensor methods attached by tensor_methods.py and its kin, the
 re-exported builtin-named functions) must be visible to a type checker with its types; pytest
 runs it so that the typed code is also right."""
 
@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import micrograd_plus as mg
-from micrograd_plus import tensor_methods
+from micrograd_plus import sampling, sorting, tensor_algebra, tensor_methods
 
 
 def test_torch_style_code_type_checks_and_runs() -> None:
@@ -35,11 +37,24 @@ def test_a_value_expression_type_checks_and_runs() -> None:
     assert a.grad == b.data * (1 - c.data**2) and b.grad == a.data * (1 - c.data**2)
 
 
-def test_tensor_declares_for_type_checkers_every_method_tensor_methods_attaches() -> None:
-    """tensors.py declares tensor_methods.METHODS, with their types, in an `if TYPE_CHECKING:`
-    block of Tensor (without importing tensor_methods: the import goes the other way); the
-    declarations must name every method, no arguments exactly where the method takes none, and
-    its return type."""
+def test_sorting_algebra_and_sampling_type_check_and_run() -> None:
+    scores = mg.tensor([[0.5, 2.0, -1.0], [3.0, 0.0, 1.0]], requires_grad=True)
+    values, indices = scores.sort(dim=1, descending=True)
+    best: mg.ValuesIndices = mg.topk(scores, 2)
+    order: np.ndarray = scores.argsort(0)
+    causal: mg.Tensor = mg.ones(3, 3).tril()
+    mixed: mg.Tensor = mg.einsum("ij,jk->ik", scores, causal) + scores.roll(1, 1).lerp(scores, 0.5)
+    (values.sum() + best.values.sum() + mixed.sum()).backward()
+    draws: np.ndarray = mg.multinomial(scores.detach().abs(), 2, seed=0)
+    assert indices.tolist() == [[1, 0, 2], [0, 2, 1]] and best.indices.tolist() == [[1, 0], [0, 2]]
+    assert order.shape == (2, 3) and draws.shape == (2, 2) and scores.grad is not None
+
+
+def test_tensor_declares_for_type_checkers_every_method_the_method_modules_attach() -> None:
+    """tensors.py declares the METHODS of tensor_methods, sorting, tensor_algebra and sampling,
+    with their types, in an `if TYPE_CHECKING:` block of Tensor (without importing them: the
+    import goes the other way); the declarations must name every method, no arguments exactly
+    where the method takes none, and its return type."""
     source = Path(mg.tensors.__file__).read_text(encoding="utf-8")
     tensor_class = next(
         n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "Tensor"
@@ -53,7 +68,11 @@ def test_tensor_declares_for_type_checkers_every_method_tensor_methods_attaches(
         if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
     }
     expected = {}
-    for name, method in tensor_methods.METHODS.items():
+    attached: dict[str, Callable[..., Any]] = {}
+    for module in (tensor_methods, sorting, tensor_algebra, sampling):
+        assert not attached.keys() & module.METHODS.keys()  # (no module hides another's method)
+        attached |= module.METHODS
+    for name, method in attached.items():
         signature = inspect.signature(method)
         arguments = "[]" if len(signature.parameters) == 1 else "..."
         expected[name] = f"Callable[{arguments}, {signature.return_annotation}]"
