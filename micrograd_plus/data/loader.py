@@ -2,9 +2,10 @@
 training script, `for xb, yb in DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)`.
 
 The order is drawn from the loader's own numpy Generator (`seed=`, `generator=`) or else from the
-package's stream at each epoch (as PyTorch's, from `manual_seed`), never numpy's global state. A TensorDataset
-(or random_split's Subset of one) is cut by slicing each of its tensors at once; any other data set is read item by item and the items
-are stacked (`default_collate`), as torch's DataLoader does.
+package's stream at each epoch (as PyTorch's, from `manual_seed`), never numpy's global state. A
+TensorDataset (or random_split's Subset of one) is cut by slicing each of its tensors at once; any
+other data set is read item by item and the items are stacked (`default_collate`), as torch's
+DataLoader does.
 """
 
 from __future__ import annotations
