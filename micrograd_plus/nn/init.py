@@ -3,9 +3,10 @@
 
 Each function writes into the Tensor's own array without recording a graph (as PyTorch's run
 under `no_grad`), keeps its dtype and returns the same Tensor. A float numpy array, such as the
-`m.weight.data` of DCGAN's `weights_init`, is filled in place and returned as well. The random ones draw from
-`generator=` (a numpy Generator, where PyTorch takes a `torch.Generator`), from `seed=` (an int),
-or else from the package's stream, so `manual_seed` makes them repeatable, as in PyTorch.
+`m.weight.data` of DCGAN's `weights_init`, is filled in place and returned as well. The random
+ones draw from `generator=` (a numpy Generator, where PyTorch takes a `torch.Generator`), from
+`seed=` (an int), or else from the package's stream, so `manual_seed` makes them repeatable, as in
+PyTorch.
 
 The fans are PyTorch's: for a weight of shape (out, in, *kernel), fan_in = in * prod(kernel) and
 fan_out = out * prod(kernel); a Tensor with fewer than 2 dimensions has none.
@@ -183,9 +184,10 @@ def _uniform_by_density(
     rng: np.random.Generator, mean: float, std: float, low: float, high: float, size: int
 ) -> np.ndarray:
     """`size` uniform numbers on [low, high], each kept with probability density(x) / density(peak)
-    and drawn again if not. An interval in one tail is first cut where its mass beyond is below
-    exp(-40) of its mass (Mills: the tail beyond z + t is at most exp(-z t - t**2 / 2) of that beyond z),
-    which makes an infinite end finite and keeps a far end from wasting proposals."""
+    and drawn again if not. An interval in one tail, z std from the mean, is first cut t std further
+    on, where the mass beyond is below exp(-40) of its own (by Mills' ratio, the normal's tail
+    beyond z + t is at most exp(-z t - t**2 / 2) of that beyond z): an infinite end becomes finite,
+    and a far end wastes no proposals."""
     if low > mean:
         z = (low - mean) / std
         high = min(high, low + std * min(9.0, 40.0 / z))
