@@ -245,7 +245,7 @@ BAD_INPUTS = [
         "clip_grad_norm_",
         lambda: mp.clip_grad_norm_([t()], max_norm=math.nan),
         ValueError,
-        r"max_norm must be a finite number",
+        r"max_norm must be >= 0, got nan",
     ),
     # negative (and zero) sizes and out-of-range values
     ("MLP nin", lambda: MLP(-1, [2]), ValueError, r"nin must be a positive int, got -1"),

@@ -2,9 +2,10 @@
 training script, `for xb, yb in DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)`.
 
 The order is drawn from the loader's own numpy Generator (`seed=`, `generator=`) or else from the
-package's stream at each epoch (as PyTorch's, from `manual_seed`), never numpy's global state. A TensorDataset is
-cut by slicing each of its tensors at once; any other data set is read item by item and the items
-are stacked (`default_collate`), as torch's DataLoader does.
+package's stream at each epoch (as PyTorch's, from `manual_seed`), never numpy's global state. A
+TensorDataset (or random_split's Subset of one) is cut by slicing each of its tensors at once; any
+other data set is read item by item and the items are stacked (`default_collate`), as torch's
+DataLoader does.
 """
 
 from __future__ import annotations
@@ -147,15 +148,31 @@ class DataLoader:
                 item = self.dataset[int(i)]
                 yield item if self.collate_fn is None else self.collate_fn(item)
             return
-        sliced = type(self.dataset) is TensorDataset and self.collate_fn is None  # one slice per tensor
+        rows, positions = _tensor_rows(self.dataset) if self.collate_fn is None else (None, None)
         collate = default_collate if self.collate_fn is None else self.collate_fn
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             index = order[start : start + self.batch_size]
-            yield list(self.dataset[index]) if sliced else collate([self.dataset[int(i)] for i in index])
+            if rows is None:
+                yield collate([self.dataset[int(i)] for i in index])
+            else:  # one slice per tensor
+                yield list(rows[index if positions is None else positions[index]])
 
     def __repr__(self) -> str:
         return f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle})"
+
+
+def _tensor_rows(dataset: Any) -> tuple[TensorDataset | None, np.ndarray | None]:
+    """The TensorDataset a batch can be sliced from at once, and where the data set's samples are
+    in it (None: the same places): a TensorDataset itself, or a Subset of one, as random_split
+    makes. (None, None) for any other data set, read item by item."""
+    from .splits import Subset  # (splits imports this module)
+
+    if type(dataset) is TensorDataset:
+        return dataset, None
+    if type(dataset) is Subset and type(dataset.dataset) is TensorDataset:
+        return dataset.dataset, np.asarray(dataset.indices, dtype=np.intp)
+    return None, None
 
 
 def default_collate(items: list[Any]) -> Any:

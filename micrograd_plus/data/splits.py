@@ -38,7 +38,10 @@ class Subset(Dataset[Any]):
         return len(self.indices)
 
     def __repr__(self) -> str:
-        return f"Subset({len(self)} of {len(self.dataset)} samples)"
+        try:
+            return f"Subset({len(self)} of {len(self.dataset)} samples)"
+        except TypeError:  # a data set without __len__ (Dataset asks only for __getitem__)
+            return f"Subset({len(self)} samples of a {type(self.dataset).__name__})"
 
 
 def random_split(

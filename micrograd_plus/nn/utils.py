@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
-from ..tensors import Tensor, concat, quiet, real_number
+from ..tensors import Tensor, concat, quiet
+from .init import _nonnegative
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
@@ -31,19 +32,24 @@ def clip_grad_norm_(
 ) -> Tensor:
     """Scale all gradients together so that their joint norm is at most `max_norm`, as
     `torch.nn.utils.clip_grad_norm_`: the scale is max_norm / (total_norm + 1e-6), applied
-    only when below 1. Returns the total norm before clipping, a 0-d Tensor as in PyTorch
-    (`.item()` or `float()` gives the number; float32 when every gradient is float32). Tensors
-    whose grad is None are skipped; `norm_type` may be any p >= 1 or math.inf. A nan or inf norm
-    spreads to the gradients, as in PyTorch, unless `error_if_nonfinite=True` makes it an error."""
+    only when below 1 (`max_norm=math.inf` only measures the norm). Returns the total norm before
+    clipping, a 0-d Tensor as in PyTorch (`.item()` or `float()` gives the number), float32 when
+    every gradient is float32 or there is none, as PyTorch's. Tensors whose grad is None are
+    skipped; `norm_type` may be any p > 0 or math.inf. A nan or inf norm spreads to the gradients,
+    as in PyTorch, unless `error_if_nonfinite=True` makes it an error."""
     params = _nodes(parameters, "clip_grad_norm_")
-    max_norm = _nonnegative("max_norm", max_norm)
-    norm_type = float(norm_type)
-    if not (norm_type >= 1.0):
-        raise ValueError(f"norm_type must be >= 1 (or math.inf), got {norm_type}")
+    max_norm = _nonnegative(max_norm, "clip_grad_norm_(): max_norm")
+    norm_type = float(norm_type)  # "inf" too, as torch
+    if not norm_type > 0.0:
+        raise ValueError(
+            f"clip_grad_norm_(): norm_type must be > 0 or math.inf, got {norm_type} (torch's 0, negative "
+            "orders and -inf are not supported)"
+        )
     grads = [np.asarray(p.grad) for p in params if p.grad is not None]
-    if not grads or sum(g.size for g in grads) == 0:
-        return Tensor(0.0)
-    total = _total_norm([np.abs(g.astype(np.float64)).ravel() for g in grads], norm_type)
+    dtype = np.float32 if all(g.dtype == np.float32 for g in grads) else np.float64
+    if sum(g.size for g in grads) == 0:
+        return Tensor(0.0, dtype=dtype)
+    total = _total_norm([np.abs(g.astype(np.float64)).ravel() for g in grads], norm_type, dtype)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite ({total}), "
@@ -55,8 +61,7 @@ def clip_grad_norm_(
         for p in params:
             if p.grad is not None:
                 p.grad = _scaled(p.grad, scale) if isinstance(p.grad, np.ndarray) else float(p.grad * scale)
-    all_float32 = all(g.dtype == np.float32 for g in grads)
-    return Tensor(total, dtype=np.float32 if all_float32 else np.float64)
+    return Tensor(total, dtype=dtype)
 
 
 def clip_grad_value_(
@@ -65,7 +70,7 @@ def clip_grad_value_(
     """Clip every gradient element into [-clip_value, clip_value], as
     `torch.nn.utils.clip_grad_value_` (a nan stays nan). Returns None, as PyTorch's does."""
     params = _nodes(parameters, "clip_grad_value_")
-    clip_value = _nonnegative("clip_value", clip_value)
+    clip_value = _nonnegative(clip_value, "clip_grad_value_(): clip_value")
     for p in params:
         if p.grad is not None:
             clipped = np.clip(p.grad, -clip_value, clip_value)
@@ -129,21 +134,17 @@ def _tensors(parameters: Iterable[Tensor], who: str) -> list[Tensor]:
 
 
 @quiet  # huge gradients overflow to an inf norm, as in PyTorch: IEEE, without a RuntimeWarning
-def _total_norm(grads: list[np.ndarray], norm_type: float) -> float:
-    """The p-norm of the gradients' p-norms, which is the norm of them all joined, as PyTorch."""
+def _total_norm(grads: list[np.ndarray], norm_type: float, dtype: Any) -> float:
+    """The p-norm of the gradients' p-norms, which is the norm of them all joined, as PyTorch,
+    rounded to `dtype` (a float32 norm beyond float32's range is inf, as PyTorch's)."""
     if math.isinf(norm_type):
-        return float(np.max([g.max(initial=0.0) for g in grads]))  # (np.max: a nan wins)
-    per_param = [np.sum(g**norm_type) ** (1.0 / norm_type) for g in grads]
-    return float(np.sum(np.asarray(per_param) ** norm_type) ** (1.0 / norm_type))
+        total = np.max([g.max(initial=0.0) for g in grads])  # (np.max: a nan wins)
+    else:
+        per_param = [np.sum(g**norm_type) ** (1.0 / norm_type) for g in grads]
+        total = np.sum(np.asarray(per_param) ** norm_type) ** (1.0 / norm_type)
+    return float(np.asarray(total, dtype=dtype))
 
 
 @quiet  # an inf gradient times a scale of 0 is nan, quietly
 def _scaled(grad: np.ndarray, scale: float) -> np.ndarray:
     return grad * scale  # type: ignore[no-any-return]
-
-
-def _nonnegative(name: str, value: Any) -> float:
-    value = real_number(value, name)
-    if not (value >= 0.0) or math.isinf(value):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value

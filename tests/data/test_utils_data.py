@@ -94,6 +94,38 @@ def test_subset_reads_the_dataset_at_its_indices_as_torch() -> None:
     assert repr(ours) == "Subset(3 of 6 samples)"
 
 
+def test_a_subset_of_a_dataset_without_len_still_has_a_repr() -> None:
+    class Endless(Dataset):
+        def __getitem__(self, i: int) -> int:
+            return i
+
+    subset = Subset(Endless(), [3, 1])
+    assert repr(subset) == "Subset(2 samples of a Endless)" and subset[0] == 3 and len(subset) == 2
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_subset_of_a_tensor_dataset_is_batched_by_slicing_with_the_same_batches(
+    shuffle: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DataLoader over random_split's Subset of a TensorDataset slices each tensor once per
+    batch, as over the TensorDataset itself, and gives the batches of the item-by-item path."""
+    X, y = mg.randn(23, 3, dtype=mg.float32), np.arange(23) % 4
+    train, _ = random_split(TensorDataset(X, y), [0.7, 0.3], seed=0)
+    item_by_item = list(DataLoader(train, batch_size=5, shuffle=shuffle, seed=1, collate_fn=default_collate))
+    reads = []
+    read = TensorDataset.__getitem__
+    monkeypatch.setattr(TensorDataset, "__getitem__", lambda self, i: reads.append(i) or read(self, i))
+    sliced = list(DataLoader(train, batch_size=5, shuffle=shuffle, seed=1))
+    assert len(sliced) == len(item_by_item) == len(reads) == 4  # one read per batch
+    for (xs, ys), (xi, yi) in zip(sliced, item_by_item, strict=True):
+        assert (
+            isinstance(xs, mg.Tensor)
+            and xs.dtype == xi.dtype == mg.float32
+            and np.array_equal(xs.data, xi.data)
+        )
+        assert isinstance(ys, np.ndarray) and ys.dtype == yi.dtype and np.array_equal(ys, yi)
+
+
 # --- random_split ---------------------------------------------------------------------------------------
 
 
@@ -126,7 +158,11 @@ def test_random_split_repeats_under_manual_seed_seed_and_generator() -> None:
     assert split() == first and split() == second and first != second
     assert split(seed=1) == split(generator=np.random.default_rng(1)) == split(seed=1)
     assert split(seed=1) != split(seed=2)
-    assert split(generator=np.random.default_rng(1)) == split(seed=1)
+    generator = np.random.default_rng(1)  # a Generator given goes on with its own stream
+    assert split(generator=generator) == split(seed=1) and split(generator=generator) != split(seed=1)
+    mg.manual_seed(5)
+    split(seed=1), split(generator=generator)  # neither draws from the package's stream
+    assert split() == first
     with pytest.raises(ValueError, match="give seed or generator, not both"):
         split(seed=1, generator=np.random.default_rng(1))
 

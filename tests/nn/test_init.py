@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import close_to_torch, require_torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import micrograd_plus as mg
@@ -171,19 +171,32 @@ def test_xavier_bounds_and_spread_are_torchs(shape: tuple[int, ...]) -> None:
 
 
 def _truncated_moments(mean: float, std: float, a: float, b: float) -> tuple[float, float]:
-    """The mean and standard deviation of N(mean, std**2) truncated to [a, b]."""
+    """The mean and standard deviation of N(mean, std**2) truncated to [a, b]; the mass through
+    erfc in a tail, where a difference of CDFs would be 1 - 1."""
     alpha, beta = (a - mean) / std, (b - mean) / std
-    pdf = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-    cdf = lambda x: (1 + math.erf(x / math.sqrt(2))) / 2
-    mass = cdf(beta) - cdf(alpha)
+    pdf = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi) if math.isfinite(x) else 0.0
+    tail = lambda x: math.erfc(x / math.sqrt(2)) / 2  # P(X > x)
+    mass = tail(alpha) - tail(beta) if alpha > 0 else tail(-beta) - tail(-alpha)
+    x_pdf = lambda x: x * pdf(x) if math.isfinite(x) else 0.0
     shift = (pdf(alpha) - pdf(beta)) / mass
-    var = std**2 * (1 + (alpha * pdf(alpha) - beta * pdf(beta)) / mass - shift**2)
+    var = std**2 * (1 + (x_pdf(alpha) - x_pdf(beta)) / mass - shift**2)
     return mean + std * shift, math.sqrt(var)
 
 
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std from")
 @pytest.mark.parametrize(
     ("mean", "std", "a", "b"),
-    [(0.0, 1.0, -2.0, 2.0), (0.0, 0.02, -2.0, 2.0), (0.5, 2.0, -1.0, 3.0), (1.0, 1.0, 1.5, 4.0)],
+    [
+        (0.0, 1.0, -2.0, 2.0),
+        (0.0, 0.02, -2.0, 2.0),
+        (0.5, 2.0, -1.0, 3.0),
+        (1.0, 1.0, 1.5, 4.0),  # mass 0.31: normal numbers, those outside drawn again
+        (0.0, 1.0, 1.0, 4.0),  # mass 0.16: uniform numbers kept by density
+        (0.0, 1.0, 10.0, 12.0),  # a far tail, where the mass is below a double's resolution
+        (0.0, 1.0, -math.inf, -6.0),
+        (2.0, 0.5, 3.0, math.inf),
+        (0.0, 1.0, -0.1, 0.2),  # a narrow interval around the mean
+    ],
 )
 def test_trunc_normal_stays_within_a_and_b_with_the_truncated_moments(
     mean: float, std: float, a: float, b: float
@@ -192,6 +205,38 @@ def test_trunc_normal_stays_within_a_and_b_with_the_truncated_moments(
     t = init.trunc_normal_(mg.zeros(500, 400), mean=mean, std=std, a=a, b=b)
     assert t.data.min() >= a and t.data.max() <= b
     _stats(t, *_truncated_moments(mean, std, a, b))
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std from")
+def test_trunc_normal_samples_a_far_tail_instead_of_piling_at_its_end() -> None:
+    values = init.trunc_normal_(mg.zeros(2000), a=10.0, b=12.0, seed=0).data
+    assert values.min() >= 10.0 and values.max() <= 12.0
+    assert np.count_nonzero(values == 10.0) == 0 and len(np.unique(values)) == values.size
+    exact_mean, exact_std = _truncated_moments(0.0, 1.0, 10.0, 12.0)
+    assert abs(values.mean() - exact_mean) <= 6 * exact_std / math.sqrt(values.size)
+
+
+def test_trunc_normal_fills_a_transformer_sized_weight_in_one_go() -> None:
+    """768 x 3072 numbers (a GPT-2 MLP weight, std=0.02 as in ViT and GPT recipes), drawn as
+    arrays, not one by one."""
+    t = init.trunc_normal_(mg.zeros(768, 3072, dtype=mg.float32), std=0.02, seed=0)
+    assert t.dtype == mg.float32 and t.data.min() >= -2.0 and t.data.max() <= 2.0
+    _stats(t, 0.0, 0.02)
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std from")
+@given(
+    st.floats(-1e6, 1e6),
+    st.floats(1e-3, 1e3),
+    st.lists(st.floats(-1e6, 1e6) | st.sampled_from([-math.inf, math.inf]), min_size=2, max_size=2),
+)
+def test_trunc_normal_values_are_finite_and_within_a_and_b(
+    mean: float, std: float, ends: list[float]
+) -> None:
+    a, b = sorted(ends)
+    assume(not (a == b and math.isinf(a)))  # no finite number between (refused, tested below)
+    values = init.trunc_normal_(mg.zeros(64), mean, std, a, b, seed=0).data
+    assert np.all(np.isfinite(values)) and values.min() >= a and values.max() <= b
 
 
 def test_trunc_normal_warns_as_torch_when_the_mean_is_far_from_a_b() -> None:
@@ -283,6 +328,36 @@ def test_random_fills_repeat_under_manual_seed_seed_and_generator(
 # --- the idioms of a PyTorch script ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("fill", "kwargs"), ALL_FILLS, ids=lambda x: getattr(x, "__name__", ""))
+def test_a_float_array_is_filled_in_place_as_weight_data_in_torch(
+    fill: Callable[..., Any], kwargs: dict[str, Any]
+) -> None:
+    """`nn.init.normal_(m.weight.data, 0.0, 0.02)`, DCGAN's weights_init: `.data` is a numpy array
+    here, filled as the Tensor would be."""
+    weight = nn.Linear(6, 4, dtype=mg.float32).weight
+    array = weight.data
+    assert fill(array, **kwargs, **({"seed": 2} if (fill, kwargs) in RANDOM_FILLS else {})) is array
+    assert weight.data is array and array.dtype == np.float32
+    if (fill, kwargs) in RANDOM_FILLS:  # the same numbers as the Tensor gets
+        expected = fill(mg.zeros(4, 6, dtype=mg.float32), **kwargs, seed=2).data
+    else:
+        expected = fill(mg.full((4, 6), 7.0, dtype=mg.float32), **kwargs).data
+    assert np.array_equal(array, expected)
+
+
+def test_dcgan_weights_init_runs_as_written_for_torch() -> None:
+    def weights_init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(100, 200), nn.ReLU(), nn.Linear(200, 50)).apply(weights_init)
+    for layer in (model[0], model[2]):
+        _stats(layer.weight, 0.0, 0.02)
+        assert np.all(layer.bias.data == 0.0) and layer.weight.requires_grad
+
+
 def test_model_apply_init_weights_as_in_a_pytorch_script() -> None:
     def init_weights(m: nn.Module) -> None:
         if isinstance(m, nn.Linear):
@@ -322,8 +397,10 @@ def test_a_ported_reset_parameters_runs_as_written_for_torch() -> None:
 
 def test_bad_arguments_are_refused_with_what_was_wrong() -> None:
     t = mg.zeros(3, 4)
-    with pytest.raises(TypeError, match=r"uniform_\(\) fills a Tensor .* got ndarray"):
-        init.uniform_(np.zeros((3, 4)))
+    with pytest.raises(TypeError, match=r"uniform_\(\) fills a Tensor .* got a numpy array of int64"):
+        init.uniform_(np.zeros((3, 4), dtype=np.int64))
+    with pytest.raises(TypeError, match=r"normal_\(\) fills a Tensor .* got list"):
+        init.normal_([0.0, 0.0])
     with pytest.raises(ValueError, match="a and b must be finite with a <= b.*a=1.0, b=0.0"):
         init.uniform_(t, 1.0, 0.0)
     with pytest.raises(ValueError, match="a and b must be finite"):
@@ -332,6 +409,12 @@ def test_bad_arguments_are_refused_with_what_was_wrong() -> None:
         init.normal_(t, std=-1.0)
     with pytest.raises(ValueError, match="needs std > 0 and a <= b"):
         init.trunc_normal_(t, a=1.0, b=-1.0)
+    with pytest.raises(ValueError, match="needs std > 0 and a <= b .*a=inf, b=inf"):
+        init.trunc_normal_(t, a=math.inf, b=math.inf)
+    with pytest.raises(ValueError, match=r"trunc_normal_\(\): std must be a finite number, got inf"):
+        init.trunc_normal_(t, std=math.inf)  # (torch gives uniform numbers on [a, b])
+    with pytest.raises(ValueError, match=r"trunc_normal_\(\): mean must be a finite number, got nan"):
+        init.trunc_normal_(t, mean=math.nan)
     with pytest.raises(
         ValueError, match=r"Mode 'fan_avg' not supported, please use one of \['fan_in', 'fan_out'\]"
     ):

@@ -50,8 +50,8 @@ def test_the_old_names_are_the_same_function() -> None:
 
 @given(
     gradients,
-    st.floats(0.0, 20.0),
-    st.sampled_from([1.0, 2.0, 3.0, 1.5, math.inf]),
+    st.floats(0.0, 20.0) | st.just(math.inf),  # inf: the norm measured, nothing clipped
+    st.sampled_from([1.0, 2.0, 3.0, 1.5, math.inf, 0.5, 0.25]),
     st.sampled_from([None, True, False]),
 )
 def test_clip_grad_norm_returns_torchs_total_norm_as_a_0d_tensor(
@@ -67,6 +67,16 @@ def test_clip_grad_norm_returns_torchs_total_norm_as_a_0d_tensor(
         assert close_to_torch(p.grad, tp.grad.numpy())
 
 
+def test_an_infinite_max_norm_measures_the_norm_without_clipping_as_torch() -> None:
+    """`clip_grad_norm_(params, math.inf)`: a common way to log the gradients' norm."""
+    torch = require_torch()
+    ours, theirs = _pairs([[3.0, 4.0], [12.0]], torch)
+    total, ref = clip_grad_norm_(ours, math.inf), torch.nn.utils.clip_grad_norm_(theirs, math.inf)
+    assert total.item() == ref.item() == 13.0
+    assert [list(p.grad) for p in ours] == [tp.grad.tolist() for tp in theirs] == [[3.0, 4.0], [12.0]]
+    assert clip_grad_value_(ours, math.inf) is None and list(ours[0].grad) == [3.0, 4.0]
+
+
 def test_clip_grad_norm_of_float32_gradients_is_float32_as_torch() -> None:
     torch = require_torch()
     p = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
@@ -78,16 +88,44 @@ def test_clip_grad_norm_of_float32_gradients_is_float32_as_torch() -> None:
     assert p.grad.dtype == np.float32 and np.allclose(p.grad, tp.grad.numpy(), rtol=1e-6)
 
 
-def test_clip_grad_norm_without_gradients_is_zero_as_torch() -> None:
+def test_clip_grad_norm_without_gradients_is_zero_of_torchs_dtype() -> None:
+    """Without gradients torch answers in its default dtype, float32 unless a script changes it."""
     torch = require_torch()
     p = Tensor([1.0], requires_grad=True)
-    assert (
-        float(clip_grad_norm_([p], 1.0)) == float(torch.nn.utils.clip_grad_norm_([torch.ones(1)], 1.0)) == 0.0
-    )
-    assert float(clip_grad_norm_([], 1.0)) == float(torch.nn.utils.clip_grad_norm_([], 1.0)) == 0.0
+    torch.set_default_dtype(torch.float32)
+    try:
+        refs = [torch.nn.utils.clip_grad_norm_([torch.ones(1)], 1.0), torch.nn.utils.clip_grad_norm_([], 1.0)]
+    finally:
+        torch.set_default_dtype(torch.float64)
+    for total, ref in zip([clip_grad_norm_([p], 1.0), clip_grad_norm_([], 1.0)], refs):
+        assert float(total) == float(ref) == 0.0 and ref.dtype == torch.float32 and total.dtype == mg.float32
+    for dtype, torch_dtype in [(mg.float32, torch.float32), (mg.float64, torch.float64)]:
+        q = Tensor(np.zeros(0, dtype=dtype), requires_grad=True)
+        q.grad = np.zeros(0, dtype=dtype)
+        tq = torch.zeros(0, dtype=torch_dtype, requires_grad=True)
+        tq.grad = torch.zeros(0, dtype=torch_dtype)
+        total, ref = clip_grad_norm_([q], 1.0), torch.nn.utils.clip_grad_norm_([tq], 1.0)
+        assert float(total) == float(ref) == 0.0 and ref.dtype == torch_dtype and total.dtype == dtype
     ours, theirs = _pairs([[], [3.0, 4.0]], torch)  # a parameter without elements counts as 0
     assert float(clip_grad_norm_(ours, 1.0)) == float(torch.nn.utils.clip_grad_norm_(theirs, 1.0)) == 5.0
     assert float(clip_grad_norm_(ours[:1], 1.0, math.inf)) == 0.0
+
+
+def test_a_float32_norm_beyond_float32s_range_is_inf_and_refused_as_torchs() -> None:
+    """The norm of [3e38, 3e38] (4.2e38) is inf in float32: error_if_nonfinite refuses it, and
+    without it the gradients are scaled by 1 / inf, to 0, as PyTorch's."""
+    torch = require_torch()
+    p = Tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
+    tp = torch.zeros(2, dtype=torch.float32, requires_grad=True)
+    p.grad, tp.grad = np.full(2, 3e38, dtype=np.float32), torch.full((2,), 3e38, dtype=torch.float32)
+    with pytest.raises(RuntimeError, match="is non-finite, so it cannot be clipped"):
+        torch.nn.utils.clip_grad_norm_([tp], 1.0, error_if_nonfinite=True)
+    with pytest.raises(RuntimeError, match=r"The total norm of order 2.0 .* is non-finite \(inf\)"):
+        clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    assert np.all(p.grad == np.float32(3e38))  # refused before any change
+    total, ref = clip_grad_norm_([p], 1.0), torch.nn.utils.clip_grad_norm_([tp], 1.0)
+    assert total.dtype == mg.float32 and total.item() == ref.item() == math.inf
+    assert np.array_equal(p.grad, tp.grad.numpy()) and np.all(p.grad == 0.0)  # scaled by 1 / inf
 
 
 @pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
@@ -119,7 +157,7 @@ def test_clip_grad_norm_of_values_clips_their_float_gradients() -> None:
 # --- clip_grad_value_ -------------------------------------------------------------------------------------
 
 
-@given(gradients, st.floats(0.0, 12.0))
+@given(gradients, st.floats(0.0, 12.0) | st.just(math.inf))
 def test_clip_grad_value_equals_torch(grads: list[list[float]], clip_value: float) -> None:
     torch = require_torch()
     ours, theirs = _pairs(grads, torch)
@@ -148,7 +186,7 @@ def test_clip_grad_value_refuses_a_negative_or_nan_clip_value() -> None:
     p = Tensor([1.0], requires_grad=True)
     p.grad = np.array([3.0])
     for bad in [-1.0, math.nan]:
-        with pytest.raises(ValueError, match="clip_value must be a finite number >= 0"):
+        with pytest.raises(ValueError, match=r"clip_grad_value_\(\): clip_value must be >= 0, got"):
             clip_grad_value_(p, bad)
     with pytest.raises(TypeError, match=r"clip_grad_value_\(\): parameter 0 is a ndarray"):
         clip_grad_value_([np.zeros(2)], 1.0)
