@@ -146,8 +146,10 @@ class Module:
         what each layer computes (`activations[name] = output`); what the hook returns, unless
         None, replaces the output, and the next hook gets it. `args` are the inputs forward was
         given (after the pre-hooks); with `with_kwargs=True` it is `hook(module, args, kwargs,
-        output)`. `always_call=True` runs it even when forward (or a hook) raises, with output
-        None, before the error goes on. Order and handle as `register_forward_pre_hook`."""
+        output)`. `always_call=True` runs it even when forward or a hook raises, before the error
+        goes on: with output None if a pre-hook or forward raised, with forward's output (as the
+        hooks before it left it) if a later forward hook did. Order and handle as
+        `register_forward_pre_hook`."""
         return forward_hooks.register(self, (hook, with_kwargs, always_call), pre=False, prepend=prepend)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
