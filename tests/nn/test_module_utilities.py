@@ -292,24 +292,79 @@ def test_add_module_registers_a_child_as_in_torch(method):
     assert ours.head.weight.shape == (5, 4)
 
 
-BAD = [
-    ("x", 3),  # not a module
-    (3, "module"),  # not a str
-    ("forward", "module"),  # a method's name
-    ("stat", "module"),  # a buffer's name
-    ("a.b", "module"),
-    ("", "module"),
+BAD = [  # (name, module, our message where it is not PyTorch's)
+    ("x", 3, None),  # not a module
+    ("forward", "module", None),  # a method's name
+    ("stat", "module", None),  # a buffer's name
+    (3, "module", "module name must be str, got int: 3"),  # (the checker of every sub-module name)
+    ("a.b", "module", "module name must be non-empty and without '.'"),
+    ("", "module", "module name must be non-empty and without '.'"),
 ]
 
 
-@pytest.mark.parametrize(("name", "module"), BAD)
-def test_add_module_refuses_what_torch_refuses_with_its_error(name, module):
+@pytest.mark.parametrize(("name", "module", "message"), BAD)
+def test_add_module_refuses_what_torch_refuses_with_its_error(name, module, message):
     torch = require_torch()
     ours, theirs = twin_nets()
     mine = Linear(1, 1, seed=0) if module == "module" else module
     theirs_module = torch.nn.Linear(1, 1) if module == "module" else module
-    assert error_of(lambda: ours.add_module(name, mine)) == error_of(
-        lambda: theirs.add_module(name, theirs_module)
+    kind, text = error_of(lambda: ours.add_module(name, mine))
+    their_kind, their_text = error_of(lambda: theirs.add_module(name, theirs_module))
+    assert kind is their_kind
+    assert text.startswith(message) if message else text == their_text
+
+
+class WithNoneBuffer(Module):
+    def __init__(self):
+        self.register_buffer("stat", None)
+
+
+def test_add_module_refuses_a_name_that_holds_none_unless_it_is_a_sub_modules_place_as_in_torch():
+    """A None bias or buffer is not a place for a sub-module (PyTorch: "already exists"); a
+    sub-module's place left empty, by `add_module(name, None)` or by setting the sub-module to
+    None, is, and `del` ends it."""
+    torch = require_torch()
+
+    def outcomes(bias_free: Any, none_buffer: Any, net: Any, tanh: Any) -> list[Any]:
+        def attempt(call: Any) -> Any:
+            try:
+                call()
+            except KeyError as e:
+                return str(e).strip("'\"")
+            return "ok"
+
+        results = [
+            attempt(lambda: bias_free.add_module("bias", tanh())),
+            attempt(lambda: none_buffer.add_module("stat", tanh())),
+        ]
+        net.add_module("later", None)
+        results.append(attempt(lambda: net.add_module("later", tanh())))
+        net.fc = None
+        results.append(attempt(lambda: net.add_module("fc", tanh())))
+        del net.fc
+        net.fc = None  # a plain attribute now
+        results.append(attempt(lambda: net.add_module("fc", tanh())))
+        return results
+
+    class TorchWithNoneBuffer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("stat", None)
+
+    ours, theirs = twin_nets()
+    assert (
+        outcomes(Linear(2, 2, bias=False, seed=0), WithNoneBuffer(), ours, Tanh)
+        == outcomes(torch.nn.Linear(2, 2, bias=False), TorchWithNoneBuffer(), theirs, torch.nn.Tanh)
+        == [
+            "attribute 'bias' already exists",
+            "attribute 'stat' already exists",
+            "ok",
+            "ok",
+            "attribute 'fc' already exists",
+        ]
+    )
+    assert (
+        [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()] == ["body", "later"]
     )
 
 
