@@ -92,12 +92,12 @@ class Module:
             raise TypeError(f"{type(self).__name__}() takes no arguments, got {', '.join(given):.200}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
-        # PyTorch: still in parameters() and state_dict(). So the leaves that required grad when
-        # an attribute was assigned are remembered (see `_was_assigned_as_parameter`).
         if value is None and isinstance(vars(self).get(name), Module):
             # a sub-module's place emptied stays one, as in PyTorch's _modules: add_module may fill it
             vars(self).setdefault("_empty_children", set()).add(name)
+        # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
+        # PyTorch: still in parameters() and state_dict(). So the leaves that required grad when
+        # an attribute was assigned are remembered (see `_was_assigned_as_parameter`).
         leaves = _parameter_leaves(value)
         assigned = _ASSIGNED_PARAMETERS.get(self)
         if leaves:
