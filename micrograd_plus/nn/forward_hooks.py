@@ -18,12 +18,18 @@ from typing import Any
 from ..hooks import RemovableHandle
 
 ATTRIBUTE = "_forward_hooks"  # the module attribute that holds them (Module declares it None)
-ever_registered = False  # whether any module had a hook: until then Layer need not look (mlp.py)
+ever_registered = False  # whether a module ever had hooks here: until then Layer need not look (mlp.py)
 
 
 class ForwardHooks:
     """One module's hooks by handle id, in the order they run: the pre-hooks as
     (hook, with_kwargs), the forward hooks as (hook, with_kwargs, always_call)."""
+
+    def __new__(cls) -> ForwardHooks:
+        # Here, not in register(): unpickling or copying a hooked model makes one without it.
+        global ever_registered
+        ever_registered = True
+        return super().__new__(cls)
 
     def __init__(self) -> None:
         self.pre: OrderedDict[int, tuple[Callable[..., Any], bool]] = OrderedDict()
@@ -31,9 +37,11 @@ class ForwardHooks:
 
     def call(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """`module(*args, **kwargs)` with its hooks, as PyTorch's `Module._call_impl`: each hook
-        list is read once when its turn comes (a hook that removes or adds one changes the next
-        call), and if anything raises, the `always_call` forward hooks not yet run still run
-        (their own errors become warnings) before the error goes on."""
+        list is read when its turn comes, the pre-hooks before the first runs and the forward
+        hooks after forward returns (so a pre-hook, or forward, that adds or removes a forward
+        hook changes this call; a hook that adds or removes one of its own list, the next call).
+        If anything raises, the `always_call` forward hooks not yet run still run (their own
+        errors become warnings) before the error goes on."""
         result, called = None, set()
         try:
             for hook, with_kwargs in list(self.pre.values()):
@@ -50,20 +58,18 @@ class ForwardHooks:
                     if new is not None:
                         args = new if isinstance(new, tuple) else (new,)
             result = module.forward(*args, **kwargs)
-            for handle_id, (hook, with_kwargs, always_call) in list(self.post.items()):
+            for handle_id, (hook, with_kwargs, always_call) in _forward_hooks_now(module):
                 if always_call:
                     called.add(handle_id)
-                new = hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+                new = _run(hook, with_kwargs, module, args, kwargs, result)
                 if new is not None:
                     result = new
             return result
         except Exception:
-            for handle_id, (hook, with_kwargs, always_call) in list(self.post.items()):
+            for handle_id, (hook, with_kwargs, always_call) in _forward_hooks_now(module):
                 if always_call and handle_id not in called:
                     try:
-                        new = (
-                            hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
-                        )
+                        new = _run(hook, with_kwargs, module, args, kwargs, result)
                     except Exception as e:
                         warnings.warn(
                             "module forward hook with ``always_call=True`` raised an exception that was "
@@ -76,14 +82,26 @@ class ForwardHooks:
             raise
 
 
+def _forward_hooks_now(module: Any) -> list[tuple[int, tuple[Callable[..., Any], bool, bool]]]:
+    """The module's forward hooks as they are now: a hook may have removed the last one (its
+    `ForwardHooks` went away) and registered another (a new one came) since the call began."""
+    hooks = vars(module).get(ATTRIBUTE)
+    return [] if hooks is None else list(hooks.post.items())
+
+
+def _run(
+    hook: Callable[..., Any], with_kwargs: bool, module: Any, args: Any, kwargs: Any, result: Any
+) -> Any:
+    """One forward hook's call, in the form it was registered with."""
+    return hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+
+
 def register(module: Any, entry: tuple[Any, ...], pre: bool, prepend: bool) -> RemovableHandle:
     """Add `entry` (the hook, then its flags) to the module's pre-hooks or forward hooks, last, or
     first with `prepend`; the module gets its `ForwardHooks` with its first hook."""
     hook, kind = entry[0], "forward pre-hook" if pre else "forward hook"
     if not callable(hook):
         raise TypeError(f"a {kind} must be a function, got {type(hook).__name__}: {hook!r:.60}")
-    global ever_registered
-    ever_registered = True
     hooks = vars(module).get(ATTRIBUTE)
     if hooks is None:
         hooks = ForwardHooks()

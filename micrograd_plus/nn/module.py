@@ -92,6 +92,9 @@ class Module:
             raise TypeError(f"{type(self).__name__}() takes no arguments, got {', '.join(given):.200}")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if value is None and isinstance(vars(self).get(name), Module):
+            # a sub-module's place emptied stays one, as in PyTorch's _modules: add_module may fill it
+            vars(self).setdefault("_empty_children", set()).add(name)
         # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
         # PyTorch: still in parameters() and state_dict(). So the leaves that required grad when
         # an attribute was assigned are remembered (see `_was_assigned_as_parameter`).
@@ -107,6 +110,7 @@ class Module:
 
     def __delattr__(self, name: str) -> None:
         _ASSIGNED_PARAMETERS.get(self, {}).pop(name, None)
+        vars(self).get("_empty_children", set()).discard(name)
         object.__delattr__(self, name)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
@@ -146,8 +150,10 @@ class Module:
         what each layer computes (`activations[name] = output`); what the hook returns, unless
         None, replaces the output, and the next hook gets it. `args` are the inputs forward was
         given (after the pre-hooks); with `with_kwargs=True` it is `hook(module, args, kwargs,
-        output)`. `always_call=True` runs it even when forward (or a hook) raises, with output
-        None, before the error goes on. Order and handle as `register_forward_pre_hook`."""
+        output)`. `always_call=True` runs it even when forward or a hook raises, before the error
+        goes on: with output None if a pre-hook or forward raised, with forward's output (as the
+        hooks before it left it) if a later forward hook did. Order and handle as
+        `register_forward_pre_hook`."""
         return forward_hooks.register(self, (hook, with_kwargs, always_call), pre=False, prepend=prepend)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -218,18 +224,20 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """`self.<name> = module`, with PyTorch's checks: for a name made at run time
-        (`self.add_module(f"layer{i}", layer)`). A name that holds something other than a
-        sub-module (a method, a parameter) is refused, as PyTorch refuses it."""
+        (`self.add_module(f"layer{i}", layer)`). A name taken by anything but a sub-module (a
+        method, a parameter, a buffer, a None bias) is refused, as PyTorch refuses it; a
+        sub-module's name, or one left empty (`add_module(name, None)`, or a sub-module
+        attribute set to None), is filled."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        if not isinstance(name, str):
-            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
-        if hasattr(self, name) and not isinstance(getattr(self, name), (Module, type(None))):
-            raise KeyError(f"attribute '{name}' already exists")
-        if "." in name:
-            raise KeyError(f'module name can\'t contain ".", got: {name}')
-        if name == "":
-            raise KeyError('module name can\'t be empty string ""')
+        checked_child_name(name, "module name", error=KeyError)
+        if hasattr(self, name):
+            current = getattr(self, name)
+            empty_slot = current is None and name in vars(self).get("_empty_children", ())
+            if not (isinstance(current, Module) or empty_slot):
+                raise KeyError(f"attribute '{name}' already exists")
+        if module is None:
+            vars(self).setdefault("_empty_children", set()).add(name)
         setattr(self, name, module)
 
     def register_module(self, name: str, module: Module | None) -> None:
@@ -533,14 +541,15 @@ def _load_error_message(model: str, errors: list[str], names_differ: bool) -> st
     return f"Error(s) in loading state_dict for {model}:\n\t" + "\n\t".join(errors) + f"\n\t{hint}"
 
 
-def checked_child_name(name: Any, what: str) -> str:
-    """A sub-module's name given by the user (a ModuleDict key, a Sequential's OrderedDict key),
-    checked as PyTorch's `add_module` checks it: a non-empty str without a dot. `what` names
-    them in the error ("ModuleDict keys")."""
+def checked_child_name(name: Any, what: str, error: type[Exception] = ValueError) -> str:
+    """A sub-module's name given by the user (an `add_module` name, a ModuleDict key, a
+    Sequential's OrderedDict key), checked as PyTorch's `add_module` checks it: a non-empty str
+    without a dot. `what` names them in the error ("ModuleDict keys"); `error` is raised for an
+    empty or dotted one (PyTorch's `add_module` raises a KeyError)."""
     if not isinstance(name, str):
         raise TypeError(f"{what} must be str, got {type(name).__name__}: {name!r:.60}")
     if not name or "." in name:
-        raise ValueError(
+        raise error(
             f"{what} must be non-empty and without '.' (the dot joins the names in a parameter's "
             f"name, as 'fc1.weight'), got {name!r:.60}"
         )

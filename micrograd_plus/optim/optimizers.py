@@ -3,7 +3,8 @@
 One implementation each serves Value parameters (float data and grad) and Tensor
 parameters (array data, updated in place): the arithmetic below is written with
 operators that mean the same on both. A Tensor whose `.grad` is None is skipped, as in
-PyTorch. `lr` is a plain attribute, so a schedule just assigns to it.
+PyTorch, and so is a frozen Value (`requires_grad` False): a Value's grad is always a number,
+so that is its form of "no gradient" (see `_gradient`). `lr` is a plain attribute, so a schedule just assigns to it.
 
 Speed (issue 7): for arrays, SGD and Adam also have an in-place twin of that formula
 (`_update_array`) that performs the very same floating-point operations in the same order,
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node
+from ..engine import Node, Value
 from ..guards import mark_changed
 from ..modes import enable_grad
 from ..nn.module import Module, reset_gradients
@@ -175,6 +176,18 @@ def _parameter_list(params: Any, who: str) -> list[Any]:
                 "the Value or Tensor you made (with requires_grad), e.g. w rather than w * 2, as in PyTorch"
             )
     return params
+
+
+def _gradient(p: Node) -> Any:
+    """The gradient a step uses, or None for a parameter it leaves alone, as PyTorch's optimizers
+    leave out a parameter whose grad is None: a frozen parameter gets no gradient there. A
+    Tensor's grad is None or an array, as in PyTorch (a frozen Tensor with a grad left from
+    before is stepped with it, as there); a Value's grad is always a number, 0.0 when frozen,
+    so a Value that does not require grad is the one left out (else momentum, weight decay and
+    Adam's state would still move it)."""
+    if not p.requires_grad and isinstance(p, Value):
+        return None
+    return p.grad
 
 
 class Optimizer:
@@ -356,7 +369,7 @@ class Optimizer:
             self.__dict__.update(options)  # the group's options, as plain attributes (see `_Option`)
             try:
                 for p in group["params"]:
-                    grad = p.grad
+                    grad = _gradient(p)
                     if grad is None:
                         continue
                     if self.maximize:
@@ -1009,7 +1022,9 @@ class LBFGS(Optimizer):
     def _flat_grad(self) -> np.ndarray:
         return np.concatenate(
             [
-                np.zeros(np.size(p.data), np.result_type(p.data)) if p.grad is None else np.ravel(p.grad)
+                np.zeros(np.size(p.data), np.result_type(p.data))
+                if (grad := _gradient(p)) is None
+                else np.ravel(grad)
                 for p in self.params
             ]
         )

@@ -6,6 +6,7 @@ hooks keeps the plain call."""
 
 from __future__ import annotations
 
+import copy
 import gc
 import weakref
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 import micrograd_plus as mg
 from micrograd_plus import MLP, Linear, Module, Sequential, Tanh, Tensor, Value
+from micrograd_plus.nn import forward_hooks
 
 floats = st.floats(-3.0, 3.0, allow_nan=False, width=64)
 
@@ -230,6 +232,46 @@ def test_a_hook_that_removes_another_during_a_call_changes_the_next_call_only_as
     )
 
 
+@pytest.mark.parametrize("forward_raises", [False, True])
+def test_a_one_shot_pre_hook_that_arms_a_forward_hook_runs_it_in_the_same_call_as_in_torch(forward_raises):
+    """The pre-hook removes itself (the module's last hook, so its hooks go) and registers a forward
+    hook (so new ones come): the forward hooks are read after forward, or after its error, as
+    PyTorch reads them, so the new hook runs in this very call."""
+    torch = require_torch()
+
+    def run(model: Any, x: Any) -> list[Any]:
+        log: list[Any] = []
+        handles: dict[str, Any] = {}
+
+        def once(module: Any, args: Any) -> None:
+            handles["pre"].remove()
+            module.register_forward_hook(lambda m, a, out: log.append(out is None), always_call=True)
+            log.append("pre")
+
+        handles["pre"] = model.register_forward_pre_hook(once)
+        for _ in range(2):
+            try:
+                model(x)
+            except (RuntimeError, ValueError):  # (a shape error: PyTorch's kind, and ours)
+                log.append("raised")
+            log.append("|")
+        return log
+
+    if forward_raises:
+        ours, theirs = (
+            run(Linear(3, 2, seed=0), Tensor(np.ones(2))),
+            run(torch.nn.Linear(3, 2), torch.ones(2)),
+        )
+        expected = ["pre", True, "raised", "|", True, "raised", "|"]
+    else:
+        ours, theirs = (
+            run(Linear(2, 2, seed=0), Tensor(np.ones(2))),
+            run(torch.nn.Linear(2, 2), torch.ones(2)),
+        )
+        expected = ["pre", False, "|", False, "|"]
+    assert ours == theirs == expected
+
+
 def test_a_handle_removes_once_works_as_a_context_manager_and_keeps_no_model_alive():
     model = Linear(2, 2, seed=0)
     calls = []
@@ -300,6 +342,23 @@ def test_a_hooked_neuron_inside_a_layer_runs_its_hooks_and_changes_nothing_else(
         assert hooked(x).data == plain(x).data
         for p, q in zip(plain.parameters(), hooked.parameters()):
             assert p.grad == q.grad
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_a_copy_of_a_hooked_mlp_made_where_no_hook_was_registered_runs_its_neurons_hooks(engine, monkeypatch):
+    """Layer looks for its neurons' hooks only once some module had hooks: a hooked model
+    unpickled or copied in a fresh process (where none was registered) must count. The flag is
+    reset here, as in a fresh process, before the copy."""
+    x = [0.5, -1.25]
+    with using_engine(engine):
+        model = MLP(2, [3, 1], activation="tanh", seed=0)
+        plain = model(x).data
+        model.layers[0].neurons[1].register_forward_hook(lambda m, args, out: out * 0)
+        monkeypatch.setattr(forward_hooks, "ever_registered", False)
+        copied = copy.deepcopy(model)
+        assert forward_hooks.ever_registered
+        assert copied(x).data == model(x).data != plain
+        assert copied.layers[0](x)[1].data == 0.0
 
 
 def test_a_neuron_hook_that_returns_a_value_replaces_that_neurons_output():

@@ -107,6 +107,100 @@ def test_a_frozen_layer_of_an_mlp_gets_no_gradient_and_the_others_get_theirs(eng
         assert [p.grad for p in frozen.parameters()] == [p.grad for p in plain.parameters()]
 
 
+STEPS = {  # (optimizer, options, whether it steps once before the layer is frozen)
+    "SGD momentum": ("SGD", {"lr": 0.1, "momentum": 0.9}, True),
+    "Adam weight decay": ("Adam", {"lr": 0.1, "weight_decay": 0.1}, True),
+    "fresh SGD weight decay": ("SGD", {"lr": 0.1, "weight_decay": 0.1}, False),
+}
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_frozen_layer_of_an_mlp_is_not_moved_by_the_optimizer_as_in_torch(engine, step):
+    """A Value's grad is a number (0.0 when frozen), never None: the optimizer must still leave
+    a frozen Value alone, as PyTorch's leave a frozen parameter (grad None), else momentum,
+    weight decay or Adam's state would move it. The rest trains as PyTorch trains it."""
+    torch = require_torch()
+    name, options, step_first = STEPS[step]
+    with using_engine(engine):
+        mlp = MLP(2, [3, 3, 1], activation="tanh", seed=4)
+        theirs = torch.nn.Sequential(
+            torch.nn.Linear(2, 3),
+            torch.nn.Tanh(),
+            torch.nn.Linear(3, 3),
+            torch.nn.Tanh(),
+            torch.nn.Linear(3, 1),
+        )
+        theirs.load_state_dict({k: torch.tensor(v) for k, v in mlp.to_sequential().state_dict().items()})
+        ours_opt = getattr(mg.optim, name)(mlp.parameters(), **options)
+        their_opt = getattr(torch.optim, name)(theirs.parameters(), **options)
+        x = [0.5, -1.5]
+
+        def train_step() -> None:
+            ours_opt.zero_grad()
+            their_opt.zero_grad()
+            (mlp(x) ** 2).backward()
+            (theirs(torch.tensor([x])) ** 2).sum().backward()
+            ours_opt.step()
+            their_opt.step()
+
+        if step_first:
+            train_step()
+        mlp.layers[0].requires_grad_(False)
+        theirs[0].requires_grad_(False)
+        frozen = [p.data for p in mlp.layers[0].parameters()]
+        trained = [p.data for layer in mlp.layers[1:] for p in layer.parameters()]
+        train_step()
+        assert [p.data for p in mlp.layers[0].parameters()] == frozen
+        assert all(
+            p.data != d for p, d in zip((p for layer in mlp.layers[1:] for p in layer.parameters()), trained)
+        )
+        state = mlp.to_sequential().state_dict()
+        for key, value in theirs.state_dict().items():
+            assert close_to_torch(state[key], value.numpy()), key
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_lbfgs_takes_a_frozen_value_as_a_parameter_without_a_gradient(engine):
+    """LBFGS flattens the gradients with zeros where a parameter has none, as PyTorch's; a frozen
+    Value's gradient left from before it was frozen is not one, so it does not move."""
+    with using_engine(engine):
+        mlp = MLP(2, [3, 1], activation="tanh", seed=0)
+        x = [0.5, -1.5]
+
+        def closure() -> Any:  # (no zero_grad: the frozen layer keeps its gradient from before)
+            loss = mlp(x) ** 2
+            loss.backward()
+            return loss
+
+        closure()
+        mlp.layers[0].requires_grad_(False)
+        assert any(p.grad != 0.0 for p in mlp.layers[0].parameters())  # (so the test says something)
+        frozen = [p.data for p in mlp.layers[0].parameters()]
+        trained = [p.data for p in mlp.layers[1].parameters()]
+        mg.optim.LBFGS(mlp.parameters(), lr=0.1, max_iter=1).step(closure)
+        assert [p.data for p in mlp.layers[0].parameters()] == frozen
+        assert all(p.data != d for p, d in zip(mlp.layers[1].parameters(), trained))
+
+
+def test_a_frozen_tensor_with_a_gradient_from_before_is_stepped_with_it_as_in_torch():
+    """PyTorch's optimizers skip a parameter only when its grad is None, not when it is frozen:
+    a Tensor keeps that rule (only a Value, whose grad cannot be None, is skipped for being frozen)."""
+    torch = require_torch()
+    ours, theirs = twin_nets()
+    x = np.array([[0.5, -1.0, 2.0]])
+    ours(Tensor(x)).sum().backward()
+    theirs(torch.tensor(x)).sum().backward()
+    ours.fc.requires_grad_(False)
+    theirs.fc.requires_grad_(False)
+    before = ours.fc.weight.data.copy()
+    mg.SGD(ours.parameters(), lr=0.1, weight_decay=0.1).step()
+    torch.optim.SGD(theirs.parameters(), lr=0.1, weight_decay=0.1).step()
+    assert not np.array_equal(ours.fc.weight.data, before)
+    for (name, p), p_t in zip(ours.named_parameters(), theirs.parameters()):
+        assert close_to_torch(p.data, p_t.detach().numpy()), name
+
+
 # -- get_submodule, get_parameter ----------------------------------------------------------------
 
 FOUND = ["", "fc", "body", "body.0", "body.1"]
@@ -198,24 +292,79 @@ def test_add_module_registers_a_child_as_in_torch(method):
     assert ours.head.weight.shape == (5, 4)
 
 
-BAD = [
-    ("x", 3),  # not a module
-    (3, "module"),  # not a str
-    ("forward", "module"),  # a method's name
-    ("stat", "module"),  # a buffer's name
-    ("a.b", "module"),
-    ("", "module"),
+BAD = [  # (name, module, our message where it is not PyTorch's)
+    ("x", 3, None),  # not a module
+    ("forward", "module", None),  # a method's name
+    ("stat", "module", None),  # a buffer's name
+    (3, "module", "module name must be str, got int: 3"),  # (the checker of every sub-module name)
+    ("a.b", "module", "module name must be non-empty and without '.'"),
+    ("", "module", "module name must be non-empty and without '.'"),
 ]
 
 
-@pytest.mark.parametrize(("name", "module"), BAD)
-def test_add_module_refuses_what_torch_refuses_with_its_error(name, module):
+@pytest.mark.parametrize(("name", "module", "message"), BAD)
+def test_add_module_refuses_what_torch_refuses_with_its_error(name, module, message):
     torch = require_torch()
     ours, theirs = twin_nets()
     mine = Linear(1, 1, seed=0) if module == "module" else module
     theirs_module = torch.nn.Linear(1, 1) if module == "module" else module
-    assert error_of(lambda: ours.add_module(name, mine)) == error_of(
-        lambda: theirs.add_module(name, theirs_module)
+    kind, text = error_of(lambda: ours.add_module(name, mine))
+    their_kind, their_text = error_of(lambda: theirs.add_module(name, theirs_module))
+    assert kind is their_kind
+    assert text.startswith(message) if message else text == their_text
+
+
+class WithNoneBuffer(Module):
+    def __init__(self):
+        self.register_buffer("stat", None)
+
+
+def test_add_module_refuses_a_name_that_holds_none_unless_it_is_a_sub_modules_place_as_in_torch():
+    """A None bias or buffer is not a place for a sub-module (PyTorch: "already exists"); a
+    sub-module's place left empty, by `add_module(name, None)` or by setting the sub-module to
+    None, is, and `del` ends it."""
+    torch = require_torch()
+
+    def outcomes(bias_free: Any, none_buffer: Any, net: Any, tanh: Any) -> list[Any]:
+        def attempt(call: Any) -> Any:
+            try:
+                call()
+            except KeyError as e:
+                return str(e).strip("'\"")
+            return "ok"
+
+        results = [
+            attempt(lambda: bias_free.add_module("bias", tanh())),
+            attempt(lambda: none_buffer.add_module("stat", tanh())),
+        ]
+        net.add_module("later", None)
+        results.append(attempt(lambda: net.add_module("later", tanh())))
+        net.fc = None
+        results.append(attempt(lambda: net.add_module("fc", tanh())))
+        del net.fc
+        net.fc = None  # a plain attribute now
+        results.append(attempt(lambda: net.add_module("fc", tanh())))
+        return results
+
+    class TorchWithNoneBuffer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("stat", None)
+
+    ours, theirs = twin_nets()
+    assert (
+        outcomes(Linear(2, 2, bias=False, seed=0), WithNoneBuffer(), ours, Tanh)
+        == outcomes(torch.nn.Linear(2, 2, bias=False), TorchWithNoneBuffer(), theirs, torch.nn.Tanh)
+        == [
+            "attribute 'bias' already exists",
+            "attribute 'stat' already exists",
+            "ok",
+            "ok",
+            "attribute 'fc' already exists",
+        ]
+    )
+    assert (
+        [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()] == ["body", "later"]
     )
 
 
