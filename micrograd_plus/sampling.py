@@ -29,6 +29,10 @@ def _weights(self: Tensor) -> np.ndarray:
             f"multinomial(): takes a vector of weights (1-D) or a matrix of them, a row per draw "
             f"(2-D), got shape {self.shape}"
         )
+    if self.shape[-1] == 0:
+        raise ValueError(
+            f"multinomial(): no categories to draw from: the last dim of shape {self.shape} has size 0"
+        )
     rows = self.data.reshape(-1, self.shape[-1])
     bad = ~np.isfinite(rows) | (rows < 0)
     if bad.any():

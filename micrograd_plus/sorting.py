@@ -54,12 +54,13 @@ def _sorted(self: Tensor, dim: Any, descending: bool, count: Any, who: str) -> V
     return ValuesIndices(values, order)
 
 
-def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
+def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = False) -> ValuesIndices:
     """The values sorted along `dim` (going up, or down with `descending`) and the indices they
     came from, as `torch.sort`: `values, indices = x.sort()`. Ties keep their order (stable,
     with or without `stable`), nan counts as the largest; the gradient of a value goes to the
     element at its index."""
-    true_or_false(stable, "sort(): stable")  # (always stable: a stable order is an order)
+    if stable is not None:  # (always stable: a stable order is an order; None as torch's)
+        true_or_false(stable, "sort(): stable")
     return _sorted(self, dim, true_or_false(descending, "sort(): descending"), None, "sort")
 
 

@@ -186,7 +186,7 @@ def _spelled_out(equation: Any, shapes: Sequence[Shape]) -> tuple[list[str], str
         before + (spare[broadcast - (len(shape) - len(before) - len(after)) :] if dots else "") + after
         for (before, dots, after), shape in zip(terms, shapes)
     ]
-    sizes = _sizes(inputs, shapes, said)
+    sizes = _sizes(inputs, shapes, said, spare)
     if arrow:
         before, dots, after = _ellipsis_split(right, said)
         output = before + (spare if dots else "") + after
@@ -216,9 +216,10 @@ def _ellipsis_split(term: str, said: str) -> tuple[str, str, str]:
     return before, dots, after
 
 
-def _sizes(inputs: list[str], shapes: Sequence[Shape], said: str) -> dict[str, int]:
+def _sizes(inputs: list[str], shapes: Sequence[Shape], said: str, spare: str) -> dict[str, int]:
     """Each subscript's size: equal where it repeats in one operand, and equal or 1 (broadcast)
-    across operands, as PyTorch's."""
+    across operands, as PyTorch's. (`spare`: the letters given to the dims of `...`, which an
+    error names as those dims, not as letters the user never wrote.)"""
     sizes: dict[str, int] = {}
     for j, (subscripts, shape) in enumerate(zip(inputs, shapes)):
         own: dict[str, int] = {}
@@ -231,8 +232,11 @@ def _sizes(inputs: list[str], shapes: Sequence[Shape], said: str) -> dict[str, i
         for c, n in own.items():
             seen = sizes.setdefault(c, n)
             if seen != n and 1 not in (seen, n):
+                what = f"subscript {c!r}"
+                if c in spare:
+                    what = f"'...' (its dim {len(spare) - spare.index(c)} counted from the right)"
                 raise ValueError(
-                    f"{said}: subscript {c!r} has size {n} in operand {j} (shape {shape}) but {seen} in "
+                    f"{said}: {what} has size {n} in operand {j} (shape {shape}) but {seen} in "
                     "an operand before it; sizes must match or be 1 (broadcast)"
                 )
             sizes[c] = max(seen, n)

@@ -198,6 +198,11 @@ def test_einsum_spells_the_common_operations() -> None:
             [(2,), (3,)],
             r"subscript 'i' has size 3 in operand 1 \(shape \(3,\)\) but 2 in an operand before",
         ),
+        (
+            "...i,...i",
+            [(2, 3, 4), (5, 3, 4)],
+            r"einsum\('...i,...i'\): '...' \(its dim 2 counted from the right\) has size 5 in operand 1",
+        ),
         ("ij->ii", [(3, 3)], r"output subscript 'i' appears more than once"),
         ("ij->k", [(3, 3)], r"output subscript 'k' does not appear in any operand's subscripts"),
         ("i1", [(3, 3)], r"einsum\('i1'\): '1' at index 1 is not a subscript; subscripts are letters"),

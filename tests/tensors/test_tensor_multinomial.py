@@ -160,6 +160,14 @@ def test_makemores_sampling_loop_runs_as_ported() -> None:
             r"cannot draw 3 samples without replacement .* give replacement=True, or num_samples <= 2",
         ),
         ([1.0, 1.0], (0,), {}, ValueError, r"num_samples must be a positive int, got 0"),
+        (
+            np.zeros(0),
+            (1, True),
+            {},
+            ValueError,
+            r"no categories to draw from: the last dim of shape \(0,\) has size 0",
+        ),
+        (np.zeros((2, 0)), (1, True), {}, ValueError, r"the last dim of shape \(2, 0\) has size 0"),
         ([1.0, 1.0], (1.0,), {}, ValueError, r"num_samples must be a positive int, got 1.0"),
         (
             [1.0, 1.0],

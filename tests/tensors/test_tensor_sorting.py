@@ -210,7 +210,12 @@ def test_the_functions_are_the_methods_as_torchs(name: str, args: tuple, kwargs:
             TypeError,
             r"sort\(\): descending must be True or False, got str",
         ),
-        (lambda t: t.sort(stable=None), TypeError, r"sort\(\): stable must be True or False, got NoneType"),
+        (lambda t: t.sort(stable=1), TypeError, r"sort\(\): stable must be True or False, got int"),
+        (
+            lambda t: t.argsort(stable=None),
+            TypeError,
+            r"argsort\(\): stable must be True or False, got NoneType",
+        ),
         (lambda t: t.topk(1, largest=1), TypeError, r"topk\(\): largest must be True or False, got int"),
         (lambda t: mg.sort([1.0, 2.0]), TypeError, r"sort\(\) takes a Tensor \(as torch.sort\), got list"),
     ],
@@ -218,3 +223,11 @@ def test_the_functions_are_the_methods_as_torchs(name: str, args: tuple, kwargs:
 def test_bad_arguments_say_what_is_wrong(call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         call(Tensor(np.ones((2, 3))))
+
+
+def test_sort_takes_stable_none_as_torchs_sort() -> None:
+    torch = require_torch()
+    x = np.array([2.0, 1.0, 2.0, 0.5])
+    ours, theirs = Tensor(x).sort(stable=None), torch.tensor(x).sort(stable=None)
+    assert np.array_equal(ours.values.data, theirs.values.numpy())
+    assert np.array_equal(ours.indices, theirs.indices.numpy())
