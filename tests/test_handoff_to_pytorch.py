@@ -303,7 +303,9 @@ def test_a_language_model_with_tied_weights_goes_to_torch_and_back_under_torchs_
     assert len(model.parameters()) == len(list(theirs.parameters()))
     _train_a_little(model)
     path = tmp_path / "tied.safetensors"
-    save(model, path)  # each name its own copy: safetensors takes it (torch's save_file refuses shared tensors)
+    save(
+        model, path
+    )  # each name its own copy: safetensors takes it (torch's save_file refuses shared tensors)
     theirs.load_state_dict(load_file(str(path)), strict=True)
     assert theirs.head.weight is theirs.tokens.weight
     x, _ = _token_batch(7)

@@ -103,6 +103,9 @@ def test_a_parameter_held_twice_is_in_the_state_dict_under_each_name(make: Calla
     first = names[0]  # the names of the first one's other holders are missing without them
     partial = {first: theirs.state_dict()[first].numpy()}
     mine = ours.load_state_dict(partial, strict=False)
-    assert mine.missing_keys == theirs.load_state_dict({first: torch.tensor(partial[first])}, strict=False).missing_keys
+    assert (
+        mine.missing_keys
+        == theirs.load_state_dict({first: torch.tensor(partial[first])}, strict=False).missing_keys
+    )
     with pytest.raises(RuntimeError, match="Missing key"):
         ours.load_state_dict(partial)

@@ -34,7 +34,9 @@ def pad_cases(draw: st.DrawFn) -> dict:
         }
         high = {"constant": 3, "reflect": size - 1, "replicate": 3, "circular": size}[mode]
         before = draw(st.integers(low[mode], high))
-        after = draw(st.integers(low[mode] if mode == "constant" else max(low[mode], -size - before + 1), high))
+        after = draw(
+            st.integers(low[mode] if mode == "constant" else max(low[mode], -size - before + 1), high)
+        )
         pad += [before, after]
     return {
         "mode": mode,
@@ -138,7 +140,12 @@ def test_float32_stays_float32(mode: str) -> None:
         (((2, 3), (1,)), {}, ValueError, r"pairs \(before, after\), got 1 numbers"),
         (((2, 3), (1, 1, 1, 1, 1, 1)), {}, ValueError, r"3 pairs of widths for an input of shape \(2, 3\)"),
         (((2, 3), (-2, -2)), {}, ValueError, r"widths \(-2, -2\) would crop axis 1 of size 3 below nothing"),
-        (((5,), (2, -6)), {}, ValueError, r"widths \(2, -6\) crop 6 from axis 0 of size 5, more than it holds"),
+        (
+            ((5,), (2, -6)),
+            {},
+            ValueError,
+            r"widths \(2, -6\) crop 6 from axis 0 of size 5, more than it holds",
+        ),
         (((2, 5), (-7, 3)), {}, ValueError, r"crop 7 from axis 1 of size 5"),
         (((2, 3), (1.5, 1)), {}, TypeError, "pad must be a tuple of ints"),
         (((2, 3), 1), {}, TypeError, "pad must be a tuple of ints"),

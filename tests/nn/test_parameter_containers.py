@@ -179,7 +179,9 @@ def test_dict_methods_as_torchs() -> None:
     modules = mg.nn.ModuleDict({"l": mg.nn.Linear(1, 1)})
     modules.clear()
     assert len(modules) == 0 and modules.parameters() == []
-    with pytest.raises(TypeError, match=r"ParameterDict\['z'\] must be a Tensor .*wrap it: mg.tensor\(array\)"):
+    with pytest.raises(
+        TypeError, match=r"ParameterDict\['z'\] must be a Tensor .*wrap it: mg.tensor\(array\)"
+    ):
         ours.setdefault("z", 1.0)
 
 
