@@ -916,12 +916,12 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
     """`input` padded as `torch.nn.functional.pad`: `pad` holds (before, after) pairs from the
     last axis backwards, (left, right, top, bottom, ...); a negative width crops. mode
-    "constant" fills with `value` (0 when None; a crop of more than an axis holds is refused, as
-    torch refuses it); the others take no value but 0 (torch's default); "reflect" mirrors the input at its edges
-    (without repeating the edge), "replicate" repeats the edge, "circular" wraps around, each for
-    the last 1, 2 or 3 axes of an input with one or two axes more, as in PyTorch. Gradients flow
-    back to the elements the output holds (the non-constant modes pick them with an index, so an
-    element copied twice gets both)."""
+    "constant" fills with `value` (0 when None; a crop of more than an axis holds is refused,
+    as torch refuses it); the others take no value but 0 (torch's default): "reflect" mirrors
+    the input at its edges (without repeating the edge), "replicate" repeats the edge,
+    "circular" wraps around, each for the last 1, 2 or 3 axes of an input with one or two axes
+    more, as in PyTorch. Gradients flow back to the elements the output holds (the non-constant
+    modes pick them with an index, so an element copied twice gets both)."""
     x = _tensor(input)
     widths = _pad_widths(pad, x.shape)
     if mode == "constant":
