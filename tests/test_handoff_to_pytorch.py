@@ -196,8 +196,9 @@ def test_to_sequential_copies_the_weights_and_names_each_activation() -> None:
 # --- a small language model: token and position embeddings, a LayerNorm'd residual block -------
 
 
-def tiny_language_model(nn: ModuleType, tensor: Any, arange: Any) -> Any:
-    """The same model in either library (`nn`, and its `tensor` and `arange`)."""
+def tiny_language_model(nn: ModuleType, tensor: Any, arange: Any, tied: bool = False) -> Any:
+    """The same model in either library (`nn`, and its `tensor` and `arange`); `tied`: the head
+    reads out with the token table itself (weight tying, `head.weight = tokens.weight`)."""
 
     class TinyLM(nn.Module):
         def __init__(self, vocab: int = 7, dim: int = 6, context: int = 5) -> None:
@@ -209,6 +210,8 @@ def tiny_language_model(nn: ModuleType, tensor: Any, arange: Any) -> Any:
             self.gains = nn.ParameterList([tensor(np.ones(dim)), tensor(np.ones(dim))])
             self.final = nn.LayerNorm(dim, bias=False)
             self.head = nn.Linear(dim, vocab)
+            if tied:
+                self.head.weight = self.tokens.weight
 
         def forward(self, idx: Any) -> Any:
             x = self.tokens(idx) + self.positions(arange(idx.shape[1]))
@@ -216,6 +219,18 @@ def tiny_language_model(nn: ModuleType, tensor: Any, arange: Any) -> Any:
             return self.head(self.final(x) * self.gains[1])
 
     return TinyLM()
+
+
+def _train_a_little(model: Any) -> None:
+    import micrograd_plus as mg
+
+    optimizer = mg.AdamW(model.parameters(), lr=0.05)
+    for step in range(4):
+        x, y = _token_batch(step)
+        loss = cross_entropy(model(x).reshape(-1, 7), y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
 
 
 def _token_batch(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -230,14 +245,7 @@ def test_a_language_model_trained_here_loads_into_torch_and_gives_the_same_outpu
     import micrograd_plus as mg
 
     model = tiny_language_model(mg.nn, mg.tensor, np.arange)
-    optimizer = mg.AdamW(model.parameters(), lr=0.05)
-    for step in range(4):
-        x, y = _token_batch(step)
-        logits = model(x)
-        loss = cross_entropy(logits.reshape(-1, 7), y.reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    _train_a_little(model)
     path = tmp_path / "lm.safetensors"
     save(model, path)
 
@@ -275,3 +283,39 @@ def test_a_torch_language_model_loads_here_and_gives_the_same_outputs_and_gradie
     for (name, p), (_, q) in zip(model.named_parameters(), theirs.named_parameters()):
         assert _close(p.grad, q.grad.numpy()), name
     assert not model.tokens.weight.grad[0].any()  # the padding token's row
+
+
+def test_a_language_model_with_tied_weights_goes_to_torch_and_back_under_torchs_names(tmp_path) -> None:
+    """As PyTorch's, the state dict lists a tied weight under each of its names (so that the names
+    are the untied model's), while parameters() has it once (so that it is stepped once)."""
+    torch = require_torch()
+    from safetensors.torch import load_file
+
+    import micrograd_plus as mg
+
+    model = tiny_language_model(mg.nn, mg.tensor, np.arange, tied=True)
+    theirs = tiny_language_model(torch.nn, torch.tensor, torch.arange, tied=True)
+    assert model.head.weight is model.tokens.weight
+    assert list(model.state_dict()) == list(theirs.state_dict())
+    assert "head.weight" in model.state_dict()
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert "head.weight" not in dict(model.named_parameters())
+    assert len(model.parameters()) == len(list(theirs.parameters()))
+    _train_a_little(model)
+    path = tmp_path / "tied.safetensors"
+    save(
+        model, path
+    )  # each name its own copy: safetensors takes it (torch's save_file refuses shared tensors)
+    theirs.load_state_dict(load_file(str(path)), strict=True)
+    assert theirs.head.weight is theirs.tokens.weight
+    x, _ = _token_batch(7)
+    with torch.no_grad():
+        expected = theirs(torch.tensor(x)).numpy()
+    assert _close(model(x).data, expected)
+
+    back = tiny_language_model(mg.nn, mg.tensor, np.arange, tied=True)
+    back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()}, strict=True)
+    assert back.head.weight is back.tokens.weight and _close(back(x).data, expected)
+    again = tiny_language_model(mg.nn, mg.tensor, np.arange, tied=True)
+    load(again, path)  # mg.save, then mg.load: strict, both names
+    assert again.head.weight is again.tokens.weight and _close(again(x).data, expected)

@@ -135,6 +135,32 @@ def test_a_parameter_named_like_a_numpy_keyword_round_trips(tmp_path):
     assert (fresh.file.data, fresh.allow_pickle.data) == (1.5, -2.5)
 
 
+@pytest.mark.parametrize("suffix", [".safetensors", ".npz"])
+def test_tied_weights_round_trip_under_each_name(tmp_path, suffix):
+    """A weight held twice is in the state dict under both names (as PyTorch's); the file keeps
+    both, where torch's safetensors save_file refuses tensors that share memory."""
+
+    class Tied(Module):
+        def __init__(self):
+            self.emb = Linear(3, 4, seed=0)
+            self.out = Linear(3, 4, seed=2)
+            self.out.weight = self.emb.weight  # the same parameter
+
+    model = Tied()
+    path = tmp_path / f"tied{suffix}"
+    save(model, path)
+    assert list(load(path)) == ["emb.weight", "emb.bias", "out.weight", "out.bias"]
+    fresh = Tied()
+    fresh.emb.weight.data[:] = 0.0
+    load(fresh, path)
+    assert fresh.out.weight is fresh.emb.weight and np.array_equal(
+        fresh.emb.weight.data, model.emb.weight.data
+    )
+    shared = np.arange(3.0)  # one array under two names in a state dict given as it is
+    save({"a": shared, "b": shared}, path)
+    assert all(np.array_equal(v, shared) for v in load(path).values()) and list(load(path)) == ["a", "b"]
+
+
 def test_saved_file_permissions_follow_the_umask_like_open(tmp_path):
     save(MLP(1, [1], seed=0), tmp_path / "model.npz")
     (tmp_path / "reference").write_bytes(b"")

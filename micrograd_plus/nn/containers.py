@@ -38,7 +38,10 @@ def _parameter(value: Any, where: str) -> Tensor:
     is; any other Tensor becomes a parameter sharing its numbers, `Parameter(t)` (a frozen one
     too: freeze it once it is in the container)."""
     if not isinstance(value, Tensor):
-        raise TypeError(f"{where} must be a Tensor (a parameter), got {type(value).__name__}: {value!r:.60}")
+        raise TypeError(
+            f"{where} must be a Tensor (a parameter), got {type(value).__name__}: {value!r:.60}; "
+            "wrap it: mg.tensor(array)"
+        )
     return value if value.is_leaf and value.requires_grad else Parameter(value)
 
 
@@ -89,6 +92,16 @@ class _List(Module):
 
     def __setitem__(self, index: int, item: Any) -> None:
         self._items[index] = self._checked(item, f"{type(self).__name__} item {index}")
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove an item (or a slice of them), as PyTorch's ModuleList: the rest are renumbered."""
+        del self._items[index]
+
+    def pop(self, index: int | slice) -> Any:
+        """Remove and return the item at `index` (a slice: a container of those), as PyTorch's ModuleList."""
+        item = self[index]
+        del self[index]
+        return item
 
     def __len__(self) -> int:
         return len(self._items)
@@ -152,6 +165,9 @@ class _Dict(Module):
 
     def pop(self, key: str) -> Any:
         return self._items.pop(key)
+
+    def clear(self) -> None:
+        self._items.clear()
 
     def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
         pairs = items.items() if isinstance(items, (Mapping, _Dict)) else items
@@ -266,6 +282,28 @@ class ParameterDict(_Dict):
         return any(member is p for p in self._items.values()) or super()._was_assigned_as_parameter(
             name, member
         )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def setdefault(self, key: str, default: Tensor) -> Tensor:
+        """The item at `key`, after putting `default` there when there is none (as a dict's;
+        PyTorch's would store None there, a Tensor is needed here)."""
+        if key not in self._items:
+            self[key] = default
+        return self._items[key]
+
+    def popitem(self) -> tuple[str, Tensor]:
+        """Remove and return the last (key, parameter) added, as a dict's."""
+        return self._items.popitem()
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same parameters in the same order (not copies of them)."""
+        return ParameterDict(OrderedDict(self._items))
+
+    def fromkeys(self, keys: Iterable[str], default: Tensor) -> ParameterDict:
+        """A new ParameterDict with `default` made a parameter under each key, as PyTorch's."""
+        return ParameterDict(OrderedDict((key, default) for key in keys))
 
     def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
         """Add or replace items, as PyTorch's: a plain dict's go in sorted by key (an

@@ -916,18 +916,19 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
     """`input` padded as `torch.nn.functional.pad`: `pad` holds (before, after) pairs from the
     last axis backwards, (left, right, top, bottom, ...); a negative width crops. mode
-    "constant" fills with `value` (0 when None); "reflect" mirrors the input at its edges
-    (without repeating the edge), "replicate" repeats the edge, "circular" wraps around, each for
-    the last 1, 2 or 3 axes of an input with one or two axes more, as in PyTorch. Gradients flow
-    back to the elements the output holds (the non-constant modes pick them with an index, so an
-    element copied twice gets both)."""
+    "constant" fills with `value` (0 when None; a crop of more than an axis holds is refused,
+    as torch refuses it); the others take no value but 0 (torch's default): "reflect" mirrors
+    the input at its edges (without repeating the edge), "replicate" repeats the edge,
+    "circular" wraps around, each for the last 1, 2 or 3 axes of an input with one or two axes
+    more, as in PyTorch. Gradients flow back to the elements the output holds (the non-constant
+    modes pick them with an index, so an element copied twice gets both)."""
     x = _tensor(input)
     widths = _pad_widths(pad, x.shape)
     if mode == "constant":
         return _constant_pad(x, widths, 0.0 if value is None else real_number(value, "pad(): value"))
     if mode not in PAD_MODES:
         raise ValueError(f"pad(): mode must be one of {', '.join(map(repr, PAD_MODES))}, got {mode!r:.60}")
-    if value is not None:
+    if value is not None and real_number(value, "pad(): value") != 0:  # 0 is the default: torch takes it
         raise ValueError(f'pad(): mode {mode!r} takes no value (only mode="constant" fills with one)')
     padded = len(pad) // 2
     if x.ndim not in (padded + 1, padded + 2):
@@ -939,7 +940,7 @@ def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None
         if before or after:
             positions = _pad_positions(mode, x.shape[axis], before, after, axis)
             x = x[(slice(None),) * axis + (positions,)]
-    return x
+    return x if x is not input else x.clone()  # a new node and array with nothing to pad, as torch
 
 
 def _pad_widths(pad: Any, shape: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -969,6 +970,13 @@ def _pad_widths(pad: Any, shape: tuple[int, ...]) -> list[tuple[int, int]]:
 def _constant_pad(x: Tensor, widths: list[tuple[int, int]], value: float) -> Tensor:
     """Crop (negative widths) by slicing, then one node that adds `value` around; its gradient is
     the slice of g where the input sits."""
+    for axis, ((before, after), size) in enumerate(zip(widths, x.shape)):
+        cropped = -min(before, 0) - min(after, 0)
+        if cropped > size:  # torch refuses it too, even when the other side grows enough
+            raise ValueError(
+                f"pad(): widths ({before}, {after}) crop {cropped} from axis {axis} of size {size}, "
+                f"more than it holds; crop at most {size} in all"
+            )
     crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))
     if any(b < 0 or a < 0 for b, a in widths):
         x = x[crop]

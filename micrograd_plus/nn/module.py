@@ -97,19 +97,16 @@ class Module:
             vars(self).setdefault("_empty_children", set()).add(name)
         # A parameter stays one when it is frozen later (`p.requires_grad = False`), as in
         # PyTorch: still in parameters() and state_dict(). So the leaves that required grad when
-        # an attribute was assigned are remembered (see `_was_assigned_as_parameter`).
+        # an attribute was assigned are remembered in the module itself (see `_ASSIGNED`).
         leaves = _parameter_leaves(value)
-        assigned = _ASSIGNED_PARAMETERS.get(self)
-        if leaves:
-            if assigned is None:
-                assigned = _ASSIGNED_PARAMETERS[self] = {}
-            assigned[name] = {id(leaf): weakref.ref(leaf) for leaf in leaves}
-        elif assigned is not None:
-            assigned.pop(name, None)
+        record = vars(self).get(_ASSIGNED)
+        if leaves or (record is not None and name in record):
+            _remember_leaves(self, name, leaves)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        _ASSIGNED_PARAMETERS.get(self, {}).pop(name, None)
+        if name in vars(self).get(_ASSIGNED, ()):
+            _remember_leaves(self, name, [])
         vars(self).get("_empty_children", set()).discard(name)
         object.__delattr__(self, name)
 
@@ -117,9 +114,7 @@ class Module:
         """Whether a node member (named as `_members` names it) is a leaf that required grad
         when its attribute was assigned: a frozen parameter, still a parameter. (Callers test
         `member.requires_grad` first, inline: parameters() does it for every parameter of every step.)"""
-        leaves = _ASSIGNED_PARAMETERS.get(self, {}).get(name.partition(".")[0], {})
-        remembered = leaves.get(id(member))
-        return remembered is not None and remembered() is member
+        return member in vars(self).get(_ASSIGNED, {}).get(name.partition(".")[0], ())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         hooks = self._forward_hooks
@@ -442,12 +437,15 @@ class Module:
     def _state_entries(self) -> Iterator[tuple[str, Any]]:
         """(dotted name, entry) in PyTorch's state_dict order: each module's own parameters,
         then its buffers, then its sub-modules' entries. An entry is a parameter node, or a
-        buffer as (module, attribute name). Parameters keep the names `named_parameters` gives."""
-        first_names = {id(p): name for name, p in self.named_parameters()}
-        for module_name, module in self.named_modules():
+        buffer as (module, attribute name). As in PyTorch, what is held twice (tied weights,
+        `head.weight = emb.weight`; a layer used twice) is listed under each of its names, where
+        `named_parameters` lists it once: the names match the PyTorch model's, shared or not."""
+        for module_name, module in self._all_modules(""):
             dot = f"{module_name}." if module_name else ""
             for name, member in module._members():
-                if isinstance(member, Node) and first_names.get(id(member)) == dot + name:
+                if isinstance(member, Node) and (
+                    member.requires_grad or module._was_assigned_as_parameter(name, member)
+                ):
                     yield dot + name, member
             for name in vars(module).get("_buffer_names", ()):
                 if getattr(module, name) is not None:
@@ -612,12 +610,19 @@ def _parameter_leaves(value: Any) -> list[Node]:
     return [x for x in items if isinstance(x, Node) and x.requires_grad and x._op is None]
 
 
-# Module -> attribute -> {id: weak reference} of the leaves that required grad when it was
-# assigned. Kept outside the instances: parameters(), which each training step asks for, walks
-# a module's attributes, and an entry there would be one more to look at.
-_ASSIGNED_PARAMETERS: weakref.WeakKeyDictionary[Module, dict[str, dict[int, weakref.ref[Node]]]] = (
-    weakref.WeakKeyDictionary()
-)
+# The attribute of a module that holds {attribute name: set of the leaves that required grad when
+# it was assigned}: a set of the nodes themselves (hashed by identity), so that `copy.deepcopy`
+# gives the copy the copies of the same leaves (its frozen parameters stay parameters, as in PyTorch).
+_ASSIGNED = "_assigned_parameters"
+
+
+def _remember_leaves(module: Module, name: str, leaves: list[Node]) -> None:
+    """Note `leaves` as what attribute `name` held when assigned (none: forget it). The record is
+    replaced, not changed, so a `copy.copy` of the module, which shares it, keeps its own."""
+    record = {key: held for key, held in vars(module).get(_ASSIGNED, {}).items() if key != name}
+    if leaves:
+        record[name] = set(leaves)
+    object.__setattr__(module, _ASSIGNED, record)
 
 
 def _first_of_each(named: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

@@ -27,14 +27,16 @@ def pad_cases(draw: st.DrawFn) -> dict:
     pad: list[int] = []
     for size in reversed(shape[-padded:]):  # torch's order: the last axis first
         low = {
-            "constant": -size // 2,
+            "constant": -size - 2,  # cropping more than the axis holds too: refused, as torch refuses it
             "reflect": -(size - 1),
             "replicate": -(size - 1),
             "circular": -(size - 1),
         }
         high = {"constant": 3, "reflect": size - 1, "replicate": 3, "circular": size}[mode]
         before = draw(st.integers(low[mode], high))
-        after = draw(st.integers(max(low[mode], -size - before + 1), high))
+        after = draw(
+            st.integers(low[mode] if mode == "constant" else max(low[mode], -size - before + 1), high)
+        )
         pad += [before, after]
     return {
         "mode": mode,
@@ -67,7 +69,13 @@ def test_pad_matches_torch(each_engine: str, case: dict) -> None:
         with pytest.raises(ValueError, match="what is left after cropping"):
             F.pad(mine, case["pad"], **options)
         return
-    out, tout = F.pad(mine, case["pad"], **options), torch.nn.functional.pad(ref, case["pad"], **options)
+    try:
+        tout = torch.nn.functional.pad(ref, case["pad"], **options)
+    except RuntimeError:  # a crop of more than an axis holds
+        with pytest.raises(ValueError, match="crop"):
+            F.pad(mine, case["pad"], **options)
+        return
+    out = F.pad(mine, case["pad"], **options)
     assert out.shape == tuple(tout.shape)
     assert np.array_equal(out.data, tout.detach().numpy())  # copies and fills: exactly
     g = rng.normal(size=out.shape)
@@ -132,10 +140,18 @@ def test_float32_stays_float32(mode: str) -> None:
         (((2, 3), (1,)), {}, ValueError, r"pairs \(before, after\), got 1 numbers"),
         (((2, 3), (1, 1, 1, 1, 1, 1)), {}, ValueError, r"3 pairs of widths for an input of shape \(2, 3\)"),
         (((2, 3), (-2, -2)), {}, ValueError, r"widths \(-2, -2\) would crop axis 1 of size 3 below nothing"),
+        (
+            ((5,), (2, -6)),
+            {},
+            ValueError,
+            r"widths \(2, -6\) crop 6 from axis 0 of size 5, more than it holds",
+        ),
+        (((2, 5), (-7, 3)), {}, ValueError, r"crop 7 from axis 1 of size 5"),
         (((2, 3), (1.5, 1)), {}, TypeError, "pad must be a tuple of ints"),
         (((2, 3), 1), {}, TypeError, "pad must be a tuple of ints"),
         (((2, 3), (1, 1)), {"mode": "wrap"}, ValueError, "mode must be one of 'constant', 'reflect'"),
         (((1, 2, 3), (1, 1)), {"mode": "reflect", "value": 2.0}, ValueError, "'reflect' takes no value"),
+        (((1, 2, 3), (1, 1)), {"mode": "circular", "value": -1}, ValueError, "'circular' takes no value"),
         (((3,), (1, 1)), {"mode": "reflect"}, ValueError, r"the last 1, 2 or 3 axes .* shape \(3,\)"),
         (((2, 3), (1, 1, 1, 1)), {"mode": "replicate"}, ValueError, "last 1, 2 or 3 axes"),
         (
@@ -155,3 +171,22 @@ def test_bad_widths_and_modes_are_refused_as_torch_refuses_them(args, kwargs, er
         F.pad(Tensor(np.zeros(shape)), pad, **kwargs)
     with pytest.raises((RuntimeError, NotImplementedError, TypeError, ValueError)):
         torch.nn.functional.pad(torch.zeros(shape), pad, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_value_0_is_taken_by_every_mode_as_torch_takes_it(mode: str) -> None:
+    torch = require_torch()
+    x = np.arange(6.0).reshape(1, 2, 3)
+    for value in (0, 0.0):
+        out = F.pad(Tensor(x), (2, 1), mode, value)
+        assert np.array_equal(out.data, torch.nn.functional.pad(torch.tensor(x), (2, 1), mode, value).numpy())
+        assert np.array_equal(out.data, F.pad(Tensor(x), (2, 1), mode).data)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_nothing_to_pad_still_gives_a_new_node_and_array(mode: str) -> None:
+    x = Tensor(np.arange(6.0).reshape(1, 2, 3), requires_grad=True)
+    out = F.pad(x, (0, 0), mode)
+    assert out is not x and not out.is_leaf and not np.shares_memory(out.data, x.data)
+    (out * np.arange(3.0)).sum().backward()
+    assert x.grad.tolist() == [[[0, 1, 2], [0, 1, 2]]]

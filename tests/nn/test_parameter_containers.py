@@ -113,7 +113,8 @@ def test_the_list_behaves_as_a_list() -> None:
     assert params[0].shape == (5,) and params[-1].shape == (3,)
     assert list(params.state_dict()) == ["0", "1", "2", "3"]
     with pytest.raises(
-        TypeError, match=r"ParameterList item 4 must be a Tensor \(a parameter\), got ndarray"
+        TypeError,
+        match=r"ParameterList item 4 must be a Tensor \(a parameter\), got ndarray: .*; wrap it: mg.tensor\(array\)",
     ):
         params.append(np.zeros(2))
     with pytest.raises(TypeError, match="an iterable of Tensors, got a single Tensor; use append"):
@@ -151,3 +152,94 @@ def test_float32_parameters_print_as_torchs() -> None:
     assert list(ours_dict) == list(theirs_dict) == ["v", "w"]  # a plain dict's keys sorted, as PyTorch's
     in_order = ParameterDict(OrderedDict([("w", Tensor(np.zeros(2))), ("v", Tensor(np.zeros(1)))]))
     assert list(in_order) == ["w", "v"]
+
+
+def test_dict_methods_as_torchs() -> None:
+    torch = require_torch()
+    ours = ParameterDict({"a": Tensor(np.ones(1)), "b": Tensor(np.zeros(2))})
+    theirs = torch.nn.ParameterDict({"a": torch.ones(1), "b": torch.zeros(2)})
+    assert ours.get("a") is ours["a"] and ours.get("zz") is None is theirs.get("zz")
+    assert ours.get("zz", ours["b"]) is ours["b"]
+    made = ours.setdefault("c", Tensor(np.full(3, 2.0)))
+    theirs.setdefault("c", torch.full((3,), 2.0))
+    assert made is ours["c"] and made.requires_grad and ours.setdefault("c", Tensor(np.ones(1))) is made
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a", "b", "c"]
+    copied = ours.copy()
+    assert isinstance(copied, ParameterDict) and list(copied) == ["a", "b", "c"]
+    assert all(copied[k] is ours[k] for k in ours)  # the same parameters, as torch's copy()
+    key, value = ours.popitem()
+    their_key, _ = theirs.popitem()
+    assert key == their_key == "c" and value is made and list(ours) == list(theirs) == ["a", "b"]
+    fresh = ours.fromkeys(["x", "y"], Tensor(np.ones(2)))
+    their_fresh = theirs.fromkeys(["x", "y"], torch.ones(2))
+    assert list(fresh.state_dict()) == list(their_fresh.state_dict()) and fresh["x"].requires_grad
+    ours.clear()
+    theirs.clear()
+    assert len(ours) == len(theirs) == 0 and ours.state_dict() == {} and repr(ours) == repr(theirs)
+    modules = mg.nn.ModuleDict({"l": mg.nn.Linear(1, 1)})
+    modules.clear()
+    assert len(modules) == 0 and modules.parameters() == []
+    with pytest.raises(
+        TypeError, match=r"ParameterDict\['z'\] must be a Tensor .*wrap it: mg.tensor\(array\)"
+    ):
+        ours.setdefault("z", 1.0)
+
+
+def test_del_and_pop_on_list_containers_renumber_as_torchs() -> None:
+    torch = require_torch()
+
+    def layers(nn: Any) -> Any:
+        return nn.ModuleList([nn.Linear(i + 1, 1) for i in range(5)])
+
+    ours, theirs = layers(mg.nn), layers(torch.nn)
+    for index in (1, -1, slice(0, 1)):
+        del ours[index]
+        del theirs[index]
+        assert [m.in_features for m in ours] == [m.in_features for m in theirs]
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours.pop(0).in_features == theirs.pop(0).in_features == 3 and len(ours) == len(theirs) == 1
+    popped = ours.pop(slice(0, 1))
+    assert isinstance(popped, mg.nn.ModuleList) and len(popped) == 1 and len(ours) == 0
+    params = ParameterList([Tensor(np.zeros(i + 1)) for i in range(3)])
+    params[2].requires_grad = False
+    del params[0]  # (PyTorch's ParameterList has no __delitem__; the list here has)
+    assert [p.shape for p in params] == [(2,), (3,)] and list(params.state_dict()) == ["0", "1"]
+    assert len(params.parameters()) == 2  # the frozen one, renumbered, is still a parameter
+    with pytest.raises(IndexError):
+        del params[5]
+
+
+def test_a_model_holding_them_freezes_names_and_hooks_as_torchs() -> None:
+    torch = require_torch()
+    ours, theirs = model(mg.nn, mg.tensor), model(torch.nn, torch.tensor)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.requires_grad_(False)
+    theirs.requires_grad_(False)
+    assert not any(p.requires_grad for p in ours.parameters())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    for name in ("scales.0", "scales.1", "gates.in", "gates.out"):
+        holder, key = name.split(".")
+        assert ours.get_parameter(name) is dict(ours.get_submodule(holder).named_parameters())[key]
+        assert ours.get_parameter(name).shape == tuple(theirs.get_parameter(name).shape)
+    for missing in ("scales.2", "gates.zz"):
+        with pytest.raises(AttributeError, match=f"has no attribute `{missing.split('.')[1]}`"):
+            ours.get_parameter(missing)
+        with pytest.raises(AttributeError):
+            theirs.get_parameter(missing)
+    ours.scales.requires_grad_(True)
+    theirs.scales.requires_grad_(True)
+    seen: dict[str, Any] = {}
+    ours.register_forward_hook(lambda module, args, output: seen.setdefault("ours", output) * 2.0)
+    theirs.register_forward_hook(lambda module, args, output: seen.setdefault("theirs", output) * 2.0)
+    x = np.random.default_rng(3).normal(size=(4, 3))
+    out, ref = ours(Tensor(x)), theirs(torch.tensor(x))
+    assert np.allclose(out.data, 2 * seen["ours"].data, rtol=0, atol=0)
+    assert np.allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    out.sum().backward()
+    ref.sum().backward()
+    for name, p in ours.named_parameters():
+        q = theirs.get_parameter(name)
+        assert (p.grad is None) == (q.grad is None), name
+        if q.grad is not None:
+            assert np.allclose(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12), name
