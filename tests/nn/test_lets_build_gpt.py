@@ -145,8 +145,7 @@ def language_model(torch: ModuleType, model: Any, encode: Any, decode: Any, get_
     logits, loss = model(xb, yb)
     print(logits.shape, loss)
     loss.backward()
-    grads = {name: p.grad for name, p in model.named_parameters()}
-    assert grads.keys() == dict(model.named_parameters()).keys()
+    grads = arrays({name: p.grad for name, p in model.named_parameters()})  # copies, before the steps
 
     F = torch.nn.functional
     idx = torch.tensor([encode(CONTEXT)], dtype=long_of(torch))
@@ -176,7 +175,7 @@ def language_model(torch: ModuleType, model: Any, encode: Any, decode: Any, get_
     return {
         "logits": logits.detach().numpy(),
         "loss": loss.item(),
-        "grads": arrays(grads),
+        "grads": grads,
         "probs": np.stack([p.detach().numpy() for p in probs]),
         "losses": losses,
         "weights": arrays(model.state_dict()),
@@ -508,10 +507,8 @@ def gpt(torch: ModuleType, start: dict[str, np.ndarray] | None = None, dropout: 
     result = {"start": start, "estimate_loss": {split: loss.item() for split, loss in losses.items()}}
     if dropout:  # only the evaluation: in training mode, Dropout draws from each library's random numbers
         xb, yb = get_batch("val", 0)
-        trained, evaluated = m(xb)[0], m.eval()(xb)[0]
-        assert not close_to_torch(
-            trained.detach().numpy(), evaluated.detach().numpy()
-        )  # Dropout acts in train
+        trained, evaluated = m(xb)[0].detach().numpy(), m.eval()(xb)[0].detach().numpy()
+        assert not close_to_torch(trained, evaluated)  # Dropout acts in training mode
         return result
     return {**result, "n_params": n_params, **language_model(torch, m, encode, decode, get_batch)}
 
