@@ -16,7 +16,9 @@ logits, the losses, every parameter's gradient and the weights after the AdamW s
 the tolerance of `close_to_torch`. The batches are given (the lecture draws their offsets with
 `torch.randint`), and so are the trick section's inputs. Sampling (`torch.multinomial`) draws from
 each library's own random numbers: `generate` is checked for its shapes and its tokens, and the
-probabilities it samples from are compared along a given text.
+probabilities it samples from are compared along a given text. The last section goes a step past the
+lecture: nanoGPT's top-k sampling (`topk`, `sort`), an Embedding as `F.one_hot(idx) @ weight`, and
+the attention scores written with `einsum`.
 
 What does not port line for line: `dtype=torch.long` (there are no integer Tensors here: token
 ids are float64 whole numbers, which `nn.Embedding` and `F.cross_entropy` read as PyTorch reads
@@ -226,11 +228,21 @@ def bigram(torch: ModuleType, start: dict[str, np.ndarray] | None = None) -> dic
     m = BigramLanguageModel(vocab_size)
     start = same_start(torch, m, start)
     xb, yb = get_batch("train", 0)
+    contexts, targets = [], []
+    for b in range(batch_size):  # batch dimension
+        for t in range(block_size):  # time dimension
+            context = xb[b, : t + 1]
+            target = yb[b, t]
+            print(f"when input is {context.tolist()} the target: {target}")
+            contexts += context.tolist()
+            targets.append(target.item())
+
     logits, loss = m(xb, yb)
     assert tuple(logits.shape) == (batch_size * block_size, vocab_size)  # the (B*T, C) view
     logits, loss = m(xb)
     assert tuple(logits.shape) == (batch_size, block_size, vocab_size) and loss is None
-    return {"start": start, **language_model(torch, m, encode, decode, get_batch)}
+    examples = {"contexts": contexts, "targets": targets}
+    return {"start": start, **examples, **language_model(torch, m, encode, decode, get_batch)}
 
 
 def test_1_bigram_language_model() -> None:
@@ -304,6 +316,15 @@ def weighted_averages(torch: ModuleType) -> dict:
     out.pow(2).sum().backward()
     assert (wei.detach().numpy() * np.triu(np.ones((T, T)), 1) == 0).all()  # no token attends to the future
 
+    # "Scaled" attention multiplies wei by 1/sqrt(head_size): unit-variance q and k give unit-variance wei
+    k = torch.tensor(given_randn(B, T, head_size, seed=10))  # was torch.randn(B,T,head_size)
+    q = torch.tensor(given_randn(B, T, head_size, seed=11))
+    scaled = q @ k.transpose(-2, -1) * head_size**-0.5
+    variances = [k.var().item(), q.var().item(), scaled.var().item()]
+    softened = torch.softmax(torch.tensor([0.1, -0.2, 0.3, -0.2, 0.5]), dim=-1)
+    peaky = torch.softmax(torch.tensor([0.1, -0.2, 0.3, -0.2, 0.5]) * 8, dim=-1)  # gets too peaky
+    assert peaky.max().item() > 0.5 > softened.max().item()  # converges to one-hot
+
     class LayerNorm1d:  # (used to be BatchNorm1d)
         def __init__(self, dim, eps=1e-5, momentum=0.1):  # type: ignore[no-untyped-def]
             self.eps = eps
@@ -335,6 +356,8 @@ def weighted_averages(torch: ModuleType) -> dict:
         "out": out.detach().numpy(),
         "x.grad": arrays({"x": x.grad})["x"],
         "key.grad": arrays({"k": key.weight.grad})["k"],
+        "variances": variances,
+        "softmax": [softened.numpy(), peaky.numpy()],
         "layernorm": y.numpy(),
         "feature 0": [y[:, 0].mean().item(), y[:, 0].std().item()],  # of one feature, across the batch
     }
