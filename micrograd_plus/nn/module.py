@@ -404,15 +404,19 @@ class Module:
         """`to(float64)`, as PyTorch's `model.double()`."""
         return self.to(np.float64)
 
-    def register_buffer(self, name: str, array: np.ndarray | None) -> None:
+    def register_buffer(self, name: str, array: np.ndarray | Tensor | None) -> None:
         """Keep `array` as the attribute `name`: saved in `state_dict()`, not a parameter (as
         PyTorch's running statistics). Assign a new array to the attribute to change it; None
-        (as PyTorch) registers a buffer that is left out of `state_dict()` until it is set."""
+        (as PyTorch) registers a buffer that is left out of `state_dict()` until it is set. A
+        buffer is a numpy array here: a Tensor given (`torch.tril(torch.ones(n, n))` in PyTorch
+        code) is kept as its array, the same numbers, shared."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"a buffer name must be a Python identifier without dots, got {name!r:.60}")
+        if isinstance(array, Tensor):
+            array = array.data
         if array is not None and not isinstance(array, np.ndarray):
             raise TypeError(
-                f"buffer {name!r} must be a numpy array or None, got {type(array).__name__}; "
+                f"buffer {name!r} must be a numpy array, a Tensor or None, got {type(array).__name__}; "
                 "use np.asarray(...) for numbers"
             )
         names = vars(self).setdefault("_buffer_names", [])

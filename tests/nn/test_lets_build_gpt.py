@@ -22,8 +22,7 @@ the attention scores written with `einsum`.
 
 What does not port line for line: `dtype=torch.long` (there are no integer Tensors here: token
 ids are float64 whole numbers, which `nn.Embedding` and `F.cross_entropy` read as PyTorch reads
-int64; `long_of`), and `register_buffer('tril', torch.tril(...))` (our buffers are numpy arrays:
-`buffer_of`).
+int64; `long_of`).
 """
 
 from __future__ import annotations
@@ -62,11 +61,6 @@ def zen() -> str:
 def long_of(torch: ModuleType) -> Any:
     """`torch.long`; ours has no integer Tensors: None (float64) holds the token ids as whole numbers."""
     return torch.long if torch is not micrograd_plus else None
-
-
-def buffer_of(torch: ModuleType, tensor: Any) -> Any:
-    """What `register_buffer` takes: a Tensor in PyTorch, a numpy array here."""
-    return tensor if torch is not micrograd_plus else tensor.numpy()
 
 
 def arrays(state: dict) -> dict[str, np.ndarray]:
@@ -387,7 +381,7 @@ def gpt(torch: ModuleType, start: dict[str, np.ndarray] | None = None, dropout: 
             self.key = nn.Linear(n_embd, head_size, bias=False)
             self.query = nn.Linear(n_embd, head_size, bias=False)
             self.value = nn.Linear(n_embd, head_size, bias=False)
-            self.register_buffer("tril", buffer_of(torch, torch.tril(torch.ones(block_size, block_size))))
+            self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
 
             self.dropout = nn.Dropout(dropout)
 

@@ -271,7 +271,7 @@ def test_load_state_dict_fills_buffers_all_or_nothing() -> None:
 
 def test_register_buffer_refuses_bad_names_and_values() -> None:
     module = Module()
-    with pytest.raises(TypeError, match="must be a numpy array or None"):
+    with pytest.raises(TypeError, match="must be a numpy array, a Tensor or None, got list"):
         module.register_buffer("b", [1.0])
     with pytest.raises(ValueError, match="identifier without dots"):
         module.register_buffer("a.b", np.zeros(1))
@@ -296,3 +296,17 @@ def test_save_and_load_keep_the_running_statistics(tmp_path, suffix: str) -> Non
     for name, value in trained.state_dict().items():
         assert np.array_equal(fresh.state_dict()[name], value), name
     assert fresh[1].num_batches_tracked.dtype == np.int64 and int(fresh[1].num_batches_tracked) == 3
+
+
+def test_register_buffer_keeps_a_tensors_array_as_pytorch_code_passes_one() -> None:
+    torch = require_torch()
+    ours, theirs = Module(), torch.nn.Module()
+    ours.register_buffer("tril", Tensor(np.ones((3, 3))).tril())
+    theirs.register_buffer("tril", torch.ones(3, 3, dtype=torch.float64).tril())
+    assert isinstance(ours.tril, np.ndarray)  # a buffer is an array here, the same numbers
+    assert np.array_equal(ours.tril, theirs.tril.numpy())
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["tril"]
+    shared = Tensor(np.zeros(2))
+    ours.register_buffer("count", shared)
+    shared.data[0] = 5.0  # the Tensor's own array is kept, not a copy
+    assert ours.count[0] == 5.0
