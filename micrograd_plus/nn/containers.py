@@ -190,7 +190,12 @@ class ModuleList(_List):
     def add_module(self, name: str, module: Module | None) -> None:
         """As PyTorch's: an item's name ("0", "1", ...) replaces that item and the next one
         (`str(len(ml))`) appends; any other name is a sub-module of its own (see the module doc)."""
-        if isinstance(name, str) and name.isdecimal() and module is not None:
+        if isinstance(name, str) and name.isdecimal():
+            if module is None:
+                raise TypeError(
+                    f"ModuleList.add_module({name!r}, None): an item of the list cannot be emptied here "
+                    "(PyTorch keeps a None in its place); use del ml[i] to remove it"
+                )
             index = int(name)
             if index > len(self._items):
                 raise KeyError(

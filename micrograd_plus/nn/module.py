@@ -92,6 +92,8 @@ class Module:
             raise TypeError(f"{type(self).__name__}() takes no arguments, got {', '.join(given):.200}")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Tensor) and name in vars(self).get("_buffer_names", ()):
+            value = value.data  # a buffer is an array here (see register_buffer)
         if value is None and isinstance(vars(self).get(name), Module):
             # a sub-module's place emptied stays one, as in PyTorch's _modules: add_module may fill it
             vars(self).setdefault("_empty_children", set()).add(name)
@@ -108,6 +110,9 @@ class Module:
         if name in vars(self).get(_ASSIGNED, ()):
             _remember_leaves(self, name, [])
         vars(self).get("_empty_children", set()).discard(name)
+        buffers = vars(self).get("_buffer_names", [])
+        if name in buffers:
+            buffers.remove(name)  # as PyTorch's: a deleted buffer leaves the state
         object.__delattr__(self, name)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
@@ -409,12 +414,10 @@ class Module:
         PyTorch's running statistics). Assign a new array to the attribute to change it; None
         (as PyTorch) registers a buffer that is left out of `state_dict()` until it is set. A
         buffer is a numpy array here: a Tensor given (`torch.tril(torch.ones(n, n))` in PyTorch
-        code) is kept as its array, the same numbers, shared."""
+        code), now or assigned later, is kept as its array, the same numbers, shared."""
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"a buffer name must be a Python identifier without dots, got {name!r:.60}")
-        if isinstance(array, Tensor):
-            array = array.data
-        if array is not None and not isinstance(array, np.ndarray):
+        if array is not None and not isinstance(array, (np.ndarray, Tensor)):
             raise TypeError(
                 f"buffer {name!r} must be a numpy array, a Tensor or None, got {type(array).__name__}; "
                 "use np.asarray(...) for numbers"

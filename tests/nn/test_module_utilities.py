@@ -395,3 +395,24 @@ def test_add_module_on_a_module_list_replaces_or_appends_items_as_in_torch():
     assert [m.weight.shape[0] for m in ours] == [m.weight.shape[0] for m in theirs] == [3, 4]
     with pytest.raises(KeyError, match="the list has 2 items"):
         ours.add_module("5", Linear(2, 2, seed=0))
+
+
+def test_a_tensor_assigned_to_a_buffer_is_kept_as_its_array_and_a_deleted_buffer_leaves_the_state() -> None:
+    torch = require_torch()
+    ours, theirs = mg.nn.Module(), torch.nn.Module()
+    ours.register_buffer("b", mg.ones(2))
+    theirs.register_buffer("b", torch.ones(2, dtype=torch.float64))
+    ours.b, theirs.b = mg.zeros(2), torch.zeros(2, dtype=torch.float64)  # torch-style code
+    assert isinstance(ours.b, np.ndarray) and np.array_equal(ours.b, theirs.b.numpy())
+    ours.load_state_dict({"b": np.full(2, 3.0)})  # the state loads back
+    theirs.load_state_dict({"b": torch.full((2,), 3.0, dtype=torch.float64)})
+    assert np.array_equal(ours.b, theirs.b.numpy())
+    del ours.b, theirs.b
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == []
+
+
+def test_modulelist_add_module_of_none_at_an_items_name_is_refused_in_words() -> None:
+    items = mg.nn.ModuleList([mg.Linear(2, 2)])
+    with pytest.raises(TypeError, match=r"an item of the list cannot be emptied here .* use del ml\[i\]"):
+        items.add_module("0", None)
+    assert list(items.state_dict()) == ["0.weight", "0.bias"]
