@@ -6,7 +6,8 @@ the table of which function raises what):
 - `TypeError`: an argument of the wrong type (a list where a number goes, a non-Module...).
 - `ValueError`: an argument of the right type but a wrong value: a wrong shape, an empty
   input, a negative size, a non-finite learning rate, a number too large for a float.
-  `LoadError` and `ExpressionError` are ValueErrors too.
+  `LoadError` and `ExpressionError` are ValueErrors too. (`load_state_dict` reports a shape
+  that does not fit as PyTorch does, a RuntimeError "size mismatch for ...".)
 - `LoadError`: `load()` was given a file that is not a valid parameter file for the module.
 - `ExpressionError`: the command line's expression parser refused the text.
 - `GradcheckError`: a gradient check found a mismatch (a `RuntimeError`, as in PyTorch).

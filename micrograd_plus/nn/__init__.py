@@ -1,7 +1,7 @@
 """Neural networks: Module; micrograd's Neuron, Layer and MLP on Values; Tensor layers,
-their functional forms and losses (as `torch.nn`); containers (ModuleList, ModuleDict),
-activations and Dropout; `nn.init` (weight initialisation) and `nn.utils` (gradient clipping,
-parameters as one vector), as PyTorch's."""
+their functional forms and losses (as `torch.nn`); containers (ModuleList, ModuleDict,
+ParameterList, ParameterDict), activations and Dropout; `nn.init` (weight initialisation) and
+`nn.utils` (gradient clipping, parameters as one vector), as PyTorch's."""
 
 from . import functional, init, utils
 from .activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, Mish, SiLU, Softmax, Softplus
