@@ -2,6 +2,7 @@
 (as `torch.utils.data`, which `micrograd_plus.utils.data` mirrors)."""
 
 from .batches import batches
+from .dataset import Dataset, Subset
 from .datasets import (
     load_diabetes,
     load_digits,
@@ -12,5 +13,5 @@ from .datasets import (
     make_sine,
     make_spiral,
 )
-from .loader import DataLoader, Dataset, TensorDataset
-from .splits import Subset, random_split
+from .loader import DataLoader, TensorDataset
+from .splits import random_split

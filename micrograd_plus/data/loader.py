@@ -12,26 +12,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
 
 from ..factories import SeedLike, generator_from
 from ..tensors import Tensor, positive_int
-
-Item = TypeVar("Item", covariant=True)
-
-
-class Dataset(Generic[Item]):
-    """The base class of a map-style data set, as `torch.utils.data.Dataset`: a subclass gives
-    `__getitem__(i)` (sample i, e.g. a tuple `(x, y)`) and `__len__()`, and a DataLoader batches
-    it. Subclassing is optional here (any object with those two methods will do), but it lets
-    `isinstance(d, Dataset)` hold, as for TensorDataset and Subset."""
-
-    def __getitem__(self, index: Any) -> Item:
-        raise NotImplementedError(
-            f"{type(self).__name__}: subclasses of Dataset should implement __getitem__"
-        )
+from .dataset import Dataset, Subset
 
 
 class TensorDataset(Dataset[tuple[Any, ...]]):
@@ -166,8 +153,6 @@ def _tensor_rows(dataset: Any) -> tuple[TensorDataset | None, np.ndarray | None]
     """The TensorDataset a batch can be sliced from at once, and where the data set's samples are
     in it (None: the same places): a TensorDataset itself, or a Subset of one, as random_split
     makes. (None, None) for any other data set, read item by item."""
-    from .splits import Subset  # (splits imports this module)
-
     if type(dataset) is TensorDataset:
         return dataset, None
     if type(dataset) is Subset and type(dataset.dataset) is TensorDataset:

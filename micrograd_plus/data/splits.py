@@ -17,31 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..factories import SeedLike, generator_from
-from .loader import Dataset
-
-
-class Subset(Dataset[Any]):
-    """The samples of `dataset` at `indices`, in that order, as `torch.utils.data.Subset`:
-    `Subset(d, [4, 0])[1]` is `d[0]`. Nothing is copied; `.dataset` and `.indices` are kept as
-    given."""
-
-    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
-        self.dataset = dataset
-        self.indices = indices
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, list):
-            return self.dataset[[self.indices[i] for i in index]]
-        return self.dataset[self.indices[index]]
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __repr__(self) -> str:
-        try:
-            return f"Subset({len(self)} of {len(self.dataset)} samples)"
-        except TypeError:  # a data set without __len__ (Dataset asks only for __getitem__)
-            return f"Subset({len(self)} samples of a {type(self.dataset).__name__})"
+from .dataset import Subset
 
 
 def random_split(
