@@ -2040,8 +2040,8 @@ def int_array(index: Any, who: str) -> np.ndarray:
         whole = _whole_numbers(picks)
         picks = picks if whole is None else whole
     if picks.dtype.kind not in "iu":
-        whole = "; a float index must hold whole numbers (labels)" if picks.dtype.kind == "f" else ""
-        raise TypeError(f"{who}(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}{whole}")
+        hint = "; a float index must hold whole numbers (labels)" if picks.dtype.kind == "f" else ""
+        raise TypeError(f"{who}(): index must hold integers, got dtype {picks.dtype}: {index!r:.60}{hint}")
     return picks
 
 
