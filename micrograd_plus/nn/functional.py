@@ -746,11 +746,12 @@ def index_array(indices: Any, who: str, upper: int | None = None, what: str = ""
         raise TypeError(
             f"{who}: indices must be whole numbers (a Tensor, an int array or a list), got {indices!r:.60}"
         )
-    with np.errstate(invalid="ignore"):
-        bad = ~((data == np.floor(data)) & (data >= 0) & (data < (np.inf if upper is None else upper)))
+    with np.errstate(invalid="ignore"):  # (no upper bound: int64's, so the cast below is exact)
+        bad = ~((data == np.floor(data)) & (data >= 0) & (data < (2.0**63 if upper is None else upper)))
     if bad.any():
         bounds = "0 or more" if upper is None else f"in [0, {upper - 1}]"
-        raise ValueError(f"{who}: indices must be whole numbers {bounds}{what}, got {data[bad][:8]}")
+        huge = "; an index is an int64, below 2**63" if upper is None and np.any(data[bad] >= 2.0**63) else ""
+        raise ValueError(f"{who}: indices must be whole numbers {bounds}{what}, got {data[bad][:8]}{huge}")
     return data.astype(np.int64)
 
 

@@ -240,6 +240,8 @@ def test_one_hot_refuses_what_it_cannot_encode() -> None:
         F.one_hot([0, -1])
     with pytest.raises(ValueError, match=r"got \[0.5\]"):
         F.one_hot(Tensor([0.5]))
+    with pytest.raises(ValueError, match=r"0 or more, got \[1.e\+19\]; an index is an int64, below 2\*\*63"):
+        F.one_hot(Tensor([1e19]))  # (it cast to garbage and gave an empty Tensor)
     with pytest.raises(
         ValueError, match="cannot infer the number of classes from no labels; give num_classes"
     ):
