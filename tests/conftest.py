@@ -77,6 +77,19 @@ def close_to_torch(ours: object, theirs: object) -> bool:
     return bool(np.all(np.where(finite, ok_finite, ok_other)))
 
 
+def assert_results_agree(ours: dict, theirs: dict) -> None:
+    """A tutorial's results on both libraries, by name (a dict of them: by name again), agree
+    to `close_to_torch`."""
+    assert ours.keys() == theirs.keys()
+    for key in theirs:
+        if isinstance(theirs[key], dict):
+            assert ours[key].keys() == theirs[key].keys(), key
+            for name in theirs[key]:
+                assert close_to_torch(ours[key][name], theirs[key][name]), (key, name)
+        else:
+            assert close_to_torch(ours[key], theirs[key]), (key, ours[key], theirs[key])
+
+
 def browser_required() -> bool:
     return _required("BROWSER")
 

@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from conftest import assert_results_agree as assert_agree
 from conftest import close_to_torch, require_torch
 
 import micrograd_plus
@@ -88,17 +89,6 @@ def batch_offsets(n: int, step: int) -> list[int]:
 def given_randn(*shape: int, seed: int = 0) -> np.ndarray:
     """What the lecture's `torch.randn(*shape)` draws, given here so that both libraries start alike."""
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def assert_agree(ours: dict, theirs: dict) -> None:
-    assert ours.keys() == theirs.keys()
-    for key in theirs:
-        if isinstance(theirs[key], dict):
-            assert ours[key].keys() == theirs[key].keys(), key
-            for name in theirs[key]:
-                assert close_to_torch(ours[key][name], theirs[key][name]), (key, name)
-        else:
-            assert close_to_torch(ours[key], theirs[key]), (key, ours[key], theirs[key])
 
 
 # -- the data, and the bigram language model ---------------------------------------------------------

@@ -31,7 +31,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from conftest import close_to_torch, require_torch
+from conftest import assert_results_agree, close_to_torch, require_torch
 
 import micrograd_plus
 
@@ -102,14 +102,7 @@ def accuracy_of(torch: ModuleType) -> Callable[[Any, Any], Any]:
 
 
 def assert_agree(ours: dict, theirs: dict) -> None:
-    assert ours.keys() == theirs.keys()
-    for key in theirs:
-        if isinstance(theirs[key], dict):
-            assert ours[key].keys() == theirs[key].keys(), key
-            for name in theirs[key]:
-                assert close_to_torch(ours[key][name], theirs[key][name]), (key, name)
-        else:
-            assert close_to_torch(ours[key], theirs[key]), (key, ours[key], theirs[key])
+    assert_results_agree(ours, theirs)
     first, *_, last = np.array_split(theirs["losses"], epochs)
     assert np.mean(last) < np.mean(first), "training must lower the loss"
 
