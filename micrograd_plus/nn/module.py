@@ -531,7 +531,9 @@ def _key_errors(keys: _IncompatibleKeys) -> list[str]:
 def _size_mismatch(name: str, current: Any, given: Any) -> str | None:
     """PyTorch's line for an array entry saved with another shape (None: the shapes agree, or
     the entry is one number, which `_checked_data` checks)."""
-    if not isinstance(current, np.ndarray) or not hasattr(given, "shape") or given.shape == current.shape:
+    if not isinstance(current, np.ndarray) or not hasattr(given, "shape"):
+        return None
+    if _loadable_shape(tuple(given.shape), current.shape) == current.shape:
         return None
     return (
         f"size mismatch for {name}: copying a param with shape {tuple(given.shape)} from checkpoint, "
@@ -654,6 +656,7 @@ def _checked_data(name: str, current: Any, given: Any) -> Any:
     """`given` as the data of a parameter like `current`: real numbers of its shape, copied."""
     if isinstance(current, np.ndarray):
         array = np.asarray(given)
+        array = array.reshape(_loadable_shape(array.shape, current.shape))
         kinds, what = ("iu", "integers") if current.dtype.kind in "iu" else ("iuf", "real numbers")
         if array.shape != current.shape or array.dtype.kind not in kinds:
             raise ValueError(
@@ -664,3 +667,9 @@ def _checked_data(name: str, current: Any, given: Any) -> Any:
     if array.size != 1 or array.dtype.kind not in "iuf":
         raise ValueError(f"parameter {name!r}: expected one real number, got {given!r:.80}")
     return float(array.reshape(()))
+
+
+def _loadable_shape(given: tuple[int, ...], current: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape a saved entry loads as: its own, but a (1,) entry into a 0-d one loads as 0-d,
+    as in PyTorch (which keeps the checkpoints of its 0.3, before 0-d tensors, loading)."""
+    return () if given == (1,) and current == () else given

@@ -332,3 +332,52 @@ def test_load_state_dict_lists_every_size_mismatch_as_pytorch_and_copies_nothing
     expected = re.sub(r"torch\.Size\(\[(\d+), (\d+)\]\)", r"(\1, \2)", expected)
     assert str(error.value).startswith(expected + "\n\t(was the state saved from a model of another shape?")
     assert all(np.array_equal(ours.state_dict()[name], value) for name, value in before.items())
+
+
+@given(
+    saved=st.dictionaries(
+        st.sampled_from(["scalar", "stat", "one"]),
+        st.sampled_from([(), (1,), (1, 1), (2,), (0,)]),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_load_state_dict_takes_a_one_element_entry_into_a_0_d_one_as_pytorch(
+    saved: dict[str, tuple[int, ...]],
+) -> None:
+    """PyTorch loads a (1,) entry into a 0-d parameter or buffer (its 0.3 saved scalars so), and
+    nothing else of another shape: not (1, 1), not a 0-d entry into a (1,) one."""
+    torch = require_torch()
+
+    class Net(Module):
+        def __init__(self) -> None:
+            self.scalar = mg.Tensor(1.0, requires_grad=True)
+            self.one = mg.Tensor([1.0], requires_grad=True)
+            self.register_buffer("stat", np.array(2.0))
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scalar = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
+            self.one = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
+            self.register_buffer("stat", torch.tensor(2.0, dtype=torch.float64))
+
+    ours, theirs = Net(), TorchNet()
+    TorchNet.__name__ = "Net"  # the model's name starts the message
+    given = {name: np.full(shape, 5.0) for name, shape in saved.items()}
+    try:
+        theirs.load_state_dict({name: torch.tensor(value) for name, value in given.items()})
+    except RuntimeError as torch_error:
+        with pytest.raises(RuntimeError) as error:
+            ours.load_state_dict(given)
+        expected = re.sub(
+            r"torch\.Size\(\[([\d, ]*)\]\)",
+            lambda sizes: str(tuple(int(n) for n in sizes[1].split(", ") if n)),
+            str(torch_error),
+        )
+        assert str(error.value).startswith(expected)
+        return
+    ours.load_state_dict(given)
+    for name, value in theirs.state_dict().items():
+        assert ours.state_dict()[name].shape == tuple(value.shape)
+        assert np.array_equal(ours.state_dict()[name], value.numpy())
