@@ -4,6 +4,7 @@ many shapes, finite differences and second derivatives, and errors that name the
 from __future__ import annotations
 
 import string
+import timeit
 from typing import Any
 
 import numpy as np
@@ -281,3 +282,19 @@ def test_a_bad_einsum_equation_says_what_is_wrong(equation: str, shapes: list[An
 def test_bad_arguments_say_what_is_wrong(call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    ("equation", "shapes"), [("ij,jk->ik", [(300, 300)] * 2), ("bij,bjk->bik", [(32, 64, 64)] * 2)]
+)
+def test_einsum_of_two_operands_is_about_as_fast_as_matmul(equation: str, shapes: list[Any]) -> None:
+    """A matrix product spelled in einsum is a BLAS product, as `@` (as in PyTorch): numpy's plain
+    einsum, one loop over every subscript, is 14 times slower at 300x300 and 6 times on batches.
+    The best of several runs of each, taken in turns, so that a loaded machine slows both alike."""
+    a, b = (np.random.default_rng(0).standard_normal(shape) for shape in shapes)
+    x, y = Tensor(a), Tensor(b)
+    einsum_time = matmul_time = np.inf
+    for _ in range(7):
+        einsum_time = min(einsum_time, timeit.timeit(lambda: mg.einsum(equation, x, y), number=1))
+        matmul_time = min(matmul_time, timeit.timeit(lambda: x @ y, number=1))
+    assert einsum_time <= 3 * matmul_time, (einsum_time, matmul_time)
