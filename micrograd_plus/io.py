@@ -36,6 +36,7 @@ import safetensors.numpy
 from .engine import Node
 from .guards import short_repr
 from .nn.module import Module
+from .tensors import true_or_false
 
 PathLike = str | os.PathLike
 
@@ -313,13 +314,11 @@ def load(
 
 def _check_torch_options(weights_only: Any, map_location: Any) -> None:
     """PyTorch's `torch.load` options, as far as they have a meaning here."""
-    if weights_only is False:
+    if weights_only is not None and not true_or_false(weights_only, "load(): weights_only"):
         raise ValueError(
             "load(weights_only=False): that is torch.load's way to unpickle any object, which can run "
             "code; micrograd_plus never unpickles, it reads weights only: pass weights_only=True or leave it out"
         )
-    if weights_only not in (None, True):
-        raise TypeError(f"load(): weights_only must be True or False, got {short_repr(weights_only, 60)}")
     # "cpu", device("cpu") (or PyTorch's): its str is "cpu", and a device's type is "cpu" too
     if map_location is not None and (str(map_location), getattr(map_location, "type", "cpu")) != (
         "cpu",

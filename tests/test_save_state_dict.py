@@ -381,7 +381,7 @@ def test_the_tutorials_load_call_with_weights_only_and_map_location_works(tmp_pa
         assert list(state) == list(expected) and all((state[k] == v).all() for k, v in expected.items())
     with pytest.raises(ValueError, match=r"weights_only=False\): .*never unpickles.*weights_only=True"):
         load(path, weights_only=False)
-    with pytest.raises(TypeError, match="weights_only must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="weights_only must be True or False, got str: 'yes'"):
         load(path, weights_only="yes")  # type: ignore[call-overload]
     for device in ("cuda", mg.device("cuda", 0), "cpu:1", 3):
         with pytest.raises(ValueError, match=r"map_location=.*loaded on the CPU.*map_location=\"cpu\""):

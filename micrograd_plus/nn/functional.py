@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..engine import Node, Op, exp
 from ..engine import where as engine_where
 from ..factories import generator_from
-from ..tensors import Tensor, positive_int, quiet, real_number, scatter, stack, where
+from ..tensors import Tensor, positive_int, quiet, real_number, scatter, stack, true_or_false, where
 from . import losses as _losses
 
 Pair = tuple[int, int]
@@ -420,8 +420,7 @@ def _pool_geometry(
         pair("padding", padding, 0),
         pair("dilation", dilation, 1),
     )
-    if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise TypeError(f"{name}(): ceil_mode must be True or False, got {ceil_mode!r:.60}")
+    ceil_mode = true_or_false(ceil_mode, f"{name}(): ceil_mode")
     if x.ndim != 4:
         raise ValueError(f"{name}(): expected an input of shape (N, C, H, W), got {x.shape}")
     if geo.padding[0] > kernel[0] // 2 or geo.padding[1] > kernel[1] // 2:
@@ -558,11 +557,7 @@ def check_inplace(inplace: Any, where: str) -> bool:
     It changes nothing here: every result is computed out of place, so the input keeps its
     values, while the output and the gradients equal those of PyTorch's in-place form wherever
     PyTorch allows it (it refuses, for example, a leaf that requires grad)."""
-    if not isinstance(inplace, bool):
-        raise TypeError(
-            f"{where}: inplace must be True or False, got {type(inplace).__name__}: {inplace!r:.60}"
-        )
-    return inplace
+    return true_or_false(inplace, f"{where}: inplace")
 
 
 def relu(x: Any, inplace: bool = False) -> Tensor:

@@ -25,7 +25,7 @@ from ..engine import Node
 from ..factories import make_generator
 from ..guards import mark_changed
 from ..hooks import RemovableHandle
-from ..tensors import Tensor, requested_dtype
+from ..tensors import Tensor, requested_dtype, true_or_false
 from . import forward_hooks
 
 Seed = int | random.Random | np.random.Generator | None
@@ -477,8 +477,7 @@ class Module:
             raise TypeError(
                 f"load_state_dict() takes a dict of name -> data, got {type(state_dict).__name__}"
             )
-        if not isinstance(strict, bool):
-            raise TypeError(f"load_state_dict(): strict must be True or False, got {strict!r:.60}")
+        strict = true_or_false(strict, "load_state_dict(): strict")
         entries = dict(self._state_entries())
         result = _IncompatibleKeys(
             [name for name in entries if name not in state_dict],
@@ -579,10 +578,7 @@ def reset_gradients(parameters: Iterable[Any], set_to_none: bool = True) -> None
     in an optimizer step with no backward in between: None is skipped, zeros are stepped
     (momentum and weight decay still move the parameter). A Value's grad is a number, so it
     becomes 0.0 either way."""
-    if not isinstance(set_to_none, bool):
-        raise TypeError(
-            f"zero_grad(): set_to_none must be True or False, got {type(set_to_none).__name__}: {set_to_none!r:.60}"
-        )
+    set_to_none = true_or_false(set_to_none, "zero_grad(): set_to_none")
     for p in parameters:
         grad = p.grad
         p.zero_grad()

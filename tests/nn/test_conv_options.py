@@ -344,9 +344,9 @@ def test_pool_modules_take_ceil_mode_in_torchs_places_and_show_it_as_torch() -> 
     assert "ceil_mode" not in repr(AvgPool2d(2, ceil_mode=True)) + repr(torch.nn.AvgPool2d(2, ceil_mode=True))
     with pytest.raises(TypeError):  # (torch's fifth argument is return_indices, which is not here)
         MaxPool2d(2, 2, 0, 1, True)  # type: ignore[misc]
-    with pytest.raises(TypeError, match=r"max_pool2d\(\): ceil_mode must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match=r"max_pool2d\(\): ceil_mode must be True or False, got str: 'yes'"):
         MaxPool2d(2, ceil_mode="yes")(x)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"avg_pool2d\(\): ceil_mode must be True or False, got 1"):
+    with pytest.raises(TypeError, match=r"avg_pool2d\(\): ceil_mode must be True or False, got int: 1"):
         F.avg_pool2d(Tensor(x), 2, ceil_mode=1)  # type: ignore[arg-type]
 
 

@@ -107,7 +107,7 @@ def test_relu_inplace_works_on_values_and_lists_of_values() -> None:
     assert [v.data for v in ReLU(inplace=True)([Value(-1.0), Value(3.0)])] == [0.0, 3.0]
 
 
-@pytest.mark.parametrize("bad", [1, 0, "True", None, np.bool_(True)])
+@pytest.mark.parametrize("bad", [1, 0, "True", None])
 def test_a_non_bool_inplace_is_refused(bad: Any) -> None:
     x = Tensor([1.0, -1.0])
     makers = [
@@ -121,6 +121,42 @@ def test_a_non_bool_inplace_is_refused(bad: Any) -> None:
     for make in makers:
         with pytest.raises(TypeError, match="inplace must be True or False, got"):
             make()
+
+
+@pytest.mark.parametrize("flag", [np.True_, np.False_])
+def test_numpy_bools_are_flags_where_torch_takes_them(flag: np.bool_, tmp_path: Any) -> None:
+    """A numpy bool (as `x.sum() > 0` gives) is True or False to load_state_dict's strict,
+    zero_grad's set_to_none, inplace and load's weights_only, as to PyTorch."""
+    torch = require_torch()
+    ours, theirs = Linear(2, 2, seed=0), torch.nn.Linear(2, 2).double()
+
+    def loads(model: Any, state: dict[str, Any]) -> bool:
+        try:
+            model.load_state_dict(state, strict=flag)
+        except RuntimeError:
+            return False
+        return True
+
+    assert loads(ours, {**ours.state_dict(), "extra": np.zeros(1)}) == loads(
+        theirs, {**theirs.state_dict(), "extra": torch.zeros(1)}
+    )
+    ours(Tensor(np.ones((1, 2)))).sum().backward()
+    theirs(torch.ones(1, 2, dtype=torch.float64)).sum().backward()
+    ours.zero_grad(set_to_none=flag)
+    theirs.zero_grad(set_to_none=flag)
+    assert (ours.weight.grad is None) == (theirs.weight.grad is None)
+    assert repr(ReLU(inplace=flag)) == repr(torch.nn.ReLU(inplace=flag))
+    assert repr(LeakyReLU(0.1, inplace=flag)) == repr(torch.nn.LeakyReLU(0.1, inplace=flag))
+    x = np.array([1.0, -2.0])
+    assert np.array_equal(
+        F.relu(Tensor(x), inplace=flag).data, torch.nn.functional.relu(torch.tensor(x)).numpy()
+    )
+    mg.save(ours.state_dict(), tmp_path / "net.pt")
+    if flag:
+        assert mg.load(tmp_path / "net.pt", weights_only=flag).keys() == ours.state_dict().keys()
+    else:  # PyTorch's weights_only=False unpickles anything, which is never done here
+        with pytest.raises(ValueError, match="never unpickles"):
+            mg.load(tmp_path / "net.pt", weights_only=flag)
 
 
 def test_relu_refuses_an_unknown_argument_as_torch_does() -> None:
