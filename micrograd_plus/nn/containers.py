@@ -261,7 +261,8 @@ class ParameterList(_List):
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
         # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
-        return any(member is p for p in self._items) or super()._was_assigned_as_parameter(name, member)
+        item = self._items[int(name)] if name.isdecimal() and int(name) < len(self._items) else None
+        return item is member or super()._was_assigned_as_parameter(name, member)
 
     def extra_repr(self) -> str:
         return _parameter_lines(
@@ -284,9 +285,7 @@ class ParameterDict(_Dict):
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
         # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
-        return any(member is p for p in self._items.values()) or super()._was_assigned_as_parameter(
-            name, member
-        )
+        return self._items.get(name) is member or super()._was_assigned_as_parameter(name, member)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._items.get(key, default)
