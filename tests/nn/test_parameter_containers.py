@@ -249,13 +249,13 @@ def test_a_model_holding_them_freezes_names_and_hooks_as_torchs() -> None:
 @pytest.mark.parametrize("container", [ParameterList, ParameterDict])
 def test_finding_the_frozen_parameters_takes_time_in_proportion_to_their_number(container: type) -> None:
     """Each frozen item is known as a parameter by its name, not by a search of every item (which
-    made `parameters()` of n frozen items take n * n steps: 16 times longer for 4 times as many)."""
+    made `parameters()` of n frozen items take n * n steps: 64 times longer for 8 times as many)."""
 
     def seconds(n: int) -> float:
         items = [Tensor(np.zeros(1)) for _ in range(n)]
         held = container(items if container is ParameterList else {f"p{i}": p for i, p in enumerate(items)})
         held.requires_grad_(False)
         assert len(list(held.parameters())) == n  # each stays a parameter, as in PyTorch
-        return min(timeit.repeat(lambda: list(held.parameters()), number=1, repeat=3))
+        return min(timeit.repeat(lambda: list(held.parameters()), number=1, repeat=5))
 
-    assert seconds(4000) < 8 * seconds(1000)  # 4 times in linear time
+    assert seconds(8000) < 24 * seconds(1000)  # 8 times in linear time
