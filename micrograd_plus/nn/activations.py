@@ -23,19 +23,24 @@ def _elementwise(x: Any, method: str, layer: str) -> Any:
     return [getattr(v, method)() for v in x] if isinstance(x, list) else getattr(x, method)()
 
 
-class ReLU(Module):
-    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values. `inplace` is
-    PyTorch's flag, accepted and checked; the result is computed out of place either way (see
-    `functional.check_inplace`): the input is left as it was, values and gradients are PyTorch's."""
+class _InplaceFlag(Module):
+    """An activation whose one argument is PyTorch's `inplace` flag: accepted and checked; the
+    result is computed out of place either way (see `functional.check_inplace`): the input is
+    left as it was, values and gradients are PyTorch's."""
 
     def __init__(self, inplace: bool = False):
-        self.inplace = F.check_inplace(inplace, "ReLU")
-
-    def forward(self, x: Any) -> Any:
-        return _elementwise(x, "relu", "ReLU")
+        self.inplace = F.check_inplace(inplace, type(self).__name__)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""  # PyTorch shows the flag when set
+
+
+class ReLU(_InplaceFlag):
+    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values. `inplace` as in
+    `_InplaceFlag`."""
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, "relu", "ReLU")
 
 
 class Tanh(Module):
@@ -120,30 +125,18 @@ class Identity(Module):
         return x
 
 
-class SiLU(Module):
+class SiLU(_InplaceFlag):
     """x * sigmoid(x) (swish), as PyTorch's `SiLU`; `inplace` as for ReLU."""
-
-    def __init__(self, inplace: bool = False):
-        self.inplace = F.check_inplace(inplace, "SiLU")
 
     def forward(self, x: Any) -> Tensor:
         return F.silu(x)
 
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
-
-class Mish(Module):
+class Mish(_InplaceFlag):
     """x * tanh(softplus(x)), as PyTorch's `Mish`; `inplace` as for ReLU."""
-
-    def __init__(self, inplace: bool = False):
-        self.inplace = F.check_inplace(inplace, "Mish")
 
     def forward(self, x: Any) -> Tensor:
         return F.mish(x)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class Softplus(Module):

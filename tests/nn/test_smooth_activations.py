@@ -137,6 +137,17 @@ def test_inplace_is_accepted_and_the_input_kept() -> None:
     assert np.array_equal(x.data, [-1.0, 2.0])
 
 
+@pytest.mark.parametrize("name", ["ReLU", "SiLU", "Mish"])
+def test_the_inplace_flag_layers_print_and_save_as_torchs(name: str) -> None:
+    torch = require_torch()
+    for args, kwargs in (((), {}), ((True,), {}), ((), {"inplace": False}), ((), {"inplace": True})):
+        ours, theirs = getattr(mg, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+        assert repr(ours) == repr(theirs) and ours.inplace is theirs.inplace
+        assert ours.state_dict() == dict(theirs.state_dict()) == {}
+    with pytest.raises(TypeError, match=f"{name}: inplace must be True or False, got str"):
+        getattr(mg, name)("yes")
+
+
 def test_bad_arguments_say_what_is_wrong() -> None:
     with pytest.raises(TypeError, match="Softplus: beta must be a number, got str"):
         Softplus("2")
