@@ -67,6 +67,26 @@ def test_clip_grad_norm_returns_torchs_total_norm_as_a_0d_tensor(
         assert close_to_torch(p.grad, tp.grad.numpy())
 
 
+@given(
+    gradients,
+    st.sampled_from([1e-310, 1e-200, 1e-160, 1e150, 1e200]),
+    st.sampled_from([1.0, 2.0, 3.0, 0.5, math.inf]),
+)
+def test_clip_grad_norm_of_tiny_and_huge_gradients_is_torchs(
+    grads: list[list[float]], scale: float, norm_type: float
+) -> None:
+    """PyTorch sums the powers as they are: near 1e-200 the squares underflow and its 2-norm is 0
+    (near 1e200 it is inf); ours is the same number, not a rescaled "true" norm, so a ported
+    training run clips where PyTorch's clips. (Compared relatively: these are far below 1e-9.)"""
+    torch = require_torch()
+    ours, theirs = _pairs([[g * scale for g in row] for row in grads], torch)
+    total = clip_grad_norm_(ours, 1.0, norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type)
+    assert np.isclose(total.item(), float(ref), rtol=1e-9, atol=0.0)
+    for p, tp in zip(ours, theirs):
+        assert np.allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=0.0, equal_nan=True)
+
+
 def test_an_infinite_max_norm_measures_the_norm_without_clipping_as_torch() -> None:
     """`clip_grad_norm_(params, math.inf)`: a common way to log the gradients' norm."""
     torch = require_torch()
