@@ -125,7 +125,7 @@ def test_a_non_bool_inplace_is_refused(bad: Any) -> None:
 
 @pytest.mark.parametrize("flag", [np.True_, np.False_])
 def test_numpy_bools_are_flags_where_torch_takes_them(flag: np.bool_, tmp_path: Any) -> None:
-    """A numpy bool (as `x.sum() > 0` gives) is True or False to load_state_dict's strict,
+    """A numpy bool (as a comparison of numpy numbers gives) is True or False to load_state_dict's strict,
     zero_grad's set_to_none, inplace and load's weights_only, as to PyTorch."""
     torch = require_torch()
     ours, theirs = Linear(2, 2, seed=0), torch.nn.Linear(2, 2).double()
