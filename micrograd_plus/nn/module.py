@@ -528,8 +528,8 @@ def _key_errors(keys: _IncompatibleKeys) -> list[str]:
 
 
 def _size_mismatch(name: str, current: Any, given: Any) -> str | None:
-    """PyTorch's line for an array entry saved with another shape (None: the shapes agree, or
-    the entry is one number, which `_checked_data` checks)."""
+    """PyTorch's line for an array entry saved with another shape (None: the shapes agree, as
+    `_loadable_shape` has it, or the entry is one number, which `_checked_data` checks)."""
     if not isinstance(current, np.ndarray) or not hasattr(given, "shape"):
         return None
     if _loadable_shape(tuple(given.shape), current.shape) == current.shape:
