@@ -35,7 +35,14 @@ NAME = "BackwardHookFunction"  # the nodes' Op name, as PyTorch's BackwardHookFu
 
 class Gathered(dict):  # type: ignore[type-arg]
     """The gradients of one side's Tensors by position, as the walk sums them into the gather
-    node: a sum joins the entries (a position reached twice is added up)."""
+    node: a sum joins the entries (a position reached twice is added up). Its `data`, every
+    entry's numbers in one array, is what anomaly mode checks and shows (guards.check_backward)."""
+
+    _parents = ()  # (read as a node's: guards look at its `data`)
+
+    @property
+    def data(self) -> np.ndarray:
+        return np.concatenate([np.ravel(g.data if isinstance(g, Node) else g) for g in self.values()])
 
     def __add__(self, other: Gathered) -> Gathered:
         joined = Gathered(self)
@@ -105,7 +112,9 @@ class Call:
                 else h
                 for a, h in zip(args, _hook_arguments(args, positions, g))
             )
-            for hook in self.full:
+            # As PyTorch, none when this pass did not come through the outputs' side (an output
+            # that is not a Tensor or tuple, or a gradient flowing to the inputs some other way)
+            for hook in self.full if self.grad_output is not None else ():
                 result = hook(self.module, grad_input, self.grad_output)
                 if result is not None:
                     grad_input = _replaced(hook, "Backward hook", "grad_input", grad_input, result, args)
