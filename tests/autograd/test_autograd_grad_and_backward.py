@@ -264,19 +264,6 @@ def test_a_nodes_own_backward_takes_torchs_options(data: np.ndarray) -> None:
 
 # -- Tensor.backward(inputs=...) -----------------------------------------------------------------
 
-# The fast engine puts its own Tensor.backward in place (fast.py, not to be changed by this work),
-# which does not take `inputs=` yet: the patch that hands such a call to the reference pass is in
-# the report of the branch that added it. Strict: once it is in, these marks must go.
-FAST_LACKS_INPUTS = pytest.mark.xfail(
-    strict=True, raises=TypeError, reason="fast.py's Tensor.backward has no inputs= parameter yet"
-)
-
-
-@pytest.fixture
-def tensor_backward_inputs(request: pytest.FixtureRequest, each_engine: str) -> None:
-    if each_engine == "fast":
-        request.applymarker(FAST_LACKS_INPUTS)
-
 
 def backward_with_inputs(lib: ModuleType, arrays: tuple[np.ndarray, ...], choice: str) -> list[Any]:
     """loss.backward(inputs=...) twice (so leaves and intermediates add up), into a leaf, a list
@@ -306,7 +293,6 @@ def backward_with_inputs(lib: ModuleType, arrays: tuple[np.ndarray, ...], choice
     return [None if g is None else np.array(g.numpy() if hasattr(g, "numpy") else g) for g in found]
 
 
-@pytest.mark.usefixtures("tensor_backward_inputs")
 @pytest.mark.parametrize("choice", ["leaf", "leaves", "intermediate", "generator", "unreached"])
 @given(pairs)
 def test_tensor_backward_with_inputs_adds_up_only_theirs_as_torch(
@@ -318,7 +304,6 @@ def test_tensor_backward_with_inputs_adds_up_only_theirs_as_torch(
     assert all(a is None or close_to_torch(a, b) for a, b in zip(ours, theirs))
 
 
-@pytest.mark.usefixtures("tensor_backward_inputs")
 @given(hnp.arrays(np.float64, st.integers(1, 4), elements=st.floats(-3, 3)))
 def test_tensor_backward_with_inputs_and_a_gradient_matches_finite_differences(data: np.ndarray) -> None:
     x, w = Tensor(data, requires_grad=True), Tensor(data[::-1].copy(), requires_grad=True)
@@ -327,7 +312,6 @@ def test_tensor_backward_with_inputs_and_a_gradient_matches_finite_differences(d
     assert np.allclose(x.grad, numerical[0], atol=1e-5) and w.grad is None
 
 
-@pytest.mark.usefixtures("tensor_backward_inputs")
 def test_tensor_backward_with_inputs_runs_only_the_hooks_on_the_way_as_torch() -> None:
     torch = require_torch()
 
@@ -343,7 +327,6 @@ def test_tensor_backward_with_inputs_runs_only_the_hooks_on_the_way_as_torch() -
     assert hooks_run(mg) == hooks_run(torch) == ["h"]
 
 
-@pytest.mark.usefixtures("tensor_backward_inputs")
 def test_tensor_backward_refuses_inputs_as_torch_does() -> None:
     torch = require_torch()
 
