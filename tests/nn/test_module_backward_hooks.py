@@ -358,3 +358,15 @@ def test_a_float32_module_hooks_get_float32_gradients_and_anomaly_mode_checks_wh
     model.register_full_backward_hook(lambda m, gi, go: (gi[0] * np.float32(np.inf),))
     with mg.autograd.detect_anomaly(), pytest.raises(mg.AnomalyError, match="backward of 'BackwardHookFunction'.*non-finite"):  # fmt: skip
         model(x).sum().backward()
+
+
+def test_the_narrated_pass_runs_the_hooks_once_and_shows_their_nodes() -> None:
+    model = Linear(2, 2, seed=0)
+    calls: list[int] = []
+    model.register_full_backward_hook(lambda m, gi, go: (calls.append(1), (gi[0] * 2,))[1])
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    steps = [str(step) for step in mg.backward_steps(model(x).sum())]
+    assert calls == [1] and "BackwardHookFunction" in steps[-1]
+    plain = Tensor([1.0, 2.0], requires_grad=True)
+    (model.weight @ plain).sum().backward()  # (the same layer without its call: no hook)
+    assert calls == [1] and np.array_equal(x.grad, 2 * plain.grad)
