@@ -443,15 +443,22 @@ def _reached(node: Node, undefined: set[Node], silent: list[Node], reached: set[
 
 
 def tensor_backward(
-    self: Tensor, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    self: Tensor,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
 ) -> None:
     """Apply the chain rule from this Tensor to every Tensor it depends on.
 
     `gradient` is required unless the Tensor has one element. Leaves add this pass's
     gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
     only after `retain_grad()`. The graph is kept, so calling it again is allowed
-    (`retain_graph` changes nothing); for `create_graph=True`, use grad().
+    (`retain_graph` changes nothing); for `create_graph=True`, use grad(). With `inputs` (a
+    Tensor or several, leaves or intermediates), as PyTorch's, only those add up theirs.
     """
+    if inputs is not None:  # (the reference pass: engine.backward's `only`)
+        return _reference_tensor_backward(self, gradient, retain_graph, create_graph, inputs)
     guards.check_backward_options(create_graph)
     # engine.backward's pass, bit for bit: the same order, the same rules on the same arrays,
     # the same sums in the same order, with the running sums in the nodes (`Node._sum`).

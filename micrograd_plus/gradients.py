@@ -6,12 +6,13 @@ Hessian-vector products): no rule is written a second time for it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import guards, hooks
+from . import engine, guards, hooks
 from .engine import Node, backward_pass, topological_order
 from .modes import enable_grad, no_grad
 
@@ -87,6 +88,55 @@ def leading_to(roots: Sequence[Node], inputs: Sequence[Node]) -> list[Node]:
         if any(parent in leading for parent in node._parents):
             leading.add(node)
     return [node for node in order if node in leading]
+
+
+def backward_into(roots: list[Node], gradients: list[Any], inputs: Any) -> None:
+    """PyTorch's `backward(inputs=...)` (Tensor.backward, autograd.backward): one pass from `roots`
+    (each with its gradient, None for the default) whose gradients add up only in `inputs` (a
+    node or nodes) and the nodes on the way to them (engine.backward's `only`). An intermediate
+    input adds up its gradient as a retained one does (as PyTorch's, as if `retain_grad()` held
+    for this pass); an input the pass does not reach gets nothing."""
+    stored = _backward_inputs(inputs)
+    for index, node in enumerate(stored):
+        if not node.requires_grad:
+            raise RuntimeError(
+                f"can't retain_grad on Tensor that has requires_grad=False: inputs[{index}] (a "
+                f"{type(node).__name__}) does not require grad, so no pass computes its gradient; "
+                "make it require grad before computing the outputs from it, or leave it out of inputs"
+            )
+    retained = [
+        node for node in stored if node._op is not None and getattr(node, "_retains_grad", True) is False
+    ]
+    for node in retained:
+        node._retains_grad = True  # type: ignore[attr-defined]  # (a Tensor: Values show every pass's)
+    try:
+        engine.backward(roots, gradients, leading_to(roots, stored))
+    finally:
+        for node in retained:
+            node._retains_grad = False  # type: ignore[attr-defined]
+    # for explain_grad (the engine notes the first output only)
+    guards.last_pass.roots = tuple(weakref.ref(root) for root in roots)
+    guards.last_pass.inputs = tuple(weakref.ref(node) for node in stored)
+
+
+def _backward_inputs(inputs: Any) -> list[Node]:
+    """backward's `inputs` (a node, or an iterable of them: a generator too) as a list, refused
+    in PyTorch's words when it is empty or holds something else."""
+    given = (
+        [inputs] if isinstance(inputs, Node) else list(inputs) if isinstance(inputs, Iterable) else [inputs]
+    )
+    if not given:
+        raise RuntimeError(
+            "`inputs` argument to `backward()` cannot be empty: give the Tensors (or Values) whose .grad "
+            "the pass should fill, or leave inputs out for every leaf"
+        )
+    for x in given:
+        if not isinstance(x, Node):
+            raise RuntimeError(
+                f"all inputs have to be Tensors or GradientEdges, but got {type(x).__name__}: give backward's "
+                "inputs as a Tensor (or Value) or a list of them"
+            )
+    return given
 
 
 def leaf_like(node: Node, data: Any, requires_grad: bool = False) -> Node:

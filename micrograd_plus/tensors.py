@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 
-from . import devices, engine, guards, modes
+from . import devices, engine, gradients, guards, modes
 from .devices import CPU, DEVICE_TYPES
 from .engine import (
     ABS,
@@ -1058,17 +1058,25 @@ class Tensor(Node):
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
     def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
     ) -> None:
         """Apply the chain rule from this Tensor to every Tensor it depends on.
 
         `gradient` is required unless the Tensor has one element. Leaves add this pass's
         gradient to `.grad` (so calling it twice doubles it); intermediate Tensors keep theirs
         only after `retain_grad()`. The graph is kept, so calling it again is allowed
-        (`retain_graph` changes nothing); for `create_graph=True`, use grad().
+        (`retain_graph` changes nothing); for `create_graph=True`, use grad(). With `inputs` (a
+        Tensor or several, leaves or intermediates), as PyTorch's, only those add up theirs.
         """
         guards.check_backward_options(create_graph)
-        engine.backward(self, gradient)
+        if inputs is None:
+            engine.backward(self, gradient)
+        else:
+            gradients.backward_into([self], [gradient], inputs)
 
     def zero_grad(self) -> None:
         """Forget the gradient: `.grad` becomes None (PyTorch 2's default)."""

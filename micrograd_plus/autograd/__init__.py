@@ -89,8 +89,8 @@ def backward(
 ) -> None:
     """`torch.autograd.backward`: one backward pass from one or several outputs at once (the
     gradient of the sum of `grad_tensors[i] * tensors[i]`), added into the leaves' `.grad`, or
-    only into those of `inputs` (then, as in PyTorch, only the nodes between the outputs and
-    `inputs` store theirs: a retained intermediate elsewhere keeps its `.grad`). The graph is
+    only into `inputs`, leaves or intermediates (then, as in PyTorch, only the nodes between the
+    outputs and `inputs` store theirs: a retained intermediate elsewhere keeps its `.grad`). The graph is
     always kept (`retain_graph` changes nothing); `create_graph=True` is refused: `.grad` holds
     arrays here, so ask `grad(..., create_graph=True)` for gradients to differentiate again."""
     guards.check_backward_options(create_graph)
@@ -101,27 +101,15 @@ def backward(
             given[i] = None if gradient is None else root._raw(gradient)
         except (TypeError, ValueError) as error:
             raise type(error)(f"grad_tensors[{i}] for tensors[{i}]: {error}") from None
-    if inputs is None and len(roots) == 1:
+    if inputs is not None:
+        return gradients.backward_into(roots, given, inputs)
+    if len(roots) == 1:
         roots[0].backward(given[0])  # type: ignore[attr-defined]  # (the current engine's pass)
         return None
-    stored = None if inputs is None else gradients.as_nodes(inputs, "inputs", "backward")
-    engine.backward(roots, given, None if stored is None else _on_the_way(roots, stored))
+    engine.backward(roots, given)
     # for explain_grad (the engine notes the first output only)
     guards.last_pass.roots = tuple(weakref.ref(root) for root in roots)
-    guards.last_pass.inputs = None if stored is None else tuple(weakref.ref(node) for node in stored)
     return None
-
-
-def _on_the_way(roots: list[Node], inputs: list[Node]) -> list[Node]:
-    """The nodes a pass to `inputs` stores: PyTorch runs only the part of the graph between the
-    roots and `inputs`, so the inputs it reaches and the nodes between (in the walk's order)."""
-    for node in inputs:
-        if node._op is not None:
-            raise ValueError(
-                f"backward(inputs=...) takes leaves here; this {type(node).__name__} was computed by "
-                f"'{node.op}': for the gradient of an intermediate, use mg.autograd.grad(outputs, it)"
-            )
-    return gradients.leading_to(roots, inputs)
 
 
 def _gradients(given: Any, count: int) -> list[Any]:

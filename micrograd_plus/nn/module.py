@@ -26,7 +26,7 @@ from ..factories import make_generator
 from ..guards import mark_changed
 from ..hooks import RemovableHandle
 from ..tensors import Tensor, requested_dtype, true_or_false
-from . import forward_hooks
+from . import backward_hooks, forward_hooks
 
 Seed = int | random.Random | np.random.Generator | None
 
@@ -136,7 +136,7 @@ class Module:
         returns None or a pair `(args, kwargs)`. Hooks run in the order registered, `prepend=True`
         puts this one first. Only a call of the module runs them (`module(x)`, not
         `module.forward(x)`). Returns a handle: `handle.remove()`, or `with handle:`."""
-        return forward_hooks.register(self, (hook, with_kwargs), pre=True, prepend=prepend)
+        return forward_hooks.register(self, (hook, with_kwargs), "pre", prepend)
 
     def register_forward_hook(
         self,
@@ -154,7 +154,39 @@ class Module:
         goes on: with output None if a pre-hook or forward raised, with forward's output (as the
         hooks before it left it) if a later forward hook did. Order and handle as
         `register_forward_pre_hook`."""
-        return forward_hooks.register(self, (hook, with_kwargs, always_call), pre=False, prepend=prepend)
+        return forward_hooks.register(self, (hook, with_kwargs, always_call), "post", prepend)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call `hook(module, grad_output)` in each backward pass through a call of this module,
+        before the gradients of its inputs are computed, as PyTorch's: `grad_output` is a tuple
+        with the gradient of each output Tensor (None for one no gradient reached); a tuple the
+        hook returns replaces it. Hooks run in the order registered (`prepend=True`: first),
+        those registered at the call; a module of Values (Neuron, Layer, MLP) is refused. Returns
+        a handle: `handle.remove()`, or `with handle:`."""
+        backward_hooks.refuse_value_module(self)
+        return forward_hooks.register(self, (hook,), "backward_pre", prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call `hook(module, grad_input, grad_output)` in each backward pass through a call of
+        this module, once the gradients of its inputs are computed, as PyTorch's: `grad_input`
+        has one entry per positional input (its gradient, zeros for a Tensor that does not
+        require grad, None for other arguments; all None, with a warning, when no input requires
+        grad), `grad_output` as for `register_full_backward_pre_hook`. A tuple the hook returns
+        replaces grad_input, so it is what flows on to the inputs (the way to clip or scale what
+        flows into a layer). The parameters' gradients are not in grad_input. Order, modules
+        and handle as `register_full_backward_pre_hook`."""
+        backward_hooks.refuse_value_module(self)
+        return forward_hooks.register(self, (hook,), "backward", prepend)
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """PyTorch's deprecated backward hook, which misses gradients: refused, naming the one to use."""
+        raise RuntimeError(
+            "register_backward_hook is PyTorch's deprecated module backward hook (it may miss some "
+            "grad_input) and is not here: use register_full_backward_hook(hook), which takes the same "
+            "hook(module, grad_input, grad_output)"
+        )
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

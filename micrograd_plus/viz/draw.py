@@ -139,7 +139,9 @@ def short_value(x: Any) -> str:
     values in brackets, a larger array by its mean and range."""
     if x is None:
         return "None"
-    if isinstance(x, Node):
+    if hasattr(
+        x, "_parents"
+    ):  # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
         x = x.data
     if isinstance(x, np.ndarray):
         if x.ndim == 0:

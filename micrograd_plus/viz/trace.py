@@ -127,7 +127,9 @@ def format_value(x: Any) -> str:
             f"array{x.shape} mean {format_number(finite.mean())}, "
             f"range [{format_number(finite.min())}, {format_number(finite.max())}]"
         )
-    if isinstance(x, Node):
+    if hasattr(
+        x, "_parents"
+    ):  # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
         return format_value(x.data)
     return format_number(x)
 

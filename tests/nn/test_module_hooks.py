@@ -309,14 +309,12 @@ def test_only_a_call_of_the_module_runs_its_hooks_not_forward():
     assert calls(Linear(2, 2, seed=0), Tensor(np.ones(2))) == calls(torch.nn.Linear(2, 2), torch.ones(2)) == 1
 
 
-def test_a_hook_must_be_a_function_and_backward_hooks_are_not_here():
+def test_a_hook_must_be_a_function():
     model = Linear(2, 2, seed=0)
     with pytest.raises(TypeError, match="forward hook must be a function, got int"):
         model.register_forward_hook(3)
     with pytest.raises(TypeError, match="forward pre-hook must be a function, got str"):
         model.register_forward_pre_hook("print")
-    with pytest.raises(AttributeError):
-        model.register_full_backward_hook(lambda m, gi, go: None)  # type: ignore[attr-defined]
 
 
 # -- micrograd's Neuron, Layer, MLP --------------------------------------------------------------

@@ -1,0 +1,372 @@
+"""Backward hooks on modules, as PyTorch's `register_full_backward_hook` and
+`register_full_backward_pre_hook`: what grad_input and grad_output hold, what a returned tuple
+replaces, order, `prepend`, handles, PyTorch's errors and warnings, several inputs and outputs, a
+module called twice, `grad(create_graph=True)`, each against the same model in PyTorch float64
+(to 1e-9), under both engines; and a module without them keeps the plain graph."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import micrograd_plus as mg
+from micrograd_plus import MLP, Linear, Module, Sequential, Tanh, Tensor, Value
+
+pytestmark = pytest.mark.usefixtures("each_engine")
+
+inputs = hnp.arrays(np.float64, (2, 3), elements=st.floats(-3.0, 3.0, allow_nan=False, width=64))
+
+
+def twin_models(seed: int = 0) -> tuple[Sequential, Any]:
+    """Linear(3, 4), Tanh, Linear(4, 2) here and in PyTorch, with the same weights."""
+    torch = require_torch()
+    ours = Sequential(Linear(3, 4, seed=seed), Tanh(), Linear(4, 2, seed=seed + 1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+def as_numpy(grads: tuple[Any, ...] | None) -> list[Any]:
+    """A hook's tuple of gradients as arrays (None stays None), of either library."""
+    assert isinstance(grads, tuple)
+    return [
+        None if g is None else np.array(g.detach().numpy() if hasattr(g, "numpy") else g.data) for g in grads
+    ]
+
+
+def agree(ours: list[Any], theirs: list[Any]) -> bool:
+    return len(ours) == len(theirs) and all(
+        (a is None and b is None) or (a is not None and b is not None and close_to_torch(a, b))
+        for a, b in zip(ours, theirs)
+    )
+
+
+def record_every_layer(model: Any) -> list[tuple[str, str, list[Any], list[Any]]]:
+    """A full backward hook and a pre-hook on every module: (kind, name, grads, grad_output)
+    in the order they run."""
+    seen: list[tuple[str, str, list[Any], list[Any]]] = []
+    for name, module in model.named_modules():
+        module.register_full_backward_pre_hook(
+            lambda m, go, name=name: seen.append(("pre", name, as_numpy(go), []))
+        )
+        module.register_full_backward_hook(
+            lambda m, gi, go, name=name: seen.append(("full", name, as_numpy(gi), as_numpy(go)))
+        )
+    return seen
+
+
+def both_backward(ours: Any, theirs: Any, x: np.ndarray, x_requires_grad: bool = True) -> tuple[Any, Any]:
+    """loss = (model(x) ** 2).sum() and its backward in both; returns the two inputs."""
+    torch = require_torch()
+    a, b = Tensor(x, requires_grad=x_requires_grad), torch.tensor(x, requires_grad=x_requires_grad)
+    (ours(a) ** 2).sum().backward()
+    (theirs(b) ** 2).sum().backward()
+    return a, b
+
+
+def assert_same_parameter_grads(ours: Any, theirs: Any) -> None:
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        assert close_to_torch(p.grad, q.grad.numpy()), name
+
+
+@given(inputs)
+def test_hooks_on_every_layer_see_the_gradients_flowing_out_of_and_into_it_as_in_torch(x: np.ndarray) -> None:
+    ours, theirs = twin_models()
+    seen_ours, seen_theirs = record_every_layer(ours), record_every_layer(theirs)
+    a, b = both_backward(ours, theirs, x)
+    assert [s[:2] for s in seen_ours] == [s[:2] for s in seen_theirs]  # the same hooks in the same order
+    assert len(seen_ours) == 8  # a pre-hook and a full hook per module (the Sequential and its three)
+    for (kind, name, grads, grad_output), (_, _, their_grads, their_grad_output) in zip(
+        seen_ours, seen_theirs
+    ):
+        assert agree(grads, their_grads), (kind, name)
+        assert agree(grad_output, their_grad_output), (kind, name)
+    assert close_to_torch(a.grad, b.grad.numpy())
+    assert_same_parameter_grads(ours, theirs)
+
+
+@given(inputs, st.floats(0.01, 2.0), st.floats(-3.0, 3.0))
+def test_a_hook_that_clips_or_scales_grad_input_changes_the_gradients_upstream_as_in_torch(
+    x: np.ndarray, bound: float, scale: float
+) -> None:
+    ours, theirs = twin_models()
+    for model in (ours, theirs):
+        model[2].register_full_backward_hook(lambda m, gi, go: (gi[0].clamp(-bound, bound) * scale,))
+        model[0].register_full_backward_pre_hook(lambda m, go: (go[0] * scale,))
+    a, b = both_backward(ours, theirs, x)
+    assert close_to_torch(a.grad, b.grad.numpy())
+    assert_same_parameter_grads(ours, theirs)
+    # not what a pass without the hooks gives (the hooks are what changed it)
+    plain = twin_models()[0]
+    c = Tensor(x, requires_grad=True)
+    (plain(c) ** 2).sum().backward()
+    if abs(scale) != 1 and np.abs(c.grad).max() > 1e-6:
+        assert not np.allclose(a.grad, c.grad)
+
+
+def test_hooks_run_in_the_order_registered_prepend_first_and_a_removed_one_no_more() -> None:
+    torch = require_torch()
+    x = np.arange(6.0).reshape(2, 3)
+
+    def calls(model: Any, make: Any) -> list[str]:
+        order: list[str] = []
+        handles = {}
+        for name in "abc":
+            handles[name] = model.register_full_backward_hook(lambda m, gi, go, name=name: order.append(name))
+            model.register_full_backward_pre_hook(lambda m, go, name=name: order.append("pre " + name))
+        model.register_full_backward_hook(lambda m, gi, go: order.append("first"), prepend=True)
+        model.register_full_backward_pre_hook(lambda m, go: order.append("pre first"), prepend=True)
+        handles["b"].remove()
+        handles["b"].remove()  # (again: nothing)
+        with handles["c"]:
+            pass
+        model(make(x, requires_grad=True)).sum().backward()
+        return order
+
+    ours = calls(Linear(3, 2, seed=0), Tensor)
+    assert ours == calls(torch.nn.Linear(3, 2), torch.tensor)
+    assert ours == ["pre first", "pre a", "pre b", "pre c", "first", "a"]
+
+
+def test_hooks_run_once_per_pass_through_each_call_and_a_call_twice_runs_them_twice() -> None:
+    torch = require_torch()
+    ours = Linear(3, 3, seed=0)
+    theirs = torch.nn.Linear(3, 3)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    seen_ours: list[Any] = []
+    seen_theirs: list[Any] = []
+    ours.register_full_backward_hook(lambda m, gi, go: seen_ours.append(as_numpy(gi) + as_numpy(go)))
+    theirs.register_full_backward_hook(lambda m, gi, go: seen_theirs.append(as_numpy(gi) + as_numpy(go)))
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    a, b = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, z = ours(ours(a)).tanh().sum(), theirs(theirs(b)).tanh().sum()
+    y.backward()
+    z.backward(retain_graph=True)
+    assert len(seen_ours) == len(seen_theirs) == 2  # once per call, the outer call's first
+    y.backward()  # a second pass over the same graph: once more per call
+    z.backward()
+    assert len(seen_ours) == 4
+    assert all(agree(o, t) for o, t in zip(seen_ours, seen_theirs))
+    assert close_to_torch(a.grad, b.grad.numpy())
+
+
+class Two(Module):
+    """Two inputs and a keyword, two outputs: PyTorch's grad_input has one entry per positional input."""
+
+    def forward(self, a: Any, b: Any, c: Any, k: float = 2.0) -> tuple[Any, Any]:
+        return a * b * k + c, (a + b).exp()
+
+
+@pytest.mark.parametrize("use_second", [True, False])
+def test_several_inputs_and_outputs_as_in_torch(use_second: bool) -> None:
+    """grad_input: zeros for a Tensor that does not require grad, None for a number; grad_output:
+    None for an output the loss does not use; a replaced grad_input is what reaches the inputs."""
+    torch = require_torch()
+    x, y = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+
+    def run(module: Any, make: Any) -> tuple[list[Any], Any]:
+        class Inner(module):  # type: ignore[misc,valid-type]
+            def forward(self, a: Any, b: Any, c: Any, k: float = 2.0) -> tuple[Any, Any]:
+                return a * b * k + c, (a + b).exp()
+
+        m = Inner()
+        seen: list[Any] = []
+        m.register_full_backward_pre_hook(lambda m, go: seen.append(as_numpy(go)))
+        m.register_full_backward_hook(
+            lambda m, gi, go: (seen.append(as_numpy(gi)), (gi[0] * 3, gi[1], None))[1]
+        )
+        a, b = make(x, requires_grad=True), make(y)
+        first, second = m(a, b, 1.5, k=0.5)
+        loss = (first * first).sum() + (second.sum() if use_second else 0.0)
+        loss.backward()
+        return seen, a.grad
+
+    seen_ours, grad_ours = run(Module, Tensor)
+    seen_theirs, grad_theirs = run(torch.nn.Module, torch.tensor)
+    assert [len(s) for s in seen_ours] == [2, 3]
+    assert (seen_ours[0][1] is None) == (not use_second)
+    assert seen_ours[1][1] is not None and not seen_ours[1][1].any() and seen_ours[1][2] is None
+    assert all(agree(o, t) for o, t in zip(seen_ours, seen_theirs, strict=True))
+    assert close_to_torch(grad_ours, grad_theirs.numpy())
+
+
+def test_a_module_whose_inputs_do_not_require_grad_runs_its_full_hooks_with_none_and_a_warning() -> None:
+    torch = require_torch()
+    for model, make in ((Linear(3, 2, seed=0), Tensor), (torch.nn.Linear(3, 2), torch.tensor)):
+        seen: list[Any] = []
+        model.register_full_backward_hook(lambda m, gi, go, seen=seen: seen.append((gi, len(go))))
+        model.register_full_backward_pre_hook(lambda m, go, seen=seen: seen.append("pre"))
+        with pytest.warns(UserWarning, match="Full backward hook is firing when gradients are computed with respect to module outputs"):  # fmt: skip
+            model(make(np.ones((2, 3)))).sum().backward()
+        assert seen == ["pre", ((None,), 1)]
+        assert model.weight.grad is not None
+        model.register_full_backward_hook(lambda m, gi, go, make=make: (make(np.ones((2, 3))),))
+        with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="where no input requires gradient should always return None"):  # fmt: skip
+            model(make(np.ones((2, 3)))).sum().backward()
+
+
+def test_a_hook_that_returns_the_wrong_number_or_shape_of_gradients_gets_torchs_error() -> None:
+    torch = require_torch()
+    for make_model, make in (
+        (lambda: Linear(3, 2, seed=0), Tensor),
+        (lambda: torch.nn.Linear(3, 2), torch.tensor),
+    ):
+        cases = [
+            (
+                "full",
+                lambda m, gi, go: (gi[0], gi[0]),
+                "Backward hook returned an invalid number of grad_input, got 2, but expected 1",
+            ),  # fmt: skip
+            (
+                "pre",
+                lambda m, go: (go[0], go[0]),
+                "Backward pre hook returned an invalid number of grad_output, got 2, but expected 1",
+            ),  # fmt: skip
+            ("full", lambda m, gi, go: (gi[0][0],), "hook '.*' has changed the size of value"),
+        ]
+        for kind, hook, message in cases:
+            model = make_model()
+            if kind == "full":
+                model.register_full_backward_hook(hook)
+            else:
+                model.register_full_backward_pre_hook(hook)
+            with pytest.raises(RuntimeError, match=message):
+                model(make(np.ones((4, 3)), requires_grad=True)).sum().backward()
+    model = Linear(3, 2, seed=0)
+    model.register_full_backward_hook(lambda m, gi, go: gi[0])  # a Tensor, not a tuple of them
+    with pytest.raises(RuntimeError, match="invalid number of grad_input, got a Tensor, but expected 1"):
+        model(Tensor(np.ones((4, 3)), requires_grad=True)).sum().backward()
+    with pytest.raises(TypeError, match="backward hook must be a function, got int"):
+        model.register_full_backward_hook(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="backward pre-hook must be a function"):
+        model.register_full_backward_pre_hook("print")  # type: ignore[arg-type]
+
+
+def test_a_hook_returning_none_for_an_input_stops_its_gradient_as_in_torch() -> None:
+    torch = require_torch()
+    for model, make in ((Linear(3, 2, seed=0), Tensor), (torch.nn.Linear(3, 2), torch.tensor)):
+        model.register_full_backward_hook(lambda m, gi, go: (None,))
+        x = make(np.ones((4, 3)), requires_grad=True)
+        model(x).sum().backward()
+        assert x.grad is None and model.weight.grad is not None
+
+
+def test_a_list_output_is_not_hooked_with_torchs_warning() -> None:
+    class Listed(Module):
+        def forward(self, a: Tensor) -> list[Tensor]:
+            return [a * 2, a * 3]
+
+    m = Listed()
+    seen: list[Any] = []
+    m.register_full_backward_hook(lambda m, gi, go: seen.append(gi))
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="module output should be a Tensor or a tuple of Tensors but received <class 'list'>"):  # fmt: skip
+        out = m(x)
+    (out[0] + out[1]).sum().backward()
+    assert seen == [] and x.grad.tolist() == [5.0, 5.0]
+
+
+def test_grad_create_graph_runs_the_hooks_and_their_result_is_differentiated_again() -> None:
+    torch = require_torch()
+    results = []
+    for model, make, grad in (
+        (Linear(3, 1, seed=0), Tensor, mg.autograd.grad),
+        (torch.nn.Linear(3, 1), torch.tensor, torch.autograd.grad),
+    ):
+        if make is torch.tensor:
+            model.load_state_dict({k: torch.tensor(v) for k, v in results[0][0].items()})
+        calls = []
+        model.register_full_backward_hook(
+            lambda m, gi, go, calls=calls: (calls.append(1), (gi[0] * gi[0],))[1]
+        )
+        x = make(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+        (g,) = grad(model(x).tanh().sum(), x, create_graph=True)
+        (gg,) = grad(g.sum(), x)
+        results.append(
+            (model.state_dict(), np.array(g.detach().numpy() if make is torch.tensor else g.data), gg, calls)
+        )
+    (_, g_ours, gg_ours, calls_ours), (_, g_theirs, gg_theirs, calls_theirs) = results
+    assert calls_ours == calls_theirs == [1, 1]  # the second pass goes through the module's call again
+    assert close_to_torch(g_ours, g_theirs)
+    assert close_to_torch(gg_ours.data, gg_theirs.numpy())
+
+
+def test_micrograd_value_modules_are_refused_in_words() -> None:
+    with pytest.raises(
+        TypeError, match="backward hooks on modules work with Tensors.*MLP computes with Values"
+    ):
+        MLP(2, [3, 1], seed=0).register_full_backward_hook(lambda m, gi, go: None)
+
+    class Square(Module):  # no parameters: found out when it returns a Value
+        def forward(self, v: Value) -> Value:
+            return v * v
+
+    m = Square()
+    m.register_full_backward_pre_hook(lambda m, go: None)
+    with pytest.raises(TypeError, match="this Square computes with Values: .*v.register_hook"):
+        m(Value(2.0))
+
+
+def test_the_deprecated_register_backward_hook_names_the_full_one() -> None:
+    with pytest.raises(RuntimeError, match=r"deprecated.*use register_full_backward_hook\(hook\)"):
+        Linear(2, 2, seed=0).register_backward_hook(lambda m, gi, go: None)
+
+
+def test_zero_grad_state_dict_and_deepcopy_are_as_without_hooks() -> None:
+    model, _ = twin_models()
+    keys = list(model.state_dict())
+    seen: list[Any] = []
+    handle = model[0].register_full_backward_hook(lambda m, gi, go: seen.append(m))
+    assert list(model.state_dict()) == keys
+    twin = copy.deepcopy(model)  # the copy keeps the hook (as PyTorch's), called with the copy
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    twin(x).sum().backward()
+    assert seen == [twin[0]]
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    handle.remove()
+    assert "_forward_hooks" not in vars(model[0])  # its last hook gone: back to the plain call
+
+
+def test_no_hook_no_extra_node_and_no_grad_calls_make_none() -> None:
+    model, _ = twin_models()
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    assert "BackwardHookFunction" not in {n.op for n in mg.engine.topological_order(model(x))}
+    model[0].register_full_backward_hook(lambda m, gi, go: None)
+    assert "BackwardHookFunction" in {n.op for n in mg.engine.topological_order(model(x))}
+    with mg.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not model(x).requires_grad
+
+
+def test_a_float32_module_hooks_get_float32_gradients_and_anomaly_mode_checks_what_they_return() -> None:
+    model = Linear(3, 2, seed=0, dtype="float32")
+    seen: list[Any] = []
+    model.register_full_backward_hook(lambda m, gi, go: seen.append((gi[0].dtype, go[0].dtype)))
+    x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    with mg.autograd.detect_anomaly():
+        model(x).sum().backward()
+    assert seen == [(np.float32, np.float32)] and x.grad.dtype == np.float32
+    model.register_full_backward_hook(lambda m, gi, go: (gi[0] * np.float32(np.inf),))
+    with mg.autograd.detect_anomaly(), pytest.raises(mg.AnomalyError, match="backward of 'BackwardHookFunction'.*non-finite"):  # fmt: skip
+        model(x).sum().backward()
+
+
+def test_the_narrated_pass_runs_the_hooks_once_and_shows_their_nodes() -> None:
+    model = Linear(2, 2, seed=0)
+    calls: list[int] = []
+    model.register_full_backward_hook(lambda m, gi, go: (calls.append(1), (gi[0] * 2,))[1])
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    steps = [str(step) for step in mg.backward_steps(model(x).sum())]
+    assert calls == [1] and "BackwardHookFunction" in steps[-1]
+    plain = Tensor([1.0, 2.0], requires_grad=True)
+    (model.weight @ plain).sum().backward()  # (the same layer without its call: no hook)
+    assert calls == [1] and np.array_equal(x.grad, 2 * plain.grad)
