@@ -260,9 +260,12 @@ class ParameterList(_List):
         return _parameter(item, where)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
-        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
-        item = self._items[int(name)] if name.isdecimal() and int(name) < len(self._items) else None
-        return item is member or super()._was_assigned_as_parameter(name, member)
+        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch. An
+        # item is found by its name; an attribute aliasing one (`pl.foo = pl[0]`) by a search of
+        # the items (attributes are few: parameters() stays linear).
+        if name.isdecimal() and int(name) < len(self._items):
+            return self._items[int(name)] is member
+        return any(member is p for p in self._items) or super()._was_assigned_as_parameter(name, member)
 
     def extra_repr(self) -> str:
         return _parameter_lines(
@@ -284,8 +287,13 @@ class ParameterDict(_Dict):
         return _parameter(item, where)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
-        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
-        return self._items.get(name) is member or super()._was_assigned_as_parameter(name, member)
+        # As ParameterList's: an item by its key, an attribute aliasing one (`pd.foo = pd["a"]`)
+        # by a search of the items.
+        if name in self._items:
+            return self._items[name] is member
+        return any(member is p for p in self._items.values()) or super()._was_assigned_as_parameter(
+            name, member
+        )
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._items.get(key, default)

@@ -101,6 +101,20 @@ def test_a_frozen_parameter_stays_a_parameter() -> None:
     assert len(named.parameters()) == 1 and list(named.state_dict()) == ["a"]
 
 
+def test_an_attribute_aliasing_a_frozen_item_stays_in_the_state_dict_as_torchs() -> None:
+    torch = require_torch()
+    for library, tensor in ((mg, mg.tensor), (torch, torch.tensor)):
+        listed = library.nn.ParameterList([tensor(np.ones(2)), tensor(np.ones(3))])
+        named = library.nn.ParameterDict({"a": tensor(np.ones(2))})
+        listed.requires_grad_(False)
+        named.requires_grad_(False)
+        listed.foo = listed[0]
+        named.foo = named["a"]
+        assert list(listed.state_dict()) == ["0", "1", "foo"], library.__name__
+        assert list(named.state_dict()) == ["a", "foo"], library.__name__
+        assert len(list(listed.parameters())) == 2 and len(list(named.parameters())) == 1
+
+
 def test_the_list_behaves_as_a_list() -> None:
     params = ParameterList()
     assert len(params) == 0 and repr(params) == "ParameterList()"
