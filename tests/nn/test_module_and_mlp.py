@@ -177,6 +177,9 @@ def test_state_dict_round_trip_and_validation():
         with pytest.raises(ValueError, match="'layers.1.neurons.0.b': expected one real number"):
             other.load_state_dict({**state, "layers.1.neurons.0.b": wrong})
     assert [p.data for p in other.parameters()] == before  # all or nothing
+    for one in (np.array([5.0]), np.array([[5.0]]), np.array(5)):  # a Value's entry: any one number
+        other.load_state_dict({**state, "layers.1.neurons.0.b": one})
+        assert other.layers[1].neurons[0].b.data == 5.0
 
 
 def test_copying_weights_from_micrograd_gives_identical_forward_and_gradients():
