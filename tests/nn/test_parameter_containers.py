@@ -115,6 +115,36 @@ def test_an_attribute_aliasing_a_frozen_item_stays_in_the_state_dict_as_torchs()
         assert len(list(listed.parameters())) == 2 and len(list(named.parameters())) == 1
 
 
+def test_a_frozen_item_moved_or_sliced_stays_the_same_frozen_parameter_as_torchs() -> None:
+    """PyTorch keeps a frozen Parameter as it is (it is a Parameter by its type); here a frozen
+    item the container holds, or one of a container of the same kind, is kept so too."""
+    torch = require_torch()
+    for library, tensor in ((mg, mg.tensor), (torch, torch.tensor)):
+        listed = library.nn.ParameterList([tensor(np.ones(n)) for n in (1, 2, 3)])
+        named = library.nn.ParameterDict({"a": tensor(np.ones(2)), "b": tensor(np.ones(3))})
+        listed.requires_grad_(False)
+        named.requires_grad_(False)
+        part = listed[1:3]
+        listed[0] = listed[2]
+        listed.append(listed[1])
+        named["b"] = named["a"]
+        named.update({"c": named["a"]})
+        kept = [
+            (part[0], listed[1]),
+            (listed[0], listed[2]),
+            (listed[3], listed[1]),
+            (library.nn.ParameterList(listed)[0], listed[0]),
+            (named["b"], named["a"]),
+            (named["c"], named["a"]),
+            (named.copy()["a"], named["a"]),
+            (library.nn.ParameterDict(named)["b"], named["a"]),
+        ]
+        assert all(ours is item and not ours.requires_grad for ours, item in kept), library.__name__
+        assert list(part.state_dict()) == ["0", "1"] and len(list(part.parameters())) == 2
+        assert list(listed.state_dict()) == ["0", "1", "2", "3"] and len(list(listed.parameters())) == 2
+        assert list(named.state_dict()) == ["a", "b", "c"] and len(list(named.parameters())) == 1
+
+
 def test_the_list_behaves_as_a_list() -> None:
     params = ParameterList()
     assert len(params) == 0 and repr(params) == "ParameterList()"
