@@ -13,6 +13,7 @@ Importing this module attaches the methods to Tensor (functions.py imports it, s
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -248,9 +249,14 @@ def _contract(inputs: Sequence[str], output: str, operands: Sequence[Any]) -> An
     spec = ",".join(inputs) + "->" + output
     if any(isinstance(x, Tensor) for x in operands):
         return einsum(spec, *operands)
-    # Two operands or more: in pairs, each a BLAS product where it can be (as PyTorch's, and as
-    # fast as `@`), not numpy's one loop over every subscript at once (ten times slower at 500x500).
-    return np.einsum(spec, *operands, optimize=len(operands) > 1)
+    size: dict[str, int] = {}
+    for term, x in zip(inputs, operands):
+        size.update((c, max(n, size.get(c, 1))) for c, n in zip(term, np.shape(x)))
+    # numpy's optimized einsum works in pairs, each a BLAS product where it can be (as `@` and
+    # PyTorch's), where its plain one loops over every subscript at once; but finding the pairs is
+    # a fixed cost per call, more than a small product takes: so only for three operands or more
+    # (where the order of the pairs matters) or a product of all subscript sizes above about 3e4.
+    return np.einsum(spec, *operands, optimize=len(operands) > 2 or math.prod(size.values()) > 30_000)
 
 
 def _operand_gradient(i: int, g: Any, operands: Sequence[Any], inputs: list[str], output: str) -> Any:

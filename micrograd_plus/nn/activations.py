@@ -23,10 +23,8 @@ def _elementwise(x: Any, method: str, layer: str) -> Any:
     return [getattr(v, method)() for v in x] if isinstance(x, list) else getattr(x, method)()
 
 
-class _InplaceFlag(Module):
-    """An activation whose one argument is PyTorch's `inplace` flag: accepted and checked; the
-    result is computed out of place either way (see `functional.check_inplace`): the input is
-    left as it was, values and gradients are PyTorch's."""
+class _InplaceActivation(Module):
+    """(Internal) the shared part of ReLU, SiLU and Mish: the checked `inplace` flag and its repr."""
 
     def __init__(self, inplace: bool = False):
         self.inplace = F.check_inplace(inplace, type(self).__name__)
@@ -35,9 +33,10 @@ class _InplaceFlag(Module):
         return "inplace=True" if self.inplace else ""  # PyTorch shows the flag when set
 
 
-class ReLU(_InplaceFlag):
-    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values. `inplace` as in
-    `_InplaceFlag`."""
+class ReLU(_InplaceActivation):
+    """max(0, x) elementwise; works on a Tensor, a Value or a list of Values. `inplace` is
+    PyTorch's flag, accepted and checked; the result is computed out of place either way (see
+    `functional.check_inplace`): the input is left as it was, values and gradients are PyTorch's."""
 
     def forward(self, x: Any) -> Any:
         return _elementwise(x, "relu", "ReLU")
@@ -125,14 +124,14 @@ class Identity(Module):
         return x
 
 
-class SiLU(_InplaceFlag):
+class SiLU(_InplaceActivation):
     """x * sigmoid(x) (swish), as PyTorch's `SiLU`; `inplace` as for ReLU."""
 
     def forward(self, x: Any) -> Tensor:
         return F.silu(x)
 
 
-class Mish(_InplaceFlag):
+class Mish(_InplaceActivation):
     """x * tanh(softplus(x)), as PyTorch's `Mish`; `inplace` as for ReLU."""
 
     def forward(self, x: Any) -> Tensor:

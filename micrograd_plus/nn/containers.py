@@ -33,16 +33,19 @@ def _checked_module(module: Any, where: str) -> Module:
     return module
 
 
-def _parameter(value: Any, where: str) -> Tensor:
+def _parameter(value: Any, where: str, held: Iterable[Tensor]) -> Tensor:
     """A parameter as PyTorch's containers make one: a leaf Tensor that requires grad is kept as it
-    is; any other Tensor becomes a parameter sharing its numbers, `Parameter(t)` (a frozen one
-    too: freeze it once it is in the container)."""
+    is, and so is a (frozen) parameter the container holds already (`pd["b"] = pd["a"]`: PyTorch
+    keeps the same Parameter); any other Tensor becomes a parameter sharing its numbers,
+    `Parameter(t)` (a frozen one too: freeze it once it is in the container)."""
     if not isinstance(value, Tensor):
         raise TypeError(
             f"{where} must be a Tensor (a parameter), got {type(value).__name__}: {value!r:.60}; "
             "wrap it: mg.tensor(array)"
         )
-    return value if value.is_leaf and value.requires_grad else Parameter(value)
+    if value.is_leaf and (value.requires_grad or any(value is p for p in held)):
+        return value
+    return Parameter(value)
 
 
 class _List(Module):
@@ -74,6 +77,9 @@ class _List(Module):
             raise TypeError(
                 f"extend() takes an iterable of {self._noun}s, got a single {type(items).__name__}; use append()"
             )
+        if isinstance(items, type(self)):  # checked already: a frozen parameter stays the same one
+            self._items.extend(items._items)
+            return self
         for item in items:
             self.append(item)
         return self
@@ -87,7 +93,9 @@ class _List(Module):
     def __getitem__(self, index: int | slice) -> Any:
         """An item, or for a slice a container of the same kind holding those items (as in PyTorch)."""
         if isinstance(index, slice):
-            return type(self)(self._items[index])
+            part = type(self)()
+            part._items.extend(self._items[index])  # the same items: a frozen parameter stays one
+            return part
         return self._items[index]
 
     def __setitem__(self, index: int, item: Any) -> None:
@@ -116,7 +124,7 @@ class _Dict(Module):
 
     _noun = "item"
 
-    def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None):
+    def __init__(self, items: Mapping[str, Any] | _Dict | Iterable[tuple[str, Any]] | None = None):
         self._items: dict[str, Any] = {}
         if items is not None:
             self.update(items)
@@ -169,7 +177,10 @@ class _Dict(Module):
     def clear(self) -> None:
         self._items.clear()
 
-    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+    def update(self, items: Mapping[str, Any] | _Dict | Iterable[tuple[str, Any]]) -> None:
+        if isinstance(items, type(self)):  # checked already: a frozen parameter stays the same one
+            self._items.update(items._items)
+            return
         pairs = items.items() if isinstance(items, (Mapping, _Dict)) else items
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -257,12 +268,15 @@ class ParameterList(_List):
     _noun = "Tensor"
 
     def _checked(self, item: Any, where: str) -> Tensor:
-        return _parameter(item, where)
+        return _parameter(item, where, self._items)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
-        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
-        item = self._items[int(name)] if name.isdecimal() and int(name) < len(self._items) else None
-        return item is member or super()._was_assigned_as_parameter(name, member)
+        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch. An
+        # item is found by its name; an attribute aliasing one (`pl.foo = pl[0]`) by a search of
+        # the items (attributes are few: parameters() stays linear).
+        if name.isdecimal() and int(name) < len(self._items):
+            return self._items[int(name)] is member
+        return any(member is p for p in self._items) or super()._was_assigned_as_parameter(name, member)
 
     def extra_repr(self) -> str:
         return _parameter_lines(
@@ -281,11 +295,16 @@ class ParameterDict(_Dict):
     _noun = "Tensor"
 
     def _checked(self, item: Any, where: str) -> Tensor:
-        return _parameter(item, where)
+        return _parameter(item, where, self._items.values())
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
-        # Every item was made a parameter when added: it stays one when frozen, as in PyTorch.
-        return self._items.get(name) is member or super()._was_assigned_as_parameter(name, member)
+        # As ParameterList's: an item by its key, an attribute aliasing one (`pd.foo = pd["a"]`)
+        # by a search of the items.
+        if name in self._items:
+            return self._items[name] is member
+        return any(member is p for p in self._items.values()) or super()._was_assigned_as_parameter(
+            name, member
+        )
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._items.get(key, default)
@@ -303,13 +322,13 @@ class ParameterDict(_Dict):
 
     def copy(self) -> ParameterDict:
         """A new ParameterDict holding the same parameters in the same order (not copies of them)."""
-        return ParameterDict(OrderedDict(self._items))
+        return ParameterDict(self)
 
     def fromkeys(self, keys: Iterable[str], default: Tensor) -> ParameterDict:
         """A new ParameterDict with `default` made a parameter under each key, as PyTorch's."""
         return ParameterDict(OrderedDict((key, default) for key in keys))
 
-    def update(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+    def update(self, items: Mapping[str, Any] | _Dict | Iterable[tuple[str, Any]]) -> None:
         """Add or replace items, as PyTorch's: a plain dict's go in sorted by key (an
         OrderedDict's, a ParameterDict's and pairs' in their order), so state dicts line up."""
         if isinstance(items, Mapping) and not isinstance(items, OrderedDict):

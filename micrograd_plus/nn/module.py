@@ -684,13 +684,12 @@ def _checked_data(name: str, current: Any, given: Any) -> Any:
     """`given` as the data of a parameter like `current`: real numbers of its shape, copied."""
     if isinstance(current, np.ndarray):
         array = np.asarray(given)
-        array = array.reshape(_loadable_shape(array.shape, current.shape))
         kinds, what = ("iu", "integers") if current.dtype.kind in "iu" else ("iuf", "real numbers")
-        if array.shape != current.shape or array.dtype.kind not in kinds:
+        if _loadable_shape(array.shape, current.shape) != current.shape or array.dtype.kind not in kinds:
             raise ValueError(
                 f"entry {name!r}: expected {what} of shape {current.shape}, got {array.dtype} of shape {array.shape}"
             )
-        return array.astype(current.dtype, copy=True)
+        return array.reshape(current.shape).astype(current.dtype, copy=True)
     array = np.asarray(given)
     if array.size != 1 or array.dtype.kind not in "iuf":
         raise ValueError(f"parameter {name!r}: expected one real number, got {given!r:.80}")

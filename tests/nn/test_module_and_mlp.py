@@ -177,6 +177,9 @@ def test_state_dict_round_trip_and_validation():
         with pytest.raises(ValueError, match="'layers.1.neurons.0.b': expected one real number"):
             other.load_state_dict({**state, "layers.1.neurons.0.b": wrong})
     assert [p.data for p in other.parameters()] == before  # all or nothing
+    for one in (np.array([5.0]), np.array([[5.0]]), np.array(5)):  # a Value's entry: any one number
+        other.load_state_dict({**state, "layers.1.neurons.0.b": one})
+        assert other.layers[1].neurons[0].b.data == 5.0
 
 
 def test_copying_weights_from_micrograd_gives_identical_forward_and_gradients():
@@ -334,19 +337,20 @@ def test_load_state_dict_lists_every_size_mismatch_as_pytorch_and_copies_nothing
     assert all(np.array_equal(ours.state_dict()[name], value) for name, value in before.items())
 
 
+_ENTRY_SHAPES = st.sampled_from([(), (1,), (1, 1), (2,), (0,)])
+
+
 @given(
-    saved=st.dictionaries(
-        st.sampled_from(["scalar", "stat", "one"]),
-        st.sampled_from([(), (1,), (1, 1), (2,), (0,)]),
-        min_size=3,
-        max_size=3,
-    )
+    saved=st.fixed_dictionaries({name: _ENTRY_SHAPES for name in ("scalar", "stat", "one", "count")}),
+    missing=st.sampled_from([None, "scalar", "stat", "one", "count"]),
+    strict=st.booleans(),
 )
 def test_load_state_dict_takes_a_one_element_entry_into_a_0_d_one_as_pytorch(
-    saved: dict[str, tuple[int, ...]],
+    saved: dict[str, tuple[int, ...]], missing: str | None, strict: bool
 ) -> None:
     """PyTorch loads a (1,) entry into a 0-d parameter or buffer (its 0.3 saved scalars so), and
-    nothing else of another shape: not (1, 1), not a 0-d entry into a (1,) one."""
+    nothing else of another shape: not (1, 1), not a 0-d entry into a (1,) one; an integer
+    buffer as a float one; with a key missing, strict or not."""
     torch = require_torch()
 
     class Net(Module):
@@ -354,6 +358,7 @@ def test_load_state_dict_takes_a_one_element_entry_into_a_0_d_one_as_pytorch(
             self.scalar = mg.Tensor(1.0, requires_grad=True)
             self.one = mg.Tensor([1.0], requires_grad=True)
             self.register_buffer("stat", np.array(2.0))
+            self.register_buffer("count", np.array(0))
 
     class TorchNet(torch.nn.Module):
         def __init__(self) -> None:
@@ -361,15 +366,22 @@ def test_load_state_dict_takes_a_one_element_entry_into_a_0_d_one_as_pytorch(
             self.scalar = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
             self.one = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
             self.register_buffer("stat", torch.tensor(2.0, dtype=torch.float64))
+            self.register_buffer("count", torch.tensor(0))
 
     ours, theirs = Net(), TorchNet()
     TorchNet.__name__ = "Net"  # the model's name starts the message
-    given = {name: np.full(shape, 5.0) for name, shape in saved.items()}
+    entries = {
+        name: np.full(shape, 5 if name == "count" else 5.0)
+        for name, shape in saved.items()
+        if name != missing
+    }
     try:
-        theirs.load_state_dict({name: torch.tensor(value) for name, value in given.items()})
+        torch_result = theirs.load_state_dict(
+            {name: torch.tensor(value) for name, value in entries.items()}, strict
+        )
     except RuntimeError as torch_error:
         with pytest.raises(RuntimeError) as error:
-            ours.load_state_dict(given)
+            ours.load_state_dict(entries, strict)
         expected = re.sub(
             r"torch\.Size\(\[([\d, ]*)\]\)",
             lambda sizes: str(tuple(int(n) for n in sizes[1].split(", ") if n)),
@@ -377,7 +389,8 @@ def test_load_state_dict_takes_a_one_element_entry_into_a_0_d_one_as_pytorch(
         )
         assert str(error.value).startswith(expected)
         return
-    ours.load_state_dict(given)
+    result = ours.load_state_dict(entries, strict)
+    assert result.missing_keys == torch_result.missing_keys == ([missing] if missing else [])
     for name, value in theirs.state_dict().items():
         assert ours.state_dict()[name].shape == tuple(value.shape)
         assert np.array_equal(ours.state_dict()[name], value.numpy())

@@ -5,6 +5,8 @@ second derivatives; and Module's buffers (register_buffer, named_buffers, state_
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import close_to_torch, require_torch
@@ -267,6 +269,15 @@ def test_load_state_dict_fills_buffers_all_or_nothing() -> None:
     with pytest.raises(ValueError, match=r"'inner.num_batches_tracked': expected integers of shape \(\)"):
         model.load_state_dict(bad)
     assert np.array_equal(model.count, [1.0, 2.0])  # nothing was copied
+
+
+def test_a_one_element_float_entry_into_an_int_buffer_is_named_by_the_shape_given() -> None:
+    model = _Counter()
+    bad = dict(model.state_dict())
+    bad["inner.num_batches_tracked"] = np.array([1.5])  # (1,) loads as 0-d, but floats do not
+    expected = "'inner.num_batches_tracked': expected integers of shape (), got float64 of shape (1,)"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        model.load_state_dict(bad)
 
 
 def test_register_buffer_refuses_bad_names_and_values() -> None:

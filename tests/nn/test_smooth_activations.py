@@ -5,6 +5,7 @@ and bad arguments."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -146,6 +147,15 @@ def test_the_inplace_flag_layers_print_and_save_as_torchs(name: str) -> None:
         assert ours.state_dict() == dict(theirs.state_dict()) == {}
     with pytest.raises(TypeError, match=f"{name}: inplace must be True or False, got str"):
         getattr(mg, name)("yes")
+
+
+def test_the_inplace_flag_layers_docstrings_say_what_inplace_does() -> None:
+    """help(nn.ReLU) (and the API page) tells the user about `inplace`, not about a private class."""
+    relu = inspect.getdoc(mg.ReLU) or ""
+    assert "computed out of place" in relu and "check_inplace" in relu
+    for layer in (mg.ReLU, mg.SiLU, mg.Mish):
+        doc = inspect.getdoc(layer) or ""
+        assert "`inplace`" in doc and "`_" not in doc, layer.__name__
 
 
 def test_bad_arguments_say_what_is_wrong() -> None:
