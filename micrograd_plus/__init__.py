@@ -28,6 +28,7 @@ from .data.datasets import (
 from .data.loader import DataLoader, TensorDataset
 from .devices import accelerator, cuda, device
 from .engine import Op, Value
+from .factories import bool_ as bool  # (left out of __all__, as max and sum: a star import keeps Python's bool)
 from .factories import (
     arange,
     as_tensor,
@@ -38,6 +39,8 @@ from .factories import (
     float32,
     float64,
     from_numpy,
+    int64,
+    long,
     full,
     full_like,
     linspace,
@@ -346,6 +349,7 @@ __all__ = [
     "huber_loss",
     "index_select",
     "inference_mode",
+    "int64",
     "is_grad_enabled",
     "is_tensor",
     "isclose",
@@ -362,6 +366,7 @@ __all__ = [
     "load_iris",
     "log",
     "log_softmax",
+    "long",
     "logsumexp",
     "lt",
     "make_circles",

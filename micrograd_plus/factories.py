@@ -21,7 +21,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensors import Tensor, real_number, requested_dtype, sizes_given
+from .tensors import Tensor, real_number, requested_dtype, sizes_given, tensor_dtype
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
@@ -33,6 +33,12 @@ float32 = np.dtype(np.float32)
 """float32, by PyTorch's name (`torch.float32`): `dtype=mg.float32`."""
 float64 = np.dtype(np.float64)
 """float64, by PyTorch's name (`torch.float64`), the default dtype of a Tensor."""
+int64 = np.dtype(np.int64)
+"""int64, by PyTorch's name (`torch.int64`): indices and class labels, without gradient."""
+long = int64
+"""int64 by its other PyTorch name (`torch.long`)."""
+bool_ = np.dtype(np.bool_)
+"""bool (`mg.bool`, as `torch.bool`): masks, without gradient."""
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -42,17 +48,16 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A Tensor sharing the memory of a float64 or float32 numpy array (a change to one shows in
-    the other), as `torch.from_numpy`. Tensors hold floats only: convert other arrays first
-    (`a.astype(np.float64)`); class labels stay numpy int arrays here."""
+    """A Tensor sharing the memory of a float64, float32, int64 or bool numpy array (a change to
+    one shows in the other), as `torch.from_numpy`; convert other arrays first (`a.astype(np.int64)`)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(
             f"from_numpy() takes a numpy array, got {type(array).__name__}; tensor(...) takes the rest"
         )
-    if array.dtype not in (np.float64, np.float32):
+    if tensor_dtype(array.dtype) is None:
         raise TypeError(
-            f"from_numpy(): a Tensor holds float64 or float32, got an array of {array.dtype}; convert it "
-            "with a.astype(np.float64) (class labels stay numpy int arrays: losses take them as they are)"
+            f"from_numpy(): a Tensor holds float64, float32, int64 or bool, got an array of {array.dtype}; "
+            "convert it with a.astype(np.float64) (or np.int64 for class labels)"
         )
     shared = Tensor(0.0, dtype=array.dtype)
     shared.data = array
@@ -64,7 +69,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     dtype is returned as it is, a float64 or float32 numpy array is shared (`from_numpy`), and
     anything else is copied (`tensor(data)`); the result is cut from any graph only when copied."""
     _on_cpu(device, "as_tensor")
-    wanted = requested_dtype((dtype,), "as_tensor")
+    wanted = requested_dtype((dtype,), "as_tensor", integers=True)
     if isinstance(data, Tensor):
         return data if wanted in (None, data.dtype) else data.to(wanted)
     if (

@@ -165,7 +165,7 @@ def test_the_gradient_of_max_and_min_values_is_the_finite_differences(
 
 def test_a_star_import_leaves_pythons_builtins_alone():
     exported = set(mg.__all__)  # what `from micrograd_plus import *` binds
-    hidden = {"max", "min", "sum", "abs", "pow"}  # each a torch function here, and a Python builtin
+    hidden = {"max", "min", "sum", "abs", "pow", "bool"}  # each a torch name here, and a Python builtin
     assert not hidden & exported
     assert all(callable(getattr(mg, name)) for name in hidden)
     assert not {"io", "engine", "nn", "data"} & exported  # no submodule: `io` would hide Python's
@@ -178,7 +178,7 @@ def test_a_star_import_leaves_pythons_builtins_alone():
 def test_the_written_out_export_list_is_every_public_name_but_modules_and_builtins() -> None:
     import types
 
-    builtin = {"abs", "all", "any", "max", "min", "pow", "round", "sum"}
+    builtin = {"abs", "all", "any", "bool", "max", "min", "pow", "round", "sum"}
     public = {
         name
         for name, value in vars(mg).items()
