@@ -28,7 +28,6 @@ from .data.datasets import (
 from .data.loader import DataLoader, TensorDataset
 from .devices import accelerator, cuda, device
 from .engine import Op, Value
-from .factories import bool_ as bool  # (left out of __all__, as max and sum: a star import keeps Python's bool)
 from .factories import (
     arange,
     as_tensor,
@@ -39,11 +38,11 @@ from .factories import (
     float32,
     float64,
     from_numpy,
-    int64,
-    long,
     full,
     full_like,
+    int64,
     linspace,
+    long,
     manual_seed,
     ones,
     ones_like,
@@ -57,6 +56,9 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .factories import (
+    bool_ as bool,
+)  # (left out of __all__, as max and sum: a star import keeps Python's bool)
 from .fast import set_engine
 from .functions import (  # torch's functions of Tensors (`mg.sum`, `mg.matmul`, ...)
     ValuesIndices,

@@ -21,7 +21,7 @@ import numpy as np
 
 # (importing tensor_methods, sorting, tensor_algebra and sampling attaches clone, sort, tril, ... to Tensor)
 from . import modes, sampling, sorting, tensor_algebra, tensor_methods  # noqa: F401
-from .tensors import Operand, Tensor, real_number
+from .tensors import Operand, Tensor, _index_result, real_number
 from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 
@@ -269,11 +269,11 @@ def is_tensor(obj: Any) -> bool:
 
 def isclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
-) -> np.ndarray:
+) -> Tensor:
     """Elementwise |input - other| <= atol + rtol * |other|, as `torch.isclose` (its defaults;
-    infinities close only to themselves, nan to nan only with `equal_nan`): a numpy bool array, as
-    comparisons give here. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
-    return _isclose(input, other, rtol, atol, equal_nan, "isclose")
+    infinities close only to themselves, nan to nan only with `equal_nan`): a bool Tensor, as
+    comparisons give. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
+    return _index_result(_isclose(input, other, rtol, atol, equal_nan, "isclose"))
 
 
 def allclose(

@@ -401,6 +401,11 @@ def _bitwise(name: str, compute: Callable[..., Any]) -> Callable[..., Tensor]:
 and_, or_, xor = _bitwise("&", np.bitwise_and), _bitwise("|", np.bitwise_or), _bitwise("^", np.bitwise_xor)
 
 
+def to_bool(self: Tensor) -> Tensor:
+    """As bool (nonzero is True), without gradient: PyTorch's `.bool()`."""
+    return _cast(self, np.dtype(np.bool_))
+
+
 def invert(self: Tensor) -> Tensor:
     """`~mask`: not, of a bool Tensor (bitwise not of an int64 one), as PyTorch's."""
     if self.data.dtype.kind == "f":
@@ -543,7 +548,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "expand_as": expand_as, "repeat": repeat, "flip": flip, "split": split, "chunk": chunk,
     "unbind": unbind, "square": square, "sign": sign, "floor": floor, "ceil": ceil, "round": round_,
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "isnan": isnan, "isinf": isinf,
-    "isfinite": isfinite, "__and__": and_, "__rand__": and_, "__or__": or_, "__ror__": or_,
+    "isfinite": isfinite, "bool": to_bool, "__and__": and_, "__rand__": and_, "__or__": or_, "__ror__": or_,
     "__xor__": xor, "__rxor__": xor, "__invert__": invert,
     "all": all_, "any": any_, "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum,
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,

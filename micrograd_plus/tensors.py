@@ -1205,10 +1205,6 @@ class Tensor(Node):
         """As int64, without gradient (floats truncated toward 0): PyTorch's `.long()`."""
         return _cast(self, _INT64)
 
-    def bool(self) -> Tensor:
-        """As bool (nonzero is True), without gradient: PyTorch's `.bool()`."""
-        return _cast(self, _BOOL)
-
     def to(self, *targets: Any, device: Any = None, dtype: Any = None) -> Tensor:
         """PyTorch's `x.to(device)`, `x.to(dtype)`, `x.to(device, dtype)`: the CPU is the one
         device here (a device "cpu" changes nothing); a dtype float32, float64, int64 or bool
@@ -1616,16 +1612,16 @@ class Tensor(Node):
 
     __hash__ = Node.__hash__
 
-    def __lt__(self, other: Operand) -> Tensor:
+    def __lt__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.lt)
 
-    def __le__(self, other: Operand) -> Tensor:
+    def __le__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.le)
 
-    def __gt__(self, other: Operand) -> Tensor:
+    def __gt__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.gt)
 
-    def __ge__(self, other: Operand) -> Tensor:
+    def __ge__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.ge)
 
     # -- PyTorch's names: shapes, indices of extremes, clamp and gather (issue 16) ----------------------
@@ -1725,6 +1721,10 @@ class Tensor(Node):
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             return _clamp_by_tensors(self, min, max)
         low, high = _bound(min, "min"), _bound(max, "max")
+        if self.data.dtype.kind != "f" and all(
+            isinstance(v, (int, np.integer)) for v in (min, max) if v is not None
+        ):
+            low, high = (None if v is None else int(v) for v in (min, max))  # int64 stays int64, as torch's
         return _unary(_clamp_op(low, high), self)
 
     def gather(self, dim: int, index: Any) -> Tensor:
@@ -1760,6 +1760,7 @@ class Tensor(Node):
         floor: Callable[[], Tensor]
         ceil: Callable[[], Tensor]
         round: Callable[..., Tensor]
+        bool: Callable[[], Tensor]  # (tensor_methods.py: here it would hide Python's bool)
         eq: Callable[..., Tensor]
         ne: Callable[..., Tensor]
         lt: Callable[..., Tensor]
