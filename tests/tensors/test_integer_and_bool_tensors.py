@@ -414,3 +414,13 @@ def test_embedding_takes_int64_indices() -> None:
     expected.sum().backward()
     assert close_to_torch(ours.weight.grad, theirs.weight.grad.numpy())
     assert F.one_hot(mg.tensor([0, 2], dtype=mg.int64), 3).tolist() == [[1, 0, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize("name", ["labels.safetensors", "labels.npz"])
+def test_a_state_dict_of_int64_and_bool_tensors_saves_and_loads_losslessly(tmp_path: Any, name: str) -> None:
+    state = {"counts": mg.tensor([1, 2**62 + 1], dtype=mg.long), "mask": mg.tensor([1, 0], dtype=mg.bool)}
+    mg.save(state, tmp_path / name)
+    loaded = mg.load(tmp_path / name)
+    assert loaded["counts"].dtype == np.int64 and loaded["counts"].tolist() == [1, 2**62 + 1]
+    assert loaded["mask"].dtype == np.bool_ and loaded["mask"].tolist() == [True, False]
+    assert mg.from_numpy(loaded["counts"]).dtype == mg.long
