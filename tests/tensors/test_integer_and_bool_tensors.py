@@ -424,3 +424,15 @@ def test_a_state_dict_of_int64_and_bool_tensors_saves_and_loads_losslessly(tmp_p
     assert loaded["counts"].dtype == np.int64 and loaded["counts"].tolist() == [1, 2**62 + 1]
     assert loaded["mask"].dtype == np.bool_ and loaded["mask"].tolist() == [True, False]
     assert mg.from_numpy(loaded["counts"]).dtype == mg.long
+
+
+def test_a_dataloader_keeps_int64_labels_as_torchs() -> None:
+    torch = require_torch()
+    x, y = np.arange(8.0).reshape(4, 2), np.array([0, 2, 1, 2])
+    ours = mg.DataLoader(mg.TensorDataset(mg.tensor(x), mg.tensor(y, dtype=mg.long)), batch_size=3)
+    theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=3
+    )
+    for (xb, yb), (xt, yt) in zip(ours, theirs, strict=True):
+        assert_same(xb, xt)
+        assert_same(yb, yt)
