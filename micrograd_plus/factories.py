@@ -3,8 +3,8 @@
 and the package's random stream, `manual_seed`.
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
-unless `dtype=` says float32 (a Tensor holds floats only: `arange(5)` is float64 here, int64 in
-PyTorch). `device=` may be "cpu", the one device here. Random numbers never come from numpy's
+unless `dtype=` says float32, int64 or bool (`arange(5)` is float64 here, int64 in PyTorch;
+`randint` and `randperm` are int64, as PyTorch's). `device=` may be "cpu", the one device here. Random numbers never come from numpy's
 global state: a call with `seed=` (an int) or `generator=` (a numpy Generator) draws from that
 alone, and gives the same numbers every time; every other draw, here and in the layers, Dropout
 and DataLoader, takes the next numbers of one package stream, `default_generator`, which
@@ -242,9 +242,9 @@ def randint(
     generator: Any = None,
 ) -> Tensor:
     """Random whole numbers from `low` (included, 0 unless given) to `high` (excluded), each equally
-    likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`. **They are float64 here**
-    (PyTorch's are int64; a Tensor holds floats only): exact up to `2**53`, they index Tensors
-    (`x[randint(0, n, (8,))]`) and serve as class labels of `cross_entropy` as they are."""
+    likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`: an int64 Tensor (unless
+    `dtype=` says a float one), as PyTorch's; they index Tensors (`x[randint(0, n, (8,))]`) and
+    serve as class labels of `cross_entropy`. The bounds are at most `2**53` in size."""
     _on_cpu(device, "randint")
     if size is None and high is not None and not isinstance(high, numbers.Number):
         low, high, size = 0, low, high  # randint(high, size)
@@ -261,9 +261,9 @@ def randint(
         )
     _exact_in(dtype, max(abs(first), abs(stop - 1)), "randint")
     return Tensor(
-        generator_from(seed, generator).integers(first, stop, shape).astype(np.float64),
+        generator_from(seed, generator).integers(first, stop, shape),
         requires_grad=requires_grad,
-        dtype=dtype,
+        dtype=int64 if dtype is None else dtype,
     )
 
 
@@ -276,15 +276,15 @@ def randperm(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """0, 1, ..., n - 1 in a random order, as `torch.randperm(n)`: float64 whole numbers here
-    (PyTorch's are int64), which index Tensors as they are (`x[randperm(len(x))]` shuffles rows)."""
+    """0, 1, ..., n - 1 in a random order, as `torch.randperm(n)`: an int64 Tensor (unless `dtype=`
+    says a float one), as PyTorch's; `x[randperm(len(x))]` shuffles rows."""
     _on_cpu(device, "randperm")
     count = _count(n, "randperm(): n")
     _exact_in(dtype, count - 1, "randperm")
     return Tensor(
-        generator_from(seed, generator).permutation(count).astype(np.float64),
+        generator_from(seed, generator).permutation(count),
         requires_grad=requires_grad,
-        dtype=dtype,
+        dtype=int64 if dtype is None else dtype,
     )
 
 
