@@ -793,7 +793,8 @@ def _operand(x: Any, dtype: np.dtype, who: str = "an operand") -> Any:
         try:
             return _constant(np.array(x, dtype=dtype))
         except OverflowError:  # an int beyond the float range
-            raise ValueError(f"the number {str(x)[:20]}... is too large for a Tensor of {dtype}") from None
+            limit = "a float (about 1.8e308 at most)" if dtype.kind == "f" else "an int64 (2**63 - 1 at most)"
+            raise ValueError(f"the number {str(x)[:20]}... is too large for {limit}") from None
         finally:
             _leave_quiet(token)
     if isinstance(x, Tensor):
@@ -1108,6 +1109,15 @@ class Tensor(Node):
         return float(self.item())
 
     def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        """A one-element int64 or bool Tensor as an index, as PyTorch's: `classes[predicted[j]]`."""
+        if self.data.dtype.kind == "f" or self.data.size != 1:
+            raise TypeError(
+                f"only integer Tensors of a single element can be converted to an index (PyTorch's rule); "
+                f"this one is {self.dtype} of shape {self.shape}"
+            )
         return int(self.item())
 
     def __format__(self, spec: str) -> str:

@@ -436,3 +436,16 @@ def test_a_dataloader_keeps_int64_labels_as_torchs() -> None:
     for (xb, yb), (xt, yt) in zip(ours, theirs, strict=True):
         assert_same(xb, xt)
         assert_same(yb, yt)
+
+
+def test_a_one_element_int64_tensor_indexes_a_python_list_as_torchs() -> None:
+    """The 60 Minute Blitz's `classes[predicted[j]]`."""
+    torch = require_torch()
+    classes = ["plane", "car", "bird"]
+    for lib in (mg, torch):
+        predicted = lib.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]).argmax(1)
+        assert [classes[predicted[j]] for j in range(2)] == ["car", "plane"]
+        assert list(range(lib.tensor(3, dtype=lib.int64))) == [0, 1, 2]
+        for bad in (lib.tensor(1.0), lib.tensor([1, 2], dtype=lib.int64)):
+            with pytest.raises(TypeError, match="(?i)only integer tensors of a single element"):
+                classes[bad]
