@@ -263,6 +263,10 @@ def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Ca
     op = _quiet_op(name, fn, _no_gradient)
 
     def method(self: Tensor) -> Tensor:
+        if self.data.dtype.kind != "f":  # int64 stays int64, as PyTorch's (sign of a mask: itself)
+            return _index_result(
+                np.sign(self.data) if self.data.dtype.kind == "i" and name == "sign" else self.data.copy()
+            )
         return _unary(op, self)
 
     method.__doc__ = doc
@@ -421,6 +425,8 @@ def logsumexp(self: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     subtracting the largest element (a constant: no overflow, and the gradient is softmax, as
     PyTorch's); a row of -inf gives -inf (and a nan gradient, as PyTorch's)."""
     axes = _axes(dim, self.shape, "logsumexp")
+    if self.data.dtype.kind != "f":  # an int64 or bool Tensor: float64, as PyTorch gives its float
+        self = _cast(self, np.dtype(np.float64))
     peak = np.maximum.reduce(self.data, axis=axes, keepdims=True, initial=-np.inf)
     peak = np.where(np.isfinite(peak), peak, 0.0)  # (an inf or nan peak is no shift)
     total = (self - peak).exp().sum(axes, keepdims=True).log() + peak
@@ -498,7 +504,11 @@ def _fill_value(value: Any, dtype: np.dtype, who: str) -> Any:
         raise ValueError(
             f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
         )
-    return _cast(value, dtype) if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor):
+        return _cast(value, dtype)
+    if dtype.kind != "f":  # taken in x's dtype, as PyTorch's: an int64 Tensor stays int64
+        return np.asarray(real_number(value, f"{who}: value")).astype(dtype)
+    return value
 
 
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:

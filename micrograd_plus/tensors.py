@@ -593,6 +593,8 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
 def _unary(op: Op, x: Tensor) -> Tensor:
     if x.data.dtype.kind != "f":
         (x,) = _integer_inputs(op.name, (x,))
+        if x.data.dtype.kind != "f":
+            return _index_result(op.forward(x.data))
     return _result(op.forward(x.data), (x,), op, x.requires_grad)
 
 
@@ -601,7 +603,7 @@ def _unary(op: Op, x: Tensor) -> Tensor:
 # default dtype) first; mean and var, which PyTorch refuses for one. Any other is refused here.
 _KEEPS_INTEGERS = frozenset(
     "+ - * ** @ neg abs relu sign maximum minimum where clamp sum max min prod cumsum getitem gather "
-    "reshape transpose mT concat stack clone flip roll".split()
+    "reshape transpose mT concat stack clone flip roll round nan_to_num".split()
 )
 _FLOAT_FUNCTIONS = frozenset("/ exp log tanh sigmoid sqrt sin cos softmax log_softmax logsumexp".split())
 
@@ -999,8 +1001,10 @@ class Tensor(Node):
         finally:
             _leave_quiet(token)
         if type(data) is not np.ndarray or data.dtype not in _FLOAT_DTYPES:
-            data = np.asarray(data)
-            if data.dtype not in _FLOAT_DTYPES:
+            data = np.asarray(data)  # an int64 or bool result of int64 or bool inputs stays one
+            if data.dtype not in _FLOAT_DTYPES and (
+                data.dtype not in _TENSOR_DTYPES or any(p.data.dtype.kind == "f" for p in parents)
+            ):
                 data = data.astype(np.float64)
         return _result(data, parents, op, any(p.requires_grad for p in parents))
 
@@ -1890,7 +1894,11 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
 
 
 def _index_result(data: Any) -> Tensor:
-    """An int64 or bool result (a comparison's, argmax's): no gradient, as in PyTorch."""
+    """An int64 or bool result (a comparison's, argmax's): no gradient, as in PyTorch. (numpy's
+    other dtypes, such as round's float16 of bools, become int64 or float64.)"""
+    data = np.asarray(data)
+    if data.dtype not in _TENSOR_DTYPES:
+        data = data.astype(_INT64 if data.dtype.kind in "iu" else _FLOAT64)
     return _result(data, (), _INDICES, False)
 
 

@@ -280,6 +280,15 @@ INTEGER_OPS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("where", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > b, a, b)),
     ("where 0", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > 0, a, 0)),
     ("cumsum", lambda a, b: a.cumsum(0)),
+    ("sign", lambda a, b: a.sign()),
+    ("floor", lambda a, b: a.floor()),
+    ("sign of a mask", lambda a, b: (a > 0).sign()),
+    ("repeat", lambda a, b: a.repeat(*(2,) * a.ndim)),
+    ("expand", lambda a, b: a.expand(2, *a.shape)),
+    ("masked_fill", lambda a, b: a.masked_fill(a > b, 2.7)),
+    ("sort", lambda a, b: a.sort(dim=0).values),
+    ("topk", lambda a, b: a.topk(1).values),
+    ("flip", lambda a, b: a.flip(0)),
     ("clamp", lambda a, b: a.clamp(-3, 5)),
     ("&", lambda a, b: (a > 0) & (b > 0)),
     ("|", lambda a, b: (a > 0) | (b < 0)),
@@ -358,8 +367,11 @@ def test_what_torch_refuses_for_ints_is_refused_with_the_same_error_type(fail: C
 
 def test_an_operation_without_an_integer_meaning_here_says_to_call_float() -> None:
     t = mg.tensor([1, 2], dtype=mg.int64)
-    with pytest.raises(RuntimeError, match=r"'floor' is not defined for a Tensor of int64.*call \.float\(\)"):
-        t.floor()
+    with pytest.raises(RuntimeError, match=r"'log1p' is not defined for a Tensor of int64.*call \.float\(\)"):
+        mg.Tensor.apply(
+            mg.Op("log1p", lambda x: x, lambda g, out, x: (g,)), mg.zeros(2)
+        ).__class__  # (floats: fine)
+        t.logsumexp(0)
     for bitwise in (lambda x: x & x, lambda x: ~x, lambda x: x | (x > 0)):
         with pytest.raises(TypeError, match=r"int64 or bool Tensor.*float64"):
             bitwise(mg.tensor([1.0]))
