@@ -458,3 +458,18 @@ def test_a_one_element_int64_tensor_indexes_a_python_list_as_torchs() -> None:
         for bad in (lib.tensor(1.0), lib.tensor([1, 2], dtype=lib.int64)):
             with pytest.raises(TypeError, match="(?i)only integer tensors of a single element"):
                 classes[bad]
+
+
+@given(
+    x=hnp.arrays(np.float64, (2, 3), elements=st.floats(-3, 3).filter(lambda v: abs(v) > 0.1)), data=st.data()
+)
+def test_gradients_through_masks_and_int_labels_match_finite_differences(
+    x: np.ndarray, data: st.DataObject
+) -> None:
+    labels = mg.tensor(data.draw(hnp.arrays(np.int64, (2, 3), elements=st.integers(-2, 2))), dtype=mg.long)
+    mask = Tensor(x) > 0  # (fixed: no element near 0, where the mask would switch)
+
+    def f(t: Tensor) -> Tensor:
+        return (t * mask + (t - labels) ** 2 / (labels * labels + 1)).sum()
+
+    assert mg.gradcheck(f, [Tensor(x, requires_grad=True)])
