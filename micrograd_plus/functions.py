@@ -145,7 +145,7 @@ tril = _method_as_function("tril", with_out=True)
 triu = _method_as_function("triu", with_out=True)
 var = _method_as_function("var", with_out=True)
 clip = _method_as_function("clip", with_out=True, method="clamp")  # torch's other name
-# The comparisons and tests give numpy bool arrays, indices are numpy int arrays, and the rest no
+# The comparisons and tests give bool Tensors, indices int64 Tensors, and the rest no
 # single Tensor or have no `out=` in torch either: no `out=`.
 all = _method_as_function("all", with_out=False)
 any = _method_as_function("any", with_out=False)

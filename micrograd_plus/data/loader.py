@@ -25,7 +25,7 @@ class TensorDataset(Dataset[tuple[Any, ...]]):
     """Samples that are rows of tensors of the same length, as `torch.utils.data.TensorDataset`:
     `TensorDataset(X, y)[i]` is `(X[i], y[i])`.
 
-    Tensors and numpy arrays (class labels stay numpy int arrays here) are both fine: a Tensor's
+    Tensors (int64 labels too) and numpy arrays are both fine: a Tensor's
     rows are Tensors without a graph, an array's rows arrays. `.tensors` holds them as given (any
     other sequence as a numpy array).
     """
