@@ -7,6 +7,7 @@ the float side exactly as torch float64's does.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -473,3 +474,16 @@ def test_gradients_through_masks_and_int_labels_match_finite_differences(
         return (t * mask + (t - labels) ** 2 / (labels * labels + 1)).sum()
 
     assert mg.gradcheck(f, [Tensor(x, requires_grad=True)])
+
+
+def test_in_place_arithmetic_keeps_an_int64_tensor_int64_or_refuses_as_torch() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        k = lib.tensor([1, 2], dtype=lib.int64)
+        same = k
+        k += 3
+        k *= 2
+        assert k is same and k.tolist() == [8, 10] and k.dtype == lib.int64
+        for change, other in ((operator.iadd, 1.5), (operator.itruediv, 2)):  # k += 1.5, k /= 2
+            with pytest.raises(RuntimeError, match="(?i)can.?t be cast|cannot be written"):
+                change(k, other)
