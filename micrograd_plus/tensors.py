@@ -653,8 +653,6 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
     forward = entry.array_forward
 
     def combine(a: Tensor, b: Tensor) -> Tensor:
-        if a.data.dtype.kind != "f":  # (then b's is not float either: see `_promoted`)
-            a, b = _integer_inputs(entry.name, (a, b))
         ra = a.requires_grad
         rb = b.requires_grad
         token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
@@ -918,21 +916,34 @@ def _may_require_grad(dtype: np.dtype, requires_grad: Any) -> bool:
     return bool(requires_grad)
 
 
-def _operators(combine: Callable[[Tensor, Tensor], Tensor]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """A binary operator of Tensor and its reflected twin (`2 - t`), from the function that
-    combines two Tensors; a number or an array becomes a constant of the Tensor's dtype."""
+def _operators(
+    combine: Callable[[Tensor, Tensor], Tensor], name: str
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """A binary operator `name` of Tensor and its reflected twin (`2 - t`), from the function that
+    combines two Tensors; a number or an array becomes a constant of the Tensor's dtype, and an
+    int64 or bool operand is promoted (`_promoted`, `_integer_inputs`)."""
+
+    def with_integers(a: Tensor, b: Tensor) -> Tensor:
+        a, b = _promoted((a, b))
+        if a.data.dtype.kind != "f":  # (then neither is float)
+            a, b = _integer_inputs(name, (a, b))
+        return combine(a, b)
 
     def operator(self: Tensor, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
         if b is NotImplemented:
             return b
-        if self.data.dtype.kind != "f" or b.data.dtype.kind != "f":
-            return combine(*_promoted((self, b)))
-        return combine(self, b)
+        if self.data.dtype.kind == "f" and b.data.dtype.kind == "f":  # (the usual case: one call)
+            return combine(self, b)
+        return with_integers(self, b)
 
     def reflected(self: Tensor, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else combine(*_promoted((a, self)))
+        if a is NotImplemented:
+            return a
+        if self.data.dtype.kind == "f" and a.data.dtype.kind == "f":
+            return combine(a, self)
+        return with_integers(a, self)
 
     return operator, reflected
 
@@ -1315,11 +1326,11 @@ class Tensor(Node):
 
     # -- arithmetic -------------------------------------------------------------------------------------
 
-    __add__, __radd__ = _operators(_binary(ADD))
-    __sub__, __rsub__ = _operators(_binary(SUB))
-    __mul__, __rmul__ = _operators(_binary(MUL))
-    __truediv__, __rtruediv__ = _operators(_binary(DIV))
-    __pow__, __rpow__ = _operators(_binary(POW))
+    __add__, __radd__ = _operators(_binary(ADD), ADD.name)
+    __sub__, __rsub__ = _operators(_binary(SUB), SUB.name)
+    __mul__, __rmul__ = _operators(_binary(MUL), MUL.name)
+    __truediv__, __rtruediv__ = _operators(_binary(DIV), DIV.name)
+    __pow__, __rpow__ = _operators(_binary(POW), POW.name)
     # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
     __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
 
@@ -1359,7 +1370,7 @@ class Tensor(Node):
         """`self ** exponent`, by PyTorch's name."""
         return self**exponent  # type: ignore[no-any-return]
 
-    __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b))
+    __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b), "@")
 
     def matmul(self, other: Operand) -> Tensor:
         """Matrix product like `np.matmul`: 1-D operands and batch axes as numpy treats them."""
