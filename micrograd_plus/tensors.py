@@ -13,6 +13,13 @@ pass) and on Tensors (`grad(..., create_graph=True)`), written with operators an
 Broadcasting follows numpy. A gradient flowing back to an input that was broadcast is
 summed back to that input's shape (`unbroadcast`).
 
+A Tensor holds float64 (the default) or float32, or, as PyTorch's indices, labels and masks,
+int64 or bool, which never require grad: comparisons and `argmax` give them. An operation meets
+them in one place per kind (`_operators`, `_as_operands`, `_unary`, `_elementwise`): with a
+float operand they become its dtype, so the gradient flows to the float side (`x * (x > 0)`);
+alone, the operations PyTorch keeps integer keep their dtype, the float functions give float64,
+and the rest are refused with the advice to call `.float()` (`_integer_inputs`).
+
 Floating point follows IEEE like PyTorch float64 (`log(0) = -inf`, `1/0 = inf`,
 `(-8) ** (1/3) = nan`) and never warns: every forward and every rule runs with numpy's
 floating-point error reports switched off (`quiet`, about 0.2 us where `np.errstate`
