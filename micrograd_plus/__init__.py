@@ -56,9 +56,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
-from .factories import (
-    bool_ as bool,
-)  # (left out of __all__, as max and sum: a star import keeps Python's bool)
+from .factories import bool_ as _bool
 from .fast import set_engine
 from .functions import (  # torch's functions of Tensors (`mg.sum`, `mg.matmul`, ...)
     ValuesIndices,
@@ -213,6 +211,8 @@ __version__ = "0.1.0"
 # Notebook displays (`_repr_html_`) for Value, Tensor, reports, steps, models and optimizers:
 # given here, so that the engine, nn and check need not know about notebooks.
 _display.install()
+
+bool = _bool  # torch.bool's name (a dtype); left out of __all__, as max and sum are: see below
 
 
 # `from micrograd_plus import *` gives every public name but the submodules (`io` would hide

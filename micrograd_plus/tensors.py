@@ -1810,7 +1810,7 @@ class Tensor(Node):
         __ror__: Callable[..., Tensor]
         __xor__: Callable[..., Tensor]
         __rxor__: Callable[..., Tensor]
-        __invert__: Callable[[], Tensor]
+        __invert__: Callable[..., Tensor]
         logsumexp: Callable[..., Tensor]
         prod: Callable[..., Tensor]
         cumsum: Callable[..., Tensor]

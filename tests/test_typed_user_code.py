@@ -77,3 +77,13 @@ def test_tensor_declares_for_type_checkers_every_method_the_method_modules_attac
         arguments = "[]" if len(signature.parameters) == 1 else "..."
         expected[name] = f"Callable[{arguments}, {signature.return_annotation}]"
     assert declared == expected
+
+
+def test_int64_and_bool_tensors_type_check_and_run() -> None:
+    logits = mg.tensor([[0.5, 2.0], [3.0, -1.0]], requires_grad=True)
+    labels: mg.Tensor = mg.tensor([1, 0], dtype=mg.long)
+    mask: mg.Tensor = (logits > 0) & ~logits.isnan()
+    accuracy: float = (logits.argmax(dim=1) == labels).float().mean().item()
+    (logits * mask.float()).sum().backward()
+    assert accuracy == 1.0 and labels.dtype == mg.int64 and mask.bool().dtype == mg.bool
+    assert logits.grad is not None and logits.grad.tolist() == [[1.0, 1.0], [1.0, 0.0]]
