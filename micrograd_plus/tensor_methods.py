@@ -410,13 +410,6 @@ def to_bool(self: Tensor) -> Tensor:
     return _cast(self, np.dtype(np.bool_))
 
 
-def invert(self: Tensor) -> Tensor:
-    """`~mask`: not, of a bool Tensor (bitwise not of an int64 one), as PyTorch's."""
-    if self.data.dtype.kind == "f":
-        raise TypeError(f"'~' takes an int64 or bool Tensor (a mask), got {self.dtype}; use 1 - x for floats")
-    return _index_result(np.invert(self.data))
-
-
 # --- reductions ---------------------------------------------------------------------------------------
 
 
@@ -559,7 +552,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "unbind": unbind, "square": square, "sign": sign, "floor": floor, "ceil": ceil, "round": round_,
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "bool": to_bool, "__and__": and_, "__rand__": and_, "__or__": or_, "__ror__": or_,
-    "__xor__": xor, "__rxor__": xor, "__invert__": invert,
+    "__xor__": xor, "__rxor__": xor,
     "all": all_, "any": any_, "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum,
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,
     "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,

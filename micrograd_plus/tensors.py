@@ -1389,6 +1389,14 @@ class Tensor(Node):
     def __pos__(self) -> Tensor:
         return self
 
+    def __invert__(self) -> Tensor:
+        """`~mask`: not, of a bool Tensor (bitwise not of an int64 one), as PyTorch's."""
+        if self.data.dtype.kind == "f":
+            raise TypeError(
+                f"'~' takes an int64 or bool Tensor (a mask), got {self.dtype}; use 1 - x for floats"
+            )
+        return _index_result(np.invert(self.data))
+
     def __abs__(self) -> Tensor:
         return _unary(_on_arrays(ABS, _NEEDED), self)
 
@@ -1810,7 +1818,6 @@ class Tensor(Node):
         __ror__: Callable[..., Tensor]
         __xor__: Callable[..., Tensor]
         __rxor__: Callable[..., Tensor]
-        __invert__: Callable[..., Tensor]
         logsumexp: Callable[..., Tensor]
         prod: Callable[..., Tensor]
         cumsum: Callable[..., Tensor]
