@@ -643,7 +643,9 @@ def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     """A rule table entry applied to Tensors (see `_on_arrays`); `cache=False` for an entry made
     for one call (`where`'s mask), which is not kept."""
     if any(x.data.dtype.kind != "f" for x in inputs):
-        inputs = _integer_inputs(entry.name, inputs)
+        inputs = _promoted(inputs)
+        if inputs[0].data.dtype.kind != "f":  # (then none is float)
+            inputs = _integer_inputs(entry.name, inputs)
     needs = tuple([x.requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
