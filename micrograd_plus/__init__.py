@@ -40,7 +40,9 @@ from .factories import (
     from_numpy,
     full,
     full_like,
+    int64,
     linspace,
+    long,
     manual_seed,
     ones,
     ones_like,
@@ -54,6 +56,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .factories import bool_ as _bool
 from .fast import set_engine
 from .functions import (  # torch's functions of Tensors (`mg.sum`, `mg.matmul`, ...)
     ValuesIndices,
@@ -209,6 +212,8 @@ __version__ = "0.1.0"
 # given here, so that the engine, nn and check need not know about notebooks.
 _display.install()
 
+bool = _bool  # torch.bool's name (a dtype); left out of __all__, as max and sum are: see below
+
 
 # `from micrograd_plus import *` gives every public name but the submodules (`io` would hide
 # Python's) and those that would hide Python's builtins (`mg.max`, `mg.sum` are there, as
@@ -346,6 +351,7 @@ __all__ = [
     "huber_loss",
     "index_select",
     "inference_mode",
+    "int64",
     "is_grad_enabled",
     "is_tensor",
     "isclose",
@@ -363,6 +369,7 @@ __all__ = [
     "log",
     "log_softmax",
     "logsumexp",
+    "long",
     "lt",
     "make_circles",
     "make_linear",

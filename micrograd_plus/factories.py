@@ -3,8 +3,8 @@
 and the package's random stream, `manual_seed`.
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
-unless `dtype=` says float32 (a Tensor holds floats only: `arange(5)` is float64 here, int64 in
-PyTorch). `device=` may be "cpu", the one device here. Random numbers never come from numpy's
+unless `dtype=` says float32, int64 or bool (`arange(5)` is float64 here, int64 in PyTorch;
+`randint` and `randperm` are int64, as PyTorch's). `device=` may be "cpu", the one device here. Random numbers never come from numpy's
 global state: a call with `seed=` (an int) or `generator=` (a numpy Generator) draws from that
 alone, and gives the same numbers every time; every other draw, here and in the layers, Dropout
 and DataLoader, takes the next numbers of one package stream, `default_generator`, which
@@ -21,7 +21,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensors import Tensor, real_number, requested_dtype, sizes_given
+from .tensors import Tensor, real_number, requested_dtype, sizes_given, tensor_dtype
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
@@ -33,6 +33,12 @@ float32 = np.dtype(np.float32)
 """float32, by PyTorch's name (`torch.float32`): `dtype=mg.float32`."""
 float64 = np.dtype(np.float64)
 """float64, by PyTorch's name (`torch.float64`), the default dtype of a Tensor."""
+int64 = np.dtype(np.int64)
+"""int64, by PyTorch's name (`torch.int64`): indices and class labels, without gradient."""
+long = int64
+"""int64 by its other PyTorch name (`torch.long`)."""
+bool_ = np.dtype(np.bool_)
+"""bool (`mg.bool`, as `torch.bool`): masks, without gradient."""
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -42,17 +48,16 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A Tensor sharing the memory of a float64 or float32 numpy array (a change to one shows in
-    the other), as `torch.from_numpy`. Tensors hold floats only: convert other arrays first
-    (`a.astype(np.float64)`); class labels stay numpy int arrays here."""
+    """A Tensor sharing the memory of a float64, float32, int64 or bool numpy array (a change to
+    one shows in the other), as `torch.from_numpy`; convert other arrays first (`a.astype(np.int64)`)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(
             f"from_numpy() takes a numpy array, got {type(array).__name__}; tensor(...) takes the rest"
         )
-    if array.dtype not in (np.float64, np.float32):
+    if tensor_dtype(array.dtype) is None:
         raise TypeError(
-            f"from_numpy(): a Tensor holds float64 or float32, got an array of {array.dtype}; convert it "
-            "with a.astype(np.float64) (class labels stay numpy int arrays: losses take them as they are)"
+            f"from_numpy(): a Tensor holds float64, float32, int64 or bool, got an array of {array.dtype}; "
+            "convert it with a.astype(np.float64) (or np.int64 for class labels)"
         )
     shared = Tensor(0.0, dtype=array.dtype)
     shared.data = array
@@ -64,7 +69,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     dtype is returned as it is, a float64 or float32 numpy array is shared (`from_numpy`), and
     anything else is copied (`tensor(data)`); the result is cut from any graph only when copied."""
     _on_cpu(device, "as_tensor")
-    wanted = requested_dtype((dtype,), "as_tensor")
+    wanted = requested_dtype((dtype,), "as_tensor", integers=True)
     if isinstance(data, Tensor):
         return data if wanted in (None, data.dtype) else data.to(wanted)
     if (
@@ -237,9 +242,9 @@ def randint(
     generator: Any = None,
 ) -> Tensor:
     """Random whole numbers from `low` (included, 0 unless given) to `high` (excluded), each equally
-    likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`. **They are float64 here**
-    (PyTorch's are int64; a Tensor holds floats only): exact up to `2**53`, they index Tensors
-    (`x[randint(0, n, (8,))]`) and serve as class labels of `cross_entropy` as they are."""
+    likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`: an int64 Tensor (unless
+    `dtype=` says a float one), as PyTorch's; they index Tensors (`x[randint(0, n, (8,))]`) and
+    serve as class labels of `cross_entropy`. The bounds are at most `2**53` in size."""
     _on_cpu(device, "randint")
     if size is None and high is not None and not isinstance(high, numbers.Number):
         low, high, size = 0, low, high  # randint(high, size)
@@ -256,9 +261,9 @@ def randint(
         )
     _exact_in(dtype, max(abs(first), abs(stop - 1)), "randint")
     return Tensor(
-        generator_from(seed, generator).integers(first, stop, shape).astype(np.float64),
+        generator_from(seed, generator).integers(first, stop, shape),
         requires_grad=requires_grad,
-        dtype=dtype,
+        dtype=int64 if dtype is None else dtype,
     )
 
 
@@ -271,15 +276,15 @@ def randperm(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """0, 1, ..., n - 1 in a random order, as `torch.randperm(n)`: float64 whole numbers here
-    (PyTorch's are int64), which index Tensors as they are (`x[randperm(len(x))]` shuffles rows)."""
+    """0, 1, ..., n - 1 in a random order, as `torch.randperm(n)`: an int64 Tensor (unless `dtype=`
+    says a float one), as PyTorch's; `x[randperm(len(x))]` shuffles rows."""
     _on_cpu(device, "randperm")
     count = _count(n, "randperm(): n")
     _exact_in(dtype, count - 1, "randperm")
     return Tensor(
-        generator_from(seed, generator).permutation(count).astype(np.float64),
+        generator_from(seed, generator).permutation(count),
         requires_grad=requires_grad,
-        dtype=dtype,
+        dtype=int64 if dtype is None else dtype,
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 # (importing tensor_methods, sorting, tensor_algebra and sampling attaches clone, sort, tril, ... to Tensor)
 from . import modes, sampling, sorting, tensor_algebra, tensor_methods  # noqa: F401
-from .tensors import Operand, Tensor, real_number
+from .tensors import Operand, Tensor, _index_result, real_number
 from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 
@@ -145,7 +145,7 @@ tril = _method_as_function("tril", with_out=True)
 triu = _method_as_function("triu", with_out=True)
 var = _method_as_function("var", with_out=True)
 clip = _method_as_function("clip", with_out=True, method="clamp")  # torch's other name
-# The comparisons and tests give numpy bool arrays, indices are numpy int arrays, and the rest no
+# The comparisons and tests give bool Tensors, indices int64 Tensors, and the rest no
 # single Tensor or have no `out=` in torch either: no `out=`.
 all = _method_as_function("all", with_out=False)
 any = _method_as_function("any", with_out=False)
@@ -269,11 +269,11 @@ def is_tensor(obj: Any) -> bool:
 
 def isclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
-) -> np.ndarray:
+) -> Tensor:
     """Elementwise |input - other| <= atol + rtol * |other|, as `torch.isclose` (its defaults;
-    infinities close only to themselves, nan to nan only with `equal_nan`): a numpy bool array, as
-    comparisons give here. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
-    return _isclose(input, other, rtol, atol, equal_nan, "isclose")
+    infinities close only to themselves, nan to nan only with `equal_nan`): a bool Tensor, as
+    comparisons give. Tensors or numpy arrays (a `.grad` is one), broadcast together."""
+    return _index_result(_isclose(input, other, rtol, atol, equal_nan, "isclose"))
 
 
 def allclose(

@@ -326,7 +326,14 @@ def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any
                     f"t {symbol}= x: the result has shape {result.shape}, but t has shape {self.shape}; an "
                     f"in-place change keeps t's shape (PyTorch refuses it too): write t = t {symbol} x"
                 )
-            np.copyto(self.data, result.data, casting="same_kind")
+            try:
+                np.copyto(self.data, result.data, casting="same_kind")
+            except TypeError:  # e.g. an int64 Tensor += 1.5 (numpy's same_kind rule is PyTorch's)
+                raise RuntimeError(
+                    f"t {symbol}= x: the result, of {result.data.dtype}, cannot be written into t, of "
+                    f"{self.data.dtype} (PyTorch refuses it too): write t = t {symbol} x, or convert t first "
+                    "(t.float())"
+                ) from None
         else:
             self.data = result.data
         mark_changed(self)

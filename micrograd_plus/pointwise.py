@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import numpy as np
-
 from .engine import Node
 from .tensors import Tensor
 
@@ -64,13 +62,13 @@ def relu(input: T) -> T:
     return _node(input, "relu").relu()
 
 
-def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-    """`torch.argmax(x, dim=1)`: `x.argmax(dim=1)`, the indices as a numpy int64 array."""
+def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """`torch.argmax(x, dim=1)`: `x.argmax(dim=1)`, the indices as an int64 Tensor."""
     return _tensor(input, "argmax").argmax(dim, keepdim)
 
 
-def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-    """`torch.argmin(x, dim=1)`: `x.argmin(dim=1)`, the indices as a numpy int64 array."""
+def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """`torch.argmin(x, dim=1)`: `x.argmin(dim=1)`, the indices as an int64 Tensor."""
     return _tensor(input, "argmin").argmin(dim, keepdim)
 
 

@@ -3,7 +3,7 @@
 
 The draws come from the package's random streams (factories.py): `seed=` or `generator=` (a
 numpy Generator) for a stream of their own, else the one `manual_seed` restarts. They are
-indices, a numpy int64 array as `argmax` gives (an index has no gradient); the numbers differ
+indices, an int64 Tensor as `argmax` gives (an index has no gradient); the numbers differ
 from PyTorch's, whose generator is another.
 
 Importing this module attaches the method to Tensor (functions.py imports it, so the package's
@@ -19,7 +19,7 @@ import numpy as np
 
 from .factories import generator_from
 from .tensor_methods import attach
-from .tensors import Tensor, positive_int, quiet, true_or_false
+from .tensors import Tensor, _index_result, positive_int, quiet, true_or_false
 
 
 def _weights(self: Tensor) -> np.ndarray:
@@ -57,12 +57,12 @@ def multinomial(
     *,
     generator: Any = None,
     seed: Any = None,
-) -> np.ndarray:
+) -> Tensor:
     """`num_samples` category indices drawn with probabilities proportional to the weights
     (nonnegative, not necessarily adding up to 1), as `torch.multinomial`: for a vector of
     weights, shape (num_samples,); for a matrix, one row of draws per row of weights. Without
     `replacement`, no category is drawn twice (so at most as many as have a nonzero weight);
-    a category of weight 0 is never drawn. A numpy int64 array; `.item()` of one draw is an
+    a category of weight 0 is never drawn. An int64 Tensor; `.item()` of one draw is an
     int, as makemore's `ix` is. `generator=` (a numpy Generator) or `seed=` gives a stream of
     their own, else the package's (`manual_seed`)."""
     rows = _weights(self)
@@ -90,7 +90,7 @@ def multinomial(
         log = quiet(np.log)
         keys = log(rows) - log(rng.exponential(size=rows.shape))
         picks = np.argsort(-keys, axis=1, kind="stable")[:, :count]
-    return np.asarray(picks, dtype=np.int64).reshape(self.shape[:-1] + (count,))
+    return _index_result(np.asarray(picks, dtype=np.int64).reshape(self.shape[:-1] + (count,)))
 
 
 # The methods by their names on Tensor.

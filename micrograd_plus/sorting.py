@@ -1,8 +1,8 @@
 """Sorting along a dim, as PyTorch's: `sort`, `argsort` and `topk`.
 
 The values are the input picked at the sorted positions (`gather`), so each value's gradient
-goes to the element it came from, a tie's to the index given; the indices are numpy int64
-arrays, as `argmax` gives them (a Tensor holds floats only, and an index has no gradient).
+goes to the element it came from, a tie's to the index given; the indices are int64 Tensors,
+as `argmax` gives them (an index has no gradient).
 The order is always stable (ties keep their order), which is one of the orders PyTorch's
 `stable=False` may give, and the one it gives with `stable=True`; nan counts as the largest
 number, as in PyTorch.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .tensor_methods import attach
-from .tensors import Tensor, ValuesIndices, _dim, true_or_false, whole_number
+from .tensors import Tensor, ValuesIndices, _dim, _index_result, true_or_false, whole_number
 
 
 def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
@@ -50,8 +50,8 @@ def _sorted(self: Tensor, dim: Any, descending: bool, count: Any, who: str) -> V
             order = order[(slice(None),) * d + (slice(0, count),)]
     values = flat.gather(d, order)  # the gradient goes to the element each value came from
     if self.ndim == 0:
-        return ValuesIndices(values.reshape(()), order.reshape(()))
-    return ValuesIndices(values, order)
+        return ValuesIndices(values.reshape(()), _index_result(order.reshape(())))
+    return ValuesIndices(values, _index_result(order))
 
 
 def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = False) -> ValuesIndices:
@@ -64,9 +64,9 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool | N
     return _sorted(self, dim, true_or_false(descending, "sort(): descending"), None, "sort")
 
 
-def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> np.ndarray:
-    """The indices that sort the Tensor along `dim`, as `torch.argsort`: `sort(...).indices`, a
-    numpy int64 array."""
+def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort the Tensor along `dim`, as `torch.argsort`: `sort(...).indices`, an
+    int64 Tensor."""
     true_or_false(stable, "argsort(): stable")
     return _sorted(self, dim, true_or_false(descending, "argsort(): descending"), None, "argsort").indices
 

@@ -1,7 +1,7 @@
 """More of PyTorch's Tensor methods, the ones ported code calls beside tensors.py's own: copies
 and shapes (clone, expand, repeat, flip, split, chunk, unbind, index_select, roll), elementwise
-ones (square, lerp, nan_to_num), rounding (sign, floor, ceil, round), tests that give bool arrays
-(eq, isnan, all, ...), reductions (logsumexp, prod, cumsum), in-place fills and the `new_*`
+ones (square, lerp, nan_to_num), rounding (sign, floor, ceil, round), tests that give bool Tensors
+(eq, isnan, all, ...) and the operators of masks (& | ^ ~), reductions (logsumexp, prod, cumsum), in-place fills and the `new_*`
 factories.
 
 Most are composed in plain sight from the operations of tensors.py (square is x * x, repeat is
@@ -41,6 +41,7 @@ from .tensors import (
     _dim,
     _elementwise,
     _gradient_where,
+    _index_result,
     _kept_shape,
     _quiet_op,
     _unary,
@@ -262,6 +263,10 @@ def _stepwise(name: str, fn: Callable[[np.ndarray], np.ndarray], doc: str) -> Ca
     op = _quiet_op(name, fn, _no_gradient)
 
     def method(self: Tensor) -> Tensor:
+        if self.data.dtype.kind != "f":  # int64 stays int64, as PyTorch's (sign of a mask: itself)
+            return _index_result(
+                np.sign(self.data) if self.data.dtype.kind == "i" and name == "sign" else self.data.copy()
+            )
         return _unary(op, self)
 
     method.__doc__ = doc
@@ -330,11 +335,11 @@ def nan_to_num(
     return _unary(_quiet_op("nan_to_num", forward, rule), self)
 
 
-# --- tests: plain bool arrays, as the comparison operators give (a Tensor holds floats only) --------
+# --- tests: bool Tensors (without gradient), as the comparison operators give ------------------------
 
 
-def _comparison(compare: Callable[[Any, Any], Any], name: str) -> Callable[[Tensor, Operand], np.ndarray]:
-    def method(self: Tensor, other: Operand) -> np.ndarray:
+def _comparison(compare: Callable[[Any, Any], Any], name: str) -> Callable[[Tensor, Operand], Tensor]:
+    def method(self: Tensor, other: Operand) -> Tensor:
         if not _comparable(other):
             raise TypeError(
                 f"{name}() compares with a Tensor, an array or a number, got {type(other).__name__}"
@@ -342,8 +347,8 @@ def _comparison(compare: Callable[[Any, Any], Any], name: str) -> Callable[[Tens
         return _compared(self, other, compare)
 
     method.__doc__ = (
-        f"`x {name} other` elementwise (broadcast), as `torch.{name}`: a numpy bool array, as the "
-        "operator gives (a Tensor holds floats only), with no gradient."
+        f"`x {name} other` elementwise (broadcast), as `torch.{name}`: a bool Tensor, as the "
+        "operator gives, with no gradient."
     )
     return method
 
@@ -353,25 +358,56 @@ lt, le = _comparison(operator.lt, "lt"), _comparison(operator.le, "le")
 gt, ge = _comparison(operator.gt, "gt"), _comparison(operator.ge, "ge")
 
 
-def isnan(self: Tensor) -> np.ndarray:
-    """Where the elements are nan, as `torch.isnan`: a numpy bool array, as `==` gives."""
-    return np.isnan(self.data)
+def isnan(self: Tensor) -> Tensor:
+    """Where the elements are nan, as `torch.isnan`: a bool Tensor, as `==` gives."""
+    return _index_result(np.isnan(self.data))
 
 
-def isinf(self: Tensor) -> np.ndarray:
-    """Where the elements are inf or -inf, as `torch.isinf`: a numpy bool array, as `==` gives."""
-    return np.isinf(self.data)
+def isinf(self: Tensor) -> Tensor:
+    """Where the elements are inf or -inf, as `torch.isinf`: a bool Tensor, as `==` gives."""
+    return _index_result(np.isinf(self.data))
 
 
-def all_(self: Tensor, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+def isfinite(self: Tensor) -> Tensor:
+    """Where the elements are neither nan nor infinite, as `torch.isfinite`: a bool Tensor."""
+    return _index_result(np.isfinite(self.data))
+
+
+def all_(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Whether every element along `dim` (None: all) is nonzero (nan counts as true), as
-    `torch.all`: a numpy bool array, as `==` gives; True for none."""
-    return np.asarray(np.all(self.data != 0, axis=_axes(dim, self.shape, "all"), keepdims=bool(keepdim)))
+    `torch.all`: a bool Tensor, as `==` gives; True for none."""
+    found = np.all(self.data != 0, axis=_axes(dim, self.shape, "all"), keepdims=bool(keepdim))
+    return _index_result(np.asarray(found))
 
 
-def any_(self: Tensor, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-    """Whether some element along `dim` (None: all) is nonzero, as `torch.any`: a bool array."""
-    return np.asarray(np.any(self.data != 0, axis=_axes(dim, self.shape, "any"), keepdims=bool(keepdim)))
+def any_(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Whether some element along `dim` (None: all) is nonzero, as `torch.any`: a bool Tensor."""
+    found = np.any(self.data != 0, axis=_axes(dim, self.shape, "any"), keepdims=bool(keepdim))
+    return _index_result(np.asarray(found))
+
+
+def _bitwise(name: str, compute: Callable[..., Any]) -> Callable[..., Tensor]:
+    """`&`, `|` or `^` of int64 or bool Tensors (bool: and, or, xor of masks), as PyTorch's (each
+    is symmetric: its own reflected twin, `array & mask`)."""
+
+    def operator_(self: Tensor, other: Any) -> Tensor:
+        a, b = _as_operands((self, other), name)
+        if a.data.dtype.kind == "f" or b.data.dtype.kind == "f":
+            raise TypeError(
+                f"'{name}' takes int64 or bool Tensors (masks: (x > 0) {name} (x < 1)), got {a.dtype} and "
+                f"{b.dtype}; compare first, or call .long() or .bool()"
+            )
+        return _index_result(compute(a.data, b.data))
+
+    return operator_
+
+
+and_, or_, xor = _bitwise("&", np.bitwise_and), _bitwise("|", np.bitwise_or), _bitwise("^", np.bitwise_xor)
+
+
+def to_bool(self: Tensor) -> Tensor:
+    """As bool (nonzero is True), without gradient: PyTorch's `.bool()`."""
+    return _cast(self, np.dtype(np.bool_))
 
 
 # --- reductions ---------------------------------------------------------------------------------------
@@ -382,6 +418,8 @@ def logsumexp(self: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     subtracting the largest element (a constant: no overflow, and the gradient is softmax, as
     PyTorch's); a row of -inf gives -inf (and a nan gradient, as PyTorch's)."""
     axes = _axes(dim, self.shape, "logsumexp")
+    if self.data.dtype.kind != "f":  # an int64 or bool Tensor: float64, as PyTorch gives its float
+        self = _cast(self, np.dtype(np.float64))
     peak = np.maximum.reduce(self.data, axis=axes, keepdims=True, initial=-np.inf)
     peak = np.where(np.isfinite(peak), peak, 0.0)  # (an inf or nan peak is no shift)
     total = (self - peak).exp().sum(axes, keepdims=True).log() + peak
@@ -459,7 +497,11 @@ def _fill_value(value: Any, dtype: np.dtype, who: str) -> Any:
         raise ValueError(
             f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
         )
-    return _cast(value, dtype) if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor):
+        return _cast(value, dtype)
+    if dtype.kind != "f":  # taken in x's dtype, as PyTorch's: an int64 Tensor stays int64
+        return np.asarray(real_number(value, f"{who}: value")).astype(dtype)
+    return value
 
 
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
@@ -509,6 +551,8 @@ METHODS: dict[str, Callable[..., Any]] = {
     "expand_as": expand_as, "repeat": repeat, "flip": flip, "split": split, "chunk": chunk,
     "unbind": unbind, "square": square, "sign": sign, "floor": floor, "ceil": ceil, "round": round_,
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "isnan": isnan, "isinf": isinf,
+    "isfinite": isfinite, "bool": to_bool, "__and__": and_, "__rand__": and_, "__or__": or_, "__ror__": or_,
+    "__xor__": xor, "__rxor__": xor,
     "all": all_, "any": any_, "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum,
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,
     "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,

@@ -13,6 +13,13 @@ pass) and on Tensors (`grad(..., create_graph=True)`), written with operators an
 Broadcasting follows numpy. A gradient flowing back to an input that was broadcast is
 summed back to that input's shape (`unbroadcast`).
 
+A Tensor holds float64 (the default) or float32, or, as PyTorch's indices, labels and masks,
+int64 or bool, which never require grad: comparisons and `argmax` give them. An operation meets
+them in one place per kind (`_operators`, `_as_operands`, `_unary`, `_elementwise`): with a
+float operand they become its dtype, so the gradient flows to the float side (`x * (x > 0)`);
+alone, the operations PyTorch keeps integer keep their dtype, the float functions give float64,
+and the rest are refused with the advice to call `.float()` (`_integer_inputs`).
+
 Floating point follows IEEE like PyTorch float64 (`log(0) = -inf`, `1/0 = inf`,
 `(-8) ** (1/3) = nan`) and never warns: every forward and every rule runs with numpy's
 floating-point error reports switched off (`quiet`, about 0.2 us where `np.errstate`
@@ -74,6 +81,9 @@ ArrayLike = Any
 Operand = Union["Tensor", float, int, np.ndarray]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+# Integer and bool Tensors (indices, labels, masks) hold no gradient, as in PyTorch.
+_INT64, _BOOL = np.dtype(np.int64), np.dtype(np.bool_)
+_TENSOR_DTYPES = (*_FLOAT_DTYPES, _INT64, _BOOL)
 _modes = modes._modes
 
 # --- floating point without warnings ------------------------------------------------------------
@@ -329,8 +339,11 @@ def _check_index(index: Any) -> Any:
 
 
 def _tensor_index(index: Tensor) -> np.ndarray:
-    """A Tensor used as an index, as PyTorch uses an int64 one: Tensors hold floats here, so its
-    values must be whole numbers (class labels, positions), taken as a new int64 array."""
+    """A Tensor used as an index, as PyTorch uses one: an int64 one's positions or a bool one's
+    mask; a float one's values must be whole numbers (class labels, positions), taken as a new
+    int64 array."""
+    if index.data.dtype.kind != "f":
+        return index.data.copy()  # type: ignore[no-any-return]
     if index.requires_grad:
         raise TypeError(
             "cannot index with a Tensor that requires grad (an index has no gradient); index with "
@@ -585,12 +598,54 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
 
 
 def _unary(op: Op, x: Tensor) -> Tensor:
+    if x.data.dtype.kind != "f":
+        (x,) = _integer_inputs(op.name, (x,))
+        if x.data.dtype.kind != "f":
+            return _index_result(op.forward(x.data))
     return _result(op.forward(x.data), (x,), op, x.requires_grad)
+
+
+# The operations that keep an int64 or bool Tensor's dtype, as PyTorch's do (numpy's dtype
+# rules agree with PyTorch's for these); the float functions, which turn one into float64 (the
+# default dtype) first; mean and var, which PyTorch refuses for one. Any other is refused here.
+_KEEPS_INTEGERS = frozenset(
+    "+ - * ** @ neg abs relu sign maximum minimum where clamp sum max min prod cumsum getitem gather "
+    "reshape transpose mT concat stack clone flip roll round nan_to_num".split()
+)
+_FLOAT_FUNCTIONS = frozenset("/ exp log tanh sigmoid sqrt sin cos softmax log_softmax logsumexp".split())
+
+
+def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """The inputs of operation `name` when one is an int64 or bool Tensor (after `_promoted`,
+    all are): as they are where PyTorch keeps their dtype, as float64 for a float function."""
+    dtype = next(x.data.dtype for x in inputs if x.data.dtype.kind != "f")
+    if name in _KEEPS_INTEGERS:
+        if dtype == _BOOL and name in ("neg", "-") and all(x.data.dtype == _BOOL for x in inputs):
+            raise RuntimeError(
+                f"'{name}' on bool Tensors is not supported (as in PyTorch); to invert a mask, use "
+                "~mask (or a ^ b for two masks), or call .long() or .float() first"
+            )
+        return inputs
+    if name in _FLOAT_FUNCTIONS:
+        return tuple(_cast(x, _FLOAT64) for x in inputs)
+    if name in ("mean", "var"):
+        raise RuntimeError(
+            f"{name}(): could not infer output dtype. Input dtype must be a floating point dtype, got "
+            f"{dtype} (PyTorch's error); call .float() first, e.g. (preds == labels).float().mean()"
+        )
+    raise RuntimeError(
+        f"'{name}' is not defined for a Tensor of {dtype} here (an index, label or mask); call .float() "
+        "first to compute with its values"
+    )
 
 
 def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     """A rule table entry applied to Tensors (see `_on_arrays`); `cache=False` for an entry made
     for one call (`where`'s mask), which is not kept."""
+    if any(x.data.dtype.kind != "f" for x in inputs):
+        inputs = _promoted(inputs)
+        if inputs[0].data.dtype.kind != "f":  # (then none is float)
+            inputs = _integer_inputs(entry.name, inputs)
     needs = tuple([x.requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
@@ -735,18 +790,20 @@ def _operand(x: Any, dtype: np.dtype, who: str = "an operand") -> Any:
     """The other operand of a binary operation with a Tensor of `dtype`, as a Tensor.
 
     Python numbers take the Tensor's dtype (numpy 2's rule: `float32 * 2.0` stays float32);
-    int and bool arrays too (PyTorch's rule); float arrays and numpy scalars keep theirs.
+    int and bool arrays too (PyTorch's rule); float arrays and numpy scalars keep theirs. With
+    an int64 or bool Tensor, PyTorch's promotion: a float is float64, an int int64 (bool + 1).
     Returns NotImplemented for types we do not know, so Python can try the other side.
     """
     t = type(x)
     if t is float or t is int or t is bool:
+        if dtype.kind != "f" and t is not bool:
+            dtype = _FLOAT64 if t is float else _INT64
         token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a warning
         try:
             return _constant(np.array(x, dtype=dtype))
         except OverflowError:  # an int beyond the float range
-            raise ValueError(
-                f"the number {str(x)[:20]}... is too large for a float (about 1.8e308 at most)"
-            ) from None
+            limit = "a float (about 1.8e308 at most)" if dtype.kind == "f" else "an int64 (2**63 - 1 at most)"
+            raise ValueError(f"the number {str(x)[:20]}... is too large for {limit}") from None
         finally:
             _leave_quiet(token)
     if isinstance(x, Tensor):
@@ -769,37 +826,62 @@ def _operand(x: Any, dtype: np.dtype, who: str = "an operand") -> Any:
         if arr.dtype.kind not in "biuf":
             _refuse_nodes_inside(arr, who)  # (an object array of Tensors: say what to do)
             raise TypeError(f"cannot combine a Tensor with an array of dtype {arr.dtype}; use numbers")
+        if dtype.kind != "f" and arr.dtype.kind != "b":  # an int Tensor and an int or float array
+            dtype = _INT64 if arr.dtype.kind in "iu" else _FLOAT64
         arr = arr.astype(dtype)
     return _constant(arr)
 
 
 def _as_operands(inputs: Sequence[Any], who: str) -> tuple[Tensor, ...]:
     """The inputs as Tensors: arrays and numbers become constants of the first Tensor's dtype
-    (float64 if none is a Tensor). Anything else is a TypeError that names `who` took it."""
-    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
+    (float64 if none is a Tensor), then promoted together (`_promoted`). Anything else is a
+    TypeError that names `who` took it."""
+    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), _FLOAT64)
     nodes = []
     for x in inputs:
         node = _operand(x, dtype, who)
         if node is NotImplemented:
             raise TypeError(f"{who}: cannot use a {type(x).__name__} as an input: {x!r:.60}")
         nodes.append(node)
-    return tuple(nodes)
+    return _promoted(nodes)
+
+
+def _promoted(inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """PyTorch's type promotion, where it matters: with a float operand, int64 and bool operands
+    become that float dtype (they hold no gradient, so the gradient flows to the float ones:
+    `x * (x > 0)`). Floats with floats, and ints with bools, numpy combines as PyTorch does."""
+    kinds = [x.data.dtype.kind == "f" for x in inputs]
+    if all(kinds) or not any(kinds):
+        return tuple(inputs)
+    floating = next(x.data.dtype for x, is_float in zip(inputs, kinds) if is_float)
+    return tuple(x if is_float else _cast(x, floating) for x, is_float in zip(inputs, kinds))
 
 
 def float_dtype(spec: Any) -> np.dtype | None:
-    """The numpy dtype `spec` names (np.float32, "float64", ...) if it is one a Tensor holds,
-    else None."""
+    """The numpy dtype `spec` names (np.float32, "float64", ...) if it is a float one a Tensor
+    holds, else None."""
+    dtype = tensor_dtype(spec)
+    return dtype if dtype in _FLOAT_DTYPES else None
+
+
+def tensor_dtype(spec: Any) -> np.dtype | None:
+    """The numpy dtype `spec` names (np.float32, "int64", bool, torch.bool...) if it is one a
+    Tensor holds (float64, float32, int64, bool), else None."""
+    if type(spec).__module__.startswith("torch"):
+        spec = str(spec).removeprefix("torch.")
     try:
         dtype = np.dtype(spec)
     except Exception:  # numpy raises TypeError, ValueError, OverflowError... for odd specs
         return None
     # (`np.dtype("float64") == None` is True in numpy: `spec` None is not taken for float64)
-    return dtype if spec is not None and dtype in _FLOAT_DTYPES else None
+    return dtype if spec is not None and dtype in _TENSOR_DTYPES else None
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
-    """A new float64 or float32 array holding `data` (copied, as torch.tensor copies)."""
+    """A new array holding `data` (copied, as torch.tensor copies): float64 unless `dtype` says
+    float32, int64 or bool, or `data` is a Tensor (its dtype is kept)."""
     if isinstance(data, Tensor):
+        dtype = data.data.dtype if dtype is None else dtype
         data = data.data
     elif isinstance(data, Node):
         raise TypeError(
@@ -808,9 +890,9 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     _refuse_nodes_inside(data, "Tensor()")
     wanted = None
     if dtype is not None:
-        wanted = float_dtype(dtype)
+        wanted = tensor_dtype(dtype)
         if wanted is None:
-            raise TypeError(f"Tensor dtype must be float64 or float32, got {dtype!r}")
+            raise TypeError(f"Tensor dtype must be float64, float32, int64 or bool, got {dtype!r}")
     token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
         arr = np.array(data, dtype=wanted)
@@ -821,7 +903,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         ) from None
     finally:
         _leave_quiet(token)
-    if arr.dtype not in _FLOAT_DTYPES:
+    if arr.dtype not in _TENSOR_DTYPES or wanted is None and arr.dtype.kind != "f":
         if arr.dtype.kind not in "biuf":
             raise TypeError(
                 f"Tensor data must be numbers (bool, int or float), got dtype {arr.dtype}: {data!r:.60}"
@@ -833,17 +915,44 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
 # --- the Tensor ---------------------------------------------------------------------------------------
 
 
-def _operators(combine: Callable[[Tensor, Tensor], Tensor]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """A binary operator of Tensor and its reflected twin (`2 - t`), from the function that
-    combines two Tensors; a number or an array becomes a constant of the Tensor's dtype."""
+def _may_require_grad(dtype: np.dtype, requires_grad: Any) -> bool:
+    """`requires_grad` as a bool, or PyTorch's RuntimeError for an int64 or bool Tensor."""
+    if requires_grad and dtype.kind != "f":
+        raise RuntimeError(
+            f"Only Tensors of floating point dtype can require gradients (PyTorch's rule); this one is "
+            f"{dtype}. Make it with dtype=mg.float64, or call .float() first"
+        )
+    return bool(requires_grad)
+
+
+def _operators(
+    combine: Callable[[Tensor, Tensor], Tensor], name: str
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """A binary operator `name` of Tensor and its reflected twin (`2 - t`), from the function that
+    combines two Tensors; a number or an array becomes a constant of the Tensor's dtype, and an
+    int64 or bool operand is promoted (`_promoted`, `_integer_inputs`)."""
+
+    def with_integers(a: Tensor, b: Tensor) -> Tensor:
+        a, b = _promoted((a, b))
+        if a.data.dtype.kind != "f":  # (then neither is float)
+            a, b = _integer_inputs(name, (a, b))
+        return combine(a, b)
 
     def operator(self: Tensor, other: Operand) -> Tensor:
         b = other if type(other) is Tensor else _operand(other, self.data.dtype)
-        return b if b is NotImplemented else combine(self, b)
+        if b is NotImplemented:
+            return b
+        if self.data.dtype.kind == "f" and b.data.dtype.kind == "f":  # (the usual case: one call)
+            return combine(self, b)
+        return with_integers(self, b)
 
     def reflected(self: Tensor, other: Operand) -> Tensor:
         a = _operand(other, self.data.dtype)
-        return a if a is NotImplemented else combine(a, self)
+        if a is NotImplemented:
+            return a
+        if self.data.dtype.kind == "f" and a.data.dtype.kind == "f":
+            return combine(a, self)
+        return with_integers(a, self)
 
     return operator, reflected
 
@@ -871,7 +980,7 @@ class Tensor(Node):
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""):
         self.data = _as_array(data, dtype)
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = _may_require_grad(self.data.dtype, requires_grad)
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.label = label
@@ -912,8 +1021,10 @@ class Tensor(Node):
         finally:
             _leave_quiet(token)
         if type(data) is not np.ndarray or data.dtype not in _FLOAT_DTYPES:
-            data = np.asarray(data)
-            if data.dtype not in _FLOAT_DTYPES:
+            data = np.asarray(data)  # an int64 or bool result of int64 or bool inputs stays one
+            if data.dtype not in _FLOAT_DTYPES and (
+                data.dtype not in _TENSOR_DTYPES or any(p.data.dtype.kind == "f" for p in parents)
+            ):
                 data = data.astype(np.float64)
         return _result(data, parents, op, any(p.requires_grad for p in parents))
 
@@ -1006,19 +1117,32 @@ class Tensor(Node):
         """The data array itself (shared, not copied, as in PyTorch)."""
         return self.data  # type: ignore[no-any-return]
 
-    def item(self) -> float:
-        """The one number of a one-element Tensor."""
+    def item(self) -> Any:
+        """The one number of a one-element Tensor: a float, or an int or bool for an int64 or
+        bool Tensor."""
         if self.data.size != 1:
             raise ValueError(
                 f"item(): a Tensor with {self.data.size} elements (shape {self.shape}) is not one number"
             )
-        return float(self.data.reshape(()))
+        return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
         return self.data.tolist()
 
     def __float__(self) -> float:
-        return self.item()
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        """A one-element int64 or bool Tensor as an index, as PyTorch's: `classes[predicted[j]]`."""
+        if self.data.dtype.kind == "f" or self.data.size != 1:
+            raise TypeError(
+                f"only integer Tensors of a single element can be converted to an index (PyTorch's rule); "
+                f"this one is {self.dtype} of shape {self.shape}"
+            )
+        return int(self.item())
 
     def __format__(self, spec: str) -> str:
         """f"{loss:.4f}" works for a one-element Tensor, as in PyTorch."""
@@ -1100,7 +1224,7 @@ class Tensor(Node):
                 "you can only change requires_grad flags of leaf variables; this Tensor was computed "
                 f"by '{self._op.name}'. Use t.detach() to get a leaf with the same data."
             )
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = _may_require_grad(self.data.dtype, requires_grad)
         return self
 
     def detach(self) -> Tensor:
@@ -1119,12 +1243,20 @@ class Tensor(Node):
         """As float64 (this Tensor itself if it is): PyTorch's `.double()`."""
         return _cast(self, _FLOAT64)
 
+    def long(self) -> Tensor:
+        """As int64, without gradient (floats truncated toward 0): PyTorch's `.long()`."""
+        return _cast(self, _INT64)
+
     def to(self, *targets: Any, device: Any = None, dtype: Any = None) -> Tensor:
         """PyTorch's `x.to(device)`, `x.to(dtype)`, `x.to(device, dtype)`: the CPU is the one
-        device here (a device "cpu" changes nothing); a dtype float32 or float64 casts as
-        `float()` and `double()` do."""
-        wanted = requested_dtype((*targets, device, dtype), "to")
+        device here (a device "cpu" changes nothing); a dtype float32, float64, int64 or bool
+        casts as `float()`, `double()`, `long()` and `bool()` do."""
+        wanted = requested_dtype((*targets, device, dtype), "to", integers=True)
         return self if wanted is None else _cast(self, wanted)
+
+    def type(self, dtype: Any) -> Tensor:
+        """PyTorch's `x.type(dtype)`: `x.to(dtype)` (a dtype is required here)."""
+        return self.to(dtype=dtype)
 
     def cpu(self) -> Tensor:
         """This Tensor: it is on the CPU already (PyTorch's `x.cpu()`, as in `x.detach().cpu().numpy()`)."""
@@ -1211,11 +1343,11 @@ class Tensor(Node):
 
     # -- arithmetic -------------------------------------------------------------------------------------
 
-    __add__, __radd__ = _operators(_binary(ADD))
-    __sub__, __rsub__ = _operators(_binary(SUB))
-    __mul__, __rmul__ = _operators(_binary(MUL))
-    __truediv__, __rtruediv__ = _operators(_binary(DIV))
-    __pow__, __rpow__ = _operators(_binary(POW))
+    __add__, __radd__ = _operators(_binary(ADD), ADD.name)
+    __sub__, __rsub__ = _operators(_binary(SUB), SUB.name)
+    __mul__, __rmul__ = _operators(_binary(MUL), MUL.name)
+    __truediv__, __rtruediv__ = _operators(_binary(DIV), DIV.name)
+    __pow__, __rpow__ = _operators(_binary(POW), POW.name)
     # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
     __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
 
@@ -1255,7 +1387,7 @@ class Tensor(Node):
         """`self ** exponent`, by PyTorch's name."""
         return self**exponent  # type: ignore[no-any-return]
 
-    __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b))
+    __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b), "@")
 
     def matmul(self, other: Operand) -> Tensor:
         """Matrix product like `np.matmul`: 1-D operands and batch axes as numpy treats them."""
@@ -1266,6 +1398,14 @@ class Tensor(Node):
 
     def __pos__(self) -> Tensor:
         return self
+
+    def __invert__(self) -> Tensor:
+        """`~mask`: not, of a bool Tensor (bitwise not of an int64 one), as PyTorch's."""
+        if self.data.dtype.kind == "f":
+            raise TypeError(
+                f"'~' takes an int64 or bool Tensor (a mask), got {self.dtype}; use 1 - x for floats"
+            )
+        return _index_result(np.invert(self.data))
 
     def __abs__(self) -> Tensor:
         return _unary(_on_arrays(ABS, _NEEDED), self)
@@ -1522,16 +1662,16 @@ class Tensor(Node):
 
     __hash__ = Node.__hash__
 
-    def __lt__(self, other: Operand) -> np.ndarray:
+    def __lt__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.lt)
 
-    def __le__(self, other: Operand) -> np.ndarray:
+    def __le__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.le)
 
-    def __gt__(self, other: Operand) -> np.ndarray:
+    def __gt__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.gt)
 
-    def __ge__(self, other: Operand) -> np.ndarray:
+    def __ge__(self, other: Any) -> Tensor:
         return _compared(self, other, operator.ge)
 
     # -- PyTorch's names: shapes, indices of extremes, clamp and gather (issue 16) ----------------------
@@ -1584,18 +1724,18 @@ class Tensor(Node):
             )
         return self.transpose(dims) if dims else self
 
-    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> np.ndarray:
-        """Indices (int64) of the largest values along `dim`, or of the flattened Tensor when
-        None; the first one on ties, nan counting as largest, as in PyTorch. A plain array, like
-        a comparison's result: indices have no gradient."""
+    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """Indices (an int64 Tensor, without gradient) of the largest values along `dim`, or of
+        the flattened Tensor when None; the first one on ties, nan counting as largest, as in
+        PyTorch."""
         return self._arg_extreme("argmax", dim, keepdim, axis)
 
-    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> np.ndarray:
-        """Indices (int64) of the smallest values along `dim` (flattened when None); the first on
-        ties, nan counting as smallest, as in PyTorch. A plain array: indices have no gradient."""
+    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """Indices (an int64 Tensor, without gradient) of the smallest values along `dim`
+        (flattened when None); the first on ties, nan counting as smallest, as in PyTorch."""
         return self._arg_extreme("argmin", dim, keepdim, axis)
 
-    def _arg_extreme(self, name: str, dim: Any, keepdim: bool, axis: Any, who: str = "") -> np.ndarray:
+    def _arg_extreme(self, name: str, dim: Any, keepdim: bool, axis: Any, who: str = "") -> Tensor:
         """np.argmax or np.argmin (`name`) as PyTorch's, errors naming `who` (max(dim): "max")."""
         axis, keepdims = _axis_or_dim(axis, keepdim, dim, False)
         data, who = self.data, who or name
@@ -1608,7 +1748,7 @@ class Tensor(Node):
                 raise ValueError(f"{who}() along dim {axis} of shape {self.shape}: that axis is empty")
             axis = d if data.ndim else None
         found = getattr(np, name)(data, axis=axis, keepdims=keepdims)
-        return np.asarray(found, dtype=np.int64)
+        return _index_result(np.asarray(found, dtype=np.int64))
 
     @property
     def values(self) -> Tensor:
@@ -1616,7 +1756,7 @@ class Tensor(Node):
         raise AttributeError(_NO_VALUES_OR_INDICES.format("values"))
 
     @property
-    def indices(self) -> np.ndarray:
+    def indices(self) -> Tensor:
         """Not a Tensor's: `x.max(dim).indices` is the pair's; this raises an AttributeError that says so."""
         raise AttributeError(_NO_VALUES_OR_INDICES.format("indices"))
 
@@ -1631,6 +1771,10 @@ class Tensor(Node):
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             return _clamp_by_tensors(self, min, max)
         low, high = _bound(min, "min"), _bound(max, "max")
+        if self.data.dtype.kind != "f" and all(
+            isinstance(v, (int, np.integer)) for v in (min, max) if v is not None
+        ):
+            low, high = (None if v is None else int(v) for v in (min, max))  # int64 stays int64, as torch's
         return _unary(_clamp_op(low, high), self)
 
     def gather(self, dim: int, index: Any) -> Tensor:
@@ -1666,16 +1810,24 @@ class Tensor(Node):
         floor: Callable[[], Tensor]
         ceil: Callable[[], Tensor]
         round: Callable[..., Tensor]
-        eq: Callable[..., np.ndarray]
-        ne: Callable[..., np.ndarray]
-        lt: Callable[..., np.ndarray]
-        le: Callable[..., np.ndarray]
-        gt: Callable[..., np.ndarray]
-        ge: Callable[..., np.ndarray]
-        isnan: Callable[[], np.ndarray]
-        isinf: Callable[[], np.ndarray]
-        all: Callable[..., np.ndarray]
-        any: Callable[..., np.ndarray]
+        bool: Callable[[], Tensor]  # (tensor_methods.py: here it would hide Python's bool)
+        eq: Callable[..., Tensor]
+        ne: Callable[..., Tensor]
+        lt: Callable[..., Tensor]
+        le: Callable[..., Tensor]
+        gt: Callable[..., Tensor]
+        ge: Callable[..., Tensor]
+        isnan: Callable[[], Tensor]
+        isinf: Callable[[], Tensor]
+        isfinite: Callable[[], Tensor]
+        all: Callable[..., Tensor]
+        any: Callable[..., Tensor]
+        __and__: Callable[..., Tensor]
+        __rand__: Callable[..., Tensor]
+        __or__: Callable[..., Tensor]
+        __ror__: Callable[..., Tensor]
+        __xor__: Callable[..., Tensor]
+        __rxor__: Callable[..., Tensor]
         logsumexp: Callable[..., Tensor]
         prod: Callable[..., Tensor]
         cumsum: Callable[..., Tensor]
@@ -1690,14 +1842,14 @@ class Tensor(Node):
         lerp: Callable[..., Tensor]
         nan_to_num: Callable[..., Tensor]
         sort: Callable[..., ValuesIndices]
-        argsort: Callable[..., np.ndarray]
+        argsort: Callable[..., Tensor]
         topk: Callable[..., ValuesIndices]
         tril: Callable[..., Tensor]
         triu: Callable[..., Tensor]
         diag: Callable[..., Tensor]
         outer: Callable[..., Tensor]
         bmm: Callable[..., Tensor]
-        multinomial: Callable[..., np.ndarray]
+        multinomial: Callable[..., Tensor]
 
 
 _new_tensor = object.__new__
@@ -1717,8 +1869,8 @@ def _comparable(x: Any) -> bool:
     return isinstance(x, (Tensor, np.ndarray, list, tuple, numbers.Real))
 
 
-def _compared(x: Tensor, other: Any, compare: Callable[[Any, Any], Any]) -> np.ndarray:
-    """`compare` (<, ==, ...) of x's data with other's, elementwise: a numpy bool array."""
+def _compared(x: Tensor, other: Any, compare: Callable[[Any, Any], Any]) -> Tensor:
+    """`compare` (<, ==, ...) of x's data with other's, elementwise: a bool Tensor."""
     data = _compare_data(other)
     try:
         np.broadcast_shapes(x.shape, np.shape(data))
@@ -1727,7 +1879,7 @@ def _compared(x: Tensor, other: Any, compare: Callable[[Any, Any], Any]) -> np.n
             f"cannot compare a Tensor of shape {x.shape} with shape {np.shape(data)}: the shapes do "
             "not broadcast (each trailing axis must be equal or 1); reshape one of them"
         ) from None
-    return np.asarray(compare(x.data, data))
+    return _index_result(np.asarray(compare(x.data, data)))
 
 
 def _compare_data(x: Any) -> Any:
@@ -1755,7 +1907,7 @@ def _as_inputs(tensors: Sequence[Any], name: str) -> tuple[Tensor, ...]:
 _FLOAT64, _FLOAT32 = _FLOAT_DTYPES
 
 
-@functools.cache  # (two dtypes)
+@functools.cache  # (four dtypes)
 def _cast_op(dtype: np.dtype) -> Op:
     """The data as `dtype`; the gradient goes back in the input's dtype."""
     return _quiet_op(f"to {dtype}", lambda x: x.astype(dtype), lambda g, out, x: (_cast(g, x.dtype),))
@@ -1765,7 +1917,27 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
     """`x` (an array, or a Tensor: then recorded) as `dtype`: itself if it is of that dtype."""
     if x.dtype == dtype:
         return x
-    return _unary(_cast_op(dtype), x) if isinstance(x, Tensor) else x.astype(dtype)
+    if not isinstance(x, Tensor):
+        return x.astype(dtype)
+    if dtype.kind != "f" or x.data.dtype.kind != "f":  # an int64 or bool side: no gradient
+        token = _enter_quiet(_IGNORE_ALL)  # (nan and inf become some int, as in PyTorch)
+        try:
+            return _result(x.data.astype(dtype), (x,), _cast_op(dtype), False)
+        finally:
+            _leave_quiet(token)
+    return _unary(_cast_op(dtype), x)
+
+
+def _index_result(data: Any) -> Tensor:
+    """An int64 or bool result (a comparison's, argmax's): no gradient, as in PyTorch. (numpy's
+    other dtypes, such as round's float16 of bools, become int64 or float64.)"""
+    data = np.asarray(data)
+    if data.dtype not in _TENSOR_DTYPES:
+        data = data.astype(_INT64 if data.dtype.kind in "iu" else _FLOAT64)
+    return _result(data, (), _INDICES, False)
+
+
+_INDICES = Op("indices", lambda: None, lambda g, out: ())  # (names an index result; never run)
 
 
 def _root_with_zero_gradient_at_zero(x: Tensor) -> Tensor:
@@ -1778,22 +1950,22 @@ def _root_with_zero_gradient_at_zero(x: Tensor) -> Tensor:
 def dtype_argument(spec: Any, who: str) -> np.dtype:
     """The dtype a `dtype=` argument names, float32 or float64: numpy's (`np.float32`, "float64")
     or PyTorch's (`torch.float32`)."""
-    dtype = float_dtype(
-        str(spec).removeprefix("torch.") if type(spec).__module__.startswith("torch") else spec
-    )
+    dtype = float_dtype(spec)
     if dtype is None:
         raise TypeError(
-            f"{who}: dtype must be float32 or float64, the dtypes a Tensor holds (mg.float32, np.float64, "
+            f"{who}: dtype must be float32 or float64 (mg.float32, np.float64, "
             f"'float64' or torch.float64), got {spec!r:.60}; leave dtype out to keep the input's dtype"
         )
     return dtype
 
 
-def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
+def requested_dtype(targets: Sequence[Any], who: str, integers: bool = False) -> np.dtype | None:
     """The dtype that PyTorch's `.to(...)` arguments ask for (None: none): devices and dtypes,
     None where not given. The CPU is the one device here; any other is refused. A dtype is
-    numpy's (`np.float32`, "float32"), or torch's by its name (`torch.float32`)."""
+    numpy's (`np.float32`, "float32"), or torch's by its name (`torch.float32`); int64 and bool
+    only if `integers` (a Tensor's `.to`, a factory; not a Module's)."""
     wanted = None
+    known = tensor_dtype if integers else float_dtype
     for target in targets:
         if target is None:
             continue
@@ -1808,11 +1980,10 @@ def requested_dtype(targets: Sequence[Any], who: str) -> np.dtype | None:
                     'use "cpu", or leave the call out'
                 )
             continue
-        dtype = float_dtype(name)
+        dtype = known(name)
         if dtype is None or (wanted is not None and dtype != wanted):
-            raise TypeError(
-                f'{who}() takes a device ("cpu") and a dtype (float32 or float64), got {target!r:.60}'
-            )
+            kinds = "float32, float64, int64 or bool" if integers else "float32 or float64"
+            raise TypeError(f'{who}() takes a device ("cpu") and a dtype ({kinds}), got {target!r:.60}')
         wanted = dtype
     return wanted
 
@@ -1924,7 +2095,7 @@ class ValuesIndices(NamedTuple):
     `values, indices = x.max(1)`, or `.values`, `.indices`."""
 
     values: Tensor  # the extremes, with their gradient
-    indices: np.ndarray  # int64 indices, as `argmax` gives them (an index has no gradient)
+    indices: Tensor  # int64 indices, as `argmax` gives them (an index has no gradient)
 
 
 # torch.maximum's and torch.minimum's rule: g to the input that wins, half of g to each on a tie,

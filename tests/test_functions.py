@@ -166,8 +166,8 @@ def test_the_gradient_of_max_and_min_values_is_the_finite_differences(
 def test_a_star_import_leaves_pythons_builtins_alone():
     exported = set(mg.__all__)  # what `from micrograd_plus import *` binds
     hidden = {"max", "min", "sum", "abs", "pow"}  # each a torch function here, and a Python builtin
-    assert not hidden & exported
-    assert all(callable(getattr(mg, name)) for name in hidden)
+    assert not hidden & exported and "bool" not in exported  # (mg.bool is torch.bool's dtype)
+    assert all(callable(getattr(mg, name)) for name in hidden) and mg.bool == np.bool_
     assert not {"io", "engine", "nn", "data"} & exported  # no submodule: `io` would hide Python's
     assert {"Value", "Tensor", "tensor", "add", "matmul", "flatten", "argmax", "gradcheck"} <= exported
     assert {"mean", "clamp", "clip", "mm", "softmax", "manual_seed", "set_grad_enabled"} <= exported
@@ -178,7 +178,7 @@ def test_a_star_import_leaves_pythons_builtins_alone():
 def test_the_written_out_export_list_is_every_public_name_but_modules_and_builtins() -> None:
     import types
 
-    builtin = {"abs", "all", "any", "max", "min", "pow", "round", "sum"}
+    builtin = {"abs", "all", "any", "bool", "max", "min", "pow", "round", "sum"}
     public = {
         name
         for name, value in vars(mg).items()

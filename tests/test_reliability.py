@@ -64,7 +64,12 @@ BAD_INPUTS = [
         r"gradient must be a real number",
     ),
     ("Tensor of text", lambda: Tensor("abc"), TypeError, r"Tensor data must be numbers"),
-    ("Tensor dtype", lambda: Tensor([1.0], dtype="int64"), TypeError, r"dtype must be float64 or float32"),
+    (
+        "Tensor dtype",
+        lambda: Tensor([1.0], dtype="int32"),
+        TypeError,
+        r"dtype must be float64, float32, int64 or bool",
+    ),
     (
         "Tensor odd dtype",
         lambda: Tensor([1.0], dtype={"": (None, 1e999)}),

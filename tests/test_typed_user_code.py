@@ -21,7 +21,7 @@ def test_torch_style_code_type_checks_and_runs() -> None:
     x = mg.tensor([1.5, -2.0, 0.25], requires_grad=True)
     y: mg.Tensor = mg.sum(mg.clamp(x, -1.0, 1.0)) + x.clone().square().sum() + mg.mean(x.flip(0))
     y.backward()
-    positive: np.ndarray = x.gt(0.0)
+    positive: mg.Tensor = x.gt(0.0)
     first, rest = x.split([1, 2])
     assert positive.tolist() == [True, False, True] and first.shape == (1,) and rest.shape == (2,)
     # d/dx of clamp(x, -1, 1) + x**2 + mean(x): 0 outside the bounds, 1 inside; 2x; 1/3
@@ -41,11 +41,11 @@ def test_sorting_algebra_and_sampling_type_check_and_run() -> None:
     scores = mg.tensor([[0.5, 2.0, -1.0], [3.0, 0.0, 1.0]], requires_grad=True)
     values, indices = scores.sort(dim=1, descending=True)
     best: mg.ValuesIndices = mg.topk(scores, 2)
-    order: np.ndarray = scores.argsort(0)
+    order: mg.Tensor = scores.argsort(0)
     causal: mg.Tensor = mg.ones(3, 3).tril()
     mixed: mg.Tensor = mg.einsum("ij,jk->ik", scores, causal) + scores.roll(1, 1).lerp(scores, 0.5)
     (values.sum() + best.values.sum() + mixed.sum()).backward()
-    draws: np.ndarray = mg.multinomial(scores.detach().abs(), 2, seed=0)
+    draws: mg.Tensor = mg.multinomial(scores.detach().abs(), 2, seed=0)
     assert indices.tolist() == [[1, 0, 2], [0, 2, 1]] and best.indices.tolist() == [[1, 0], [0, 2]]
     assert order.shape == (2, 3) and draws.shape == (2, 2) and scores.grad is not None
 
@@ -77,3 +77,13 @@ def test_tensor_declares_for_type_checkers_every_method_the_method_modules_attac
         arguments = "[]" if len(signature.parameters) == 1 else "..."
         expected[name] = f"Callable[{arguments}, {signature.return_annotation}]"
     assert declared == expected
+
+
+def test_int64_and_bool_tensors_type_check_and_run() -> None:
+    logits = mg.tensor([[0.5, 2.0], [3.0, -1.0]], requires_grad=True)
+    labels: mg.Tensor = mg.tensor([1, 0], dtype=mg.long)
+    mask: mg.Tensor = (logits > 0) & ~logits.isnan()
+    accuracy: float = (logits.argmax(dim=1) == labels).float().mean().item()
+    (logits * mask.float()).sum().backward()
+    assert accuracy == 1.0 and labels.dtype == mg.int64 and mask.bool().dtype == mg.bool
+    assert logits.grad is not None and logits.grad.tolist() == [[1.0, 1.0], [1.0, 0.0]]

@@ -25,7 +25,7 @@ class TensorDataset(Dataset[tuple[Any, ...]]):
     """Samples that are rows of tensors of the same length, as `torch.utils.data.TensorDataset`:
     `TensorDataset(X, y)[i]` is `(X[i], y[i])`.
 
-    Tensors and numpy arrays (class labels stay numpy int arrays here) are both fine: a Tensor's
+    Tensors (int64 labels too) and numpy arrays are both fine: a Tensor's
     rows are Tensors without a graph, an array's rows arrays. `.tensors` holds them as given (any
     other sequence as a numpy array).
     """
@@ -52,7 +52,10 @@ class TensorDataset(Dataset[tuple[Any, ...]]):
 
     def __getitem__(self, index: Any) -> tuple[Any, ...]:
         """The rows at `index` (an int, or an array of ints for many rows at once), one per tensor."""
-        return tuple(Tensor(t.data[index]) if isinstance(t, Tensor) else t[index, ...] for t in self.tensors)
+        return tuple(
+            Tensor(t.data[index], dtype=t.dtype) if isinstance(t, Tensor) else t[index, ...]
+            for t in self.tensors
+        )
 
     def __repr__(self) -> str:
         return f"TensorDataset({len(self)} samples, {len(self.tensors)} tensors)"
@@ -179,7 +182,8 @@ def default_collate(items: list[Any]) -> Any:
     if isinstance(first, Tensor):
         if not all(isinstance(item, Tensor) for item in items):
             raise TypeError("DataLoader: a batch mixes Tensors with other values in one field")
-        return Tensor(_stack([item.data for item in items]))
+        stacked = _stack([item.data for item in items])
+        return Tensor(stacked, dtype=stacked.dtype)  # (int64 labels stay int64)
     if isinstance(first, (np.ndarray, np.generic, numbers.Number)):
         return _stack([np.asarray(item) for item in items])
     raise TypeError(

@@ -835,8 +835,8 @@ def embedding(
 def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     """Each whole-number label k as a row of num_classes numbers, 1 at k and 0 elsewhere: shape
     input.shape + (num_classes,), as `torch.nn.functional.one_hot`, num_classes = -1 meaning one
-    more than the largest label. A float64 Tensor (torch gives int64; Tensors hold floats here),
-    which takes part in arithmetic and losses as it is."""
+    more than the largest label. A float64 Tensor (torch gives int64), which takes part in
+    arithmetic and losses as it is."""
     if num_classes != -1:
         num_classes = positive_int(num_classes, "one_hot(): num_classes (-1 to infer it)")
     if num_classes == -1:

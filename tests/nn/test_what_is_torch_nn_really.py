@@ -16,8 +16,7 @@ convolutions have stride 1 (the tutorial's are 2), so that its last grid is 4x4 
 `avg_pool2d(xb, 4)` stays as it is. The training DataLoaders do not shuffle (the tutorial's
 `shuffle=True` draws from each library's own random numbers).
 
-What does not port line for line: `accuracy` (`torch.argmax` gives a numpy int array here, and
-`==` a numpy bool array, which has no `.float()`: `(preds == yb).mean()`), `weights.grad.zero_()` (a
+What does not port line for line: `weights.grad.zero_()` (a
 gradient is a numpy array here: `weights.grad[...] = 0`) and `from torch.utils.data import ...`
 (`micrograd_plus.data`). The class labels are Tensors of whole numbers here (`tensor` makes
 floats), which indexing and the losses read as PyTorch reads its int64 labels.
@@ -86,17 +85,9 @@ def data_of(torch: ModuleType) -> Any:
 
 
 def accuracy_of(torch: ModuleType) -> Callable[[Any, Any], Any]:
-    if torch is not micrograd_plus:
-
-        def accuracy(out, yb):  # type: ignore[no-untyped-def]  # the tutorial's
-            preds = torch.argmax(out, dim=1)
-            return (preds == yb).float().mean()
-
-    else:
-
-        def accuracy(out, yb):  # type: ignore[no-untyped-def]
-            preds = torch.argmax(out, dim=1)  # a numpy int array; == gives a numpy bool array
-            return (preds == yb).mean()
+    def accuracy(out, yb):  # type: ignore[no-untyped-def]  # the tutorial's, line for line
+        preds = torch.argmax(out, dim=1)
+        return (preds == yb).float().mean()
 
     return accuracy
 

@@ -109,7 +109,7 @@ def test_comparison_methods_give_what_the_operators_give_as_torch(x: np.ndarray,
     for name, op in (("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt), ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge)):  # fmt: skip
         ours = getattr(t, name)(other)
         theirs = getattr(torch.tensor(x), name)(torch.tensor(other)).numpy()
-        assert isinstance(ours, np.ndarray) and ours.dtype == np.bool_
+        assert isinstance(ours, Tensor) and ours.dtype == np.bool_ and not ours.requires_grad
         np.testing.assert_array_equal(ours, theirs)
         np.testing.assert_array_equal(ours, op(t, other))  # the operator's result
         np.testing.assert_array_equal(getattr(t, name)(Tensor(other)), theirs)

@@ -27,7 +27,7 @@ def expected_gradient(x: np.ndarray, dim: int, indices: np.ndarray, g: np.ndarra
     """g sent back to the elements the indices name: each value's gradient to its element."""
     flat = x.reshape(1) if x.ndim == 0 else x
     full = np.zeros(flat.shape)
-    picks = indices.reshape(1) if x.ndim == 0 else indices
+    picks = np.asarray(indices).reshape(1) if x.ndim == 0 else np.asarray(indices)  # (an int64 Tensor)
     np.put_along_axis(full, picks, g.reshape(picks.shape), axis=dim)
     return full.reshape(x.shape)
 

@@ -1,0 +1,489 @@
+"""int64 and bool Tensors, as PyTorch's: indices, labels and masks, without gradients.
+
+Each operation is checked once over a table against torch: the same dtype (by name), the same
+values and shape. Floats mixed in take the int side up to their dtype, and the gradient flows to
+the float side exactly as torch float64's does.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import close_to_torch, require_torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import micrograd_plus as mg
+import micrograd_plus.nn.functional as F
+from micrograd_plus import Tensor, nn
+
+INTS = hnp.arrays(
+    np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.integers(-20, 20)
+)
+
+
+def assert_same(ours: Any, theirs: Any) -> None:
+    """One result of ours and torch's: the same dtype (by name), shape and values, no gradient
+    where torch's is not floating point."""
+    torch = require_torch()
+    assert isinstance(ours, Tensor), type(ours)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), (ours.dtype, theirs.dtype)
+    assert ours.shape == tuple(theirs.shape)
+    expected = theirs.detach().numpy()
+    if theirs.dtype in (torch.int64, torch.bool):
+        assert not ours.requires_grad and ours.grad_fn is None
+        np.testing.assert_array_equal(ours.data, expected)
+    else:
+        assert close_to_torch(ours.data, expected), (ours.data, expected)
+
+
+# -- dtypes and making Tensors -------------------------------------------------------------------------
+
+
+def test_the_dtypes_have_torchs_names() -> None:
+    assert mg.int64 == np.int64 and mg.long is mg.int64 and mg.bool == np.bool_
+    assert "int64" in mg.__all__ and "long" in mg.__all__
+    assert Tensor([1, 2], dtype=mg.int64).dtype == mg.int64
+    torch = require_torch()
+    for spec in (torch.int64, torch.long, "int64", np.int64, torch.bool, "bool", bool):
+        assert Tensor([0, 1], dtype=spec).dtype in (mg.int64, mg.bool)
+
+
+FACTORIES: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("tensor", lambda lib, dtype: lib.tensor([[0, 1], [2, -3]], dtype=dtype)),
+    ("tensor of floats", lambda lib, dtype: lib.tensor([1.7, -1.7, 0.0], dtype=dtype)),
+    ("zeros", lambda lib, dtype: lib.zeros(2, 3, dtype=dtype)),
+    ("ones", lambda lib, dtype: lib.ones((3,), dtype=dtype)),
+    ("full", lambda lib, dtype: lib.full((2, 2), 7, dtype=dtype)),
+    (
+        "arange",
+        lambda lib, dtype: lib.arange(-2, 5, 2, dtype=dtype if dtype == lib.int64 else None).to(dtype),
+    ),
+    ("empty", lambda lib, dtype: lib.empty(0, 2, dtype=dtype)),
+    ("zeros_like", lambda lib, dtype: lib.zeros_like(lib.ones(2, 3), dtype=dtype)),
+    ("ones_like", lambda lib, dtype: lib.ones_like(lib.ones(4), dtype=dtype)),
+    ("full_like", lambda lib, dtype: lib.full_like(lib.ones(2), 3, dtype=dtype)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("make", [m for _, m in FACTORIES], ids=[n for n, _ in FACTORIES])
+def test_factories_make_int64_and_bool_tensors_as_torchs(make: Callable[[Any, Any], Any], dtype: str) -> None:
+    torch = require_torch()
+    assert_same(make(mg, getattr(mg, dtype)), make(torch, getattr(torch, dtype)))
+
+
+def test_inference_stays_float64_and_a_tensor_of_a_tensor_keeps_its_dtype() -> None:
+    """Python ints and int arrays give float64 here (torch: int64), a documented difference."""
+    assert mg.tensor([1, 2]).dtype == np.float64 and Tensor(np.arange(3)).dtype == np.float64
+    assert Tensor(np.array([True, False])).dtype == np.float64
+    labels = mg.tensor([3, 1], dtype=mg.long)
+    assert Tensor(labels).dtype == mg.int64 and mg.tensor(labels, dtype=mg.float32).dtype == np.float32
+    shared = np.arange(3)
+    assert mg.from_numpy(shared).dtype == mg.int64 and mg.from_numpy(shared).data is shared
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_only_float_tensors_require_grad_as_torch_says(dtype: str) -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        with pytest.raises(RuntimeError, match="(?i)only Tensors of floating point"):
+            lib.tensor([1, 0], dtype=getattr(lib, dtype), requires_grad=True)
+        with pytest.raises(RuntimeError, match="(?i)only Tensors of floating point"):
+            lib.zeros(2, dtype=getattr(lib, dtype)).requires_grad_()
+    with pytest.raises(RuntimeError, match=r"this one is .*call \.float\(\)"):
+        mg.ones(2, dtype=mg.long, requires_grad=True)
+    assert not mg.zeros(2, dtype=mg.long).requires_grad_(False).requires_grad
+
+
+# -- results that are int64 or bool Tensors -----------------------------------------------------------
+
+RESULTS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("<", lambda x: x < 0.5),
+    ("<=", lambda x: x <= x[0]),
+    (">", lambda x: x > 0),
+    (">=", lambda x: 0 >= x),
+    ("==", lambda x: x == x.flip(0)),
+    ("!=", lambda x: x != 1.0),
+    ("eq", lambda x: x.eq(0.0)),
+    ("gt", lambda x: x.gt(x * 0.5)),
+    ("argmax", lambda x: x.argmax()),
+    ("argmax dim", lambda x: x.argmax(dim=1)),
+    ("argmin keepdim", lambda x: x.argmin(dim=0, keepdim=True)),
+    ("max dim indices", lambda x: x.max(dim=1).indices),
+    ("min dim indices", lambda x: x.min(0, keepdim=True).indices),
+    ("sort indices", lambda x: x.sort(dim=1).indices),
+    ("topk indices", lambda x: x.topk(2).indices),
+    ("argsort", lambda x: x.argsort(dim=0, descending=True)),
+    ("isnan", lambda x: (x / x).isnan()),
+    ("isinf", lambda x: (x / 0.0).isinf()),
+    ("isfinite", lambda x: (1 / x).isfinite()),
+    ("all", lambda x: x.all()),
+    ("any dim", lambda x: (x > 2).any(dim=1)),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("make", [m for _, m in RESULTS], ids=[n for n, _ in RESULTS])
+def test_comparisons_indices_and_tests_are_int64_or_bool_tensors_as_torchs(
+    make: Callable[[Any], Any],
+) -> None:
+    torch = require_torch()
+    x = np.array([[0.0, 3.0, -1.5], [2.0, 2.0, 1.0], [-0.5, 4.0, 0.0]])
+    ours = make(Tensor(x, requires_grad=True))
+    assert_same(ours, make(torch.tensor(x, requires_grad=True)))
+    twin = make(Tensor(x))
+    assert len({ours, twin, ours}) == 2 and {ours: 1, twin: 2}[twin] == 2  # hashed by identity
+
+
+def test_multinomial_draws_int64_indices() -> None:
+    picks = mg.tensor([[0.0, 1.0], [1.0, 0.0]]).multinomial(3, replacement=True, seed=0)
+    assert picks.dtype == mg.int64 and not picks.requires_grad
+    np.testing.assert_array_equal(picks.data, [[1, 1, 1], [0, 0, 0]])
+
+
+# -- conversions --------------------------------------------------------------------------------------
+
+CONVERSIONS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("long", lambda x: x.long()),
+    ("bool", lambda x: x.bool()),
+    ("float of long", lambda x: x.long().float()),
+    ("double of bool", lambda x: x.bool().double()),
+    ("to int64", lambda x: x.to(x.long().dtype)),
+    ("to bool", lambda x: x.to(dtype=(x > 0).dtype)),
+    ("type int64", lambda x: x.type((x > 0).long().dtype)),
+    ("long of long", lambda x: x.long().long()),
+]
+
+
+@pytest.mark.parametrize("convert", [m for _, m in CONVERSIONS], ids=[n for n, _ in CONVERSIONS])
+def test_conversions_truncate_and_drop_the_gradient_as_torchs(convert: Callable[[Any], Any]) -> None:
+    torch = require_torch()
+    x = np.array([-2.7, -0.5, 0.0, 0.4, 1.0, 3.9])
+    assert_same(convert(Tensor(x, requires_grad=True)), convert(torch.tensor(x, requires_grad=True)))
+
+
+def test_to_and_type_take_torchs_and_numpys_names_of_the_dtypes() -> None:
+    torch = require_torch()
+    x = Tensor([1.5, 0.0])
+    for spec, dtype in (
+        (torch.long, mg.int64),
+        ("bool", mg.bool),
+        (np.int64, mg.int64),
+        (torch.float32, np.float32),
+    ):
+        assert x.to(spec).dtype == dtype and x.type(spec).dtype == dtype
+    with pytest.raises(TypeError, match="int64 or bool"):
+        x.to(np.int32)
+
+
+# -- mixing with floats: the int side takes the float dtype, the gradient goes to the float side ------
+
+MIXED: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("x * mask", lambda x, k: x * (k > 0)),
+    ("mask * x", lambda x, k: (k > 0) * x),
+    ("x - ints", lambda x, k: x - k),
+    ("ints - x", lambda x, k: k - x),
+    ("x / ints", lambda x, k: x / (k * k + 1)),
+    ("ints ** x", lambda x, k: (k * k + 1) ** x),
+    (
+        "where ints",
+        lambda x, k: mg.where(k > 0, k, x) if isinstance(x, Tensor) else require_torch().where(k > 0, k, x),
+    ),
+    ("maximum", lambda x, k: x.maximum(k)),
+    ("cat", lambda x, k: mg.cat([x, k]) if isinstance(x, Tensor) else require_torch().cat([x, k])),
+]
+
+
+@given(data=st.data())
+@pytest.mark.parametrize("combine", [m for _, m in MIXED], ids=[n for n, _ in MIXED])
+def test_mixing_promotes_the_int_side_and_the_float_side_gets_torchs_gradient(
+    combine: Callable[[Any, Any], Any], data: st.DataObject
+) -> None:
+    torch = require_torch()
+    shape = data.draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=3))
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-3, 3)))
+    k = data.draw(hnp.arrays(np.int64, shape, elements=st.integers(-3, 3)))
+    ours_x, theirs_x = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = combine(ours_x, Tensor(k, dtype=mg.int64)), combine(theirs_x, torch.tensor(k))
+    assert_same(ours, theirs)
+    ours.sum().backward()
+    theirs.sum().backward()
+    assert close_to_torch(ours_x.grad, theirs_x.grad.numpy())
+    # the same as with the ints made float first
+    again = Tensor(x, requires_grad=True)
+    combine(again, Tensor(k)).sum().backward()
+    np.testing.assert_array_equal(again.grad, ours_x.grad)
+
+
+def test_relu_by_a_mask_and_a_loss_against_int_labels_backprop_as_torch_float64() -> None:
+    torch = require_torch()
+    x = np.array([[-1.0, 2.0, 0.0], [3.0, -0.5, 1.5]])
+    labels = np.array([[1, 0, 2], [0, 1, 1]])
+    for lib, make in (
+        (mg, lambda d: mg.tensor(d, requires_grad=True)),
+        (torch, lambda d: torch.tensor(d, requires_grad=True)),
+    ):
+        a, b = make(x), make(x)
+        (a * (a > 0)).sum().backward()
+        y = lib.tensor(labels, dtype=lib.int64)
+        ((b - y) ** 2).mean().backward()
+        if lib is mg:
+            ours = (a.grad, b.grad)
+        else:
+            theirs = (a.grad.numpy(), b.grad.numpy())
+    assert close_to_torch(ours[0], theirs[0]) and close_to_torch(ours[1], theirs[1])
+
+
+def test_a_python_float_makes_an_int_tensor_float64_and_a_python_int_keeps_it_int64() -> None:
+    k = mg.tensor([1, 2], dtype=mg.int64)
+    assert (k * 1.5).dtype == np.float64 and (k + 1).dtype == mg.int64 and (2 - k).dtype == mg.int64
+    mask = k > 1
+    assert (
+        (mask + 1).dtype == mg.int64 and (mask & True).dtype == mg.bool and (mask * 0.5).dtype == np.float64
+    )
+    assert (Tensor([1.0], dtype=np.float32) * mask).dtype == np.float32
+
+
+# -- operations on int64 and bool Tensors only ------------------------------------------------------------
+
+INTEGER_OPS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("+", lambda a, b: a + b),
+    ("-", lambda a, b: a - b),
+    ("*", lambda a, b: a * b),
+    ("+ int", lambda a, b: a + 3),
+    ("int *", lambda a, b: -2 * a),
+    ("** 2", lambda a, b: a**2),
+    ("neg", lambda a, b: -a),
+    ("abs", lambda a, b: abs(a)),
+    ("sum", lambda a, b: a.sum()),
+    ("sum dim", lambda a, b: a.sum(0)),
+    ("sum of mask", lambda a, b: (a > 0).sum()),
+    ("max", lambda a, b: a.max()),
+    ("min dim values", lambda a, b: a.min(0).values),
+    ("amax", lambda a, b: a.amax(0)),
+    ("maximum", lambda a, b: a.maximum(b)),
+    ("reshape", lambda a, b: a.reshape(-1)),
+    ("view", lambda a, b: a.view(-1, 1)),
+    ("flatten", lambda a, b: a.flatten()),
+    ("transpose", lambda a, b: a.transpose(0, -1)),
+    ("permute", lambda a, b: a.permute(*reversed(range(a.ndim)))),
+    ("unsqueeze squeeze", lambda a, b: a.unsqueeze(0).squeeze(0)),
+    ("index", lambda a, b: a[0]),
+    ("mask index", lambda a, b: a[a > 0]),
+    ("cat", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).cat([a, b])),
+    ("stack", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).stack([a, b])),
+    ("where", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > b, a, b)),
+    ("where 0", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > 0, a, 0)),
+    ("cumsum", lambda a, b: a.cumsum(0)),
+    ("sign", lambda a, b: a.sign()),
+    ("floor", lambda a, b: a.floor()),
+    ("sign of a mask", lambda a, b: (a > 0).sign()),
+    ("repeat", lambda a, b: a.repeat(*(2,) * a.ndim)),
+    ("expand", lambda a, b: a.expand(2, *a.shape)),
+    ("masked_fill", lambda a, b: a.masked_fill(a > b, 2.7)),
+    ("sort", lambda a, b: a.sort(dim=0).values),
+    ("topk", lambda a, b: a.topk(1).values),
+    ("flip", lambda a, b: a.flip(0)),
+    ("clamp", lambda a, b: a.clamp(-3, 5)),
+    ("&", lambda a, b: (a > 0) & (b > 0)),
+    ("|", lambda a, b: (a > 0) | (b < 0)),
+    ("^", lambda a, b: (a > 0) ^ (b > 0)),
+    ("~", lambda a, b: ~(a > 0)),
+    ("ints &", lambda a, b: a & b),
+    ("~ ints", lambda a, b: ~a),
+    ("mask + mask", lambda a, b: (a > 0) + (b > 0)),
+    ("mask * mask", lambda a, b: (a > 0) * (b > 0)),
+    ("any all", lambda a, b: (a > 0).any() | (b > 0).all()),
+    ("== ints", lambda a, b: a == b),
+    ("/", lambda a, b: a / 4),
+    ("exp", lambda a, b: (a * 0 + 1).exp()),
+    ("sigmoid", lambda a, b: a.sigmoid()),
+    ("tanh", lambda a, b: a.tanh()),
+    (
+        "softmax",
+        lambda a, b: a.softmax(-1) if isinstance(a, Tensor) else a.double().softmax(-1),
+    ),  # torch: refused
+]
+
+
+@given(a=INTS, data=st.data())
+@pytest.mark.parametrize("op", [m for _, m in INTEGER_OPS], ids=[n for n, _ in INTEGER_OPS])
+def test_operations_on_ints_and_masks_agree_with_torch(
+    op: Callable[[Any, Any], Any], a: np.ndarray, data: st.DataObject
+) -> None:
+    """Integer-keeping operations are exact; the float functions give the default float dtype
+    (float64 here, float32 in torch: compared on torch float64 results)."""
+    torch = require_torch()
+    b = data.draw(hnp.arrays(np.int64, a.shape, elements=st.integers(-20, 20)))
+    ours = op(Tensor(a, dtype=mg.int64), Tensor(b, dtype=mg.int64))
+    theirs = op(torch.tensor(a), torch.tensor(b))
+    if theirs.dtype == torch.get_default_dtype():
+        assert ours.dtype == np.float64
+        theirs = op(torch.tensor(a).double(), torch.tensor(b).double())
+    assert_same(ours, theirs)
+
+
+@given(a=INTS)
+def test_item_tolist_numpy_len_and_iteration_give_ints_and_bools(a: np.ndarray) -> None:
+    t, mask = Tensor(a, dtype=mg.long), Tensor(a > 0, dtype=mg.bool)
+    assert t.tolist() == a.tolist() and mask.tolist() == (a > 0).tolist()
+    first, flag = t.flatten()[0].item(), mask.flatten()[0].item()
+    assert type(first) is int and first == a.flat[0] and type(flag) is bool and flag == (a.flat[0] > 0)
+    assert int(t.flatten()[0]) == a.flat[0] and bool(mask.flatten()[0]) is bool(a.flat[0] > 0)
+    assert t.numpy() is t.data and len(t) == len(a)
+    assert all(row.dtype == mg.int64 and row.tolist() == r.tolist() for row, r in zip(t, a))
+
+
+def test_repr_names_the_dtype_as_for_float32() -> None:
+    assert repr(mg.tensor([1, 2], dtype=mg.int64)) == "Tensor([1, 2], dtype=int64)"
+    assert repr(mg.tensor([1.0, -1.0]) > 0) == "Tensor([ True, False], dtype=bool)"
+    assert str(mg.tensor(3, dtype=mg.long)) == "Tensor(3, dtype=int64)"
+
+
+ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
+    ("mean", lambda t: t.mean(), RuntimeError),
+    ("var", lambda t: t.var(), RuntimeError),
+    ("std", lambda t: t.std(), RuntimeError),
+    ("mean of a mask", lambda t: (t > 0).mean(), RuntimeError),
+    ("neg of a mask", lambda t: -(t > 0), RuntimeError),
+    ("mask - mask", lambda t: (t > 0) - (t > 1), RuntimeError),
+]
+
+
+@pytest.mark.parametrize("fail", [m for _, m, _ in ERRORS], ids=[n for n, _, _ in ERRORS])
+def test_what_torch_refuses_for_ints_is_refused_with_the_same_error_type(fail: Callable[[Any], Any]) -> None:
+    torch = require_torch()
+    kind = next(k for _, m, k in ERRORS if m is fail)
+    with pytest.raises(kind):
+        fail(torch.tensor([1, 2, 3]))
+    with pytest.raises(kind, match=r"\.float\(\)|~mask|\.long\(\)"):
+        fail(mg.tensor([1, 2, 3], dtype=mg.int64))
+
+
+def test_an_operation_without_an_integer_meaning_here_says_to_call_float() -> None:
+    t = mg.tensor([1, 2], dtype=mg.int64)
+    with pytest.raises(RuntimeError, match=r"'tril' is not defined for a Tensor of int64.*call \.float\(\)"):
+        t.reshape(1, 2).tril()
+    for bitwise in (lambda x: x & x, lambda x: ~x, lambda x: x | (x > 0)):
+        with pytest.raises(TypeError, match=r"int64 or bool Tensor.*float64"):
+            bitwise(mg.tensor([1.0]))
+    assert t.reshape(1, 2).float().tril().dtype == np.float32
+
+
+# -- the consumers: indexing, gather, losses, one_hot, Embedding ---------------------------------------
+
+CONSUMERS: list[tuple[str, Callable[[Any, Any, Any], Any]]] = [
+    ("x[idx]", lambda lib, x, y: x[y - 1]),
+    ("x[mask]", lambda lib, x, y: x[x > 0]),
+    ("x[range, y]", lambda lib, x, y: x[lib.arange(3), y]),
+    ("gather", lambda lib, x, y: x.gather(1, y.unsqueeze(1))),
+    ("index_select", lambda lib, x, y: x.index_select(1, y)),
+    ("masked_fill", lambda lib, x, y: x.masked_fill(x < 0, 0.0)),
+    ("where", lambda lib, x, y: lib.where(x > 0, x, 0.0)),
+    ("cross_entropy", lambda lib, x, y: lib.nn.functional.cross_entropy(x, y)),
+    ("nll_loss", lambda lib, x, y: lib.nn.functional.nll_loss(x.log_softmax(1), y)),
+    ("one_hot", lambda lib, x, y: lib.nn.functional.one_hot(y, 4)),
+    ("accuracy", lambda lib, x, y: (x.argmax(dim=1) == y).float().mean()),
+]
+
+
+@pytest.mark.parametrize("use", [m for _, m in CONSUMERS], ids=[n for n, _ in CONSUMERS])
+def test_indices_labels_and_masks_are_taken_where_torch_takes_them(
+    use: Callable[[Any, Any, Any], Any],
+) -> None:
+    torch = require_torch()
+    x = np.array([[0.5, -1.0, 2.0, 0.0], [1.0, 3.0, -2.0, 0.5], [-0.5, 0.0, 1.0, 4.0]])
+    labels = np.array([2, 1, 3])
+    ours_x, theirs_x = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours = use(mg, ours_x, mg.tensor(labels, dtype=mg.int64))
+    theirs = use(torch, theirs_x, torch.tensor(labels))
+    if theirs.dtype == torch.int64:  # one_hot: int64 in torch, floats here (documented)
+        ours = ours.long()
+    assert_same(ours, theirs)
+    if theirs.requires_grad:
+        ours.sum().backward()
+        theirs.sum().backward()
+        assert close_to_torch(ours_x.grad, theirs_x.grad.numpy())
+
+
+def test_embedding_takes_int64_indices() -> None:
+    torch = require_torch()
+    ours, theirs = nn.Embedding(5, 3), torch.nn.Embedding(5, 3).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.data))
+    index = np.array([[0, 4], [2, 2]])
+    out, expected = ours(mg.tensor(index, dtype=mg.long)), theirs(torch.tensor(index))
+    assert_same(out, expected)
+    out.sum().backward()
+    expected.sum().backward()
+    assert close_to_torch(ours.weight.grad, theirs.weight.grad.numpy())
+    assert F.one_hot(mg.tensor([0, 2], dtype=mg.int64), 3).tolist() == [[1, 0, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize("name", ["labels.safetensors", "labels.npz"])
+def test_a_state_dict_of_int64_and_bool_tensors_saves_and_loads_losslessly(tmp_path: Any, name: str) -> None:
+    state = {"counts": mg.tensor([1, 2**62 + 1], dtype=mg.long), "mask": mg.tensor([1, 0], dtype=mg.bool)}
+    mg.save(state, tmp_path / name)
+    loaded = mg.load(tmp_path / name)
+    assert loaded["counts"].dtype == np.int64 and loaded["counts"].tolist() == [1, 2**62 + 1]
+    assert loaded["mask"].dtype == np.bool_ and loaded["mask"].tolist() == [True, False]
+    assert mg.from_numpy(loaded["counts"]).dtype == mg.long
+
+
+def test_a_dataloader_keeps_int64_labels_as_torchs() -> None:
+    torch = require_torch()
+    x, y = np.arange(8.0).reshape(4, 2), np.array([0, 2, 1, 2])
+    ours = mg.DataLoader(mg.TensorDataset(mg.tensor(x), mg.tensor(y, dtype=mg.long)), batch_size=3)
+    theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=3
+    )
+    for (xb, yb), (xt, yt) in zip(ours, theirs, strict=True):
+        assert_same(xb, xt)
+        assert_same(yb, yt)
+
+
+def test_a_one_element_int64_tensor_indexes_a_python_list_as_torchs() -> None:
+    """The 60 Minute Blitz's `classes[predicted[j]]`."""
+    torch = require_torch()
+    classes = ["plane", "car", "bird"]
+    for lib in (mg, torch):
+        predicted = lib.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]).argmax(1)
+        assert [classes[predicted[j]] for j in range(2)] == ["car", "plane"]
+        assert list(range(lib.tensor(3, dtype=lib.int64))) == [0, 1, 2]
+        for bad in (lib.tensor(1.0), lib.tensor([1, 2], dtype=lib.int64)):
+            with pytest.raises(TypeError, match="(?i)only integer tensors of a single element"):
+                classes[bad]
+
+
+@given(
+    x=hnp.arrays(np.float64, (2, 3), elements=st.floats(-3, 3).filter(lambda v: abs(v) > 0.1)), data=st.data()
+)
+def test_gradients_through_masks_and_int_labels_match_finite_differences(
+    x: np.ndarray, data: st.DataObject
+) -> None:
+    labels = mg.tensor(data.draw(hnp.arrays(np.int64, (2, 3), elements=st.integers(-2, 2))), dtype=mg.long)
+    mask = Tensor(x) > 0  # (fixed: no element near 0, where the mask would switch)
+
+    def f(t: Tensor) -> Tensor:
+        return (t * mask + (t - labels) ** 2 / (labels * labels + 1)).sum()
+
+    assert mg.gradcheck(f, [Tensor(x, requires_grad=True)])
+
+
+def test_in_place_arithmetic_keeps_an_int64_tensor_int64_or_refuses_as_torch() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        k = lib.tensor([1, 2], dtype=lib.int64)
+        same = k
+        k += 3
+        k *= 2
+        assert k is same and k.tolist() == [8, 10] and k.dtype == lib.int64
+        for change, other in ((operator.iadd, 1.5), (operator.itruediv, 2)):  # k += 1.5, k /= 2
+            with pytest.raises(RuntimeError, match="(?i)can.?t be cast|cannot be written"):
+                change(k, other)
