@@ -21,7 +21,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensors import Tensor, real_number, requested_dtype, sizes_given, tensor_dtype
+from .arguments import real_number
+from .tensors import Tensor, requested_dtype, sizes_given, tensor_dtype
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]

@@ -21,7 +21,8 @@ import numpy as np
 
 # (importing tensor_methods, sorting, tensor_algebra and sampling attaches clone, sort, tril, ... to Tensor)
 from . import modes, sampling, sorting, tensor_algebra, tensor_methods  # noqa: F401
-from .tensors import Operand, Tensor, _index_result, real_number
+from .arguments import real_number
+from .tensors import Operand, Tensor, _index_result
 from .tensors import ValuesIndices as ValuesIndices  # what max and min give along a dim (re-exported)
 
 

@@ -33,10 +33,10 @@ from typing import Any, BinaryIO, overload
 import numpy as np
 import safetensors.numpy
 
+from .arguments import true_or_false
 from .engine import Node
 from .guards import short_repr
 from .nn.module import Module
-from .tensors import true_or_false
 
 PathLike = str | os.PathLike
 

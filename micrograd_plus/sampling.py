@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import positive_int, true_or_false
 from .factories import generator_from
 from .tensor_methods import attach
-from .tensors import Tensor, _index_result, positive_int, quiet, true_or_false
+from .tensors import Tensor, _index_result, quiet
 
 
 def _weights(self: Tensor) -> np.ndarray:

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import true_or_false, whole_number
 from .tensor_methods import attach
-from .tensors import Tensor, ValuesIndices, _dim, _index_result, true_or_false, whole_number
+from .tensors import Tensor, ValuesIndices, _dim, _index_result
 
 
 def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import whole_number
 from .engine import Op, data_of
 from .engine import where as engine_where
 from .tensor_methods import attach
@@ -32,7 +33,6 @@ from .tensors import (
     quiet,
     scatter,
     unbroadcast,
-    whole_number,
 )
 
 # --- triangles and diagonals ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import ieee
+from .arguments import positive_int, whole_number
 from .engine import Op, data_of
 from .engine import where as engine_where
 from .factories import _shape
@@ -47,11 +48,9 @@ from .tensors import (
     _unary,
     broadcast_to,
     int_array,
-    positive_int,
     real_number,
     sizes_given,
     where,
-    whole_number,
 )
 
 # --- copies and shapes -------------------------------------------------------------------------------

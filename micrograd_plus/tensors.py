@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Union
 import numpy as np
 
 from . import devices, engine, gradients, guards, modes
+from .arguments import real_number
 from .devices import CPU, DEVICE_TYPES
 from .engine import (
     ABS,
@@ -2117,44 +2118,6 @@ _MINIMUM = elementwise(
     lambda g, out, a, b: _winner_share(g, a, b, operator.gt),
     lambda g, out, a, b: _winner_share(g, b, a, operator.gt),
 )
-
-
-def real_number(value: Any, what: str) -> float:
-    """A real number argument (int, float, numpy scalar; not bool) as a float, or a TypeError
-    naming `what`; an int beyond the float range is a ValueError (not Python's OverflowError)."""
-    if type(value) is float:  # the common case, without the costly check of the numbers ABC
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}: {value!r:.60}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(
-            f"{what} = {str(value)[:20]}... is too large for a float (about 1.8e308 at most)"
-        ) from None
-
-
-def whole_number(value: Any, what: str) -> int:
-    """An int argument (any integral number, not a bool) as an int, or a TypeError naming `what`:
-    offsets, shifts, counts checked further by their callers."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be an int, got {type(value).__name__}: {value!r:.60}")
-    return int(value)
-
-
-def true_or_false(value: Any, what: str) -> bool:
-    """A flag argument (a bool, or numpy's) as a bool, or a TypeError naming `what`."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{what} must be True or False, got {type(value).__name__}: {value!r:.60}")
-    return bool(value)
-
-
-def positive_int(value: Any, what: str) -> int:
-    """A size argument (any integral number, not a bool, at least 1) as an int, or a ValueError
-    naming `what`: layer widths, channels, batch sizes, node limits."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r:.60}")
-    return int(value)
 
 
 def _bound(value: Any, name: str) -> float | None:

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import positive_int
 from ..factories import SeedLike, generator_from
-from ..tensors import Tensor, positive_int
+from ..tensors import Tensor
 from .dataset import Dataset, Subset
 
 

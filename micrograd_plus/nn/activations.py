@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..arguments import real_number
 from ..engine import Node
-from ..tensors import Tensor, real_number
+from ..tensors import Tensor
 from . import functional as F
 from .module import Module
 

@@ -25,10 +25,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..arguments import positive_int, real_number, true_or_false
 from ..engine import Node, Op, exp
 from ..engine import where as engine_where
 from ..factories import generator_from
-from ..tensors import Tensor, positive_int, quiet, real_number, scatter, stack, true_or_false, where
+from ..tensors import Tensor, quiet, scatter, stack, where
 from . import losses as _losses
 
 Pair = tuple[int, int]

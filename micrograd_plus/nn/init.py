@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..arguments import nonnegative, real_number
 from ..factories import SeedLike, generator_from
 from ..modes import no_grad
-from ..tensors import Tensor, real_number
+from ..tensors import Tensor
 
 __all__ = [
     "calculate_gain",
@@ -128,7 +129,7 @@ def normal_(
     """Numbers drawn from the normal distribution N(mean, std**2)."""
     _check_tensor(tensor, "normal_")
     centre = real_number(mean, "normal_(): mean")
-    spread = _nonnegative(std, "normal_(): std")
+    spread = nonnegative(std, "normal_(): std")
     return _fill(tensor, generator_from(seed, generator).normal(centre, spread, size=tensor.shape))
 
 
@@ -350,15 +351,6 @@ def _fill(tensor: Fillable, values: Any) -> Fillable:
     with no_grad():
         tensor.copy_(values)
     return tensor
-
-
-def _nonnegative(value: Any, what: str) -> float:
-    """A number >= 0 (math.inf too, not nan) as a float, or an error naming `what`; also the rule
-    of nn.utils' max_norm and clip_value."""
-    number = real_number(value, what)
-    if not number >= 0.0:
-        raise ValueError(f"{what} must be >= 0, got {number}")
-    return number
 
 
 def _finite(value: Any, what: str) -> float:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import positive_int, real_number
 from ..factories import SeedLike, make_generator
-from ..tensors import Tensor, positive_int, real_number
+from ..tensors import Tensor
 from . import functional as F
 from . import losses
 from .activations import ReLU, Sigmoid, Tanh

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import real_number
 from ..engine import Node, Op, Value, value_sum
-from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet, real_number, where
+from ..tensors import Tensor, _log_softmax, _refuse_nodes_inside, quiet, where
 
 REDUCTIONS = ("mean", "sum", "none")
 _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so p = 0 or 1 gives a finite loss

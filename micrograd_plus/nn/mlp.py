@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from .. import engine
+from ..arguments import positive_int
 from ..engine import Value
-from ..tensors import positive_int
 from . import forward_hooks
 from .activations import ReLU, Sigmoid, Tanh
 from .layers import Linear, Sequential

@@ -21,11 +21,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..arguments import true_or_false
 from ..engine import Node
 from ..factories import make_generator
 from ..guards import mark_changed
 from ..hooks import RemovableHandle
-from ..tensors import Tensor, requested_dtype, true_or_false
+from ..tensors import Tensor, requested_dtype
 from . import backward_hooks, forward_hooks
 
 Seed = int | random.Random | np.random.Generator | None

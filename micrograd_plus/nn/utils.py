@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import nonnegative
 from ..engine import Node
 from ..tensors import Tensor, concat, quiet
-from .init import _nonnegative
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
@@ -38,7 +38,7 @@ def clip_grad_norm_(
     skipped; `norm_type` may be any p > 0 or math.inf. A nan or inf norm spreads to the gradients,
     as in PyTorch, unless `error_if_nonfinite=True` makes it an error."""
     params = _nodes(parameters, "clip_grad_norm_")
-    max_norm = _nonnegative(max_norm, "clip_grad_norm_(): max_norm")
+    max_norm = nonnegative(max_norm, "clip_grad_norm_(): max_norm")
     norm_type = float(norm_type)  # "inf" too, as torch
     if not norm_type > 0.0:
         raise ValueError(
@@ -70,7 +70,7 @@ def clip_grad_value_(
     """Clip every gradient element into [-clip_value, clip_value], as
     `torch.nn.utils.clip_grad_value_` (a nan stays nan). Returns None, as PyTorch's does."""
     params = _nodes(parameters, "clip_grad_value_")
-    clip_value = _nonnegative(clip_value, "clip_grad_value_(): clip_value")
+    clip_value = nonnegative(clip_value, "clip_grad_value_(): clip_value")
     for p in params:
         if p.grad is not None:
             clipped = np.clip(p.grad, -clip_value, clip_value)

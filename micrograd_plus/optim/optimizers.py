@@ -29,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import real_number
 from ..engine import Node, Value
 from ..guards import mark_changed
 from ..modes import enable_grad
 from ..nn.module import Module, reset_gradients
-from ..tensors import quiet, real_number
+from ..tensors import quiet
 from . import adam_kernel
 
 

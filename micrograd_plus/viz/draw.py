@@ -30,9 +30,9 @@ import graphviz
 import numpy as np
 
 from .. import engine
+from ..arguments import positive_int
 from ..engine import Node, no_grad
 from ..nn.module import parameter_names
-from ..tensors import positive_int
 from .trace import BackwardStep, graph_nodes, is_constant, node_names, record_backward
 
 DEFAULT_MAX_NODES = 200
