@@ -5,6 +5,7 @@ fast.py call `run_hooks` on the nodes that `hooked` finds."""
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,6 +21,17 @@ from .guards import is_real
 hooked_nodes: dict[int, weakref.ref[Any]] = {}
 registrations = [0]  # how many hooks were registered: a walk under way sees a hook register one
 _handle_ids = itertools.count()
+
+
+class _Replay(threading.local):
+    """Whether this thread's walk is a viewer's replay of a pass (viz/trace.py's `_narrate`, not
+    live): hooks that live inside rules (a module's backward hooks, nn/backward_hooks.py) stand
+    aside there, as register_hook's do (the replay walks with `hooks_of=()`)."""
+
+    on = False
+
+
+replay = _Replay()
 
 
 class RemovableHandle:

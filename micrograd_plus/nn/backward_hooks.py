@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import modes
+from .. import hooks, modes
 from ..engine import Node, Op, Value
 from ..hooks import _hook_result
 from ..tensors import Tensor
@@ -87,6 +87,8 @@ class Call:
         reached), kept for the full hooks; without inputs that require grad, the full hooks too."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
+            if hooks.replay.on:
+                return _unhooked(g, positions)
             grad_output = given = _hook_arguments(outputs, positions, g)
             for hook in self.pre:
                 result = hook(self.module, grad_output)
@@ -106,6 +108,8 @@ class Call:
         does not require grad, None for an argument that is not a Tensor, as PyTorch's)."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
+            if hooks.replay.on:
+                return _unhooked(g, positions)
             grad_input = given = tuple(
                 a._constant_like(np.zeros_like(a.data))
                 if isinstance(a, Tensor) and not a.requires_grad
@@ -183,6 +187,12 @@ def _hook_arguments(entries: tuple[Any, ...], positions: list[int], g: Gathered)
                 else entries[i]._constant_like(np.array(raw, dtype=entries[i].data.dtype))
             )
     return tuple(grads)
+
+
+def _unhooked(g: Gathered, positions: list[int]) -> list[Any]:
+    """What a gather node hands on in a viewer's replay (hooks.replay): the gradients as the walk
+    gave them, no hook run (as register_hook's there: the chain rule alone), its Call left alone."""
+    return [_handed_on(None, None, g.get(k)) for k in range(len(positions))]
 
 
 def _handed_on(now: Any, hook_argument: Any, raw: Any) -> Any:

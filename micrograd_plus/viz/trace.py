@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine, guards
+from .. import engine, guards, hooks
 from ..engine import Node, no_grad
 from ..nn.module import parameter_names
 
@@ -418,7 +418,11 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     while True:
         try:
             with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-                step = next(walk, None)
+                hooks.replay.on = not live  # (the hooks inside rules: nn/backward_hooks.py)
+                try:
+                    step = next(walk, None)
+                finally:
+                    hooks.replay.on = False
         except BaseException:  # a rule or a hook failed: as backward(), the pass stores nothing
             for node, grad in saved.items():
                 node.grad = grad

@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 import micrograd_plus as mg
 from micrograd_plus import MLP, Linear, Module, Sequential, Tanh, Tensor, Value
+from micrograd_plus.viz.trace import record_backward
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -370,3 +371,27 @@ def test_the_narrated_pass_runs_the_hooks_once_and_shows_their_nodes() -> None:
     plain = Tensor([1.0, 2.0], requires_grad=True)
     (model.weight @ plain).sum().backward()  # (the same layer without its call: no hook)
     assert calls == [1] and np.array_equal(x.grad, 2 * plain.grad)
+
+
+def test_the_viewers_run_no_module_hook_and_show_the_chain_rule_alone(tmp_path: Any) -> None:
+    """As register_hook's (tests/engine/test_hooks.py): a viewer replays a pass from zero, its
+    gather nodes hand the gradients through, and no hook runs, nor does any .grad change."""
+    model = Linear(2, 2, seed=0)
+    calls: list[str] = []
+    model.register_full_backward_pre_hook(lambda m, go: calls.append("pre"))
+    model.register_full_backward_hook(lambda m, gi, go: (calls.append("full"), (gi[0] * 2,))[1])
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    loss = model(x).sum()
+    loss.backward()
+    assert calls == ["pre", "full"]
+    grads = [x.grad.copy(), model.weight.grad.copy(), model.bias.grad.copy()]
+    steps = record_backward(loss)
+    mg.draw_dot(loss, step=2)
+    mg.export_html(loss, tmp_path / "player.html")
+    assert calls == ["pre", "full"]
+    assert all(np.array_equal(a, b) for a, b in zip([x.grad, model.weight.grad, model.bias.grad], grads))
+    plain = Tensor([1.0, 2.0], requires_grad=True)
+    (model.weight @ plain + model.bias).sum().backward()  # the same layer without its call's hooks
+    (share,) = steps[-1].shares
+    assert share.input is x and np.array_equal(share.grad_after, plain.grad)
+    assert np.array_equal(x.grad, 2 * plain.grad)  # (the real pass doubled it)
