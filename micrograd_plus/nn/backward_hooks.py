@@ -84,11 +84,13 @@ class Call:
 
     def _output_rule(self, outputs: tuple[Any, ...], positions: list[int]) -> Callable[..., list[Any]]:
         """The output side's rule: the pre-hooks on grad_output (None for an output no gradient
-        reached), kept for the full hooks; without inputs that require grad, the full hooks too."""
+        reached), kept for the full hooks; without inputs that require grad, the full hooks too.
+        As PyTorch's, it hands on zeros where a gradient is None (none reached that output, or a
+        pre-hook returned None for it): the input side runs in each pass through this one."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
             if hooks.replay.on:
-                return _unhooked(g, positions)
+                return _zeros_for_none(outputs, positions, _unhooked(g, positions), out)
             grad_output = given = _hook_arguments(outputs, positions, g)
             for hook in self.pre:
                 result = hook(self.module, grad_output)
@@ -99,7 +101,8 @@ class Call:
             self.grad_output = grad_output
             if not self.inputs_gathered:
                 self._full_hooks_without_inputs()
-            return [_handed_on(grad_output[i], given[i], g.get(k)) for k, i in enumerate(positions)]
+            handed = [_handed_on(grad_output[i], given[i], g.get(k)) for k, i in enumerate(positions)]
+            return _zeros_for_none(outputs, positions, handed, out)
 
         return rule
 
@@ -193,6 +196,17 @@ def _unhooked(g: Gathered, positions: list[int]) -> list[Any]:
     """What a gather node hands on in a viewer's replay (hooks.replay): the gradients as the walk
     gave them, no hook run (as register_hook's there: the chain rule alone), its Call left alone."""
     return [_handed_on(None, None, g.get(k)) for k in range(len(positions))]
+
+
+def _zeros_for_none(entries: tuple[Any, ...], positions: list[int], grads: list[Any], out: Any) -> list[Any]:  # fmt: skip
+    """`grads` (one per gathered entry) with zeros of the entry's shape and dtype for a None: a
+    constant Tensor under create_graph (`out` is then the gather node itself), else an array."""
+    handed = list(grads)
+    for k, i in enumerate(positions):
+        if handed[k] is None:
+            zeros = np.zeros_like(entries[i].data)
+            handed[k] = entries[i]._constant_like(zeros) if isinstance(out, Node) else zeros
+    return handed
 
 
 def _handed_on(now: Any, hook_argument: Any, raw: Any) -> Any:

@@ -395,3 +395,47 @@ def test_the_viewers_run_no_module_hook_and_show_the_chain_rule_alone(tmp_path: 
     (share,) = steps[-1].shares
     assert share.input is x and np.array_equal(share.grad_after, plain.grad)
     assert np.array_equal(x.grad, 2 * plain.grad)  # (the real pass doubled it)
+
+
+@pytest.mark.parametrize("pre_hook", ["none", "all None", "first None"])
+@pytest.mark.parametrize("use_second", [True, False])
+def test_an_output_without_gradient_hands_on_zeros_and_the_full_hooks_run_in_that_pass_as_in_torch(
+    pre_hook: str, use_second: bool
+) -> None:
+    """A None grad_output (an output the loss does not use, or one a pre-hook returned None for)
+    flows on as zeros, as PyTorch's: the full hooks run in that pass with zeros, the inputs get
+    zeros; and a later pass that reaches the inputs another way runs no full hook."""
+    torch = require_torch()
+    pre = {
+        "none": None,
+        "all None": lambda m, go: (None, None),
+        "first None": lambda m, go: (None, go[1]),
+    }[pre_hook]
+
+    def run(module: Any, make: Any) -> tuple[list[Any], list[Any]]:
+        class Inner(module):  # type: ignore[misc,valid-type]
+            def forward(self, a: Any, b: Any) -> tuple[Any, Any]:
+                self.inner = a * 5
+                return a * 3, b * b
+
+        m = Inner()
+        seen: list[Any] = []
+        if pre is not None:
+            m.register_full_backward_pre_hook(pre)
+        m.register_full_backward_hook(lambda m, gi, go: seen.append((as_numpy(gi), as_numpy(go))))
+        a, b = make(np.array([1.0, -2.0]), requires_grad=True), make(np.array([0.5, 3.0]), requires_grad=True)
+        first, second = m(a, b)
+        (first.sum() + (second.sum() if use_second else 0.0)).backward()
+        grads = as_numpy((a.grad, b.grad))  # (copies)
+        seen.append("second pass")
+        m.inner.sum().backward()  # (to a, not through the outputs: no full hook, as PyTorch)
+        return seen, grads + as_numpy((a.grad,))
+
+    (seen_ours, grads_ours), (seen_theirs, grads_theirs) = (
+        run(Module, Tensor),
+        run(torch.nn.Module, torch.tensor),
+    )
+    assert len(seen_ours) == len(seen_theirs) == 2 and seen_ours[1] == seen_theirs[1] == "second pass"
+    (gi_ours, go_ours), (gi_theirs, go_theirs) = seen_ours[0], seen_theirs[0]
+    assert agree(gi_ours, gi_theirs) and agree(go_ours, go_theirs)
+    assert all(close_to_torch(o, t) for o, t in zip(grads_ours, grads_theirs, strict=True))
