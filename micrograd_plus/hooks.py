@@ -125,10 +125,16 @@ def run_hooks(node: Any, g: Any, create_graph: bool = False, walk: set[Any] | No
         walk.look_again()
     if not as_tensor:
         return current
-    unchanged = current is given and np.shape(g) == given.data.shape
-    if unchanged and np.array(g, dtype=given.data.dtype).tobytes() == given.data.tobytes():
-        return g  # the hooks only looked (nor changed their argument in place)
-    return np.array(current.data)
+    return g if left_alone(g, given, current) else np.array(current.data)
+
+
+def left_alone(g: Any, given: Any, now: Any) -> bool:
+    """Whether hooks given `given` (a Tensor of the raw gradient g) only looked: what they left,
+    `now`, is `given` itself, nor changed in place (then g goes on as it was: the walk may sum a
+    float32 node's gradient in float64). Also nn/backward_hooks.py's, for a module's hooks."""
+    if now is not given or np.shape(g) != given.data.shape:
+        return False
+    return bool(np.array(g, dtype=given.data.dtype).tobytes() == given.data.tobytes())
 
 
 def _hook_result(hook: Any, node: Any, given: Any, result: Any, create_graph: bool) -> Any:

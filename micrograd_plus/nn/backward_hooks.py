@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import hooks, modes
 from ..engine import Node, Op, Value
-from ..hooks import _hook_result
+from ..hooks import _hook_result, left_alone
 from ..tensors import Tensor
 
 NAME = "BackwardHookFunction"  # the nodes' Op name, as PyTorch's BackwardHookFunctionBackward
@@ -195,7 +195,8 @@ def _hook_arguments(entries: tuple[Any, ...], positions: list[int], g: Gathered)
 def _unhooked(g: Gathered, positions: list[int]) -> list[Any]:
     """What a gather node hands on in a viewer's replay (hooks.replay): the gradients as the walk
     gave them, no hook run (as register_hook's there: the chain rule alone), its Call left alone."""
-    return [_handed_on(None, None, g.get(k)) for k in range(len(positions))]
+    raws = [g.get(k) for k in range(len(positions))]
+    return [raw if raw is None or isinstance(raw, Node) else np.array(raw) for raw in raws]
 
 
 def _zeros_for_none(entries: tuple[Any, ...], positions: list[int], grads: list[Any], out: Any) -> list[Any]:  # fmt: skip
@@ -211,10 +212,13 @@ def _zeros_for_none(entries: tuple[Any, ...], positions: list[int], grads: list[
 
 def _handed_on(now: Any, hook_argument: Any, raw: Any) -> Any:
     """What a gather node hands on for one gradient: `raw` (as the walk gave it) if the hooks left
-    it as they got it, else theirs; a node under create_graph, else a fresh array (a leaf may keep it)."""
-    if now is hook_argument:
-        return raw if raw is None or isinstance(raw, Node) else np.array(raw)
-    return now if now is None or isinstance(raw, Node) else np.array(now.data)
+    it as they got it (nor replaced, nor changed in place: hooks.left_alone), else theirs; a node
+    under create_graph, else a fresh array (a leaf may keep it)."""
+    if isinstance(raw, Node):
+        return raw if now is hook_argument else now
+    if raw is not None and left_alone(raw, hook_argument, now):
+        return np.array(raw)
+    return None if now is None else np.array(now.data)
 
 
 def _replaced(hook: Any, kind: str, name: str, grads: tuple[Any, ...], result: Any, entries: Sequence[Any]) -> tuple[Any, ...]:  # fmt: skip

@@ -439,3 +439,18 @@ def test_an_output_without_gradient_hands_on_zeros_and_the_full_hooks_run_in_tha
     (gi_ours, go_ours), (gi_theirs, go_theirs) = seen_ours[0], seen_theirs[0]
     assert agree(gi_ours, gi_theirs) and agree(go_ours, go_theirs)
     assert all(close_to_torch(o, t) for o, t in zip(grads_ours, grads_theirs, strict=True))
+
+
+@given(inputs, st.floats(-3.0, 3.0, allow_nan=False))
+def test_a_hook_that_changes_its_gradients_in_place_changes_what_flows_on_as_in_torch(
+    x: np.ndarray, scale: float
+) -> None:
+    """As a Tensor's register_hook (hooks.left_alone): grad_output scaled in place by a pre-hook
+    reaches the parameters and the inputs, grad_input scaled in place reaches the inputs."""
+    ours, theirs = twin_models()
+    for model in (ours, theirs):
+        model[2].register_full_backward_pre_hook(lambda m, go: (go[0].mul_(scale), None)[1])
+        model[0].register_full_backward_hook(lambda m, gi, go: (gi[0].mul_(10), None)[1])
+    a, b = both_backward(ours, theirs, x)
+    assert close_to_torch(a.grad, b.grad.numpy())
+    assert_same_parameter_grads(ours, theirs)
