@@ -159,13 +159,6 @@ def test_hooks_run_once_per_pass_through_each_call_and_a_call_twice_runs_them_tw
     assert close_to_torch(a.grad, b.grad.numpy())
 
 
-class Two(Module):
-    """Two inputs and a keyword, two outputs: PyTorch's grad_input has one entry per positional input."""
-
-    def forward(self, a: Any, b: Any, c: Any, k: float = 2.0) -> tuple[Any, Any]:
-        return a * b * k + c, (a + b).exp()
-
-
 @pytest.mark.parametrize("use_second", [True, False])
 def test_several_inputs_and_outputs_as_in_torch(use_second: bool) -> None:
     """grad_input: zeros for a Tensor that does not require grad, None for a number; grad_output:
@@ -331,21 +324,29 @@ def test_zero_grad_state_dict_and_deepcopy_are_as_without_hooks() -> None:
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     twin(x).sum().backward()
     assert seen == [twin[0]]
+    model(x).sum().backward()
+    assert seen == [twin[0], model[0]] and all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
     handle.remove()
     assert "_forward_hooks" not in vars(model[0])  # its last hook gone: back to the plain call
 
 
-def test_no_hook_no_extra_node_and_no_grad_calls_make_none() -> None:
+def test_no_hook_no_extra_node_and_no_grad_calls_make_none(monkeypatch: pytest.MonkeyPatch) -> None:
     model, _ = twin_models()
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     assert "BackwardHookFunction" not in {n.op for n in mg.engine.topological_order(model(x))}
     model[0].register_full_backward_hook(lambda m, gi, go: None)
     assert "BackwardHookFunction" in {n.op for n in mg.engine.topological_order(model(x))}
+    made: list[str] = []  # the names of the ops applied (a hook node is one, graph or not)
+    apply = Tensor.apply
+    monkeypatch.setattr(
+        Tensor, "apply", staticmethod(lambda op, *args: made.append(op.name) or apply(op, *args))
+    )
     with mg.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert not model(x).requires_grad
+        model(x)
+    assert made and "BackwardHookFunction" not in made
 
 
 def test_a_float32_module_hooks_get_float32_gradients_and_anomaly_mode_checks_what_they_return() -> None:
