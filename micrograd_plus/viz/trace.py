@@ -127,9 +127,8 @@ def format_value(x: Any) -> str:
             f"array{x.shape} mean {format_number(finite.mean())}, "
             f"range [{format_number(finite.min())}, {format_number(finite.max())}]"
         )
-    if hasattr(
-        x, "_parents"
-    ):  # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
+    # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
+    if hasattr(x, "_parents"):
         return format_value(x.data)
     return format_number(x)
 
