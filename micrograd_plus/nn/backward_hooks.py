@@ -11,7 +11,9 @@ one entry of a `Gathered` (a sum of them joins their entries). So the gather nod
 once per pass with all the gradients of its side together, as PyTorch's one node of several
 outputs: on the output side it runs the pre-hooks, on the input side the full hooks, and each
 hands the gradients (replaced or not) on to the Tensors it stands for. Plain Ops of the graph:
-both engines, `grad()` and `create_graph=True` run them as any other.
+both engines, `grad()` and `create_graph=True` run them as any other. Their hooks stand aside
+(hooks.rule_hooks) in a viewer's replay, and where a gather node is not on the way to the inputs
+of `grad()` or `backward(inputs=)`, as PyTorch runs only that part of the graph.
 
 Modules of micrograd Values (Neuron, Layer, MLP) are refused: their inputs are lists of Values,
 and a Value's own `register_hook` does the same work there.
@@ -20,6 +22,7 @@ and a Value's own `register_hook` does the same work there.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,14 +85,15 @@ class Call:
         wrapped = _wrapped(outputs, self._output_rule)
         return wrapped[0] if isinstance(result, Tensor) else wrapped
 
-    def _output_rule(self, outputs: tuple[Any, ...], positions: list[int]) -> Callable[..., list[Any]]:
+    def _output_rule(self, outputs: tuple[Any, ...], positions: list[int], nodes: Nodes) -> Callable[..., list[Any]]:  # fmt: skip
         """The output side's rule: the pre-hooks on grad_output (None for an output no gradient
         reached), kept for the full hooks; without inputs that require grad, the full hooks too.
         As PyTorch's, it hands on zeros where a gradient is None (none reached that output, or a
         pre-hook returned None for it): the input side runs in each pass through this one."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
-            if hooks.replay.on:
+            # (on the way too if an output is an input of backward(inputs=), as PyTorch's)
+            if hooks.rule_hooks.stand_aside(ref() for ref in nodes):
                 return _zeros_for_none(outputs, positions, _unhooked(g, positions), out)
             grad_output = given = _hook_arguments(outputs, positions, g)
             for hook in self.pre:
@@ -106,12 +110,12 @@ class Call:
 
         return rule
 
-    def _input_rule(self, args: tuple[Any, ...], positions: list[int]) -> Callable[..., list[Any]]:
+    def _input_rule(self, args: tuple[Any, ...], positions: list[int], nodes: Nodes) -> Callable[..., list[Any]]:  # fmt: skip
         """The input side's rule: the full hooks on grad_input (zeros for a Tensor input that
         does not require grad, None for an argument that is not a Tensor, as PyTorch's)."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
-            if hooks.replay.on:
+            if hooks.rule_hooks.stand_aside([nodes[0]()]):  # (the gather node)
                 return _unhooked(g, positions)
             grad_input = given = tuple(
                 a._constant_like(np.zeros_like(a.data))
@@ -158,18 +162,22 @@ def _gathering(entries: Sequence[Any]) -> bool:
     return modes._modes.grad_enabled and any(isinstance(t, Tensor) and t.requires_grad for t in entries)
 
 
-Rule = Callable[[tuple[Any, ...], list[int]], Callable[..., list[Any]]]
+Nodes = list[weakref.ref[Any]]  # a gather node and its children, for its rule (made before them)
+Rule = Callable[[tuple[Any, ...], list[int], Nodes], Callable[..., list[Any]]]
 
 
 def _wrapped(entries: tuple[Any, ...], make_rule: Rule) -> tuple[Any, ...]:
     """`entries` with each Tensor that requires grad replaced by a child of one gather node (its
-    rule made by `make_rule(entries, their positions)`) with its data, whose rule sends its
-    gradient back to the gather node as one entry of a `Gathered`."""
+    rule made by `make_rule(entries, their positions, the gather node and its children)`) with
+    its data, whose rule sends its gradient back to the gather node as one entry of a `Gathered`."""
     positions = [i for i, t in enumerate(entries) if isinstance(t, Tensor) and t.requires_grad]
-    gather = Tensor.apply(Op(NAME, lambda *datas: np.zeros(()), make_rule(entries, positions)), *[entries[i] for i in positions])  # fmt: skip
+    nodes: Nodes = []
+    gather = Tensor.apply(Op(NAME, lambda *datas: np.zeros(()), make_rule(entries, positions, nodes)), *[entries[i] for i in positions])  # fmt: skip
     wrapped = list(entries)
     for k, i in enumerate(positions):
         wrapped[i] = Tensor.apply(Op(NAME, lambda _, data=entries[i].data: data, _send_back(k)), gather)
+    nodes.extend(weakref.ref(node) for node in (gather, *(wrapped[i] for i in positions)))
+    hooks.rule_hooked[0] += 1
     return tuple(wrapped)
 
 
@@ -193,8 +201,9 @@ def _hook_arguments(entries: tuple[Any, ...], positions: list[int], g: Gathered)
 
 
 def _unhooked(g: Gathered, positions: list[int]) -> list[Any]:
-    """What a gather node hands on in a viewer's replay (hooks.replay): the gradients as the walk
-    gave them, no hook run (as register_hook's there: the chain rule alone), its Call left alone."""
+    """What a gather node hands on when its hooks stand aside (hooks.rule_hooks: a viewer's
+    replay, or a node not on the way to the inputs of grad() or backward(inputs=)): the gradients
+    as the walk gave them, no hook run (as register_hook's there), its Call left alone."""
     raws = [g.get(k) for k in range(len(positions))]
     return [raw if raw is None or isinstance(raw, Node) else np.array(raw) for raw in raws]
 

@@ -417,11 +417,8 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     while True:
         try:
             with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-                hooks.replay.on = not live  # (the hooks inside rules: nn/backward_hooks.py)
-                try:
+                with hooks.rule_hooks_as(replay=not live):  # (the hooks inside rules)
                     step = next(walk, None)
-                finally:
-                    hooks.replay.on = False
         except BaseException:  # a rule or a hook failed: as backward(), the pass stores nothing
             for node, grad in saved.items():
                 node.grad = grad

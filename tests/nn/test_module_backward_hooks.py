@@ -455,3 +455,47 @@ def test_a_hook_that_changes_its_gradients_in_place_changes_what_flows_on_as_in_
     a, b = both_backward(ours, theirs, x)
     assert close_to_torch(a.grad, b.grad.numpy())
     assert_same_parameter_grads(ours, theirs)
+
+
+def hooks_on_the_way(lib: Any, how: str, to: str) -> tuple[list[tuple[str, str]], list[Any]]:
+    """Two calls, h = first(x) (a Linear) and k = second(w), loss = (h * k).sum(); `how` (grad or
+    backward(inputs=)) `to` one of x, w, h, k, first.weight: which hooks ran, and the gradients."""
+    torch = require_torch()
+    if lib is mg:
+        first, module, make = Linear(2, 2, seed=0), Module, Tensor
+    else:
+        first, module, make = torch.nn.Linear(2, 2), torch.nn.Module, torch.tensor
+        first.load_state_dict({k: torch.tensor(v) for k, v in Linear(2, 2, seed=0).state_dict().items()})
+
+    class Scale(module):  # type: ignore[misc,valid-type]
+        def forward(self, a: Any) -> Any:
+            return a * 3
+
+    ran: list[tuple[str, str]] = []
+    second = Scale()
+    for name, m in (("first", first), ("second", second)):
+        m.register_full_backward_pre_hook(lambda m, go, name=name: ran.append(("pre", name)))
+        m.register_full_backward_hook(lambda m, gi, go, name=name: ran.append(("full", name)))
+    x, w = make(np.array([1.0, -2.0]), requires_grad=True), make(np.array([0.5, 0.25]), requires_grad=True)
+    h, k = first(x), second(w)
+    loss = (h * k).sum()
+    target = {"x": x, "w": w, "h": h, "k": k, "first.weight": first.weight}[to]
+    if how == "grad":
+        grads = list(lib.autograd.grad(loss, [target]))
+    else:
+        loss.backward(inputs=[target])
+        grads = [target.grad]
+    return ran, as_numpy(tuple(grads))
+
+
+@pytest.mark.parametrize("to", ["x", "w", "h", "k", "first.weight"])
+@pytest.mark.parametrize("how", ["grad", "backward"])
+def test_grad_and_backward_inputs_run_only_the_module_hooks_on_the_way_as_in_torch(how: str, to: str) -> None:
+    """As PyTorch: a call's pre-hooks run if the gradient reaches its outputs on the way to the
+    inputs (an output that is backward(inputs=)'s own input too, not grad()'s), its full hooks if
+    it goes on to its inputs."""
+    torch = require_torch()
+    ran_ours, grads_ours = hooks_on_the_way(mg, how, to)
+    ran_theirs, grads_theirs = hooks_on_the_way(torch, how, to)
+    assert ran_ours == ran_theirs
+    assert agree(grads_ours, grads_theirs)
