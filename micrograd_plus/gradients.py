@@ -51,11 +51,14 @@ def grad(
             out._constant_like(s if type(s) is type(out) else raw) for out, s, raw in zip(outs, given, seeds)
         ]
     totals: dict[Node, Any] = {}
-    hooks_of = leading_to(outs, ins) if hooks.hooked_nodes else None  # as PyTorch: those on the way
+    # as PyTorch, only the hooks on the way run (register_hook's, and those inside rules)
+    hooks_of = leading_to(outs, ins) if hooks.hooked_nodes or hooks.rule_hooked[0] else None
     with enable_grad() if create_graph else no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings
         try:
-            for _step in backward_pass(outs, seeds, totals, create_graph, hooks_of):
-                pass
+            # (as PyTorch's grad(), not backward(inputs=): an input's own node runs no hook)
+            with hooks.rule_hooks_as(only=hooks_of, but=ins):
+                for _step in backward_pass(outs, seeds, totals, create_graph, hooks_of):
+                    pass
         except TypeError as error:
             # numpy's words for a node it was given (`__array_ufunc__ = None`); if they change,
             # the error passes unchanged, which is only less clear
@@ -93,9 +96,9 @@ def leading_to(roots: Sequence[Node], inputs: Sequence[Node]) -> list[Node]:
 def backward_into(roots: list[Node], gradients: list[Any], inputs: Any) -> None:
     """PyTorch's `backward(inputs=...)` (Tensor.backward, autograd.backward): one pass from `roots`
     (each with its gradient, None for the default) whose gradients add up only in `inputs` (a
-    node or nodes) and the nodes on the way to them (engine.backward's `only`). An intermediate
-    input adds up its gradient as a retained one does (as PyTorch's, as if `retain_grad()` held
-    for this pass); an input the pass does not reach gets nothing."""
+    node or nodes) and the nodes on the way to them (engine.backward's `only`). As PyTorch's, an
+    intermediate Tensor input is retained from then on (`retain_grad()`: later passes add to its
+    `.grad` too); an input the pass does not reach gets nothing."""
     stored = _backward_inputs(inputs)
     for index, node in enumerate(stored):
         if not node.requires_grad:
@@ -104,16 +107,12 @@ def backward_into(roots: list[Node], gradients: list[Any], inputs: Any) -> None:
                 f"{type(node).__name__}) does not require grad, so no pass computes its gradient; "
                 "make it require grad before computing the outputs from it, or leave it out of inputs"
             )
-    retained = [
-        node for node in stored if node._op is not None and getattr(node, "_retains_grad", True) is False
-    ]
-    for node in retained:
-        node._retains_grad = True  # type: ignore[attr-defined]  # (a Tensor: Values show every pass's)
-    try:
-        engine.backward(roots, gradients, leading_to(roots, stored))
-    finally:
-        for node in retained:
-            node._retains_grad = False  # type: ignore[attr-defined]
+    for node in stored:
+        if node._op is not None and hasattr(node, "retain_grad"):  # (a Tensor: Values show every pass's)
+            node.retain_grad()
+    on_the_way = leading_to(roots, stored)
+    with hooks.rule_hooks_as(only=on_the_way):  # (as PyTorch, only the hooks on the way run)
+        engine.backward(roots, gradients, on_the_way)
     # for explain_grad (the engine notes the first output only)
     guards.last_pass.roots = tuple(weakref.ref(root) for root in roots)
     guards.last_pass.inputs = tuple(weakref.ref(node) for node in stored)

@@ -4,9 +4,11 @@ fast.py call `run_hooks` on the nodes that `hooked` finds."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,39 @@ from .guards import is_real
 hooked_nodes: dict[int, weakref.ref[Any]] = {}
 registrations = [0]  # how many hooks were registered: a walk under way sees a hook register one
 _handle_ids = itertools.count()
+
+
+class _RuleHooks(threading.local):
+    """What the hooks that live inside rules (a module's backward hooks, nn/backward_hooks.py)
+    know of this thread's walk, as register_hook's are given `hooks_of`: `replay`, whether it is
+    a viewer's replay of a pass (viz/trace.py's `_narrate`, not live: none run there, as
+    register_hook's); `only`, the ids of the nodes on the way to grad()'s or backward(inputs=)'s
+    inputs (None: every node), as PyTorch runs only that part of the graph (gradients.py)."""
+
+    replay = False
+    only: set[int] | None = None
+
+    def stand_aside(self, nodes: Iterable[Any]) -> bool:
+        """Whether the hooks that run when a gradient reaches `nodes` stay out of this walk (the
+        gradients then pass through unchanged): in a replay, or where none of them is on the way."""
+        return self.replay or (self.only is not None and not any(id(node) in self.only for node in nodes))
+
+
+rule_hooks = _RuleHooks()
+rule_hooked = [0]  # how many nodes hold hooks inside their rules: grad() finds `only` once one does
+
+
+@contextlib.contextmanager
+def rule_hooks_as(replay: bool = False, only: Iterable[Any] | None = None, but: Iterable[Any] = ()) -> Iterator[None]:  # fmt: skip
+    """`rule_hooks` set for a walk (or a step of one): `only` the nodes of `only` but those of
+    `but`; as they were again after it."""
+    saved = rule_hooks.replay, rule_hooks.only
+    on_the_way = None if only is None else {id(node) for node in only} - {id(node) for node in but}
+    rule_hooks.replay, rule_hooks.only = replay, on_the_way
+    try:
+        yield
+    finally:
+        rule_hooks.replay, rule_hooks.only = saved
 
 
 class RemovableHandle:
@@ -113,10 +148,16 @@ def run_hooks(node: Any, g: Any, create_graph: bool = False, walk: set[Any] | No
         walk.look_again()
     if not as_tensor:
         return current
-    unchanged = current is given and np.shape(g) == given.data.shape
-    if unchanged and np.array(g, dtype=given.data.dtype).tobytes() == given.data.tobytes():
-        return g  # the hooks only looked (nor changed their argument in place)
-    return np.array(current.data)
+    return g if left_alone(g, given, current) else np.array(current.data)
+
+
+def left_alone(g: Any, given: Any, now: Any) -> bool:
+    """Whether hooks given `given` (a Tensor of the raw gradient g) only looked: what they left,
+    `now`, is `given` itself, nor changed in place (then g goes on as it was: the walk may sum a
+    float32 node's gradient in float64). Also nn/backward_hooks.py's, for a module's hooks."""
+    if now is not given or np.shape(g) != given.data.shape:
+        return False
+    return bool(np.array(g, dtype=given.data.dtype).tobytes() == given.data.tobytes())
 
 
 def _hook_result(hook: Any, node: Any, given: Any, result: Any, create_graph: bool) -> Any:

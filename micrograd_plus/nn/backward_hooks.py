@@ -11,7 +11,9 @@ one entry of a `Gathered` (a sum of them joins their entries). So the gather nod
 once per pass with all the gradients of its side together, as PyTorch's one node of several
 outputs: on the output side it runs the pre-hooks, on the input side the full hooks, and each
 hands the gradients (replaced or not) on to the Tensors it stands for. Plain Ops of the graph:
-both engines, `grad()` and `create_graph=True` run them as any other.
+both engines, `grad()` and `create_graph=True` run them as any other. Their hooks stand aside
+(hooks.rule_hooks) in a viewer's replay, and where a gather node is not on the way to the inputs
+of `grad()` or `backward(inputs=)`, as PyTorch runs only that part of the graph.
 
 Modules of micrograd Values (Neuron, Layer, MLP) are refused: their inputs are lists of Values,
 and a Value's own `register_hook` does the same work there.
@@ -20,14 +22,15 @@ and a Value's own `register_hook` does the same work there.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import modes
+from .. import hooks, modes
 from ..engine import Node, Op, Value
-from ..hooks import _hook_result
+from ..hooks import _hook_result, left_alone
 from ..tensors import Tensor
 
 NAME = "BackwardHookFunction"  # the nodes' Op name, as PyTorch's BackwardHookFunctionBackward
@@ -82,11 +85,16 @@ class Call:
         wrapped = _wrapped(outputs, self._output_rule)
         return wrapped[0] if isinstance(result, Tensor) else wrapped
 
-    def _output_rule(self, outputs: tuple[Any, ...], positions: list[int]) -> Callable[..., list[Any]]:
+    def _output_rule(self, outputs: tuple[Any, ...], positions: list[int], nodes: Nodes) -> Callable[..., list[Any]]:  # fmt: skip
         """The output side's rule: the pre-hooks on grad_output (None for an output no gradient
-        reached), kept for the full hooks; without inputs that require grad, the full hooks too."""
+        reached), kept for the full hooks; without inputs that require grad, the full hooks too.
+        As PyTorch's, it hands on zeros where a gradient is None (none reached that output, or a
+        pre-hook returned None for it): the input side runs in each pass through this one."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
+            # (on the way too if an output is an input of backward(inputs=), as PyTorch's)
+            if hooks.rule_hooks.stand_aside(ref() for ref in nodes):
+                return _zeros_for_none(outputs, positions, _unhooked(g, positions), out)
             grad_output = given = _hook_arguments(outputs, positions, g)
             for hook in self.pre:
                 result = hook(self.module, grad_output)
@@ -97,15 +105,18 @@ class Call:
             self.grad_output = grad_output
             if not self.inputs_gathered:
                 self._full_hooks_without_inputs()
-            return [_handed_on(grad_output[i], given[i], g.get(k)) for k, i in enumerate(positions)]
+            handed = [_handed_on(grad_output[i], given[i], g.get(k)) for k, i in enumerate(positions)]
+            return _zeros_for_none(outputs, positions, handed, out)
 
         return rule
 
-    def _input_rule(self, args: tuple[Any, ...], positions: list[int]) -> Callable[..., list[Any]]:
+    def _input_rule(self, args: tuple[Any, ...], positions: list[int], nodes: Nodes) -> Callable[..., list[Any]]:  # fmt: skip
         """The input side's rule: the full hooks on grad_input (zeros for a Tensor input that
         does not require grad, None for an argument that is not a Tensor, as PyTorch's)."""
 
         def rule(g: Gathered, out: Any, *parents: Any) -> list[Any]:
+            if hooks.rule_hooks.stand_aside([nodes[0]()]):  # (the gather node)
+                return _unhooked(g, positions)
             grad_input = given = tuple(
                 a._constant_like(np.zeros_like(a.data))
                 if isinstance(a, Tensor) and not a.requires_grad
@@ -151,18 +162,22 @@ def _gathering(entries: Sequence[Any]) -> bool:
     return modes._modes.grad_enabled and any(isinstance(t, Tensor) and t.requires_grad for t in entries)
 
 
-Rule = Callable[[tuple[Any, ...], list[int]], Callable[..., list[Any]]]
+Nodes = list[weakref.ref[Any]]  # a gather node and its children, for its rule (made before them)
+Rule = Callable[[tuple[Any, ...], list[int], Nodes], Callable[..., list[Any]]]
 
 
 def _wrapped(entries: tuple[Any, ...], make_rule: Rule) -> tuple[Any, ...]:
     """`entries` with each Tensor that requires grad replaced by a child of one gather node (its
-    rule made by `make_rule(entries, their positions)`) with its data, whose rule sends its
-    gradient back to the gather node as one entry of a `Gathered`."""
+    rule made by `make_rule(entries, their positions, the gather node and its children)`) with
+    its data, whose rule sends its gradient back to the gather node as one entry of a `Gathered`."""
     positions = [i for i, t in enumerate(entries) if isinstance(t, Tensor) and t.requires_grad]
-    gather = Tensor.apply(Op(NAME, lambda *datas: np.zeros(()), make_rule(entries, positions)), *[entries[i] for i in positions])  # fmt: skip
+    nodes: Nodes = []
+    gather = Tensor.apply(Op(NAME, lambda *datas: np.zeros(()), make_rule(entries, positions, nodes)), *[entries[i] for i in positions])  # fmt: skip
     wrapped = list(entries)
     for k, i in enumerate(positions):
         wrapped[i] = Tensor.apply(Op(NAME, lambda _, data=entries[i].data: data, _send_back(k)), gather)
+    nodes.extend(weakref.ref(node) for node in (gather, *(wrapped[i] for i in positions)))
+    hooks.rule_hooked[0] += 1
     return tuple(wrapped)
 
 
@@ -185,12 +200,34 @@ def _hook_arguments(entries: tuple[Any, ...], positions: list[int], g: Gathered)
     return tuple(grads)
 
 
+def _unhooked(g: Gathered, positions: list[int]) -> list[Any]:
+    """What a gather node hands on when its hooks stand aside (hooks.rule_hooks: a viewer's
+    replay, or a node not on the way to the inputs of grad() or backward(inputs=)): the gradients
+    as the walk gave them, no hook run (as register_hook's there), its Call left alone."""
+    raws = [g.get(k) for k in range(len(positions))]
+    return [raw if raw is None or isinstance(raw, Node) else np.array(raw) for raw in raws]
+
+
+def _zeros_for_none(entries: tuple[Any, ...], positions: list[int], grads: list[Any], out: Any) -> list[Any]:  # fmt: skip
+    """`grads` (one per gathered entry) with zeros of the entry's shape and dtype for a None: a
+    constant Tensor under create_graph (`out` is then the gather node itself), else an array."""
+    handed = list(grads)
+    for k, i in enumerate(positions):
+        if handed[k] is None:
+            zeros = np.zeros_like(entries[i].data)
+            handed[k] = entries[i]._constant_like(zeros) if isinstance(out, Node) else zeros
+    return handed
+
+
 def _handed_on(now: Any, hook_argument: Any, raw: Any) -> Any:
     """What a gather node hands on for one gradient: `raw` (as the walk gave it) if the hooks left
-    it as they got it, else theirs; a node under create_graph, else a fresh array (a leaf may keep it)."""
-    if now is hook_argument:
-        return raw if raw is None or isinstance(raw, Node) else np.array(raw)
-    return now if now is None or isinstance(raw, Node) else np.array(now.data)
+    it as they got it (nor replaced, nor changed in place: hooks.left_alone), else theirs; a node
+    under create_graph, else a fresh array (a leaf may keep it)."""
+    if isinstance(raw, Node):
+        return raw if now is hook_argument else now
+    if raw is not None and left_alone(raw, hook_argument, now):
+        return np.array(raw)
+    return None if now is None else np.array(now.data)
 
 
 def _replaced(hook: Any, kind: str, name: str, grads: tuple[Any, ...], result: Any, entries: Sequence[Any]) -> tuple[Any, ...]:  # fmt: skip

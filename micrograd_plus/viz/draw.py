@@ -139,9 +139,8 @@ def short_value(x: Any) -> str:
     values in brackets, a larger array by its mean and range."""
     if x is None:
         return "None"
-    if hasattr(
-        x, "_parents"
-    ):  # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
+    # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
+    if hasattr(x, "_parents"):
         x = x.data
     if isinstance(x, np.ndarray):
         if x.ndim == 0:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine, guards
+from .. import engine, guards, hooks
 from ..engine import Node, no_grad
 from ..nn.module import parameter_names
 
@@ -127,9 +127,8 @@ def format_value(x: Any) -> str:
             f"array{x.shape} mean {format_number(finite.mean())}, "
             f"range [{format_number(finite.min())}, {format_number(finite.max())}]"
         )
-    if hasattr(
-        x, "_parents"
-    ):  # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
+    # a node, or the gradients a module's backward hooks gather (nn/backward_hooks.py)
+    if hasattr(x, "_parents"):
         return format_value(x.data)
     return format_number(x)
 
@@ -418,7 +417,8 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     while True:
         try:
             with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-                step = next(walk, None)
+                with hooks.rule_hooks_as(replay=not live):  # (the hooks inside rules)
+                    step = next(walk, None)
         except BaseException:  # a rule or a hook failed: as backward(), the pass stores nothing
             for node, grad in saved.items():
                 node.grad = grad

@@ -268,7 +268,8 @@ def test_a_nodes_own_backward_takes_torchs_options(data: np.ndarray) -> None:
 def backward_with_inputs(lib: ModuleType, arrays: tuple[np.ndarray, ...], choice: str) -> list[Any]:
     """loss.backward(inputs=...) twice (so leaves and intermediates add up), into a leaf, a list
     of leaves, an intermediate, a generator, or an input the loss does not reach; a retained
-    intermediate on the way and one elsewhere; then every .grad (None where none)."""
+    intermediate on the way and one elsewhere; then a plain loss.backward() (an intermediate
+    input stays retained: it adds up there too); then every .grad (None where none)."""
     x, y, w = (lib.tensor(a, requires_grad=True) for a in arrays)
     h = x * y.sin()
     on_the_way, elsewhere = h * 2, w.exp()
@@ -287,6 +288,7 @@ def backward_with_inputs(lib: ModuleType, arrays: tuple[np.ndarray, ...], choice
         if choice == "generator":
             inputs = (t for t in (y, h))
         loss.backward(inputs=inputs, retain_graph=True)
+    loss.backward()
     with warnings.catch_warnings():  # (torch's, on reading .grad of an intermediate it did not fill)
         warnings.simplefilter("ignore", UserWarning)
         found = [t.grad for t in (x, y, w, h, on_the_way, elsewhere, unreached)]

@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 import micrograd_plus as mg
 from micrograd_plus import MLP, Linear, Module, Sequential, Tanh, Tensor, Value
+from micrograd_plus.viz.trace import record_backward
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -156,13 +157,6 @@ def test_hooks_run_once_per_pass_through_each_call_and_a_call_twice_runs_them_tw
     assert len(seen_ours) == 4
     assert all(agree(o, t) for o, t in zip(seen_ours, seen_theirs))
     assert close_to_torch(a.grad, b.grad.numpy())
-
-
-class Two(Module):
-    """Two inputs and a keyword, two outputs: PyTorch's grad_input has one entry per positional input."""
-
-    def forward(self, a: Any, b: Any, c: Any, k: float = 2.0) -> tuple[Any, Any]:
-        return a * b * k + c, (a + b).exp()
 
 
 @pytest.mark.parametrize("use_second", [True, False])
@@ -330,21 +324,29 @@ def test_zero_grad_state_dict_and_deepcopy_are_as_without_hooks() -> None:
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     twin(x).sum().backward()
     assert seen == [twin[0]]
+    model(x).sum().backward()
+    assert seen == [twin[0], model[0]] and all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
     handle.remove()
     assert "_forward_hooks" not in vars(model[0])  # its last hook gone: back to the plain call
 
 
-def test_no_hook_no_extra_node_and_no_grad_calls_make_none() -> None:
+def test_no_hook_no_extra_node_and_no_grad_calls_make_none(monkeypatch: pytest.MonkeyPatch) -> None:
     model, _ = twin_models()
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     assert "BackwardHookFunction" not in {n.op for n in mg.engine.topological_order(model(x))}
     model[0].register_full_backward_hook(lambda m, gi, go: None)
     assert "BackwardHookFunction" in {n.op for n in mg.engine.topological_order(model(x))}
+    made: list[str] = []  # the names of the ops applied (a hook node is one, graph or not)
+    apply = Tensor.apply
+    monkeypatch.setattr(
+        Tensor, "apply", staticmethod(lambda op, *args: made.append(op.name) or apply(op, *args))
+    )
     with mg.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert not model(x).requires_grad
+        model(x)
+    assert made and "BackwardHookFunction" not in made
 
 
 def test_a_float32_module_hooks_get_float32_gradients_and_anomaly_mode_checks_what_they_return() -> None:
@@ -370,3 +372,130 @@ def test_the_narrated_pass_runs_the_hooks_once_and_shows_their_nodes() -> None:
     plain = Tensor([1.0, 2.0], requires_grad=True)
     (model.weight @ plain).sum().backward()  # (the same layer without its call: no hook)
     assert calls == [1] and np.array_equal(x.grad, 2 * plain.grad)
+
+
+def test_the_viewers_run_no_module_hook_and_show_the_chain_rule_alone(tmp_path: Any) -> None:
+    """As register_hook's (tests/engine/test_hooks.py): a viewer replays a pass from zero, its
+    gather nodes hand the gradients through, and no hook runs, nor does any .grad change."""
+    model = Linear(2, 2, seed=0)
+    calls: list[str] = []
+    model.register_full_backward_pre_hook(lambda m, go: calls.append("pre"))
+    model.register_full_backward_hook(lambda m, gi, go: (calls.append("full"), (gi[0] * 2,))[1])
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    loss = model(x).sum()
+    loss.backward()
+    assert calls == ["pre", "full"]
+    grads = [x.grad.copy(), model.weight.grad.copy(), model.bias.grad.copy()]
+    steps = record_backward(loss)
+    mg.draw_dot(loss, step=2)
+    mg.export_html(loss, tmp_path / "player.html")
+    assert calls == ["pre", "full"]
+    assert all(np.array_equal(a, b) for a, b in zip([x.grad, model.weight.grad, model.bias.grad], grads))
+    plain = Tensor([1.0, 2.0], requires_grad=True)
+    (model.weight @ plain + model.bias).sum().backward()  # the same layer without its call's hooks
+    (share,) = steps[-1].shares
+    assert share.input is x and np.array_equal(share.grad_after, plain.grad)
+    assert np.array_equal(x.grad, 2 * plain.grad)  # (the real pass doubled it)
+
+
+@pytest.mark.parametrize("pre_hook", ["none", "all None", "first None"])
+@pytest.mark.parametrize("use_second", [True, False])
+def test_an_output_without_gradient_hands_on_zeros_and_the_full_hooks_run_in_that_pass_as_in_torch(
+    pre_hook: str, use_second: bool
+) -> None:
+    """A None grad_output (an output the loss does not use, or one a pre-hook returned None for)
+    flows on as zeros, as PyTorch's: the full hooks run in that pass with zeros, the inputs get
+    zeros; and a later pass that reaches the inputs another way runs no full hook."""
+    torch = require_torch()
+    pre = {
+        "none": None,
+        "all None": lambda m, go: (None, None),
+        "first None": lambda m, go: (None, go[1]),
+    }[pre_hook]
+
+    def run(module: Any, make: Any) -> tuple[list[Any], list[Any]]:
+        class Inner(module):  # type: ignore[misc,valid-type]
+            def forward(self, a: Any, b: Any) -> tuple[Any, Any]:
+                self.inner = a * 5
+                return a * 3, b * b
+
+        m = Inner()
+        seen: list[Any] = []
+        if pre is not None:
+            m.register_full_backward_pre_hook(pre)
+        m.register_full_backward_hook(lambda m, gi, go: seen.append((as_numpy(gi), as_numpy(go))))
+        a, b = make(np.array([1.0, -2.0]), requires_grad=True), make(np.array([0.5, 3.0]), requires_grad=True)
+        first, second = m(a, b)
+        (first.sum() + (second.sum() if use_second else 0.0)).backward()
+        grads = as_numpy((a.grad, b.grad))  # (copies)
+        seen.append("second pass")
+        m.inner.sum().backward()  # (to a, not through the outputs: no full hook, as PyTorch)
+        return seen, grads + as_numpy((a.grad,))
+
+    (seen_ours, grads_ours), (seen_theirs, grads_theirs) = (
+        run(Module, Tensor),
+        run(torch.nn.Module, torch.tensor),
+    )
+    assert len(seen_ours) == len(seen_theirs) == 2 and seen_ours[1] == seen_theirs[1] == "second pass"
+    (gi_ours, go_ours), (gi_theirs, go_theirs) = seen_ours[0], seen_theirs[0]
+    assert agree(gi_ours, gi_theirs) and agree(go_ours, go_theirs)
+    assert all(close_to_torch(o, t) for o, t in zip(grads_ours, grads_theirs, strict=True))
+
+
+@given(inputs, st.floats(-3.0, 3.0, allow_nan=False))
+def test_a_hook_that_changes_its_gradients_in_place_changes_what_flows_on_as_in_torch(
+    x: np.ndarray, scale: float
+) -> None:
+    """As a Tensor's register_hook (hooks.left_alone): grad_output scaled in place by a pre-hook
+    reaches the parameters and the inputs, grad_input scaled in place reaches the inputs."""
+    ours, theirs = twin_models()
+    for model in (ours, theirs):
+        model[2].register_full_backward_pre_hook(lambda m, go: (go[0].mul_(scale), None)[1])
+        model[0].register_full_backward_hook(lambda m, gi, go: (gi[0].mul_(10), None)[1])
+    a, b = both_backward(ours, theirs, x)
+    assert close_to_torch(a.grad, b.grad.numpy())
+    assert_same_parameter_grads(ours, theirs)
+
+
+def hooks_on_the_way(lib: Any, how: str, to: str) -> tuple[list[tuple[str, str]], list[Any]]:
+    """Two calls, h = first(x) (a Linear) and k = second(w), loss = (h * k).sum(); `how` (grad or
+    backward(inputs=)) `to` one of x, w, h, k, first.weight: which hooks ran, and the gradients."""
+    torch = require_torch()
+    if lib is mg:
+        first, module, make = Linear(2, 2, seed=0), Module, Tensor
+    else:
+        first, module, make = torch.nn.Linear(2, 2), torch.nn.Module, torch.tensor
+        first.load_state_dict({k: torch.tensor(v) for k, v in Linear(2, 2, seed=0).state_dict().items()})
+
+    class Scale(module):  # type: ignore[misc,valid-type]
+        def forward(self, a: Any) -> Any:
+            return a * 3
+
+    ran: list[tuple[str, str]] = []
+    second = Scale()
+    for name, m in (("first", first), ("second", second)):
+        m.register_full_backward_pre_hook(lambda m, go, name=name: ran.append(("pre", name)))
+        m.register_full_backward_hook(lambda m, gi, go, name=name: ran.append(("full", name)))
+    x, w = make(np.array([1.0, -2.0]), requires_grad=True), make(np.array([0.5, 0.25]), requires_grad=True)
+    h, k = first(x), second(w)
+    loss = (h * k).sum()
+    target = {"x": x, "w": w, "h": h, "k": k, "first.weight": first.weight}[to]
+    if how == "grad":
+        grads = list(lib.autograd.grad(loss, [target]))
+    else:
+        loss.backward(inputs=[target])
+        grads = [target.grad]
+    return ran, as_numpy(tuple(grads))
+
+
+@pytest.mark.parametrize("to", ["x", "w", "h", "k", "first.weight"])
+@pytest.mark.parametrize("how", ["grad", "backward"])
+def test_grad_and_backward_inputs_run_only_the_module_hooks_on_the_way_as_in_torch(how: str, to: str) -> None:
+    """As PyTorch: a call's pre-hooks run if the gradient reaches its outputs on the way to the
+    inputs (an output that is backward(inputs=)'s own input too, not grad()'s), its full hooks if
+    it goes on to its inputs."""
+    torch = require_torch()
+    ran_ours, grads_ours = hooks_on_the_way(mg, how, to)
+    ran_theirs, grads_theirs = hooks_on_the_way(torch, how, to)
+    assert ran_ours == ran_theirs
+    assert agree(grads_ours, grads_theirs)
