@@ -52,7 +52,7 @@ def grad(
         ]
     totals: dict[Node, Any] = {}
     # as PyTorch, only the hooks on the way run (register_hook's, and those inside rules)
-    hooks_of = leading_to(outs, ins) if hooks.hooked_nodes or hooks.rule_hooked[0] else None
+    hooks_of = leading_to(outs, ins) if hooks.hooked_nodes or hooks.rule_hooked else None
     with enable_grad() if create_graph else no_grad(), np.errstate(all="ignore"):  # IEEE sums, no warnings
         try:
             # (as PyTorch's grad(), not backward(inputs=): an input's own node runs no hook)

@@ -41,7 +41,7 @@ class _RuleHooks(threading.local):
 
 
 rule_hooks = _RuleHooks()
-rule_hooked = [0]  # how many nodes hold hooks inside their rules: grad() finds `only` once one does
+rule_hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # the live nodes with hooks inside their rules
 
 
 @contextlib.contextmanager
@@ -55,6 +55,13 @@ def rule_hooks_as(replay: bool = False, only: Iterable[Any] | None = None, but: 
         yield
     finally:
         rule_hooks.replay, rule_hooks.only = saved
+
+
+def call_at_rest(hook: Callable[..., Any], *args: Any) -> Any:
+    """A user's hook called with `rule_hooks` at rest: a pass the hook starts (a backward() inside
+    it) is a walk of its own, not a part of the walk that runs the hook."""
+    with rule_hooks_as():
+        return hook(*args)
 
 
 class RemovableHandle:
@@ -141,7 +148,7 @@ def run_hooks(node: Any, g: Any, create_graph: bool = False, walk: set[Any] | No
     given = node._constant_like(np.array(g, dtype=node.data.dtype)) if as_tensor else g
     current = given
     for hook in list(node._hooks.values()):  # (a copy: a hook may remove itself)
-        result = hook(current)
+        result = call_at_rest(hook, current)
         if result is not None and result is not current:
             current = _hook_result(hook, node, current, result, create_graph)
     if isinstance(walk, Hooked):  # (a walk's `hooked`, made while some node had hooks)

@@ -97,7 +97,7 @@ class Call:
                 return _zeros_for_none(outputs, positions, _unhooked(g, positions), out)
             grad_output = given = _hook_arguments(outputs, positions, g)
             for hook in self.pre:
-                result = hook(self.module, grad_output)
+                result = hooks.call_at_rest(hook, self.module, grad_output)
                 if result is not None:
                     grad_output = _replaced(
                         hook, "Backward pre hook", "grad_output", grad_output, result, outputs
@@ -126,7 +126,7 @@ class Call:
             # As PyTorch, none when this pass did not come through the outputs' side (an output
             # that is not a Tensor or tuple, or a gradient flowing to the inputs some other way)
             for hook in self.full if self.grad_output is not None else ():
-                result = hook(self.module, grad_input, self.grad_output)
+                result = hooks.call_at_rest(hook, self.module, grad_input, self.grad_output)
                 if result is not None:
                     grad_input = _replaced(hook, "Backward hook", "grad_input", grad_input, result, args)
             self.grad_output = None
@@ -146,7 +146,7 @@ class Call:
         )
         grad_input = (None,) * len(self.args)
         for hook in self.full:
-            result = hook(self.module, grad_input, self.grad_output)
+            result = hooks.call_at_rest(hook, self.module, grad_input, self.grad_output)
             if result is not None and not (
                 isinstance(result, (tuple, list)) and all(r is None for r in result)
             ):
@@ -177,7 +177,7 @@ def _wrapped(entries: tuple[Any, ...], make_rule: Rule) -> tuple[Any, ...]:
     for k, i in enumerate(positions):
         wrapped[i] = Tensor.apply(Op(NAME, lambda _, data=entries[i].data: data, _send_back(k)), gather)
     nodes.extend(weakref.ref(node) for node in (gather, *(wrapped[i] for i in positions)))
-    hooks.rule_hooked[0] += 1
+    hooks.rule_hooked.add(gather)
     return tuple(wrapped)
 
 

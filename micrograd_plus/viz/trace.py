@@ -416,9 +416,9 @@ def _narrate(root: Node, seed: Any, live: bool) -> Iterator[BackwardStep]:
     index = 1
     while True:
         try:
-            with no_grad(), np.errstate(all="ignore"):  # IEEE sums (inf + -inf is nan), no warnings
-                with hooks.rule_hooks_as(replay=not live):  # (the hooks inside rules)
-                    step = next(walk, None)
+            # IEEE sums (inf + -inf is nan), no warnings; `replay`: the hooks inside rules stand aside
+            with no_grad(), np.errstate(all="ignore"), hooks.rule_hooks_as(replay=not live):
+                step = next(walk, None)
         except BaseException:  # a rule or a hook failed: as backward(), the pass stores nothing
             for node, grad in saved.items():
                 node.grad = grad

@@ -499,3 +499,82 @@ def test_grad_and_backward_inputs_run_only_the_module_hooks_on_the_way_as_in_tor
     ran_theirs, grads_theirs = hooks_on_the_way(torch, how, to)
     assert ran_ours == ran_theirs
     assert agree(grads_ours, grads_theirs)
+
+
+def test_a_backward_started_inside_a_hook_during_grad_runs_its_own_module_hooks_as_in_torch() -> None:
+    """A pass a hook starts is a walk of its own: grad() runs only the module hooks on its way,
+    but a backward() inside one of its hooks runs every module hook on that inner pass's way."""
+    torch = require_torch()
+
+    def run(lib: Any, base: type, make: Any) -> list[float]:
+        class Scale(base):  # type: ignore[misc, valid-type]
+            def forward(self, a: Any) -> Any:
+                return a * 3
+
+        inner = Scale()
+        inner.register_full_backward_hook(lambda m, gi, go: (gi[0].clamp(-1, 1),))
+        y, x = make([1.0, 3.0]), make([1.0, 2.0])
+
+        def start_a_pass(g: Any) -> None:
+            with lib.enable_grad():
+                inner(y).sum().backward()
+
+        t = x * 2
+        t.register_hook(start_a_pass)
+        lib.autograd.grad((t * t).sum(), [x])
+        return list(y.grad.tolist())
+
+    ours = run(mg, Module, lambda a: Tensor(a, requires_grad=True))
+    theirs = run(torch, torch.nn.Module, lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True))
+    assert ours == theirs == [1.0, 1.0]  # the clipping hook ran (3.0 each without it)
+
+
+def test_grad_walks_the_graph_once_more_only_while_a_module_hook_node_lives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """grad() finds the nodes on the way to its inputs (one more topological order) only while some
+    graph holds module hook nodes: not before any, nor after that graph is gone."""
+    import gc
+
+    from micrograd_plus import engine, gradients
+
+    orders = [0]
+    real = engine.topological_order
+
+    def counted(*roots: Any) -> Any:
+        orders[0] += 1
+        return real(*roots)
+
+    monkeypatch.setattr(gradients, "topological_order", counted)
+
+    def orders_of_a_grad(model: Any) -> int:
+        loss = model(Tensor(np.ones((5, 3)), requires_grad=True)).sum()
+        orders[0] = 0
+        mg.grad(loss, list(model.parameters()))
+        return orders[0]
+
+    model, _ = twin_models()
+    before = orders_of_a_grad(model)
+    handle = model[0].register_full_backward_hook(lambda m, gi, go: None)
+    while_hooked = orders_of_a_grad(model)
+    handle.remove()
+    gc.collect()
+    assert (before, while_hooked, orders_of_a_grad(model)) == (before, before + 1, before)
+
+
+def test_a_viewer_shows_the_zeros_a_hooked_call_hands_to_an_unused_outputs_input() -> None:
+    """A hooked call hands zeros on for an output the loss does not use (PyTorch's rule), in the
+    viewers' replay too: the narrated share of that output's input is the live pass's gradient."""
+
+    class Two(Module):
+        def forward(self, a: Any, b: Any) -> Any:
+            return a * 3, b * b
+
+    model = Two()
+    model.register_full_backward_hook(lambda m, gi, go: None)
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([0.5, 3.0], requires_grad=True)
+    loss = model(a, b)[0].sum()
+    loss.backward()
+    assert b.grad is not None and np.array_equal(b.grad, [0.0, 0.0])
+    shares = [share for step in record_backward(loss) for share in step.shares if share.input is b]
+    assert shares and np.array_equal(shares[-1].grad_after, b.grad)
