@@ -210,7 +210,11 @@ def rand(
     stream (`manual_seed`)."""
     _on_cpu(device, "rand")
     shape = _shape(size, "rand")
-    return Tensor(generator_from(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(
+        generator_from(seed, generator).random(shape),
+        requires_grad=requires_grad,
+        dtype=_floats(dtype, "rand"),
+    )
 
 
 def randn(
@@ -226,7 +230,9 @@ def randn(
     _on_cpu(device, "randn")
     shape = _shape(size, "randn")
     return Tensor(
-        generator_from(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype
+        generator_from(seed, generator).standard_normal(shape),
+        requires_grad=requires_grad,
+        dtype=_floats(dtype, "randn"),
     )
 
 
@@ -326,7 +332,7 @@ def _random_like(
 ) -> Tensor:
     _on_cpu(device, name)
     shape, kind = _like(input, dtype, name)
-    return make(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
+    return make(shape, dtype=_floats(kind, name), requires_grad=requires_grad, seed=seed, generator=generator)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -357,6 +363,18 @@ def _number(x: Any, what: str) -> float:
     if isinstance(x, Tensor) and x.numel() == 1:
         return x.item()
     return real_number(x, what)
+
+
+def _floats(dtype: Any, who: str) -> Any:
+    """`dtype` if it is a float one (or None): random fractions have no int64 or bool form, and
+    PyTorch refuses them too (with NotImplementedError)."""
+    wanted = requested_dtype((dtype,), who, integers=True)
+    if wanted is not None and wanted not in (np.float32, np.float64):
+        raise NotImplementedError(
+            f"{who}(): draws floats (float32 or float64), not {wanted}; use randint for random whole "
+            "numbers, or rand(...) < p for a random mask"
+        )
+    return dtype
 
 
 def _whole(n: Any, what: str) -> int:

@@ -78,6 +78,26 @@ def test_factories_make_int64_and_bool_tensors_as_torchs(make: Callable[[Any, An
     assert_same(make(mg, getattr(mg, dtype)), make(torch, getattr(torch, dtype)))
 
 
+RANDOM_FLOATS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("rand", lambda lib, dtype: lib.rand(3, dtype=dtype)),
+    ("randn", lambda lib, dtype: lib.randn(2, 2, dtype=dtype)),
+    ("rand_like", lambda lib, dtype: lib.rand_like(lib.zeros(2), dtype=dtype)),
+    ("randn_like of ints", lambda lib, dtype: lib.randn_like(lib.zeros(2, dtype=dtype))),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("make", [m for _, m in RANDOM_FLOATS], ids=[n for n, _ in RANDOM_FLOATS])
+def test_random_floats_are_refused_as_int64_or_bool_as_torch_refuses_them(
+    make: Callable[[Any, Any], Any], dtype: str
+) -> None:
+    torch = require_torch()
+    with pytest.raises(NotImplementedError):
+        make(torch, getattr(torch, dtype))
+    with pytest.raises(NotImplementedError, match=rf"draws floats.*not {dtype}.*randint"):
+        make(mg, getattr(mg, dtype))
+
+
 def test_inference_stays_float64_and_a_tensor_of_a_tensor_keeps_its_dtype() -> None:
     """Python ints and int arrays give float64 here (torch: int64), a documented difference."""
     assert mg.tensor([1, 2]).dtype == np.float64 and Tensor(np.arange(3)).dtype == np.float64
