@@ -620,6 +620,11 @@ def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]
     all are): as they are where PyTorch keeps their dtype, as float64 for a float function."""
     dtype = next(x.data.dtype for x in inputs if x.data.dtype.kind != "f")
     if name in _KEEPS_INTEGERS:
+        if name == "**" and (inputs[1].data < 0).any():  # (a bool exponent is never negative)
+            raise RuntimeError(
+                "Integers to negative integer powers are not allowed (PyTorch's error; here for an "
+                "int64 Tensor exponent too); call .float() on the base first, e.g. k.float() ** -1"
+            )
         if dtype == _BOOL and name in ("neg", "-") and all(x.data.dtype == _BOOL for x in inputs):
             raise RuntimeError(
                 f"'{name}' on bool Tensors is not supported (as in PyTorch); to invert a mask, use "
@@ -650,8 +655,8 @@ def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
         data = op.forward(*[x.data for x in inputs])
-    except ValueError:
-        raise _not_broadcasting(entry, inputs) from None
+    except ValueError as error:
+        raise _not_broadcasting(entry, inputs, error) from None
     return _result(data, inputs, op, True in needs)
 
 
@@ -667,8 +672,8 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
         token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
         try:
             data = forward(a.data, b.data)
-        except ValueError:
-            raise _not_broadcasting(entry, (a, b)) from None
+        except ValueError as error:
+            raise _not_broadcasting(entry, (a, b), error) from None
         finally:
             _leave_quiet(token)
         return _result(data, (a, b), ops[2 * ra + rb], ra or rb)
@@ -679,7 +684,16 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
 _NEEDED = (True,)  # a unary entry's one Op: its rule runs only where its input needs a gradient
 
 
-def _not_broadcasting(entry: Op, inputs: Sequence[Tensor]) -> ValueError:
+def _not_broadcasting(entry: Op, inputs: Sequence[Tensor], error: ValueError) -> ValueError:
+    """numpy's ValueError of an elementwise operation, said in words: shapes that do not broadcast
+    (the usual cause), else numpy's own message."""
+    shapes = [x.shape for x in inputs]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        pass
+    else:
+        return ValueError(f"'{entry.name}' of shapes {' and '.join(map(str, shapes))}: {error}")
     return ValueError(
         f"'{entry.name}': shapes {' and '.join(str(x.shape) for x in inputs)} do not broadcast; numpy "
         "broadcasting needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."

@@ -373,7 +373,18 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
     ("mean of a mask", lambda t: (t > 0).mean(), RuntimeError),
     ("neg of a mask", lambda t: -(t > 0), RuntimeError),
     ("mask - mask", lambda t: (t > 0) - (t > 1), RuntimeError),
+    ("** negative int", lambda t: t**-1, RuntimeError),
+    ("** negative int of a mask", lambda t: (t > 0).long() ** -2, RuntimeError),
 ]
+
+
+def test_a_negative_int64_tensor_exponent_of_an_int_base_is_refused_too() -> None:
+    """(PyTorch computes 2 ** -1 as 0 for a Tensor exponent; here it is refused as for a Python int.)"""
+    k = mg.tensor([2, 3], dtype=mg.int64)
+    for power in (lambda: k ** mg.tensor([1, -1], dtype=mg.int64), lambda: 2 ** (-k), lambda: k.pow(-k)):
+        with pytest.raises(RuntimeError, match=r"Integers to negative integer powers.*\.float\(\)"):
+            power()
+    assert (k.double() ** -k).tolist() == [0.25, 1 / 27] and (k**k).tolist() == [4, 27]
 
 
 @pytest.mark.parametrize("fail", [m for _, m, _ in ERRORS], ids=[n for n, _, _ in ERRORS])
