@@ -600,8 +600,8 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
 def _unary(op: Op, x: Tensor) -> Tensor:
     if x.data.dtype.kind != "f":
         (x,) = _integer_inputs(op.name, (x,))
-        if x.data.dtype.kind != "f":
-            return _index_result(op.forward(x.data))
+        if x.data.dtype.kind != "f":  # (relu's forward is np.maximum(0.0, a): a float64 array)
+            return _index_result(np.maximum(x.data, 0) if op.name == "relu" else op.forward(x.data))
     return _result(op.forward(x.data), (x,), op, x.requires_grad)
 
 
@@ -625,6 +625,8 @@ def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]
                 "Integers to negative integer powers are not allowed (PyTorch's error; here for an "
                 "int64 Tensor exponent too); call .float() on the base first, e.g. k.float() ** -1"
             )
+        if dtype == _BOOL and name == "relu":
+            raise RuntimeError("Boolean inputs not supported for relu (PyTorch's error); call .long() first")
         if dtype == _BOOL and name in ("neg", "-") and all(x.data.dtype == _BOOL for x in inputs):
             raise RuntimeError(
                 f"'{name}' on bool Tensors is not supported (as in PyTorch); to invert a mask, use "

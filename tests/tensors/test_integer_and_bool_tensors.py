@@ -302,6 +302,9 @@ INTEGER_OPS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("where 0", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > 0, a, 0)),
     ("cumsum", lambda a, b: a.cumsum(0)),
     ("sign", lambda a, b: a.sign()),
+    ("relu", lambda a, b: a.relu()),
+    ("F.relu", lambda a, b: (F if isinstance(a, Tensor) else require_torch().nn.functional).relu(a)),
+    ("nn.ReLU", lambda a, b: (nn if isinstance(a, Tensor) else require_torch().nn).ReLU()(a)),
     ("floor", lambda a, b: a.floor()),
     ("sign of a mask", lambda a, b: (a > 0).sign()),
     ("repeat", lambda a, b: a.repeat(*(2,) * a.ndim)),
@@ -374,6 +377,7 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
     ("neg of a mask", lambda t: -(t > 0), RuntimeError),
     ("mask - mask", lambda t: (t > 0) - (t > 1), RuntimeError),
     ("** negative int", lambda t: t**-1, RuntimeError),
+    ("relu of a mask", lambda t: (t > 0).relu(), RuntimeError),
     ("** negative int of a mask", lambda t: (t > 0).long() ** -2, RuntimeError),
 ]
 
