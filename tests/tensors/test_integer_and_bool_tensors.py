@@ -519,6 +519,9 @@ def test_in_place_arithmetic_keeps_an_int64_tensor_int64_or_refuses_as_torch() -
         k += 3
         k *= 2
         assert k is same and k.tolist() == [8, 10] and k.dtype == lib.int64
-        for change, other in ((operator.iadd, 1.5), (operator.itruediv, 2)):  # k += 1.5, k /= 2
+        w = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        changes = ((operator.iadd, 1.5), (operator.itruediv, 2), (operator.iadd, w), (operator.imul, w * 2))
+        for change, other in changes:  # k += 1.5, k /= 2, k += w (w requires grad)
             with pytest.raises(RuntimeError, match="(?i)can.?t be cast|cannot be written"):
                 change(k, other)
+        assert k.dtype == lib.int64 and k.tolist() == [8, 10]
