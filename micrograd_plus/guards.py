@@ -119,6 +119,13 @@ def check_roots(roots: Sequence[Any]) -> None:
     """A backward pass needs outputs (`roots`, in order) that require grad; PyTorch's words,
     naming the first that does not by its place."""
     for index, root in enumerate(roots):
+        dtype = getattr(root.data, "dtype", None)
+        if dtype is not None and dtype.kind != "f":  # (`k.requires_grad = True` is not checked: hot path)
+            raise RuntimeError(
+                f"element {index} of tensors is a Tensor of {dtype}: only floating point Tensors can "
+                "require grad (PyTorch's rule), and an int64 or bool one never gets a gradient here; "
+                "compute from a float Tensor (k.float()) instead"
+            )
         if not root.requires_grad:
             raise RuntimeError(
                 f"element {index} of tensors does not require grad and does not have a grad_fn: "

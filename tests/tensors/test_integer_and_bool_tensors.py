@@ -121,6 +121,18 @@ def test_only_float_tensors_require_grad_as_torch_says(dtype: str) -> None:
     assert not mg.zeros(2, dtype=mg.long).requires_grad_(False).requires_grad
 
 
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_backward_from_an_int64_or_bool_tensor_names_its_dtype(dtype: str) -> None:
+    """`k.requires_grad = True` is a plain attribute (not checked: hot path); backward says why."""
+    k = mg.tensor([1, 0], dtype=getattr(mg, dtype))
+    k.requires_grad = True
+    for backward in (lambda: k.sum().backward(), lambda: mg.grad((k * 2).sum(), [k])):
+        with pytest.raises(
+            RuntimeError, match=r"Tensor of int64: only floating point Tensors can require grad"
+        ):
+            backward()
+
+
 # -- results that are int64 or bool Tensors -----------------------------------------------------------
 
 RESULTS: list[tuple[str, Callable[[Any], Any]]] = [
