@@ -78,6 +78,18 @@ def test_factories_make_int64_and_bool_tensors_as_torchs(make: Callable[[Any, An
     assert_same(make(mg, getattr(mg, dtype)), make(torch, getattr(torch, dtype)))
 
 
+def test_randint_and_randperm_draw_int64_in_its_whole_range_and_bools_as_torchs() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        big = lib.randint(-(2**62), 2**62, (100,))
+        assert big.dtype == lib.int64 and (big.abs() > 2**53).any() and big.tolist() == [int(v) for v in big]
+        flags = lib.randint(0, 2, (100,), dtype=lib.bool)
+        assert flags.dtype == lib.bool and set(flags.tolist()) == {False, True}
+        assert lib.randperm(4, dtype=lib.int64).sort().values.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"bool holds 0 and 1.* from 0 to 4"):
+        mg.randint(0, 5, (3,), dtype=mg.bool)
+
+
 RANDOM_FLOATS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("rand", lambda lib, dtype: lib.rand(3, dtype=dtype)),
     ("randn", lambda lib, dtype: lib.randn(2, 2, dtype=dtype)),
