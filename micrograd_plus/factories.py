@@ -98,6 +98,8 @@ def full(
 ) -> Tensor:
     """A Tensor of `size` (a tuple, or one int) with every element `fill_value`."""
     _on_cpu(device, "full")
+    if isinstance(fill_value, bool) and (dtype is None or tensor_dtype(dtype) == np.bool_):
+        return _filled(_shape((size,), "full"), fill_value, np.bool_, requires_grad)  # a mask, as PyTorch's
     return _filled(_shape((size,), "full"), _number(fill_value, "full(): fill_value"), dtype, requires_grad)
 
 

@@ -912,6 +912,11 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
         arr = np.array(data, dtype=wanted)
+    except OverflowError:  # (int64 only: a float64 holds any Python number, as inf if need be)
+        raise ValueError(
+            f"Tensor data {data!r:.60} does not fit in {wanted}, which holds -2**63 to 2**63 - 1; leave "
+            "dtype= out for float64"
+        ) from None
     except (ValueError, TypeError) as error:
         raise TypeError(
             f"Tensor data must be a number or a (nested) sequence / array of numbers of one shape, "

@@ -60,6 +60,7 @@ FACTORIES: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("zeros", lambda lib, dtype: lib.zeros(2, 3, dtype=dtype)),
     ("ones", lambda lib, dtype: lib.ones((3,), dtype=dtype)),
     ("full", lambda lib, dtype: lib.full((2, 2), 7, dtype=dtype)),
+    ("full of True", lambda lib, dtype: lib.full((2,), True, dtype=dtype if dtype == lib.bool else None)),
     (
         "arange",
         lambda lib, dtype: lib.arange(-2, 5, 2, dtype=dtype if dtype == lib.int64 else None).to(dtype),
@@ -108,6 +109,16 @@ def test_random_floats_are_refused_as_int64_or_bool_as_torch_refuses_them(
         make(torch, getattr(torch, dtype))
     with pytest.raises(NotImplementedError, match=rf"draws floats.*not {dtype}.*randint"):
         make(mg, getattr(mg, dtype))
+
+
+@pytest.mark.parametrize("data", [[2**63], [-(2**63) - 1], [1e30], [[1], [float("-inf")]]])
+def test_numbers_beyond_int64_are_refused_naming_its_range(data: list[Any]) -> None:
+    torch = require_torch()
+    with pytest.raises((RuntimeError, ValueError, OverflowError)):
+        torch.tensor(data, dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"does not fit in int64, which holds -2\*\*63 to 2\*\*63 - 1"):
+        mg.tensor(data, dtype=mg.int64)
+    assert mg.tensor([2**63 - 1, -(2**63)], dtype=mg.int64).tolist() == [2**63 - 1, -(2**63)]
 
 
 def test_inference_stays_float64_and_a_tensor_of_a_tensor_keeps_its_dtype() -> None:
