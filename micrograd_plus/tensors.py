@@ -450,6 +450,8 @@ def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correct
         raise TypeError(f"{who}(): give unbiased or correction, not both (got {unbiased!r}, {correction!r})")
     if unbiased is not None and not isinstance(unbiased, bool):
         raise TypeError(f"{who}(): unbiased must be True or False, got {unbiased!r:.60}")
+    if x.data.dtype.kind != "f":
+        _integer_inputs(who, (x,))  # (refused, naming var or std)
     correction = (
         (0.0 if unbiased is False else 1.0) if correction is None else real_number(correction, "correction")
     )
@@ -610,15 +612,19 @@ def _unary(op: Op, x: Tensor) -> Tensor:
 # default dtype) first; mean and var, which PyTorch refuses for one. Any other is refused here.
 _KEEPS_INTEGERS = frozenset(
     "+ - * ** @ neg abs relu sign maximum minimum where clamp sum max min prod cumsum getitem gather "
-    "reshape transpose mT concat stack clone flip roll round nan_to_num".split()
+    "reshape transpose mT concat stack clone flip roll round nan_to_num tril triu".split()
 )
 _FLOAT_FUNCTIONS = frozenset("/ exp log tanh sigmoid sqrt sin cos softmax log_softmax logsumexp".split())
 
 
 def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-    """The inputs of operation `name` when one is an int64 or bool Tensor (after `_promoted`,
-    all are): as they are where PyTorch keeps their dtype, as float64 for a float function."""
-    dtype = next(x.data.dtype for x in inputs if x.data.dtype.kind != "f")
+    """The inputs of operation `name` when one is an int64 or bool Tensor: with a float one, all
+    of its dtype (`_promoted`); else as they are where PyTorch keeps their dtype, as float64 for a
+    float function, or refused."""
+    inputs = _promoted(inputs)
+    if inputs[0].data.dtype.kind == "f":  # (then all are)
+        return inputs
+    dtype = inputs[0].data.dtype
     if name in _KEEPS_INTEGERS:
         if name == "**" and (inputs[1].data < 0).any():  # (a bool exponent is never negative)
             raise RuntimeError(
@@ -635,10 +641,15 @@ def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]
         return inputs
     if name in _FLOAT_FUNCTIONS:
         return tuple(_cast(x, _FLOAT64) for x in inputs)
-    if name in ("mean", "var"):
+    if name in ("mean", "var", "std"):
+        words = (
+            "could not infer output dtype. Input dtype must be a floating point dtype"
+            if name == "mean"
+            else "std and var only support floating point dtypes"
+        )
         raise RuntimeError(
-            f"{name}(): could not infer output dtype. Input dtype must be a floating point dtype, got "
-            f"{dtype} (PyTorch's error); call .float() first, e.g. (preds == labels).float().mean()"
+            f"{name}(): {words}, got {dtype} (PyTorch's error); call .float() first, e.g. "
+            "(preds == labels).float().mean()"
         )
     raise RuntimeError(
         f"'{name}' is not defined for a Tensor of {dtype} here (an index, label or mask); call .float() "
@@ -650,9 +661,7 @@ def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     """A rule table entry applied to Tensors (see `_on_arrays`); `cache=False` for an entry made
     for one call (`where`'s mask), which is not kept."""
     if any(x.data.dtype.kind != "f" for x in inputs):
-        inputs = _promoted(inputs)
-        if inputs[0].data.dtype.kind != "f":  # (then none is float)
-            inputs = _integer_inputs(entry.name, inputs)
+        inputs = _integer_inputs(entry.name, inputs)
     needs = tuple([x.requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
@@ -951,12 +960,10 @@ def _operators(
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """A binary operator `name` of Tensor and its reflected twin (`2 - t`), from the function that
     combines two Tensors; a number or an array becomes a constant of the Tensor's dtype, and an
-    int64 or bool operand is promoted (`_promoted`, `_integer_inputs`)."""
+    int64 or bool operand is promoted (`_integer_inputs`)."""
 
     def with_integers(a: Tensor, b: Tensor) -> Tensor:
-        a, b = _promoted((a, b))
-        if a.data.dtype.kind != "f":  # (then neither is float)
-            a, b = _integer_inputs(name, (a, b))
+        a, b = _integer_inputs(name, (a, b))
         return combine(a, b)
 
     def operator(self: Tensor, other: Operand) -> Tensor:

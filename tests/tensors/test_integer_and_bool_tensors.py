@@ -337,6 +337,8 @@ INTEGER_OPS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("where 0", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > 0, a, 0)),
     ("cumsum", lambda a, b: a.cumsum(0)),
     ("sign", lambda a, b: a.sign()),
+    ("tril", lambda a, b: a.reshape(-1, a.shape[-1]).tril()),
+    ("triu of a mask", lambda a, b: (a > 0).reshape(a.shape[0], -1).triu(1)),
     ("relu", lambda a, b: a.relu()),
     ("F.relu", lambda a, b: (F if isinstance(a, Tensor) else require_torch().nn.functional).relu(a)),
     ("nn.ReLU", lambda a, b: (nn if isinstance(a, Tensor) else require_torch().nn).ReLU()(a)),
@@ -408,6 +410,7 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
     ("mean", lambda t: t.mean(), RuntimeError),
     ("var", lambda t: t.var(), RuntimeError),
     ("std", lambda t: t.std(), RuntimeError),
+    ("std dim", lambda t: t.std(0), RuntimeError),
     ("mean of a mask", lambda t: (t > 0).mean(), RuntimeError),
     ("neg of a mask", lambda t: -(t > 0), RuntimeError),
     ("mask - mask", lambda t: (t > 0) - (t > 1), RuntimeError),
@@ -436,14 +439,20 @@ def test_what_torch_refuses_for_ints_is_refused_with_the_same_error_type(fail: C
         fail(mg.tensor([1, 2, 3], dtype=mg.int64))
 
 
+@pytest.mark.parametrize("name", ["mean", "var", "std"])
+def test_a_float_only_reduction_names_itself(name: str) -> None:
+    with pytest.raises(RuntimeError, match=rf"^{name}\(\): .*got int64"):
+        getattr(mg.tensor([[1, 2]], dtype=mg.int64), name)(1)
+
+
 def test_an_operation_without_an_integer_meaning_here_says_to_call_float() -> None:
     t = mg.tensor([1, 2], dtype=mg.int64)
-    with pytest.raises(RuntimeError, match=r"'tril' is not defined for a Tensor of int64.*call \.float\(\)"):
-        t.reshape(1, 2).tril()
+    with pytest.raises(RuntimeError, match=r"'lerp' is not defined for a Tensor of int64.*call \.float\(\)"):
+        t.lerp(t, t)
     for bitwise in (lambda x: x & x, lambda x: ~x, lambda x: x | (x > 0)):
         with pytest.raises(TypeError, match=r"int64 or bool Tensor.*float64"):
             bitwise(mg.tensor([1.0]))
-    assert t.reshape(1, 2).float().tril().dtype == np.float32
+    assert t.float().lerp(t.float(), t.float()).dtype == np.float32
 
 
 # -- the consumers: indexing, gather, losses, one_hot, Embedding ---------------------------------------
