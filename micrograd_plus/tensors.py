@@ -1668,10 +1668,10 @@ class Tensor(Node):
         _dim(axis, max(self.data.ndim, 1), name, self.shape, "axis" if dim is None else "dim")
         return (self if dtype is None else _cast(self, dtype_argument(dtype, f"{name}()"))), axis
 
-    # -- comparisons: plain boolean arrays, == too (as PyTorch's); hash stays by identity ------------
+    # -- comparisons: bool Tensors, == too (as PyTorch's); hash stays by identity --------------------
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        """Elementwise, as `torch.eq`: `(preds == labels).mean()`. Sets and dicts of Tensors still
+        """Elementwise, as `torch.eq`: a bool Tensor, `(preds == labels).float().mean()`. Sets and dicts of Tensors still
         work (they hash by identity and look at identity first), but `in` on a list and
         `list.index` compare elementwise, as in PyTorch: use `is` for identity. A Tensor equals
         no Value, string or None (`t == "mean"` is False, as in PyTorch)."""
