@@ -99,6 +99,8 @@ def full(
 ) -> Tensor:
     """A Tensor of `size` (a tuple, or one int) with every element `fill_value`."""
     _on_cpu(device, "full")
+    if isinstance(fill_value, bool) and (dtype is None or tensor_dtype(dtype) == np.bool_):
+        return _filled(_shape((size,), "full"), fill_value, np.bool_, requires_grad)  # a mask, as PyTorch's
     return _filled(_shape((size,), "full"), _number(fill_value, "full(): fill_value"), dtype, requires_grad)
 
 
@@ -211,7 +213,11 @@ def rand(
     stream (`manual_seed`)."""
     _on_cpu(device, "rand")
     shape = _shape(size, "rand")
-    return Tensor(generator_from(seed, generator).random(shape), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(
+        generator_from(seed, generator).random(shape),
+        requires_grad=requires_grad,
+        dtype=_floats(dtype, "rand"),
+    )
 
 
 def randn(
@@ -227,7 +233,9 @@ def randn(
     _on_cpu(device, "randn")
     shape = _shape(size, "randn")
     return Tensor(
-        generator_from(seed, generator).standard_normal(shape), requires_grad=requires_grad, dtype=dtype
+        generator_from(seed, generator).standard_normal(shape),
+        requires_grad=requires_grad,
+        dtype=_floats(dtype, "randn"),
     )
 
 
@@ -244,8 +252,9 @@ def randint(
 ) -> Tensor:
     """Random whole numbers from `low` (included, 0 unless given) to `high` (excluded), each equally
     likely, as `torch.randint(0, 10, (5,))` or `torch.randint(10, (5,))`: an int64 Tensor (unless
-    `dtype=` says a float one), as PyTorch's; they index Tensors (`x[randint(0, n, (8,))]`) and
-    serve as class labels of `cross_entropy`. The bounds are at most `2**53` in size."""
+    `dtype=` says float or bool), as PyTorch's; they index Tensors (`x[randint(0, n, (8,))]`) and
+    serve as class labels of `cross_entropy`. The numbers must fit the dtype (float64: exact up to
+    `2**53` in size)."""
     _on_cpu(device, "randint")
     if size is None and high is not None and not isinstance(high, numbers.Number):
         low, high, size = 0, low, high  # randint(high, size)
@@ -260,7 +269,7 @@ def randint(
             f"randint(): low must be less than high (the numbers are drawn from low to high - 1), got "
             f"low={first} >= high={stop}"
         )
-    _exact_in(dtype, max(abs(first), abs(stop - 1)), "randint")
+    _exact_in(dtype, first, stop - 1, "randint")
     return Tensor(
         generator_from(seed, generator).integers(first, stop, shape),
         requires_grad=requires_grad,
@@ -281,7 +290,7 @@ def randperm(
     says a float one), as PyTorch's; `x[randperm(len(x))]` shuffles rows."""
     _on_cpu(device, "randperm")
     count = _count(n, "randperm(): n")
-    _exact_in(dtype, count - 1, "randperm")
+    _exact_in(dtype, 0, count - 1, "randperm")
     return Tensor(
         generator_from(seed, generator).permutation(count),
         requires_grad=requires_grad,
@@ -327,7 +336,7 @@ def _random_like(
 ) -> Tensor:
     _on_cpu(device, name)
     shape, kind = _like(input, dtype, name)
-    return make(shape, dtype=kind, requires_grad=requires_grad, seed=seed, generator=generator)
+    return make(shape, dtype=_floats(kind, name), requires_grad=requires_grad, seed=seed, generator=generator)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -360,21 +369,41 @@ def _number(x: Any, what: str) -> float:
     return real_number(x, what)
 
 
+def _floats(dtype: Any, who: str) -> Any:
+    """`dtype` if it is a float one (or None): random fractions have no int64 or bool form, and
+    PyTorch refuses them too (with NotImplementedError)."""
+    wanted = requested_dtype((dtype,), who, integers=True)
+    if wanted is not None and wanted not in (np.float32, np.float64):
+        raise NotImplementedError(
+            f"{who}(): draws floats (float32 or float64), not {wanted}; use randint for random whole "
+            "numbers, or rand(...) < p for a random mask"
+        )
+    return dtype
+
+
 def _whole(n: Any, what: str) -> int:
-    """An int bound of `randint` whose numbers a float64 holds exactly (|n| <= 2**53)."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{what} must be an int, got {type(n).__name__}: {n!r:.60}")
-    if abs(int(n)) > 2**53:
-        raise ValueError(f"{what} = {n}: a Tensor holds float64, exact for whole numbers up to 2**53 only")
     return int(n)
 
 
-def _exact_in(dtype: Any, largest: int, who: str) -> None:
-    """Whole numbers up to `largest` are exact in the dtype asked for (float32: up to 2**24)."""
-    if requested_dtype((dtype,), who) == np.float32 and largest > 2**24:
+# The whole numbers each dtype holds exactly: (least, greatest, in words)
+_WHOLE_RANGES = {
+    np.dtype(np.int64): (-(2**63), 2**63 - 1, "int64 holds -2**63 to 2**63 - 1"),
+    np.dtype(np.bool_): (0, 1, "bool holds 0 and 1 (False and True) only"),
+    np.dtype(np.float64): (-(2**53), 2**53, "float64 holds whole numbers exactly only up to 2**53 in size"),
+    np.dtype(np.float32): (-(2**24), 2**24, "float32 holds whole numbers exactly only up to 2**24 in size"),
+}
+
+
+def _exact_in(dtype: Any, first: int, last: int, who: str) -> None:
+    """Whole numbers from `first` to `last` are exact in the dtype asked for (int64 if none)."""
+    least, greatest, words = _WHOLE_RANGES[
+        requested_dtype((dtype,), who, integers=True) or np.dtype(np.int64)
+    ]
+    if first < least or last > greatest:
         raise ValueError(
-            f"{who}(): float32 holds whole numbers exactly only up to 2**24 = 16777216, and these reach "
-            f"{largest}; leave dtype= out (float64, exact up to 2**53)"
+            f"{who}(): {words}, and these numbers go from {first} to {last}; choose another dtype="
         )
 
 

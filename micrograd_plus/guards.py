@@ -119,6 +119,13 @@ def check_roots(roots: Sequence[Any]) -> None:
     """A backward pass needs outputs (`roots`, in order) that require grad; PyTorch's words,
     naming the first that does not by its place."""
     for index, root in enumerate(roots):
+        dtype = getattr(root.data, "dtype", None)
+        if dtype is not None and dtype.kind != "f":  # (`k.requires_grad = True` is not checked: hot path)
+            raise RuntimeError(
+                f"element {index} of tensors is a Tensor of {dtype}: only floating point Tensors can "
+                "require grad (PyTorch's rule), and an int64 or bool one never gets a gradient here; "
+                "compute from a float Tensor (k.float()) instead"
+            )
         if not root.requires_grad:
             raise RuntimeError(
                 f"element {index} of tensors does not require grad and does not have a grad_fn: "
@@ -297,6 +304,13 @@ def check_writeable(node: Any, what: str) -> None:
     )
 
 
+def _cannot_write(symbol: str, result: Any, t: Any) -> RuntimeError:
+    return RuntimeError(
+        f"t {symbol}= x: the result, of {result.data.dtype}, cannot be written into t, of {t.data.dtype} "
+        f"(PyTorch refuses it too): write t = t {symbol} x, or convert t first (t.float())"
+    )
+
+
 def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any]:
     """`t -= x` (and `+=`, `*=`, `/=`) as PyTorch's: where no graph must record the change (under
     `no_grad()`, or when neither side requires grad) it is made in t's own data, so t stays the
@@ -314,7 +328,12 @@ def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any
                     f"(t {symbol}= ...) while gradients are recorded, as in PyTorch: update it inside "
                     "`with no_grad():`"
                 )
-            return operator(self, other)
+            result = operator(self, other)
+            if isinstance(self.data, np.ndarray) and not np.can_cast(
+                result.data.dtype, self.data.dtype, "same_kind"
+            ):
+                raise _cannot_write(symbol, result, self)  # (an int64 t += x that requires grad)
+            return result
         with modes.no_grad():
             result = operator(self, other)
         if result is NotImplemented:
@@ -329,11 +348,7 @@ def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any
             try:
                 np.copyto(self.data, result.data, casting="same_kind")
             except TypeError:  # e.g. an int64 Tensor += 1.5 (numpy's same_kind rule is PyTorch's)
-                raise RuntimeError(
-                    f"t {symbol}= x: the result, of {result.data.dtype}, cannot be written into t, of "
-                    f"{self.data.dtype} (PyTorch refuses it too): write t = t {symbol} x, or convert t first "
-                    "(t.float())"
-                ) from None
+                raise _cannot_write(symbol, result, self) from None
         else:
             self.data = result.data
         mark_changed(self)

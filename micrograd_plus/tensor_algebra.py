@@ -50,7 +50,11 @@ def _triangle(x: Tensor, diagonal: Any, who: str) -> Tensor:
     k = min(max(whole_number(diagonal, f"{who}(): diagonal"), -rows), cols)  # (beyond: all or nothing)
     below = np.tri(rows, cols, k, dtype=bool)  # on and below diagonal k
     keep = below if who == "tril" else ~np.tri(rows, cols, k - 1, dtype=bool)
-    op = Op(who, lambda x: np.where(keep, x, 0.0), lambda g, out, x: (engine_where(keep, g, 0.0),))
+    op = Op(
+        who,
+        lambda x: np.where(keep, x, np.zeros((), x.dtype)),
+        lambda g, out, x: (engine_where(keep, g, 0.0),),
+    )
     return _unary(op, x)
 
 

@@ -451,6 +451,8 @@ def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correct
         raise TypeError(f"{who}(): give unbiased or correction, not both (got {unbiased!r}, {correction!r})")
     if unbiased is not None and not isinstance(unbiased, bool):
         raise TypeError(f"{who}(): unbiased must be True or False, got {unbiased!r:.60}")
+    if x.data.dtype.kind != "f":
+        _integer_inputs(who, (x,))  # (refused, naming var or std)
     correction = (
         (0.0 if unbiased is False else 1.0) if correction is None else real_number(correction, "correction")
     )
@@ -601,8 +603,8 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
 def _unary(op: Op, x: Tensor) -> Tensor:
     if x.data.dtype.kind != "f":
         (x,) = _integer_inputs(op.name, (x,))
-        if x.data.dtype.kind != "f":
-            return _index_result(op.forward(x.data))
+        if x.data.dtype.kind != "f":  # (relu's forward is np.maximum(0.0, a): a float64 array)
+            return _index_result(np.maximum(x.data, 0) if op.name == "relu" else op.forward(x.data))
     return _result(op.forward(x.data), (x,), op, x.requires_grad)
 
 
@@ -611,16 +613,27 @@ def _unary(op: Op, x: Tensor) -> Tensor:
 # default dtype) first; mean and var, which PyTorch refuses for one. Any other is refused here.
 _KEEPS_INTEGERS = frozenset(
     "+ - * ** @ neg abs relu sign maximum minimum where clamp sum max min prod cumsum getitem gather "
-    "reshape transpose mT concat stack clone flip roll round nan_to_num".split()
+    "reshape transpose mT concat stack clone flip roll round nan_to_num tril triu".split()
 )
 _FLOAT_FUNCTIONS = frozenset("/ exp log tanh sigmoid sqrt sin cos softmax log_softmax logsumexp".split())
 
 
 def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-    """The inputs of operation `name` when one is an int64 or bool Tensor (after `_promoted`,
-    all are): as they are where PyTorch keeps their dtype, as float64 for a float function."""
-    dtype = next(x.data.dtype for x in inputs if x.data.dtype.kind != "f")
+    """The inputs of operation `name` when one is an int64 or bool Tensor: with a float one, all
+    of its dtype (`_promoted`); else as they are where PyTorch keeps their dtype, as float64 for a
+    float function, or refused."""
+    inputs = _promoted(inputs)
+    if inputs[0].data.dtype.kind == "f":  # (then all are)
+        return inputs
+    dtype = inputs[0].data.dtype
     if name in _KEEPS_INTEGERS:
+        if name == "**" and (inputs[1].data < 0).any():  # (a bool exponent is never negative)
+            raise RuntimeError(
+                "Integers to negative integer powers are not allowed (PyTorch's error; here for an "
+                "int64 Tensor exponent too); call .float() on the base first, e.g. k.float() ** -1"
+            )
+        if dtype == _BOOL and name == "relu":
+            raise RuntimeError("Boolean inputs not supported for relu (PyTorch's error); call .long() first")
         if dtype == _BOOL and name in ("neg", "-") and all(x.data.dtype == _BOOL for x in inputs):
             raise RuntimeError(
                 f"'{name}' on bool Tensors is not supported (as in PyTorch); to invert a mask, use "
@@ -629,10 +642,15 @@ def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]
         return inputs
     if name in _FLOAT_FUNCTIONS:
         return tuple(_cast(x, _FLOAT64) for x in inputs)
-    if name in ("mean", "var"):
+    if name in ("mean", "var", "std"):
+        words = (
+            "could not infer output dtype. Input dtype must be a floating point dtype"
+            if name == "mean"
+            else "std and var only support floating point dtypes"
+        )
         raise RuntimeError(
-            f"{name}(): could not infer output dtype. Input dtype must be a floating point dtype, got "
-            f"{dtype} (PyTorch's error); call .float() first, e.g. (preds == labels).float().mean()"
+            f"{name}(): {words}, got {dtype} (PyTorch's error); call .float() first, e.g. "
+            "(preds == labels).float().mean()"
         )
     raise RuntimeError(
         f"'{name}' is not defined for a Tensor of {dtype} here (an index, label or mask); call .float() "
@@ -644,15 +662,13 @@ def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     """A rule table entry applied to Tensors (see `_on_arrays`); `cache=False` for an entry made
     for one call (`where`'s mask), which is not kept."""
     if any(x.data.dtype.kind != "f" for x in inputs):
-        inputs = _promoted(inputs)
-        if inputs[0].data.dtype.kind != "f":  # (then none is float)
-            inputs = _integer_inputs(entry.name, inputs)
+        inputs = _integer_inputs(entry.name, inputs)
     needs = tuple([x.requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
         data = op.forward(*[x.data for x in inputs])
-    except ValueError:
-        raise _not_broadcasting(entry, inputs) from None
+    except ValueError as error:
+        raise _not_broadcasting(entry, inputs, error) from None
     return _result(data, inputs, op, True in needs)
 
 
@@ -668,8 +684,8 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
         token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
         try:
             data = forward(a.data, b.data)
-        except ValueError:
-            raise _not_broadcasting(entry, (a, b)) from None
+        except ValueError as error:
+            raise _not_broadcasting(entry, (a, b), error) from None
         finally:
             _leave_quiet(token)
         return _result(data, (a, b), ops[2 * ra + rb], ra or rb)
@@ -680,7 +696,16 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
 _NEEDED = (True,)  # a unary entry's one Op: its rule runs only where its input needs a gradient
 
 
-def _not_broadcasting(entry: Op, inputs: Sequence[Tensor]) -> ValueError:
+def _not_broadcasting(entry: Op, inputs: Sequence[Tensor], error: ValueError) -> ValueError:
+    """numpy's ValueError of an elementwise operation, said in words: shapes that do not broadcast
+    (the usual cause), else numpy's own message."""
+    shapes = [x.shape for x in inputs]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        pass
+    else:
+        return ValueError(f"'{entry.name}' of shapes {' and '.join(map(str, shapes))}: {error}")
     return ValueError(
         f"'{entry.name}': shapes {' and '.join(str(x.shape) for x in inputs)} do not broadcast; numpy "
         "broadcasting needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
@@ -897,6 +922,11 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
         arr = np.array(data, dtype=wanted)
+    except OverflowError:  # (int64 only: a float64 holds any Python number, as inf if need be)
+        raise ValueError(
+            f"Tensor data {data!r:.60} does not fit in {wanted}, which holds -2**63 to 2**63 - 1; leave "
+            "dtype= out for float64"
+        ) from None
     except (ValueError, TypeError) as error:
         raise TypeError(
             f"Tensor data must be a number or a (nested) sequence / array of numbers of one shape, "
@@ -931,12 +961,10 @@ def _operators(
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """A binary operator `name` of Tensor and its reflected twin (`2 - t`), from the function that
     combines two Tensors; a number or an array becomes a constant of the Tensor's dtype, and an
-    int64 or bool operand is promoted (`_promoted`, `_integer_inputs`)."""
+    int64 or bool operand is promoted (`_integer_inputs`)."""
 
     def with_integers(a: Tensor, b: Tensor) -> Tensor:
-        a, b = _promoted((a, b))
-        if a.data.dtype.kind != "f":  # (then neither is float)
-            a, b = _integer_inputs(name, (a, b))
+        a, b = _integer_inputs(name, (a, b))
         return combine(a, b)
 
     def operator(self: Tensor, other: Operand) -> Tensor:
@@ -1649,10 +1677,10 @@ class Tensor(Node):
         _dim(axis, max(self.data.ndim, 1), name, self.shape, "axis" if dim is None else "dim")
         return (self if dtype is None else _cast(self, dtype_argument(dtype, f"{name}()"))), axis
 
-    # -- comparisons: plain boolean arrays, == too (as PyTorch's); hash stays by identity ------------
+    # -- comparisons: bool Tensors, == too (as PyTorch's); hash stays by identity --------------------
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        """Elementwise, as `torch.eq`: `(preds == labels).mean()`. Sets and dicts of Tensors still
+        """Elementwise, as `torch.eq`: a bool Tensor, `(preds == labels).float().mean()`. Sets and dicts of Tensors still
         work (they hash by identity and look at identity first), but `in` on a list and
         `list.index` compare elementwise, as in PyTorch: use `is` for identity. A Tensor equals
         no Value, string or None (`t == "mean"` is False, as in PyTorch)."""

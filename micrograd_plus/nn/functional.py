@@ -720,9 +720,9 @@ def dropout(
 
 def index_array(indices: Any, who: str, upper: int | None = None, what: str = "") -> np.ndarray:
     """Indices (rows of a table, class labels) as a new int64 array, checked to be whole numbers
-    in [0, upper) (only >= 0 when upper is None). PyTorch wants an int64 Tensor; Tensors hold
-    floats here, so a Tensor of whole numbers is taken, as are a numpy int array, a list and an
-    int, as indexing and the losses take labels. `what` says what the range is, for the error."""
+    in [0, upper) (only >= 0 when upper is None). PyTorch wants an int64 Tensor; here an int64
+    Tensor, a float Tensor of whole numbers, a numpy int array, a list and an int are taken, as
+    indexing and the losses take labels. `what` says what the range is, for the error."""
     if isinstance(indices, Node):
         if not isinstance(indices, Tensor):
             raise TypeError(
@@ -836,8 +836,8 @@ def embedding(
 def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     """Each whole-number label k as a row of num_classes numbers, 1 at k and 0 elsewhere: shape
     input.shape + (num_classes,), as `torch.nn.functional.one_hot`, num_classes = -1 meaning one
-    more than the largest label. A float64 Tensor (torch gives int64), which takes part in
-    arithmetic and losses as it is."""
+    more than the largest label. An int64 Tensor, as PyTorch's; with a float Tensor
+    (`one_hot(y) @ W`) it becomes that Tensor's dtype here (PyTorch's `@` wants `.float()` first)."""
     if num_classes != -1:
         num_classes = positive_int(num_classes, "one_hot(): num_classes (-1 to infer it)")
     if num_classes == -1:
@@ -847,7 +847,7 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
         num_classes = int(labels.max()) + 1
     else:
         labels = index_array(input, "one_hot()", int(num_classes), f" (for num_classes={num_classes})")
-    return Tensor(labels[..., None] == np.arange(num_classes), dtype=np.float64)
+    return Tensor(labels[..., None] == np.arange(num_classes), dtype=np.int64)
 
 
 # --- layer_norm: normalisation composed of Tensor operations --------------------------------------

@@ -99,8 +99,8 @@ class Embedding(Module):
     """A table of num_embeddings vectors of embedding_dim numbers, looked up by whole-number
     indices (token ids), as PyTorch's `Embedding`: input of any shape, output of shape
     input.shape + (embedding_dim,). The weight starts N(0, 1), as PyTorch's, with padding_idx's
-    row 0 and never given a gradient (a padding token stays as it is). Indices are a Tensor of
-    whole numbers (Tensors hold floats here), a numpy int array or a list; see
+    row 0 and never given a gradient (a padding token stays as it is). Indices are an int64 Tensor (as
+    PyTorch's), a float Tensor of whole numbers, a numpy int array or a list; see
     `functional.embedding` for the rest. max_norm and sparse=True are refused."""
 
     def __init__(

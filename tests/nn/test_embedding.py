@@ -217,7 +217,7 @@ def test_frozen_embedding_in_a_model_is_saved_and_skipped_by_the_optimizer() -> 
     extra=st.one_of(st.none(), st.integers(0, 3)),
     rows=st.sampled_from([None, 2]),
 )
-def test_one_hot_matches_torch_as_a_float_tensor(
+def test_one_hot_matches_torch_as_an_int64_tensor(
     labels: np.ndarray, extra: int | None, rows: int | None
 ) -> None:
     torch = require_torch()
@@ -228,7 +228,7 @@ def test_one_hot_matches_torch_as_a_float_tensor(
     classes = -1 if extra is None else int(labels.max(initial=0)) + 1 + extra
     ours = F.one_hot(Tensor(labels.astype(float)), classes)
     theirs = torch.nn.functional.one_hot(torch.tensor(labels, dtype=torch.int64), classes)
-    assert ours.dtype == np.float64 and not ours.requires_grad
+    assert ours.dtype == np.int64 and not ours.requires_grad
     assert np.array_equal(ours.data, theirs.numpy()) and ours.shape == tuple(theirs.shape)
     assert np.array_equal(F.one_hot(labels, classes).data, ours.data)  # an int array alike
 

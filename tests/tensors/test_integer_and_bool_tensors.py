@@ -60,6 +60,7 @@ FACTORIES: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("zeros", lambda lib, dtype: lib.zeros(2, 3, dtype=dtype)),
     ("ones", lambda lib, dtype: lib.ones((3,), dtype=dtype)),
     ("full", lambda lib, dtype: lib.full((2, 2), 7, dtype=dtype)),
+    ("full of True", lambda lib, dtype: lib.full((2,), True, dtype=dtype if dtype == lib.bool else None)),
     (
         "arange",
         lambda lib, dtype: lib.arange(-2, 5, 2, dtype=dtype if dtype == lib.int64 else None).to(dtype),
@@ -76,6 +77,48 @@ FACTORIES: list[tuple[str, Callable[[Any, Any], Any]]] = [
 def test_factories_make_int64_and_bool_tensors_as_torchs(make: Callable[[Any, Any], Any], dtype: str) -> None:
     torch = require_torch()
     assert_same(make(mg, getattr(mg, dtype)), make(torch, getattr(torch, dtype)))
+
+
+def test_randint_and_randperm_draw_int64_in_its_whole_range_and_bools_as_torchs() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        big = lib.randint(-(2**62), 2**62, (100,))
+        assert big.dtype == lib.int64 and (big.abs() > 2**53).any() and big.tolist() == [int(v) for v in big]
+        flags = lib.randint(0, 2, (100,), dtype=lib.bool)
+        assert flags.dtype == lib.bool and set(flags.tolist()) == {False, True}
+        assert lib.randperm(4, dtype=lib.int64).sort().values.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"bool holds 0 and 1.* from 0 to 4"):
+        mg.randint(0, 5, (3,), dtype=mg.bool)
+
+
+RANDOM_FLOATS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("rand", lambda lib, dtype: lib.rand(3, dtype=dtype)),
+    ("randn", lambda lib, dtype: lib.randn(2, 2, dtype=dtype)),
+    ("rand_like", lambda lib, dtype: lib.rand_like(lib.zeros(2), dtype=dtype)),
+    ("randn_like of ints", lambda lib, dtype: lib.randn_like(lib.zeros(2, dtype=dtype))),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("make", [m for _, m in RANDOM_FLOATS], ids=[n for n, _ in RANDOM_FLOATS])
+def test_random_floats_are_refused_as_int64_or_bool_as_torch_refuses_them(
+    make: Callable[[Any, Any], Any], dtype: str
+) -> None:
+    torch = require_torch()
+    with pytest.raises(NotImplementedError):
+        make(torch, getattr(torch, dtype))
+    with pytest.raises(NotImplementedError, match=rf"draws floats.*not {dtype}.*randint"):
+        make(mg, getattr(mg, dtype))
+
+
+@pytest.mark.parametrize("data", [[2**63], [-(2**63) - 1], [1e30], [[1], [float("-inf")]]])
+def test_numbers_beyond_int64_are_refused_naming_its_range(data: list[Any]) -> None:
+    torch = require_torch()
+    with pytest.raises((RuntimeError, ValueError, OverflowError)):
+        torch.tensor(data, dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"does not fit in int64, which holds -2\*\*63 to 2\*\*63 - 1"):
+        mg.tensor(data, dtype=mg.int64)
+    assert mg.tensor([2**63 - 1, -(2**63)], dtype=mg.int64).tolist() == [2**63 - 1, -(2**63)]
 
 
 def test_inference_stays_float64_and_a_tensor_of_a_tensor_keeps_its_dtype() -> None:
@@ -99,6 +142,18 @@ def test_only_float_tensors_require_grad_as_torch_says(dtype: str) -> None:
     with pytest.raises(RuntimeError, match=r"this one is .*call \.float\(\)"):
         mg.ones(2, dtype=mg.long, requires_grad=True)
     assert not mg.zeros(2, dtype=mg.long).requires_grad_(False).requires_grad
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_backward_from_an_int64_or_bool_tensor_names_its_dtype(dtype: str) -> None:
+    """`k.requires_grad = True` is a plain attribute (not checked: hot path); backward says why."""
+    k = mg.tensor([1, 0], dtype=getattr(mg, dtype))
+    k.requires_grad = True
+    for backward in (lambda: k.sum().backward(), lambda: mg.grad((k * 2).sum(), [k])):
+        with pytest.raises(
+            RuntimeError, match=r"Tensor of int64: only floating point Tensors can require grad"
+        ):
+            backward()
 
 
 # -- results that are int64 or bool Tensors -----------------------------------------------------------
@@ -282,6 +337,11 @@ INTEGER_OPS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("where 0", lambda a, b: (mg if isinstance(a, Tensor) else require_torch()).where(a > 0, a, 0)),
     ("cumsum", lambda a, b: a.cumsum(0)),
     ("sign", lambda a, b: a.sign()),
+    ("tril", lambda a, b: a.reshape(-1, a.shape[-1]).tril()),
+    ("triu of a mask", lambda a, b: (a > 0).reshape(a.shape[0], -1).triu(1)),
+    ("relu", lambda a, b: a.relu()),
+    ("F.relu", lambda a, b: (F if isinstance(a, Tensor) else require_torch().nn.functional).relu(a)),
+    ("nn.ReLU", lambda a, b: (nn if isinstance(a, Tensor) else require_torch().nn).ReLU()(a)),
     ("floor", lambda a, b: a.floor()),
     ("sign of a mask", lambda a, b: (a > 0).sign()),
     ("repeat", lambda a, b: a.repeat(*(2,) * a.ndim)),
@@ -350,10 +410,23 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
     ("mean", lambda t: t.mean(), RuntimeError),
     ("var", lambda t: t.var(), RuntimeError),
     ("std", lambda t: t.std(), RuntimeError),
+    ("std dim", lambda t: t.std(0), RuntimeError),
     ("mean of a mask", lambda t: (t > 0).mean(), RuntimeError),
     ("neg of a mask", lambda t: -(t > 0), RuntimeError),
     ("mask - mask", lambda t: (t > 0) - (t > 1), RuntimeError),
+    ("** negative int", lambda t: t**-1, RuntimeError),
+    ("relu of a mask", lambda t: (t > 0).relu(), RuntimeError),
+    ("** negative int of a mask", lambda t: (t > 0).long() ** -2, RuntimeError),
 ]
+
+
+def test_a_negative_int64_tensor_exponent_of_an_int_base_is_refused_too() -> None:
+    """(PyTorch computes 2 ** -1 as 0 for a Tensor exponent; here it is refused as for a Python int.)"""
+    k = mg.tensor([2, 3], dtype=mg.int64)
+    for power in (lambda: k ** mg.tensor([1, -1], dtype=mg.int64), lambda: 2 ** (-k), lambda: k.pow(-k)):
+        with pytest.raises(RuntimeError, match=r"Integers to negative integer powers.*\.float\(\)"):
+            power()
+    assert (k.double() ** -k).tolist() == [0.25, 1 / 27] and (k**k).tolist() == [4, 27]
 
 
 @pytest.mark.parametrize("fail", [m for _, m, _ in ERRORS], ids=[n for n, _, _ in ERRORS])
@@ -366,14 +439,20 @@ def test_what_torch_refuses_for_ints_is_refused_with_the_same_error_type(fail: C
         fail(mg.tensor([1, 2, 3], dtype=mg.int64))
 
 
+@pytest.mark.parametrize("name", ["mean", "var", "std"])
+def test_a_float_only_reduction_names_itself(name: str) -> None:
+    with pytest.raises(RuntimeError, match=rf"^{name}\(\): .*got int64"):
+        getattr(mg.tensor([[1, 2]], dtype=mg.int64), name)(1)
+
+
 def test_an_operation_without_an_integer_meaning_here_says_to_call_float() -> None:
     t = mg.tensor([1, 2], dtype=mg.int64)
-    with pytest.raises(RuntimeError, match=r"'tril' is not defined for a Tensor of int64.*call \.float\(\)"):
-        t.reshape(1, 2).tril()
+    with pytest.raises(RuntimeError, match=r"'lerp' is not defined for a Tensor of int64.*call \.float\(\)"):
+        t.lerp(t, t)
     for bitwise in (lambda x: x & x, lambda x: ~x, lambda x: x | (x > 0)):
         with pytest.raises(TypeError, match=r"int64 or bool Tensor.*float64"):
             bitwise(mg.tensor([1.0]))
-    assert t.reshape(1, 2).float().tril().dtype == np.float32
+    assert t.float().lerp(t.float(), t.float()).dtype == np.float32
 
 
 # -- the consumers: indexing, gather, losses, one_hot, Embedding ---------------------------------------
@@ -403,8 +482,6 @@ def test_indices_labels_and_masks_are_taken_where_torch_takes_them(
     ours_x, theirs_x = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     ours = use(mg, ours_x, mg.tensor(labels, dtype=mg.int64))
     theirs = use(torch, theirs_x, torch.tensor(labels))
-    if theirs.dtype == torch.int64:  # one_hot: int64 in torch, floats here (documented)
-        ours = ours.long()
     assert_same(ours, theirs)
     if theirs.requires_grad:
         ours.sum().backward()
@@ -484,6 +561,9 @@ def test_in_place_arithmetic_keeps_an_int64_tensor_int64_or_refuses_as_torch() -
         k += 3
         k *= 2
         assert k is same and k.tolist() == [8, 10] and k.dtype == lib.int64
-        for change, other in ((operator.iadd, 1.5), (operator.itruediv, 2)):  # k += 1.5, k /= 2
+        w = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        changes = ((operator.iadd, 1.5), (operator.itruediv, 2), (operator.iadd, w), (operator.imul, w * 2))
+        for change, other in changes:  # k += 1.5, k /= 2, k += w (w requires grad)
             with pytest.raises(RuntimeError, match="(?i)can.?t be cast|cannot be written"):
                 change(k, other)
+        assert k.dtype == lib.int64 and k.tolist() == [8, 10]
