@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from micrograd_plus import Value
+from micrograd_plus import Linear, Sequential, Tanh, Value
 
 matplotlib.use("Agg")
 
@@ -75,6 +75,15 @@ def close_to_torch(ours: object, theirs: object) -> bool:
         ok_finite = np.abs(a - b) <= 1e-9 * np.maximum(1.0, np.abs(b))
         ok_other = np.where(np.isnan(b), np.isnan(a), a == b)
     return bool(np.all(np.where(finite, ok_finite, ok_other)))
+
+
+def twin_models(seed: int = 0) -> tuple[Sequential, Any]:
+    """Linear(3, 4), Tanh, Linear(4, 2) here and in PyTorch, with the same weights."""
+    torch = require_torch()
+    ours = Sequential(Linear(3, 4, seed=seed), Tanh(), Linear(4, 2, seed=seed + 1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    return ours, theirs
 
 
 def assert_results_agree(ours: dict, theirs: dict) -> None:

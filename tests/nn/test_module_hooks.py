@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import close_to_torch, require_torch, using_engine
+from conftest import close_to_torch, require_torch, twin_models, using_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -23,15 +23,6 @@ from micrograd_plus import MLP, Linear, Module, Sequential, Tanh, Tensor, Value
 from micrograd_plus.nn import forward_hooks
 
 floats = st.floats(-3.0, 3.0, allow_nan=False, width=64)
-
-
-def twin_models(seed: int = 0) -> tuple[Sequential, Any]:
-    """Linear(3, 4), Tanh, Linear(4, 2) here and in PyTorch, with the same weights."""
-    torch = require_torch()
-    ours = Sequential(Linear(3, 4, seed=seed), Tanh(), Linear(4, 2, seed=seed + 1))
-    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
-    return ours, theirs
 
 
 def run_both(ours: Sequential, theirs: Any, x: np.ndarray) -> None:
