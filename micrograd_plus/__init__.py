@@ -213,6 +213,8 @@ __version__ = "0.1.0"
 _display.install()
 
 bool = _bool  # torch.bool's name (a dtype); left out of __all__, as max and sum are: see below
+"""bool, by PyTorch's name (torch.bool): masks, as comparisons give; without gradient. Not in a
+star import, so that Python's bool stays."""
 
 
 # `from micrograd_plus import *` gives every public name but the submodules (`io` would hide

@@ -43,7 +43,9 @@ bool_ = np.dtype(np.bool_)
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new Tensor holding a copy of `data` (numbers, nested lists or an array), as `torch.tensor`."""
+    """A new Tensor holding a copy of `data` (numbers, nested lists or an array), as `torch.tensor`,
+    but float64 unless `data` is float32 or `dtype=` says otherwise: `tensor([0, 2, 1])` is float64
+    here (int64 in PyTorch); write `dtype=mg.long` for labels and indices, `dtype=mg.bool` for masks."""
     _on_cpu(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
