@@ -43,6 +43,7 @@ from .tensors import (
     _elementwise,
     _gradient_where,
     _index_result,
+    _integer_inputs,
     _kept_shape,
     _quiet_op,
     _unary,
@@ -417,8 +418,8 @@ def logsumexp(self: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     subtracting the largest element (a constant: no overflow, and the gradient is softmax, as
     PyTorch's); a row of -inf gives -inf (and a nan gradient, as PyTorch's)."""
     axes = _axes(dim, self.shape, "logsumexp")
-    if self.data.dtype.kind != "f":  # an int64 or bool Tensor: float64, as PyTorch gives its float
-        self = _cast(self, np.dtype(np.float64))
+    if self.data.dtype.kind != "f":  # an int64 or bool Tensor: float64 (a float function's rule)
+        (self,) = _integer_inputs("logsumexp", (self,))
     peak = np.maximum.reduce(self.data, axis=axes, keepdims=True, initial=-np.inf)
     peak = np.where(np.isfinite(peak), peak, 0.0)  # (an inf or nan peak is no shift)
     total = (self - peak).exp().sum(axes, keepdims=True).log() + peak

@@ -707,7 +707,7 @@ def _not_broadcasting(entry: Op, inputs: Sequence[Tensor], error: ValueError) ->
     else:
         return ValueError(f"'{entry.name}' of shapes {' and '.join(map(str, shapes))}: {error}")
     return ValueError(
-        f"'{entry.name}': shapes {' and '.join(str(x.shape) for x in inputs)} do not broadcast; numpy "
+        f"'{entry.name}': shapes {' and '.join(map(str, shapes))} do not broadcast; numpy "
         "broadcasting needs each trailing axis to be equal or 1. Reshape an operand, e.g. with .reshape(-1, 1)."
     )
 
