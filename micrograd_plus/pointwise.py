@@ -1,11 +1,14 @@
 """`torch.sin(x)` and its kin as functions: PyTorch code calls the elementwise functions both as
 methods (`x.sin()`) and as functions of the package (`torch.sin(x)`); here each function is the
-method of its name, of a Tensor or of a Value. `argmax` and `argmin` are a Tensor's methods
+method of its name, of a Tensor or of a Value (or of a numpy array, taken as a Tensor: a `.data`
+is one here, a Tensor in PyTorch). `argmax` and `argmin` are a Tensor's methods
 as functions too (`torch.argmax(out, dim=1)`)."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
+
+import numpy as np
 
 from .engine import Node
 from .tensors import Tensor
@@ -14,6 +17,8 @@ T = TypeVar("T", bound=Node)  # a Tensor gives a Tensor, a Value a Value
 
 
 def _node(input: Any, name: str) -> Any:
+    if isinstance(input, np.ndarray):  # as PyTorch's `torch.sqrt(moving_var.data)`: our .data is an array
+        return Tensor(input)
     if not isinstance(input, Node):
         raise TypeError(
             f"{name}() takes a Tensor (as torch.{name}) or a Value, got {type(input).__name__}: "

@@ -1263,6 +1263,15 @@ class Tensor(Node):
         t._origin = "detach"
         return t
 
+    def detach_(self) -> Tensor:
+        """This Tensor cut from the graph that made it, in place: a leaf that does not require
+        grad, its data kept (an RNN's state between minibatches: `state.detach_()`). A graph made
+        from it before is refused afterwards, as after an in-place change (PyTorch's still runs);
+        returns the Tensor."""
+        self._parents, self._op, self.requires_grad, self._origin = (), None, False, "detach"
+        guards.mark_changed(self)
+        return self
+
     def float(self) -> Tensor:
         """As float32 (this Tensor itself if it is): PyTorch's `.float()`. The gradient goes
         back in this Tensor's dtype."""

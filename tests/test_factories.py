@@ -184,6 +184,59 @@ def test_randn_and_rand_have_the_right_distribution() -> None:
     assert abs(uniform.mean() - 0.5) < 0.004 and abs(uniform.var() - 1 / 12) < 0.001
 
 
+@given(
+    sizes,
+    st.floats(-1e3, 1e3),
+    st.floats(0, 1e3),
+    st.sampled_from([None, np.float32, np.float64]),
+    st.booleans(),
+)
+def test_normal_of_a_mean_a_std_and_a_size_as_torchs(
+    size: tuple[int, ...], mean: float, std: float, kind: Any, by_keyword: bool
+) -> None:
+    """`torch.normal(0, 0.01, size=(2, 1), requires_grad=True)`, as d2l writes it: torch's shape,
+    dtype and flags; numpy's numbers of the seed, mean + std * standard normal."""
+    torch = require_torch()
+    kwargs = {"size": size} if by_keyword else {}
+    args = () if by_keyword else (size,)
+    dtype = {None: {}, np.float32: {"dtype": torch.float32}, np.float64: {"dtype": torch.float64}}[kind]
+    ours = mg.normal(mean, std, *args, dtype=kind, requires_grad=True, seed=4, **kwargs)
+    theirs = torch.normal(mean, std, *args, requires_grad=True, **dtype, **kwargs)
+    assert ours.shape == tuple(theirs.shape) and ours.requires_grad and ours.grad_fn is None
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    expected = np.random.default_rng(4).normal(mean, std, size).astype(ours.dtype)
+    np.testing.assert_array_equal(ours.data, expected)
+
+
+def test_normal_has_the_right_distribution_and_says_what_it_takes() -> None:
+    drawn = mg.normal(3.0, 0.5, (200_000,), seed=0).data
+    assert abs(drawn.mean() - 3.0) < 0.006 and abs(drawn.std() - 0.5) < 0.005  # about 5 standard errors
+    assert np.array_equal(mg.normal(2, 0, (3,)).data, [2.0, 2.0, 2.0])  # std 0, as torch's
+    with pytest.raises(TypeError, match=r"normal\(\) takes numbers mean and std and a size, as normal\(0.0"):
+        mg.normal(0.0, 1.0)  # torch.normal(mean, std) of Tensors is not here
+    with pytest.raises(ValueError, match=r"normal\(\): std must be >= 0, got -1.0"):
+        mg.normal(0, -1, (2,))  # torch: RuntimeError "normal expects std >= 0.0"
+    with pytest.raises(TypeError, match=r"normal\(\): mean must be a number, got Tensor"):
+        mg.normal(mg.zeros(2), 1.0, (2,))
+    with pytest.raises(NotImplementedError, match=r"normal\(\): draws floats"):
+        mg.normal(0, 1, (2,), dtype=mg.long)
+
+
+@pytest.mark.parametrize("name", ["rand", "randn"])
+def test_rand_and_randn_take_the_size_by_torchs_keyword(name: str) -> None:
+    """`torch.randn(size=shape, device=device)` (d2l's RNN): the same numbers as randn(*shape)."""
+    torch = require_torch()
+    draw = getattr(mg, name)
+    ours = draw(size=(2, 3), device="cpu", seed=1)
+    assert ours.shape == tuple(getattr(torch, name)(size=(2, 3)).shape) == (2, 3)
+    assert np.array_equal(ours.data, draw(2, 3, seed=1).data)
+    assert draw(size=4, seed=1).shape == (4,)
+    with pytest.raises(
+        TypeError, match=rf"{name}\(\): give the sizes once, as {name}\(2, 3\) or {name}\(size="
+    ):
+        draw(2, size=(3,))  # torch: "received an invalid combination of arguments"
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [

@@ -331,6 +331,36 @@ def test_detach_shares_data_and_cuts_the_graph():
     assert w.detach().data is w.data
 
 
+@given(hnp.arrays(np.float64, st.integers(1, 5), elements=st.floats(-3, 3)))
+def test_detach_underscore_makes_the_tensor_itself_a_leaf_as_torchs(x: np.ndarray) -> None:
+    """d2l's RNN keeps its state between minibatches with `state.detach_()`: the same Tensor,
+    cut from its graph; the next minibatch's graph stops there, in both libraries."""
+    torch = require_torch()
+    results = []
+    for make in (Tensor, torch.tensor):
+        w = make(x, requires_grad=True)
+        state = (w * w).tanh()
+        assert state.detach_() is state
+        assert state.grad_fn is None and state.is_leaf and not state.requires_grad
+        loss = (state * w).sum()  # the next minibatch
+        loss.backward()
+        results.append((np.array(state.tolist()), np.array(w.grad.tolist())))
+    (ours_state, ours_grad), (their_state, their_grad) = results
+    assert close_to_torch(ours_state, their_state) and close_to_torch(ours_grad, their_grad)
+
+
+def test_detach_underscore_refuses_a_graph_made_from_it_before() -> None:
+    """PyTorch's older graph still runs (it holds the Tensor's old grad_fn); here the graph holds
+    the Tensor itself, now a leaf, so a backward through it would lose w's gradient: refused."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 2
+    loss = (h * 3).sum()
+    h.detach_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    assert w.grad is None
+
+
 def test_requires_grad_underscore_switches_leaves_only():
     t = Tensor([1.0, 2.0])
     assert t.requires_grad_() is t and t.requires_grad
