@@ -214,13 +214,8 @@ def rand(
 ) -> Tensor:
     """Uniform random numbers in [0, 1), from `seed=` (an int), `generator=`, or else the package's
     stream (`manual_seed`). The sizes as ints, one tuple, or `size=` (PyTorch's keyword)."""
-    _on_cpu(device, "rand")
     shape = _drawn_shape(sizes, size, "rand")
-    return Tensor(
-        generator_from(seed, generator).random(shape),
-        requires_grad=requires_grad,
-        dtype=_floats(dtype, "rand"),
-    )
+    return _drawn("rand", lambda rng: rng.random(shape), dtype, device, requires_grad, seed, generator)
 
 
 def randn(
@@ -234,12 +229,9 @@ def randn(
 ) -> Tensor:
     """Standard normal random numbers, from `seed=` (an int), `generator=`, or else the package's
     stream (`manual_seed`). The sizes as ints, one tuple, or `size=` (PyTorch's keyword)."""
-    _on_cpu(device, "randn")
     shape = _drawn_shape(sizes, size, "randn")
-    return Tensor(
-        generator_from(seed, generator).standard_normal(shape),
-        requires_grad=requires_grad,
-        dtype=_floats(dtype, "randn"),
+    return _drawn(
+        "randn", lambda rng: rng.standard_normal(shape), dtype, device, requires_grad, seed, generator
     )
 
 
@@ -257,7 +249,6 @@ def normal(
     """Normal random numbers of one `mean` and standard deviation `std` (numbers), in a Tensor of
     `size`: PyTorch's `torch.normal(0, 0.01, (2, 1))`. Drawn from `seed=` (an int), `generator=`,
     or else the package's stream (`manual_seed`)."""
-    _on_cpu(device, "normal")
     if size is None:
         raise TypeError(
             f"normal() takes numbers mean and std and a size, as normal(0.0, 1.0, (2, 3)), got mean={mean!r:.40}, "
@@ -267,10 +258,32 @@ def normal(
     average, deviation = real_number(mean, "normal(): mean"), real_number(std, "normal(): std")
     if not deviation >= 0:
         raise ValueError(f"normal(): std must be >= 0, got {deviation}")
+    shape = _shape((size,), "normal")
+    return _drawn(
+        "normal",
+        lambda rng: rng.normal(average, deviation, shape),
+        dtype,
+        device,
+        requires_grad,
+        seed,
+        generator,
+    )
+
+
+def _drawn(
+    who: str,
+    draw: Callable[[np.random.Generator], np.ndarray],
+    dtype: Any,
+    device: Any,
+    requires_grad: bool,
+    seed: Any,
+    generator: Any,
+) -> Tensor:
+    """A new Tensor of random floats: `draw`'s numbers from the call's Generator (`seed=`,
+    `generator=`, or the package's stream)."""
+    _on_cpu(device, who)
     return Tensor(
-        generator_from(seed, generator).normal(average, deviation, _shape((size,), "normal")),
-        requires_grad=requires_grad,
-        dtype=_floats(dtype, "normal"),
+        draw(generator_from(seed, generator)), requires_grad=requires_grad, dtype=_floats(dtype, who)
     )
 
 
