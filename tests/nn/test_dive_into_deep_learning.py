@@ -23,8 +23,12 @@ so `param.grad.zero_()` is `param.grad[...] = 0`, and `param.grad[:] *= theta / 
 `float(theta / norm)` (numpy cannot multiply an array in place by a Tensor); `torch.tensor` of
 Python ints is float64 here (int64 in PyTorch), so the book's index Tensors (`torch.tensor(
 indices[i: i + batch_size])`, its token ids) hold whole numbers as floats, which indexing and
-`F.one_hot` take as PyTorch takes int64 ones; `.type(torch.float32)` of the RNN's one-hot inputs
-is float64 here, as everything else.
+`F.one_hot` take as PyTorch takes int64 ones; `moving_mean.data` (batch_norm's) is a numpy
+array here, which the arithmetic and `torch.sqrt` take as a Tensor. In both libraries the RNN's
+one-hot inputs are `.type(torch.float64)` (the book: float32, which PyTorch would not multiply
+by float64 weights). The book's `Conv2D` class is not run: its `corr2d` writes `Y[i, j] = ...`
+of a weight that requires grad, which PyTorch records and micrograd_plus refuses (the book
+trains `nn.Conv2d` instead, as here).
 """
 
 from __future__ import annotations
