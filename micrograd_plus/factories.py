@@ -246,16 +246,17 @@ def normal(
     seed: Any = None,
     generator: Any = None,
 ) -> Tensor:
-    """Normal random numbers of one `mean` and standard deviation `std` (numbers), in a Tensor of
-    `size`: PyTorch's `torch.normal(0, 0.01, (2, 1))`. Drawn from `seed=` (an int), `generator=`,
-    or else the package's stream (`manual_seed`)."""
+    """Normal random numbers of one `mean` and standard deviation `std` (numbers, bools or 0-d
+    Tensors that do not require grad, as PyTorch takes), in a Tensor of `size`: PyTorch's
+    `torch.normal(0, 0.01, (2, 1))`. Drawn from `seed=` (an int), `generator=`, or else the
+    package's stream (`manual_seed`)."""
     if size is None:
         raise TypeError(
             f"normal() takes numbers mean and std and a size, as normal(0.0, 1.0, (2, 3)), got mean={mean!r:.40}, "
             f"std={std!r:.40}, size={size!r:.40}; for Tensors of means and deviations write "
             "mean + std * randn_like(mean)"
         )
-    average, deviation = real_number(mean, "normal(): mean"), real_number(std, "normal(): std")
+    average, deviation = _moment(mean, "normal(): mean"), _moment(std, "normal(): std")
     if not deviation >= 0:
         raise ValueError(f"normal(): std must be >= 0, got {deviation}")
     shape = _shape((size,), "normal")
@@ -282,9 +283,23 @@ def _drawn(
     """A new Tensor of random floats: `draw`'s numbers from the call's Generator (`seed=`,
     `generator=`, or the package's stream)."""
     _on_cpu(device, who)
-    return Tensor(
-        draw(generator_from(seed, generator)), requires_grad=requires_grad, dtype=_floats(dtype, who)
-    )
+    kind = _floats(dtype, who)  # before drawing: a refused call leaves the stream as it was
+    return Tensor(draw(generator_from(seed, generator)), requires_grad=requires_grad, dtype=kind)
+
+
+def _moment(x: Any, what: str) -> float:
+    """normal()'s mean or std: a number, a bool or a 0-d Tensor without gradient, as PyTorch
+    takes (a Tensor that requires grad would lose its gradient: PyTorch refuses it too)."""
+    if isinstance(x, Tensor):
+        if x.ndim != 0 or x.requires_grad:
+            raise TypeError(
+                f"{what} must be a number or a 0-d Tensor that does not require grad (as in PyTorch), "
+                f"got a Tensor of shape {x.shape}{' that requires grad' if x.requires_grad else ''}; "
+                "for Tensors of means write mean + std * randn_like(mean), for a mean with a gradient "
+                "mean + std * randn(size)"
+            )
+        x = x.item()
+    return real_number(float(x) if isinstance(x, (bool, np.bool_)) else x, what)
 
 
 def randint(
