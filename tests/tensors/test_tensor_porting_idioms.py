@@ -270,6 +270,11 @@ def test_the_functions_take_a_numpy_array_as_a_tensor(name: str, x: np.ndarray) 
     out = getattr(mg, name)(x + 1e-5)
     assert isinstance(out, Tensor) and not out.requires_grad
     assert np.array_equal(out.data, getattr(Tensor(x + 1e-5), name)().data)
+    scalar = x[0] + 1e-5  # a numpy scalar (np.float64), as a 0-d array plus eps gives: taken as 0-d
+    for number in (scalar, np.float32(scalar)):
+        out = getattr(mg, name)(number)
+        assert out.shape == () and out.dtype == number.dtype
+        assert np.array_equal(out.data, getattr(Tensor(np.array(number)), name)().data)
 
 
 @given(
