@@ -646,6 +646,8 @@ def test_batch_normalization_from_scratch() -> None:
             def forward(self, X):  # type: ignore[no-untyped-def]
                 # If X is not on the main memory, copy moving_mean and moving_var to
                 # the device where X is located
+                # (ours: after a step moving_mean is a numpy array, whose `.device` is "cpu" in
+                # numpy >= 2, which setup.cfg requires; numpy 1 arrays had no `.device`)
                 if self.moving_mean.device != X.device:
                     self.moving_mean = self.moving_mean.to(X.device)
                     self.moving_var = self.moving_var.to(X.device)
