@@ -275,11 +275,7 @@ class Value(Node):
 
 def _record(op: Op, parents: tuple[Value, ...]) -> Value:
     """The Value `op` makes of `parents`: its data by the forward, its graph (unless no_grad)."""
-    datas = [p.data for p in parents]
-    try:
-        data = op.forward(*datas)
-    except ieee.ERRORS:  # 1/0, an overflow: computed again the IEEE way (inf, nan)
-        data = ieee.again(op.forward, *datas)
+    data = ieee.call(op.forward, *[p.data for p in parents])  # 1/0, an overflow: inf, nan (IEEE)
     out = Value(data if type(data) is float else guards.forward_result_to_float(op, data))
     if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
         out._op, out._parents, out.requires_grad = op, parents, any(map(_requires_grad, parents))
@@ -374,10 +370,8 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     """`node`'s rule applied to its upstream gradient g: one contribution per parent."""
     rule, parents = node._op.backward, node._parents  # type: ignore[union-attr]
     out, inputs = (node, parents) if create_graph else (node.data, [p.data for p in parents])
-    try:  # on nodes under create_graph (recording the rule's graph), else on their data
-        contributions = rule(g, out, *inputs)
-    except ieee.ERRORS:  # 1/0, an overflow: computed again the IEEE way (inf, nan)
-        contributions = ieee.again(rule, g, out, *inputs)
+    # On nodes under create_graph (recording the rule's graph), else on their data: 1/0 gives inf.
+    contributions = ieee.call(rule, g, out, *inputs)
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
     if modes.anomaly_threads[0] and modes._modes.anomaly:

@@ -401,10 +401,7 @@ def _value_walk(self: Value, gradient: Any) -> None:
             parents = node._parents
             if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
                 parent = parents[0]
-                try:
-                    contributions = op.backward(g, node.data, parent.data)
-                except ieee.ERRORS:
-                    contributions = ieee.again(op.backward, g, node.data, parent.data)
+                contributions = ieee.call(op.backward, g, node.data, parent.data)
                 if not isinstance(contributions, (tuple, list)) or len(contributions) != 1:
                     guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
                 c = contributions[0]
@@ -494,11 +491,7 @@ def _tensor_walk(order: list[Node]) -> None:
         if node._born != now:  # something changed in place since the node was made
             guards.check_inputs_unchanged(node)
         parents = node._parents
-        rule = faster.get(op, op.backward)
-        try:
-            contributions = rule(g, node.data, *[p.data for p in parents])
-        except ieee.ERRORS:
-            contributions = ieee.again(op.backward, g, node.data, *[p.data for p in parents])
+        contributions = ieee.call(faster.get(op, op.backward), g, node.data, *[p.data for p in parents])
         if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
             guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
         for parent, c in zip(parents, contributions):

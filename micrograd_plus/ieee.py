@@ -14,14 +14,19 @@ from typing import Any
 import numpy as np
 
 Fn = Callable[..., Any]
-ERRORS = (ArithmeticError, ValueError)  # what Python floats raise where IEEE gives inf or nan
+ERRORS = (ArithmeticError, ValueError)  # what Python's math raises where IEEE gives inf or nan
 
 
 def call(fn: Fn, *args: Any) -> Any:
-    """fn(*args); where Python floats raise (1/0, overflow), `again(fn, *args)`."""
+    """fn(*args); where Python floats raise (1/0, an overflow), `again(fn, *args)`. Only there: fn
+    may be a user's rule or forward (a module's backward hooks run inside a rule), so any other
+    error (a ValueError, which numpy scalars would raise too) or one with no float to redo the
+    IEEE way (arrays, nodes: again would change nothing) is raised as it is, fn run once."""
     try:
         return fn(*args)
-    except ERRORS:
+    except ArithmeticError:
+        if not any(type(a) is float for a in args):
+            raise
         return again(fn, *args)
 
 

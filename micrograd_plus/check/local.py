@@ -43,10 +43,7 @@ def _rule(node: Node, op: Any, g: Any, out: Any, datas: list[Any]) -> Any:
     """The rule's contributions, called as a backward pass calls it (engine.local_gradients):
     where Python floats raise (1 / 0.0, overflow), once more on IEEE numbers (inf, nan)."""
     with np.errstate(all="ignore"):
-        try:
-            return op.backward(g, out, *datas)
-        except ieee.ERRORS:
-            return ieee.again(op.backward, g, out, *datas)
+        return ieee.call(op.backward, g, out, *datas)
 
 
 def _working_copy(data: Any) -> Any:

@@ -1,0 +1,157 @@
+"""A user's code (an Op's forward or rule, a Function's backward, a gradient hook, a module's
+backward hook) runs once per call, and its own error reaches the user as raised. The engines
+compute a forward or rule again (ieee.call) only where Python floats raise in arithmetic (1/0,
+an overflow), to give IEEE's inf and nan: never for a ValueError, nor on arrays and nodes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import micrograd_plus as mg
+from micrograd_plus import Tensor, Value, ieee, nn
+from micrograd_plus.check.local import check_local_derivatives
+from micrograd_plus.engine import Op
+
+pytestmark = pytest.mark.usefixtures("each_engine")  # every test under both engines
+
+
+class Calls(list[int]):
+    """A counter whose error names the call that raised it: "call 2" means it ran twice."""
+
+    def fail(self, kind: type[Exception] = ValueError) -> Exception:
+        self.append(1)
+        return kind(f"call {len(self)}")
+
+
+def test_an_ops_forward_that_raises_a_value_error_runs_once() -> None:
+    calls = Calls()
+
+    def forward(x: float) -> float:
+        raise calls.fail()
+
+    with pytest.raises(ValueError, match="^call 1$"):
+        Value.apply(Op("refuses", forward, lambda g, out, x: (g,)), Value(1.0))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("kind", [Value, Tensor])
+def test_an_ops_rule_that_raises_a_value_error_runs_once(kind: type[Any]) -> None:
+    calls = Calls()
+
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        raise calls.fail()
+
+    x = Value(2.0) if kind is Value else Tensor([2.0, 3.0], requires_grad=True)
+    y = kind.apply(Op("refuses", lambda a: a * 1.0, rule), x)
+    with pytest.raises(ValueError, match="^call 1$"):
+        (y if kind is Value else y.sum()).backward()
+    assert len(calls) == 1
+
+
+def test_a_tensor_rule_that_raises_zero_division_runs_once() -> None:
+    # An arithmetic error, but on arrays: there is no float to compute again the IEEE way.
+    calls = Calls()
+
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        raise calls.fail(ZeroDivisionError)
+
+    x = Tensor([2.0, 3.0], requires_grad=True)
+    with pytest.raises(ZeroDivisionError, match="^call 1$"):
+        Tensor.apply(Op("refuses", lambda a: a * 1.0, rule), x).sum().backward()
+    assert len(calls) == 1
+
+
+def test_a_functions_backward_that_raises_a_value_error_runs_once() -> None:
+    calls = Calls()
+
+    class Refuses(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx: Any, grad_output: Any) -> Any:
+            raise calls.fail()
+
+    with pytest.raises(ValueError, match="^call 1$"):
+        Refuses.apply(Value(3.0)).backward()
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("kind", [Value, Tensor])
+def test_a_gradient_hook_that_raises_runs_once(kind: type[Any]) -> None:
+    calls = Calls()
+
+    def hook(g: Any) -> Any:
+        raise calls.fail()
+
+    x = Value(2.0) if kind is Value else Tensor([2.0, 3.0], requires_grad=True)
+    y = x * 3.0
+    y.register_hook(hook)
+    with pytest.raises(ValueError, match="^call 1$"):
+        (y if kind is Value else y.sum()).backward()
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("error", [ValueError, ZeroDivisionError, OverflowError])
+@pytest.mark.parametrize("which", ["pre", "full"])
+def test_a_module_backward_hook_that_raises_runs_once(which: str, error: type[Exception]) -> None:
+    calls = Calls()
+    layer = nn.Linear(2, 2)
+
+    def hook(module: Any, *grads: Any) -> None:
+        raise calls.fail(error)
+
+    if which == "pre":
+        layer.register_full_backward_pre_hook(hook)
+    else:
+        layer.register_full_backward_hook(hook)
+    y = layer(Tensor([[1.0, 2.0]], requires_grad=True)).sum()
+    with pytest.raises(error, match="^call 1$"):
+        y.backward()
+    assert len(calls) == 1
+
+
+def test_check_local_derivatives_runs_a_rule_that_raises_once() -> None:
+    calls = Calls()
+
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        raise calls.fail()
+
+    y = Value.apply(Op("refuses", lambda a: a * 1.0, rule), Value(2.0))
+    report = check_local_derivatives(y, raise_exception=False)
+    assert "backward raised ValueError: call 1\n" in str(report) + "\n"
+    assert len(calls) == 1
+
+
+@given(st.floats(-10.0, 10.0, allow_nan=False), st.sampled_from([0.0, -0.0]))
+def test_float_arithmetic_that_raises_is_still_computed_the_ieee_way(a: float, zero: float) -> None:
+    # The forward and the rule divide by zero on Python floats: once more on numpy float64.
+    with np.errstate(all="ignore"):
+        expected = float(np.float64(a) / np.float64(zero))
+        expected_grad = float(np.float64(1.0) / np.float64(zero))
+    divide = Op("divide", lambda x, y: x / y, lambda g, out, x, y: (g / y, None))
+    x = Value(a)
+    y = Value.apply(divide, x, Value(zero))
+    assert math.isnan(y.data) if math.isnan(expected) else y.data == expected
+    y.backward()
+    assert x.grad == expected_grad
+
+
+def test_ieee_call_raises_a_value_error_at_once() -> None:
+    calls = Calls()
+
+    def log_of(x: float) -> float:
+        calls.append(1)
+        return math.log(x)
+
+    with pytest.raises(ValueError):
+        ieee.call(log_of, -1.0)  # numpy's float64 would give math.log the same error again
+    assert len(calls) == 1
+    assert ieee.call(lambda x: 1.0 / x, 0.0) == math.inf
