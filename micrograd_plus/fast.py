@@ -23,6 +23,7 @@ player) always use engine.py's walk, and so does a backward() while a fast walk 
 from __future__ import annotations
 
 import math
+import operator
 import os
 import threading
 import weakref
@@ -138,8 +139,9 @@ def _neuron_kernel(activation: Op) -> Kernel:
 
 
 def _relu_neuron_of_finite_sum_kernel(g: float, node: Node) -> bool:
-    # A relu neuron whose weighted sum was finite when made, so all its inputs were finite:
-    # nothing to check again (an eighth of a training step).
+    # A relu neuron whose weighted sum was finite when made, so all its inputs were finite, and
+    # are still (a walk takes this kernel only then: `_data_finite`): nothing to check again (an
+    # eighth of a training step).
     if node.data != 0 and g != 0.0:
         _dot_kernel(g, node)
         return False
@@ -160,6 +162,16 @@ KERNELS: dict[Op, Kernel] = {
     RELU_NEURON_OF_FINITE_SUM: _relu_neuron_of_finite_sum_kernel,
 }
 KERNELS.update({NEURON_OPS[name]: _neuron_kernel(op) for name, op in ACTIVATIONS.items()})
+# For a walk where some data is inf or nan (set since the neurons were made): each neuron checks.
+KERNELS_CHECKING_EACH_NEURON = {**KERNELS, RELU_NEURON_OF_FINITE_SUM: KERNELS[NEURON_OPS["relu"]]}
+_data = operator.attrgetter("data")
+
+
+def _data_finite(order: list[Node], outside: list[Node]) -> bool:
+    """Whether the data of a walk's nodes, and of the nodes outside it that they read, is all
+    finite, as it was when the neurons of finite sums were made (a `.data` may be set since, to
+    inf or nan): one sum, finite only if each term is (an overflow says no: each neuron checks)."""
+    return math.isfinite(sum(map(_data, order)) + sum(map(_data, outside)))
 
 
 def neurons(
@@ -294,8 +306,10 @@ def _unary_method(op: Op) -> Callable[[Value], Value]:
 # -- the walk ------------------------------------------------------------------------------------
 
 
-def _order(root: Node) -> list[Node]:
-    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way.
+def _order(root: Node, outside: list[Node] | None = None) -> list[Node]:
+    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way;
+    `outside` gathers the parents that need no gradient (not in the order) of its nodes of
+    several parents: a neuron's rule reads their data too.
 
     The stack holds only nodes and None (a node's marker), so nothing is allocated per node
     (a tuple per node made a long chain set off the garbage collector again and again); a
@@ -305,6 +319,7 @@ def _order(root: Node) -> list[Node]:
     visited: set[Node] = set()
     stack: list[Node | None] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
+    gather = ([] if outside is None else outside).append
     all_visited = visited.issuperset
     while stack:
         node = pop()
@@ -331,7 +346,9 @@ def _order(root: Node) -> list[Node]:
                 push(node)
                 push(None)
                 for parent in reversed(parents):
-                    if parent.requires_grad and parent not in visited:
+                    if not parent.requires_grad:
+                        gather(parent)
+                    elif parent not in visited:
                         push(parent)
             break
     order.reverse()
@@ -372,7 +389,8 @@ def _value_walk(self: Value, gradient: Any) -> None:
     """The fast walk from the Value `self`, then each node storing its total."""
     seed = 1.0 if gradient is None else self._raw(gradient)
     with no_grad():
-        order = _order(self)
+        outside: list[Node] = []
+        order = _order(self, outside)
         now = guards.clock[0]
         if now:  # something was changed in place once: look for nodes made before it
             for node in order:
@@ -382,7 +400,7 @@ def _value_walk(self: Value, gradient: Any) -> None:
         undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
         silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
         reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
-        kernels = KERNELS
+        kernels = KERNELS if _data_finite(order, outside) else KERNELS_CHECKING_EACH_NEURON
         for node in order:
             op = node._op
             if op is None:
