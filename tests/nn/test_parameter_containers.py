@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -290,6 +291,22 @@ def test_a_model_holding_them_freezes_names_and_hooks_as_torchs() -> None:
             assert np.allclose(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12), name
 
 
+def python_calls(action: Callable[[], Any]) -> int:
+    """How many Python functions `action()` calls (counted, not timed: the same on any machine)."""
+    count = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal count
+        count += event == "call"
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
 @pytest.mark.parametrize("container", [ParameterList, ParameterDict])
 def test_finding_the_frozen_parameters_takes_steps_in_proportion_to_their_number(container: type) -> None:
     """Each frozen item is known as a parameter by its name, not by a search of every item (which
@@ -301,18 +318,7 @@ def test_finding_the_frozen_parameters_takes_steps_in_proportion_to_their_number
         held = container(items if container is ParameterList else {f"p{i}": p for i, p in enumerate(items)})
         held.requires_grad_(False)
         assert len(list(held.parameters())) == n  # each stays a parameter, as in PyTorch
-        count = 0
-
-        def profile(frame: Any, event: str, arg: Any) -> None:
-            nonlocal count
-            count += event == "call"
-
-        sys.setprofile(profile)
-        try:
-            held.parameters()
-        finally:
-            sys.setprofile(None)
-        return count
+        return python_calls(held.parameters)
 
     assert calls(800) <= 9 * calls(100)  # 8 times in linear time
 
@@ -330,21 +336,17 @@ def test_making_a_container_of_plain_tensors_takes_steps_in_proportion_to_their_
     def calls(n: int) -> int:
         items = [Tensor(np.zeros(1)) for _ in range(n)]
         given = items if container is ParameterList else {f"p{i}": p for i, p in enumerate(items)}
-        count = 0
+        made = container() if how == "extend" else None
 
-        def profile(frame: Any, event: str, arg: Any) -> None:
-            nonlocal count
-            count += event == "call"
-
-        sys.setprofile(profile)
-        try:
-            if how == "constructor":
+        def make() -> None:
+            nonlocal made
+            if made is None:
                 made = container(given)
             else:
-                made = container()
                 made.extend(given) if container is ParameterList else made.update(given)
-        finally:
-            sys.setprofile(None)
+
+        count = python_calls(make)
+        assert made is not None
         assert len(list(made.parameters())) == n and not any(p is t for p, t in zip(made.parameters(), items))
         return count
 
