@@ -275,7 +275,11 @@ class Value(Node):
 
 def _record(op: Op, parents: tuple[Value, ...]) -> Value:
     """The Value `op` makes of `parents`: its data by the forward, its graph (unless no_grad)."""
-    data = ieee.call(op.forward, *[p.data for p in parents])  # 1/0, an overflow: inf, nan (IEEE)
+    datas = [p.data for p in parents]
+    try:
+        data = op.forward(*datas)
+    except ArithmeticError as error:  # 1/0, an overflow: inf, nan (IEEE), where that helps
+        data = ieee.redo(error, op.forward, *datas)
     out = Value(data if type(data) is float else guards.forward_result_to_float(op, data))
     if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
         out._op, out._parents, out.requires_grad = op, parents, any(map(_requires_grad, parents))
@@ -370,8 +374,10 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     """`node`'s rule applied to its upstream gradient g: one contribution per parent."""
     rule, parents = node._op.backward, node._parents  # type: ignore[union-attr]
     out, inputs = (node, parents) if create_graph else (node.data, [p.data for p in parents])
-    # On nodes under create_graph (recording the rule's graph), else on their data: 1/0 gives inf.
-    contributions = ieee.call(rule, g, out, *inputs)
+    try:  # on nodes under create_graph (recording the rule's graph), else on their data
+        contributions = rule(g, out, *inputs)
+    except ArithmeticError as error:  # 1/0, an overflow: inf, nan (IEEE), where that helps
+        contributions = ieee.redo(error, rule, g, out, *inputs)
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
     if modes.anomaly_threads[0] and modes._modes.anomaly:

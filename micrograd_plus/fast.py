@@ -286,9 +286,8 @@ def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Any], Va
         a, b = (other, self) if swapped else (self, other)
         try:
             data = forward(a.data, b.data)
-        except ieee.ERRORS:
-            with np.errstate(all="ignore"):
-                data = float(forward(np.float64(a.data), np.float64(b.data)))
+        except ArithmeticError as error:  # 1/0: inf (IEEE), as engine.py's _record
+            data = float(ieee.redo(error, forward, a.data, b.data))
         return _record(op, (a, b), data)
 
     return operator
@@ -389,51 +388,7 @@ def _value_walk(self: Value, gradient: Any) -> None:
     """The fast walk from the Value `self`, then each node storing its total."""
     seed = 1.0 if gradient is None else self._raw(gradient)
     with no_grad():
-        outside: list[Node] = []
-        order = _order(self, outside)
-        now = guards.clock[0]
-        if now:  # something was changed in place once: look for nodes made before it
-            for node in order:
-                if node._born != now and node._op is not None:
-                    guards.check_inputs_unchanged(node)
-        self._sum = seed
-        undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
-        silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
-        reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
-        kernels = KERNELS if _data_finite(order, outside) else KERNELS_CHECKING_EACH_NEURON
-        for node in order:
-            op = node._op
-            if op is None:
-                continue
-            g = node._sum
-            if g is None:
-                if not _reached(node, undefined, silent, reached):
-                    undefined.update(node._parents)
-                    continue
-                g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
-            kernel = kernels.get(op)
-            if kernel is not None:
-                if kernel(g, node):
-                    silent.append(node)
-                continue
-            parents = node._parents
-            if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
-                parent = parents[0]
-                contributions = ieee.call(op.backward, g, node.data, parent.data)
-                if not isinstance(contributions, (tuple, list)) or len(contributions) != 1:
-                    guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
-                c = contributions[0]
-                if c is None:
-                    undefined.add(parent)
-                elif parent.requires_grad:
-                    previous = parent._sum
-                    parent._sum = c if previous is None else previous + c
-                continue
-            for parent, c in zip(parents, engine.local_gradients(node, g)):
-                if c is None:
-                    undefined.add(parent)
-                elif parent.requires_grad:
-                    _add_to(parent, c)
+        order = _walk_values(self, seed)
     guards.last_pass.root = weakref.ref(self)
     for node in order:  # Value._store_grad, written out
         total = node._sum
@@ -444,6 +399,60 @@ def _value_walk(self: Value, gradient: Any) -> None:
             node._passes += 1
         else:
             node.grad = 0.0 if total is None else total
+
+
+@quiet  # (as engine.backward's walk: numpy float64 data gives inf and nan, never an error or warning)
+def _walk_values(self: Value, seed: Any) -> list[Node]:
+    """Each node's contributions, in the order returned, summed into its parents' `_sum`."""
+    outside: list[Node] = []
+    order = _order(self, outside)
+    now = guards.clock[0]
+    if now:  # something was changed in place once: look for nodes made before it
+        for node in order:
+            if node._born != now and node._op is not None:
+                guards.check_inputs_unchanged(node)
+    self._sum = seed
+    undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
+    silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
+    reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
+    kernels = KERNELS if _data_finite(order, outside) else KERNELS_CHECKING_EACH_NEURON
+    for node in order:
+        op = node._op
+        if op is None:
+            continue
+        g = node._sum
+        if g is None:
+            if not _reached(node, undefined, silent, reached):
+                undefined.update(node._parents)
+                continue
+            g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
+        kernel = kernels.get(op)
+        if kernel is not None:
+            if kernel(g, node):
+                silent.append(node)
+            continue
+        parents = node._parents
+        if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
+            parent = parents[0]
+            try:  # (ieee.call's try, inline: a call per node less)
+                contributions = op.backward(g, node.data, parent.data)
+            except ArithmeticError as error:
+                contributions = ieee.redo(error, op.backward, g, node.data, parent.data)
+            if not isinstance(contributions, (tuple, list)) or len(contributions) != 1:
+                guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
+            c = contributions[0]
+            if c is None:
+                undefined.add(parent)
+            elif parent.requires_grad:
+                previous = parent._sum
+                parent._sum = c if previous is None else previous + c
+            continue
+        for parent, c in zip(parents, engine.local_gradients(node, g)):
+            if c is None:
+                undefined.add(parent)
+            elif parent.requires_grad:
+                _add_to(parent, c)
+    return order
 
 
 def _reached(node: Node, undefined: set[Node], silent: list[Node], reached: set[Node]) -> bool:
@@ -509,7 +518,11 @@ def _tensor_walk(order: list[Node]) -> None:
         if node._born != now:  # something changed in place since the node was made
             guards.check_inputs_unchanged(node)
         parents = node._parents
-        contributions = ieee.call(faster.get(op, op.backward), g, node.data, *[p.data for p in parents])
+        rule = faster.get(op, op.backward)
+        try:  # (ieee.call's try, inline: a call per node less)
+            contributions = rule(g, node.data, *[p.data for p in parents])
+        except ArithmeticError as error:
+            contributions = ieee.redo(error, rule, g, node.data, *[p.data for p in parents])
         if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
             guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
         for parent, c in zip(parents, contributions):

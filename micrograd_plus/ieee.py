@@ -18,16 +18,25 @@ ERRORS = (ArithmeticError, ValueError)  # what Python's math raises where IEEE g
 
 
 def call(fn: Fn, *args: Any) -> Any:
-    """fn(*args); where Python floats raise (1/0, an overflow), `again(fn, *args)`. Only there: fn
-    may be a user's rule or forward (a module's backward hooks run inside a rule), so any other
-    error (a ValueError, which numpy scalars would raise too) or one with no float to redo the
-    IEEE way (arrays, nodes: again would change nothing) is raised as it is, fn run once."""
+    """fn(*args); where its arithmetic raises, `redo`. (The walks keep this try inline, calling
+    redo in their except: a Python call per node less.)"""
     try:
         return fn(*args)
-    except ArithmeticError:
-        if not any(type(a) is float for a in args):
-            raise
+    except ArithmeticError as error:
+        return redo(error, fn, *args)
+
+
+def redo(error: ArithmeticError, fn: Fn, *args: Any) -> Any:
+    """After fn(*args) raised `error`: fn once more the IEEE way (`again`: inf, nan) where that
+    changes the answer, else `error` raised as it is, fn run once (it may be a user's forward or
+    rule, or a module's backward hook run inside a rule). It changes it for a Python float among
+    the arguments (1/0, an overflow) and for a FloatingPointError, which numpy raises only under
+    the user's `np.seterr(...="raise")` and `again` switches off; not for another error on
+    arrays or nodes (a user's own ZeroDivisionError would come again). No other error (a
+    ValueError, which numpy scalars would raise too) is caught."""
+    if isinstance(error, FloatingPointError) or any(type(a) is float for a in args):
         return again(fn, *args)
+    raise error
 
 
 def again(fn: Fn, *args: Any) -> Any:

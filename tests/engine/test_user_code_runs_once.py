@@ -1,7 +1,8 @@
 """A user's code (an Op's forward or rule, a Function's backward, a gradient hook, a module's
 backward hook) runs once per call, and its own error reaches the user as raised. The engines
 compute a forward or rule again (ieee.call) only where Python floats raise in arithmetic (1/0,
-an overflow), to give IEEE's inf and nan: never for a ValueError, nor on arrays and nodes."""
+an overflow) or numpy raises a FloatingPointError (the user's np.seterr(...="raise")), to give
+IEEE's inf and nan: never for a ValueError, nor for another error on arrays and nodes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from conftest import close_to_torch, require_torch
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import micrograd_plus as mg
@@ -155,3 +157,44 @@ def test_ieee_call_raises_a_value_error_at_once() -> None:
         ieee.call(log_of, -1.0)  # numpy's float64 would give math.log the same error again
     assert len(calls) == 1
     assert ieee.call(lambda x: 1.0 / x, 0.0) == math.inf
+
+
+def test_ieee_call_computes_a_floating_point_error_again_with_numpys_errors_off() -> None:
+    # numpy raises FloatingPointError only where the user asked it to (np.seterr(...="raise")):
+    # computed again with its errors off, that arithmetic gives IEEE's inf, on arrays too.
+    calls = Calls()
+
+    def divide(x: Any, y: Any) -> Any:
+        calls.append(1)
+        return x / y
+
+    with np.errstate(divide="raise"):
+        assert ieee.call(divide, np.array([1.0]), np.array([0.0])).tolist() == [math.inf]
+    assert len(calls) == 2
+
+
+big = st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300, 2.0, -3.0, math.inf])
+
+
+@given(big, big, big)
+@example(1.0, 0.0, 1.0)  # the forward's 1 / 0 (FloatingPointError under divide="raise")
+@example(1e-300, 1e-300, 1e300)  # the rules' 1e300 * 1e300 (under over="raise")
+def test_numpy_float64_data_under_np_seterr_raise_gives_torchs_inf_and_nan(
+    a: float, b: float, c: float
+) -> None:
+    """A user's np.seterr(all="raise") does not reach the engines' arithmetic: Values holding numpy
+    float64 data give, forward and backward, the inf and nan of PyTorch float64."""
+    torch = require_torch()
+    leaves = [Value(1.0) for _ in range(3)]
+    for leaf, data in zip(leaves, (a, b, c)):
+        leaf.data = np.float64(data)
+    with np.errstate(all="raise"):
+        y = (leaves[0] / leaves[1]) * leaves[2]
+        y.backward()
+    theirs = [torch.tensor(data, requires_grad=True) for data in (a, b, c)]
+    y_torch = (theirs[0] / theirs[1]) * theirs[2]
+    y_torch.backward()
+    for ours, expected in [(y.data, y_torch.item())] + [
+        (leaf.grad, t.grad.item()) for leaf, t in zip(leaves, theirs)
+    ]:
+        assert close_to_torch(ours, expected), (ours, expected)
