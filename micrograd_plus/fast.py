@@ -167,11 +167,12 @@ KERNELS_CHECKING_EACH_NEURON = {**KERNELS, RELU_NEURON_OF_FINITE_SUM: KERNELS[NE
 _data = operator.attrgetter("data")
 
 
-def _data_finite(order: list[Node], outside: list[Node]) -> bool:
-    """Whether the data of a walk's nodes, and of the nodes outside it that they read, is all
-    finite, as it was when the neurons of finite sums were made (a `.data` may be set since, to
-    inf or nan): one sum, finite only if each term is (an overflow says no: each neuron checks)."""
-    return math.isfinite(sum(map(_data, order)) + sum(map(_data, outside)))
+def _data_finite(order: list[Node], neurons_read: list[Node]) -> bool:
+    """Whether the data of a walk's nodes, and of the nodes outside it that its relu neurons of
+    finite sums read (`_order`), is all finite, as it was when those neurons were made (a `.data`
+    may be set since, to inf or nan): one sum, finite only if each term is (an overflow says no:
+    each neuron checks). A walk without such neurons needs no answer: it is not asked."""
+    return math.isfinite(sum(map(_data, order)) + sum(map(_data, neurons_read)))
 
 
 def neurons(
@@ -305,10 +306,11 @@ def _unary_method(op: Op) -> Callable[[Value], Value]:
 # -- the walk ------------------------------------------------------------------------------------
 
 
-def _order(root: Node, outside: list[Node] | None = None) -> list[Node]:
-    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way;
-    `outside` gathers the parents that need no gradient (not in the order) of its nodes of
-    several parents: a neuron's rule reads their data too.
+def _order(root: Node, neurons_read: list[Node] | None = None) -> list[Node]:
+    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way.
+    `neurons_read`, if given, gathers each relu neuron of a finite sum (RELU_NEURON_OF_FINITE_SUM)
+    among the nodes and its parents that need no gradient: with the order, the data those
+    neurons read (see `_data_finite`); it stays empty where there is no such neuron.
 
     The stack holds only nodes and None (a node's marker), so nothing is allocated per node
     (a tuple per node made a long chain set off the garbage collector again and again); a
@@ -318,7 +320,7 @@ def _order(root: Node, outside: list[Node] | None = None) -> list[Node]:
     visited: set[Node] = set()
     stack: list[Node | None] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
-    gather = ([] if outside is None else outside).append
+    gather = None if neurons_read is None else neurons_read.append
     all_visited = visited.issuperset
     while stack:
         node = pop()
@@ -339,16 +341,21 @@ def _order(root: Node, outside: list[Node] | None = None) -> list[Node]:
                     node = parent
                     continue
                 emit(node)
-            elif all_visited(parents):
+                break
+            read = gather if gather is not None and node._op is RELU_NEURON_OF_FINITE_SUM else None
+            if read is not None:
+                read(node)  # (in the order too: here it says that there is one)
+            if all_visited(parents):
                 emit(node)
             else:
                 push(node)
                 push(None)
                 for parent in reversed(parents):
-                    if not parent.requires_grad:
-                        gather(parent)
-                    elif parent not in visited:
-                        push(parent)
+                    if parent.requires_grad:
+                        if parent not in visited:
+                            push(parent)
+                    elif read is not None:
+                        read(parent)
             break
     order.reverse()
     return order
@@ -404,8 +411,8 @@ def _value_walk(self: Value, gradient: Any) -> None:
 @quiet  # (as engine.backward's walk: numpy float64 data gives inf and nan, never an error or warning)
 def _walk_values(self: Value, seed: Any) -> list[Node]:
     """Each node's contributions, in the order returned, summed into its parents' `_sum`."""
-    outside: list[Node] = []
-    order = _order(self, outside)
+    neurons_read: list[Node] = []
+    order = _order(self, neurons_read)
     now = guards.clock[0]
     if now:  # something was changed in place once: look for nodes made before it
         for node in order:
@@ -415,7 +422,8 @@ def _walk_values(self: Value, seed: Any) -> list[Node]:
     undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
     silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
     reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
-    kernels = KERNELS if _data_finite(order, outside) else KERNELS_CHECKING_EACH_NEURON
+    finite = not neurons_read or _data_finite(order, neurons_read)
+    kernels = KERNELS if finite else KERNELS_CHECKING_EACH_NEURON
     for node in order:
         op = node._op
         if op is None:

@@ -1,5 +1,7 @@
-"""What the walks call, spied on (never timed): a rule is called straight, with no function of
-ieee.py in between unless it raised."""
+"""What the walks call, counted or spied on (never timed): a rule is called straight, with no
+function of ieee.py in between unless it raised; the fast Value walk asks whether its data is
+finite (`fast._data_finite`) only where a relu neuron of a finite sum needs the answer; the
+Tensor walk's order gathers nothing it does not use."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import using_engine
 
-from micrograd_plus import Tensor, Value, ieee
+from micrograd_plus import MLP, Tensor, Value, engine, fast, ieee
 
 IEEE_FILE = os.path.abspath(ieee.__file__)
 # The walks, and the reference's rule caller (which the fast Value walk calls for nodes of
@@ -60,3 +62,60 @@ def test_a_rule_that_does_not_raise_is_called_straight_by_the_walk(engine_name: 
         q = Value(1.0) / zero
         assert ieee_functions_called_by_rule_callers(q.backward) == ["redo"]
         assert zero.grad == -np.inf
+
+
+class DataFiniteSpy:
+    """fast._data_finite, counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.real = fast._data_finite
+
+    def __call__(self, *args: Any) -> bool:
+        self.calls += 1
+        return self.real(*args)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_fast_walk_asks_whether_its_data_is_finite_only_with_relu_neurons_of_finite_sums(
+    monkeypatch: pytest.MonkeyPatch, activation: str
+) -> None:
+    spy = DataFiniteSpy()
+    monkeypatch.setattr(fast, "_data_finite", spy)
+    with using_engine("fast"):
+        chain_of_tanh_and_pow(20).backward()
+        assert spy.calls == 0
+        model = MLP(3, [4, 1], activation=activation, seed=1)
+        model([Value(1.0), Value(-2.0), Value(0.5)]).backward()
+    assert spy.calls == (activation == "relu")
+
+
+def lists_appended_to_by_order(root: Any, **options: Any) -> set[str]:
+    """Which of fast._order's lists it appends to while ordering `root` ('stack', 'order', or
+    'another': a list it was given, or one it made only to throw away)."""
+    appended = set()
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and frame.f_code is fast._order.__code__ and arg.__name__ == "append":
+            names = {id(frame.f_locals["stack"]): "stack", id(frame.f_locals["order"]): "order"}
+            appended.add(names.get(id(arg.__self__), "another"))
+
+    sys.setprofile(profile)
+    try:
+        fast._order(root, **options)
+    finally:
+        sys.setprofile(None)
+    return appended
+
+
+def test_the_tensor_walks_order_gathers_nothing_beside_the_order() -> None:
+    # A node of two parents, one of them without gradient (the constant): the Value walk asks
+    # for what its relu neurons read outside the order; the Tensor walk asks for nothing.
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = (x * Tensor(np.full(3, 2.0))).sum()
+    assert lists_appended_to_by_order(y) == {"stack", "order"}
+    neurons_read: list[Any] = []
+    with using_engine("fast"):
+        relu = engine.neurons([[Value(1.0), Value(2.0)]], [0.5], [1.0, 3.0], activation="relu")[0]
+    assert lists_appended_to_by_order(relu, neurons_read=neurons_read) == {"stack", "order", "another"}
+    assert neurons_read[0] is relu and sorted(p.data for p in neurons_read[1:]) == [0.5, 1.0, 3.0]
