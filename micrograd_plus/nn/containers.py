@@ -35,22 +35,26 @@ def _checked_module(module: Any, where: str) -> Module:
 
 class _Held:
     """The items of a container, found by identity (a Tensor's == is elementwise), for one batch of
-    additions (an extend(), an update(), a constructor's items): its index is made at the first
-    question (ModuleList's checks ask none), then kept up to date with what the batch adds, so
-    adding n parameters takes O(n) steps, not a search of the items for each."""
+    additions (an extend(), an update(), a constructor's items), with what the batch adds and
+    what it replaces (`add`): adding n parameters takes O(n) steps, not a search of the items
+    for each. The container's items are indexed at the first question (ModuleList's checks ask
+    none). A replaced item still counts as held for the rest of the batch, whether or not a
+    question came before: `update([("a", q), ("b", p)])`, p the frozen item at "a", keeps p
+    at "b", as PyTorch keeps a frozen Parameter (by its type)."""
 
     def __init__(self, items: Iterable[Any]):
         self._items = items
-        self._by_id: dict[int, Any] | None = None
+        self._by_id: dict[int, Any] = {}  # (the values keep their ids from being reused)
+        self._indexed = False
 
     def __contains__(self, value: object) -> bool:
-        if self._by_id is None:
-            self._by_id = {id(item): item for item in self._items}
+        if not self._indexed:
+            self._by_id.update((id(item), item) for item in self._items)
+            self._indexed = True
         return self._by_id.get(id(value)) is value
 
     def add(self, item: Any) -> None:
-        if self._by_id is not None:
-            self._by_id[id(item)] = item
+        self._by_id[id(item)] = item
 
 
 def _parameter(value: Any, where: str, held: _Held) -> Tensor:
@@ -176,6 +180,8 @@ class _Dict(Module):
 
     def _put(self, key: str, item: Any, held: _Held) -> None:
         name = checked_child_name(key, f"{type(self).__name__} keys")
+        if name in self._items:
+            held.add(self._items[name])  # (replaced: still held, see _Held)
         self._items[name] = checked = self._checked(item, f"{type(self).__name__}[{key!r}]", held)
         held.add(checked)
 

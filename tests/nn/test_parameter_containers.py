@@ -352,3 +352,21 @@ def test_making_a_container_of_plain_tensors_takes_steps_in_proportion_to_their_
 
     calls(10)  # (anything done once, at the first use, out of the count)
     assert calls(400) <= 2 * calls(200)  # linear: a + b * n, with a >= 0
+
+
+@pytest.mark.parametrize("replacement_frozen", [False, True])
+def test_a_frozen_item_replaced_then_put_again_in_one_update_stays_the_same_as_torchs(
+    replacement_frozen: bool,
+) -> None:
+    """`update([("a", q), ("b", p)])`, p the frozen item at "a": PyTorch keeps p at "b" (a
+    Parameter by its type); here too, whether or not q is frozen (the index of the held items
+    was made, or not, when q was checked)."""
+    torch = require_torch()
+    for library, tensor in ((mg, mg.tensor), (torch, torch.tensor)):
+        named = library.nn.ParameterDict({"a": tensor(np.ones(2))})
+        named.requires_grad_(False)
+        p = named["a"]
+        q = tensor(np.zeros(2), requires_grad=not replacement_frozen)
+        named.update([("a", q), ("b", p)])
+        assert named["b"] is p and not named["b"].requires_grad, library.__name__
+        assert list(named.state_dict()) == ["a", "b"], library.__name__
