@@ -198,3 +198,38 @@ def test_numpy_float64_data_under_np_seterr_raise_gives_torchs_inf_and_nan(
         (leaf.grad, t.grad.item()) for leaf, t in zip(leaves, theirs)
     ]:
         assert close_to_torch(ours, expected), (ours, expected)
+
+
+def test_check_local_derivatives_runs_a_forward_that_raises_a_value_error_once() -> None:
+    # The forward works while the graph is made, then raises: at the node's own point the check
+    # runs it as a forward pass does, so its error reaches the user after one run.
+    calls = Calls()
+
+    def forward(x: float) -> float:
+        if calls:
+            raise calls.fail()
+        calls.append(1)
+        return x * 2.0
+
+    y = Value.apply(Op("works_once", forward, lambda g, out, x: (2.0 * g,)), Value(2.0))
+    with pytest.raises(ValueError, match="^call 2$"):
+        check_local_derivatives(y)
+    assert len(calls) == 2
+
+
+def test_check_local_derivatives_takes_a_nudged_point_outside_maths_domain_as_not_finite() -> None:
+    # math.sqrt at 0, nudged below 0: a ValueError there is nan for the finite differences (the
+    # point is skipped, as the built-in sqrt's is), after one run: never again on numpy float64.
+    given_to_forward: list[type] = []
+
+    def forward(x: float) -> float:
+        given_to_forward.append(type(x))
+        return math.sqrt(x)
+
+    y = Value.apply(Op("math_sqrt", forward, lambda g, out, x: (g * 0.5 / out,)), Value(0.0))
+    report = check_local_derivatives(y, raise_exception=False)
+    assert report.first_failure is None
+    assert [(check.op, check.skipped) for check in report.checks] == [
+        ("math_sqrt", "not differentiable at these inputs (f is not finite next to input 0)")
+    ]
+    assert set(given_to_forward) == {float}
