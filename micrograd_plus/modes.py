@@ -260,6 +260,8 @@ def user_frame() -> str:
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
     """`warnings.warn` pointed at the user's line, the innermost caller outside this package: a
     fixed stacklevel points inside it as soon as the package reaches the warning another way (a
-    module's backward hook warns from inside a walk, at a depth that differs between engines)."""
+    module's backward hook warns from inside a walk, at a depth that differs between engines).
+    The warning's module is then the user's too: `warnings.filterwarnings(module=...)` matches
+    the user's module, not this package's (docs/semantics.md says so)."""
     _, depth = _outside_package(sys._getframe(1))
     warnings.warn(message, category, stacklevel=depth + 2)  # (1 is this line, 2 our caller)

@@ -104,3 +104,16 @@ def test_drawing_gradients_before_any_backward() -> None:
     y = Value(2.0) * Value(3.0)
     draw = lambda: draw_dot(y, view="backward")  # noqa: E731
     assert points_here(warnings_of(draw), line_of(draw))
+
+
+def test_a_filter_on_the_users_module_matches_the_packages_warnings() -> None:
+    # (docs/semantics.md) The warning's module is the user's: a filter naming it catches it, one
+    # naming the package does not.
+    split = lambda: random_split(list(range(3)), [0.0, 1.0], seed=0)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("error", module="micrograd_plus")
+        split()  # no error: the warning is not the package's module's
+        warnings.filterwarnings("error", module=__name__)
+        with pytest.raises(UserWarning, match="Length of split at index 0 is 0"):
+            split()
