@@ -167,12 +167,12 @@ KERNELS_CHECKING_EACH_NEURON = {**KERNELS, RELU_NEURON_OF_FINITE_SUM: KERNELS[NE
 _data = operator.attrgetter("data")
 
 
-def _data_finite(order: list[Node], neurons_read: list[Node]) -> bool:
-    """Whether the data of a walk's nodes, and of the nodes outside it that its relu neurons of
-    finite sums read (`_order`), is all finite, as it was when those neurons were made (a `.data`
-    may be set since, to inf or nan): one sum, finite only if each term is (an overflow says no:
-    each neuron checks). A walk without such neurons needs no answer: it is not asked."""
-    return math.isfinite(sum(map(_data, order)) + sum(map(_data, neurons_read)))
+def _data_finite(order: list[Node], outside: list[Node]) -> bool:
+    """Whether the data of a walk's nodes, and of the nodes outside it that they read, is all
+    finite, as it was when the neurons of finite sums were made (a `.data` may be set since, to
+    inf or nan): one sum, finite only if each term is (an overflow says no: each neuron checks).
+    Asked only of a walk with such a neuron (`_Reads`)."""
+    return math.isfinite(sum(map(_data, order)) + sum(map(_data, outside)))
 
 
 def neurons(
@@ -306,11 +306,23 @@ def _unary_method(op: Op) -> Callable[[Value], Value]:
 # -- the walk ------------------------------------------------------------------------------------
 
 
-def _order(root: Node, neurons_read: list[Node] | None = None) -> list[Node]:
-    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way.
-    `neurons_read`, if given, gathers each relu neuron of a finite sum (RELU_NEURON_OF_FINITE_SUM)
-    among the nodes and its parents that need no gradient: with the order, the data those
-    neurons read (see `_data_finite`); it stays empty where there is no such neuron.
+class _Reads:
+    """What `_order` notes for the Value walk: the parents that need no gradient (outside the
+    order) of its nodes of several parents, whose data a neuron's rule reads too, and the first
+    relu neuron of a finite sum (RELU_NEURON_OF_FINITE_SUM) met, if any: `_data_finite` is asked
+    only then."""
+
+    __slots__ = ("outside", "neuron_of_finite_sum")
+
+    def __init__(self) -> None:
+        self.outside: list[Node] = []
+        self.neuron_of_finite_sum: Node | None = None
+
+
+def _order(root: Node, reads: _Reads | None = None) -> list[Node]:
+    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way;
+    what the Value walk's neurons read is noted in `reads`, if given (only then: the Tensor
+    walk's order gathers nothing).
 
     The stack holds only nodes and None (a node's marker), so nothing is allocated per node
     (a tuple per node made a long chain set off the garbage collector again and again); a
@@ -320,7 +332,9 @@ def _order(root: Node, neurons_read: list[Node] | None = None) -> list[Node]:
     visited: set[Node] = set()
     stack: list[Node | None] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
-    gather = None if neurons_read is None else neurons_read.append
+    gather = None if reads is None else reads.outside.append
+    looking = reads is not None  # (for a relu neuron of a finite sum: a check per node until one)
+    found = None
     all_visited = visited.issuperset
     while stack:
         node = pop()
@@ -342,22 +356,23 @@ def _order(root: Node, neurons_read: list[Node] | None = None) -> list[Node]:
                     continue
                 emit(node)
                 break
-            read = gather if gather is not None and node._op is RELU_NEURON_OF_FINITE_SUM else None
-            if read is not None:
-                read(node)  # (in the order too: here it says that there is one)
+            if looking and node._op is RELU_NEURON_OF_FINITE_SUM:
+                looking, found = False, node
             if all_visited(parents):
                 emit(node)
             else:
                 push(node)
                 push(None)
                 for parent in reversed(parents):
-                    if parent.requires_grad:
-                        if parent not in visited:
-                            push(parent)
-                    elif read is not None:
-                        read(parent)
+                    if not parent.requires_grad:
+                        if gather is not None:
+                            gather(parent)
+                    elif parent not in visited:
+                        push(parent)
             break
     order.reverse()
+    if reads is not None:
+        reads.neuron_of_finite_sum = found
     return order
 
 
@@ -411,8 +426,8 @@ def _value_walk(self: Value, gradient: Any) -> None:
 @quiet  # (as engine.backward's walk: numpy float64 data gives inf and nan, never an error or warning)
 def _walk_values(self: Value, seed: Any) -> list[Node]:
     """Each node's contributions, in the order returned, summed into its parents' `_sum`."""
-    neurons_read: list[Node] = []
-    order = _order(self, neurons_read)
+    reads = _Reads()
+    order = _order(self, reads)
     now = guards.clock[0]
     if now:  # something was changed in place once: look for nodes made before it
         for node in order:
@@ -422,7 +437,7 @@ def _walk_values(self: Value, seed: Any) -> list[Node]:
     undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
     silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
     reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
-    finite = not neurons_read or _data_finite(order, neurons_read)
+    finite = reads.neuron_of_finite_sum is None or _data_finite(order, reads.outside)
     kernels = KERNELS if finite else KERNELS_CHECKING_EACH_NEURON
     for node in order:
         op = node._op

@@ -110,12 +110,12 @@ def lists_appended_to_by_order(root: Any, **options: Any) -> set[str]:
 
 def test_the_tensor_walks_order_gathers_nothing_beside_the_order() -> None:
     # A node of two parents, one of them without gradient (the constant): the Value walk asks
-    # for what its relu neurons read outside the order; the Tensor walk asks for nothing.
+    # for the parents outside the order (its neurons read them); the Tensor walk for nothing.
     x = Tensor(np.ones(3), requires_grad=True)
     y = (x * Tensor(np.full(3, 2.0))).sum()
     assert lists_appended_to_by_order(y) == {"stack", "order"}
-    neurons_read: list[Any] = []
+    reads = fast._Reads()
     with using_engine("fast"):
         relu = engine.neurons([[Value(1.0), Value(2.0)]], [0.5], [1.0, 3.0], activation="relu")[0]
-    assert lists_appended_to_by_order(relu, neurons_read=neurons_read) == {"stack", "order", "another"}
-    assert neurons_read[0] is relu and sorted(p.data for p in neurons_read[1:]) == [0.5, 1.0, 3.0]
+    assert lists_appended_to_by_order(relu, reads=reads) == {"stack", "order", "another"}
+    assert sorted(p.data for p in reads.outside) == [0.5, 1.0, 3.0] and reads.neuron_of_finite_sum is relu
