@@ -36,7 +36,10 @@ def redo(error: ArithmeticError, fn: Fn, *args: Any) -> Any:
     ValueError, which numpy scalars would raise too) is caught."""
     if isinstance(error, FloatingPointError) or any(type(a) is float for a in args):
         return again(fn, *args)
-    raise error
+    try:
+        raise error
+    finally:
+        del error  # (else error -> its traceback -> this frame -> error: a cycle keeping the graph)
 
 
 def again(fn: Fn, *args: Any) -> Any:

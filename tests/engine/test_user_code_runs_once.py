@@ -6,7 +6,9 @@ IEEE's inf and nan: never for a ValueError, nor for another error on arrays and 
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -233,3 +235,23 @@ def test_check_local_derivatives_takes_a_nudged_point_outside_maths_domain_as_no
         ("math_sqrt", "not differentiable at these inputs (f is not finite next to input 0)")
     ]
     assert set(given_to_forward) == {float}
+
+
+@pytest.mark.parametrize("kind", [Value, Tensor])
+def test_a_rules_own_arithmetic_error_keeps_no_graph_alive_once_dropped(kind: type[Any]) -> None:
+    # Raised as it is (ieee.redo), the error must not hold itself through its traceback's frames:
+    # such a cycle kept the graph (and a module's hook nodes) alive until the garbage collector ran.
+    def rule(g: Any, out: Any, x: Any) -> tuple[Any]:
+        raise ZeroDivisionError("the rule's own")
+
+    x = Value(2.0) if kind is Value else Tensor([2.0, 3.0], requires_grad=True)
+    y = kind.apply(Op("refuses", lambda a: a * 1.0, rule), x)
+    node = weakref.ref(y)
+    gc.disable()
+    try:
+        with pytest.raises(ZeroDivisionError, match="the rule's own"):
+            (y if kind is Value else y.sum()).backward()
+        del x, y
+        assert node() is None
+    finally:
+        gc.enable()
