@@ -278,8 +278,8 @@ def _record(op: Op, parents: tuple[Value, ...]) -> Value:
     datas = [p.data for p in parents]
     try:
         data = op.forward(*datas)
-    except ieee.ERRORS:  # 1/0, an overflow: computed again the IEEE way (inf, nan)
-        data = ieee.again(op.forward, *datas)
+    except ArithmeticError as error:  # 1/0, an overflow: inf, nan (IEEE), where that helps
+        data = ieee.redo(error, op.forward, *datas)
     out = Value(data if type(data) is float else guards.forward_result_to_float(op, data))
     if modes._modes.grad_enabled:  # record the graph (see modes.no_grad)
         out._op, out._parents, out.requires_grad = op, parents, any(map(_requires_grad, parents))
@@ -376,8 +376,8 @@ def local_gradients(node: Node, g: Any, create_graph: bool = False) -> Sequence[
     out, inputs = (node, parents) if create_graph else (node.data, [p.data for p in parents])
     try:  # on nodes under create_graph (recording the rule's graph), else on their data
         contributions = rule(g, out, *inputs)
-    except ieee.ERRORS:  # 1/0, an overflow: computed again the IEEE way (inf, nan)
-        contributions = ieee.again(rule, g, out, *inputs)
+    except ArithmeticError as error:  # 1/0, an overflow: inf, nan (IEEE), where that helps
+        contributions = ieee.redo(error, rule, g, out, *inputs)
     if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
         guards.refuse_contributions(node, contributions)
     if modes.anomaly_threads[0] and modes._modes.anomaly:

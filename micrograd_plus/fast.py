@@ -23,6 +23,7 @@ player) always use engine.py's walk, and so does a backward() while a fast walk 
 from __future__ import annotations
 
 import math
+import operator
 import os
 import threading
 import weakref
@@ -138,8 +139,9 @@ def _neuron_kernel(activation: Op) -> Kernel:
 
 
 def _relu_neuron_of_finite_sum_kernel(g: float, node: Node) -> bool:
-    # A relu neuron whose weighted sum was finite when made, so all its inputs were finite:
-    # nothing to check again (an eighth of a training step).
+    # A relu neuron whose weighted sum was finite when made, so all its inputs were finite, and
+    # are still (a walk takes this kernel only then: `_data_finite`): nothing to check again (an
+    # eighth of a training step).
     if node.data != 0 and g != 0.0:
         _dot_kernel(g, node)
         return False
@@ -160,6 +162,17 @@ KERNELS: dict[Op, Kernel] = {
     RELU_NEURON_OF_FINITE_SUM: _relu_neuron_of_finite_sum_kernel,
 }
 KERNELS.update({NEURON_OPS[name]: _neuron_kernel(op) for name, op in ACTIVATIONS.items()})
+# For a walk where some data is inf or nan (set since the neurons were made): each neuron checks.
+KERNELS_CHECKING_EACH_NEURON = {**KERNELS, RELU_NEURON_OF_FINITE_SUM: KERNELS[NEURON_OPS["relu"]]}
+_data = operator.attrgetter("data")
+
+
+def _data_finite(order: list[Node], outside: list[Node]) -> bool:
+    """Whether the data of a walk's nodes, and of the nodes outside it that they read, is all
+    finite, as it was when the neurons of finite sums were made (a `.data` may be set since, to
+    inf or nan): one sum, finite only if each term is (an overflow says no: each neuron checks).
+    Asked only of a walk with such a neuron (`_Reads`)."""
+    return math.isfinite(sum(map(_data, order)) + sum(map(_data, outside)))
 
 
 def neurons(
@@ -274,9 +287,8 @@ def _binary_operator(op: Op, swapped: bool = False) -> Callable[[Value, Any], Va
         a, b = (other, self) if swapped else (self, other)
         try:
             data = forward(a.data, b.data)
-        except ieee.ERRORS:
-            with np.errstate(all="ignore"):
-                data = float(forward(np.float64(a.data), np.float64(b.data)))
+        except ArithmeticError as error:  # 1/0: inf (IEEE), as engine.py's _record
+            data = float(ieee.redo(error, forward, a.data, b.data))
         return _record(op, (a, b), data)
 
     return operator
@@ -294,8 +306,23 @@ def _unary_method(op: Op) -> Callable[[Value], Value]:
 # -- the walk ------------------------------------------------------------------------------------
 
 
-def _order(root: Node) -> list[Node]:
-    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way.
+class _Reads:
+    """What `_order` notes for the Value walk: the parents that need no gradient (outside the
+    order) of its nodes of several parents, whose data a neuron's rule reads too, and the first
+    relu neuron of a finite sum (RELU_NEURON_OF_FINITE_SUM) met, if any: `_data_finite` is asked
+    only then."""
+
+    __slots__ = ("outside", "neuron_of_finite_sum")
+
+    def __init__(self) -> None:
+        self.outside: list[Node] = []
+        self.neuron_of_finite_sum: Node | None = None
+
+
+def _order(root: Node, reads: _Reads | None = None) -> list[Node]:
+    """engine.topological_order(root), found faster, resetting each node's `_sum` on the way;
+    what the Value walk's neurons read is noted in `reads`, if given (only then: the Tensor
+    walk's order gathers nothing).
 
     The stack holds only nodes and None (a node's marker), so nothing is allocated per node
     (a tuple per node made a long chain set off the garbage collector again and again); a
@@ -305,6 +332,9 @@ def _order(root: Node) -> list[Node]:
     visited: set[Node] = set()
     stack: list[Node | None] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
+    gather = None if reads is None else reads.outside.append
+    looking = reads is not None  # (for a relu neuron of a finite sum: a check per node until one)
+    found = None
     all_visited = visited.issuperset
     while stack:
         node = pop()
@@ -325,16 +355,24 @@ def _order(root: Node) -> list[Node]:
                     node = parent
                     continue
                 emit(node)
-            elif all_visited(parents):
+                break
+            if looking and node._op is RELU_NEURON_OF_FINITE_SUM:
+                looking, found = False, node
+            if all_visited(parents):
                 emit(node)
             else:
                 push(node)
                 push(None)
                 for parent in reversed(parents):
-                    if parent.requires_grad and parent not in visited:
+                    if not parent.requires_grad:
+                        if gather is not None:
+                            gather(parent)
+                    elif parent not in visited:
                         push(parent)
             break
     order.reverse()
+    if reads is not None:
+        reads.neuron_of_finite_sum = found
     return order
 
 
@@ -372,53 +410,7 @@ def _value_walk(self: Value, gradient: Any) -> None:
     """The fast walk from the Value `self`, then each node storing its total."""
     seed = 1.0 if gradient is None else self._raw(gradient)
     with no_grad():
-        order = _order(self)
-        now = guards.clock[0]
-        if now:  # something was changed in place once: look for nodes made before it
-            for node in order:
-                if node._born != now and node._op is not None:
-                    guards.check_inputs_unchanged(node)
-        self._sum = seed
-        undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
-        silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
-        reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
-        kernels = KERNELS
-        for node in order:
-            op = node._op
-            if op is None:
-                continue
-            g = node._sum
-            if g is None:
-                if not _reached(node, undefined, silent, reached):
-                    undefined.update(node._parents)
-                    continue
-                g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
-            kernel = kernels.get(op)
-            if kernel is not None:
-                if kernel(g, node):
-                    silent.append(node)
-                continue
-            parents = node._parents
-            if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
-                parent = parents[0]
-                try:
-                    contributions = op.backward(g, node.data, parent.data)
-                except ieee.ERRORS:
-                    contributions = ieee.again(op.backward, g, node.data, parent.data)
-                if not isinstance(contributions, (tuple, list)) or len(contributions) != 1:
-                    guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
-                c = contributions[0]
-                if c is None:
-                    undefined.add(parent)
-                elif parent.requires_grad:
-                    previous = parent._sum
-                    parent._sum = c if previous is None else previous + c
-                continue
-            for parent, c in zip(parents, engine.local_gradients(node, g)):
-                if c is None:
-                    undefined.add(parent)
-                elif parent.requires_grad:
-                    _add_to(parent, c)
+        order = _walk_values(self, seed)
     guards.last_pass.root = weakref.ref(self)
     for node in order:  # Value._store_grad, written out
         total = node._sum
@@ -429,6 +421,61 @@ def _value_walk(self: Value, gradient: Any) -> None:
             node._passes += 1
         else:
             node.grad = 0.0 if total is None else total
+
+
+@quiet  # (as engine.backward's walk: numpy float64 data gives inf and nan, never an error or warning)
+def _walk_values(self: Value, seed: Any) -> list[Node]:
+    """Each node's contributions, in the order returned, summed into its parents' `_sum`."""
+    reads = _Reads()
+    order = _order(self, reads)
+    now = guards.clock[0]
+    if now:  # something was changed in place once: look for nodes made before it
+        for node in order:
+            if node._born != now and node._op is not None:
+                guards.check_inputs_unchanged(node)
+    self._sum = seed
+    undefined: set[Node] = set()  # nodes that rules' None reached: no gradient, unless...
+    silent: list[Node] = []  # ...a neuron that sent nothing reached them too (then it is 0.0)
+    reached: set[Node] = set()  # (the inputs of the neurons taken from `silent` so far)
+    finite = reads.neuron_of_finite_sum is None or _data_finite(order, reads.outside)
+    kernels = KERNELS if finite else KERNELS_CHECKING_EACH_NEURON
+    for node in order:
+        op = node._op
+        if op is None:
+            continue
+        g = node._sum
+        if g is None:
+            if not _reached(node, undefined, silent, reached):
+                undefined.update(node._parents)
+                continue
+            g = node._sum = 0.0  # reached, but only neurons that sent nothing led here
+        kernel = kernels.get(op)
+        if kernel is not None:
+            if kernel(g, node):
+                silent.append(node)
+            continue
+        parents = node._parents
+        if len(parents) == 1:  # most nodes have one input: their rule called directly, no lists
+            parent = parents[0]
+            try:  # (ieee.call's try, inline: a call per node less)
+                contributions = op.backward(g, node.data, parent.data)
+            except ArithmeticError as error:
+                contributions = ieee.redo(error, op.backward, g, node.data, parent.data)
+            if not isinstance(contributions, (tuple, list)) or len(contributions) != 1:
+                guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
+            c = contributions[0]
+            if c is None:
+                undefined.add(parent)
+            elif parent.requires_grad:
+                previous = parent._sum
+                parent._sum = c if previous is None else previous + c
+            continue
+        for parent, c in zip(parents, engine.local_gradients(node, g)):
+            if c is None:
+                undefined.add(parent)
+            elif parent.requires_grad:
+                _add_to(parent, c)
+    return order
 
 
 def _reached(node: Node, undefined: set[Node], silent: list[Node], reached: set[Node]) -> bool:
@@ -495,10 +542,10 @@ def _tensor_walk(order: list[Node]) -> None:
             guards.check_inputs_unchanged(node)
         parents = node._parents
         rule = faster.get(op, op.backward)
-        try:
+        try:  # (ieee.call's try, inline: a call per node less)
             contributions = rule(g, node.data, *[p.data for p in parents])
-        except ieee.ERRORS:
-            contributions = ieee.again(op.backward, g, node.data, *[p.data for p in parents])
+        except ArithmeticError as error:
+            contributions = ieee.redo(error, rule, g, node.data, *[p.data for p in parents])
         if not isinstance(contributions, (tuple, list)) or len(contributions) != len(parents):
             guards.refuse_contributions(node, contributions)  # (as engine.local_gradients)
         for parent, c in zip(parents, contributions):

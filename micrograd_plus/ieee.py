@@ -14,15 +14,32 @@ from typing import Any
 import numpy as np
 
 Fn = Callable[..., Any]
-ERRORS = (ArithmeticError, ValueError)  # what Python floats raise where IEEE gives inf or nan
+ERRORS = (ArithmeticError, ValueError)  # what Python's math raises where IEEE gives inf or nan
 
 
 def call(fn: Fn, *args: Any) -> Any:
-    """fn(*args); where Python floats raise (1/0, overflow), `again(fn, *args)`."""
+    """fn(*args); where its arithmetic raises, `redo`. (The walks keep this try inline, calling
+    redo in their except: a Python call per node less.)"""
     try:
         return fn(*args)
-    except ERRORS:
+    except ArithmeticError as error:
+        return redo(error, fn, *args)
+
+
+def redo(error: ArithmeticError, fn: Fn, *args: Any) -> Any:
+    """After fn(*args) raised `error`: fn once more the IEEE way (`again`: inf, nan) where that
+    changes the answer, else `error` raised as it is, fn run once (it may be a user's forward or
+    rule, or a module's backward hook run inside a rule). It changes it for a Python float among
+    the arguments (1/0, an overflow) and for a FloatingPointError, which numpy raises only under
+    the user's `np.seterr(...="raise")` and `again` switches off; not for another error on
+    arrays or nodes (a user's own ZeroDivisionError would come again). No other error (a
+    ValueError, which numpy scalars would raise too) is caught."""
+    if isinstance(error, FloatingPointError) or any(type(a) is float for a in args):
         return again(fn, *args)
+    try:
+        raise error
+    finally:
+        del error  # (else error -> its traceback -> this frame -> error: a cycle keeping the graph)
 
 
 def again(fn: Fn, *args: Any) -> Any:

@@ -14,7 +14,9 @@ import inspect
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 
@@ -238,11 +240,28 @@ class detect_anomaly(_ModeSwitch):  # noqa: N801 - named as in PyTorch
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def _outside_package(frame: FrameType) -> tuple[FrameType, int]:
+    """The first frame from `frame` outwards whose code is not this package's (else the
+    outermost), and how many frames out it is."""
+    depth = 0
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, depth = frame.f_back, depth + 1
+    return frame, depth
+
+
 def user_frame() -> str:
     """`file:line` of the innermost caller outside this package (for error messages)."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
+    frame, _ = _outside_package(sys._getframe(1))
+    if os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         return "<unknown>"
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """`warnings.warn` pointed at the user's line, the innermost caller outside this package: a
+    fixed stacklevel points inside it as soon as the package reaches the warning another way (a
+    module's backward hook warns from inside a walk, at a depth that differs between engines).
+    The warning's module is then the user's too: `warnings.filterwarnings(module=...)` matches
+    the user's module, not this package's (docs/semantics.md says so)."""
+    _, depth = _outside_package(sys._getframe(1))
+    warnings.warn(message, category, stacklevel=depth + 2)  # (1 is this line, 2 our caller)

@@ -24,29 +24,29 @@ from .numerical import (
 )
 from .reports import GradcheckError, GradientRow, LocalDerivativeReport, NodeCheck
 
-_ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
-
 
 def _forward(op: Any, datas: Sequence[Any]) -> Any:
-    """Run an op's forward on raw data with IEEE results (nan where Python would raise)."""
+    """An op's forward on raw data, run as a forward pass runs it (ieee.call: 1 / 0.0 gives inf);
+    any other error of the user's forward reaches the user as raised, after one run."""
     with np.errstate(all="ignore"):
-        try:
-            return op.forward(*datas)
-        except _ARITHMETIC_ERRORS:
-            try:
-                return op.forward(*[np.float64(d) if isinstance(d, float) else d for d in datas])
-            except _ARITHMETIC_ERRORS:
-                return math.nan
+        return ieee.call(op.forward, *datas)
+
+
+def _forward_or_nan(op: Any, datas: Sequence[Any]) -> Any:
+    """_forward at a nudged point, nan where it raises an arithmetic error or a ValueError: a
+    forward written with Python's math leaves its domain there (math.sqrt, nudged below 0), and
+    the finite differences take that side as not finite, as at the edge of a built-in op's."""
+    try:
+        return _forward(op, datas)
+    except (ArithmeticError, ValueError):
+        return math.nan
 
 
 def _rule(node: Node, op: Any, g: Any, out: Any, datas: list[Any]) -> Any:
     """The rule's contributions, called as a backward pass calls it (engine.local_gradients):
     where Python floats raise (1 / 0.0, overflow), once more on IEEE numbers (inf, nan)."""
     with np.errstate(all="ignore"):
-        try:
-            return op.backward(g, out, *datas)
-        except ieee.ERRORS:
-            return ieee.again(op.backward, g, out, *datas)
+        return ieee.call(op.backward, g, out, *datas)
 
 
 def _working_copy(data: Any) -> Any:
@@ -227,7 +227,7 @@ def _nudged(
             moved[i].flat[j] = x
         else:
             moved[i] = x
-        out = _output_array(_forward(op, moved), what)
+        out = _output_array(_forward_or_nan(op, moved), what)
         if out.shape != weights.shape:
             raise ValueError(f"{what} returned shape {out.shape} for inputs that gave shape {weights.shape}")
         with np.errstate(all="ignore"):

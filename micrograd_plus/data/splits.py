@@ -10,13 +10,13 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..factories import SeedLike, generator_from
+from ..modes import warn
 from .dataset import Subset
 
 
@@ -65,7 +65,5 @@ def _from_fractions(fractions: list[Any], n: int) -> list[int]:
         lengths[i % len(lengths)] += 1
     for i, length in enumerate(lengths):
         if length == 0:
-            warnings.warn(
-                f"Length of split at index {i} is 0. This might result in an empty dataset.", stacklevel=3
-            )
+            warn(f"Length of split at index {i} is 0. This might result in an empty dataset.")
     return lengths

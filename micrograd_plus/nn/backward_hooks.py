@@ -21,7 +21,6 @@ and a Value's own `register_hook` does the same work there.
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -73,10 +72,9 @@ class Call:
         """forward's result with its Tensors (one, or a tuple's) through the output side's nodes."""
         _refuse_values(self.module, result)
         if not isinstance(result, (Tensor, tuple)):
-            warnings.warn(
+            modes.warn(
                 "For backward hooks to be called, module output should be a Tensor or a tuple of Tensors "
-                f"but received {type(result)}",
-                stacklevel=4,
+                f"but received {type(result)}"
             )
             return result
         outputs = (result,) if isinstance(result, Tensor) else result
@@ -137,12 +135,11 @@ class Call:
     def _full_hooks_without_inputs(self) -> None:
         """As PyTorch, with no input that requires grad the full hooks run on the output side,
         grad_input all None, with a warning; they may only return None (or Nones)."""
-        warnings.warn(
+        modes.warn(
             "Full backward hook is firing when gradients are computed with respect to module outputs since "
             "no inputs require gradients. See "
             "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook "
-            "for more details.",
-            stacklevel=2,
+            "for more details."
         )
         grad_input = (None,) * len(self.args)
         for hook in self.full:

@@ -33,7 +33,31 @@ def _checked_module(module: Any, where: str) -> Module:
     return module
 
 
-def _parameter(value: Any, where: str, held: Iterable[Tensor]) -> Tensor:
+class _Held:
+    """The items of a container, found by identity (a Tensor's == is elementwise), for one batch of
+    additions (an extend(), an update(), a constructor's items), with what the batch adds and
+    what it replaces (`add`): adding n parameters takes O(n) steps, not a search of the items
+    for each. The container's items are indexed at the first question (ModuleList's checks ask
+    none). A replaced item still counts as held for the rest of the batch, whether or not a
+    question came before: `update([("a", q), ("b", p)])`, p the frozen item at "a", keeps p
+    at "b", as PyTorch keeps a frozen Parameter (by its type)."""
+
+    def __init__(self, items: Iterable[Any]):
+        self._items = items
+        self._by_id: dict[int, Any] = {}  # (the values keep their ids from being reused)
+        self._indexed = False
+
+    def __contains__(self, value: object) -> bool:
+        if not self._indexed:
+            self._by_id.update((id(item), item) for item in self._items)
+            self._indexed = True
+        return self._by_id.get(id(value)) is value
+
+    def add(self, item: Any) -> None:
+        self._by_id[id(item)] = item
+
+
+def _parameter(value: Any, where: str, held: _Held) -> Tensor:
     """A parameter as PyTorch's containers make one: a leaf Tensor that requires grad is kept as it
     is, and so is a (frozen) parameter the container holds already (`pd["b"] = pd["a"]`: PyTorch
     keeps the same Parameter); any other Tensor becomes a parameter sharing its numbers,
@@ -43,7 +67,7 @@ def _parameter(value: Any, where: str, held: Iterable[Tensor]) -> Tensor:
             f"{where} must be a Tensor (a parameter), got {type(value).__name__}: {value!r:.60}; "
             "wrap it: mg.tensor(array)"
         )
-    if value.is_leaf and (value.requires_grad or any(value is p for p in held)):
+    if value.is_leaf and (value.requires_grad or value in held):
         return value
     return Parameter(value)
 
@@ -59,7 +83,7 @@ class _List(Module):
         if items is not None:
             self.extend(items)
 
-    def _checked(self, item: Any, where: str) -> Any:
+    def _checked(self, item: Any, where: str, held: _Held) -> Any:
         raise NotImplementedError
 
     def _members(self) -> Iterator[tuple[str, Any]]:
@@ -69,7 +93,7 @@ class _List(Module):
         yield from ((name, m) for name, m in Module._members(self) if not name.startswith("_items."))
 
     def append(self, item: Any) -> Any:
-        self._items.append(self._checked(item, f"{type(self).__name__} item {len(self._items)}"))
+        self._add([item])
         return self
 
     def extend(self, items: Iterable[Any]) -> Any:
@@ -80,15 +104,23 @@ class _List(Module):
         if isinstance(items, type(self)):  # checked already: a frozen parameter stays the same one
             self._items.extend(items._items)
             return self
-        for item in items:
-            self.append(item)
+        self._add(items)
         return self
+
+    def _add(self, items: Iterable[Any]) -> None:
+        held = _Held(self._items)  # (one index of the items for the whole batch)
+        for item in items:
+            checked = self._checked(item, f"{type(self).__name__} item {len(self._items)}", held)
+            self._items.append(checked)
+            held.add(checked)
 
     def __iadd__(self, items: Iterable[Any]) -> Any:
         return self.extend(items)
 
     def insert(self, index: int, item: Any) -> None:
-        self._items.insert(index, self._checked(item, f"{type(self).__name__}.insert()'s item"))
+        self._items.insert(
+            index, self._checked(item, f"{type(self).__name__}.insert()'s item", _Held(self._items))
+        )
 
     def __getitem__(self, index: int | slice) -> Any:
         """An item, or for a slice a container of the same kind holding those items (as in PyTorch)."""
@@ -99,7 +131,7 @@ class _List(Module):
         return self._items[index]
 
     def __setitem__(self, index: int, item: Any) -> None:
-        self._items[index] = self._checked(item, f"{type(self).__name__} item {index}")
+        self._items[index] = self._checked(item, f"{type(self).__name__} item {index}", _Held(self._items))
 
     def __delitem__(self, index: int | slice) -> None:
         """Remove an item (or a slice of them), as PyTorch's ModuleList: the rest are renumbered."""
@@ -129,7 +161,7 @@ class _Dict(Module):
         if items is not None:
             self.update(items)
 
-    def _checked(self, item: Any, where: str) -> Any:
+    def _checked(self, item: Any, where: str, held: _Held) -> Any:
         raise NotImplementedError
 
     def _members(self) -> Iterator[tuple[str, Any]]:
@@ -144,8 +176,14 @@ class _Dict(Module):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setitem__(self, key: str, item: Any) -> None:
+        self._put(key, item, _Held(self._items.values()))
+
+    def _put(self, key: str, item: Any, held: _Held) -> None:
         name = checked_child_name(key, f"{type(self).__name__} keys")
-        self._items[name] = self._checked(item, f"{type(self).__name__}[{key!r}]")
+        if name in self._items:
+            held.add(self._items[name])  # (replaced: still held, see _Held)
+        self._items[name] = checked = self._checked(item, f"{type(self).__name__}[{key!r}]", held)
+        held.add(checked)
 
     def __getitem__(self, key: str) -> Any:
         return self._items[key]
@@ -182,12 +220,13 @@ class _Dict(Module):
             self._items.update(items._items)
             return
         pairs = items.items() if isinstance(items, (Mapping, _Dict)) else items
+        held = _Held(self._items.values())  # (one index of the items for the whole batch)
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(
                     f"{type(self).__name__}.update() takes a mapping or (name, {self._noun}) pairs, got {pair!r:.60}"
                 )
-            self[pair[0]] = pair[1]
+            self._put(pair[0], pair[1], held)
 
 
 class ModuleList(_List):
@@ -195,7 +234,7 @@ class ModuleList(_List):
 
     _noun = "module"
 
-    def _checked(self, item: Any, where: str) -> Module:
+    def _checked(self, item: Any, where: str, held: _Held) -> Module:
         return _checked_module(item, where)
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -241,7 +280,7 @@ class ModuleDict(_Dict):
 
     _noun = "module"
 
-    def _checked(self, item: Any, where: str) -> Module:
+    def _checked(self, item: Any, where: str, held: _Held) -> Module:
         return _checked_module(item, where)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -267,8 +306,8 @@ class ParameterList(_List):
 
     _noun = "Tensor"
 
-    def _checked(self, item: Any, where: str) -> Tensor:
-        return _parameter(item, where, self._items)
+    def _checked(self, item: Any, where: str, held: _Held) -> Tensor:
+        return _parameter(item, where, held)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
         # Every item was made a parameter when added: it stays one when frozen, as in PyTorch. An
@@ -294,8 +333,8 @@ class ParameterDict(_Dict):
 
     _noun = "Tensor"
 
-    def _checked(self, item: Any, where: str) -> Tensor:
-        return _parameter(item, where, self._items.values())
+    def _checked(self, item: Any, where: str, held: _Held) -> Tensor:
+        return _parameter(item, where, held)
 
     def _was_assigned_as_parameter(self, name: str, member: Node) -> bool:
         # As ParameterList's: an item by its key, an attribute aliasing one (`pd.foo = pd["a"]`)

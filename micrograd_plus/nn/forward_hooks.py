@@ -11,11 +11,11 @@ hook takes that away again.
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .. import modes
 from ..hooks import RemovableHandle
 from . import backward_hooks
 
@@ -84,10 +84,9 @@ class ForwardHooks:
                     try:
                         new = _run(hook, with_kwargs, module, args, kwargs, result)
                     except Exception as e:
-                        warnings.warn(
+                        modes.warn(
                             "module forward hook with ``always_call=True`` raised an exception that was "
-                            f"silenced as another error was raised in forward: {e}",
-                            stacklevel=3,
+                            f"silenced as another error was raised in forward: {e}"
                         )
                         continue
                     if new is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from statistics import NormalDist
 from typing import Any, TypeVar
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from ..arguments import nonnegative, real_number
 from ..factories import SeedLike, generator_from
-from ..modes import no_grad
+from ..modes import no_grad, warn
 from ..tensors import Tensor
 
 __all__ = [
@@ -158,10 +157,9 @@ def trunc_normal_(
             f"a={low}, b={high}"
         )
     if centre < low - 2 * spread or centre > high + 2 * spread:
-        warnings.warn(
+        warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
-            "The distribution of values may be incorrect.",
-            stacklevel=2,
+            "The distribution of values may be incorrect."
         )
     normal = NormalDist(centre, spread)
     draw = _normal_within if normal.cdf(high) - normal.cdf(low) > 0.3 else _uniform_by_density
@@ -374,6 +372,6 @@ def _kaiming_std(tensor: Tensor | np.ndarray, a: Any, mode: str, nonlinearity: s
     """gain / sqrt(fan), or None (with PyTorch's warning) for a Tensor without elements."""
     _check_tensor(tensor, who)
     if math.prod(tensor.shape) == 0:
-        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        warn("Initializing zero-element tensors is a no-op")
         return None
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))

@@ -19,12 +19,12 @@ multiply-adds unless asked, so both forms give bit-for-bit the same weights (tes
 from __future__ import annotations
 
 import os
-import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from ..modes import warn
 
 # The size of array that makes importing numba and compiling the kernel (about half a second)
 # worth it. Once compiled, the kernel serves arrays of any size: a call costs a few microseconds,
@@ -53,14 +53,14 @@ def _compile_adam() -> Callable[..., None] | None:
         import numba
     except ImportError as error:
         if getattr(error, "name", None) != "numba":  # installed, but broken or mismatched
-            _warn(f"numba could not be imported ({error}); Adam runs in numpy")
+            warn(f"numba could not be imported ({error}); Adam runs in numpy")
         return None
     if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]
         return None
     try:
         return _build_adam(numba)
     except Exception as error:  # noqa: BLE001 - any failure of the compiler: numpy still works
-        _warn(f"numba could not compile Adam's kernel ({type(error).__name__}: {error}); Adam runs in numpy")
+        warn(f"numba could not compile Adam's kernel ({type(error).__name__}: {error}); Adam runs in numpy")
         return None
 
 
@@ -90,15 +90,6 @@ def _build_adam(numba: Any) -> Callable[..., None]:
             d[i] -= m_i * step_size / (np.sqrt(v_i) / root2 + eps)
 
     return adam  # type: ignore[no-any-return]
-
-
-def _warn(message: str) -> None:
-    """A warning pointed at the first caller outside this package (the user's `step()`)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frame, level = sys._getframe(1), 2
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, stacklevel=level)
 
 
 def adam_update(

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import threading
 import unicodedata
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ import numpy as np
 from .. import engine
 from ..arguments import positive_int
 from ..engine import Node, no_grad
+from ..modes import warn
 from ..nn.module import parameter_names
 from .trace import BackwardStep, graph_nodes, is_constant, node_names, record_backward
 
@@ -885,12 +885,10 @@ def draw_dot(
     scene = Scene(root, module=module, collapse=collapse, max_nodes=max_nodes, rankdir=rankdir)
     if step is None:
         if view != "forward" and root.requires_grad and not backward_has_run(scene.nodes):
-            warnings.warn(
+            warn(
                 f"draw_dot(view={view!r}): every gradient in this graph is zero because no backward pass has "
                 "reached it (none since the last zero_grad()); call .backward() on the output first "
-                "(e.g. loss.backward()), or use step= to see the pass one step at a time",
-                UserWarning,
-                stacklevel=2,
+                "(e.g. loss.backward()), or use step= to see the pass one step at a time"
             )
         return scene.draw(Frame(view=view), legend=bool(legend))
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)):

@@ -11,6 +11,7 @@ at 0.0, and 0.0 + -0.0 is 0.0, so leaves never show it).
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import warnings
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import finite, numbers, require_torch, same, special, using_engine
+from conftest import close_to_torch, finite, numbers, require_torch, same, special, using_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -159,6 +160,102 @@ def test_an_mlp_gives_the_same_output_and_gradients(seed, activation, x):
             results[name] = (out.data, [p.grad for p in model.parameters()])
     assert same(results["reference"][0], results["fast"][0])
     assert all(same(a, b) for a, b in zip(results["reference"][1], results["fast"][1]))
+
+
+FROZEN = ["no", "before", "after"]  # when mlp_with_data_set freezes its first weight
+
+
+def mlp_with_data_set(
+    seed: int,
+    x: list[float],
+    changes: list[tuple[int, float]],
+    when: str,
+    frozen: str,
+    inputs_need_grad: bool,
+) -> list[float]:
+    """A relu MLP's output and loss, then every leaf's gradient (parameters, inputs), where some
+    leaves' `.data` was set (to inf, nan, 1e308...) before the forward or after it: a backward
+    reads the data as it is then. A weight frozen (before the forward or after it, `frozen`) and
+    inputs without gradient are read too."""
+    model = MLP(3, [4, 4, 1], activation="relu", seed=seed)
+    xs = [Value(v, requires_grad=inputs_need_grad) for v in x]
+    leaves = [*model.parameters(), *xs]
+    leaves[0].requires_grad = frozen != "before"
+
+    def set_data() -> None:
+        for index, data in changes:
+            leaves[index % len(leaves)].data = data
+
+    if when == "before":
+        set_data()
+    out = model(xs)
+    leaves[0].requires_grad = frozen == "no"  # (frozen after the forward: outside the walk's order)
+    if when == "after":
+        set_data()
+    loss = (out - 1.0) * (out - 1.0)
+    loss.backward()
+    return [out.data, loss.data, *(leaf.grad for leaf in leaves)]
+
+
+@given(
+    st.integers(0, 2**16),
+    st.lists(finite, min_size=3, max_size=3),
+    st.lists(st.tuples(st.integers(0, 1000), special), min_size=1, max_size=3),
+    st.sampled_from(["before", "after"]),
+    st.sampled_from(FROZEN),
+    st.booleans(),
+)
+def test_inf_or_nan_data_set_before_or_after_the_forward_gives_the_same_bits(
+    seed, x, changes, when, frozen, inputs_need_grad
+):
+    """fast.py makes a relu neuron whose weighted sum is finite a node that sends nothing when
+    inactive, its inputs being finite; a `.data` set since to inf or nan must still send the
+    reference's 0 * inf = nan."""
+    results = {}
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            results[name] = mlp_with_data_set(seed, x, changes, when, frozen, inputs_need_grad)
+    assert all(same(a, b) for a, b in zip(results["reference"], results["fast"], strict=True))
+
+
+def test_each_leaf_set_to_inf_or_nan_after_the_forward_gives_the_same_bits():
+    # Every parameter and input in turn (41 + 3), of a model with inactive neurons in each layer.
+    for leaf, data, frozen, inputs_need_grad in itertools.product(
+        range(44), [math.inf, -math.inf, math.nan], FROZEN, [False, True]
+    ):
+        results = {}
+        for name in ("reference", "fast"):
+            with using_engine(name):
+                results[name] = mlp_with_data_set(
+                    7, [1.0, -2.0, 0.5], [(leaf, data)], "after", frozen, inputs_need_grad
+                )
+        assert all(same(a, b) for a, b in zip(results["reference"], results["fast"], strict=True)), (
+            leaf,
+            data,
+        )
+
+
+def test_a_weight_frozen_after_the_forward_then_set_to_inf_sends_torchs_nan():
+    # An inactive relu neuron (1 * 1 - 1 * 2 < 0) of a finite sum: its frozen weight is outside
+    # the walk's order, yet its rule reads it: x0's gradient is 0 * inf = nan, as in PyTorch.
+    torch = require_torch()
+    results = {}
+    for name in ("reference", "fast"):
+        with using_engine(name):
+            w, x = [Value(1.0), Value(-1.0)], [Value(1.0), Value(2.0)]
+            out = engine.neurons([w], [0.0], x, activation="relu")[0]
+            w[0].requires_grad = False
+            w[0].data = math.inf
+            out.backward()
+            results[name] = [out.data, w[1].grad, x[0].grad, x[1].grad]
+    assert all(same(a, b) for a, b in zip(results["reference"], results["fast"], strict=True))
+    w0, w1, x0, x1 = (torch.tensor(v, requires_grad=True) for v in (1.0, -1.0, 1.0, 2.0))
+    out_torch = torch.relu(w0 * x0 + w1 * x1 + 0.0)
+    w0.requires_grad_(False)
+    w0.data.fill_(math.inf)
+    out_torch.backward()
+    theirs = [out_torch.item(), w1.grad.item(), x0.grad.item(), x1.grad.item()]
+    assert close_to_torch(results["fast"], theirs) and math.isnan(results["fast"][2])
 
 
 def demo_training(steps: int) -> list[float]:

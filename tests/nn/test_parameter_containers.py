@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -290,6 +291,22 @@ def test_a_model_holding_them_freezes_names_and_hooks_as_torchs() -> None:
             assert np.allclose(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12), name
 
 
+def python_calls(action: Callable[[], Any]) -> int:
+    """How many Python functions `action()` calls (counted, not timed: the same on any machine)."""
+    count = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal count
+        count += event == "call"
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
 @pytest.mark.parametrize("container", [ParameterList, ParameterDict])
 def test_finding_the_frozen_parameters_takes_steps_in_proportion_to_their_number(container: type) -> None:
     """Each frozen item is known as a parameter by its name, not by a search of every item (which
@@ -301,17 +318,55 @@ def test_finding_the_frozen_parameters_takes_steps_in_proportion_to_their_number
         held = container(items if container is ParameterList else {f"p{i}": p for i, p in enumerate(items)})
         held.requires_grad_(False)
         assert len(list(held.parameters())) == n  # each stays a parameter, as in PyTorch
-        count = 0
-
-        def profile(frame: Any, event: str, arg: Any) -> None:
-            nonlocal count
-            count += event == "call"
-
-        sys.setprofile(profile)
-        try:
-            held.parameters()
-        finally:
-            sys.setprofile(None)
-        return count
+        return python_calls(held.parameters)
 
     assert calls(800) <= 9 * calls(100)  # 8 times in linear time
+
+
+@pytest.mark.parametrize("container", [ParameterList, ParameterDict])
+@pytest.mark.parametrize("how", ["constructor", "extend"])
+def test_making_a_container_of_plain_tensors_takes_steps_in_proportion_to_their_number(
+    container: type, how: str
+) -> None:
+    """A plain Tensor put in is made a parameter unless the container holds it already (frozen):
+    found in one index of the items made for the whole batch (containers._Held), not by a search
+    of every item for each (n * n steps: over 3 times the Python calls for twice as many).
+    Calls are counted, not timed."""
+
+    def calls(n: int) -> int:
+        items = [Tensor(np.zeros(1)) for _ in range(n)]
+        given = items if container is ParameterList else {f"p{i}": p for i, p in enumerate(items)}
+        made = container() if how == "extend" else None
+
+        def make() -> None:
+            nonlocal made
+            if made is None:
+                made = container(given)
+            else:
+                made.extend(given) if container is ParameterList else made.update(given)
+
+        count = python_calls(make)
+        assert made is not None
+        assert len(list(made.parameters())) == n and not any(p is t for p, t in zip(made.parameters(), items))
+        return count
+
+    calls(10)  # (anything done once, at the first use, out of the count)
+    assert calls(400) <= 2 * calls(200)  # linear: a + b * n, with a >= 0
+
+
+@pytest.mark.parametrize("replacement_frozen", [False, True])
+def test_a_frozen_item_replaced_then_put_again_in_one_update_stays_the_same_as_torchs(
+    replacement_frozen: bool,
+) -> None:
+    """`update([("a", q), ("b", p)])`, p the frozen item at "a": PyTorch keeps p at "b" (a
+    Parameter by its type); here too, whether or not q is frozen (the index of the held items
+    was made, or not, when q was checked)."""
+    torch = require_torch()
+    for library, tensor in ((mg, mg.tensor), (torch, torch.tensor)):
+        named = library.nn.ParameterDict({"a": tensor(np.ones(2))})
+        named.requires_grad_(False)
+        p = named["a"]
+        q = tensor(np.zeros(2), requires_grad=not replacement_frozen)
+        named.update([("a", q), ("b", p)])
+        assert named["b"] is p and not named["b"].requires_grad, library.__name__
+        assert list(named.state_dict()) == ["a", "b"], library.__name__
