@@ -120,7 +120,7 @@ def check_roots(roots: Sequence[Any]) -> None:
     naming the first that does not by its place."""
     for index, root in enumerate(roots):
         dtype = getattr(root.data, "dtype", None)
-        if dtype is not None and dtype.kind != "f":  # (`k.requires_grad = True` is not checked: hot path)
+        if dtype is not None and dtype.kind != "f":  # (a Tensor's requires_grad refuses True for these)
             raise RuntimeError(
                 f"element {index} of tensors is a Tensor of {dtype}: only floating point Tensors can "
                 "require grad (PyTorch's rule), and an int64 or bool one never gets a gradient here; "

@@ -410,6 +410,37 @@ def to_bool(self: Tensor) -> Tensor:
     return _cast(self, np.dtype(np.bool_))
 
 
+def is_floating_point(self: Tensor) -> bool:
+    """Whether this Tensor holds floats (float64 or float32), not int64 or bool: PyTorch's
+    `x.is_floating_point()`."""
+    return self.data.dtype.kind == "f"
+
+
+def to_int32(self: Tensor) -> Tensor:
+    """PyTorch's `.int()` makes int32, which no Tensor holds here: refused, saying to use `.long()`."""
+    raise TypeError(
+        f".int() would make int32, which Tensors do not hold here (float64, float32, int64 and bool "
+        f"do); use .long() for int64 (this Tensor is {self.dtype})"
+    )
+
+
+# --- where the nonzero elements are ------------------------------------------------------------------
+
+
+def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
+    """The indices of the nonzero (True, nan) elements, in row-major order, as `torch.nonzero`: an
+    int64 Tensor of shape (count, ndim), or with `as_tuple=True` a tuple of one int64 Tensor of
+    the count per axis (one for a 0-d Tensor), which indexes: `x[x.nonzero(as_tuple=True)]`."""
+    if as_tuple:
+        return tuple(_index_result(axis) for axis in np.nonzero(np.atleast_1d(self.data)))
+    return _index_result(np.argwhere(self.data))
+
+
+def argwhere(self: Tensor) -> Tensor:
+    """`x.nonzero()`: the indices of the nonzero elements, shape (count, ndim), as `torch.argwhere`."""
+    return nonzero(self)  # type: ignore[no-any-return]
+
+
 # --- reductions ---------------------------------------------------------------------------------------
 
 
@@ -557,6 +588,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,
     "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
     "index_select": index_select, "roll": roll, "lerp": lerp, "nan_to_num": nan_to_num,
+    "is_floating_point": is_floating_point, "int": to_int32, "nonzero": nonzero, "argwhere": argwhere,
 }  # fmt: skip
 
 

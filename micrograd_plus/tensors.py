@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 
-from . import devices, engine, gradients, guards, modes
+from . import devices, division, engine, gradients, guards, modes
 from .arguments import real_number
 from .devices import CPU, DEVICE_TYPES
 from .engine import (
@@ -585,12 +585,12 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
     out._where = None
     modes = _modes
     if needs_grad and modes.grad_enabled:
-        out.requires_grad = True
+        _set_flag(out, True)
         out._parents = parents
         out._op = op
         out._origin = None
     else:
-        out.requires_grad = False
+        _set_flag(out, False)
         out._parents = ()
         out._op = None
         out._origin = None if modes.grad_enabled else "no_grad"
@@ -612,7 +612,7 @@ def _unary(op: Op, x: Tensor) -> Tensor:
 # rules agree with PyTorch's for these); the float functions, which turn one into float64 (the
 # default dtype) first; mean and var, which PyTorch refuses for one. Any other is refused here.
 _KEEPS_INTEGERS = frozenset(
-    "+ - * ** @ neg abs relu sign maximum minimum where clamp sum max min prod cumsum getitem gather "
+    "+ - * ** // % fmod @ neg abs relu maximum minimum where clamp sum max min prod cumsum getitem gather "
     "reshape transpose mT concat stack clone flip roll round nan_to_num tril triu".split()
 )
 _FLOAT_FUNCTIONS = frozenset("/ exp log tanh sigmoid sqrt sin cos softmax log_softmax logsumexp".split())
@@ -627,17 +627,16 @@ def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]
         return inputs
     dtype = inputs[0].data.dtype
     if name in _KEEPS_INTEGERS:
-        if name == "**" and (inputs[1].data < 0).any():  # (a bool exponent is never negative)
-            raise RuntimeError(
-                "Integers to negative integer powers are not allowed (PyTorch's error; here for an "
-                "int64 Tensor exponent too); call .float() on the base first, e.g. k.float() ** -1"
-            )
         if dtype == _BOOL and name == "relu":
             raise RuntimeError("Boolean inputs not supported for relu (PyTorch's error); call .long() first")
         if dtype == _BOOL and name in ("neg", "-") and all(x.data.dtype == _BOOL for x in inputs):
             raise RuntimeError(
                 f"'{name}' on bool Tensors is not supported (as in PyTorch); to invert a mask, use "
                 "~mask (or a ^ b for two masks), or call .long() or .float() first"
+            )
+        if name in ("//", "%", "fmod") and all(x.data.dtype == _BOOL for x in inputs):
+            raise NotImplementedError(
+                f"'{name}' of two bool Tensors is not implemented (as in PyTorch); call .long() first"
             )
         return inputs
     if name in _FLOAT_FUNCTIONS:
@@ -744,7 +743,7 @@ def _constant(data: np.ndarray) -> Tensor:
     t = _new_tensor(Tensor)
     t.data = data
     t.grad = None
-    t.requires_grad = False
+    _set_flag(t, False)
     t.label = ""
     t._parents = ()
     t._op = None
@@ -919,6 +918,8 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         wanted = tensor_dtype(dtype)
         if wanted is None:
             raise TypeError(f"Tensor dtype must be float64, float32, int64 or bool, got {dtype!r}")
+        if wanted == _INT64:
+            _refuse_floats_beyond_int64(data)
     token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
         arr = np.array(data, dtype=wanted)
@@ -943,6 +944,24 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
+def _refuse_floats_beyond_int64(data: Any) -> None:
+    """Floats made int64 (truncated toward 0) must fit: numpy would turn 1e30, inf or nan into
+    -2**63 without a word (PyTorch refuses a list of them, not an array). Cheap: only for dtype=int64."""
+    token = _enter_quiet(_IGNORE_ALL)
+    try:
+        floats = np.asarray(data)
+    except (ValueError, TypeError):  # (not numbers, or ragged: said below)
+        return
+    finally:
+        _leave_quiet(token)
+    if floats.dtype.kind == "f" and not ((floats >= -(2.0**63)) & (floats < 2.0**63)).all():
+        bad = float(floats[~((floats >= -(2.0**63)) & (floats < 2.0**63))][0])
+        raise ValueError(
+            f"Tensor data holds {bad!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 "
+            "(no nan or inf); leave dtype= out for float64, or clamp or nan_to_num the floats first"
+        )
+
+
 # --- the Tensor ---------------------------------------------------------------------------------------
 
 
@@ -954,6 +973,16 @@ def _may_require_grad(dtype: np.dtype, requires_grad: Any) -> bool:
             f"{dtype}. Make it with dtype=mg.float64, or call .float() first"
         )
     return bool(requires_grad)
+
+
+def _refuse_negative_int_exponent(exponent: Any) -> None:
+    """PyTorch's error for an int64 or bool Tensor to a negative Python int power (`k ** -1`);
+    an int64 Tensor exponent gives 1 / k rounded toward 0 instead (`division.integer_power`)."""
+    if isinstance(exponent, numbers.Integral) and not isinstance(exponent, bool) and exponent < 0:
+        raise RuntimeError(
+            f"Integers to negative integer powers are not allowed (PyTorch's error, for k ** {exponent}); "
+            f"call .float() on the base first, e.g. k.float() ** {exponent}"
+        )
 
 
 def _operators(
@@ -973,6 +1002,8 @@ def _operators(
             return b
         if self.data.dtype.kind == "f" and b.data.dtype.kind == "f":  # (the usual case: one call)
             return combine(self, b)
+        if name == "**" and self.data.dtype.kind != "f":
+            _refuse_negative_int_exponent(other)
         return with_integers(self, b)
 
     def reflected(self: Tensor, other: Operand) -> Tensor:
@@ -984,6 +1015,37 @@ def _operators(
         return with_integers(a, self)
 
     return operator, reflected
+
+
+def _no_derivative(name: str) -> Callable[..., Any]:
+    """The derivative of floor division: PyTorch has none, and says so when backward reaches it."""
+
+    def refuse(g: Any, out: Any, a: Any, b: Any) -> Any:
+        raise RuntimeError(
+            f"derivative for {name} is not implemented (PyTorch's error: its gradient would be 0 almost "
+            "everywhere); for a gradient of 0 use (a / b).floor(), or detach the inputs: a.detach() // b"
+        )
+
+    return refuse
+
+
+# `//`, `%` and fmod (division.py computes them as PyTorch, ints too). The derivatives are
+# PyTorch's: 1 for a, and for b, minus the quotient rounded as the operation rounds it, a constant.
+FLOOR_DIVIDE = elementwise("//", division.floor_divide, _no_derivative("floor_divide"), _no_derivative("floor_divide"))  # fmt: skip
+REMAINDER = elementwise(
+    "%",
+    division.remainder,
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * division.floor_divide(data_of(a), data_of(b)),
+)
+FMOD = elementwise(
+    "fmod", division.fmod, lambda g, out, a, b: g, lambda g, out, a, b: -g * np.trunc(data_of(a) / data_of(b))
+)
+_fmod, _ = _operators(_binary(FMOD), FMOD.name)
+
+
+_REQUIRES_GRAD: Any = Node.__dict__["requires_grad"]  # (the slot: a member descriptor)
+_set_flag = _REQUIRES_GRAD.__set__  # (sets the slot, unchecked, at C speed: for results and constants)
 
 
 class Tensor(Node):
@@ -1009,7 +1071,7 @@ class Tensor(Node):
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""):
         self.data = _as_array(data, dtype)
         self.grad = None
-        self.requires_grad = _may_require_grad(self.data.dtype, requires_grad)
+        self.requires_grad = requires_grad
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.label = label
@@ -1021,6 +1083,13 @@ class Tensor(Node):
         self._origin = None
         self._retains_grad = False
         self._where = user_frame() if _modes.anomaly else None
+
+    def _set_requires_grad(self, requires_grad: Any) -> None:
+        _set_flag(self, _may_require_grad(self.data.dtype, requires_grad))
+
+    # `t.requires_grad = True` is checked as requires_grad=True is (PyTorch's error for int64 and
+    # bool); reading it is the slot's own (C) getter, as fast as a plain attribute.
+    requires_grad = property(_REQUIRES_GRAD.__get__, _set_requires_grad)  # type: ignore[assignment]
 
     # -- making results -------------------------------------------------------------------------
 
@@ -1246,6 +1315,12 @@ class Tensor(Node):
         if self._op is not None:
             self._retains_grad = True
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether backward keeps this intermediate Tensor's gradient in `.grad`: True after
+        `retain_grad()`, False on leaves (they always keep theirs), as PyTorch's."""
+        return self._retains_grad
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf on (or off), in place; returns self."""
         if self._op is not None:
@@ -1253,7 +1328,7 @@ class Tensor(Node):
                 "you can only change requires_grad flags of leaf variables; this Tensor was computed "
                 f"by '{self._op.name}'. Use t.detach() to get a leaf with the same data."
             )
-        self.requires_grad = _may_require_grad(self.data.dtype, requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     def detach(self) -> Tensor:
@@ -1377,6 +1452,8 @@ class Tensor(Node):
     __mul__, __rmul__ = _operators(_binary(MUL), MUL.name)
     __truediv__, __rtruediv__ = _operators(_binary(DIV), DIV.name)
     __pow__, __rpow__ = _operators(_binary(POW), POW.name)
+    __floordiv__, __rfloordiv__ = _operators(_binary(FLOOR_DIVIDE), FLOOR_DIVIDE.name)
+    __mod__, __rmod__ = _operators(_binary(REMAINDER), REMAINDER.name)
     # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
     __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
 
@@ -1415,6 +1492,24 @@ class Tensor(Node):
     def pow(self, exponent: Any) -> Tensor:
         """`self ** exponent`, by PyTorch's name."""
         return self**exponent  # type: ignore[no-any-return]
+
+    def floor_divide(self, other: Operand) -> Tensor:
+        """`self // other`, rounded toward minus infinity, as `torch.floor_divide` (PyTorch has no
+        derivative for it: backward through it raises, as there)."""
+        return self // other  # type: ignore[no-any-return]
+
+    def remainder(self, other: Operand) -> Tensor:
+        """`self % other`, with the sign of `other` (Python's %), as `torch.remainder`. Gradient 1
+        for self, -(self // other) for other."""
+        return self % other  # type: ignore[no-any-return]
+
+    def fmod(self, other: Operand) -> Tensor:
+        """The remainder of self / other rounded toward 0, with the sign of self (C's fmod), as
+        `torch.fmod`. Gradient 1 for self, -trunc(self / other) for other."""
+        result = _fmod(self, other)
+        if result is NotImplemented:
+            raise TypeError(f"fmod() takes a Tensor, an array or a number, got {type(other).__name__}")
+        return result  # type: ignore[no-any-return]
 
     __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b), "@")
 
@@ -1839,6 +1934,7 @@ class Tensor(Node):
         floor: Callable[[], Tensor]
         ceil: Callable[[], Tensor]
         round: Callable[..., Tensor]
+        is_floating_point: Callable[[], bool]  # (before the next line, which hides Python's bool)
         bool: Callable[[], Tensor]  # (tensor_methods.py: here it would hide Python's bool)
         eq: Callable[..., Tensor]
         ne: Callable[..., Tensor]
@@ -1879,6 +1975,8 @@ class Tensor(Node):
         outer: Callable[..., Tensor]
         bmm: Callable[..., Tensor]
         multinomial: Callable[..., Tensor]
+        nonzero: Callable[..., Any]
+        argwhere: Callable[[], Tensor]
 
 
 _new_tensor = object.__new__
@@ -2239,11 +2337,21 @@ def _gather_op(index: tuple[np.ndarray, ...]) -> Op:
     return Op("gather", lambda x: x[index], lambda g, out, x: (scatter(g, index, x.shape),))
 
 
-def where(condition: Any, x: Operand, y: Operand) -> Tensor:
+_NOT_GIVEN: Any = object()
+
+
+def where(condition: Any, x: Operand = _NOT_GIVEN, y: Operand = _NOT_GIVEN) -> Any:
     """x where `condition` holds, else y, as `torch.where` (all three broadcast together). The
     condition is a bool array or numbers (a Tensor or an array: nonzero means true); x and y are
-    Tensors or numbers. x gets the gradient where the condition holds, y elsewhere."""
+    Tensors or numbers. x gets the gradient where the condition holds, y elsewhere.
+
+    `where(condition)` alone is `condition.nonzero(as_tuple=True)`, as in PyTorch: a tuple of
+    int64 Tensors, the indices of the true elements along each axis."""
     mask = _condition(condition, "where()")
+    if x is _NOT_GIVEN and y is _NOT_GIVEN:
+        return _index_result(mask).nonzero(as_tuple=True)
+    if x is _NOT_GIVEN or y is _NOT_GIVEN:
+        raise TypeError("where() takes a condition and both x and y, or the condition alone (its indices)")
     a, b = _as_operands((x, y), "where()")
     try:
         np.broadcast_shapes(mask.shape, a.shape, b.shape)

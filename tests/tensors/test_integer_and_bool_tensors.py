@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import close_to_torch, require_torch
+from conftest import ENGINES, close_to_torch, require_torch, using_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 import micrograd_plus as mg
 import micrograd_plus.nn.functional as F
 from micrograd_plus import Tensor, nn
+from micrograd_plus.engine import Node
 
 INTS = hnp.arrays(
     np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.integers(-20, 20)
@@ -145,15 +146,43 @@ def test_only_float_tensors_require_grad_as_torch_says(dtype: str) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["int64", "bool"])
-def test_backward_from_an_int64_or_bool_tensor_names_its_dtype(dtype: str) -> None:
-    """`k.requires_grad = True` is a plain attribute (not checked: hot path); backward says why."""
+def test_setting_requires_grad_on_an_int64_or_bool_tensor_is_torchs_error(dtype: str) -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        k = lib.tensor([1, 0], dtype=getattr(lib, dtype))
+        with pytest.raises(RuntimeError, match="(?i)only Tensors of floating point"):
+            k.requires_grad = True
+        k.requires_grad = False
+        assert k.requires_grad is False
+        x = lib.tensor([1.0, 0.0], dtype=lib.float64)
+        x.requires_grad = True
+        assert x.requires_grad is True
+    with pytest.raises(RuntimeError, match=rf"this one is {dtype}.*call \.float\(\)"):
+        mg.tensor([1, 0], dtype=getattr(mg, dtype)).requires_grad = True
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_backward_from_an_int64_or_bool_tensor_names_its_dtype_on_both_engines(
+    dtype: str, engine: str
+) -> None:
+    """Even one whose flag was set behind the check (the slot itself, as a slip inside could):
+    both engines refuse it in the same words (the fast engine's walk once skipped the check)."""
     k = mg.tensor([1, 0], dtype=getattr(mg, dtype))
-    k.requires_grad = True
-    for backward in (lambda: k.sum().backward(), lambda: mg.grad((k * 2).sum(), [k])):
-        with pytest.raises(
-            RuntimeError, match=r"Tensor of int64: only floating point Tensors can require grad"
+    flagged = mg.tensor([1, 0], dtype=getattr(mg, dtype))
+    Node.requires_grad.__set__(flagged, True)  # type: ignore[attr-defined]
+    with using_engine(engine):
+        for backward in (
+            lambda: k.backward(mg.ones(2, dtype=k.dtype)),
+            lambda: k.sum().backward(),
+            lambda: flagged.backward(np.ones(2)),
+            lambda: flagged.sum().backward(),
+            lambda: mg.grad((flagged * 2).sum(), [flagged]),
         ):
-            backward()
+            with pytest.raises(
+                RuntimeError, match=r"Tensor of (int64|bool): only floating point Tensors can require grad"
+            ):
+                backward()
 
 
 # -- results that are int64 or bool Tensors -----------------------------------------------------------
@@ -420,12 +449,43 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
 ]
 
 
-def test_a_negative_int64_tensor_exponent_of_an_int_base_is_refused_too() -> None:
-    """(PyTorch computes 2 ** -1 as 0 for a Tensor exponent; here it is refused as for a Python int.)"""
+POWERS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("k ** e", lambda k, e: k**e),
+    ("k.pow(e)", lambda k, e: k.pow(e)),
+    ("2 ** e", lambda k, e: 2**e),
+    ("-1 ** e", lambda k, e: (-1) ** e),
+    ("mask ** e", lambda k, e: (k > 0) ** e),
+    ("k ** 0-d e", lambda k, e: k ** e.flatten()[0]),
+]
+
+
+@given(k=INTS, data=st.data())
+@pytest.mark.parametrize("power", [m for _, m in POWERS], ids=[n for n, _ in POWERS])
+def test_an_int64_tensor_exponent_may_be_negative_as_in_torch(
+    power: Callable[[Any, Any], Any], k: np.ndarray, data: st.DataObject
+) -> None:
+    """torch: 1 / k rounded toward 0 (1 for 1, -1 or 1 for -1, 0 otherwise, 0 for 0 too)."""
+    torch = require_torch()
+    k = np.clip(k, -3, 3)
+    e = data.draw(hnp.arrays(np.int64, k.shape, elements=st.integers(-5, 5)))
+    assert_same(
+        power(Tensor(k, dtype=mg.int64), Tensor(e, dtype=mg.int64)), power(torch.tensor(k), torch.tensor(e))
+    )
+
+
+@pytest.mark.parametrize("exponent", [-1, -2, np.int64(-1)])
+def test_a_negative_python_int_exponent_of_an_int_tensor_is_torchs_error(exponent: Any) -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        ints = lib.tensor([2, 1, -1], dtype=lib.int64)
+        for base in (ints, ints > 0):
+            with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+                base**exponent
+            with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+                base.pow(exponent)
     k = mg.tensor([2, 3], dtype=mg.int64)
-    for power in (lambda: k ** mg.tensor([1, -1], dtype=mg.int64), lambda: 2 ** (-k), lambda: k.pow(-k)):
-        with pytest.raises(RuntimeError, match=r"Integers to negative integer powers.*\.float\(\)"):
-            power()
+    with pytest.raises(RuntimeError, match=r"k\.float\(\) \*\* -"):
+        k**exponent
     assert (k.double() ** -k).tolist() == [0.25, 1 / 27] and (k**k).tolist() == [4, 27]
 
 
@@ -567,3 +627,113 @@ def test_in_place_arithmetic_keeps_an_int64_tensor_int64_or_refuses_as_torch() -
             with pytest.raises(RuntimeError, match="(?i)can.?t be cast|cannot be written"):
                 change(k, other)
         assert k.dtype == lib.int64 and k.tolist() == [8, 10]
+
+
+# -- where the nonzero elements are ------------------------------------------------------------------------
+
+NONZERO: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("x.nonzero()", lambda lib, x: x.nonzero()),
+    ("nonzero(x)", lambda lib, x: lib.nonzero(x)),
+    ("nonzero as_tuple", lambda lib, x: x.nonzero(as_tuple=True)),
+    ("nonzero(x, as_tuple=True)", lambda lib, x: lib.nonzero(x, as_tuple=True)),
+    ("nonzero as_tuple=False", lambda lib, x: x.nonzero(as_tuple=False)),
+    ("where(mask)", lambda lib, x: lib.where(x > 0)),
+    ("where(x)", lambda lib, x: lib.where(x)),
+    ("argwhere(x)", lambda lib, x: lib.argwhere(x)),
+    ("x.argwhere()", lambda lib, x: (x < 0).argwhere()),
+    ("x[where(mask)]", lambda lib, x: x.unsqueeze(0)[lib.where(x.unsqueeze(0) > 0)]),
+]
+
+
+@given(data=st.data())
+@pytest.mark.parametrize("dtype", ["float64", "int64", "bool"])
+@pytest.mark.parametrize("find", [m for _, m in NONZERO], ids=[n for n, _ in NONZERO])
+def test_nonzero_argwhere_and_one_argument_where_give_torchs_int64_indices(
+    find: Callable[[Any, Any], Any], dtype: str, data: st.DataObject
+) -> None:
+    """In row-major order, of every shape (0-d and empty too); nan counts as nonzero."""
+    torch = require_torch()
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+    numbers = (
+        st.sampled_from([0.0, 0.0, -0.0, 1.5, -2.0, np.nan]) if dtype == "float64" else st.integers(-1, 1)
+    )
+    x = data.draw(hnp.arrays(np.float64 if dtype == "float64" else np.int64, shape, elements=numbers))
+    x = x.astype(dtype)
+    ours, theirs = find(mg, Tensor(x, dtype=getattr(mg, dtype))), find(torch, torch.tensor(x))
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for mine, torchs in zip(ours, theirs):
+            assert_same(mine, torchs)
+    else:
+        assert_same(ours, theirs)
+
+
+def test_where_takes_both_of_x_and_y_or_neither() -> None:
+    torch = require_torch()
+    x = [1.0, 0.0]
+    for lib in (mg, torch):
+        with pytest.raises(TypeError):
+            lib.where(lib.tensor(x) > 0, lib.tensor(x))
+    with pytest.raises(TypeError, match=r"both x and y, or the condition alone"):
+        mg.where(mg.tensor(x) > 0, y=mg.tensor(x))
+    assert mg.where(np.array([0.0, 3.0]))[0].tolist() == [1]
+
+
+def test_is_floating_point_as_torch_and_int_says_to_use_long() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        x = lib.tensor([1.5, 0.0], dtype=lib.float64)
+        assert [t.is_floating_point() for t in (x, x.float(), x.long(), x > 0)] == [True, True, False, False]
+        assert lib.is_floating_point(x) is True and lib.is_floating_point(x.long()) is False
+    for t in (mg.tensor([1.5]), mg.tensor([1], dtype=mg.long)):
+        with pytest.raises(TypeError, match=r"\.int\(\) would make int32.*use \.long\(\)"):
+            t.int()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.array([1e30]),
+        np.array([[np.nan]]),
+        np.array([-np.inf, 1.0]),
+        np.array([2.0**63]),
+        np.array([-1e19, 3.0]),
+    ],
+)
+def test_floats_beyond_int64_are_refused_from_arrays_too_where_torch_gives_garbage(data: Any) -> None:
+    """torch refuses them in a list (test above) but makes -2**63 of them in an array, silently."""
+    torch = require_torch()
+    assert (torch.tensor(data, dtype=torch.int64) == -(2**63)).any()
+    for make in (
+        lambda: mg.tensor(data, dtype=mg.long),
+        lambda: mg.as_tensor(data, dtype=mg.int64),
+        lambda: Tensor(data, dtype=mg.long),
+        lambda: mg.full((2,), float(np.ravel(data)[0]), dtype=mg.long),
+    ):
+        with pytest.raises(
+            ValueError, match=r"holds .* does not fit in int64, which holds -2\*\*63 to 2\*\*63 - 1"
+        ):
+            make()
+
+
+@given(x=hnp.arrays(np.float64, (4,), elements=st.floats(-(2.0**63), 2.0**63, exclude_max=True)))
+def test_floats_within_int64_are_truncated_toward_zero_as_torchs(x: np.ndarray) -> None:
+    torch = require_torch()
+    assert_same(mg.tensor(x, dtype=mg.long), torch.tensor(x, dtype=torch.long))
+    assert_same(mg.tensor(x.tolist(), dtype=mg.long), torch.tensor(x.tolist(), dtype=torch.long))
+
+
+def test_retains_grad_is_read_only_and_true_after_retain_grad_on_an_intermediate_as_torchs() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        leaf = lib.tensor([1.0, 2.0], requires_grad=True)
+        middle = leaf * 2
+        assert (leaf.retains_grad, middle.retains_grad) == (False, False)
+        middle.retain_grad()
+        leaf.retain_grad()
+        assert (leaf.retains_grad, middle.retains_grad) == (False, True)
+        assert lib.tensor([1.0]).retains_grad is False
+        with pytest.raises(AttributeError):
+            middle.retains_grad = False
+        middle.sum().backward()
+        assert middle.grad.tolist() == [1.0, 1.0]
