@@ -585,12 +585,12 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
     out._where = None
     modes = _modes
     if needs_grad and modes.grad_enabled:
-        _set_flag(out, True)
+        out._requires_grad = True
         out._parents = parents
         out._op = op
         out._origin = None
     else:
-        _set_flag(out, False)
+        out._requires_grad = False
         out._parents = ()
         out._op = None
         out._origin = None if modes.grad_enabled else "no_grad"
@@ -605,7 +605,7 @@ def _unary(op: Op, x: Tensor) -> Tensor:
         (x,) = _integer_inputs(op.name, (x,))
         if x.data.dtype.kind != "f":  # (relu's forward is np.maximum(0.0, a): a float64 array)
             return _index_result(np.maximum(x.data, 0) if op.name == "relu" else op.forward(x.data))
-    return _result(op.forward(x.data), (x,), op, x.requires_grad)
+    return _result(op.forward(x.data), (x,), op, x._requires_grad)
 
 
 # The operations that keep an int64 or bool Tensor's dtype, as PyTorch's do (numpy's dtype
@@ -662,7 +662,7 @@ def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     for one call (`where`'s mask), which is not kept."""
     if any(x.data.dtype.kind != "f" for x in inputs):
         inputs = _integer_inputs(entry.name, inputs)
-    needs = tuple([x.requires_grad for x in inputs])
+    needs = tuple([x._requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
         data = op.forward(*[x.data for x in inputs])
@@ -678,8 +678,8 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
     forward = entry.array_forward
 
     def combine(a: Tensor, b: Tensor) -> Tensor:
-        ra = a.requires_grad
-        rb = b.requires_grad
+        ra = a._requires_grad
+        rb = b._requires_grad
         token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
         try:
             data = forward(a.data, b.data)
@@ -720,8 +720,8 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
             "axis of the first must equal the second-to-last axis of the second (or the only axis "
             "of a 1-D operand); neither may be 0-d. Transpose or reshape an operand."
         ) from None
-    ra = a.requires_grad
-    rb = b.requires_grad
+    ra = a._requires_grad
+    rb = b._requires_grad
     return _result(data, (a, b), MATMUL[2 * ra + rb], ra or rb)
 
 
@@ -743,7 +743,7 @@ def _constant(data: np.ndarray) -> Tensor:
     t = _new_tensor(Tensor)
     t.data = data
     t.grad = None
-    _set_flag(t, False)
+    t._requires_grad = False
     t.label = ""
     t._parents = ()
     t._op = None
@@ -947,15 +947,15 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
 def _refuse_floats_beyond_int64(data: Any) -> None:
     """Floats made int64 (truncated toward 0) must fit: numpy would turn 1e30, inf or nan into
     -2**63 without a word (PyTorch refuses a list of them, not an array). Cheap: only for dtype=int64."""
-    token = _enter_quiet(_IGNORE_ALL)
     try:
         floats = np.asarray(data)
     except (ValueError, TypeError):  # (not numbers, or ragged: said below)
         return
-    finally:
-        _leave_quiet(token)
-    if floats.dtype.kind == "f" and not ((floats >= -(2.0**63)) & (floats < 2.0**63)).all():
-        bad = float(floats[~((floats >= -(2.0**63)) & (floats < 2.0**63))][0])
+    if floats.dtype.kind != "f":
+        return
+    fits = (floats >= -(2.0**63)) & (floats < 2.0**63)  # (nan fits nowhere)
+    if not fits.all():
+        bad = float(floats[~fits][0])
         raise ValueError(
             f"Tensor data holds {bad!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 "
             "(no nan or inf); leave dtype= out for float64, or clamp or nan_to_num the floats first"
@@ -1017,21 +1017,17 @@ def _operators(
     return operator, reflected
 
 
-def _no_derivative(name: str) -> Callable[..., Any]:
-    """The derivative of floor division: PyTorch has none, and says so when backward reaches it."""
-
-    def refuse(g: Any, out: Any, a: Any, b: Any) -> Any:
-        raise RuntimeError(
-            f"derivative for {name} is not implemented (PyTorch's error: its gradient would be 0 almost "
-            "everywhere); for a gradient of 0 use (a / b).floor(), or detach the inputs: a.detach() // b"
-        )
-
-    return refuse
+def _no_derivative(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """Floor division's derivative: PyTorch has none, and says so when a backward reaches it."""
+    raise RuntimeError(
+        "derivative for floor_divide is not implemented (PyTorch's error: its gradient would be 0 almost "
+        "everywhere); for a gradient of 0 use (a / b).floor(), or detach the inputs: a.detach() // b"
+    )
 
 
 # `//`, `%` and fmod (division.py computes them as PyTorch, ints too). The derivatives are
 # PyTorch's: 1 for a, and for b, minus the quotient rounded as the operation rounds it, a constant.
-FLOOR_DIVIDE = elementwise("//", division.floor_divide, _no_derivative("floor_divide"), _no_derivative("floor_divide"))  # fmt: skip
+FLOOR_DIVIDE = elementwise("//", division.floor_divide, _no_derivative, _no_derivative)
 REMAINDER = elementwise(
     "%",
     division.remainder,
@@ -1042,10 +1038,6 @@ FMOD = elementwise(
     "fmod", division.fmod, lambda g, out, a, b: g, lambda g, out, a, b: -g * np.trunc(data_of(a) / data_of(b))
 )
 _fmod, _ = _operators(_binary(FMOD), FMOD.name)
-
-
-_REQUIRES_GRAD: Any = Node.__dict__["requires_grad"]  # (the slot: a member descriptor)
-_set_flag = _REQUIRES_GRAD.__set__  # (sets the slot, unchecked, at C speed: for results and constants)
 
 
 class Tensor(Node):
@@ -1063,10 +1055,11 @@ class Tensor(Node):
     over backward calls; intermediate Tensors keep theirs only after `retain_grad()`.
     """
 
-    __slots__ = ("_retains_grad",)
+    __slots__ = ("_retains_grad", "_requires_grad")
     __array_ufunc__ = None  # numpy defers to us: ndarray * Tensor is a Tensor
 
     _retains_grad: bool
+    _requires_grad: bool  # (requires_grad's own: results and constants set it unchecked)
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""):
         self.data = _as_array(data, dtype)
@@ -1085,11 +1078,12 @@ class Tensor(Node):
         self._where = user_frame() if _modes.anomaly else None
 
     def _set_requires_grad(self, requires_grad: Any) -> None:
-        _set_flag(self, _may_require_grad(self.data.dtype, requires_grad))
+        self._requires_grad = _may_require_grad(self.data.dtype, requires_grad)
 
     # `t.requires_grad = True` is checked as requires_grad=True is (PyTorch's error for int64 and
-    # bool); reading it is the slot's own (C) getter, as fast as a plain attribute.
-    requires_grad = property(_REQUIRES_GRAD.__get__, _set_requires_grad)  # type: ignore[assignment]
+    # bool). Reading it calls a C getter (about 20 ns more than a plain attribute, which is why
+    # the hot paths below read `_requires_grad`).
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad)  # type: ignore[assignment]
 
     # -- making results -------------------------------------------------------------------------
 
@@ -1696,7 +1690,7 @@ class Tensor(Node):
                 f"cannot reshape a Tensor of shape {self.shape} into {shape}: {error}"
             ) from None
         op = Op("reshape", lambda x: x.reshape(shape), _reshape_rule)
-        return _result(data, (self,), op, self.requires_grad)
+        return _result(data, (self,), op, self._requires_grad)
 
     def transpose(self, *axes: Any) -> Tensor:
         """Two dims swapped, as PyTorch's `x.transpose(0, 1)`; otherwise axes permuted as
@@ -1719,7 +1713,7 @@ class Tensor(Node):
                 f"transpose{axes}: not a permutation of the axes of shape {self.shape} ({error})"
             ) from None
         ndim = self.data.ndim
-        return _result(data, (self,), _transpose_op(tuple(int(a) % ndim for a in axes)), self.requires_grad)
+        return _result(data, (self,), _transpose_op(tuple(int(a) % ndim for a in axes)), self._requires_grad)
 
     @property
     def T(self) -> Tensor:
@@ -1743,7 +1737,7 @@ class Tensor(Node):
             raise IndexError(
                 f"index {index!r:.60} is out of range for a Tensor of shape {self.shape}"
             ) from None
-        return _result(data, (self,), _getitem_op(index), self.requires_grad)
+        return _result(data, (self,), _getitem_op(index), self._requires_grad)
 
     # -- softmax ----------------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from hypothesis.extra import numpy as hnp
 import micrograd_plus as mg
 import micrograd_plus.nn.functional as F
 from micrograd_plus import Tensor, nn
-from micrograd_plus.engine import Node
 
 INTS = hnp.arrays(
     np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.integers(-20, 20)
@@ -166,11 +165,11 @@ def test_setting_requires_grad_on_an_int64_or_bool_tensor_is_torchs_error(dtype:
 def test_backward_from_an_int64_or_bool_tensor_names_its_dtype_on_both_engines(
     dtype: str, engine: str
 ) -> None:
-    """Even one whose flag was set behind the check (the slot itself, as a slip inside could):
+    """Even one whose flag was set behind the check (its slot, as a slip inside could):
     both engines refuse it in the same words (the fast engine's walk once skipped the check)."""
     k = mg.tensor([1, 0], dtype=getattr(mg, dtype))
     flagged = mg.tensor([1, 0], dtype=getattr(mg, dtype))
-    Node.requires_grad.__set__(flagged, True)  # type: ignore[attr-defined]
+    flagged._requires_grad = True
     with using_engine(engine):
         for backward in (
             lambda: k.backward(mg.ones(2, dtype=k.dtype)),
