@@ -42,7 +42,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union, overload
 
 import numpy as np
 
@@ -1971,6 +1971,7 @@ class Tensor(Node):
         multinomial: Callable[..., Tensor]
         nonzero: Callable[..., Any]
         argwhere: Callable[[], Tensor]
+        int: Callable[[], Tensor]  # (always refused: int32; last, as it hides Python's int from here on)
 
 
 _new_tensor = object.__new__
@@ -2332,6 +2333,12 @@ def _gather_op(index: tuple[np.ndarray, ...]) -> Op:
 
 
 _NOT_GIVEN: Any = object()
+
+
+@overload
+def where(condition: Any) -> tuple[Tensor, ...]: ...
+@overload
+def where(condition: Any, x: Operand, y: Operand) -> Tensor: ...
 
 
 def where(condition: Any, x: Operand = _NOT_GIVEN, y: Operand = _NOT_GIVEN) -> Any:

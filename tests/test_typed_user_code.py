@@ -87,3 +87,12 @@ def test_int64_and_bool_tensors_type_check_and_run() -> None:
     (logits * mask.float()).sum().backward()
     assert accuracy == 1.0 and labels.dtype == mg.int64 and mask.bool().dtype == mg.bool
     assert logits.grad is not None and logits.grad.tolist() == [[1.0, 1.0], [1.0, 0.0]]
+    rows, columns = mg.where(mask)
+    where_positive: mg.Tensor = mg.where(mask, logits, 0.0)
+    quotient: mg.Tensor = (
+        labels // 2 + labels % 2 + mg.fmod(labels, 3) + mg.tensor(7, dtype=mg.long) // labels.abs().clamp(1)
+    )
+    found: mg.Tensor = mask.nonzero()
+    floating: bool = logits.is_floating_point() and not mg.is_floating_point(labels)
+    assert rows.tolist() == [0, 0, 1] and columns.tolist() == [0, 1, 0] and where_positive.shape == (2, 2)
+    assert quotient.tolist() == [9, 7] and found.shape == (3, 2) and floating
