@@ -919,7 +919,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         if wanted is None:
             raise TypeError(f"Tensor dtype must be float64, float32, int64 or bool, got {dtype!r}")
         if wanted == _INT64:
-            _refuse_floats_beyond_int64(data)
+            _refuse_floats_beyond_int64(data, "Tensor data")
     token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
     try:
         arr = np.array(data, dtype=wanted)
@@ -944,9 +944,10 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
-def _refuse_floats_beyond_int64(data: Any) -> None:
+def _refuse_floats_beyond_int64(data: Any, who: str) -> None:
     """Floats made int64 (truncated toward 0) must fit: numpy would turn 1e30, inf or nan into
-    -2**63 without a word (PyTorch refuses a list of them, not an array). Cheap: only for dtype=int64."""
+    -2**63 without a word (as PyTorch does in `.long()` and for an array; it refuses a list of
+    them). Cheap: only on the way to int64."""
     try:
         floats = np.asarray(data)
     except (ValueError, TypeError):  # (not numbers, or ragged: said below)
@@ -957,8 +958,9 @@ def _refuse_floats_beyond_int64(data: Any) -> None:
     if not fits.all():
         bad = float(floats[~fits][0])
         raise ValueError(
-            f"Tensor data holds {bad!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 "
-            "(no nan or inf); leave dtype= out for float64, or clamp or nan_to_num the floats first"
+            f"{who} holds {bad!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 (no nan "
+            "or inf; numpy and PyTorch would make -2**63 of it, silently); keep it float, or clamp or "
+            "nan_to_num the floats first"
         )
 
 
@@ -1342,7 +1344,8 @@ class Tensor(Node):
         return _cast(self, _FLOAT64)
 
     def long(self) -> Tensor:
-        """As int64, without gradient (floats truncated toward 0): PyTorch's `.long()`."""
+        """As int64, without gradient (floats truncated toward 0): PyTorch's `.long()`. A float
+        int64 cannot hold (nan, inf, 1e30) is a ValueError (PyTorch makes -2**63 of it)."""
         return _cast(self, _INT64)
 
     def to(self, *targets: Any, device: Any = None, dtype: Any = None) -> Tensor:
@@ -2042,7 +2045,9 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
     if not isinstance(x, Tensor):
         return x.astype(dtype)
     if dtype.kind != "f" or x.data.dtype.kind != "f":  # an int64 or bool side: no gradient
-        token = _enter_quiet(_IGNORE_ALL)  # (nan and inf become some int, as in PyTorch)
+        if dtype == _INT64 and x.data.dtype.kind == "f":
+            _refuse_floats_beyond_int64(x.data, f"a {x.data.dtype} Tensor made int64 (.long(), .to(int64))")
+        token = _enter_quiet(_IGNORE_ALL)
         try:
             return _result(x.data.astype(dtype), (x,), _cast_op(dtype), False)
         finally:

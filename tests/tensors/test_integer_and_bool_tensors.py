@@ -715,11 +715,32 @@ def test_floats_beyond_int64_are_refused_from_arrays_too_where_torch_gives_garba
             make()
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e30, 2.0**63, -(2.0**64)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_long_of_a_float_beyond_int64_is_refused_where_torch_gives_garbage(value: float, dtype: str) -> None:
+    torch = require_torch()
+    data = np.array([1.5, value], dtype=dtype)
+    assert torch.tensor(data).long().tolist()[1] == -(2**63)
+    x = mg.tensor(data, dtype=getattr(mg, dtype))
+    for convert in (
+        lambda: x.long(),
+        lambda: x.to(mg.long),
+        lambda: x.type(mg.int64),
+        lambda: mg.tensor(x, dtype=mg.long),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"{dtype} Tensor made int64 .*holds .* does not fit in int64|Tensor data holds"
+        ):
+            convert()
+
+
 @given(x=hnp.arrays(np.float64, (4,), elements=st.floats(-(2.0**63), 2.0**63, exclude_max=True)))
 def test_floats_within_int64_are_truncated_toward_zero_as_torchs(x: np.ndarray) -> None:
     torch = require_torch()
     assert_same(mg.tensor(x, dtype=mg.long), torch.tensor(x, dtype=torch.long))
     assert_same(mg.tensor(x.tolist(), dtype=mg.long), torch.tensor(x.tolist(), dtype=torch.long))
+    assert_same(mg.tensor(x).long(), torch.tensor(x).long())
+    assert_same(mg.tensor(x, dtype=mg.float32).long(), torch.tensor(x, dtype=torch.float32).long())
 
 
 def test_retains_grad_is_read_only_and_true_after_retain_grad_on_an_intermediate_as_torchs() -> None:
