@@ -5,9 +5,9 @@ Value is for seeing, Tensor is for running: both are nodes of the one graph walk
 written twice. The elementwise operations
 (+ - * / **, exp, relu, ...) are the rule table's entries of engine.py, applied to arrays
 through one wrapper that undoes broadcasting (`_on_arrays`). The operations only Tensors
-have (matmul, reductions, indexing, softmax) state their forward and their derivative side
-by side below; a derivative is one expression that works on arrays (the ordinary backward
-pass) and on Tensors (`grad(..., create_graph=True)`), written with operators and helpers
+have (matmul, reductions, indexing, softmax, `//` `%` fmod) state their forward and their
+derivative side by side below; a derivative is one expression that works on arrays (the ordinary
+backward pass) and on Tensors (`grad(..., create_graph=True)`), written with operators and helpers
 (`broadcast_to`, `unbroadcast`, `scatter`, and engine.py's) that dispatch on the type.
 
 Broadcasting follows numpy. A gradient flowing back to an input that was broadcast is
