@@ -54,7 +54,7 @@ class Node:
     _parents: tuple[Node, ...]
     _op: Op | None
     _passes: int  # the passes a leaf added up since `zero_grad`
-    _origin: str | None  # why a node has no graph: "constant", "no_grad", "detach"
+    _origin: str | None  # why a node has no graph: "constant", "no_grad", "detach", "detach_"
     _where: str | None  # the line that made it (anomaly mode)
     _born: int  # the clock of in-place changes when made, or a leaf's data last changed (guards)
     _sum: Any  # fast.py's running sum

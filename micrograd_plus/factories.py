@@ -1,5 +1,5 @@
 """Making Tensors as PyTorch does: `tensor`, `as_tensor`, `from_numpy`, `zeros`, `ones`, `full`,
-`empty`, `eye`, `arange`, `linspace`, `rand`, `randn`, `randint`, `randperm`, and the `_like` forms;
+`empty`, `eye`, `arange`, `linspace`, `rand`, `randn`, `normal`, `randint`, `randperm`, and the `_like` forms;
 and the package's random stream, `manual_seed`.
 
 Sizes are given as in PyTorch, `zeros(2, 3)` or `zeros((2, 3))` alike. The dtype is float64
@@ -204,7 +204,8 @@ def linspace(
 
 
 def rand(
-    *size: Any,
+    *sizes: Any,
+    size: Any = None,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
@@ -212,18 +213,14 @@ def rand(
     generator: Any = None,
 ) -> Tensor:
     """Uniform random numbers in [0, 1), from `seed=` (an int), `generator=`, or else the package's
-    stream (`manual_seed`)."""
-    _on_cpu(device, "rand")
-    shape = _shape(size, "rand")
-    return Tensor(
-        generator_from(seed, generator).random(shape),
-        requires_grad=requires_grad,
-        dtype=_floats(dtype, "rand"),
-    )
+    stream (`manual_seed`). The sizes as ints, one tuple, or `size=` (PyTorch's keyword)."""
+    shape = _drawn_shape(sizes, size, "rand")
+    return _drawn("rand", lambda rng: rng.random(shape), dtype, device, requires_grad, seed, generator)
 
 
 def randn(
-    *size: Any,
+    *sizes: Any,
+    size: Any = None,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
@@ -231,14 +228,78 @@ def randn(
     generator: Any = None,
 ) -> Tensor:
     """Standard normal random numbers, from `seed=` (an int), `generator=`, or else the package's
-    stream (`manual_seed`)."""
-    _on_cpu(device, "randn")
-    shape = _shape(size, "randn")
-    return Tensor(
-        generator_from(seed, generator).standard_normal(shape),
-        requires_grad=requires_grad,
-        dtype=_floats(dtype, "randn"),
+    stream (`manual_seed`). The sizes as ints, one tuple, or `size=` (PyTorch's keyword)."""
+    shape = _drawn_shape(sizes, size, "randn")
+    return _drawn(
+        "randn", lambda rng: rng.standard_normal(shape), dtype, device, requires_grad, seed, generator
     )
+
+
+def normal(
+    mean: Any,
+    std: Any,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    seed: Any = None,
+    generator: Any = None,
+) -> Tensor:
+    """Normal random numbers of one `mean` and standard deviation `std` (numbers, bools or 0-d
+    Tensors that do not require grad, as PyTorch takes), in a Tensor of `size`: PyTorch's
+    `torch.normal(0, 0.01, (2, 1))`. Drawn from `seed=` (an int), `generator=`, or else the
+    package's stream (`manual_seed`)."""
+    if size is None:
+        raise TypeError(
+            f"normal() takes numbers mean and std and a size, as normal(0.0, 1.0, (2, 3)), got mean={mean!r:.40}, "
+            f"std={std!r:.40}, size={size!r:.40}; for Tensors of means and deviations write "
+            "mean + std * randn_like(mean)"
+        )
+    average, deviation = _moment(mean, "normal(): mean"), _moment(std, "normal(): std")
+    if not deviation >= 0:
+        raise ValueError(f"normal(): std must be >= 0, got {deviation}")
+    shape = _shape((size,), "normal")
+    return _drawn(
+        "normal",
+        lambda rng: rng.normal(average, deviation, shape),
+        dtype,
+        device,
+        requires_grad,
+        seed,
+        generator,
+    )
+
+
+def _drawn(
+    who: str,
+    draw: Callable[[np.random.Generator], np.ndarray],
+    dtype: Any,
+    device: Any,
+    requires_grad: bool,
+    seed: Any,
+    generator: Any,
+) -> Tensor:
+    """A new Tensor of random floats: `draw`'s numbers from the call's Generator (`seed=`,
+    `generator=`, or the package's stream)."""
+    _on_cpu(device, who)
+    kind = _floats(dtype, who)  # before drawing: a refused call leaves the stream as it was
+    return Tensor(draw(generator_from(seed, generator)), requires_grad=requires_grad, dtype=kind)
+
+
+def _moment(x: Any, what: str) -> float:
+    """normal()'s mean or std: a number, a bool or a 0-d Tensor without gradient, as PyTorch
+    takes (a Tensor that requires grad would lose its gradient: PyTorch refuses it too)."""
+    if isinstance(x, Tensor):
+        if x.ndim != 0 or x.requires_grad:
+            raise TypeError(
+                f"{what} must be a number or a 0-d Tensor that does not require grad (as in PyTorch), "
+                f"got a Tensor of shape {x.shape}{' that requires grad' if x.requires_grad else ''}; "
+                "for Tensors of means write mean + std * randn_like(mean), for a mean with a gradient "
+                "mean + std * randn(size)"
+            )
+        x = x.item()
+    return real_number(float(x) if isinstance(x, (bool, np.bool_)) else x, what)
 
 
 def randint(
@@ -355,6 +416,15 @@ def _on_cpu(device: Any, who: str) -> None:
 def _shape(size: tuple[Any, ...], who: str) -> Shape:
     """Sizes given as ints or as one tuple/list of ints, each >= 0."""
     return tuple(_count(n, f"{who}(): size") for n in sizes_given(size))
+
+
+def _drawn_shape(sizes: tuple[Any, ...], size: Any, who: str) -> Shape:
+    """The shape of a draw, given as ints, one tuple, or by PyTorch's keyword `size=` (not both)."""
+    if size is None:
+        return _shape(sizes, who)
+    if sizes:
+        raise TypeError(f"{who}(): give the sizes once, as {who}(2, 3) or {who}(size=(2, 3)), not both")
+    return _shape((size,), who)
 
 
 def _count(n: Any, what: str) -> int:

@@ -277,6 +277,13 @@ def check_inputs_unchanged(node: Any) -> None:
     for index, parent in enumerate(node._parents):
         if _changed_at(parent) > node._born:
             version = version_of(parent)
+            if parent._origin == "detach_" and version == 0 and parent._born > node._born:
+                raise RuntimeError(
+                    f"input {index} of '{node.op}' (a {type(parent).__name__}) was detached in place "
+                    "by detach_() after this graph was made, so the gradient through it would be lost. "
+                    "Call detach_() after backward(), use detach() (a new Tensor), or run the forward "
+                    "pass again to build a new graph."
+                )
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: input {index} of '{node.op}' (a {type(parent).__name__}, now at version "

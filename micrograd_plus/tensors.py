@@ -1334,6 +1334,19 @@ class Tensor(Node):
         t._origin = "detach"
         return t
 
+    def detach_(self) -> Tensor:
+        """This Tensor cut from the graph that made it, in place: a leaf that does not require
+        grad, its data kept (an RNN's state between minibatches: `state.detach_()`); returns it.
+        Its data and `_version` do not change (Tensors sharing its memory are not touched). A
+        graph made from a computed Tensor before is refused afterwards, since it would lose the
+        gradient through it (PyTorch's refuses where it saved the Tensor, runs elsewhere). Views
+        are not tracked here: PyTorch refuses `h[0:1].detach_()`, here it detaches that Tensor."""
+        if self._op is not None:  # a graph made from it before would be cut here: make it stale
+            guards.clock[0] += 1
+            self._born = guards.clock[0]
+        self._parents, self._op, self.requires_grad, self._origin = (), None, False, "detach_"
+        return self
+
     def float(self) -> Tensor:
         """As float32 (this Tensor itself if it is): PyTorch's `.float()`. The gradient goes
         back in this Tensor's dtype."""

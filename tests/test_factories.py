@@ -1,10 +1,11 @@
 """The factories (issue 16): `tensor`, `as_tensor`, `zeros`, `ones`, `full`, `empty`, `eye`, `arange`,
-`linspace`, `rand`, `randn`, `randint`, `randperm` and the `_like` forms, against PyTorch float64 (shapes and values), with
+`linspace`, `rand`, `randn`, `normal`, `randint`, `randperm` and the `_like` forms, against PyTorch float64 (shapes and values), with
 sizes given as in PyTorch; dtype, requires_grad, and random numbers from a private Generator
 (seeded: the same numbers every time; numpy's global state never read or changed)."""
 
 from __future__ import annotations
 
+import math
 import types
 from typing import Any
 
@@ -184,6 +185,97 @@ def test_randn_and_rand_have_the_right_distribution() -> None:
     assert abs(uniform.mean() - 0.5) < 0.004 and abs(uniform.var() - 1 / 12) < 0.001
 
 
+@given(
+    sizes,
+    st.floats(-1e3, 1e3),
+    st.floats(0, 1e3),
+    st.sampled_from([None, np.float32, np.float64]),
+    st.booleans(),
+)
+def test_normal_of_a_mean_a_std_and_a_size_as_torchs(
+    size: tuple[int, ...], mean: float, std: float, kind: Any, by_keyword: bool
+) -> None:
+    """`torch.normal(0, 0.01, size=(2, 1), requires_grad=True)`, as d2l writes it: torch's shape,
+    dtype and flags; numpy's numbers of the seed, mean + std * standard normal."""
+    torch = require_torch()
+    kwargs = {"size": size} if by_keyword else {}
+    args = () if by_keyword else (size,)
+    dtype = {None: {}, np.float32: {"dtype": torch.float32}, np.float64: {"dtype": torch.float64}}[kind]
+    ours = mg.normal(mean, std, *args, dtype=kind, requires_grad=True, seed=4, **kwargs)
+    theirs = torch.normal(mean, std, *args, requires_grad=True, **dtype, **kwargs)
+    assert ours.shape == tuple(theirs.shape) and ours.requires_grad and ours.grad_fn is None
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    expected = np.random.default_rng(4).normal(mean, std, size).astype(ours.dtype)
+    np.testing.assert_array_equal(ours.data, expected)
+
+
+def test_normal_has_the_right_distribution_and_says_what_it_takes() -> None:
+    drawn = mg.normal(3.0, 0.5, (200_000,), seed=0).data
+    assert abs(drawn.mean() - 3.0) < 0.006 and abs(drawn.std() - 0.5) < 0.005  # about 5 standard errors
+    assert np.array_equal(mg.normal(2, 0, (3,)).data, [2.0, 2.0, 2.0])  # std 0, as torch's
+    with pytest.raises(TypeError, match=r"normal\(\) takes numbers mean and std and a size, as normal\(0.0"):
+        mg.normal(0.0, 1.0)  # torch.normal(mean, std) of Tensors is not here
+    with pytest.raises(ValueError, match=r"normal\(\): std must be >= 0, got -1.0"):
+        mg.normal(0, -1, (2,))  # torch: RuntimeError "normal expects std >= 0.0"
+    with pytest.raises(
+        TypeError, match=r"normal\(\): mean must be a number or a 0-d Tensor .* shape \(2,\);"
+    ):
+        mg.normal(mg.zeros(2), 1.0, (2,))  # torch: "received an invalid combination of arguments"
+    with pytest.raises(
+        TypeError, match=r"normal\(\): std must be .* shape \(\) that requires grad; .* randn\(size\)"
+    ):
+        mg.normal(0.0, mg.tensor(1.0, requires_grad=True), (2,))  # torch refuses it too
+    with pytest.raises(ValueError, match=r"normal\(\): std must be >= 0, got nan"):
+        mg.normal(0, math.nan, (2,))  # torch: "normal expects std >= 0.0, but found std nan"
+    with pytest.raises(NotImplementedError, match=r"normal\(\): draws floats"):
+        mg.normal(0, 1, (2,), dtype=mg.long)
+
+
+@given(
+    st.sampled_from([True, False, 2, -1.5, "0-d float", "0-d int64", "0-d bool"]),
+    st.sampled_from([True, 0.5, "0-d float", "0-d bool"]),
+)
+def test_normal_takes_bools_and_0d_tensors_as_numbers_as_torchs(mean: Any, std: Any) -> None:
+    """`torch.normal(True, 1, size)` and `torch.normal(torch.tensor(2.0), 1, size)` run: each is
+    taken as its number (a 0-d Tensor that requires grad is refused, in both libraries)."""
+    torch = require_torch()
+    made = {"0-d float": (2.5, "float64"), "0-d int64": (3, "int64"), "0-d bool": (True, "bool")}
+
+    def argument(library: Any, x: Any) -> Any:
+        return library.tensor(made[x][0], dtype=getattr(library, made[x][1])) if x in made else x
+
+    ours = mg.normal(argument(mg, mean), argument(mg, std), (3,), seed=2)
+    theirs = torch.normal(argument(torch, mean), argument(torch, std), (3,))
+    assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    numbers = [float(made[x][0] if x in made else x) for x in (mean, std)]
+    assert np.array_equal(ours.data, np.random.default_rng(2).normal(*numbers, 3))
+
+
+def test_normal_of_an_infinite_std_gives_both_infinities_as_torchs() -> None:
+    """mean + std * z with z of either sign: -inf as often as inf (and nan where an infinite mean
+    meets the other sign), in both libraries."""
+    torch = require_torch()
+    inf = math.inf
+    for mean, expected in ((0.0, {inf, -inf}), (inf, {inf, "nan"}), (-inf, {-inf, "nan"})):
+        for drawn in (mg.normal(mean, inf, (200,)).tolist(), torch.normal(mean, inf, (200,)).tolist()):
+            assert {"nan" if math.isnan(x) else x for x in drawn} == expected
+
+
+@pytest.mark.parametrize("name", ["rand", "randn"])
+def test_rand_and_randn_take_the_size_by_torchs_keyword(name: str) -> None:
+    """`torch.randn(size=shape, device=device)` (d2l's RNN): the same numbers as randn(*shape)."""
+    torch = require_torch()
+    draw = getattr(mg, name)
+    ours = draw(size=(2, 3), device="cpu", seed=1)
+    assert ours.shape == tuple(getattr(torch, name)(size=(2, 3)).shape) == (2, 3)
+    assert np.array_equal(ours.data, draw(2, 3, seed=1).data)
+    assert draw(size=4, seed=1).shape == (4,)
+    with pytest.raises(
+        TypeError, match=rf"{name}\(\): give the sizes once, as {name}\(2, 3\) or {name}\(size="
+    ):
+        draw(2, size=(3,))  # torch: "received an invalid combination of arguments"
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -241,6 +333,7 @@ FACTORY_CALLS = {
     "linspace": lambda lib, **kw: lib.linspace(-1, 1, 5, **kw),
     "rand": lambda lib, **kw: lib.rand(2, **kw),
     "randn": lambda lib, **kw: lib.randn((), **kw),
+    "normal": lambda lib, **kw: lib.normal(0.5, 2.0, (2, 3), **kw),
     "rand_like": lambda lib, **kw: lib.rand_like(lib.ones(2, 3), **kw),
     "randn_like": lambda lib, **kw: lib.randn_like(lib.ones(4), **kw),
     "full_like": lambda lib, **kw: lib.full_like(lib.ones(2, 1), -2.5, **kw),
@@ -259,7 +352,7 @@ def test_device_cpu_is_accepted_by_every_factory_as_in_torch(name: str) -> None:
         ours = call(mg, device=device, dtype=np.float64, requires_grad=True)
         theirs = call(torch, device=device, dtype=torch.float64, requires_grad=True)
         assert ours.shape == tuple(theirs.shape) and ours.requires_grad
-        if not name.startswith(("rand", "empty")):  # (torch's empty memory is unset; ours is zeros)
+        if not name.startswith(("rand", "normal", "empty")):  # (random; torch's empty memory is unset)
             assert close_to_torch(ours.data, theirs.detach().numpy())
 
 

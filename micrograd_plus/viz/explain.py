@@ -60,6 +60,12 @@ def _reason(node: Node) -> str:
             "grad. Use the original node (not the detached copy) in the computation whose gradient "
             "you want."
         )
+    if origin == "detach_":
+        return (
+            "it was cut from its graph in place by detach_(): it is now a leaf that does not require "
+            "grad, and backward() reaches neither it nor the nodes it was computed from. Call "
+            "detach_() only after the backward passes that need its gradient."
+        )
     if not node.requires_grad:
         if node.is_leaf:
             switch = ".requires_grad_()" if hasattr(node, "requires_grad_") else ".requires_grad = True"

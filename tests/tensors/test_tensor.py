@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -329,6 +330,97 @@ def test_detach_shares_data_and_cuts_the_graph():
     np.testing.assert_array_equal(w.grad, [3.0, 6.0])  # d is a constant
     assert d.grad is None
     assert w.detach().data is w.data
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 5), elements=st.floats(-3, 3)))
+def test_detach_underscore_makes_the_tensor_itself_a_leaf_as_torchs(x: np.ndarray) -> None:
+    """d2l's RNN keeps its state between minibatches with `state.detach_()`: the same Tensor,
+    cut from its graph; the next minibatch's graph stops there, in both libraries."""
+    torch = require_torch()
+    results = []
+    for make in (Tensor, torch.tensor):
+        w = make(x, requires_grad=True)
+        state = (w * w).tanh()
+        assert state.detach_() is state
+        assert state.grad_fn is None and state.is_leaf and not state.requires_grad
+        loss = (state * w).sum()  # the next minibatch
+        loss.backward()
+        results.append((np.array(state.tolist()), np.array(w.grad.tolist())))
+    (ours_state, ours_grad), (their_state, their_grad) = results
+    assert close_to_torch(ours_state, their_state) and close_to_torch(ours_grad, their_grad)
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_detach_underscore_refuses_a_graph_made_from_it_before(saved: bool) -> None:
+    """The graph holds the Tensor itself, now a leaf, so a backward through it would lose w's
+    gradient: refused, saying detach_() did it. PyTorch refuses too where the graph saved the
+    Tensor (h * w); where it did not (h * 3) its older graph still runs through the old grad_fn."""
+    torch = require_torch()
+    for make, library in ((Tensor, mg), (torch.tensor, torch)):
+        w = make([1.0, 2.0], requires_grad=True)
+        h = w * 2
+        loss = (h * w if saved else h * 3).sum()
+        h.detach_()
+        if library is mg:
+            with pytest.raises(
+                RuntimeError, match=r"input 0 of '\*' \(a Tensor\) was detached in place by detach_\(\)"
+            ):
+                loss.backward()
+            assert w.grad is None  # no gradient silently dropped, none given
+        elif saved:
+            with pytest.raises(RuntimeError, match="detached in-place"):
+                loss.backward()
+
+
+def test_detach_underscore_under_no_grad_is_the_same() -> None:
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 2
+    loss = (h * 3).sum()
+    with no_grad():
+        assert h.detach_() is h
+    assert h.is_leaf and not h.requires_grad and h._version == 0
+    with pytest.raises(RuntimeError, match="detached in place by detach_"):
+        loss.backward()
+
+
+def _detach_underscore_cases(library: Any, make: Any) -> dict[str, list[float] | int | None]:
+    """The reviewer's cases, run in one library: what each gives."""
+    results: dict[str, list[float] | int | None] = {}
+    x = make([1.0, 2.0])  # a constant: nothing to cut, a graph made from it runs
+    w = make([3.0, 4.0], requires_grad=True)
+    loss = (w * x).sum()
+    x.detach_()
+    loss.backward()
+    results["constant: w.grad"], results["constant: x._version"] = w.grad.tolist(), x._version
+    w = make([3.0, 4.0], requires_grad=True)  # a sibling sharing h's memory is not changed
+    h = w * 2
+    sibling = h.detach()
+    loss = (sibling * w).sum()
+    h.detach_()
+    loss.backward()
+    results["sibling: w.grad"], results["sibling: _version"] = w.grad.tolist(), sibling._version
+    results["h._version"] = h._version
+    h.detach_()  # twice is the same
+    results["h._version twice"] = h._version
+    w = make([3.0, 4.0], requires_grad=True)  # a leaf: it gets no gradient any more, others do
+    x = make([1.0, 2.0], requires_grad=True)
+    loss = (w * x).sum()
+    w.detach_()
+    loss.backward()
+    results["leaf: w.grad"], results["leaf: x.grad"] = w.grad, x.grad.tolist()
+    results["leaf: w._version"] = w._version
+    with library.no_grad():
+        h = w * 2
+        h.detach_()
+    results["no_grad: h._version"] = h._version
+    return results
+
+
+def test_detach_underscore_changes_neither_data_nor_version_as_torchs() -> None:
+    """detach_() cuts the graph only: a graph made from a constant, from a leaf or from a Tensor
+    sharing the memory still runs, and `_version` stays 0, as in PyTorch."""
+    torch = require_torch()
+    assert _detach_underscore_cases(mg, Tensor) == _detach_underscore_cases(torch, torch.tensor)
 
 
 def test_requires_grad_underscore_switches_leaves_only():

@@ -262,6 +262,21 @@ def test_the_functions_take_tensors_and_values_and_say_what_to_use_for_numbers(n
     assert v.grad == w.grad != 0.0
 
 
+@pytest.mark.parametrize("name", POINTWISE)
+@given(x=hnp.arrays(np.float64, st.integers(1, 5), elements=st.floats(0.1, 3)))
+def test_the_functions_take_a_numpy_array_as_a_tensor(name: str, x: np.ndarray) -> None:
+    """d2l's batch_norm keeps `moving_var.data` (a Tensor in PyTorch, an array here) and predicts
+    with `torch.sqrt(moving_var + eps)`: the array is taken as a Tensor, as `mg.max(outputs.data, 1)`."""
+    out = getattr(mg, name)(x + 1e-5)
+    assert isinstance(out, Tensor) and not out.requires_grad
+    assert np.array_equal(out.data, getattr(Tensor(x + 1e-5), name)().data)
+    scalar = x[0] + 1e-5  # a numpy scalar (np.float64), as a 0-d array plus eps gives: taken as 0-d
+    for number in (scalar, np.float32(scalar)):
+        out = getattr(mg, name)(number)
+        assert out.shape == () and out.dtype == number.dtype
+        assert np.array_equal(out.data, getattr(Tensor(np.array(number)), name)().data)
+
+
 @given(
     x=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 4)), elements=st.floats(-3, 3)),
     data=st.data(),

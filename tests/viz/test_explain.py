@@ -123,6 +123,13 @@ def test_detached():
     assert explain_grad(d).startswith("Value 'x' (a leaf) has grad 0.0")
 
 
+def test_detached_in_place():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    state = (w * 2).tanh()
+    state.detach_()
+    assert "cut from its graph in place by detach_()" in explain_grad(state)
+
+
 def test_constant():
     x = Value(2.0)
     y = x * 7
