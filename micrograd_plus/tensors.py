@@ -1465,7 +1465,9 @@ class Tensor(Node):
     __floordiv__, __rfloordiv__ = _operators(_binary(FLOOR_DIVIDE), FLOOR_DIVIDE.name)
     __mod__, __rmod__ = _operators(_binary(REMAINDER), REMAINDER.name)
     # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
-    __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
+    __iadd__, __isub__, __imul__, __itruediv__, __ifloordiv__, __imod__ = (
+        guards.in_place(s, refuse_leaf=True) for s in ("+", "-", "*", "/", "//", "%")
+    )
 
     def add_(self, other: Operand) -> Tensor:
         """`t += other` in t's own array, as PyTorch's `add_`; returns t."""

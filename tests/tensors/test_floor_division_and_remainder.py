@@ -4,6 +4,7 @@ division's lack of one)."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -229,3 +230,56 @@ def test_out_takes_the_result_as_torchs_out() -> None:
         getattr(mg, name)(mg.tensor([7.0, -7.5]), 2, out=ours_out)
         getattr(torch, name)(torch.tensor([7.0, -7.5], dtype=torch.float64), 2, out=theirs_out)
         assert_identical(ours_out, theirs_out)
+
+
+IN_PLACE: list[tuple[str, Callable[[Any, Any], Any]]] = [("//=", operator.ifloordiv), ("%=", operator.imod)]
+
+
+@given(data=st.data())
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+@pytest.mark.parametrize("change", [m for _, m in IN_PLACE], ids=[n for n, _ in IN_PLACE])
+def test_floor_division_and_remainder_in_place_change_the_tensor_itself_as_torchs(
+    change: Callable[[Any, Any], Any], dtype: str, data: st.DataObject
+) -> None:
+    """`k //= 2` writes into k, which every name of it sees (not `k = k // 2`), as torch's."""
+    torch = require_torch()
+    a = data.draw(hnp.arrays(np.int64, (3,), elements=st.integers(-20, 20))).astype(dtype)
+    b = data.draw(st.integers(-5, 5).filter(bool))
+    changed = []
+    for lib in (mg, torch):
+        t = lib.tensor(a, dtype=getattr(lib, dtype))
+        alias = t
+        t = change(t, b)
+        assert t is alias
+        changed.append(alias)
+    assert_identical(changed[0], changed[1])
+
+
+@pytest.mark.parametrize("change", [m for _, m in IN_PLACE], ids=[n for n, _ in IN_PLACE])
+def test_floor_division_and_remainder_in_place_follow_torchs_rules_for_graphs(
+    change: Callable[[Any, Any], Any],
+) -> None:
+    """A leaf that requires grad refuses them (torch's RuntimeError); under no_grad() they change
+    its memory, which a view sees; a computed Tensor's gives the gradient torch's does."""
+    torch = require_torch()
+    x = [7.5, -3.0, 4.0]
+    bases = []
+    for lib in (mg, torch):
+        leaf = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        with pytest.raises(RuntimeError, match="(?i)leaf .*requires grad"):
+            change(leaf, 2)
+        assert leaf.tolist() == x and leaf.grad_fn is None
+        with lib.no_grad():
+            view = leaf[1:]
+            change(view, 2)
+        bases.append(leaf)
+    assert_identical(bases[0], bases[1])
+    if change is operator.imod:  # (// has no derivative, in either)
+        grads = []
+        for lib in (mg, torch):
+            leaf = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+            y = leaf * 3
+            y = change(y, 2.5)
+            (y * leaf).sum().backward()
+            grads.append(leaf.grad)
+        assert close_to_torch(grads[0].data, grads[1].numpy())
