@@ -528,10 +528,12 @@ def _fill_value(value: Any, dtype: np.dtype, who: str) -> Any:
         raise ValueError(
             f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
         )
+    if dtype.kind != "f":  # taken in x's dtype, as PyTorch's: an int64 Tensor stays int64
+        if not isinstance(value, Tensor):
+            real_number(value, f"{who}: value")  # (a number, not a bool)
+        return _as_array(value, dtype, f"{who}: value")  # (nan, inf, 1e30 refused for int64)
     if isinstance(value, Tensor):
         return _cast(value, dtype)
-    if dtype.kind != "f":  # taken in x's dtype, as PyTorch's: an int64 Tensor stays int64
-        return np.asarray(real_number(value, f"{who}: value")).astype(dtype)
     return value
 
 
@@ -557,13 +559,13 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     return self
 
 
-def _new(self: Tensor, data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+def _new(self: Tensor, data: Any, dtype: Any, requires_grad: bool) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=self.dtype if dtype is None else dtype)
 
 
 def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf of `data` (copied) in this Tensor's dtype unless given, as `x.new_tensor`."""
-    return _new(self, _as_array(data_of(data), None), dtype, requires_grad)
+    return _new(self, data_of(data), dtype, requires_grad)  # (ints straight to int64: 2**63 - 1 stays)
 
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

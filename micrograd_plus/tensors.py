@@ -902,9 +902,10 @@ def tensor_dtype(spec: Any) -> np.dtype | None:
     return dtype if spec is not None and dtype in _TENSOR_DTYPES else None
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
+def _as_array(data: Any, dtype: Any, who: str = "Tensor data") -> np.ndarray:
     """A new array holding `data` (copied, as torch.tensor copies): float64 unless `dtype` says
-    float32, int64 or bool, or `data` is a Tensor (its dtype is kept)."""
+    float32, int64 or bool, or `data` is a Tensor (its dtype is kept). `who` names the data in
+    the errors."""
     if isinstance(data, Tensor):
         dtype = data.data.dtype if dtype is None else dtype
         data = data.data
@@ -918,50 +919,73 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         wanted = tensor_dtype(dtype)
         if wanted is None:
             raise TypeError(f"Tensor dtype must be float64, float32, int64 or bool, got {dtype!r}")
-        if wanted == _INT64:
-            _refuse_floats_beyond_int64(data, "Tensor data")
-    token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
+    source = _numbers_to_make_int64(data, who) if wanted == _INT64 else None
+    token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, nan as int64 -2**63: quietly
     try:
         arr = np.array(data, dtype=wanted)
-    except OverflowError:  # (int64 only: a float64 holds any Python number, as inf if need be)
-        raise ValueError(
-            f"Tensor data {data!r:.60} does not fit in {wanted}, which holds -2**63 to 2**63 - 1; leave "
+    except OverflowError:  # an int beyond int64, or a Python float (numpy refuses those itself)
+        raise _beyond_int64(source, None, who) or ValueError(
+            f"{who} {data!r:.60} does not fit in {wanted}, which holds -2**63 to 2**63 - 1; leave "
             "dtype= out for float64"
         ) from None
-    except (ValueError, TypeError) as error:
-        raise TypeError(
-            f"Tensor data must be a number or a (nested) sequence / array of numbers of one shape, "
+    except (ValueError, TypeError) as error:  # (a Python nan made int64 is a ValueError)
+        raise _beyond_int64(source, None, who) or TypeError(
+            f"{who} must be a number or a (nested) sequence / array of numbers of one shape, "
             f"got {type(data).__name__}: {data!r:.60} ({error})"
         ) from None
     finally:
         _leave_quiet(token)
+    if source is not None:
+        _refuse_beyond_int64(source, arr, who)
     if arr.dtype not in _TENSOR_DTYPES or wanted is None and arr.dtype.kind != "f":
         if arr.dtype.kind not in "biuf":
             raise TypeError(
-                f"Tensor data must be numbers (bool, int or float), got dtype {arr.dtype}: {data!r:.60}"
+                f"{who} must be numbers (bool, int or float), got dtype {arr.dtype}: {data!r:.60}"
             )
         arr = arr.astype(np.float64)
     return arr
 
 
-def _refuse_floats_beyond_int64(data: Any, who: str) -> None:
-    """Floats made int64 (truncated toward 0) must fit: numpy would turn 1e30, inf or nan into
-    -2**63 without a word (as PyTorch does in `.long()` and for an array; it refuses a list of
-    them). Cheap: only on the way to int64."""
+def _numbers_to_make_int64(data: Any, who: str) -> np.ndarray | None:
+    """`data` as numpy reads it, checked before numpy makes int64 of it (which parses text, "5"
+    is 5, and drops imaginary parts); None where numpy cannot read it alone (ragged, or ints
+    beyond int64: the conversion says so)."""
     try:
-        floats = np.asarray(data)
-    except (ValueError, TypeError):  # (not numbers, or ragged: said below)
-        return
-    if floats.dtype.kind != "f":
-        return
-    fits = (floats >= -(2.0**63)) & (floats < 2.0**63)  # (nan fits nowhere)
-    if not fits.all():
-        bad = float(floats[~fits][0])
-        raise ValueError(
-            f"{who} holds {bad!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 (no nan "
-            "or inf; numpy and PyTorch would make -2**63 of it, silently); keep it float, or clamp or "
-            "nan_to_num the floats first"
-        )
+        source = np.asarray(data)
+    except (ValueError, TypeError):
+        return None
+    if source.dtype.kind not in "biufO":
+        raise TypeError(f"{who} must be numbers (bool, int or float), got dtype {source.dtype}: {data!r:.60}")
+    return source
+
+
+def _beyond_int64(floats: np.ndarray | None, ints: np.ndarray | None, who: str) -> ValueError | None:
+    """The error for floats made int64 (truncated toward 0) that int64 cannot hold (nan, inf,
+    1e30), which numpy turns into -2**63 without a word (as PyTorch does in `.long()` and for an
+    array; it refuses a number); None if they fit. `ints` is what the conversion made (None
+    where numpy refused it): an int that only looks beyond (2**63 - 1 in a list with floats,
+    which np.asarray rounds to 2.0**63) was converted right, and passes."""
+    if floats is None or floats.dtype.kind != "f":
+        return None
+    beyond = ~((floats >= -(2.0**63)) & (floats < 2.0**63))  # (nan fits nowhere)
+    if ints is not None and beyond.any():
+        beyond &= ints.astype(np.float64) != floats
+    if not beyond.any():
+        return None
+    bad = floats[beyond]
+    worst = float(bad[np.argmax(np.where(np.isnan(bad), np.inf, np.abs(bad)))])  # (not a rounded int)
+    return ValueError(
+        f"{who} holds {worst!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 (no nan "
+        "or inf; numpy and PyTorch would make -2**63 of it, silently); keep it float, or clamp or "
+        "nan_to_num the floats first"
+    )
+
+
+def _refuse_beyond_int64(floats: np.ndarray, ints: np.ndarray, who: str) -> None:
+    """`ints`, made of `floats`, must hold them (see `_beyond_int64`)."""
+    error = _beyond_int64(floats, ints, who)
+    if error is not None:
+        raise error
 
 
 # --- the Tensor ---------------------------------------------------------------------------------------
@@ -1413,10 +1437,12 @@ class Tensor(Node):
         if isinstance(value, Node) and not isinstance(value, Tensor):
             raise TypeError(f"{what}: cannot write a {type(value).__name__} into a Tensor; use its .data")
         guards.check_writeable(self, what)
+        # Numbers only, as Tensor() takes them; into int64 converted exactly (2**63 - 1 stays), and
+        # a float int64 cannot hold refused (numpy would write -2**63; PyTorch refuses a number).
         try:
-            source = _as_array(value, None)  # numbers only, as Tensor() takes them
-        except TypeError as error:
-            raise TypeError(f"{what}: {error}") from None
+            source = _as_array(value, _INT64 if self.data.dtype == _INT64 else None)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{what}: {error}") from None
         try:
             with np.errstate(all="ignore"):  # 1e300 into float32 is inf, as Tensor() makes it
                 self.data[index] = source
@@ -2060,13 +2086,14 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
     if not isinstance(x, Tensor):
         return x.astype(dtype)
     if dtype.kind != "f" or x.data.dtype.kind != "f":  # an int64 or bool side: no gradient
-        if dtype == _INT64 and x.data.dtype.kind == "f":
-            _refuse_floats_beyond_int64(x.data, f"a {x.data.dtype} Tensor made int64 (.long(), .to(int64))")
         token = _enter_quiet(_IGNORE_ALL)
         try:
-            return _result(x.data.astype(dtype), (x,), _cast_op(dtype), False)
+            data = x.data.astype(dtype)
         finally:
             _leave_quiet(token)
+        if dtype == _INT64:
+            _refuse_beyond_int64(x.data, data, f"a {x.data.dtype} Tensor made int64 (.long(), .to(int64))")
+        return _result(data, (x,), _cast_op(dtype), False)
     return _unary(_cast_op(dtype), x)
 
 

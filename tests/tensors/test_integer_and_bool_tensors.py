@@ -8,6 +8,7 @@ the float side exactly as torch float64's does.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -757,3 +758,78 @@ def test_retains_grad_is_read_only_and_true_after_retain_grad_on_an_intermediate
             middle.retains_grad = False
         middle.sum().backward()
         assert middle.grad.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[1.5, 2**63 - 1], [-(2**63), -2.5], [[2**63 - 1], [-7.9]], [2**62 + 1, 0.5], [True, 2**63 - 1, 3.7]],
+)
+def test_ints_beside_floats_in_a_list_become_int64_exactly_as_torchs(data: list[Any]) -> None:
+    """np.asarray of such a list rounds 2**63 - 1 to the float 2.0**63: the refusal of floats
+    beyond int64 must not take it for one."""
+    torch = require_torch()
+    expected = torch.tensor(data, dtype=torch.long)
+    assert_same(mg.tensor(data, dtype=mg.long), expected)
+    assert_same(
+        mg.zeros(1, dtype=mg.long).new_tensor(data), torch.zeros(1, dtype=torch.long).new_tensor(data)
+    )
+    written = mg.zeros(expected.shape, dtype=mg.long)
+    written[...] = data  # (torch takes no list here: its values are the tensor's)
+    assert_same(written, expected)
+    mask = [True] + [False] * (len(data) - 1)
+    biggest = 2**63 - 1
+    assert_same(
+        mg.zeros(len(data), dtype=mg.long).masked_fill(mg.tensor(mask, dtype=mg.bool), biggest),
+        torch.zeros(len(data), dtype=torch.long).masked_fill(torch.tensor(mask), biggest),
+    )
+
+
+WRITES: list[tuple[str, Callable[[Any, Any, float], Any]]] = [
+    ("masked_fill", lambda lib, k, v: k.masked_fill(k == 1, v)),
+    ("masked_fill_", lambda lib, k, v: k.masked_fill_(k == 1, v)),
+    (
+        "masked_fill of a 0-d Tensor",
+        lambda lib, k, v: k.masked_fill(k == 1, lib.tensor(v, dtype=lib.float64)),
+    ),
+    ("k[0] = v", lambda lib, k, v: k.__setitem__(0, v)),
+    ("k[:] = Tensor", lambda lib, k, v: k.__setitem__(slice(None), lib.tensor([v, 1.0], dtype=lib.float64))),
+    (
+        "k[:] = array",
+        lambda lib, k, v: k.__setitem__(
+            slice(None), np.array([1.0, v]) if lib is mg else lib.tensor([1.0, v])
+        ),
+    ),
+    ("copy_", lambda lib, k, v: k.copy_(lib.tensor([1.0, v], dtype=lib.float32))),
+]
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e30, -1e19])
+@pytest.mark.parametrize("write", [m for _, m in WRITES], ids=[n for n, _ in WRITES])
+def test_a_float_int64_cannot_hold_written_into_an_int64_tensor_is_refused(
+    write: Callable[[Any, Any, float], Any], value: float
+) -> None:
+    """torch refuses such a number (and makes -2**63 of a Tensor of them, silently): refused here
+    in every way of writing one, naming it, and nothing is written."""
+    torch = require_torch()
+    theirs = torch.tensor([1, 2])
+    for torch_write in (lambda: theirs.masked_fill(theirs == 1, value), lambda: theirs.__setitem__(0, value)):
+        with pytest.raises(RuntimeError, match="cannot be converted to type int64_t"):
+            torch_write()
+    ours = mg.tensor([1, 2], dtype=mg.long)
+    named = "|".join(re.escape(repr(float(v))) for v in (value, np.float32(value)))  # (copy_'s is float32)
+    with pytest.raises(ValueError, match=rf"holds ({named}), which does not fit in int64"):
+        write(mg, ours, value)
+    assert ours.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("value", [1.9, -2.7, 2.0**62, -(2.0**63)])
+@pytest.mark.parametrize("write", [m for _, m in WRITES], ids=[n for n, _ in WRITES])
+def test_a_float_int64_holds_written_into_an_int64_tensor_is_truncated_as_torchs(
+    write: Callable[[Any, Any, float], Any], value: float
+) -> None:
+    torch = require_torch()
+    ours, theirs = mg.tensor([1, 2], dtype=mg.long), torch.tensor([1, 2])
+    ours_result, theirs_result = write(mg, ours, value), write(torch, theirs, value)
+    assert_same(
+        ours if ours_result is None else ours_result, theirs if theirs_result is None else theirs_result
+    )
