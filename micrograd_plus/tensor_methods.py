@@ -19,7 +19,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -427,10 +427,19 @@ def to_int32(self: Tensor) -> Tensor:
 # --- where the nonzero elements are ------------------------------------------------------------------
 
 
-def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
+@overload
+def nonzero(self: Tensor, *, as_tuple: Literal[False] = False) -> Tensor: ...
+@overload
+def nonzero(self: Tensor, *, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+@overload
+def nonzero(self: Tensor, *, as_tuple: bool) -> Tensor | tuple[Tensor, ...]: ...
+
+
+def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """The indices of the nonzero (True, nan) elements, in row-major order, as `torch.nonzero`: an
     int64 Tensor of shape (count, ndim), or with `as_tuple=True` a tuple of one int64 Tensor of
-    the count per axis (one for a 0-d Tensor), which indexes: `x[x.nonzero(as_tuple=True)]`."""
+    the count per axis, as PyTorch's (a 0-d Tensor gives one too, of 0 or 1 element), which
+    indexes a Tensor of one or more dimensions: `x[x.nonzero(as_tuple=True)]`."""
     if as_tuple:
         return tuple(_index_result(axis) for axis in np.nonzero(np.atleast_1d(self.data)))
     return _index_result(np.argwhere(self.data))
@@ -438,7 +447,7 @@ def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
 
 def argwhere(self: Tensor) -> Tensor:
     """`x.nonzero()`: the indices of the nonzero elements, shape (count, ndim), as `torch.argwhere`."""
-    return nonzero(self)  # type: ignore[no-any-return]
+    return nonzero(self)
 
 
 # --- reductions ---------------------------------------------------------------------------------------

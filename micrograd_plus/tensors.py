@@ -42,12 +42,12 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Union, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union, overload
 
 import numpy as np
 
 from . import devices, division, engine, gradients, guards, modes
-from .arguments import real_number
+from .arguments import real_number, true_or_false
 from .devices import CPU, DEVICE_TYPES
 from .engine import (
     ABS,
@@ -1090,7 +1090,9 @@ class Tensor(Node):
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""):
         self.data = _as_array(data, dtype)
         self.grad = None
-        self.requires_grad = requires_grad
+        self._requires_grad = _may_require_grad(
+            self.data.dtype, true_or_false(requires_grad, "requires_grad")
+        )
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.label = label
@@ -1104,12 +1106,25 @@ class Tensor(Node):
         self._where = user_frame() if _modes.anomaly else None
 
     def _set_requires_grad(self, requires_grad: Any) -> None:
-        self._requires_grad = _may_require_grad(self.data.dtype, requires_grad)
+        self._switch_requires_grad(true_or_false(requires_grad, "requires_grad"), assigned=True)
 
-    # `t.requires_grad = True` is checked as requires_grad=True is (PyTorch's error for int64 and
-    # bool). Reading it calls a C getter (about 20 ns more than a plain attribute, which is why
-    # the hot paths below read `_requires_grad`).
-    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad)  # type: ignore[assignment]
+    def _switch_requires_grad(self, flag: bool, assigned: bool) -> None:
+        """PyTorch's rules for `t.requires_grad = flag` (`assigned`) and `t.requires_grad_(flag)`:
+        a computed Tensor's flag follows its inputs (turning it off would drop the gradient of
+        what it was computed from; `requires_grad_(True)` on one changes nothing), and only
+        floats may require grad."""
+        if self._op is not None and (assigned or not flag):
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables (PyTorch's error); this Tensor "
+                f"was computed by '{self._op.name}'. Use t.detach() to get a leaf with the same data, "
+                "which requires no grad"
+            )
+        self._requires_grad = _may_require_grad(self.data.dtype, flag)
+
+    # `t.requires_grad = flag` is checked as PyTorch checks it. Reading it calls a C getter (about
+    # 20 ns more than a plain attribute, which is why the hot paths below read `_requires_grad`).
+    if not TYPE_CHECKING:  # (a type checker sees a typed one, declared at the end of the class)
+        requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad)
 
     # -- making results -------------------------------------------------------------------------
 
@@ -1343,12 +1358,9 @@ class Tensor(Node):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf on (or off), in place; returns self."""
-        if self._op is not None:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables; this Tensor was computed "
-                f"by '{self._op.name}'. Use t.detach() to get a leaf with the same data."
-            )
-        self.requires_grad = requires_grad
+        self._switch_requires_grad(
+            true_or_false(requires_grad, "requires_grad_(): requires_grad"), assigned=False
+        )
         return self
 
     def detach(self) -> Tensor:
@@ -1955,8 +1967,22 @@ class Tensor(Node):
 
     # The methods that tensor_methods.py, sorting.py, tensor_algebra.py and sampling.py attach
     # when they are imported (they build on this class), declared here with their types for type
-    # checkers (tests/test_typed_user_code.py checks them).
+    # checkers (tests/test_typed_user_code.py checks them); requires_grad, a property of C getter
+    # above, as the bool it is. (These two first: `bool` below hides Python's bool.)
     if TYPE_CHECKING:
+
+        @property
+        def requires_grad(self) -> bool: ...
+        @requires_grad.setter
+        def requires_grad(self, requires_grad: bool) -> None: ...
+        @overload  # (x.nonzero(as_tuple=True) is a tuple)
+        def nonzero(self, *, as_tuple: Literal[False] = False) -> Tensor: ...
+        @overload
+        def nonzero(self, *, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+        @overload
+        def nonzero(self, *, as_tuple: bool) -> Tensor | tuple[Tensor, ...]: ...
+        def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]: ...
+
         clone: Callable[[], Tensor]
         contiguous: Callable[[], Tensor]
         is_contiguous: Callable[[], bool]
@@ -2013,7 +2039,7 @@ class Tensor(Node):
         outer: Callable[..., Tensor]
         bmm: Callable[..., Tensor]
         multinomial: Callable[..., Tensor]
-        nonzero: Callable[..., Any]
+
         argwhere: Callable[[], Tensor]
         int: Callable[[], Tensor]  # (always refused: int32; last, as it hides Python's int from here on)
 

@@ -676,7 +676,8 @@ def test_where_takes_both_of_x_and_y_or_neither() -> None:
             lib.where(lib.tensor(x) > 0, lib.tensor(x))
     with pytest.raises(TypeError, match=r"both x and y, or the condition alone"):
         mg.where(mg.tensor(x) > 0, y=mg.tensor(x))
-    assert mg.where(np.array([0.0, 3.0]))[0].tolist() == [1]
+    (ours,), (theirs,) = mg.where(np.array([0.0, 3.0])), torch.where(torch.tensor([0.0, 3.0]))
+    assert_same(ours, theirs)
 
 
 def test_is_floating_point_as_torch_and_int_says_to_use_long() -> None:
@@ -833,3 +834,48 @@ def test_a_float_int64_holds_written_into_an_int64_tensor_is_truncated_as_torchs
     assert_same(
         ours if ours_result is None else ours_result, theirs if theirs_result is None else theirs_result
     )
+
+
+def test_requires_grad_of_a_computed_tensor_changes_only_as_torchs() -> None:
+    """Setting it on a computed Tensor is torch's RuntimeError (turning it off would drop the
+    gradient of what it was computed from); requires_grad_(True) on one is allowed, as there."""
+    torch = require_torch()
+    grads = []
+    for lib in (mg, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        for flag in (False, True):
+            with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+                y.requires_grad = flag
+        with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+            y.requires_grad_(False)
+        assert y.requires_grad_(True) is y and y.requires_grad
+        (y * 3 + x).sum().backward()
+        grads.append(x.grad)
+    assert close_to_torch(grads[0].data, grads[1].numpy())
+
+
+@pytest.mark.parametrize("flag", ["yes", None, 1, 0, 1.0, np.int64(1)], ids=repr)
+def test_requires_grad_takes_only_true_or_false_as_torch(flag: Any) -> None:
+    """torch refuses any other value (a RuntimeError when assigned, a TypeError as an argument);
+    here a TypeError, as for other flags (numpy's bools are taken, as bools)."""
+    torch = require_torch()
+    with pytest.raises(RuntimeError, match="requires_grad must be a bool"):
+        torch.tensor([1.0]).requires_grad = flag
+    for make in (torch.tensor, lambda data, requires_grad: torch.tensor(data).requires_grad_(requires_grad)):
+        with pytest.raises(TypeError, match="must be bool"):
+            make([1.0], requires_grad=flag)
+    x = mg.tensor([1.0])
+    for change in (
+        lambda: setattr(x, "requires_grad", flag),
+        lambda: x.requires_grad_(flag),
+        lambda: mg.tensor([1.0], requires_grad=flag),
+        lambda: mg.zeros(2, requires_grad=flag),
+    ):
+        with pytest.raises(
+            TypeError, match=rf"requires_grad must be True or False, got {type(flag).__name__}"
+        ):
+            change()
+    assert x.requires_grad is False
+    x.requires_grad = np.bool_(True)
+    assert x.requires_grad is True
