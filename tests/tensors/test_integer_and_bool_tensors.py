@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import micrograd_plus as mg
 import micrograd_plus.nn.functional as F
-from micrograd_plus import Tensor, nn
+from micrograd_plus import Tensor, ieee, nn
 
 INTS = hnp.arrays(
     np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.integers(-20, 20)
@@ -473,6 +473,25 @@ def test_an_int64_tensor_exponent_may_be_negative_as_in_torch(
     )
 
 
+@given(
+    base=hnp.arrays(np.float64, (4,), elements=st.floats(-4, 4)),
+    exponent=hnp.arrays(np.int64, (4,), elements=st.integers(-3, 3)),
+)
+def test_ieee_power_of_a_float_array_to_int_powers_is_the_float_power_as_torchs(
+    base: np.ndarray, exponent: np.ndarray
+) -> None:
+    """Only an int or bool base takes int64 powers' rounding (2 ** -1 is 0); 2.0 ** -1 is 0.5."""
+    torch = require_torch()
+    theirs = torch.pow(torch.tensor(base), torch.tensor(exponent)).numpy()
+    with np.errstate(all="ignore"):  # (0.0 ** -1 is inf)
+        ours = ieee.power(base, exponent)
+    assert ours.dtype == np.float64 and close_to_torch(ours, theirs)
+    k = np.trunc(base).astype(np.int64)
+    np.testing.assert_array_equal(
+        ieee.power(k, exponent), torch.pow(torch.tensor(k), torch.tensor(exponent)).numpy()
+    )
+
+
 @pytest.mark.parametrize("exponent", [-1, -2, np.int64(-1)])
 def test_a_negative_python_int_exponent_of_an_int_tensor_is_torchs_error(exponent: Any) -> None:
     torch = require_torch()
@@ -879,3 +898,25 @@ def test_requires_grad_takes_only_true_or_false_as_torch(flag: Any) -> None:
     assert x.requires_grad is False
     x.requires_grad = np.bool_(True)
     assert x.requires_grad is True
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [(0, 3.5), (0.5, 3.5), (-1.5, 2), (0, -3.5, -1), (0, 5, 1.5), (2.5,), (0.9,), (0, 5, 2.7)],
+    ids=repr,
+)
+def test_arange_of_int64_truncates_its_bounds_and_step_first_as_torchs(bounds: tuple[float, ...]) -> None:
+    torch = require_torch()
+    assert_same(mg.arange(*bounds, dtype=mg.long), torch.arange(*bounds, dtype=torch.long))
+    assert_same(mg.arange(*bounds), torch.arange(*bounds, dtype=torch.float64))
+
+
+def test_arange_of_int64_refuses_a_step_that_truncates_to_zero_and_a_bound_beyond_int64() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        with pytest.raises(ValueError, match="step must be nonzero"):
+            lib.arange(0, 3.5, 0.5, dtype=lib.long)
+    with pytest.raises(RuntimeError, match="cannot be converted to type int64_t"):
+        torch.arange(1e30, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"arange\(\): end holds 1e\+30, which does not fit in int64"):
+        mg.arange(1e30, dtype=mg.long)
