@@ -1113,10 +1113,11 @@ class Tensor(Node):
         a computed Tensor's flag follows its inputs (turning it off would drop the gradient of
         what it was computed from; `requires_grad_(True)` on one changes nothing), and only
         floats may require grad."""
-        if self._op is not None and (assigned or not flag):
+        op = getattr(self, "_op", None)  # (unset while copy.deepcopy restores the slots: _op comes later)
+        if op is not None and (assigned or not flag):
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables (PyTorch's error); this Tensor "
-                f"was computed by '{self._op.name}'. Use t.detach() to get a leaf with the same data, "
+                f"was computed by '{op.name}'. Use t.detach() to get a leaf with the same data, "
                 "which requires no grad"
             )
         self._requires_grad = _may_require_grad(self.data.dtype, flag)
