@@ -22,7 +22,7 @@ from typing import Any, Union
 import numpy as np
 
 from .arguments import real_number
-from .tensors import Tensor, requested_dtype, sizes_given, tensor_dtype
+from .tensors import Tensor, _as_array, requested_dtype, sizes_given, tensor_dtype
 
 Shape = tuple[int, ...]
 SeedLike = Union[int, np.random.Generator, random.Random, None]
@@ -163,17 +163,23 @@ def arange(
     requires_grad: bool = False,
 ) -> Tensor:
     """start, start + step, ... up to but excluding `end` (`arange(5)` is 0, 1, 2, 3, 4), as
-    `torch.arange`: ceil((end - start) / step) numbers, the i-th computed as start + i * step."""
+    `torch.arange`: ceil((end - start) / step) numbers, the i-th computed as start + i * step
+    (for int64, of start, end and step truncated toward 0 first, as PyTorch's)."""
     _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     start, end, step = (
         _number(v, f"arange(): {name}") for v, name in ((start, "start"), (end, "end"), (step, "step"))
     )
-    if step == 0:
-        raise ValueError("arange(): step must be nonzero")
     if not all(math.isfinite(v) for v in (start, end)):
         raise ValueError(f"arange(): start and end must be finite, got {start} and {end}")
+    if tensor_dtype(dtype) == np.int64:  # PyTorch truncates them to int64 first: arange(0, 3.5) is 0, 1, 2
+        start, end, step = (
+            int(_as_array(v, np.int64, f"arange(): {name}"))
+            for v, name in ((start, "start"), (end, "end"), (step, "step"))
+        )
+    if step == 0:
+        raise ValueError("arange(): step must be nonzero")
     if (end - start) * step < 0:
         raise ValueError(
             f"arange({start}, {end}, {step}): the step goes away from end; use a step of the other sign"

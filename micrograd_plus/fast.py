@@ -509,7 +509,7 @@ def tensor_backward(
     guards.check_backward_options(create_graph)
     # engine.backward's pass, bit for bit: the same order, the same rules on the same arrays,
     # the same sums in the same order, with the running sums in the nodes (`Node._sum`).
-    if not _fast_walk_starts(self):
+    if self.data.dtype.kind != "f" or not _fast_walk_starts(self):  # (int64, bool: check_roots refuses)
         return engine.backward(self, gradient)
     try:
         seed = self._seed() if gradient is None else self._raw(gradient)

@@ -120,7 +120,7 @@ def check_roots(roots: Sequence[Any]) -> None:
     naming the first that does not by its place."""
     for index, root in enumerate(roots):
         dtype = getattr(root.data, "dtype", None)
-        if dtype is not None and dtype.kind != "f":  # (`k.requires_grad = True` is not checked: hot path)
+        if dtype is not None and dtype.kind != "f":  # (a Tensor's requires_grad refuses True for these)
             raise RuntimeError(
                 f"element {index} of tensors is a Tensor of {dtype}: only floating point Tensors can "
                 "require grad (PyTorch's rule), and an int64 or bool one never gets a gradient here; "
@@ -291,7 +291,14 @@ def check_inputs_unchanged(node: Any) -> None:
             )
 
 
-_OPERATOR_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__"}
+_OPERATOR_NAMES = {
+    "+": "__add__",
+    "-": "__sub__",
+    "*": "__mul__",
+    "/": "__truediv__",
+    "//": "__floordiv__",
+    "%": "__mod__",
+}
 
 
 def check_writeable(node: Any, what: str) -> None:
@@ -319,7 +326,7 @@ def _cannot_write(symbol: str, result: Any, t: Any) -> RuntimeError:
 
 
 def in_place(symbol: str, refuse_leaf: bool = False) -> Callable[[Any, Any], Any]:
-    """`t -= x` (and `+=`, `*=`, `/=`) as PyTorch's: where no graph must record the change (under
+    """`t -= x` (and `+=`, `*=`, `/=`, a Tensor's `//=`, `%=`) as PyTorch's: where no graph must record the change (under
     `no_grad()`, or when neither side requires grad) it is made in t's own data, so t stays the
     same node and the module holding it sees the new values: `with no_grad(): w -= lr * w.grad`.
     Otherwise `t = t - x`, a new node; with `refuse_leaf` (Tensors, as PyTorch) a leaf that

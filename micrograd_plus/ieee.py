@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .division import integer_power
+
 Fn = Callable[..., Any]
 ERRORS = (ArithmeticError, ValueError)  # what Python's math raises where IEEE gives inf or nan
 
@@ -70,8 +72,11 @@ cos, sqrt, tanh = _function(math.cos, np.cos), _function(math.sqrt, np.sqrt), _f
 
 
 def power(a: Any, b: Any) -> Any:
-    """a ** b: (-8) ** (1/3) is nan, 0 ** -1 is inf (numpy arrays and scalars follow IEEE already)."""
+    """a ** b: (-8) ** (1/3) is nan, 0 ** -1 is inf (numpy arrays and scalars follow IEEE already);
+    an int64 array to int64 powers as PyTorch's (`division.integer_power`: 2 ** -1 is 0)."""
     if not (isinstance(a, (float, int)) and isinstance(b, (float, int))):
+        if type(b) is np.ndarray and b.dtype.kind == "i" and np.asarray(a).dtype.kind in "ib":
+            return integer_power(a, b)  # (a float base keeps numpy's IEEE powers: 2.0 ** -1 is 0.5)
         return a**b
     result = call(operator.pow, a, b)
     if type(result) is not float:  # complex, or numpy's float64 after 1/0 or an overflow

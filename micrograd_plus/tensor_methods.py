@@ -19,7 +19,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -410,6 +410,46 @@ def to_bool(self: Tensor) -> Tensor:
     return _cast(self, np.dtype(np.bool_))
 
 
+def is_floating_point(self: Tensor) -> bool:
+    """Whether this Tensor holds floats (float64 or float32), not int64 or bool: PyTorch's
+    `x.is_floating_point()`."""
+    return self.data.dtype.kind == "f"
+
+
+def to_int32(self: Tensor) -> Tensor:
+    """PyTorch's `.int()` makes int32, which no Tensor holds here: refused, saying to use `.long()`."""
+    raise TypeError(
+        f".int() would make int32, which Tensors do not hold here (float64, float32, int64 and bool "
+        f"do); use .long() for int64 (this Tensor is {self.dtype})"
+    )
+
+
+# --- where the nonzero elements are ------------------------------------------------------------------
+
+
+@overload
+def nonzero(self: Tensor, *, as_tuple: Literal[False] = False) -> Tensor: ...
+@overload
+def nonzero(self: Tensor, *, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+@overload
+def nonzero(self: Tensor, *, as_tuple: bool) -> Tensor | tuple[Tensor, ...]: ...
+
+
+def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+    """The indices of the nonzero (True, nan) elements, in row-major order, as `torch.nonzero`: an
+    int64 Tensor of shape (count, ndim), or with `as_tuple=True` a tuple of one int64 Tensor of
+    the count per axis, as PyTorch's (a 0-d Tensor gives one too, of 0 or 1 element), which
+    indexes a Tensor of one or more dimensions: `x[x.nonzero(as_tuple=True)]`."""
+    if as_tuple:
+        return tuple(_index_result(axis) for axis in np.nonzero(np.atleast_1d(self.data)))
+    return _index_result(np.argwhere(self.data))
+
+
+def argwhere(self: Tensor) -> Tensor:
+    """`x.nonzero()`: the indices of the nonzero elements, shape (count, ndim), as `torch.argwhere`."""
+    return nonzero(self)
+
+
 # --- reductions ---------------------------------------------------------------------------------------
 
 
@@ -497,10 +537,12 @@ def _fill_value(value: Any, dtype: np.dtype, who: str) -> Any:
         raise ValueError(
             f"{who}: value must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}"
         )
+    if dtype.kind != "f":  # taken in x's dtype, as PyTorch's: an int64 Tensor stays int64
+        if not isinstance(value, Tensor):
+            real_number(value, f"{who}: value")  # (a number, not a bool)
+        return _as_array(value, dtype, f"{who}: value")  # (nan, inf, 1e30 refused for int64)
     if isinstance(value, Tensor):
         return _cast(value, dtype)
-    if dtype.kind != "f":  # taken in x's dtype, as PyTorch's: an int64 Tensor stays int64
-        return np.asarray(real_number(value, f"{who}: value")).astype(dtype)
     return value
 
 
@@ -526,13 +568,13 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     return self
 
 
-def _new(self: Tensor, data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+def _new(self: Tensor, data: Any, dtype: Any, requires_grad: bool) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=self.dtype if dtype is None else dtype)
 
 
 def new_tensor(self: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf of `data` (copied) in this Tensor's dtype unless given, as `x.new_tensor`."""
-    return _new(self, _as_array(data_of(data), None), dtype, requires_grad)
+    return _new(self, data_of(data), dtype, requires_grad)  # (ints straight to int64: 2**63 - 1 stays)
 
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -557,6 +599,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "clamp_": clamp_,
     "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
     "index_select": index_select, "roll": roll, "lerp": lerp, "nan_to_num": nan_to_num,
+    "is_floating_point": is_floating_point, "int": to_int32, "nonzero": nonzero, "argwhere": argwhere,
 }  # fmt: skip
 
 

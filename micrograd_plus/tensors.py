@@ -5,9 +5,9 @@ Value is for seeing, Tensor is for running: both are nodes of the one graph walk
 written twice. The elementwise operations
 (+ - * / **, exp, relu, ...) are the rule table's entries of engine.py, applied to arrays
 through one wrapper that undoes broadcasting (`_on_arrays`). The operations only Tensors
-have (matmul, reductions, indexing, softmax) state their forward and their derivative side
-by side below; a derivative is one expression that works on arrays (the ordinary backward
-pass) and on Tensors (`grad(..., create_graph=True)`), written with operators and helpers
+have (matmul, reductions, indexing, softmax, `//` `%` fmod) state their forward and their
+derivative side by side below; a derivative is one expression that works on arrays (the ordinary
+backward pass) and on Tensors (`grad(..., create_graph=True)`), written with operators and helpers
 (`broadcast_to`, `unbroadcast`, `scatter`, and engine.py's) that dispatch on the type.
 
 Broadcasting follows numpy. A gradient flowing back to an input that was broadcast is
@@ -42,12 +42,12 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union, overload
 
 import numpy as np
 
-from . import devices, engine, gradients, guards, modes
-from .arguments import real_number
+from . import devices, division, engine, gradients, guards, modes
+from .arguments import real_number, true_or_false
 from .devices import CPU, DEVICE_TYPES
 from .engine import (
     ABS,
@@ -585,12 +585,12 @@ def _result(data: Any, parents: tuple[Tensor, ...], op: Op, needs_grad: bool) ->
     out._where = None
     modes = _modes
     if needs_grad and modes.grad_enabled:
-        out.requires_grad = True
+        out._requires_grad = True
         out._parents = parents
         out._op = op
         out._origin = None
     else:
-        out.requires_grad = False
+        out._requires_grad = False
         out._parents = ()
         out._op = None
         out._origin = None if modes.grad_enabled else "no_grad"
@@ -605,14 +605,14 @@ def _unary(op: Op, x: Tensor) -> Tensor:
         (x,) = _integer_inputs(op.name, (x,))
         if x.data.dtype.kind != "f":  # (relu's forward is np.maximum(0.0, a): a float64 array)
             return _index_result(np.maximum(x.data, 0) if op.name == "relu" else op.forward(x.data))
-    return _result(op.forward(x.data), (x,), op, x.requires_grad)
+    return _result(op.forward(x.data), (x,), op, x._requires_grad)
 
 
 # The operations that keep an int64 or bool Tensor's dtype, as PyTorch's do (numpy's dtype
 # rules agree with PyTorch's for these); the float functions, which turn one into float64 (the
 # default dtype) first; mean and var, which PyTorch refuses for one. Any other is refused here.
 _KEEPS_INTEGERS = frozenset(
-    "+ - * ** @ neg abs relu sign maximum minimum where clamp sum max min prod cumsum getitem gather "
+    "+ - * ** // % fmod @ neg abs relu maximum minimum where clamp sum max min prod cumsum getitem gather "
     "reshape transpose mT concat stack clone flip roll round nan_to_num tril triu".split()
 )
 _FLOAT_FUNCTIONS = frozenset("/ exp log tanh sigmoid sqrt sin cos softmax log_softmax logsumexp".split())
@@ -627,17 +627,16 @@ def _integer_inputs(name: str, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]
         return inputs
     dtype = inputs[0].data.dtype
     if name in _KEEPS_INTEGERS:
-        if name == "**" and (inputs[1].data < 0).any():  # (a bool exponent is never negative)
-            raise RuntimeError(
-                "Integers to negative integer powers are not allowed (PyTorch's error; here for an "
-                "int64 Tensor exponent too); call .float() on the base first, e.g. k.float() ** -1"
-            )
         if dtype == _BOOL and name == "relu":
             raise RuntimeError("Boolean inputs not supported for relu (PyTorch's error); call .long() first")
         if dtype == _BOOL and name in ("neg", "-") and all(x.data.dtype == _BOOL for x in inputs):
             raise RuntimeError(
                 f"'{name}' on bool Tensors is not supported (as in PyTorch); to invert a mask, use "
                 "~mask (or a ^ b for two masks), or call .long() or .float() first"
+            )
+        if name in ("//", "%", "fmod") and all(x.data.dtype == _BOOL for x in inputs):
+            raise NotImplementedError(
+                f"'{name}' of two bool Tensors is not implemented (as in PyTorch); call .long() first"
             )
         return inputs
     if name in _FLOAT_FUNCTIONS:
@@ -663,7 +662,7 @@ def _elementwise(entry: Op, *inputs: Tensor, cache: bool = True) -> Tensor:
     for one call (`where`'s mask), which is not kept."""
     if any(x.data.dtype.kind != "f" for x in inputs):
         inputs = _integer_inputs(entry.name, inputs)
-    needs = tuple([x.requires_grad for x in inputs])
+    needs = tuple([x._requires_grad for x in inputs])
     op = _on_arrays(entry, needs) if cache else _on_arrays.__wrapped__(entry, needs)
     try:
         data = op.forward(*[x.data for x in inputs])
@@ -679,8 +678,8 @@ def _binary(entry: Op) -> Callable[[Tensor, Tensor], Tensor]:
     forward = entry.array_forward
 
     def combine(a: Tensor, b: Tensor) -> Tensor:
-        ra = a.requires_grad
-        rb = b.requires_grad
+        ra = a._requires_grad
+        rb = b._requires_grad
         token = _enter_quiet(_IGNORE_ALL)  # (the Op's forward, quiet, without its wrapper's call)
         try:
             data = forward(a.data, b.data)
@@ -721,8 +720,8 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
             "axis of the first must equal the second-to-last axis of the second (or the only axis "
             "of a 1-D operand); neither may be 0-d. Transpose or reshape an operand."
         ) from None
-    ra = a.requires_grad
-    rb = b.requires_grad
+    ra = a._requires_grad
+    rb = b._requires_grad
     return _result(data, (a, b), MATMUL[2 * ra + rb], ra or rb)
 
 
@@ -744,7 +743,7 @@ def _constant(data: np.ndarray) -> Tensor:
     t = _new_tensor(Tensor)
     t.data = data
     t.grad = None
-    t.requires_grad = False
+    t._requires_grad = False
     t.label = ""
     t._parents = ()
     t._op = None
@@ -903,9 +902,10 @@ def tensor_dtype(spec: Any) -> np.dtype | None:
     return dtype if spec is not None and dtype in _TENSOR_DTYPES else None
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
+def _as_array(data: Any, dtype: Any, who: str = "Tensor data") -> np.ndarray:
     """A new array holding `data` (copied, as torch.tensor copies): float64 unless `dtype` says
-    float32, int64 or bool, or `data` is a Tensor (its dtype is kept)."""
+    float32, int64 or bool, or `data` is a Tensor (its dtype is kept). `who` names the data in
+    the errors."""
     if isinstance(data, Tensor):
         dtype = data.data.dtype if dtype is None else dtype
         data = data.data
@@ -919,28 +919,73 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         wanted = tensor_dtype(dtype)
         if wanted is None:
             raise TypeError(f"Tensor dtype must be float64, float32, int64 or bool, got {dtype!r}")
-    token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, without a RuntimeWarning
+    source = _numbers_to_make_int64(data, who) if wanted == _INT64 else None
+    token = _enter_quiet(_IGNORE_ALL)  # 1e300 as float32 is inf, nan as int64 -2**63: quietly
     try:
         arr = np.array(data, dtype=wanted)
-    except OverflowError:  # (int64 only: a float64 holds any Python number, as inf if need be)
-        raise ValueError(
-            f"Tensor data {data!r:.60} does not fit in {wanted}, which holds -2**63 to 2**63 - 1; leave "
+    except OverflowError:  # an int beyond int64, or a Python float (numpy refuses those itself)
+        raise _beyond_int64(source, None, who) or ValueError(
+            f"{who} {data!r:.60} does not fit in {wanted}, which holds -2**63 to 2**63 - 1; leave "
             "dtype= out for float64"
         ) from None
-    except (ValueError, TypeError) as error:
-        raise TypeError(
-            f"Tensor data must be a number or a (nested) sequence / array of numbers of one shape, "
+    except (ValueError, TypeError) as error:  # (a Python nan made int64 is a ValueError)
+        raise _beyond_int64(source, None, who) or TypeError(
+            f"{who} must be a number or a (nested) sequence / array of numbers of one shape, "
             f"got {type(data).__name__}: {data!r:.60} ({error})"
         ) from None
     finally:
         _leave_quiet(token)
+    if source is not None:
+        _refuse_beyond_int64(source, arr, who)
     if arr.dtype not in _TENSOR_DTYPES or wanted is None and arr.dtype.kind != "f":
         if arr.dtype.kind not in "biuf":
             raise TypeError(
-                f"Tensor data must be numbers (bool, int or float), got dtype {arr.dtype}: {data!r:.60}"
+                f"{who} must be numbers (bool, int or float), got dtype {arr.dtype}: {data!r:.60}"
             )
         arr = arr.astype(np.float64)
     return arr
+
+
+def _numbers_to_make_int64(data: Any, who: str) -> np.ndarray | None:
+    """`data` as numpy reads it, checked before numpy makes int64 of it (which parses text, "5"
+    is 5, and drops imaginary parts); None where numpy cannot read it alone (ragged, or ints
+    beyond int64: the conversion says so)."""
+    try:
+        source = np.asarray(data)
+    except (ValueError, TypeError):
+        return None
+    if source.dtype.kind not in "biufO":
+        raise TypeError(f"{who} must be numbers (bool, int or float), got dtype {source.dtype}: {data!r:.60}")
+    return source
+
+
+def _beyond_int64(floats: np.ndarray | None, ints: np.ndarray | None, who: str) -> ValueError | None:
+    """The error for floats made int64 (truncated toward 0) that int64 cannot hold (nan, inf,
+    1e30), which numpy turns into -2**63 without a word (as PyTorch does in `.long()` and for an
+    array; it refuses a number); None if they fit. `ints` is what the conversion made (None
+    where numpy refused it): an int that only looks beyond (2**63 - 1 in a list with floats,
+    which np.asarray rounds to 2.0**63) was converted right, and passes."""
+    if floats is None or floats.dtype.kind != "f":
+        return None
+    beyond = ~((floats >= -(2.0**63)) & (floats < 2.0**63))  # (nan fits nowhere)
+    if ints is not None and beyond.any():
+        beyond &= ints.astype(np.float64) != floats
+    if not beyond.any():
+        return None
+    bad = floats[beyond]
+    worst = float(bad[np.argmax(np.where(np.isnan(bad), np.inf, np.abs(bad)))])  # (not a rounded int)
+    return ValueError(
+        f"{who} holds {worst!r}, which does not fit in int64, which holds -2**63 to 2**63 - 1 (no nan "
+        "or inf; numpy and PyTorch would make -2**63 of it, silently); keep it float, or clamp or "
+        "nan_to_num the floats first"
+    )
+
+
+def _refuse_beyond_int64(floats: np.ndarray, ints: np.ndarray, who: str) -> None:
+    """`ints`, made of `floats`, must hold them (see `_beyond_int64`)."""
+    error = _beyond_int64(floats, ints, who)
+    if error is not None:
+        raise error
 
 
 # --- the Tensor ---------------------------------------------------------------------------------------
@@ -954,6 +999,16 @@ def _may_require_grad(dtype: np.dtype, requires_grad: Any) -> bool:
             f"{dtype}. Make it with dtype=mg.float64, or call .float() first"
         )
     return bool(requires_grad)
+
+
+def _refuse_negative_int_exponent(exponent: Any) -> None:
+    """PyTorch's error for an int64 or bool Tensor to a negative Python int power (`k ** -1`);
+    an int64 Tensor exponent gives 1 / k rounded toward 0 instead (`division.integer_power`)."""
+    if isinstance(exponent, numbers.Integral) and not isinstance(exponent, bool) and exponent < 0:
+        raise RuntimeError(
+            f"Integers to negative integer powers are not allowed (PyTorch's error, for k ** {exponent}); "
+            f"call .float() on the base first, e.g. k.float() ** {exponent}"
+        )
 
 
 def _operators(
@@ -973,6 +1028,8 @@ def _operators(
             return b
         if self.data.dtype.kind == "f" and b.data.dtype.kind == "f":  # (the usual case: one call)
             return combine(self, b)
+        if name == "**" and self.data.dtype.kind != "f":
+            _refuse_negative_int_exponent(other)
         return with_integers(self, b)
 
     def reflected(self: Tensor, other: Operand) -> Tensor:
@@ -984,6 +1041,29 @@ def _operators(
         return with_integers(a, self)
 
     return operator, reflected
+
+
+def _no_derivative(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """Floor division's derivative: PyTorch has none, and says so when a backward reaches it."""
+    raise RuntimeError(
+        "derivative for floor_divide is not implemented (PyTorch's error: its gradient would be 0 almost "
+        "everywhere); for a gradient of 0 use (a / b).floor(), or detach the inputs: a.detach() // b"
+    )
+
+
+# `//`, `%` and fmod (division.py computes them as PyTorch, ints too). The derivatives are
+# PyTorch's: 1 for a, and for b, minus the quotient rounded as the operation rounds it, a constant.
+FLOOR_DIVIDE = elementwise("//", division.floor_divide, _no_derivative, _no_derivative)
+REMAINDER = elementwise(
+    "%",
+    division.remainder,
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * division.floor_divide(data_of(a), data_of(b)),
+)
+FMOD = elementwise(
+    "fmod", division.fmod, lambda g, out, a, b: g, lambda g, out, a, b: -g * np.trunc(data_of(a) / data_of(b))
+)
+_fmod, _ = _operators(_binary(FMOD), FMOD.name)
 
 
 class Tensor(Node):
@@ -1001,15 +1081,18 @@ class Tensor(Node):
     over backward calls; intermediate Tensors keep theirs only after `retain_grad()`.
     """
 
-    __slots__ = ("_retains_grad",)
+    __slots__ = ("_retains_grad", "_requires_grad")
     __array_ufunc__ = None  # numpy defers to us: ndarray * Tensor is a Tensor
 
     _retains_grad: bool
+    _requires_grad: bool  # (requires_grad's own: results and constants set it unchecked)
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""):
         self.data = _as_array(data, dtype)
         self.grad = None
-        self.requires_grad = _may_require_grad(self.data.dtype, requires_grad)
+        self._requires_grad = _may_require_grad(
+            self.data.dtype, true_or_false(requires_grad, "requires_grad")
+        )
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.label = label
@@ -1021,6 +1104,28 @@ class Tensor(Node):
         self._origin = None
         self._retains_grad = False
         self._where = user_frame() if _modes.anomaly else None
+
+    def _set_requires_grad(self, requires_grad: Any) -> None:
+        self._switch_requires_grad(true_or_false(requires_grad, "requires_grad"), assigned=True)
+
+    def _switch_requires_grad(self, flag: bool, assigned: bool) -> None:
+        """PyTorch's rules for `t.requires_grad = flag` (`assigned`) and `t.requires_grad_(flag)`:
+        a computed Tensor's flag follows its inputs (turning it off would drop the gradient of
+        what it was computed from; `requires_grad_(True)` on one changes nothing), and only
+        floats may require grad."""
+        op = getattr(self, "_op", None)  # (unset while copy.deepcopy restores the slots: _op comes later)
+        if op is not None and (assigned or not flag):
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables (PyTorch's error); this Tensor "
+                f"was computed by '{op.name}'. Use t.detach() to get a leaf with the same data, "
+                "which requires no grad"
+            )
+        self._requires_grad = _may_require_grad(self.data.dtype, flag)
+
+    # `t.requires_grad = flag` is checked as PyTorch checks it. Reading it calls a C getter (about
+    # 20 ns more than a plain attribute, which is why the hot paths below read `_requires_grad`).
+    if not TYPE_CHECKING:  # (a type checker sees a typed one, declared at the end of the class)
+        requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad)
 
     # -- making results -------------------------------------------------------------------------
 
@@ -1246,14 +1351,17 @@ class Tensor(Node):
         if self._op is not None:
             self._retains_grad = True
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether backward keeps this intermediate Tensor's gradient in `.grad`: True after
+        `retain_grad()`, False on leaves (they always keep theirs), as PyTorch's."""
+        return self._retains_grad
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf on (or off), in place; returns self."""
-        if self._op is not None:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables; this Tensor was computed "
-                f"by '{self._op.name}'. Use t.detach() to get a leaf with the same data."
-            )
-        self.requires_grad = _may_require_grad(self.data.dtype, requires_grad)
+        self._switch_requires_grad(
+            true_or_false(requires_grad, "requires_grad_(): requires_grad"), assigned=False
+        )
         return self
 
     def detach(self) -> Tensor:
@@ -1286,7 +1394,8 @@ class Tensor(Node):
         return _cast(self, _FLOAT64)
 
     def long(self) -> Tensor:
-        """As int64, without gradient (floats truncated toward 0): PyTorch's `.long()`."""
+        """As int64, without gradient (floats truncated toward 0): PyTorch's `.long()`. A float
+        int64 cannot hold (nan, inf, 1e30) is a ValueError (PyTorch makes -2**63 of it)."""
         return _cast(self, _INT64)
 
     def to(self, *targets: Any, device: Any = None, dtype: Any = None) -> Tensor:
@@ -1341,10 +1450,12 @@ class Tensor(Node):
         if isinstance(value, Node) and not isinstance(value, Tensor):
             raise TypeError(f"{what}: cannot write a {type(value).__name__} into a Tensor; use its .data")
         guards.check_writeable(self, what)
+        # Numbers only, as Tensor() takes them; into int64 converted exactly (2**63 - 1 stays), and
+        # a float int64 cannot hold refused (numpy would write -2**63; PyTorch refuses a number).
         try:
-            source = _as_array(value, None)  # numbers only, as Tensor() takes them
-        except TypeError as error:
-            raise TypeError(f"{what}: {error}") from None
+            source = _as_array(value, _INT64 if self.data.dtype == _INT64 else None)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{what}: {error}") from None
         try:
             with np.errstate(all="ignore"):  # 1e300 into float32 is inf, as Tensor() makes it
                 self.data[index] = source
@@ -1390,8 +1501,12 @@ class Tensor(Node):
     __mul__, __rmul__ = _operators(_binary(MUL), MUL.name)
     __truediv__, __rtruediv__ = _operators(_binary(DIV), DIV.name)
     __pow__, __rpow__ = _operators(_binary(POW), POW.name)
+    __floordiv__, __rfloordiv__ = _operators(_binary(FLOOR_DIVIDE), FLOOR_DIVIDE.name)
+    __mod__, __rmod__ = _operators(_binary(REMAINDER), REMAINDER.name)
     # t -= x changes t itself under no_grad() (PyTorch's update); a leaf requiring grad refuses it.
-    __iadd__, __isub__, __imul__, __itruediv__ = (guards.in_place(s, refuse_leaf=True) for s in "+-*/")
+    __iadd__, __isub__, __imul__, __itruediv__, __ifloordiv__, __imod__ = (
+        guards.in_place(s, refuse_leaf=True) for s in ("+", "-", "*", "/", "//", "%")
+    )
 
     def add_(self, other: Operand) -> Tensor:
         """`t += other` in t's own array, as PyTorch's `add_`; returns t."""
@@ -1428,6 +1543,24 @@ class Tensor(Node):
     def pow(self, exponent: Any) -> Tensor:
         """`self ** exponent`, by PyTorch's name."""
         return self**exponent  # type: ignore[no-any-return]
+
+    def floor_divide(self, other: Operand) -> Tensor:
+        """`self // other`, rounded toward minus infinity, as `torch.floor_divide` (PyTorch has no
+        derivative for it: backward through it raises, as there)."""
+        return self // other  # type: ignore[no-any-return]
+
+    def remainder(self, other: Operand) -> Tensor:
+        """`self % other`, with the sign of `other` (Python's %), as `torch.remainder`. Gradient 1
+        for self, -(self // other) for other."""
+        return self % other  # type: ignore[no-any-return]
+
+    def fmod(self, other: Operand) -> Tensor:
+        """The remainder of self / other rounded toward 0, with the sign of self (C's fmod), as
+        `torch.fmod`. Gradient 1 for self, -trunc(self / other) for other."""
+        result = _fmod(self, other)
+        if result is NotImplemented:
+            raise TypeError(f"fmod() takes a Tensor, an array or a number, got {type(other).__name__}")
+        return result  # type: ignore[no-any-return]
 
     __matmul__, __rmatmul__ = _operators(lambda a, b: _matmul(a, b), "@")
 
@@ -1614,7 +1747,7 @@ class Tensor(Node):
                 f"cannot reshape a Tensor of shape {self.shape} into {shape}: {error}"
             ) from None
         op = Op("reshape", lambda x: x.reshape(shape), _reshape_rule)
-        return _result(data, (self,), op, self.requires_grad)
+        return _result(data, (self,), op, self._requires_grad)
 
     def transpose(self, *axes: Any) -> Tensor:
         """Two dims swapped, as PyTorch's `x.transpose(0, 1)`; otherwise axes permuted as
@@ -1637,7 +1770,7 @@ class Tensor(Node):
                 f"transpose{axes}: not a permutation of the axes of shape {self.shape} ({error})"
             ) from None
         ndim = self.data.ndim
-        return _result(data, (self,), _transpose_op(tuple(int(a) % ndim for a in axes)), self.requires_grad)
+        return _result(data, (self,), _transpose_op(tuple(int(a) % ndim for a in axes)), self._requires_grad)
 
     @property
     def T(self) -> Tensor:
@@ -1661,7 +1794,7 @@ class Tensor(Node):
             raise IndexError(
                 f"index {index!r:.60} is out of range for a Tensor of shape {self.shape}"
             ) from None
-        return _result(data, (self,), _getitem_op(index), self.requires_grad)
+        return _result(data, (self,), _getitem_op(index), self._requires_grad)
 
     # -- softmax ----------------------------------------------------------------------------------------
 
@@ -1835,8 +1968,22 @@ class Tensor(Node):
 
     # The methods that tensor_methods.py, sorting.py, tensor_algebra.py and sampling.py attach
     # when they are imported (they build on this class), declared here with their types for type
-    # checkers (tests/test_typed_user_code.py checks them).
+    # checkers (tests/test_typed_user_code.py checks them); requires_grad, a property of C getter
+    # above, as the bool it is. (These two first: `bool` below hides Python's bool.)
     if TYPE_CHECKING:
+
+        @property
+        def requires_grad(self) -> bool: ...
+        @requires_grad.setter
+        def requires_grad(self, requires_grad: bool) -> None: ...
+        @overload  # (x.nonzero(as_tuple=True) is a tuple)
+        def nonzero(self, *, as_tuple: Literal[False] = False) -> Tensor: ...
+        @overload
+        def nonzero(self, *, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+        @overload
+        def nonzero(self, *, as_tuple: bool) -> Tensor | tuple[Tensor, ...]: ...
+        def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]: ...
+
         clone: Callable[[], Tensor]
         contiguous: Callable[[], Tensor]
         is_contiguous: Callable[[], bool]
@@ -1852,6 +1999,7 @@ class Tensor(Node):
         floor: Callable[[], Tensor]
         ceil: Callable[[], Tensor]
         round: Callable[..., Tensor]
+        is_floating_point: Callable[[], bool]  # (before the next line, which hides Python's bool)
         bool: Callable[[], Tensor]  # (tensor_methods.py: here it would hide Python's bool)
         eq: Callable[..., Tensor]
         ne: Callable[..., Tensor]
@@ -1892,6 +2040,9 @@ class Tensor(Node):
         outer: Callable[..., Tensor]
         bmm: Callable[..., Tensor]
         multinomial: Callable[..., Tensor]
+
+        argwhere: Callable[[], Tensor]
+        int: Callable[[], Tensor]  # (always refused: int32; last, as it hides Python's int from here on)
 
 
 _new_tensor = object.__new__
@@ -1962,11 +2113,14 @@ def _cast(x: Any, dtype: np.dtype) -> Any:
     if not isinstance(x, Tensor):
         return x.astype(dtype)
     if dtype.kind != "f" or x.data.dtype.kind != "f":  # an int64 or bool side: no gradient
-        token = _enter_quiet(_IGNORE_ALL)  # (nan and inf become some int, as in PyTorch)
+        token = _enter_quiet(_IGNORE_ALL)
         try:
-            return _result(x.data.astype(dtype), (x,), _cast_op(dtype), False)
+            data = x.data.astype(dtype)
         finally:
             _leave_quiet(token)
+        if dtype == _INT64:
+            _refuse_beyond_int64(x.data, data, f"a {x.data.dtype} Tensor made int64 (.long(), .to(int64))")
+        return _result(data, (x,), _cast_op(dtype), False)
     return _unary(_cast_op(dtype), x)
 
 
@@ -2252,11 +2406,27 @@ def _gather_op(index: tuple[np.ndarray, ...]) -> Op:
     return Op("gather", lambda x: x[index], lambda g, out, x: (scatter(g, index, x.shape),))
 
 
-def where(condition: Any, x: Operand, y: Operand) -> Tensor:
+_NOT_GIVEN: Any = object()
+
+
+@overload
+def where(condition: Any) -> tuple[Tensor, ...]: ...
+@overload
+def where(condition: Any, x: Operand, y: Operand) -> Tensor: ...
+
+
+def where(condition: Any, x: Operand = _NOT_GIVEN, y: Operand = _NOT_GIVEN) -> Any:
     """x where `condition` holds, else y, as `torch.where` (all three broadcast together). The
     condition is a bool array or numbers (a Tensor or an array: nonzero means true); x and y are
-    Tensors or numbers. x gets the gradient where the condition holds, y elsewhere."""
+    Tensors or numbers. x gets the gradient where the condition holds, y elsewhere.
+
+    `where(condition)` alone is `condition.nonzero(as_tuple=True)`, as in PyTorch: a tuple of
+    int64 Tensors, the indices of the true elements along each axis."""
     mask = _condition(condition, "where()")
+    if x is _NOT_GIVEN and y is _NOT_GIVEN:
+        return _index_result(mask).nonzero(as_tuple=True)
+    if x is _NOT_GIVEN or y is _NOT_GIVEN:
+        raise TypeError("where() takes a condition and both x and y, or the condition alone (its indices)")
     a, b = _as_operands((x, y), "where()")
     try:
         np.broadcast_shapes(mask.shape, a.shape, b.shape)

@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 import micrograd_plus as mg
 from micrograd_plus import sampling, sorting, tensor_algebra, tensor_methods
+
+if sys.version_info >= (3, 11):
+    from typing import assert_type
+else:  # (typing_extensions comes with mypy)
+    from typing_extensions import assert_type
 
 
 def test_torch_style_code_type_checks_and_runs() -> None:
@@ -76,18 +84,31 @@ def test_tensor_declares_for_type_checkers_every_method_the_method_modules_attac
     block = next(
         n for n in tensor_class.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
     )
-    declared = {
+    declared: dict[str, Any] = {
         item.target.id: ast.unparse(item.annotation)
         for item in block.body
         if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
     }
-    expected = {}
+    for item in block.body:  # an overloaded method: the return types of its overloads, in order
+        if isinstance(item, ast.FunctionDef) and not any(
+            "property" in ast.unparse(d) for d in item.decorator_list
+        ):
+            if not any(ast.unparse(d).endswith(".setter") for d in item.decorator_list):
+                declared.setdefault(item.name, []).append(ast.unparse(item.returns) if item.returns else None)
+    expected: dict[str, Any] = {}
     attached: dict[str, Callable[..., Any]] = {}
     for module in (tensor_methods, sorting, tensor_algebra, sampling):
         assert not attached.keys() & module.METHODS.keys()  # (no module hides another's method)
         attached |= module.METHODS
     for name, method in attached.items():
         signature = inspect.signature(method)
+        source_tree = ast.parse(inspect.getsource(sys.modules[method.__module__]))
+        definitions = [
+            f for f in source_tree.body if isinstance(f, ast.FunctionDef) and f.name == method.__name__
+        ]
+        if len(definitions) > 1:  # overloaded
+            expected[name] = [ast.unparse(f.returns) if f.returns else None for f in definitions]
+            continue
         arguments = "[]" if len(signature.parameters) == 1 else "..."
         expected[name] = f"Callable[{arguments}, {signature.return_annotation}]"
     assert declared == expected
@@ -101,3 +122,30 @@ def test_int64_and_bool_tensors_type_check_and_run() -> None:
     (logits * mask.float()).sum().backward()
     assert accuracy == 1.0 and labels.dtype == mg.int64 and mask.bool().dtype == mg.bool
     assert logits.grad is not None and logits.grad.tolist() == [[1.0, 1.0], [1.0, 0.0]]
+    rows, columns = mg.where(mask)
+    where_positive: mg.Tensor = mg.where(mask, logits, 0.0)
+    quotient: mg.Tensor = (
+        labels // 2 + labels % 2 + mg.fmod(labels, 3) + mg.tensor(7, dtype=mg.long) // labels.abs().clamp(1)
+    )
+    found = assert_type(mask.nonzero(), mg.Tensor)
+    by_axis = assert_type(mask.nonzero(as_tuple=True), tuple[mg.Tensor, ...])
+    floating: bool = logits.is_floating_point() and not mg.is_floating_point(labels)
+    expected_rows, expected_columns = np.nonzero(mask.numpy())
+    assert rows.tolist() == expected_rows.tolist() and columns.tolist() == expected_columns.tolist()
+    assert [axis.tolist() for axis in by_axis] == [
+        rows.tolist(),
+        columns.tolist(),
+    ] and where_positive.shape == (2, 2)
+    quotients = [k // 2 + k % 2 + int(math.fmod(k, 3)) + 7 // max(abs(k), 1) for k in labels.tolist()]
+    assert quotient.tolist() == quotients and found.shape == (3, 2) and floating
+
+
+def test_requires_grad_is_a_bool_to_type_checkers_and_refuses_other_values() -> None:
+    """A property here (checked when set), a bool to mypy: the ignore below would be an unused
+    one (an error under --strict) if mypy let a str through."""
+    x = mg.tensor([1.0, 2.0])
+    flag = assert_type(x.requires_grad, bool)
+    with pytest.raises(TypeError, match=r"requires_grad must be True or False, got str"):
+        x.requires_grad = "yes"  # type: ignore[assignment]
+    x.requires_grad = True
+    assert flag is False and x.requires_grad is True

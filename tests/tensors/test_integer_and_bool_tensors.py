@@ -8,19 +8,20 @@ the float side exactly as torch float64's does.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import close_to_torch, require_torch
+from conftest import ENGINES, close_to_torch, require_torch, using_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import micrograd_plus as mg
 import micrograd_plus.nn.functional as F
-from micrograd_plus import Tensor, nn
+from micrograd_plus import Tensor, ieee, nn
 
 INTS = hnp.arrays(
     np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.integers(-20, 20)
@@ -145,15 +146,43 @@ def test_only_float_tensors_require_grad_as_torch_says(dtype: str) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["int64", "bool"])
-def test_backward_from_an_int64_or_bool_tensor_names_its_dtype(dtype: str) -> None:
-    """`k.requires_grad = True` is a plain attribute (not checked: hot path); backward says why."""
+def test_setting_requires_grad_on_an_int64_or_bool_tensor_is_torchs_error(dtype: str) -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        k = lib.tensor([1, 0], dtype=getattr(lib, dtype))
+        with pytest.raises(RuntimeError, match="(?i)only Tensors of floating point"):
+            k.requires_grad = True
+        k.requires_grad = False
+        assert k.requires_grad is False
+        x = lib.tensor([1.0, 0.0], dtype=lib.float64)
+        x.requires_grad = True
+        assert x.requires_grad is True
+    with pytest.raises(RuntimeError, match=rf"this one is {dtype}.*call \.float\(\)"):
+        mg.tensor([1, 0], dtype=getattr(mg, dtype)).requires_grad = True
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_backward_from_an_int64_or_bool_tensor_names_its_dtype_on_both_engines(
+    dtype: str, engine: str
+) -> None:
+    """Even one whose flag was set behind the check (its slot, as a slip inside could):
+    both engines refuse it in the same words (the fast engine's walk once skipped the check)."""
     k = mg.tensor([1, 0], dtype=getattr(mg, dtype))
-    k.requires_grad = True
-    for backward in (lambda: k.sum().backward(), lambda: mg.grad((k * 2).sum(), [k])):
-        with pytest.raises(
-            RuntimeError, match=r"Tensor of int64: only floating point Tensors can require grad"
+    flagged = mg.tensor([1, 0], dtype=getattr(mg, dtype))
+    flagged._requires_grad = True
+    with using_engine(engine):
+        for backward in (
+            lambda: k.backward(mg.ones(2, dtype=k.dtype)),
+            lambda: k.sum().backward(),
+            lambda: flagged.backward(np.ones(2)),
+            lambda: flagged.sum().backward(),
+            lambda: mg.grad((flagged * 2).sum(), [flagged]),
         ):
-            backward()
+            with pytest.raises(
+                RuntimeError, match=r"Tensor of (int64|bool): only floating point Tensors can require grad"
+            ):
+                backward()
 
 
 # -- results that are int64 or bool Tensors -----------------------------------------------------------
@@ -420,12 +449,62 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type]] = [
 ]
 
 
-def test_a_negative_int64_tensor_exponent_of_an_int_base_is_refused_too() -> None:
-    """(PyTorch computes 2 ** -1 as 0 for a Tensor exponent; here it is refused as for a Python int.)"""
+POWERS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("k ** e", lambda k, e: k**e),
+    ("k.pow(e)", lambda k, e: k.pow(e)),
+    ("2 ** e", lambda k, e: 2**e),
+    ("-1 ** e", lambda k, e: (-1) ** e),
+    ("mask ** e", lambda k, e: (k > 0) ** e),
+    ("k ** 0-d e", lambda k, e: k ** e.flatten()[0]),
+]
+
+
+@given(k=INTS, data=st.data())
+@pytest.mark.parametrize("power", [m for _, m in POWERS], ids=[n for n, _ in POWERS])
+def test_an_int64_tensor_exponent_may_be_negative_as_in_torch(
+    power: Callable[[Any, Any], Any], k: np.ndarray, data: st.DataObject
+) -> None:
+    """torch: 1 / k rounded toward 0 (1 for 1, -1 or 1 for -1, 0 otherwise, 0 for 0 too)."""
+    torch = require_torch()
+    k = np.clip(k, -3, 3)
+    e = data.draw(hnp.arrays(np.int64, k.shape, elements=st.integers(-5, 5)))
+    assert_same(
+        power(Tensor(k, dtype=mg.int64), Tensor(e, dtype=mg.int64)), power(torch.tensor(k), torch.tensor(e))
+    )
+
+
+@given(
+    base=hnp.arrays(np.float64, (4,), elements=st.floats(-4, 4)),
+    exponent=hnp.arrays(np.int64, (4,), elements=st.integers(-3, 3)),
+)
+def test_ieee_power_of_a_float_array_to_int_powers_is_the_float_power_as_torchs(
+    base: np.ndarray, exponent: np.ndarray
+) -> None:
+    """Only an int or bool base takes int64 powers' rounding (2 ** -1 is 0); 2.0 ** -1 is 0.5."""
+    torch = require_torch()
+    theirs = torch.pow(torch.tensor(base), torch.tensor(exponent)).numpy()
+    with np.errstate(all="ignore"):  # (0.0 ** -1 is inf)
+        ours = ieee.power(base, exponent)
+    assert ours.dtype == np.float64 and close_to_torch(ours, theirs)
+    k = np.trunc(base).astype(np.int64)
+    np.testing.assert_array_equal(
+        ieee.power(k, exponent), torch.pow(torch.tensor(k), torch.tensor(exponent)).numpy()
+    )
+
+
+@pytest.mark.parametrize("exponent", [-1, -2, np.int64(-1)])
+def test_a_negative_python_int_exponent_of_an_int_tensor_is_torchs_error(exponent: Any) -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        ints = lib.tensor([2, 1, -1], dtype=lib.int64)
+        for base in (ints, ints > 0):
+            with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+                base**exponent
+            with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+                base.pow(exponent)
     k = mg.tensor([2, 3], dtype=mg.int64)
-    for power in (lambda: k ** mg.tensor([1, -1], dtype=mg.int64), lambda: 2 ** (-k), lambda: k.pow(-k)):
-        with pytest.raises(RuntimeError, match=r"Integers to negative integer powers.*\.float\(\)"):
-            power()
+    with pytest.raises(RuntimeError, match=r"k\.float\(\) \*\* -"):
+        k**exponent
     assert (k.double() ** -k).tolist() == [0.25, 1 / 27] and (k**k).tolist() == [4, 27]
 
 
@@ -567,3 +646,277 @@ def test_in_place_arithmetic_keeps_an_int64_tensor_int64_or_refuses_as_torch() -
             with pytest.raises(RuntimeError, match="(?i)can.?t be cast|cannot be written"):
                 change(k, other)
         assert k.dtype == lib.int64 and k.tolist() == [8, 10]
+
+
+# -- where the nonzero elements are ------------------------------------------------------------------------
+
+NONZERO: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("x.nonzero()", lambda lib, x: x.nonzero()),
+    ("nonzero(x)", lambda lib, x: lib.nonzero(x)),
+    ("nonzero as_tuple", lambda lib, x: x.nonzero(as_tuple=True)),
+    ("nonzero(x, as_tuple=True)", lambda lib, x: lib.nonzero(x, as_tuple=True)),
+    ("nonzero as_tuple=False", lambda lib, x: x.nonzero(as_tuple=False)),
+    ("where(mask)", lambda lib, x: lib.where(x > 0)),
+    ("where(x)", lambda lib, x: lib.where(x)),
+    ("argwhere(x)", lambda lib, x: lib.argwhere(x)),
+    ("x.argwhere()", lambda lib, x: (x < 0).argwhere()),
+    ("x[where(mask)]", lambda lib, x: x.unsqueeze(0)[lib.where(x.unsqueeze(0) > 0)]),
+]
+
+
+@given(data=st.data())
+@pytest.mark.parametrize("dtype", ["float64", "int64", "bool"])
+@pytest.mark.parametrize("find", [m for _, m in NONZERO], ids=[n for n, _ in NONZERO])
+def test_nonzero_argwhere_and_one_argument_where_give_torchs_int64_indices(
+    find: Callable[[Any, Any], Any], dtype: str, data: st.DataObject
+) -> None:
+    """In row-major order, of every shape (0-d and empty too); nan counts as nonzero."""
+    torch = require_torch()
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+    numbers = (
+        st.sampled_from([0.0, 0.0, -0.0, 1.5, -2.0, np.nan]) if dtype == "float64" else st.integers(-1, 1)
+    )
+    x = data.draw(hnp.arrays(np.float64 if dtype == "float64" else np.int64, shape, elements=numbers))
+    x = x.astype(dtype)
+    ours, theirs = find(mg, Tensor(x, dtype=getattr(mg, dtype))), find(torch, torch.tensor(x))
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for mine, torchs in zip(ours, theirs):
+            assert_same(mine, torchs)
+    else:
+        assert_same(ours, theirs)
+
+
+def test_where_takes_both_of_x_and_y_or_neither() -> None:
+    torch = require_torch()
+    x = [1.0, 0.0]
+    for lib in (mg, torch):
+        with pytest.raises(TypeError):
+            lib.where(lib.tensor(x) > 0, lib.tensor(x))
+    with pytest.raises(TypeError, match=r"both x and y, or the condition alone"):
+        mg.where(mg.tensor(x) > 0, y=mg.tensor(x))
+    (ours,), (theirs,) = mg.where(np.array([0.0, 3.0])), torch.where(torch.tensor([0.0, 3.0]))
+    assert_same(ours, theirs)
+
+
+def test_is_floating_point_as_torch_and_int_says_to_use_long() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        x = lib.tensor([1.5, 0.0], dtype=lib.float64)
+        assert [t.is_floating_point() for t in (x, x.float(), x.long(), x > 0)] == [True, True, False, False]
+        assert lib.is_floating_point(x) is True and lib.is_floating_point(x.long()) is False
+    for t in (mg.tensor([1.5]), mg.tensor([1], dtype=mg.long)):
+        with pytest.raises(TypeError, match=r"\.int\(\) would make int32.*use \.long\(\)"):
+            t.int()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.array([1e30]),
+        np.array([[np.nan]]),
+        np.array([-np.inf, 1.0]),
+        np.array([2.0**63]),
+        np.array([-1e19, 3.0]),
+    ],
+)
+def test_floats_beyond_int64_are_refused_from_arrays_too_where_torch_gives_garbage(data: Any) -> None:
+    """torch refuses them in a list (test above) but makes -2**63 of them in an array, silently."""
+    torch = require_torch()
+    assert (torch.tensor(data, dtype=torch.int64) == -(2**63)).any()
+    for make in (
+        lambda: mg.tensor(data, dtype=mg.long),
+        lambda: mg.as_tensor(data, dtype=mg.int64),
+        lambda: Tensor(data, dtype=mg.long),
+        lambda: mg.full((2,), float(np.ravel(data)[0]), dtype=mg.long),
+    ):
+        with pytest.raises(
+            ValueError, match=r"holds .* does not fit in int64, which holds -2\*\*63 to 2\*\*63 - 1"
+        ):
+            make()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e30, 2.0**63, -(2.0**64)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_long_of_a_float_beyond_int64_is_refused_where_torch_gives_garbage(value: float, dtype: str) -> None:
+    torch = require_torch()
+    data = np.array([1.5, value], dtype=dtype)
+    assert torch.tensor(data).long().tolist()[1] == -(2**63)
+    x = mg.tensor(data, dtype=getattr(mg, dtype))
+    for convert in (
+        lambda: x.long(),
+        lambda: x.to(mg.long),
+        lambda: x.type(mg.int64),
+        lambda: mg.tensor(x, dtype=mg.long),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"{dtype} Tensor made int64 .*holds .* does not fit in int64|Tensor data holds"
+        ):
+            convert()
+
+
+@given(x=hnp.arrays(np.float64, (4,), elements=st.floats(-(2.0**63), 2.0**63, exclude_max=True)))
+def test_floats_within_int64_are_truncated_toward_zero_as_torchs(x: np.ndarray) -> None:
+    torch = require_torch()
+    assert_same(mg.tensor(x, dtype=mg.long), torch.tensor(x, dtype=torch.long))
+    assert_same(mg.tensor(x.tolist(), dtype=mg.long), torch.tensor(x.tolist(), dtype=torch.long))
+    assert_same(mg.tensor(x).long(), torch.tensor(x).long())
+    assert_same(mg.tensor(x, dtype=mg.float32).long(), torch.tensor(x, dtype=torch.float32).long())
+
+
+def test_retains_grad_is_read_only_and_true_after_retain_grad_on_an_intermediate_as_torchs() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        leaf = lib.tensor([1.0, 2.0], requires_grad=True)
+        middle = leaf * 2
+        assert (leaf.retains_grad, middle.retains_grad) == (False, False)
+        middle.retain_grad()
+        leaf.retain_grad()
+        assert (leaf.retains_grad, middle.retains_grad) == (False, True)
+        assert lib.tensor([1.0]).retains_grad is False
+        with pytest.raises(AttributeError):
+            middle.retains_grad = False
+        middle.sum().backward()
+        assert middle.grad.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[1.5, 2**63 - 1], [-(2**63), -2.5], [[2**63 - 1], [-7.9]], [2**62 + 1, 0.5], [True, 2**63 - 1, 3.7]],
+)
+def test_ints_beside_floats_in_a_list_become_int64_exactly_as_torchs(data: list[Any]) -> None:
+    """np.asarray of such a list rounds 2**63 - 1 to the float 2.0**63: the refusal of floats
+    beyond int64 must not take it for one."""
+    torch = require_torch()
+    expected = torch.tensor(data, dtype=torch.long)
+    assert_same(mg.tensor(data, dtype=mg.long), expected)
+    assert_same(
+        mg.zeros(1, dtype=mg.long).new_tensor(data), torch.zeros(1, dtype=torch.long).new_tensor(data)
+    )
+    written = mg.zeros(expected.shape, dtype=mg.long)
+    written[...] = data  # (torch takes no list here: its values are the tensor's)
+    assert_same(written, expected)
+    mask = [True] + [False] * (len(data) - 1)
+    biggest = 2**63 - 1
+    assert_same(
+        mg.zeros(len(data), dtype=mg.long).masked_fill(mg.tensor(mask, dtype=mg.bool), biggest),
+        torch.zeros(len(data), dtype=torch.long).masked_fill(torch.tensor(mask), biggest),
+    )
+
+
+WRITES: list[tuple[str, Callable[[Any, Any, float], Any]]] = [
+    ("masked_fill", lambda lib, k, v: k.masked_fill(k == 1, v)),
+    ("masked_fill_", lambda lib, k, v: k.masked_fill_(k == 1, v)),
+    (
+        "masked_fill of a 0-d Tensor",
+        lambda lib, k, v: k.masked_fill(k == 1, lib.tensor(v, dtype=lib.float64)),
+    ),
+    ("k[0] = v", lambda lib, k, v: k.__setitem__(0, v)),
+    ("k[:] = Tensor", lambda lib, k, v: k.__setitem__(slice(None), lib.tensor([v, 1.0], dtype=lib.float64))),
+    (
+        "k[:] = array",
+        lambda lib, k, v: k.__setitem__(
+            slice(None), np.array([1.0, v]) if lib is mg else lib.tensor([1.0, v])
+        ),
+    ),
+    ("copy_", lambda lib, k, v: k.copy_(lib.tensor([1.0, v], dtype=lib.float32))),
+]
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e30, -1e19])
+@pytest.mark.parametrize("write", [m for _, m in WRITES], ids=[n for n, _ in WRITES])
+def test_a_float_int64_cannot_hold_written_into_an_int64_tensor_is_refused(
+    write: Callable[[Any, Any, float], Any], value: float
+) -> None:
+    """torch refuses such a number (and makes -2**63 of a Tensor of them, silently): refused here
+    in every way of writing one, naming it, and nothing is written."""
+    torch = require_torch()
+    theirs = torch.tensor([1, 2])
+    for torch_write in (lambda: theirs.masked_fill(theirs == 1, value), lambda: theirs.__setitem__(0, value)):
+        with pytest.raises(RuntimeError, match="cannot be converted to type int64_t"):
+            torch_write()
+    ours = mg.tensor([1, 2], dtype=mg.long)
+    named = "|".join(re.escape(repr(float(v))) for v in (value, np.float32(value)))  # (copy_'s is float32)
+    with pytest.raises(ValueError, match=rf"holds ({named}), which does not fit in int64"):
+        write(mg, ours, value)
+    assert ours.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("value", [1.9, -2.7, 2.0**62, -(2.0**63)])
+@pytest.mark.parametrize("write", [m for _, m in WRITES], ids=[n for n, _ in WRITES])
+def test_a_float_int64_holds_written_into_an_int64_tensor_is_truncated_as_torchs(
+    write: Callable[[Any, Any, float], Any], value: float
+) -> None:
+    torch = require_torch()
+    ours, theirs = mg.tensor([1, 2], dtype=mg.long), torch.tensor([1, 2])
+    ours_result, theirs_result = write(mg, ours, value), write(torch, theirs, value)
+    assert_same(
+        ours if ours_result is None else ours_result, theirs if theirs_result is None else theirs_result
+    )
+
+
+def test_requires_grad_of_a_computed_tensor_changes_only_as_torchs() -> None:
+    """Setting it on a computed Tensor is torch's RuntimeError (turning it off would drop the
+    gradient of what it was computed from); requires_grad_(True) on one is allowed, as there."""
+    torch = require_torch()
+    grads = []
+    for lib in (mg, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        for flag in (False, True):
+            with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+                y.requires_grad = flag
+        with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+            y.requires_grad_(False)
+        assert y.requires_grad_(True) is y and y.requires_grad
+        (y * 3 + x).sum().backward()
+        grads.append(x.grad)
+    assert close_to_torch(grads[0].data, grads[1].numpy())
+
+
+@pytest.mark.parametrize("flag", ["yes", None, 1, 0, 1.0, np.int64(1)], ids=repr)
+def test_requires_grad_takes_only_true_or_false_as_torch(flag: Any) -> None:
+    """torch refuses any other value (a RuntimeError when assigned, a TypeError as an argument);
+    here a TypeError, as for other flags (numpy's bools are taken, as bools)."""
+    torch = require_torch()
+    with pytest.raises(RuntimeError, match="requires_grad must be a bool"):
+        torch.tensor([1.0]).requires_grad = flag
+    for make in (torch.tensor, lambda data, requires_grad: torch.tensor(data).requires_grad_(requires_grad)):
+        with pytest.raises(TypeError, match="must be bool"):
+            make([1.0], requires_grad=flag)
+    x = mg.tensor([1.0])
+    for change in (
+        lambda: setattr(x, "requires_grad", flag),
+        lambda: x.requires_grad_(flag),
+        lambda: mg.tensor([1.0], requires_grad=flag),
+        lambda: mg.zeros(2, requires_grad=flag),
+    ):
+        with pytest.raises(
+            TypeError, match=rf"requires_grad must be True or False, got {type(flag).__name__}"
+        ):
+            change()
+    assert x.requires_grad is False
+    x.requires_grad = np.bool_(True)
+    assert x.requires_grad is True
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [(0, 3.5), (0.5, 3.5), (-1.5, 2), (0, -3.5, -1), (0, 5, 1.5), (2.5,), (0.9,), (0, 5, 2.7)],
+    ids=repr,
+)
+def test_arange_of_int64_truncates_its_bounds_and_step_first_as_torchs(bounds: tuple[float, ...]) -> None:
+    torch = require_torch()
+    assert_same(mg.arange(*bounds, dtype=mg.long), torch.arange(*bounds, dtype=torch.long))
+    assert_same(mg.arange(*bounds), torch.arange(*bounds, dtype=torch.float64))
+
+
+def test_arange_of_int64_refuses_a_step_that_truncates_to_zero_and_a_bound_beyond_int64() -> None:
+    torch = require_torch()
+    for lib in (mg, torch):
+        with pytest.raises(ValueError, match="step must be nonzero"):
+            lib.arange(0, 3.5, 0.5, dtype=lib.long)
+    with pytest.raises(RuntimeError, match="cannot be converted to type int64_t"):
+        torch.arange(1e30, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"arange\(\): end holds 1e\+30, which does not fit in int64"):
+        mg.arange(1e30, dtype=mg.long)
